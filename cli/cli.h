@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The threatsync command: shared context and the command table. */
+#ifndef TS_CLI_CLI_H
+#define TS_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "engine/config.h"
+#include "engine/store.h"
+
+struct cli_ctx {
+	const char *config_path; /* -c, or NULL for the default */
+	const char *db_path;     /* --db, overrides the configuration */
+	struct config *cfg;      /* loaded lazily by cli_config(); owned here */
+	struct store *store;     /* opened lazily by cli_store(); owned here */
+};
+
+/* A command: words ("db migrate") and a handler taking the arguments after the
+ * words (argv[0] is the last word). Handlers return a sysexits code. */
+struct cli_command {
+	const char *words;   /* "db migrate" */
+	const char *usage;   /* arguments after the words, for --help */
+	const char *summary; /* one line */
+	const char *help;    /* longer text for `threatsync WORDS --help`, may be NULL */
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+	const char *issue;   /* non-NULL: not available yet, the issue that delivers it */
+};
+
+/* The configuration: -c FILE, else $THREATSYNC_CONFIG, else the installed
+ * default when it exists, else built-in defaults. Prints the error and returns
+ * NULL when the file is invalid (the caller exits EX_CONFIG). */
+struct config *cli_config(struct cli_ctx *ctx);
+
+/* The store, migrated (flags: STORE_MIGRATE unless read_only). Prints the error
+ * and returns NULL; *ret_code receives the exit code then. */
+struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
+
+/* Parses "--json" and "--help"-style flags common to data commands. */
+bool cli_has_flag(int argc, char **argv, const char *flag);
+
+/* Prints an error line "threatsync: MESSAGE" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Command handlers, one file each group (cli/cmd_*.c). */
+int cmd_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

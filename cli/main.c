@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Entry point of the threatsync command: global options and the command table. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "engine/log.h"
+
+static const struct cli_command commands[] = {
+	{"db migrate", "", "apply pending schema migrations", NULL, cmd_db_migrate, NULL},
+	{"backup", "FILE", "copy the database to FILE (safe while the daemon runs)", NULL,
+	 cmd_backup, NULL},
+	{"config check", "", "validate the configuration file", NULL, cmd_config_check, NULL},
+	{"project add", "SLUG [--name N] [--description D]", "create a project", NULL,
+	 cmd_project_add, NULL},
+	{"project list", "[--json]", "list projects", NULL, cmd_project_list, NULL},
+	{"model init", "SLUG --profile FILE", "expand a profile into a starting model", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"model import", "SLUG FILE [--format auto|native|otm|threatdragon] [--strict]",
+	 "import a system model as a new version", NULL, NULL, "#3 (threat-model engine)"},
+	{"model diff", "SLUG [V1 V2]", "compare two model versions", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"classify", "SLUG [--json]", "classify the latest model into a risk class", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"status", "[SLUG] [--json]", "tasks, tickets and outbox state", NULL, NULL,
+	 "#5 (tracker sync I)"},
+	{"generate", "SLUG [--json]", "generate threats and countermeasures", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"threats", "SLUG [--json]", "list threats", NULL, NULL, "#3 (threat-model engine)"},
+	{"countermeasures", "SLUG [--json]", "list countermeasures (tasks)", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"ingest", "SLUG FILE [--format auto|sarif|zap|gitlab|semgrep]", "ingest scanner findings",
+	 NULL, NULL, "findings ingestion (a later issue)"},
+	{"findings", "SLUG [--json]", "list findings", NULL, NULL,
+	 "findings ingestion (a later issue)"},
+	{"override", "SLUG ID --not-applicable|--accept-risk --reason R [--expires D]",
+	 "record a human decision on a threat or countermeasure", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"report", "SLUG --format json|md|html|csv [--out FILE]", "write a report", NULL, NULL,
+	 "reports (a later issue)"},
+	{"compliance", "SLUG [--framework F] [--json]", "compliance coverage", NULL, NULL,
+	 "reports (a later issue)"},
+	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports (a later issue)"},
+	{"sync", "--once [--connector NAME] [--reconcile]", "run one push and poll pass", NULL,
+	 NULL, "#5 (tracker sync I)"},
+	{"link", "SLUG TASK KEY", "adopt an existing ticket for a task", NULL, NULL,
+	 "#6 (tracker sync II)"},
+	{"library lint", "[DIR] [--json]", "check the threat library", NULL, NULL,
+	 "#3 (threat-model engine)"},
+	{"release", "SLUG NAME", "record a release snapshot", NULL, NULL,
+	 "reports (a later issue)"},
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("threatsync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], flag) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct config *cli_config(struct cli_ctx *ctx)
+{
+	if (ctx->cfg)
+		return ctx->cfg;
+	const char *path = ctx->config_path;
+	if (!path)
+		path = getenv("THREATSYNC_CONFIG");
+	if (!path && access(TS_DEFAULT_CONFIG, F_OK) == 0)
+		path = TS_DEFAULT_CONFIG;
+	if (!path) {
+		ctx->cfg = config_new_default();
+		return ctx->cfg;
+	}
+	struct ts_err err = {0};
+	if (config_load(path, &ctx->cfg, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	return ctx->cfg;
+}
+
+struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
+{
+	if (ctx->store)
+		return ctx->store;
+	const char *path = ctx->db_path;
+	if (!path) {
+		struct config *cfg = cli_config(ctx);
+		if (!cfg) {
+			*ret_code = EX_CONFIG;
+			return NULL;
+		}
+		path = cfg->database;
+	}
+	struct ts_err err = {0};
+	int flags = read_only ? STORE_READONLY | STORE_NO_CREATE : STORE_MIGRATE;
+	if (store_open(path, flags, &ctx->store, &err) < 0) {
+		cli_error("%s", err.msg);
+		*ret_code = err.code ? err.code : EX_SOFTWARE;
+		return NULL;
+	}
+	return ctx->store;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: threatsync [-c CONFIG] [--db PATH] COMMAND [ARGS]\n\ncommands:\n", f);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(commands); i++) {
+		const struct cli_command *c = &commands[i];
+		fprintf(f, "  %s %s\n      %s%s\n", c->words, c->usage, c->summary,
+			c->issue ? " (not available yet)" : "");
+	}
+	fputs("\nglobal options:\n"
+	      "  -c, --config FILE  configuration (default $THREATSYNC_CONFIG, then " TS_DEFAULT_CONFIG
+	      ")\n"
+	      "      --db PATH      database, overriding the configuration\n"
+	      "  -h, --help         this text; COMMAND --help for one command\n"
+	      "      --version      print the version\n",
+	      f);
+}
+
+/* Number of words of c matched by argv, or 0. */
+static int match_words(const struct cli_command *c, int argc, char **argv)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s", c->words);
+	int n = 0;
+	for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (n >= argc || strcmp(argv[n], w) != 0)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+static void command_help(const struct cli_command *c)
+{
+	printf("usage: threatsync [-c CONFIG] [--db PATH] %s %s\n\n%s\n", c->words, c->usage,
+	       c->summary);
+	if (c->help)
+		printf("\n%s\n", c->help);
+	if (c->issue)
+		printf("\nNot available yet: delivered by issue %s.\n", c->issue);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = {0};
+	int i = 1;
+	log_set_prefix_style(false);
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+			ctx.config_path = argv[++i];
+		} else if (strcmp(a, "--db") == 0 && i + 1 < argc) {
+			ctx.db_path = argv[++i];
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("threatsync %s\n", TS_VERSION);
+			return 0;
+		} else {
+			cli_error("unknown or incomplete option '%s'", a);
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	const struct cli_command *cmd = NULL;
+	int nwords = 0;
+	for (size_t k = 0; k < TS_ARRAY_SIZE(commands) && !cmd; k++) {
+		nwords = match_words(&commands[k], argc - i, argv + i);
+		if (nwords)
+			cmd = &commands[k];
+	}
+	if (!cmd) {
+		cli_error("unknown command '%s' (threatsync --help lists them)", argv[i]);
+		return EX_USAGE;
+	}
+	int sub_argc = argc - i - nwords + 1;
+	char **sub_argv = argv + i + nwords - 1;
+	if (cli_has_flag(sub_argc, sub_argv, "--help") || cli_has_flag(sub_argc, sub_argv, "-h")) {
+		command_help(cmd);
+		return 0;
+	}
+	if (cmd->issue || !cmd->run) {
+		cli_error("'%s' is not available in this version: it is delivered by issue %s",
+			  cmd->words, cmd->issue ? cmd->issue : "(unknown)");
+		return EX_UNAVAILABLE;
+	}
+	int rc = cmd->run(&ctx, sub_argc, sub_argv);
+	store_close(ctx.store);
+	config_free(ctx.cfg);
+	return rc;
+}

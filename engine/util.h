@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by every part: exit codes, allocation, strings, time. */
+#ifndef TS_ENGINE_UTIL_H
+#define TS_ENGINE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+
+#define TS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A user-facing error message, filled by lower layers instead of logging.
+ * Messages name the file, the JSON path or the config line. */
+struct ts_err {
+	int code;       /* a sysexits code (EX_DATAERR, EX_CONFIG, ...) or 0 */
+	char msg[4096]; /* one or more lines, no trailing newline */
+};
+
+/* Fills err (if not NULL) and returns -EINVAL, so callers can write
+ * "return ts_err_set(err, EX_DATAERR, ...)". */
+int ts_err_set(struct ts_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ts_err_clear(struct ts_err *err);
+
+/* Allocation that aborts on out-of-memory: callers do not handle NULL. */
+void *ts_malloc(size_t n);
+void *ts_calloc(size_t n, size_t size);
+void *ts_realloc(void *p, size_t n);
+char *ts_strdup(const char *s);          /* ts_strdup(NULL) == NULL */
+char *ts_strndup(const char *s, size_t n);
+char *ts_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable string buffer. ts_buf_free(NULL) is a no-op. */
+struct ts_buf {
+	char *data; /* always NUL-terminated once anything was appended */
+	size_t len;
+	size_t cap;
+};
+void ts_buf_append(struct ts_buf *b, const char *s, size_t n);
+void ts_buf_puts(struct ts_buf *b, const char *s);
+void ts_buf_printf(struct ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *ts_buf_steal(struct ts_buf *b); /* caller owns the result; b is reset */
+void ts_buf_free(struct ts_buf *b);
+
+/* Reads a whole regular file of at most max bytes into a new NUL-terminated
+ * buffer (caller frees). Returns 0, -ENOENT, -EFBIG, -EISDIR or -errno. */
+int ts_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len);
+
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes). */
+void ts_now_iso(char out[32]);
+int64_t ts_now_ms(void);       /* wall clock, unix milliseconds */
+int64_t ts_monotonic_ms(void); /* monotonic clock, milliseconds */
+
+/* Lower-case hex SHA-256 of data into out (65 bytes). */
+void ts_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Constant-time comparison of two byte strings; lengths may differ. */
+int ts_secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif
