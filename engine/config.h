@@ -12,42 +12,54 @@
 enum config_connector_type { CONFIG_CONNECTOR_JIRA, CONFIG_CONNECTOR_GITLAB };
 enum config_jira_flavor { CONFIG_JIRA_CLOUD, CONFIG_JIRA_DATACENTER };
 
-/* A secret read from a *_file key. Never logged, never stored in the database. */
+/* Largest configuration file and largest secret file accepted, in bytes. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_SECRET_MAX (64 * 1024)
+
+/* A secret read from a *_file key. Never logged, never stored in the database.
+ * A relative path resolves against $CREDENTIALS_DIRECTORY when set (systemd
+ * LoadCredential=), else against the configuration file's directory. */
 struct config_secret {
-	char *path;  /* resolved path the secret was read from */
-	char *value; /* contents, trailing newline stripped; NULL when not configured */
+	char *path;  /* resolved path the secret was read from; NULL when not configured */
+	char *value; /* contents, trailing newlines stripped, never empty; NULL when not
+		      * configured. Wiped by config_free. */
 };
 
 struct config_connector {
-	char *name; /* unique, [a-z0-9-]+ */
+	char *name; /* unique, [a-z0-9-]{1,64} */
+	int line;   /* config line of the connector's group, for messages */
 	enum config_connector_type type;
 	enum config_jira_flavor flavor; /* Jira only */
-	char *base_url;                 /* http(s)://host[:port][/prefix] */
-	char *email;                    /* Jira Cloud basic auth user */
+	char *base_url;                 /* http(s)://host[:port][/prefix], no trailing '/' */
+	char *email;                    /* Jira basic auth user: required for Cloud, else NULL
+					 * unless configured */
 	struct config_secret token;     /* API token / PAT / GitLab private token */
-	struct config_secret webhook_secret;
-	char *ca_bundle; /* NULL: the system default */
+	struct config_secret webhook_secret; /* value NULL: webhooks not accepted */
+	char *ca_bundle; /* absolute path; NULL: the system default */
 	char *proxy;     /* NULL: the standard environment variables */
 	int concurrency;        /* requests in flight at once, 1..64 */
-	double rate_per_second; /* token bucket refill, > 0 */
-	int burst;              /* token bucket size, >= 1 */
+	double rate_per_second; /* token bucket refill, 0.1..1000 */
+	int burst;              /* token bucket size, 1..1000 */
 	int max_attempts;       /* after that an outbox row is dead, 1..100 */
-	int connect_timeout_ms;
-	int request_timeout_ms;
-	int poll_interval_s; /* 0 disables polling */
-	int reconcile_interval_s; /* 0 disables the periodic reconciliation */
-	char *issue_type;        /* Jira issue type name, default "Task" */
-	char **labels;           /* extra labels, NULL-terminated array */
-	char *done_status;       /* status name to transition to when closing */
-	char *reopen_status;     /* status name to transition to when reopening */
+	int connect_timeout_ms; /* 100..600000 */
+	int request_timeout_ms; /* 100..600000, >= connect_timeout_ms */
+	int poll_interval_s; /* 0 disables polling, else 5..86400 */
+	int reconcile_interval_s; /* 0 disables the periodic reconciliation, else 60..604800 */
+	char *issue_type;        /* Jira issue type name, default "Task"; NULL for GitLab */
+	char **labels;           /* extra labels, NULL-terminated array, never NULL */
+	char *done_status;       /* Jira status to transition to when closing ("Done");
+				  * NULL for GitLab (issues are closed) */
+	char *reopen_status;     /* Jira status to transition to when reopening ("To Do");
+				  * NULL for GitLab (issues are reopened) */
 };
 
 struct config_project {
-	char *slug;
-	char *name;
-	char *connector;     /* name of a connector, or NULL: not synced */
-	char *tracker_project; /* Jira project key or GitLab project path/id */
-	char **labels;       /* NULL-terminated */
+	char *slug;          /* unique, [a-z0-9-]{1,64} */
+	int line;            /* config line of the project's group */
+	char *name;          /* display name, defaults to the slug */
+	char *connector;     /* name of a defined connector, or NULL: not synced */
+	char *tracker_project; /* Jira project key or GitLab project path/id; set iff connector */
+	char **labels;       /* NULL-terminated, never NULL */
 };
 
 struct config_rule {
@@ -59,21 +71,22 @@ struct config_rule {
 
 struct config_policy {
 	char *risk_class;     /* critical | high | medium | low */
+	int line;             /* config line of the policy's group; 0 for a default */
 	char *min_severity;   /* critical | high | medium | low */
 	int max_priority;     /* 1..4: countermeasures with priority <= this are in scope */
-	char **frameworks;    /* NULL-terminated */
+	char **frameworks;    /* NULL-terminated, never NULL */
 	int sla_days[4];      /* due date per priority 1..4, days; 0: no due date */
 };
 
 struct config {
-	char *path;          /* the file this was loaded from */
-	char *database;      /* SQLite path */
-	char **library_paths; /* NULL-terminated; later entries overlay earlier ones */
+	char *path;          /* the file this was loaded from, as given; NULL for defaults */
+	char *database;      /* SQLite path: absolute, or ":memory:" */
+	char **library_paths; /* NULL-terminated, absolute; later entries overlay earlier ones */
 	int log_level;       /* enum log_level */
 	char *http_listen;   /* "127.0.0.1:8750", NULL: HTTP endpoint disabled */
-	struct config_secret api_tokens; /* one bearer token per line */
-	size_t http_max_body;
-	int shutdown_timeout_ms;
+	struct config_secret api_tokens; /* one bearer token per line; value NULL: API closed */
+	size_t http_max_body; /* 1024..64 MiB */
+	int shutdown_timeout_ms; /* 100..60000 */
 
 	struct config_connector *connectors;
 	size_t n_connectors;
@@ -81,26 +94,52 @@ struct config {
 	size_t n_projects;
 	struct config_rule *rules;
 	size_t n_rules;
-	struct config_policy *policies;
+	struct config_policy *policies; /* only the classes the file defines */
 	size_t n_policies;
 };
 
-/* Loads and validates path. On success *ret_cfg is a new config (caller frees
- * with config_free). On failure returns a negative errno-style code and err
- * holds every problem found, one per line, each "FILE:LINE: message", with
- * err->code = EX_CONFIG (or EX_NOINPUT when the file cannot be read).
- * Secret values never appear in err. */
+/* Loads and validates path. On success returns 0 and *ret_cfg is a new config
+ * (caller frees with config_free). On failure returns a negative errno-style
+ * code, leaves *ret_cfg untouched, and err holds every problem found (sorted by
+ * line, as many as fit), one per line, each "FILE:LINE: message" ("FILE:
+ * message" when no line applies, e.g. an unreadable file), with err->code =
+ * EX_CONFIG for every kind of problem, a missing file included. Secret values
+ * never appear in err. Every relative path is resolved when loading. */
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err);
 
 /* A configuration with every default and no file: used when -c is not given and
- * the default file does not exist. */
+ * the default file does not exist. Caller frees with config_free. */
 struct config *config_new_default(void);
 
-void config_free(struct config *cfg); /* NULL is a no-op */
+void config_free(struct config *cfg); /* NULL is a no-op; wipes secret values */
 
+/* Lookups by name; NULL when absent. The result is borrowed from cfg. */
 const struct config_connector *config_find_connector(const struct config *cfg,
 						     const char *name);
 const struct config_project *config_find_project(const struct config *cfg, const char *slug);
+/* NULL when the file defines no policy for risk_class: use config_default_policy. */
 const struct config_policy *config_find_policy(const struct config *cfg, const char *risk_class);
+
+/* The built-in policy of a risk class (critical: low/4/[7,30,90,180], high:
+ * medium/3/[14,45,120,0], medium: high/2/[30,90,0,0], low: critical/1/[60,0,0,0],
+ * no frameworks), or NULL for an unknown class. Static storage: do not free. A
+ * policy group in the file starts from these values and overrides keys. */
+const struct config_policy *config_default_policy(const char *risk_class);
+
+/* Whether name is a risk class: critical, high, medium or low. */
+bool config_risk_class_valid(const char *name);
+
+/* Compares the options that cannot change without a restart (database,
+ * http.listen). Returns how many differ, and when err is not NULL lists them in
+ * err->msg, one line each "FILE: KEY changed from 'OLD' to 'NEW': not
+ * reloadable, keeping 'OLD' until restart" (err->code EX_CONFIG when > 0, else
+ * err is cleared). */
+int config_diff_unreloadable(const struct config *old_cfg, const struct config *new_cfg,
+			     struct ts_err *err);
+
+/* Copies the values of the non-reloadable options from old_cfg into new_cfg, so
+ * a reload applies everything else and keeps those (call after
+ * config_diff_unreloadable has reported them). */
+void config_keep_unreloadable(struct config *new_cfg, const struct config *old_cfg);
 
 #endif

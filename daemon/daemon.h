@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's state and life cycle: one libuv loop that owns all work, the
+ * current configuration, the store; start, reload (SIGHUP) and a graceful stop
+ * (SIGTERM, SIGINT) with a bounded quiesce step. */
+#ifndef TS_DAEMON_DAEMON_H
+#define TS_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/cron.h"
+#include "daemon/notify.h"
+#include "engine/config.h"
+#include "engine/store.h"
+#include "engine/util.h"
+
+enum daemon_state {
+	DAEMON_STARTING,
+	DAEMON_RUNNING,
+	DAEMON_STOPPING, /* no new work; waiting for in-flight work or the deadline */
+	DAEMON_CLOSING,  /* handles closing; the loop ends when they are closed */
+};
+
+/* Shared by the daemon's modules (cron jobs, later the sync pass and the HTTP
+ * endpoint), which read cfg and store on the loop thread only. cfg is replaced
+ * as a whole on reload: never keep a pointer into it across loop callbacks. */
+struct daemon {
+	uv_loop_t loop;
+	char *config_path;   /* owned; NULL when running on built-in defaults */
+	struct config *cfg;  /* owned, current */
+	struct store *store; /* owned */
+	enum daemon_state state;
+
+	uv_signal_t sig_term, sig_int, sig_hup;
+	struct cron cron;
+	struct notify_watchdog watchdog;
+	uv_timer_t quiesce_timer; /* the shutdown deadline */
+	bool quiesce_timer_initialized;
+
+	unsigned inflight; /* units of work started and not finished */
+	unsigned reloads;  /* successful reloads, for STATUS= */
+	unsigned reload_failures;
+	int64_t started_ms; /* monotonic */
+};
+
+/* Creates the daemon: the loop, the signal handlers and the cron, and opens
+ * (migrating) cfg->database. Takes ownership of cfg whatever the outcome;
+ * config_path is copied (may be NULL: defaults, nothing to reload). On
+ * failure returns a negative errno-style code with err filled (sysexits
+ * code: EX_CANTCREAT, EX_DATAERR, ... from the store) and *ret_d untouched.
+ * Free with daemon_free. */
+int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_d,
+               struct ts_err *err);
+
+/* Announces readiness, runs the loop until a stop has closed every handle, and
+ * returns 0 (a clean stop), or a negative code when the loop could not be
+ * closed cleanly (a handle leaked: a bug, logged). */
+int daemon_run(struct daemon *d);
+
+/* Re-reads the configuration file into a new config and swaps it in whole, or
+ * keeps the current one when the file is invalid. Keys that cannot change
+ * while running (database, http.listen) keep their old values, with a warning. */
+void daemon_reload(struct daemon *d);
+
+/* Starts a graceful stop (idempotent; a second call while waiting for
+ * in-flight work skips the wait). reason names the trigger for the log. */
+void daemon_stop(struct daemon *d, const char *reason);
+
+/* In-flight work accounting for the quiesce step: later modules call begin
+ * when they accept a unit of work and end when it is finished; when the daemon
+ * is stopping and the count drops to zero, the stop completes at once. */
+void daemon_work_begin(struct daemon *d);
+void daemon_work_end(struct daemon *d);
+
+/* Closes the store, frees the configuration and the daemon. Call after
+ * daemon_run returned (the loop must have no live handles). NULL is a no-op. */
+void daemon_free(struct daemon *d);
+
+#endif
