@@ -13,6 +13,7 @@ struct cli_ctx {
 	const char *db_path;     /* --db, overrides the configuration */
 	struct config *cfg;      /* loaded lazily by cli_config(); owned here */
 	struct store *store;     /* opened lazily by cli_store(); owned here */
+	struct library *library; /* loaded lazily by cli_library(); owned here */
 };
 
 /* A command: words ("db migrate") and a handler taking the arguments after the
@@ -35,6 +36,11 @@ struct config *cli_config(struct cli_ctx *ctx);
  * and returns NULL; *ret_code receives the exit code then. */
 struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
 
+/* The threat library of the configuration's library_paths (later ones overlay
+ * earlier ones), loaded once. Prints the error and returns NULL; *ret_code
+ * receives the exit code then. Borrowed: freed when the command ends. */
+struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
+
 /* Parses "--json" and "--help"-style flags common to data commands. */
 bool cli_has_flag(int argc, char **argv, const char *flag);
 
@@ -47,5 +53,15 @@ int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv);
+
+/* Component type information for model imports (cli/typeinfo.c): from
+ * component_types.json in the configured library paths, else the built-in
+ * vocabulary. Returns 0 or an exit code (after printing the error). Release
+ * with cli_typeinfo_free (a zeroed struct is a no-op). */
+struct model_typeinfo;
+int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret);
+void cli_typeinfo_free(struct model_typeinfo *ti);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/library.h"
 #include "engine/log.h"
 
 static const struct cli_command commands[] = {
@@ -20,10 +21,10 @@ static const struct cli_command commands[] = {
 	{"project list", "[--json]", "list projects", NULL, cmd_project_list, NULL},
 	{"model init", "SLUG --profile FILE", "expand a profile into a starting model", NULL, NULL,
 	 "#3 (threat-model engine)"},
-	{"model import", "SLUG FILE [--format auto|native|otm|threatdragon] [--strict]",
-	 "import a system model as a new version", NULL, NULL, "#3 (threat-model engine)"},
-	{"model diff", "SLUG [V1 V2]", "compare two model versions", NULL, NULL,
-	 "#3 (threat-model engine)"},
+	{"model import", "SLUG FILE [--format auto|native|otm|threatdragon] [--strict] [--json]",
+	 "import a system model as a new version", NULL, cmd_model_import, NULL},
+	{"model diff", "SLUG [V1 V2] [--json]", "compare two model versions", NULL, cmd_model_diff,
+	 NULL},
 	{"classify", "SLUG [--json]", "classify the latest model into a risk class", NULL, NULL,
 	 "#3 (threat-model engine)"},
 	{"status", "[SLUG] [--json]", "tasks, tickets and outbox state", NULL, NULL,
@@ -120,6 +121,27 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
 	return ctx->store;
 }
 
+struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
+{
+	if (ctx->library)
+		return ctx->library;
+	struct config *cfg = cli_config(ctx);
+	if (!cfg) {
+		*ret_code = EX_CONFIG;
+		return NULL;
+	}
+	size_t n = 0;
+	while (cfg->library_paths[n])
+		n++;
+	struct ts_err err = {0};
+	if (library_load((const char *const *)cfg->library_paths, n, &ctx->library, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		*ret_code = err.code ? err.code : EX_DATAERR;
+		return NULL;
+	}
+	return ctx->library;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: threatsync [-c CONFIG] [--db PATH] COMMAND [ARGS]\n\ncommands:\n", f);
@@ -212,6 +234,7 @@ int main(int argc, char **argv)
 	}
 	int rc = cmd->run(&ctx, sub_argc, sub_argv);
 	store_close(ctx.store);
+	library_free(ctx.library);
 	config_free(ctx.cfg);
 	return rc;
 }

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# Writes OUT, a C file holding every migration in FILES (sorted) as a string.
+# Writes OUT, a C file holding every migration of DIR (NNNN_name.sql, sorted) as a string.
+file(GLOB FILES ${DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+list(SORT FILES)
 set(body "/* Generated from schema/migrations by cmake/embed_sql.cmake. */\n")
 string(APPEND body "#include \"engine/migrations.h\"\n\n")
 set(table "const struct migration migrations[] = {\n")

@@ -12,6 +12,9 @@ static const char SQL_WAL_CHECKPOINT[] = "PRAGMA wal_checkpoint(PASSIVE)";
 int jobs_wal_checkpoint(struct store *s, int *ret_log, int *ret_done, int *ret_busy,
                         struct ts_err *err)
 {
+	/* A statement of ours left mid-rows holds a read snapshot that would pin
+	 * the WAL: end it first. */
+	store_release(s);
 	sqlite3_stmt *st = store_prepare(s, SQL_WAL_CHECKPOINT);
 	if (!st)
 		return store_fail(s, "prepare wal_checkpoint", err);

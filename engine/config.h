@@ -22,44 +22,44 @@ enum config_jira_flavor { CONFIG_JIRA_CLOUD, CONFIG_JIRA_DATACENTER };
 struct config_secret {
 	char *path;  /* resolved path the secret was read from; NULL when not configured */
 	char *value; /* contents, trailing newlines stripped, never empty; NULL when not
-		      * configured. Wiped by config_free. */
+	              * configured. Wiped by config_free. */
 };
 
 struct config_connector {
 	char *name; /* unique, [a-z0-9-]{1,64} */
 	int line;   /* config line of the connector's group, for messages */
 	enum config_connector_type type;
-	enum config_jira_flavor flavor; /* Jira only */
-	char *base_url;                 /* http(s)://host[:port][/prefix], no trailing '/' */
-	char *email;                    /* Jira basic auth user: required for Cloud, else NULL
-					 * unless configured */
-	struct config_secret token;     /* API token / PAT / GitLab private token */
+	enum config_jira_flavor flavor;      /* Jira only */
+	char *base_url;                      /* http(s)://host[:port][/prefix], no trailing '/' */
+	char *email;                         /* Jira basic auth user: required for Cloud, else NULL
+	                                      * unless configured */
+	struct config_secret token;          /* API token / PAT / GitLab private token */
 	struct config_secret webhook_secret; /* value NULL: webhooks not accepted */
-	char *ca_bundle; /* absolute path; NULL: the system default */
-	char *proxy;     /* NULL: the standard environment variables */
-	int concurrency;        /* requests in flight at once, 1..64 */
-	double rate_per_second; /* token bucket refill, 0.1..1000 */
-	int burst;              /* token bucket size, 1..1000 */
-	int max_attempts;       /* after that an outbox row is dead, 1..100 */
-	int connect_timeout_ms; /* 100..600000 */
-	int request_timeout_ms; /* 100..600000, >= connect_timeout_ms */
-	int poll_interval_s; /* 0 disables polling, else 5..86400 */
+	char *ca_bundle;                     /* absolute path; NULL: the system default */
+	char *proxy;                         /* NULL: the standard environment variables */
+	int concurrency;                     /* requests in flight at once, 1..64 */
+	double rate_per_second;              /* token bucket refill, 0.1..1000 */
+	int burst;                           /* token bucket size, 1..1000 */
+	int max_attempts;                    /* after that an outbox row is dead, 1..100 */
+	int connect_timeout_ms;              /* 100..600000 */
+	int request_timeout_ms;              /* 100..600000, >= connect_timeout_ms */
+	int poll_interval_s;                 /* 0 disables polling, else 5..86400 */
 	int reconcile_interval_s; /* 0 disables the periodic reconciliation, else 60..604800 */
-	char *issue_type;        /* Jira issue type name, default "Task"; NULL for GitLab */
-	char **labels;           /* extra labels, NULL-terminated array, never NULL */
-	char *done_status;       /* Jira status to transition to when closing ("Done");
-				  * NULL for GitLab (issues are closed) */
-	char *reopen_status;     /* Jira status to transition to when reopening ("To Do");
-				  * NULL for GitLab (issues are reopened) */
+	char *issue_type;         /* Jira issue type name, default "Task"; NULL for GitLab */
+	char **labels;            /* extra labels, NULL-terminated array, never NULL */
+	char *done_status;        /* Jira status to transition to when closing ("Done");
+	                           * NULL for GitLab (issues are closed) */
+	char *reopen_status;      /* Jira status to transition to when reopening ("To Do");
+	                           * NULL for GitLab (issues are reopened) */
 };
 
 struct config_project {
-	char *slug;          /* unique, [a-z0-9-]{1,64} */
-	int line;            /* config line of the project's group */
-	char *name;          /* display name, defaults to the slug */
-	char *connector;     /* name of a defined connector, or NULL: not synced */
+	char *slug;            /* unique, [a-z0-9-]{1,64} */
+	int line;              /* config line of the project's group */
+	char *name;            /* display name, defaults to the slug */
+	char *connector;       /* name of a defined connector, or NULL: not synced */
 	char *tracker_project; /* Jira project key or GitLab project path/id; set iff connector */
-	char **labels;       /* NULL-terminated, never NULL */
+	char **labels;         /* NULL-terminated, never NULL */
 };
 
 struct config_rule {
@@ -70,23 +70,23 @@ struct config_rule {
 };
 
 struct config_policy {
-	char *risk_class;     /* critical | high | medium | low */
-	int line;             /* config line of the policy's group; 0 for a default */
-	char *min_severity;   /* critical | high | medium | low */
-	int max_priority;     /* 1..4: countermeasures with priority <= this are in scope */
-	char **frameworks;    /* NULL-terminated, never NULL */
-	int sla_days[4];      /* due date per priority 1..4, days; 0: no due date */
+	char *risk_class;   /* critical | high | medium | low */
+	int line;           /* config line of the policy's group; 0 for a default */
+	char *min_severity; /* critical | high | medium | low */
+	int max_priority;   /* 1..4: countermeasures with priority <= this are in scope */
+	char **frameworks;  /* NULL-terminated, never NULL */
+	int sla_days[4];    /* due date per priority 1..4, days; 0: no due date */
 };
 
 struct config {
-	char *path;          /* the file this was loaded from, as given; NULL for defaults */
-	char *database;      /* SQLite path: absolute, or ":memory:" */
+	char *path;           /* the file this was loaded from, as given; NULL for defaults */
+	char *database;       /* SQLite path: absolute, or ":memory:" */
 	char **library_paths; /* NULL-terminated, absolute; later entries overlay earlier ones */
-	int log_level;       /* enum log_level */
-	char *http_listen;   /* "127.0.0.1:8750", NULL: HTTP endpoint disabled */
+	int log_level;        /* enum log_level */
+	char *http_listen;    /* "127.0.0.1:8750", NULL: HTTP endpoint disabled */
 	struct config_secret api_tokens; /* one bearer token per line; value NULL: API closed */
-	size_t http_max_body; /* 1024..64 MiB */
-	int shutdown_timeout_ms; /* 100..60000 */
+	size_t http_max_body;            /* 1024..64 MiB */
+	int shutdown_timeout_ms;         /* 100..60000 */
 
 	struct config_connector *connectors;
 	size_t n_connectors;
@@ -114,8 +114,7 @@ struct config *config_new_default(void);
 void config_free(struct config *cfg); /* NULL is a no-op; wipes secret values */
 
 /* Lookups by name; NULL when absent. The result is borrowed from cfg. */
-const struct config_connector *config_find_connector(const struct config *cfg,
-						     const char *name);
+const struct config_connector *config_find_connector(const struct config *cfg, const char *name);
 const struct config_project *config_find_project(const struct config *cfg, const char *slug);
 /* NULL when the file defines no policy for risk_class: use config_default_policy. */
 const struct config_policy *config_find_policy(const struct config *cfg, const char *risk_class);
@@ -135,7 +134,7 @@ bool config_risk_class_valid(const char *name);
  * reloadable, keeping 'OLD' until restart" (err->code EX_CONFIG when > 0, else
  * err is cleared). */
 int config_diff_unreloadable(const struct config *old_cfg, const struct config *new_cfg,
-			     struct ts_err *err);
+                             struct ts_err *err);
 
 /* Copies the values of the non-reloadable options from old_cfg into new_cfg, so
  * a reload applies everything else and keeps those (call after

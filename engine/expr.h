@@ -56,8 +56,7 @@ struct expr_env {
  * *ret. Allocates nothing and does not modify the JSON values. Returns 0, or -EINVAL
  * with err (EX_DATAERR) set when the evaluation exceeded its step budget
  * (env->max_steps); every other combination of values has a defined result. */
-int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret,
-		   struct ts_err *err);
+int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret, struct ts_err *err);
 
 /* Bit set of EXPR_USES_* for the roots e names (directly or through model.any(...)
  * and the other model functions), e.g. to reject `flow` in a component condition. */

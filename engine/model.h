@@ -87,7 +87,8 @@ int model_latest_version(struct store *s, int64_t project_id, int *ret_version,
 
 /* Compares two normalised models. *ret_diff is new:
  * {"components": {"added": [ids], "removed": [ids], "changed": [{"id", "fields": [names]}]},
- *  "flows": {...}, "trust_zones": {...}, "data_assets": {...}, "project": [changed fields]}
+ *  "flows", "trust_zones", "data_assets", "threats", "countermeasures": the same,
+ *  "project": [changed fields]}
  * Field names inside properties and code are reported as "properties.NAME".
  * Every list is sorted. Returns 0. */
 int model_diff(const json_t *old_model, const json_t *new_model, json_t **ret_diff);
@@ -131,6 +132,17 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
  * map(format, foreign); NULL when neither applies. Borrowed. */
 const char *model_map_type(const struct model_typeinfo *ti, const char *format,
 			   const char *foreign);
+/* The STRIDE letter of a category name ("Spoofing", "Information disclosure",
+ * ...; case-insensitive), or 0. */
+char model_stride_letter(const char *category);
+/* Lower-case copy of s with runs of non-alphanumerics as single '-' and no
+ * leading or trailing '-' (new string). */
+char *model_slug(const char *s);
+/* The generic type guessed from words of a foreign type or tag: generic_store
+ * for database/db/storage/bucket/queue, generic_actor for user/actor/client/
+ * browser, else NULL. */
+const char *model_guess_generic(const char *foreign);
+
 /* The kind of a library type via ti, or NULL. */
 const char *model_type_kind(const struct model_typeinfo *ti, const char *type);
 

@@ -19,7 +19,7 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_CACHE_INITIAL 64 /* slots; a power of two */
 #define BACKUP_STEP_PAGES 256
-#define BACKUP_MAX_RESTARTS 4    /* then copy the rest in one step */
+#define BACKUP_MAX_RESTARTS 4 /* then copy the rest in one step */
 #define BACKUP_BUSY_SLEEP_MS 10
 #define BACKUP_DEADLINE_MS 60000 /* of waiting on busy/locked, in total */
 
@@ -99,7 +99,7 @@ int store_fail(struct store *s, const char *what, struct ts_err *err)
 		msg = sqlite3_errmsg(s->db);
 	}
 	ts_err_set(err, rc_to_exit(rc), "database %s: %s%s%s", s && s->path ? s->path : "(none)",
-		   what ? what : "", what ? ": " : "", msg);
+	           what ? what : "", what ? ": " : "", msg);
 	if (s)
 		s->own_rc = 0;
 	int e = rc_to_errno(rc);
@@ -252,8 +252,8 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql)
 	if (!st || (tail && !only_space(tail))) {
 		sqlite3_finalize(st);
 		s->own_rc = SQLITE_MISUSE;
-		snprintf(s->own_msg, sizeof(s->own_msg), "store_prepare needs exactly one statement: %.120s",
-			 sql);
+		snprintf(s->own_msg, sizeof(s->own_msg),
+		         "store_prepare needs exactly one statement: %.120s", sql);
 		return NULL;
 	}
 	/* keep the load at or below 3/4 */
@@ -316,7 +316,7 @@ void store_rollback(struct store *s)
 /* ---- migrations ---- */
 
 static int migration_fail(struct store *s, const struct migration *m, const char *msg, int rc,
-			  struct ts_err *err)
+                          struct ts_err *err)
 {
 	ts_err_set(err, rc_to_exit(rc), "database %s: migration %s: %s", s->path, m->name, msg);
 	int e = rc_to_errno(rc);
@@ -332,16 +332,16 @@ int store_apply_migration(struct store *s, const struct migration *m, struct ts_
 	/* PRAGMA foreign_keys is a no-op inside a transaction: switch it first. */
 	if (exec_sql(s, "PRAGMA foreign_keys = OFF") < 0)
 		return migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				      err);
+		                      err);
 	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 		goto out;
 	}
 	/* Re-read inside the write lock: another process may have migrated. */
 	if (query_int(s, "PRAGMA user_version", &cur) < 0) {
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 		goto rollback;
 	}
 	if (cur >= m->version) {
@@ -351,7 +351,7 @@ int store_apply_migration(struct store *s, const struct migration *m, struct ts_
 	if (cur != m->version - 1) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "needs schema version %d, the database has %lld",
-			 m->version - 1, cur);
+		         m->version - 1, cur);
 		ret = migration_fail(s, m, msg, SQLITE_ERROR, err);
 		goto rollback;
 	}
@@ -361,14 +361,15 @@ int store_apply_migration(struct store *s, const struct migration *m, struct ts_
 		goto rollback;
 	}
 	if (sqlite3_get_autocommit(s->db)) {
-		ret = migration_fail(s, m, "ends the transaction itself (no BEGIN/COMMIT in migrations)",
-				     SQLITE_ERROR, err);
+		ret = migration_fail(s, m,
+		                     "ends the transaction itself (no BEGIN/COMMIT in migrations)",
+		                     SQLITE_ERROR, err);
 		goto out;
 	}
 	long long violations = 0;
 	if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &violations) < 0) {
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 		goto rollback;
 	}
 	if (violations > 0) {
@@ -383,13 +384,13 @@ int store_apply_migration(struct store *s, const struct migration *m, struct ts_
 	if (query_int(s, "PRAGMA application_id", &app_id) < 0 ||
 	    (app_id == 0 && exec_sql(s, sql) < 0)) {
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 		goto rollback;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
 	if (exec_sql(s, sql) < 0 || exec_sql(s, "COMMIT") < 0) {
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 		goto rollback;
 	}
 	ret = 1;
@@ -401,16 +402,16 @@ out:
 	sqlite3_free(errmsg);
 	if (exec_sql(s, "PRAGMA foreign_keys = ON") < 0 && ret >= 0)
 		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-				     err);
+		                     err);
 	return ret;
 }
 
 static int newer_error(struct store *s, long long version, struct ts_err *err)
 {
 	ts_err_set(err, EX_SOFTWARE,
-		   "database %s has schema version %lld, newer than this threatsync (knows up to "
-		   "%d): upgrade threatsync",
-		   s->path, version, store_latest_version());
+	           "database %s has schema version %lld, newer than this threatsync (knows up to "
+	           "%d): upgrade threatsync",
+	           s->path, version, store_latest_version());
 	return -EPROTO;
 }
 
@@ -422,17 +423,18 @@ int store_migrate(struct store *s, int target, int *ret_applied, struct ts_err *
 		return ts_err_set(err, EX_SOFTWARE, "store_migrate: no database");
 	if (s->flags & STORE_READONLY)
 		return ts_err_set(err, EX_SOFTWARE, "database %s is open read-only: cannot migrate",
-				  s->path);
+		                  s->path);
 	int latest = store_latest_version();
 	if (target < 0 || target > latest)
-		return ts_err_set(err, EX_SOFTWARE,
-				  "database %s: no schema version %d (this threatsync knows up to %d)",
-				  s->path, target, latest);
+		return ts_err_set(
+		    err, EX_SOFTWARE,
+		    "database %s: no schema version %d (this threatsync knows up to %d)", s->path,
+		    target, latest);
 	for (int i = 0; i < migrations_count; i++) {
 		if (migrations[i].version != i + 1)
 			return ts_err_set(err, EX_SOFTWARE,
-					  "built-in migration %s is number %d, expected %d",
-					  migrations[i].name, migrations[i].version, i + 1);
+			                  "built-in migration %s is number %d, expected %d",
+			                  migrations[i].name, migrations[i].version, i + 1);
 	}
 	int cur = store_schema_version(s);
 	if (cur < 0)
@@ -458,13 +460,13 @@ static int open_fail(struct store *s, const char *what, struct ts_err *err)
 	switch (rc & 0xff) {
 	case SQLITE_NOTADB:
 		return ts_err_set(err, EX_DATAERR,
-				  "database %s is not a threatsync database: %s (not an SQLite "
-				  "database, or its header is damaged)",
-				  s->path, sqlite3_errmsg(s->db));
+		                  "database %s is not a threatsync database: %s (not an SQLite "
+		                  "database, or its header is damaged)",
+		                  s->path, sqlite3_errmsg(s->db));
 	case SQLITE_CORRUPT:
 		return ts_err_set(err, EX_DATAERR,
-				  "database %s is corrupt: %s (restore it from a backup)", s->path,
-				  sqlite3_errmsg(s->db));
+		                  "database %s is corrupt: %s (restore it from a backup)", s->path,
+		                  sqlite3_errmsg(s->db));
 	default:
 		return store_fail(s, what, err);
 	}
@@ -486,23 +488,24 @@ static int open_check(struct store *s, bool *ret_fresh, bool *ret_outdated, stru
 		return open_fail(s, "reading the header", err);
 	if (app_id != 0 && app_id != STORE_APPLICATION_ID)
 		return ts_err_set(err, EX_DATAERR,
-				  "database %s belongs to another application (application_id "
-				  "0x%08llx), not threatsync",
-				  s->path, (unsigned long long)(uint32_t)app_id);
+		                  "database %s belongs to another application (application_id "
+		                  "0x%08llx), not threatsync",
+		                  s->path, (unsigned long long)(uint32_t)app_id);
 	if (app_id == 0 && objects > 0) {
 		/* Without our id only a versioned database with our first table
 		 * passes; anything else is some other program's file. */
 		long long ours = 0;
 		if (query_int(s,
-			      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
-			      "'projects'",
-			      &ours) < 0)
+		              "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
+		              "'projects'",
+		              &ours) < 0)
 			return open_fail(s, "reading the schema", err);
 		if (version == 0 || !ours)
-			return ts_err_set(err, EX_DATAERR,
-					  "database %s is an SQLite database of another application "
-					  "(no threatsync application_id or tables)",
-					  s->path);
+			return ts_err_set(
+			    err, EX_DATAERR,
+			    "database %s is an SQLite database of another application "
+			    "(no threatsync application_id or tables)",
+			    s->path);
 	}
 	if (pages * page_size <= STORE_QUICK_CHECK_MAX_BYTES) {
 		sqlite3_stmt *st = NULL;
@@ -516,8 +519,8 @@ static int open_check(struct store *s, bool *ret_fresh, bool *ret_outdated, stru
 		const char *res = (const char *)sqlite3_column_text(st, 0);
 		if (!res || strcmp(res, "ok") != 0) {
 			ts_err_set(err, EX_DATAERR,
-				   "database %s is corrupt: %s (restore it from a backup)", s->path,
-				   res ? res : "quick_check gave no result");
+			           "database %s is corrupt: %s (restore it from a backup)", s->path,
+			           res ? res : "quick_check gave no result");
 			sqlite3_finalize(st);
 			return -EBADMSG;
 		}
@@ -531,10 +534,10 @@ static int open_check(struct store *s, bool *ret_fresh, bool *ret_outdated, stru
 		bool can_migrate = (s->flags & STORE_MIGRATE) && !(s->flags & STORE_READONLY);
 		if (!can_migrate && !(s->flags & STORE_ANY_VERSION))
 			return ts_err_set(
-				err, EX_TEMPFAIL,
-				"database %s has schema version %lld, this threatsync needs %d: run "
-				"`threatsync db migrate`",
-				s->path, version, latest);
+			    err, EX_TEMPFAIL,
+			    "database %s has schema version %lld, this threatsync needs %d: run "
+			    "`threatsync db migrate`",
+			    s->path, version, latest);
 		*ret_outdated = true;
 	}
 	return 0;
@@ -543,12 +546,10 @@ static int open_check(struct store *s, bool *ret_fresh, bool *ret_outdated, stru
 static int open_configure(struct store *s, struct ts_err *err)
 {
 	int on = 0;
-	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK ||
 	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DDL, 0, &on) != SQLITE_OK ||
-	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, &on) != SQLITE_OK ||
-	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &on) != SQLITE_OK)
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, &on) != SQLITE_OK)
 		return store_fail(s, "configuring the connection", err);
 	return 0;
 }
@@ -558,7 +559,8 @@ static int open_pragmas(struct store *s, bool fresh, struct ts_err *err)
 {
 	if (!(s->flags & STORE_READONLY)) {
 		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
+		    SQLITE_OK)
 			return open_fail(s, "setting WAL mode", err);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW) {
@@ -566,21 +568,22 @@ static int open_pragmas(struct store *s, bool fresh, struct ts_err *err)
 			return open_fail(s, "setting WAL mode", err);
 		}
 		const char *mode = (const char *)sqlite3_column_text(st, 0);
-		bool wal = mode && strcmp(mode, "wal") == 0;
+		bool wal = mode && (strcmp(mode, "wal") == 0 || (strcmp(s->path, ":memory:") == 0 &&
+		                                                 strcmp(mode, "memory") == 0));
 		char got[16];
 		snprintf(got, sizeof(got), "%s", mode ? mode : "?");
 		sqlite3_finalize(st);
 		if (!wal)
 			return ts_err_set(err, EX_CANTCREAT,
-					  "database %s: cannot switch to WAL mode (journal mode "
-					  "stays '%s')",
-					  s->path, got);
+			                  "database %s: cannot switch to WAL mode (journal mode "
+			                  "stays '%s')",
+			                  s->path, got);
 		if (exec_sql(s, "PRAGMA synchronous = NORMAL") < 0)
 			return open_fail(s, "PRAGMA synchronous", err);
 		if (fresh) {
 			char sql[64];
 			snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
-				 STORE_APPLICATION_ID);
+			         STORE_APPLICATION_ID);
 			if (exec_sql(s, sql) < 0)
 				return open_fail(s, "setting application_id", err);
 		}
@@ -596,11 +599,16 @@ int store_open(const char *path, int flags, struct store **ret_store, struct ts_
 	if (!path || !*path)
 		return ts_err_set(err, EX_USAGE, "no database path configured");
 	bool ro = flags & STORE_READONLY;
+	bool memory = strcmp(path, ":memory:") == 0; /* for tests and dry runs */
 	bool created = false;
 	struct stat st;
-	if (stat(path, &st) < 0) {
+	if (memory) {
+		if (ro)
+			return ts_err_set(err, EX_USAGE, "database :memory: cannot be read-only");
+	} else if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
-			return ts_err_set(err, EX_NOINPUT, "database %s: %s", path, strerror(errno));
+			return ts_err_set(err, EX_NOINPUT, "database %s: %s", path,
+			                  strerror(errno));
 		if (flags & (STORE_NO_CREATE | STORE_READONLY))
 			return ts_err_set(err, EX_NOINPUT, "database %s does not exist", path);
 		created = true;
@@ -612,14 +620,14 @@ int store_open(const char *path, int flags, struct store **ret_store, struct ts_
 	s->path = ts_strdup(path);
 	s->flags = flags;
 	int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	int rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_EXRESCODE, NULL);
+	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
 	int r = 0;
 	if (rc != SQLITE_OK) {
 		if (!s->db) {
 			r = ts_err_set(err, EX_OSERR, "database %s: %s", path, sqlite3_errstr(rc));
 		} else if ((rc & 0xff) == SQLITE_CANTOPEN) {
 			r = ts_err_set(err, ro ? EX_NOINPUT : EX_CANTCREAT,
-				       "database %s: cannot open: %s", path, sqlite3_errmsg(s->db));
+			               "database %s: cannot open: %s", path, sqlite3_errmsg(s->db));
 		} else {
 			r = open_fail(s, "opening", err);
 		}
@@ -682,7 +690,7 @@ static int backup_copy(struct store *s, sqlite3 *dst, const char *dest, struct t
 	sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
 	if (!b)
 		return ts_err_set(err, EX_SOFTWARE, "backup of %s to %s: %s", s->path, dest,
-				  sqlite3_errmsg(dst));
+		                  sqlite3_errmsg(dst));
 	int pages = BACKUP_STEP_PAGES;
 	int restarts = 0;
 	int prev_remaining = -1;
@@ -719,7 +727,7 @@ static int backup_copy(struct store *s, sqlite3 *dst, const char *dest, struct t
 	rc = sqlite3_backup_finish(b);
 	if (rc != SQLITE_OK)
 		return ts_err_set(err, rc_to_exit(rc), "backup of %s to %s: %s", s->path, dest,
-				  sqlite3_errmsg(dst));
+		                  sqlite3_errmsg(dst));
 	return 0;
 }
 
@@ -733,26 +741,34 @@ int store_backup(struct store *s, const char *dest, struct ts_err *err)
 	if (stat(s->path, &a) == 0 && stat(dest, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
 		return ts_err_set(err, EX_USAGE, "backup destination %s is the database itself",
-				  dest);
+		                  dest);
 
 	int r = 0;
 	sqlite3 *dst = NULL;
 	char *tmp = ts_asprintf("%s.tmp-XXXXXX", dest);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		r = ts_err_set(err, EX_CANTCREAT, "cannot create backup %s: %s", tmp, strerror(errno));
+		r = ts_err_set(err, EX_CANTCREAT, "cannot create backup %s: %s", tmp,
+		               strerror(errno));
 		free(tmp);
 		return r;
 	}
 	close(fd);
-	int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, NULL);
+	int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK) {
 		r = ts_err_set(err, EX_CANTCREAT, "cannot open backup %s: %s", tmp,
-			       dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		               dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	if ((r = backup_copy(s, dst, dest, err)) < 0)
 		goto fail;
+	/* The copied header says WAL; a backup is one self-contained file that
+	 * opens even from read-only media. store_open turns WAL back on. */
+	rc = sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		r = ts_err_set(err, rc_to_exit(rc), "backup %s: %s", tmp, sqlite3_errmsg(dst));
+		goto fail;
+	}
 	rc = sqlite3_close(dst);
 	dst = NULL;
 	if (rc != SQLITE_OK) {
@@ -766,7 +782,7 @@ int store_backup(struct store *s, const char *dest, struct ts_err *err)
 	if (rename(tmp, dest) < 0) {
 		r = -errno;
 		ts_err_set(err, EX_CANTCREAT, "backup: cannot rename %s to %s: %s", tmp, dest,
-			   strerror(errno));
+		           strerror(errno));
 		goto fail;
 	}
 	/* the rename itself is durable once the directory is synced */

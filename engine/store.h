@@ -13,9 +13,9 @@
 #define STORE_APPLICATION_ID 0x5453594e
 
 enum store_flags {
-	STORE_MIGRATE = 1 << 0,  /* apply pending migrations at open */
-	STORE_READONLY = 1 << 1, /* open read-only; never migrates */
-	STORE_NO_CREATE = 1 << 2, /* fail with EX_NOINPUT when the file does not exist */
+	STORE_MIGRATE = 1 << 0,    /* apply pending migrations at open */
+	STORE_READONLY = 1 << 1,   /* open read-only; never migrates */
+	STORE_NO_CREATE = 1 << 2,  /* fail with EX_NOINPUT when the file does not exist */
 	STORE_ANY_VERSION = 1 << 3 /* accept an out-of-date schema (for `db migrate`) */
 };
 

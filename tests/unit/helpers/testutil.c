@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Implementation of the cmocka test helpers. */
+#define _XOPEN_SOURCE 700
 #include "helpers/testutil.h"
 
 #include <errno.h>

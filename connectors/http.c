@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* HTTP client core: curl multi on the uv loop, request lifecycle, outcome classification. */
+#include "connectors/http_internal.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One uv_poll per socket curl asks us to watch. Freed only in its close
+ * callback. */
+struct http_sock {
+	struct http_list link; /* in client->socks */
+	struct http_client *client;
+	uv_poll_t poll;
+	curl_socket_t fd;
+	bool closing;
+};
+
+const char *http_outcome_name(enum http_outcome o)
+{
+	switch (o) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_FAILED:
+		return "failed";
+	case HTTP_OUTCOME_UNKNOWN:
+		return "unknown";
+	case HTTP_CANCELLED:
+		return "cancelled";
+	}
+	return "invalid";
+}
+
+const char *http_response_header(const struct http_response *r, const char *name)
+{
+	if (!r || !name)
+		return NULL;
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_hdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			return r->hdrs[i].value;
+	return NULL;
+}
+
+/* splitmix64: small, seedable, good enough for jitter. */
+uint64_t http_client_random(struct http_client *c)
+{
+	uint64_t z = (c->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void http_client_set_seed(struct http_client *c, uint64_t seed)
+{
+	if (c)
+		c->rng = seed;
+}
+
+/* ---- closing and handle bookkeeping ---- */
+
+static void client_finish(struct http_client *c)
+{
+	void (*cb)(void *) = c->on_closed_cb;
+	void *ud = c->on_closed_ud;
+	free(c);
+	curl_global_cleanup();
+	if (cb)
+		cb(ud);
+}
+
+void http_client_handle_closed(struct http_client *c)
+{
+	c->open_handles--;
+	if (c->closing && c->open_handles == 0)
+		client_finish(c);
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+	http_client_handle_closed(h->data);
+}
+
+static void sock_closed_cb(uv_handle_t *h)
+{
+	struct http_sock *s = h->data;
+	struct http_client *c = s->client;
+	http_list_del(&s->link);
+	free(s);
+	http_client_handle_closed(c);
+}
+
+static void sock_close(struct http_sock *s)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, sock_closed_cb);
+}
+
+/* ---- curl <-> uv glue ---- */
+
+static void transfer_done(struct http_req *r, CURLcode rc);
+
+/* Completed transfers: copy what we need out of each CURLMsg before touching
+ * the handle, since removing it invalidates the message. */
+static void drain(struct http_client *c)
+{
+	for (;;) {
+		int left = 0;
+		if (c->closing || !c->multi)
+			return;
+		CURLMsg *m = curl_multi_info_read(c->multi, &left);
+		if (!m)
+			return;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURL *easy = m->easy_handle;
+		CURLcode rc = m->data.result;
+		void *priv = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		transfer_done(priv, rc);
+	}
+}
+
+static void socket_action(struct http_client *c, curl_socket_t fd, int flags)
+{
+	int running = 0;
+	if (!c->multi)
+		return;
+	/* An error here means a bad socket or a misuse: the affected transfers
+	 * still finish through info_read, so there is nothing else to do. */
+	(void)curl_multi_socket_action(c->multi, fd, flags, &running);
+	drain(c);
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct http_sock *s = h->data;
+	int flags = 0;
+	if (status < 0) {
+		flags = CURL_CSELECT_ERR;
+	} else {
+		if (events & UV_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events & UV_WRITABLE)
+			flags |= CURL_CSELECT_OUT;
+	}
+	socket_action(s->client, s->fd, flags);
+}
+
+static void curl_timer_cb(uv_timer_t *t)
+{
+	/* Drains too: a last transfer that timed out is only seen here. */
+	socket_action(t->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_client *c = userp;
+	(void)multi;
+	if (timeout_ms < 0) {
+		uv_timer_stop(&c->timer);
+		return 0;
+	}
+	if (c->closing)
+		return 0;
+	return uv_timer_start(&c->timer, curl_timer_cb, (uint64_t)timeout_ms, 0) < 0 ? -1 : 0;
+}
+
+static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http_client *c = userp;
+	struct http_sock *s = socketp;
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			sock_close(s);
+			curl_multi_assign(c->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (c->closing)
+		return 0;
+	if (!s) {
+		s = ts_calloc(1, sizeof(*s));
+		s->client = c;
+		s->fd = fd;
+		if (uv_poll_init_socket(c->loop, &s->poll, fd) < 0) {
+			free(s);
+			return -1;
+		}
+		s->poll.data = s;
+		c->open_handles++;
+		http_list_add_tail(&c->socks, &s->link);
+		curl_multi_assign(c->multi, fd, s);
+	}
+	int events = 0;
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	return uv_poll_start(&s->poll, events, poll_cb) < 0 ? -1 : 0;
+}
+
+int http_client_new(uv_loop_t *loop, struct http_client **ret)
+{
+	if (!loop || !ret)
+		return -EINVAL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -ENOMEM;
+	struct http_client *c = ts_calloc(1, sizeof(*c));
+	c->loop = loop;
+	http_list_init(&c->socks);
+	http_list_init(&c->endpoints);
+	http_list_init(&c->active);
+	if (RAND_bytes((unsigned char *)&c->rng, sizeof(c->rng)) != 1)
+		c->rng = uv_hrtime();
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		free(c);
+		curl_global_cleanup();
+		return -ENOMEM;
+	}
+	int r = uv_timer_init(loop, &c->timer);
+	if (r < 0) {
+		curl_multi_cleanup(c->multi);
+		free(c);
+		curl_global_cleanup();
+		return r;
+	}
+	c->timer.data = c;
+	c->open_handles = 1;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_fn);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	*ret = c;
+	return 0;
+}
+
+/* Called by http_endpoint_new: keep enough idle connections for every
+ * endpoint's concurrency, and never more per host than the largest one. */
+void http_client_add_capacity(struct http_client *c, int concurrency)
+{
+	c->maxconnects += concurrency;
+	if (concurrency > c->max_host_connections)
+		c->max_host_connections = concurrency;
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->maxconnects);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->max_host_connections);
+}
+
+/* ---- requests ---- */
+
+static void attempt_reset(struct http_req *r)
+{
+	for (size_t i = 0; i < r->n_hdrs; i++) {
+		free(r->hdrs[i].name);
+		free(r->hdrs[i].value);
+	}
+	free(r->hdrs);
+	r->hdrs = NULL;
+	r->n_hdrs = 0;
+	r->hdr_bytes = 0;
+	ts_buf_free(&r->in);
+	r->too_large = false;
+	r->hdr_overflow = false;
+	r->rewind_refused = false;
+	r->upload_off = 0;
+	r->errbuf[0] = '\0';
+}
+
+static void req_free(struct http_req *r)
+{
+	if (r->auth_node.data) {
+		OPENSSL_cleanse(r->auth_node.data, r->auth_len);
+		free(r->auth_node.data);
+	}
+	if (r->headers_tail)
+		r->headers_tail->next = NULL; /* unlink our auth node first */
+	curl_slist_free_all(r->headers);
+	attempt_reset(r);
+	free(r->method);
+	free(r->url);
+	free(r->body);
+	free(r);
+}
+
+/* Replaces every occurrence of the secret in s (in place) so no error text can
+ * carry it, whatever a library put there. */
+static void scrub(char *s, size_t cap, const char *secret)
+{
+	static const char mark[] = "[redacted]";
+	size_t n = secret ? strlen(secret) : 0;
+	if (n == 0)
+		return;
+	for (;;) {
+		char *hit = strstr(s, secret);
+		if (!hit)
+			return;
+		size_t tail = strlen(hit + n);
+		size_t keep = sizeof(mark) - 1;
+		if ((size_t)(hit - s) + keep + tail + 1 > cap)
+			tail = cap - 1 - (size_t)(hit - s) - keep;
+		memmove(hit + keep, hit + n, tail);
+		hit[keep + tail] = '\0';
+		memcpy(hit, mark, keep);
+	}
+}
+
+/* Runs the callback once with the final result and releases the request. */
+static void deliver(struct http_req *r, enum http_outcome outcome, long status, const char *error)
+{
+	struct http_endpoint *ep = r->ep;
+	struct http_response resp;
+	memset(&resp, 0, sizeof(resp));
+	resp.outcome = outcome;
+	resp.status = outcome == HTTP_OK ? status : 0;
+	if (outcome == HTTP_OK) {
+		resp.body = r->in.data ? r->in.data : "";
+		resp.body_len = r->in.len;
+		resp.headers = r->hdrs;
+		resp.n_headers = r->n_hdrs;
+	} else {
+		resp.body = "";
+	}
+	resp.attempts = r->attempts;
+	if (error) {
+		snprintf(resp.error, sizeof(resp.error), "%s", error);
+		scrub(resp.error, sizeof(resp.error), r->auth_value);
+	}
+	if (outcome == HTTP_CANCELLED)
+		ep->stats.cancelled++;
+	/* The secret is not needed any more: wipe it before user code runs. */
+	if (r->auth_node.data)
+		OPENSSL_cleanse(r->auth_node.data, r->auth_len);
+	r->cb(&resp, r->ud);
+	req_free(r);
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct http_req *r = ud;
+	size_t len = size * n;
+	if (r->in.len + len > r->ep->o.max_response_bytes) {
+		r->too_large = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	ts_buf_append(&r->in, p, len);
+	return len;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct http_req *r = ud;
+	size_t len = size * n;
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		/* A new response (after 100 Continue, say): keep only its headers. */
+		for (size_t i = 0; i < r->n_hdrs; i++) {
+			free(r->hdrs[i].name);
+			free(r->hdrs[i].value);
+		}
+		r->n_hdrs = 0;
+		r->hdr_bytes = 0;
+		return len;
+	}
+	r->hdr_bytes += len;
+	const char *colon = memchr(p, ':', len);
+	if (!colon)
+		return len; /* the blank line, or an obsolete folded line */
+	if (r->n_hdrs >= HTTP_MAX_HEADERS || r->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		r->hdr_overflow = true;
+		return 0;
+	}
+	size_t name_len = (size_t)(colon - p);
+	const char *v = colon + 1;
+	const char *end = p + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (r->n_hdrs % 16 == 0)
+		r->hdrs = ts_realloc(r->hdrs, (r->n_hdrs + 16) * sizeof(*r->hdrs));
+	r->hdrs[r->n_hdrs].name = ts_strndup(p, name_len);
+	r->hdrs[r->n_hdrs].value = ts_strndup(v, (size_t)(end - v));
+	r->n_hdrs++;
+	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	struct http_req *r = ud;
+	size_t want = size * n;
+	size_t left = r->body_len - r->upload_off;
+	if (want > left)
+		want = left;
+	if (want)
+		memcpy(buf, r->body + r->upload_off, want);
+	r->upload_off += want;
+	return want;
+}
+
+/* libcurl rewinds the body when it silently resends a request on a reused
+ * connection that died after the body went out. For a request that is not
+ * idempotent that resend could duplicate a ticket, so we refuse; the transfer
+ * then fails and the caller gets HTTP_OUTCOME_UNKNOWN. */
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	struct http_req *r = ud;
+	if (!r->idempotent) {
+		r->rewind_refused = true;
+		return CURL_SEEKFUNC_CANTSEEK;
+	}
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_len)
+		return CURL_SEEKFUNC_FAIL;
+	r->upload_off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* The one funnel for curl option errors: the first failure sticks. */
+struct setopt_state {
+	CURL *easy;
+	CURLcode rc;
+	CURLoption failed;
+};
+
+static void set_long(struct setopt_state *st, CURLoption opt, long v)
+{
+	if (st->rc == CURLE_OK) {
+		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->failed = opt;
+	}
+}
+
+static void set_ptr(struct setopt_state *st, CURLoption opt, const void *v)
+{
+	if (st->rc == CURLE_OK) {
+		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->failed = opt;
+	}
+}
+
+static void set_off(struct setopt_state *st, CURLoption opt, curl_off_t v)
+{
+	if (st->rc == CURLE_OK) {
+		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->failed = opt;
+	}
+}
+
+static void set_fn(struct setopt_state *st, CURLoption opt, void (*fn)(void))
+{
+	if (st->rc == CURLE_OK) {
+		st->rc = curl_easy_setopt(st->easy, opt, fn);
+		st->failed = opt;
+	}
+}
+
+static void configure(struct setopt_state *st, struct http_req *r)
+{
+	const struct http_endpoint *ep = r->ep;
+	const struct http_endpoint_opts *o = &ep->o;
+
+	set_ptr(st, CURLOPT_URL, r->url);
+	set_ptr(st, CURLOPT_PROTOCOLS_STR, "http,https");
+	set_ptr(st, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	set_long(st, CURLOPT_FOLLOWLOCATION, 0L);
+	set_long(st, CURLOPT_NOSIGNAL, 1L);
+	set_ptr(st, CURLOPT_PRIVATE, r);
+	set_ptr(st, CURLOPT_ERRORBUFFER, r->errbuf);
+	set_fn(st, CURLOPT_WRITEFUNCTION, (void (*)(void))write_cb);
+	set_ptr(st, CURLOPT_WRITEDATA, r);
+	set_fn(st, CURLOPT_HEADERFUNCTION, (void (*)(void))header_cb);
+	set_ptr(st, CURLOPT_HEADERDATA, r);
+	set_long(st, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+	set_long(st, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
+	set_long(st, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit_bps);
+	set_long(st, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
+	set_long(st, CURLOPT_SSL_VERIFYPEER, 1L);
+	set_long(st, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ep->ca_bundle)
+		set_ptr(st, CURLOPT_CAINFO, ep->ca_bundle);
+	/* Without a configured proxy curl reads http_proxy, https_proxy and
+	 * no_proxy from the environment itself. */
+	if (ep->proxy)
+		set_ptr(st, CURLOPT_PROXY, ep->proxy);
+	set_ptr(st, CURLOPT_USERAGENT, "threatsync/" TS_VERSION);
+	set_ptr(st, CURLOPT_ACCEPT_ENCODING, "");
+	set_long(st, CURLOPT_TCP_KEEPALIVE, 1L);
+	set_off(st, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_response_bytes);
+	set_ptr(st, CURLOPT_HTTPHEADER, r->headers);
+
+	bool has_body = r->body != NULL || strcmp(r->method, "POST") == 0 ||
+			strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
+	if (strcmp(r->method, "GET") == 0) {
+		set_long(st, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		set_long(st, CURLOPT_NOBODY, 1L);
+	} else if (has_body) {
+		/* The body goes through a read callback so that curl cannot
+		 * resend it without asking seek_cb. */
+		set_long(st, CURLOPT_POST, 1L);
+		set_fn(st, CURLOPT_READFUNCTION, (void (*)(void))read_cb);
+		set_ptr(st, CURLOPT_READDATA, r);
+		set_fn(st, CURLOPT_SEEKFUNCTION, (void (*)(void))seek_cb);
+		set_ptr(st, CURLOPT_SEEKDATA, r);
+		set_off(st, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		if (strcmp(r->method, "POST") != 0)
+			set_ptr(st, CURLOPT_CUSTOMREQUEST, r->method);
+	} else {
+		set_ptr(st, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+}
+
+static void fail_message(struct http_req *r, const char *what, char *out, size_t cap)
+{
+	snprintf(out, cap, "%.60s: %.16s %.170s", r->ep->name, r->method, what);
+}
+
+void http_transfer_start(struct http_req *r)
+{
+	struct http_endpoint *ep = r->ep;
+	struct http_client *c = ep->client;
+	char msg[256];
+
+	attempt_reset(r);
+	r->easy = curl_easy_init();
+	if (!r->easy) {
+		fail_message(r, "failed: curl_easy_init: out of memory", msg, sizeof(msg));
+		deliver(r, HTTP_FAILED, 0, msg);
+		return;
+	}
+	struct setopt_state st = {.easy = r->easy, .rc = CURLE_OK};
+	configure(&st, r);
+	CURLMcode mc = CURLM_OK;
+	if (st.rc == CURLE_OK)
+		mc = curl_multi_add_handle(c->multi, r->easy);
+	if (st.rc != CURLE_OK || mc != CURLM_OK) {
+		char what[200];
+		if (st.rc != CURLE_OK)
+			snprintf(what, sizeof(what), "not sent: curl option %d: %s", (int)st.failed,
+				 curl_easy_strerror(st.rc));
+		else
+			snprintf(what, sizeof(what), "not sent: %s", curl_multi_strerror(mc));
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		fail_message(r, what, msg, sizeof(msg));
+		deliver(r, HTTP_FAILED, 0, msg);
+		return;
+	}
+	r->attempts++;
+	ep->stats.requests++;
+	ep->stats.in_flight++;
+	http_list_add_tail(&c->active, &r->link);
+}
+
+/* Errors that happen before the request can have reached the server. */
+static bool error_before_send(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_FUNCTION_NOT_FOUND:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_OUT_OF_MEMORY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Transport errors worth another attempt (timeouts, resets, truncated or
+ * malformed answers), as opposed to configuration or local failures. */
+static bool error_transient(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* e.g. "HTTP/0.9 not allowed": a garbled reply */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint64_t now)
+{
+	struct http_endpoint *ep = r->ep;
+	char what[200];
+	char msg[256];
+	enum http_outcome outcome = sent ? HTTP_OUTCOME_UNKNOWN : HTTP_FAILED;
+	bool retry = false;
+
+	ep->stats.transport_errors++;
+	if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(what, sizeof(what), "failed: response body exceeds %zu bytes",
+			 ep->o.max_response_bytes);
+		outcome = HTTP_FAILED;
+	} else if (r->hdr_overflow) {
+		snprintf(what, sizeof(what), "failed: response headers exceed %d lines or %d bytes",
+			 HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
+		outcome = HTTP_FAILED;
+	} else {
+		if (r->rewind_refused)
+			snprintf(what, sizeof(what),
+				 "outcome unknown: connection lost after the request was sent");
+		else
+			snprintf(what, sizeof(what), "%s: %.150s (curl error %d)",
+				 sent ? "outcome unknown" : "failed",
+				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), (int)rc);
+		/* Not sent, or safe to send twice: try again. */
+		retry = error_transient(rc) && (r->idempotent || !sent) && !r->rewind_refused;
+	}
+	if (retry) {
+		r->fail_attempts++;
+		if (r->fail_attempts < ep->o.max_attempts) {
+			uint64_t ms = http_backoff_ms(ep, r->fail_attempts - 1);
+			http_endpoint_requeue(ep, r, now + ms * 1000000ULL);
+			return;
+		}
+	}
+	fail_message(r, what, msg, sizeof(msg));
+	if (r->attempts > 1) {
+		size_t n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, " after %d attempts", r->attempts);
+	}
+	deliver(r, outcome, 0, msg);
+}
+
+static void on_response(struct http_req *r, long status, uint64_t now)
+{
+	struct http_endpoint *ep = r->ep;
+	int cls = status >= 100 && status < 600 ? (int)(status / 100) : 0;
+	ep->stats.responses[cls]++;
+	http_limit_on_response(ep, r, status, now);
+	if (status == 429) {
+		ep->stats.rate_limited++;
+		r->rl_attempts++;
+		if (r->rl_attempts <= ep->o.max_429_retries) {
+			/* The gate holds it back; it goes first once open. */
+			http_endpoint_requeue(ep, r, now);
+			return;
+		}
+	} else if (status >= 500 && r->idempotent) {
+		r->fail_attempts++;
+		if (r->fail_attempts < ep->o.max_attempts) {
+			uint64_t ms = http_backoff_ms(ep, r->fail_attempts - 1);
+			http_endpoint_requeue(ep, r, now + ms * 1000000ULL);
+			return;
+		}
+	}
+	deliver(r, HTTP_OK, status, NULL);
+}
+
+static void transfer_done(struct http_req *r, CURLcode rc)
+{
+	struct http_endpoint *ep = r->ep;
+	struct http_client *c = ep->client;
+	long status = 0;
+	long request_size = 0;
+	curl_off_t pretransfer = 0, up = 0, down = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &request_size);
+	curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	curl_multi_remove_handle(c->multi, r->easy);
+	curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+	http_list_del(&r->link);
+	ep->stats.in_flight--;
+	ep->stats.bytes_sent += (uint64_t)(request_size > 0 ? request_size : 0) + (uint64_t)up;
+	ep->stats.bytes_received += (uint64_t)down;
+
+	uint64_t now = uv_hrtime();
+	if (rc == CURLE_OK) {
+		on_response(r, status, now);
+	} else {
+		bool sent = !error_before_send(rc) &&
+			    (request_size > 0 || pretransfer > 0 || r->rewind_refused);
+		on_transport_error(r, rc, sent, now);
+	}
+	http_endpoint_pump(ep);
+}
+
+/* ---- submit and cancel ---- */
+
+static bool header_line_ok(const char *h)
+{
+	const char *colon = strchr(h, ':');
+	if (!colon || colon == h)
+		return false;
+	return strpbrk(h, "\r\n") == NULL;
+}
+
+static bool method_ok(const char *m)
+{
+	if (!m || !*m || strlen(m) > 16)
+		return false;
+	for (const char *p = m; *p; p++)
+		if (*p < 'A' || *p > 'Z')
+			return false;
+	return true;
+}
+
+static bool method_idempotent(const char *m)
+{
+	static const char *const ok[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(ok); i++)
+		if (strcmp(m, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+int http_submit(struct http_endpoint *e, const struct http_request *req,
+		void (*cb)(const struct http_response *resp, void *ud), void *ud)
+{
+	if (!e || !req || !cb || !method_ok(req->method) || !req->url)
+		return -EINVAL;
+	if (strncasecmp(req->url, "http://", 7) != 0 && strncasecmp(req->url, "https://", 8) != 0)
+		return -EINVAL;
+	if (strpbrk(req->url, " \r\n"))
+		return -EINVAL;
+	if (req->body_len && !req->body)
+		return -EINVAL;
+	for (const char *const *h = req->headers; h && *h; h++)
+		if (!header_line_ok(*h))
+			return -EINVAL;
+	if (req->auth_header && !header_line_ok(req->auth_header))
+		return -EINVAL;
+	if (e->user_freed || e->detached || e->client->closing)
+		return -ECANCELED;
+	if (e->stats.queued >= e->o.max_queue)
+		return -ENOBUFS;
+
+	struct http_req *r = ts_calloc(1, sizeof(*r));
+	http_list_init(&r->link);
+	r->ep = e;
+	r->cb = cb;
+	r->ud = ud;
+	r->method = ts_strdup(req->method);
+	r->url = ts_strdup(req->url);
+	if (req->body) {
+		r->body = ts_malloc(req->body_len + 1);
+		memcpy(r->body, req->body, req->body_len);
+		r->body[req->body_len] = '\0';
+		r->body_len = req->body_len;
+	}
+	r->idempotent = (req->flags & HTTP_IDEMPOTENT) || method_idempotent(req->method);
+	/* An empty "Expect:" stops curl from waiting for 100 Continue. */
+	r->headers = curl_slist_append(NULL, "Expect:");
+	for (const char *const *h = req->headers; r->headers && h && *h; h++) {
+		struct curl_slist *n = curl_slist_append(r->headers, *h);
+		if (!n) {
+			curl_slist_free_all(r->headers);
+			r->headers = NULL;
+		}
+	}
+	if (!r->headers) {
+		req_free(r);
+		return -ENOMEM;
+	}
+	for (r->headers_tail = r->headers; r->headers_tail->next;)
+		r->headers_tail = r->headers_tail->next;
+	if (req->auth_header) {
+		r->auth_len = strlen(req->auth_header);
+		r->auth_node.data = ts_strdup(req->auth_header);
+		r->auth_node.next = NULL;
+		const char *v = strchr(r->auth_node.data, ':') + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		r->auth_value = v;
+		r->headers_tail->next = &r->auth_node;
+	}
+	http_list_add_tail(&e->ready, &r->link);
+	e->stats.queued++;
+	http_endpoint_kick(e);
+	return 0;
+}
+
+/* Removes every request of ep (or of all endpoints when ep is NULL) from the
+ * queues and the multi into out. */
+static void collect(struct http_client *c, struct http_endpoint *only, struct http_list *out)
+{
+	struct http_list *it = c->active.next;
+	while (it != &c->active) {
+		struct http_list *next = it->next;
+		struct http_req *r = HTTP_CONTAINER(it, struct http_req, link);
+		if (!only || r->ep == only) {
+			curl_multi_remove_handle(c->multi, r->easy);
+			curl_easy_cleanup(r->easy);
+			r->easy = NULL;
+			r->ep->stats.in_flight--;
+			http_list_del(&r->link);
+			http_list_add_tail(out, &r->link);
+		}
+		it = next;
+	}
+	for (struct http_list *e = c->endpoints.next; e != &c->endpoints; e = e->next) {
+		struct http_endpoint *ep = HTTP_CONTAINER(e, struct http_endpoint, link);
+		if (only && ep != only)
+			continue;
+		struct http_list *queues[2] = {&ep->ready, &ep->delayed};
+		for (int q = 0; q < 2; q++) {
+			while (!http_list_empty(queues[q])) {
+				struct http_list *n = queues[q]->next;
+				http_list_del(n);
+				http_list_add_tail(out, n);
+			}
+		}
+		ep->stats.queued = 0;
+	}
+}
+
+static void cancel_list(struct http_list *l)
+{
+	while (!http_list_empty(l)) {
+		struct http_list *n = l->next;
+		http_list_del(n);
+		struct http_req *r = HTTP_CONTAINER(n, struct http_req, link);
+		char msg[256];
+		fail_message(r, "cancelled", msg, sizeof(msg));
+		deliver(r, HTTP_CANCELLED, 0, msg);
+	}
+}
+
+void http_endpoint_cancel_all(struct http_endpoint *ep)
+{
+	struct http_list doomed;
+	http_list_init(&doomed);
+	collect(ep->client, ep, &doomed);
+	cancel_list(&doomed);
+}
+
+void http_client_close(struct http_client *c, void (*on_closed_cb)(void *ud), void *ud)
+{
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	c->on_closed_cb = on_closed_cb;
+	c->on_closed_ud = ud;
+
+	struct http_list doomed;
+	http_list_init(&doomed);
+	collect(c, NULL, &doomed);
+
+	/* curl first: its cleanup may still call socket_fn/timer_fn, which
+	 * need the uv handles open. */
+	curl_multi_cleanup(c->multi);
+	c->multi = NULL;
+
+	uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
+	for (struct http_list *it = c->socks.next; it != &c->socks; it = it->next)
+		sock_close(HTTP_CONTAINER(it, struct http_sock, link));
+	while (!http_list_empty(&c->endpoints)) {
+		struct http_list *n = c->endpoints.next;
+		struct http_endpoint *ep = HTTP_CONTAINER(n, struct http_endpoint, link);
+		http_list_del(n);
+		ep->detached = true;
+		http_endpoint_close_wake(ep);
+	}
+	cancel_list(&doomed);
+}
