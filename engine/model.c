@@ -1106,16 +1106,24 @@ int model_latest_version(struct store *s, int64_t project_id, int *ret_version,
 	return latest(s, project_id, ret_version, NULL, err);
 }
 
-/* Binds a JSON value as its compact text with sorted keys. */
-static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
+/* Binds a JSON value as its compact text with sorted keys; dflt when absent. */
+static void bind_json(sqlite3_stmt *st, int idx, const json_t *v, const char *dflt)
 {
+	if (!v) {
+		sqlite3_bind_text(st, idx, dflt, -1, SQLITE_STATIC);
+		return;
+	}
 	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 	sqlite3_bind_text(st, idx, s, -1, free);
 }
 
-static void bind_str(sqlite3_stmt *st, int idx, const json_t *obj, const char *key)
+/* Binds a string member; dflt (NULL: SQL NULL) when absent. */
+static void bind_str(sqlite3_stmt *st, int idx, const json_t *obj, const char *key,
+		     const char *dflt)
 {
 	const char *v = str_field(obj, key);
+	if (!v)
+		v = dflt;
 	if (v)
 		sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
 	else
@@ -1132,8 +1140,8 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (!(st = store_prepare(s, SQL_INSERT_ZONE)))
 			return store_fail(s, "insert trust zone", err);
 		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id");
-		bind_str(st, 3, e, "name");
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "name", NULL);
 		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(e, "trust_level")));
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert trust zone", err);
@@ -1143,14 +1151,14 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (!(st = store_prepare(s, SQL_INSERT_COMPONENT)))
 			return store_fail(s, "insert component", err);
 		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id");
-		bind_str(st, 3, e, "type");
-		bind_str(st, 4, e, "name");
-		bind_str(st, 5, e, "trust_zone");
-		bind_str(st, 6, e, "parent");
-		bind_json(st, 7, json_object_get(e, "tags"));
-		bind_json(st, 8, json_object_get(e, "properties"));
-		bind_json(st, 9, json_object_get(e, "code"));
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "type", NULL);
+		bind_str(st, 4, e, "name", NULL);
+		bind_str(st, 5, e, "trust_zone", NULL);
+		bind_str(st, 6, e, "parent", NULL);
+		bind_json(st, 7, json_object_get(e, "tags"), "[]");
+		bind_json(st, 8, json_object_get(e, "properties"), "{}");
+		bind_json(st, 9, json_object_get(e, "code"), "{}");
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert component", err);
 	}
@@ -1159,11 +1167,11 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (!(st = store_prepare(s, SQL_INSERT_FLOW)))
 			return store_fail(s, "insert data flow", err);
 		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id");
-		bind_str(st, 3, e, "source");
-		bind_str(st, 4, e, "destination");
-		bind_str(st, 5, e, "protocol");
-		bind_json(st, 6, json_object_get(e, "properties"));
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "source", NULL);
+		bind_str(st, 4, e, "destination", NULL);
+		bind_str(st, 5, e, "protocol", "");
+		bind_json(st, 6, json_object_get(e, "properties"), "{}");
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert data flow", err);
 	}
@@ -1172,10 +1180,10 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (!(st = store_prepare(s, SQL_INSERT_ASSET)))
 			return store_fail(s, "insert data asset", err);
 		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id");
-		bind_str(st, 3, e, "name");
-		bind_str(st, 4, e, "classification");
-		bind_json(st, 5, json_object_get(e, "properties"));
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "name", NULL);
+		bind_str(st, 4, e, "classification", "");
+		bind_json(st, 5, json_object_get(e, "properties"), "{}");
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert data asset", err);
 	}

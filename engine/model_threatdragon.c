@@ -128,6 +128,24 @@ static const struct td_box *zone_box(struct td *t, const json_t *cell, size_t di
 	return best;
 }
 
+/* How many other boxes of the diagram contain the whole of this box. */
+static int box_depth(struct td *t, const json_t *cell, size_t diagram)
+{
+	double x, y, w, h;
+	int depth = 0;
+	if (!geometry(cell, &x, &y, &w, &h))
+		return 0;
+	const char *id = sget(cell, "id");
+	for (size_t i = 0; i < t->n_boxes; i++) {
+		const struct td_box *b = &t->boxes[i];
+		if (b->diagram != diagram || (id && strcmp(b->id, id) == 0))
+			continue;
+		if (x >= b->x && y >= b->y && x + w <= b->x + b->w && y + h <= b->y + b->h)
+			depth++;
+	}
+	return depth;
+}
+
 /* A mapped type of the right kind for one foreign word, or NULL. */
 static const char *try_map(struct td *t, const char *foreign, const char *want_kind)
 {
@@ -339,10 +357,10 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			}
 			char *cname = clean_name(name && *name ? name : id);
 			if (kind == TD_BOX) {
-				int depth = 0;
-				zone_box(t, cell, d, &depth);
-				/* Each enclosing box counts once: the cell's own box too. */
-				int level = 40 + 10 * depth;
+				/* Boxes nest by containment of the whole rectangle; each
+				 * level inwards is trusted a little more. */
+				int depth = box_depth(t, cell, d);
+				int level = 50 + 10 * depth;
 				json_array_append_new(zones,
 						      json_pack("{s:s, s:s, s:i}", "id", id, "name",
 								cname, "trust_level",

@@ -59,6 +59,7 @@ int project_find(struct store *s, const char *slug, int64_t *ret_id, struct ts_e
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*ret_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
 		return 0;
 	}
 	if (rc != SQLITE_DONE)

@@ -68,6 +68,9 @@ static void write_config(struct fixture *f, const char *log_level, const char *e
 
 static int setup(void **state)
 {
+	/* Before anything is created: a missing variable fails the setup. */
+	tu_env("TS_SOURCE_DIR");
+	tu_env("TS_THREATSYNCD");
 	struct fixture *f = ts_calloc(1, sizeof(*f));
 	f->dir = tu_tmpdir();
 	f->token = tu_write_file(f->dir, "jira_token", SECRET "\n");

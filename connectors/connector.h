@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tracker connector interface: a small struct of asynchronous operations that
+ * Jira (connectors/jira.c) and GitLab (connectors/gitlab.c) fill in, driven by the
+ * sync pass (connectors/sync.c) on a libuv loop through the shared HTTP client. */
+#ifndef TS_CONNECTORS_CONNECTOR_H
+#define TS_CONNECTORS_CONNECTOR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "connectors/http.h"
+#include "engine/config.h"
+
+/* What threatsync writes on a ticket, built by the sync pass from the stored
+ * countermeasure. All pointers borrowed for the duration of the call (the
+ * connector copies what it keeps). */
+struct ticket_content {
+	const char *tracker_project; /* Jira project key, GitLab project id or path */
+	const char *marker;          /* idempotency label "threatsync-<16 hex>" */
+	const char *summary;         /* one line, at most 255 bytes */
+	/* The countermeasure body as stored (countermeasures.body): requirement,
+	 * how_to [{stack, text}], acceptance_test, training [{title, url}],
+	 * compliance {framework: [ids]}, threats [{uid, title, cwe [ints],
+	 * severity}], component {id, name, type}. The connector renders it
+	 * (Jira Cloud: ADF; Data Center: wiki markup; GitLab: markdown). */
+	const json_t *body;
+	json_t *cwe_names;           /* {"79": "Improper Neutralization ..."}; may be NULL */
+	const char *project_slug;
+	const char *cm_uid;          /* "C-OUTPUT-ENCODING@web" */
+	int model_version;
+	int priority;                /* 1 (most urgent) .. 4 */
+	const char *severity;        /* highest severity of its threats */
+	const char *due_date;        /* "YYYY-MM-DD" or NULL */
+	const char *link_back;       /* text or URL pointing back to threatsync */
+	const char *const *labels;   /* configured extra labels, NULL-terminated, may be NULL */
+};
+
+/* A ticket as the tracker reports it. Strings owned by the result. */
+struct remote_issue {
+	char *key;             /* "WRU-12"; GitLab: the iid as text */
+	char *id;              /* tracker's internal id */
+	char *url;             /* browse URL */
+	char *marker;          /* the threatsync-… label found on it, or NULL */
+	char *status;          /* status name ("In Progress"; GitLab: "opened"/"closed") */
+	char *status_category; /* "new" | "indeterminate" | "done" (GitLab: scoped label or state) */
+	char *resolution;      /* Jira resolution name, or NULL */
+	char *updated;         /* tracker timestamp, verbatim */
+	char *actor;           /* who made the last change, when known */
+	char *content_hash;    /* hash threatsync wrote (issue property / hidden marker), or NULL */
+};
+
+/* How an operation ended. */
+enum connector_status {
+	CONNECTOR_OK = 0,
+	CONNECTOR_RETRY,     /* transient (429, 5xx on an idempotent request, network):
+			      * try again after retry_after_ms; nothing was changed */
+	CONNECTOR_UNKNOWN,   /* a write may or may not have happened (timeout, reset,
+			      * 5xx on a create): resolve with find_marker first */
+	CONNECTOR_FAILED,    /* permanent: the tracker refused (4xx); error has its message */
+	CONNECTOR_CANCELLED, /* the client is shutting down */
+};
+
+struct connector_result {
+	enum connector_status status;
+	long http_status;            /* last HTTP status seen, 0 when none */
+	int64_t retry_after_ms;      /* for CONNECTOR_RETRY: at least this long */
+	char error[1024];            /* the tracker's own message (Jira errorMessages/errors,
+				      * GitLab message/error) or the transport error; no secrets */
+	bool found;                  /* find_marker/get: the issue exists */
+	struct remote_issue issue;   /* create, find_marker, get, update, set_state */
+	struct remote_issue *issues; /* poll: one page */
+	size_t n_issues;
+	char *next_page;             /* poll: token for the next page, NULL when last */
+	char *cursor;                /* poll: the cursor to store once every page is done */
+};
+
+/* The callback of every operation: runs exactly once, on the loop thread. The
+ * result is borrowed for the duration of the callback. */
+typedef void (*connector_cb)(void *ud, const struct connector_result *r);
+
+/* The state a closed/open ticket should reach. */
+enum connector_state { CONNECTOR_STATE_OPEN, CONNECTOR_STATE_CLOSED };
+
+struct connector_ops {
+	const char *type; /* "jira" | "gitlab" */
+
+	/* Creates the connector for cfg (borrowed; it must outlive the connector)
+	 * with its own HTTP endpoint on client. */
+	int (*open)(struct http_client *client, const struct config_connector *cfg, void **ret_conn,
+		    struct ts_err *err);
+	/* Frees the connector once every callback it owed has run. NULL ok. */
+	void (*close)(void *conn);
+
+	/* Creates a ticket. Not retried by the connector after it may have reached
+	 * the tracker: CONNECTOR_UNKNOWN means "look the marker up". */
+	void (*create)(void *conn, const struct ticket_content *t, connector_cb cb, void *ud);
+	/* Looks a marker up (Jira: JQL on the label, retried over the search index
+	 * lag before answering "absent"; GitLab: labels filter). */
+	void (*find_marker)(void *conn, const char *tracker_project, const char *marker,
+			    connector_cb cb, void *ud);
+	/* Updates the fields threatsync owns (summary, description, labels it
+	 * added, priority, due date), leaving fields humans edit alone. */
+	void (*update)(void *conn, const char *key, const struct ticket_content *t, connector_cb cb,
+		       void *ud);
+	/* Closes or reopens (Jira: reads the transitions and takes the one that
+	 * leads to the configured status; GitLab: state_event), with a comment
+	 * giving the reason when reason is not NULL. A ticket already in the
+	 * wanted state is OK without a write. */
+	void (*set_state)(void *conn, const char *key, enum connector_state want, const char *reason,
+			  connector_cb cb, void *ud);
+	/* Adds a comment/note. */
+	void (*comment)(void *conn, const char *key, const char *text, connector_cb cb, void *ud);
+	/* One page of the tickets carrying the label "threatsync" in
+	 * tracker_project that changed since `since` (the cursor of the last
+	 * complete poll, NULL for all), oldest first; page NULL for the first
+	 * page. The connector applies the overlap its tracker needs (Jira: minute
+	 * precision in the user's time zone). */
+	void (*poll)(void *conn, const char *tracker_project, const char *since, const char *page,
+		     connector_cb cb, void *ud);
+	/* Reads one ticket (for reconciliation and for verifying a state). */
+	void (*get)(void *conn, const char *key, connector_cb cb, void *ud);
+};
+
+/* The label every threatsync ticket carries besides its marker. */
+#define CONNECTOR_COMMON_LABEL "threatsync"
+
+/* The operations of a tracker type, or NULL. */
+const struct connector_ops *connector_ops_for(enum config_connector_type type);
+
+/* Connector implementations. */
+extern const struct connector_ops jira_connector_ops;
+extern const struct connector_ops gitlab_connector_ops;
+
+/* Frees the strings of an issue and zeroes it. */
+void remote_issue_clear(struct remote_issue *i);
+/* Frees what a result owns (issue, issues, next_page, cursor) and zeroes it. */
+void connector_result_clear(struct connector_result *r);
+
+#endif
