@@ -55,11 +55,24 @@ int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_generate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_threats(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_classify(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_override(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_library_lint(struct cli_ctx *ctx, int argc, char **argv);
 
-/* Component type information for model imports (cli/typeinfo.c): from
- * component_types.json in the configured library paths, else the built-in
- * vocabulary. Returns 0 or an exit code (after printing the error). Release
- * with cli_typeinfo_free (a zeroed struct is a no-op). */
+/* Library directories for a command (cli/cmd_library.c): args when n_args > 0,
+ * else the configuration's library_paths. New array of borrowed strings (free
+ * it); NULL after printing the error, with *ret_code set. */
+const char **cli_library_dirs(struct cli_ctx *ctx, const char **args, size_t n_args,
+			      size_t *ret_n, int *ret_code);
+
+/* Component type information for model imports (cli/typeinfo.c), answered by
+ * the library of cli_library(). Returns 0 or the exit code (the error printed).
+ * ret stays valid while ctx's library lives; cli_typeinfo_free is a no-op kept
+ * for symmetry. */
 struct model_typeinfo;
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret);
 void cli_typeinfo_free(struct model_typeinfo *ti);

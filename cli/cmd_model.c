@@ -31,9 +31,10 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
 			if (model_format_from_name(argv[++i], &fmt) < 0) {
-				cli_error("model import: unknown format '%s' (expected auto, native, "
-					  "otm or threatdragon)",
-					  argv[i]);
+				cli_error(
+				    "model import: unknown format '%s' (expected auto, native, "
+				    "otm or threatdragon)",
+				    argv[i]);
 				return EX_USAGE;
 			}
 		} else if (strcmp(argv[i], "--strict") == 0) {
@@ -51,7 +52,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!slug || !file) {
 		cli_error("usage: threatsync model import SLUG FILE [--format "
-			  "auto|native|otm|threatdragon] [--strict] [--json]");
+		          "auto|native|otm|threatdragon] [--strict] [--json]");
 		return EX_USAGE;
 	}
 	struct model_typeinfo ti = {0};
@@ -71,8 +72,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	cli_typeinfo_free(&ti);
 	size_t i;
 	json_t *w;
-	json_array_foreach(warnings, i, w)
-	{
+	json_array_foreach (warnings, i, w) {
 		fprintf(stderr, "warning: %s\n", json_string_value(w));
 	}
 	int64_t project_id = 0;
@@ -83,7 +83,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (project_find(s, slug, &project_id, &err) < 0 ||
 	    model_import(s, project_id, model, detected, base_name(file), &version, &unchanged,
-			 &err) < 0) {
+	                 &err) < 0) {
 		cli_error("%s", err.msg);
 		code = err.code ? err.code : EX_SOFTWARE;
 		goto out;
@@ -93,13 +93,13 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	if (json) {
 		char hash[65];
 		free(model_canonical_dump(model, hash));
-		json_t *o = json_pack(
-			"{s:s, s:i, s:b, s:s, s:s, s:I, s:I, s:I, s:s, s:O}", "project", slug,
-			"version", version, "unchanged", unchanged, "format",
-			model_format_name(detected), "source", base_name(file), "components",
-			(json_int_t)n_comp, "flows", (json_int_t)n_flows, "trust_zones",
-			(json_int_t)json_array_size(json_object_get(model, "trust_zones")),
-			"content_hash", hash, "warnings", warnings);
+		json_t *o =
+		    json_pack("{s:s, s:i, s:b, s:s, s:s, s:I, s:I, s:I, s:s, s:O}", "project", slug,
+		              "version", version, "unchanged", unchanged, "format",
+		              model_format_name(detected), "source", base_name(file), "components",
+		              (json_int_t)n_comp, "flows", (json_int_t)n_flows, "trust_zones",
+		              (json_int_t)json_array_size(json_object_get(model, "trust_zones")),
+		              "content_hash", hash, "warnings", warnings);
 		print_json(o);
 		json_decref(o);
 	} else if (unchanged) {
@@ -138,21 +138,17 @@ static void print_kind(const json_t *diff, const char *key, const char *label)
 	       json_array_size(removed), json_array_size(changed));
 	size_t i;
 	json_t *e;
-	json_array_foreach(added, i, e)
-	{
+	json_array_foreach (added, i, e) {
 		printf("  + %s\n", json_string_value(e));
 	}
-	json_array_foreach(removed, i, e)
-	{
+	json_array_foreach (removed, i, e) {
 		printf("  - %s\n", json_string_value(e));
 	}
-	json_array_foreach(changed, i, e)
-	{
+	json_array_foreach (changed, i, e) {
 		printf("  ~ %s (", json_string_value(json_object_get(e, "id")));
 		size_t j;
 		json_t *f;
-		json_array_foreach(json_object_get(e, "fields"), j, f)
-		{
+		json_array_foreach (json_object_get(e, "fields"), j, f) {
 			printf("%s%s", j ? ", " : "", json_string_value(f));
 		}
 		printf(")\n");
@@ -178,10 +174,10 @@ int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	int v1 = 0, v2 = 0;
-	if (!slug || nv == 1 || (nv == 2 && (!parse_version(vs[0], &v1) ||
-					     !parse_version(vs[1], &v2)))) {
+	if (!slug || nv == 1 ||
+	    (nv == 2 && (!parse_version(vs[0], &v1) || !parse_version(vs[1], &v2)))) {
 		cli_error("usage: threatsync model diff SLUG [V1 V2] [--json] (versions are "
-			  "positive integers)");
+		          "positive integers)");
 		return EX_USAGE;
 	}
 	int code = 0;
@@ -203,7 +199,7 @@ int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 		if (!a)
 			a = json_object();
 	} else if (model_load(s, project_id, v1, &a, NULL, &err) < 0 ||
-		   model_load(s, project_id, v2, &b, NULL, &err) < 0) {
+	           model_load(s, project_id, v2, &b, NULL, &err) < 0) {
 		goto fail;
 	}
 	model_diff(a, b, &diff);
@@ -224,8 +220,7 @@ int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 			printf("project: changed");
 			size_t i;
 			json_t *f;
-			json_array_foreach(project, i, f)
-			{
+			json_array_foreach (project, i, f) {
 				printf("%s%s", i ? ", " : " ", json_string_value(f));
 			}
 			printf("\n");

@@ -277,7 +277,8 @@ static void attempt_reset(struct http_req *r)
 	ts_buf_free(&r->in);
 	r->too_large = false;
 	r->hdr_overflow = false;
-	r->rewind_refused = false;
+	r->resend_refused = false;
+	r->sends_this_attempt = 0;
 	r->upload_off = 0;
 	r->errbuf[0] = '\0';
 }
@@ -414,19 +415,38 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
 
 /* libcurl rewinds the body when it silently resends a request on a reused
  * connection that died after the body went out. For a request that is not
- * idempotent that resend could duplicate a ticket, so we refuse; the transfer
- * then fails and the caller gets HTTP_OUTCOME_UNKNOWN. */
+ * idempotent that resend could duplicate a ticket, so we refuse (prereq_cb
+ * refuses it too, also for empty bodies); the transfer then fails and the
+ * caller gets HTTP_OUTCOME_UNKNOWN. */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
 	struct http_req *r = ud;
 	if (!r->idempotent) {
-		r->rewind_refused = true;
+		r->resend_refused = true;
 		return CURL_SEEKFUNC_CANTSEEK;
 	}
 	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_len)
 		return CURL_SEEKFUNC_FAIL;
 	r->upload_off = (size_t)offset;
 	return CURL_SEEKFUNC_OK;
+}
+
+/* Runs right before each send of the request. A second call on the same
+ * handle is libcurl resending on its own after a reused connection died,
+ * which must not happen to a request that is not idempotent: the first copy
+ * may have been processed. */
+static int prereq_cb(void *ud, char *ip, char *local_ip, int remote_port, int local_port)
+{
+	struct http_req *r = ud;
+	(void)ip;
+	(void)local_ip;
+	(void)remote_port;
+	(void)local_port;
+	if (++r->sends_this_attempt > 1 && !r->idempotent) {
+		r->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
 }
 
 /* The one funnel for curl option errors: the first failure sticks. */
@@ -501,6 +521,8 @@ static void configure(struct setopt_state *st, struct http_req *r)
 	set_long(st, CURLOPT_TCP_KEEPALIVE, 1L);
 	set_off(st, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_response_bytes);
 	set_ptr(st, CURLOPT_HTTPHEADER, r->headers);
+	set_fn(st, CURLOPT_PREREQFUNCTION, (void (*)(void))prereq_cb);
+	set_ptr(st, CURLOPT_PREREQDATA, r);
 
 	bool has_body = r->body != NULL || strcmp(r->method, "POST") == 0 ||
 			strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
@@ -570,7 +592,6 @@ void http_transfer_start(struct http_req *r)
 static bool error_before_send(CURLcode rc)
 {
 	switch (rc) {
-	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -635,7 +656,7 @@ static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint6
 			 HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
 		outcome = HTTP_FAILED;
 	} else {
-		if (r->rewind_refused)
+		if (r->resend_refused)
 			snprintf(what, sizeof(what),
 				 "outcome unknown: connection lost after the request was sent");
 		else
@@ -643,7 +664,7 @@ static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint6
 				 sent ? "outcome unknown" : "failed",
 				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), (int)rc);
 		/* Not sent, or safe to send twice: try again. */
-		retry = error_transient(rc) && (r->idempotent || !sent) && !r->rewind_refused;
+		retry = error_transient(rc) && (r->idempotent || !sent) && !r->resend_refused;
 	}
 	if (retry) {
 		r->fail_attempts++;
@@ -712,7 +733,7 @@ static void transfer_done(struct http_req *r, CURLcode rc)
 		on_response(r, status, now);
 	} else {
 		bool sent = !error_before_send(rc) &&
-			    (request_size > 0 || pretransfer > 0 || r->rewind_refused);
+			    (request_size > 0 || pretransfer > 0 || r->resend_refused);
 		on_transport_error(r, rc, sent, now);
 	}
 	http_endpoint_pump(ep);

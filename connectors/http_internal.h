@@ -125,7 +125,8 @@ struct http_req {
 	size_t hdr_bytes;
 	bool too_large;
 	bool hdr_overflow;
-	bool rewind_refused;
+	bool resend_refused; /* curl wanted to resend a non-idempotent request */
+	int sends_this_attempt;
 	char errbuf[CURL_ERROR_SIZE];
 };
 

@@ -13,15 +13,15 @@
 #include "engine/model.h"
 
 static const char *const profile_kinds[] = {
-	"web_app",	  "spa_api",	   "mobile_api",     "microservices", "serverless_api",
-	"data_pipeline", "internal_admin", "b2b_webhooks", "iot_backend",   "ml_inference"};
-static const char *const hostings[] = {"aws",	     "azure",  "gcp", "on_prem",
-				       "kubernetes", "hybrid", "paas"};
+    "web_app",       "spa_api",        "mobile_api",   "microservices", "serverless_api",
+    "data_pipeline", "internal_admin", "b2b_webhooks", "iot_backend",   "ml_inference"};
+static const char *const hostings[] = {"aws",        "azure",  "gcp", "on_prem",
+                                       "kubernetes", "hybrid", "paas"};
 static const char *const authentications[] = {"sso", "local", "none", "api_keys"};
 static const char *const data_kinds[] = {"personal", "payment", "health", "credentials"};
 static const char *const exposures[] = {"internet", "internal", "partner"};
-static const char *const framework_ids[] = {"ccpa",	   "gdpr",	 "hipaa",   "iso-27001",
-					    "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
+static const char *const framework_ids[] = {"ccpa",        "gdpr",       "hipaa",   "iso-27001",
+                                            "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
 static const char *const classifications[] = {"public", "internal", "confidential", "restricted"};
 
 bool blueprint_kind_valid(const char *kind)
@@ -63,8 +63,7 @@ static bool stack_shape(const char *s)
 
 /* A list of distinct strings from names (or of stack entries when names is
  * NULL). Returns a new array of the valid entries, in the given order. */
-static json_t *check_list(struct lib_vctx *v, const char *key, const char *const *names,
-			  size_t n)
+static json_t *check_list(struct lib_vctx *v, const char *key, const char *const *names, size_t n)
 {
 	json_t *out = json_array();
 	json_t *j = json_object_get(v->obj, key);
@@ -77,8 +76,7 @@ static json_t *check_list(struct lib_vctx *v, const char *key, const char *const
 	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
-	json_array_foreach(j, i, e)
-	{
+	json_array_foreach (j, i, e) {
 		char *p = lib_path_index(base, i);
 		const char *s = json_string_value(e);
 		if (!s) {
@@ -86,21 +84,22 @@ static json_t *check_list(struct lib_vctx *v, const char *key, const char *const
 		} else if (names && !in_names(s, names, n)) {
 			char *all = names_list(names, n);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "unknown value \"%s\" (expected one of: %s)", s, all);
+			             "unknown value \"%s\" (expected one of: %s)", s, all);
 			free(all);
 		} else if (!names && !stack_shape(s)) {
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "\"%s\" must be a lower-case technology name "
-				     "([a-z0-9][a-z0-9_.+-]*, at most 64 characters)",
-				     s);
+			             "\"%s\" must be a lower-case technology name "
+			             "([a-z0-9][a-z0-9_.+-]*, at most 64 characters)",
+			             s);
 		} else {
 			bool dup = false;
 			size_t k;
 			json_t *o;
-			json_array_foreach(out, k, o) dup = dup || strcmp(json_string_value(o), s) == 0;
+			json_array_foreach (out, k, o)
+				dup = dup || strcmp(json_string_value(o), s) == 0;
 			if (dup)
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "\"%s\" is listed twice", s);
+				             "\"%s\" is listed twice", s);
 			else
 				json_array_append_new(out, json_string(s));
 		}
@@ -113,7 +112,7 @@ static json_t *check_list(struct lib_vctx *v, const char *key, const char *const
 /* ---- profiles ---------------------------------------------------------- */
 
 int blueprint_profile_check(json_t *profile, const char *file, json_t **ret_profile,
-			    struct ts_err *err)
+                            struct ts_err *err)
 {
 	struct lib_diag d = {0};
 	struct lib_vctx v = {NULL, &d, file, "$", profile, 0};
@@ -122,10 +121,9 @@ int blueprint_profile_check(json_t *profile, const char *file, json_t **ret_prof
 		lib_verr(&v, NULL, "a profile must be a JSON object");
 		goto done;
 	}
-	static const char *const keys[] = {"$schema",	     "name", "description",
-					   "kind",	     "hosting", "stack",
-					   "authentication", "data",	"exposure",
-					   "compliance"};
+	static const char *const keys[] = {"$schema",  "name",      "description",    "kind",
+	                                   "hosting",  "stack",     "authentication", "data",
+	                                   "exposure", "compliance"};
 	lib_v_keys(&v, keys, TS_ARRAY_SIZE(keys));
 	const char *name = lib_v_str(&v, "name", true);
 	if (name && strlen(name) > 200)
@@ -135,18 +133,18 @@ int blueprint_profile_check(json_t *profile, const char *file, json_t **ret_prof
 		lib_verr(&v, "description", "must be a string");
 	int kind = lib_v_enum(&v, "kind", profile_kinds, TS_ARRAY_SIZE(profile_kinds), true, 0);
 	int hosting = lib_v_enum(&v, "hosting", hostings, TS_ARRAY_SIZE(hostings), false, -2);
-	int auth = lib_v_enum(&v, "authentication", authentications,
-			      TS_ARRAY_SIZE(authentications), false, 1);
+	int auth = lib_v_enum(&v, "authentication", authentications, TS_ARRAY_SIZE(authentications),
+	                      false, 1);
 	int exposure = lib_v_enum(&v, "exposure", exposures, TS_ARRAY_SIZE(exposures), false, 0);
 	json_t *stack = check_list(&v, "stack", NULL, 0);
 	json_t *data = check_list(&v, "data", data_kinds, TS_ARRAY_SIZE(data_kinds));
 	json_t *compliance =
-		check_list(&v, "compliance", framework_ids, TS_ARRAY_SIZE(framework_ids));
+	    check_list(&v, "compliance", framework_ids, TS_ARRAY_SIZE(framework_ids));
 	if (d.n_errors == 0) {
 		out = json_object();
 		json_object_set_new(out, "name", json_string(name));
 		json_object_set_new(out, "description",
-				    json_string(desc ? json_string_value(desc) : ""));
+		                    json_string(desc ? json_string_value(desc) : ""));
 		json_object_set_new(out, "kind", json_string(profile_kinds[kind]));
 		if (hosting >= 0)
 			json_object_set_new(out, "hosting", json_string(hostings[hosting]));
@@ -177,7 +175,7 @@ int blueprint_profile_load(const char *path, json_t **ret_profile, struct ts_err
 	int r = ts_read_file(path, BLUEPRINT_PROFILE_MAX, &data, &len);
 	if (r == -EFBIG)
 		return ts_err_set(err, EX_DATAERR, "%s: larger than %d bytes", path,
-				  BLUEPRINT_PROFILE_MAX);
+		                  BLUEPRINT_PROFILE_MAX);
 	if (r < 0)
 		return ts_err_set(err, EX_NOINPUT, "%s: cannot read: %s", path, strerror(-r));
 	json_error_t jerr;
@@ -185,7 +183,7 @@ int blueprint_profile_load(const char *path, json_t **ret_profile, struct ts_err
 	free(data);
 	if (!doc)
 		return ts_err_set(err, EX_DATAERR, "%s: line %d, column %d: %s", path, jerr.line,
-				  jerr.column, jerr.text);
+		                  jerr.column, jerr.text);
 	r = blueprint_profile_check(doc, path, ret_profile, err);
 	json_decref(doc);
 	return r;
@@ -203,27 +201,25 @@ static const struct when_key {
 	const char *const *names; /* NULL: stack names */
 	size_t n;
 } when_keys[] = {
-	{"kind", "kind", false, profile_kinds, TS_ARRAY_SIZE(profile_kinds)},
-	{"hosting", "hosting", false, hostings, TS_ARRAY_SIZE(hostings)},
-	{"authentication", "authentication", false, authentications,
-	 TS_ARRAY_SIZE(authentications)},
-	{"exposure", "exposure", false, exposures, TS_ARRAY_SIZE(exposures)},
-	{"data_contains", "data", true, data_kinds, TS_ARRAY_SIZE(data_kinds)},
-	{"stack_contains", "stack", true, NULL, 0},
-	{"compliance_contains", "compliance", true, framework_ids, TS_ARRAY_SIZE(framework_ids)},
+    {"kind", "kind", false, profile_kinds, TS_ARRAY_SIZE(profile_kinds)},
+    {"hosting", "hosting", false, hostings, TS_ARRAY_SIZE(hostings)},
+    {"authentication", "authentication", false, authentications, TS_ARRAY_SIZE(authentications)},
+    {"exposure", "exposure", false, exposures, TS_ARRAY_SIZE(exposures)},
+    {"data_contains", "data", true, data_kinds, TS_ARRAY_SIZE(data_kinds)},
+    {"stack_contains", "stack", true, NULL, 0},
+    {"compliance_contains", "compliance", true, framework_ids, TS_ARRAY_SIZE(framework_ids)},
 };
 
 static void check_when(struct lib_vctx *v, json_t *when, const char *path)
 {
 	if (!json_is_object(when)) {
 		lib_diag_add(v->d, false, EX_DATAERR, v->file, path,
-			     "must be an object of profile tests");
+		             "must be an object of profile tests");
 		return;
 	}
 	const char *k;
 	json_t *val;
-	json_object_foreach(when, k, val)
-	{
+	json_object_foreach (when, k, val) {
 		char *p = lib_path_key(path, k);
 		if (strcmp(k, "not") == 0) {
 			check_when(v, val, p);
@@ -233,12 +229,11 @@ static void check_when(struct lib_vctx *v, json_t *when, const char *path)
 		if (strcmp(k, "any") == 0) {
 			if (!json_is_array(val) || json_array_size(val) == 0) {
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "must be a non-empty array of conditions");
+				             "must be a non-empty array of conditions");
 			} else {
 				size_t i;
 				json_t *e;
-				json_array_foreach(val, i, e)
-				{
+				json_array_foreach (val, i, e) {
 					char *p2 = lib_path_index(p, i);
 					check_when(v, e, p2);
 					free(p2);
@@ -253,33 +248,32 @@ static void check_when(struct lib_vctx *v, json_t *when, const char *path)
 				wk = &when_keys[i];
 		if (!wk) {
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "unknown test (expected kind, hosting, authentication, "
-				     "exposure, data_contains, stack_contains, "
-				     "compliance_contains, not or any)");
+			             "unknown test (expected kind, hosting, authentication, "
+			             "exposure, data_contains, stack_contains, "
+			             "compliance_contains, not or any)");
 			free(p);
 			continue;
 		}
 		json_t *one = json_is_string(val) ? json_pack("[O]", val) : json_incref(val);
 		if (!json_is_array(one) || json_array_size(one) == 0) {
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "must be a string or a non-empty array of strings");
+			             "must be a string or a non-empty array of strings");
 		} else {
 			size_t i;
 			json_t *e;
-			json_array_foreach(one, i, e)
-			{
+			json_array_foreach (one, i, e) {
 				const char *s = json_string_value(e);
 				bool ok = s && (wk->names ? in_names(s, wk->names, wk->n)
-							  : stack_shape(s));
+				                          : stack_shape(s));
 				if (!ok) {
 					char *all = wk->names ? names_list(wk->names, wk->n)
-							      : ts_strdup("lower-case names");
+					                      : ts_strdup("lower-case names");
 					char *p2 = json_is_string(val) ? ts_strdup(p)
-								       : lib_path_index(p, i);
+					                               : lib_path_index(p, i);
 					lib_diag_add(v->d, false, EX_DATAERR, v->file, p2,
-						     "unknown value%s%s%s (expected %s)",
-						     s ? " \"" : "", s ? s : "", s ? "\"" : "",
-						     all);
+					             "unknown value%s%s%s (expected %s)",
+					             s ? " \"" : "", s ? s : "", s ? "\"" : "",
+					             all);
 					free(p2);
 					free(all);
 				}
@@ -298,8 +292,7 @@ static bool value_in(json_t *spec, const char *s)
 		return strcmp(json_string_value(spec), s) == 0;
 	size_t i;
 	json_t *e;
-	json_array_foreach(spec, i, e)
-	{
+	json_array_foreach (spec, i, e) {
 		if (strcmp(json_string_value(e), s) == 0)
 			return true;
 	}
@@ -312,8 +305,7 @@ static bool when_matches(json_t *when, json_t *profile)
 		return true;
 	const char *k;
 	json_t *val;
-	json_object_foreach(when, k, val)
-	{
+	json_object_foreach (when, k, val) {
 		if (strcmp(k, "not") == 0) {
 			if (when_matches(val, profile))
 				return false;
@@ -323,7 +315,8 @@ static bool when_matches(json_t *when, json_t *profile)
 			bool any = false;
 			size_t i;
 			json_t *e;
-			json_array_foreach(val, i, e) any = any || when_matches(e, profile);
+			json_array_foreach (val, i, e)
+				any = any || when_matches(e, profile);
 			if (!any)
 				return false;
 			continue;
@@ -337,8 +330,8 @@ static bool when_matches(json_t *when, json_t *profile)
 			if (wk->list) {
 				size_t j;
 				json_t *e;
-				json_array_foreach(field, j, e) hit =
-					hit || value_in(val, json_string_value(e));
+				json_array_foreach (field, j, e)
+					hit = hit || value_in(val, json_string_value(e));
 			} else {
 				hit = value_in(val, json_string_value(field));
 			}
@@ -364,21 +357,21 @@ static void check_props(struct lib_vctx *v, const char *key, bool lists_only)
 	char *base = lib_path_key(v->path, key);
 	const char *k;
 	json_t *val;
-	json_object_foreach(props, k, val)
-	{
+	json_object_foreach (props, k, val) {
 		bool ok = json_is_array(val) ||
-			  (!lists_only && (json_is_string(val) || json_is_number(val) ||
-					   json_is_boolean(val)));
+		          (!lists_only &&
+		           (json_is_string(val) || json_is_number(val) || json_is_boolean(val)));
 		size_t i;
 		json_t *e;
 		if (json_is_array(val))
-			json_array_foreach(val, i, e) ok = ok && json_is_string(e);
+			json_array_foreach (val, i, e)
+				ok = ok && json_is_string(e);
 		if (!ok) {
 			char *p = lib_path_key(base, k);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     lists_only ? "must be a list of strings"
-						: "must be a string, number, boolean or list of "
-						  "strings");
+			             lists_only ? "must be a list of strings"
+			                        : "must be a string, number, boolean or list of "
+			                          "strings");
 			free(p);
 		}
 	}
@@ -393,9 +386,9 @@ static void note_id(struct lib_vctx *v, json_t *set, const char *id)
 	json_t *prev = json_object_get(set, id);
 	if (prev && (!has_when || json_is_false(prev)))
 		lib_verr(v, "id",
-			 "duplicate id \"%s\" (an id may repeat only among alternatives that "
-			 "all have a \"when\")",
-			 id);
+		         "duplicate id \"%s\" (an id may repeat only among alternatives that "
+		         "all have a \"when\")",
+		         id);
 	if (!prev || !has_when)
 		json_object_set_new(set, id, json_boolean(has_when));
 }
@@ -416,8 +409,8 @@ static void check_ref_list(struct lib_vctx *v, const char *key, json_t *set, con
 		if (!json_object_get(set, ids[i])) {
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "unknown %s \"%s\" (not declared in this blueprint)", what,
-				     ids[i]);
+			             "unknown %s \"%s\" (not declared in this blueprint)", what,
+			             ids[i]);
 			free(p);
 		}
 	}
@@ -428,7 +421,7 @@ static void check_ref_list(struct lib_vctx *v, const char *key, json_t *set, con
 /* Starts the checks of element i of section key: *ev describes it. Returns
  * false (after recording it) when the element is not an object. */
 static bool elem_begin(struct lib_vctx *bv, const char *key, size_t i, json_t *e,
-		       struct lib_vctx *ev)
+                       struct lib_vctx *ev)
 {
 	char *base = lib_path_key(bv->path, key);
 	*ev = *bv;
@@ -482,11 +475,11 @@ static json_t *section(struct lib_vctx *bv, const char *key, bool required)
 }
 
 void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
-			    const char *path, struct lib_diag *d)
+                            const char *path, struct lib_diag *d)
 {
 	struct lib_vctx bv = {(struct library *)lib, d, file, path, bp, d->n_errors};
-	static const char *const keys[] = {"id",    "name",	   "description", "trust_zones",
-					   "components", "flows", "data_assets", "rules"};
+	static const char *const keys[] = {"id",         "name",  "description", "trust_zones",
+	                                   "components", "flows", "data_assets", "rules"};
 	lib_v_keys(&bv, keys, TS_ARRAY_SIZE(keys));
 	lib_v_enum(&bv, "id", profile_kinds, TS_ARRAY_SIZE(profile_kinds), true, 0);
 	lib_v_str(&bv, "name", true);
@@ -497,8 +490,7 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 	json_t *e;
 	struct lib_vctx ev;
 
-	json_array_foreach(section(&bv, "trust_zones", true), i, e)
-	{
+	json_array_foreach (section(&bv, "trust_zones", true), i, e) {
 		if (elem_begin(&bv, "trust_zones", i, e, &ev)) {
 			static const char *const zk[] = {"id", "name", "trust_level", "when"};
 			lib_v_keys(&ev, zk, TS_ARRAY_SIZE(zk));
@@ -508,18 +500,17 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 			if (!lvl)
 				lib_verr(&ev, NULL, "missing required field \"trust_level\"");
 			else if (!json_is_integer(lvl) || json_integer_value(lvl) < 0 ||
-				 json_integer_value(lvl) > 100)
+			         json_integer_value(lvl) > 100)
 				lib_verr(&ev, "trust_level", "must be an integer from 0 to 100");
 		}
 		elem_end(&ev);
 	}
 	json_t *carr = section(&bv, "components", true);
-	json_array_foreach(carr, i, e)
-	{
+	json_array_foreach (carr, i, e) {
 		if (elem_begin(&bv, "components", i, e, &ev)) {
-			static const char *const ck[] = {"id",	       "type",	     "name",
-							 "description", "trust_zone", "parent",
-							 "tags",	"properties", "when"};
+			static const char *const ck[] = {"id",          "type",       "name",
+			                                 "description", "trust_zone", "parent",
+			                                 "tags",        "properties", "when"};
 			lib_v_keys(&ev, ck, TS_ARRAY_SIZE(ck));
 			elem_id(&ev, comps);
 			const char *type = lib_v_str(&ev, "type", true);
@@ -536,8 +527,7 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
-	json_array_foreach(carr, i, e)
-	{
+	json_array_foreach (carr, i, e) {
 		if (json_is_object(e) && json_object_get(e, "parent")) {
 			struct lib_vctx pv = bv;
 			char *base = lib_path_key(bv.path, "components");
@@ -548,12 +538,11 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 			free(base);
 		}
 	}
-	json_array_foreach(section(&bv, "flows", false), i, e)
-	{
+	json_array_foreach (section(&bv, "flows", false), i, e) {
 		if (elem_begin(&bv, "flows", i, e, &ev)) {
-			static const char *const fk[] = {"id",	     "name",	 "description",
-							 "source",   "destination", "protocol",
-							 "properties", "when"};
+			static const char *const fk[] = {"id",         "name",        "description",
+			                                 "source",     "destination", "protocol",
+			                                 "properties", "when"};
 			lib_v_keys(&ev, fk, TS_ARRAY_SIZE(fk));
 			elem_id(&ev, flows);
 			lib_v_str(&ev, "name", false);
@@ -567,26 +556,24 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
-	json_array_foreach(section(&bv, "data_assets", false), i, e)
-	{
+	json_array_foreach (section(&bv, "data_assets", false), i, e) {
 		if (elem_begin(&bv, "data_assets", i, e, &ev)) {
-			static const char *const ak[] = {"id",		   "name", "description",
-							 "classification", "properties", "when"};
+			static const char *const ak[] = {
+			    "id", "name", "description", "classification", "properties", "when"};
 			lib_v_keys(&ev, ak, TS_ARRAY_SIZE(ak));
 			elem_id(&ev, assets);
 			lib_v_str(&ev, "name", true);
 			lib_v_str(&ev, "description", false);
 			lib_v_enum(&ev, "classification", classifications,
-				   TS_ARRAY_SIZE(classifications), true, 0);
+			           TS_ARRAY_SIZE(classifications), true, 0);
 			check_props(&ev, "properties", false);
 		}
 		elem_end(&ev);
 	}
-	json_array_foreach(section(&bv, "rules", false), i, e)
-	{
+	json_array_foreach (section(&bv, "rules", false), i, e) {
 		if (elem_begin(&bv, "rules", i, e, &ev)) {
 			static const char *const rk[] = {"when", "components", "flows", "set",
-							 "append"};
+			                                 "append"};
 			lib_v_keys(&ev, rk, TS_ARRAY_SIZE(rk));
 			if (!json_object_get(e, "when"))
 				lib_verr(&ev, NULL, "missing required field \"when\"");
@@ -652,10 +639,9 @@ static void apply_rule(json_t *elem, json_t *rule)
 	}
 	const char *k;
 	json_t *val;
-	json_object_foreach(json_object_get(rule, "set"), k, val)
+	json_object_foreach (json_object_get(rule, "set"), k, val)
 		json_object_set_new(props, k, json_deep_copy(val));
-	json_object_foreach(json_object_get(rule, "append"), k, val)
-	{
+	json_object_foreach (json_object_get(rule, "append"), k, val) {
 		json_t *cur = json_object_get(props, k);
 		if (!json_is_array(cur)) {
 			cur = json_array();
@@ -663,12 +649,12 @@ static void apply_rule(json_t *elem, json_t *rule)
 		}
 		size_t i;
 		json_t *e;
-		json_array_foreach(val, i, e)
-		{
+		json_array_foreach (val, i, e) {
 			bool have = false;
 			size_t j;
 			json_t *c;
-			json_array_foreach(cur, j, c) have = have || json_equal(c, e);
+			json_array_foreach (cur, j, c)
+				have = have || json_equal(c, e);
 			if (!have)
 				json_array_append(cur, e);
 		}
@@ -678,21 +664,20 @@ static void apply_rule(json_t *elem, json_t *rule)
 /* Adds the elements of one blueprint section whose "when" holds; by_id maps
  * each produced id to its element. */
 static int expand_section(const struct lib_blueprint *bp, const char *key, json_t *profile,
-			  json_t *out, json_t *by_id, struct ts_err *err)
+                          json_t *out, json_t *by_id, struct ts_err *err)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(bp->json, key), i, e)
-	{
+	json_array_foreach (json_object_get(bp->json, key), i, e) {
 		if (!when_matches(json_object_get(e, "when"), profile))
 			continue;
 		const char *id = json_string_value(json_object_get(e, "id"));
 		if (json_object_get(by_id, id))
 			return ts_err_set(err, EX_DATAERR,
-					  "%s: %s.%s[%zu]: the blueprint produces the id \"%s\" "
-					  "twice for this profile (its alternatives' \"when\" "
-					  "overlap)",
-					  bp->file, bp->path, key, i, id);
+			                  "%s: %s.%s[%zu]: the blueprint produces the id \"%s\" "
+			                  "twice for this profile (its alternatives' \"when\" "
+			                  "overlap)",
+			                  bp->file, bp->path, key, i, id);
 		json_array_append(out, e);
 		json_object_set(by_id, id, e);
 	}
@@ -700,16 +685,16 @@ static int expand_section(const struct lib_blueprint *bp, const char *key, json_
 }
 
 int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_model,
-		     struct ts_err *err)
+                     struct ts_err *err)
 {
 	const char *kind = json_string_value(json_object_get(profile, "kind"));
 	const char *pname = json_string_value(json_object_get(profile, "name"));
 	const struct lib_blueprint *bp = kind ? library_blueprint(lib, kind) : NULL;
 	if (!bp || !pname)
 		return ts_err_set(err, EX_DATAERR,
-				  "the threat library has no blueprint for the profile kind "
-				  "\"%s\"",
-				  kind ? kind : "(none)");
+		                  "the threat library has no blueprint for the profile kind "
+		                  "\"%s\"",
+		                  kind ? kind : "(none)");
 	int rc = 0;
 	json_t *sel_zones = json_array(), *sel_comps = json_array(), *sel_flows = json_array(),
 	       *sel_assets = json_array();
@@ -726,15 +711,14 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 	json_t *components = json_array(), *out_by_id = json_object();
 	size_t i;
 	json_t *e;
-	json_array_foreach(sel_comps, i, e)
-	{
+	json_array_foreach (sel_comps, i, e) {
 		const char *zone = json_string_value(json_object_get(e, "trust_zone"));
 		if (!json_object_get(zone_ids, zone)) {
 			rc = ts_err_set(err, EX_DATAERR,
-					"%s: %s: component \"%s\" is placed in trust zone \"%s\", "
-					"which this profile leaves out",
-					bp->file, bp->path,
-					json_string_value(json_object_get(e, "id")), zone);
+			                "%s: %s: component \"%s\" is placed in trust zone \"%s\", "
+			                "which this profile leaves out",
+			                bp->file, bp->path,
+			                json_string_value(json_object_get(e, "id")), zone);
 			json_decref(used_zones);
 			json_decref(components);
 			json_decref(out_by_id);
@@ -759,8 +743,7 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 	}
 
 	json_t *zones = json_array();
-	json_array_foreach(sel_zones, i, e)
-	{
+	json_array_foreach (sel_zones, i, e) {
 		if (!json_object_get(used_zones, json_string_value(json_object_get(e, "id"))))
 			continue;
 		json_t *z = json_object();
@@ -772,8 +755,7 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 	json_decref(used_zones);
 
 	json_t *flows = json_array(), *flow_by_id = json_object();
-	json_array_foreach(sel_flows, i, e)
-	{
+	json_array_foreach (sel_flows, i, e) {
 		const char *src = json_string_value(json_object_get(e, "source"));
 		const char *dst = json_string_value(json_object_get(e, "destination"));
 		if (!json_object_get(out_by_id, src) || !json_object_get(out_by_id, dst))
@@ -792,8 +774,7 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 	}
 
 	json_t *assets = json_array();
-	json_array_foreach(sel_assets, i, e)
-	{
+	json_array_foreach (sel_assets, i, e) {
 		json_t *a = json_object();
 		copy_member(a, e, "id");
 		copy_str(a, e, "name", pname);
@@ -803,20 +784,17 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 		json_array_append_new(assets, a);
 	}
 
-	json_array_foreach(json_object_get(bp->json, "rules"), i, e)
-	{
+	json_array_foreach (json_object_get(bp->json, "rules"), i, e) {
 		if (!when_matches(json_object_get(e, "when"), profile))
 			continue;
 		size_t j;
 		json_t *id;
-		json_array_foreach(json_object_get(e, "components"), j, id)
-		{
+		json_array_foreach (json_object_get(e, "components"), j, id) {
 			json_t *c = json_object_get(out_by_id, json_string_value(id));
 			if (c)
 				apply_rule(c, e);
 		}
-		json_array_foreach(json_object_get(e, "flows"), j, id)
-		{
+		json_array_foreach (json_object_get(e, "flows"), j, id) {
 			json_t *f = json_object_get(flow_by_id, json_string_value(id));
 			if (f)
 				apply_rule(f, e);

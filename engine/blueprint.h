@@ -26,7 +26,7 @@ bool blueprint_kind_valid(const char *kind);
  * when not given). On failure err lists every problem, one per line, "FILE:
  * $.PATH: message", with code EX_DATAERR, and *ret_profile is untouched. */
 int blueprint_profile_check(json_t *profile, const char *file, json_t **ret_profile,
-			    struct ts_err *err);
+                            struct ts_err *err);
 
 /* Reads path (at most BLUEPRINT_PROFILE_MAX bytes) and checks it as above.
  * EX_NOINPUT when it cannot be read, EX_DATAERR when it is not valid JSON. */
@@ -38,6 +38,6 @@ int blueprint_profile_load(const char *path, json_t **ret_profile, struct ts_err
  * when the library has no blueprint for the kind, or when the blueprint
  * produces the same id twice or places a component in a zone it left out. */
 int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_model,
-		     struct ts_err *err);
+                     struct ts_err *err);
 
 #endif

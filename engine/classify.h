@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "engine/config.h"
+#include "engine/store.h"
 #include "engine/util.h"
 
 /* The class used when no rule matches (and when the configuration has none). */
@@ -29,6 +30,19 @@ int classify_model(const struct config *cfg, json_t *model, struct classify_resu
  * flows get properties.crosses_trust_boundary (source and destination in
  * different trust zones). Idempotent. */
 void classify_annotate_model(json_t *model);
+
+/* The policy of a risk class as a new JSON object {"risk_class",
+ * "min_severity", "max_priority", "frameworks", "sla_days", "line"} ("line" is
+ * null for a built-in default). */
+json_t *classify_policy_json(const struct config_policy *p);
+
+/* Classifies the latest model of project slug without writing anything.
+ * *ret_doc is new (schema/classify.schema.json): {"project", "model_version",
+ * "risk_class", "rule": {"name", "index", "line", "config"} or null, "policy",
+ * "frameworks": the policy's plus the model's project.compliance, sorted}.
+ * EX_NOINPUT when the project or its model does not exist. */
+int classify_project(struct store *s, const struct config *cfg, const char *slug,
+		     json_t **ret_doc, struct ts_err *err);
 
 /* Rank of a risk class or severity name: critical 4, high 3, medium 2, low 1;
  * 0 for anything else. */

@@ -1388,6 +1388,16 @@ struct config *config_new_default(void)
 	struct config *cfg = ts_calloc(1, sizeof(*cfg));
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
+	/* Without a file, THREATSYNC_LIBRARY names the library directory: what
+	 * an uninstalled build (tests, scripts/run.sh) uses. */
+	const char *lib = getenv("THREATSYNC_LIBRARY");
+	if (lib && *lib) {
+		for (char **p = cfg->library_paths; p && *p; p++)
+			free(*p);
+		free(cfg->library_paths);
+		cfg->library_paths = ts_calloc(2, sizeof(char *));
+		cfg->library_paths[0] = ts_strdup(lib);
+	}
 	return cfg;
 }
 

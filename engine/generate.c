@@ -11,6 +11,7 @@
 #include "engine/classify.h"
 #include "engine/expr.h"
 #include "engine/model.h"
+#include "engine/override.h"
 #include "engine/project.h"
 
 /* ------------------------------------------------------------ scoring */
@@ -35,7 +36,9 @@ double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exp
 		exposure = 2;
 	double base = (double)(severity_rank * likelihood_rank) / 12.0;
 	double s = 100.0 * base * class_factor[class_rank] * exposure_factor[exposure];
-	return round(s * 10.0) / 10.0;
+	/* Round half up on one decimal; the epsilon keeps 0.05 steps that binary
+	 * floating point lands just below from rounding down. */
+	return floor(s * 10.0 + 0.5 + 1e-9) / 10.0;
 }
 
 void gen_marker(const char *slug, const char *cm_uid, char out[32])
@@ -47,6 +50,17 @@ void gen_marker(const char *slug, const char *cm_uid, char out[32])
 	snprintf(out, 32, "threatsync-%.16s", hex);
 }
 
+static const char *const cm_statuses[] = {"todo",	    "in_progress",   "done",
+					  "not_applicable", "risk_accepted", "satisfied"};
+
+bool gen_status_valid(const char *s)
+{
+	for (size_t i = 0; s && i < TS_ARRAY_SIZE(cm_statuses); i++)
+		if (strcmp(s, cm_statuses[i]) == 0)
+			return true;
+	return false;
+}
+
 static int likelihood_rank(const char *s)
 {
 	if (!s)
@@ -56,6 +70,18 @@ static int likelihood_rank(const char *s)
 	if (strcmp(s, "low") == 0)
 		return 1;
 	return 2;
+}
+
+/* A ticket is open while the task is still to be worked on. */
+static bool ticket_open(const char *status)
+{
+	return status && (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0);
+}
+
+/* Statuses the tracker owns, kept as stored. */
+static bool tracker_status(const char *status)
+{
+	return ticket_open(status) || (status && strcmp(status, "done") == 0);
 }
 
 /* ------------------------------------------------------------ working set */
@@ -73,8 +99,8 @@ struct gthreat {
 	const char *severity;
 	const char *likelihood;
 	double score;
-	int in_scope;
-	const char *override; /* "not_applicable" | "risk_accepted" | NULL */
+	int in_scope;        /* by the risk policy */
+	const json_t *ovr;   /* override in force (borrowed from g->active), or NULL */
 	char hash[65];
 	int64_t row_id;
 	int origin_manual;
@@ -91,8 +117,9 @@ struct gcm {
 	int any_threat_in_scope;
 	int in_scope;
 	char *satisfied_by; /* owned */
-	json_t *threats;    /* owned: array of threat indexes (integers) */
-	json_t *body;       /* owned */
+	size_t *threats;    /* owned: indexes into g->threats, sorted by uid at the end */
+	size_t n_threats, cap_threats;
+	json_t *body; /* owned */
 	char hash[65];
 	int64_t row_id;
 };
@@ -110,8 +137,11 @@ struct gen {
 	int class_rank;
 	const struct config_policy *policy;
 	json_t *frameworks;   /* owned: object used as a set of required frameworks */
+	json_t *components;   /* owned: id -> component (borrowed refs into model) */
+	json_t *flows;        /* owned: id -> flow */
 	json_t *exposure;     /* owned: component id -> 0/1/2 */
-	json_t *flows_by_end; /* owned: component id -> array of flows (borrowed refs) */
+	json_t *flows_by_end; /* owned: component id -> array of flows touching it */
+	json_t *by_type;      /* owned: type -> array of component-scoped threat indexes */
 	char now[32];
 	char today[11];
 
@@ -120,8 +150,10 @@ struct gen {
 	struct gcm *cms;
 	size_t n_cms, cap_cms;
 	json_t *cm_index; /* owned: uid -> index into cms */
-	json_t *overrides; /* owned: "kind:uid" -> {kind, reason, expires_at} */
-	json_t *summary;   /* owned until returned */
+	json_t *active;   /* owned: overrides in force (override_load_active) */
+	json_t *expired;  /* owned: risk acceptances that have expired */
+	json_t *summary;  /* owned until returned */
+	json_t *changes;  /* borrowed from summary */
 	struct ts_err *err;
 };
 
@@ -136,15 +168,19 @@ static void gen_release(struct gen *g)
 	for (size_t i = 0; i < g->n_cms; i++) {
 		free(g->cms[i].uid);
 		free(g->cms[i].satisfied_by);
-		json_decref(g->cms[i].threats);
+		free(g->cms[i].threats);
 		json_decref(g->cms[i].body);
 	}
 	free(g->cms);
 	json_decref(g->cm_index);
-	json_decref(g->overrides);
+	json_decref(g->active);
+	json_decref(g->expired);
 	json_decref(g->frameworks);
+	json_decref(g->components);
+	json_decref(g->flows);
 	json_decref(g->exposure);
 	json_decref(g->flows_by_end);
+	json_decref(g->by_type);
 	json_decref(g->model);
 	json_decref(g->summary);
 }
@@ -159,12 +195,22 @@ static bool jprop_true(const json_t *obj, const char *key)
 	return json_is_true(json_object_get(json_object_get(obj, "properties"), key));
 }
 
+static json_t *component(struct gen *g, const char *id)
+{
+	return id ? json_object_get(g->components, id) : NULL;
+}
+
 /* ------------------------------------------------------------ indexes */
 
+/* Lookups by id, flows per component and exposure, all in one pass each, so
+ * nothing later scans the model: generation stays linear in its size. */
 static void build_indexes(struct gen *g)
 {
+	g->components = json_object();
+	g->flows = json_object();
 	g->exposure = json_object();
 	g->flows_by_end = json_object();
+	g->by_type = json_object();
 	size_t i;
 	json_t *c, *f;
 	json_array_foreach(json_object_get(g->model, "components"), i, c)
@@ -172,12 +218,16 @@ static void build_indexes(struct gen *g)
 		const char *id = jstr(c, "id");
 		if (!id)
 			continue;
+		json_object_set(g->components, id, c);
 		json_object_set_new(g->exposure, id,
 				    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
 		json_object_set_new(g->flows_by_end, id, json_array());
 	}
 	json_array_foreach(json_object_get(g->model, "flows"), i, f)
 	{
+		const char *fid = jstr(f, "id");
+		if (fid)
+			json_object_set(g->flows, fid, f);
 		const char *ends[2] = {jstr(f, "source"), jstr(f, "destination")};
 		bool crosses = jprop_true(f, "crosses_trust_boundary");
 		for (int k = 0; k < 2; k++) {
@@ -189,6 +239,20 @@ static void build_indexes(struct gen *g)
 			json_t *e = json_object_get(g->exposure, ends[k]);
 			if (crosses && e && json_integer_value(e) < 1)
 				json_integer_set(e, 1);
+		}
+	}
+	size_t nt = library_n_threats(g->lib);
+	for (size_t k = 0; k < nt; k++) {
+		const struct lib_threat *lt = library_threat_at(g->lib, k);
+		if (lt->scope != LIB_SCOPE_COMPONENT)
+			continue;
+		for (size_t a = 0; a < lt->n_applies_to; a++) {
+			json_t *list = json_object_get(g->by_type, lt->applies_to[a]);
+			if (!list) {
+				list = json_array();
+				json_object_set_new(g->by_type, lt->applies_to[a], list);
+			}
+			json_array_append_new(list, json_integer((json_int_t)k));
 		}
 	}
 }
@@ -208,58 +272,81 @@ static int flow_exposure(struct gen *g, const json_t *f)
 	return e;
 }
 
-/* ------------------------------------------------------------ overrides */
-
-static const char SQL_OVERRIDES[] =
-	"SELECT target_kind, target_uid, kind, reason, expires_at FROM overrides"
-	" WHERE project_id = ?1 AND revoked_at IS NULL"
-	" AND kind IN ('not_applicable', 'risk_accepted') ORDER BY id";
-
-static int load_overrides(struct gen *g)
-{
-	g->overrides = json_object();
-	sqlite3_stmt *st = store_prepare(g->s, SQL_OVERRIDES);
-	if (!st)
-		return store_fail(g->s, "load overrides", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *uid = (const char *)sqlite3_column_text(st, 1);
-		const char *okind = (const char *)sqlite3_column_text(st, 2);
-		const char *reason = (const char *)sqlite3_column_text(st, 3);
-		const char *expires = (const char *)sqlite3_column_text(st, 4);
-		char *key = ts_asprintf("%s:%s", kind, uid);
-		json_object_set_new(g->overrides, key,
-				    json_pack("{s:s, s:s, s:s?}", "kind", okind, "reason",
-					      reason ? reason : "", "expires_at", expires));
-		free(key);
-	}
-	if (rc != SQLITE_DONE)
-		return store_fail(g->s, "load overrides", g->err);
-	return 0;
-}
-
-/* The override in force for an item: kind name, or NULL. *ret_expired is set
- * when a risk acceptance exists but has expired. */
-static const json_t *override_for(struct gen *g, const char *target_kind, const char *uid,
-				  bool *ret_expired)
+static const json_t *override_of(struct gen *g, const char *target_kind, const char *uid,
+				 bool expired)
 {
 	char *key = ts_asprintf("%s:%s", target_kind, uid);
-	json_t *o = json_object_get(g->overrides, key);
+	const json_t *o = json_object_get(expired ? g->expired : g->active, key);
 	free(key);
-	if (ret_expired)
-		*ret_expired = false;
-	if (!o)
-		return NULL;
-	const char *expires = jstr(o, "expires_at");
-	if (strcmp(jstr(o, "kind"), "risk_accepted") == 0 && expires &&
-	    strncmp(expires, g->now, strlen(expires)) <= 0) {
-		if (ret_expired)
-			*ret_expired = true;
-		return NULL;
-	}
 	return o;
+}
+
+/* ------------------------------------------------------------ satisfied_by */
+
+/* The provider of countermeasure lc for component comp: the semantics of
+ * library_find_provider (smallest provider id, then flow id, among the flows
+ * in the right direction whose other end has a provider type and for which the
+ * condition holds), but over the flows touching comp only. 1 and *ret_id
+ * (borrowed from the model) when found, 0 when not, negative on error. */
+static int find_provider(struct gen *g, const struct lib_countermeasure *lc, json_t *comp,
+			 const char **ret_id)
+{
+	const struct lib_satisfied_by *sb = lc->satisfied_by;
+	const char *self = jstr(comp, "id");
+	if (!sb || !self)
+		return 0;
+	const char *best_id = NULL, *best_flow = NULL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(g->flows_by_end, self), i, f)
+	{
+		const char *src = jstr(f, "source"), *dst = jstr(f, "destination");
+		const char *fid = jstr(f, "id");
+		if (!src || !dst)
+			continue;
+		const char *other = NULL;
+		if (strcmp(dst, self) == 0 && sb->relation != LIB_RELATION_BEHIND)
+			other = src;
+		else if (strcmp(src, self) == 0 && sb->relation != LIB_RELATION_IN_FRONT)
+			other = dst;
+		if (!other || strcmp(other, self) == 0)
+			continue;
+		json_t *p = component(g, other);
+		const char *ptype = jstr(p, "type");
+		bool typed = false;
+		for (size_t k = 0; ptype && k < sb->n_provider_types && !typed; k++)
+			typed = strcmp(ptype, sb->provider_types[k]) == 0;
+		if (!typed)
+			continue;
+		if (!fid)
+			fid = "";
+		if (best_id) {
+			int c = strcmp(other, best_id);
+			if (c > 0 || (c == 0 && strcmp(fid, best_flow) >= 0))
+				continue;
+		}
+		if (sb->condition) {
+			struct expr_env env = {.component = comp,
+					       .flow = f,
+					       .source = component(g, src),
+					       .destination = component(g, dst),
+					       .model = g->model};
+			bool ok = false;
+			struct ts_err e = {0};
+			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
+				return ts_err_set(g->err, EX_DATAERR,
+						  "%s: %s.satisfied_by.condition (for '%s'): %s",
+						  lc->file, lc->path, self, e.msg);
+			if (!ok)
+				continue;
+		}
+		best_id = other;
+		best_flow = fid;
+	}
+	if (!best_id)
+		return 0;
+	*ret_id = best_id;
+	return 1;
 }
 
 /* ------------------------------------------------------------ threats */
@@ -287,13 +374,8 @@ static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
 {
 	t->score = gen_score(classify_rank(t->severity), likelihood_rank(t->likelihood),
 			     g->class_rank, exposure);
-	const struct config_policy *p = g->policy;
-	t->in_scope = classify_rank(t->severity) >= classify_rank(p->min_severity);
-	const json_t *o = override_for(g, "threat", t->uid, NULL);
-	if (o) {
-		t->override = jstr(o, "kind");
-		t->in_scope = 0;
-	}
+	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
+	t->ovr = override_of(g, "threat", t->uid, false);
 	json_t *h = json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s}", "title", t->title,
 			      "description", t->description ? t->description : "", "stride",
 			      t->stride, "cwe", t->cwe, "capec", t->capec, "severity",
@@ -302,6 +384,22 @@ static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
 	ts_sha256_hex(dump, strlen(dump), t->hash);
 	free(dump);
 	json_decref(h);
+}
+
+static struct gthreat *library_instance(struct gen *g, const struct lib_threat *lt,
+					const char *key)
+{
+	struct gthreat *t = add_threat(g);
+	t->uid = ts_asprintf("%s@%s", lt->id, key);
+	t->lt = lt;
+	t->title = lt->title;
+	t->description = lt->description;
+	snprintf(t->stride, sizeof(t->stride), "%s", lt->stride);
+	t->cwe = int_array(lt->cwe, lt->n_cwe);
+	t->capec = int_array(lt->capec, lt->n_capec);
+	t->severity = lt->severity;
+	t->likelihood = lt->likelihood;
+	return t;
 }
 
 static bool type_listed(const struct lib_threat *lt, const char *type)
@@ -320,90 +418,8 @@ static int eval_condition(struct gen *g, const struct lib_threat *lt, struct exp
 		return 0;
 	struct ts_err e = {0};
 	if (expr_eval_bool(lt->condition, env, ret, &e) < 0)
-		return ts_err_set(g->err, EX_DATAERR, "%s %s.condition (for %s): %s", lt->file,
+		return ts_err_set(g->err, EX_DATAERR, "%s: %s.condition (for '%s'): %s", lt->file,
 				  lt->path, where, e.msg);
-	return 0;
-}
-
-static int link_countermeasures(struct gen *g, size_t threat_index, const char *component_key);
-
-static int library_threats(struct gen *g)
-{
-	size_t nt = library_n_threats(g->lib);
-	size_t i;
-	json_t *c, *f;
-	/* Component-scoped threats: one instance per (threat, component). */
-	json_array_foreach(json_object_get(g->model, "components"), i, c)
-	{
-		const char *cid = jstr(c, "id"), *type = jstr(c, "type");
-		for (size_t k = 0; k < nt; k++) {
-			const struct lib_threat *lt = library_threat_at(g->lib, k);
-			if (lt->scope != LIB_SCOPE_COMPONENT || !type_listed(lt, type))
-				continue;
-			struct expr_env env = {.component = c, .model = g->model};
-			bool hit;
-			if (eval_condition(g, lt, &env, cid, &hit) < 0)
-				return -EINVAL;
-			if (!hit)
-				continue;
-			struct gthreat *t = add_threat(g);
-			t->uid = ts_asprintf("%s@%s", lt->id, cid);
-			t->lt = lt;
-			t->component_key = cid;
-			t->title = lt->title;
-			t->description = lt->description;
-			snprintf(t->stride, sizeof(t->stride), "%s", lt->stride);
-			t->cwe = int_array(lt->cwe, lt->n_cwe);
-			t->capec = int_array(lt->capec, lt->n_capec);
-			t->severity = lt->severity;
-			t->likelihood = lt->likelihood;
-			threat_finish(g, t, component_exposure(g, cid));
-			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
-				return -EINVAL;
-		}
-	}
-	/* Flow-scoped threats: one instance per (threat, flow) where the type of the
-	 * destination (or else the source) is listed; its countermeasures go to
-	 * that component, the side that has to implement them. */
-	json_array_foreach(json_object_get(g->model, "flows"), i, f)
-	{
-		const char *fid = jstr(f, "id");
-		json_t *src = model_component(g->model, jstr(f, "source"));
-		json_t *dst = model_component(g->model, jstr(f, "destination"));
-		for (size_t k = 0; k < nt; k++) {
-			const struct lib_threat *lt = library_threat_at(g->lib, k);
-			if (lt->scope != LIB_SCOPE_FLOW)
-				continue;
-			json_t *owner = NULL;
-			if (dst && type_listed(lt, jstr(dst, "type")))
-				owner = dst;
-			else if (src && type_listed(lt, jstr(src, "type")))
-				owner = src;
-			if (!owner)
-				continue;
-			struct expr_env env = {
-				.flow = f, .source = src, .destination = dst, .model = g->model};
-			bool hit;
-			if (eval_condition(g, lt, &env, fid, &hit) < 0)
-				return -EINVAL;
-			if (!hit)
-				continue;
-			struct gthreat *t = add_threat(g);
-			t->uid = ts_asprintf("%s@%s", lt->id, fid);
-			t->lt = lt;
-			t->flow_key = fid;
-			t->title = lt->title;
-			t->description = lt->description;
-			snprintf(t->stride, sizeof(t->stride), "%s", lt->stride);
-			t->cwe = int_array(lt->cwe, lt->n_cwe);
-			t->capec = int_array(lt->capec, lt->n_capec);
-			t->severity = lt->severity;
-			t->likelihood = lt->likelihood;
-			threat_finish(g, t, flow_exposure(g, f));
-			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
-				return -EINVAL;
-		}
-	}
 	return 0;
 }
 
@@ -423,7 +439,6 @@ static struct gcm *cm_get(struct gen *g, const char *uid, bool *ret_new)
 	struct gcm *c = &g->cms[g->n_cms];
 	memset(c, 0, sizeof(*c));
 	c->uid = ts_strdup(uid);
-	c->threats = json_array();
 	json_object_set_new(g->cm_index, uid, json_integer((json_int_t)g->n_cms));
 	g->n_cms++;
 	*ret_new = true;
@@ -432,8 +447,15 @@ static struct gcm *cm_get(struct gen *g, const char *uid, bool *ret_new)
 
 static void cm_link_threat(struct gen *g, struct gcm *c, size_t threat_index)
 {
+	for (size_t i = 0; i < c->n_threats; i++)
+		if (c->threats[i] == threat_index)
+			return;
+	if (c->n_threats == c->cap_threats) {
+		c->cap_threats = c->cap_threats ? c->cap_threats * 2 : 4;
+		c->threats = ts_realloc(c->threats, c->cap_threats * sizeof(*c->threats));
+	}
+	c->threats[c->n_threats++] = threat_index;
 	const struct gthreat *t = &g->threats[threat_index];
-	json_array_append_new(c->threats, json_integer((json_int_t)threat_index));
 	if (t->score > c->score)
 		c->score = t->score;
 	if (t->in_scope)
@@ -454,31 +476,146 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 			c->component_key = component_key;
 			c->title = lc->title;
 			c->priority = lc->priority;
-			json_t *comp = model_component(g->model, component_key);
-			json_t *provider = NULL;
-			int rc = library_find_provider(lc, g->model, comp, &provider, g->err);
+			const char *provider = NULL;
+			int rc = find_provider(g, lc, component(g, component_key), &provider);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
-				c->satisfied_by = ts_strdup(jstr(provider, "id"));
+				c->satisfied_by = ts_strdup(provider);
 		}
 		cm_link_threat(g, c, threat_index);
 	}
 	return 0;
 }
 
+static int library_threats(struct gen *g)
+{
+	size_t i;
+	json_t *c, *f;
+	/* Component-scoped threats: one instance per (threat, component), in
+	 * library order for each component in model order. */
+	json_array_foreach(json_object_get(g->model, "components"), i, c)
+	{
+		const char *cid = jstr(c, "id");
+		size_t k;
+		json_t *ti;
+		json_array_foreach(json_object_get(g->by_type, jstr(c, "type")), k, ti)
+		{
+			const struct lib_threat *lt =
+				library_threat_at(g->lib, (size_t)json_integer_value(ti));
+			struct expr_env env = {.component = c, .model = g->model};
+			bool hit;
+			if (eval_condition(g, lt, &env, cid, &hit) < 0)
+				return -EINVAL;
+			if (!hit)
+				continue;
+			struct gthreat *t = library_instance(g, lt, cid);
+			t->component_key = cid;
+			threat_finish(g, t, component_exposure(g, cid));
+			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
+				return -EINVAL;
+		}
+	}
+	/* Flow-scoped threats: one instance per (threat, flow) where the type of
+	 * the destination (or else the source) is listed; its countermeasures go
+	 * to that component, the side that has to implement them. */
+	size_t nt = library_n_threats(g->lib);
+	json_array_foreach(json_object_get(g->model, "flows"), i, f)
+	{
+		const char *fid = jstr(f, "id");
+		json_t *src = component(g, jstr(f, "source"));
+		json_t *dst = component(g, jstr(f, "destination"));
+		for (size_t k = 0; k < nt; k++) {
+			const struct lib_threat *lt = library_threat_at(g->lib, k);
+			if (lt->scope != LIB_SCOPE_FLOW)
+				continue;
+			json_t *owner = NULL;
+			if (dst && type_listed(lt, jstr(dst, "type")))
+				owner = dst;
+			else if (src && type_listed(lt, jstr(src, "type")))
+				owner = src;
+			if (!owner)
+				continue;
+			struct expr_env env = {
+				.flow = f, .source = src, .destination = dst, .model = g->model};
+			bool hit;
+			if (eval_condition(g, lt, &env, fid, &hit) < 0)
+				return -EINVAL;
+			if (!hit)
+				continue;
+			struct gthreat *t = library_instance(g, lt, fid);
+			t->flow_key = fid;
+			threat_finish(g, t, flow_exposure(g, f));
+			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Priority of a manual countermeasure: properties.priority when it is 1..4,
+ * else 2. */
+static int manual_priority(const json_t *mc)
+{
+	json_t *p = json_object_get(json_object_get(mc, "properties"), "priority");
+	if (json_is_integer(p) && json_integer_value(p) >= 1 && json_integer_value(p) <= 4)
+		return (int)json_integer_value(p);
+	return 2;
+}
+
+static const json_t *manual_cm(struct gen *g, const char *id)
+{
+	size_t i;
+	json_t *mc;
+	json_array_foreach(json_object_get(g->model, "countermeasures"), i, mc)
+	{
+		const char *mid = jstr(mc, "id");
+		if (mid && id && strcmp(mid, id) == 0)
+			return mc;
+	}
+	return NULL;
+}
+
+/* Links manual countermeasure mc to the threat instance at t_index, on the
+ * component that implements it (the threat's component, a flow's destination,
+ * or "*" for the whole system). */
+static void manual_link(struct gen *g, const json_t *mc, size_t t_index)
+{
+	const struct gthreat *t = &g->threats[t_index];
+	const char *comp = t->component_key;
+	if (t->flow_key) {
+		json_t *f = json_object_get(g->flows, t->flow_key);
+		comp = f ? jstr(f, "destination") : NULL;
+	}
+	if (!comp)
+		comp = "*";
+	char *uid = ts_asprintf("manual:%s@%s", jstr(mc, "id"), comp);
+	bool fresh;
+	struct gcm *c = cm_get(g, uid, &fresh);
+	free(uid);
+	if (fresh) {
+		c->manual = mc;
+		c->component_key = comp;
+		c->title = jstr(mc, "title");
+		c->priority = manual_priority(mc);
+	}
+	cm_link_threat(g, c, t_index);
+}
+
 /* Manual threats and countermeasures written in the model (for instance by an
- * OTM file): threats apply to the components and flows they name, or to the
- * whole system ("*") when they name none; countermeasures attach to the
- * components of the threats they list. */
+ * OTM file): a threat applies to the components and flows it names, or to the
+ * whole system ("*") when it names none; a countermeasure attaches to the
+ * components of the threats that list it or that it lists. */
 static int manual_items(struct gen *g)
 {
-	size_t i, j;
-	json_t *mt, *a;
+	size_t i, j, k;
+	json_t *mt, *a, *ref;
 	json_t *by_id = json_object(); /* manual threat id -> array of threat indexes */
 	json_array_foreach(json_object_get(g->model, "threats"), i, mt)
 	{
 		const char *id = jstr(mt, "id");
+		if (!id)
+			continue;
 		json_t *targets = json_object_get(mt, "applies_to");
 		json_t *idx = json_array();
 		json_object_set_new(by_id, id, idx);
@@ -497,71 +634,40 @@ static int manual_items(struct gen *g)
 			snprintf(t->stride, sizeof(t->stride), "%s",
 				 jstr(mt, "stride") ? jstr(mt, "stride") : "");
 			t->cwe = json_deep_copy(json_object_get(mt, "cwe"));
-			if (!t->cwe)
+			if (!json_is_array(t->cwe)) {
+				json_decref(t->cwe);
 				t->cwe = json_array();
+			}
 			t->capec = json_array();
 			t->severity = jstr(mt, "severity") ? jstr(mt, "severity") : "medium";
 			t->likelihood = jstr(mt, "likelihood") ? jstr(mt, "likelihood") : "medium";
 			int exposure = 0;
 			if (comp)
 				exposure = component_exposure(g, comp);
-			else if (flow && model_flow(g->model, flow))
-				exposure = flow_exposure(g, model_flow(g->model, flow));
+			else if (flow && json_object_get(g->flows, flow))
+				exposure = flow_exposure(g, json_object_get(g->flows, flow));
 			threat_finish(g, t, exposure);
-			json_array_append_new(idx, json_integer((json_int_t)(g->n_threats - 1)));
-			/* Library countermeasures named by the threat's target entry. */
-			size_t k;
-			json_t *ref;
+			size_t t_index = g->n_threats - 1;
+			json_array_append_new(idx, json_integer((json_int_t)t_index));
 			json_array_foreach(a ? json_object_get(a, "countermeasures") : NULL, k, ref)
 			{
-				const struct lib_countermeasure *lc =
-					library_countermeasure(g->lib, jstr(ref, "id"));
-				if (!lc || !comp)
-					continue;
-				char *uid = ts_asprintf("%s@%s", lc->id, comp);
-				bool fresh;
-				struct gcm *c = cm_get(g, uid, &fresh);
-				free(uid);
-				if (fresh) {
-					c->lc = lc;
-					c->component_key = comp;
-					c->title = lc->title;
-					c->priority = lc->priority;
-				}
-				cm_link_threat(g, c, g->n_threats - 1);
+				const json_t *mc = manual_cm(g, jstr(ref, "id"));
+				if (mc)
+					manual_link(g, mc, t_index);
 			}
 		}
 	}
-	json_t *mc;
+	json_t *mc, *tid;
 	json_array_foreach(json_object_get(g->model, "countermeasures"), i, mc)
 	{
-		const char *id = jstr(mc, "id");
-		json_t *tid;
+		if (!jstr(mc, "id"))
+			continue;
 		json_array_foreach(json_object_get(mc, "threats"), j, tid)
 		{
-			json_t *idx = json_object_get(by_id, json_string_value(tid));
-			size_t k;
 			json_t *ti;
-			json_array_foreach(idx, k, ti)
+			json_array_foreach(json_object_get(by_id, json_string_value(tid)), k, ti)
 			{
-				size_t t_index = (size_t)json_integer_value(ti);
-				const struct gthreat *t = &g->threats[t_index];
-				const char *comp = t->component_key;
-				if (!comp && t->flow_key) {
-					json_t *f = model_flow(g->model, t->flow_key);
-					comp = f ? jstr(f, "destination") : "*";
-				}
-				char *uid = ts_asprintf("manual:%s@%s", id, comp ? comp : "*");
-				bool fresh;
-				struct gcm *c = cm_get(g, uid, &fresh);
-				free(uid);
-				if (fresh) {
-					c->manual = mc;
-					c->component_key = comp ? comp : "*";
-					c->title = jstr(mc, "title");
-					c->priority = 2;
-				}
-				cm_link_threat(g, c, t_index);
+				manual_link(g, mc, (size_t)json_integer_value(ti));
 			}
 		}
 	}
@@ -589,7 +695,17 @@ static bool maps_required_framework(struct gen *g, const struct lib_countermeasu
 	return false;
 }
 
-static int cmp_threat_index(const void *a, const void *b, void *ud);
+/* Sorts a countermeasure's threat indexes by threat uid: insertion sort, the
+ * lists are a handful of entries. */
+static void sort_threats(const struct gen *g, size_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t x = v[i], k = i;
+		for (; k > 0 && strcmp(g->threats[v[k - 1]].uid, g->threats[x].uid) > 0; k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
 
 static void cm_finish(struct gen *g, struct gcm *c)
 {
@@ -619,30 +735,21 @@ static void cm_finish(struct gen *g, struct gcm *c)
 	} else {
 		const char *d = jstr(c->manual, "description");
 		json_object_set_new(body, "requirement", json_string(d ? d : c->title));
+		json_object_set_new(body, "how_to", json_array());
+		json_object_set_new(body, "training", json_array());
+		json_object_set_new(body, "compliance", json_object());
 	}
 	/* Threats in a stable order, whatever order they were linked in. */
-	size_t n = json_array_size(c->threats);
-	size_t *idx = ts_calloc(n, sizeof(*idx));
-	for (size_t i = 0; i < n; i++)
-		idx[i] = (size_t)json_integer_value(json_array_get(c->threats, i));
-	for (size_t i = 1; i < n; i++) /* insertion sort: lists are short */
-		for (size_t k = i; k > 0 && cmp_threat_index(&idx[k - 1], &idx[k], g) > 0; k--) {
-			size_t tmp = idx[k];
-			idx[k] = idx[k - 1];
-			idx[k - 1] = tmp;
-		}
+	sort_threats(g, c->threats, c->n_threats);
 	json_t *threats = json_array();
-	json_array_clear(c->threats);
-	for (size_t i = 0; i < n; i++) {
-		const struct gthreat *t = &g->threats[idx[i]];
-		json_array_append_new(c->threats, json_integer((json_int_t)idx[i]));
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
 		json_array_append_new(threats, json_pack("{s:s, s:s, s:O, s:s}", "uid", t->uid,
 							 "title", t->title, "cwe", t->cwe,
 							 "severity", t->severity));
 	}
-	free(idx);
 	json_object_set_new(body, "threats", threats);
-	json_t *comp = model_component(g->model, c->component_key);
+	json_t *comp = component(g, c->component_key);
 	json_object_set_new(body, "component",
 			    json_pack("{s:s, s:s?, s:s?}", "id", c->component_key, "name",
 				      comp ? jstr(comp, "name") : NULL, "type",
@@ -656,16 +763,10 @@ static void cm_finish(struct gen *g, struct gcm *c)
 	c->body = body;
 }
 
-static int cmp_threat_index(const void *a, const void *b, void *ud)
-{
-	const struct gen *g = ud;
-	return strcmp(g->threats[*(const size_t *)a].uid, g->threats[*(const size_t *)b].uid);
-}
-
 /* ------------------------------------------------------------ store diff */
 
 static const char SQL_THREATS_EXISTING[] =
-	"SELECT id, uid, state, content_hash, in_scope FROM threats WHERE project_id = ?1";
+	"SELECT id, uid, state, content_hash FROM threats WHERE project_id = ?1";
 static const char SQL_THREAT_INSERT[] =
 	"INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
 	" cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
@@ -686,8 +787,8 @@ static const char SQL_LINKS_CLEAR[] =
 static const char SQL_LINK_INSERT[] =
 	"INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
 static const char SQL_CMS_EXISTING[] =
-	"SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, satisfied_by,"
-	" component_key FROM countermeasures WHERE project_id = ?1";
+	"SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id"
+	" FROM countermeasures WHERE project_id = ?1";
 static const char SQL_CM_INSERT[] =
 	"INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
 	" status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
@@ -700,7 +801,7 @@ static const char SQL_CM_UPDATE[] =
 	" state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12"
 	" WHERE id = ?1";
 static const char SQL_CM_TOUCH[] =
-	"UPDATE countermeasures SET last_version = ?2 WHERE id = ?1";
+	"UPDATE countermeasures SET last_version = ?2, score = ?3 WHERE id = ?1";
 static const char SQL_CM_REMOVE[] =
 	"UPDATE countermeasures SET state = 'removed', removed_reason = ?2, updated_at = ?3"
 	" WHERE id = ?1";
@@ -708,8 +809,8 @@ static const char SQL_TRACKED[] =
 	"SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
 	" AND state <> 'dead' AND countermeasure_id IS NOT NULL";
 static const char SQL_HISTORY[] =
-	"INSERT INTO status_history(countermeasure_id, from_status, to_status, source, reason,"
-	" recorded_at) VALUES (?1, ?2, ?3, 'generate', ?4, ?5)";
+	"INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
+	" reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'generate', ?5, ?6)";
 static const char SQL_OUTBOX[] =
 	"INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
 	" state, attempts, next_attempt_at, created_at, updated_at)"
@@ -717,6 +818,9 @@ static const char SQL_OUTBOX[] =
 static const char SQL_CLASS[] =
 	"UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
 	" WHERE project_id = ?1 AND version = ?2";
+static const char SQL_BY_STATUS[] =
+	"SELECT status, count(*) FROM countermeasures"
+	" WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
 
 static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 {
@@ -749,17 +853,23 @@ static void count(json_t *obj, const char *key)
 		json_object_set_new(obj, key, json_integer(1));
 }
 
-static int history(struct gen *g, int64_t cm_id, const char *from, const char *to,
-		   const char *reason)
+static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *from,
+		   const char *to, const char *reason)
 {
 	sqlite3_stmt *st = store_prepare(g->s, SQL_HISTORY);
 	if (!st)
 		return store_fail(g->s, "record status history", g->err);
 	sqlite3_bind_int64(st, 1, cm_id);
-	bind_text(st, 2, from);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	bind_text(st, 4, reason);
-	sqlite3_bind_text(st, 5, g->now, -1, SQLITE_STATIC);
+	if (ticket_id > 0)
+		sqlite3_bind_int64(st, 2, ticket_id);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_text(st, 3, from);
+	bind_text(st, 4, to);
+	bind_text(st, 5, reason);
+	bind_text(st, 6, g->now);
+	if (from)
+		count(json_object_get(g->changes, "countermeasures"), "status_changed");
 	return step_done(g, st, "record status history");
 }
 
@@ -772,8 +882,8 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 	if (!st)
 		return store_fail(g->s, "queue ticket operation", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	sqlite3_bind_text(st, 2, g->connector, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	bind_text(st, 2, g->connector);
+	bind_text(st, 3, op);
 	sqlite3_bind_int64(st, 4, cm_id);
 	if (ticket_id > 0)
 		sqlite3_bind_int64(st, 5, ticket_id);
@@ -782,16 +892,32 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 	json_t *payload = json_pack("{s:s?}", "reason", reason);
 	bind_json(st, 6, payload);
 	json_decref(payload);
-	sqlite3_bind_text(st, 7, g->now, -1, SQLITE_STATIC);
+	bind_text(st, 7, g->now);
 	int rc = step_done(g, st, "queue ticket operation");
 	if (rc == 0)
-		count(json_object_get(json_object_get(g->summary, "changes"), "outbox"), op);
+		count(json_object_get(g->changes, "outbox"), op);
 	return rc;
 }
 
-static int store_threats(struct gen *g, json_t *changes)
+/* Why an item keyed "...@key" is no longer generated. */
+static char *removal_reason(struct gen *g, const char *uid, bool threat)
 {
-	json_t *existing = json_object(); /* uid -> [id, state, hash, in_scope] */
+	const char *at = strrchr(uid, '@');
+	const char *key = at ? at + 1 : "";
+	bool gone = strcmp(key, "*") != 0 && !component(g, key) &&
+		    !(threat && json_object_get(g->flows, key));
+	if (gone)
+		return ts_asprintf("'%s' is no longer in the model (version %d)", key, g->version);
+	if (threat)
+		return ts_asprintf("the threat no longer applies to '%s' (model version %d)", key,
+				   g->version);
+	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
+}
+
+static int store_threats(struct gen *g)
+{
+	json_t *changes = json_object_get(g->changes, "threats");
+	json_t *existing = json_object(); /* uid -> [id, state, hash] */
 	int rc = 0;
 	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
 	if (!st) {
@@ -802,10 +928,9 @@ static int store_threats(struct gen *g, json_t *changes)
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(existing, (const char *)sqlite3_column_text(st, 1),
-				    json_pack("[I, s, s, i]", (json_int_t)sqlite3_column_int64(st, 0),
+				    json_pack("[I, s, s]", (json_int_t)sqlite3_column_int64(st, 0),
 					      (const char *)sqlite3_column_text(st, 2),
-					      (const char *)sqlite3_column_text(st, 3),
-					      sqlite3_column_int(st, 4)));
+					      (const char *)sqlite3_column_text(st, 3)));
 	if (r != SQLITE_DONE) {
 		rc = store_fail(g->s, "load threats", g->err);
 		goto out;
@@ -839,16 +964,16 @@ static int store_threats(struct gen *g, json_t *changes)
 			if ((rc = step_done(g, st, "insert threat")) < 0)
 				goto out;
 			t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
-			count(changes, "threats_created");
+			count(changes, "created");
 			continue;
 		}
 		t->row_id = json_integer_value(json_array_get(old, 0));
 		const char *ostate = json_string_value(json_array_get(old, 1));
 		const char *ohash = json_string_value(json_array_get(old, 2));
 		if (strcmp(ostate, "removed") == 0)
-			count(changes, "threats_reactivated");
+			count(changes, "reactivated");
 		else if (strcmp(ohash, t->hash) != 0)
-			count(changes, "threats_updated");
+			count(changes, "updated");
 		st = store_prepare(g->s, SQL_THREAT_UPDATE);
 		if (!st) {
 			rc = store_fail(g->s, "update threat", g->err);
@@ -877,15 +1002,7 @@ static int store_threats(struct gen *g, json_t *changes)
 	{
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
-		const char *at = strchr(uid, '@');
-		const char *key = at ? at + 1 : "";
-		char *reason;
-		if (!model_component(g->model, key) && !model_flow(g->model, key))
-			reason = ts_asprintf("'%s' is no longer in the model (version %d)", key,
-					     g->version);
-		else
-			reason = ts_asprintf("the threat no longer applies to '%s' (version %d)",
-					     key, g->version);
+		char *reason = removal_reason(g, uid, true);
 		st = store_prepare(g->s, SQL_THREAT_REMOVE);
 		if (!st) {
 			free(reason);
@@ -898,17 +1015,11 @@ static int store_threats(struct gen *g, json_t *changes)
 		free(reason);
 		if ((rc = step_done(g, st, "remove threat")) < 0)
 			goto out;
-		count(changes, "threats_removed");
+		count(changes, "removed");
 	}
 out:
 	json_decref(existing);
 	return rc;
-}
-
-static bool status_open(const char *status)
-{
-	return strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0 ||
-	       strcmp(status, "done") == 0;
 }
 
 static void add_days(const char *today, int days, char out[11])
@@ -923,208 +1034,209 @@ static void add_days(const char *today, int days, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-/* Decides a countermeasure's status from what is stored and what holds now. */
-static const char *decide_status(struct gen *g, struct gcm *c, const char *old_status,
-				 const char **ret_reason, char **ret_owned_reason)
+/* The override a countermeasure takes from its threats: when every linked
+ * threat the policy puts in scope has one (and at least one has), the first
+ * by uid (engine/override.c applies the same rule). */
+static const json_t *inherited_override(struct gen *g, const struct gcm *c)
 {
-	bool expired = false;
-	const json_t *o = override_for(g, "countermeasure", c->uid, &expired);
+	const json_t *first = NULL;
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		if (t->ovr && !first)
+			first = t->ovr;
+		if (!t->ovr && t->in_scope)
+			return NULL;
+	}
+	return first;
+}
+
+static bool acceptance_expired(struct gen *g, const struct gcm *c, const char **ret_date)
+{
+	const json_t *o = override_of(g, "countermeasure", c->uid, true);
+	for (size_t i = 0; !o && i < c->n_threats; i++)
+		o = override_of(g, "threat", g->threats[c->threats[i]].uid, true);
+	if (o)
+		*ret_date = jstr(o, "expires_at");
+	return o != NULL;
+}
+
+/* Decides a countermeasure's status from what is stored and what holds now:
+ * overrides, then satisfied_by, then the status the tracker owns. *ret_reason
+ * is new (may be NULL). */
+static const char *decide_status(struct gen *g, struct gcm *c, const char *old_status,
+				 char **ret_reason)
+{
 	*ret_reason = NULL;
-	*ret_owned_reason = NULL;
+	const json_t *o = override_of(g, "countermeasure", c->uid, false);
+	if (!o)
+		o = inherited_override(g, c);
 	if (o) {
-		*ret_reason = jstr(o, "reason");
+		*ret_reason = ts_strdup(jstr(o, "reason"));
 		return jstr(o, "kind");
 	}
 	if (c->satisfied_by) {
-		*ret_owned_reason = ts_asprintf("satisfied by component '%s'", c->satisfied_by);
+		*ret_reason = ts_asprintf("satisfied by component '%s'", c->satisfied_by);
 		return "satisfied";
 	}
-	if (old_status && status_open(old_status))
+	if (tracker_status(old_status))
 		return old_status;
-	if (expired)
-		*ret_reason = "risk acceptance expired";
+	const char *date = NULL;
+	if (old_status && strcmp(old_status, "risk_accepted") == 0 &&
+	    acceptance_expired(g, c, &date))
+		*ret_reason = ts_asprintf("risk acceptance expired on %s", date ? date : "?");
 	else if (old_status && strcmp(old_status, "satisfied") == 0)
-		*ret_reason = "no longer satisfied by another component";
+		*ret_reason = ts_strdup("no longer satisfied by another component");
 	else if (old_status)
-		*ret_reason = "override withdrawn";
+		*ret_reason = ts_strdup("override no longer in force");
 	return "todo";
 }
 
-static int store_cms(struct gen *g, json_t *changes)
+static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 {
-	json_t *existing = json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
-	json_t *tracked = json_object();
-	int rc = 0;
 	sqlite3_stmt *st = store_prepare(g->s, SQL_CMS_EXISTING);
-	if (!st) {
-		rc = store_fail(g->s, "load countermeasures", g->err);
-		goto out;
-	}
+	if (!st)
+		return store_fail(g->s, "load countermeasures", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
 			existing, (const char *)sqlite3_column_text(st, 1),
-			json_pack("[I, s, s, s, i, s?, I, s?]",
-				  (json_int_t)sqlite3_column_int64(st, 0),
+			json_pack("[I, s, s, s, i, s?, I]", (json_int_t)sqlite3_column_int64(st, 0),
 				  (const char *)sqlite3_column_text(st, 2),
 				  (const char *)sqlite3_column_text(st, 3),
 				  (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
 				  (const char *)sqlite3_column_text(st, 6),
-				  (json_int_t)sqlite3_column_int64(st, 7),
-				  (const char *)sqlite3_column_text(st, 8)));
-	if (r != SQLITE_DONE) {
-		rc = store_fail(g->s, "load countermeasures", g->err);
-		goto out;
-	}
+				  (json_int_t)sqlite3_column_int64(st, 7)));
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load countermeasures", g->err);
 	st = store_prepare(g->s, SQL_TRACKED);
-	if (!st) {
-		rc = store_fail(g->s, "load outbox", g->err);
-		goto out;
-	}
+	if (!st)
+		return store_fail(g->s, "load outbox", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		char key[32];
 		snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
 		json_object_set_new(tracked, key, json_true());
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(g->s, "load outbox", g->err);
-		goto out;
-	}
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load outbox", g->err);
+	return 0;
+}
 
-	for (size_t i = 0; i < g->n_cms; i++) {
-		struct gcm *c = &g->cms[i];
-		json_t *old = json_object_get(existing, c->uid);
-		const char *ostate = old ? json_string_value(json_array_get(old, 1)) : NULL;
-		const char *ostatus = old ? json_string_value(json_array_get(old, 2)) : NULL;
-		const char *ohash = old ? json_string_value(json_array_get(old, 3)) : NULL;
-		int oscope = old ? (int)json_integer_value(json_array_get(old, 4)) : 0;
-		const char *odue = old ? json_string_value(json_array_get(old, 5)) : NULL;
-		int64_t oticket = old ? json_integer_value(json_array_get(old, 6)) : 0;
-		const char *reason;
-		char *owned_reason;
-		const char *status = decide_status(g, c, ostatus, &reason, &owned_reason);
-		if (!reason)
-			reason = owned_reason;
-		char due[11] = "";
-		const char *due_date = odue;
-		if (!due_date && c->in_scope && strcmp(status, "todo") == 0) {
-			int days = g->policy->sla_days[c->priority - 1];
-			if (days > 0) {
-				add_days(g->today, days, due);
-				due_date = due;
-			}
-		}
-		const char *lib_id = c->lc ? c->lc->id : c->uid;
-		if (!old) {
-			st = store_prepare(g->s, SQL_CM_INSERT);
-			if (!st) {
-				free(owned_reason);
-				rc = store_fail(g->s, "insert countermeasure", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, g->project_id);
-			bind_text(st, 2, c->uid);
-			bind_text(st, 3, lib_id);
-			bind_text(st, 4, c->component_key);
-			bind_text(st, 5, c->title);
-			sqlite3_bind_int(st, 6, c->priority);
-			bind_text(st, 7, status);
-			bind_text(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
-			sqlite3_bind_int(st, 9, c->in_scope);
-			sqlite3_bind_double(st, 10, c->score);
-			bind_text(st, 11, due_date);
-			bind_json(st, 12, c->body);
-			bind_text(st, 13, c->hash);
-			bind_text(st, 14, c->lc ? "library" : "manual");
-			sqlite3_bind_int(st, 15, g->version);
-			bind_text(st, 16, g->now);
-			if ((rc = step_done(g, st, "insert countermeasure")) < 0) {
-				free(owned_reason);
-				goto out;
-			}
-			c->row_id = sqlite3_last_insert_rowid(store_db(g->s));
-			count(changes, "created");
-			if (strcmp(status, "todo") != 0)
-				rc = history(g, c->row_id, NULL, status, reason);
-			if (rc == 0 && c->in_scope && strcmp(status, "todo") == 0)
-				rc = outbox(g, "create", c->row_id, 0, NULL);
-			free(owned_reason);
-			if (rc < 0)
-				goto out;
-			continue;
-		}
-		c->row_id = json_integer_value(json_array_get(old, 0));
-		bool reactivated = strcmp(ostate, "removed") == 0;
-		bool changed_text = strcmp(ohash, c->hash) != 0;
-		bool changed_status = strcmp(ostatus, status) != 0;
-		bool changed = reactivated || changed_text || changed_status || oscope != c->in_scope ||
-			       (due_date != odue);
-		if (changed) {
-			st = store_prepare(g->s, SQL_CM_UPDATE);
-			if (!st) {
-				free(owned_reason);
-				rc = store_fail(g->s, "update countermeasure", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, c->row_id);
-			bind_text(st, 2, c->title);
-			sqlite3_bind_int(st, 3, c->priority);
-			bind_text(st, 4, status);
-			bind_text(st, 5, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
-			sqlite3_bind_int(st, 6, c->in_scope);
-			sqlite3_bind_double(st, 7, c->score);
-			bind_text(st, 8, due_date);
-			bind_json(st, 9, c->body);
-			bind_text(st, 10, c->hash);
-			sqlite3_bind_int(st, 11, g->version);
-			bind_text(st, 12, g->now);
-		} else {
-			st = store_prepare(g->s, SQL_CM_TOUCH);
-			if (!st) {
-				free(owned_reason);
-				rc = store_fail(g->s, "update countermeasure", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, c->row_id);
-			sqlite3_bind_int(st, 2, g->version);
-		}
-		if ((rc = step_done(g, st, "update countermeasure")) < 0) {
-			free(owned_reason);
-			goto out;
-		}
-		if (reactivated)
-			count(changes, "reactivated");
-		else if (changed_text)
-			count(changes, "updated");
-		if (changed_status)
-			rc = history(g, c->row_id, ostatus, status, reason);
-		/* Ticket operations: what threatsync owns on the tracker. */
-		char key[32];
-		snprintf(key, sizeof(key), "%lld", (long long)c->row_id);
-		bool is_tracked = oticket > 0 || json_object_get(tracked, key);
-		bool was_open = !reactivated && oscope && status_open(ostatus);
-		bool now_open = c->in_scope && status_open(status);
-		if (rc == 0) {
-			if (!is_tracked) {
-				if (now_open && strcmp(status, "todo") == 0)
-					rc = outbox(g, "create", c->row_id, 0, NULL);
-			} else if (was_open && !now_open) {
-				rc = outbox(g, "close", c->row_id, oticket,
-					    reason ? reason : "no longer in scope of the risk policy");
-			} else if (!was_open && now_open) {
-				rc = outbox(g, "reopen", c->row_id, oticket,
-					    reactivated ? "the threat applies again" : reason);
-			} else if (now_open && changed_text) {
-				rc = outbox(g, "update", c->row_id, oticket, NULL);
-			}
-		}
-		free(owned_reason);
-		if (rc < 0)
-			goto out;
-		json_object_del(existing, c->uid);
+static bool is_tracked(json_t *tracked, int64_t id, int64_t ticket)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return ticket > 0 || json_object_get(tracked, key);
+}
+
+static int insert_cm(struct gen *g, struct gcm *c, const char *status, const char *reason,
+		     const char *due)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
+	sqlite3_stmt *st = store_prepare(g->s, SQL_CM_INSERT);
+	if (!st)
+		return store_fail(g->s, "insert countermeasure", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	bind_text(st, 2, c->uid);
+	bind_text(st, 3, c->lc ? c->lc->id : jstr(c->manual, "id"));
+	bind_text(st, 4, c->component_key);
+	bind_text(st, 5, c->title);
+	sqlite3_bind_int(st, 6, c->priority);
+	bind_text(st, 7, status);
+	bind_text(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+	sqlite3_bind_int(st, 9, c->in_scope);
+	sqlite3_bind_double(st, 10, c->score);
+	bind_text(st, 11, due);
+	bind_json(st, 12, c->body);
+	bind_text(st, 13, c->hash);
+	bind_text(st, 14, c->lc ? "library" : "manual");
+	sqlite3_bind_int(st, 15, g->version);
+	bind_text(st, 16, g->now);
+	int rc = step_done(g, st, "insert countermeasure");
+	if (rc < 0)
+		return rc;
+	c->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	count(changes, "created");
+	/* A task born todo needs no history row; any other start is a decision
+	 * worth recording. */
+	if (strcmp(status, "todo") != 0 && (rc = history(g, c->row_id, 0, NULL, status, reason)) < 0)
+		return rc;
+	if (c->in_scope && ticket_open(status))
+		rc = outbox(g, "create", c->row_id, 0, NULL);
+	return rc;
+}
+
+static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
+		     const char *status, const char *reason, const char *due)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
+	c->row_id = json_integer_value(json_array_get(old, 0));
+	const char *ostate = json_string_value(json_array_get(old, 1));
+	const char *ostatus = json_string_value(json_array_get(old, 2));
+	const char *ohash = json_string_value(json_array_get(old, 3));
+	int oscope = (int)json_integer_value(json_array_get(old, 4));
+	const char *odue = json_string_value(json_array_get(old, 5));
+	int64_t oticket = json_integer_value(json_array_get(old, 6));
+	bool reactivated = strcmp(ostate, "removed") == 0;
+	bool changed_text = strcmp(ohash, c->hash) != 0;
+	bool changed_status = strcmp(ostatus, status) != 0;
+	bool changed_due = (due == NULL) != (odue == NULL) || (due && strcmp(due, odue) != 0);
+	bool changed = reactivated || changed_text || changed_status || oscope != c->in_scope ||
+		       changed_due;
+	sqlite3_stmt *st;
+	if (changed) {
+		st = store_prepare(g->s, SQL_CM_UPDATE);
+		if (!st)
+			return store_fail(g->s, "update countermeasure", g->err);
+		sqlite3_bind_int64(st, 1, c->row_id);
+		bind_text(st, 2, c->title);
+		sqlite3_bind_int(st, 3, c->priority);
+		bind_text(st, 4, status);
+		bind_text(st, 5, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+		sqlite3_bind_int(st, 6, c->in_scope);
+		sqlite3_bind_double(st, 7, c->score);
+		bind_text(st, 8, due);
+		bind_json(st, 9, c->body);
+		bind_text(st, 10, c->hash);
+		sqlite3_bind_int(st, 11, g->version);
+		bind_text(st, 12, g->now);
+	} else {
+		st = store_prepare(g->s, SQL_CM_TOUCH);
+		if (!st)
+			return store_fail(g->s, "update countermeasure", g->err);
+		sqlite3_bind_int64(st, 1, c->row_id);
+		sqlite3_bind_int(st, 2, g->version);
+		sqlite3_bind_double(st, 3, c->score);
 	}
+	int rc = step_done(g, st, "update countermeasure");
+	if (rc < 0)
+		return rc;
+	if (reactivated)
+		count(changes, "reactivated");
+	else if (changed_text)
+		count(changes, "updated");
+	if (changed_status && (rc = history(g, c->row_id, oticket, ostatus, status, reason)) < 0)
+		return rc;
+	/* Ticket operations: what threatsync owns on the tracker. */
+	bool was_open = !reactivated && oscope && ticket_open(ostatus);
+	bool now_open = c->in_scope && ticket_open(status);
+	if (!is_tracked(tracked, c->row_id, oticket))
+		return now_open ? outbox(g, "create", c->row_id, 0, NULL) : 0;
+	if (was_open && !now_open)
+		return outbox(g, "close", c->row_id, oticket,
+			      reason ? reason : "no longer in scope of the risk policy");
+	if (!was_open && now_open)
+		return outbox(g, "reopen", c->row_id, oticket,
+			      reactivated ? "the threat applies again" : reason);
+	if (now_open && changed_text)
+		return outbox(g, "update", c->row_id, oticket, NULL);
+	return 0;
+}
+
+static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
 	const char *uid;
 	json_t *old;
 	json_object_foreach(existing, uid, old)
@@ -1132,65 +1244,84 @@ static int store_cms(struct gen *g, json_t *changes)
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
 		int64_t id = json_integer_value(json_array_get(old, 0));
-		const char *comp = json_string_value(json_array_get(old, 7));
-		(void)comp;
-		const char *at = strchr(uid, '@');
-		const char *key = at ? at + 1 : "";
-		char *reason;
-		if (strcmp(key, "*") != 0 && !model_component(g->model, key))
-			reason = ts_asprintf("component '%s' is no longer in the model (version %d)",
-					     key, g->version);
-		else
-			reason = ts_asprintf("no threat in model version %d calls for it any more",
-					     g->version);
-		st = store_prepare(g->s, SQL_CM_REMOVE);
+		char *reason = removal_reason(g, uid, false);
+		sqlite3_stmt *st = store_prepare(g->s, SQL_CM_REMOVE);
 		if (!st) {
 			free(reason);
-			rc = store_fail(g->s, "remove countermeasure", g->err);
-			goto out;
+			return store_fail(g->s, "remove countermeasure", g->err);
 		}
 		sqlite3_bind_int64(st, 1, id);
 		bind_text(st, 2, reason);
 		bind_text(st, 3, g->now);
-		rc = step_done(g, st, "remove countermeasure");
-		char key2[32];
-		snprintf(key2, sizeof(key2), "%lld", (long long)id);
+		int rc = step_done(g, st, "remove countermeasure");
 		int64_t ticket = json_integer_value(json_array_get(old, 6));
 		bool was_open = json_integer_value(json_array_get(old, 4)) &&
-				status_open(json_string_value(json_array_get(old, 2)));
-		if (rc == 0 && was_open && (ticket > 0 || json_object_get(tracked, key2)))
+				ticket_open(json_string_value(json_array_get(old, 2)));
+		if (rc == 0 && was_open && is_tracked(tracked, id, ticket))
 			rc = outbox(g, "close", id, ticket, reason);
 		free(reason);
 		if (rc < 0)
-			goto out;
+			return rc;
 		count(changes, "removed");
 	}
-	/* Links between threats and countermeasures, rebuilt. */
-	st = store_prepare(g->s, SQL_LINKS_CLEAR);
-	if (!st) {
-		rc = store_fail(g->s, "link threats", g->err);
-		goto out;
-	}
+	return 0;
+}
+
+static int store_links(struct gen *g)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_LINKS_CLEAR);
+	if (!st)
+		return store_fail(g->s, "link threats", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	if ((rc = step_done(g, st, "link threats")) < 0)
-		goto out;
-	for (size_t i = 0; i < g->n_cms; i++) {
-		size_t k;
-		json_t *ti;
-		json_array_foreach(g->cms[i].threats, k, ti)
-		{
+	int rc = step_done(g, st, "link threats");
+	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
+		for (size_t k = 0; rc == 0 && k < g->cms[i].n_threats; k++) {
 			st = store_prepare(g->s, SQL_LINK_INSERT);
-			if (!st) {
-				rc = store_fail(g->s, "link threats", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, g->threats[json_integer_value(ti)].row_id);
+			if (!st)
+				return store_fail(g->s, "link threats", g->err);
+			sqlite3_bind_int64(st, 1, g->threats[g->cms[i].threats[k]].row_id);
 			sqlite3_bind_int64(st, 2, g->cms[i].row_id);
-			if ((rc = step_done(g, st, "link threats")) < 0)
-				goto out;
+			rc = step_done(g, st, "link threats");
 		}
 	}
-out:
+	return rc;
+}
+
+static int store_cms(struct gen *g)
+{
+	json_t *existing = json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
+	json_t *tracked = json_object();  /* countermeasure id -> true: a create is queued */
+	int rc = load_existing_cms(g, existing, tracked);
+	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
+		struct gcm *c = &g->cms[i];
+		json_t *old = json_object_get(existing, c->uid);
+		const char *ostatus = old ? json_string_value(json_array_get(old, 2)) : NULL;
+		const char *odue = old ? json_string_value(json_array_get(old, 5)) : NULL;
+		char *reason = NULL;
+		const char *status = decide_status(g, c, ostatus, &reason);
+		/* A due date is set once, when the task first needs doing, and
+		 * kept: the SLA runs from then. */
+		char due[11] = "";
+		const char *due_date = odue;
+		if (!due_date && c->in_scope && ticket_open(status)) {
+			int days = g->policy->sla_days[c->priority - 1];
+			if (days > 0) {
+				add_days(g->today, days, due);
+				due_date = due;
+			}
+		}
+		if (!old) {
+			rc = insert_cm(g, c, status, reason, due_date);
+		} else {
+			rc = update_cm(g, c, old, tracked, status, reason, due_date);
+			json_object_del(existing, c->uid);
+		}
+		free(reason);
+	}
+	if (rc == 0)
+		rc = remove_cms(g, existing, tracked);
+	if (rc == 0)
+		rc = store_links(g);
 	json_decref(existing);
 	json_decref(tracked);
 	return rc;
@@ -1198,43 +1329,58 @@ out:
 
 /* ------------------------------------------------------------ summary */
 
-static json_t *summarise(struct gen *g, json_t *changes)
+static json_t *zero_counts(const char *const *keys, size_t n)
 {
-	json_t *by_sev = json_pack("{s:i, s:i, s:i, s:i}", "critical", 0, "high", 0, "medium", 0,
-				   "low", 0);
-	int t_scope = 0, c_scope = 0, c_sat = 0;
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, keys[i], json_integer(0));
+	return o;
+}
+
+static void summarise(struct gen *g, bool dry_run)
+{
+	static const char *const sev[] = {"critical", "high", "medium", "low"};
+	static const char *const diff[] = {"created", "updated", "removed", "reactivated"};
+	static const char *const cdiff[] = {"created", "updated", "removed", "reactivated",
+					    "status_changed"};
+	static const char *const ops[] = {"create", "update", "close", "reopen"};
+	json_t *by_sev = zero_counts(sev, 4);
+	int t_scope = 0, t_over = 0, c_scope = 0, c_sat = 0;
 	for (size_t i = 0; i < g->n_threats; i++) {
 		count(by_sev, g->threats[i].severity);
 		t_scope += g->threats[i].in_scope;
+		t_over += g->threats[i].ovr != NULL;
 	}
 	for (size_t i = 0; i < g->n_cms; i++) {
 		c_scope += g->cms[i].in_scope;
 		c_sat += g->cms[i].satisfied_by != NULL;
 	}
-	json_t *t = json_pack("{s:i, s:i, s:o}", "total", (int)g->n_threats, "in_scope", t_scope,
-			      "by_severity", by_sev);
-	json_t *c = json_pack("{s:i, s:i, s:i}", "total", (int)g->n_cms, "in_scope", c_scope,
-			      "satisfied", c_sat);
-	return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:O}", "project", g->slug,
-			 "model_version", g->version, "risk_class", g->cls.risk_class, "rule",
-			 g->cls.rule, "threats", t, "countermeasures", c, "changes", changes);
+	json_t *t = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_threats, "in_scope",
+			      t_scope, "overridden", t_over, "by_severity", by_sev);
+	json_t *c = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_cms, "in_scope", c_scope,
+			      "satisfied", c_sat, "by_status", json_object());
+	json_t *changes = json_pack("{s:o, s:o, s:o}", "threats", zero_counts(diff, 4),
+				    "countermeasures", zero_counts(cdiff, 5), "outbox",
+				    zero_counts(ops, 4));
+	g->summary = json_pack("{s:s, s:i, s:s, s:s?, s:i, s:b, s:o, s:o, s:o}", "project",
+			       g->slug, "model_version", g->version, "risk_class",
+			       g->cls.risk_class, "rule", g->cls.rule, "rule_line",
+			       g->cls.rule_line, "dry_run", dry_run, "threats", t,
+			       "countermeasures", c, "changes", changes);
+	g->changes = changes;
 }
 
-static int cms_by_status(struct gen *g, json_t *summary)
+static int cms_by_status(struct gen *g)
 {
-	static const char SQL[] = "SELECT status, count(*) FROM countermeasures"
-				  " WHERE project_id = ?1 AND state = 'active' GROUP BY status"
-				  " ORDER BY status";
-	sqlite3_stmt *st = store_prepare(g->s, SQL);
+	sqlite3_stmt *st = store_prepare(g->s, SQL_BY_STATUS);
 	if (!st)
 		return store_fail(g->s, "count countermeasures", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	json_t *by = json_object();
+	json_t *by = json_object_get(json_object_get(g->summary, "countermeasures"), "by_status");
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
 				    json_integer(sqlite3_column_int(st, 1)));
-	json_object_set_new(json_object_get(summary, "countermeasures"), "by_status", by);
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "count countermeasures", g->err);
 	return 0;
@@ -1242,55 +1388,60 @@ static int cms_by_status(struct gen *g, json_t *summary)
 
 /* ------------------------------------------------------------ entry */
 
+static int prepare(struct gen *g)
+{
+	int rc;
+	if ((rc = project_find(g->s, g->slug, &g->project_id, g->err)) < 0)
+		return rc;
+	if ((rc = model_load(g->s, g->project_id, 0, &g->model, &g->version, g->err)) < 0)
+		return rc;
+	const struct config_project *pc = config_find_project(g->cfg, g->slug);
+	g->connector = pc ? pc->connector : NULL;
+	classify_annotate_model(g->model);
+	if ((rc = classify_model(g->cfg, g->model, &g->cls, g->err)) < 0)
+		return rc;
+	g->class_rank = classify_rank(g->cls.risk_class);
+	g->policy = config_find_policy(g->cfg, g->cls.risk_class);
+	if (!g->policy)
+		g->policy = config_default_policy(g->cls.risk_class);
+	g->frameworks = json_object();
+	for (char **fw = g->policy->frameworks; fw && *fw; fw++)
+		json_object_set_new(g->frameworks, *fw, json_true());
+	size_t i;
+	json_t *fw;
+	json_array_foreach(json_object_get(json_object_get(g->model, "project"), "compliance"), i,
+			   fw)
+	{
+		if (json_is_string(fw))
+			json_object_set_new(g->frameworks, json_string_value(fw), json_true());
+	}
+	build_indexes(g);
+	g->cm_index = json_object();
+	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
+				       g->err)) < 0)
+		return rc;
+	if ((rc = library_threats(g)) < 0 || (rc = manual_items(g)) < 0)
+		return rc;
+	for (size_t k = 0; k < g->n_cms; k++)
+		cm_finish(g, &g->cms[k]);
+	return 0;
+}
+
 int gen_run(struct store *s, const struct library *lib, const struct config *cfg,
 	    const char *slug, const struct gen_opts *opts, json_t **ret_summary,
 	    struct ts_err *err)
 {
 	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err};
-	int rc;
+	bool dry_run = opts && opts->dry_run;
 	if (opts && opts->now)
 		snprintf(g.now, sizeof(g.now), "%s", opts->now);
 	else
 		ts_now_iso(g.now);
 	snprintf(g.today, sizeof(g.today), "%.10s", g.now);
-	if ((rc = project_find(s, slug, &g.project_id, err)) < 0)
-		return rc;
-	if ((rc = model_load(s, g.project_id, 0, &g.model, &g.version, err)) < 0)
-		return rc;
-	const struct config_project *pc = config_find_project(cfg, slug);
-	g.connector = pc ? pc->connector : NULL;
-	classify_annotate_model(g.model);
-	if ((rc = classify_model(cfg, g.model, &g.cls, err)) < 0)
+	int rc = prepare(&g);
+	if (rc < 0)
 		goto out;
-	g.class_rank = classify_rank(g.cls.risk_class);
-	g.policy = config_find_policy(cfg, g.cls.risk_class);
-	if (!g.policy)
-		g.policy = config_default_policy(g.cls.risk_class);
-	g.frameworks = json_object();
-	for (char **fw = g.policy->frameworks; fw && *fw; fw++)
-		json_object_set_new(g.frameworks, *fw, json_true());
-	size_t i;
-	json_t *fw;
-	json_array_foreach(json_object_get(json_object_get(g.model, "project"), "compliance"), i,
-			   fw)
-	{
-		if (json_is_string(fw))
-			json_object_set_new(g.frameworks, json_string_value(fw), json_true());
-	}
-	build_indexes(&g);
-	g.cm_index = json_object();
-	if ((rc = load_overrides(&g)) < 0)
-		goto out;
-	if ((rc = library_threats(&g)) < 0 || (rc = manual_items(&g)) < 0)
-		goto out;
-	for (size_t k = 0; k < g.n_cms; k++)
-		cm_finish(&g, &g.cms[k]);
-
-	json_t *changes = json_pack("{s:i, s:i, s:i, s:i, s:{}}", "created", 0, "updated", 0,
-				    "removed", 0, "reactivated", 0, "outbox");
-	g.summary = summarise(&g, changes);
-	json_decref(changes);
-	changes = json_object_get(g.summary, "changes");
+	summarise(&g, dry_run);
 	if ((rc = store_begin(s)) < 0) {
 		rc = store_fail(s, "begin generation", err);
 		goto out;
@@ -1306,10 +1457,10 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	bind_text(st, 4, g.cls.rule);
 	if ((rc = step_done(&g, st, "record classification")) < 0)
 		goto rollback;
-	if ((rc = store_threats(&g, changes)) < 0 || (rc = store_cms(&g, changes)) < 0 ||
-	    (rc = cms_by_status(&g, g.summary)) < 0)
+	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
+	    (rc = cms_by_status(&g)) < 0)
 		goto rollback;
-	if (opts && opts->dry_run) {
+	if (dry_run) {
 		store_rollback(s);
 	} else if ((rc = store_commit(s)) < 0) {
 		rc = store_fail(s, "commit generation", err);
@@ -1323,5 +1474,231 @@ rollback:
 	store_rollback(s);
 out:
 	gen_release(&g);
+	return rc;
+}
+
+/* ------------------------------------------------------------ listings */
+
+static const char SQL_LATEST_CLASS[] =
+	"SELECT version, risk_class, class_rule FROM model_versions WHERE project_id = ?1"
+	" AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
+static const char SQL_LIST_THREATS[] =
+	"SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
+	" severity, likelihood, score, in_scope, state, removed_reason, first_version,"
+	" last_version FROM threats WHERE project_id = ?1"
+	" AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
+static const char SQL_LIST_LINKS[] =
+	"SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
+	" JOIN countermeasures c ON c.id = l.countermeasure_id WHERE t.project_id = ?1"
+	" ORDER BY t.uid, c.uid";
+static const char SQL_LIST_CMS[] =
+	"SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
+	" c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
+	" c.removed_reason, c.body, t.connector, t.remote_key, t.remote_url, c.first_version,"
+	" c.last_version FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
+	" WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
+	" AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	const char *s = col(st, i);
+	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+	return v ? v : json_null();
+}
+
+/* {"project", "model_version", "risk_class", "rule"} of the last generation. */
+static int list_header(struct store *s, const char *slug, int64_t *ret_project,
+		       json_t **ret_doc, struct ts_err *err)
+{
+	int rc = project_find(s, slug, ret_project, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = store_prepare(s, SQL_LATEST_CLASS);
+	if (!st)
+		return store_fail(s, "load classification", err);
+	sqlite3_bind_int64(st, 1, *ret_project);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_doc = json_pack("{s:s, s:i, s:s, s:s?}", "project", slug, "model_version",
+				     sqlite3_column_int(st, 0), "risk_class", col(st, 1), "rule",
+				     col(st, 2));
+	else if (rc == SQLITE_DONE)
+		*ret_doc = json_pack("{s:s, s:n, s:n, s:n}", "project", slug, "model_version",
+				     "risk_class", "rule");
+	else
+		return store_fail(s, "load classification", err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static json_t *override_json(const json_t *active, const char *kind, const char *uid)
+{
+	char *key = ts_asprintf("%s:%s", kind, uid);
+	json_t *o = json_object_get(active, key);
+	free(key);
+	return o ? json_deep_copy(o) : json_null();
+}
+
+int gen_list_threats(struct store *s, const char *slug, bool all, const char *now,
+		     json_t **ret_doc, struct ts_err *err)
+{
+	int64_t pid;
+	json_t *doc = NULL, *active = NULL, *links = json_object();
+	int rc = list_header(s, slug, &pid, &doc, err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
+		goto fail;
+	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
+	if (!st) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *l = json_object_get(links, col(st, 0));
+		if (!l) {
+			l = json_array();
+			json_object_set_new(links, col(st, 0), l);
+		}
+		json_array_append_new(l, json_string(col(st, 1)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	st = store_prepare(s, SQL_LIST_THREATS);
+	if (!st) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, all);
+	json_t *list = json_array();
+	json_object_set_new(doc, "threats", list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *uid = col(st, 0);
+		json_t *ovr = override_json(active, "threat", uid);
+		bool removed = strcmp(col(st, 13), "active") != 0;
+		const char *status = removed ? "removed"
+				     : json_is_object(ovr)
+					     ? json_string_value(json_object_get(ovr, "kind"))
+				     : sqlite3_column_int(st, 12) ? "open"
+								  : "out_of_scope";
+		json_t *cms = json_object_get(links, uid);
+		json_array_append_new(
+			list,
+			json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
+				  " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
+				  "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+				  "component", col(st, 3), "flow", col(st, 4), "title", col(st, 5),
+				  "stride", col(st, 6), "cwe", col_json(st, 7), "capec",
+				  col_json(st, 8), "severity", col(st, 9), "likelihood",
+				  col(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
+				  sqlite3_column_int(st, 12), "status", status, "state",
+				  col(st, 13), "removed_reason", col(st, 14), "override", ovr,
+				  "countermeasures", cms ? json_incref(cms) : json_array(),
+				  "first_version", sqlite3_column_int(st, 15), "last_version",
+				  sqlite3_column_int(st, 16)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	json_decref(active);
+	json_decref(links);
+	*ret_doc = doc;
+	return 0;
+fail:
+	json_decref(doc);
+	json_decref(active);
+	json_decref(links);
+	return rc;
+}
+
+int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
+			     const char *now, json_t **ret_doc, struct ts_err *err)
+{
+	if (status && !gen_status_valid(status))
+		return ts_err_set(err, EX_USAGE,
+				  "unknown status '%s' (todo, in_progress, done, not_applicable, "
+				  "risk_accepted or satisfied)",
+				  status);
+	int64_t pid;
+	json_t *doc = NULL, *active = NULL, *links = json_object();
+	int rc = list_header(s, slug, &pid, &doc, err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
+		goto fail;
+	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
+	if (!st) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *l = json_object_get(links, col(st, 1));
+		if (!l) {
+			l = json_array();
+			json_object_set_new(links, col(st, 1), l);
+		}
+		json_array_append_new(l, json_string(col(st, 0)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	st = store_prepare(s, SQL_LIST_CMS);
+	if (!st) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, all || status);
+	bind_text(st, 3, status);
+	json_t *list = json_array();
+	json_object_set_new(doc, "countermeasures", list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *uid = col(st, 0);
+		json_t *ticket = col(st, 15) ? json_pack("{s:s, s:s?, s:s?}", "connector",
+							 col(st, 15), "key", col(st, 16), "url",
+							 col(st, 17))
+					     : json_null();
+		json_t *threats = json_object_get(links, uid);
+		json_array_append_new(
+			list,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
+				  " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
+				  "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+				  "component", col(st, 3), "title", col(st, 4), "priority",
+				  sqlite3_column_int(st, 5), "status", col(st, 6), "satisfied_by",
+				  col(st, 7), "verification", col(st, 8), "in_scope",
+				  sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
+				  "due_date", col(st, 11), "state", col(st, 12), "removed_reason",
+				  col(st, 13), "override",
+				  override_json(active, "countermeasure", uid), "threats",
+				  threats ? json_incref(threats) : json_array(), "ticket", ticket,
+				  "details", col_json(st, 14), "first_version",
+				  sqlite3_column_int(st, 18), "last_version",
+				  sqlite3_column_int(st, 19)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	json_decref(active);
+	json_decref(links);
+	*ret_doc = doc;
+	return 0;
+fail:
+	json_decref(doc);
+	json_decref(active);
+	json_decref(links);
 	return rc;
 }

@@ -41,7 +41,7 @@ static bool plain_key(const char *key)
 		return false;
 	for (const char *c = key; *c; c++) {
 		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
-			  (c != key && *c >= '0' && *c <= '9');
+		          (c != key && *c >= '0' && *c <= '9');
 		if (!ok)
 			return false;
 	}

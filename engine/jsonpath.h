@@ -13,8 +13,8 @@ struct jsonpath {
 };
 
 void jsonpath_init(struct jsonpath *p, const char *root); /* root NULL: "$" */
-size_t jsonpath_key(struct jsonpath *p, const char *key);  /* .key or ["key"] */
-size_t jsonpath_index(struct jsonpath *p, size_t index);   /* [index] */
+size_t jsonpath_key(struct jsonpath *p, const char *key); /* .key or ["key"] */
+size_t jsonpath_index(struct jsonpath *p, size_t index);  /* [index] */
 void jsonpath_pop(struct jsonpath *p, size_t len);
 /* Borrowed, valid until the next change. */
 const char *jsonpath_str(const struct jsonpath *p);

@@ -19,7 +19,7 @@
 /* ---- problems ---------------------------------------------------------- */
 
 static void diag_addv(struct lib_diag *d, bool warning, int code, const char *file,
-		      const char *path, const char *fmt, va_list ap)
+                      const char *path, const char *fmt, va_list ap)
 {
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 16;
@@ -42,7 +42,7 @@ static void diag_addv(struct lib_diag *d, bool warning, int code, const char *fi
 }
 
 void lib_diag_add(struct lib_diag *d, bool warning, int code, const char *file, const char *path,
-		  const char *fmt, ...)
+                  const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -87,8 +87,8 @@ char *lib_path_index(const char *base, size_t index)
 
 /* ---- compliance id shapes ---------------------------------------------- */
 
-static const char *const frameworks[] = {"ccpa",     "gdpr",       "hipaa", "iso-27001",
-					 "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
+static const char *const frameworks[] = {"ccpa",        "gdpr",       "hipaa",   "iso-27001",
+                                         "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
 
 bool lib_framework_known(const char *framework)
 {
@@ -157,8 +157,8 @@ static const char *nist_shape(const char *id)
 static const char *iso_shape(const char *id)
 {
 	static const char *const msg =
-		"an ISO/IEC 27001:2022 Annex A control: A.5.1-A.5.37, A.6.1-A.6.8, "
-		"A.7.1-A.7.14 or A.8.1-A.8.34";
+	    "an ISO/IEC 27001:2022 Annex A control: A.5.1-A.5.37, A.6.1-A.6.8, "
+	    "A.7.1-A.7.14 or A.8.1-A.8.34";
 	const char *s = id;
 	if (!take_char(&s, 'A') || !take_char(&s, '.'))
 		return msg;
@@ -179,7 +179,8 @@ static const char *asvs_shape(const char *id)
 	const char *s = id;
 	for (int i = 0; i < 3; i++) {
 		if (take_num(&s, 2) < 1 || (i < 2 && !take_char(&s, '.')))
-			return "an OWASP ASVS 4.0.3 requirement such as 2.1.1 (chapter.section.item)";
+			return "an OWASP ASVS 4.0.3 requirement such as 2.1.1 "
+			       "(chapter.section.item)";
 	}
 	return *s ? "an OWASP ASVS 4.0.3 requirement such as 2.1.1 (chapter.section.item)" : NULL;
 }
@@ -187,7 +188,7 @@ static const char *asvs_shape(const char *id)
 static const char *pci_shape(const char *id)
 {
 	static const char *const msg =
-		"a PCI DSS v4.0 requirement such as 6.2.4 (requirement 1-12, then sub-numbers)";
+	    "a PCI DSS v4.0 requirement such as 6.2.4 (requirement 1-12, then sub-numbers)";
 	const char *s = id;
 	long req = take_num(&s, 2);
 	if (req < 1 || req > 12)
@@ -340,11 +341,11 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 		return NULL;
 	if (r < 0) {
 		if (r == -EFBIG)
-			lib_diag_add(d, false, EX_DATAERR, file, NULL,
-				     "file larger than %d bytes", LIBRARY_FILE_MAX);
+			lib_diag_add(d, false, EX_DATAERR, file, NULL, "file larger than %d bytes",
+			             LIBRARY_FILE_MAX);
 		else
 			lib_diag_add(d, false, EX_NOINPUT, file, NULL, "cannot read: %s",
-				     strerror(-r));
+			             strerror(-r));
 		return NULL;
 	}
 	json_error_t jerr;
@@ -352,7 +353,7 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 	free(data);
 	if (!doc) {
 		lib_diag_add(d, false, EX_DATAERR, file, NULL, "line %d, column %d: %s", jerr.line,
-			     jerr.column, jerr.text);
+		             jerr.column, jerr.text);
 		return NULL;
 	}
 	json_array_append_new(lib->docs, doc);
@@ -362,7 +363,7 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 /* Checks the top level {"KEY": [...]} ("$schema" and "x-" keys allowed) and
  * returns the array, or NULL after recording the problem. */
 static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, const char *key,
-			 bool array)
+                         bool array)
 {
 	if (!json_is_object(doc)) {
 		lib_diag_add(d, false, EX_DATAERR, file, "$", "must be an object with \"%s\"", key);
@@ -370,12 +371,11 @@ static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, cons
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(doc, k, v)
-	{
+	json_object_foreach (doc, k, v) {
 		if (strcmp(k, key) != 0 && strcmp(k, "$schema") != 0 && strncmp(k, "x-", 2) != 0) {
 			char *p = lib_path_key("$", k);
 			lib_diag_add(d, false, EX_DATAERR, file, p,
-				     "unknown field (expected \"%s\")", key);
+			             "unknown field (expected \"%s\")", key);
 			free(p);
 		}
 	}
@@ -383,8 +383,8 @@ static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, cons
 	if (!a || (array ? !json_is_array(a) : !json_is_object(a))) {
 		char *p = lib_path_key("$", key);
 		lib_diag_add(d, false, EX_DATAERR, file, a ? p : "$",
-			     a ? "must be an %s" : "missing required field \"%s\"",
-			     a ? (array ? "array" : "object") : key);
+		             a ? "must be an %s" : "missing required field \"%s\"",
+		             a ? (array ? "array" : "object") : key);
 		free(p);
 		return NULL;
 	}
@@ -393,7 +393,7 @@ static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, cons
 
 /* Collects the entries of one file into l. */
 static void collect_entries(struct library *lib, struct lib_diag *d, const char *file, json_t *doc,
-			    const char *key, size_t dir, struct pending_list *l)
+                            const char *key, size_t dir, struct pending_list *l)
 {
 	json_t *arr = top_array(d, file, doc, key, true);
 	if (!arr)
@@ -401,8 +401,7 @@ static void collect_entries(struct library *lib, struct lib_diag *d, const char 
 	char *base = lib_path_key("$", key);
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach (arr, i, e) {
 		char *path = lib_path_index(base, i);
 		json_t *id = json_object_get(e, "id");
 		if (!json_is_object(e)) {
@@ -411,16 +410,16 @@ static void collect_entries(struct library *lib, struct lib_diag *d, const char 
 		} else if (!json_is_string(id) || !*json_string_value(id)) {
 			char *p = lib_path_key(path, "id");
 			lib_diag_add(d, false, EX_DATAERR, file, id ? p : path,
-				     id ? "must be a non-empty string"
-					: "missing required field \"id\"");
+			             id ? "must be a non-empty string"
+			                : "missing required field \"id\"");
 			free(p);
 			free(path);
 		} else {
 			struct pending p = {.id = json_string_value(id),
-					    .entry = e,
-					    .file = file,
-					    .path = intern(lib, path),
-					    .dir = dir};
+			                    .entry = e,
+			                    .file = file,
+			                    .path = intern(lib, path),
+			                    .dir = dir};
 			pending_add(l, &p);
 		}
 	}
@@ -441,7 +440,7 @@ static char **list_json(const char *dir, const char *sub, struct lib_diag *d)
 	if (!dh) {
 		if (errno != ENOENT)
 			lib_diag_add(d, false, EX_NOINPUT, path, NULL, "cannot read directory: %s",
-				     strerror(errno));
+			             strerror(errno));
 		free(path);
 		return NULL;
 	}
@@ -486,8 +485,7 @@ void lib_v_keys(struct lib_vctx *v, const char *const *allowed, size_t n)
 {
 	const char *k;
 	json_t *val;
-	json_object_foreach(v->obj, k, val)
-	{
+	json_object_foreach (v->obj, k, val) {
 		bool ok = strncmp(k, "x-", 2) == 0;
 		for (size_t i = 0; i < n && !ok; i++)
 			ok = strcmp(allowed[i], k) == 0;
@@ -514,7 +512,7 @@ const char *lib_v_str(struct lib_vctx *v, const char *key, bool required)
 /* Index of the string value of key in names, def when absent and optional, -1
  * after an error. */
 int lib_v_enum(struct lib_vctx *v, const char *key, const char *const *names, size_t n,
-		  bool required, int def)
+               bool required, int def)
 {
 	json_t *j = json_object_get(v->obj, key);
 	if (!j && !required)
@@ -544,20 +542,20 @@ const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, 
 		return ts_calloc(1, sizeof(char *));
 	}
 	if (!json_is_array(j) || (required && json_array_size(j) == 0)) {
-		lib_verr(v, key, required ? "must be a non-empty array of strings"
-				      : "must be an array of strings");
+		lib_verr(v, key,
+		         required ? "must be a non-empty array of strings"
+		                  : "must be an array of strings");
 		return ts_calloc(1, sizeof(char *));
 	}
 	const char **out = ts_calloc(json_array_size(j) + 1, sizeof(char *));
 	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
-	json_array_foreach(j, i, e)
-	{
+	json_array_foreach (j, i, e) {
 		if (!json_is_string(e) || !*json_string_value(e)) {
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "must be a non-empty string");
+			             "must be a non-empty string");
 			free(p);
 			continue;
 		}
@@ -581,13 +579,12 @@ static int *v_int_list(struct lib_vctx *v, const char *key, size_t *ret_n)
 	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
-	json_array_foreach(j, i, e)
-	{
+	json_array_foreach (j, i, e) {
 		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
 		    json_integer_value(e) > 100000) {
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "must be an integer from 1 to 100000");
+			             "must be an integer from 1 to 100000");
 			free(p);
 			continue;
 		}
@@ -615,7 +612,7 @@ static const char *uses_name(unsigned bit)
 
 /* Parses the optional expression at key; roots outside allowed are errors. */
 static struct expr *v_condition(struct lib_vctx *v, const char *key, unsigned allowed,
-				const char *why, const char **ret_src)
+                                const char *why, const char **ret_src)
 {
 	*ret_src = NULL;
 	if (!json_object_get(v->obj, key))
@@ -632,8 +629,8 @@ static struct expr *v_condition(struct lib_vctx *v, const char *key, unsigned al
 	unsigned bad = expr_uses(e) & ~allowed;
 	if (bad) {
 		static const unsigned bits[] = {EXPR_USES_COMPONENT, EXPR_USES_FLOW,
-						EXPR_USES_SOURCE, EXPR_USES_DESTINATION,
-						EXPR_USES_MODEL};
+		                                EXPR_USES_SOURCE, EXPR_USES_DESTINATION,
+		                                EXPR_USES_MODEL};
 		unsigned first = 0;
 		for (size_t i = 0; i < TS_ARRAY_SIZE(bits) && !first; i++)
 			if (bad & bits[i])
@@ -680,7 +677,7 @@ static const char *const kind_names[] = {"process", "store", "actor"};
 static bool validate_type(struct lib_vctx *v, struct lib_component_type *t)
 {
 	static const char *const keys[] = {"id", "name", "kind", "description",
-					   "default_properties"};
+	                                   "default_properties"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !type_id_shape(t->id))
@@ -698,20 +695,20 @@ static bool validate_type(struct lib_vctx *v, struct lib_component_type *t)
 	} else if (dp) {
 		const char *k2;
 		json_t *val;
-		json_object_foreach(dp, k2, val)
-		{
+		json_object_foreach (dp, k2, val) {
 			bool ok = json_is_string(val) || json_is_number(val) ||
-				  json_is_boolean(val) || json_is_array(val);
+			          json_is_boolean(val) || json_is_array(val);
 			size_t i;
 			json_t *e;
 			if (json_is_array(val))
-				json_array_foreach(val, i, e) ok = ok && json_is_string(e);
+				json_array_foreach (val, i, e)
+					ok = ok && json_is_string(e);
 			if (!ok) {
 				char *p = lib_path_key(v->path, "default_properties");
 				char *p2 = lib_path_key(p, k2);
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p2,
-					     "must be a string, number, boolean or list of "
-					     "strings");
+				             "must be a string, number, boolean or list of "
+				             "strings");
 				free(p);
 				free(p2);
 			}
@@ -730,13 +727,12 @@ static void v_known_types(struct lib_vctx *v, const char *key, const char **ids,
 	json_t *arr = json_object_get(v->obj, key);
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach (arr, i, e) {
 		const char *id = json_string_value(e);
 		if (id && *id && !find_type(v->lib, id)) {
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "unknown component type \"%s\"", id);
+			             "unknown component type \"%s\"", id);
 			free(p);
 		}
 	}
@@ -765,19 +761,18 @@ static void validate_compliance(struct lib_vctx *v, struct lib_countermeasure *c
 	char *base = lib_path_key(v->path, "compliance");
 	const char *fw;
 	json_t *ids;
-	json_object_foreach(comp, fw, ids)
-	{
+	json_object_foreach (comp, fw, ids) {
 		char *fpath = lib_path_key(base, fw);
 		if (!lib_framework_known(fw)) {
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, fpath,
-				     "unknown framework (expected one of: ccpa, gdpr, hipaa, "
-				     "iso-27001, nist-800-53, owasp-asvs, pci-dss, soc2)");
+			             "unknown framework (expected one of: ccpa, gdpr, hipaa, "
+			             "iso-27001, nist-800-53, owasp-asvs, pci-dss, soc2)");
 			free(fpath);
 			continue;
 		}
 		if (!json_is_array(ids) || json_array_size(ids) == 0) {
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, fpath,
-				     "must be a non-empty array of control ids");
+			             "must be a non-empty array of control ids");
 			free(fpath);
 			continue;
 		}
@@ -786,17 +781,16 @@ static void validate_compliance(struct lib_vctx *v, struct lib_countermeasure *c
 		lc->ids = ts_calloc(json_array_size(ids) + 1, sizeof(char *));
 		size_t i;
 		json_t *e;
-		json_array_foreach(ids, i, e)
-		{
+		json_array_foreach (ids, i, e) {
 			char *p = lib_path_index(fpath, i);
 			const char *id = json_string_value(e);
 			const char *shape = id ? lib_compliance_shape_error(fw, id) : NULL;
 			if (!id)
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "must be a string");
+				             "must be a string");
 			else if (shape)
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "\"%s\" is not %s", id, shape);
+				             "\"%s\" is not %s", id, shape);
 			else
 				lc->ids[lc->n_ids++] = id;
 			free(p);
@@ -819,7 +813,7 @@ static void validate_satisfied_by(struct lib_vctx *v, struct lib_countermeasure 
 	char *path = lib_path_key(v->path, "satisfied_by");
 	if (!json_is_object(sb)) {
 		lib_diag_add(v->d, false, EX_DATAERR, v->file, path,
-			     "must be an object {provider_types, relation, condition}");
+		             "must be an object {provider_types, relation, condition}");
 		free(path);
 		return;
 	}
@@ -858,13 +852,14 @@ static void free_cm(struct lib_countermeasure *c)
 
 static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 {
-	static const char *const keys[] = {"id",	      "title",	  "priority",
-					   "requirement",     "how_to",	  "acceptance_test",
-					   "training",	      "compliance", "satisfied_by"};
+	static const char *const keys[] = {"id",          "title",      "priority",
+	                                   "requirement", "how_to",     "acceptance_test",
+	                                   "training",    "compliance", "satisfied_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	c->id = lib_v_str(v, "id", true);
 	if (c->id && !id_shape(c->id, 'C'))
-		lib_verr(v, "id", "must look like C-WORD[-WORD...] (upper case letters and digits)");
+		lib_verr(v, "id",
+		         "must look like C-WORD[-WORD...] (upper case letters and digits)");
 	c->title = lib_v_str(v, "title", true);
 	c->requirement = lib_v_str(v, "requirement", true);
 	c->acceptance_test = lib_v_str(v, "acceptance_test", false);
@@ -872,7 +867,7 @@ static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 	if (!prio)
 		lib_verr(v, NULL, "missing required field \"priority\"");
 	else if (!json_is_integer(prio) || json_integer_value(prio) < 1 ||
-		 json_integer_value(prio) > 4)
+	         json_integer_value(prio) > 4)
 		lib_verr(v, "priority", "must be an integer from 1 (most urgent) to 4");
 	else
 		c->priority = (int)json_integer_value(prio);
@@ -888,8 +883,7 @@ static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 		char *base = lib_path_key(v->path, "how_to");
 		size_t i;
 		json_t *e;
-		json_array_foreach(how, i, e)
-		{
+		json_array_foreach (how, i, e) {
 			char *p = lib_path_index(base, i);
 			struct lib_vctx hv = *v;
 			hv.path = p;
@@ -920,8 +914,7 @@ static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 		char *base = lib_path_key(v->path, "training");
 		size_t i;
 		json_t *e;
-		json_array_foreach(tr, i, e)
-		{
+		json_array_foreach (tr, i, e) {
 			char *p = lib_path_index(base, i);
 			struct lib_vctx tv = *v;
 			tv.path = p;
@@ -962,12 +955,9 @@ static char stride_letter(const char *s)
 	static const struct {
 		char letter;
 		const char *name;
-	} cats[] = {{'S', "spoofing"},
-		    {'T', "tampering"},
-		    {'R', "repudiation"},
-		    {'I', "information disclosure"},
-		    {'D', "denial of service"},
-		    {'E', "elevation of privilege"}};
+	} cats[] = {{'S', "spoofing"},          {'T', "tampering"},
+	            {'R', "repudiation"},       {'I', "information disclosure"},
+	            {'D', "denial of service"}, {'E', "elevation of privilege"}};
 	char norm[64];
 	size_t n = 0;
 	for (; s[n] && n + 1 < sizeof(norm); n++)
@@ -994,13 +984,14 @@ static const struct lib_countermeasure *find_cm(const struct library *lib, const
 
 static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 {
-	static const char *const keys[] = {
-		"id",	     "title",	   "description", "stride", "applies_to", "scope",
-		"condition", "severity", "likelihood",  "cwe",    "capec",	"countermeasures"};
+	static const char *const keys[] = {"id",         "title", "description", "stride",
+	                                   "applies_to", "scope", "condition",   "severity",
+	                                   "likelihood", "cwe",   "capec",       "countermeasures"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !id_shape(t->id, 'T'))
-		lib_verr(v, "id", "must look like T-WORD[-WORD...] (upper case letters and digits)");
+		lib_verr(v, "id",
+		         "must look like T-WORD[-WORD...] (upper case letters and digits)");
 	t->title = lib_v_str(v, "title", true);
 	t->description = lib_v_str(v, "description", true);
 
@@ -1014,9 +1005,9 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 			char *base = lib_path_key(v->path, "stride");
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-				     "\"%s\" is not a STRIDE category (S, T, R, I, D, E or "
-				     "their names)",
-				     stride[i]);
+			             "\"%s\" is not a STRIDE category (S, T, R, I, D, E or "
+			             "their names)",
+			             stride[i]);
 			free(p);
 			free(base);
 			continue;
@@ -1036,17 +1027,16 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	t->scope = sc == 1 ? LIB_SCOPE_FLOW : LIB_SCOPE_COMPONENT;
 	if (sc == 0)
 		t->condition = v_condition(v, "condition", EXPR_USES_COMPONENT | EXPR_USES_MODEL,
-					   "a component-scoped threat does not have (use "
-					   "component and model)",
-					   &t->condition_src);
+		                           "a component-scoped threat does not have (use "
+		                           "component and model)",
+		                           &t->condition_src);
 	else if (sc == 1)
-		t->condition =
-			v_condition(v, "condition",
-				    EXPR_USES_FLOW | EXPR_USES_SOURCE | EXPR_USES_DESTINATION |
-					    EXPR_USES_MODEL,
-				    "a flow-scoped threat does not have (use flow, source, "
-				    "destination and model)",
-				    &t->condition_src);
+		t->condition = v_condition(v, "condition",
+		                           EXPR_USES_FLOW | EXPR_USES_SOURCE |
+		                               EXPR_USES_DESTINATION | EXPR_USES_MODEL,
+		                           "a flow-scoped threat does not have (use flow, source, "
+		                           "destination and model)",
+		                           &t->condition_src);
 	int sev = lib_v_enum(v, "severity", severity_names, 4, true, 0);
 	if (sev >= 0) {
 		t->severity = severity_names[sev];
@@ -1061,8 +1051,7 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	t->capec = v_int_list(v, "capec", &t->n_capec);
 
 	json_t *cms = json_object_get(v->obj, "countermeasures");
-	const struct lib_countermeasure **out =
-		ts_calloc(json_array_size(cms) + 1, sizeof(*out));
+	const struct lib_countermeasure **out = ts_calloc(json_array_size(cms) + 1, sizeof(*out));
 	t->countermeasures = out;
 	if (!cms) {
 		lib_verr(v, NULL, "missing required field \"countermeasures\"");
@@ -1072,24 +1061,23 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 		char *base = lib_path_key(v->path, "countermeasures");
 		size_t i;
 		json_t *e;
-		json_array_foreach(cms, i, e)
-		{
+		json_array_foreach (cms, i, e) {
 			char *p = lib_path_index(base, i);
 			const char *id = json_string_value(e);
 			const struct lib_countermeasure *c = id ? find_cm(v->lib, id) : NULL;
 			if (!id) {
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "must be a countermeasure id");
+				             "must be a countermeasure id");
 			} else if (!c) {
 				lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-					     "unknown countermeasure \"%s\"", id);
+				             "unknown countermeasure \"%s\"", id);
 			} else {
 				bool dup = false;
 				for (size_t j = 0; j < t->n_countermeasures; j++)
 					dup = dup || out[j] == c;
 				if (dup)
 					lib_diag_add(v->d, false, EX_DATAERR, v->file, p,
-						     "countermeasure \"%s\" listed twice", id);
+					             "countermeasure \"%s\" listed twice", id);
 				else
 					out[t->n_countermeasures++] = c;
 			}
@@ -1111,16 +1099,15 @@ static void load_mappings(struct library *lib, struct lib_diag *d, const char *f
 		return;
 	const char *fmt;
 	json_t *map;
-	json_object_foreach(tm, fmt, map)
-	{
+	json_object_foreach (tm, fmt, map) {
 		char *fpath = lib_path_key("$.type_mappings", fmt);
 		bool known = false;
 		for (size_t i = 0; i < TS_ARRAY_SIZE(mapping_formats); i++)
 			known = known || strcmp(mapping_formats[i], fmt) == 0;
 		if (!known || !json_is_object(map)) {
 			lib_diag_add(d, false, EX_DATAERR, file, fpath,
-				     known ? "must be an object of foreign type: library type"
-					   : "unknown format (expected otm or threatdragon)");
+			             known ? "must be an object of foreign type: library type"
+			                   : "unknown format (expected otm or threatdragon)");
 			free(fpath);
 			continue;
 		}
@@ -1132,26 +1119,24 @@ static void load_mappings(struct library *lib, struct lib_diag *d, const char *f
 		json_t *seen = json_object(); /* lower-case keys of this file */
 		const char *foreign;
 		json_t *target;
-		json_object_foreach(map, foreign, target)
-		{
+		json_object_foreach (map, foreign, target) {
 			char *p = lib_path_key(fpath, foreign);
 			char *lower = ts_strdup(foreign);
 			for (char *s = lower; *s; s++)
 				*s = (char)tolower((unsigned char)*s);
 			const char *t = json_string_value(target);
 			if (!*foreign) {
-				lib_diag_add(d, false, EX_DATAERR, file, p,
-					     "empty foreign type");
+				lib_diag_add(d, false, EX_DATAERR, file, p, "empty foreign type");
 			} else if (!t) {
 				lib_diag_add(d, false, EX_DATAERR, file, p,
-					     "must be a component type id");
+				             "must be a component type id");
 			} else if (!find_type(lib, t)) {
 				lib_diag_add(d, false, EX_DATAERR, file, p,
-					     "unknown component type \"%s\"", t);
+				             "unknown component type \"%s\"", t);
 			} else if (json_object_get(seen, lower)) {
 				lib_diag_add(d, false, EX_DATAERR, file, p,
-					     "duplicate mapping (foreign types are compared "
-					     "case-insensitively)");
+				             "duplicate mapping (foreign types are compared "
+				             "case-insensitively)");
 			} else {
 				json_object_set_new(seen, lower, json_true());
 				json_object_set(merged, lower, target);
@@ -1173,17 +1158,18 @@ static const struct {
 	const char *file; /* component_types.json, or NULL */
 	const char *sub;  /* subdirectory, or NULL */
 } cats[N_CATS] = {
-	[CAT_TYPES] = {"component_types", "component_types.json", NULL},
-	[CAT_CMS] = {"countermeasures", NULL, "countermeasures"},
-	[CAT_THREATS] = {"threats", NULL, "threats"},
-	[CAT_BLUEPRINTS] = {"blueprints", NULL, "blueprints"},
+    [CAT_TYPES] = {"component_types", "component_types.json", NULL},
+    [CAT_CMS] = {"countermeasures", NULL, "countermeasures"},
+    [CAT_THREATS] = {"threats", NULL, "threats"},
+    [CAT_BLUEPRINTS] = {"blueprints", NULL, "blueprints"},
 };
 
 /* Sorts the entries, reports duplicates within one directory, and returns the
  * winners of the overlay (new array, *ret_n entries), sorted by id. */
 static struct pending *overlay(struct pending_list *l, struct lib_diag *d, size_t *ret_n)
 {
-	qsort(l->v, l->n, sizeof(*l->v), pending_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), pending_cmp);
 	struct pending *win = ts_calloc(l->n + 1, sizeof(*win));
 	size_t n = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -1192,8 +1178,8 @@ static struct pending *overlay(struct pending_list *l, struct lib_diag *d, size_
 			if (l->v[i - 1].dir == p->dir) {
 				char *p2 = lib_path_key(p->path, "id");
 				lib_diag_add(d, false, EX_DATAERR, p->file, p2,
-					     "duplicate id \"%s\" (first defined in %s at %s)",
-					     p->id, l->v[i - 1].file, l->v[i - 1].path);
+				             "duplicate id \"%s\" (first defined in %s at %s)",
+				             p->id, l->v[i - 1].file, l->v[i - 1].path);
 				free(p2);
 				continue;
 			}
@@ -1217,7 +1203,7 @@ static const struct lib_countermeasure *find_cm(const struct library *lib, const
 }
 
 int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
-		  struct lib_diag *d)
+                  struct lib_diag *d)
 {
 	struct library *lib = ts_calloc(1, sizeof(*lib));
 	lib->docs = json_array();
@@ -1233,7 +1219,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		struct stat st;
 		if (stat(dirs[di], &st) < 0 || !S_ISDIR(st.st_mode)) {
 			lib_diag_add(d, false, EX_NOINPUT, dirs[di], NULL,
-				     "library directory not found");
+			             "library directory not found");
 			rc = -ENOENT;
 			continue;
 		}
@@ -1250,7 +1236,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 				json_t *doc = read_doc(lib, d, file, cats[c].file != NULL);
 				if (doc)
 					collect_entries(lib, d, file, doc, cats[c].key, di,
-							&lists[c]);
+					                &lists[c]);
 			}
 			free(files);
 		}
@@ -1280,7 +1266,8 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 			load_mappings(lib, d, maps[di].file, maps[di].doc);
 	const char *fk;
 	json_t *fm;
-	json_object_foreach(lib->mappings, fk, fm) lib->n_mappings += json_object_size(fm);
+	json_object_foreach (lib->mappings, fk, fm)
+		lib->n_mappings += json_object_size(fm);
 
 	win = overlay(&lists[CAT_CMS], d, &n);
 	lib->cms = ts_calloc(n + 1, sizeof(*lib->cms));
@@ -1350,8 +1337,8 @@ void lib_diag_format(const struct lib_diag *d, struct ts_err *err)
 			continue;
 		char line[1200];
 		snprintf(line, sizeof(line), "%s%s%s%s%s", it->file ? it->file : "",
-			 it->file ? ": " : "", it->path ? it->path : "", it->path ? ": " : "",
-			 it->msg);
+		         it->file ? ": " : "", it->path ? it->path : "", it->path ? ": " : "",
+		         it->msg);
 		if (b.len + strlen(line) + 64 >= sizeof(err->msg))
 			break;
 		ts_buf_printf(&b, "%s%s", shown ? "\n" : "", line);
@@ -1359,13 +1346,13 @@ void lib_diag_format(const struct lib_diag *d, struct ts_err *err)
 	}
 	if (shown < d->n_errors)
 		ts_buf_printf(&b, "\n(%zu more errors; run threatsync library lint)",
-			      d->n_errors - shown);
+		              d->n_errors - shown);
 	ts_err_set(err, d->code ? d->code : EX_DATAERR, "%s", b.data ? b.data : "");
 	ts_buf_free(&b);
 }
 
 int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
-		 struct ts_err *err)
+                 struct ts_err *err)
 {
 	struct lib_diag d = {0};
 	struct library *lib = NULL;
@@ -1462,8 +1449,7 @@ static const void *search_id(const void *base, size_t n, size_t size, const char
 	return NULL;
 }
 
-const struct lib_component_type *library_component_type(const struct library *lib,
-							const char *id)
+const struct lib_component_type *library_component_type(const struct library *lib, const char *id)
 {
 	return search_id(lib->types, lib->n_types, sizeof(*lib->types), id);
 }
@@ -1473,8 +1459,7 @@ const struct lib_threat *library_threat(const struct library *lib, const char *i
 	return search_id(lib->threats, lib->n_threats, sizeof(*lib->threats), id);
 }
 
-const struct lib_countermeasure *library_countermeasure(const struct library *lib,
-							const char *id)
+const struct lib_countermeasure *library_countermeasure(const struct library *lib, const char *id)
 {
 	return search_id(lib->cms, lib->n_cms, sizeof(*lib->cms), id);
 }
@@ -1524,7 +1509,7 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 /* ---- satisfied_by ------------------------------------------------------ */
 
 int library_find_provider(const struct lib_countermeasure *cm, json_t *model, json_t *component,
-			  json_t **ret_provider, struct ts_err *err)
+                          json_t **ret_provider, struct ts_err *err)
 {
 	const struct lib_satisfied_by *sb = cm->satisfied_by;
 	const char *self = json_string_value(json_object_get(component, "id"));
@@ -1534,8 +1519,7 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model, js
 	const char *best_id = NULL, *best_flow = NULL;
 	size_t i;
 	json_t *f;
-	json_array_foreach(json_object_get(model, "flows"), i, f)
-	{
+	json_array_foreach (json_object_get(model, "flows"), i, f) {
 		const char *src = json_string_value(json_object_get(f, "source"));
 		const char *dst = json_string_value(json_object_get(f, "destination"));
 		const char *fid = json_string_value(json_object_get(f, "id"));
@@ -1563,16 +1547,16 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model, js
 		}
 		if (sb->condition) {
 			struct expr_env env = {.component = component,
-					       .flow = f,
-					       .source = model_component(model, src),
-					       .destination = model_component(model, dst),
-					       .model = model};
+			                       .flow = f,
+			                       .source = model_component(model, src),
+			                       .destination = model_component(model, dst),
+			                       .model = model};
 			bool ok = false;
 			struct ts_err eerr = {0};
 			if (expr_eval_bool(sb->condition, &env, &ok, &eerr) < 0)
 				return ts_err_set(err, EX_DATAERR,
-						  "%s %s.satisfied_by.condition: %s", cm->file,
-						  cm->path, eerr.msg);
+				                  "%s %s.satisfied_by.condition: %s", cm->file,
+				                  cm->path, eerr.msg);
 			if (!ok)
 				continue;
 		}

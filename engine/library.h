@@ -37,17 +37,17 @@ struct lib_component_type {
 	const char *name; /* display name */
 	const char *description;
 	enum lib_kind kind;
-	const char *kind_name;       /* "process", "store" or "actor" */
-	json_t *default_properties;  /* object (possibly empty) */
-	const char *file;            /* file the entry came from */
-	const char *path;            /* JSON path of the entry in file */
+	const char *kind_name;      /* "process", "store" or "actor" */
+	json_t *default_properties; /* object (possibly empty) */
+	const char *file;           /* file the entry came from */
+	const char *path;           /* JSON path of the entry in file */
 };
 
 struct lib_threat {
 	const char *id; /* "T-WEB-XSS" */
 	const char *title;
 	const char *description;
-	char stride[7]; /* letters in STRIDE order, e.g. "TI" */
+	char stride[7];          /* letters in STRIDE order, e.g. "TI" */
 	const char **applies_to; /* component type ids */
 	size_t n_applies_to;
 	enum lib_scope scope;
@@ -102,8 +102,8 @@ struct lib_satisfied_by {
 struct lib_countermeasure {
 	const char *id; /* "C-OUTPUT-ENCODING" */
 	const char *title;
-	int priority; /* 1 (most urgent) .. 4 */
-	const char *requirement;     /* user story */
+	int priority;            /* 1 (most urgent) .. 4 */
+	const char *requirement; /* user story */
 	const struct lib_how_to *how_to;
 	size_t n_how_to;
 	const char *acceptance_test; /* NULL when absent */
@@ -138,7 +138,7 @@ struct library;
  * holds the problems found (as many as fit, one per line, "FILE: $.PATH:
  * message") with code EX_DATAERR, or EX_NOINPUT when a directory is missing. */
 int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
-		 struct ts_err *err);
+                 struct ts_err *err);
 void library_free(struct library *lib); /* NULL is a no-op */
 
 /* Entries sorted by id; i < the count. */
@@ -152,17 +152,14 @@ size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 
 /* Lookups by id; NULL when absent. */
-const struct lib_component_type *library_component_type(const struct library *lib,
-							const char *id);
+const struct lib_component_type *library_component_type(const struct library *lib, const char *id);
 const struct lib_threat *library_threat(const struct library *lib, const char *id);
-const struct lib_countermeasure *library_countermeasure(const struct library *lib,
-							const char *id);
+const struct lib_countermeasure *library_countermeasure(const struct library *lib, const char *id);
 const struct lib_blueprint *library_blueprint(const struct library *lib, const char *kind);
 
 /* The library type a foreign type or tag maps to for format ("otm",
  * "threatdragon"), compared case-insensitively; NULL when unmapped. Borrowed. */
-const char *library_map_type(const struct library *lib, const char *format,
-			     const char *foreign);
+const char *library_map_type(const struct library *lib, const char *format, const char *foreign);
 
 /* Fills ret (engine/model.h) with callbacks answering from lib: known type,
  * kind name of a type, type mapping. lib must outlive every use of ret. */
@@ -175,12 +172,12 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);
  * or nothing satisfies it, or a negative code with err filled when the condition
  * cannot be evaluated. */
 int library_find_provider(const struct lib_countermeasure *cm, json_t *model, json_t *component,
-			  json_t **ret_provider, struct ts_err *err);
+                          json_t **ret_provider, struct ts_err *err);
 
 /* Options of library_lint. */
 struct library_lint_opts {
 	const char *catalogs_dir; /* directory holding nist-800-53r5-baselines.tsv and
-				   * asvs-4.0.3.tsv, or NULL: check shapes only */
+	                           * asvs-4.0.3.tsv, or NULL: check shapes only */
 };
 
 /* Loads the directories like library_load but keeps going to report every
@@ -190,6 +187,6 @@ struct library_lint_opts {
  * itself cannot be produced (EX_NOINPUT for a missing directory or catalog,
  * EX_DATAERR for an unreadable catalog). */
 int library_lint(const char *const *dirs, size_t n_dirs, const struct library_lint_opts *opts,
-		 json_t **ret_report, struct ts_err *err);
+                 json_t **ret_report, struct ts_err *err);
 
 #endif

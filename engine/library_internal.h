@@ -25,7 +25,7 @@ struct lib_diag {
 };
 
 void lib_diag_add(struct lib_diag *d, bool warning, int code, const char *file, const char *path,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void lib_diag_free(struct lib_diag *d);
 
 /* A JSON path one level down: "$.a" + "b" -> "$.a.b" (or "$.a[\"b-c\"]" for keys
@@ -48,7 +48,7 @@ struct lib_vctx {
 
 /* An error at path.key (key NULL: at path). */
 void lib_verr(struct lib_vctx *v, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Whether no error was recorded since errors_before. */
 bool lib_vok(const struct lib_vctx *v);
 /* Unknown members ("x-" prefixed ones are always allowed) are errors. */
@@ -57,7 +57,7 @@ void lib_v_keys(struct lib_vctx *v, const char *const *allowed, size_t n);
 const char *lib_v_str(struct lib_vctx *v, const char *key, bool required);
 /* Index in names of a string member; def when absent and optional; -1 on error. */
 int lib_v_enum(struct lib_vctx *v, const char *key, const char *const *names, size_t n,
-	       bool required, int def);
+               bool required, int def);
 /* A list of non-empty strings: new array (caller frees) of borrowed strings. */
 const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, size_t *ret_n);
 
@@ -72,8 +72,8 @@ struct library {
 	size_t n_blueprints;
 	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
 	size_t n_mappings;
-	json_t *docs;     /* every parsed file: keeps the borrowed strings alive */
-	char **strings;   /* file names and paths the entries borrow */
+	json_t *docs;   /* every parsed file: keeps the borrowed strings alive */
+	char **strings; /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;
 };
 
@@ -81,12 +81,12 @@ struct library {
  * the offending entries are left out. Returns a negative code only for a
  * missing directory (also recorded in d, code EX_NOINPUT). */
 int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
-		  struct lib_diag *d);
+                  struct lib_diag *d);
 
 /* Blueprint checks (engine/blueprint.c), run by the loader once component types
  * are known: structure, conditions over the profile, types and references. */
 void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
-			    const char *path, struct lib_diag *d);
+                            const char *path, struct lib_diag *d);
 
 /* Shape of a control id of framework ("nist-800-53", ...): NULL when valid, else
  * a static description of the expected shape. Unknown framework: "unknown". */

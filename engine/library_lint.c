@@ -15,14 +15,14 @@
 /* The first column of a catalog TSV ("#" comments and the "id" header skipped)
  * as a new set {id: true}; strip_v drops a leading "V" (ASVS). */
 static int load_catalog(const char *dir, const char *name, bool strip_v, json_t **ret_set,
-			struct ts_err *err)
+                        struct ts_err *err)
 {
 	char *path = ts_asprintf("%s/%s", dir, name);
 	char *data = NULL;
 	int r = ts_read_file(path, LINT_CATALOG_MAX, &data, NULL);
 	if (r < 0) {
-		ts_err_set(err, r == -ENOENT ? EX_NOINPUT : EX_DATAERR, "%s: cannot read: %s",
-			   path, strerror(-r));
+		ts_err_set(err, r == -ENOENT ? EX_NOINPUT : EX_DATAERR, "%s: cannot read: %s", path,
+		           strerror(-r));
 		free(path);
 		return r;
 	}
@@ -60,8 +60,7 @@ static size_t id_index(const struct lib_countermeasure *cm, const char *fw, cons
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(json_object_get(cm->json, "compliance"), fw), i, e)
-	{
+	json_array_foreach (json_object_get(json_object_get(cm->json, "compliance"), fw), i, e) {
 		if (json_is_string(e) && strcmp(json_string_value(e), id) == 0)
 			return i;
 	}
@@ -69,7 +68,7 @@ static size_t id_index(const struct lib_countermeasure *cm, const char *fw, cons
 }
 
 static void check_catalog(const struct library *lib, struct lib_diag *d, const char *fw,
-			  json_t *set, bool warning)
+                          json_t *set, bool warning)
 {
 	for (size_t i = 0; i < library_n_countermeasures(lib); i++) {
 		const struct lib_countermeasure *cm = library_countermeasure_at(lib, i);
@@ -85,13 +84,14 @@ static void check_catalog(const struct library *lib, struct lib_diag *d, const c
 				char *p3 = lib_path_index(p2, id_index(cm, fw, c->ids[j]));
 				if (warning)
 					lib_diag_add(d, true, 0, cm->file, p3,
-						     "\"%s\" is not in the NIST SP 800-53 Rev. 5 "
-						     "baselines: check that the control exists",
-						     c->ids[j]);
+					             "\"%s\" is not in the NIST SP 800-53 Rev. 5 "
+					             "baselines: check that the control exists",
+					             c->ids[j]);
 				else
-					lib_diag_add(d, false, EX_DATAERR, cm->file, p3,
-						     "\"%s\" is not an OWASP ASVS 4.0.3 requirement",
-						     c->ids[j]);
+					lib_diag_add(
+					    d, false, EX_DATAERR, cm->file, p3,
+					    "\"%s\" is not an OWASP ASVS 4.0.3 requirement",
+					    c->ids[j]);
 				free(p1);
 				free(p2);
 				free(p3);
@@ -108,7 +108,7 @@ static void extra_warnings(const struct library *lib, struct lib_diag *d)
 		const struct lib_threat *t = library_threat_at(lib, i);
 		if (t->n_countermeasures == 0)
 			lib_diag_add(d, true, 0, t->file, t->path,
-				     "threat \"%s\" lists no countermeasure", t->id);
+			             "threat \"%s\" lists no countermeasure", t->id);
 		for (size_t k = 0; k < t->n_countermeasures; k++)
 			used[t->countermeasures[k] - library_countermeasure_at(lib, 0)] = true;
 	}
@@ -116,7 +116,7 @@ static void extra_warnings(const struct library *lib, struct lib_diag *d)
 		const struct lib_countermeasure *cm = library_countermeasure_at(lib, i);
 		if (!used[i])
 			lib_diag_add(d, true, 0, cm->file, cm->path,
-				     "countermeasure \"%s\" is not used by any threat", cm->id);
+			             "countermeasure \"%s\" is not used by any threat", cm->id);
 	}
 	free(used);
 }
@@ -125,7 +125,7 @@ static json_t *ratio(size_t count, size_t total)
 {
 	double r = total ? (double)count / (double)total : 0.0;
 	return json_pack("{s:I,s:I,s:f}", "count", (json_int_t)count, "total", (json_int_t)total,
-			 "ratio", floor(r * 10000.0 + 0.5) / 10000.0);
+	                 "ratio", floor(r * 10000.0 + 0.5) / 10000.0);
 }
 
 static json_t *diag_items(const struct lib_diag *d, bool warnings)
@@ -148,10 +148,10 @@ static json_t *statistics(const struct library *lib)
 {
 	size_t nt = library_n_threats(lib), nc = library_n_countermeasures(lib);
 	size_t t_cwe = 0, t_capec = 0, t_cond = 0;
-	json_t *stride = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "S", 0, "T", 0, "R", 0, "I", 0,
-				   "D", 0, "E", 0);
-	json_t *sev = json_pack("{s:i,s:i,s:i,s:i}", "critical", 0, "high", 0, "medium", 0, "low",
-				0);
+	json_t *stride =
+	    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "S", 0, "T", 0, "R", 0, "I", 0, "D", 0, "E", 0);
+	json_t *sev =
+	    json_pack("{s:i,s:i,s:i,s:i}", "critical", 0, "high", 0, "medium", 0, "low", 0);
 	json_t *scope = json_pack("{s:i,s:i}", "component", 0, "flow", 0);
 	json_t *covered = json_object();
 	for (size_t i = 0; i < nt; i++) {
@@ -183,7 +183,7 @@ static json_t *statistics(const struct library *lib)
 		for (size_t k = 0; k < c->n_compliance; k++) {
 			json_t *v = json_object_get(fw, c->compliance[k].framework);
 			json_object_set_new(fw, c->compliance[k].framework,
-					    json_integer(json_integer_value(v) + 1));
+			                    json_integer(json_integer_value(v) + 1));
 		}
 	}
 	json_t *uncovered = json_array();
@@ -193,29 +193,27 @@ static json_t *statistics(const struct library *lib)
 			json_array_append_new(uncovered, json_string(ct->id));
 	}
 	json_decref(covered);
-	static const char *const kinds[] = {"web_app",	     "spa_api",	       "mobile_api",
-					    "microservices", "serverless_api", "data_pipeline",
-					    "internal_admin", "b2b_webhooks",  "iot_backend",
-					    "ml_inference"};
+	static const char *const kinds[] = {
+	    "web_app",       "spa_api",        "mobile_api",   "microservices", "serverless_api",
+	    "data_pipeline", "internal_admin", "b2b_webhooks", "iot_backend",   "ml_inference"};
 	json_t *no_bp = json_array();
 	for (size_t i = 0; i < TS_ARRAY_SIZE(kinds); i++)
 		if (!library_blueprint(lib, kinds[i]))
 			json_array_append_new(no_bp, json_string(kinds[i]));
 	/* Frameworks in a fixed order whatever the input order. */
 	json_t *fw_sorted = json_object();
-	static const char *const fws[] = {"ccpa",	  "gdpr",	"hipaa",   "iso-27001",
-					  "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
+	static const char *const fws[] = {"ccpa",        "gdpr",       "hipaa",   "iso-27001",
+	                                  "nist-800-53", "owasp-asvs", "pci-dss", "soc2"};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(fws); i++)
 		json_object_set_new(fw_sorted, fws[i],
-				    json_integer(json_integer_value(json_object_get(fw, fws[i]))));
+		                    json_integer(json_integer_value(json_object_get(fw, fws[i]))));
 	json_decref(fw);
 
 	json_t *completeness = json_object();
 	json_object_set_new(completeness, "threats_with_cwe", ratio(t_cwe, nt));
 	json_object_set_new(completeness, "threats_with_capec", ratio(t_capec, nt));
 	json_object_set_new(completeness, "threats_with_condition", ratio(t_cond, nt));
-	json_object_set_new(completeness, "countermeasures_with_acceptance_test",
-			    ratio(c_acc, nc));
+	json_object_set_new(completeness, "countermeasures_with_acceptance_test", ratio(c_acc, nc));
 	json_object_set_new(completeness, "countermeasures_with_how_to", ratio(c_how, nc));
 	json_object_set_new(completeness, "countermeasures_with_compliance", ratio(c_comp, nc));
 	json_object_set_new(completeness, "countermeasures_with_training", ratio(c_train, nc));
@@ -231,19 +229,19 @@ static json_t *statistics(const struct library *lib)
 
 	json_t *counts = json_object();
 	json_object_set_new(counts, "component_types",
-			    json_integer((json_int_t)library_n_component_types(lib)));
+	                    json_integer((json_int_t)library_n_component_types(lib)));
 	json_object_set_new(counts, "threats", json_integer((json_int_t)nt));
 	json_object_set_new(counts, "countermeasures", json_integer((json_int_t)nc));
 	json_object_set_new(counts, "blueprints",
-			    json_integer((json_int_t)library_n_blueprints(lib)));
+	                    json_integer((json_int_t)library_n_blueprints(lib)));
 	json_object_set_new(counts, "type_mappings", json_integer((json_int_t)lib->n_mappings));
 
 	return json_pack("{s:o,s:o,s:o}", "counts", counts, "completeness", completeness,
-			 "coverage", coverage);
+	                 "coverage", coverage);
 }
 
 int library_lint(const char *const *dirs, size_t n_dirs, const struct library_lint_opts *opts,
-		 json_t **ret_report, struct ts_err *err)
+                 json_t **ret_report, struct ts_err *err)
 {
 	json_t *nist = NULL, *asvs = NULL;
 	const char *cat = opts ? opts->catalogs_dir : NULL;
@@ -281,9 +279,9 @@ int library_lint(const char *const *dirs, size_t n_dirs, const struct library_li
 		json_array_append_new(dl, json_string(dirs[i]));
 	json_object_set_new(report, "directories", dl);
 	json_object_set_new(report, "ok", json_boolean(d.n_errors == 0));
-	json_object_set_new(report, "catalogs",
-			    json_pack("{s:b,s:b}", "nist-800-53", nist != NULL, "owasp-asvs",
-				      asvs != NULL));
+	json_object_set_new(
+	    report, "catalogs",
+	    json_pack("{s:b,s:b}", "nist-800-53", nist != NULL, "owasp-asvs", asvs != NULL));
 	json_object_set_new(report, "errors", diag_items(&d, false));
 	json_object_set_new(report, "warnings", diag_items(&d, true));
 	json_t *stats = statistics(lib);

@@ -15,10 +15,10 @@
 /* ---------------------------------------------------------------- formats */
 
 static const char *const format_names[] = {
-	[MODEL_FORMAT_AUTO] = "auto",
-	[MODEL_FORMAT_NATIVE] = "native",
-	[MODEL_FORMAT_OTM] = "otm",
-	[MODEL_FORMAT_THREATDRAGON] = "threatdragon",
+    [MODEL_FORMAT_AUTO] = "auto",
+    [MODEL_FORMAT_NATIVE] = "native",
+    [MODEL_FORMAT_OTM] = "otm",
+    [MODEL_FORMAT_THREATDRAGON] = "threatdragon",
 };
 
 int model_format_from_name(const char *name, enum model_format *ret)
@@ -41,8 +41,8 @@ const char *model_format_name(enum model_format f)
 
 /* --------------------------------------------------------------- messages */
 
-static void msg_add(json_t *list, const char *file, const char *path, const char *fmt,
-		    va_list ap) __attribute__((format(printf, 4, 0)));
+static void msg_add(json_t *list, const char *file, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 static void msg_add(json_t *list, const char *file, const char *path, const char *fmt, va_list ap)
 {
@@ -80,8 +80,7 @@ static int msgs_fail(struct model_msgs *m, struct ts_err *err)
 	struct ts_buf b = {0};
 	size_t i;
 	json_t *e;
-	json_array_foreach(m->errors, i, e)
-	{
+	json_array_foreach (m->errors, i, e) {
 		if (i)
 			ts_buf_puts(&b, "\n");
 		ts_buf_puts(&b, json_string_value(e));
@@ -101,7 +100,7 @@ bool model_id_valid(const char *s)
 	for (; s[n]; n++) {
 		char c = s[n];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
+		          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
 		if (!ok)
 			return false;
 	}
@@ -137,8 +136,7 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-const char *model_map_type(const struct model_typeinfo *ti, const char *format,
-			   const char *foreign)
+const char *model_map_type(const struct model_typeinfo *ti, const char *format, const char *foreign)
 {
 	if (!ti || !foreign || !*foreign)
 		return NULL;
@@ -201,16 +199,16 @@ static void check_strings(struct model_msgs *m, const json_t *v, struct jsonpath
 	if (json_is_string(v)) {
 		if (json_string_length(v) > MODEL_MAX_STRING)
 			model_msg_error(m, jsonpath_str(p), "string of %zu bytes exceeds %d bytes",
-					json_string_length(v), MODEL_MAX_STRING);
+			                json_string_length(v), MODEL_MAX_STRING);
 	} else if (json_is_object(v)) {
 		const char *k;
 		json_t *c;
-		json_object_foreach((json_t *)v, k, c)
-		{
+		json_object_foreach ((json_t *)v, k, c) {
 			size_t old = jsonpath_key(p, k);
 			if (strlen(k) > MODEL_MAX_STRING)
-				model_msg_error(m, jsonpath_str(p), "key of %zu bytes exceeds %d bytes",
-						strlen(k), MODEL_MAX_STRING);
+				model_msg_error(m, jsonpath_str(p),
+				                "key of %zu bytes exceeds %d bytes", strlen(k),
+				                MODEL_MAX_STRING);
 			else
 				check_strings(m, c, p);
 			jsonpath_pop(p, old);
@@ -218,8 +216,7 @@ static void check_strings(struct model_msgs *m, const json_t *v, struct jsonpath
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(v, i, c)
-		{
+		json_array_foreach (v, i, c) {
 			size_t old = jsonpath_index(p, i);
 			check_strings(m, c, p);
 			jsonpath_pop(p, old);
@@ -262,9 +259,8 @@ enum kind { K_ZONE, K_COMPONENT, K_FLOW, K_ASSET, K_THREAT, K_COUNTERMEASURE, K_
 
 static const char *kind_key(enum kind k)
 {
-	static const char *const keys[K_COUNT] = {"trust_zones", "components",
-						  "flows",       "data_assets",
-						  "threats",     "countermeasures"};
+	static const char *const keys[K_COUNT] = {"trust_zones", "components", "flows",
+	                                          "data_assets", "threats",    "countermeasures"};
 	return keys[k];
 }
 
@@ -284,34 +280,34 @@ static void elem_path(struct vctx *v, struct jsonpath *p, enum kind k, size_t i)
 }
 
 static const char *const classifications[] = {"public", "internal", "confidential", "restricted",
-					      NULL};
+                                              NULL};
 static const char *const severities[] = {"critical", "high", "medium", "low", NULL};
 static const char *const likelihoods[] = {"high", "medium", "low", NULL};
-static const char *const component_bools[] = {
-	"internet_facing",    "handles_pii", "handles_payment",  "handles_health",
-	"authenticates_users", "stores_credentials", "tls_terminating", "multi_tenant",
-	"runs_untrusted_code", NULL};
+static const char *const component_bools[] = {"internet_facing",     "handles_pii",
+                                              "handles_payment",     "handles_health",
+                                              "authenticates_users", "stores_credentials",
+                                              "tls_terminating",     "multi_tenant",
+                                              "runs_untrusted_code", NULL};
 static const char *const flow_bools[] = {"encrypted", "authenticated", NULL};
 
 static void check_string_list(struct vctx *v, const json_t *val, struct jsonpath *p, bool ids)
 {
 	if (!json_is_array(val)) {
 		model_msg_error(v->m, jsonpath_str(p), "expected an array of strings, got %s",
-				json_type_name(val));
+		                json_type_name(val));
 		return;
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(val, i, e)
-	{
+	json_array_foreach (val, i, e) {
 		size_t old = jsonpath_index(p, i);
 		if (!json_is_string(e))
 			model_msg_error(v->m, jsonpath_str(p), "expected a string, got %s",
-					json_type_name(e));
+			                json_type_name(e));
 		else if (ids && !model_id_valid(json_string_value(e)))
 			model_msg_error(v->m, jsonpath_str(p),
-					"invalid id '%s': use 1 to 128 of A-Z a-z 0-9 _ . : -",
-					json_string_value(e));
+			                "invalid id '%s': use 1 to 128 of A-Z a-z 0-9 _ . : -",
+			                json_string_value(e));
 		jsonpath_pop(p, old);
 	}
 }
@@ -322,40 +318,40 @@ static void check_props(struct vctx *v, const json_t *props, struct jsonpath *p,
 {
 	if (!json_is_object(props)) {
 		model_msg_error(v->m, jsonpath_str(p), "expected an object, got %s",
-				json_type_name(props));
+		                json_type_name(props));
 		return;
 	}
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)props, key, val)
-	{
+	json_object_foreach ((json_t *)props, key, val) {
 		size_t old = jsonpath_key(p, key);
 		const char *path = jsonpath_str(p);
 		bool is_bool = (k == K_COMPONENT && in_list(key, component_bools)) ||
-			       (k == K_FLOW && in_list(key, flow_bools));
+		               (k == K_FLOW && in_list(key, flow_bools));
 		if (is_bool) {
 			if (!json_is_boolean(val))
 				model_msg_error(v->m, path, "expected a boolean, got %s",
-						json_type_name(val));
+				                json_type_name(val));
 		} else if ((k == K_COMPONENT || k == K_ASSET) &&
-			   strcmp(key, "data_classification") == 0) {
+		           strcmp(key, "data_classification") == 0) {
 			if (!json_is_string(val) ||
 			    !in_list(json_string_value(val), classifications))
 				model_msg_error(v->m, path,
-						"expected one of public, internal, confidential, "
-						"restricted");
+				                "expected one of public, internal, confidential, "
+				                "restricted");
 		} else if (k == K_FLOW && strcmp(key, "data") == 0) {
 			check_string_list(v, val, p, false);
 		} else if (k == K_FLOW && strcmp(key, "crosses_trust_boundary") == 0) {
-			model_msg_error(v->m, path,
-					"computed from the trust zones of the endpoints; remove it");
+			model_msg_error(
+			    v->m, path,
+			    "computed from the trust zones of the endpoints; remove it");
 		} else if (json_is_array(val)) {
 			check_string_list(v, val, p, false);
 		} else if (!json_is_string(val) && !json_is_number(val) && !json_is_boolean(val)) {
 			model_msg_error(v->m, path,
-					"expected a string, number, boolean or list of strings, "
-					"got %s",
-					json_type_name(val));
+			                "expected a string, number, boolean or list of strings, "
+			                "got %s",
+			                json_type_name(val));
 		}
 		jsonpath_pop(p, old);
 	}
@@ -363,17 +359,16 @@ static void check_props(struct vctx *v, const json_t *props, struct jsonpath *p,
 
 /* Checks obj against fields: unknown keys, missing required ones, and types. */
 static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
-			 const struct field *fields, size_t n, enum kind k)
+                         const struct field *fields, size_t n, enum kind k)
 {
 	if (!json_is_object(obj)) {
 		model_msg_error(v->m, jsonpath_str(p), "expected an object, got %s",
-				json_type_name(obj));
+		                json_type_name(obj));
 		return;
 	}
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)obj, key, val)
-	{
+	json_object_foreach ((json_t *)obj, key, val) {
 		bool found = false;
 		for (size_t i = 0; i < n && !found; i++)
 			found = strcmp(fields[i].name, key) == 0;
@@ -388,8 +383,8 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		val = json_object_get(obj, f->name);
 		if (!val) {
 			if (f->required)
-				model_msg_error(v->m, jsonpath_str(p), "missing required field '%s'",
-						f->name);
+				model_msg_error(v->m, jsonpath_str(p),
+				                "missing required field '%s'", f->name);
 			continue;
 		}
 		size_t old = jsonpath_key(p, f->name);
@@ -402,24 +397,25 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		case F_STRIDE: {
 			if (!json_is_string(val)) {
 				model_msg_error(v->m, path, "expected a string, got %s",
-						json_type_name(val));
+				                json_type_name(val));
 				break;
 			}
 			const char *s = json_string_value(val);
 			if (f->type == F_ID && !model_id_valid(s))
-				model_msg_error(v->m, path,
-						"invalid id '%s': use 1 to 128 of A-Z a-z 0-9 _ . : -",
-						s);
+				model_msg_error(
+				    v->m, path,
+				    "invalid id '%s': use 1 to 128 of A-Z a-z 0-9 _ . : -", s);
 			else if (f->type == F_SEVERITY && !in_list(s, severities))
-				model_msg_error(v->m, path,
-						"expected one of critical, high, medium, low, got '%s'",
-						s);
+				model_msg_error(
+				    v->m, path,
+				    "expected one of critical, high, medium, low, got '%s'", s);
 			else if (f->type == F_LIKELY && !in_list(s, likelihoods))
 				model_msg_error(v->m, path,
-						"expected one of high, medium, low, got '%s'", s);
+				                "expected one of high, medium, low, got '%s'", s);
 			else if (f->type == F_STRIDE && strspn(s, "STRIDE") != strlen(s))
-				model_msg_error(v->m, path,
-						"expected letters of STRIDE (e.g. \"ST\"), got '%s'", s);
+				model_msg_error(
+				    v->m, path,
+				    "expected letters of STRIDE (e.g. \"ST\"), got '%s'", s);
 			else if (f->type == F_STRING && strcmp(f->name, "name") == 0 && !*s)
 				model_msg_error(v->m, path, "must not be empty");
 			break;
@@ -441,17 +437,16 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		case F_INTLIST: {
 			if (!json_is_array(val)) {
 				model_msg_error(v->m, path, "expected an array of integers, got %s",
-						json_type_name(val));
+				                json_type_name(val));
 				break;
 			}
 			size_t j;
 			json_t *e;
-			json_array_foreach(val, j, e)
-			{
+			json_array_foreach (val, j, e) {
 				if (!json_is_integer(e) || json_integer_value(e) < 1) {
 					size_t o2 = jsonpath_index(p, j);
 					model_msg_error(v->m, jsonpath_str(p),
-							"expected a positive integer");
+					                "expected a positive integer");
 					jsonpath_pop(p, o2);
 				}
 			}
@@ -460,12 +455,12 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		case F_OBJECT:
 			if (!json_is_object(val))
 				model_msg_error(v->m, path, "expected an object, got %s",
-						json_type_name(val));
+				                json_type_name(val));
 			break;
 		case F_ARRAY:
 			if (!json_is_array(val))
 				model_msg_error(v->m, path, "expected an array, got %s",
-						json_type_name(val));
+				                json_type_name(val));
 			break;
 		case F_PROPS:
 			check_props(v, val, p, k);
@@ -476,93 +471,79 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 }
 
 static const struct field project_fields[] = {
-	{"name", F_STRING, true},
-	{"description", F_STRING, false},
-	{"owner", F_STRING, false},
-	{"compliance", F_IDLIST, false},
+    {"name", F_STRING, true},
+    {"description", F_STRING, false},
+    {"owner", F_STRING, false},
+    {"compliance", F_IDLIST, false},
 };
 static const struct field zone_fields[] = {
-	{"id", F_ID, true},
-	{"name", F_STRING, true},
-	{"trust_level", F_LEVEL, true},
-	{"description", F_STRING, false},
+    {"id", F_ID, true},
+    {"name", F_STRING, true},
+    {"trust_level", F_LEVEL, true},
+    {"description", F_STRING, false},
 };
 static const struct field component_fields[] = {
-	{"id", F_ID, true},
-	{"type", F_ID, true},
-	{"name", F_STRING, true},
-	{"trust_zone", F_ID, true},
-	{"parent", F_ID, false},
-	{"description", F_STRING, false},
-	{"tags", F_STRLIST, false},
-	{"properties", F_PROPS, false},
-	{"code", F_OBJECT, false},
+    {"id", F_ID, true},         {"type", F_ID, true},           {"name", F_STRING, true},
+    {"trust_zone", F_ID, true}, {"parent", F_ID, false},        {"description", F_STRING, false},
+    {"tags", F_STRLIST, false}, {"properties", F_PROPS, false}, {"code", F_OBJECT, false},
 };
 static const struct field code_fields[] = {
-	{"paths", F_STRLIST, false},
-	{"urls", F_STRLIST, false},
+    {"paths", F_STRLIST, false},
+    {"urls", F_STRLIST, false},
 };
 static const struct field flow_fields[] = {
-	{"id", F_ID, true},
-	{"source", F_ID, true},
-	{"destination", F_ID, true},
-	{"protocol", F_STRING, false},
-	{"name", F_STRING, false},
-	{"description", F_STRING, false},
-	{"tags", F_STRLIST, false},
-	{"properties", F_PROPS, false},
+    {"id", F_ID, true},          {"source", F_ID, true},
+    {"destination", F_ID, true}, {"protocol", F_STRING, false},
+    {"name", F_STRING, false},   {"description", F_STRING, false},
+    {"tags", F_STRLIST, false},  {"properties", F_PROPS, false},
 };
 static const struct field asset_fields[] = {
-	{"id", F_ID, true},
-	{"name", F_STRING, true},
-	{"classification", F_STRING, false},
-	{"description", F_STRING, false},
-	{"properties", F_PROPS, false},
+    {"id", F_ID, true},
+    {"name", F_STRING, true},
+    {"classification", F_STRING, false},
+    {"description", F_STRING, false},
+    {"properties", F_PROPS, false},
 };
 static const struct field threat_fields[] = {
-	{"id", F_ID, true},
-	{"title", F_STRING, true},
-	{"description", F_STRING, false},
-	{"stride", F_STRIDE, false},
-	{"categories", F_STRLIST, false},
-	{"cwe", F_INTLIST, false},
-	{"severity", F_SEVERITY, false},
-	{"likelihood", F_LIKELY, false},
-	{"origin", F_STRING, false},
-	{"state", F_STRING, false},
-	{"mitigation", F_STRING, false},
-	{"applies_to", F_ARRAY, false},
-	{"properties", F_PROPS, false},
+    {"id", F_ID, true},
+    {"title", F_STRING, true},
+    {"description", F_STRING, false},
+    {"stride", F_STRIDE, false},
+    {"categories", F_STRLIST, false},
+    {"cwe", F_INTLIST, false},
+    {"severity", F_SEVERITY, false},
+    {"likelihood", F_LIKELY, false},
+    {"origin", F_STRING, false},
+    {"state", F_STRING, false},
+    {"mitigation", F_STRING, false},
+    {"applies_to", F_ARRAY, false},
+    {"properties", F_PROPS, false},
 };
 static const struct field applies_fields[] = {
-	{"component", F_ID, false},
-	{"flow", F_ID, false},
-	{"state", F_STRING, false},
-	{"countermeasures", F_ARRAY, false},
+    {"component", F_ID, false},
+    {"flow", F_ID, false},
+    {"state", F_STRING, false},
+    {"countermeasures", F_ARRAY, false},
 };
 static const struct field applies_cm_fields[] = {
-	{"id", F_ID, true},
-	{"state", F_STRING, false},
+    {"id", F_ID, true},
+    {"state", F_STRING, false},
 };
 static const struct field countermeasure_fields[] = {
-	{"id", F_ID, true},
-	{"title", F_STRING, true},
-	{"description", F_STRING, false},
-	{"origin", F_STRING, false},
-	{"risk_reduction", F_PERCENT, false},
-	{"threats", F_IDLIST, false},
-	{"properties", F_PROPS, false},
+    {"id", F_ID, true},
+    {"title", F_STRING, true},
+    {"description", F_STRING, false},
+    {"origin", F_STRING, false},
+    {"risk_reduction", F_PERCENT, false},
+    {"threats", F_IDLIST, false},
+    {"properties", F_PROPS, false},
 };
 static const struct field root_fields[] = {
-	{"$schema", F_STRING, false},
-	{"format", F_STRING, false},
-	{"project", F_OBJECT, true},
-	{"trust_zones", F_ARRAY, false},
-	{"components", F_ARRAY, true},
-	{"flows", F_ARRAY, false},
-	{"data_assets", F_ARRAY, false},
-	{"threats", F_ARRAY, false},
-	{"countermeasures", F_ARRAY, false},
+    {"$schema", F_STRING, false},        {"format", F_STRING, false},
+    {"project", F_OBJECT, true},         {"trust_zones", F_ARRAY, false},
+    {"components", F_ARRAY, true},       {"flows", F_ARRAY, false},
+    {"data_assets", F_ARRAY, false},     {"threats", F_ARRAY, false},
+    {"countermeasures", F_ARRAY, false},
 };
 
 static const struct field *kind_fields(enum kind k, size_t *ret_n)
@@ -598,7 +579,7 @@ static const char *str_field(const json_t *obj, const char *key)
 
 /* Checks one reference: a string field of obj naming an id of kind target. */
 static void check_ref(struct vctx *v, const json_t *obj, struct jsonpath *p, const char *field,
-		      enum kind target, const char *what)
+                      enum kind target, const char *what)
 {
 	const char *id = str_field(obj, field);
 	if (!id || !model_id_valid(id) || json_object_get(v->ids[target], id))
@@ -615,8 +596,7 @@ static void check_elements(struct vctx *v, const json_t *arr, enum kind k)
 	const struct field *fields = kind_fields(k, &n);
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach (arr, i, e) {
 		struct jsonpath p;
 		elem_path(v, &p, k, i);
 		check_fields(v, e, &p, fields, n, k);
@@ -628,8 +608,8 @@ static void check_elements(struct vctx *v, const json_t *arr, enum kind k)
 			struct jsonpath q;
 			elem_path(v, &q, k, (size_t)json_integer_value(prev));
 			size_t old = jsonpath_key(&p, "id");
-			model_msg_error(v->m, jsonpath_str(&p), "duplicate id '%s' (also at %s)", id,
-					jsonpath_str(&q));
+			model_msg_error(v->m, jsonpath_str(&p), "duplicate id '%s' (also at %s)",
+			                id, jsonpath_str(&q));
 			jsonpath_pop(&p, old);
 		} else {
 			json_object_set_new(v->ids[k], id, json_integer((json_int_t)i));
@@ -661,7 +641,7 @@ static void check_component(struct vctx *v, const json_t *comps, const json_t *c
 			if (strcmp(cur, id) == 0) {
 				size_t old = jsonpath_key(&p, "parent");
 				model_msg_error(v->m, jsonpath_str(&p),
-						"parent chain of '%s' loops back to itself", id);
+				                "parent chain of '%s' loops back to itself", id);
 				jsonpath_pop(&p, old);
 				break;
 			}
@@ -669,7 +649,7 @@ static void check_component(struct vctx *v, const json_t *comps, const json_t *c
 			if (!idx)
 				break;
 			cur = str_field(json_array_get(comps, (size_t)json_integer_value(idx)),
-					"parent");
+			                "parent");
 			steps++;
 		}
 	}
@@ -691,8 +671,7 @@ static void check_threat(struct vctx *v, const json_t *t, size_t i)
 	size_t old = jsonpath_key(&p, "applies_to");
 	size_t j;
 	json_t *a;
-	json_array_foreach(applies, j, a)
-	{
+	json_array_foreach (applies, j, a) {
 		size_t o2 = jsonpath_index(&p, j);
 		check_fields(v, a, &p, applies_fields, TS_ARRAY_SIZE(applies_fields), K_THREAT);
 		if (json_is_object(a)) {
@@ -700,18 +679,17 @@ static void check_threat(struct vctx *v, const json_t *t, size_t i)
 			bool has_f = json_object_get(a, "flow") != NULL;
 			if (has_c == has_f)
 				model_msg_error(v->m, jsonpath_str(&p),
-						"expected exactly one of 'component' and 'flow'");
+				                "expected exactly one of 'component' and 'flow'");
 			check_ref(v, a, &p, "component", K_COMPONENT, "component");
 			check_ref(v, a, &p, "flow", K_FLOW, "flow");
 			json_t *cms = json_object_get(a, "countermeasures");
 			size_t o3 = jsonpath_key(&p, "countermeasures");
 			size_t k;
 			json_t *cm;
-			json_array_foreach(cms, k, cm)
-			{
+			json_array_foreach (cms, k, cm) {
 				size_t o4 = jsonpath_index(&p, k);
 				check_fields(v, cm, &p, applies_cm_fields,
-					     TS_ARRAY_SIZE(applies_cm_fields), K_THREAT);
+				             TS_ARRAY_SIZE(applies_cm_fields), K_THREAT);
 				check_ref(v, cm, &p, "id", K_COUNTERMEASURE, "countermeasure");
 				jsonpath_pop(&p, o4);
 			}
@@ -730,8 +708,7 @@ static void check_countermeasure(struct vctx *v, const json_t *c, size_t i)
 	size_t old = jsonpath_key(&p, "threats");
 	size_t j;
 	json_t *t;
-	json_array_foreach(threats, j, t)
-	{
+	json_array_foreach (threats, j, t) {
 		const char *id = json_string_value(t);
 		if (id && model_id_valid(id) && !json_object_get(v->ids[K_THREAT], id)) {
 			size_t o2 = jsonpath_index(&p, j);
@@ -754,14 +731,14 @@ static void validate(struct vctx *v, const json_t *doc)
 	if (format && strcmp(format, MODEL_FORMAT_ID) != 0) {
 		size_t old = jsonpath_key(&p, "format");
 		model_msg_error(v->m, jsonpath_str(&p), "unsupported format '%s' (expected %s)",
-				format, MODEL_FORMAT_ID);
+		                format, MODEL_FORMAT_ID);
 		jsonpath_pop(&p, old);
 	}
 	json_t *project = json_object_get(doc, "project");
 	if (json_is_object(project)) {
 		size_t old = jsonpath_key(&p, "project");
 		check_fields(v, project, &p, project_fields, TS_ARRAY_SIZE(project_fields),
-			     K_COUNT);
+		             K_COUNT);
 		jsonpath_pop(&p, old);
 	}
 	json_t *arr[K_COUNT];
@@ -774,37 +751,32 @@ static void validate(struct vctx *v, const json_t *doc)
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr[K_COMPONENT], i, e)
-	{
+	json_array_foreach (arr[K_COMPONENT], i, e) {
 		check_component(v, arr[K_COMPONENT], e, i);
 	}
-	json_array_foreach(arr[K_FLOW], i, e)
-	{
+	json_array_foreach (arr[K_FLOW], i, e) {
 		if (!json_is_object(e))
 			continue;
 		elem_path(v, &p, K_FLOW, i);
 		check_ref(v, e, &p, "source", K_COMPONENT, "source component");
 		check_ref(v, e, &p, "destination", K_COMPONENT, "destination component");
 	}
-	json_array_foreach(arr[K_ASSET], i, e)
-	{
+	json_array_foreach (arr[K_ASSET], i, e) {
 		const char *cls = str_field(e, "classification");
 		if (cls && *cls && !in_list(cls, classifications)) {
 			elem_path(v, &p, K_ASSET, i);
 			jsonpath_key(&p, "classification");
 			model_msg_error(v->m, jsonpath_str(&p),
-					"expected one of public, internal, confidential, "
-					"restricted, got '%s'",
-					cls);
+			                "expected one of public, internal, confidential, "
+			                "restricted, got '%s'",
+			                cls);
 		}
 	}
-	json_array_foreach(arr[K_THREAT], i, e)
-	{
+	json_array_foreach (arr[K_THREAT], i, e) {
 		if (json_is_object(e))
 			check_threat(v, e, i);
 	}
-	json_array_foreach(arr[K_COUNTERMEASURE], i, e)
-	{
+	json_array_foreach (arr[K_COUNTERMEASURE], i, e) {
 		if (json_is_object(e))
 			check_countermeasure(v, e, i);
 	}
@@ -870,8 +842,7 @@ static json_t *normalise(const json_t *doc)
 		json_t *arr = json_object_get(out, kind_key((enum kind)k));
 		size_t i;
 		json_t *e;
-		json_array_foreach(arr, i, e)
-		{
+		json_array_foreach (arr, i, e) {
 			switch ((enum kind)k) {
 			case K_COMPONENT:
 				set_default(e, "tags", json_array());
@@ -929,30 +900,31 @@ static enum model_format detect(const json_t *doc)
 }
 
 int model_parse(const char *file_name, const char *data, size_t len, enum model_format fmt,
-		bool strict, const struct model_typeinfo *ti, json_t **ret_model,
-		json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err)
+                bool strict, const struct model_typeinfo *ti, json_t **ret_model,
+                json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err)
 {
 	struct model_msgs m = {.file = file_name, .errors = json_array(), .warnings = json_array()};
 	json_t *doc = NULL, *native = NULL, *srcmap = NULL;
 	int r = -EINVAL;
 	if (len > MODEL_MAX_BYTES) {
-		model_msg_error(&m, "$", "document of %zu bytes exceeds the limit of %zu bytes (16 MiB)",
-				len, MODEL_MAX_BYTES);
+		model_msg_error(&m, "$",
+		                "document of %zu bytes exceeds the limit of %zu bytes (16 MiB)",
+		                len, MODEL_MAX_BYTES);
 		goto out;
 	}
 	int line = 0, col = 0;
 	if (depth_exceeded(data, len, &line, &col)) {
 		json_array_append_new(m.errors,
-				      json_sprintf("%s:%d:%d: nesting deeper than %d levels",
-						   file_name, line, col, MODEL_MAX_DEPTH));
+		                      json_sprintf("%s:%d:%d: nesting deeper than %d levels",
+		                                   file_name, line, col, MODEL_MAX_DEPTH));
 		goto out;
 	}
 	json_error_t jerr;
 	doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		json_array_append_new(m.errors,
-				      json_sprintf("%s:%d:%d: invalid JSON: %s", file_name,
-						   jerr.line, jerr.column, jerr.text));
+		                      json_sprintf("%s:%d:%d: invalid JSON: %s", file_name,
+		                                   jerr.line, jerr.column, jerr.text));
 		goto out;
 	}
 	struct jsonpath p;
@@ -963,12 +935,13 @@ int model_parse(const char *file_name, const char *data, size_t len, enum model_
 	enum model_format found = detect(doc);
 	if (fmt == MODEL_FORMAT_AUTO) {
 		if (found == MODEL_FORMAT_AUTO) {
-			model_msg_error(&m, "$",
-					"cannot tell the format (expected a native document with "
-					"\"format\": \"%s\", an OTM document with \"otmVersion\" or "
-					"a Threat Dragon v2 document with \"detail.diagrams\"); use "
-					"--format",
-					MODEL_FORMAT_ID);
+			model_msg_error(
+			    &m, "$",
+			    "cannot tell the format (expected a native document with "
+			    "\"format\": \"%s\", an OTM document with \"otmVersion\" or "
+			    "a Threat Dragon v2 document with \"detail.diagrams\"); use "
+			    "--format",
+			    MODEL_FORMAT_ID);
 			goto out;
 		}
 		fmt = found;
@@ -1002,13 +975,12 @@ int model_parse(const char *file_name, const char *data, size_t len, enum model_
 	if (strict) {
 		size_t i;
 		json_t *w;
-		json_array_foreach(m.warnings, i, w)
-		{
+		json_array_foreach (m.warnings, i, w) {
 			if (json_array_size(m.errors) >= MODEL_MAX_ERRORS)
 				m.dropped++;
 			else
 				json_array_append_new(
-					m.errors, json_sprintf("%s (--strict)", json_string_value(w)));
+				    m.errors, json_sprintf("%s (--strict)", json_string_value(w)));
 		}
 	}
 	if (json_array_size(m.errors))
@@ -1034,22 +1006,22 @@ out:
 }
 
 int model_parse_file(const char *path, enum model_format fmt, bool strict,
-		     const struct model_typeinfo *ti, json_t **ret_model, json_t **ret_warnings,
-		     enum model_format *ret_detected, struct ts_err *err)
+                     const struct model_typeinfo *ti, json_t **ret_model, json_t **ret_warnings,
+                     enum model_format *ret_detected, struct ts_err *err)
 {
 	char *data = NULL;
 	size_t len = 0;
 	int r = ts_read_file(path, MODEL_MAX_BYTES, &data, &len);
 	if (r == -EFBIG)
 		return ts_err_set(err, EX_DATAERR,
-				  "%s: $: document exceeds the limit of %zu bytes (16 MiB)", path,
-				  MODEL_MAX_BYTES);
+		                  "%s: $: document exceeds the limit of %zu bytes (16 MiB)", path,
+		                  MODEL_MAX_BYTES);
 	if (r == -ENOENT)
 		return ts_err_set(err, EX_NOINPUT, "%s: no such file", path);
 	if (r < 0)
 		return ts_err_set(err, EX_NOINPUT, "%s: cannot read: %s", path, strerror(-r));
 	r = model_parse(path, data, len, fmt, strict, ti, ret_model, ret_warnings, ret_detected,
-			err);
+	                err);
 	free(data);
 	return r;
 }
@@ -1057,29 +1029,29 @@ int model_parse_file(const char *path, enum model_format fmt, bool strict,
 /* ------------------------------------------------------------------ store */
 
 static const char SQL_LATEST[] = "SELECT version, content_hash FROM model_versions "
-				 "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
+                                 "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
 static const char SQL_INSERT_VERSION[] =
-	"INSERT INTO model_versions(project_id, version, content_hash, format, source_name, "
-	"document, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO model_versions(project_id, version, content_hash, format, source_name, "
+    "document, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char SQL_INSERT_ZONE[] =
-	"INSERT INTO trust_zones(model_version_id, key, name, trust_level) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO trust_zones(model_version_id, key, name, trust_level) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_INSERT_COMPONENT[] =
-	"INSERT INTO components(model_version_id, key, type, name, trust_zone, parent, tags, "
-	"properties, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO components(model_version_id, key, type, name, trust_zone, parent, tags, "
+    "properties, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_INSERT_FLOW[] =
-	"INSERT INTO data_flows(model_version_id, key, source, destination, protocol, properties) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO data_flows(model_version_id, key, source, destination, protocol, properties) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_INSERT_ASSET[] =
-	"INSERT INTO data_assets(model_version_id, key, name, classification, properties) "
-	"VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO data_assets(model_version_id, key, name, classification, properties) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_LOAD[] = "SELECT version, document FROM model_versions "
-			       "WHERE project_id = ?1 AND version = ?2";
+                               "WHERE project_id = ?1 AND version = ?2";
 static const char SQL_LOAD_LATEST[] = "SELECT version, document FROM model_versions "
-				      "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
+                                      "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
 
 /* Latest version and hash (hash may be NULL); version 0 when none. */
 static int latest(struct store *s, int64_t project_id, int *ret_version, char hash[65],
-		  struct ts_err *err)
+                  struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_LATEST);
 	if (!st)
@@ -1100,8 +1072,7 @@ static int latest(struct store *s, int64_t project_id, int *ret_version, char ha
 	return 0;
 }
 
-int model_latest_version(struct store *s, int64_t project_id, int *ret_version,
-			 struct ts_err *err)
+int model_latest_version(struct store *s, int64_t project_id, int *ret_version, struct ts_err *err)
 {
 	return latest(s, project_id, ret_version, NULL, err);
 }
@@ -1119,7 +1090,7 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v, const char *df
 
 /* Binds a string member; dflt (NULL: SQL NULL) when absent. */
 static void bind_str(sqlite3_stmt *st, int idx, const json_t *obj, const char *key,
-		     const char *dflt)
+                     const char *dflt)
 {
 	const char *v = str_field(obj, key);
 	if (!v)
@@ -1135,8 +1106,7 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 	size_t i;
 	json_t *e;
 	sqlite3_stmt *st;
-	json_array_foreach(json_object_get(model, "trust_zones"), i, e)
-	{
+	json_array_foreach (json_object_get(model, "trust_zones"), i, e) {
 		if (!(st = store_prepare(s, SQL_INSERT_ZONE)))
 			return store_fail(s, "insert trust zone", err);
 		sqlite3_bind_int64(st, 1, mv);
@@ -1146,8 +1116,7 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert trust zone", err);
 	}
-	json_array_foreach(json_object_get(model, "components"), i, e)
-	{
+	json_array_foreach (json_object_get(model, "components"), i, e) {
 		if (!(st = store_prepare(s, SQL_INSERT_COMPONENT)))
 			return store_fail(s, "insert component", err);
 		sqlite3_bind_int64(st, 1, mv);
@@ -1162,8 +1131,7 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert component", err);
 	}
-	json_array_foreach(json_object_get(model, "flows"), i, e)
-	{
+	json_array_foreach (json_object_get(model, "flows"), i, e) {
 		if (!(st = store_prepare(s, SQL_INSERT_FLOW)))
 			return store_fail(s, "insert data flow", err);
 		sqlite3_bind_int64(st, 1, mv);
@@ -1175,8 +1143,7 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return store_fail(s, "insert data flow", err);
 	}
-	json_array_foreach(json_object_get(model, "data_assets"), i, e)
-	{
+	json_array_foreach (json_object_get(model, "data_assets"), i, e) {
 		if (!(st = store_prepare(s, SQL_INSERT_ASSET)))
 			return store_fail(s, "insert data asset", err);
 		sqlite3_bind_int64(st, 1, mv);
@@ -1191,8 +1158,8 @@ static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct 
 }
 
 int model_import(struct store *s, int64_t project_id, const json_t *model,
-		 enum model_format detected, const char *source_name, int *ret_version,
-		 bool *ret_unchanged, struct ts_err *err)
+                 enum model_format detected, const char *source_name, int *ret_version,
+                 bool *ret_unchanged, struct ts_err *err)
 {
 	char hash[65], prev_hash[65];
 	int prev = 0, r;
@@ -1261,7 +1228,7 @@ fail:
 }
 
 int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
-	       int *ret_version, struct ts_err *err)
+               int *ret_version, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, version > 0 ? SQL_LOAD : SQL_LOAD_LATEST);
 	if (!st)
@@ -1286,7 +1253,7 @@ int model_load(struct store *s, int64_t project_id, int version, json_t **ret_mo
 	sqlite3_reset(st);
 	if (!doc)
 		return ts_err_set(err, EX_DATAERR, "stored model version %d is not valid JSON: %s",
-				  got, jerr.text);
+		                  got, jerr.text);
 	*ret_model = doc;
 	if (ret_version)
 		*ret_version = got;
@@ -1301,8 +1268,7 @@ static json_t *find_by_id(const json_t *model, const char *key, const char *id)
 	json_t *e;
 	if (!id)
 		return NULL;
-	json_array_foreach(json_object_get(model, key), i, e)
-	{
+	json_array_foreach (json_object_get(model, key), i, e) {
 		const char *eid = str_field(e, "id");
 		if (eid && strcmp(eid, id) == 0)
 			return e;
@@ -1333,15 +1299,15 @@ char model_stride_letter(const char *category)
 		const char *name;
 		char letter;
 	} stride[] = {
-		{"spoofing", 'S'},
-		{"tampering", 'T'},
-		{"repudiation", 'R'},
-		{"information disclosure", 'I'},
-		{"information-disclosure", 'I'},
-		{"denial of service", 'D'},
-		{"denial-of-service", 'D'},
-		{"elevation of privilege", 'E'},
-		{"elevation-of-privilege", 'E'},
+	    {"spoofing", 'S'},
+	    {"tampering", 'T'},
+	    {"repudiation", 'R'},
+	    {"information disclosure", 'I'},
+	    {"information-disclosure", 'I'},
+	    {"denial of service", 'D'},
+	    {"denial-of-service", 'D'},
+	    {"elevation of privilege", 'E'},
+	    {"elevation-of-privilege", 'E'},
 	};
 	if (!category)
 		return 0;
@@ -1376,10 +1342,10 @@ char *model_slug(const char *s)
 
 const char *model_guess_generic(const char *foreign)
 {
-	static const char *const stores[] = {"database", "db",    "storage", "bucket",
-					     "queue",    "store", "datastore", NULL};
-	static const char *const actors[] = {"user",   "users",  "actor",    "client",
-					     "browser", "person", "customer", NULL};
+	static const char *const stores[] = {"database", "db",    "storage",   "bucket",
+	                                     "queue",    "store", "datastore", NULL};
+	static const char *const actors[] = {"user",    "users",  "actor",    "client",
+	                                     "browser", "person", "customer", NULL};
 	if (!foreign)
 		return NULL;
 	char *slug = model_slug(foreign);

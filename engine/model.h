@@ -53,14 +53,14 @@ const char *model_format_name(enum model_format f);
  * strict turns warnings into errors. ti may be NULL: then every type is
  * accepted and foreign types fall back to the generic types by shape. */
 int model_parse(const char *file_name, const char *data, size_t len, enum model_format fmt,
-		bool strict, const struct model_typeinfo *ti, json_t **ret_model,
-		json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err);
+                bool strict, const struct model_typeinfo *ti, json_t **ret_model,
+                json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err);
 
 /* model_parse on the contents of path (at most MODEL_MAX_BYTES); messages name
  * path. A missing or unreadable file is EX_NOINPUT, an oversized one EX_DATAERR. */
 int model_parse_file(const char *path, enum model_format fmt, bool strict,
-		     const struct model_typeinfo *ti, json_t **ret_model, json_t **ret_warnings,
-		     enum model_format *ret_detected, struct ts_err *err);
+                     const struct model_typeinfo *ti, json_t **ret_model, json_t **ret_warnings,
+                     enum model_format *ret_detected, struct ts_err *err);
 
 /* The canonical serialisation of a normalised model (new string, caller frees)
  * and its SHA-256 hex digest into hash (may be NULL). */
@@ -72,18 +72,17 @@ char *model_canonical_dump(const json_t *model, char hash[65]);
  * is true and *ret_version is that version. source_name is kept as given (pass
  * the file's base name). ret_version and ret_unchanged may be NULL. */
 int model_import(struct store *s, int64_t project_id, const json_t *model,
-		 enum model_format detected, const char *source_name, int *ret_version,
-		 bool *ret_unchanged, struct ts_err *err);
+                 enum model_format detected, const char *source_name, int *ret_version,
+                 bool *ret_unchanged, struct ts_err *err);
 
 /* Loads a stored version (0 = latest). *ret_model is new; *ret_version (may be
  * NULL) receives the version loaded. EX_NOINPUT when the project has no model
  * yet or no such version. */
 int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
-	       int *ret_version, struct ts_err *err);
+               int *ret_version, struct ts_err *err);
 
 /* The latest version number of a project's model, 0 when there is none. */
-int model_latest_version(struct store *s, int64_t project_id, int *ret_version,
-			 struct ts_err *err);
+int model_latest_version(struct store *s, int64_t project_id, int *ret_version, struct ts_err *err);
 
 /* Compares two normalised models. *ret_diff is new:
  * {"components": {"added": [ids], "removed": [ids], "changed": [{"id", "fields": [names]}]},
@@ -114,9 +113,9 @@ struct model_msgs {
 	size_t dropped;   /* errors beyond MODEL_MAX_ERRORS */
 };
 void model_msg_error(struct model_msgs *m, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void model_msg_warning(struct model_msgs *m, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Converts a parsed foreign document into an unvalidated native document (new
  * reference in *ret_model, even when errors were recorded). *ret_srcmap (new)
@@ -124,14 +123,14 @@ void model_msg_warning(struct model_msgs *m, const char *path, const char *fmt, 
  * "flows": [...], "trust_zones": [...], "threats": [...], "countermeasures": [...]}
  * so validation messages can name the source file's paths. */
 void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct model_msgs *m,
-		    json_t **ret_model, json_t **ret_srcmap);
+                    json_t **ret_model, json_t **ret_srcmap);
 void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
-			     struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap);
+                             struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap);
 
 /* A library type for a component of a foreign format: known(foreign) or
  * map(format, foreign); NULL when neither applies. Borrowed. */
 const char *model_map_type(const struct model_typeinfo *ti, const char *format,
-			   const char *foreign);
+                           const char *foreign);
 /* The STRIDE letter of a category name ("Spoofing", "Information disclosure",
  * ...; case-insensitive), or 0. */
 char model_stride_letter(const char *category);

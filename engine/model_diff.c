@@ -7,7 +7,8 @@
 
 static int cmp_strings(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+	              json_string_value(*(json_t *const *)b));
 }
 
 static void sort_strings(json_t *arr)
@@ -31,8 +32,7 @@ static json_t *index_by_id(const json_t *model, const char *key)
 	json_t *idx = json_object();
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(model, key), i, e)
-	{
+	json_array_foreach (json_object_get(model, key), i, e) {
 		const char *id = json_string_value(json_object_get(e, "id"));
 		if (id)
 			json_object_set(idx, id, e);
@@ -47,21 +47,18 @@ static void changed_fields(const json_t *a, const json_t *b, const char *prefix,
 	json_t *keys = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)a, k, v)
-	{
+	json_object_foreach ((json_t *)a, k, v) {
 		json_object_set_new(keys, k, json_true());
 	}
-	json_object_foreach((json_t *)b, k, v)
-	{
+	json_object_foreach ((json_t *)b, k, v) {
 		json_object_set_new(keys, k, json_true());
 	}
-	json_object_foreach(keys, k, v)
-	{
+	json_object_foreach (keys, k, v) {
 		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
 		if (x && y && json_equal(x, y))
 			continue;
 		bool nested = !prefix && (strcmp(k, "properties") == 0 || strcmp(k, "code") == 0) &&
-			      (!x || json_is_object(x)) && (!y || json_is_object(y));
+		              (!x || json_is_object(x)) && (!y || json_is_object(y));
 		if (nested) {
 			json_t *empty = json_object();
 			changed_fields(x ? x : empty, y ? y : empty, k, out);
@@ -84,8 +81,7 @@ static json_t *diff_kind(const json_t *old_model, const json_t *new_model, const
 	json_t *added = json_array(), *removed = json_array(), *changed = json_array();
 	const char *id;
 	json_t *e;
-	json_object_foreach(a, id, e)
-	{
+	json_object_foreach (a, id, e) {
 		json_t *other = json_object_get(b, id);
 		if (!other) {
 			json_array_append_new(removed, json_string(id));
@@ -98,8 +94,7 @@ static json_t *diff_kind(const json_t *old_model, const json_t *new_model, const
 		sort_strings(fields);
 		json_array_append_new(changed, json_pack("{s:s, s:o}", "id", id, "fields", fields));
 	}
-	json_object_foreach(b, id, e)
-	{
+	json_object_foreach (b, id, e) {
 		if (!json_object_get(a, id))
 			json_array_append_new(added, json_string(id));
 	}
@@ -108,19 +103,16 @@ static json_t *diff_kind(const json_t *old_model, const json_t *new_model, const
 	/* changed entries are objects: sort them by id through a keyed copy */
 	json_t *by_id = json_object();
 	size_t i;
-	json_array_foreach(changed, i, e)
-	{
+	json_array_foreach (changed, i, e) {
 		json_object_set(by_id, json_string_value(json_object_get(e, "id")), e);
 	}
 	json_t *ids = json_array();
-	json_object_foreach(by_id, id, e)
-	{
+	json_object_foreach (by_id, id, e) {
 		json_array_append_new(ids, json_string(id));
 	}
 	sort_strings(ids);
 	json_t *sorted = json_array();
-	json_array_foreach(ids, i, e)
-	{
+	json_array_foreach (ids, i, e) {
 		json_array_append(sorted, json_object_get(by_id, json_string_value(e)));
 	}
 	json_decref(ids);
@@ -133,8 +125,8 @@ static json_t *diff_kind(const json_t *old_model, const json_t *new_model, const
 
 int model_diff(const json_t *old_model, const json_t *new_model, json_t **ret_diff)
 {
-	static const char *const kinds[] = {"components", "flows", "trust_zones", "data_assets",
-					    "threats", "countermeasures"};
+	static const char *const kinds[] = {"components",  "flows",   "trust_zones",
+	                                    "data_assets", "threats", "countermeasures"};
 	json_t *diff = json_object();
 	for (size_t i = 0; i < TS_ARRAY_SIZE(kinds); i++)
 		json_object_set_new(diff, kinds[i], diff_kind(old_model, new_model, kinds[i]));
@@ -154,8 +146,7 @@ bool model_diff_empty(const json_t *diff)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)diff, k, v)
-	{
+	json_object_foreach ((json_t *)diff, k, v) {
 		if (json_is_array(v)) {
 			if (json_array_size(v))
 				return false;

@@ -28,7 +28,7 @@ static const char *sget(const json_t *obj, const char *key)
 /* A required or optional string field: NULL (with an error when required) if
  * absent or not a string. */
 static const char *need_string(struct otm *o, const json_t *obj, struct jsonpath *p,
-			       const char *key, bool required)
+                               const char *key, bool required)
 {
 	json_t *v = json_object_get(obj, key);
 	if (!v) {
@@ -75,8 +75,7 @@ static json_t *copy_tags(struct otm *o, const json_t *obj, struct jsonpath *p)
 	json_t *src = opt_array(o, obj, p, "tags");
 	size_t i;
 	json_t *t;
-	json_array_foreach(src, i, t)
-	{
+	json_array_foreach (src, i, t) {
 		if (json_is_string(t)) {
 			json_array_append(tags, t);
 		} else {
@@ -90,8 +89,7 @@ static json_t *copy_tags(struct otm *o, const json_t *obj, struct jsonpath *p)
 }
 
 /* OTM attributes become properties; "protocol" on a flow is its own field. */
-static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath *p,
-			       json_t *flow)
+static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath *p, json_t *flow)
 {
 	json_t *props = json_object();
 	json_t *attrs = json_object_get(obj, "attributes");
@@ -105,8 +103,7 @@ static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(attrs, k, v)
-	{
+	json_object_foreach (attrs, k, v) {
 		if (flow && strcmp(k, "protocol") == 0 && json_is_string(v)) {
 			json_object_set(flow, "protocol", v);
 			continue;
@@ -114,8 +111,8 @@ static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath
 		if (json_is_object(v) || json_is_null(v)) {
 			size_t o2 = jsonpath_key(p, k);
 			model_msg_warning(o->m, jsonpath_str(p),
-					  "attribute not kept: properties hold strings, numbers, "
-					  "booleans or lists of strings");
+			                  "attribute not kept: properties hold strings, numbers, "
+			                  "booleans or lists of strings");
 			jsonpath_pop(p, o2);
 			continue;
 		}
@@ -170,8 +167,7 @@ static void convert_zones(struct otm *o)
 	json_t *src = opt_array(o, o->doc, &p, "trustZones");
 	size_t i;
 	json_t *z;
-	json_array_foreach(src, i, z)
-	{
+	json_array_foreach (src, i, z) {
 		jsonpath_init(&p, "$.trustZones");
 		jsonpath_index(&p, i);
 		if (!json_is_object(z)) {
@@ -183,9 +179,10 @@ static void convert_zones(struct otm *o)
 		json_t *rating = json_object_get(json_object_get(z, "risk"), "trustRating");
 		json_int_t level = 0;
 		if (!rating) {
-			model_msg_error(o->m, jsonpath_str(&p), "missing required field 'risk.trustRating'");
+			model_msg_error(o->m, jsonpath_str(&p),
+			                "missing required field 'risk.trustRating'");
 		} else if (!json_is_number(rating) || json_number_value(rating) < 0 ||
-			   json_number_value(rating) > 100) {
+		           json_number_value(rating) > 100) {
 			jsonpath_key(&p, "risk");
 			jsonpath_key(&p, "trustRating");
 			model_msg_error(o->m, jsonpath_str(&p), "expected a number from 0 to 100");
@@ -194,8 +191,8 @@ static void convert_zones(struct otm *o)
 		}
 		if (!id || !name)
 			continue;
-		json_t *zone = json_pack("{s:s, s:s, s:I}", "id", id, "name", name, "trust_level",
-					 level);
+		json_t *zone =
+		    json_pack("{s:s, s:s, s:I}", "id", id, "name", name, "trust_level", level);
 		const char *desc = sget(z, "description");
 		if (desc)
 			json_object_set_new(zone, "description", json_string(desc));
@@ -209,13 +206,12 @@ static void convert_zones(struct otm *o)
 /* The library type of an OTM component: its type, then each tag; else a
  * generic type by the words of type and tags, with a warning. */
 static const char *component_type(struct otm *o, const char *type, const json_t *tags,
-				  struct jsonpath *p)
+                                  struct jsonpath *p)
 {
 	const char *t = model_map_type(o->ti, "otm", type);
 	size_t i;
 	json_t *tag;
-	json_array_foreach(tags, i, tag)
-	{
+	json_array_foreach (tags, i, tag) {
 		if (t)
 			break;
 		t = model_map_type(o->ti, "otm", json_string_value(tag));
@@ -223,8 +219,7 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 	if (t)
 		return t;
 	const char *g = model_guess_generic(type);
-	json_array_foreach(tags, i, tag)
-	{
+	json_array_foreach (tags, i, tag) {
 		if (g)
 			break;
 		g = model_guess_generic(json_string_value(tag));
@@ -232,25 +227,23 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 	if (!g)
 		g = "generic_process";
 	size_t old = jsonpath_key(p, "type");
-	model_msg_warning(o->m, jsonpath_str(p), "no mapping for OTM type '%s'; using %s", type,
-			  g);
+	model_msg_warning(o->m, jsonpath_str(p), "no mapping for OTM type '%s'; using %s", type, g);
 	jsonpath_pop(p, old);
 	return g;
 }
 
 /* Component- or flow-level threat instances: {threat, state, mitigations}. */
 static void convert_instances(struct otm *o, const json_t *src, struct jsonpath *p,
-			      const char *target_key, const char *target_id)
+                              const char *target_key, const char *target_id)
 {
 	json_t *list = opt_array(o, src, p, "threats");
 	size_t old = jsonpath_key(p, "threats");
 	size_t i;
 	json_t *inst;
-	json_array_foreach(list, i, inst)
-	{
+	json_array_foreach (list, i, inst) {
 		size_t o2 = jsonpath_index(p, i);
-		const char *tid = json_is_object(inst) ? need_string(o, inst, p, "threat", true)
-						       : NULL;
+		const char *tid =
+		    json_is_object(inst) ? need_string(o, inst, p, "threat", true) : NULL;
 		if (!json_is_object(inst))
 			model_msg_error(o->m, jsonpath_str(p), "expected an object");
 		json_t *threat = tid ? json_object_get(o->threats, tid) : NULL;
@@ -275,20 +268,18 @@ static void convert_instances(struct otm *o, const json_t *src, struct jsonpath 
 		json_t *mits = opt_array(o, inst, p, "mitigations");
 		size_t j;
 		json_t *mi;
-		json_array_foreach(mits, j, mi)
-		{
+		json_array_foreach (mits, j, mi) {
 			size_t o3 = jsonpath_key(p, "mitigations");
 			jsonpath_index(p, j);
-			const char *mid = json_is_object(mi)
-						  ? need_string(o, mi, p, "mitigation", true)
-						  : NULL;
+			const char *mid =
+			    json_is_object(mi) ? need_string(o, mi, p, "mitigation", true) : NULL;
 			json_t *cm = mid ? json_object_get(o->cms, mid) : NULL;
 			if (!json_is_object(mi)) {
 				model_msg_error(o->m, jsonpath_str(p), "expected an object");
 			} else if (mid && !cm) {
 				jsonpath_key(p, "mitigation");
 				model_msg_error(o->m, jsonpath_str(p), "unknown mitigation '%s'",
-						mid);
+				                mid);
 			} else if (cm) {
 				json_t *ref = json_pack("{s:s}", "id", mid);
 				const char *mstate = sget(mi, "state");
@@ -300,8 +291,7 @@ static void convert_instances(struct otm *o, const json_t *src, struct jsonpath 
 				bool seen = false;
 				size_t k;
 				json_t *x;
-				json_array_foreach(ts, k, x)
-				{
+				json_array_foreach (ts, k, x) {
 					seen = seen || strcmp(json_string_value(x), tid) == 0;
 				}
 				if (!seen)
@@ -328,8 +318,7 @@ static void convert_components(struct otm *o)
 	json_t *src = opt_array(o, o->doc, &p, "components");
 	size_t i;
 	json_t *c;
-	json_array_foreach(src, i, c)
-	{
+	json_array_foreach (src, i, c) {
 		jsonpath_init(&p, "$.components");
 		jsonpath_index(&p, i);
 		if (!json_is_object(c)) {
@@ -344,7 +333,7 @@ static void convert_components(struct otm *o)
 		const char *pcomp = sget(parent, "component");
 		if (!json_is_object(parent) || (!pzone && !pcomp)) {
 			model_msg_error(o->m, jsonpath_str(&p),
-					"expected 'parent' with 'trustZone' or 'component'");
+			                "expected 'parent' with 'trustZone' or 'component'");
 		}
 		json_t *tags = copy_tags(o, c, &p);
 		json_t *props = copy_attributes(o, c, &p, NULL);
@@ -355,7 +344,7 @@ static void convert_components(struct otm *o)
 		}
 		const char *t = component_type(o, type, tags, &p);
 		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
-					 name, "tags", tags, "properties", props);
+		                         name, "tags", tags, "properties", props);
 		const char *desc = sget(c, "description");
 		if (desc)
 			json_object_set_new(comp, "description", json_string(desc));
@@ -371,8 +360,7 @@ static void convert_components(struct otm *o)
 	}
 	/* A component inside another component is in its trust zone. */
 	size_t n = json_array_size(comps);
-	json_array_foreach(comps, i, c)
-	{
+	json_array_foreach (comps, i, c) {
 		if (json_object_get(c, "trust_zone"))
 			continue;
 		const char *cur = sget(c, "parent");
@@ -381,15 +369,15 @@ static void convert_components(struct otm *o)
 			zone = json_string_value(json_object_get(o->zone_of, cur));
 			cur = json_string_value(json_object_get(o->parent_of, cur));
 		}
-		jsonpath_init(&p, json_string_value(json_array_get(
-					  json_object_get(o->srcmap, "components"), i)));
+		jsonpath_init(&p, json_string_value(
+		                      json_array_get(json_object_get(o->srcmap, "components"), i)));
 		jsonpath_key(&p, "parent");
 		if (zone)
 			json_object_set_new(c, "trust_zone", json_string(zone));
 		else
 			model_msg_error(o->m, jsonpath_str(&p),
-					"no trust zone: the parent chain ends at an unknown "
-					"component or loops");
+			                "no trust zone: the parent chain ends at an unknown "
+			                "component or loops");
 	}
 }
 
@@ -402,8 +390,7 @@ static void convert_flows(struct otm *o)
 	json_t *src = opt_array(o, o->doc, &p, "dataflows");
 	size_t i;
 	json_t *f;
-	json_array_foreach(src, i, f)
-	{
+	json_array_foreach (src, i, f) {
 		jsonpath_init(&p, "$.dataflows");
 		jsonpath_index(&p, i);
 		if (!json_is_object(f)) {
@@ -467,8 +454,7 @@ static void convert_threats(struct otm *o)
 	json_t *src = opt_array(o, o->doc, &p, "threats");
 	size_t i;
 	json_t *t;
-	json_array_foreach(src, i, t)
-	{
+	json_array_foreach (src, i, t) {
 		jsonpath_init(&p, "$.threats");
 		jsonpath_index(&p, i);
 		if (!json_is_object(t)) {
@@ -487,8 +473,7 @@ static void convert_threats(struct otm *o)
 		char stride[8] = "";
 		size_t j;
 		json_t *c;
-		json_array_foreach(opt_array(o, t, &p, "categories"), j, c)
-		{
+		json_array_foreach (opt_array(o, t, &p, "categories"), j, c) {
 			if (!json_is_string(c))
 				continue;
 			json_array_append(cats, c);
@@ -500,8 +485,7 @@ static void convert_threats(struct otm *o)
 		if (*stride)
 			json_object_set_new(th, "stride", json_string(stride));
 		json_t *cwes = json_array();
-		json_array_foreach(opt_array(o, t, &p, "cwes"), j, c)
-		{
+		json_array_foreach (opt_array(o, t, &p, "cwes"), j, c) {
 			json_int_t n = cwe_number(c);
 			if (n) {
 				json_array_append_new(cwes, json_integer(n));
@@ -509,7 +493,7 @@ static void convert_threats(struct otm *o)
 				size_t old = jsonpath_key(&p, "cwes");
 				jsonpath_index(&p, j);
 				model_msg_error(o->m, jsonpath_str(&p),
-						"expected a CWE id such as \"CWE-79\"");
+				                "expected a CWE id such as \"CWE-79\"");
 				jsonpath_pop(&p, old);
 			}
 		}
@@ -545,8 +529,7 @@ static void convert_mitigations(struct otm *o)
 	json_t *src = opt_array(o, o->doc, &p, "mitigations");
 	size_t i;
 	json_t *mi;
-	json_array_foreach(src, i, mi)
-	{
+	json_array_foreach (src, i, mi) {
 		jsonpath_init(&p, "$.mitigations");
 		jsonpath_index(&p, i);
 		if (!json_is_object(mi)) {
@@ -558,7 +541,7 @@ static void convert_mitigations(struct otm *o)
 		if (!id || !name)
 			continue;
 		json_t *cm = json_pack("{s:s, s:s, s:s, s:[]}", "id", id, "title", name, "origin",
-				       "otm", "threats");
+		                       "otm", "threats");
 		const char *desc = sget(mi, "description");
 		if (desc)
 			json_object_set_new(cm, "description", json_string(desc));
@@ -579,18 +562,18 @@ static void convert_mitigations(struct otm *o)
 }
 
 void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct model_msgs *m,
-		    json_t **ret_model, json_t **ret_srcmap)
+                    json_t **ret_model, json_t **ret_srcmap)
 {
 	struct otm o = {
-		.doc = doc,
-		.ti = ti,
-		.m = m,
-		.out = json_pack("{s:s}", "format", MODEL_FORMAT_ID),
-		.srcmap = json_object(),
-		.threats = json_object(),
-		.cms = json_object(),
-		.zone_of = json_object(),
-		.parent_of = json_object(),
+	    .doc = doc,
+	    .ti = ti,
+	    .m = m,
+	    .out = json_pack("{s:s}", "format", MODEL_FORMAT_ID),
+	    .srcmap = json_object(),
+	    .threats = json_object(),
+	    .cms = json_object(),
+	    .zone_of = json_object(),
+	    .parent_of = json_object(),
 	};
 	if (!json_is_string(json_object_get(doc, "otmVersion")))
 		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
@@ -604,8 +587,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	struct jsonpath p;
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(doc, "components"), i, e)
-	{
+	json_array_foreach (json_object_get(doc, "components"), i, e) {
 		const char *id = sget(e, "id");
 		if (!id || !json_is_object(e))
 			continue;
@@ -613,8 +595,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 		jsonpath_index(&p, i);
 		convert_instances(&o, e, &p, "component", id);
 	}
-	json_array_foreach(json_object_get(doc, "dataflows"), i, e)
-	{
+	json_array_foreach (json_object_get(doc, "dataflows"), i, e) {
 		const char *id = sget(e, "id");
 		if (!id || !json_is_object(e))
 			continue;
@@ -623,8 +604,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 		convert_instances(&o, e, &p, "flow", id);
 	}
 	/* A mitigation no component uses keeps an empty threat list out of the doc. */
-	json_array_foreach(json_object_get(o.out, "countermeasures"), i, e)
-	{
+	json_array_foreach (json_object_get(o.out, "countermeasures"), i, e) {
 		if (json_array_size(json_object_get(e, "threats")) == 0)
 			json_object_del(e, "threats");
 	}

@@ -96,7 +96,8 @@ static bool geometry(const json_t *cell, double *x, double *y, double *w, double
 {
 	json_t *pos = json_object_get(cell, "position");
 	json_t *size = json_object_get(cell, "size");
-	if (!json_is_number(json_object_get(pos, "x")) || !json_is_number(json_object_get(pos, "y")))
+	if (!json_is_number(json_object_get(pos, "x")) ||
+	    !json_is_number(json_object_get(pos, "y")))
 		return false;
 	*x = json_number_value(json_object_get(pos, "x"));
 	*y = json_number_value(json_object_get(pos, "y"));
@@ -108,7 +109,7 @@ static bool geometry(const json_t *cell, double *x, double *y, double *w, double
 /* The innermost box of the diagram containing the centre of the cell, and how
  * many boxes contain it (for the trust level). */
 static const struct td_box *zone_box(struct td *t, const json_t *cell, size_t diagram,
-				     int *ret_depth)
+                                     int *ret_depth)
 {
 	double x, y, w, h;
 	*ret_depth = 0;
@@ -160,7 +161,7 @@ static const char *try_map(struct td *t, const char *foreign, const char *want_k
 
 /* The element's name, then each word of it, then its flags and data type. */
 static const char *element_type(struct td *t, enum td_kind kind, const json_t *data,
-				const char *name)
+                                const char *name)
 {
 	const char *want = kind == TD_ACTOR ? "actor" : kind == TD_STORE ? "store" : "process";
 	char *slug = model_slug(name);
@@ -179,7 +180,7 @@ static const char *element_type(struct td *t, enum td_kind kind, const json_t *d
 	if (!type)
 		type = kind == TD_ACTOR   ? "generic_actor"
 		       : kind == TD_STORE ? "generic_store"
-					  : "generic_process";
+		                          : "generic_process";
 	return type;
 }
 
@@ -221,7 +222,7 @@ static json_t *element_props(enum td_kind kind, const json_t *data)
 }
 
 static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, const char *key,
-			const char *id)
+                        const char *id)
 {
 	json_t *list = json_object_get(data, "threats");
 	if (!list)
@@ -236,8 +237,7 @@ static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, co
 	json_t *threats = json_object_get(t->out, "threats");
 	size_t i;
 	json_t *src;
-	json_array_foreach(list, i, src)
-	{
+	json_array_foreach (list, i, src) {
 		size_t o2 = jsonpath_index(p, i);
 		if (!json_is_object(src)) {
 			model_msg_error(t->m, jsonpath_str(p), "expected an object");
@@ -257,8 +257,8 @@ static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, co
 		json_object_set_new(t->threat_ids, tid, json_true());
 		const char *title = sget(src, "title");
 		json_t *th = json_pack("{s:s, s:s, s:s}", "id", tid, "title",
-				       title && *title ? title : "Untitled threat", "origin",
-				       "threatdragon");
+		                       title && *title ? title : "Untitled threat", "origin",
+		                       "threatdragon");
 		const char *desc = sget(src, "description");
 		if (desc && *desc)
 			json_object_set_new(th, "description", json_string(desc));
@@ -277,7 +277,7 @@ static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, co
 		const char *sev = sget(src, "severity");
 		char *sev_l = sev ? model_slug(sev) : NULL;
 		if (sev_l && (strcmp(sev_l, "critical") == 0 || strcmp(sev_l, "high") == 0 ||
-			      strcmp(sev_l, "medium") == 0 || strcmp(sev_l, "low") == 0))
+		              strcmp(sev_l, "medium") == 0 || strcmp(sev_l, "low") == 0))
 			json_object_set_new(th, "severity", json_string(sev_l));
 		free(sev_l);
 		json_t *applies = json_pack("{s:s}", key, id);
@@ -301,10 +301,8 @@ static void collect_boxes(struct td *t, const json_t *diagrams)
 {
 	size_t d, i;
 	json_t *diagram, *cell;
-	json_array_foreach(diagrams, d, diagram)
-	{
-		json_array_foreach(json_object_get(diagram, "cells"), i, cell)
-		{
+	json_array_foreach (diagrams, d, diagram) {
+		json_array_foreach (json_object_get(diagram, "cells"), i, cell) {
 			if (cell_kind(cell) != TD_BOX || !sget(cell, "id"))
 				continue;
 			struct td_box b = {.id = sget(cell, "id"), .diagram = d};
@@ -323,10 +321,8 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 	struct jsonpath p;
 	size_t d, i;
 	json_t *diagram, *cell;
-	json_array_foreach(diagrams, d, diagram)
-	{
-		json_array_foreach(json_object_get(diagram, "cells"), i, cell)
-		{
+	json_array_foreach (diagrams, d, diagram) {
+		json_array_foreach (json_object_get(diagram, "cells"), i, cell) {
 			jsonpath_init(&p, "$.detail.diagrams");
 			jsonpath_index(&p, d);
 			jsonpath_key(&p, "cells");
@@ -337,22 +333,22 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			const char *name = sget(data, "name");
 			if (kind == TD_NONE) {
 				model_msg_warning(t->m, jsonpath_str(&p),
-						  "unknown cell shape '%s'; skipped",
-						  sget(cell, "shape") ? sget(cell, "shape") : "");
+				                  "unknown cell shape '%s'; skipped",
+				                  sget(cell, "shape") ? sget(cell, "shape") : "");
 				continue;
 			}
 			if (kind == TD_TEXT || kind == TD_FLOW)
 				continue;
 			if (!id) {
 				model_msg_error(t->m, jsonpath_str(&p),
-						"missing required field 'id'");
+				                "missing required field 'id'");
 				continue;
 			}
 			if (kind == TD_CURVE) {
 				model_msg_warning(t->m, jsonpath_str(&p),
-						  "trust boundary line '%s' ignored: only boundary "
-						  "boxes assign trust zones",
-						  name ? name : id);
+				                  "trust boundary line '%s' ignored: only boundary "
+				                  "boxes assign trust zones",
+				                  name ? name : id);
 				continue;
 			}
 			char *cname = clean_name(name && *name ? name : id);
@@ -361,10 +357,9 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 				 * level inwards is trusted a little more. */
 				int depth = box_depth(t, cell, d);
 				int level = 50 + 10 * depth;
-				json_array_append_new(zones,
-						      json_pack("{s:s, s:s, s:i}", "id", id, "name",
-								cname, "trust_level",
-								level > 100 ? 100 : level));
+				json_array_append_new(zones, json_pack("{s:s, s:s, s:i}", "id", id,
+				                                       "name", cname, "trust_level",
+				                                       level > 100 ? 100 : level));
 				map_src(t, "trust_zones", jsonpath_str(&p));
 				free(cname);
 				continue;
@@ -373,15 +368,15 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			const struct td_box *box = zone_box(t, cell, d, &depth);
 			const char *zone = box ? box->id : TD_DEFAULT_ZONE;
 			t->default_zone_used = t->default_zone_used || !box;
-			json_t *comp = json_pack(
-				"{s:s, s:s, s:s, s:s, s:[], s:o}", "id", id, "type",
-				element_type(t, kind, data, cname), "name", cname, "trust_zone", zone,
-				"tags", "properties", element_props(kind, data));
+			json_t *comp = json_pack("{s:s, s:s, s:s, s:s, s:[], s:o}", "id", id,
+			                         "type", element_type(t, kind, data, cname), "name",
+			                         cname, "trust_zone", zone, "tags", "properties",
+			                         element_props(kind, data));
 			const char *desc = sget(data, "description");
 			if (desc && *desc)
 				json_object_set_new(comp, "description", json_string(desc));
 			json_object_set_new(t->comp_index, id,
-					    json_integer((json_int_t)json_array_size(comps)));
+			                    json_integer((json_int_t)json_array_size(comps)));
 			json_array_append_new(comps, comp);
 			map_src(t, "components", jsonpath_str(&p));
 			add_threats(t, data, &p, "component", id);
@@ -390,8 +385,8 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 	}
 }
 
-static const char *endpoint(struct td *t, const json_t *cell, const char *key,
-			    struct jsonpath *p, bool *ret_error)
+static const char *endpoint(struct td *t, const json_t *cell, const char *key, struct jsonpath *p,
+                            bool *ret_error)
 {
 	json_t *end = json_object_get(cell, key);
 	const char *id = sget(end, "cell");
@@ -401,7 +396,7 @@ static const char *endpoint(struct td *t, const json_t *cell, const char *key,
 		size_t old = jsonpath_key(p, key);
 		jsonpath_key(p, "cell");
 		model_msg_error(t->m, jsonpath_str(p),
-				"flow end '%s' is not an actor, process or store", id);
+		                "flow end '%s' is not an actor, process or store", id);
 		jsonpath_pop(p, old);
 		*ret_error = true;
 	}
@@ -411,20 +406,22 @@ static const char *endpoint(struct td *t, const json_t *cell, const char *key,
 static void mark_internet_facing(struct td *t, const char *id)
 {
 	json_t *comps = json_object_get(t->out, "components");
-	json_t *c = json_array_get(comps, (size_t)json_integer_value(json_object_get(t->comp_index, id)));
+	json_t *c =
+	    json_array_get(comps, (size_t)json_integer_value(json_object_get(t->comp_index, id)));
 	json_object_set_new(json_object_get(c, "properties"), "internet_facing", json_true());
 }
 
 static bool is_actor(struct td *t, const char *id)
 {
 	json_t *comps = json_object_get(t->out, "components");
-	json_t *c = json_array_get(comps, (size_t)json_integer_value(json_object_get(t->comp_index, id)));
+	json_t *c =
+	    json_array_get(comps, (size_t)json_integer_value(json_object_get(t->comp_index, id)));
 	const char *type = sget(c, "type");
 	const char *k = model_type_kind(t->ti, type);
 	if (k)
 		return strcmp(k, "actor") == 0;
 	return type && (strcmp(type, "generic_actor") == 0 || strcmp(type, "user") == 0 ||
-			strcmp(type, "administrator") == 0 || strcmp(type, "external_system") == 0);
+	                strcmp(type, "administrator") == 0 || strcmp(type, "external_system") == 0);
 }
 
 static void convert_flows(struct td *t, const json_t *diagrams)
@@ -433,10 +430,8 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 	struct jsonpath p;
 	size_t d, i;
 	json_t *diagram, *cell;
-	json_array_foreach(diagrams, d, diagram)
-	{
-		json_array_foreach(json_object_get(diagram, "cells"), i, cell)
-		{
+	json_array_foreach (diagrams, d, diagram) {
+		json_array_foreach (json_object_get(diagram, "cells"), i, cell) {
 			if (cell_kind(cell) != TD_FLOW)
 				continue;
 			jsonpath_init(&p, "$.detail.diagrams");
@@ -447,7 +442,7 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 			json_t *data = json_object_get(cell, "data");
 			if (!id) {
 				model_msg_error(t->m, jsonpath_str(&p),
-						"missing required field 'id'");
+				                "missing required field 'id'");
 				continue;
 			}
 			bool bad = false;
@@ -456,9 +451,10 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 			if (bad)
 				continue;
 			if (!src || !dst) {
-				model_msg_warning(t->m, jsonpath_str(&p),
-						  "flow '%s' is not connected at both ends; skipped",
-						  sget(data, "name") ? sget(data, "name") : id);
+				model_msg_warning(
+				    t->m, jsonpath_str(&p),
+				    "flow '%s' is not connected at both ends; skipped",
+				    sget(data, "name") ? sget(data, "name") : id);
 				continue;
 			}
 			json_t *props = json_object();
@@ -481,9 +477,9 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 			if (bget(data, "outOfScope"))
 				json_object_set_new(props, "out_of_scope", json_true());
 			const char *proto = sget(data, "protocol");
-			json_t *flow = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "source", src,
-						 "destination", dst, "protocol", proto ? proto : "",
-						 "properties", props);
+			json_t *flow = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "source",
+			                         src, "destination", dst, "protocol",
+			                         proto ? proto : "", "properties", props);
 			const char *name = sget(data, "name");
 			if (name && *name) {
 				char *cname = clean_name(name);
@@ -501,24 +497,24 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 }
 
 void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
-			     struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap)
+                             struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap)
 {
 	struct td t = {
-		.ti = ti,
-		.m = m,
-		.out = json_pack("{s:s, s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
-				 "trust_zones", "components", "flows", "threats"),
-		.srcmap = json_object(),
-		.comp_index = json_object(),
-		.threat_ids = json_object(),
+	    .ti = ti,
+	    .m = m,
+	    .out = json_pack("{s:s, s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
+	                     "trust_zones", "components", "flows", "threats"),
+	    .srcmap = json_object(),
+	    .comp_index = json_object(),
+	    .threat_ids = json_object(),
 	};
 	const char *version = sget(doc, "version");
 	if (!version)
 		model_msg_error(m, "$.version", "expected a version string such as \"2.2.0\"");
 	else if (version[0] != '2')
 		model_msg_error(m, "$.version",
-				"Threat Dragon version '%s' is not supported (expected 2.x)",
-				version);
+		                "Threat Dragon version '%s' is not supported (expected 2.x)",
+		                version);
 	json_t *summary = json_object_get(doc, "summary");
 	const char *title = sget(summary, "title");
 	if (!title || !*title)
@@ -526,7 +522,7 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
 	json_t *project = json_pack("{s:s}", "name", title ? title : "");
 	if (sget(summary, "description"))
 		json_object_set_new(project, "description",
-				    json_string(sget(summary, "description")));
+		                    json_string(sget(summary, "description")));
 	if (sget(summary, "owner") && *sget(summary, "owner"))
 		json_object_set_new(project, "owner", json_string(sget(summary, "owner")));
 	json_object_set_new(t.out, "project", project);
@@ -538,15 +534,14 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
 	}
 	size_t d;
 	json_t *diagram;
-	json_array_foreach(diagrams, d, diagram)
-	{
+	json_array_foreach (diagrams, d, diagram) {
 		struct jsonpath p;
 		jsonpath_init(&p, "$.detail.diagrams");
 		jsonpath_index(&p, d);
 		if (json_object_get(diagram, "diagramJson") && !json_object_get(diagram, "cells"))
 			model_msg_error(m, jsonpath_str(&p),
-					"a Threat Dragon v1 diagram; open and save it with Threat "
-					"Dragon 2 first");
+			                "a Threat Dragon v1 diagram; open and save it with Threat "
+			                "Dragon 2 first");
 		else if (!json_is_array(json_object_get(diagram, "cells")))
 			model_msg_error(m, jsonpath_str(&p), "expected a 'cells' array");
 	}
@@ -555,8 +550,8 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
 	convert_flows(&t, diagrams);
 	if (t.default_zone_used) {
 		json_array_append_new(json_object_get(t.out, "trust_zones"),
-				      json_pack("{s:s, s:s, s:i}", "id", TD_DEFAULT_ZONE, "name",
-						"Outside any trust boundary", "trust_level", 0));
+		                      json_pack("{s:s, s:s, s:i}", "id", TD_DEFAULT_ZONE, "name",
+		                                "Outside any trust boundary", "trust_level", 0));
 		map_src(&t, "trust_zones", "$.detail.diagrams");
 	}
 	free(t.boxes);

@@ -110,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.conns += 1
             self.conn_id = STATE.conns
+        self.t_conn = time.monotonic() * 1000.0
 
     def finish(self):
         try:
@@ -147,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.active -= 1
             STATE.record({
-                "seq": seq, "conn": self.conn_id, "method": self.command, "path": self.path,
+                "seq": seq, "conn": self.conn_id, "t_conn": self.t_conn, "method": self.command, "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"), "t_recv": t_recv,
                 "wall_recv": wall_recv, "t_resp": time.monotonic() * 1000.0,

@@ -468,6 +468,13 @@ class EmulatorApp:
         self.routes.append((method, re.compile("^" + pattern + "$"), fn,
                             name or "%s %s" % (method, pattern)))
 
+    def route_name(self, req):
+        """Name of the route a request would take (for requests never dispatched)."""
+        for method, rx, fn, name in self.routes:
+            if method == req.method and rx.match(req.path):
+                return name
+        return req.method + " " + req.path
+
     def dispatch(self, req):
         """Finds the route; returns (route name, response)."""
         allowed = False
@@ -571,9 +578,16 @@ class EmulatorApp:
             self.hooks.remove_all()
             return empty_response(204)
         if parts == ["webhooks", "deliveries"] and m == "GET":
+            # ?count=N waits (up to timeout_ms, at most 10 s) until N deliveries are done
+            want = int(req.q("count", "0"))
+            deadline = time.monotonic() + min(int(req.q("timeout_ms", "5000")), 10000) / 1000.0
             self.hooks.flush()
-            with self.hooks.lock:
-                return json_response(200, list(self.hooks.deliveries))
+            while True:
+                with self.hooks.lock:
+                    done = list(self.hooks.deliveries)
+                if len(done) >= want or time.monotonic() >= deadline:
+                    return json_response(200, done)
+                time.sleep(0.01)
         if parts == ["webhooks", "flush"] and m == "POST":
             self.hooks.flush()
             return empty_response(204)
@@ -591,7 +605,15 @@ class EmulatorApp:
         split = urllib.parse.urlsplit(h.path)
         headers = {k: v for k, v in h.headers.items()}
         body = read_body(h)
-        if body is None:
+        if isinstance(body, int):
+            # unreadable or oversized body: answer, record, and drop the connection
+            h.close_connection = True
+            send_response(h, text_response(body, REASONS[body][0]), self.server_header)
+            self.recorder.add({
+                "ts_ms": int(t0 * 1000), "method": h.command, "path": split.path,
+                "query": split.query, "headers": redact_headers(headers), "body": "",
+                "status": body, "fault": None, "route": h.command + " " + split.path,
+                "duration_ms": round((time.time() - t0) * 1000, 3)})
             return
         req = Request(h.command, split.path, split.query, headers, body,
                       h.client_address[0])
@@ -600,7 +622,7 @@ class EmulatorApp:
             return
         fault, retry_after = self.faults.decide(req.method, req.path)
         resp = None
-        route = req.method + " " + req.path
+        route = None
         status = None
         remaining = None
         if fault is None and self.bucket is not None:
@@ -638,7 +660,7 @@ class EmulatorApp:
             "ts_ms": int(t0 * 1000), "method": req.method, "path": req.path,
             "query": req.raw_query, "headers": redact_headers(headers),
             "body": req.body.decode("utf-8", "replace"), "status": status,
-            "fault": fault, "route": req.route or route,
+            "fault": fault, "route": req.route or route or self.route_name(req),
             "duration_ms": round((time.time() - t0) * 1000, 3)})
 
     def client_key(self, req):
@@ -646,6 +668,7 @@ class EmulatorApp:
 
 
 def read_body(h):
+    """The request body as bytes, or an HTTP status (400, 413) when it cannot be read."""
     te = h.headers.get("Transfer-Encoding", "")
     if "chunked" in te.lower():
         chunks = []
@@ -655,16 +678,14 @@ def read_body(h):
             try:
                 n = int(line.split(b";")[0].strip(), 16)
             except ValueError:
-                h.send_error(400, "bad chunk")
-                return None
+                return 400
             if n == 0:
                 while h.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
                 break
             total += n
             if total > MAX_BODY:
-                h.send_error(413)
-                return None
+                return 413
             chunks.append(h.rfile.read(n))
             h.rfile.readline(8)
         return b"".join(chunks)
@@ -674,12 +695,9 @@ def read_body(h):
     try:
         n = int(length)
     except ValueError:
-        h.send_error(400, "bad Content-Length")
-        return None
+        return 400
     if n < 0 or n > MAX_BODY:
-        h.send_error(413)
-        h.close_connection = True
-        return None
+        return 413
     return h.rfile.read(n)
 
 

@@ -8,7 +8,6 @@ limiting, fault injection and Issue Hook webhooks. See docs/emulators.md.
 """
 
 import bisect
-import collections
 import datetime
 import os
 import re
@@ -19,7 +18,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import emucore  # noqa: E402
-from emucore import empty_response, json_response, text_response  # noqa: E402
+from emucore import json_response, text_response  # noqa: E402
 
 TOTAL_LIMIT = 10000  # GitLab omits X-Total/X-Total-Pages above this many records
 UPDATE_PARAMS = ("title", "description", "labels", "add_labels", "remove_labels", "state_event",
@@ -741,6 +740,9 @@ class GitLabEmulator(emucore.EmulatorApp):
                 "assignees": [{k: self.user(a)[k] for k in ("id", "name", "username",
                                                               "avatar_url")}
                               for a in iss.assignee_ids],
+                "assignee": ({k: self.user(iss.assignee_ids[0])[k]
+                              for k in ("id", "name", "username", "avatar_url")}
+                             if iss.assignee_ids else None),
                 "labels": self.hook_labels(p, iss.labels), "changes": changes}
         self.hooks.emit("Issue Hook", body)
 

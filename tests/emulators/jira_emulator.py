@@ -579,6 +579,7 @@ class JiraEmulator(emucore.EmulatorApp):
                                   "next": 1}
         self.issues = {}
         self.by_id = {}
+        self.children = collections.defaultdict(list)
         self.next_issue_id = 10000
         self.next_comment_id = 10000
         self.next_link_id = 10000
@@ -837,7 +838,8 @@ class JiraEmulator(emucore.EmulatorApp):
         r["subtasks"] = lambda i, v: [
             {"id": str(s.id), "key": s.key, "self": "%s/issue/%d" % (e.api_prefix(v), s.id),
              "fields": {"summary": s.summary, "status": e.render_status(s.status, v)}}
-            for s in e.issues.values() if s.parent == i.key and ISSUETYPES[s.issuetype][1]]
+            for s in (e.issues[k] for k in e.children.get(i.key, ()))
+            if s.parent == i.key and ISSUETYPES[s.issuetype][1]]
         r["created"] = lambda i, v: e.fmt_time(i.created)
         r["reporter"] = lambda i, v: i.reporter
         r["aggregateprogress"] = lambda i, v: {"progress": 0, "total": 0}
@@ -950,7 +952,8 @@ class JiraEmulator(emucore.EmulatorApp):
                 resp.headers.append(("X-RateLimit-Remaining", "399"))
         else:
             resp.headers.append(("X-AREQUESTID", "%dx%dx1" % (time.time() % 1440, os.getpid())))
-            resp.headers.append(("X-Seraph-LoginReason", "OK"))
+            if resp.status != 401:
+                resp.headers.append(("X-Seraph-LoginReason", "OK"))
             if self.bucket is not None:
                 resp.headers.extend(self.dc_rate_headers(remaining or 0))
 
@@ -1357,6 +1360,8 @@ class JiraEmulator(emucore.EmulatorApp):
         iss.version = 1
         self.issues[iss.key] = iss
         self.by_id[iss.id] = iss
+        if iss.parent:
+            self.children[iss.parent].append(iss.key)
         self.reindex(iss, immediate=index_now)
         return iss
 
@@ -1414,6 +1419,8 @@ class JiraEmulator(emucore.EmulatorApp):
             old = getattr(iss, attr)
             if old != new:
                 setattr(iss, attr, new)
+                if name == "parent" and new and iss.key not in self.children[new]:
+                    self.children[new].append(iss.key)
                 items.append(self.change_item(name, old, new))
         for name in self.custom_fields:
             if name in vals and iss.custom.get(name) != vals[name]:

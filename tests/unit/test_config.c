@@ -124,6 +124,7 @@ static void test_defaults(void **state)
 {
 	(void)state;
 	config_free(NULL);
+	unsetenv("THREATSYNC_LIBRARY");
 	struct config *cfg = config_new_default();
 	assert_null(cfg->path);
 	assert_string_equal(cfg->database, "/var/lib/threatsync/threatsync.db");
@@ -159,6 +160,17 @@ static void test_defaults(void **state)
 	}
 	assert_null(config_default_policy("urgent"));
 	assert_false(config_risk_class_valid("urgent"));
+}
+
+static void test_defaults_library_env(void **state)
+{
+	(void)state;
+	setenv("THREATSYNC_LIBRARY", "/opt/lib-under-test", 1);
+	struct config *cfg = config_new_default();
+	assert_string_equal(cfg->library_paths[0], "/opt/lib-under-test");
+	assert_null(cfg->library_paths[1]);
+	config_free(cfg);
+	unsetenv("THREATSYNC_LIBRARY");
 }
 
 static void test_missing_file(void **state)
@@ -913,6 +925,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_defaults_library_env),
 	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax_error_fixture, setup, teardown),

@@ -18,16 +18,14 @@
 
 /* A small stand-in for the threat library's type information. */
 static const char *const test_types[][2] = {
-	{"web_app", "process"},   {"rest_api", "process"},     {"sql_database", "store"},
-	{"user", "actor"},        {"generic_process", "process"}, {"generic_store", "store"},
-	{"generic_actor", "actor"},
+    {"web_app", "process"},     {"rest_api", "process"},        {"sql_database", "store"},
+    {"user", "actor"},          {"generic_process", "process"}, {"generic_store", "store"},
+    {"generic_actor", "actor"},
 };
 static const char *const test_maps[][3] = {
-	{"otm", "web-application", "web_app"},
-	{"otm", "postgresql", "sql_database"},
-	{"threatdragon", "sql", "sql_database"},
-	{"threatdragon", "customer", "user"},
-	{"threatdragon", "isWebApplication", "web_app"},
+    {"otm", "web-application", "web_app"},           {"otm", "postgresql", "sql_database"},
+    {"threatdragon", "sql", "sql_database"},         {"threatdragon", "customer", "user"},
+    {"threatdragon", "isWebApplication", "web_app"},
 };
 
 static bool ti_known(void *ud, const char *type)
@@ -52,7 +50,8 @@ static const char *ti_map(void *ud, const char *format, const char *foreign)
 {
 	(void)ud;
 	for (size_t i = 0; i < TS_ARRAY_SIZE(test_maps); i++)
-		if (strcmp(test_maps[i][0], format) == 0 && strcasecmp(test_maps[i][1], foreign) == 0)
+		if (strcmp(test_maps[i][0], format) == 0 &&
+		    strcasecmp(test_maps[i][1], foreign) == 0)
 			return test_maps[i][2];
 	return NULL;
 }
@@ -65,12 +64,11 @@ static char *fixture(const char *name)
 }
 
 static int parse_fixture(const char *name, enum model_format fmt, bool strict, json_t **ret_model,
-			 json_t **ret_warnings, enum model_format *ret_detected,
-			 struct ts_err *err)
+                         json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err)
 {
 	char *path = fixture(name);
-	int r = model_parse_file(path, fmt, strict, &test_ti, ret_model, ret_warnings,
-				 ret_detected, err);
+	int r = model_parse_file(path, fmt, strict, &test_ti, ret_model, ret_warnings, ret_detected,
+	                         err);
 	free(path);
 	return r;
 }
@@ -169,8 +167,8 @@ static void test_native_normalised(void **state)
 	json_t *again = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(model_parse("again.json", dump, strlen(dump), MODEL_FORMAT_AUTO, false,
-				     &test_ti, &again, NULL, NULL, &err),
-			 0);
+	                             &test_ti, &again, NULL, NULL, &err),
+	                 0);
 	free(model_canonical_dump(again, h2));
 	assert_string_equal(h1, h2);
 	free(dump);
@@ -188,8 +186,8 @@ static void test_versions_and_noop(void **state)
 	int version = 0;
 	bool unchanged = true;
 	assert_int_equal(model_import(d.s, d.project, m, MODEL_FORMAT_NATIVE, "valid_min.json",
-				      &version, &unchanged, &err),
-			 0);
+	                              &version, &unchanged, &err),
+	                 0);
 	assert_int_equal(version, 1);
 	assert_false(unchanged);
 	assert_int_equal(count_rows(&d, "SELECT count(*) FROM components"), 4);
@@ -199,8 +197,8 @@ static void test_versions_and_noop(void **state)
 
 	/* identical content: nothing written, the same version reported */
 	assert_int_equal(model_import(d.s, d.project, m, MODEL_FORMAT_NATIVE, "again.json",
-				      &version, &unchanged, &err),
-			 0);
+	                              &version, &unchanged, &err),
+	                 0);
 	assert_int_equal(version, 1);
 	assert_true(unchanged);
 	assert_int_equal(count_rows(&d, "SELECT count(*) FROM model_versions"), 1);
@@ -208,11 +206,11 @@ static void test_versions_and_noop(void **state)
 	/* a change makes version 2 */
 	json_t *m2 = json_deep_copy(m);
 	json_array_append_new(json_object_get(m2, "components"),
-			      json_pack("{s:s, s:s, s:s, s:s}", "id", "zz", "type", "rest_api",
-					"name", "New", "trust_zone", "core"));
+	                      json_pack("{s:s, s:s, s:s, s:s}", "id", "zz", "type", "rest_api",
+	                                "name", "New", "trust_zone", "core"));
 	assert_int_equal(model_import(d.s, d.project, m2, MODEL_FORMAT_NATIVE, "v2.json", &version,
-				      &unchanged, &err),
-			 0);
+	                              &unchanged, &err),
+	                 0);
 	assert_int_equal(version, 2);
 	assert_false(unchanged);
 	int latest = 0;
@@ -263,38 +261,37 @@ static void test_bad_inputs(void **state)
 	struct ts_err err = {0};
 	char *path = fixture("bad_syntax.json");
 	char *want = ts_asprintf("%s:3:32: invalid JSON: string or '}' expected near ','", path);
-	assert_int_not_equal(model_parse_file(path, MODEL_FORMAT_AUTO, false, &test_ti, NULL,
-					      NULL, NULL, &err),
-			     0);
+	assert_int_not_equal(
+	    model_parse_file(path, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL, NULL, &err), 0);
 	assert_string_equal(err.msg, want);
 	free(want);
 	free(path);
 
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO, "$.project: missing required field 'name'");
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO,
-		   "$.trust_zones[0].trust_level: expected an integer from 0 to 100");
+	           "$.trust_zones[0].trust_level: expected an integer from 0 to 100");
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO,
-		   "$.components[0].name: expected a string, got a number");
+	           "$.components[0].name: expected a string, got a number");
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO,
-		   "$.components[0].properties.internet_facing: expected a boolean, got a string");
+	           "$.components[0].properties.internet_facing: expected a boolean, got a string");
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO,
-		   "$.components[0].properties.data_classification: expected one of public, "
-		   "internal, confidential, restricted");
+	           "$.components[0].properties.data_classification: expected one of public, "
+	           "internal, confidential, restricted");
 	expect_bad("bad_types.json", MODEL_FORMAT_AUTO,
-		   "$.components[0].properties.owner: expected a string, number, boolean or list "
-		   "of strings, got an object");
+	           "$.components[0].properties.owner: expected a string, number, boolean or list "
+	           "of strings, got an object");
 	expect_bad("bad_dangling.json", MODEL_FORMAT_AUTO,
-		   "$.components[1].trust_zone: unknown trust zone 'dmz2'");
+	           "$.components[1].trust_zone: unknown trust zone 'dmz2'");
 	expect_bad("bad_dangling.json", MODEL_FORMAT_AUTO,
-		   "$.flows[0].destination: unknown destination component 'ghost'");
+	           "$.flows[0].destination: unknown destination component 'ghost'");
 	expect_bad("bad_duplicate.json", MODEL_FORMAT_AUTO,
-		   "$.components[1].id: duplicate id 'web' (also at $.components[0])");
+	           "$.components[1].id: duplicate id 'web' (also at $.components[0])");
 	expect_bad("bad_unknown_type.json", MODEL_FORMAT_AUTO,
-		   "$.components[1].type: unknown component type 'mainframe'");
+	           "$.components[1].type: unknown component type 'mainframe'");
 	expect_bad("undetectable.json", MODEL_FORMAT_AUTO,
-		   "$: cannot tell the format (expected a native document with \"format\": "
-		   "\"threatsync-model/1\", an OTM document with \"otmVersion\" or a Threat "
-		   "Dragon v2 document with \"detail.diagrams\"); use --format");
+	           "$: cannot tell the format (expected a native document with \"format\": "
+	           "\"threatsync-model/1\", an OTM document with \"otmVersion\" or a Threat "
+	           "Dragon v2 document with \"detail.diagrams\"); use --format");
 }
 
 static void test_duplicate_key_and_limits(void **state)
@@ -302,9 +299,8 @@ static void test_duplicate_key_and_limits(void **state)
 	(void)state;
 	struct ts_err err = {0};
 	char *path = fixture("bad_duplicate_key.json");
-	assert_int_not_equal(model_parse_file(path, MODEL_FORMAT_AUTO, false, &test_ti, NULL,
-					      NULL, NULL, &err),
-			     0);
+	assert_int_not_equal(
+	    model_parse_file(path, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL, NULL, &err), 0);
 	assert_non_null(strstr(err.msg, "duplicate object key"));
 	free(path);
 
@@ -317,20 +313,19 @@ static void test_duplicate_key_and_limits(void **state)
 		ts_buf_puts(&b, "]");
 	ts_buf_puts(&b, "}");
 	assert_int_not_equal(model_parse("deep.json", b.data, b.len, MODEL_FORMAT_AUTO, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	assert_int_equal(err.code, EX_DATAERR);
 	assert_string_equal(err.msg, "deep.json:1:82: nesting deeper than 32 levels");
 	ts_buf_free(&b);
 
 	/* brackets inside strings do not count */
 	const char *ok = "{\"project\": {\"name\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}, "
-			 "\"components\": []}";
+	                 "\"components\": []}";
 	json_t *m = NULL;
-	assert_int_equal(
-		model_parse("s.json", ok, strlen(ok), MODEL_FORMAT_AUTO, false, &test_ti, &m, NULL,
-			    NULL, &err),
-		0);
+	assert_int_equal(model_parse("s.json", ok, strlen(ok), MODEL_FORMAT_AUTO, false, &test_ti,
+	                             &m, NULL, NULL, &err),
+	                 0);
 	json_decref(m);
 
 	/* strings over 4 KiB */
@@ -339,10 +334,10 @@ static void test_duplicate_key_and_limits(void **state)
 	big[4999] = '\0';
 	char *doc = ts_asprintf("{\"project\": {\"name\": \"%s\"}, \"components\": []}", big);
 	assert_int_not_equal(model_parse("big.json", doc, strlen(doc), MODEL_FORMAT_AUTO, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	assert_string_equal(err.msg, "big.json: $.project.name: string of 4999 bytes exceeds 4096 "
-				     "bytes");
+	                             "bytes");
 	free(doc);
 	free(big);
 
@@ -353,10 +348,10 @@ static void test_duplicate_key_and_limits(void **state)
 	huge[0] = '{';
 	huge[n - 1] = '}';
 	assert_int_not_equal(model_parse("huge.json", huge, n, MODEL_FORMAT_AUTO, false, &test_ti,
-					 NULL, NULL, NULL, &err),
-			     0);
+	                                 NULL, NULL, NULL, &err),
+	                     0);
 	assert_string_equal(err.msg, "huge.json: $: document of 16777217 bytes exceeds the limit "
-				     "of 16777216 bytes (16 MiB)");
+	                             "of 16777216 bytes (16 MiB)");
 	free(huge);
 }
 
@@ -366,14 +361,15 @@ static void test_error_cap(void **state)
 	struct ts_buf b = {0};
 	ts_buf_puts(&b, "{\"project\": {\"name\": \"x\"}, \"components\": [");
 	for (int i = 0; i < 30; i++)
-		ts_buf_printf(&b, "%s{\"id\": \"c%d\", \"type\": \"web_app\", \"name\": \"n\", "
-				  "\"trust_zone\": \"missing\"}",
-			      i ? "," : "", i);
+		ts_buf_printf(&b,
+		              "%s{\"id\": \"c%d\", \"type\": \"web_app\", \"name\": \"n\", "
+		              "\"trust_zone\": \"missing\"}",
+		              i ? "," : "", i);
 	ts_buf_puts(&b, "]}");
 	struct ts_err err = {0};
 	assert_int_not_equal(model_parse("many.json", b.data, b.len, MODEL_FORMAT_NATIVE, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	int lines = 1;
 	for (const char *c = err.msg; *c; c++)
 		lines += *c == '\n';
@@ -388,8 +384,7 @@ static json_t *find_id(const json_t *model, const char *kind, const char *id)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(model, kind), i, e)
-	{
+	json_array_foreach (json_object_get(model, kind), i, e) {
 		if (strcmp(sget(e, "id"), id) == 0)
 			return e;
 	}
@@ -404,8 +399,8 @@ static void test_otm(void **state)
 	json_t *m = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(parse_fixture("basic.otm.json", MODEL_FORMAT_AUTO, false, &m, &warnings,
-				       &detected, &err),
-			 0);
+	                               &detected, &err),
+	                 0);
 	assert_int_equal(detected, MODEL_FORMAT_OTM);
 	/* mapped by type, by tag, and generic by words with warnings */
 	assert_string_equal(sget(model_component(m, "portal"), "type"), "web_app");
@@ -416,9 +411,8 @@ static void test_otm(void **state)
 	/* a component inside a component: its parent and the parent's zone */
 	assert_string_equal(sget(model_component(m, "pg"), "parent"), "ledger");
 	assert_string_equal(sget(model_component(m, "pg"), "trust_zone"), "private");
-	assert_int_equal(json_integer_value(
-				 json_object_get(model_trust_zone(m, "private"), "trust_level")),
-			 86);
+	assert_int_equal(
+	    json_integer_value(json_object_get(model_trust_zone(m, "private"), "trust_level")), 86);
 	json_t *props = json_object_get(model_component(m, "portal"), "properties");
 	assert_true(json_is_true(json_object_get(props, "internet_facing")));
 	assert_string_equal(sget(props, "owner"), "team-a");
@@ -429,13 +423,13 @@ static void test_otm(void **state)
 	assert_string_equal(sget(d1, "protocol"), "HTTPS");
 	assert_true(json_is_true(json_object_get(json_object_get(d1, "properties"), "encrypted")));
 	assert_true(
-		json_is_true(json_object_get(json_object_get(d1, "properties"), "bidirectional")));
+	    json_is_true(json_object_get(json_object_get(d1, "properties"), "bidirectional")));
 
 	assert_int_equal(json_array_size(warnings), 3);
 	char *p = fixture("basic.otm.json");
 	char *w = ts_asprintf("%s: $.components[2].type: no mapping for OTM type 'mainframe'; "
-			      "using generic_process",
-			      p);
+	                      "using generic_process",
+	                      p);
 	assert_string_equal(json_string_value(json_array_get(warnings, 1)), w);
 	free(w);
 
@@ -455,40 +449,38 @@ static void test_otm(void **state)
 	assert_string_equal(sget(cm, "state"), "REQUIRED");
 	json_t *tamper = find_id(m, "threats", "t-tamper");
 	assert_string_equal(sget(json_array_get(json_object_get(tamper, "applies_to"), 0), "flow"),
-			    "d2");
+	                    "d2");
 	json_t *encode = find_id(m, "countermeasures", "m-encode");
 	assert_string_equal(sget(encode, "origin"), "otm");
 	assert_int_equal((int)json_number_value(json_object_get(encode, "risk_reduction")), 80);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(encode, "threats"), 0)),
-			    "t-xss");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(encode, "threats"), 0)), "t-xss");
 	assert_non_null(find_id(m, "countermeasures", "m-spare"));
 	json_decref(m);
 	json_decref(warnings);
 
 	/* --strict: every warning is an error */
 	m = NULL;
-	assert_int_not_equal(parse_fixture("basic.otm.json", MODEL_FORMAT_AUTO, true, &m, NULL,
-					   NULL, &err),
-			     0);
+	assert_int_not_equal(
+	    parse_fixture("basic.otm.json", MODEL_FORMAT_AUTO, true, &m, NULL, NULL, &err), 0);
 	assert_null(m);
 	assert_int_equal(err.code, EX_DATAERR);
 	w = ts_asprintf("%s: $.components[2].type: no mapping for OTM type 'mainframe'; using "
-			"generic_process (--strict)",
-			p);
+	                "generic_process (--strict)",
+	                p);
 	assert_line(err.msg, w);
 	free(w);
 
 	/* bad OTM: source paths in every message */
 	char *bad = fixture("bad.otm.json");
-	assert_int_not_equal(model_parse_file(bad, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL,
-					      NULL, &err),
-			     0);
+	assert_int_not_equal(
+	    model_parse_file(bad, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL, NULL, &err), 0);
 	w = ts_asprintf("%s: $.trustZones[0].risk.trustRating: expected a number from 0 to 100",
-			bad);
+	                bad);
 	assert_line(err.msg, w);
 	free(w);
 	w = ts_asprintf("%s: $.components[1]: expected 'parent' with 'trustZone' or 'component'",
-			bad);
+	                bad);
 	assert_line(err.msg, w);
 	free(w);
 	w = ts_asprintf("%s: $.components[0].threats[0].threat: unknown threat 'nope'", bad);
@@ -504,18 +496,18 @@ static void test_otm_source_paths(void **state)
 {
 	(void)state;
 	const char *doc =
-		"{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"P\", \"id\": \"p\"},"
-		"\"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", \"risk\": {\"trustRating\": 50}}],"
-		"\"components\": [{\"id\": \"a\", \"name\": \"A\", \"type\": \"web-application\","
-		"\"parent\": {\"trustZone\": \"z\"}}],"
-		"\"dataflows\": [{\"id\": \"ok\", \"source\": \"a\", \"destination\": \"a\"},"
-		"{\"id\": \"d\", \"source\": \"a\", \"destination\": \"zz\"}]}";
+	    "{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"P\", \"id\": \"p\"},"
+	    "\"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", \"risk\": {\"trustRating\": 50}}],"
+	    "\"components\": [{\"id\": \"a\", \"name\": \"A\", \"type\": \"web-application\","
+	    "\"parent\": {\"trustZone\": \"z\"}}],"
+	    "\"dataflows\": [{\"id\": \"ok\", \"source\": \"a\", \"destination\": \"a\"},"
+	    "{\"id\": \"d\", \"source\": \"a\", \"destination\": \"zz\"}]}";
 	struct ts_err err = {0};
 	assert_int_not_equal(model_parse("x.otm", doc, strlen(doc), MODEL_FORMAT_AUTO, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
-	assert_string_equal(err.msg,
-			    "x.otm: $.dataflows[1].destination: unknown destination component 'zz'");
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
+	assert_string_equal(
+	    err.msg, "x.otm: $.dataflows[1].destination: unknown destination component 'zz'");
 }
 
 /* ------------------------------------------------------- Threat Dragon */
@@ -528,7 +520,7 @@ static void test_threatdragon(void **state)
 	json_t *m = NULL;
 	struct ts_err err = {0};
 	if (parse_fixture("basic.threatdragon.json", MODEL_FORMAT_AUTO, false, &m, &warnings,
-			  &detected, &err) < 0)
+	                  &detected, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(detected, MODEL_FORMAT_THREATDRAGON);
 	assert_string_equal(sget(json_object_get(m, "project"), "name"), "Demo shop");
@@ -549,15 +541,12 @@ static void test_threatdragon(void **state)
 	assert_string_equal(sget(web, "trust_zone"), "bx-dc");
 	assert_string_equal(sget(orders, "trust_zone"), "bx-db");
 	assert_string_equal(sget(worker, "trust_zone"), "bx-dc");
-	assert_int_equal(json_integer_value(json_object_get(model_trust_zone(m, "bx-dc"),
-							    "trust_level")),
-			 50);
-	assert_int_equal(json_integer_value(json_object_get(model_trust_zone(m, "bx-db"),
-							    "trust_level")),
-			 60);
-	assert_int_equal(json_integer_value(json_object_get(model_trust_zone(m, "outside"),
-							    "trust_level")),
-			 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(model_trust_zone(m, "bx-dc"), "trust_level")), 50);
+	assert_int_equal(
+	    json_integer_value(json_object_get(model_trust_zone(m, "bx-db"), "trust_level")), 60);
+	assert_int_equal(
+	    json_integer_value(json_object_get(model_trust_zone(m, "outside"), "trust_level")), 0);
 
 	json_t *wp = json_object_get(web, "properties");
 	assert_true(json_is_true(json_object_get(wp, "authenticates_users")));
@@ -565,15 +554,15 @@ static void test_threatdragon(void **state)
 	assert_true(json_is_true(json_object_get(wp, "internet_facing"))); /* isPublicNetwork */
 	assert_null(json_object_get(json_object_get(customer, "properties"), "internet_facing"));
 	assert_true(json_is_true(
-		json_object_get(json_object_get(orders, "properties"), "stores_credentials")));
+	    json_object_get(json_object_get(orders, "properties"), "stores_credentials")));
 
 	json_t *browse = model_flow(m, "f-browse");
 	assert_string_equal(sget(browse, "source"), "a-customer");
 	assert_string_equal(sget(browse, "protocol"), "HTTPS");
-	assert_true(json_is_true(json_object_get(json_object_get(browse, "properties"),
-						 "encrypted")));
-	assert_null(json_object_get(json_object_get(model_flow(m, "f-orders"), "properties"),
-				    "encrypted"));
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(browse, "properties"), "encrypted")));
+	assert_null(
+	    json_object_get(json_object_get(model_flow(m, "f-orders"), "properties"), "encrypted"));
 	assert_null(model_flow(m, "f-dangling"));
 
 	/* element threats become manual additions */
@@ -586,8 +575,7 @@ static void test_threatdragon(void **state)
 	assert_string_equal(sget(hijack, "severity"), "high");
 	assert_string_equal(sget(hijack, "mitigation"), "Secure, HttpOnly cookies");
 	assert_string_equal(
-		sget(json_array_get(json_object_get(hijack, "applies_to"), 0), "component"),
-		"p-web");
+	    sget(json_array_get(json_object_get(hijack, "applies_to"), 0), "component"), "p-web");
 	json_t *audit = find_id(m, "threats", "td-p-web-2");
 	assert_non_null(audit);
 	assert_string_equal(sget(audit, "state"), "na");
@@ -595,26 +583,25 @@ static void test_threatdragon(void **state)
 	assert_non_null(mitm);
 	assert_string_equal(sget(mitm, "stride"), "I");
 	assert_string_equal(sget(json_array_get(json_object_get(mitm, "applies_to"), 0), "flow"),
-			    "f-browse");
+	                    "f-browse");
 
 	/* the curve boundary and the loose flow are warnings */
 	assert_int_equal(json_array_size(warnings), 2);
 	assert_non_null(strstr(json_string_value(json_array_get(warnings, 0)),
-			       "$.detail.diagrams[0].cells[9]: trust boundary line 'Internet edge' "
-			       "ignored"));
+	                       "$.detail.diagrams[0].cells[9]: trust boundary line 'Internet edge' "
+	                       "ignored"));
 	assert_non_null(strstr(json_string_value(json_array_get(warnings, 1)),
-			       "$.detail.diagrams[0].cells[8]: flow 'Unfinished' is not connected "
-			       "at both ends; skipped"));
+	                       "$.detail.diagrams[0].cells[8]: flow 'Unfinished' is not connected "
+	                       "at both ends; skipped"));
 	json_decref(warnings);
 	json_decref(m);
 
 	char *bad = fixture("bad.threatdragon.json");
-	assert_int_not_equal(model_parse_file(bad, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL,
-					      NULL, &err),
-			     0);
+	assert_int_not_equal(
+	    model_parse_file(bad, MODEL_FORMAT_AUTO, false, &test_ti, NULL, NULL, NULL, &err), 0);
 	char *w = ts_asprintf("%s: $.detail.diagrams[0].cells[1].target.cell: flow end 'nowhere' "
-			      "is not an actor, process or store",
-			      bad);
+	                      "is not an actor, process or store",
+	                      bad);
 	assert_string_equal(err.msg, w);
 	free(w);
 	free(bad);
@@ -636,38 +623,38 @@ static void test_detection(void **state)
 	json_t *m = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(model_parse("n.json", doc, strlen(doc), MODEL_FORMAT_AUTO, false, &test_ti,
-				     &m, NULL, &f, &err),
-			 0);
+	                             &m, NULL, &f, &err),
+	                 0);
 	assert_int_equal(f, MODEL_FORMAT_NATIVE);
 	assert_string_equal(sget(m, "format"), "threatsync-model/1");
 	json_decref(m);
 
 	/* a forced format wins over detection */
 	assert_int_not_equal(model_parse("n.json", doc, strlen(doc), MODEL_FORMAT_OTM, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	assert_line(err.msg, "n.json: $.otmVersion: expected a version string such as \"0.2.0\"");
 
 	/* an unknown native format version */
 	const char *v2 = "{\"format\": \"threatsync-model/2\", \"project\": {\"name\": \"x\"}, "
-			 "\"components\": []}";
+	                 "\"components\": []}";
 	assert_int_not_equal(model_parse("v2.json", v2, strlen(v2), MODEL_FORMAT_AUTO, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	assert_string_equal(err.msg, "v2.json: $.format: unsupported format 'threatsync-model/2' "
-				     "(expected threatsync-model/1)");
+	                             "(expected threatsync-model/1)");
 
 	/* computed flow properties are rejected */
 	const char *ctb =
-		"{\"project\": {\"name\": \"x\"}, \"trust_zones\": [{\"id\": \"z\", \"name\": \"Z\", "
-		"\"trust_level\": 1}], \"components\": [{\"id\": \"a\", \"type\": \"web_app\", "
-		"\"name\": \"A\", \"trust_zone\": \"z\"}], \"flows\": [{\"id\": \"f\", \"source\": "
-		"\"a\", \"destination\": \"a\", \"properties\": {\"crosses_trust_boundary\": true}}]}";
+	    "{\"project\": {\"name\": \"x\"}, \"trust_zones\": [{\"id\": \"z\", \"name\": \"Z\", "
+	    "\"trust_level\": 1}], \"components\": [{\"id\": \"a\", \"type\": \"web_app\", "
+	    "\"name\": \"A\", \"trust_zone\": \"z\"}], \"flows\": [{\"id\": \"f\", \"source\": "
+	    "\"a\", \"destination\": \"a\", \"properties\": {\"crosses_trust_boundary\": true}}]}";
 	assert_int_not_equal(model_parse("c.json", ctb, strlen(ctb), MODEL_FORMAT_AUTO, false,
-					 &test_ti, NULL, NULL, NULL, &err),
-			     0);
+	                                 &test_ti, NULL, NULL, NULL, &err),
+	                     0);
 	assert_string_equal(err.msg, "c.json: $.flows[0].properties.crosses_trust_boundary: "
-				     "computed from the trust zones of the endpoints; remove it");
+	                             "computed from the trust zones of the endpoints; remove it");
 }
 
 /* -------------------------------------------------------------- diff */
@@ -681,30 +668,30 @@ static void test_diff(void **state)
 	/* remove "shopper" (index 2 after sorting: api, db, shopper, web) */
 	assert_string_equal(sget(json_array_get(comps, 2), "id"), "shopper");
 	json_array_remove(comps, 2);
-	json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:s}", "id", "cache", "type",
-					       "generic_store", "name", "Cache", "trust_zone",
-					       "core"));
+	json_array_append_new(comps,
+	                      json_pack("{s:s, s:s, s:s, s:s}", "id", "cache", "type",
+	                                "generic_store", "name", "Cache", "trust_zone", "core"));
 	json_t *web = model_component(b, "web");
 	json_object_set_new(json_object_get(web, "properties"), "internet_facing", json_false());
 	json_object_set_new(web, "name", json_string("Shop web 2"));
 	json_object_set_new(json_object_get(model_flow(b, "f2"), "properties"), "authenticated",
-			    json_true());
+	                    json_true());
 	json_object_set_new(model_trust_zone(b, "dmz"), "trust_level", json_integer(40));
 
 	json_t *diff = NULL;
 	assert_int_equal(model_diff(a, b, &diff), 0);
 	char *text = json_dumps(json_object_get(diff, "components"), JSON_COMPACT);
 	assert_string_equal(text, "{\"added\":[\"cache\"],\"removed\":[\"shopper\"],\"changed\":"
-				  "[{\"id\":\"web\",\"fields\":[\"name\","
-				  "\"properties.internet_facing\"]}]}");
+	                          "[{\"id\":\"web\",\"fields\":[\"name\","
+	                          "\"properties.internet_facing\"]}]}");
 	free(text);
 	text = json_dumps(json_object_get(diff, "flows"), JSON_COMPACT);
 	assert_string_equal(text, "{\"added\":[],\"removed\":[],\"changed\":[{\"id\":\"f2\","
-				  "\"fields\":[\"properties.authenticated\"]}]}");
+	                          "\"fields\":[\"properties.authenticated\"]}]}");
 	free(text);
 	text = json_dumps(json_object_get(diff, "trust_zones"), JSON_COMPACT);
 	assert_string_equal(text, "{\"added\":[],\"removed\":[],\"changed\":[{\"id\":\"dmz\","
-				  "\"fields\":[\"trust_level\"]}]}");
+	                          "\"fields\":[\"trust_level\"]}]}");
 	free(text);
 	assert_false(model_diff_empty(diff));
 	json_decref(diff);
@@ -744,8 +731,7 @@ static void cli_teardown(struct cli_env *e)
 
 /* A bad file: exit 65, the given message line on stderr, and the database
  * byte-for-byte unchanged. */
-static void cli_expect_bad(struct cli_env *e, const char *file, const char *line,
-			   const char *extra)
+static void cli_expect_bad(struct cli_env *e, const char *file, const char *line, const char *extra)
 {
 	char before[65], after[65];
 	tu_file_hash(e->db, before);
@@ -772,8 +758,8 @@ static void test_cli_import(void **state)
 	char *out = NULL, *err = NULL;
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", f, NULL), 0);
 	char *want = ts_asprintf("imported %s as version 1 of shop (format native, 4 components, "
-				 "2 flows)\n",
-				 f);
+	                         "2 flows)\n",
+	                         f);
 	assert_string_equal(out, want);
 	free(want);
 	free(out);
@@ -790,9 +776,8 @@ static void test_cli_import(void **state)
 	{
 		char before[65], after[65];
 		tu_file_hash(e.db, before);
-		assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", p,
-					NULL),
-				 65);
+		assert_int_equal(
+		    tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", p, NULL), 65);
 		tu_file_hash(e.db, after);
 		assert_string_equal(before, after);
 		want = ts_asprintf("%s:3:32: invalid JSON: string or '}' expected near ','\n", p);
@@ -807,20 +792,20 @@ static void test_cli_import(void **state)
 	free(p);
 	p = fixture("bad_dangling.json");
 	cli_expect_bad(&e, p, "$.flows[0].destination: unknown destination component 'ghost'",
-		       NULL);
+	               NULL);
 	free(p);
 	p = fixture("bad_duplicate.json");
 	cli_expect_bad(&e, p, "$.components[1].id: duplicate id 'web' (also at $.components[0])",
-		       NULL);
+	               NULL);
 	free(p);
 	p = fixture("bad_unknown_type.json");
 	cli_expect_bad(&e, p, "$.components[1].type: unknown component type 'mainframe'", NULL);
 	free(p);
 	p = fixture("basic.otm.json");
 	cli_expect_bad(&e, p,
-		       "$.components[2].type: no mapping for OTM type 'mainframe'; using "
-		       "generic_process (--strict)",
-		       "--strict");
+	               "$.components[2].type: no mapping for OTM type 'mainframe'; using "
+	               "generic_process (--strict)",
+	               "--strict");
 	free(p);
 
 	/* generated: nested too deep, and larger than 16 MiB */
@@ -837,9 +822,8 @@ static void test_cli_import(void **state)
 	{
 		char before[65], after[65];
 		tu_file_hash(e.db, before);
-		assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", deep,
-					NULL),
-				 65);
+		assert_int_equal(
+		    tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", deep, NULL), 65);
 		tu_file_hash(e.db, after);
 		assert_string_equal(before, after);
 		want = ts_asprintf("%s:2:156: nesting deeper than 32 levels\n", deep);
@@ -866,19 +850,24 @@ static void test_cli_import(void **state)
 
 	/* 66: a missing file, an unknown project */
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop",
-				"/nonexistent/model.json", NULL),
-			 66);
+	                        "/nonexistent/model.json", NULL),
+	                 66);
 	assert_string_equal(err, "/nonexistent/model.json: no such file\n");
 	free(out);
 	free(err);
+	/* opening an up-to-date database with STORE_MIGRATE must not touch it either */
+	char h_before[65], h_after[65];
+	tu_file_hash(e.db, h_before);
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "nope", f, NULL), 66);
+	tu_file_hash(e.db, h_after);
+	assert_string_equal(h_before, h_after);
 	assert_string_equal(err, "threatsync: no project 'nope' (threatsync project add nope)\n");
 	free(out);
 	free(err);
 	/* 64: usage */
-	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", f, "--format",
-				"xml", NULL),
-			 64);
+	assert_int_equal(
+	    tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", f, "--format", "xml", NULL),
+	    64);
 	free(out);
 	free(err);
 	free(f);
@@ -899,8 +888,8 @@ static void test_cli_examples_and_diff(void **state)
 	char *native = ts_asprintf("%s/examples/widgetsrus/model.json", tu_env("TS_SOURCE_DIR"));
 	char *otm = ts_asprintf("%s/examples/widgetsrus/model.otm.json", tu_env("TS_SOURCE_DIR"));
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", native,
-				"--strict", "--json", NULL),
-			 0);
+	                        "--strict", "--json", NULL),
+	                 0);
 	json_error_t jerr;
 	json_t *r = json_loads(out, 0, &jerr);
 	assert_non_null(r);
@@ -911,16 +900,15 @@ static void test_cli_examples_and_diff(void **state)
 	json_decref(r);
 	free(out);
 	free(err);
-	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", otm,
-				"--strict", NULL),
-			 0);
+	assert_int_equal(
+	    tu_cli(&out, &err, "--db", e.db, "model", "import", "shop", otm, "--strict", NULL), 0);
 	assert_non_null(strstr(out, "as version 2 of shop (format otm, 21 components, 23 flows)"));
 	free(out);
 	free(err);
 
 	/* default: previous against latest */
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "diff", "shop", "--json", NULL),
-			 0);
+	                 0);
 	r = json_loads(out, 0, &jerr);
 	if (!r)
 		fail_msg("not JSON: %s", out);
@@ -928,32 +916,33 @@ static void test_cli_examples_and_diff(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "to")), 2);
 	json_t *threats = json_object_get(r, "threats");
 	assert_int_equal(json_array_size(json_object_get(threats, "added")), 2);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(threats, "removed"), 0)),
-			    "manual-tenant-isolation");
-	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "components"), "added")),
-			 0);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(threats, "removed"), 0)),
+	    "manual-tenant-isolation");
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(r, "components"), "added")), 0);
 	json_decref(r);
 	free(out);
 	free(err);
 
 	/* explicit versions, human output; identical versions */
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "diff", "shop", "2", "1", NULL),
-			 0);
+	                 0);
 	assert_non_null(strstr(out, "shop: version 2 -> version 1\n"));
 	assert_non_null(strstr(out, "  + manual-tenant-isolation\n"));
 	free(out);
 	free(err);
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "diff", "shop", "1", "1", NULL),
-			 0);
+	                 0);
 	assert_string_equal(out, "shop: no differences between version 1 and version 1\n");
 	free(out);
 	free(err);
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "diff", "shop", "1", "9", NULL),
-			 66);
+	                 66);
 	free(out);
 	free(err);
 	assert_int_equal(tu_cli(&out, &err, "--db", e.db, "model", "diff", "shop", "x", "1", NULL),
-			 64);
+	                 64);
 	free(out);
 	free(err);
 	free(native);
@@ -964,18 +953,18 @@ static void test_cli_examples_and_diff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_native_normalised),
-		cmocka_unit_test(test_versions_and_noop),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_duplicate_key_and_limits),
-		cmocka_unit_test(test_error_cap),
-		cmocka_unit_test(test_otm),
-		cmocka_unit_test(test_otm_source_paths),
-		cmocka_unit_test(test_threatdragon),
-		cmocka_unit_test(test_detection),
-		cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_cli_import),
-		cmocka_unit_test(test_cli_examples_and_diff),
+	    cmocka_unit_test(test_native_normalised),
+	    cmocka_unit_test(test_versions_and_noop),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_duplicate_key_and_limits),
+	    cmocka_unit_test(test_error_cap),
+	    cmocka_unit_test(test_otm),
+	    cmocka_unit_test(test_otm_source_paths),
+	    cmocka_unit_test(test_threatdragon),
+	    cmocka_unit_test(test_detection),
+	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_cli_import),
+	    cmocka_unit_test(test_cli_examples_and_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
