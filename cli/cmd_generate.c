@@ -38,7 +38,7 @@ static bool cli_now(char out[32], const char **ret)
 		int h, m, s, ms = 0;
 		char tail[8] = "";
 		int got = n == 20 ? sscanf(v + 11, "%2d:%2d:%2d%1s", &h, &m, &s, tail)
-				  : sscanf(v + 11, "%2d:%2d:%2d.%3d%1s", &h, &m, &s, &ms, tail);
+		                  : sscanf(v + 11, "%2d:%2d:%2d.%3d%1s", &h, &m, &s, &ms, tail);
 		ok = got == (n == 20 ? 4 : 5) && h < 24 && m < 60 && s < 60 && ms >= 0 &&
 		     isdigit((unsigned char)v[11]) && strcmp(tail, "Z") == 0;
 		if (ok)
@@ -77,7 +77,7 @@ enum {
 /* Parses argv (argv[0] is the command word) accepting the options in allowed.
  * Returns 0 or EX_USAGE after printing the usage line. */
 static int parse_args(int argc, char **argv, unsigned allowed, const char *usage,
-		      struct gen_args *a)
+                      struct gen_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
@@ -149,8 +149,9 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 	const json_t *c = json_object_get(sum, "countermeasures");
 	const json_t *ch = json_object_get(sum, "changes");
 	const char *rule = json_string_value(json_object_get(sum, "rule"));
-	printf("%s: model version %d, risk class %s", json_string_value(json_object_get(sum, "project")),
-	       cnt(sum, "model_version", NULL), json_string_value(json_object_get(sum, "risk_class")));
+	printf("%s: model version %d, risk class %s",
+	       json_string_value(json_object_get(sum, "project")), cnt(sum, "model_version", NULL),
+	       json_string_value(json_object_get(sum, "risk_class")));
 	if (rule)
 		printf(" (rule '%s', %s:%d)\n", rule, cfg->path ? cfg->path : "built-in",
 		       cnt(sum, "rule_line", NULL));
@@ -166,8 +167,7 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 	const char *key;
 	json_t *v;
 	printf("  by status:");
-	json_object_foreach(json_object_get(c, "by_status"), key, v)
-	{
+	json_object_foreach (json_object_get(c, "by_status"), key, v) {
 		printf(" %s %d", key, (int)json_integer_value(v));
 	}
 	printf("\n");
@@ -180,7 +180,7 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 	       cnt(ch, "countermeasures", "removed"), cnt(ch, "countermeasures", "reactivated"),
 	       cnt(ch, "countermeasures", "status_changed"));
 	const struct config_project *pc =
-		config_find_project(cfg, json_string_value(json_object_get(sum, "project")));
+	    config_find_project(cfg, json_string_value(json_object_get(sum, "project")));
 	if (pc && pc->connector)
 		printf("outbox (%s): %d create, %d update, %d close, %d reopen\n", pc->connector,
 		       cnt(ch, "outbox", "create"), cnt(ch, "outbox", "update"),
@@ -234,8 +234,7 @@ static int id_width(const json_t *list)
 {
 	size_t i, w = 2;
 	json_t *e;
-	json_array_foreach(list, i, e)
-	{
+	json_array_foreach (list, i, e) {
 		size_t n = strlen(str(e, "id"));
 		if (n > w)
 			w = n;
@@ -283,14 +282,14 @@ int cmd_threats(struct cli_ctx *ctx, int argc, char **argv)
 			       "STATUS", "COMPONENT", "TITLE");
 			size_t i;
 			json_t *e;
-			json_array_foreach(list, i, e)
-			{
+			json_array_foreach (list, i, e) {
 				const char *where = json_is_string(json_object_get(e, "flow"))
-							    ? str(e, "flow")
-							    : str(e, "component");
+				                        ? str(e, "flow")
+				                        : str(e, "component");
 				printf("%-*s %5.1f %-8s %-14s %-20s %s\n", w, str(e, "id"),
 				       json_real_value(json_object_get(e, "score")),
-				       str(e, "severity"), str(e, "status"), where, str(e, "title"));
+				       str(e, "severity"), str(e, "status"), where,
+				       str(e, "title"));
 			}
 		}
 	}
@@ -302,7 +301,7 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct gen_args a;
 	int code = parse_args(argc, argv, ARG_JSON | ARG_ALL | ARG_STATUS,
-			      "SLUG [--json] [--all] [--status S]", &a);
+	                      "SLUG [--json] [--all] [--status S]", &a);
 	if (code)
 		return code;
 	char clock[32];
@@ -311,8 +310,8 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 		return EX_USAGE;
 	if (a.status && !gen_status_valid(a.status)) {
 		cli_error("countermeasures: unknown status '%s' (todo, in_progress, done, "
-			  "not_applicable, risk_accepted or satisfied)",
-			  a.status);
+		          "not_applicable, risk_accepted or satisfied)",
+		          a.status);
 		return EX_USAGE;
 	}
 	struct store *s = cli_store(ctx, true, &code);
@@ -333,15 +332,14 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 			       "STATUS", "COMPONENT", "DUE", "TITLE");
 			size_t i;
 			json_t *e;
-			json_array_foreach(list, i, e)
-			{
+			json_array_foreach (list, i, e) {
 				printf("%-*s %5.1f %4d %-14s %-20s %-10s %s", w, str(e, "id"),
 				       json_real_value(json_object_get(e, "score")),
 				       (int)json_integer_value(json_object_get(e, "priority")),
 				       str(e, "status"), str(e, "component"),
 				       json_is_string(json_object_get(e, "due_date"))
-					       ? str(e, "due_date")
-					       : "-",
+				           ? str(e, "due_date")
+				           : "-",
 				       str(e, "title"));
 				if (json_is_string(json_object_get(e, "satisfied_by")))
 					printf(" (satisfied by %s)", str(e, "satisfied_by"));
@@ -381,22 +379,21 @@ int cmd_classify(struct cli_ctx *ctx, int argc, char **argv)
 		if (json_is_object(rule))
 			printf("rule: '%s' (rule %d, %s:%d)\n", str(rule, "name"),
 			       (int)json_integer_value(json_object_get(rule, "index")) + 1,
-			       json_is_string(json_object_get(rule, "config"))
-				       ? str(rule, "config")
-				       : "built-in",
+			       json_is_string(json_object_get(rule, "config")) ? str(rule, "config")
+			                                                       : "built-in",
 			       (int)json_integer_value(json_object_get(rule, "line")));
 		else
 			printf("rule: none matched; the default class is %s\n",
 			       CLASSIFY_DEFAULT_CLASS);
 		const json_t *p = json_object_get(doc, "policy");
-		printf("policy: threats of severity %s and above, countermeasures of priority 1..%d",
-		       str(p, "min_severity"),
-		       (int)json_integer_value(json_object_get(p, "max_priority")));
+		printf(
+		    "policy: threats of severity %s and above, countermeasures of priority 1..%d",
+		    str(p, "min_severity"),
+		    (int)json_integer_value(json_object_get(p, "max_priority")));
 		size_t i;
 		json_t *fw;
 		printf("\nframeworks in scope:");
-		json_array_foreach(json_object_get(doc, "frameworks"), i, fw)
-		{
+		json_array_foreach (json_object_get(doc, "frameworks"), i, fw) {
 			printf(" %s", json_string_value(fw));
 		}
 		printf("%s\n", json_array_size(json_object_get(doc, "frameworks")) ? "" : " none");
@@ -410,7 +407,7 @@ int cmd_classify(struct cli_ctx *ctx, int argc, char **argv)
 int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char usage[] = "SLUG ID --not-applicable|--accept-risk --reason R "
-				    "[--expires YYYY-MM-DD] [--author A] [--revoke] [--json]";
+	                            "[--expires YYYY-MM-DD] [--author A] [--revoke] [--json]";
 	struct gen_args a;
 	int code = parse_args(argc, argv, ARG_JSON | ARG_OVERRIDE, usage, &a);
 	if (code)
@@ -421,7 +418,7 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (a.revoke && (a.kind || a.expires)) {
 		cli_error("override: --revoke takes no --not-applicable, --accept-risk or "
-			  "--expires");
+		          "--expires");
 		return EX_USAGE;
 	}
 	char clock[32];
@@ -438,8 +435,8 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 	if (project_find(s, a.slug, &pid, &err) < 0)
 		return fail(&err);
 	int rc = a.revoke ? override_revoke(s, pid, a.id, a.reason, author, now, &res, &err)
-			  : override_add(s, pid, a.id, a.kind, a.reason, author, a.expires, now,
-					 &res, &err);
+	                  : override_add(s, pid, a.id, a.kind, a.reason, author, a.expires, now,
+	                                 &res, &err);
 	if (rc < 0)
 		return fail(&err);
 	if (a.json) {
@@ -454,8 +451,7 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 			printf("%s %s: %s\n", str(res, "target_kind"), a.id, a.kind);
 		size_t i;
 		json_t *c;
-		json_array_foreach(json_object_get(res, "changes"), i, c)
-		{
+		json_array_foreach (json_object_get(res, "changes"), i, c) {
 			printf("  %s: %s -> %s\n", str(c, "uid"), str(c, "from"), str(c, "to"));
 		}
 		int ops = (int)json_integer_value(json_object_get(res, "outbox"));

@@ -30,8 +30,10 @@ static const struct cli_command commands[] = {
 	 NULL},
 	{"classify", "SLUG [--json]", "classify the latest model into a risk class", NULL,
 	 cmd_classify, NULL},
-	{"status", "[SLUG] [--json]", "tasks, tickets and outbox state", NULL, NULL,
-	 "#5 (tracker sync I)"},
+	{"status", "[SLUG] [--json]", "tasks, tickets and outbox state",
+	 "Tasks in scope by status, tickets linked, outbox rows by state (dead and failing\n"
+	 "rows with the tracker's own error), and the last poll of each connector.",
+	 cmd_status, NULL},
 	{"generate", "SLUG [--json] [--dry-run]", "generate threats and countermeasures",
 	 "Set THREATSYNC_NOW=YYYY-MM-DD[THH:MM:SS[.mmm]Z] to fix the clock (due dates,\n"
 	 "expiry of risk acceptances, timestamps): docs/generation.md.",
@@ -58,8 +60,14 @@ static const struct cli_command commands[] = {
 	{"compliance", "SLUG [--framework F] [--json]", "compliance coverage", NULL, NULL,
 	 "reports (a later issue)"},
 	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports (a later issue)"},
-	{"sync", "--once [--connector NAME] [--reconcile]", "run one push and poll pass", NULL,
-	 NULL, "#5 (tracker sync I)"},
+	{"sync", "--once [--connector NAME] [--reconcile] [--json]", "run one push and poll pass",
+	 "Drains the outbox (exactly one ticket per task: an operation whose outcome is\n"
+	 "unknown is resolved by its marker first), then polls each tracker project for\n"
+	 "changed tickets. --reconcile polls from the start instead of the cursor.\n"
+	 "Exit 0 when the pass completed (failed operations are rescheduled: see the\n"
+	 "counts and `threatsync status`), 69 when a connector could not be opened or no\n"
+	 "request to it got an answer, 75 when the daemon or another sync holds the lock.",
+	 cmd_sync, NULL},
 	{"link", "SLUG TASK KEY", "adopt an existing ticket for a task", NULL, NULL,
 	 "#6 (tracker sync II)"},
 	{"library lint", "[DIR...] [--json] [--catalogs DIR]", "check the threat library",

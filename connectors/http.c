@@ -62,6 +62,11 @@ uint64_t http_client_random(struct http_client *c)
 	return z ^ (z >> 31);
 }
 
+uv_loop_t *http_client_loop(struct http_client *c)
+{
+	return c->loop;
+}
+
 void http_client_set_seed(struct http_client *c, uint64_t seed)
 {
 	if (c)

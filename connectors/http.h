@@ -27,6 +27,9 @@ struct http_endpoint;
  * http_client_close. Returns 0, -ENOMEM or a negative libuv error. */
 int http_client_new(uv_loop_t *loop, struct http_client **ret);
 
+/* The loop c runs on (borrowed), for connectors that need their own timers. */
+uv_loop_t *http_client_loop(struct http_client *c);
+
 /* Seeds the PRNG used for backoff jitter (tests use it for determinism). */
 void http_client_set_seed(struct http_client *c, uint64_t seed);
 

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "daemon/daemon.h"
+#include "daemon/sync_job.h"
 #include "engine/log.h"
 
 static const char SQL_WAL_CHECKPOINT[] = "PRAGMA wal_checkpoint(PASSIVE)";
@@ -49,6 +50,7 @@ static void wal_checkpoint_job_cb(void *ctx)
 
 static const struct cron_job table[] = {
     {"wal-checkpoint", JOBS_WAL_CHECKPOINT_PERIOD_MS, wal_checkpoint_job_cb},
+    {"sync", SYNC_JOB_TICK_MS, sync_job_tick},
 };
 
 const struct cron_job *jobs_table(size_t *ret_n)

@@ -24,15 +24,13 @@ void classify_annotate_model(json_t *model)
 	json_t *zones = json_object();
 	size_t i;
 	json_t *c, *f;
-	json_array_foreach(json_object_get(model, "components"), i, c)
-	{
+	json_array_foreach (json_object_get(model, "components"), i, c) {
 		const char *id = json_string_value(json_object_get(c, "id"));
 		json_t *z = json_object_get(c, "trust_zone");
 		if (id && json_is_string(z))
 			json_object_set(zones, id, z);
 	}
-	json_array_foreach(json_object_get(model, "flows"), i, f)
-	{
+	json_array_foreach (json_object_get(model, "flows"), i, f) {
 		const char *src = json_string_value(json_object_get(f, "source"));
 		const char *dst = json_string_value(json_object_get(f, "destination"));
 		const char *zs = src ? json_string_value(json_object_get(zones, src)) : NULL;
@@ -49,7 +47,7 @@ void classify_annotate_model(json_t *model)
 }
 
 int classify_model(const struct config *cfg, json_t *model, struct classify_result *ret,
-		   struct ts_err *err)
+                   struct ts_err *err)
 {
 	ret->risk_class = CLASSIFY_DEFAULT_CLASS;
 	ret->rule = NULL;
@@ -63,14 +61,14 @@ int classify_model(const struct config *cfg, json_t *model, struct classify_resu
 		struct ts_err perr = {0};
 		if (expr_parse(r->when, &e, &perr) < 0)
 			return ts_err_set(err, EX_CONFIG,
-					  "%s:%d: classification rule '%s': when: %s", file,
-					  r->line, r->name, perr.msg);
+			                  "%s:%d: classification rule '%s': when: %s", file,
+			                  r->line, r->name, perr.msg);
 		bool hit = false;
 		int rc = expr_eval_bool(e, &env, &hit, &perr);
 		expr_free(e);
 		if (rc < 0)
 			return ts_err_set(err, EX_DATAERR, "%s:%d: classification rule '%s': %s",
-					  file, r->line, r->name, perr.msg);
+			                  file, r->line, r->name, perr.msg);
 		if (hit) {
 			ret->risk_class = r->risk_class;
 			ret->rule = r->name;
@@ -91,8 +89,8 @@ json_t *classify_policy_json(const struct config_policy *p)
 	for (int i = 0; i < 4; i++)
 		json_array_append_new(sla, json_integer(p->sla_days[i]));
 	json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:o}", "risk_class", p->risk_class,
-			      "min_severity", p->min_severity, "max_priority", p->max_priority,
-			      "frameworks", fw, "sla_days", sla);
+	                      "min_severity", p->min_severity, "max_priority", p->max_priority,
+	                      "frameworks", fw, "sla_days", sla);
 	json_object_set_new(o, "line", p->line > 0 ? json_integer(p->line) : json_null());
 	return o;
 }
@@ -100,7 +98,7 @@ json_t *classify_policy_json(const struct config_policy *p)
 static int cmp_json_str(const void *a, const void *b)
 {
 	return strcmp(json_string_value(*(json_t *const *)a),
-		      json_string_value(*(json_t *const *)b));
+	              json_string_value(*(json_t *const *)b));
 }
 
 /* The policy's frameworks plus the model's compliance, sorted, once each. */
@@ -111,9 +109,8 @@ static json_t *required_frameworks(const struct config_policy *p, const json_t *
 		json_object_set_new(set, *f, json_true());
 	size_t i;
 	json_t *fw;
-	json_array_foreach(json_object_get(json_object_get(model, "project"), "compliance"), i,
-			   fw)
-	{
+	json_array_foreach (json_object_get(json_object_get(model, "project"), "compliance"), i,
+	                    fw) {
 		if (json_is_string(fw))
 			json_object_set_new(set, json_string_value(fw), json_true());
 	}
@@ -121,8 +118,7 @@ static json_t *required_frameworks(const struct config_policy *p, const json_t *
 	json_t **v = ts_calloc(n + 1, sizeof(*v));
 	const char *key;
 	json_t *val;
-	json_object_foreach(set, key, val)
-	{
+	json_object_foreach (set, key, val) {
 		v[k++] = json_string(key);
 	}
 	qsort(v, n, sizeof(*v), cmp_json_str);
@@ -134,8 +130,8 @@ static json_t *required_frameworks(const struct config_policy *p, const json_t *
 	return out;
 }
 
-int classify_project(struct store *s, const struct config *cfg, const char *slug,
-		     json_t **ret_doc, struct ts_err *err)
+int classify_project(struct store *s, const struct config *cfg, const char *slug, json_t **ret_doc,
+                     struct ts_err *err)
 {
 	int64_t pid;
 	int rc = project_find(s, slug, &pid, err);
@@ -157,10 +153,10 @@ int classify_project(struct store *s, const struct config *cfg, const char *slug
 	json_t *rule = json_null();
 	if (r.rule)
 		rule = json_pack("{s:s, s:i, s:i, s:s?}", "name", r.rule, "index", r.rule_index,
-				 "line", r.rule_line, "config", cfg->path);
+		                 "line", r.rule_line, "config", cfg->path);
 	*ret_doc = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}", "project", slug, "model_version",
-			     version, "risk_class", r.risk_class, "rule", rule, "policy",
-			     classify_policy_json(p), "frameworks", required_frameworks(p, model));
+	                     version, "risk_class", r.risk_class, "rule", rule, "policy",
+	                     classify_policy_json(p), "frameworks", required_frameworks(p, model));
 	json_decref(model);
 	return 0;
 }

@@ -24,7 +24,7 @@ struct classify_result {
  * that does not parse fails with EX_CONFIG naming the file and line (config_load
  * has validated them, so this only happens with hand-built configurations). */
 int classify_model(const struct config *cfg, json_t *model, struct classify_result *ret,
-		   struct ts_err *err);
+                   struct ts_err *err);
 
 /* Adds the properties the engine derives, in place, to a model document:
  * flows get properties.crosses_trust_boundary (source and destination in
@@ -41,8 +41,8 @@ json_t *classify_policy_json(const struct config_policy *p);
  * "risk_class", "rule": {"name", "index", "line", "config"} or null, "policy",
  * "frameworks": the policy's plus the model's project.compliance, sorted}.
  * EX_NOINPUT when the project or its model does not exist. */
-int classify_project(struct store *s, const struct config *cfg, const char *slug,
-		     json_t **ret_doc, struct ts_err *err);
+int classify_project(struct store *s, const struct config *cfg, const char *slug, json_t **ret_doc,
+                     struct ts_err *err);
 
 /* Rank of a risk class or severity name: critical 4, high 3, medium 2, low 1;
  * 0 for anything else. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Generation: model + library + policy -> threats and tasks, stored as a diff in one transaction. */
+/* Generation: model + library + policy -> threats and tasks, stored as a diff in one transaction.
+ */
 #include "engine/generate.h"
 
 #include <errno.h>
@@ -50,8 +51,8 @@ void gen_marker(const char *slug, const char *cm_uid, char out[32])
 	snprintf(out, 32, "threatsync-%.16s", hex);
 }
 
-static const char *const cm_statuses[] = {"todo",	    "in_progress",   "done",
-					  "not_applicable", "risk_accepted", "satisfied"};
+static const char *const cm_statuses[] = {"todo",           "in_progress",   "done",
+                                          "not_applicable", "risk_accepted", "satisfied"};
 
 bool gen_status_valid(const char *s)
 {
@@ -99,8 +100,8 @@ struct gthreat {
 	const char *severity;
 	const char *likelihood;
 	double score;
-	int in_scope;        /* by the risk policy */
-	const json_t *ovr;   /* override in force (borrowed from g->active), or NULL */
+	int in_scope;      /* by the risk policy */
+	const json_t *ovr; /* override in force (borrowed from g->active), or NULL */
 	char hash[65];
 	int64_t row_id;
 	int origin_manual;
@@ -119,7 +120,6 @@ struct gcm {
 	char *satisfied_by; /* owned */
 	size_t *threats;    /* owned: indexes into g->threats, sorted by uid at the end */
 	size_t n_threats, cap_threats;
-	json_t *body; /* owned */
 	char hash[65];
 	int64_t row_id;
 };
@@ -142,6 +142,7 @@ struct gen {
 	json_t *exposure;     /* owned: component id -> 0/1/2 */
 	json_t *flows_by_end; /* owned: component id -> array of flows touching it */
 	json_t *by_type;      /* owned: type -> array of component-scoped threat indexes */
+	json_t *lib_bodies;   /* owned: countermeasure id -> [static body, its digest] */
 	char now[32];
 	char today[11];
 
@@ -169,7 +170,6 @@ static void gen_release(struct gen *g)
 		free(g->cms[i].uid);
 		free(g->cms[i].satisfied_by);
 		free(g->cms[i].threats);
-		json_decref(g->cms[i].body);
 	}
 	free(g->cms);
 	json_decref(g->cm_index);
@@ -181,6 +181,7 @@ static void gen_release(struct gen *g)
 	json_decref(g->exposure);
 	json_decref(g->flows_by_end);
 	json_decref(g->by_type);
+	json_decref(g->lib_bodies);
 	json_decref(g->model);
 	json_decref(g->summary);
 }
@@ -213,18 +214,16 @@ static void build_indexes(struct gen *g)
 	g->by_type = json_object();
 	size_t i;
 	json_t *c, *f;
-	json_array_foreach(json_object_get(g->model, "components"), i, c)
-	{
+	json_array_foreach (json_object_get(g->model, "components"), i, c) {
 		const char *id = jstr(c, "id");
 		if (!id)
 			continue;
 		json_object_set(g->components, id, c);
 		json_object_set_new(g->exposure, id,
-				    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
+		                    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
 		json_object_set_new(g->flows_by_end, id, json_array());
 	}
-	json_array_foreach(json_object_get(g->model, "flows"), i, f)
-	{
+	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
 		const char *fid = jstr(f, "id");
 		if (fid)
 			json_object_set(g->flows, fid, f);
@@ -273,7 +272,7 @@ static int flow_exposure(struct gen *g, const json_t *f)
 }
 
 static const json_t *override_of(struct gen *g, const char *target_kind, const char *uid,
-				 bool expired)
+                                 bool expired)
 {
 	char *key = ts_asprintf("%s:%s", target_kind, uid);
 	const json_t *o = json_object_get(expired ? g->expired : g->active, key);
@@ -289,7 +288,7 @@ static const json_t *override_of(struct gen *g, const char *target_kind, const c
  * condition holds), but over the flows touching comp only. 1 and *ret_id
  * (borrowed from the model) when found, 0 when not, negative on error. */
 static int find_provider(struct gen *g, const struct lib_countermeasure *lc, json_t *comp,
-			 const char **ret_id)
+                         const char **ret_id)
 {
 	const struct lib_satisfied_by *sb = lc->satisfied_by;
 	const char *self = jstr(comp, "id");
@@ -298,8 +297,7 @@ static int find_provider(struct gen *g, const struct lib_countermeasure *lc, jso
 	const char *best_id = NULL, *best_flow = NULL;
 	size_t i;
 	json_t *f;
-	json_array_foreach(json_object_get(g->flows_by_end, self), i, f)
-	{
+	json_array_foreach (json_object_get(g->flows_by_end, self), i, f) {
 		const char *src = jstr(f, "source"), *dst = jstr(f, "destination");
 		const char *fid = jstr(f, "id");
 		if (!src || !dst)
@@ -327,16 +325,16 @@ static int find_provider(struct gen *g, const struct lib_countermeasure *lc, jso
 		}
 		if (sb->condition) {
 			struct expr_env env = {.component = comp,
-					       .flow = f,
-					       .source = component(g, src),
-					       .destination = component(g, dst),
-					       .model = g->model};
+			                       .flow = f,
+			                       .source = component(g, src),
+			                       .destination = component(g, dst),
+			                       .model = g->model};
 			bool ok = false;
 			struct ts_err e = {0};
 			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
 				return ts_err_set(g->err, EX_DATAERR,
-						  "%s: %s.satisfied_by.condition (for '%s'): %s",
-						  lc->file, lc->path, self, e.msg);
+				                  "%s: %s.satisfied_by.condition (for '%s'): %s",
+				                  lc->file, lc->path, self, e.msg);
 			if (!ok)
 				continue;
 		}
@@ -370,24 +368,44 @@ static json_t *int_array(const int *v, size_t n)
 	return a;
 }
 
+/* Content digests are taken over length-prefixed fields: unambiguous and far
+ * cheaper than dumping JSON for every item of a large model. */
+static void hash_field(struct ts_buf *b, const char *v)
+{
+	ts_buf_printf(b, "%zu:", strlen(v));
+	ts_buf_puts(b, v);
+}
+
+static void hash_ints(struct ts_buf *b, const json_t *a)
+{
+	size_t i;
+	json_t *v;
+	ts_buf_printf(b, "[%zu", json_array_size(a));
+	json_array_foreach (a, i, v) {
+		ts_buf_printf(b, ",%lld", (long long)json_integer_value(v));
+	}
+	ts_buf_puts(b, "]");
+}
+
 static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
 {
 	t->score = gen_score(classify_rank(t->severity), likelihood_rank(t->likelihood),
-			     g->class_rank, exposure);
+	                     g->class_rank, exposure);
 	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
 	t->ovr = override_of(g, "threat", t->uid, false);
-	json_t *h = json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s}", "title", t->title,
-			      "description", t->description ? t->description : "", "stride",
-			      t->stride, "cwe", t->cwe, "capec", t->capec, "severity",
-			      t->severity, "likelihood", t->likelihood);
-	char *dump = json_dumps(h, JSON_SORT_KEYS | JSON_COMPACT);
-	ts_sha256_hex(dump, strlen(dump), t->hash);
-	free(dump);
-	json_decref(h);
+	struct ts_buf b = {0};
+	hash_field(&b, t->title);
+	hash_field(&b, t->description ? t->description : "");
+	hash_field(&b, t->stride);
+	hash_ints(&b, t->cwe);
+	hash_ints(&b, t->capec);
+	hash_field(&b, t->severity);
+	hash_field(&b, t->likelihood);
+	ts_sha256_hex(b.data, b.len, t->hash);
+	ts_buf_free(&b);
 }
 
-static struct gthreat *library_instance(struct gen *g, const struct lib_threat *lt,
-					const char *key)
+static struct gthreat *library_instance(struct gen *g, const struct lib_threat *lt, const char *key)
 {
 	struct gthreat *t = add_threat(g);
 	t->uid = ts_asprintf("%s@%s", lt->id, key);
@@ -411,7 +429,7 @@ static bool type_listed(const struct lib_threat *lt, const char *type)
 }
 
 static int eval_condition(struct gen *g, const struct lib_threat *lt, struct expr_env *env,
-			  const char *where, bool *ret)
+                          const char *where, bool *ret)
 {
 	*ret = true;
 	if (!lt->condition)
@@ -419,7 +437,7 @@ static int eval_condition(struct gen *g, const struct lib_threat *lt, struct exp
 	struct ts_err e = {0};
 	if (expr_eval_bool(lt->condition, env, ret, &e) < 0)
 		return ts_err_set(g->err, EX_DATAERR, "%s: %s.condition (for '%s'): %s", lt->file,
-				  lt->path, where, e.msg);
+		                  lt->path, where, e.msg);
 	return 0;
 }
 
@@ -494,15 +512,13 @@ static int library_threats(struct gen *g)
 	json_t *c, *f;
 	/* Component-scoped threats: one instance per (threat, component), in
 	 * library order for each component in model order. */
-	json_array_foreach(json_object_get(g->model, "components"), i, c)
-	{
+	json_array_foreach (json_object_get(g->model, "components"), i, c) {
 		const char *cid = jstr(c, "id");
 		size_t k;
 		json_t *ti;
-		json_array_foreach(json_object_get(g->by_type, jstr(c, "type")), k, ti)
-		{
+		json_array_foreach (json_object_get(g->by_type, jstr(c, "type")), k, ti) {
 			const struct lib_threat *lt =
-				library_threat_at(g->lib, (size_t)json_integer_value(ti));
+			    library_threat_at(g->lib, (size_t)json_integer_value(ti));
 			struct expr_env env = {.component = c, .model = g->model};
 			bool hit;
 			if (eval_condition(g, lt, &env, cid, &hit) < 0)
@@ -520,8 +536,7 @@ static int library_threats(struct gen *g)
 	 * the destination (or else the source) is listed; its countermeasures go
 	 * to that component, the side that has to implement them. */
 	size_t nt = library_n_threats(g->lib);
-	json_array_foreach(json_object_get(g->model, "flows"), i, f)
-	{
+	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
 		const char *fid = jstr(f, "id");
 		json_t *src = component(g, jstr(f, "source"));
 		json_t *dst = component(g, jstr(f, "destination"));
@@ -537,7 +552,7 @@ static int library_threats(struct gen *g)
 			if (!owner)
 				continue;
 			struct expr_env env = {
-				.flow = f, .source = src, .destination = dst, .model = g->model};
+			    .flow = f, .source = src, .destination = dst, .model = g->model};
 			bool hit;
 			if (eval_condition(g, lt, &env, fid, &hit) < 0)
 				return -EINVAL;
@@ -567,8 +582,7 @@ static const json_t *manual_cm(struct gen *g, const char *id)
 {
 	size_t i;
 	json_t *mc;
-	json_array_foreach(json_object_get(g->model, "countermeasures"), i, mc)
-	{
+	json_array_foreach (json_object_get(g->model, "countermeasures"), i, mc) {
 		const char *mid = jstr(mc, "id");
 		if (mid && id && strcmp(mid, id) == 0)
 			return mc;
@@ -611,8 +625,7 @@ static int manual_items(struct gen *g)
 	size_t i, j, k;
 	json_t *mt, *a, *ref;
 	json_t *by_id = json_object(); /* manual threat id -> array of threat indexes */
-	json_array_foreach(json_object_get(g->model, "threats"), i, mt)
-	{
+	json_array_foreach (json_object_get(g->model, "threats"), i, mt) {
 		const char *id = jstr(mt, "id");
 		if (!id)
 			continue;
@@ -632,7 +645,7 @@ static int manual_items(struct gen *g)
 			t->title = jstr(mt, "title");
 			t->description = jstr(mt, "description");
 			snprintf(t->stride, sizeof(t->stride), "%s",
-				 jstr(mt, "stride") ? jstr(mt, "stride") : "");
+			         jstr(mt, "stride") ? jstr(mt, "stride") : "");
 			t->cwe = json_deep_copy(json_object_get(mt, "cwe"));
 			if (!json_is_array(t->cwe)) {
 				json_decref(t->cwe);
@@ -649,8 +662,8 @@ static int manual_items(struct gen *g)
 			threat_finish(g, t, exposure);
 			size_t t_index = g->n_threats - 1;
 			json_array_append_new(idx, json_integer((json_int_t)t_index));
-			json_array_foreach(a ? json_object_get(a, "countermeasures") : NULL, k, ref)
-			{
+			json_array_foreach (a ? json_object_get(a, "countermeasures") : NULL, k,
+			                    ref) {
 				const json_t *mc = manual_cm(g, jstr(ref, "id"));
 				if (mc)
 					manual_link(g, mc, t_index);
@@ -658,15 +671,12 @@ static int manual_items(struct gen *g)
 		}
 	}
 	json_t *mc, *tid;
-	json_array_foreach(json_object_get(g->model, "countermeasures"), i, mc)
-	{
+	json_array_foreach (json_object_get(g->model, "countermeasures"), i, mc) {
 		if (!jstr(mc, "id"))
 			continue;
-		json_array_foreach(json_object_get(mc, "threats"), j, tid)
-		{
+		json_array_foreach (json_object_get(mc, "threats"), j, tid) {
 			json_t *ti;
-			json_array_foreach(json_object_get(by_id, json_string_value(tid)), k, ti)
-			{
+			json_array_foreach (json_object_get(by_id, json_string_value(tid)), k, ti) {
 				manual_link(g, mc, (size_t)json_integer_value(ti));
 			}
 		}
@@ -707,29 +717,36 @@ static void sort_threats(const struct gen *g, size_t *v, size_t n)
 	}
 }
 
-static void cm_finish(struct gen *g, struct gcm *c)
+/* The parts of a countermeasure's text that come from its library entry,
+ * built once per entry and shared (by reference) by all its instances, with
+ * the digest of their canonical dump: hashing every instance's full text would
+ * dominate generation time on large models. */
+static json_t *static_body(struct gen *g, const struct gcm *c, const char **ret_hash)
 {
-	const struct config_policy *p = g->policy;
-	c->in_scope = c->any_threat_in_scope &&
-		      (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
+	const char *key = c->lc ? c->lc->id : "";
+	json_t *cached = c->lc ? json_object_get(g->lib_bodies, key) : NULL;
+	if (cached) {
+		*ret_hash = json_string_value(json_array_get(cached, 1));
+		return json_array_get(cached, 0);
+	}
 	json_t *body = json_object();
 	if (c->lc) {
 		const struct lib_countermeasure *lc = c->lc;
 		json_object_set_new(body, "requirement", json_string(lc->requirement));
 		json_t *how = json_array();
 		for (size_t i = 0; i < lc->n_how_to; i++)
-			json_array_append_new(how, json_pack("{s:s, s:s}", "stack",
-							     lc->how_to[i].stack, "text",
-							     lc->how_to[i].text));
+			json_array_append_new(how,
+			                      json_pack("{s:s, s:s}", "stack", lc->how_to[i].stack,
+			                                "text", lc->how_to[i].text));
 		json_object_set_new(body, "how_to", how);
 		if (lc->acceptance_test)
 			json_object_set_new(body, "acceptance_test",
-					    json_string(lc->acceptance_test));
+			                    json_string(lc->acceptance_test));
 		json_t *tr = json_array();
 		for (size_t i = 0; i < lc->n_training; i++)
 			json_array_append_new(tr, json_pack("{s:s, s:s}", "title",
-							    lc->training[i].title, "url",
-							    lc->training[i].url));
+			                                    lc->training[i].title, "url",
+			                                    lc->training[i].url));
 		json_object_set_new(body, "training", tr);
 		json_object_set_new(body, "compliance", compliance_json(lc));
 	} else {
@@ -739,88 +756,139 @@ static void cm_finish(struct gen *g, struct gcm *c)
 		json_object_set_new(body, "training", json_array());
 		json_object_set_new(body, "compliance", json_object());
 	}
+	char *dump = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
+	char hash[65];
+	ts_sha256_hex(dump, strlen(dump), hash);
+	free(dump);
+	json_t *entry = json_pack("[o, s]", body, hash);
+	if (c->lc) {
+		json_object_set_new(g->lib_bodies, key, entry);
+	} else {
+		/* Manual entries are not shared: keep this one alive with the
+		 * working set under a unique key. */
+		char *k = ts_asprintf("manual:%s", c->uid);
+		json_object_set_new(g->lib_bodies, k, entry);
+		free(k);
+	}
+	*ret_hash = json_string_value(json_array_get(entry, 1));
+	return body;
+}
+
+static void cm_finish(struct gen *g, struct gcm *c)
+{
+	const struct config_policy *p = g->policy;
+	c->in_scope = c->any_threat_in_scope &&
+	              (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
 	/* Threats in a stable order, whatever order they were linked in. */
 	sort_threats(g, c->threats, c->n_threats);
+	/* The digest covers everything the task's text is made of (cm_body). */
+	const char *static_hash = NULL;
+	static_body(g, c, &static_hash);
+	struct ts_buf b = {0};
+	hash_field(&b, static_hash);
+	hash_field(&b, c->title);
+	ts_buf_printf(&b, "%d;", c->priority);
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		hash_field(&b, t->uid);
+		hash_field(&b, t->title);
+		hash_ints(&b, t->cwe);
+		hash_field(&b, t->severity);
+	}
+	json_t *comp = component(g, c->component_key);
+	hash_field(&b, c->component_key);
+	hash_field(&b, comp && jstr(comp, "name") ? jstr(comp, "name") : "");
+	hash_field(&b, comp && jstr(comp, "type") ? jstr(comp, "type") : "");
+	ts_sha256_hex(b.data, b.len, c->hash);
+	ts_buf_free(&b);
+}
+
+/* The full text of a task (the body column), built only when it is written. */
+static json_t *cm_body(struct gen *g, const struct gcm *c)
+{
+	const char *static_hash = NULL;
+	json_t *body = json_object();
+	json_object_update(body, static_body(g, c, &static_hash));
 	json_t *threats = json_array();
 	for (size_t i = 0; i < c->n_threats; i++) {
 		const struct gthreat *t = &g->threats[c->threats[i]];
-		json_array_append_new(threats, json_pack("{s:s, s:s, s:O, s:s}", "uid", t->uid,
-							 "title", t->title, "cwe", t->cwe,
-							 "severity", t->severity));
+		json_array_append_new(threats,
+		                      json_pack("{s:s, s:s, s:O, s:s}", "uid", t->uid, "title",
+		                                t->title, "cwe", t->cwe, "severity", t->severity));
 	}
-	json_object_set_new(body, "threats", threats);
 	json_t *comp = component(g, c->component_key);
+	json_object_set_new(body, "threats", threats);
 	json_object_set_new(body, "component",
-			    json_pack("{s:s, s:s?, s:s?}", "id", c->component_key, "name",
-				      comp ? jstr(comp, "name") : NULL, "type",
-				      comp ? jstr(comp, "type") : NULL));
-	json_t *h = json_pack("{s:s, s:i, s:O}", "title", c->title, "priority", c->priority,
-			      "body", body);
-	char *dump = json_dumps(h, JSON_SORT_KEYS | JSON_COMPACT);
-	ts_sha256_hex(dump, strlen(dump), c->hash);
-	free(dump);
-	json_decref(h);
-	c->body = body;
+	                    json_pack("{s:s, s:s?, s:s?}", "id", c->component_key, "name",
+	                              comp ? jstr(comp, "name") : NULL, "type",
+	                              comp ? jstr(comp, "type") : NULL));
+	return body;
 }
 
 /* ------------------------------------------------------------ store diff */
 
 static const char SQL_THREATS_EXISTING[] =
-	"SELECT id, uid, state, content_hash FROM threats WHERE project_id = ?1";
+    "SELECT id, uid, state, content_hash, score, in_scope FROM threats WHERE project_id = ?1";
 static const char SQL_THREAT_INSERT[] =
-	"INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
-	" cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
-	" first_version, last_version, created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15,"
-	" ?16, ?16, ?17, ?17)";
+    "INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
+    " cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
+    " first_version, last_version, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15,"
+    " ?16, ?16, ?17, ?17)";
 static const char SQL_THREAT_UPDATE[] =
-	"UPDATE threats SET title = ?2, stride = ?3, cwe = ?4, capec = ?5, severity = ?6,"
-	" likelihood = ?7, score = ?8, in_scope = ?9, state = 'active', removed_reason = NULL,"
-	" content_hash = ?10, last_version = ?11,"
-	" updated_at = CASE WHEN content_hash = ?10 AND state = 'active' AND score = ?8"
-	" AND in_scope = ?9 THEN updated_at ELSE ?12 END WHERE id = ?1";
+    "UPDATE threats SET title = ?2, stride = ?3, cwe = ?4, capec = ?5, severity = ?6,"
+    " likelihood = ?7, score = ?8, in_scope = ?9, state = 'active', removed_reason = NULL,"
+    " content_hash = ?10, last_version = ?11,"
+    " updated_at = CASE WHEN content_hash = ?10 AND state = 'active' AND score = ?8"
+    " AND in_scope = ?9 THEN updated_at ELSE ?12 END WHERE id = ?1";
 static const char SQL_THREAT_REMOVE[] =
-	"UPDATE threats SET state = 'removed', removed_reason = ?2, updated_at = ?3 WHERE id = ?1";
-static const char SQL_LINKS_CLEAR[] =
-	"DELETE FROM threat_countermeasures WHERE threat_id IN"
-	" (SELECT id FROM threats WHERE project_id = ?1)";
+    "UPDATE threats SET state = 'removed', removed_reason = ?2, updated_at = ?3 WHERE id = ?1";
+static const char SQL_LINKS_EXISTING[] =
+    "SELECT l.threat_id, l.countermeasure_id FROM threat_countermeasures l"
+    " JOIN threats t ON t.id = l.threat_id WHERE t.project_id = ?1";
+static const char SQL_LINK_DELETE[] =
+    "DELETE FROM threat_countermeasures WHERE threat_id = ?1 AND countermeasure_id = ?2";
+static const char SQL_THREATS_SEEN[] =
+    "UPDATE threats SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
+    " AND last_version <> ?2";
+static const char SQL_CMS_SEEN[] =
+    "UPDATE countermeasures SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
+    " AND last_version <> ?2";
 static const char SQL_LINK_INSERT[] =
-	"INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
+    "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
 static const char SQL_CMS_EXISTING[] =
-	"SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id"
-	" FROM countermeasures WHERE project_id = ?1";
+    "SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score"
+    " FROM countermeasures WHERE project_id = ?1";
 static const char SQL_CM_INSERT[] =
-	"INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
-	" status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
-	" first_version, last_version, created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,"
-	" ?16, ?16)";
+    "INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
+    " status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
+    " first_version, last_version, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,"
+    " ?16, ?16)";
 static const char SQL_CM_UPDATE[] =
-	"UPDATE countermeasures SET title = ?2, priority = ?3, status = ?4, satisfied_by = ?5,"
-	" in_scope = ?6, score = ?7, due_date = ?8, body = ?9, content_hash = ?10,"
-	" state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12"
-	" WHERE id = ?1";
-static const char SQL_CM_TOUCH[] =
-	"UPDATE countermeasures SET last_version = ?2, score = ?3 WHERE id = ?1";
+    "UPDATE countermeasures SET title = ?2, priority = ?3, status = ?4, satisfied_by = ?5,"
+    " in_scope = ?6, score = ?7, due_date = ?8, body = ?9, content_hash = ?10,"
+    " state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12"
+    " WHERE id = ?1";
+static const char SQL_CM_SCORE[] = "UPDATE countermeasures SET score = ?2 WHERE id = ?1";
 static const char SQL_CM_REMOVE[] =
-	"UPDATE countermeasures SET state = 'removed', removed_reason = ?2, updated_at = ?3"
-	" WHERE id = ?1";
+    "UPDATE countermeasures SET state = 'removed', removed_reason = ?2, updated_at = ?3"
+    " WHERE id = ?1";
 static const char SQL_TRACKED[] =
-	"SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
-	" AND state <> 'dead' AND countermeasure_id IS NOT NULL";
+    "SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
+    " AND state <> 'dead' AND countermeasure_id IS NOT NULL";
 static const char SQL_HISTORY[] =
-	"INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-	" reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'generate', ?5, ?6)";
+    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
+    " reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'generate', ?5, ?6)";
 static const char SQL_OUTBOX[] =
-	"INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-	" state, attempts, next_attempt_at, created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
-static const char SQL_CLASS[] =
-	"UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
-	" WHERE project_id = ?1 AND version = ?2";
+    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
+    " state, attempts, next_attempt_at, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
+static const char SQL_CLASS[] = "UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
+                                " WHERE project_id = ?1 AND version = ?2";
 static const char SQL_BY_STATUS[] =
-	"SELECT status, count(*) FROM countermeasures"
-	" WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
+    "SELECT status, count(*) FROM countermeasures"
+    " WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
 
 static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 {
@@ -854,7 +922,7 @@ static void count(json_t *obj, const char *key)
 }
 
 static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *from,
-		   const char *to, const char *reason)
+                   const char *to, const char *reason)
 {
 	sqlite3_stmt *st = store_prepare(g->s, SQL_HISTORY);
 	if (!st)
@@ -874,7 +942,7 @@ static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *
 }
 
 static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_id,
-		  const char *reason)
+                  const char *reason)
 {
 	if (!g->connector)
 		return 0;
@@ -905,19 +973,19 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	const char *at = strrchr(uid, '@');
 	const char *key = at ? at + 1 : "";
 	bool gone = strcmp(key, "*") != 0 && !component(g, key) &&
-		    !(threat && json_object_get(g->flows, key));
+	            !(threat && json_object_get(g->flows, key));
 	if (gone)
 		return ts_asprintf("'%s' is no longer in the model (version %d)", key, g->version);
 	if (threat)
 		return ts_asprintf("the threat no longer applies to '%s' (model version %d)", key,
-				   g->version);
+		                   g->version);
 	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
 }
 
 static int store_threats(struct gen *g)
 {
 	json_t *changes = json_object_get(g->changes, "threats");
-	json_t *existing = json_object(); /* uid -> [id, state, hash] */
+	json_t *existing = json_object(); /* uid -> [id, state, hash, score, in_scope] */
 	int rc = 0;
 	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
 	if (!st) {
@@ -927,10 +995,12 @@ static int store_threats(struct gen *g)
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(existing, (const char *)sqlite3_column_text(st, 1),
-				    json_pack("[I, s, s]", (json_int_t)sqlite3_column_int64(st, 0),
-					      (const char *)sqlite3_column_text(st, 2),
-					      (const char *)sqlite3_column_text(st, 3)));
+		json_object_set_new(
+		    existing, (const char *)sqlite3_column_text(st, 1),
+		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
+		              (const char *)sqlite3_column_text(st, 2),
+		              (const char *)sqlite3_column_text(st, 3),
+		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
 	if (r != SQLITE_DONE) {
 		rc = store_fail(g->s, "load threats", g->err);
 		goto out;
@@ -970,10 +1040,18 @@ static int store_threats(struct gen *g)
 		t->row_id = json_integer_value(json_array_get(old, 0));
 		const char *ostate = json_string_value(json_array_get(old, 1));
 		const char *ohash = json_string_value(json_array_get(old, 2));
+		bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
+		            json_real_value(json_array_get(old, 3)) == t->score &&
+		            json_integer_value(json_array_get(old, 4)) == t->in_scope;
 		if (strcmp(ostate, "removed") == 0)
 			count(changes, "reactivated");
 		else if (strcmp(ohash, t->hash) != 0)
 			count(changes, "updated");
+		if (same) {
+			/* last_version is bumped for all at once (mark_seen). */
+			json_object_del(existing, t->uid);
+			continue;
+		}
 		st = store_prepare(g->s, SQL_THREAT_UPDATE);
 		if (!st) {
 			rc = store_fail(g->s, "update threat", g->err);
@@ -998,8 +1076,7 @@ static int store_threats(struct gen *g)
 	/* What is left was not generated this time. */
 	const char *uid;
 	json_t *old;
-	json_object_foreach(existing, uid, old)
-	{
+	json_object_foreach (existing, uid, old) {
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
 		char *reason = removal_reason(g, uid, true);
@@ -1064,7 +1141,7 @@ static bool acceptance_expired(struct gen *g, const struct gcm *c, const char **
  * overrides, then satisfied_by, then the status the tracker owns. *ret_reason
  * is new (may be NULL). */
 static const char *decide_status(struct gen *g, struct gcm *c, const char *old_status,
-				 char **ret_reason)
+                                 char **ret_reason)
 {
 	*ret_reason = NULL;
 	const json_t *o = override_of(g, "countermeasure", c->uid, false);
@@ -1100,13 +1177,14 @@ static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
-			existing, (const char *)sqlite3_column_text(st, 1),
-			json_pack("[I, s, s, s, i, s?, I]", (json_int_t)sqlite3_column_int64(st, 0),
-				  (const char *)sqlite3_column_text(st, 2),
-				  (const char *)sqlite3_column_text(st, 3),
-				  (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
-				  (const char *)sqlite3_column_text(st, 6),
-				  (json_int_t)sqlite3_column_int64(st, 7)));
+		    existing, (const char *)sqlite3_column_text(st, 1),
+		    json_pack("[I, s, s, s, i, s?, I, f]", (json_int_t)sqlite3_column_int64(st, 0),
+		              (const char *)sqlite3_column_text(st, 2),
+		              (const char *)sqlite3_column_text(st, 3),
+		              (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		              (const char *)sqlite3_column_text(st, 6),
+		              (json_int_t)sqlite3_column_int64(st, 7),
+		              sqlite3_column_double(st, 8)));
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "load countermeasures", g->err);
 	st = store_prepare(g->s, SQL_TRACKED);
@@ -1131,7 +1209,7 @@ static bool is_tracked(json_t *tracked, int64_t id, int64_t ticket)
 }
 
 static int insert_cm(struct gen *g, struct gcm *c, const char *status, const char *reason,
-		     const char *due)
+                     const char *due)
 {
 	json_t *changes = json_object_get(g->changes, "countermeasures");
 	sqlite3_stmt *st = store_prepare(g->s, SQL_CM_INSERT);
@@ -1148,7 +1226,9 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	sqlite3_bind_int(st, 9, c->in_scope);
 	sqlite3_bind_double(st, 10, c->score);
 	bind_text(st, 11, due);
-	bind_json(st, 12, c->body);
+	json_t *body = cm_body(g, c);
+	bind_json(st, 12, body);
+	json_decref(body);
 	bind_text(st, 13, c->hash);
 	bind_text(st, 14, c->lc ? "library" : "manual");
 	sqlite3_bind_int(st, 15, g->version);
@@ -1160,15 +1240,16 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	count(changes, "created");
 	/* A task born todo needs no history row; any other start is a decision
 	 * worth recording. */
-	if (strcmp(status, "todo") != 0 && (rc = history(g, c->row_id, 0, NULL, status, reason)) < 0)
+	if (strcmp(status, "todo") != 0 &&
+	    (rc = history(g, c->row_id, 0, NULL, status, reason)) < 0)
 		return rc;
 	if (c->in_scope && ticket_open(status))
 		rc = outbox(g, "create", c->row_id, 0, NULL);
 	return rc;
 }
 
-static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
-		     const char *status, const char *reason, const char *due)
+static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked, const char *status,
+                     const char *reason, const char *due)
 {
 	json_t *changes = json_object_get(g->changes, "countermeasures");
 	c->row_id = json_integer_value(json_array_get(old, 0));
@@ -1182,8 +1263,8 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 	bool changed_text = strcmp(ohash, c->hash) != 0;
 	bool changed_status = strcmp(ostatus, status) != 0;
 	bool changed_due = (due == NULL) != (odue == NULL) || (due && strcmp(due, odue) != 0);
-	bool changed = reactivated || changed_text || changed_status || oscope != c->in_scope ||
-		       changed_due;
+	bool changed =
+	    reactivated || changed_text || changed_status || oscope != c->in_scope || changed_due;
 	sqlite3_stmt *st;
 	if (changed) {
 		st = store_prepare(g->s, SQL_CM_UPDATE);
@@ -1197,19 +1278,22 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		sqlite3_bind_int(st, 6, c->in_scope);
 		sqlite3_bind_double(st, 7, c->score);
 		bind_text(st, 8, due);
-		bind_json(st, 9, c->body);
+		json_t *body = cm_body(g, c);
+		bind_json(st, 9, body);
+		json_decref(body);
 		bind_text(st, 10, c->hash);
 		sqlite3_bind_int(st, 11, g->version);
 		bind_text(st, 12, g->now);
-	} else {
-		st = store_prepare(g->s, SQL_CM_TOUCH);
+	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
+		st = store_prepare(g->s, SQL_CM_SCORE);
 		if (!st)
 			return store_fail(g->s, "update countermeasure", g->err);
 		sqlite3_bind_int64(st, 1, c->row_id);
-		sqlite3_bind_int(st, 2, g->version);
-		sqlite3_bind_double(st, 3, c->score);
+		sqlite3_bind_double(st, 2, c->score);
+	} else {
+		st = NULL; /* unchanged; last_version is bumped by mark_seen */
 	}
-	int rc = step_done(g, st, "update countermeasure");
+	int rc = st ? step_done(g, st, "update countermeasure") : 0;
 	if (rc < 0)
 		return rc;
 	if (reactivated)
@@ -1225,10 +1309,10 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		return now_open ? outbox(g, "create", c->row_id, 0, NULL) : 0;
 	if (was_open && !now_open)
 		return outbox(g, "close", c->row_id, oticket,
-			      reason ? reason : "no longer in scope of the risk policy");
+		              reason ? reason : "no longer in scope of the risk policy");
 	if (!was_open && now_open)
 		return outbox(g, "reopen", c->row_id, oticket,
-			      reactivated ? "the threat applies again" : reason);
+		              reactivated ? "the threat applies again" : reason);
 	if (now_open && changed_text)
 		return outbox(g, "update", c->row_id, oticket, NULL);
 	return 0;
@@ -1239,8 +1323,7 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 	json_t *changes = json_object_get(g->changes, "countermeasures");
 	const char *uid;
 	json_t *old;
-	json_object_foreach(existing, uid, old)
-	{
+	json_object_foreach (existing, uid, old) {
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
 		int64_t id = json_integer_value(json_array_get(old, 0));
@@ -1256,7 +1339,7 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 		int rc = step_done(g, st, "remove countermeasure");
 		int64_t ticket = json_integer_value(json_array_get(old, 6));
 		bool was_open = json_integer_value(json_array_get(old, 4)) &&
-				ticket_open(json_string_value(json_array_get(old, 2)));
+		                ticket_open(json_string_value(json_array_get(old, 2)));
 		if (rc == 0 && was_open && is_tracked(tracked, id, ticket))
 			rc = outbox(g, "close", id, ticket, reason);
 		free(reason);
@@ -1267,30 +1350,91 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 	return 0;
 }
 
+/* Links between threats and countermeasures: inserts the new pairs and
+ * deletes the stale ones, so an unchanged model writes nothing. */
 static int store_links(struct gen *g)
 {
-	sqlite3_stmt *st = store_prepare(g->s, SQL_LINKS_CLEAR);
-	if (!st)
-		return store_fail(g->s, "link threats", g->err);
+	json_t *stale = json_object(); /* "threat_id:cm_id" -> [threat_id, cm_id] */
+	int rc = 0;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_LINKS_EXISTING);
+	if (!st) {
+		rc = store_fail(g->s, "link threats", g->err);
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, g->project_id);
-	int rc = step_done(g, st, "link threats");
+	int r;
+	char key[48];
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(key, sizeof(key), "%lld:%lld", (long long)sqlite3_column_int64(st, 0),
+		         (long long)sqlite3_column_int64(st, 1));
+		json_object_set_new(stale, key,
+		                    json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 0),
+		                              (json_int_t)sqlite3_column_int64(st, 1)));
+	}
+	if (r != SQLITE_DONE) {
+		rc = store_fail(g->s, "link threats", g->err);
+		goto out;
+	}
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		for (size_t k = 0; rc == 0 && k < g->cms[i].n_threats; k++) {
+			int64_t tid = g->threats[g->cms[i].threats[k]].row_id;
+			snprintf(key, sizeof(key), "%lld:%lld", (long long)tid,
+			         (long long)g->cms[i].row_id);
+			if (json_object_get(stale, key)) {
+				json_object_del(stale, key);
+				continue;
+			}
 			st = store_prepare(g->s, SQL_LINK_INSERT);
-			if (!st)
-				return store_fail(g->s, "link threats", g->err);
-			sqlite3_bind_int64(st, 1, g->threats[g->cms[i].threats[k]].row_id);
+			if (!st) {
+				rc = store_fail(g->s, "link threats", g->err);
+				goto out;
+			}
+			sqlite3_bind_int64(st, 1, tid);
 			sqlite3_bind_int64(st, 2, g->cms[i].row_id);
 			rc = step_done(g, st, "link threats");
 		}
 	}
+	const char *k;
+	json_t *pair;
+	json_object_foreach (stale, k, pair) {
+		if (rc < 0)
+			break;
+		st = store_prepare(g->s, SQL_LINK_DELETE);
+		if (!st) {
+			rc = store_fail(g->s, "unlink threats", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(pair, 0)));
+		sqlite3_bind_int64(st, 2, json_integer_value(json_array_get(pair, 1)));
+		rc = step_done(g, st, "unlink threats");
+	}
+out:
+	json_decref(stale);
 	return rc;
+}
+
+/* Every active item was generated from this version. */
+static int mark_seen(struct gen *g)
+{
+	const char *sql[] = {SQL_THREATS_SEEN, SQL_CMS_SEEN};
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *st = store_prepare(g->s, sql[i]);
+		if (!st)
+			return store_fail(g->s, "record model version", g->err);
+		sqlite3_bind_int64(st, 1, g->project_id);
+		sqlite3_bind_int(st, 2, g->version);
+		int rc = step_done(g, st, "record model version");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int store_cms(struct gen *g)
 {
-	json_t *existing = json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
-	json_t *tracked = json_object();  /* countermeasure id -> true: a create is queued */
+	json_t *existing =
+	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
+	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
 	int rc = load_existing_cms(g, existing, tracked);
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		struct gcm *c = &g->cms[i];
@@ -1322,6 +1466,8 @@ static int store_cms(struct gen *g)
 		rc = remove_cms(g, existing, tracked);
 	if (rc == 0)
 		rc = store_links(g);
+	if (rc == 0)
+		rc = mark_seen(g);
 	json_decref(existing);
 	json_decref(tracked);
 	return rc;
@@ -1342,7 +1488,7 @@ static void summarise(struct gen *g, bool dry_run)
 	static const char *const sev[] = {"critical", "high", "medium", "low"};
 	static const char *const diff[] = {"created", "updated", "removed", "reactivated"};
 	static const char *const cdiff[] = {"created", "updated", "removed", "reactivated",
-					    "status_changed"};
+	                                    "status_changed"};
 	static const char *const ops[] = {"create", "update", "close", "reopen"};
 	json_t *by_sev = zero_counts(sev, 4);
 	int t_scope = 0, t_over = 0, c_scope = 0, c_sat = 0;
@@ -1356,17 +1502,16 @@ static void summarise(struct gen *g, bool dry_run)
 		c_sat += g->cms[i].satisfied_by != NULL;
 	}
 	json_t *t = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_threats, "in_scope",
-			      t_scope, "overridden", t_over, "by_severity", by_sev);
+	                      t_scope, "overridden", t_over, "by_severity", by_sev);
 	json_t *c = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_cms, "in_scope", c_scope,
-			      "satisfied", c_sat, "by_status", json_object());
-	json_t *changes = json_pack("{s:o, s:o, s:o}", "threats", zero_counts(diff, 4),
-				    "countermeasures", zero_counts(cdiff, 5), "outbox",
-				    zero_counts(ops, 4));
-	g->summary = json_pack("{s:s, s:i, s:s, s:s?, s:i, s:b, s:o, s:o, s:o}", "project",
-			       g->slug, "model_version", g->version, "risk_class",
-			       g->cls.risk_class, "rule", g->cls.rule, "rule_line",
-			       g->cls.rule_line, "dry_run", dry_run, "threats", t,
-			       "countermeasures", c, "changes", changes);
+	                      "satisfied", c_sat, "by_status", json_object());
+	json_t *changes =
+	    json_pack("{s:o, s:o, s:o}", "threats", zero_counts(diff, 4), "countermeasures",
+	              zero_counts(cdiff, 5), "outbox", zero_counts(ops, 4));
+	g->summary = json_pack("{s:s, s:i, s:s, s:s?, s:i, s:b, s:o, s:o, s:o}", "project", g->slug,
+	                       "model_version", g->version, "risk_class", g->cls.risk_class, "rule",
+	                       g->cls.rule, "rule_line", g->cls.rule_line, "dry_run", dry_run,
+	                       "threats", t, "countermeasures", c, "changes", changes);
 	g->changes = changes;
 }
 
@@ -1380,7 +1525,7 @@ static int cms_by_status(struct gen *g)
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
-				    json_integer(sqlite3_column_int(st, 1)));
+		                    json_integer(sqlite3_column_int(st, 1)));
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "count countermeasures", g->err);
 	return 0;
@@ -1409,16 +1554,16 @@ static int prepare(struct gen *g)
 		json_object_set_new(g->frameworks, *fw, json_true());
 	size_t i;
 	json_t *fw;
-	json_array_foreach(json_object_get(json_object_get(g->model, "project"), "compliance"), i,
-			   fw)
-	{
+	json_array_foreach (json_object_get(json_object_get(g->model, "project"), "compliance"), i,
+	                    fw) {
 		if (json_is_string(fw))
 			json_object_set_new(g->frameworks, json_string_value(fw), json_true());
 	}
 	build_indexes(g);
 	g->cm_index = json_object();
+	g->lib_bodies = json_object();
 	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
-				       g->err)) < 0)
+	                               g->err)) < 0)
 		return rc;
 	if ((rc = library_threats(g)) < 0 || (rc = manual_items(g)) < 0)
 		return rc;
@@ -1427,9 +1572,8 @@ static int prepare(struct gen *g)
 	return 0;
 }
 
-int gen_run(struct store *s, const struct library *lib, const struct config *cfg,
-	    const char *slug, const struct gen_opts *opts, json_t **ret_summary,
-	    struct ts_err *err)
+int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
+            const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err)
 {
 	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err};
 	bool dry_run = opts && opts->dry_run;
@@ -1480,24 +1624,24 @@ out:
 /* ------------------------------------------------------------ listings */
 
 static const char SQL_LATEST_CLASS[] =
-	"SELECT version, risk_class, class_rule FROM model_versions WHERE project_id = ?1"
-	" AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
+    "SELECT version, risk_class, class_rule FROM model_versions WHERE project_id = ?1"
+    " AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
 static const char SQL_LIST_THREATS[] =
-	"SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
-	" severity, likelihood, score, in_scope, state, removed_reason, first_version,"
-	" last_version FROM threats WHERE project_id = ?1"
-	" AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
+    "SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
+    " severity, likelihood, score, in_scope, state, removed_reason, first_version,"
+    " last_version FROM threats WHERE project_id = ?1"
+    " AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
 static const char SQL_LIST_LINKS[] =
-	"SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
-	" JOIN countermeasures c ON c.id = l.countermeasure_id WHERE t.project_id = ?1"
-	" ORDER BY t.uid, c.uid";
+    "SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
+    " JOIN countermeasures c ON c.id = l.countermeasure_id WHERE t.project_id = ?1"
+    " ORDER BY t.uid, c.uid";
 static const char SQL_LIST_CMS[] =
-	"SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
-	" c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
-	" c.removed_reason, c.body, t.connector, t.remote_key, t.remote_url, c.first_version,"
-	" c.last_version FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
-	" WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
-	" AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
+    "SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
+    " c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
+    " c.removed_reason, c.body, t.connector, t.remote_key, t.remote_url, c.first_version,"
+    " c.last_version FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
+    " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
+    " AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -1512,8 +1656,8 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 }
 
 /* {"project", "model_version", "risk_class", "rule"} of the last generation. */
-static int list_header(struct store *s, const char *slug, int64_t *ret_project,
-		       json_t **ret_doc, struct ts_err *err)
+static int list_header(struct store *s, const char *slug, int64_t *ret_project, json_t **ret_doc,
+                       struct ts_err *err)
 {
 	int rc = project_find(s, slug, ret_project, err);
 	if (rc < 0)
@@ -1525,11 +1669,11 @@ static int list_header(struct store *s, const char *slug, int64_t *ret_project,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_doc = json_pack("{s:s, s:i, s:s, s:s?}", "project", slug, "model_version",
-				     sqlite3_column_int(st, 0), "risk_class", col(st, 1), "rule",
-				     col(st, 2));
+		                     sqlite3_column_int(st, 0), "risk_class", col(st, 1), "rule",
+		                     col(st, 2));
 	else if (rc == SQLITE_DONE)
 		*ret_doc = json_pack("{s:s, s:n, s:n, s:n}", "project", slug, "model_version",
-				     "risk_class", "rule");
+		                     "risk_class", "rule");
 	else
 		return store_fail(s, "load classification", err);
 	sqlite3_reset(st);
@@ -1544,8 +1688,8 @@ static json_t *override_json(const json_t *active, const char *kind, const char 
 	return o ? json_deep_copy(o) : json_null();
 }
 
-int gen_list_threats(struct store *s, const char *slug, bool all, const char *now,
-		     json_t **ret_doc, struct ts_err *err)
+int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
+                     struct ts_err *err)
 {
 	int64_t pid;
 	json_t *doc = NULL, *active = NULL, *links = json_object();
@@ -1586,25 +1730,24 @@ int gen_list_threats(struct store *s, const char *slug, bool all, const char *no
 		json_t *ovr = override_json(active, "threat", uid);
 		bool removed = strcmp(col(st, 13), "active") != 0;
 		const char *status = removed ? "removed"
-				     : json_is_object(ovr)
-					     ? json_string_value(json_object_get(ovr, "kind"))
-				     : sqlite3_column_int(st, 12) ? "open"
-								  : "out_of_scope";
+		                     : json_is_object(ovr)
+		                         ? json_string_value(json_object_get(ovr, "kind"))
+		                     : sqlite3_column_int(st, 12) ? "open"
+		                                                  : "out_of_scope";
 		json_t *cms = json_object_get(links, uid);
 		json_array_append_new(
-			list,
-			json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
-				  " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
-				  "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
-				  "component", col(st, 3), "flow", col(st, 4), "title", col(st, 5),
-				  "stride", col(st, 6), "cwe", col_json(st, 7), "capec",
-				  col_json(st, 8), "severity", col(st, 9), "likelihood",
-				  col(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
-				  sqlite3_column_int(st, 12), "status", status, "state",
-				  col(st, 13), "removed_reason", col(st, 14), "override", ovr,
-				  "countermeasures", cms ? json_incref(cms) : json_array(),
-				  "first_version", sqlite3_column_int(st, 15), "last_version",
-				  sqlite3_column_int(st, 16)));
+		    list, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
+		                    " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
+		                    "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+		                    "component", col(st, 3), "flow", col(st, 4), "title",
+		                    col(st, 5), "stride", col(st, 6), "cwe", col_json(st, 7),
+		                    "capec", col_json(st, 8), "severity", col(st, 9), "likelihood",
+		                    col(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
+		                    sqlite3_column_int(st, 12), "status", status, "state",
+		                    col(st, 13), "removed_reason", col(st, 14), "override", ovr,
+		                    "countermeasures", cms ? json_incref(cms) : json_array(),
+		                    "first_version", sqlite3_column_int(st, 15), "last_version",
+		                    sqlite3_column_int(st, 16)));
 	}
 	if (rc != SQLITE_DONE) {
 		rc = store_fail(s, "list threats", err);
@@ -1622,13 +1765,13 @@ fail:
 }
 
 int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
-			     const char *now, json_t **ret_doc, struct ts_err *err)
+                             const char *now, json_t **ret_doc, struct ts_err *err)
 {
 	if (status && !gen_status_valid(status))
 		return ts_err_set(err, EX_USAGE,
-				  "unknown status '%s' (todo, in_progress, done, not_applicable, "
-				  "risk_accepted or satisfied)",
-				  status);
+		                  "unknown status '%s' (todo, in_progress, done, not_applicable, "
+		                  "risk_accepted or satisfied)",
+		                  status);
 	int64_t pid;
 	json_t *doc = NULL, *active = NULL, *links = json_object();
 	int rc = list_header(s, slug, &pid, &doc, err);
@@ -1666,27 +1809,26 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
 	json_object_set_new(doc, "countermeasures", list);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *uid = col(st, 0);
-		json_t *ticket = col(st, 15) ? json_pack("{s:s, s:s?, s:s?}", "connector",
-							 col(st, 15), "key", col(st, 16), "url",
-							 col(st, 17))
-					     : json_null();
+		json_t *ticket = col(st, 15)
+		                     ? json_pack("{s:s, s:s?, s:s?}", "connector", col(st, 15),
+		                                 "key", col(st, 16), "url", col(st, 17))
+		                     : json_null();
 		json_t *threats = json_object_get(links, uid);
 		json_array_append_new(
-			list,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
-				  " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
-				  "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
-				  "component", col(st, 3), "title", col(st, 4), "priority",
-				  sqlite3_column_int(st, 5), "status", col(st, 6), "satisfied_by",
-				  col(st, 7), "verification", col(st, 8), "in_scope",
-				  sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
-				  "due_date", col(st, 11), "state", col(st, 12), "removed_reason",
-				  col(st, 13), "override",
-				  override_json(active, "countermeasure", uid), "threats",
-				  threats ? json_incref(threats) : json_array(), "ticket", ticket,
-				  "details", col_json(st, 14), "first_version",
-				  sqlite3_column_int(st, 18), "last_version",
-				  sqlite3_column_int(st, 19)));
+		    list,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
+		              " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
+		              "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+		              "component", col(st, 3), "title", col(st, 4), "priority",
+		              sqlite3_column_int(st, 5), "status", col(st, 6), "satisfied_by",
+		              col(st, 7), "verification", col(st, 8), "in_scope",
+		              sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
+		              "due_date", col(st, 11), "state", col(st, 12), "removed_reason",
+		              col(st, 13), "override", override_json(active, "countermeasure", uid),
+		              "threats", threats ? json_incref(threats) : json_array(), "ticket",
+		              ticket, "details", col_json(st, 14), "first_version",
+		              sqlite3_column_int(st, 18), "last_version",
+		              sqlite3_column_int(st, 19)));
 	}
 	if (rc != SQLITE_DONE) {
 		rc = store_fail(s, "list countermeasures", err);

@@ -47,23 +47,22 @@ struct gen_opts {
  * Errors: EX_NOINPUT (no such project, no model yet), EX_DATAERR (a condition
  * that cannot be evaluated, naming the library file and JSON path), store
  * errors (store_fail). Nothing is written on error. */
-int gen_run(struct store *s, const struct library *lib, const struct config *cfg,
-	    const char *slug, const struct gen_opts *opts, json_t **ret_summary,
-	    struct ts_err *err);
+int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
+            const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err);
 
 /* The threats of project slug as a new document (schema/threats.schema.json),
  * sorted by score (descending) then id. Without all only active, in-scope
  * threats are listed. now ("YYYY-MM-DDTHH:MM:SS.mmmZ", NULL: the clock) decides
  * which risk acceptances are still in force. */
-int gen_list_threats(struct store *s, const char *slug, bool all, const char *now,
-		     json_t **ret_doc, struct ts_err *err);
+int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
+                     struct ts_err *err);
 
 /* The countermeasures (tasks) of project slug as a new document
  * (schema/countermeasures.schema.json), sorted by score (descending) then id.
  * Without all only active, in-scope tasks are listed; status (may be NULL)
  * keeps only that status (EX_USAGE for an unknown one). now as above. */
 int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
-			     const char *now, json_t **ret_doc, struct ts_err *err);
+                             const char *now, json_t **ret_doc, struct ts_err *err);
 
 /* The risk score of a threat (0..100, one decimal), see docs/risk-score.md:
  * 100 * severity_rank * likelihood_rank / 12 * class factor * exposure factor.

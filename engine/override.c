@@ -9,40 +9,40 @@
 #include <time.h>
 
 static const char SQL_FIND_CM[] =
-	"SELECT id, status, in_scope, state, ticket_id FROM countermeasures"
-	" WHERE project_id = ?1 AND uid = ?2";
+    "SELECT id, status, in_scope, state, ticket_id FROM countermeasures"
+    " WHERE project_id = ?1 AND uid = ?2";
 static const char SQL_FIND_THREAT[] = "SELECT id FROM threats WHERE project_id = ?1 AND uid = ?2";
 static const char SQL_REVOKE[] =
-	"UPDATE overrides SET revoked_at = ?4 WHERE project_id = ?1 AND target_kind = ?2"
-	" AND target_uid = ?3 AND revoked_at IS NULL"
-	" AND kind IN ('not_applicable', 'risk_accepted')";
+    "UPDATE overrides SET revoked_at = ?4 WHERE project_id = ?1 AND target_kind = ?2"
+    " AND target_uid = ?3 AND revoked_at IS NULL"
+    " AND kind IN ('not_applicable', 'risk_accepted')";
 static const char SQL_INSERT[] =
-	"INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
-	" expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
+    " expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_ACTIVE[] =
-	"SELECT target_kind, target_uid, kind, reason, author, expires_at FROM overrides"
-	" WHERE project_id = ?1 AND revoked_at IS NULL"
-	" AND kind IN ('not_applicable', 'risk_accepted') ORDER BY id";
+    "SELECT target_kind, target_uid, kind, reason, author, expires_at FROM overrides"
+    " WHERE project_id = ?1 AND revoked_at IS NULL"
+    " AND kind IN ('not_applicable', 'risk_accepted') ORDER BY id";
 static const char SQL_LINKED_CMS[] =
-	"SELECT c.id, c.uid, c.status, c.in_scope, c.state, c.ticket_id"
-	" FROM threat_countermeasures l JOIN countermeasures c ON c.id = l.countermeasure_id"
-	" WHERE l.threat_id = ?1 ORDER BY c.uid";
+    "SELECT c.id, c.uid, c.status, c.in_scope, c.state, c.ticket_id"
+    " FROM threat_countermeasures l JOIN countermeasures c ON c.id = l.countermeasure_id"
+    " WHERE l.threat_id = ?1 ORDER BY c.uid";
 static const char SQL_CM_THREATS[] =
-	"SELECT t.uid, t.in_scope, t.state FROM threat_countermeasures l"
-	" JOIN threats t ON t.id = l.threat_id WHERE l.countermeasure_id = ?1 ORDER BY t.uid";
+    "SELECT t.uid, t.in_scope, t.state FROM threat_countermeasures l"
+    " JOIN threats t ON t.id = l.threat_id WHERE l.countermeasure_id = ?1 ORDER BY t.uid";
 static const char SQL_SET_STATUS[] =
-	"UPDATE countermeasures SET status = ?2, satisfied_by = NULL, updated_at = ?3 WHERE id = ?1";
+    "UPDATE countermeasures SET status = ?2, satisfied_by = NULL, updated_at = ?3 WHERE id = ?1";
 static const char SQL_HISTORY[] =
-	"INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-	" actor, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'override', ?5, ?6, ?7)";
+    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
+    " actor, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'override', ?5, ?6, ?7)";
 static const char SQL_TICKET_CONNECTOR[] = "SELECT connector FROM tickets WHERE id = ?1";
 static const char SQL_CREATE_CONNECTOR[] =
-	"SELECT connector FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
-	" AND state <> 'dead' ORDER BY id LIMIT 1";
+    "SELECT connector FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
+    " AND state <> 'dead' ORDER BY id LIMIT 1";
 static const char SQL_OUTBOX[] =
-	"INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-	" state, attempts, next_attempt_at, created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
+    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
+    " state, attempts, next_attempt_at, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
 
 bool override_kind_valid(const char *kind)
 {
@@ -91,8 +91,8 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-int override_load_active(struct store *s, int64_t project_id, const char *now,
-			 json_t **ret_active, json_t **ret_expired, struct ts_err *err)
+int override_load_active(struct store *s, int64_t project_id, const char *now, json_t **ret_active,
+                         json_t **ret_expired, struct ts_err *err)
 {
 	char clock[32];
 	if (!now) {
@@ -108,9 +108,9 @@ int override_load_active(struct store *s, int64_t project_id, const char *now,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *expires = col_text(st, 5);
 		char *key = ts_asprintf("%s:%s", col_text(st, 0), col_text(st, 1));
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s?}", "kind", col_text(st, 2), "reason",
-				      col_text(st, 3), "author", col_text(st, 4), "expires_at",
-				      expires);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:s?}", "kind", col_text(st, 2), "reason",
+		              col_text(st, 3), "author", col_text(st, 4), "expires_at", expires);
 		/* A date compares with the first ten characters of a timestamp. */
 		bool gone = expires && strncmp(expires, now, 10) <= 0;
 		json_object_del(active, key);
@@ -186,7 +186,7 @@ static int tracked_connector(struct ov_ctx *c, int64_t cm_id, int64_t ticket_id,
  * threat of it that the policy puts in scope has an override (and at least one
  * of its threats has one), the kind of the first such threat by uid. */
 static int inherited_kind(struct ov_ctx *c, int64_t cm_id, const char **ret_kind,
-			  const char **ret_reason)
+                          const char **ret_reason)
 {
 	*ret_kind = NULL;
 	*ret_reason = NULL;
@@ -262,8 +262,8 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 	bind_text(st, 7, c->now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail(c->s, "record status history", c->err);
-	json_array_append_new(c->changes,
-			      json_pack("{s:s, s:s, s:s}", "uid", m->uid, "from", m->status, "to", to));
+	json_array_append_new(
+	    c->changes, json_pack("{s:s, s:s, s:s}", "uid", m->uid, "from", m->status, "to", to));
 
 	const char *op = NULL;
 	bool live = m->active && m->in_scope;
@@ -306,7 +306,7 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 /* The status a task should have now from the overrides alone: its own, else
  * the one it inherits from its threats; NULL when none applies. */
 static int wanted_status(struct ov_ctx *c, const struct ov_cm *m, const char **ret_kind,
-			 const char **ret_reason)
+                         const char **ret_reason)
 {
 	char *key = ts_asprintf("countermeasure:%s", m->uid);
 	const json_t *own = json_object_get(c->active, key);
@@ -332,7 +332,7 @@ static int apply(struct ov_ctx *c, struct ov_cm *list, size_t n, const char *rev
 			rc = set_status(c, m, kind, reason);
 		else if (override_kind_valid(m->status))
 			rc = set_status(c, m, "todo",
-					revoke_reason ? revoke_reason : "override revoked");
+			                revoke_reason ? revoke_reason : "override revoked");
 		if (rc < 0)
 			return rc;
 	}
@@ -351,7 +351,7 @@ static void read_cm_row(sqlite3_stmt *st, struct ov_cm *m, int first_col)
 /* The tasks an override of target can change: the countermeasure itself, or
  * every countermeasure of the threat. *ret_kind is "threat" or "countermeasure". */
 static int affected(struct ov_ctx *c, const char *target, const char **ret_kind,
-		    struct ov_cm **ret_list, size_t *ret_n)
+                    struct ov_cm **ret_list, size_t *ret_n)
 {
 	*ret_list = NULL;
 	*ret_n = 0;
@@ -381,10 +381,10 @@ static int affected(struct ov_ctx *c, const char *target, const char **ret_kind,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return ts_err_set(c->err, EX_DATAERR,
-				  "'%s' is neither a threat nor a countermeasure of this project "
-				  "(list the ids with `threatsync threats SLUG --all` and "
-				  "`threatsync countermeasures SLUG --all`)",
-				  target);
+		                  "'%s' is neither a threat nor a countermeasure of this project "
+		                  "(list the ids with `threatsync threats SLUG --all` and "
+		                  "`threatsync countermeasures SLUG --all`)",
+		                  target);
 	if (rc != SQLITE_ROW)
 		return store_fail(c->s, "find threat", c->err);
 	int64_t threat_id = sqlite3_column_int64(st, 0);
@@ -422,7 +422,7 @@ static void free_list(struct ov_cm *list, size_t n)
 }
 
 static int revoke_rows(struct ov_ctx *c, const char *target_kind, const char *target,
-		       int *ret_count)
+                       int *ret_count)
 {
 	sqlite3_stmt *st = store_prepare(c->s, SQL_REVOKE);
 	if (!st)
@@ -440,7 +440,7 @@ static int revoke_rows(struct ov_ctx *c, const char *target_kind, const char *ta
 
 /* Everything after the argument checks, inside the transaction. */
 static int run(struct ov_ctx *c, const char *target, const char *kind, const char *reason,
-	       const char *expires, bool revoke, json_t **ret_changes)
+               const char *expires, bool revoke, json_t **ret_changes)
 {
 	const char *target_kind = NULL;
 	struct ov_cm *list = NULL;
@@ -453,7 +453,7 @@ static int run(struct ov_ctx *c, const char *target, const char *kind, const cha
 		goto out;
 	if (revoke && revoked == 0) {
 		rc = ts_err_set(c->err, EX_DATAERR, "%s '%s' has no active override to revoke",
-				target_kind, target);
+		                target_kind, target);
 		goto out;
 	}
 	if (!revoke) {
@@ -475,25 +475,23 @@ static int run(struct ov_ctx *c, const char *target, const char *kind, const cha
 			goto out;
 		}
 	}
-	if ((rc = override_load_active(c->s, c->project_id, c->now, &c->active, NULL, c->err)) <
-	    0)
+	if ((rc = override_load_active(c->s, c->project_id, c->now, &c->active, NULL, c->err)) < 0)
 		goto out;
 	if ((rc = apply(c, list, n, revoke ? reason : NULL)) < 0)
 		goto out;
 	if (ret_changes)
-		*ret_changes = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:i}", "target", target,
-					 "target_kind", target_kind, "kind",
-					 revoke ? "revoked" : kind, "expires_at", expires,
-					 "changes", c->changes, "outbox", c->outbox);
+		*ret_changes =
+		    json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:i}", "target", target, "target_kind",
+		              target_kind, "kind", revoke ? "revoked" : kind, "expires_at", expires,
+		              "changes", c->changes, "outbox", c->outbox);
 out:
 	free_list(list, n);
 	return rc;
 }
 
-static int begin_run(struct store *s, int64_t project_id, const char *target,
-		     const char *kind, const char *reason, const char *author,
-		     const char *expires, const char *now, bool revoke, json_t **ret_changes,
-		     struct ts_err *err)
+static int begin_run(struct store *s, int64_t project_id, const char *target, const char *kind,
+                     const char *reason, const char *author, const char *expires, const char *now,
+                     bool revoke, json_t **ret_changes, struct ts_err *err)
 {
 	char clock[32];
 	if (!now) {
@@ -501,11 +499,11 @@ static int begin_run(struct store *s, int64_t project_id, const char *target,
 		now = clock;
 	}
 	struct ov_ctx c = {.s = s,
-			   .project_id = project_id,
-			   .now = now,
-			   .author = author,
-			   .changes = json_array(),
-			   .err = err};
+	                   .project_id = project_id,
+	                   .now = now,
+	                   .author = author,
+	                   .changes = json_array(),
+	                   .err = err};
 	int rc = store_begin(s);
 	if (rc < 0) {
 		rc = store_fail(s, "begin override", err);
@@ -528,8 +526,8 @@ out:
 }
 
 int override_add(struct store *s, int64_t project_id, const char *target_uid, const char *kind,
-		 const char *reason, const char *author, const char *expires, const char *now,
-		 json_t **ret_changes, struct ts_err *err)
+                 const char *reason, const char *author, const char *expires, const char *now,
+                 json_t **ret_changes, struct ts_err *err)
 {
 	if (ret_changes)
 		*ret_changes = NULL;
@@ -537,15 +535,15 @@ int override_add(struct store *s, int64_t project_id, const char *target_uid, co
 		return ts_err_set(err, EX_USAGE, "override: an id is required");
 	if (!override_kind_valid(kind))
 		return ts_err_set(err, EX_USAGE,
-				  "override: kind must be not_applicable or risk_accepted");
+		                  "override: kind must be not_applicable or risk_accepted");
 	if (!reason || !*reason)
 		return ts_err_set(err, EX_USAGE, "override: a reason is required (--reason)");
 	if (strlen(reason) > OVERRIDE_MAX_REASON)
 		return ts_err_set(err, EX_USAGE, "override: the reason is longer than %d bytes",
-				  OVERRIDE_MAX_REASON);
+		                  OVERRIDE_MAX_REASON);
 	if (author && strlen(author) > OVERRIDE_MAX_AUTHOR)
 		return ts_err_set(err, EX_USAGE, "override: the author is longer than %d bytes",
-				  OVERRIDE_MAX_AUTHOR);
+		                  OVERRIDE_MAX_AUTHOR);
 	char clock[32];
 	if (!now) {
 		ts_now_iso(clock);
@@ -554,36 +552,36 @@ int override_add(struct store *s, int64_t project_id, const char *target_uid, co
 	if (strcmp(kind, "risk_accepted") == 0) {
 		if (!expires)
 			return ts_err_set(err, EX_USAGE,
-					  "override: accepting a risk needs --expires YYYY-MM-DD "
-					  "(at most %d days ahead)",
-					  OVERRIDE_MAX_ACCEPT_DAYS);
+			                  "override: accepting a risk needs --expires YYYY-MM-DD "
+			                  "(at most %d days ahead)",
+			                  OVERRIDE_MAX_ACCEPT_DAYS);
 		if (!override_date_valid(expires))
 			return ts_err_set(err, EX_USAGE,
-					  "override: --expires '%s' is not a date YYYY-MM-DD",
-					  expires);
+			                  "override: --expires '%s' is not a date YYYY-MM-DD",
+			                  expires);
 		char today[11];
 		snprintf(today, sizeof(today), "%.10s", now);
 		long days = date_days(expires) - date_days(today);
 		if (days <= 0)
 			return ts_err_set(err, EX_USAGE,
-					  "override: --expires %s is not after today (%s)", expires,
-					  today);
+			                  "override: --expires %s is not after today (%s)", expires,
+			                  today);
 		if (days > OVERRIDE_MAX_ACCEPT_DAYS)
-			return ts_err_set(err, EX_USAGE,
-					  "override: --expires %s is more than %d days ahead; accept "
-					  "the risk again when it expires",
-					  expires, OVERRIDE_MAX_ACCEPT_DAYS);
+			return ts_err_set(
+			    err, EX_USAGE,
+			    "override: --expires %s is more than %d days ahead; accept "
+			    "the risk again when it expires",
+			    expires, OVERRIDE_MAX_ACCEPT_DAYS);
 	} else if (expires) {
 		return ts_err_set(err, EX_USAGE,
-				  "override: --expires applies to --accept-risk only");
+		                  "override: --expires applies to --accept-risk only");
 	}
 	return begin_run(s, project_id, target_uid, kind, reason, author, expires, now, false,
-			 ret_changes, err);
+	                 ret_changes, err);
 }
 
-int override_revoke(struct store *s, int64_t project_id, const char *target_uid,
-		    const char *reason, const char *author, const char *now, json_t **ret_changes,
-		    struct ts_err *err)
+int override_revoke(struct store *s, int64_t project_id, const char *target_uid, const char *reason,
+                    const char *author, const char *now, json_t **ret_changes, struct ts_err *err)
 {
 	if (ret_changes)
 		*ret_changes = NULL;
@@ -591,7 +589,7 @@ int override_revoke(struct store *s, int64_t project_id, const char *target_uid,
 		return ts_err_set(err, EX_USAGE, "override: an id is required");
 	if (reason && strlen(reason) > OVERRIDE_MAX_REASON)
 		return ts_err_set(err, EX_USAGE, "override: the reason is longer than %d bytes",
-				  OVERRIDE_MAX_REASON);
+		                  OVERRIDE_MAX_REASON);
 	return begin_run(s, project_id, target_uid, NULL, reason, author, NULL, now, true,
-			 ret_changes, err);
+	                 ret_changes, err);
 }

@@ -41,24 +41,23 @@ bool override_date_valid(const char *date);
  * *ret_changes (may be NULL) is new: {"target", "target_kind", "kind",
  * "expires_at", "changes": [{"uid", "from", "to"}], "outbox": N}. */
 int override_add(struct store *s, int64_t project_id, const char *target_uid, const char *kind,
-		 const char *reason, const char *author, const char *expires, const char *now,
-		 json_t **ret_changes, struct ts_err *err);
+                 const char *reason, const char *author, const char *expires, const char *now,
+                 json_t **ret_changes, struct ts_err *err);
 
 /* Revokes the active override of target_uid (sets revoked_at) and returns the
  * countermeasures that had its status to "todo" (unless another active override
  * still applies to them), with status_history rows (source 'override') and an
  * outbox "reopen" for tracked tasks in scope. reason may be NULL. EX_DATAERR
  * when the target has no active override. *ret_changes as for override_add. */
-int override_revoke(struct store *s, int64_t project_id, const char *target_uid,
-		    const char *reason, const char *author, const char *now, json_t **ret_changes,
-		    struct ts_err *err);
+int override_revoke(struct store *s, int64_t project_id, const char *target_uid, const char *reason,
+                    const char *author, const char *now, json_t **ret_changes, struct ts_err *err);
 
 /* The overrides in force at now for a project, as a new object keyed
  * "threat:UID" / "countermeasure:UID" -> {"kind", "reason", "author",
  * "expires_at"}, plus, under the same keys in *ret_expired (new; may be NULL),
  * the risk acceptances that were active but have expired (expires_at <= now's
  * date). */
-int override_load_active(struct store *s, int64_t project_id, const char *now,
-			 json_t **ret_active, json_t **ret_expired, struct ts_err *err);
+int override_load_active(struct store *s, int64_t project_id, const char *now, json_t **ret_active,
+                         json_t **ret_expired, struct ts_err *err);
 
 #endif

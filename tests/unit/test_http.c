@@ -1056,7 +1056,8 @@ static void test_secret_never_visible(void **state)
 	assert_null(strstr(err, SECRET));
 	free(err);
 
-	json_t *log = srv_log(&fx->srv);
+	json_t *log = srv_log_wait(&fx->srv, 3);
+	assert_int_equal(json_array_size(log), 3);
 	json_t *ok = log_for(log, "GET", "/ok");
 	json_t *h = json_object_get(json_array_get(ok, 0), "headers");
 	assert_string_equal(json_string_value(json_object_get(h, "authorization")),

@@ -71,7 +71,7 @@ void gu_import(struct gu *g, const char *slug, const char *model_path)
 	json_t *model = NULL, *warnings = NULL;
 	enum model_format fmt = MODEL_FORMAT_AUTO;
 	if (model_parse_file(model_path, MODEL_FORMAT_AUTO, false, &ti, &model, &warnings, &fmt,
-			     &err) < 0)
+	                     &err) < 0)
 		fail_msg("model %s: %s", model_path, err.msg);
 	if (model_import(g->s, pid, model, fmt, "model.json", NULL, NULL, &err) < 0)
 		fail_msg("import %s: %s", model_path, err.msg);
@@ -92,15 +92,14 @@ json_t *gu_generate(struct gu *g, const char *slug, const char *now)
 int gu_changes(const json_t *summary, const char *group, const char *key)
 {
 	return (int)json_integer_value(
-		json_object_get(json_object_get(json_object_get(summary, "changes"), group), key));
+	    json_object_get(json_object_get(json_object_get(summary, "changes"), group), key));
 }
 
 static json_t *find(json_t *doc, const char *list, const char *uid)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(doc, list), i, e)
-	{
+	json_array_foreach (json_object_get(doc, list), i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "id")), uid) == 0)
 			return json_incref(e);
 	}

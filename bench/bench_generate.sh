@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Benchmark of `model import` + `generate` on synthetic models of 100, 1,000 and
+# 10,000 components (five flows each), with `jq` reading the same model as the
+# baseline of the same run. Reports wall time and peak RSS. See bench/README.md.
+#
+# Usage: bench/bench_generate.sh [THREATSYNC_BINARY] [SIZES...]
+#   THREATSYNC_BINARY defaults to $TS_THREATSYNC, else build/threatsync.
+#   SIZES default to "100 1000 10000". The library is $TS_LIBRARY, else the
+#   source tree's library/.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(dirname "$here")
+bin=${1:-${TS_THREATSYNC:-$src/build/threatsync}}
+[ $# -gt 0 ] && shift
+sizes=${*:-100 1000 10000}
+library=${TS_LIBRARY:-$src/library}
+
+[ -x "$bin" ] || { echo "bench_generate.sh: no threatsync binary at $bin" >&2; exit 69; }
+command -v jq >/dev/null || { echo "bench_generate.sh: jq is needed for the baseline" >&2; exit 69; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ts-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+cat >"$work/bench.conf" <<CONF
+database = "$work/unused.db";
+library_paths = [ "$library" ];
+classification = (
+	{ name = "internet-facing-personal-data"; when = "model.any(c, c.internet_facing && c.handles_pii)"; class = "critical"; }
+);
+CONF
+
+# measure LABEL CMD...: runs CMD once in a fresh python process (so its
+# RUSAGE_CHILDREN is that command's alone) and prints "wall_seconds max_rss_kib".
+measure() {
+	python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+with open("/dev/null", "w") as null:
+    rc = subprocess.call(sys.argv[1:], stdout=null)
+wall = time.monotonic() - t
+if rc != 0:
+    sys.exit("bench: %s exited %d" % (" ".join(sys.argv[1:3]), rc))
+print("%.4f %d" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PY
+}
+
+printf '%-10s %8s %10s %10s %10s %8s %10s %10s %8s\n' components flows jq_s import_s generate_s total_s ratio_jq peak_MiB threats
+for n in $sizes; do
+	model="$work/model-$n.json"
+	db="$work/bench-$n.db"
+	python3 "$here/gen_model.py" "$n" "$model"
+	"$bin" -c "$work/bench.conf" --db "$db" project add bench >/dev/null
+	set -- $(measure jq '.components | length' "$model")
+	jq_s=$1
+	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" model import bench "$model")
+	imp_s=$1 imp_rss=$2
+	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" generate bench)
+	gen_s=$1 gen_rss=$2
+	threats=$("$bin" -c "$work/bench.conf" --db "$db" threats bench --json --all | jq '.threats | length')
+	python3 - "$n" "$jq_s" "$imp_s" "$gen_s" "$imp_rss" "$gen_rss" "$threats" <<'PY'
+import sys
+n, jq, imp, gen, r1, r2, threats = sys.argv[1:]
+jq, imp, gen = float(jq), float(imp), float(gen)
+total = imp + gen
+print("%-10s %8d %10.3f %10.3f %10.3f %8.3f %10.1f %10.1f %8s" % (
+    n, 5 * int(n), jq, imp, gen, total, total / jq if jq > 0 else 0,
+    max(int(r1), int(r2)) / 1024.0, threats))
+PY
+done

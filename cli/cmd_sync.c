@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `threatsync sync --once` (one push and poll pass on a private loop) and
+ * `threatsync status` (tasks, tickets, outbox and polls). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "connectors/http.h"
+#include "connectors/sync.h"
+#include "engine/log.h"
+#include "engine/outbox.h"
+
+static void print_json(const json_t *v)
+{
+	char *out = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	printf("%s\n", out);
+	free(out);
+}
+
+/* ------------------------------------------------------------ sync --once */
+
+struct once {
+	struct sync *sync;
+	struct http_client *http;
+	json_t *report; /* new, once the pass is done */
+	int code;
+};
+
+static void event_cb(void *ud, enum sync_event_level level, const char *msg)
+{
+	(void)ud;
+	switch (level) {
+	case SYNC_EVENT_WARNING:
+		log_warning("%s", msg);
+		break;
+	case SYNC_EVENT_INFO:
+		log_info("%s", msg);
+		break;
+	default:
+		log_debug("%s", msg);
+		break;
+	}
+}
+
+static void pass_done_cb(void *ud, const struct sync_report *rep)
+{
+	struct once *o = ud;
+	o->report = sync_report_json(rep);
+	o->code = 0;
+	for (size_t i = 0; i < rep->n_connectors; i++)
+		if (!rep->connectors[i].opened || rep->connectors[i].unreachable)
+			o->code = EX_UNAVAILABLE;
+	if (rep->store_error)
+		o->code = rep->err.code ? rep->err.code : EX_SOFTWARE;
+	/* Every handle goes: the sync's timer, then the client's. */
+	sync_close(o->sync, NULL, NULL);
+	o->sync = NULL;
+	http_client_close(o->http, NULL, NULL);
+	o->http = NULL;
+}
+
+static void print_report(const json_t *rep)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(rep, "connectors"), i, c)
+	{
+		const json_t *ob = json_object_get(c, "outbox");
+		const json_t *po = json_object_get(c, "poll");
+#define N(o, k) ((int)json_integer_value(json_object_get((o), (k))))
+		printf("%s: %d created, %d adopted by marker, %d updated, %d closed, %d reopened, "
+		       "%d commented; %d failed and rescheduled, %d dead\n",
+		       json_string_value(json_object_get(c, "connector")), N(ob, "created"),
+		       N(ob, "adopted"), N(ob, "updated"), N(ob, "closed"), N(ob, "reopened"),
+		       N(ob, "commented"), N(ob, "rescheduled"), N(ob, "dead"));
+		printf("  poll: %d request(s), %d issue(s) seen, %d status change(s), %d error(s)\n",
+		       N(po, "requests"), N(po, "issues"), N(po, "status_changes"), N(po, "errors"));
+#undef N
+		if (json_is_true(json_object_get(c, "unreachable")))
+			printf("  unreachable: no request got an answer\n");
+		else if (!json_is_true(json_object_get(c, "opened")))
+			printf("  not opened\n");
+		const char *last = json_string_value(json_object_get(c, "last_error"));
+		if (last)
+			printf("  last error: %s\n", last);
+	}
+	if (json_array_size(json_object_get(rep, "connectors")) == 0)
+		printf("no connector configured: nothing to sync\n");
+	if (json_is_true(json_object_get(rep, "cancelled")))
+		printf("the pass was cancelled\n");
+}
+
+int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char usage[] = "--once [--connector NAME] [--reconcile] [--json]";
+	bool once = false, json = false;
+	struct sync_pass_opts po = {0};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0) {
+			once = true;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--reconcile") == 0) {
+			po.reconcile = true;
+		} else if (strcmp(argv[i], "--connector") == 0 && i + 1 < argc) {
+			po.connector = argv[++i];
+		} else {
+			cli_error("sync: unexpected or incomplete argument '%s'", argv[i]);
+			cli_error("usage: threatsync sync %s", usage);
+			return EX_USAGE;
+		}
+	}
+	if (!once) {
+		cli_error("sync: only one pass is available here: say --once (the daemon, "
+			  "threatsyncd, syncs continuously)");
+		return EX_USAGE;
+	}
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
+		return EX_CONFIG;
+	int code = 0;
+	struct store *s = cli_store(ctx, false, &code);
+	if (!s)
+		return code;
+	struct ts_err err = {0};
+	int lock = -1;
+	if (sync_lock_acquire(store_path(s), &lock, &err) < 0) {
+		cli_error("%s", err.msg);
+		return err.code ? err.code : EX_TEMPFAIL;
+	}
+	uv_loop_t loop;
+	int r = uv_loop_init(&loop);
+	if (r < 0) {
+		sync_lock_release(lock);
+		cli_error("sync: event loop: %s", uv_strerror(r));
+		return EX_OSERR;
+	}
+	struct once o = {0};
+	struct sync_opts so = {.event_cb = event_cb};
+	if ((r = http_client_new(&loop, &o.http)) < 0 ||
+	    (r = sync_new(&loop, o.http, s, cfg, &so, &o.sync)) < 0) {
+		cli_error("sync: %s", uv_strerror(r));
+		code = EX_OSERR;
+	} else if ((r = sync_run_pass(o.sync, &po, pass_done_cb, &o, &err)) < 0) {
+		cli_error("sync: %s", err.msg[0] ? err.msg : strerror(-r));
+		code = err.code ? err.code : EX_SOFTWARE;
+	}
+	if (code) {
+		sync_close(o.sync, NULL, NULL);
+		http_client_close(o.http, NULL, NULL);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&loop);
+	sync_lock_release(lock);
+	if (r < 0) {
+		cli_error("sync: a handle was left open at exit (%s)", uv_err_name(r));
+		json_decref(o.report);
+		return EX_SOFTWARE;
+	}
+	if (code)
+		return code;
+	if (!o.report) {
+		cli_error("sync: the pass did not complete");
+		return EX_SOFTWARE;
+	}
+	if (json)
+		print_json(o.report);
+	else
+		print_report(o.report);
+	const char *serr = json_string_value(json_object_get(o.report, "store_error"));
+	if (serr)
+		cli_error("sync: %s", serr);
+	json_decref(o.report);
+	return o.code;
+}
+
+/* ------------------------------------------------------------ status */
+
+static int num(const json_t *o, const char *k)
+{
+	return (int)json_integer_value(json_object_get(o, k));
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+static void print_status(const json_t *doc)
+{
+	size_t i, k;
+	json_t *p, *e;
+	json_array_foreach(json_object_get(doc, "projects"), i, p)
+	{
+		printf("%s\n  tasks in scope: %d", str(p, "project"), num(p, "tasks_total"));
+		const char *key;
+		json_t *v;
+		const char *sep = " (";
+		json_object_foreach(json_object_get(p, "tasks"), key, v)
+		{
+			printf("%s%s %d", sep, key, (int)json_integer_value(v));
+			sep = ", ";
+		}
+		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
+		printf("  tickets linked: %d\n", num(p, "tickets_linked"));
+		const json_t *ob = json_object_get(p, "outbox");
+		printf("  outbox: %d pending, %d inflight, %d failed (retry scheduled), %d dead, %d "
+		       "done\n",
+		       num(ob, "pending"), num(ob, "inflight"), num(ob, "failed"), num(ob, "dead"),
+		       num(ob, "done"));
+		json_array_foreach(json_object_get(p, "dead"), k, e)
+		{
+			printf("  dead #%d %s %s (%s, %d attempts): %s\n", num(e, "id"), str(e, "op"),
+			       str(e, "task"), str(e, "connector"), num(e, "attempts"),
+			       str(e, "last_error"));
+		}
+		json_array_foreach(json_object_get(p, "failing"), k, e)
+		{
+			printf("  failing #%d %s %s (%s, %d attempts): %s\n", num(e, "id"),
+			       str(e, "op"), str(e, "task"), str(e, "connector"), num(e, "attempts"),
+			       str(e, "last_error"));
+		}
+	}
+	json_array_foreach(json_object_get(doc, "connectors"), i, e)
+	{
+		const char *last = json_string_value(json_object_get(e, "last_poll"));
+		printf("connector %s: last poll %s", str(e, "connector"), last ? last : "never");
+		const char *sep = " (";
+		json_array_foreach(json_object_get(e, "scopes"), k, p)
+		{
+			printf("%s%s", sep, str(p, "scope"));
+			sep = ", ";
+		}
+		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
+	}
+}
+
+int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *slug = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (argv[i][0] != '-' && !slug) {
+			slug = argv[i];
+		} else {
+			cli_error("status: unexpected argument '%s'", argv[i]);
+			cli_error("usage: threatsync status [SLUG] [--json]");
+			return EX_USAGE;
+		}
+	}
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
+		return EX_CONFIG;
+	int code = 0;
+	struct store *s = cli_store(ctx, true, &code);
+	if (!s)
+		return code;
+	struct ts_err err = {0};
+	json_t *doc = NULL;
+	if (outbox_status_json(s, slug, &doc, &err) < 0) {
+		cli_error("%s", err.msg);
+		return err.code ? err.code : EX_SOFTWARE;
+	}
+	/* Configured connectors never polled are listed too. */
+	json_t *conns = json_object_get(doc, "connectors");
+	for (size_t i = 0; i < cfg->n_connectors; i++) {
+		bool seen = false;
+		size_t k;
+		json_t *e;
+		json_array_foreach(conns, k, e)
+		{
+			seen |= strcmp(str(e, "connector"), cfg->connectors[i].name) == 0;
+		}
+		if (!seen)
+			json_array_append_new(conns, json_pack("{s:s, s:n, s:[]}", "connector",
+							       cfg->connectors[i].name, "last_poll",
+							       "scopes"));
+	}
+	if (json)
+		print_json(doc);
+	else
+		print_status(doc);
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,1134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Jira connector: Cloud (REST v3, ADF descriptions, Basic e-mail:token) and
+ * Server/Data Center (REST v2, wiki markup, Bearer PAT) on the shared HTTP client. */
+#include "connectors/jira.h"
+#include "connectors/jira_internal.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Priority names by threatsync priority 1..4. A static table for now: issue #6
+ * makes it configurable per connector. */
+static const char *const jira_priority_names[] = {NULL, "Highest", "High", "Medium", "Low"};
+
+/* Fields every read asks for (statusCategory comes inside status). */
+#define JIRA_FIELDS "summary,status,labels,updated,resolution"
+
+/* The issue property threatsync writes after a create and an update (the
+ * second marker; the label is the primary one). */
+#define JIRA_PROPERTY "threatsync"
+
+struct jira_op;
+typedef void (*jira_step_fn)(struct jira_op *op, const struct http_response *r);
+
+struct jira_conn {
+	const struct config_connector *cfg; /* borrowed, outlives the connector */
+	struct http_endpoint *ep;
+	uv_loop_t *loop;
+	bool cloud;
+	char *api;  /* base_url + "/rest/api/3" or "/rest/api/2" */
+	char *auth; /* the whole Authorization header line: secret, wiped on free */
+	int lookup_attempts;
+	int lookup_delay_ms;
+	bool tz_known; /* the API user's zone was fetched (tz NULL then means UTC) */
+	struct jira_tz *tz;
+	struct jira_op *ops; /* in progress, doubly linked */
+	size_t n_ops;
+	bool closing;
+	bool in_close;
+};
+
+struct jira_op {
+	struct jira_conn *c;
+	struct jira_op *prev, *next;
+	connector_cb cb;
+	void *ud;
+	struct connector_result res;
+	jira_step_fn step;     /* what handles the answer of the request in flight */
+	char what[160];        /* "METHOD /rest/api/N/path" of that request, for messages */
+	bool nonidempotent;    /* that request is a POST */
+	uv_timer_t timer;      /* lookup delays and deferred results */
+	bool timer_init;
+	void (*timer_fn)(struct jira_op *op);
+	char *key;
+	char *marker;
+	char *project;
+	char *text;     /* comment text / transition reason */
+	char *since;    /* poll */
+	char *max_updated; /* poll: newest fields.updated seen over all pages */
+	enum connector_state want;
+	int lookups;
+	json_t *pending; /* a prepared body sent by a later step */
+};
+
+/* ---- connector lifetime ---- */
+
+static void conn_free(struct jira_conn *c)
+{
+	if (c->auth) {
+		explicit_bzero(c->auth, strlen(c->auth));
+		free(c->auth);
+	}
+	free(c->api);
+	jira_tz_free(c->tz);
+	free(c);
+}
+
+static void op_timer_closed_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void op_free(struct jira_op *op)
+{
+	connector_result_clear(&op->res);
+	free(op->key);
+	free(op->marker);
+	free(op->project);
+	free(op->text);
+	free(op->since);
+	free(op->max_updated);
+	json_decref(op->pending);
+	if (op->timer_init) {
+		/* The memory outlives the handle: freed in its close callback. */
+		op->timer.data = op;
+		uv_close((uv_handle_t *)&op->timer, op_timer_closed_cb);
+	} else {
+		free(op);
+	}
+}
+
+/* Delivers op's result (exactly once) and releases op; frees a closing
+ * connector after its last delivery. */
+static void op_finish(struct jira_op *op)
+{
+	struct jira_conn *c = op->c;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		c->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->cb(op->ud, &op->res);
+	op_free(op);
+	c->n_ops--;
+	if (c->closing && !c->in_close && c->n_ops == 0)
+		conn_free(c);
+}
+
+static struct jira_op *op_new(struct jira_conn *c, connector_cb cb, void *ud)
+{
+	struct jira_op *op = ts_calloc(1, sizeof(*op));
+	op->c = c;
+	op->cb = cb;
+	op->ud = ud;
+	op->next = c->ops;
+	if (c->ops)
+		c->ops->prev = op;
+	c->ops = op;
+	c->n_ops++;
+	return op;
+}
+
+static void op_timer_cb(uv_timer_t *t)
+{
+	struct jira_op *op = t->data;
+	op->timer_fn(op);
+}
+
+/* Runs fn(op) after delay_ms on the loop. */
+static void op_later(struct jira_op *op, uint64_t delay_ms, void (*fn)(struct jira_op *op))
+{
+	if (!op->timer_init) {
+		uv_timer_init(op->c->loop, &op->timer);
+		op->timer_init = true;
+	}
+	op->timer.data = op;
+	op->timer_fn = fn;
+	uv_timer_start(&op->timer, op_timer_cb, delay_ms, 0);
+}
+
+/* Delivers op's result from the loop, never from inside the caller's call. */
+static void op_finish_later(struct jira_op *op)
+{
+	op_later(op, 0, op_finish);
+}
+
+static void op_fail(struct jira_op *op, enum connector_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void op_fail(struct jira_op *op, enum connector_status st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(op->res.error, sizeof(op->res.error), fmt, ap);
+	va_end(ap);
+	op->res.status = st;
+}
+
+/* ---- requests ---- */
+
+static void on_http(const struct http_response *r, void *ud)
+{
+	struct jira_op *op = ud;
+	op->step(op, r);
+}
+
+/* Sends METHOD api+path (path may carry a query) with body (stolen, may be
+ * NULL); step handles the answer. A request that cannot be queued ends op. */
+static void op_send(struct jira_op *op, const char *method, char *path, json_t *body,
+		    jira_step_fn step)
+{
+	struct jira_conn *c = op->c;
+	if (c->closing) {
+		op_fail(op, CONNECTOR_CANCELLED, "jira '%s': connector closing", c->cfg->name);
+		op_finish_later(op);
+		free(path);
+		json_decref(body);
+		return;
+	}
+	char *url = ts_asprintf("%s%s", c->api, path);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	const char *hdr_json[] = {"Accept: application/json",
+				  "Content-Type: application/json; charset=utf-8", NULL};
+	const char *hdr_get[] = {"Accept: application/json", NULL};
+	size_t plen = strcspn(path, "?");
+	const char *v = c->cloud ? "3" : "2";
+	snprintf(op->what, sizeof(op->what), "%s /rest/api/%s%.*s", method, v, (int)plen, path);
+	op->nonidempotent = strcmp(method, "POST") == 0;
+	op->step = step;
+	struct http_request req = {
+		.method = method,
+		.url = url,
+		.headers = body ? hdr_json : hdr_get,
+		.body = text,
+		.body_len = text ? strlen(text) : 0,
+		.auth_header = c->auth,
+	};
+	int rc = http_submit(c->ep, &req, on_http, op);
+	if (rc < 0) {
+		op_fail(op, rc == -ECANCELED ? CONNECTOR_CANCELLED : CONNECTOR_RETRY,
+			"jira '%s': %s: cannot queue the request (%s)", c->cfg->name, op->what,
+			strerror(-rc));
+		op_finish_later(op);
+	}
+	free(text);
+	free(url);
+	free(path);
+	json_decref(body);
+}
+
+/* The tracker's own message: errorMessages joined, then errors as "field:
+ * message", or Data Center's "message"; a short text body as is; nothing
+ * from an HTML page. */
+static void tracker_message(const struct http_response *r, char *out, size_t cap)
+{
+	out[0] = '\0';
+	json_error_t jerr;
+	json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
+	struct ts_buf b = {0};
+	if (json_is_object(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(j, "errorMessages"), i, v)
+		{
+			if (json_string_value(v))
+				ts_buf_printf(&b, "%s%s", b.len ? "; " : "", json_string_value(v));
+		}
+		const char *k;
+		json_object_foreach(json_object_get(j, "errors"), k, v)
+		{
+			if (json_string_value(v))
+				ts_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", k,
+					      json_string_value(v));
+		}
+		const char *m = json_string_value(json_object_get(j, "message"));
+		if (!b.len && m)
+			ts_buf_puts(&b, m);
+	} else if (r->body_len > 0 && r->body[0] != '<' && !strstr(r->body, "<html") &&
+		   !strstr(r->body, "<HTML")) {
+		for (size_t i = 0; i < r->body_len && b.len < 300; i++) {
+			char ch = r->body[i];
+			ts_buf_append(&b, ch == '\n' || ch == '\r' || ch == '\t' || ch == '\0' ? " " : &ch,
+				      1);
+		}
+	}
+	json_decref(j);
+	if (b.data)
+		snprintf(out, cap, "%s", b.data);
+	ts_buf_free(&b);
+}
+
+static int64_t retry_after(const struct http_response *r, int64_t dflt)
+{
+	const char *v = http_response_header(r, "Retry-After");
+	int64_t ms;
+	if (v && http_retry_after_ms(v, ts_now_ms(), &ms) == 0)
+		return ms;
+	return dflt;
+}
+
+/* Whether r is a 2xx answer; else op->res says how the operation ended. */
+static bool op_ok(struct jira_op *op, const struct http_response *r)
+{
+	const char *name = op->c->cfg->name;
+	op->res.http_status = r->status;
+	switch (r->outcome) {
+	case HTTP_CANCELLED:
+		op_fail(op, CONNECTOR_CANCELLED, "jira '%s': %s: cancelled", name, op->what);
+		return false;
+	case HTTP_FAILED:
+		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: %s", name, op->what, r->error);
+		return false;
+	case HTTP_OUTCOME_UNKNOWN:
+		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
+			"jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
+		return false;
+	case HTTP_OK:
+		break;
+	}
+	if (r->status >= 200 && r->status < 300)
+		return true;
+	char msg[700];
+	tracker_message(r, msg, sizeof(msg));
+	const char *sep = msg[0] ? ": " : "";
+	if (r->status == 401 || r->status == 403) {
+		op_fail(op, CONNECTOR_FAILED,
+			"jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
+			"permission (check the connector's %s and the user's project permissions)%s%s",
+			name, op->what, r->status,
+			op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
+	} else if (r->status == 429) {
+		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: HTTP 429: rate limited", name, op->what);
+		op->res.retry_after_ms = retry_after(r, 1000);
+	} else if (r->status >= 500) {
+		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
+			"jira '%s': %s: HTTP %ld%s%s", name, op->what, r->status, sep, msg);
+		op->res.retry_after_ms = retry_after(r, 0);
+	} else {
+		op_fail(op, CONNECTOR_FAILED, "jira '%s': %s: HTTP %ld%s%s", name, op->what,
+			r->status, sep, msg);
+	}
+	return false;
+}
+
+/* The JSON body of a 2xx answer, or NULL with op->res set (a malformed body
+ * after a write means its outcome is unknown). New reference. */
+static json_t *op_json(struct jira_op *op, const struct http_response *r)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
+	if (json_is_object(j))
+		return j;
+	json_decref(j);
+	op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
+		"jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
+		op->what, r->status, jerr.text);
+	return NULL;
+}
+
+/* ---- issues ---- */
+
+static char *jdup(const json_t *o, const char *key)
+{
+	return ts_strdup(json_string_value(json_object_get(o, key)));
+}
+
+static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_issue *ri)
+{
+	remote_issue_clear(ri);
+	ri->key = jdup(j, "key");
+	ri->id = jdup(j, "id");
+	if (ri->key)
+		ri->url = ts_asprintf("%s/browse/%s", c->cfg->base_url, ri->key);
+	const json_t *f = json_object_get(j, "fields");
+	const json_t *st = json_object_get(f, "status");
+	ri->status = jdup(st, "name");
+	ri->status_category = jdup(json_object_get(st, "statusCategory"), "key");
+	ri->resolution = jdup(json_object_get(f, "resolution"), "name");
+	ri->updated = jdup(f, "updated");
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(f, "labels"), i, l)
+	{
+		const char *s = json_string_value(l);
+		if (s && strncmp(s, CONNECTOR_COMMON_LABEL "-", strlen(CONNECTOR_COMMON_LABEL) + 1) ==
+				 0) {
+			ri->marker = ts_strdup(s);
+			break;
+		}
+	}
+}
+
+/* A label Jira accepts: whitespace replaced by '-', at most 255 bytes. NULL
+ * for an empty one. New string. */
+static char *label_clean(const char *s)
+{
+	if (!s || !*s)
+		return NULL;
+	size_t n = strlen(s);
+	if (n > 255) {
+		n = 255;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	char *out = ts_strndup(s, n);
+	for (char *p = out; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' || *p == '\f')
+			*p = '-';
+	return out;
+}
+
+static void label_add(json_t *labels, const char *raw)
+{
+	char *l = label_clean(raw);
+	if (!l)
+		return;
+	size_t i;
+	json_t *v;
+	json_array_foreach(labels, i, v)
+	{
+		if (strcmp(json_string_value(v), l) == 0) {
+			free(l);
+			return;
+		}
+	}
+	json_array_append_new(labels, json_string(l));
+	free(l);
+}
+
+/* The labels threatsync owns on a ticket: the common one, the marker, the
+ * connector's and the project's configured labels. New reference. */
+static json_t *owned_labels(const struct jira_conn *c, const struct ticket_content *t)
+{
+	json_t *labels = json_array();
+	label_add(labels, CONNECTOR_COMMON_LABEL);
+	label_add(labels, t->marker);
+	for (char **l = c->cfg->labels; l && *l; l++)
+		label_add(labels, *l);
+	for (const char *const *l = t->labels; l && *l; l++)
+		label_add(labels, *l);
+	return labels;
+}
+
+/* One line of at most 255 bytes, cut on a UTF-8 character boundary. */
+static char *summary_clean(const char *s)
+{
+	char *out = ts_strdup(s ? s : "");
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	size_t n = strlen(out);
+	if (n > 255) {
+		n = 255;
+		while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+			n--;
+		out[n] = '\0';
+	}
+	return out;
+}
+
+static json_t *description(const struct jira_conn *c, const struct ticket_content *t)
+{
+	struct jira_doc d = {0};
+	jira_doc_build(&d, t);
+	json_t *out;
+	if (c->cloud) {
+		out = jira_adf_render(&d);
+	} else {
+		char *wiki = jira_wiki_render(&d);
+		out = json_string(wiki);
+		free(wiki);
+	}
+	jira_doc_clear(&d);
+	return out;
+}
+
+/* A comment body: ADF on Cloud, wiki markup on Data Center. New reference. */
+static json_t *comment_body(const struct jira_conn *c, const char *text)
+{
+	if (c->cloud)
+		return jira_adf_text(text);
+	char *wiki = jira_wiki_text(text);
+	json_t *out = json_string(wiki);
+	free(wiki);
+	return out;
+}
+
+/* Hash of what threatsync wrote (summary and description), hex. */
+static void content_hash(const json_t *fields, char out[65])
+{
+	json_t *h = json_pack("{s:O?, s:O?}", "summary", json_object_get(fields, "summary"),
+			      "description", json_object_get(fields, "description"));
+	char *dump = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
+	ts_sha256_hex(dump, strlen(dump), out);
+	free(dump);
+	json_decref(h);
+}
+
+static char *issue_path(const char *key, const char *suffix)
+{
+	char *k = jira_url_escape(key);
+	char *p = ts_asprintf("/issue/%s%s", k, suffix ? suffix : "");
+	free(k);
+	return p;
+}
+
+/* ---- open / close ---- */
+
+static char *basic_auth(const char *email, const char *token)
+{
+	size_t n = strlen(email) + 1 + strlen(token);
+	char *plain = ts_malloc(n + 1);
+	snprintf(plain, n + 1, "%s:%s", email, token);
+	size_t enc_cap = 4 * ((n + 2) / 3) + 1;
+	unsigned char *enc = ts_malloc(enc_cap);
+	EVP_EncodeBlock(enc, (const unsigned char *)plain, (int)n);
+	char *line = ts_asprintf("Authorization: Basic %s", (char *)enc);
+	explicit_bzero(plain, n);
+	explicit_bzero(enc, enc_cap);
+	free(plain);
+	free(enc);
+	return line;
+}
+
+static int jira_open(struct http_client *client, const struct config_connector *cfg,
+		     void **ret_conn, struct ts_err *err)
+{
+	const char *name = cfg->name ? cfg->name : "?";
+	if (cfg->type != CONFIG_CONNECTOR_JIRA)
+		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): not a Jira connector",
+				  name, cfg->line);
+	if (!cfg->base_url || !*cfg->base_url)
+		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): base_url is required",
+				  name, cfg->line);
+	if (!cfg->token.value || !*cfg->token.value)
+		return ts_err_set(err, EX_CONFIG,
+				  "connector '%s' (line %d): token_file is required (%s)", name,
+				  cfg->line,
+				  cfg->flavor == CONFIG_JIRA_CLOUD ? "a Jira Cloud API token"
+								   : "a personal access token");
+	if (cfg->flavor == CONFIG_JIRA_CLOUD && (!cfg->email || !*cfg->email))
+		return ts_err_set(err, EX_CONFIG,
+				  "connector '%s' (line %d): email is required for Jira Cloud "
+				  "(the API token's user)",
+				  name, cfg->line);
+	if (cfg->flavor == CONFIG_JIRA_CLOUD && strchr(cfg->email, ':'))
+		return ts_err_set(err, EX_CONFIG,
+				  "connector '%s' (line %d): email must not contain ':'", name,
+				  cfg->line);
+	struct http_endpoint_opts o = {
+		.name = name,
+		.concurrency = cfg->concurrency,
+		.rate_per_second = cfg->rate_per_second,
+		.burst = cfg->burst,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.request_timeout_ms = cfg->request_timeout_ms,
+		.ca_bundle = cfg->ca_bundle,
+		.proxy = cfg->proxy,
+		.max_attempts = cfg->max_attempts,
+	};
+	struct ts_err herr = {0};
+	if (http_endpoint_opts_check(&o, &herr) < 0)
+		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): %s", name, cfg->line,
+				  herr.msg);
+	struct jira_conn *c = ts_calloc(1, sizeof(*c));
+	int rc = http_endpoint_new(client, &o, &c->ep);
+	if (rc < 0) {
+		free(c);
+		return ts_err_set(err, rc == -ECANCELED ? EX_TEMPFAIL : EX_CONFIG,
+				  "connector '%s' (line %d): cannot create its HTTP endpoint: %s",
+				  name, cfg->line, strerror(-rc));
+	}
+	c->cfg = cfg;
+	c->loop = http_client_loop(client);
+	c->cloud = cfg->flavor == CONFIG_JIRA_CLOUD;
+	c->api = ts_asprintf("%s/rest/api/%s", cfg->base_url, c->cloud ? "3" : "2");
+	c->auth = c->cloud ? basic_auth(cfg->email, cfg->token.value)
+			   : ts_asprintf("Authorization: Bearer %s", cfg->token.value);
+	c->lookup_attempts = JIRA_LOOKUP_ATTEMPTS;
+	c->lookup_delay_ms = JIRA_LOOKUP_DELAY_MS;
+	ts_err_clear(err);
+	*ret_conn = c;
+	return 0;
+}
+
+static void jira_close(void *conn)
+{
+	struct jira_conn *c = conn;
+	if (!c)
+		return;
+	c->closing = true;
+	c->in_close = true;
+	/* Ops waiting on a timer end now; those with a request in flight end
+	 * when freeing the endpoint cancels it. */
+	struct jira_op *op = c->ops;
+	while (op) {
+		struct jira_op *next = op->next;
+		if (op->timer_init && uv_is_active((uv_handle_t *)&op->timer)) {
+			uv_timer_stop(&op->timer);
+			/* A result already decided (a deferred delivery) stands. */
+			if (op->timer_fn != op_finish)
+				op_fail(op, CONNECTOR_CANCELLED, "jira '%s': connector closing",
+					c->cfg->name);
+			op_finish(op);
+		}
+		op = next;
+	}
+	http_endpoint_free(c->ep);
+	c->ep = NULL;
+	c->in_close = false;
+	if (c->n_ops == 0)
+		conn_free(c);
+}
+
+void jira_set_lookup_retry(void *conn, int attempts, int delay_ms)
+{
+	struct jira_conn *c = conn;
+	c->lookup_attempts = attempts < 1 ? 1 : attempts > 20 ? 20 : attempts;
+	c->lookup_delay_ms = delay_ms < 0 ? 0 : delay_ms > 600000 ? 600000 : delay_ms;
+}
+
+/* ---- create ---- */
+
+static void create_property_done(struct jira_op *op, const struct http_response *r)
+{
+	/* Non-fatal: the label is the primary marker. The message stays as a
+	 * warning next to an OK status. */
+	long http_status = op->res.http_status;
+	if (!op_ok(op, r)) {
+		char cause[sizeof(op->res.error) - 64];
+		size_t n = strnlen(op->res.error, sizeof(cause) - 1);
+		memcpy(cause, op->res.error, n);
+		cause[n] = '\0';
+		snprintf(op->res.error, sizeof(op->res.error),
+			 "warning: issue written, its '%s' property not set: %s", JIRA_PROPERTY, cause);
+	}
+	op->res.http_status = http_status;
+	op->res.retry_after_ms = 0;
+	op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+/* PUT the issue property; then op ends OK whatever the answer. */
+static void put_property(struct jira_op *op)
+{
+	char *path = issue_path(op->res.issue.key ? op->res.issue.key : op->key,
+				"/properties/" JIRA_PROPERTY);
+	json_t *body = op->pending;
+	op->pending = NULL;
+	op_send(op, "PUT", path, body, create_property_done);
+}
+
+static void create_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j || !json_string_value(json_object_get(j, "key"))) {
+		if (j)
+			op_fail(op, CONNECTOR_UNKNOWN, "jira '%s': %s: HTTP %ld without an issue key",
+				op->c->cfg->name, op->what, r->status);
+		json_decref(j);
+		op_finish(op);
+		return;
+	}
+	struct remote_issue *ri = &op->res.issue;
+	ri->key = jdup(j, "key");
+	ri->id = jdup(j, "id");
+	ri->url = ts_asprintf("%s/browse/%s", op->c->cfg->base_url, ri->key);
+	ri->marker = ts_strdup(op->marker);
+	ri->content_hash = ts_strdup(json_string_value(json_object_get(op->pending, "content_hash")));
+	op->res.found = true;
+	json_decref(j);
+	put_property(op);
+}
+
+static json_t *property_value(const struct ticket_content *t, const char *hash)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:s, s:i}", "marker", t->marker, "cm_uid", t->cm_uid,
+			 "project", t->project_slug, "content_hash", hash, "model_version",
+			 t->model_version);
+}
+
+static void jira_create(void *conn, const struct ticket_content *t, connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->marker = ts_strdup(t->marker);
+	char *summary = summary_clean(t->summary);
+	json_t *fields = json_pack("{s:{s:s}, s:s, s:{s:s}, s:o, s:o}", "project", "key",
+				   t->tracker_project ? t->tracker_project : "", "summary", summary,
+				   "issuetype", "name", c->cfg->issue_type ? c->cfg->issue_type : "Task",
+				   "description", description(c, t), "labels", owned_labels(c, t));
+	free(summary);
+	if (t->priority >= 1 && t->priority < (int)TS_ARRAY_SIZE(jira_priority_names))
+		json_object_set_new(fields, "priority",
+				    json_pack("{s:s}", "name", jira_priority_names[t->priority]));
+	if (t->due_date && *t->due_date)
+		json_object_set_new(fields, "duedate", json_string(t->due_date));
+	char hash[65];
+	content_hash(fields, hash);
+	op->pending = property_value(t, hash);
+	op_send(op, "POST", ts_strdup("/issue"), json_pack("{s:o}", "fields", fields), create_done);
+}
+
+/* ---- find_marker ---- */
+
+static void find_lookup(struct jira_op *op);
+
+static void find_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j) {
+		op_finish(op);
+		return;
+	}
+	json_t *issues = json_object_get(j, "issues");
+	if (json_array_size(issues) > 0) {
+		issue_from_json(op->c, json_array_get(issues, 0), &op->res.issue);
+		op->res.found = true;
+		op->res.status = CONNECTOR_OK;
+		json_decref(j);
+		op_finish(op);
+		return;
+	}
+	json_decref(j);
+	if (op->lookups < op->c->lookup_attempts) {
+		/* The search index may not show a recent create yet. */
+		op_later(op, (uint64_t)op->c->lookup_delay_ms, find_lookup);
+		return;
+	}
+	op->res.found = false;
+	op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+static char *search_path(const struct jira_conn *c, const char *jql, int max, const char *page)
+{
+	char *q = jira_url_escape(jql);
+	char *tok = page ? jira_url_escape(page) : NULL;
+	char *p;
+	if (c->cloud)
+		p = ts_asprintf("/search/jql?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d%s%s", q, max,
+				tok ? "&nextPageToken=" : "", tok ? tok : "");
+	else
+		p = ts_asprintf("/search?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d&startAt=%s", q,
+				max, tok ? tok : "0");
+	free(q);
+	free(tok);
+	return p;
+}
+
+static void find_lookup(struct jira_op *op)
+{
+	op->lookups++;
+	char *m = jira_jql_quote(op->marker);
+	char *jql = ts_asprintf("labels = %s ORDER BY created ASC", m);
+	op_send(op, "GET", search_path(op->c, jql, 10, NULL), NULL, find_done);
+	free(jql);
+	free(m);
+}
+
+static void jira_find_marker(void *conn, const char *tracker_project, const char *marker,
+			     connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->project = ts_strdup(tracker_project);
+	op->marker = ts_strdup(marker);
+	if (!marker || strncmp(marker, CONNECTOR_COMMON_LABEL "-",
+			       strlen(CONNECTOR_COMMON_LABEL) + 1) != 0) {
+		op_fail(op, CONNECTOR_FAILED, "jira '%s': find_marker: '%s' is not a threatsync marker",
+			c->cfg->name, marker ? marker : "(null)");
+		op_finish_later(op);
+		return;
+	}
+	find_lookup(op);
+}
+
+/* ---- update ---- */
+
+static void update_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	op->res.status = CONNECTOR_OK;
+	op->res.found = true;
+	put_property(op);
+}
+
+static void jira_update(void *conn, const char *key, const struct ticket_content *t,
+			connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->key = ts_strdup(key);
+	op->marker = ts_strdup(t->marker);
+	char *summary = summary_clean(t->summary);
+	json_t *fields = json_pack("{s:s, s:o}", "summary", summary, "description", description(c, t));
+	free(summary);
+	char hash[65];
+	content_hash(fields, hash);
+	/* Labels through the "add" verb: labels humans added stay. Priority and
+	 * due date are left alone after the create: people re-prioritise. */
+	json_t *adds = json_array();
+	json_t *labels = owned_labels(c, t);
+	size_t i;
+	json_t *l;
+	json_array_foreach(labels, i, l) json_array_append_new(adds, json_pack("{s:O}", "add", l));
+	json_decref(labels);
+	op->pending = property_value(t, hash);
+	op->res.issue.key = ts_strdup(key);
+	op->res.issue.url = ts_asprintf("%s/browse/%s", c->cfg->base_url, key);
+	op->res.issue.marker = ts_strdup(t->marker);
+	op->res.issue.content_hash = ts_strdup(hash);
+	json_t *body = json_pack("{s:o, s:{s:o}}", "fields", fields, "update", "labels", adds);
+	op_send(op, "PUT", issue_path(key, NULL), body, update_done);
+}
+
+/* ---- set_state ---- */
+
+static bool want_reached(enum connector_state want, const char *category)
+{
+	bool done = category && strcmp(category, "done") == 0;
+	return want == CONNECTOR_STATE_CLOSED ? done : !done;
+}
+
+static void transition_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+static void transitions_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j) {
+		op_finish(op);
+		return;
+	}
+	const struct config_connector *cfg = op->c->cfg;
+	bool closing = op->want == CONNECTOR_STATE_CLOSED;
+	const char *status = closing ? cfg->done_status : cfg->reopen_status;
+	const char *category = closing ? "done" : "new";
+	json_t *ts = json_object_get(j, "transitions");
+	json_t *by_name = NULL, *by_cat = NULL, *t;
+	size_t i;
+	json_array_foreach(ts, i, t)
+	{
+		json_t *to = json_object_get(t, "to");
+		const char *to_name = json_string_value(json_object_get(to, "name"));
+		const char *to_cat = json_string_value(
+			json_object_get(json_object_get(to, "statusCategory"), "key"));
+		if (!by_name && status && to_name && strcasecmp(to_name, status) == 0)
+			by_name = t;
+		if (!by_cat && to_cat && strcmp(to_cat, category) == 0)
+			by_cat = t;
+	}
+	json_t *pick = by_name ? by_name : by_cat;
+	const char *id = json_string_value(json_object_get(pick, "id"));
+	if (!id) {
+		struct ts_buf avail = {0};
+		json_array_foreach(ts, i, t)
+		{
+			const char *tid = json_string_value(json_object_get(t, "id"));
+			const char *tname = json_string_value(json_object_get(t, "name"));
+			const char *to = json_string_value(
+				json_object_get(json_object_get(t, "to"), "name"));
+			ts_buf_printf(&avail, "%s%s '%s' -> %s", avail.len ? ", " : "",
+				      tid ? tid : "?", tname ? tname : "?", to ? to : "?");
+		}
+		op_fail(op, CONNECTOR_FAILED,
+			"jira '%s': %s: no transition of %s leads to status '%s' or category '%s'; "
+			"available: %s",
+			cfg->name, op->what, op->key, status ? status : "(not set)", category,
+			avail.len ? avail.data : "none");
+		ts_buf_free(&avail);
+		json_decref(j);
+		op_finish(op);
+		return;
+	}
+	json_t *to = json_object_get(pick, "to");
+	struct remote_issue *ri = &op->res.issue;
+	free(ri->status);
+	free(ri->status_category);
+	ri->status = jdup(to, "name");
+	ri->status_category = jdup(json_object_get(to, "statusCategory"), "key");
+	free(ri->resolution);
+	ri->resolution = NULL;
+	json_t *body = json_pack("{s:{s:s}}", "transition", "id", id);
+	if (op->text && *op->text)
+		json_object_set_new(body, "update",
+				    json_pack("{s:[{s:{s:o}}]}", "comment", "add", "body",
+					      comment_body(op->c, op->text)));
+	json_decref(j);
+	op_send(op, "POST", issue_path(op->key, "/transitions"), body, transition_done);
+}
+
+static void state_read(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j) {
+		op_finish(op);
+		return;
+	}
+	issue_from_json(op->c, j, &op->res.issue);
+	op->res.found = true;
+	json_decref(j);
+	if (want_reached(op->want, op->res.issue.status_category)) {
+		op->res.status = CONNECTOR_OK;
+		op_finish(op);
+		return;
+	}
+	op_send(op, "GET", issue_path(op->key, "/transitions"), NULL, transitions_done);
+}
+
+static void jira_set_state(void *conn, const char *key, enum connector_state want,
+			   const char *reason, connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->key = ts_strdup(key);
+	op->want = want;
+	op->text = ts_strdup(reason);
+	op_send(op, "GET", issue_path(key, "?fields=" JIRA_FIELDS), NULL, state_read);
+}
+
+/* ---- comment ---- */
+
+static void comment_done(struct jira_op *op, const struct http_response *r)
+{
+	if (op_ok(op, r))
+		op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+static void jira_comment(void *conn, const char *key, const char *text, connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->key = ts_strdup(key);
+	if (!text || !*text) {
+		op_fail(op, CONNECTOR_FAILED, "jira '%s': comment on %s: empty text", c->cfg->name,
+			key);
+		op_finish_later(op);
+		return;
+	}
+	json_t *body = json_pack("{s:o}", "body", comment_body(c, text));
+	op_send(op, "POST", issue_path(key, "/comment"), body, comment_done);
+}
+
+/* ---- poll ---- */
+
+/* Page tokens handed to the caller are "<newest updated so far>|<Jira's token>"
+ * ("-" when none yet), so the cursor of the last page covers every page. */
+static void poll_send(struct jira_op *op, const char *jira_page);
+
+static void poll_page_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j) {
+		op_finish(op);
+		return;
+	}
+	struct jira_conn *c = op->c;
+	json_t *issues = json_object_get(j, "issues");
+	size_t n = json_array_size(issues);
+	op->res.issues = ts_calloc(n ? n : 1, sizeof(*op->res.issues));
+	int64_t max_ms = 0;
+	if (op->max_updated)
+		http_iso8601_parse(op->max_updated, &max_ms);
+	for (size_t i = 0; i < n; i++) {
+		struct remote_issue *ri = &op->res.issues[op->res.n_issues++];
+		issue_from_json(c, json_array_get(issues, i), ri);
+		int64_t ms;
+		if (ri->updated && http_iso8601_parse(ri->updated, &ms) == 0 &&
+		    (!op->max_updated || ms > max_ms)) {
+			max_ms = ms;
+			free(op->max_updated);
+			op->max_updated = ts_strdup(ri->updated);
+		}
+	}
+	char *next = NULL;
+	if (c->cloud) {
+		const char *tok = json_string_value(json_object_get(j, "nextPageToken"));
+		bool last = json_is_true(json_object_get(j, "isLast")) || !tok;
+		if (!last)
+			next = ts_strdup(tok);
+	} else {
+		json_int_t start = json_integer_value(json_object_get(j, "startAt"));
+		json_int_t total = json_integer_value(json_object_get(j, "total"));
+		if (n > 0 && start + (json_int_t)n < total)
+			next = ts_asprintf("%lld", (long long)(start + (json_int_t)n));
+	}
+	if (next) {
+		op->res.next_page = ts_asprintf("%s|%s", op->max_updated ? op->max_updated : "-", next);
+	} else {
+		const char *cur = op->max_updated ? op->max_updated : op->since;
+		op->res.cursor = ts_strdup(cur);
+	}
+	free(next);
+	json_decref(j);
+	op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+static void poll_send(struct jira_op *op, const char *jira_page)
+{
+	struct jira_conn *c = op->c;
+	char *proj = jira_jql_quote(op->project);
+	struct ts_buf jql = {0};
+	ts_buf_printf(&jql, "project = %s AND labels = \"%s\"", proj, CONNECTOR_COMMON_LABEL);
+	int64_t since_ms;
+	if (op->since && http_iso8601_parse(op->since, &since_ms) == 0) {
+		char when[32];
+		jira_jql_time(c->tz, since_ms - JIRA_POLL_OVERLAP_MS, when);
+		ts_buf_printf(&jql, " AND updated >= \"%s\"", when);
+	}
+	ts_buf_puts(&jql, " ORDER BY updated ASC, key ASC");
+	op_send(op, "GET", search_path(c, jql.data, JIRA_PAGE_SIZE, jira_page), NULL,
+		poll_page_done);
+	ts_buf_free(&jql);
+	free(proj);
+}
+
+/* Continues a poll once the API user's zone is known; page is ours. */
+static void poll_start(struct jira_op *op)
+{
+	const char *page = op->text;
+	const char *jira_page = NULL;
+	if (page) {
+		const char *bar = strchr(page, '|');
+		if (!bar || !bar[1]) {
+			op_fail(op, CONNECTOR_FAILED, "jira '%s': poll: malformed page token '%s'",
+				op->c->cfg->name, page);
+			op_finish_later(op);
+			return;
+		}
+		if (!(bar - page == 1 && page[0] == '-'))
+			op->max_updated = ts_strndup(page, (size_t)(bar - page));
+		jira_page = bar + 1;
+	}
+	poll_send(op, jira_page);
+}
+
+static void myself_done(struct jira_op *op, const struct http_response *r)
+{
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (!j) {
+		op_finish(op);
+		return;
+	}
+	struct jira_conn *c = op->c;
+	const char *zone = json_string_value(json_object_get(j, "timeZone"));
+	struct jira_tz *tz = NULL;
+	/* An unknown zone falls back to UTC: the overlap still covers an
+	 * offset of up to its length; wider offsets only cost re-reads. */
+	if (zone && jira_tz_load(zone, &tz) == 0) {
+		jira_tz_free(c->tz);
+		c->tz = tz;
+	}
+	c->tz_known = true;
+	json_decref(j);
+	poll_start(op);
+}
+
+static void jira_poll(void *conn, const char *tracker_project, const char *since, const char *page,
+		      connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->project = ts_strdup(tracker_project ? tracker_project : "");
+	op->since = ts_strdup(since);
+	op->text = ts_strdup(page);
+	if (!tracker_project || !*tracker_project) {
+		op_fail(op, CONNECTOR_FAILED, "jira '%s': poll: no tracker project", c->cfg->name);
+		op_finish_later(op);
+		return;
+	}
+	if (!c->tz_known) {
+		op_send(op, "GET", ts_strdup("/myself"), NULL, myself_done);
+		return;
+	}
+	poll_start(op);
+}
+
+/* ---- get ---- */
+
+static void get_done(struct jira_op *op, const struct http_response *r)
+{
+	if (r->outcome == HTTP_OK && r->status == 404) {
+		op->res.http_status = 404;
+		op->res.found = false;
+		op->res.status = CONNECTOR_OK;
+		op_finish(op);
+		return;
+	}
+	if (!op_ok(op, r)) {
+		op_finish(op);
+		return;
+	}
+	json_t *j = op_json(op, r);
+	if (j) {
+		issue_from_json(op->c, j, &op->res.issue);
+		op->res.found = true;
+		op->res.status = CONNECTOR_OK;
+		json_decref(j);
+	}
+	op_finish(op);
+}
+
+static void jira_get(void *conn, const char *key, connector_cb cb, void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->key = ts_strdup(key);
+	op_send(op, "GET", issue_path(key, "?fields=" JIRA_FIELDS), NULL, get_done);
+}
+
+const struct connector_ops jira_connector_ops = {
+	.type = "jira",
+	.open = jira_open,
+	.close = jira_close,
+	.create = jira_create,
+	.find_marker = jira_find_marker,
+	.update = jira_update,
+	.set_state = jira_set_state,
+	.comment = jira_comment,
+	.poll = jira_poll,
+	.get = jira_get,
+};

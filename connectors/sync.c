@@ -1,0 +1,916 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One sync pass on the loop: outbox drain with exactly-once creation, then
+ * incremental polling, per connector. */
+#include "connectors/sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "connectors/connector.h"
+#include "engine/outbox.h"
+#include "engine/ticket_content.h"
+
+#define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
+#define SYNC_DEFAULT_BACKOFF_MAX_MS (5 * 60 * 1000)
+
+struct sync_conn;
+
+enum op_stage { STAGE_FIND, STAGE_CREATE, STAGE_UPDATE, STAGE_CLOSE, STAGE_REOPEN, STAGE_COMMENT };
+
+/* One outbox row being worked on. */
+struct sync_op {
+	struct sync_conn *sc;
+	struct outbox_op row;
+	struct ticket_task *task; /* NULL for rows without a task */
+	struct ticket_content content;
+	const char *tracker_project; /* borrowed from the configuration */
+	enum op_stage stage;
+};
+
+struct sync_conn {
+	struct sync *y;
+	const struct config_connector *cfg; /* borrowed from y->cfg */
+	const struct connector_ops *ops;
+	void *conn;
+	struct sync_connector_report *rep;
+	unsigned inflight;
+	bool drained;  /* nothing more is due */
+	bool pumping;  /* inside pump(): re-entry only asks for another round */
+	bool repump;
+	bool polling;  /* the poll phase started */
+	bool finished;
+	const char **scopes; /* tracker projects mapped to this connector (borrowed strings) */
+	size_t n_scopes, scope;
+	char *since; /* cursor of the scope being polled */
+};
+
+struct sync {
+	uv_loop_t *loop;
+	struct http_client *http;
+	struct store *s;
+	const struct config *cfg;
+	struct sync_opts opts;
+	uint64_t rng;
+	uv_timer_t finish_timer;
+	bool recovered_once;
+	bool running;
+	bool cancelling;
+	bool closing;
+	void (*closed_cb)(void *ud);
+	void *closed_ud;
+
+	/* The pass. */
+	struct sync_pass_opts pass;
+	char *pass_connector;
+	sync_done_cb done_cb;
+	void *done_ud;
+	struct sync_conn *conns;
+	struct sync_connector_report *reports;
+	size_t n_conns;
+	struct sync_report report;
+	int64_t started_ms;
+};
+
+static uint64_t next_rand(struct sync *y)
+{
+	/* xorshift64*: jitter only, not security. */
+	y->rng ^= y->rng >> 12;
+	y->rng ^= y->rng << 25;
+	y->rng ^= y->rng >> 27;
+	return y->rng * 2685821657736338717ULL;
+}
+
+static void event(struct sync *y, enum sync_event_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void event(struct sync *y, enum sync_event_level level, const char *fmt, ...)
+{
+	if (!y->opts.event_cb)
+		return;
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	y->opts.event_cb(y->opts.event_ud, level, msg);
+}
+
+static void store_error(struct sync *y, int rc, const struct ts_err *err)
+{
+	if (y->report.store_error == 0) {
+		y->report.store_error = rc;
+		y->report.err = *err;
+	}
+	event(y, SYNC_EVENT_WARNING, "%s", err->msg);
+}
+
+static void set_error(struct sync_conn *sc, const char *msg)
+{
+	snprintf(sc->rep->last_error, sizeof(sc->rep->last_error), "%s", msg);
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const struct config *cfg,
+	     const struct sync_opts *opts, struct sync **ret)
+{
+	struct sync *y = ts_calloc(1, sizeof(*y));
+	y->loop = loop;
+	y->http = http;
+	y->s = s;
+	y->cfg = cfg;
+	if (opts)
+		y->opts = *opts;
+	if (y->opts.backoff_base_ms <= 0)
+		y->opts.backoff_base_ms = SYNC_DEFAULT_BACKOFF_BASE_MS;
+	if (y->opts.backoff_max_ms <= 0)
+		y->opts.backoff_max_ms = SYNC_DEFAULT_BACKOFF_MAX_MS;
+	y->rng = y->opts.seed ? y->opts.seed
+			      : (uint64_t)ts_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+	if (y->rng == 0)
+		y->rng = 1;
+	int r = uv_timer_init(loop, &y->finish_timer);
+	if (r < 0) {
+		free(y);
+		return r;
+	}
+	y->finish_timer.data = y;
+	*ret = y;
+	return 0;
+}
+
+int sync_set_config(struct sync *y, const struct config *cfg)
+{
+	if (y->running)
+		return -EBUSY;
+	y->cfg = cfg;
+	return 0;
+}
+
+bool sync_running(const struct sync *y)
+{
+	return y->running;
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+	struct sync *y = h->data;
+	void (*cb)(void *) = y->closed_cb;
+	void *ud = y->closed_ud;
+	free(y);
+	if (cb)
+		cb(ud);
+}
+
+void sync_close(struct sync *y, void (*closed_cb)(void *ud), void *ud)
+{
+	if (!y || y->closing)
+		return;
+	y->closing = true;
+	y->closed_cb = closed_cb;
+	y->closed_ud = ud;
+	if (y->running) {
+		/* The pass completes (finish_cb), then closes the timer. */
+		sync_cancel(y);
+		return;
+	}
+	uv_close((uv_handle_t *)&y->finish_timer, timer_closed_cb);
+}
+
+static void pump(struct sync_conn *sc);
+static void start_poll(struct sync_conn *sc);
+
+void sync_cancel(struct sync *y)
+{
+	if (!y->running || y->cancelling)
+		return;
+	y->cancelling = true;
+	y->report.cancelled = true;
+	/* Connectors idle in no phase finish now; the others finish as their
+	 * in-flight work comes back. */
+	for (size_t i = 0; i < y->n_conns; i++)
+		pump(&y->conns[i]);
+}
+
+/* ------------------------------------------------------------ pass end */
+
+static void finish_cb(uv_timer_t *t)
+{
+	struct sync *y = t->data;
+	for (size_t i = 0; i < y->n_conns; i++) {
+		struct sync_conn *sc = &y->conns[i];
+		struct sync_connector_report *rp = sc->rep;
+		if (sc->ops && sc->conn)
+			sc->ops->close(sc->conn);
+		sc->conn = NULL;
+		rp->unreachable = rp->operations > 0 && rp->answered == 0 &&
+				  (rp->rescheduled + rp->dead + rp->poll_errors) > 0;
+		free(sc->scopes);
+		free(sc->since);
+	}
+	y->report.connectors = y->reports;
+	y->report.n_connectors = y->n_conns;
+	y->report.duration_ms = ts_monotonic_ms() - y->started_ms;
+	struct sync_report rep = y->report;
+	struct sync_connector_report *reports = y->reports;
+	struct sync_conn *conns = y->conns;
+	sync_done_cb cb = y->done_cb;
+	void *ud = y->done_ud;
+	y->conns = NULL;
+	y->reports = NULL;
+	y->n_conns = 0;
+	free(y->pass_connector);
+	y->pass_connector = NULL;
+	y->running = false;
+	y->cancelling = false;
+	bool closing = y->closing;
+	cb(ud, &rep);
+	free(reports);
+	free(conns);
+	/* The callback may have closed y (closing was set inside it) or started
+	 * another pass; only a close requested earlier is ours to finish. */
+	if (closing)
+		uv_close((uv_handle_t *)&y->finish_timer, timer_closed_cb);
+}
+
+static void conn_finished(struct sync_conn *sc)
+{
+	if (sc->finished)
+		return;
+	sc->finished = true;
+	struct sync *y = sc->y;
+	for (size_t i = 0; i < y->n_conns; i++)
+		if (!y->conns[i].finished)
+			return;
+	uv_timer_start(&y->finish_timer, finish_cb, 0, 0);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static const char *now_iso(char buf[32])
+{
+	ts_now_iso(buf);
+	return buf;
+}
+
+static void op_free(struct sync_op *op)
+{
+	outbox_op_clear(&op->row);
+	ticket_task_free(op->task);
+	free(op);
+}
+
+static void fill_remote(struct outbox_remote *o, const char *connector, const struct remote_issue *i)
+{
+	memset(o, 0, sizeof(*o));
+	o->connector = connector;
+	o->key = i->key;
+	o->id = i->id;
+	o->url = i->url;
+	o->marker = i->marker;
+	o->status = i->status;
+	o->status_category = i->status_category;
+	o->resolution = i->resolution;
+	o->updated = i->updated;
+	o->actor = i->actor;
+}
+
+/* A row is finished with (whatever happened): account and pump again. */
+static void op_end(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	/* A finished row may unblock the task's next row (outbox_claim keeps a
+	 * task's rows in order): look again. */
+	if (op->row.countermeasure_id > 0)
+		sc->drained = false;
+	op_free(op);
+	sc->inflight--;
+	pump(sc);
+}
+
+static void op_reschedule(struct sync_op *op, const struct connector_result *r, const char *what,
+			  bool unknown)
+{
+	struct sync_conn *sc = op->sc;
+	struct sync *y = sc->y;
+	char now[32];
+	int64_t delay = outbox_backoff_ms(op->row.attempts, y->opts.backoff_base_ms,
+					  y->opts.backoff_max_ms, next_rand(y));
+	if (r && r->status == CONNECTOR_RETRY && r->retry_after_ms > delay)
+		delay = r->retry_after_ms;
+	char msg[1200];
+	if (r && r->http_status > 0)
+		snprintf(msg, sizeof(msg), "%s: HTTP %ld: %s", what, r->http_status,
+			 r->error[0] ? r->error : "no message");
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", what, r && r->error[0] ? r->error : "failed");
+	bool dead = false;
+	struct ts_err err = {0};
+	int rc = outbox_fail(y->s, &op->row, msg, unknown || op->row.outcome_unknown, delay,
+			     sc->cfg->max_attempts, ts_now_ms(), now_iso(now), &dead, &err);
+	if (rc < 0) {
+		store_error(y, rc, &err);
+	} else if (dead) {
+		sc->rep->dead++;
+		event(y, SYNC_EVENT_WARNING,
+		      "connector %s: outbox row %lld (%s %s) is dead after %d attempts: %s",
+		      sc->cfg->name, (long long)op->row.id, op->row.op,
+		      op->task ? op->task->cm_uid : "-", op->row.attempts + 1, msg);
+	} else {
+		sc->rep->rescheduled++;
+		event(y, SYNC_EVENT_INFO,
+		      "connector %s: outbox row %lld (%s %s) failed, retry in %lld ms: %s",
+		      sc->cfg->name, (long long)op->row.id, op->row.op,
+		      op->task ? op->task->cm_uid : "-", (long long)delay, msg);
+	}
+	set_error(sc, msg);
+	op_end(op);
+}
+
+static void op_release(struct sync_op *op, bool unknown)
+{
+	struct sync_conn *sc = op->sc;
+	char now[32];
+	struct ts_err err = {0};
+	int rc = outbox_release(sc->y->s, &op->row, unknown || op->row.outcome_unknown,
+				now_iso(now), &err);
+	if (rc < 0)
+		store_error(sc->y, rc, &err);
+	else
+		sc->rep->released++;
+	op_end(op);
+}
+
+static void op_kill(struct sync_op *op, const char *msg)
+{
+	struct sync_conn *sc = op->sc;
+	char now[32];
+	struct ts_err err = {0};
+	int rc = outbox_kill(sc->y->s, &op->row, msg, now_iso(now), &err);
+	if (rc < 0) {
+		store_error(sc->y, rc, &err);
+	} else {
+		sc->rep->dead++;
+		event(sc->y, SYNC_EVENT_WARNING, "connector %s: outbox row %lld (%s) is dead: %s",
+		      sc->cfg->name, (long long)op->row.id, op->row.op, msg);
+	}
+	set_error(sc, msg);
+	op_end(op);
+}
+
+static void op_complete(struct sync_op *op, const char *content_hash,
+			const struct remote_issue *seen, const char *note, unsigned *counter)
+{
+	struct sync_conn *sc = op->sc;
+	char now[32];
+	struct ts_err err = {0};
+	struct outbox_remote o;
+	if (seen)
+		fill_remote(&o, sc->cfg->name, seen);
+	int rc = outbox_complete(sc->y->s, &op->row, content_hash,
+				 seen && seen->updated ? &o : NULL, note, now_iso(now), &err);
+	if (rc < 0)
+		store_error(sc->y, rc, &err);
+	else if (counter)
+		(*counter)++;
+	op_end(op);
+}
+
+static void op_link(struct sync_op *op, const struct remote_issue *issue, unsigned *counter)
+{
+	struct sync_conn *sc = op->sc;
+	char now[32];
+	struct ts_err err = {0};
+	struct outbox_remote o;
+	fill_remote(&o, sc->cfg->name, issue);
+	int rc = outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->task->content_hash,
+			     now_iso(now), NULL, &err);
+	if (rc < 0)
+		store_error(sc->y, rc, &err);
+	else
+		(*counter)++;
+	op_end(op);
+}
+
+static void op_cb(void *ud, const struct connector_result *r);
+
+static void op_send(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	const char *reason = json_string_value(json_object_get(op->row.payload, "reason"));
+	sc->rep->operations++;
+	switch (op->stage) {
+	case STAGE_FIND:
+		sc->ops->find_marker(sc->conn, op->tracker_project, op->task->marker, op_cb, op);
+		break;
+	case STAGE_CREATE:
+		sc->ops->create(sc->conn, &op->content, op_cb, op);
+		break;
+	case STAGE_UPDATE:
+		sc->ops->update(sc->conn, op->row.remote_key, &op->content, op_cb, op);
+		break;
+	case STAGE_CLOSE:
+		sc->ops->set_state(sc->conn, op->row.remote_key, CONNECTOR_STATE_CLOSED, reason,
+				   op_cb, op);
+		break;
+	case STAGE_REOPEN:
+		sc->ops->set_state(sc->conn, op->row.remote_key, CONNECTOR_STATE_OPEN, reason,
+				   op_cb, op);
+		break;
+	case STAGE_COMMENT:
+		sc->ops->comment(sc->conn, op->row.remote_key,
+				 json_string_value(json_object_get(op->row.payload, "text")), op_cb,
+				 op);
+		break;
+	}
+}
+
+static const char *stage_name(enum op_stage s)
+{
+	static const char *const names[] = {"find marker", "create", "update",
+					    "close",       "reopen", "comment"};
+	return names[s];
+}
+
+static void op_cb(void *ud, const struct connector_result *r)
+{
+	struct sync_op *op = ud;
+	struct sync_conn *sc = op->sc;
+	if (r->http_status > 0)
+		sc->rep->answered++;
+	bool create_like = op->stage == STAGE_CREATE || op->stage == STAGE_FIND;
+	switch (r->status) {
+	case CONNECTOR_OK:
+		break;
+	case CONNECTOR_CANCELLED:
+		/* A create may have been sent: resolve by marker next time. */
+		op_release(op, op->stage == STAGE_CREATE);
+		return;
+	case CONNECTOR_UNKNOWN:
+		op_reschedule(op, r, stage_name(op->stage), create_like);
+		return;
+	case CONNECTOR_RETRY:
+	case CONNECTOR_FAILED:
+	default:
+		op_reschedule(op, r, stage_name(op->stage), false);
+		return;
+	}
+	switch (op->stage) {
+	case STAGE_FIND:
+		if (r->found) {
+			op_link(op, &r->issue, &sc->rep->adopted);
+			return;
+		}
+		if (sc->y->cancelling) {
+			/* Nothing was sent: the flag stays for the next pass. */
+			op_release(op, false);
+			return;
+		}
+		op->stage = STAGE_CREATE;
+		op_send(op);
+		return;
+	case STAGE_CREATE:
+		op_link(op, &r->issue, &sc->rep->created);
+		return;
+	case STAGE_UPDATE:
+		op_complete(op, op->task ? op->task->content_hash : NULL, &r->issue, NULL,
+			    &sc->rep->updated);
+		return;
+	case STAGE_CLOSE:
+		op_complete(op, NULL, &r->issue, NULL, &sc->rep->closed);
+		return;
+	case STAGE_REOPEN:
+		op_complete(op, NULL, &r->issue, NULL, &sc->rep->reopened);
+		return;
+	case STAGE_COMMENT:
+		op_complete(op, NULL, NULL, NULL, &sc->rep->commented);
+		return;
+	}
+}
+
+static const struct config_project *project_of(const struct sync_conn *sc, const char *slug)
+{
+	const struct config_project *p = config_find_project(sc->y->cfg, slug);
+	if (!p || !p->connector || strcmp(p->connector, sc->cfg->name) != 0)
+		return NULL;
+	return p;
+}
+
+/* Starts work on a claimed row; takes it over (row is moved into the op). */
+static void op_start(struct sync_conn *sc, struct outbox_op *row)
+{
+	struct sync *y = sc->y;
+	struct sync_op *op = ts_calloc(1, sizeof(*op));
+	op->sc = sc;
+	op->row = *row;
+	memset(row, 0, sizeof(*row));
+	sc->inflight++;
+
+	const char *kind = op->row.op;
+	if (strcmp(kind, "create") && strcmp(kind, "update") && strcmp(kind, "close") &&
+	    strcmp(kind, "reopen") && strcmp(kind, "comment")) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "operation '%s' is not supported by this version",
+			 kind);
+		op_kill(op, msg);
+		return;
+	}
+	const struct config_project *proj = project_of(sc, op->row.project_slug);
+	if (!proj) {
+		struct connector_result r = {.status = CONNECTOR_FAILED};
+		snprintf(r.error, sizeof(r.error),
+			 "project '%s' is not mapped to connector '%s' in the configuration",
+			 op->row.project_slug, sc->cfg->name);
+		op_reschedule(op, &r, kind, false);
+		return;
+	}
+	op->tracker_project = proj->tracker_project;
+	if (op->row.countermeasure_id > 0) {
+		struct ts_err err = {0};
+		int rc = ticket_task_load(y->s, op->row.countermeasure_id, &op->task, &err);
+		if (rc < 0) {
+			if (err.code == EX_NOINPUT) {
+				op_kill(op, err.msg);
+			} else {
+				store_error(y, rc, &err);
+				op_release(op, false);
+			}
+			return;
+		}
+		struct ticket_task *t = op->task;
+		op->content = (struct ticket_content){
+			.tracker_project = proj->tracker_project,
+			.marker = t->marker,
+			.summary = t->summary,
+			.body = t->body,
+			.cwe_names = NULL,
+			.project_slug = t->project_slug,
+			.cm_uid = t->cm_uid,
+			.model_version = t->model_version,
+			.priority = t->priority,
+			.severity = t->severity,
+			.due_date = t->due_date,
+			.link_back = t->link_back,
+			.labels = (const char *const *)proj->labels,
+		};
+	} else if (strcmp(kind, "comment") != 0) {
+		op_kill(op, "the row names no task");
+		return;
+	}
+
+	bool has_ticket = op->row.remote_key != NULL;
+	if (strcmp(kind, "create") == 0) {
+		if (has_ticket) {
+			char note[300];
+			snprintf(note, sizeof(note), "already linked to %s", op->row.remote_key);
+			op_complete(op, NULL, NULL, note, NULL);
+			return;
+		}
+		op->stage = op->row.outcome_unknown ? STAGE_FIND : STAGE_CREATE;
+	} else if (!has_ticket) {
+		/* Earlier rows of the task are finished (outbox_claim orders
+		 * them), so its create is dead or never existed. */
+		if (strcmp(kind, "close") == 0)
+			op_complete(op, NULL, NULL, "nothing to close: the task has no ticket", NULL);
+		else
+			op_kill(op, "the task has no ticket (its create operation did not "
+				    "complete)");
+		return;
+	} else if (strcmp(kind, "update") == 0) {
+		op->stage = STAGE_UPDATE;
+	} else if (strcmp(kind, "close") == 0) {
+		op->stage = STAGE_CLOSE;
+	} else if (strcmp(kind, "reopen") == 0) {
+		op->stage = STAGE_REOPEN;
+	} else {
+		if (!json_is_string(json_object_get(op->row.payload, "text"))) {
+			op_kill(op, "comment without payload.text");
+			return;
+		}
+		op->stage = STAGE_COMMENT;
+	}
+	op_send(op);
+}
+
+/* Claims due rows while there is room, then moves on to polling. */
+static void pump(struct sync_conn *sc)
+{
+	if (sc->finished)
+		return;
+	if (sc->pumping) {
+		sc->repump = true;
+		return;
+	}
+	struct sync *y = sc->y;
+	sc->pumping = true;
+	do {
+		sc->repump = false;
+		unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
+		while (!y->cancelling && !sc->drained && !sc->polling && sc->inflight < limit) {
+			struct outbox_op *rows = NULL;
+			size_t n = 0;
+			char now[32];
+			struct ts_err err = {0};
+			int rc = outbox_claim(y->s, sc->cfg->name, ts_now_ms(), limit - sc->inflight,
+					      now_iso(now), &rows, &n, &err);
+			if (rc < 0) {
+				store_error(y, rc, &err);
+				sc->drained = true;
+				break;
+			}
+			if (n == 0) {
+				sc->drained = true;
+				break;
+			}
+			for (size_t i = 0; i < n; i++)
+				op_start(sc, &rows[i]);
+			free(rows);
+		}
+	} while (sc->repump);
+	sc->pumping = false;
+	if (sc->inflight > 0 || sc->polling)
+		return;
+	if (y->cancelling)
+		conn_finished(sc);
+	else if (sc->drained)
+		start_poll(sc);
+}
+
+/* ------------------------------------------------------------ polling */
+
+static void poll_scope(struct sync_conn *sc, const char *page);
+
+static void poll_next(struct sync_conn *sc)
+{
+	struct sync *y = sc->y;
+	free(sc->since);
+	sc->since = NULL;
+	if (y->cancelling || sc->scope >= sc->n_scopes) {
+		conn_finished(sc);
+		return;
+	}
+	if (!y->pass.reconcile) {
+		struct ts_err err = {0};
+		int rc = outbox_cursor_get(y->s, sc->cfg->name, sc->scopes[sc->scope], &sc->since,
+					   &err);
+		if (rc < 0) {
+			store_error(y, rc, &err);
+			conn_finished(sc);
+			return;
+		}
+	}
+	poll_scope(sc, NULL);
+}
+
+static void poll_cb(void *ud, const struct connector_result *r)
+{
+	struct sync_conn *sc = ud;
+	struct sync *y = sc->y;
+	const char *scope = sc->scopes[sc->scope];
+	if (r->http_status > 0)
+		sc->rep->answered++;
+	if (r->status == CONNECTOR_CANCELLED) {
+		conn_finished(sc);
+		return;
+	}
+	if (r->status != CONNECTOR_OK) {
+		sc->rep->poll_errors++;
+		char msg[1200];
+		snprintf(msg, sizeof(msg), "poll %s: %s%s", scope,
+			 r->http_status ? "HTTP error: " : "", r->error[0] ? r->error : "failed");
+		set_error(sc, msg);
+		event(y, SYNC_EVENT_WARNING, "connector %s: %s (the cursor stays; next pass retries)",
+		      sc->cfg->name, msg);
+		sc->scope++;
+		poll_next(sc);
+		return;
+	}
+	char now[32];
+	now_iso(now);
+	const char *source = y->pass.reconcile ? "reconcile" : "poll";
+	struct ts_err err = {0};
+	int rc = store_begin(y->s);
+	if (rc < 0)
+		rc = store_fail(y->s, "apply polled changes", &err);
+	for (size_t i = 0; rc == 0 && i < r->n_issues; i++) {
+		struct outbox_remote o;
+		fill_remote(&o, sc->cfg->name, &r->issues[i]);
+		struct outbox_apply res;
+		rc = outbox_apply_remote(y->s, &o, source, now, &res, &err);
+		sc->rep->polled++;
+		if (rc == 0)
+			sc->rep->changed += (unsigned)res.changed;
+	}
+	if (rc == 0 && !r->next_page && r->cursor)
+		rc = outbox_cursor_set(y->s, sc->cfg->name, scope, r->cursor, now, &err);
+	if (rc == 0 && (rc = store_commit(y->s)) < 0)
+		rc = store_fail(y->s, "apply polled changes", &err);
+	if (rc < 0) {
+		store_rollback(y->s);
+		store_error(y, rc, &err);
+		sc->scope++;
+		poll_next(sc);
+		return;
+	}
+	if (r->next_page && !y->cancelling) {
+		poll_scope(sc, r->next_page);
+		return;
+	}
+	sc->scope++;
+	poll_next(sc);
+}
+
+static void poll_scope(struct sync_conn *sc, const char *page)
+{
+	sc->rep->operations++;
+	sc->rep->poll_requests++;
+	sc->ops->poll(sc->conn, sc->scopes[sc->scope], sc->since, page, poll_cb, sc);
+}
+
+static void start_poll(struct sync_conn *sc)
+{
+	struct sync *y = sc->y;
+	sc->polling = true;
+	bool skip = y->pass.push_only || !sc->conn ||
+		    (y->pass.skip_unpolled && sc->cfg->poll_interval_s == 0 && !y->pass.reconcile);
+	if (skip) {
+		conn_finished(sc);
+		return;
+	}
+	sc->scope = 0;
+	poll_next(sc);
+}
+
+/* ------------------------------------------------------------ the pass */
+
+static void collect_scopes(struct sync_conn *sc)
+{
+	const struct config *cfg = sc->y->cfg;
+	sc->scopes = ts_calloc(cfg->n_projects + 1, sizeof(*sc->scopes));
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		const struct config_project *p = &cfg->projects[i];
+		if (!p->connector || strcmp(p->connector, sc->cfg->name) != 0 || !p->tracker_project)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < sc->n_scopes && !dup; k++)
+			dup = strcmp(sc->scopes[k], p->tracker_project) == 0;
+		if (!dup)
+			sc->scopes[sc->n_scopes++] = p->tracker_project;
+	}
+}
+
+int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb done_cb, void *ud,
+		  struct ts_err *err)
+{
+	if (y->closing)
+		return -ECANCELED;
+	if (y->running)
+		return -EBUSY;
+	const struct config *cfg = y->cfg;
+	struct sync_pass_opts pass = o ? *o : (struct sync_pass_opts){0};
+	if (pass.connector && !config_find_connector(cfg, pass.connector)) {
+		ts_err_set(err, EX_USAGE, "no connector '%s' in %s", pass.connector,
+			   cfg->path ? cfg->path : "the built-in configuration");
+		return -ENOENT;
+	}
+	memset(&y->report, 0, sizeof(y->report));
+	if (!y->recovered_once) {
+		char now[32];
+		struct ts_err e = {0};
+		int n = 0;
+		int rc = outbox_recover(y->s, NULL, now_iso(now), &n, &e);
+		if (rc < 0) {
+			*err = e;
+			return rc;
+		}
+		y->recovered_once = true;
+		y->report.recovered = n;
+		if (n > 0)
+			event(y, SYNC_EVENT_INFO,
+			      "%d outbox row(s) were in flight when the last process stopped; creates "
+			      "among them are looked up by marker first",
+			      n);
+	}
+	y->running = true;
+	y->cancelling = false;
+	y->started_ms = ts_monotonic_ms();
+	y->pass = pass;
+	y->pass_connector = ts_strdup(pass.connector);
+	y->pass.connector = y->pass_connector;
+	y->done_cb = done_cb;
+	y->done_ud = ud;
+	y->conns = ts_calloc(cfg->n_connectors + 1, sizeof(*y->conns));
+	y->reports = ts_calloc(cfg->n_connectors + 1, sizeof(*y->reports));
+	y->n_conns = 0;
+	for (size_t i = 0; i < cfg->n_connectors; i++) {
+		const struct config_connector *cc = &cfg->connectors[i];
+		if (pass.connector && strcmp(pass.connector, cc->name) != 0)
+			continue;
+		struct sync_conn *sc = &y->conns[y->n_conns];
+		sc->rep = &y->reports[y->n_conns];
+		y->n_conns++;
+		sc->y = y;
+		sc->cfg = cc;
+		snprintf(sc->rep->name, sizeof(sc->rep->name), "%s", cc->name);
+		collect_scopes(sc);
+		sc->ops = connector_ops_for(cc->type);
+		struct ts_err e = {0};
+		if (!sc->ops) {
+			set_error(sc, "no connector implementation for this type");
+		} else if (sc->ops->open(y->http, cc, &sc->conn, &e) < 0) {
+			sc->conn = NULL;
+			set_error(sc, e.msg);
+			event(y, SYNC_EVENT_WARNING, "connector %s: %s", cc->name, e.msg);
+		} else {
+			sc->rep->opened = true;
+			if (y->opts.opened_cb)
+				y->opts.opened_cb(y->opts.opened_ud, cc, sc->conn);
+		}
+		if (!sc->conn) {
+			sc->drained = true;
+			sc->polling = true;
+			sc->finished = true;
+		}
+	}
+	bool any = false;
+	for (size_t i = 0; i < y->n_conns; i++)
+		any |= !y->conns[i].finished;
+	if (!any) {
+		uv_timer_start(&y->finish_timer, finish_cb, 0, 0);
+		return 0;
+	}
+	for (size_t i = 0; i < y->n_conns; i++)
+		pump(&y->conns[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------ report */
+
+json_t *sync_report_json(const struct sync_report *rep)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < rep->n_connectors; i++) {
+		const struct sync_connector_report *c = &rep->connectors[i];
+		json_array_append_new(
+			list,
+			json_pack("{s:s, s:b, s:b, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i},"
+				  " s:{s:i, s:i, s:i, s:i}, s:i, s:i, s:s?}",
+				  "connector", c->name, "opened", c->opened, "unreachable",
+				  c->unreachable, "outbox", "created", c->created, "adopted",
+				  c->adopted, "updated", c->updated, "closed", c->closed,
+				  "reopened", c->reopened, "commented", c->commented,
+				  "rescheduled", c->rescheduled, "dead", c->dead, "released",
+				  c->released, "poll", "requests", c->poll_requests, "errors",
+				  c->poll_errors, "issues", c->polled, "status_changes",
+				  c->changed, "operations", c->operations, "answered", c->answered,
+				  "last_error", c->last_error[0] ? c->last_error : NULL));
+	}
+	return json_pack("{s:o, s:b, s:i, s:I, s:s?}", "connectors", list, "cancelled",
+			 rep->cancelled, "recovered", rep->recovered, "duration_ms",
+			 (json_int_t)rep->duration_ms, "store_error",
+			 rep->store_error ? rep->err.msg : NULL);
+}
+
+/* ------------------------------------------------------------ lock */
+
+int sync_lock_acquire(const char *database, int *ret_fd, struct ts_err *err)
+{
+	*ret_fd = -1;
+	if (!database || strcmp(database, ":memory:") == 0)
+		return 0;
+	char *path = ts_asprintf("%s.sync-lock", database);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		ts_err_set(err, EX_CANTCREAT, "sync lock %s: %s", path, strerror(e));
+		free(path);
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			ts_err_set(err, EX_TEMPFAIL,
+				   "sync lock %s: another process (the daemon or another `threatsync "
+				   "sync`) is syncing this database",
+				   path);
+		else
+			ts_err_set(err, EX_IOERR, "sync lock %s: %s", path, strerror(e));
+		free(path);
+		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+	}
+	free(path);
+	*ret_fd = fd;
+	return 0;
+}
+
+void sync_lock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

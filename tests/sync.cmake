@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: Apache-2.0
+# Tracker sync tests that need their own add_test: the kill test (SIGKILL the
+# daemon 20 times during a push of 500 tasks; label "slow").
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+
+add_test(NAME sync/kill
+         COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/kill_test.py
+                 --threatsync $<TARGET_FILE:threatsync>
+                 --threatsyncd $<TARGET_FILE:threatsyncd>
+                 --source-dir ${CMAKE_SOURCE_DIR} --seed 5 --kills 20)
+set_tests_properties(sync/kill PROPERTIES
+  TIMEOUT 600
+  LABELS slow
+  ENVIRONMENT "${TS_TEST_ENV};PYTHONDONTWRITEBYTECODE=1")
