@@ -530,7 +530,7 @@ static void configure(struct setopt_state *st, struct http_req *r)
 	set_ptr(st, CURLOPT_PREREQDATA, r);
 
 	bool has_body = r->body != NULL || strcmp(r->method, "POST") == 0 ||
-			strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
+	                strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
 	if (strcmp(r->method, "GET") == 0) {
 		set_long(st, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(r->method, "HEAD") == 0) {
@@ -578,7 +578,7 @@ void http_transfer_start(struct http_req *r)
 		char what[200];
 		if (st.rc != CURLE_OK)
 			snprintf(what, sizeof(what), "not sent: curl option %d: %s", (int)st.failed,
-				 curl_easy_strerror(st.rc));
+			         curl_easy_strerror(st.rc));
 		else
 			snprintf(what, sizeof(what), "not sent: %s", curl_multi_strerror(mc));
 		curl_easy_cleanup(r->easy);
@@ -654,20 +654,20 @@ static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint6
 	ep->stats.transport_errors++;
 	if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(what, sizeof(what), "failed: response body exceeds %zu bytes",
-			 ep->o.max_response_bytes);
+		         ep->o.max_response_bytes);
 		outcome = HTTP_FAILED;
 	} else if (r->hdr_overflow) {
 		snprintf(what, sizeof(what), "failed: response headers exceed %d lines or %d bytes",
-			 HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
+		         HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
 		outcome = HTTP_FAILED;
 	} else {
 		if (r->resend_refused)
 			snprintf(what, sizeof(what),
-				 "outcome unknown: connection lost after the request was sent");
+			         "outcome unknown: connection lost after the request was sent");
 		else
 			snprintf(what, sizeof(what), "%s: %.150s (curl error %d)",
-				 sent ? "outcome unknown" : "failed",
-				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), (int)rc);
+			         sent ? "outcome unknown" : "failed",
+			         r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), (int)rc);
 		/* Not sent, or safe to send twice: try again. */
 		retry = error_transient(rc) && (r->idempotent || !sent) && !r->resend_refused;
 	}
@@ -738,7 +738,7 @@ static void transfer_done(struct http_req *r, CURLcode rc)
 		on_response(r, status, now);
 	} else {
 		bool sent = !error_before_send(rc) &&
-			    (request_size > 0 || pretransfer > 0 || r->resend_refused);
+		            (request_size > 0 || pretransfer > 0 || r->resend_refused);
 		on_transport_error(r, rc, sent, now);
 	}
 	http_endpoint_pump(ep);
@@ -774,7 +774,7 @@ static bool method_idempotent(const char *m)
 }
 
 int http_submit(struct http_endpoint *e, const struct http_request *req,
-		void (*cb)(const struct http_response *resp, void *ud), void *ud)
+                void (*cb)(const struct http_response *resp, void *ud), void *ud)
 {
 	if (!e || !req || !cb || !method_ok(req->method) || !req->url)
 		return -EINVAL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared HTTP client: libcurl's multi interface on a libuv loop, with per-endpoint limits and retries. */
+/* Shared HTTP client: libcurl's multi interface on a libuv loop, with per-endpoint limits and
+ * retries. */
 #ifndef TS_CONNECTORS_HTTP_H
 #define TS_CONNECTORS_HTTP_H
 
@@ -78,7 +79,7 @@ int http_endpoint_opts_check(const struct http_endpoint_opts *o, struct ts_err *
  * http_endpoint_free. Returns 0 or -EINVAL (bad options; see
  * http_endpoint_opts_check for a message) or -ECANCELED (c is closing). */
 int http_endpoint_new(struct http_client *c, const struct http_endpoint_opts *o,
-		      struct http_endpoint **ret);
+                      struct http_endpoint **ret);
 
 /* Releases e. Requests still queued or in flight are cancelled first (their
  * callbacks run with HTTP_CANCELLED). Memory is released once e's timer is
@@ -112,15 +113,15 @@ enum http_flags {
 };
 
 struct http_request {
-	const char *method;               /* "GET", "POST", ...: upper-case token */
-	const char *url;                  /* http:// or https:// only */
-	const char *const *headers;       /* "Name: value", NULL-terminated, may be NULL; copied */
-	const char *body;                 /* may be NULL; copied */
+	const char *method;         /* "GET", "POST", ...: upper-case token */
+	const char *url;            /* http:// or https:// only */
+	const char *const *headers; /* "Name: value", NULL-terminated, may be NULL; copied */
+	const char *body;           /* may be NULL; copied */
 	size_t body_len;
-	unsigned flags;                   /* enum http_flags */
-	const char *auth_header;          /* a whole secret header line, e.g. "Authorization:
-	                                     Bearer x" or "PRIVATE-TOKEN: x"; may be NULL. Copied,
-	                                     never logged or put in errors, wiped after use. */
+	unsigned flags;          /* enum http_flags */
+	const char *auth_header; /* a whole secret header line, e.g. "Authorization:
+	                            Bearer x" or "PRIVATE-TOKEN: x"; may be NULL. Copied,
+	                            never logged or put in errors, wiped after use. */
 };
 
 enum http_outcome {
@@ -142,12 +143,12 @@ struct http_header {
 
 struct http_response {
 	enum http_outcome outcome;
-	long status;                /* 0 unless outcome == HTTP_OK */
-	char *body;                 /* never NULL, NUL-terminated, may contain NULs */
+	long status; /* 0 unless outcome == HTTP_OK */
+	char *body;  /* never NULL, NUL-terminated, may contain NULs */
 	size_t body_len;
 	struct http_header *headers; /* of the final response */
 	size_t n_headers;
-	int attempts; /* sends, including retries */
+	int attempts;    /* sends, including retries */
 	char error[256]; /* empty for HTTP_OK; no secrets */
 };
 
@@ -161,7 +162,7 @@ const char *http_response_header(const struct http_response *r, const char *name
  * with CR/LF), -ENOBUFS (queue full) or -ECANCELED (endpoint freed or client
  * closing); cb never runs when this fails. */
 int http_submit(struct http_endpoint *e, const struct http_request *req,
-		void (*cb)(const struct http_response *resp, void *ud), void *ud);
+                void (*cb)(const struct http_response *resp, void *ud), void *ud);
 
 /* Parsers (httpdate.c), exposed for the connectors and the tests. */
 

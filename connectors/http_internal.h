@@ -24,7 +24,7 @@ struct http_list {
 	struct http_list *next;
 };
 
-#define HTTP_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define HTTP_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void http_list_init(struct http_list *l)
 {
@@ -60,8 +60,8 @@ static inline void http_list_del(struct http_list *n)
 /* The owner of every uv handle the client and its endpoints opened. */
 struct http_client {
 	uv_loop_t *loop;
-	CURLM *multi;        /* NULL once closing */
-	uv_timer_t timer;    /* curl's one timer */
+	CURLM *multi;               /* NULL once closing */
+	uv_timer_t timer;           /* curl's one timer */
 	struct http_list socks;     /* struct http_sock */
 	struct http_list endpoints; /* struct http_endpoint, until detached */
 	struct http_list active;    /* in-flight struct http_req */
@@ -85,8 +85,8 @@ struct http_endpoint {
 	char *proxy;
 	uv_timer_t wake; /* runs only while a queued request waits for a token/gate/backoff */
 	enum http_wake_state wake_state;
-	bool user_freed; /* http_endpoint_free was called */
-	bool detached;   /* the client closed; only memory is left */
+	bool user_freed;          /* http_endpoint_free was called */
+	bool detached;            /* the client closed; only memory is left */
 	struct http_list ready;   /* FIFO of struct http_req */
 	struct http_list delayed; /* retries waiting for their backoff, by not_before */
 	double tokens;
@@ -107,14 +107,14 @@ struct http_req {
 	char *body;
 	size_t body_len;
 	bool idempotent;
-	struct curl_slist *headers;    /* curl-owned copies of the caller's headers */
+	struct curl_slist *headers; /* curl-owned copies of the caller's headers */
 	struct curl_slist *headers_tail;
-	struct curl_slist auth_node;   /* our own node; data wiped and freed by us */
+	struct curl_slist auth_node; /* our own node; data wiped and freed by us */
 	size_t auth_len;
-	const char *auth_value;        /* points into auth_node.data: the secret part */
-	int attempts;       /* sends */
-	int fail_attempts;  /* sends that ended in 5xx / timeout / reset */
-	int rl_attempts;    /* 429 responses */
+	const char *auth_value; /* points into auth_node.data: the secret part */
+	int attempts;           /* sends */
+	int fail_attempts;      /* sends that ended in 5xx / timeout / reset */
+	int rl_attempts;        /* 429 responses */
 	uint64_t not_before_ns;
 	/* State of the current attempt. */
 	CURL *easy;
@@ -142,7 +142,7 @@ void http_endpoint_pump(struct http_endpoint *ep);
 void http_endpoint_kick(struct http_endpoint *ep);
 void http_endpoint_close_wake(struct http_endpoint *ep);
 void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long status,
-			    uint64_t now_ns);
+                            uint64_t now_ns);
 uint64_t http_backoff_ms(struct http_endpoint *ep, int n);
 void http_endpoint_requeue(struct http_endpoint *ep, struct http_req *r, uint64_t not_before_ns);
 const char *http_req_header(const struct http_req *r, const char *name);

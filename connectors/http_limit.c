@@ -17,34 +17,35 @@ int http_endpoint_opts_check(const struct http_endpoint_opts *o, struct ts_err *
 	if (!n || !*n)
 		return ts_err_set(err, EX_CONFIG, "http endpoint: a name is required");
 	if (o->concurrency < 0 || o->concurrency > 1024)
-		return ts_err_set(err, EX_CONFIG, "http endpoint %s: concurrency %d is not in 1..1024",
-				  n, o->concurrency);
+		return ts_err_set(err, EX_CONFIG,
+		                  "http endpoint %s: concurrency %d is not in 1..1024", n,
+		                  o->concurrency);
 	if (!(o->rate_per_second >= 0 && o->rate_per_second <= 1e6))
 		return ts_err_set(err, EX_CONFIG,
-				  "http endpoint %s: rate_per_second %g is not in 0..1000000", n,
-				  o->rate_per_second);
+		                  "http endpoint %s: rate_per_second %g is not in 0..1000000", n,
+		                  o->rate_per_second);
 	if (o->burst < 0 || o->burst > 100000)
 		return ts_err_set(err, EX_CONFIG, "http endpoint %s: burst %d is not in 1..100000",
-				  n, o->burst);
+		                  n, o->burst);
 	if (o->connect_timeout_ms < 0 || o->request_timeout_ms < 0 || o->low_speed_limit_bps < 0 ||
 	    o->low_speed_time_s < 0)
 		return ts_err_set(err, EX_CONFIG, "http endpoint %s: timeouts must not be negative",
-				  n);
+		                  n);
 	if (o->max_attempts < 0 || o->max_attempts > 100)
 		return ts_err_set(err, EX_CONFIG,
-				  "http endpoint %s: max_attempts %d is not in 1..100", n,
-				  o->max_attempts);
+		                  "http endpoint %s: max_attempts %d is not in 1..100", n,
+		                  o->max_attempts);
 	if (o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
 		return ts_err_set(err, EX_CONFIG, "http endpoint %s: backoff must not be negative",
-				  n);
+		                  n);
 	if (o->backoff_base_ms && o->backoff_max_ms && o->backoff_base_ms > o->backoff_max_ms)
 		return ts_err_set(err, EX_CONFIG,
-				  "http endpoint %s: backoff_base_ms %d exceeds backoff_max_ms %d", n,
-				  o->backoff_base_ms, o->backoff_max_ms);
+		                  "http endpoint %s: backoff_base_ms %d exceeds backoff_max_ms %d",
+		                  n, o->backoff_base_ms, o->backoff_max_ms);
 	if (o->max_429_retries < 0 || o->max_429_retries > 1000)
 		return ts_err_set(err, EX_CONFIG,
-				  "http endpoint %s: max_429_retries %d is not in 0..1000", n,
-				  o->max_429_retries);
+		                  "http endpoint %s: max_429_retries %d is not in 0..1000", n,
+		                  o->max_429_retries);
 	ts_err_clear(err);
 	return 0;
 }
@@ -60,7 +61,7 @@ static void wake_cb(uv_timer_t *t)
 }
 
 int http_endpoint_new(struct http_client *c, const struct http_endpoint_opts *o,
-		      struct http_endpoint **ret)
+                      struct http_endpoint **ret)
 {
 	if (!c || !ret || http_endpoint_opts_check(o, NULL) < 0)
 		return -EINVAL;
@@ -161,8 +162,8 @@ void http_endpoint_stats(const struct http_endpoint *ep, struct http_stats *ret)
 	*ret = ep->stats;
 	ret->rate_per_second = ep->rate;
 	uint64_t now = uv_hrtime();
-	ret->gate_ms = ep->gate_ns > now ? (int64_t)((ep->gate_ns - now + NS_PER_MS - 1) / NS_PER_MS)
-					 : 0;
+	ret->gate_ms =
+	    ep->gate_ns > now ? (int64_t)((ep->gate_ns - now + NS_PER_MS - 1) / NS_PER_MS) : 0;
 }
 
 /* ---- token bucket and gate ---- */
@@ -267,8 +268,7 @@ static int64_t reset_time_ms(const char *v, int64_t wall_ms)
 	return -1;
 }
 
-void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long status,
-			    uint64_t now)
+void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long status, uint64_t now)
 {
 	int64_t wall = ts_now_ms();
 	double fill, interval;

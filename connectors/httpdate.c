@@ -8,10 +8,10 @@
 #include <strings.h>
 
 static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 static const char *const day_short[7] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 static const char *const day_long[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-					"Friday", "Saturday", "Sunday"};
+                                        "Friday", "Saturday", "Sunday"};
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 static int64_t days_from_civil(int64_t y, int m, int d)

@@ -40,6 +40,21 @@ void expr_free(struct expr *e); /* NULL ok */
 /* The text that was parsed. Borrowed: valid as long as e. */
 const char *expr_source(const struct expr *e);
 
+/* An optional index of a model for fast evaluation: model.component(id) by
+ * hash instead of a scan, and model.any_flow/count_flow whose condition
+ * requires `f.source == component.id` or `f.destination == component.id`
+ * visit only the flows of that component. Results are identical with or
+ * without it. Built once per model (allocates); evaluation with it allocates
+ * nothing. The model must outlive the index and not change meanwhile. */
+struct expr_index;
+struct expr_index *expr_index_new(json_t *model);
+void expr_index_free(struct expr_index *ix); /* NULL ok */
+/* The component with that id, borrowed from the model; NULL when absent. */
+json_t *expr_index_component(const struct expr_index *ix, const char *id);
+/* The flows whose source or destination is that component (each once), a
+ * borrowed array; NULL when the component has none or is unknown. */
+json_t *expr_index_flows_of(const struct expr_index *ix, const char *id);
+
 /* What the root names refer to. All pointers borrowed; any may be NULL, then the
  * root is null. component/flow/source/destination are objects of the native model
  * format; model is the whole model document. */
@@ -49,7 +64,8 @@ struct expr_env {
 	json_t *source;      /* the component a flow starts at */
 	json_t *destination; /* the component a flow ends at */
 	json_t *model;
-	unsigned long max_steps; /* 0: EXPR_DEFAULT_MAX_STEPS */
+	unsigned long max_steps;        /* 0: EXPR_DEFAULT_MAX_STEPS */
+	const struct expr_index *index; /* of model, or NULL */
 };
 
 /* Evaluates e against env (NULL: every root is null) and stores its truthiness in

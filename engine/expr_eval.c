@@ -329,6 +329,124 @@ static struct expr_value model_list(struct eval_ctx *c, const char *key)
 	return from_json(json_object_get(c->env->model, key), EXPR_FB_ELEMENTS);
 }
 
+struct expr_index {
+	json_t *by_id;    /* component id -> component */
+	json_t *flows_of; /* component id -> [flows touching it] */
+};
+
+struct expr_index *expr_index_new(json_t *model)
+{
+	struct expr_index *ix = ts_calloc(1, sizeof(*ix));
+	ix->by_id = json_object();
+	ix->flows_of = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(model, "components"), i, e) {
+		const char *id = json_string_value(json_object_get(e, "id"));
+		if (id && !json_object_get(ix->by_id, id))
+			json_object_set(ix->by_id, id, e);
+	}
+	json_array_foreach (json_object_get(model, "flows"), i, e) {
+		const char *ends[2] = {json_string_value(json_object_get(e, "source")),
+		                       json_string_value(json_object_get(e, "destination"))};
+		for (int k = 0; k < 2; k++) {
+			if (!ends[k] || (k == 1 && ends[0] && strcmp(ends[0], ends[1]) == 0))
+				continue;
+			json_t *list = json_object_get(ix->flows_of, ends[k]);
+			if (!list) {
+				list = json_array();
+				json_object_set_new(ix->flows_of, ends[k], list);
+			}
+			json_array_append(list, e);
+		}
+	}
+	return ix;
+}
+
+void expr_index_free(struct expr_index *ix)
+{
+	if (!ix)
+		return;
+	json_decref(ix->by_id);
+	json_decref(ix->flows_of);
+	free(ix);
+}
+
+json_t *expr_index_component(const struct expr_index *ix, const char *id)
+{
+	return ix && id ? json_object_get(ix->by_id, id) : NULL;
+}
+
+json_t *expr_index_flows_of(const struct expr_index *ix, const char *id)
+{
+	return ix && id ? json_object_get(ix->flows_of, id) : NULL;
+}
+
+static bool is_member_of(const struct expr_node *n, enum expr_node_kind base_kind, int base_val,
+                         const char *key)
+{
+	if (n->kind != EXPR_N_MEMBER || strcmp(n->u.member.key, key) != 0)
+		return false;
+	const struct expr_node *b = n->u.member.base;
+	if (b->kind != base_kind)
+		return false;
+	return base_kind == EXPR_N_VAR ? b->u.slot == base_val : (int)b->u.root == base_val;
+}
+
+static bool is_endpoint(const struct expr_node *n, int slot)
+{
+	return is_member_of(n, EXPR_N_VAR, slot, "source") ||
+	       is_member_of(n, EXPR_N_VAR, slot, "destination");
+}
+
+/* Whether cond can only hold for a flow (bound to slot) that starts or ends at
+ * the `component` root: `f.source == component.id`, `f.destination ==
+ * component.id`, a conjunction with one of them, or a disjunction of them. */
+static bool touches_component(const struct expr_node *cond, int slot)
+{
+	const struct expr_node *op;
+	switch (cond->kind) {
+	case EXPR_N_CMP: {
+		const struct expr_node *l = cond->u.cmp.l, *r = cond->u.cmp.r;
+		if (cond->u.cmp.op != EXPR_OP_EQ)
+			return false;
+		return (is_endpoint(l, slot) &&
+		        is_member_of(r, EXPR_N_ROOT, EXPR_ROOT_COMPONENT, "id")) ||
+		       (is_endpoint(r, slot) &&
+		        is_member_of(l, EXPR_N_ROOT, EXPR_ROOT_COMPONENT, "id"));
+	}
+	case EXPR_N_AND:
+		for (op = cond->u.first; op; op = op->next)
+			if (touches_component(op, slot))
+				return true;
+		return false;
+	case EXPR_N_OR:
+		for (op = cond->u.first; op; op = op->next)
+			if (!touches_component(op, slot))
+				return false;
+		return cond->u.first != NULL;
+	default:
+		return false;
+	}
+}
+
+/* The flows a model.any_flow/count_flow must visit: with an index and a
+ * condition that requires the flow to touch the component, only that
+ * component's flows (the others cannot satisfy it, so any/count agree). */
+static struct expr_value flows_to_visit(struct eval_ctx *c, const struct expr_node *n)
+{
+	const struct expr_env *env = c->env;
+	if (env->index && env->component && n->u.quant.q != EXPR_Q_ALL &&
+	    touches_component(n->u.quant.cond, n->u.quant.slot)) {
+		const char *id = json_string_value(json_object_get(env->component, "id"));
+		json_t *list = expr_index_flows_of(env->index, id);
+		if (!list)
+			return from_json(NULL, EXPR_FB_ELEMENTS);
+		return from_json(list, EXPR_FB_ELEMENTS);
+	}
+	return model_list(c, "flows");
+}
+
 static struct expr_value eval_quant(struct eval_ctx *c, const struct expr_node *n)
 {
 	struct expr_value list, el;
@@ -341,7 +459,7 @@ static struct expr_value eval_quant(struct eval_ctx *c, const struct expr_node *
 		list = model_list(c, "components");
 		break;
 	case EXPR_QS_FLOWS:
-		list = model_list(c, "flows");
+		list = flows_to_visit(c, n);
 		break;
 	default:
 		list = eval(c, n->u.quant.list);
@@ -380,6 +498,10 @@ static struct expr_value eval_lookup(struct eval_ctx *c, const struct expr_node 
 
 	if (id.kind != EXPR_V_STRING)
 		return null_value;
+	if (c->env->index) {
+		json_t *hit = json_object_getn(c->env->index->by_id, id.u.s.p, id.u.s.n);
+		return hit ? from_json(hit, EXPR_FB_PROPERTIES) : null_value;
+	}
 	iter_init(&it, &list);
 	while (iter_next(c, &it, &el)) {
 		const json_t *other =

@@ -128,6 +128,7 @@ struct gen {
 	struct store *s;
 	const struct library *lib;
 	const struct config *cfg;
+	struct expr_index *expr_index; /* of model, owned */
 	const char *slug;
 	int64_t project_id;
 	const char *connector; /* borrowed from cfg, NULL: no tracker */
@@ -182,6 +183,7 @@ static void gen_release(struct gen *g)
 	json_decref(g->flows_by_end);
 	json_decref(g->by_type);
 	json_decref(g->lib_bodies);
+	expr_index_free(g->expr_index);
 	json_decref(g->model);
 	json_decref(g->summary);
 }
@@ -328,7 +330,8 @@ static int find_provider(struct gen *g, const struct lib_countermeasure *lc, jso
 			                       .flow = f,
 			                       .source = component(g, src),
 			                       .destination = component(g, dst),
-			                       .model = g->model};
+			                       .model = g->model,
+			                       .index = g->expr_index};
 			bool ok = false;
 			struct ts_err e = {0};
 			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
@@ -519,7 +522,8 @@ static int library_threats(struct gen *g)
 		json_array_foreach (json_object_get(g->by_type, jstr(c, "type")), k, ti) {
 			const struct lib_threat *lt =
 			    library_threat_at(g->lib, (size_t)json_integer_value(ti));
-			struct expr_env env = {.component = c, .model = g->model};
+			struct expr_env env = {
+			    .component = c, .model = g->model, .index = g->expr_index};
 			bool hit;
 			if (eval_condition(g, lt, &env, cid, &hit) < 0)
 				return -EINVAL;
@@ -551,8 +555,11 @@ static int library_threats(struct gen *g)
 				owner = src;
 			if (!owner)
 				continue;
-			struct expr_env env = {
-			    .flow = f, .source = src, .destination = dst, .model = g->model};
+			struct expr_env env = {.flow = f,
+			                       .source = src,
+			                       .destination = dst,
+			                       .model = g->model,
+			                       .index = g->expr_index};
 			bool hit;
 			if (eval_condition(g, lt, &env, fid, &hit) < 0)
 				return -EINVAL;
@@ -803,12 +810,16 @@ static void cm_finish(struct gen *g, struct gcm *c)
 	ts_buf_free(&b);
 }
 
-/* The full text of a task (the body column), built only when it is written. */
+/* Stores the library part of c's text once (content-addressed) and returns
+ * its hash, borrowed from the working set. */
+static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash);
+
+/* The instance part of a task's text (the body column), built only when it is
+ * written; the library part is stored once in countermeasure_texts
+ * (store_text) and joined with json_patch by readers. */
 static json_t *cm_body(struct gen *g, const struct gcm *c)
 {
-	const char *static_hash = NULL;
 	json_t *body = json_object();
-	json_object_update(body, static_body(g, c, &static_hash));
 	json_t *threats = json_array();
 	for (size_t i = 0; i < c->n_threats; i++) {
 		const struct gthreat *t = &g->threats[c->threats[i]];
@@ -862,14 +873,16 @@ static const char SQL_CMS_EXISTING[] =
 static const char SQL_CM_INSERT[] =
     "INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
     " status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
-    " first_version, last_version, created_at, updated_at)"
+    " first_version, last_version, created_at, updated_at, text_hash)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,"
-    " ?16, ?16)";
+    " ?16, ?16, ?17)";
+static const char SQL_TEXT_INSERT[] =
+    "INSERT OR IGNORE INTO countermeasure_texts(hash, body) VALUES (?1, ?2)";
 static const char SQL_CM_UPDATE[] =
     "UPDATE countermeasures SET title = ?2, priority = ?3, status = ?4, satisfied_by = ?5,"
     " in_scope = ?6, score = ?7, due_date = ?8, body = ?9, content_hash = ?10,"
-    " state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12"
-    " WHERE id = ?1";
+    " state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12,"
+    " text_hash = ?13 WHERE id = ?1";
 static const char SQL_CM_SCORE[] = "UPDATE countermeasures SET score = ?2 WHERE id = ?1";
 static const char SQL_CM_REMOVE[] =
     "UPDATE countermeasures SET state = 'removed', removed_reason = ?2, updated_at = ?3"
@@ -910,6 +923,26 @@ static void bind_json(sqlite3_stmt *st, int i, const json_t *v)
 	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 	sqlite3_bind_text(st, i, s ? s : "null", -1, SQLITE_TRANSIENT);
 	free(s);
+}
+
+static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
+{
+	json_t *body = static_body(g, c, ret_hash);
+	/* The working set remembers which texts this run has written already:
+	 * one INSERT per library entry, not per instance. */
+	char *key = ts_asprintf("written:%s", *ret_hash);
+	bool done = json_object_get(g->lib_bodies, key) != NULL;
+	if (!done)
+		json_object_set_new(g->lib_bodies, key, json_true());
+	free(key);
+	if (done)
+		return 0;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_TEXT_INSERT);
+	if (!st)
+		return store_fail(g->s, "store countermeasure text", g->err);
+	bind_text(st, 1, *ret_hash);
+	bind_json(st, 2, body);
+	return step_done(g, st, "store countermeasure text");
 }
 
 static void count(json_t *obj, const char *key)
@@ -1233,7 +1266,12 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	bind_text(st, 14, c->lc ? "library" : "manual");
 	sqlite3_bind_int(st, 15, g->version);
 	bind_text(st, 16, g->now);
-	int rc = step_done(g, st, "insert countermeasure");
+	const char *text_hash = NULL;
+	int rc = store_text(g, c, &text_hash);
+	if (rc < 0)
+		return rc;
+	bind_text(st, 17, text_hash);
+	rc = step_done(g, st, "insert countermeasure");
 	if (rc < 0)
 		return rc;
 	c->row_id = sqlite3_last_insert_rowid(store_db(g->s));
@@ -1284,6 +1322,11 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		bind_text(st, 10, c->hash);
 		sqlite3_bind_int(st, 11, g->version);
 		bind_text(st, 12, g->now);
+		const char *text_hash = NULL;
+		int trc = store_text(g, c, &text_hash);
+		if (trc < 0)
+			return trc;
+		bind_text(st, 13, text_hash);
 	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
 		st = store_prepare(g->s, SQL_CM_SCORE);
 		if (!st)
@@ -1543,6 +1586,7 @@ static int prepare(struct gen *g)
 	const struct config_project *pc = config_find_project(g->cfg, g->slug);
 	g->connector = pc ? pc->connector : NULL;
 	classify_annotate_model(g->model);
+	g->expr_index = expr_index_new(g->model);
 	if ((rc = classify_model(g->cfg, g->model, &g->cls, g->err)) < 0)
 		return rc;
 	g->class_rank = classify_rank(g->cls.risk_class);
@@ -1638,8 +1682,10 @@ static const char SQL_LIST_LINKS[] =
 static const char SQL_LIST_CMS[] =
     "SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
     " c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
-    " c.removed_reason, c.body, t.connector, t.remote_key, t.remote_url, c.first_version,"
-    " c.last_version FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
+    " c.removed_reason, json_patch(coalesce(x.body, '{}'), c.body), t.connector, t.remote_key,"
+    " t.remote_url, c.first_version, c.last_version FROM countermeasures c"
+    " LEFT JOIN tickets t ON t.id = c.ticket_id"
+    " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash"
     " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
     " AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
 

@@ -590,6 +590,12 @@ static int open_pragmas(struct store *s, bool fresh, struct ts_err *err)
 	}
 	if (exec_sql(s, "PRAGMA foreign_keys = ON") < 0)
 		return open_fail(s, "PRAGMA foreign_keys", err);
+	/* Generation writes tens of thousands of rows in one transaction: a page
+	 * cache of up to 32 MiB keeps it from spilling to the file mid-way (the
+	 * memory is only taken as pages are used). */
+	if (exec_sql(s, "PRAGMA cache_size = -32768") < 0 ||
+	    exec_sql(s, "PRAGMA temp_store = MEMORY") < 0)
+		return open_fail(s, "PRAGMA cache_size", err);
 	return 0;
 }
 

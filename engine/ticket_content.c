@@ -8,9 +8,10 @@
 #include "engine/generate.h"
 
 static const char SQL_TASK[] =
-	"SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, c.last_version,"
+	"SELECT c.uid, c.title, c.priority, c.due_date,"
+	" json_patch(coalesce(x.body, '{}'), c.body), c.content_hash, c.last_version,"
 	" c.state, p.slug FROM countermeasures c JOIN projects p ON p.id = c.project_id"
-	" WHERE c.id = ?1";
+	" LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";
 
 char *ticket_summary(const char *s, size_t max)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tests of the HTTP client against tests/http_server.py: limits, gates, retries, outcomes, closing. */
+/* Tests of the HTTP client against tests/http_server.py: limits, gates, retries, outcomes, closing.
+ */
 #include "connectors/http.h"
 #include "helpers/testutil.h"
 
@@ -110,7 +111,7 @@ static json_t *log_for(json_t *log, const char *method, const char *path)
 	json_t *out = json_array();
 	size_t i;
 	json_t *e;
-	json_array_foreach(log, i, e) {
+	json_array_foreach (log, i, e) {
 		const char *p = json_string_value(json_object_get(e, "path"));
 		const char *m = json_string_value(json_object_get(e, "method"));
 		if (strcmp(p, path) == 0 && (!method || strcmp(m, method) == 0))
@@ -210,9 +211,9 @@ struct result {
 	char *body;
 	int attempts;
 	char error[256];
-	char hdr[128];        /* value of hdr_name in the response */
+	char hdr[128]; /* value of hdr_name in the response */
 	const char *hdr_name;
-	int64_t t_done;       /* ts_monotonic_ms */
+	int64_t t_done; /* ts_monotonic_ms */
 	/* When set, the callback submits then_n GETs of then_path to then_ep. */
 	struct http_endpoint *then_ep;
 	const char *then_url;
@@ -222,8 +223,8 @@ struct result {
 	struct result *then_res;
 };
 
-static void submit(struct http_endpoint *ep, const char *method, const char *url,
-		   const char *body, struct result *res);
+static void submit(struct http_endpoint *ep, const char *method, const char *url, const char *body,
+                   struct result *res);
 
 static void capture_cb(const struct http_response *resp, void *ud)
 {
@@ -246,16 +247,16 @@ static void capture_cb(const struct http_response *resp, void *ud)
 }
 
 static void submit_full(struct http_endpoint *ep, const struct http_request *req,
-			struct result *res)
+                        struct result *res)
 {
 	assert_int_equal(http_submit(ep, req, capture_cb, res), 0);
 }
 
-static void submit(struct http_endpoint *ep, const char *method, const char *url,
-		   const char *body, struct result *res)
+static void submit(struct http_endpoint *ep, const char *method, const char *url, const char *body,
+                   struct result *res)
 {
-	struct http_request req = {.method = method, .url = url, .body = body,
-				   .body_len = body ? strlen(body) : 0};
+	struct http_request req = {
+	    .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
 	submit_full(ep, &req, res);
 }
 
@@ -276,9 +277,9 @@ static void test_get_post_basic(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv,
-		  "{\"routes\":[{\"path\":\"/echo\",\"replies\":[{\"action\":\"echo\"}]},"
-		  "{\"path\":\"/make\",\"replies\":[{\"status\":201,\"headers\":{\"X-Reply\":"
-		  "\"yes\",\"Content-Type\":\"text/plain\"},\"body\":\"created\"}]}]}");
+	          "{\"routes\":[{\"path\":\"/echo\",\"replies\":[{\"action\":\"echo\"}]},"
+	          "{\"path\":\"/make\",\"replies\":[{\"status\":201,\"headers\":{\"X-Reply\":"
+	          "\"yes\",\"Content-Type\":\"text/plain\"},\"body\":\"created\"}]}]}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){0});
 	struct result res[4] = {{0}};
 	char *u_get = url(fx, "/echo?q=1");
@@ -287,12 +288,15 @@ static void test_get_post_basic(void **state)
 	const char *get_hdrs[] = {"X-Test: abc", "Accept: application/json", NULL};
 	const char *post_hdrs[] = {"Content-Type: application/json", NULL};
 	submit_full(ep, &(struct http_request){.method = "GET", .url = u_get, .headers = get_hdrs},
-		    &res[0]);
+	            &res[0]);
 	res[1].hdr_name = "x-REPLY";
 	submit_full(ep,
-		    &(struct http_request){.method = "POST", .url = u_post, .headers = post_hdrs,
-					   .body = "{\"a\":1}", .body_len = 7},
-		    &res[1]);
+	            &(struct http_request){.method = "POST",
+	                                   .url = u_post,
+	                                   .headers = post_hdrs,
+	                                   .body = "{\"a\":1}",
+	                                   .body_len = 7},
+	            &res[1]);
 	submit(ep, "PUT", u_put, "put-body", &res[2]);
 	submit(ep, "DELETE", u_put, NULL, &res[3]);
 	uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -328,9 +332,10 @@ static void test_get_post_basic(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "body")), "{\"a\":1}");
 	json_t *ph = json_object_get(p, "headers");
 	assert_string_equal(json_string_value(json_object_get(ph, "content-type")),
-			    "application/json");
+	                    "application/json");
 	assert_null(json_object_get(ph, "expect"));
-	assert_non_null(strstr(json_string_value(json_object_get(ph, "user-agent")), "threatsync/"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(ph, "user-agent")), "threatsync/"));
 	json_decref(posts);
 	json_decref(log);
 
@@ -372,7 +377,7 @@ static void test_concurrency_limit(void **state)
 	int max_active = 0;
 	size_t i;
 	json_t *e;
-	json_array_foreach(log, i, e) {
+	json_array_foreach (log, i, e) {
 		int a = (int)json_integer_value(json_object_get(e, "active"));
 		if (a > max_active)
 			max_active = a;
@@ -394,7 +399,7 @@ static void test_token_bucket(void **state)
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"default\":{\"body\":\"ok\"}}");
 	struct http_endpoint *ep = endpoint(
-		fx, (struct http_endpoint_opts){.concurrency = 8, .rate_per_second = 10, .burst = 1});
+	    fx, (struct http_endpoint_opts){.concurrency = 8, .rate_per_second = 10, .burst = 1});
 	struct result res[20] = {{0}};
 	char *u = url(fx, "/t");
 	int64_t t0 = ts_monotonic_ms();
@@ -451,7 +456,7 @@ static void submit_later(struct fx *fx, struct later *l, uint64_t ms)
 /* The first 429 at t_resp; every later request to the endpoint arrives no
  * sooner than t_resp + min_ms. */
 static void assert_gated(json_t *log, size_t first_after, double t_resp, double min_ms,
-			 double max_ms)
+                         double max_ms)
 {
 	assert_true(json_array_size(log) > first_after);
 	if (getenv("HTTP_TEST_DEBUG")) {
@@ -470,16 +475,14 @@ static void test_retry_after_seconds(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv,
-		  "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,\"headers\":"
-		  "{\"Retry-After\":\"1\",\"Content-Type\":\"text/html\"},\"body\":\"<!doctype "
-		  "html><html><body>Too Many Requests</body></html>\"},{\"body\":\"ok\"}]}],"
-		  "\"default\":{\"body\":\"other\"}}");
+	          "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,\"headers\":"
+	          "{\"Retry-After\":\"1\",\"Content-Type\":\"text/html\"},\"body\":\"<!doctype "
+	          "html><html><body>Too Many Requests</body></html>\"},{\"body\":\"ok\"}]}],"
+	          "\"default\":{\"body\":\"other\"}}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 4});
 	struct result res[2] = {{0}};
 	char *u = url(fx, "/rl");
 	char *u2 = url(fx, "/other");
-	if (getenv("HTTP_TEST_DEBUG"))
-		fprintf(stderr, "t0 %lld\n", (long long)ts_monotonic_ms());
 	submit(ep, "POST", u, "{}", &res[0]); /* a 429 is retried even for POST */
 	struct later l = {.ep = ep, .url = u2, .res = &res[1]};
 	submit_later(fx, &l, 200);
@@ -511,8 +514,9 @@ static void test_retry_after_seconds(void **state)
 static void test_retry_after_zero(void **state)
 {
 	struct fx *fx = *state;
-	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/z\",\"replies\":[{\"status\":429,\"headers\":"
-			    "{\"Retry-After\":\"0\"},\"body\":\"slow down\"},{\"body\":\"ok\"}]}]}");
+	srv_start(&fx->srv,
+	          "{\"routes\":[{\"path\":\"/z\",\"replies\":[{\"status\":429,\"headers\":"
+	          "{\"Retry-After\":\"0\"},\"body\":\"slow down\"},{\"body\":\"ok\"}]}]}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){0});
 	struct result res = {0};
 	char *u = url(fx, "/z");
@@ -534,13 +538,13 @@ static void test_retry_after_date(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv,
-		  "{\"routes\":["
-		  "{\"path\":\"/imf\",\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":"
-		  "\"${now+2:imf}\"}},{\"body\":\"ok\"}]},"
-		  "{\"path\":\"/850\",\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":"
-		  "\"${now+2:rfc850}\"}},{\"body\":\"ok\"}]},"
-		  "{\"path\":\"/asc\",\"replies\":[{\"status\":503,\"headers\":{\"Retry-After\":"
-		  "\"${now+2:asctime}\"}},{\"body\":\"ok\"}]}]}");
+	          "{\"routes\":["
+	          "{\"path\":\"/imf\",\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":"
+	          "\"${now+2:imf}\"}},{\"body\":\"ok\"}]},"
+	          "{\"path\":\"/850\",\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":"
+	          "\"${now+2:rfc850}\"}},{\"body\":\"ok\"}]},"
+	          "{\"path\":\"/asc\",\"replies\":[{\"status\":503,\"headers\":{\"Retry-After\":"
+	          "\"${now+2:asctime}\"}},{\"body\":\"ok\"}]}]}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){0});
 	const char *paths[] = {"/imf", "/850", "/asc"};
 	for (int k = 0; k < 3; k++) {
@@ -555,9 +559,8 @@ static void test_retry_after_date(void **state)
 		assert_int_equal(json_array_size(mine), 2);
 		json_t *first = json_array_get(mine, 0);
 		int64_t when;
-		assert_int_equal(http_date_parse(resp_header(first, "Retry-After"),
-						 time(NULL), &when),
-				 0);
+		assert_int_equal(
+		    http_date_parse(resp_header(first, "Retry-After"), time(NULL), &when), 0);
 		double wall = num(json_array_get(mine, 1), "wall_recv");
 		assert_true(wall >= (double)when * 1000.0);
 		assert_true(wall < (double)when * 1000.0 + 1500.0);
@@ -573,11 +576,12 @@ static void test_retry_after_date(void **state)
 static void test_503_retry_after(void **state)
 {
 	struct fx *fx = *state;
-	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/g\",\"replies\":[{\"status\":503,\"headers\":"
-			    "{\"Retry-After\":\"1\"}},{\"body\":\"ok\"}]},"
-			    "{\"path\":\"/p\",\"replies\":[{\"status\":503,\"headers\":"
-			    "{\"Retry-After\":\"1\"}},{\"body\":\"ok\"}]}],"
-			    "\"default\":{\"body\":\"after\"}}");
+	srv_start(&fx->srv,
+	          "{\"routes\":[{\"path\":\"/g\",\"replies\":[{\"status\":503,\"headers\":"
+	          "{\"Retry-After\":\"1\"}},{\"body\":\"ok\"}]},"
+	          "{\"path\":\"/p\",\"replies\":[{\"status\":503,\"headers\":"
+	          "{\"Retry-After\":\"1\"}},{\"body\":\"ok\"}]}],"
+	          "\"default\":{\"body\":\"after\"}}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){0});
 	char *ug = url(fx, "/g");
 	char *up = url(fx, "/p");
@@ -655,21 +659,21 @@ static void check_reset_gate(struct fx *fx, const char *script, const char *hdr,
 static void test_jira_cloud_ratelimit(void **state)
 {
 	check_reset_gate(*state,
-			 "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"headers\":{"
-			 "\"X-RateLimit-Limit\":\"100\",\"X-RateLimit-Remaining\":\"0\","
-			 "\"X-RateLimit-Reset\":\"${now+1.6:iso}\"},\"body\":\"{}\"}]}],"
-			 "\"default\":{\"body\":\"ok\"}}",
-			 "X-RateLimit-Reset", true);
+	                 "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"headers\":{"
+	                 "\"X-RateLimit-Limit\":\"100\",\"X-RateLimit-Remaining\":\"0\","
+	                 "\"X-RateLimit-Reset\":\"${now+1.6:iso}\"},\"body\":\"{}\"}]}],"
+	                 "\"default\":{\"body\":\"ok\"}}",
+	                 "X-RateLimit-Reset", true);
 }
 
 static void test_gitlab_ratelimit(void **state)
 {
 	check_reset_gate(*state,
-			 "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"headers\":{"
-			 "\"RateLimit-Limit\":\"600\",\"RateLimit-Remaining\":\"0\","
-			 "\"RateLimit-Reset\":\"${now+2:unix}\"},\"body\":\"{}\"}]}],"
-			 "\"default\":{\"body\":\"ok\"}}",
-			 "RateLimit-Reset", false);
+	                 "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"headers\":{"
+	                 "\"RateLimit-Limit\":\"600\",\"RateLimit-Remaining\":\"0\","
+	                 "\"RateLimit-Reset\":\"${now+2:unix}\"},\"body\":\"{}\"}]}],"
+	                 "\"default\":{\"body\":\"ok\"}}",
+	                 "RateLimit-Reset", false);
 }
 
 /* A GitLab-style 429 without Retry-After still waits for RateLimit-Reset. */
@@ -677,8 +681,8 @@ static void test_429_without_retry_after(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"status\":429,"
-			    "\"headers\":{\"RateLimit-Remaining\":\"595\",\"RateLimit-Reset\":"
-			    "\"${now+2:unix}\"},\"body\":\"Retry later\"},{\"body\":\"ok\"}]}]}");
+	                    "\"headers\":{\"RateLimit-Remaining\":\"595\",\"RateLimit-Reset\":"
+	                    "\"${now+2:unix}\"},\"body\":\"Retry later\"},{\"body\":\"ok\"}]}]}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){0});
 	char *u = url(fx, "/q");
 	struct result r = {0};
@@ -688,7 +692,7 @@ static void test_429_without_retry_after(void **state)
 	json_t *log = srv_log(&fx->srv);
 	assert_int_equal(json_array_size(log), 2);
 	int64_t reset_ms =
-		strtoll(resp_header(json_array_get(log, 0), "RateLimit-Reset"), NULL, 10) * 1000;
+	    strtoll(resp_header(json_array_get(log, 0), "RateLimit-Reset"), NULL, 10) * 1000;
 	assert_true(num(json_array_get(log, 1), "wall_recv") >= (double)reset_ms);
 	json_decref(log);
 	http_endpoint_free(ep);
@@ -701,9 +705,9 @@ static void test_datacenter_fillrate(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/q\",\"replies\":[{\"headers\":{"
-			    "\"X-RateLimit-FillRate\":\"4\",\"X-RateLimit-Interval-Seconds\":\"1\","
-			    "\"X-RateLimit-Remaining\":\"3\"},\"body\":\"{}\"}]}],"
-			    "\"default\":{\"body\":\"ok\"}}");
+	                    "\"X-RateLimit-FillRate\":\"4\",\"X-RateLimit-Interval-Seconds\":\"1\","
+	                    "\"X-RateLimit-Remaining\":\"3\"},\"body\":\"{}\"}]}],"
+	                    "\"default\":{\"body\":\"ok\"}}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 8});
 	char *u = url(fx, "/q");
 	char *u2 = url(fx, "/n");
@@ -737,12 +741,13 @@ static void test_datacenter_fillrate(void **state)
 static void test_5xx_get_retried(void **state)
 {
 	struct fx *fx = *state;
-	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/f\",\"replies\":[{\"status\":500},"
-			    "{\"status\":502},{\"body\":\"finally\"}]},"
-			    "{\"path\":\"/always\",\"replies\":[{\"status\":500,\"body\":\"no\"}]}]}");
-	struct http_endpoint *ep = endpoint(
-		fx, (struct http_endpoint_opts){.backoff_base_ms = 50, .backoff_max_ms = 200,
-						.max_attempts = 3});
+	srv_start(&fx->srv,
+	          "{\"routes\":[{\"path\":\"/f\",\"replies\":[{\"status\":500},"
+	          "{\"status\":502},{\"body\":\"finally\"}]},"
+	          "{\"path\":\"/always\",\"replies\":[{\"status\":500,\"body\":\"no\"}]}]}");
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){
+	                     .backoff_base_ms = 50, .backoff_max_ms = 200, .max_attempts = 3});
 	char *u = url(fx, "/f");
 	char *u2 = url(fx, "/always");
 	struct result r = {0}, r2 = {0};
@@ -785,7 +790,7 @@ static void test_post_500_not_retried(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/p\",\"replies\":[{\"status\":500,\"body\":"
-			    "\"{\\\"errorMessages\\\":[\\\"boom\\\"]}\"},{\"status\":201}]}]}");
+	                    "\"{\\\"errorMessages\\\":[\\\"boom\\\"]}\"},{\"status\":201}]}]}");
 	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.backoff_base_ms = 10});
 	char *u = url(fx, "/p");
 	struct result r = {0};
@@ -808,7 +813,7 @@ static void test_post_500_not_retried(void **state)
  * answers with a TCP reset, on the reused connection: where libcurl would
  * silently resend it. */
 static void check_post_reset(struct fx *fx, struct http_endpoint *ep, const char *post_path,
-			     const char *body)
+                             const char *body)
 {
 	char *uw = url(fx, "/warm");
 	char *ur = url(fx, post_path);
@@ -834,7 +839,7 @@ static void check_post_reset(struct fx *fx, struct http_endpoint *ep, const char
 	json_t *w = log_for(log, "GET", "/warm");
 	json_t *last_warm = json_array_get(w, json_array_size(w) - 1);
 	assert_int_equal(json_integer_value(json_object_get(last_warm, "conn")),
-			 json_integer_value(json_object_get(json_array_get(posts, 0), "conn")));
+	                 json_integer_value(json_object_get(json_array_get(posts, 0), "conn")));
 	json_decref(w);
 	json_decref(posts);
 	json_decref(log);
@@ -847,12 +852,13 @@ static void check_post_reset(struct fx *fx, struct http_endpoint *ep, const char
 static void test_reset(void **state)
 {
 	struct fx *fx = *state;
-	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/r\",\"replies\":[{\"action\":\"reset\"}]},"
-			    "{\"path\":\"/rb\",\"replies\":[{\"action\":\"reset\"}]},"
-			    "{\"path\":\"/r2\",\"replies\":[{\"action\":\"reset\"},{\"body\":\"ok\"}]}"
-			    "],\"default\":{\"body\":\"warm\"}}");
-	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){
-							.concurrency = 1, .backoff_base_ms = 10});
+	srv_start(&fx->srv,
+	          "{\"routes\":[{\"path\":\"/r\",\"replies\":[{\"action\":\"reset\"}]},"
+	          "{\"path\":\"/rb\",\"replies\":[{\"action\":\"reset\"}]},"
+	          "{\"path\":\"/r2\",\"replies\":[{\"action\":\"reset\"},{\"body\":\"ok\"}]}"
+	          "],\"default\":{\"body\":\"warm\"}}");
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){.concurrency = 1, .backoff_base_ms = 10});
 	/* A few rounds: whether the reset shows as a poll error or a read
 	 * error is a race; neither may lead to a resend. */
 	for (int i = 0; i < 5; i++) {
@@ -882,9 +888,9 @@ static void test_timeout(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"default\":{\"delay_ms\":1500,\"body\":\"late\"}}");
-	struct http_endpoint *ep = endpoint(
-		fx, (struct http_endpoint_opts){.request_timeout_ms = 300, .max_attempts = 2,
-						.backoff_base_ms = 10});
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){
+	                     .request_timeout_ms = 300, .max_attempts = 2, .backoff_base_ms = 10});
 	char *u = url(fx, "/slow");
 	struct result post = {0}, get = {0};
 	int64_t t0 = ts_monotonic_ms();
@@ -930,7 +936,7 @@ static void test_connection_reuse(void **state)
 	size_t i;
 	json_t *e;
 	json_int_t conn = json_integer_value(json_object_get(json_array_get(log, 0), "conn"));
-	json_array_foreach(log, i, e) {
+	json_array_foreach (log, i, e) {
 		assert_int_equal(json_integer_value(json_object_get(e, "conn")), conn);
 		assert_int_equal(json_integer_value(json_object_get(e, "active")), 1);
 	}
@@ -944,17 +950,18 @@ static void test_connection_reuse(void **state)
 static void test_malformed_oversized(void **state)
 {
 	struct fx *fx = *state;
-	srv_start(&fx->srv,
-		  "{\"routes\":[{\"path\":\"/big\",\"replies\":[{\"body_bytes\":5000}]},"
-		  "{\"path\":\"/bignolen\",\"replies\":[{\"action\":\"no_length\","
-		  "\"body_bytes\":5000}]},"
-		  "{\"path\":\"/exact\",\"replies\":[{\"body_bytes\":1000}]},"
-		  "{\"path\":\"/garbage\",\"replies\":[{\"action\":\"garbage\"}]},"
-		  "{\"path\":\"/partial\",\"replies\":[{\"action\":\"partial\"}]},"
-		  "{\"path\":\"/partial2\",\"replies\":[{\"action\":\"partial\"},{\"body\":\"ok\"}]}"
-		  "]}");
+	srv_start(
+	    &fx->srv,
+	    "{\"routes\":[{\"path\":\"/big\",\"replies\":[{\"body_bytes\":5000}]},"
+	    "{\"path\":\"/bignolen\",\"replies\":[{\"action\":\"no_length\","
+	    "\"body_bytes\":5000}]},"
+	    "{\"path\":\"/exact\",\"replies\":[{\"body_bytes\":1000}]},"
+	    "{\"path\":\"/garbage\",\"replies\":[{\"action\":\"garbage\"}]},"
+	    "{\"path\":\"/partial\",\"replies\":[{\"action\":\"partial\"}]},"
+	    "{\"path\":\"/partial2\",\"replies\":[{\"action\":\"partial\"},{\"body\":\"ok\"}]}"
+	    "]}");
 	struct http_endpoint *ep = endpoint(
-		fx, (struct http_endpoint_opts){.max_response_bytes = 1000, .backoff_base_ms = 10});
+	    fx, (struct http_endpoint_opts){.max_response_bytes = 1000, .backoff_base_ms = 10});
 	const char *paths[] = {"/big", "/bignolen", "/exact", "/garbage", "/partial", "/partial2"};
 	const char *methods[] = {"GET", "GET", "GET", "POST", "POST", "GET"};
 	struct result res[6] = {{0}};
@@ -995,8 +1002,8 @@ static void test_secret_never_visible(void **state)
 {
 	struct fx *fx = *state;
 	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/reset\",\"replies\":[{\"action\":"
-			    "\"reset\"}]},{\"path\":\"/slow\",\"replies\":[{\"delay_ms\":1000}]}],"
-			    "\"default\":{\"body\":\"ok\"}}");
+	                    "\"reset\"}]},{\"path\":\"/slow\",\"replies\":[{\"delay_ms\":1000}]}],"
+	                    "\"default\":{\"body\":\"ok\"}}");
 	/* Capture our stderr: the client must not print anything, least of all
 	 * the secret. */
 	char *errpath = ts_asprintf("%s/stderr", fx->srv.dir);
@@ -1007,8 +1014,8 @@ static void test_secret_never_visible(void **state)
 	dup2(fd, 2);
 	close(fd);
 
-	struct http_endpoint *ep = endpoint(
-		fx, (struct http_endpoint_opts){.request_timeout_ms = 200, .max_attempts = 1});
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){.request_timeout_ms = 200, .max_attempts = 1});
 	char *u_ok = url(fx, "/ok");
 	char *u_reset = url(fx, "/reset");
 	char *u_slow = url(fx, "/slow");
@@ -1016,20 +1023,19 @@ static void test_secret_never_visible(void **state)
 	char *gl = ts_strdup("PRIVATE-TOKEN: " SECRET);
 	struct result res[4] = {{0}};
 	submit_full(ep, &(struct http_request){.method = "GET", .url = u_ok, .auth_header = auth},
-		    &res[0]);
-	submit_full(ep,
-		    &(struct http_request){.method = "POST", .url = u_reset, .auth_header = auth,
-					   .body = "x", .body_len = 1},
-		    &res[1]);
-	submit_full(ep,
-		    &(struct http_request){.method = "GET", .url = u_slow, .auth_header = gl},
-		    &res[2]);
+	            &res[0]);
+	submit_full(
+	    ep,
+	    &(struct http_request){
+	        .method = "POST", .url = u_reset, .auth_header = auth, .body = "x", .body_len = 1},
+	    &res[1]);
+	submit_full(ep, &(struct http_request){.method = "GET", .url = u_slow, .auth_header = gl},
+	            &res[2]);
 	/* Nothing listens on port 1: connection refused, a definitive failure. */
 	submit_full(ep,
-		    &(struct http_request){.method = "GET",
-					   .url = "http://127.0.0.1:1/" SECRET,
-					   .auth_header = auth},
-		    &res[3]);
+	            &(struct http_request){
+	                .method = "GET", .url = "http://127.0.0.1:1/" SECRET, .auth_header = auth},
+	            &res[3]);
 	/* The request was copied: scribbling over the caller's buffer after
 	 * submit changes nothing. */
 	memset(auth + 22, 'X', strlen(SECRET));
@@ -1061,7 +1067,7 @@ static void test_secret_never_visible(void **state)
 	json_t *ok = log_for(log, "GET", "/ok");
 	json_t *h = json_object_get(json_array_get(ok, 0), "headers");
 	assert_string_equal(json_string_value(json_object_get(h, "authorization")),
-			    "Bearer " SECRET);
+	                    "Bearer " SECRET);
 	json_t *slow = log_for(log, "GET", "/slow");
 	h = json_object_get(json_array_get(slow, 0), "headers");
 	assert_string_equal(json_string_value(json_object_get(h, "private-token")), SECRET);
@@ -1103,9 +1109,9 @@ static void closer_cb(uv_timer_t *t)
 		all &= cl->res[i].done == 1 && cl->res[i].outcome == HTTP_CANCELLED;
 	cl->all_cancelled_sync = all;
 	struct result extra = {0};
-	cl->submit_after = http_submit(cl->ep, &(struct http_request){.method = "GET",
-								      .url = "http://127.0.0.1:1/"},
-				       capture_cb, &extra);
+	cl->submit_after = http_submit(
+	    cl->ep, &(struct http_request){.method = "GET", .url = "http://127.0.0.1:1/"},
+	    capture_cb, &extra);
 }
 
 static void test_close_cancels(void **state)
@@ -1179,14 +1185,14 @@ static void test_submit_validation(void **state)
 	const char *no_colon[] = {"NoColon", NULL};
 	const char *u = "http://127.0.0.1:1/";
 	struct http_request reqs[] = {
-		{.method = "get", .url = u},
-		{.method = "GET", .url = "ftp://127.0.0.1/"},
-		{.method = "GET", .url = "http://127.0.0.1/a b"},
-		{.method = "GET", .url = u, .headers = bad_hdr},
-		{.method = "GET", .url = u, .headers = no_colon},
-		{.method = "GET", .url = u, .auth_header = "Bearer x"},
-		{.method = NULL, .url = u},
-		{.method = "POST", .url = u, .body_len = 3},
+	    {.method = "get", .url = u},
+	    {.method = "GET", .url = "ftp://127.0.0.1/"},
+	    {.method = "GET", .url = "http://127.0.0.1/a b"},
+	    {.method = "GET", .url = u, .headers = bad_hdr},
+	    {.method = "GET", .url = u, .headers = no_colon},
+	    {.method = "GET", .url = u, .auth_header = "Bearer x"},
+	    {.method = NULL, .url = u},
+	    {.method = "POST", .url = u, .body_len = 3},
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(reqs); i++)
 		assert_int_equal(http_submit(ep, &reqs[i], capture_cb, &r[0]), -EINVAL);
@@ -1214,13 +1220,13 @@ static void test_opts_check(void **state)
 		struct http_endpoint_opts o;
 		const char *msg;
 	} bad[] = {
-		{{.name = NULL}, "a name is required"},
-		{{.name = "jira", .concurrency = 5000}, "concurrency 5000"},
-		{{.name = "jira", .rate_per_second = -1}, "rate_per_second"},
-		{{.name = "jira", .burst = -2}, "burst"},
-		{{.name = "jira", .request_timeout_ms = -1}, "timeouts"},
-		{{.name = "jira", .max_attempts = 1000}, "max_attempts"},
-		{{.name = "jira", .backoff_base_ms = 500, .backoff_max_ms = 100}, "backoff_base_ms"},
+	    {{.name = NULL}, "a name is required"},
+	    {{.name = "jira", .concurrency = 5000}, "concurrency 5000"},
+	    {{.name = "jira", .rate_per_second = -1}, "rate_per_second"},
+	    {{.name = "jira", .burst = -2}, "burst"},
+	    {{.name = "jira", .request_timeout_ms = -1}, "timeouts"},
+	    {{.name = "jira", .max_attempts = 1000}, "max_attempts"},
+	    {{.name = "jira", .backoff_base_ms = 500, .backoff_max_ms = 100}, "backoff_base_ms"},
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(bad); i++) {
 		assert_int_equal(http_endpoint_opts_check(&bad[i].o, &err), -EINVAL);
@@ -1259,22 +1265,22 @@ static void test_http_date_parser(void **state)
 	assert_int_equal(t, 1709208000);
 
 	const char *bad[] = {
-		"",
-		"Sun, 6 Nov 1994 08:49:37 GMT",
-		"Sun, 06 Nov 1994 08:49:37 UTC",
-		"Sun, 06 Nov 1994 08:49:37 GMT ",
-		"Sun, 06 Nov 94 08:49:37 GMT",
-		"Sun, 31 Feb 1994 08:49:37 GMT",
-		"Wed, 29 Feb 2023 00:00:00 GMT",
-		"Sun, 06 Nov 1994 24:00:00 GMT",
-		"Sun, 06 Nov 1994 08:60:00 GMT",
-		"Sun, 06 Foo 1994 08:49:37 GMT",
-		"Sunday, 06-Nov-1994 08:49:37 GMT",
-		"Sun Nov 6 08:49:37 1994",
-		"Sun Nov  6 08:49:37 94",
-		"Xyz, 06 Nov 1994 08:49:37 GMT",
-		"1994-11-06T08:49:37Z",
-		"120",
+	    "",
+	    "Sun, 6 Nov 1994 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:37 UTC",
+	    "Sun, 06 Nov 1994 08:49:37 GMT ",
+	    "Sun, 06 Nov 94 08:49:37 GMT",
+	    "Sun, 31 Feb 1994 08:49:37 GMT",
+	    "Wed, 29 Feb 2023 00:00:00 GMT",
+	    "Sun, 06 Nov 1994 24:00:00 GMT",
+	    "Sun, 06 Nov 1994 08:60:00 GMT",
+	    "Sun, 06 Foo 1994 08:49:37 GMT",
+	    "Sunday, 06-Nov-1994 08:49:37 GMT",
+	    "Sun Nov 6 08:49:37 1994",
+	    "Sun Nov  6 08:49:37 94",
+	    "Xyz, 06 Nov 1994 08:49:37 GMT",
+	    "1994-11-06T08:49:37Z",
+	    "120",
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(bad); i++)
 		assert_int_equal(http_date_parse(bad[i], now2025, &t), -EINVAL);
@@ -1297,8 +1303,9 @@ static void test_iso_and_retry_after(void **state)
 	assert_int_equal(ms, 784111740000LL);
 	assert_int_equal(http_iso8601_parse("1994-11-06T08:49:37", &ms), 0);
 	assert_int_equal(ms, 784111777000LL);
-	const char *bad_iso[] = {"1994-11-06", "1994-13-06T00:00Z", "1994-11-06T08:49:37X",
-				 "1994-11-06T08:49:37.Z", "94-11-06T08:49Z", ""};
+	const char *bad_iso[] = {"1994-11-06",           "1994-13-06T00:00Z",
+	                         "1994-11-06T08:49:37X", "1994-11-06T08:49:37.Z",
+	                         "94-11-06T08:49Z",      ""};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(bad_iso); i++)
 		assert_int_equal(http_iso8601_parse(bad_iso[i], &ms), -EINVAL);
 
@@ -1326,30 +1333,30 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_date_parser),
-		cmocka_unit_test(test_iso_and_retry_after),
-		cmocka_unit_test_setup_teardown(test_opts_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_submit_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_post_basic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrency_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_bucket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_after_seconds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_after_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_after_date, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_503_retry_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_jira_cloud_ratelimit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gitlab_ratelimit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_429_without_retry_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_datacenter_fillrate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_5xx_get_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_post_500_not_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_oversized, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_never_visible, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_endpoint_free_cancels, setup, teardown),
+	    cmocka_unit_test(test_http_date_parser),
+	    cmocka_unit_test(test_iso_and_retry_after),
+	    cmocka_unit_test_setup_teardown(test_opts_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_submit_validation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_get_post_basic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrency_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_bucket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_after_seconds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_after_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_after_date, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_503_retry_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_jira_cloud_ratelimit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gitlab_ratelimit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_429_without_retry_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_datacenter_fillrate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_5xx_get_retried, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_500_not_retried, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_oversized, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_never_visible, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_endpoint_free_cancels, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
