@@ -49,17 +49,17 @@ struct jira_op {
 	connector_cb cb;
 	void *ud;
 	struct connector_result res;
-	jira_step_fn step;     /* what handles the answer of the request in flight */
-	char what[160];        /* "METHOD /rest/api/N/path" of that request, for messages */
-	bool nonidempotent;    /* that request is a POST */
-	uv_timer_t timer;      /* lookup delays and deferred results */
+	jira_step_fn step;  /* what handles the answer of the request in flight */
+	char what[160];     /* "METHOD /rest/api/N/path" of that request, for messages */
+	bool nonidempotent; /* that request is a POST */
+	uv_timer_t timer;   /* lookup delays and deferred results */
 	bool timer_init;
 	void (*timer_fn)(struct jira_op *op);
 	char *key;
 	char *marker;
 	char *project;
-	char *text;     /* comment text / transition reason */
-	char *since;    /* poll */
+	char *text;        /* comment text / transition reason */
+	char *since;       /* poll */
 	char *max_updated; /* poll: newest fields.updated seen over all pages */
 	enum connector_state want;
 	int lookups;
@@ -160,7 +160,7 @@ static void op_finish_later(struct jira_op *op)
 }
 
 static void op_fail(struct jira_op *op, enum connector_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void op_fail(struct jira_op *op, enum connector_status st, const char *fmt, ...)
 {
@@ -182,7 +182,7 @@ static void on_http(const struct http_response *r, void *ud)
 /* Sends METHOD api+path (path may carry a query) with body (stolen, may be
  * NULL); step handles the answer. A request that cannot be queued ends op. */
 static void op_send(struct jira_op *op, const char *method, char *path, json_t *body,
-		    jira_step_fn step)
+                    jira_step_fn step)
 {
 	struct jira_conn *c = op->c;
 	if (c->closing) {
@@ -195,7 +195,7 @@ static void op_send(struct jira_op *op, const char *method, char *path, json_t *
 	char *url = ts_asprintf("%s%s", c->api, path);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	const char *hdr_json[] = {"Accept: application/json",
-				  "Content-Type: application/json; charset=utf-8", NULL};
+	                          "Content-Type: application/json; charset=utf-8", NULL};
 	const char *hdr_get[] = {"Accept: application/json", NULL};
 	size_t plen = strcspn(path, "?");
 	const char *v = c->cloud ? "3" : "2";
@@ -203,18 +203,18 @@ static void op_send(struct jira_op *op, const char *method, char *path, json_t *
 	op->nonidempotent = strcmp(method, "POST") == 0;
 	op->step = step;
 	struct http_request req = {
-		.method = method,
-		.url = url,
-		.headers = body ? hdr_json : hdr_get,
-		.body = text,
-		.body_len = text ? strlen(text) : 0,
-		.auth_header = c->auth,
+	    .method = method,
+	    .url = url,
+	    .headers = body ? hdr_json : hdr_get,
+	    .body = text,
+	    .body_len = text ? strlen(text) : 0,
+	    .auth_header = c->auth,
 	};
 	int rc = http_submit(c->ep, &req, on_http, op);
 	if (rc < 0) {
 		op_fail(op, rc == -ECANCELED ? CONNECTOR_CANCELLED : CONNECTOR_RETRY,
-			"jira '%s': %s: cannot queue the request (%s)", c->cfg->name, op->what,
-			strerror(-rc));
+		        "jira '%s': %s: cannot queue the request (%s)", c->cfg->name, op->what,
+		        strerror(-rc));
 		op_finish_later(op);
 	}
 	free(text);
@@ -235,27 +235,26 @@ static void tracker_message(const struct http_response *r, char *out, size_t cap
 	if (json_is_object(j)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(json_object_get(j, "errorMessages"), i, v)
-		{
+		json_array_foreach (json_object_get(j, "errorMessages"), i, v) {
 			if (json_string_value(v))
 				ts_buf_printf(&b, "%s%s", b.len ? "; " : "", json_string_value(v));
 		}
 		const char *k;
-		json_object_foreach(json_object_get(j, "errors"), k, v)
-		{
+		json_object_foreach (json_object_get(j, "errors"), k, v) {
 			if (json_string_value(v))
 				ts_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", k,
-					      json_string_value(v));
+				              json_string_value(v));
 		}
 		const char *m = json_string_value(json_object_get(j, "message"));
 		if (!b.len && m)
 			ts_buf_puts(&b, m);
 	} else if (r->body_len > 0 && r->body[0] != '<' && !strstr(r->body, "<html") &&
-		   !strstr(r->body, "<HTML")) {
+	           !strstr(r->body, "<HTML")) {
 		for (size_t i = 0; i < r->body_len && b.len < 300; i++) {
 			char ch = r->body[i];
-			ts_buf_append(&b, ch == '\n' || ch == '\r' || ch == '\t' || ch == '\0' ? " " : &ch,
-				      1);
+			ts_buf_append(
+			    &b, ch == '\n' || ch == '\r' || ch == '\t' || ch == '\0' ? " " : &ch,
+			    1);
 		}
 	}
 	json_decref(j);
@@ -287,7 +286,7 @@ static bool op_ok(struct jira_op *op, const struct http_response *r)
 		return false;
 	case HTTP_OUTCOME_UNKNOWN:
 		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-			"jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
+		        "jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
 		return false;
 	case HTTP_OK:
 		break;
@@ -298,21 +297,23 @@ static bool op_ok(struct jira_op *op, const struct http_response *r)
 	tracker_message(r, msg, sizeof(msg));
 	const char *sep = msg[0] ? ": " : "";
 	if (r->status == 401 || r->status == 403) {
-		op_fail(op, CONNECTOR_FAILED,
-			"jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
-			"permission (check the connector's %s and the user's project permissions)%s%s",
-			name, op->what, r->status,
-			op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
+		op_fail(
+		    op, CONNECTOR_FAILED,
+		    "jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
+		    "permission (check the connector's %s and the user's project permissions)%s%s",
+		    name, op->what, r->status,
+		    op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
 	} else if (r->status == 429) {
-		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: HTTP 429: rate limited", name, op->what);
+		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: HTTP 429: rate limited", name,
+		        op->what);
 		op->res.retry_after_ms = retry_after(r, 1000);
 	} else if (r->status >= 500) {
 		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-			"jira '%s': %s: HTTP %ld%s%s", name, op->what, r->status, sep, msg);
+		        "jira '%s': %s: HTTP %ld%s%s", name, op->what, r->status, sep, msg);
 		op->res.retry_after_ms = retry_after(r, 0);
 	} else {
 		op_fail(op, CONNECTOR_FAILED, "jira '%s': %s: HTTP %ld%s%s", name, op->what,
-			r->status, sep, msg);
+		        r->status, sep, msg);
 	}
 	return false;
 }
@@ -327,8 +328,8 @@ static json_t *op_json(struct jira_op *op, const struct http_response *r)
 		return j;
 	json_decref(j);
 	op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-		"jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
-		op->what, r->status, jerr.text);
+	        "jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
+	        op->what, r->status, jerr.text);
 	return NULL;
 }
 
@@ -354,11 +355,10 @@ static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_
 	ri->updated = jdup(f, "updated");
 	size_t i;
 	json_t *l;
-	json_array_foreach(json_object_get(f, "labels"), i, l)
-	{
+	json_array_foreach (json_object_get(f, "labels"), i, l) {
 		const char *s = json_string_value(l);
-		if (s && strncmp(s, CONNECTOR_COMMON_LABEL "-", strlen(CONNECTOR_COMMON_LABEL) + 1) ==
-				 0) {
+		if (s && strncmp(s, CONNECTOR_COMMON_LABEL "-",
+		                 strlen(CONNECTOR_COMMON_LABEL) + 1) == 0) {
 			ri->marker = ts_strdup(s);
 			break;
 		}
@@ -391,8 +391,7 @@ static void label_add(json_t *labels, const char *raw)
 		return;
 	size_t i;
 	json_t *v;
-	json_array_foreach(labels, i, v)
-	{
+	json_array_foreach (labels, i, v) {
 		if (strcmp(json_string_value(v), l) == 0) {
 			free(l);
 			return;
@@ -464,7 +463,7 @@ static json_t *comment_body(const struct jira_conn *c, const char *text)
 static void content_hash(const json_t *fields, char out[65])
 {
 	json_t *h = json_pack("{s:O?, s:O?}", "summary", json_object_get(fields, "summary"),
-			      "description", json_object_get(fields, "description"));
+	                      "description", json_object_get(fields, "description"));
 	char *dump = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
 	ts_sha256_hex(dump, strlen(dump), out);
 	free(dump);
@@ -498,59 +497,59 @@ static char *basic_auth(const char *email, const char *token)
 }
 
 static int jira_open(struct http_client *client, const struct config_connector *cfg,
-		     void **ret_conn, struct ts_err *err)
+                     void **ret_conn, struct ts_err *err)
 {
 	const char *name = cfg->name ? cfg->name : "?";
 	if (cfg->type != CONFIG_CONNECTOR_JIRA)
 		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): not a Jira connector",
-				  name, cfg->line);
+		                  name, cfg->line);
 	if (!cfg->base_url || !*cfg->base_url)
 		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): base_url is required",
-				  name, cfg->line);
+		                  name, cfg->line);
 	if (!cfg->token.value || !*cfg->token.value)
 		return ts_err_set(err, EX_CONFIG,
-				  "connector '%s' (line %d): token_file is required (%s)", name,
-				  cfg->line,
-				  cfg->flavor == CONFIG_JIRA_CLOUD ? "a Jira Cloud API token"
-								   : "a personal access token");
+		                  "connector '%s' (line %d): token_file is required (%s)", name,
+		                  cfg->line,
+		                  cfg->flavor == CONFIG_JIRA_CLOUD ? "a Jira Cloud API token"
+		                                                   : "a personal access token");
 	if (cfg->flavor == CONFIG_JIRA_CLOUD && (!cfg->email || !*cfg->email))
 		return ts_err_set(err, EX_CONFIG,
-				  "connector '%s' (line %d): email is required for Jira Cloud "
-				  "(the API token's user)",
-				  name, cfg->line);
+		                  "connector '%s' (line %d): email is required for Jira Cloud "
+		                  "(the API token's user)",
+		                  name, cfg->line);
 	if (cfg->flavor == CONFIG_JIRA_CLOUD && strchr(cfg->email, ':'))
 		return ts_err_set(err, EX_CONFIG,
-				  "connector '%s' (line %d): email must not contain ':'", name,
-				  cfg->line);
+		                  "connector '%s' (line %d): email must not contain ':'", name,
+		                  cfg->line);
 	struct http_endpoint_opts o = {
-		.name = name,
-		.concurrency = cfg->concurrency,
-		.rate_per_second = cfg->rate_per_second,
-		.burst = cfg->burst,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.request_timeout_ms = cfg->request_timeout_ms,
-		.ca_bundle = cfg->ca_bundle,
-		.proxy = cfg->proxy,
-		.max_attempts = cfg->max_attempts,
+	    .name = name,
+	    .concurrency = cfg->concurrency,
+	    .rate_per_second = cfg->rate_per_second,
+	    .burst = cfg->burst,
+	    .connect_timeout_ms = cfg->connect_timeout_ms,
+	    .request_timeout_ms = cfg->request_timeout_ms,
+	    .ca_bundle = cfg->ca_bundle,
+	    .proxy = cfg->proxy,
+	    .max_attempts = cfg->max_attempts,
 	};
 	struct ts_err herr = {0};
 	if (http_endpoint_opts_check(&o, &herr) < 0)
 		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): %s", name, cfg->line,
-				  herr.msg);
+		                  herr.msg);
 	struct jira_conn *c = ts_calloc(1, sizeof(*c));
 	int rc = http_endpoint_new(client, &o, &c->ep);
 	if (rc < 0) {
 		free(c);
 		return ts_err_set(err, rc == -ECANCELED ? EX_TEMPFAIL : EX_CONFIG,
-				  "connector '%s' (line %d): cannot create its HTTP endpoint: %s",
-				  name, cfg->line, strerror(-rc));
+		                  "connector '%s' (line %d): cannot create its HTTP endpoint: %s",
+		                  name, cfg->line, strerror(-rc));
 	}
 	c->cfg = cfg;
 	c->loop = http_client_loop(client);
 	c->cloud = cfg->flavor == CONFIG_JIRA_CLOUD;
 	c->api = ts_asprintf("%s/rest/api/%s", cfg->base_url, c->cloud ? "3" : "2");
 	c->auth = c->cloud ? basic_auth(cfg->email, cfg->token.value)
-			   : ts_asprintf("Authorization: Bearer %s", cfg->token.value);
+	                   : ts_asprintf("Authorization: Bearer %s", cfg->token.value);
 	c->lookup_attempts = JIRA_LOOKUP_ATTEMPTS;
 	c->lookup_delay_ms = JIRA_LOOKUP_DELAY_MS;
 	ts_err_clear(err);
@@ -575,7 +574,7 @@ static void jira_close(void *conn)
 			/* A result already decided (a deferred delivery) stands. */
 			if (op->timer_fn != op_finish)
 				op_fail(op, CONNECTOR_CANCELLED, "jira '%s': connector closing",
-					c->cfg->name);
+				        c->cfg->name);
 			op_finish(op);
 		}
 		op = next;
@@ -607,7 +606,8 @@ static void create_property_done(struct jira_op *op, const struct http_response 
 		memcpy(cause, op->res.error, n);
 		cause[n] = '\0';
 		snprintf(op->res.error, sizeof(op->res.error),
-			 "warning: issue written, its '%s' property not set: %s", JIRA_PROPERTY, cause);
+		         "warning: issue written, its '%s' property not set: %s", JIRA_PROPERTY,
+		         cause);
 	}
 	op->res.http_status = http_status;
 	op->res.retry_after_ms = 0;
@@ -619,7 +619,7 @@ static void create_property_done(struct jira_op *op, const struct http_response 
 static void put_property(struct jira_op *op)
 {
 	char *path = issue_path(op->res.issue.key ? op->res.issue.key : op->key,
-				"/properties/" JIRA_PROPERTY);
+	                        "/properties/" JIRA_PROPERTY);
 	json_t *body = op->pending;
 	op->pending = NULL;
 	op_send(op, "PUT", path, body, create_property_done);
@@ -634,8 +634,9 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 	json_t *j = op_json(op, r);
 	if (!j || !json_string_value(json_object_get(j, "key"))) {
 		if (j)
-			op_fail(op, CONNECTOR_UNKNOWN, "jira '%s': %s: HTTP %ld without an issue key",
-				op->c->cfg->name, op->what, r->status);
+			op_fail(op, CONNECTOR_UNKNOWN,
+			        "jira '%s': %s: HTTP %ld without an issue key", op->c->cfg->name,
+			        op->what, r->status);
 		json_decref(j);
 		op_finish(op);
 		return;
@@ -645,7 +646,8 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 	ri->id = jdup(j, "id");
 	ri->url = ts_asprintf("%s/browse/%s", op->c->cfg->base_url, ri->key);
 	ri->marker = ts_strdup(op->marker);
-	ri->content_hash = ts_strdup(json_string_value(json_object_get(op->pending, "content_hash")));
+	ri->content_hash =
+	    ts_strdup(json_string_value(json_object_get(op->pending, "content_hash")));
 	op->res.found = true;
 	json_decref(j);
 	put_property(op);
@@ -654,8 +656,8 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 static json_t *property_value(const struct ticket_content *t, const char *hash)
 {
 	return json_pack("{s:s, s:s?, s:s?, s:s, s:i}", "marker", t->marker, "cm_uid", t->cm_uid,
-			 "project", t->project_slug, "content_hash", hash, "model_version",
-			 t->model_version);
+	                 "project", t->project_slug, "content_hash", hash, "model_version",
+	                 t->model_version);
 }
 
 static void jira_create(void *conn, const struct ticket_content *t, connector_cb cb, void *ud)
@@ -664,14 +666,15 @@ static void jira_create(void *conn, const struct ticket_content *t, connector_cb
 	struct jira_op *op = op_new(c, cb, ud);
 	op->marker = ts_strdup(t->marker);
 	char *summary = summary_clean(t->summary);
-	json_t *fields = json_pack("{s:{s:s}, s:s, s:{s:s}, s:o, s:o}", "project", "key",
-				   t->tracker_project ? t->tracker_project : "", "summary", summary,
-				   "issuetype", "name", c->cfg->issue_type ? c->cfg->issue_type : "Task",
-				   "description", description(c, t), "labels", owned_labels(c, t));
+	json_t *fields =
+	    json_pack("{s:{s:s}, s:s, s:{s:s}, s:o, s:o}", "project", "key",
+	              t->tracker_project ? t->tracker_project : "", "summary", summary, "issuetype",
+	              "name", c->cfg->issue_type ? c->cfg->issue_type : "Task", "description",
+	              description(c, t), "labels", owned_labels(c, t));
 	free(summary);
 	if (t->priority >= 1 && t->priority < (int)TS_ARRAY_SIZE(jira_priority_names))
 		json_object_set_new(fields, "priority",
-				    json_pack("{s:s}", "name", jira_priority_names[t->priority]));
+		                    json_pack("{s:s}", "name", jira_priority_names[t->priority]));
 	if (t->due_date && *t->due_date)
 		json_object_set_new(fields, "duedate", json_string(t->due_date));
 	char hash[65];
@@ -721,11 +724,11 @@ static char *search_path(const struct jira_conn *c, const char *jql, int max, co
 	char *tok = page ? jira_url_escape(page) : NULL;
 	char *p;
 	if (c->cloud)
-		p = ts_asprintf("/search/jql?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d%s%s", q, max,
-				tok ? "&nextPageToken=" : "", tok ? tok : "");
+		p = ts_asprintf("/search/jql?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d%s%s", q,
+		                max, tok ? "&nextPageToken=" : "", tok ? tok : "");
 	else
 		p = ts_asprintf("/search?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d&startAt=%s", q,
-				max, tok ? tok : "0");
+		                max, tok ? tok : "0");
 	free(q);
 	free(tok);
 	return p;
@@ -742,16 +745,17 @@ static void find_lookup(struct jira_op *op)
 }
 
 static void jira_find_marker(void *conn, const char *tracker_project, const char *marker,
-			     connector_cb cb, void *ud)
+                             connector_cb cb, void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);
 	op->project = ts_strdup(tracker_project);
 	op->marker = ts_strdup(marker);
-	if (!marker || strncmp(marker, CONNECTOR_COMMON_LABEL "-",
-			       strlen(CONNECTOR_COMMON_LABEL) + 1) != 0) {
-		op_fail(op, CONNECTOR_FAILED, "jira '%s': find_marker: '%s' is not a threatsync marker",
-			c->cfg->name, marker ? marker : "(null)");
+	if (!marker ||
+	    strncmp(marker, CONNECTOR_COMMON_LABEL "-", strlen(CONNECTOR_COMMON_LABEL) + 1) != 0) {
+		op_fail(op, CONNECTOR_FAILED,
+		        "jira '%s': find_marker: '%s' is not a threatsync marker", c->cfg->name,
+		        marker ? marker : "(null)");
 		op_finish_later(op);
 		return;
 	}
@@ -772,14 +776,15 @@ static void update_done(struct jira_op *op, const struct http_response *r)
 }
 
 static void jira_update(void *conn, const char *key, const struct ticket_content *t,
-			connector_cb cb, void *ud)
+                        connector_cb cb, void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);
 	op->key = ts_strdup(key);
 	op->marker = ts_strdup(t->marker);
 	char *summary = summary_clean(t->summary);
-	json_t *fields = json_pack("{s:s, s:o}", "summary", summary, "description", description(c, t));
+	json_t *fields =
+	    json_pack("{s:s, s:o}", "summary", summary, "description", description(c, t));
 	free(summary);
 	char hash[65];
 	content_hash(fields, hash);
@@ -789,7 +794,8 @@ static void jira_update(void *conn, const char *key, const struct ticket_content
 	json_t *labels = owned_labels(c, t);
 	size_t i;
 	json_t *l;
-	json_array_foreach(labels, i, l) json_array_append_new(adds, json_pack("{s:O}", "add", l));
+	json_array_foreach (labels, i, l)
+		json_array_append_new(adds, json_pack("{s:O}", "add", l));
 	json_decref(labels);
 	op->pending = property_value(t, hash);
 	op->res.issue.key = ts_strdup(key);
@@ -836,12 +842,11 @@ static void transitions_done(struct jira_op *op, const struct http_response *r)
 	json_t *ts = json_object_get(j, "transitions");
 	json_t *by_name = NULL, *by_cat = NULL, *t;
 	size_t i;
-	json_array_foreach(ts, i, t)
-	{
+	json_array_foreach (ts, i, t) {
 		json_t *to = json_object_get(t, "to");
 		const char *to_name = json_string_value(json_object_get(to, "name"));
 		const char *to_cat = json_string_value(
-			json_object_get(json_object_get(to, "statusCategory"), "key"));
+		    json_object_get(json_object_get(to, "statusCategory"), "key"));
 		if (!by_name && status && to_name && strcasecmp(to_name, status) == 0)
 			by_name = t;
 		if (!by_cat && to_cat && strcmp(to_cat, category) == 0)
@@ -851,20 +856,19 @@ static void transitions_done(struct jira_op *op, const struct http_response *r)
 	const char *id = json_string_value(json_object_get(pick, "id"));
 	if (!id) {
 		struct ts_buf avail = {0};
-		json_array_foreach(ts, i, t)
-		{
+		json_array_foreach (ts, i, t) {
 			const char *tid = json_string_value(json_object_get(t, "id"));
 			const char *tname = json_string_value(json_object_get(t, "name"));
-			const char *to = json_string_value(
-				json_object_get(json_object_get(t, "to"), "name"));
+			const char *to =
+			    json_string_value(json_object_get(json_object_get(t, "to"), "name"));
 			ts_buf_printf(&avail, "%s%s '%s' -> %s", avail.len ? ", " : "",
-				      tid ? tid : "?", tname ? tname : "?", to ? to : "?");
+			              tid ? tid : "?", tname ? tname : "?", to ? to : "?");
 		}
 		op_fail(op, CONNECTOR_FAILED,
-			"jira '%s': %s: no transition of %s leads to status '%s' or category '%s'; "
-			"available: %s",
-			cfg->name, op->what, op->key, status ? status : "(not set)", category,
-			avail.len ? avail.data : "none");
+		        "jira '%s': %s: no transition of %s leads to status '%s' or category '%s'; "
+		        "available: %s",
+		        cfg->name, op->what, op->key, status ? status : "(not set)", category,
+		        avail.len ? avail.data : "none");
 		ts_buf_free(&avail);
 		json_decref(j);
 		op_finish(op);
@@ -881,8 +885,8 @@ static void transitions_done(struct jira_op *op, const struct http_response *r)
 	json_t *body = json_pack("{s:{s:s}}", "transition", "id", id);
 	if (op->text && *op->text)
 		json_object_set_new(body, "update",
-				    json_pack("{s:[{s:{s:o}}]}", "comment", "add", "body",
-					      comment_body(op->c, op->text)));
+		                    json_pack("{s:[{s:{s:o}}]}", "comment", "add", "body",
+		                              comment_body(op->c, op->text)));
 	json_decref(j);
 	op_send(op, "POST", issue_path(op->key, "/transitions"), body, transition_done);
 }
@@ -910,7 +914,7 @@ static void state_read(struct jira_op *op, const struct http_response *r)
 }
 
 static void jira_set_state(void *conn, const char *key, enum connector_state want,
-			   const char *reason, connector_cb cb, void *ud)
+                           const char *reason, connector_cb cb, void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);
@@ -936,7 +940,7 @@ static void jira_comment(void *conn, const char *key, const char *text, connecto
 	op->key = ts_strdup(key);
 	if (!text || !*text) {
 		op_fail(op, CONNECTOR_FAILED, "jira '%s': comment on %s: empty text", c->cfg->name,
-			key);
+		        key);
 		op_finish_later(op);
 		return;
 	}
@@ -992,7 +996,8 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 			next = ts_asprintf("%lld", (long long)(start + (json_int_t)n));
 	}
 	if (next) {
-		op->res.next_page = ts_asprintf("%s|%s", op->max_updated ? op->max_updated : "-", next);
+		op->res.next_page =
+		    ts_asprintf("%s|%s", op->max_updated ? op->max_updated : "-", next);
 	} else {
 		const char *cur = op->max_updated ? op->max_updated : op->since;
 		op->res.cursor = ts_strdup(cur);
@@ -1017,7 +1022,7 @@ static void poll_send(struct jira_op *op, const char *jira_page)
 	}
 	ts_buf_puts(&jql, " ORDER BY updated ASC, key ASC");
 	op_send(op, "GET", search_path(c, jql.data, JIRA_PAGE_SIZE, jira_page), NULL,
-		poll_page_done);
+	        poll_page_done);
 	ts_buf_free(&jql);
 	free(proj);
 }
@@ -1031,7 +1036,7 @@ static void poll_start(struct jira_op *op)
 		const char *bar = strchr(page, '|');
 		if (!bar || !bar[1]) {
 			op_fail(op, CONNECTOR_FAILED, "jira '%s': poll: malformed page token '%s'",
-				op->c->cfg->name, page);
+			        op->c->cfg->name, page);
 			op_finish_later(op);
 			return;
 		}
@@ -1068,7 +1073,7 @@ static void myself_done(struct jira_op *op, const struct http_response *r)
 }
 
 static void jira_poll(void *conn, const char *tracker_project, const char *since, const char *page,
-		      connector_cb cb, void *ud)
+                      connector_cb cb, void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);
@@ -1121,14 +1126,14 @@ static void jira_get(void *conn, const char *key, connector_cb cb, void *ud)
 }
 
 const struct connector_ops jira_connector_ops = {
-	.type = "jira",
-	.open = jira_open,
-	.close = jira_close,
-	.create = jira_create,
-	.find_marker = jira_find_marker,
-	.update = jira_update,
-	.set_state = jira_set_state,
-	.comment = jira_comment,
-	.poll = jira_poll,
-	.get = jira_get,
+    .type = "jira",
+    .open = jira_open,
+    .close = jira_close,
+    .create = jira_create,
+    .find_marker = jira_find_marker,
+    .update = jira_update,
+    .set_state = jira_set_state,
+    .comment = jira_comment,
+    .poll = jira_poll,
+    .get = jira_get,
 };

@@ -48,7 +48,8 @@ static json_t *adf_block(const struct jira_block *b)
 	switch (b->kind) {
 	case JIRA_BLOCK_HEADING:
 		node = json_pack("{s:s, s:{s:i}, s:o}", "type", "heading", "attrs", "level",
-				 b->level < 1 || b->level > 6 ? 3 : b->level, "content", adf_inline(b));
+		                 b->level < 1 || b->level > 6 ? 3 : b->level, "content",
+		                 adf_inline(b));
 		break;
 	case JIRA_BLOCK_PARAGRAPH:
 	case JIRA_BLOCK_BULLET:
@@ -57,8 +58,8 @@ static json_t *adf_block(const struct jira_block *b)
 	case JIRA_BLOCK_CODE: {
 		json_t *content = json_array();
 		if (b->code && b->code[0])
-			json_array_append_new(content,
-					      json_pack("{s:s, s:s}", "type", "text", "text", b->code));
+			json_array_append_new(
+			    content, json_pack("{s:s, s:s}", "type", "text", "text", b->code));
 		node = json_pack("{s:s, s:o}", "type", "codeBlock", "content", content);
 		if (b->lang)
 			json_object_set_new(node, "attrs", json_pack("{s:s}", "language", b->lang));
@@ -85,7 +86,7 @@ json_t *jira_adf_render(const struct jira_doc *d)
 			json_array_append_new(content, bl);
 		}
 		json_array_append_new(list, json_pack("{s:s, s:[o]}", "type", "listItem", "content",
-						      adf_paragraph(b)));
+		                                      adf_paragraph(b)));
 	}
 	return json_pack("{s:s, s:i, s:o}", "type", "doc", "version", 1, "content", content);
 }

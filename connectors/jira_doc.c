@@ -20,7 +20,7 @@ static struct jira_block *doc_add(struct jira_doc *d, enum jira_block_kind kind)
 }
 
 static void span_add(struct jira_block *b, enum jira_span_kind kind, const char *text, size_t n,
-		     const char *href)
+                     const char *href)
 {
 	if (n == 0)
 		return;
@@ -74,8 +74,8 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 			const char *end = memchr(text + i + 1, '`', n - i - 1);
 			if (end && end > text + i + 1) {
 				span_add(b, JIRA_SPAN_TEXT, text + plain, i - plain, NULL);
-				span_add(b, JIRA_SPAN_CODE, text + i + 1, (size_t)(end - text) - i - 1,
-					 NULL);
+				span_add(b, JIRA_SPAN_CODE, text + i + 1,
+				         (size_t)(end - text) - i - 1, NULL);
 				i = (size_t)(end - text) + 1;
 				plain = i;
 				continue;
@@ -87,11 +87,11 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 				size_t hstart = (size_t)(close - text) + 2;
 				const char *rp = memchr(text + hstart, ')', n - hstart);
 				if (rp) {
-					char *href = ts_strndup(text + hstart,
-								(size_t)(rp - text) - hstart);
+					char *href =
+					    ts_strndup(text + hstart, (size_t)(rp - text) - hstart);
 					span_add(b, JIRA_SPAN_TEXT, text + plain, i - plain, NULL);
 					span_add(b, JIRA_SPAN_LINK, text + i + 1,
-						 (size_t)(close - text) - i - 1, href);
+					         (size_t)(close - text) - i - 1, href);
 					free(href);
 					i = (size_t)(rp - text) + 1;
 					plain = i;
@@ -99,7 +99,7 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 				}
 			}
 		} else if ((ch == 'h') && url_start(text + i) &&
-			   (i == 0 || isspace((unsigned char)text[i - 1]) || text[i - 1] == '(')) {
+		           (i == 0 || isspace((unsigned char)text[i - 1]) || text[i - 1] == '(')) {
 			size_t len = url_len(text + i, n - i);
 			if (len > 8) {
 				char *href = ts_strndup(text + i, len);
@@ -293,7 +293,7 @@ static void section_training(struct jira_doc *d, const json_t *training)
 		struct jira_block *b = doc_add(d, JIRA_BLOCK_BULLET);
 		if (nonempty(url) && url_start(url))
 			span_add(b, JIRA_SPAN_LINK, nonempty(title) ? title : url,
-				 strlen(nonempty(title) ? title : url), url);
+			         strlen(nonempty(title) ? title : url), url);
 		else
 			span_text(b, nonempty(title) ? title : url);
 	}
@@ -329,7 +329,8 @@ static void section_threats(struct jira_doc *d, const json_t *threats, json_t *c
 			char num[32];
 			snprintf(num, sizeof(num), "%lld", (long long)id);
 			char *text = ts_asprintf("CWE-%s", num);
-			char *href = ts_asprintf("https://cwe.mitre.org/data/definitions/%s.html", num);
+			char *href =
+			    ts_asprintf("https://cwe.mitre.org/data/definitions/%s.html", num);
 			span_text(b, k == 0 ? "; " : ", ");
 			span_add(b, JIRA_SPAN_LINK, text, strlen(text), href);
 			const char *name = jstr(cwe_names, num);
@@ -357,7 +358,8 @@ static void section_compliance(struct jira_doc *d, const json_t *compliance)
 	size_t k = 0;
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)compliance, key, v) keys[k++] = key;
+	json_object_foreach ((json_t *)compliance, key, v)
+		keys[k++] = key;
 	qsort(keys, k, sizeof(*keys), cmp_str);
 	heading(d, 3, "Compliance controls");
 	for (size_t i = 0; i < k; i++) {
@@ -410,7 +412,7 @@ static void section_link_back(struct jira_doc *d, const struct ticket_content *t
 	if (nonempty(t->cm_uid))
 		span_add(b, JIRA_SPAN_CODE, t->cm_uid, strlen(t->cm_uid), NULL);
 	span_text(b, ". threatsync keeps the summary, this description and its labels up to date; "
-		     "do not remove the label ");
+	             "do not remove the label ");
 	if (nonempty(t->marker))
 		span_add(b, JIRA_SPAN_CODE, t->marker, strlen(t->marker), NULL);
 	span_text(b, ".");
@@ -418,7 +420,8 @@ static void section_link_back(struct jira_doc *d, const struct ticket_content *t
 		b = doc_add(d, JIRA_BLOCK_PARAGRAPH);
 		if (url_start(t->link_back)) {
 			span_text(b, "Details: ");
-			span_add(b, JIRA_SPAN_LINK, t->link_back, strlen(t->link_back), t->link_back);
+			span_add(b, JIRA_SPAN_LINK, t->link_back, strlen(t->link_back),
+			         t->link_back);
 		} else {
 			inline_spans(b, t->link_back, strlen(t->link_back));
 		}

@@ -35,9 +35,9 @@ enum jira_block_kind {
 
 struct jira_block {
 	enum jira_block_kind kind;
-	int level;   /* headings: 3 or 4 */
-	char *lang;  /* code: [a-z0-9+#._-]{1,32} or NULL */
-	char *code;  /* code: the text, without the fences */
+	int level;  /* headings: 3 or 4 */
+	char *lang; /* code: [a-z0-9+#._-]{1,32} or NULL */
+	char *code; /* code: the text, without the fences */
 	struct jira_span *spans;
 	size_t n_spans;
 };

@@ -43,10 +43,10 @@ char *jira_url_escape(const char *s)
 /* ---- time zones ---- */
 
 struct jira_tz {
-	int32_t initial;  /* offset before the first transition (or the only one) */
-	size_t n;         /* transitions */
-	int64_t *at;      /* unix seconds, ascending */
-	int32_t *offset;  /* offset from at[i] on */
+	int32_t initial; /* offset before the first transition (or the only one) */
+	size_t n;        /* transitions */
+	int64_t *at;     /* unix seconds, ascending */
+	int32_t *offset; /* offset from at[i] on */
 };
 
 #define TZIF_MAX (512 * 1024)

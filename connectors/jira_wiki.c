@@ -83,7 +83,7 @@ char *jira_wiki_render(const struct jira_doc *d)
 	for (size_t i = 0; i < d->n_blocks; i++) {
 		const struct jira_block *b = &d->blocks[i];
 		bool item_follows = b->kind == JIRA_BLOCK_BULLET && i + 1 < d->n_blocks &&
-				    d->blocks[i + 1].kind == JIRA_BLOCK_BULLET;
+		                    d->blocks[i + 1].kind == JIRA_BLOCK_BULLET;
 		switch (b->kind) {
 		case JIRA_BLOCK_HEADING:
 			ts_buf_printf(&out, "h%d. ", b->level < 1 || b->level > 6 ? 3 : b->level);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/httpd.h"
 #include "daemon/jobs.h"
 #include "engine/log.h"
 
@@ -68,6 +69,10 @@ static void daemon_finish(struct daemon *d)
 	if (d->inflight > 0)
 		log_warning("shutdown deadline reached, abandoning in-flight work inflight=%u",
 		            d->inflight);
+	/* First: it commits the webhook deliveries it accepted, before the
+	 * final checkpoint. */
+	httpd_close(d->httpd);
+	d->httpd = NULL;
 
 	struct ts_err err = {0};
 	int wal = 0, done = 0, busy = 0;
@@ -123,6 +128,7 @@ void daemon_stop(struct daemon *d, const char *reason)
 	d->state = DAEMON_STOPPING;
 	log_info("stopping reason=%s inflight=%u", reason, d->inflight);
 	notify_stopping("stopping: finishing in-flight work");
+	httpd_quiesce(d->httpd);
 	cron_stop(&d->cron);
 	daemon_quiesce(d);
 }
@@ -279,12 +285,30 @@ fail_free:
 	return r < 0 ? r : -EINVAL;
 }
 
+/* The HTTP endpoint is bound once (http.listen is not reloadable). Failing
+ * to bind it is logged, not fatal: the trackers are still polled, so no
+ * change is lost, only delayed until the next poll. */
+static void start_httpd(struct daemon *d)
+{
+	if (!d->cfg->http_listen)
+		return;
+	struct ts_err err = {0};
+	if (httpd_start(d, &d->httpd, &err) < 0) {
+		log_err("http endpoint disabled, webhooks will not be received (polling continues): "
+		        "%s",
+		        err.msg);
+		return;
+	}
+	log_info("http endpoint listening listen=%s", d->cfg->http_listen);
+}
+
 int daemon_run(struct daemon *d)
 {
 	if (cron_start(&d->cron) < 0) {
 		log_err("cannot start the periodic jobs");
 		return -EINVAL;
 	}
+	start_httpd(d);
 	d->state = DAEMON_RUNNING;
 	log_info("started version=%s database=%s config=%s log_level=%s watchdog_ms=%llu",
 	         TS_VERSION, d->cfg->database, d->config_path ? d->config_path : "(defaults)",

@@ -30,6 +30,7 @@ struct daemon {
 	char *config_path;   /* owned; NULL when running on built-in defaults */
 	struct config *cfg;  /* owned, current */
 	struct store *store; /* owned */
+	struct httpd *httpd; /* owned: the HTTP endpoint (daemon/httpd.h), NULL when off */
 	enum daemon_state state;
 
 	uv_signal_t sig_term, sig_int, sig_hup;

@@ -165,7 +165,7 @@ static void test_overlay(void **state)
 	/* Added. */
 	assert_non_null(library_component_type(lib, "mainframe"));
 	assert_non_null(library_countermeasure(lib, "C-LOCAL-REVIEW"));
-	assert_int_equal(library_n_countermeasures(lib), library_n_countermeasures(plain) + 1);
+	assert_int_equal(library_n_countermeasures(lib), library_n_countermeasures(plain) + 2);
 	assert_int_equal(library_n_threats(lib), library_n_threats(plain));
 	/* Mappings overlay case-insensitively. */
 	assert_string_equal(library_map_type(lib, "otm", "aws-s3"), "generic_store");
@@ -175,6 +175,105 @@ static void test_overlay(void **state)
 	library_free(lib);
 	free(base);
 	free(over);
+}
+
+/* The importers' mappings cover the foreign types teams commonly draw: cloud
+ * services of the three big providers, databases, queues, identity providers,
+ * CI systems, Kubernetes, CDNs/WAFs, monitoring, payment, e-mail and SMS. */
+static void test_common_mappings(void **state)
+{
+	(void)state;
+	char *base = src_path("library");
+	struct library *lib = load_dirs(base, NULL);
+	static const struct {
+		const char *format, *foreign, *type;
+	} want[] = {
+	    {"otm", "aws-lambda", "serverless_function"},
+	    {"otm", "AWS-S3", "object_storage"},
+	    {"otm", "aws-dynamodb", "nosql_database"},
+	    {"otm", "aws-kinesis", "message_broker"},
+	    {"otm", "aws-cognito", "identity_provider"},
+	    {"otm", "aws-cloudtrail", "logging_monitoring"},
+	    {"otm", "aws-iot-core", "message_broker"},
+	    {"otm", "azure-app-service", "web_app"},
+	    {"otm", "azure-event-hubs", "message_broker"},
+	    {"otm", "azure-cache-for-redis", "cache"},
+	    {"otm", "azure-ad-b2c", "identity_provider"},
+	    {"otm", "azure-openai", "ml_endpoint"},
+	    {"otm", "google-cloud-run", "serverless_function"},
+	    {"otm", "google-cloud-sql", "sql_database"},
+	    {"otm", "google-cloud-armor", "waf"},
+	    {"otm", "gcp-pubsub", "message_broker"},
+	    {"otm", "sql-server", "sql_database"},
+	    {"otm", "neo4j", "nosql_database"},
+	    {"otm", "activemq", "message_broker"},
+	    {"otm", "ping-identity", "identity_provider"},
+	    {"otm", "active-directory", "identity_provider"},
+	    {"otm", "circleci", "ci_cd_pipeline"},
+	    {"otm", "argocd", "ci_cd_pipeline"},
+	    {"otm", "github", "source_repository"},
+	    {"otm", "harbor", "container_registry"},
+	    {"otm", "openshift", "container_orchestrator"},
+	    {"otm", "envoy", "load_balancer"},
+	    {"otm", "akamai", "cdn"},
+	    {"otm", "imperva", "waf"},
+	    {"otm", "prometheus", "logging_monitoring"},
+	    {"otm", "sentry", "logging_monitoring"},
+	    {"otm", "paypal", "payment_integration"},
+	    {"otm", "mailgun", "messaging_gateway"},
+	    {"otm", "vonage", "messaging_gateway"},
+	    {"otm", "pinecone", "search_engine"},
+	    {"otm", "databricks", "data_warehouse"},
+	    {"threatdragon", "api-gateway", "api_gateway"},
+	    {"threatdragon", "load-balancer", "load_balancer"},
+	    {"threatdragon", "identity-provider", "identity_provider"},
+	    {"threatdragon", "service-bus", "message_broker"},
+	    {"threatdragon", "key-vault", "secrets_manager"},
+	    {"threatdragon", "github-actions", "ci_cd_pipeline"},
+	    {"threatdragon", "k8s", "container_orchestrator"},
+	    {"threatdragon", "cloudfront", "cdn"},
+	    {"threatdragon", "datadog", "logging_monitoring"},
+	    {"threatdragon", "Stripe", "payment_integration"},
+	    {"threatdragon", "twilio", "messaging_gateway"},
+	    {"threatdragon", "cosmosdb", "nosql_database"},
+	    {"threatdragon", "snowflake", "data_warehouse"},
+	};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(want); i++) {
+		const char *got = library_map_type(lib, want[i].format, want[i].foreign);
+		if (!got || strcmp(got, want[i].type) != 0)
+			fail_msg("%s mapping of %s: %s, expected %s", want[i].format,
+			         want[i].foreign, got ? got : "(none)", want[i].type);
+	}
+	/* Every vocabulary type but the generic fallbacks is reachable from
+	 * both importers through the shipped mappings file. */
+	char *mpath = src_path("library/mappings.json");
+	char *text = tu_read_file(mpath);
+	assert_non_null(text);
+	json_error_t jerr;
+	json_t *doc = json_loads(text, 0, &jerr);
+	assert_non_null(doc);
+	json_t *otm_maps = json_object_get(json_object_get(doc, "type_mappings"), "otm");
+	json_t *td_maps = json_object_get(json_object_get(doc, "type_mappings"), "threatdragon");
+	for (size_t i = 0; i < library_n_component_types(lib); i++) {
+		const char *id = library_component_type_at(lib, i)->id;
+		if (strncmp(id, "generic_", 8) == 0)
+			continue;
+		bool otm = false, td = false;
+		const char *k;
+		json_t *v;
+		json_object_foreach (otm_maps, k, v)
+			otm = otm || strcmp(json_string_value(v), id) == 0;
+		json_object_foreach (td_maps, k, v)
+			td = td || strcmp(json_string_value(v), id) == 0;
+		if (!otm || !td)
+			fail_msg("no %s mapping reaches the type %s", otm ? "Threat Dragon" : "OTM",
+			         id);
+	}
+	json_decref(doc);
+	free(text);
+	free(mpath);
+	library_free(lib);
+	free(base);
 }
 
 /* A small valid library in a new temporary directory. */
@@ -624,9 +723,12 @@ static void test_cli_lint(void **state)
 	free(out);
 	free(err);
 
-	/* Overlay on the command line: later directories win. */
+	/* Overlay on the command line: later directories win; the overlay's
+	 * countermeasure that no threat references is reported as unused, the
+	 * one its threat names is not. */
 	assert_int_equal(tu_cli(&out, &err, "library", "lint", lib, over, NULL), 0);
-	assert_non_null(strstr(err, "C-CONTENT-SECURITY-POLICY\" is not used"));
+	assert_non_null(strstr(err, "C-LOCAL-THREAT-MODEL-WORKSHOP\" is not used"));
+	assert_null(strstr(err, "C-LOCAL-REVIEW\" is not used"));
 	free(out);
 	free(err);
 
@@ -642,10 +744,11 @@ static void test_cli_lint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shipped_library), cmocka_unit_test(test_overlay),
-	    cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_lint_stats),
-	    cmocka_unit_test(test_lint_catalogs),   cmocka_unit_test(test_compliance_shapes),
-	    cmocka_unit_test(test_find_provider),   cmocka_unit_test(test_cli_lint),
+	    cmocka_unit_test(test_shipped_library),   cmocka_unit_test(test_overlay),
+	    cmocka_unit_test(test_common_mappings),   cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_lint_stats),        cmocka_unit_test(test_lint_catalogs),
+	    cmocka_unit_test(test_compliance_shapes), cmocka_unit_test(test_find_provider),
+	    cmocka_unit_test(test_cli_lint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Emulators started and not yet stopped, for ju_emu_stop_all. */
+static pid_t running[16];
+
+void ju_emu_stop_all(void)
+{
+	for (size_t i = 0; i < TS_ARRAY_SIZE(running); i++) {
+		if (running[i] > 0) {
+			int status;
+			kill(running[i], SIGTERM);
+			waitpid(running[i], &status, 0);
+			running[i] = 0;
+		}
+	}
+}
+
+static void track(pid_t pid, pid_t replace)
+{
+	for (size_t i = 0; i < TS_ARRAY_SIZE(running); i++) {
+		if (running[i] == replace) {
+			running[i] = pid;
+			return;
+		}
+	}
+}
 
 void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[])
 {
@@ -19,8 +45,8 @@ void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[
 	e->dir = tu_tmpdir();
 	char *port_path = ts_asprintf("%s/port", e->dir);
 	char *emu = ts_asprintf("%s/tests/emulators/jira_emulator.py", tu_env("TS_SOURCE_DIR"));
-	const char *argv[32] = {"python3", emu, "--port", "0", "--port-file", port_path,
-				"--flavor", flavor};
+	const char *argv[32] = {"python3",     emu,       "--port",   "0",
+	                        "--port-file", port_path, "--flavor", flavor};
 	size_t n = 8;
 	for (size_t i = 0; extra && extra[i] && n < TS_ARRAY_SIZE(argv) - 1; i++)
 		argv[n++] = extra[i];
@@ -28,12 +54,18 @@ void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[
 	e->pid = fork();
 	assert_true(e->pid >= 0);
 	if (e->pid == 0) {
+		/* The emulator dies with the test, even when an assertion
+		 * longjmps past ju_emu_stop. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
+		if (devnull >= 0) {
 			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
 		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
+	track(e->pid, 0);
 	int port = 0;
 	for (int i = 0; i < 1000 && port == 0; i++) {
 		char *txt = tu_read_file(port_path);
@@ -56,6 +88,7 @@ void ju_emu_stop(struct ju_emu *e)
 		int status;
 		kill(e->pid, SIGTERM);
 		waitpid(e->pid, &status, 0);
+		track(0, e->pid);
 		e->pid = 0;
 	}
 	if (e->dir) {
@@ -72,7 +105,7 @@ static size_t collect_cb(char *p, size_t size, size_t n, void *ud)
 }
 
 json_t *ju_emu_call(struct ju_emu *e, const char *method, const char *path, const char *body,
-		    long *ret_status)
+                    long *ret_status)
 {
 	CURL *h = curl_easy_init();
 	assert_non_null(h);
@@ -110,17 +143,29 @@ json_t *ju_emu_call(struct ju_emu *e, const char *method, const char *path, cons
 	return j;
 }
 
-json_t *ju_requests(struct ju_emu *e)
+static json_t *requests_once(struct ju_emu *e)
 {
 	long st;
 	json_t *j = ju_emu_call(e, "GET", "/_emu/requests", NULL, &st);
 	assert_int_equal(st, 200);
-	if (json_is_object(j)) {
-		json_t *arr = json_incref(json_object_get(j, "requests"));
-		json_decref(j);
-		j = arr;
-	}
 	assert_true(json_is_array(j));
+	return j;
+}
+
+json_t *ju_requests(struct ju_emu *e)
+{
+	/* The emulator records a request once its answer is written, so the
+	 * client can see the answer first: wait until the list stops growing. */
+	json_t *j = requests_once(e);
+	for (int i = 0; i < 100; i++) {
+		usleep(25000);
+		json_t *again = requests_once(e);
+		size_t n = json_array_size(j);
+		json_decref(j);
+		j = again;
+		if (json_array_size(again) == n)
+			break;
+	}
 	return j;
 }
 
@@ -130,8 +175,7 @@ json_t *ju_requests_for(struct ju_emu *e, const char *method, const char *prefix
 	json_t *out = json_array();
 	size_t i;
 	json_t *r;
-	json_array_foreach(all, i, r)
-	{
+	json_array_foreach (all, i, r) {
 		const char *m = json_string_value(json_object_get(r, "method"));
 		const char *p = json_string_value(json_object_get(r, "path"));
 		if ((!method || strcmp(m, method) == 0) && strncmp(p, prefix, strlen(prefix)) == 0)

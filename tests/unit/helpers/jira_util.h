@@ -22,12 +22,15 @@ struct ju_emu {
 void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[]);
 /* SIGTERM, reap, remove the directory. */
 void ju_emu_stop(struct ju_emu *e);
+/* Stops every emulator still running (a cmocka teardown after a failed
+ * assertion skipped ju_emu_stop). */
+void ju_emu_stop_all(void);
 
 /* Calls the emulator (control API or API without auth) synchronously; body may
  * be NULL. Returns the parsed JSON answer (new reference; JSON null for an
  * empty body) and the status in *ret_status when not NULL. */
 json_t *ju_emu_call(struct ju_emu *e, const char *method, const char *path, const char *body,
-		    long *ret_status);
+                    long *ret_status);
 
 /* Every recorded API request (GET /_emu/requests). New reference. */
 json_t *ju_requests(struct ju_emu *e);
@@ -45,8 +48,7 @@ struct ju_ctx {
 };
 
 /* Opens the Jira connector against e; token NULL means the emulator's token. */
-void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor,
-	     const char *token);
+void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor, const char *token);
 /* Closes the connector and the client, runs the loop until every handle is
  * closed and asserts uv_loop_close succeeds. */
 void ju_close(struct ju_ctx *x);

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's HTTP endpoint: libmicrohttpd on the libuv loop, webhook routes
+ * and batched commits. */
+#include "daemon/httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "daemon/daemon.h"
+#include "engine/log.h"
+#include "engine/webhook.h"
+
+#define HOOK_PREFIX "/hooks/"
+#define PRUNE_PERIOD_MS (3600 * 1000)
+#define REJECT_LOG_PERIOD_MS 1000
+
+enum hreq_state {
+	HREQ_BODY,   /* reading the body */
+	HREQ_QUEUED, /* authenticated and parsed, suspended until the batch commits */
+	HREQ_DONE,   /* committed (or failed): answer with status */
+};
+
+/* One webhook request (libmicrohttpd's per-request pointer). */
+struct hreq {
+	enum hreq_state state;
+	enum webhook_source source;
+	char connector[72];
+	struct MHD_Connection *conn;
+	struct ts_buf body;
+	size_t max_body;
+	struct webhook_event *ev; /* owned once parsed */
+	unsigned status;          /* HREQ_DONE: the answer */
+	struct hreq *next;        /* in the pending batch */
+};
+
+struct httpd {
+	struct daemon *d;
+	struct MHD_Daemon *mhd;
+	int quiesced_fd; /* the listening socket after httpd_quiesce, -1 before */
+	bool quiesced;
+	bool ready; /* every loop handle initialised */
+	bool closing;
+	uv_poll_t poll;   /* MHD's epoll fd */
+	uv_timer_t timer; /* MHD's next timeout */
+	uv_check_t check; /* commits the batch after the loop's I/O phase */
+	uv_idle_t idle;   /* while a batch waits: the loop's poll does not block */
+	int handles;      /* initialised and not yet closed */
+	struct hreq *pending, **pending_tail;
+	size_t n_pending;
+	bool work_held; /* daemon_work_begin taken for the pending batch */
+	int64_t last_prune_ms;
+	int64_t last_reject_log_ms;
+	unsigned rejects_unlogged;
+	char listen[300]; /* for messages */
+};
+
+/* ------------------------------------------------------------ responses */
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *body,
+                               const char *content_type, const char *allow, bool close)
+{
+	size_t len = body ? strlen(body) : 0;
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status,
+                                     const char *message, const char *allow, bool close)
+{
+	json_t *doc = json_pack("{s:s}", "error", message);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	enum MHD_Result r = respond(conn, status, text, "application/json", allow, close);
+	free(text);
+	return r;
+}
+
+static void peer_name(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, size, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		          (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, (socklen_t)size);
+}
+
+/* Refusals are logged at most once a second, with a count of the others, so
+ * a flood of bad requests cannot flood the journal. Never a secret: reason is
+ * one of webhook.c's fixed messages. */
+static void log_reject(struct httpd *h, struct MHD_Connection *conn, const char *path,
+                       unsigned status, const char *reason)
+{
+	int64_t now = ts_monotonic_ms();
+	if (h->last_reject_log_ms && now - h->last_reject_log_ms < REJECT_LOG_PERIOD_MS) {
+		h->rejects_unlogged++;
+		return;
+	}
+	char peer[INET6_ADDRSTRLEN + 1];
+	peer_name(conn, peer, sizeof(peer));
+	log_notice("http request refused status=%u path=%.200s peer=%s reason=\"%s\" "
+	           "refused_unlogged=%u",
+	           status, path, peer, reason, h->rejects_unlogged);
+	h->last_reject_log_ms = now;
+	h->rejects_unlogged = 0;
+}
+
+static enum MHD_Result reject(struct httpd *h, struct MHD_Connection *conn, const char *path,
+                              unsigned status, const char *reason, const char *allow)
+{
+	log_reject(h, conn, path, status, reason);
+	/* The body of a refused request is not read: the connection cannot be
+	 * reused after it. */
+	return respond_error(conn, status, reason, allow, true);
+}
+
+static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
+{
+	const struct daemon *d = h->d;
+	const char *state = d->state == DAEMON_RUNNING ? "running" : "stopping";
+	char body[256];
+	snprintf(body, sizeof(body),
+	         "{\"status\":\"ok\",\"state\":\"%s\",\"version\":\"%s\",\"uptime_s\":%" PRId64 "}",
+	         state, TS_VERSION, (ts_monotonic_ms() - d->started_ms) / 1000);
+	return respond(conn, MHD_HTTP_OK, body, "application/json", NULL, false);
+}
+
+/* ------------------------------------------------------------ batches */
+
+static void hreq_free(struct hreq *r)
+{
+	if (!r)
+		return;
+	ts_buf_free(&r->body);
+	webhook_event_free(r->ev);
+	free(r);
+}
+
+static void iso_of_ms(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[24];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+static void log_applied(const struct hreq *r, const struct webhook_result *res)
+{
+	const struct webhook_event *ev = r->ev;
+	if (res->outcome == WEBHOOK_APPLIED && res->apply.changed > 0)
+		log_info(
+		    "webhook applied connector=%s key=%s status=\"%s\" actor=%s tasks_changed=%d "
+		    "delivery=%s",
+		    ev->connector, ev->remote.key, ev->remote.status ? ev->remote.status : "",
+		    ev->remote.actor ? ev->remote.actor : "", res->apply.changed, ev->delivery_id);
+	else
+		log_debug("webhook connector=%s event=%s key=%s outcome=%s delivery=%s",
+		          ev->connector, ev->event, ev->remote.key ? ev->remote.key : "-",
+		          webhook_outcome_name(res->outcome), ev->delivery_id);
+}
+
+/* Applies deliveries in one transaction; on any error rolls it back and
+ * returns the error (the caller then goes one by one). */
+static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool prune,
+                     struct ts_err *err)
+{
+	struct store *s = h->d->store;
+	int rc = store_begin(s);
+	if (rc < 0)
+		return store_fail(s, "begin", err);
+	for (struct hreq *r = list; r && rc == 0; r = r->next) {
+		struct webhook_result res;
+		rc = webhook_apply(s, r->ev, now, &res, err);
+		if (rc == 0 && log_enabled(LOG_LEVEL_INFO))
+			log_applied(r, &res);
+	}
+	if (rc == 0 && prune) {
+		char before[32];
+		int n = 0;
+		iso_of_ms(ts_now_ms() - (int64_t)WEBHOOK_DELIVERY_KEEP_DAYS * 86400 * 1000, before);
+		rc = webhook_prune(s, before, &n, err);
+		if (rc == 0 && n > 0)
+			log_debug("webhook deliveries pruned count=%d before=%s", n, before);
+	}
+	if (rc == 0 && (rc = store_commit(s)) < 0)
+		rc = store_fail(s, "commit", err);
+	if (rc < 0)
+		store_rollback(s);
+	return rc;
+}
+
+static void run_mhd(struct httpd *h);
+
+/* Commits every pending delivery, then lets their connections answer: a
+ * tracker is only told 2xx once its event is in the database. */
+static void commit_batch(struct httpd *h)
+{
+	struct hreq *list = h->pending;
+	h->pending = NULL;
+	h->pending_tail = &h->pending;
+	size_t n = h->n_pending;
+	h->n_pending = 0;
+	if (!list)
+		return;
+	char now[32];
+	ts_now_iso(now);
+	int64_t mono = ts_monotonic_ms();
+	bool prune = h->last_prune_ms == 0 || mono - h->last_prune_ms >= PRUNE_PERIOD_MS;
+	struct ts_err err = {0};
+	if (apply_all(h, list, now, prune, &err) == 0) {
+		if (prune)
+			h->last_prune_ms = mono;
+		for (struct hreq *r = list; r; r = r->next)
+			r->status = MHD_HTTP_NO_CONTENT;
+	} else {
+		/* One delivery the store refuses must not fail the others: retry
+		 * each alone; the failing ones get a 500 and the tracker retries. */
+		log_warning("webhook batch failed, retrying one by one deliveries=%zu error=\"%s\"",
+		            n, err.msg);
+		for (struct hreq *r = list; r; r = r->next) {
+			struct hreq *next = r->next;
+			r->next = NULL;
+			ts_err_clear(&err);
+			if (apply_all(h, r, now, false, &err) == 0) {
+				r->status = MHD_HTTP_NO_CONTENT;
+			} else {
+				r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+				log_err("webhook not stored connector=%s delivery=%s error=\"%s\"",
+				        r->ev->connector, r->ev->delivery_id, err.msg);
+			}
+			r->next = next;
+		}
+	}
+	for (struct hreq *r = list; r;) {
+		struct hreq *next = r->next;
+		r->next = NULL;
+		r->state = HREQ_DONE;
+		MHD_resume_connection(r->conn);
+		r = next;
+	}
+}
+
+static void check_cb(uv_check_t *c)
+{
+	struct httpd *h = c->data;
+	uv_check_stop(&h->check);
+	uv_idle_stop(&h->idle);
+	commit_batch(h);
+	run_mhd(h);
+	if (h->work_held) {
+		h->work_held = false;
+		/* Last: ending the last unit of work may finish a stop, which
+		 * closes this endpoint. */
+		daemon_work_end(h->d);
+	}
+}
+
+static void idle_cb(uv_idle_t *i)
+{
+	(void)i;
+}
+
+static void enqueue(struct httpd *h, struct hreq *r)
+{
+	r->state = HREQ_QUEUED;
+	r->next = NULL;
+	*h->pending_tail = r;
+	h->pending_tail = &r->next;
+	h->n_pending++;
+	MHD_suspend_connection(r->conn);
+	if (!h->work_held) {
+		h->work_held = true;
+		daemon_work_begin(h->d);
+	}
+	uv_check_start(&h->check, check_cb);
+	/* A check handle alone does not keep the loop's poll from blocking: a
+	 * request read while the batch is committed (the next one on a kept-
+	 * alive connection) would wait for the next unrelated event. An active
+	 * idle handle makes that poll return at once. */
+	uv_idle_start(&h->idle, idle_cb);
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* "/hooks/jira/NAME" or "/hooks/gitlab/NAME" with NAME a connector name. */
+static bool parse_hook_path(const char *url, enum webhook_source *ret_source, char *name,
+                            size_t size)
+{
+	if (strncmp(url, HOOK_PREFIX, sizeof(HOOK_PREFIX) - 1) != 0)
+		return false;
+	const char *p = url + sizeof(HOOK_PREFIX) - 1;
+	if (strncmp(p, "jira/", 5) == 0) {
+		*ret_source = WEBHOOK_JIRA;
+		p += 5;
+	} else if (strncmp(p, "gitlab/", 7) == 0) {
+		*ret_source = WEBHOOK_GITLAB;
+		p += 7;
+	} else {
+		return false;
+	}
+	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	if (n == 0 || n >= size || n > 64 || p[n] != '\0')
+		return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return true;
+}
+
+static void fill_request(struct MHD_Connection *conn, enum webhook_source source,
+                         struct webhook_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->source = source;
+	if (source == WEBHOOK_JIRA) {
+		req->signature =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature");
+		req->url_secret =
+		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "secret");
+		req->delivery_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                               "X-Atlassian-Webhook-Identifier");
+	} else {
+		req->token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Token");
+		req->delivery_id =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Event-UUID");
+	}
+}
+
+/* First call of a request: route and check everything the headers tell, so
+ * a request that cannot succeed is refused before its body is read. */
+static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *conn, const char *url,
+                                     const char *method, void **con_cls)
+{
+	if (strcmp(url, "/healthz") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
+			              "method not allowed", "GET, HEAD");
+		return healthz(h, conn);
+	}
+	enum webhook_source source;
+	char name[72];
+	if (!parse_hook_path(url, &source, name, sizeof(name)))
+		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	if (strcmp(method, "POST") != 0)
+		return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+		              "POST");
+	if (h->quiesced)
+		return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
+
+	const struct config *cfg = h->d->cfg;
+	const struct config_connector *c = config_find_connector(cfg, name);
+	struct webhook_request req;
+	fill_request(conn, source, &req);
+	struct ts_err err = {0};
+	int rc = webhook_check_headers(c, &req, &err);
+	if (rc == -ENOENT)
+		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	if (rc < 0)
+		return reject(h, conn, url, MHD_HTTP_UNAUTHORIZED, err.msg, NULL);
+
+	const char *cl =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long n = strtoull(cl, &end, 10);
+		if (errno || end == cl || *end || n > cfg->http_max_body)
+			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			              "request body larger than http.max_body_bytes", NULL);
+	}
+	struct hreq *r = ts_calloc(1, sizeof(*r));
+	r->source = source;
+	r->conn = conn;
+	r->max_body = cfg->http_max_body;
+	snprintf(r->connector, sizeof(r->connector), "%s", name);
+	*con_cls = r;
+	return MHD_YES;
+}
+
+/* The whole body is there: authenticate it, parse it, queue it. */
+static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *url)
+{
+	if (h->quiesced)
+		return reject(h, r->conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
+	/* The configuration may have been reloaded while the body arrived. */
+	const struct config_connector *c = config_find_connector(h->d->cfg, r->connector);
+	struct webhook_request req;
+	fill_request(r->conn, r->source, &req);
+	req.body = r->body.data;
+	req.body_len = r->body.len;
+	struct ts_err err = {0};
+	int rc = webhook_authenticate(c, &req, &err);
+	if (rc == -ENOENT)
+		return reject(h, r->conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	if (rc < 0)
+		return reject(h, r->conn, url,
+		              rc == -EACCES ? MHD_HTTP_UNAUTHORIZED
+		                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
+		              err.msg, NULL);
+	if (webhook_parse(c, &req, &r->ev, &err) < 0) {
+		log_reject(h, r->conn, url, MHD_HTTP_BAD_REQUEST, err.msg);
+		return respond_error(r->conn, MHD_HTTP_BAD_REQUEST, err.msg, NULL, false);
+	}
+	ts_buf_free(&r->body);
+	enqueue(h, r);
+	return MHD_YES;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct httpd *h = cls;
+	struct hreq *r = *con_cls;
+	if (!r)
+		return begin_request(h, conn, url, method, con_cls);
+	switch (r->state) {
+	case HREQ_BODY:
+		if (*upload_data_size == 0)
+			return finish_body(h, r, url);
+		if (*upload_data_size > r->max_body - r->body.len) {
+			/* A chunked body (no Content-Length) that outgrew the bound:
+			 * answer now; the rest is never read. */
+			*upload_data_size = 0;
+			enum MHD_Result q =
+			    reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			           "request body larger than http.max_body_bytes", NULL);
+			return q == MHD_YES ? MHD_YES : MHD_NO;
+		}
+		ts_buf_append(&r->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	case HREQ_QUEUED:
+		/* Not reached: a suspended connection is not processed. */
+		return MHD_YES;
+	case HREQ_DONE:
+		if (r->status == MHD_HTTP_NO_CONTENT)
+			return respond(conn, r->status, NULL, NULL, NULL, false);
+		return respond_error(conn, r->status, "the delivery could not be stored", NULL,
+		                     false);
+	}
+	return MHD_NO;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	hreq_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* ------------------------------------------------------------ loop glue */
+
+static void timer_cb(uv_timer_t *t)
+{
+	run_mhd(t->data);
+}
+
+/* Lets MHD do what is ready, then arms the timer for its next deadline
+ * (connection timeouts; 0 when it has buffered work left). */
+static void run_mhd(struct httpd *h)
+{
+	if (!h->mhd || !h->ready || h->closing)
+		return;
+	MHD_run(h->mhd);
+	MHD_UNSIGNED_LONG_LONG timeout = 0;
+	if (MHD_get_timeout(h->mhd, &timeout) == MHD_YES)
+		uv_timer_start(&h->timer, timer_cb, (uint64_t)timeout, 0);
+	else
+		uv_timer_stop(&h->timer);
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	/* On an error too: MHD_run finds out what is wrong with its sockets. */
+	run_mhd(p->data);
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+/* Resolves and binds "HOST:PORT" / "[V6]:PORT" into a listening socket. */
+static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err)
+{
+	char host[256], port[8];
+	const char *colon;
+	const char *h0 = listen_spec;
+	size_t hn;
+	if (listen_spec[0] == '[') {
+		const char *end = strchr(listen_spec, ']');
+		if (!end || end[1] != ':')
+			return ts_err_set(err, EX_CONFIG, "http.listen '%s': not [ADDRESS]:PORT",
+			                  listen_spec);
+		h0 = listen_spec + 1;
+		hn = (size_t)(end - h0);
+		colon = end + 1;
+	} else {
+		colon = strrchr(listen_spec, ':');
+		if (!colon)
+			return ts_err_set(err, EX_CONFIG, "http.listen '%s': not HOST:PORT",
+			                  listen_spec);
+		hn = (size_t)(colon - listen_spec);
+	}
+	if (hn == 0 || hn >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		return ts_err_set(err, EX_CONFIG, "http.listen '%s': not HOST:PORT", listen_spec);
+	memcpy(host, h0, hn);
+	host[hn] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	int gr = getaddrinfo(host, port, &hints, &ai);
+	if (gr != 0)
+		return ts_err_set(err, EX_CONFIG, "http.listen '%s': %s", listen_spec,
+		                  gai_strerror(gr));
+	int fd = -1, saved = 0;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		            a->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (a->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 511) == 0) {
+			*ret_v6 = a->ai_family == AF_INET6;
+			break;
+		}
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return ts_err_set(err, EX_UNAVAILABLE, "http.listen '%s': cannot listen: %s",
+		                  listen_spec, strerror(saved));
+	return fd;
+}
+
+static void handle_closed_cb(uv_handle_t *hd)
+{
+	struct httpd *h = hd->data;
+	if (--h->handles == 0)
+		free(h);
+}
+
+static void close_handles(struct httpd *h)
+{
+	uv_handle_t *hs[] = {(uv_handle_t *)&h->poll, (uv_handle_t *)&h->timer,
+	                     (uv_handle_t *)&h->check, (uv_handle_t *)&h->idle};
+	int n = h->handles;
+	/* Handles are initialised in this order; only those are closed. */
+	for (int i = 0; i < n && i < (int)TS_ARRAY_SIZE(hs); i++)
+		uv_close(hs[i], handle_closed_cb);
+}
+
+int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
+{
+	const char *spec = d->cfg->http_listen;
+	bool v6 = false;
+	int fd = bind_listen(spec, &v6, err);
+	if (fd < 0)
+		return fd;
+
+	struct httpd *h = ts_calloc(1, sizeof(*h));
+	h->d = d;
+	h->quiesced_fd = -1;
+	h->pending_tail = &h->pending;
+	snprintf(h->listen, sizeof(h->listen), "%s", spec);
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	h->mhd = MHD_start_daemon(
+	    flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONNECTION_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+	    MHD_OPTION_END);
+	if (!h->mhd) {
+		close(fd);
+		free(h);
+		return ts_err_set(err, EX_SOFTWARE, "http.listen '%s': libmicrohttpd did not start",
+		                  spec);
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	int r = info ? uv_poll_init(&d->loop, &h->poll, info->epoll_fd) : UV_EINVAL;
+	if (r == 0) {
+		h->handles++;
+		h->poll.data = h;
+		r = uv_timer_init(&d->loop, &h->timer);
+	}
+	if (r == 0) {
+		h->handles++;
+		h->timer.data = h;
+		r = uv_check_init(&d->loop, &h->check);
+	}
+	if (r == 0) {
+		h->handles++;
+		h->check.data = h;
+		r = uv_idle_init(&d->loop, &h->idle);
+	}
+	if (r == 0) {
+		h->handles++;
+		h->idle.data = h;
+		r = uv_poll_start(&h->poll, UV_READABLE, poll_cb);
+	}
+	if (r < 0) {
+		ts_err_set(err, EX_SOFTWARE, "http.listen '%s': event loop: %s", spec,
+		           uv_strerror(r));
+		httpd_close(h);
+		return r;
+	}
+	h->ready = true;
+	run_mhd(h);
+	*ret_h = h;
+	return 0;
+}
+
+void httpd_quiesce(struct httpd *h)
+{
+	if (!h || h->quiesced || h->closing)
+		return;
+	h->quiesced = true;
+	MHD_socket fd = MHD_quiesce_daemon(h->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		h->quiesced_fd = fd;
+	log_info("http endpoint no longer accepting connections listen=%s", h->listen);
+}
+
+void httpd_close(struct httpd *h)
+{
+	if (!h || h->closing)
+		return;
+	/* Deliveries already accepted are committed and answered before the
+	 * connections close (a stop at its deadline included). */
+	commit_batch(h);
+	run_mhd(h);
+	h->closing = true;
+	if (h->handles > 0)
+		uv_poll_stop(&h->poll);
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd);
+	h->mhd = NULL;
+	if (h->quiesced_fd >= 0)
+		close(h->quiesced_fd);
+	h->quiesced_fd = -1;
+	if (h->work_held) {
+		h->work_held = false;
+		daemon_work_end(h->d);
+	}
+	if (h->handles == 0) {
+		free(h);
+		return;
+	}
+	close_handles(h);
+}
