@@ -67,8 +67,7 @@ static void print_report(const json_t *rep)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(rep, "connectors"), i, c)
-	{
+	json_array_foreach (json_object_get(rep, "connectors"), i, c) {
 		const json_t *ob = json_object_get(c, "outbox");
 		const json_t *po = json_object_get(c, "poll");
 #define N(o, k) ((int)json_integer_value(json_object_get((o), (k))))
@@ -77,8 +76,9 @@ static void print_report(const json_t *rep)
 		       json_string_value(json_object_get(c, "connector")), N(ob, "created"),
 		       N(ob, "adopted"), N(ob, "updated"), N(ob, "closed"), N(ob, "reopened"),
 		       N(ob, "commented"), N(ob, "rescheduled"), N(ob, "dead"));
-		printf("  poll: %d request(s), %d issue(s) seen, %d status change(s), %d error(s)\n",
-		       N(po, "requests"), N(po, "issues"), N(po, "status_changes"), N(po, "errors"));
+		printf(
+		    "  poll: %d request(s), %d issue(s) seen, %d status change(s), %d error(s)\n",
+		    N(po, "requests"), N(po, "issues"), N(po, "status_changes"), N(po, "errors"));
 #undef N
 		if (json_is_true(json_object_get(c, "unreachable")))
 			printf("  unreachable: no request got an answer\n");
@@ -116,7 +116,7 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!once) {
 		cli_error("sync: only one pass is available here: say --once (the daemon, "
-			  "threatsyncd, syncs continuously)");
+		          "threatsyncd, syncs continuously)");
 		return EX_USAGE;
 	}
 	struct config *cfg = cli_config(ctx);
@@ -195,44 +195,39 @@ static void print_status(const json_t *doc)
 {
 	size_t i, k;
 	json_t *p, *e;
-	json_array_foreach(json_object_get(doc, "projects"), i, p)
-	{
+	json_array_foreach (json_object_get(doc, "projects"), i, p) {
 		printf("%s\n  tasks in scope: %d", str(p, "project"), num(p, "tasks_total"));
 		const char *key;
 		json_t *v;
 		const char *sep = " (";
-		json_object_foreach(json_object_get(p, "tasks"), key, v)
-		{
+		json_object_foreach (json_object_get(p, "tasks"), key, v) {
 			printf("%s%s %d", sep, key, (int)json_integer_value(v));
 			sep = ", ";
 		}
 		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
 		printf("  tickets linked: %d\n", num(p, "tickets_linked"));
 		const json_t *ob = json_object_get(p, "outbox");
-		printf("  outbox: %d pending, %d inflight, %d failed (retry scheduled), %d dead, %d "
-		       "done\n",
-		       num(ob, "pending"), num(ob, "inflight"), num(ob, "failed"), num(ob, "dead"),
-		       num(ob, "done"));
-		json_array_foreach(json_object_get(p, "dead"), k, e)
-		{
-			printf("  dead #%d %s %s (%s, %d attempts): %s\n", num(e, "id"), str(e, "op"),
-			       str(e, "task"), str(e, "connector"), num(e, "attempts"),
-			       str(e, "last_error"));
+		printf(
+		    "  outbox: %d pending, %d inflight, %d failed (retry scheduled), %d dead, %d "
+		    "done\n",
+		    num(ob, "pending"), num(ob, "inflight"), num(ob, "failed"), num(ob, "dead"),
+		    num(ob, "done"));
+		json_array_foreach (json_object_get(p, "dead"), k, e) {
+			printf("  dead #%d %s %s (%s, %d attempts): %s\n", num(e, "id"),
+			       str(e, "op"), str(e, "task"), str(e, "connector"),
+			       num(e, "attempts"), str(e, "last_error"));
 		}
-		json_array_foreach(json_object_get(p, "failing"), k, e)
-		{
+		json_array_foreach (json_object_get(p, "failing"), k, e) {
 			printf("  failing #%d %s %s (%s, %d attempts): %s\n", num(e, "id"),
-			       str(e, "op"), str(e, "task"), str(e, "connector"), num(e, "attempts"),
-			       str(e, "last_error"));
+			       str(e, "op"), str(e, "task"), str(e, "connector"),
+			       num(e, "attempts"), str(e, "last_error"));
 		}
 	}
-	json_array_foreach(json_object_get(doc, "connectors"), i, e)
-	{
+	json_array_foreach (json_object_get(doc, "connectors"), i, e) {
 		const char *last = json_string_value(json_object_get(e, "last_poll"));
 		printf("connector %s: last poll %s", str(e, "connector"), last ? last : "never");
 		const char *sep = " (";
-		json_array_foreach(json_object_get(e, "scopes"), k, p)
-		{
+		json_array_foreach (json_object_get(e, "scopes"), k, p) {
 			printf("%s%s", sep, str(p, "scope"));
 			sep = ", ";
 		}
@@ -274,14 +269,13 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		bool seen = false;
 		size_t k;
 		json_t *e;
-		json_array_foreach(conns, k, e)
-		{
+		json_array_foreach (conns, k, e) {
 			seen |= strcmp(str(e, "connector"), cfg->connectors[i].name) == 0;
 		}
 		if (!seen)
 			json_array_append_new(conns, json_pack("{s:s, s:n, s:[]}", "connector",
-							       cfg->connectors[i].name, "last_poll",
-							       "scopes"));
+			                                       cfg->connectors[i].name, "last_poll",
+			                                       "scopes"));
 	}
 	if (json)
 		print_json(doc);

@@ -40,10 +40,10 @@ struct sync_conn {
 	void *conn;
 	struct sync_connector_report *rep;
 	unsigned inflight;
-	bool drained;  /* nothing more is due */
-	bool pumping;  /* inside pump(): re-entry only asks for another round */
+	bool drained; /* nothing more is due */
+	bool pumping; /* inside pump(): re-entry only asks for another round */
 	bool repump;
-	bool polling;  /* the poll phase started */
+	bool polling; /* the poll phase started */
 	bool finished;
 	const char **scopes; /* tracker projects mapped to this connector (borrowed strings) */
 	size_t n_scopes, scope;
@@ -87,7 +87,7 @@ static uint64_t next_rand(struct sync *y)
 }
 
 static void event(struct sync *y, enum sync_event_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void event(struct sync *y, enum sync_event_level level, const char *fmt, ...)
 {
 	if (!y->opts.event_cb)
@@ -117,7 +117,7 @@ static void set_error(struct sync_conn *sc, const char *msg)
 /* ------------------------------------------------------------ life cycle */
 
 int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const struct config *cfg,
-	     const struct sync_opts *opts, struct sync **ret)
+             const struct sync_opts *opts, struct sync **ret)
 {
 	struct sync *y = ts_calloc(1, sizeof(*y));
 	y->loop = loop;
@@ -130,8 +130,9 @@ int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const s
 		y->opts.backoff_base_ms = SYNC_DEFAULT_BACKOFF_BASE_MS;
 	if (y->opts.backoff_max_ms <= 0)
 		y->opts.backoff_max_ms = SYNC_DEFAULT_BACKOFF_MAX_MS;
-	y->rng = y->opts.seed ? y->opts.seed
-			      : (uint64_t)ts_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+	y->rng = y->opts.seed
+	             ? y->opts.seed
+	             : (uint64_t)ts_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	if (y->rng == 0)
 		y->rng = 1;
 	int r = uv_timer_init(loop, &y->finish_timer);
@@ -209,7 +210,7 @@ static void finish_cb(uv_timer_t *t)
 			sc->ops->close(sc->conn);
 		sc->conn = NULL;
 		rp->unreachable = rp->operations > 0 && rp->answered == 0 &&
-				  (rp->rescheduled + rp->dead + rp->poll_errors) > 0;
+		                  (rp->rescheduled + rp->dead + rp->poll_errors) > 0;
 		free(sc->scopes);
 		free(sc->since);
 	}
@@ -265,7 +266,8 @@ static void op_free(struct sync_op *op)
 	free(op);
 }
 
-static void fill_remote(struct outbox_remote *o, const char *connector, const struct remote_issue *i)
+static void fill_remote(struct outbox_remote *o, const char *connector,
+                        const struct remote_issue *i)
 {
 	memset(o, 0, sizeof(*o));
 	o->connector = connector;
@@ -294,25 +296,25 @@ static void op_end(struct sync_op *op)
 }
 
 static void op_reschedule(struct sync_op *op, const struct connector_result *r, const char *what,
-			  bool unknown)
+                          bool unknown)
 {
 	struct sync_conn *sc = op->sc;
 	struct sync *y = sc->y;
 	char now[32];
 	int64_t delay = outbox_backoff_ms(op->row.attempts, y->opts.backoff_base_ms,
-					  y->opts.backoff_max_ms, next_rand(y));
+	                                  y->opts.backoff_max_ms, next_rand(y));
 	if (r && r->status == CONNECTOR_RETRY && r->retry_after_ms > delay)
 		delay = r->retry_after_ms;
 	char msg[1200];
 	if (r && r->http_status > 0)
 		snprintf(msg, sizeof(msg), "%s: HTTP %ld: %s", what, r->http_status,
-			 r->error[0] ? r->error : "no message");
+		         r->error[0] ? r->error : "no message");
 	else
 		snprintf(msg, sizeof(msg), "%s: %s", what, r && r->error[0] ? r->error : "failed");
 	bool dead = false;
 	struct ts_err err = {0};
 	int rc = outbox_fail(y->s, &op->row, msg, unknown || op->row.outcome_unknown, delay,
-			     sc->cfg->max_attempts, ts_now_ms(), now_iso(now), &dead, &err);
+	                     sc->cfg->max_attempts, ts_now_ms(), now_iso(now), &dead, &err);
 	if (rc < 0) {
 		store_error(y, rc, &err);
 	} else if (dead) {
@@ -338,7 +340,7 @@ static void op_release(struct sync_op *op, bool unknown)
 	char now[32];
 	struct ts_err err = {0};
 	int rc = outbox_release(sc->y->s, &op->row, unknown || op->row.outcome_unknown,
-				now_iso(now), &err);
+	                        now_iso(now), &err);
 	if (rc < 0)
 		store_error(sc->y, rc, &err);
 	else
@@ -364,7 +366,7 @@ static void op_kill(struct sync_op *op, const char *msg)
 }
 
 static void op_complete(struct sync_op *op, const char *content_hash,
-			const struct remote_issue *seen, const char *note, unsigned *counter)
+                        const struct remote_issue *seen, const char *note, unsigned *counter)
 {
 	struct sync_conn *sc = op->sc;
 	char now[32];
@@ -373,7 +375,7 @@ static void op_complete(struct sync_op *op, const char *content_hash,
 	if (seen)
 		fill_remote(&o, sc->cfg->name, seen);
 	int rc = outbox_complete(sc->y->s, &op->row, content_hash,
-				 seen && seen->updated ? &o : NULL, note, now_iso(now), &err);
+	                         seen && seen->updated ? &o : NULL, note, now_iso(now), &err);
 	if (rc < 0)
 		store_error(sc->y, rc, &err);
 	else if (counter)
@@ -389,7 +391,7 @@ static void op_link(struct sync_op *op, const struct remote_issue *issue, unsign
 	struct outbox_remote o;
 	fill_remote(&o, sc->cfg->name, issue);
 	int rc = outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->task->content_hash,
-			     now_iso(now), NULL, &err);
+	                     now_iso(now), NULL, &err);
 	if (rc < 0)
 		store_error(sc->y, rc, &err);
 	else
@@ -416,16 +418,16 @@ static void op_send(struct sync_op *op)
 		break;
 	case STAGE_CLOSE:
 		sc->ops->set_state(sc->conn, op->row.remote_key, CONNECTOR_STATE_CLOSED, reason,
-				   op_cb, op);
+		                   op_cb, op);
 		break;
 	case STAGE_REOPEN:
 		sc->ops->set_state(sc->conn, op->row.remote_key, CONNECTOR_STATE_OPEN, reason,
-				   op_cb, op);
+		                   op_cb, op);
 		break;
 	case STAGE_COMMENT:
 		sc->ops->comment(sc->conn, op->row.remote_key,
-				 json_string_value(json_object_get(op->row.payload, "text")), op_cb,
-				 op);
+		                 json_string_value(json_object_get(op->row.payload, "text")), op_cb,
+		                 op);
 		break;
 	}
 }
@@ -433,7 +435,7 @@ static void op_send(struct sync_op *op)
 static const char *stage_name(enum op_stage s)
 {
 	static const char *const names[] = {"find marker", "create", "update",
-					    "close",       "reopen", "comment"};
+	                                    "close",       "reopen", "comment"};
 	return names[s];
 }
 
@@ -479,7 +481,7 @@ static void op_cb(void *ud, const struct connector_result *r)
 		return;
 	case STAGE_UPDATE:
 		op_complete(op, op->task ? op->task->content_hash : NULL, &r->issue, NULL,
-			    &sc->rep->updated);
+		            &sc->rep->updated);
 		return;
 	case STAGE_CLOSE:
 		op_complete(op, NULL, &r->issue, NULL, &sc->rep->closed);
@@ -515,8 +517,7 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	if (strcmp(kind, "create") && strcmp(kind, "update") && strcmp(kind, "close") &&
 	    strcmp(kind, "reopen") && strcmp(kind, "comment")) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), "operation '%s' is not supported by this version",
-			 kind);
+		snprintf(msg, sizeof(msg), "operation '%s' is not supported by this version", kind);
 		op_kill(op, msg);
 		return;
 	}
@@ -524,8 +525,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	if (!proj) {
 		struct connector_result r = {.status = CONNECTOR_FAILED};
 		snprintf(r.error, sizeof(r.error),
-			 "project '%s' is not mapped to connector '%s' in the configuration",
-			 op->row.project_slug, sc->cfg->name);
+		         "project '%s' is not mapped to connector '%s' in the configuration",
+		         op->row.project_slug, sc->cfg->name);
 		op_reschedule(op, &r, kind, false);
 		return;
 	}
@@ -544,19 +545,19 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 		}
 		struct ticket_task *t = op->task;
 		op->content = (struct ticket_content){
-			.tracker_project = proj->tracker_project,
-			.marker = t->marker,
-			.summary = t->summary,
-			.body = t->body,
-			.cwe_names = NULL,
-			.project_slug = t->project_slug,
-			.cm_uid = t->cm_uid,
-			.model_version = t->model_version,
-			.priority = t->priority,
-			.severity = t->severity,
-			.due_date = t->due_date,
-			.link_back = t->link_back,
-			.labels = (const char *const *)proj->labels,
+		    .tracker_project = proj->tracker_project,
+		    .marker = t->marker,
+		    .summary = t->summary,
+		    .body = t->body,
+		    .cwe_names = NULL,
+		    .project_slug = t->project_slug,
+		    .cm_uid = t->cm_uid,
+		    .model_version = t->model_version,
+		    .priority = t->priority,
+		    .severity = t->severity,
+		    .due_date = t->due_date,
+		    .link_back = t->link_back,
+		    .labels = (const char *const *)proj->labels,
 		};
 	} else if (strcmp(kind, "comment") != 0) {
 		op_kill(op, "the row names no task");
@@ -576,10 +577,11 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 		/* Earlier rows of the task are finished (outbox_claim orders
 		 * them), so its create is dead or never existed. */
 		if (strcmp(kind, "close") == 0)
-			op_complete(op, NULL, NULL, "nothing to close: the task has no ticket", NULL);
+			op_complete(op, NULL, NULL, "nothing to close: the task has no ticket",
+			            NULL);
 		else
 			op_kill(op, "the task has no ticket (its create operation did not "
-				    "complete)");
+			            "complete)");
 		return;
 	} else if (strcmp(kind, "update") == 0) {
 		op->stage = STAGE_UPDATE;
@@ -616,8 +618,8 @@ static void pump(struct sync_conn *sc)
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc = outbox_claim(y->s, sc->cfg->name, ts_now_ms(), limit - sc->inflight,
-					      now_iso(now), &rows, &n, &err);
+			int rc = outbox_claim(y->s, sc->cfg->name, ts_now_ms(),
+			                      limit - sc->inflight, now_iso(now), &rows, &n, &err);
 			if (rc < 0) {
 				store_error(y, rc, &err);
 				sc->drained = true;
@@ -656,8 +658,8 @@ static void poll_next(struct sync_conn *sc)
 	}
 	if (!y->pass.reconcile) {
 		struct ts_err err = {0};
-		int rc = outbox_cursor_get(y->s, sc->cfg->name, sc->scopes[sc->scope], &sc->since,
-					   &err);
+		int rc =
+		    outbox_cursor_get(y->s, sc->cfg->name, sc->scopes[sc->scope], &sc->since, &err);
 		if (rc < 0) {
 			store_error(y, rc, &err);
 			conn_finished(sc);
@@ -682,10 +684,10 @@ static void poll_cb(void *ud, const struct connector_result *r)
 		sc->rep->poll_errors++;
 		char msg[1200];
 		snprintf(msg, sizeof(msg), "poll %s: %s%s", scope,
-			 r->http_status ? "HTTP error: " : "", r->error[0] ? r->error : "failed");
+		         r->http_status ? "HTTP error: " : "", r->error[0] ? r->error : "failed");
 		set_error(sc, msg);
-		event(y, SYNC_EVENT_WARNING, "connector %s: %s (the cursor stays; next pass retries)",
-		      sc->cfg->name, msg);
+		event(y, SYNC_EVENT_WARNING,
+		      "connector %s: %s (the cursor stays; next pass retries)", sc->cfg->name, msg);
 		sc->scope++;
 		poll_next(sc);
 		return;
@@ -737,7 +739,7 @@ static void start_poll(struct sync_conn *sc)
 	struct sync *y = sc->y;
 	sc->polling = true;
 	bool skip = y->pass.push_only || !sc->conn ||
-		    (y->pass.skip_unpolled && sc->cfg->poll_interval_s == 0 && !y->pass.reconcile);
+	            (y->pass.skip_unpolled && sc->cfg->poll_interval_s == 0 && !y->pass.reconcile);
 	if (skip) {
 		conn_finished(sc);
 		return;
@@ -754,7 +756,8 @@ static void collect_scopes(struct sync_conn *sc)
 	sc->scopes = ts_calloc(cfg->n_projects + 1, sizeof(*sc->scopes));
 	for (size_t i = 0; i < cfg->n_projects; i++) {
 		const struct config_project *p = &cfg->projects[i];
-		if (!p->connector || strcmp(p->connector, sc->cfg->name) != 0 || !p->tracker_project)
+		if (!p->connector || strcmp(p->connector, sc->cfg->name) != 0 ||
+		    !p->tracker_project)
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < sc->n_scopes && !dup; k++)
@@ -765,7 +768,7 @@ static void collect_scopes(struct sync_conn *sc)
 }
 
 int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb done_cb, void *ud,
-		  struct ts_err *err)
+                  struct ts_err *err)
 {
 	if (y->closing)
 		return -ECANCELED;
@@ -775,7 +778,7 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 	struct sync_pass_opts pass = o ? *o : (struct sync_pass_opts){0};
 	if (pass.connector && !config_find_connector(cfg, pass.connector)) {
 		ts_err_set(err, EX_USAGE, "no connector '%s' in %s", pass.connector,
-			   cfg->path ? cfg->path : "the built-in configuration");
+		           cfg->path ? cfg->path : "the built-in configuration");
 		return -ENOENT;
 	}
 	memset(&y->report, 0, sizeof(y->report));
@@ -792,7 +795,8 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 		y->report.recovered = n;
 		if (n > 0)
 			event(y, SYNC_EVENT_INFO,
-			      "%d outbox row(s) were in flight when the last process stopped; creates "
+			      "%d outbox row(s) were in flight when the last process stopped; "
+			      "creates "
 			      "among them are looked up by marker first",
 			      n);
 	}
@@ -857,23 +861,22 @@ json_t *sync_report_json(const struct sync_report *rep)
 	for (size_t i = 0; i < rep->n_connectors; i++) {
 		const struct sync_connector_report *c = &rep->connectors[i];
 		json_array_append_new(
-			list,
-			json_pack("{s:s, s:b, s:b, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i},"
-				  " s:{s:i, s:i, s:i, s:i}, s:i, s:i, s:s?}",
-				  "connector", c->name, "opened", c->opened, "unreachable",
-				  c->unreachable, "outbox", "created", c->created, "adopted",
-				  c->adopted, "updated", c->updated, "closed", c->closed,
-				  "reopened", c->reopened, "commented", c->commented,
-				  "rescheduled", c->rescheduled, "dead", c->dead, "released",
-				  c->released, "poll", "requests", c->poll_requests, "errors",
-				  c->poll_errors, "issues", c->polled, "status_changes",
-				  c->changed, "operations", c->operations, "answered", c->answered,
-				  "last_error", c->last_error[0] ? c->last_error : NULL));
+		    list,
+		    json_pack("{s:s, s:b, s:b, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i},"
+		              " s:{s:i, s:i, s:i, s:i}, s:i, s:i, s:s?}",
+		              "connector", c->name, "opened", c->opened, "unreachable",
+		              c->unreachable, "outbox", "created", c->created, "adopted",
+		              c->adopted, "updated", c->updated, "closed", c->closed, "reopened",
+		              c->reopened, "commented", c->commented, "rescheduled", c->rescheduled,
+		              "dead", c->dead, "released", c->released, "poll", "requests",
+		              c->poll_requests, "errors", c->poll_errors, "issues", c->polled,
+		              "status_changes", c->changed, "operations", c->operations, "answered",
+		              c->answered, "last_error", c->last_error[0] ? c->last_error : NULL));
 	}
 	return json_pack("{s:o, s:b, s:i, s:I, s:s?}", "connectors", list, "cancelled",
-			 rep->cancelled, "recovered", rep->recovered, "duration_ms",
-			 (json_int_t)rep->duration_ms, "store_error",
-			 rep->store_error ? rep->err.msg : NULL);
+	                 rep->cancelled, "recovered", rep->recovered, "duration_ms",
+	                 (json_int_t)rep->duration_ms, "store_error",
+	                 rep->store_error ? rep->err.msg : NULL);
 }
 
 /* ------------------------------------------------------------ lock */
@@ -895,10 +898,11 @@ int sync_lock_acquire(const char *database, int *ret_fd, struct ts_err *err)
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			ts_err_set(err, EX_TEMPFAIL,
-				   "sync lock %s: another process (the daemon or another `threatsync "
-				   "sync`) is syncing this database",
-				   path);
+			ts_err_set(
+			    err, EX_TEMPFAIL,
+			    "sync lock %s: another process (the daemon or another `threatsync "
+			    "sync`) is syncing this database",
+			    path);
 		else
 			ts_err_set(err, EX_IOERR, "sync lock %s: %s", path, strerror(e));
 		free(path);

@@ -37,7 +37,7 @@ struct sync_opts {
 struct sync_pass_opts {
 	const char *connector; /* only this connector; NULL: every one */
 	bool reconcile;        /* poll from the start instead of the cursor (every ticket is
-				* compared; history rows say source "reconcile") */
+	                        * compared; history rows say source "reconcile") */
 	bool push_only;        /* drain the outbox only, no polling */
 	bool skip_unpolled;    /* do not poll connectors whose poll_interval_s is 0 */
 };
@@ -45,18 +45,18 @@ struct sync_pass_opts {
 /* What one connector did in a pass. */
 struct sync_connector_report {
 	char name[72];
-	bool opened;                     /* false: open failed (see last_error) */
-	unsigned created, adopted;       /* tickets created; found by marker and linked */
+	bool opened;               /* false: open failed (see last_error) */
+	unsigned created, adopted; /* tickets created; found by marker and linked */
 	unsigned updated, closed, reopened, commented;
-	unsigned rescheduled;            /* attempts that failed and were scheduled again */
-	unsigned dead;                   /* rows that became dead */
-	unsigned released;               /* rows put back to pending (cancelled) */
-	unsigned polled;                 /* issues received by polling */
-	unsigned changed;                /* task statuses changed by polling */
+	unsigned rescheduled; /* attempts that failed and were scheduled again */
+	unsigned dead;        /* rows that became dead */
+	unsigned released;    /* rows put back to pending (cancelled) */
+	unsigned polled;      /* issues received by polling */
+	unsigned changed;     /* task statuses changed by polling */
 	unsigned poll_requests, poll_errors;
-	unsigned operations;             /* connector calls made (ops and polls) */
-	unsigned answered;               /* of those, how many got an HTTP answer */
-	bool unreachable;                /* calls were made and none got an answer */
+	unsigned operations; /* connector calls made (ops and polls) */
+	unsigned answered;   /* of those, how many got an HTTP answer */
+	bool unreachable;    /* calls were made and none got an answer */
 	char last_error[512];
 };
 
@@ -64,9 +64,9 @@ struct sync_report {
 	struct sync_connector_report *connectors; /* borrowed during the callback */
 	size_t n_connectors;
 	bool cancelled;
-	int recovered;         /* rows found inflight at the first pass (a crash) */
-	int store_error;       /* 0, or the negative code of the first store error */
-	struct ts_err err;     /* its message */
+	int recovered;     /* rows found inflight at the first pass (a crash) */
+	int store_error;   /* 0, or the negative code of the first store error */
+	struct ts_err err; /* its message */
 	int64_t duration_ms;
 };
 
@@ -78,7 +78,7 @@ typedef void (*sync_done_cb)(void *ud, const struct sync_report *rep);
  * (borrowed: replace it with sync_set_config between passes). opts may be
  * NULL. Free with sync_close. Returns 0 or a negative libuv error. */
 int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const struct config *cfg,
-	     const struct sync_opts *opts, struct sync **ret);
+             const struct sync_opts *opts, struct sync **ret);
 
 /* Replaces the configuration; only between passes (-EBUSY during one). */
 int sync_set_config(struct sync *y, const struct config *cfg);
@@ -92,7 +92,7 @@ int sync_set_config(struct sync *y, const struct config *cfg);
  * not configured; err says so) or -ECANCELED (closing). done_cb never runs
  * when this fails. The caller must hold the sync lock (sync_lock_acquire). */
 int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb done_cb, void *ud,
-		  struct ts_err *err);
+                  struct ts_err *err);
 
 bool sync_running(const struct sync *y);
 

@@ -13,11 +13,11 @@
 struct daemon;
 struct httpd;
 
-/* Bounds of the endpoint (request bodies are bounded by http.max_body_bytes). */
+/* Bounds of the endpoint (request bodies are bounded by http.max_body_bytes; a
+ * batch by the connection limit, each waiting delivery holding its connection). */
 #define HTTPD_CONNECTION_LIMIT 256          /* open connections at once */
 #define HTTPD_CONNECTION_TIMEOUT_S 30       /* idle or slow connection */
 #define HTTPD_CONNECTION_MEMORY (32 * 1024) /* per connection: request line and headers */
-#define HTTPD_BATCH_MAX 512                 /* deliveries committed in one transaction */
 
 /* Binds d->cfg->http_listen and starts serving on d's loop. d (borrowed) must
  * outlive the endpoint; its cfg is read afresh for every request, so a reload

@@ -14,19 +14,19 @@
 
 struct sync_job {
 	struct daemon *d;
-	struct config *cfg;    /* owned copy: the daemon may free its own on reload */
-	unsigned cfg_reloads;  /* d->reloads when cfg was read */
+	struct config *cfg;   /* owned copy: the daemon may free its own on reload */
+	unsigned cfg_reloads; /* d->reloads when cfg was read */
 	struct http_client *http;
 	struct sync *sync;
 	int lock_fd;
 	bool lock_warned;
-	uv_check_t check;      /* notices the daemon stopping */
-	uv_timer_t hard_stop;  /* cancels in-flight work at the deadline */
-	int64_t last_poll_ms;  /* monotonic start of the last pass that polled; 0: never */
+	uv_check_t check;     /* notices the daemon stopping */
+	uv_timer_t hard_stop; /* cancels in-flight work at the deadline */
+	int64_t last_poll_ms; /* monotonic start of the last pass that polled; 0: never */
 	bool pass_running;
 	bool stopping;
-	int closing;           /* closes started and not finished */
-	bool closed_all;       /* close_all ran: release once closing is 0 */
+	int closing;     /* closes started and not finished */
+	bool closed_all; /* close_all ran: release once closing is 0 */
 };
 
 /* One daemon per process: the job lives as long as the daemon's loop runs. */
@@ -140,7 +140,7 @@ static void begin_stop(struct sync_job *j)
 	int timeout = j->d->cfg->shutdown_timeout_ms;
 	uint64_t grace = timeout > 0 ? (uint64_t)timeout * 3 / 4 : 0;
 	log_info("sync: stopping, waiting for in-flight tracker requests grace_ms=%llu",
-		 (unsigned long long)grace);
+	         (unsigned long long)grace);
 	uv_timer_start(&j->hard_stop, hard_stop_cb, grace, 0);
 }
 
@@ -162,21 +162,22 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 	for (size_t i = 0; i < rep->n_connectors; i++) {
 		const struct sync_connector_report *c = &rep->connectors[i];
 		bool busy = c->created || c->adopted || c->updated || c->closed || c->reopened ||
-			    c->commented || c->rescheduled || c->dead || c->changed ||
-			    c->poll_errors || !c->opened;
+		            c->commented || c->rescheduled || c->dead || c->changed ||
+		            c->poll_errors || !c->opened;
 		if (c->unreachable || !c->opened)
 			log_warning("sync: connector %s unreachable: %s", c->name,
-				    c->last_error[0] ? c->last_error : "no answer");
+			            c->last_error[0] ? c->last_error : "no answer");
 		if (busy)
-			log_info("sync pass connector=%s created=%u adopted=%u updated=%u closed=%u "
-				 "reopened=%u commented=%u rescheduled=%u dead=%u polled=%u "
-				 "changed=%u poll_requests=%u poll_errors=%u",
-				 c->name, c->created, c->adopted, c->updated, c->closed, c->reopened,
-				 c->commented, c->rescheduled, c->dead, c->polled, c->changed,
-				 c->poll_requests, c->poll_errors);
+			log_info(
+			    "sync pass connector=%s created=%u adopted=%u updated=%u closed=%u "
+			    "reopened=%u commented=%u rescheduled=%u dead=%u polled=%u "
+			    "changed=%u poll_requests=%u poll_errors=%u",
+			    c->name, c->created, c->adopted, c->updated, c->closed, c->reopened,
+			    c->commented, c->rescheduled, c->dead, c->polled, c->changed,
+			    c->poll_requests, c->poll_errors);
 		else
 			log_debug("sync pass connector=%s polled=%u poll_requests=%u", c->name,
-				  c->polled, c->poll_requests);
+			          c->polled, c->poll_requests);
 	}
 	if (rep->store_error)
 		log_err("sync: %s", rep->err.msg);
@@ -217,14 +218,6 @@ static int job_start(struct daemon *d)
 		return r;
 	}
 	job = j;
-	if ((r = http_client_new(&d->loop, &j->http)) < 0 ||
-	    (r = sync_new(&d->loop, j->http, d->store, j->cfg,
-			  &(struct sync_opts){.event_cb = event_cb}, &j->sync)) < 0) {
-		log_err("sync: cannot start: %s", uv_strerror(r));
-		daemon_work_begin(d);
-		close_all();
-		return r;
-	}
 	uv_check_start(&j->check, check_cb);
 	daemon_work_begin(d);
 	log_debug("sync job started poll_period_ms=%lld", (long long)poll_period_ms(j->cfg));
@@ -248,11 +241,27 @@ static void reload_config(struct sync_job *j)
 		log_warning("sync: keeping the previous configuration: %s", err.msg);
 		return;
 	}
-	sync_set_config(j->sync, next);
+	if (j->sync)
+		sync_set_config(j->sync, next);
 	config_free(j->cfg);
 	j->cfg = next;
 	log_debug("sync: configuration reloaded poll_period_ms=%lld",
-		  (long long)poll_period_ms(next));
+	          (long long)poll_period_ms(next));
+}
+
+/* The http client and the sync engine are made for the first pass that has
+ * work: a daemon without synced projects never loads TLS. */
+static int ensure_engine(struct sync_job *j)
+{
+	if (j->sync)
+		return 0;
+	int r = j->http ? 0 : http_client_new(&j->d->loop, &j->http);
+	if (r == 0)
+		r = sync_new(&j->d->loop, j->http, j->d->store, j->cfg,
+		             &(struct sync_opts){.event_cb = event_cb}, &j->sync);
+	if (r < 0)
+		log_err("sync: cannot start: %s", uv_strerror(r));
+	return r;
 }
 
 void sync_job_tick(void *ctx)
@@ -263,13 +272,24 @@ void sync_job_tick(void *ctx)
 	if (!job && job_start(d) < 0)
 		return;
 	struct sync_job *j = job;
-	if (!j->sync || j->stopping || j->pass_running)
+	if (j->stopping || j->pass_running)
 		return;
 	if (j->cfg_reloads != d->reloads)
 		reload_config(j);
 	if (j->cfg->n_connectors == 0)
 		return;
 	struct ts_err err = {0};
+	int64_t now = ts_monotonic_ms();
+	int64_t period = poll_period_ms(j->cfg);
+	bool poll_due = period > 0 && (j->last_poll_ms == 0 || now - j->last_poll_ms >= period);
+	bool push_due = false;
+	if (!poll_due && outbox_has_due(d->store, NULL, ts_now_ms(), &push_due, &err) < 0) {
+		log_warning("sync: %s", err.msg);
+		return;
+	}
+	store_release(d->store);
+	if (!poll_due && !push_due)
+		return;
 	if (j->lock_fd < 0) {
 		int lock_fd = -1;
 		if (sync_lock_acquire(store_path(d->store), &lock_fd, &err) < 0) {
@@ -282,16 +302,7 @@ void sync_job_tick(void *ctx)
 		j->lock_fd = lock_fd >= 0 ? lock_fd : -2;
 		j->lock_warned = false;
 	}
-	int64_t now = ts_monotonic_ms();
-	int64_t period = poll_period_ms(j->cfg);
-	bool poll_due = period > 0 && (j->last_poll_ms == 0 || now - j->last_poll_ms >= period);
-	bool push_due = false;
-	if (!poll_due && outbox_has_due(d->store, NULL, ts_now_ms(), &push_due, &err) < 0) {
-		log_warning("sync: %s", err.msg);
-		return;
-	}
-	store_release(d->store);
-	if (!poll_due && !push_due)
+	if (ensure_engine(j) < 0)
 		return;
 	struct sync_pass_opts po = {.push_only = !poll_due, .skip_unpolled = true};
 	int r = sync_run_pass(j->sync, &po, pass_done_cb, j, &err);

@@ -8,115 +8,115 @@
 #include <strings.h>
 
 static const char SQL_RECOVER[] =
-	"UPDATE outbox SET state = 'pending',"
-	" payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
-	" '$." OUTBOX_UNKNOWN_KEY "', json('true')), updated_at = ?2"
-	" WHERE state = 'inflight' AND (?1 IS NULL OR connector = ?1)";
+    "UPDATE outbox SET state = 'pending',"
+    " payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
+    " '$." OUTBOX_UNKNOWN_KEY "', json('true')), updated_at = ?2"
+    " WHERE state = 'inflight' AND (?1 IS NULL OR connector = ?1)";
 static const char SQL_DUE[] =
-	"SELECT o.id, o.project_id, p.slug, o.connector, o.op, o.countermeasure_id,"
-	" COALESCE(c.ticket_id, o.ticket_id), t.remote_key, o.payload, o.attempts"
-	" FROM outbox o JOIN projects p ON p.id = o.project_id"
-	" LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
-	" LEFT JOIN tickets t ON t.id = COALESCE(c.ticket_id, o.ticket_id)"
-	" WHERE o.connector = ?1 AND o.state IN ('pending', 'failed') AND o.next_attempt_at <= ?2"
-	" AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.countermeasure_id = o.countermeasure_id"
-	" AND e.id < o.id AND e.state IN ('pending', 'inflight', 'failed'))"
-	" ORDER BY o.next_attempt_at, o.id LIMIT ?3";
+    "SELECT o.id, o.project_id, p.slug, o.connector, o.op, o.countermeasure_id,"
+    " COALESCE(c.ticket_id, o.ticket_id), t.remote_key, o.payload, o.attempts"
+    " FROM outbox o JOIN projects p ON p.id = o.project_id"
+    " LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
+    " LEFT JOIN tickets t ON t.id = COALESCE(c.ticket_id, o.ticket_id)"
+    " WHERE o.connector = ?1 AND o.state IN ('pending', 'failed') AND o.next_attempt_at <= ?2"
+    " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.countermeasure_id = o.countermeasure_id"
+    " AND e.id < o.id AND e.state IN ('pending', 'inflight', 'failed'))"
+    " ORDER BY o.next_attempt_at, o.id LIMIT ?3";
 static const char SQL_SET_INFLIGHT[] =
-	"UPDATE outbox SET state = 'inflight', updated_at = ?2 WHERE id = ?1";
+    "UPDATE outbox SET state = 'inflight', updated_at = ?2 WHERE id = ?1";
 static const char SQL_TICKET_UPSERT[] =
-	"INSERT INTO tickets(project_id, connector, marker, remote_key, remote_id, remote_url,"
-	" remote_status, remote_status_category, remote_updated, content_hash, created_at,"
-	" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
-	" ON CONFLICT(connector, marker) DO UPDATE SET"
-	" remote_key = COALESCE(excluded.remote_key, remote_key),"
-	" remote_id = COALESCE(excluded.remote_id, remote_id),"
-	" remote_url = COALESCE(excluded.remote_url, remote_url),"
-	" remote_status = COALESCE(excluded.remote_status, remote_status),"
-	" remote_status_category = COALESCE(excluded.remote_status_category,"
-	" remote_status_category),"
-	" remote_updated = COALESCE(excluded.remote_updated, remote_updated),"
-	" content_hash = COALESCE(excluded.content_hash, content_hash),"
-	" updated_at = excluded.updated_at";
+    "INSERT INTO tickets(project_id, connector, marker, remote_key, remote_id, remote_url,"
+    " remote_status, remote_status_category, remote_updated, content_hash, created_at,"
+    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+    " ON CONFLICT(connector, marker) DO UPDATE SET"
+    " remote_key = COALESCE(excluded.remote_key, remote_key),"
+    " remote_id = COALESCE(excluded.remote_id, remote_id),"
+    " remote_url = COALESCE(excluded.remote_url, remote_url),"
+    " remote_status = COALESCE(excluded.remote_status, remote_status),"
+    " remote_status_category = COALESCE(excluded.remote_status_category,"
+    " remote_status_category),"
+    " remote_updated = COALESCE(excluded.remote_updated, remote_updated),"
+    " content_hash = COALESCE(excluded.content_hash, content_hash),"
+    " updated_at = excluded.updated_at";
 static const char SQL_TICKET_ID[] = "SELECT id FROM tickets WHERE connector = ?1 AND marker = ?2";
 static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
 static const char SQL_DONE[] =
-	"UPDATE outbox SET state = 'done', last_error = ?2,"
-	" payload = json_remove(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
-	" '$." OUTBOX_UNKNOWN_KEY "'), ticket_id = COALESCE(?3, ticket_id), updated_at = ?4"
-	" WHERE id = ?1";
+    "UPDATE outbox SET state = 'done', last_error = ?2,"
+    " payload = json_remove(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
+    " '$." OUTBOX_UNKNOWN_KEY "'), ticket_id = COALESCE(?3, ticket_id), updated_at = ?4"
+    " WHERE id = ?1";
 static const char SQL_TICKET_SEEN[] =
-	"UPDATE tickets SET content_hash = COALESCE(?2, content_hash),"
-	" remote_status = COALESCE(?3, remote_status),"
-	" remote_status_category = COALESCE(?4, remote_status_category),"
-	" remote_updated = COALESCE(?5, remote_updated), updated_at = ?6 WHERE id = ?1";
+    "UPDATE tickets SET content_hash = COALESCE(?2, content_hash),"
+    " remote_status = COALESCE(?3, remote_status),"
+    " remote_status_category = COALESCE(?4, remote_status_category),"
+    " remote_updated = COALESCE(?5, remote_updated), updated_at = ?6 WHERE id = ?1";
 static const char SQL_FAIL[] =
-	"UPDATE outbox SET state = CASE WHEN attempts + 1 >= ?2 THEN 'dead' ELSE 'failed' END,"
-	" attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,"
-	" payload = CASE WHEN ?5 THEN json_set(CASE WHEN json_valid(payload) THEN payload"
-	" ELSE '{}' END, '$." OUTBOX_UNKNOWN_KEY "', json('true')) ELSE payload END,"
-	" updated_at = ?6 WHERE id = ?1 RETURNING state";
+    "UPDATE outbox SET state = CASE WHEN attempts + 1 >= ?2 THEN 'dead' ELSE 'failed' END,"
+    " attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,"
+    " payload = CASE WHEN ?5 THEN json_set(CASE WHEN json_valid(payload) THEN payload"
+    " ELSE '{}' END, '$." OUTBOX_UNKNOWN_KEY "', json('true')) ELSE payload END,"
+    " updated_at = ?6 WHERE id = ?1 RETURNING state";
 static const char SQL_RELEASE[] =
-	"UPDATE outbox SET state = 'pending',"
-	" payload = CASE WHEN ?2 THEN json_set(CASE WHEN json_valid(payload) THEN payload"
-	" ELSE '{}' END, '$." OUTBOX_UNKNOWN_KEY "', json('true')) ELSE payload END,"
-	" updated_at = ?3 WHERE id = ?1";
+    "UPDATE outbox SET state = 'pending',"
+    " payload = CASE WHEN ?2 THEN json_set(CASE WHEN json_valid(payload) THEN payload"
+    " ELSE '{}' END, '$." OUTBOX_UNKNOWN_KEY "', json('true')) ELSE payload END,"
+    " updated_at = ?3 WHERE id = ?1";
 static const char SQL_KILL[] =
-	"UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1";
+    "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_FIND_BY_MARKER[] =
-	"SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND marker = ?2";
+    "SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND marker = ?2";
 static const char SQL_FIND_BY_KEY[] =
-	"SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND remote_key = ?2";
+    "SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND remote_key = ?2";
 static const char SQL_TICKET_REMOTE[] =
-	"UPDATE tickets SET remote_key = COALESCE(remote_key, ?2),"
-	" remote_id = COALESCE(remote_id, ?3), remote_url = COALESCE(remote_url, ?4),"
-	" remote_status = ?5, remote_status_category = ?6, remote_updated = ?7,"
-	" updated_at = ?8 WHERE id = ?1";
+    "UPDATE tickets SET remote_key = COALESCE(remote_key, ?2),"
+    " remote_id = COALESCE(remote_id, ?3), remote_url = COALESCE(remote_url, ?4),"
+    " remote_status = ?5, remote_status_category = ?6, remote_updated = ?7,"
+    " updated_at = ?8 WHERE id = ?1";
 static const char SQL_TICKET_TASKS[] =
-	"SELECT c.id, c.project_id, c.uid, c.status,"
-	" EXISTS (SELECT 1 FROM overrides o WHERE o.project_id = c.project_id"
-	" AND o.target_kind = 'countermeasure' AND o.target_uid = c.uid"
-	" AND o.kind = 'risk_accepted' AND o.revoked_at IS NULL"
-	" AND json_extract(o.payload, '$.source') = 'tracker')"
-	" FROM countermeasures c WHERE c.ticket_id = ?1 AND c.state = 'active' ORDER BY c.id";
+    "SELECT c.id, c.project_id, c.uid, c.status,"
+    " EXISTS (SELECT 1 FROM overrides o WHERE o.project_id = c.project_id"
+    " AND o.target_kind = 'countermeasure' AND o.target_uid = c.uid"
+    " AND o.kind = 'risk_accepted' AND o.revoked_at IS NULL"
+    " AND json_extract(o.payload, '$.source') = 'tracker')"
+    " FROM countermeasures c WHERE c.ticket_id = ?1 AND c.state = 'active' ORDER BY c.id";
 static const char SQL_SET_STATUS[] =
-	"UPDATE countermeasures SET status = ?2, updated_at = ?3 WHERE id = ?1";
+    "UPDATE countermeasures SET status = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_HISTORY[] =
-	"INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-	" actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
+    " actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_OVERRIDE_ADD[] =
-	"INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
-	" expires_at, payload, created_at) VALUES (?1, 'countermeasure', ?2, 'risk_accepted', ?3,"
-	" ?4, NULL, ?5, ?6)";
+    "INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
+    " expires_at, payload, created_at) VALUES (?1, 'countermeasure', ?2, 'risk_accepted', ?3,"
+    " ?4, NULL, ?5, ?6)";
 static const char SQL_OVERRIDE_REVOKE[] =
-	"UPDATE overrides SET revoked_at = ?3 WHERE project_id = ?1"
-	" AND target_kind = 'countermeasure' AND target_uid = ?2 AND kind = 'risk_accepted'"
-	" AND revoked_at IS NULL AND json_extract(payload, '$.source') = 'tracker'";
+    "UPDATE overrides SET revoked_at = ?3 WHERE project_id = ?1"
+    " AND target_kind = 'countermeasure' AND target_uid = ?2 AND kind = 'risk_accepted'"
+    " AND revoked_at IS NULL AND json_extract(payload, '$.source') = 'tracker'";
 static const char SQL_CURSOR_GET[] =
-	"SELECT cursor FROM sync_cursors WHERE connector = ?1 AND scope = ?2";
+    "SELECT cursor FROM sync_cursors WHERE connector = ?1 AND scope = ?2";
 static const char SQL_CURSOR_SET[] =
-	"INSERT INTO sync_cursors(connector, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT(connector, scope) DO UPDATE SET cursor = excluded.cursor,"
-	" updated_at = excluded.updated_at";
+    "INSERT INTO sync_cursors(connector, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT(connector, scope) DO UPDATE SET cursor = excluded.cursor,"
+    " updated_at = excluded.updated_at";
 static const char SQL_HAS_DUE[] =
-	"SELECT 1 FROM outbox WHERE (?1 IS NULL OR connector = ?1)"
-	" AND state IN ('pending', 'failed') AND next_attempt_at <= ?2 LIMIT 1";
+    "SELECT 1 FROM outbox WHERE (?1 IS NULL OR connector = ?1)"
+    " AND state IN ('pending', 'failed') AND next_attempt_at <= ?2 LIMIT 1";
 static const char SQL_PROJECTS[] =
-	"SELECT id, slug FROM projects WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
+    "SELECT id, slug FROM projects WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
 static const char SQL_TASKS_BY_STATUS[] =
-	"SELECT status, count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
-	" AND in_scope = 1 GROUP BY status ORDER BY status";
+    "SELECT status, count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
+    " AND in_scope = 1 GROUP BY status ORDER BY status";
 static const char SQL_LINKED[] =
-	"SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
-	" AND ticket_id IS NOT NULL";
+    "SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
+    " AND ticket_id IS NOT NULL";
 static const char SQL_OUTBOX_BY_STATE[] =
-	"SELECT state, count(*) FROM outbox WHERE project_id = ?1 GROUP BY state ORDER BY state";
+    "SELECT state, count(*) FROM outbox WHERE project_id = ?1 GROUP BY state ORDER BY state";
 static const char SQL_OUTBOX_TROUBLE[] =
-	"SELECT o.id, o.op, c.uid, o.connector, o.attempts, o.last_error, o.updated_at,"
-	" o.next_attempt_at FROM outbox o LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
-	" WHERE o.project_id = ?1 AND o.state = ?2 ORDER BY o.id LIMIT 100";
+    "SELECT o.id, o.op, c.uid, o.connector, o.attempts, o.last_error, o.updated_at,"
+    " o.next_attempt_at FROM outbox o LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
+    " WHERE o.project_id = ?1 AND o.state = ?2 ORDER BY o.id LIMIT 100";
 static const char SQL_CURSORS[] =
-	"SELECT connector, scope, cursor, updated_at FROM sync_cursors ORDER BY connector, scope";
+    "SELECT connector, scope, cursor, updated_at FROM sync_cursors ORDER BY connector, scope";
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -151,7 +151,7 @@ static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct
 
 /* Runs fn inside a write transaction of its own. */
 static int in_tx(struct store *s, const char *what, struct ts_err *err,
-		 int (*fn)(struct store *s, void *arg, struct ts_err *err), void *arg)
+                 int (*fn)(struct store *s, void *arg, struct ts_err *err), void *arg)
 {
 	int rc = store_begin(s);
 	if (rc < 0)
@@ -184,7 +184,7 @@ void outbox_ops_free(struct outbox_op *ops, size_t n)
 }
 
 int outbox_recover(struct store *s, const char *connector, const char *now, int *ret_n,
-		   struct ts_err *err)
+                   struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_RECOVER);
 	if (!st)
@@ -256,7 +256,7 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 }
 
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
-		 const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err)
+                 const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err)
 {
 	*ret_ops = NULL;
 	*ret_n = 0;
@@ -335,12 +335,12 @@ static int link_tx(struct store *s, void *arg, struct ts_err *err)
 }
 
 int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
-		const struct outbox_remote *r, const char *content_hash, const char *now,
-		int64_t *ret_ticket, struct ts_err *err)
+                const struct outbox_remote *r, const char *content_hash, const char *now,
+                int64_t *ret_ticket, struct ts_err *err)
 {
 	if (!marker || !*marker)
 		return ts_err_set(err, EX_SOFTWARE, "outbox row %lld: a ticket needs a marker",
-				  (long long)op->id);
+		                  (long long)op->id);
 	struct link l = {op, marker, r, content_hash, now, 0};
 	int rc = in_tx(s, "link ticket", err, link_tx, &l);
 	if (rc == 0 && ret_ticket)
@@ -384,8 +384,8 @@ static int complete_tx(struct store *s, void *arg, struct ts_err *err)
 }
 
 int outbox_complete(struct store *s, const struct outbox_op *op, const char *content_hash,
-		    const struct outbox_remote *seen, const char *note, const char *now,
-		    struct ts_err *err)
+                    const struct outbox_remote *seen, const char *note, const char *now,
+                    struct ts_err *err)
 {
 	struct complete c = {op, content_hash, seen, note, now};
 	return in_tx(s, "complete outbox row", err, complete_tx, &c);
@@ -404,8 +404,8 @@ int64_t outbox_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_
 }
 
 int outbox_fail(struct store *s, const struct outbox_op *op, const char *message, bool unknown,
-		int64_t delay_ms, int max_attempts, int64_t now_ms, const char *now, bool *ret_dead,
-		struct ts_err *err)
+                int64_t delay_ms, int max_attempts, int64_t now_ms, const char *now, bool *ret_dead,
+                struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_FAIL);
 	if (!st)
@@ -433,7 +433,7 @@ int outbox_fail(struct store *s, const struct outbox_op *op, const char *message
 }
 
 int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, const char *now,
-		   struct ts_err *err)
+                   struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_RELEASE);
 	if (!st)
@@ -444,8 +444,8 @@ int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, co
 	return exec_done(s, st, "release outbox row", err);
 }
 
-int outbox_kill(struct store *s, const struct outbox_op *op, const char *message,
-		const char *now, struct ts_err *err)
+int outbox_kill(struct store *s, const struct outbox_op *op, const char *message, const char *now,
+                struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_KILL);
 	if (!st)
@@ -491,7 +491,7 @@ struct task_row {
 };
 
 static int load_tasks(struct store *s, int64_t ticket, struct task_row **ret, size_t *ret_n,
-		      struct ts_err *err)
+                      struct ts_err *err)
 {
 	*ret = NULL;
 	*ret_n = 0;
@@ -536,7 +536,8 @@ static void free_tasks(struct task_row *v, size_t n)
 static char *acceptance_reason(const struct outbox_remote *r)
 {
 	struct ts_buf b = {0};
-	ts_buf_printf(&b, "resolution '%s' set on %s", r->resolution, r->key ? r->key : "the ticket");
+	ts_buf_printf(&b, "resolution '%s' set on %s", r->resolution,
+	              r->key ? r->key : "the ticket");
 	if (r->actor && *r->actor)
 		ts_buf_printf(&b, " by %s", r->actor);
 	if (r->comment && *r->comment)
@@ -544,9 +545,9 @@ static char *acceptance_reason(const struct outbox_remote *r)
 	return ts_buf_steal(&b);
 }
 
-static int change_task(struct store *s, const struct task_row *t, int64_t ticket,
-		       const char *to, const struct outbox_remote *r, const char *source,
-		       const char *now, struct ts_err *err)
+static int change_task(struct store *s, const struct task_row *t, int64_t ticket, const char *to,
+                       const struct outbox_remote *r, const char *source, const char *now,
+                       struct ts_err *err)
 {
 	char *reason = NULL;
 	int rc = 0;
@@ -559,7 +560,7 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 			goto out;
 		}
 		json_t *payload = json_pack("{s:s, s:s, s:s?}", "source", "tracker", "connector",
-					    r->connector, "ticket", r->key);
+		                            r->connector, "ticket", r->key);
 		char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(payload);
 		sqlite3_bind_int64(st, 1, t->project_id);
@@ -615,7 +616,7 @@ out:
 
 /* Finds the ticket by marker, else by key. *ret_id 0 when not ours. */
 static int find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
-		       char **ret_updated, struct ts_err *err)
+                       char **ret_updated, struct ts_err *err)
 {
 	*ret_id = 0;
 	*ret_updated = NULL;
@@ -623,7 +624,8 @@ static int find_ticket(struct store *s, const struct outbox_remote *r, int64_t *
 		const char *v = pass == 0 ? r->marker : r->key;
 		if (!v)
 			continue;
-		sqlite3_stmt *st = store_prepare(s, pass == 0 ? SQL_FIND_BY_MARKER : SQL_FIND_BY_KEY);
+		sqlite3_stmt *st =
+		    store_prepare(s, pass == 0 ? SQL_FIND_BY_MARKER : SQL_FIND_BY_KEY);
 		if (!st)
 			return store_fail(s, "find ticket", err);
 		bind_text(st, 1, r->connector);
@@ -643,7 +645,7 @@ static int find_ticket(struct store *s, const struct outbox_remote *r, int64_t *
 }
 
 int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const char *source,
-			const char *now, struct outbox_apply *ret, struct ts_err *err)
+                        const char *now, struct outbox_apply *ret, struct ts_err *err)
 {
 	struct outbox_apply res = {0};
 	int64_t ticket;
@@ -695,8 +697,8 @@ out:
 
 /* ------------------------------------------------------------ cursors */
 
-int outbox_cursor_get(struct store *s, const char *connector, const char *scope,
-		      char **ret_cursor, struct ts_err *err)
+int outbox_cursor_get(struct store *s, const char *connector, const char *scope, char **ret_cursor,
+                      struct ts_err *err)
 {
 	*ret_cursor = NULL;
 	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_GET);
@@ -713,8 +715,8 @@ int outbox_cursor_get(struct store *s, const char *connector, const char *scope,
 	return 0;
 }
 
-int outbox_cursor_set(struct store *s, const char *connector, const char *scope,
-		      const char *cursor, const char *now, struct ts_err *err)
+int outbox_cursor_set(struct store *s, const char *connector, const char *scope, const char *cursor,
+                      const char *now, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_SET);
 	if (!st)
@@ -727,7 +729,7 @@ int outbox_cursor_set(struct store *s, const char *connector, const char *scope,
 }
 
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,
-		   struct ts_err *err)
+                   struct ts_err *err)
 {
 	*ret_due = false;
 	sqlite3_stmt *st = store_prepare(s, SQL_HAS_DUE);
@@ -746,7 +748,7 @@ int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool 
 /* ------------------------------------------------------------ status */
 
 static int counts(struct store *s, const char *sql, int64_t project, json_t *obj,
-		  json_int_t *ret_total, struct ts_err *err)
+                  json_int_t *ret_total, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, sql);
 	if (!st)
@@ -768,7 +770,7 @@ static int counts(struct store *s, const char *sql, int64_t project, json_t *obj
 }
 
 static int trouble(struct store *s, int64_t project, const char *state, json_t *list,
-		   struct ts_err *err)
+                   struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_OUTBOX_TROUBLE);
 	if (!st)
@@ -778,13 +780,13 @@ static int trouble(struct store *s, int64_t project, const char *state, json_t *
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *e = json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s?, s:s}", "id",
-				      (json_int_t)sqlite3_column_int64(st, 0), "op", col(st, 1),
-				      "task", col(st, 2), "connector", col(st, 3), "attempts",
-				      sqlite3_column_int(st, 4), "last_error", col(st, 5),
-				      "updated_at", col(st, 6));
+		                      (json_int_t)sqlite3_column_int64(st, 0), "op", col(st, 1),
+		                      "task", col(st, 2), "connector", col(st, 3), "attempts",
+		                      sqlite3_column_int(st, 4), "last_error", col(st, 5),
+		                      "updated_at", col(st, 6));
 		if (strcmp(state, "failed") == 0)
 			json_object_set_new(e, "next_attempt_at",
-					    json_integer(sqlite3_column_int64(st, 7)));
+			                    json_integer(sqlite3_column_int64(st, 7)));
 		json_array_append_new(list, e);
 	}
 	sqlite3_reset(st);
@@ -794,12 +796,12 @@ static int trouble(struct store *s, int64_t project, const char *state, json_t *
 }
 
 static int project_status(struct store *s, int64_t id, const char *slug, json_t **ret,
-			  struct ts_err *err)
+                          struct ts_err *err)
 {
 	json_t *tasks = json_object(), *outbox = json_object();
 	json_t *dead = json_array(), *failing = json_array();
 	json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks,
-				"outbox", outbox, "dead", dead, "failing", failing);
+	                        "outbox", outbox, "dead", dead, "failing", failing);
 	json_int_t total = 0, linked = 0;
 	int rc = counts(s, SQL_TASKS_BY_STATUS, id, tasks, &total, err);
 	if (rc == 0)
@@ -844,14 +846,16 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = col(st, 0);
-		if (!cur || strcmp(json_string_value(json_object_get(cur, "connector")), name) != 0) {
-			cur = json_pack("{s:s, s:n, s:[]}", "connector", name, "last_poll", "scopes");
+		if (!cur ||
+		    strcmp(json_string_value(json_object_get(cur, "connector")), name) != 0) {
+			cur =
+			    json_pack("{s:s, s:n, s:[]}", "connector", name, "last_poll", "scopes");
 			json_array_append_new(list, cur);
 		}
 		const char *at = col(st, 3);
 		json_array_append_new(json_object_get(cur, "scopes"),
-				      json_pack("{s:s, s:s, s:s}", "scope", col(st, 1), "cursor",
-						col(st, 2), "updated_at", at));
+		                      json_pack("{s:s, s:s, s:s}", "scope", col(st, 1), "cursor",
+		                                col(st, 2), "updated_at", at));
 		const char *last = json_string_value(json_object_get(cur, "last_poll"));
 		if (!last || strcmp(at, last) > 0)
 			json_object_set_new(cur, "last_poll", json_string(at));
@@ -877,8 +881,8 @@ int outbox_status_json(struct store *s, const char *slug, json_t **ret_doc, stru
 	json_t *ids = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0),
-						     col(st, 1)));
+		json_array_append_new(
+		    ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0), col(st, 1)));
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		json_decref(ids);
@@ -892,11 +896,10 @@ int outbox_status_json(struct store *s, const char *slug, json_t **ret_doc, stru
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(ids, i, e)
-	{
+	json_array_foreach (ids, i, e) {
 		json_t *p = NULL;
 		rc = project_status(s, json_integer_value(json_array_get(e, 0)),
-				    json_string_value(json_array_get(e, 1)), &p, err);
+		                    json_string_value(json_array_get(e, 1)), &p, err);
 		if (rc < 0)
 			break;
 		json_array_append_new(projects, p);

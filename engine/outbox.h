@@ -45,7 +45,7 @@ void outbox_op_clear(struct outbox_op *op);
  * while holding the sync lock (no other process drains this outbox).
  * *ret_n (may be NULL) receives the number of rows recovered. */
 int outbox_recover(struct store *s, const char *connector, const char *now, int *ret_n,
-		   struct ts_err *err);
+                   struct ts_err *err);
 
 /* Claims, in one transaction, up to limit due rows of connector (pending, or
  * failed with next_attempt_at <= now_ms), oldest due first, and marks them
@@ -54,7 +54,7 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
  * the create it needs). *ret_ops is a new array (NULL when none; free with
  * outbox_ops_free). */
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
-		 const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err);
+                 const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err);
 
 /* What a tracker says about a ticket. All borrowed; any may be NULL. */
 struct outbox_remote {
@@ -77,8 +77,8 @@ struct outbox_remote {
  * becomes done. content_hash (may be NULL) is the text written. *ret_ticket
  * (may be NULL) receives the ticket row id. */
 int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
-		const struct outbox_remote *r, const char *content_hash, const char *now,
-		int64_t *ret_ticket, struct ts_err *err);
+                const struct outbox_remote *r, const char *content_hash, const char *now,
+                int64_t *ret_ticket, struct ts_err *err);
 
 /* The row is done. When op has a ticket: content_hash (may be NULL) is
  * recorded as the text last written, and seen (may be NULL) refreshes the
@@ -86,8 +86,8 @@ int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
  * threatsync's own write back as a change). note (may be NULL) is kept in
  * last_error for the record ("nothing to close: no ticket"). */
 int outbox_complete(struct store *s, const struct outbox_op *op, const char *content_hash,
-		    const struct outbox_remote *seen, const char *note, const char *now,
-		    struct ts_err *err);
+                    const struct outbox_remote *seen, const char *note, const char *now,
+                    struct ts_err *err);
 
 /* Full-jitter exponential backoff: a delay in [0, min(max_ms, base_ms *
  * 2^attempts)] chosen by rnd (any 64-bit random value). */
@@ -100,17 +100,17 @@ int64_t outbox_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_
  * only a successful lookup or create clears it). *ret_dead (may be NULL) tells
  * which. */
 int outbox_fail(struct store *s, const struct outbox_op *op, const char *message, bool unknown,
-		int64_t delay_ms, int max_attempts, int64_t now_ms, const char *now, bool *ret_dead,
-		struct ts_err *err);
+                int64_t delay_ms, int max_attempts, int64_t now_ms, const char *now, bool *ret_dead,
+                struct ts_err *err);
 
 /* Puts an inflight row back to pending without counting an attempt (the pass
  * was cancelled); unknown as for outbox_fail. */
 int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, const char *now,
-		   struct ts_err *err);
+                   struct ts_err *err);
 
 /* Marks a row dead at once with message (an operation that can never run). */
-int outbox_kill(struct store *s, const struct outbox_op *op, const char *message,
-		const char *now, struct ts_err *err);
+int outbox_kill(struct store *s, const struct outbox_op *op, const char *message, const char *now,
+                struct ts_err *err);
 
 /* The task status a tracker state maps to: resolution "Won't Do" / "Won't
  * Fix" (any case) → risk_accepted; else category new → todo, indeterminate →
@@ -137,18 +137,18 @@ struct outbox_apply {
  * it revokes that override. Statuses threatsync set itself
  * (not_applicable, satisfied, risk accepted by a human) are never changed. */
 int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const char *source,
-			const char *now, struct outbox_apply *ret, struct ts_err *err);
+                        const char *now, struct outbox_apply *ret, struct ts_err *err);
 
 /* Poll cursors per (connector, scope = tracker project). get: *ret_cursor is
  * new (NULL when none). */
-int outbox_cursor_get(struct store *s, const char *connector, const char *scope,
-		      char **ret_cursor, struct ts_err *err);
-int outbox_cursor_set(struct store *s, const char *connector, const char *scope,
-		      const char *cursor, const char *now, struct ts_err *err);
+int outbox_cursor_get(struct store *s, const char *connector, const char *scope, char **ret_cursor,
+                      struct ts_err *err);
+int outbox_cursor_set(struct store *s, const char *connector, const char *scope, const char *cursor,
+                      const char *now, struct ts_err *err);
 
 /* Whether connector (NULL: any) has a row due at now_ms. */
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,
-		   struct ts_err *err);
+                   struct ts_err *err);
 
 /* The state of sync for `threatsync status` as a new document
  * (schema/status.schema.json): {"projects": [{"project", "tasks": {status: n},

@@ -8,10 +8,10 @@
 #include "engine/generate.h"
 
 static const char SQL_TASK[] =
-	"SELECT c.uid, c.title, c.priority, c.due_date,"
-	" json_patch(coalesce(x.body, '{}'), c.body), c.content_hash, c.last_version,"
-	" c.state, p.slug FROM countermeasures c JOIN projects p ON p.id = c.project_id"
-	" LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";
+    "SELECT c.uid, c.title, c.priority, c.due_date,"
+    " json_patch(coalesce(x.body, '{}'), c.body), c.content_hash, c.last_version,"
+    " c.state, p.slug FROM countermeasures c JOIN projects p ON p.id = c.project_id"
+    " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";
 
 char *ticket_summary(const char *s, size_t max)
 {
@@ -44,8 +44,7 @@ static const char *highest_severity(const json_t *body)
 	const char *best = NULL;
 	size_t i;
 	json_t *t;
-	json_array_foreach(json_object_get(body, "threats"), i, t)
-	{
+	json_array_foreach (json_object_get(body, "threats"), i, t) {
 		const char *sev = json_string_value(json_object_get(t, "severity"));
 		if (severity_rank(sev) > severity_rank(best))
 			best = sev;
@@ -54,7 +53,7 @@ static const char *highest_severity(const json_t *body)
 }
 
 int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
-		     struct ts_err *err)
+                     struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_TASK);
 	if (!st)
@@ -63,8 +62,8 @@ int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_t
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
 		int rc = r == SQLITE_DONE ? ts_err_set(err, EX_NOINPUT, "no task with row id %lld",
-						      (long long)countermeasure_id)
-					  : store_fail(s, "load task", err);
+		                                       (long long)countermeasure_id)
+		                          : store_fail(s, "load task", err);
 		sqlite3_reset(st);
 		return rc;
 	}

@@ -20,7 +20,7 @@ struct ticket_task {
 	char *project_slug;
 	char *cm_uid;       /* "C-OUTPUT-ENCODING@web" */
 	char *summary;      /* the title on one line, at most TICKET_SUMMARY_MAX bytes,
-			     * cut on a UTF-8 boundary */
+	                     * cut on a UTF-8 boundary */
 	json_t *body;       /* countermeasures.body (an object) */
 	int priority;       /* 1..4 */
 	char *severity;     /* highest severity of its threats, "medium" when none */
@@ -36,7 +36,7 @@ struct ticket_task {
  * ticket_task_free). EX_NOINPUT when the row does not exist, store errors
  * otherwise. */
 int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
-		     struct ts_err *err);
+                     struct ts_err *err);
 
 void ticket_task_free(struct ticket_task *t); /* NULL is a no-op */
 

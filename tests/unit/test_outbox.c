@@ -39,12 +39,17 @@ static void link_op(struct gu *g, const struct outbox_op *op, const char *key)
 	struct ticket_task *t = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(ticket_task_load(g->s, op->countermeasure_id, &t, &err), 0);
-	struct outbox_remote r = {.connector = "gl", .key = key, .id = "1", .url = "http://x/1",
-				  .marker = t->marker, .status = "opened",
-				  .status_category = "new", .updated = "2026-11-22T10:00:00Z"};
+	struct outbox_remote r = {.connector = "gl",
+	                          .key = key,
+	                          .id = "1",
+	                          .url = "http://x/1",
+	                          .marker = t->marker,
+	                          .status = "opened",
+	                          .status_category = "new",
+	                          .updated = "2026-11-22T10:00:00Z"};
 	int64_t ticket = 0;
 	assert_int_equal(outbox_link(g->s, op, t->marker, &r, t->content_hash, NOW, &ticket, &err),
-			 0);
+	                 0);
 	assert_true(ticket > 0);
 	ticket_task_free(t);
 }
@@ -74,10 +79,10 @@ static void test_claim_and_link(void **state)
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM outbox WHERE state = 'done'"), 1);
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id"
-		 " WHERE c.id = %lld AND t.remote_key = 'acme/shop#1' AND t.marker LIKE "
-		 "'threatsync-%%' AND t.content_hash = c.content_hash",
-		 (long long)ops[0].countermeasure_id);
+	         "SELECT count(*) FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id"
+	         " WHERE c.id = %lld AND t.remote_key = 'acme/shop#1' AND t.marker LIKE "
+	         "'threatsync-%%' AND t.content_hash = c.content_hash",
+	         (long long)ops[0].countermeasure_id);
 	assert_int_equal(gu_int(&g, sql), 1);
 	outbox_ops_free(ops, n);
 	gu_close(&g);
@@ -94,15 +99,14 @@ static void test_fail_backoff_and_dead(void **state)
 	int64_t id = ops[0].id;
 	struct ts_err err = {0};
 	bool dead = true;
-	assert_int_equal(outbox_fail(g.s, &ops[0], "HTTP 500: boom", false, 5000, 3, 1000, NOW,
-				     &dead, &err),
-			 0);
+	assert_int_equal(
+	    outbox_fail(g.s, &ops[0], "HTTP 500: boom", false, 5000, 3, 1000, NOW, &dead, &err), 0);
 	assert_false(dead);
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed' AND attempts = 1"
-		 " AND next_attempt_at = 6000 AND last_error = 'HTTP 500: boom'",
-		 (long long)id);
+	         "SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed' AND attempts = 1"
+	         " AND next_attempt_at = 6000 AND last_error = 'HTTP 500: boom'",
+	         (long long)id);
 	assert_int_equal(gu_int(&g, sql), 1);
 	outbox_ops_free(ops, n);
 
@@ -114,21 +118,21 @@ static void test_fail_backoff_and_dead(void **state)
 		/* Finish them so only the failed row matters below. */
 		for (size_t i = 0; i < n; i++)
 			assert_int_equal(outbox_complete(g.s, &all[i], NULL, NULL, NULL, NOW, &err),
-					 0);
+			                 0);
 		outbox_ops_free(all, n);
 		ops = claim(&g, attempt == 2 ? 6000 : 100000, 1, &n);
 		assert_int_equal(n, 1);
 		assert_int_equal(ops[0].id, id);
 		assert_int_equal(ops[0].attempts, attempt - 1);
 		assert_int_equal(outbox_fail(g.s, &ops[0], "HTTP 400: Field 'x' cannot be set.",
-					     false, 90000, 3, 10000, NOW, &dead, &err),
-				 0);
+		                             false, 90000, 3, 10000, NOW, &dead, &err),
+		                 0);
 		assert_int_equal(dead, attempt == 3);
 		outbox_ops_free(ops, n);
 	}
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM outbox WHERE id = %lld AND state = 'dead' AND attempts = 3",
-		 (long long)id);
+	         "SELECT count(*) FROM outbox WHERE id = %lld AND state = 'dead' AND attempts = 3",
+	         (long long)id);
 	assert_int_equal(gu_int(&g, sql), 1);
 	/* A dead row is never claimed. */
 	ops = claim(&g, INT64_MAX / 2, 1000, &n);
@@ -140,10 +144,10 @@ static void test_fail_backoff_and_dead(void **state)
 	assert_int_equal(outbox_status_json(g.s, "tracked", &doc, &err), 0);
 	json_t *p = json_array_get(json_object_get(doc, "projects"), 0);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "outbox"), "dead")),
-			 1);
+	                 1);
 	json_t *d = json_array_get(json_object_get(p, "dead"), 0);
 	assert_string_equal(json_string_value(json_object_get(d, "last_error")),
-			    "HTTP 400: Field 'x' cannot be set.");
+	                    "HTTP 400: Field 'x' cannot be set.");
 	json_decref(doc);
 	assert_int_equal(outbox_status_json(g.s, "nope", &doc, &err), -EINVAL);
 	assert_int_equal(err.code, EX_NOINPUT);
@@ -166,8 +170,8 @@ static void test_recover_inflight(void **state)
 	assert_int_equal(recovered, 3);
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM outbox WHERE state = 'inflight'"), 0);
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM outbox WHERE"
-				    " json_extract(payload, '$.outcome_unknown') = 1"),
-			 3);
+	                            " json_extract(payload, '$.outcome_unknown') = 1"),
+	                 3);
 	ops = claim(&g, 1000, 100, &n);
 	size_t unknown = 0;
 	for (size_t i = 0; i < n; i++)
@@ -180,8 +184,8 @@ static void test_recover_inflight(void **state)
 			break;
 		}
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM outbox WHERE state = 'done' AND"
-				    " json_extract(payload, '$.outcome_unknown') IS NULL"),
-			 1);
+	                            " json_extract(payload, '$.outcome_unknown') IS NULL"),
+	                 1);
 	outbox_ops_free(ops, n);
 	gu_close(&g);
 }
@@ -194,11 +198,12 @@ static void test_task_rows_in_order(void **state)
 	/* An update queued behind the task's pending create waits for it. */
 	long long cm = gu_int(&g, "SELECT min(countermeasure_id) FROM outbox");
 	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO outbox(project_id, connector, op, countermeasure_id, payload, state,"
-		 " created_at, updated_at) SELECT project_id, 'gl', 'update', %lld, '{}', 'pending',"
-		 " 'x', 'x' FROM countermeasures WHERE id = %lld",
-		 cm, cm);
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, payload, state,"
+	    " created_at, updated_at) SELECT project_id, 'gl', 'update', %lld, '{}', 'pending',"
+	    " 'x', 'x' FROM countermeasures WHERE id = %lld",
+	    cm, cm);
 	assert_int_equal(sqlite3_exec(store_db(g.s), sql, NULL, NULL, NULL), SQLITE_OK);
 	size_t n = 0;
 	struct outbox_op *ops = claim(&g, 1000, 100, &n);
@@ -244,23 +249,28 @@ static void test_apply_remote_status(void **state)
 
 	/* Unknown ticket: ignored. */
 	struct outbox_apply res;
-	struct outbox_remote r = {.connector = "gl", .key = "acme/shop#404",
-				  .status_category = "done", .updated = "2026-11-22T11:00:00Z"};
+	struct outbox_remote r = {.connector = "gl",
+	                          .key = "acme/shop#404",
+	                          .status_category = "done",
+	                          .updated = "2026-11-22T11:00:00Z"};
 	assert_int_equal(apply(&g, &r, &res), 0);
 	assert_false(res.matched);
 
 	/* By key: in progress, with a history row. */
-	r = (struct outbox_remote){.connector = "gl", .key = "acme/shop#9", .status = "Doing",
-				   .status_category = "indeterminate", .actor = "alice",
-				   .updated = "2026-11-22T11:00:00Z"};
+	r = (struct outbox_remote){.connector = "gl",
+	                           .key = "acme/shop#9",
+	                           .status = "Doing",
+	                           .status_category = "indeterminate",
+	                           .actor = "alice",
+	                           .updated = "2026-11-22T11:00:00Z"};
 	assert_int_equal(apply(&g, &r, &res), 0);
 	assert_true(res.matched);
 	assert_int_equal(res.changed, 1);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld AND"
-		 " source = 'poll' AND from_status = 'todo' AND to_status = 'in_progress' AND"
-		 " actor = 'alice' AND remote_time = '2026-11-22T11:00:00Z'",
-		 cm);
+	         "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld AND"
+	         " source = 'poll' AND from_status = 'todo' AND to_status = 'in_progress' AND"
+	         " actor = 'alice' AND remote_time = '2026-11-22T11:00:00Z'",
+	         cm);
 	assert_int_equal(gu_int(&g, sql), 1);
 
 	/* The same fields.updated again (an overlapping poll): nothing. */
@@ -268,8 +278,8 @@ static void test_apply_remote_status(void **state)
 	assert_int_equal(apply(&g, &r, &res), 0);
 	assert_true(res.duplicate);
 	assert_int_equal(res.changed, 0);
-	snprintf(sql, sizeof(sql), "SELECT status = 'in_progress' FROM countermeasures WHERE id = %lld",
-		 cm);
+	snprintf(sql, sizeof(sql),
+	         "SELECT status = 'in_progress' FROM countermeasures WHERE id = %lld", cm);
 	assert_int_equal(gu_int(&g, sql), 1);
 
 	/* Won't Do: a risk acceptance from the tracker, with its reason. */
@@ -279,31 +289,33 @@ static void test_apply_remote_status(void **state)
 	assert_int_equal(apply(&g, &r, &res), 0);
 	assert_int_equal(res.changed, 1);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM countermeasures c JOIN overrides o ON o.target_uid = c.uid"
-		 " WHERE c.id = %lld AND c.status = 'risk_accepted' AND o.revoked_at IS NULL AND"
-		 " o.reason LIKE '%%Won''t Do%%handled by the WAF%%'",
-		 cm);
+	         "SELECT count(*) FROM countermeasures c JOIN overrides o ON o.target_uid = c.uid"
+	         " WHERE c.id = %lld AND c.status = 'risk_accepted' AND o.revoked_at IS NULL AND"
+	         " o.reason LIKE '%%Won''t Do%%handled by the WAF%%'",
+	         cm);
 	assert_int_equal(gu_int(&g, sql), 1);
 	/* Regeneration keeps it (the override is in force). */
 	json_decref(gu_generate(&g, "tracked", "2026-11-23T00:00:00.000Z"));
-	snprintf(sql, sizeof(sql), "SELECT status = 'risk_accepted' FROM countermeasures WHERE id = %lld",
-		 cm);
+	snprintf(sql, sizeof(sql),
+	         "SELECT status = 'risk_accepted' FROM countermeasures WHERE id = %lld", cm);
 	assert_int_equal(gu_int(&g, sql), 1);
 
 	/* Reopened by a human: back to todo, the acceptance revoked. */
-	r = (struct outbox_remote){.connector = "gl", .key = "acme/shop#9",
-				   .status_category = "new", .updated = "2026-11-22T13:00:00Z"};
+	r = (struct outbox_remote){.connector = "gl",
+	                           .key = "acme/shop#9",
+	                           .status_category = "new",
+	                           .updated = "2026-11-22T13:00:00Z"};
 	assert_int_equal(apply(&g, &r, &res), 0);
 	assert_int_equal(res.changed, 1);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM countermeasures c JOIN overrides o ON o.target_uid = c.uid"
-		 " WHERE c.id = %lld AND c.status = 'todo' AND o.revoked_at IS NOT NULL",
-		 cm);
+	         "SELECT count(*) FROM countermeasures c JOIN overrides o ON o.target_uid = c.uid"
+	         " WHERE c.id = %lld AND c.status = 'todo' AND o.revoked_at IS NOT NULL",
+	         cm);
 	assert_int_equal(gu_int(&g, sql), 1);
 
 	/* A status threatsync set itself is not touched by the tracker. */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE countermeasures SET status = 'not_applicable' WHERE id = %lld", cm);
+	         "UPDATE countermeasures SET status = 'not_applicable' WHERE id = %lld", cm);
 	assert_int_equal(sqlite3_exec(store_db(g.s), sql, NULL, NULL, NULL), SQLITE_OK);
 	r.status_category = "done";
 	r.updated = "2026-11-22T14:00:00Z";
@@ -311,8 +323,8 @@ static void test_apply_remote_status(void **state)
 	assert_true(res.matched);
 	assert_int_equal(res.changed, 0);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM tickets WHERE remote_key = 'acme/shop#9' AND"
-		 " remote_updated = '2026-11-22T14:00:00Z' AND remote_status_category = 'done'");
+	         "SELECT count(*) FROM tickets WHERE remote_key = 'acme/shop#9' AND"
+	         " remote_updated = '2026-11-22T14:00:00Z' AND remote_status_category = 'done'");
 	assert_int_equal(gu_int(&g, sql), 1);
 	gu_close(&g);
 }
@@ -350,10 +362,10 @@ static void test_cursors(void **state)
 	struct ts_err err = {0};
 	assert_int_equal(outbox_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
 	assert_null(c);
-	assert_int_equal(outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T10:00:00Z", NOW, &err),
-			 0);
-	assert_int_equal(outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T11:00:00Z", NOW, &err),
-			 0);
+	assert_int_equal(
+	    outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T10:00:00Z", NOW, &err), 0);
+	assert_int_equal(
+	    outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T11:00:00Z", NOW, &err), 0);
 	assert_int_equal(outbox_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
 	assert_string_equal(c, "2026-11-22T11:00:00Z");
 	free(c);
@@ -368,13 +380,13 @@ static void test_cursors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_claim_and_link),
-		cmocka_unit_test(test_fail_backoff_and_dead),
-		cmocka_unit_test(test_recover_inflight),
-		cmocka_unit_test(test_task_rows_in_order),
-		cmocka_unit_test(test_apply_remote_status),
-		cmocka_unit_test(test_mapping_and_backoff),
-		cmocka_unit_test(test_cursors),
+	    cmocka_unit_test(test_claim_and_link),
+	    cmocka_unit_test(test_fail_backoff_and_dead),
+	    cmocka_unit_test(test_recover_inflight),
+	    cmocka_unit_test(test_task_rows_in_order),
+	    cmocka_unit_test(test_apply_remote_status),
+	    cmocka_unit_test(test_mapping_and_backoff),
+	    cmocka_unit_test(test_cursors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

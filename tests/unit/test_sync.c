@@ -28,29 +28,28 @@ struct fixture {
 
 static void write_model(const char *path, int components)
 {
-	json_t *comps = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "customer", "type", "user", "name",
-				  "Customer", "trust_zone", "internet");
+	json_t *comps = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "customer", "type", "user",
+	                          "name", "Customer", "trust_zone", "internet");
 	json_t *flows = json_array();
 	for (int i = 0; i < components; i++) {
 		char id[32], name[32], fid[32];
 		snprintf(id, sizeof(id), "web%d", i);
 		snprintf(name, sizeof(name), "Web %d", i);
 		snprintf(fid, sizeof(fid), "f%d", i);
-		json_array_append_new(
-			comps, json_pack("{s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "id", id, "type",
-					 "web_app", "name", name, "trust_zone", "dmz", "properties",
-					 "internet_facing", 1, "authenticates_users", 1,
-					 "handles_pii", 1));
+		json_array_append_new(comps,
+		                      json_pack("{s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "id", id,
+		                                "type", "web_app", "name", name, "trust_zone",
+		                                "dmz", "properties", "internet_facing", 1,
+		                                "authenticates_users", 1, "handles_pii", 1));
 		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:s}", "id", fid, "source",
-						       "customer", "destination", id, "protocol",
-						       "HTTPS"));
+		                                       "customer", "destination", id, "protocol",
+		                                       "HTTPS"));
 	}
 	json_t *m = json_pack(
-		"{s:s, s:{s:s, s:s, s:[s]}, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}], s:o, s:o}",
-		"format", "threatsync-model/1", "project", "name", "Sync", "description", "test",
-		"compliance", "gdpr", "trust_zones", "id", "internet", "name", "Internet",
-		"trust_level", 0, "id", "dmz", "name", "DMZ", "trust_level", 50, "components", comps,
-		"flows", flows);
+	    "{s:s, s:{s:s, s:s, s:[s]}, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}], s:o, s:o}", "format",
+	    "threatsync-model/1", "project", "name", "Sync", "description", "test", "compliance",
+	    "gdpr", "trust_zones", "id", "internet", "name", "Internet", "trust_level", 0, "id",
+	    "dmz", "name", "DMZ", "trust_level", 50, "components", comps, "flows", flows);
 	assert_int_equal(json_dump_file(m, path, JSON_COMPACT), 0);
 	json_decref(m);
 }
@@ -63,16 +62,16 @@ static void fixture_open(struct fixture *f, const char *const emu_args[], int co
 	f->dir = tu_tmpdir();
 	free(tu_write_file(f->dir, "jira_token", TOKEN "\n"));
 	char *conf_text = ts_asprintf(
-		"database = \"unused.db\";\n"
-		"library_paths = [ \"%s/tests/data/generate/lib\" ];\n"
-		"connectors = ( { name = \"jira\"; type = \"jira\"; flavor = \"cloud\";"
-		" base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"jira_token\";"
-		" concurrency = 4; rate_per_second = 1000.0; burst = 1000; max_attempts = 100;"
-		" connect_timeout_ms = 1000; request_timeout_ms = 1500; poll_interval_s = 5; } );\n"
-		"projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\";"
-		" labels = [ \"team-a\" ]; } );\n"
-		"classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
-		tu_env("TS_SOURCE_DIR"), f->emu.base);
+	    "database = \"unused.db\";\n"
+	    "library_paths = [ \"%s/tests/data/generate/lib\" ];\n"
+	    "connectors = ( { name = \"jira\"; type = \"jira\"; flavor = \"cloud\";"
+	    " base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"jira_token\";"
+	    " concurrency = 4; rate_per_second = 1000.0; burst = 1000; max_attempts = 100;"
+	    " connect_timeout_ms = 1000; request_timeout_ms = 1500; poll_interval_s = 5; } );\n"
+	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\";"
+	    " labels = [ \"team-a\" ]; } );\n"
+	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
+	    tu_env("TS_SOURCE_DIR"), f->emu.base);
 	char *conf = tu_write_file(f->dir, "t.conf", conf_text);
 	char *model = ts_asprintf("%s/model.json", f->dir);
 	write_model(model, components);
@@ -134,11 +133,11 @@ static json_t *run_pass(struct fixture *f, const struct sync_pass_opts *o)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	struct pass p = {0};
 	struct sync_opts so = {.backoff_base_ms = 20,
-			       .backoff_max_ms = 200,
-			       .seed = 7,
-			       .event_cb = event_cb,
-			       .event_ud = f,
-			       .opened_cb = opened_cb};
+	                       .backoff_max_ms = 200,
+	                       .seed = 7,
+	                       .event_cb = event_cb,
+	                       .event_ud = f,
+	                       .opened_cb = opened_cb};
 	assert_int_equal(http_client_new(&loop, &p.http), 0);
 	assert_int_equal(sync_new(&loop, p.http, f->g.s, f->g.cfg, &so, &p.sync), 0);
 	struct ts_err err = {0};
@@ -168,25 +167,24 @@ static void assert_one_ticket_per_task(struct fixture *f)
 	json_t *count = json_object();
 	size_t i, k;
 	json_t *is, *lab;
-	json_array_foreach(issues, i, is)
-	{
-		json_array_foreach(json_object_get(is, "labels"), k, lab)
-		{
+	json_array_foreach (issues, i, is) {
+		json_array_foreach (json_object_get(is, "labels"), k, lab) {
 			const char *l = json_string_value(lab);
 			if (strncmp(l, "threatsync-", 11) == 0)
-				json_object_set_new(count, l,
-						    json_integer(json_integer_value(
-								 json_object_get(count, l)) +
-							 1));
+				json_object_set_new(
+				    count, l,
+				    json_integer(json_integer_value(json_object_get(count, l)) +
+				                 1));
 		}
 	}
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->g.s),
-					    "SELECT c.uid, t.marker FROM countermeasures c LEFT JOIN"
-					    " tickets t ON t.id = c.ticket_id WHERE c.in_scope = 1"
-					    " AND c.state = 'active' AND c.status <> 'satisfied'",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(store_db(f->g.s),
+	                       "SELECT c.uid, t.marker FROM countermeasures c LEFT JOIN"
+	                       " tickets t ON t.id = c.ticket_id WHERE c.in_scope = 1"
+	                       " AND c.state = 'active' AND c.status <> 'satisfied'",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char m[32];
@@ -225,29 +223,30 @@ static void test_push_poll_idle(void **state)
 	char *key = NULL;
 	{
 		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(store_db(f.g.s),
-						    "SELECT remote_key FROM tickets ORDER BY id LIMIT 1",
-						    -1, &st, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(store_db(f.g.s),
+		                       "SELECT remote_key FROM tickets ORDER BY id LIMIT 1", -1,
+		                       &st, NULL),
+		    SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		key = ts_strdup((const char *)sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 	}
 	char *path = ts_asprintf("/_emu/issues/%s/transition", key);
 	long status = 0;
-	json_decref(ju_emu_call(&f.emu, "POST", path, "{\"to\":\"Done\",\"actor\":\"alice\"}",
-				&status));
+	json_decref(
+	    ju_emu_call(&f.emu, "POST", path, "{\"to\":\"Done\",\"actor\":\"alice\"}", &status));
 	assert_int_equal(status, 200);
 	rep = run_pass(&f, NULL);
 	assert_int_equal(num(rep, "poll", "status_changes"), 1);
 	json_decref(rep);
 	char sql[512];
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM status_history h JOIN tickets t ON t.id = h.ticket_id"
-		 " JOIN countermeasures c ON c.id = h.countermeasure_id WHERE t.remote_key = '%s'"
-		 " AND h.source = 'poll' AND h.from_status = 'todo' AND h.to_status = 'done'"
-		 " AND c.status = 'done' AND h.remote_time IS NOT NULL",
-		 key);
+	         "SELECT count(*) FROM status_history h JOIN tickets t ON t.id = h.ticket_id"
+	         " JOIN countermeasures c ON c.id = h.countermeasure_id WHERE t.remote_key = '%s'"
+	         " AND h.source = 'poll' AND h.from_status = 'todo' AND h.to_status = 'done'"
+	         " AND c.status = 'done' AND h.remote_time IS NOT NULL",
+	         key);
 	assert_int_equal(gu_int(&f.g, sql), 1);
 
 	/* Nothing changed: at most 2 poll requests and no write. */
@@ -260,21 +259,21 @@ static void test_push_poll_idle(void **state)
 	size_t i;
 	json_t *r;
 	int searches = 0;
-	json_array_foreach(all, i, r)
-	{
+	json_array_foreach (all, i, r) {
 		const char *m = json_string_value(json_object_get(r, "method"));
 		assert_string_equal(m, "GET");
-		searches += strstr(json_string_value(json_object_get(r, "path")), "/search") != NULL;
+		searches +=
+		    strstr(json_string_value(json_object_get(r, "path")), "/search") != NULL;
 	}
 	assert_true(searches >= 1 && searches <= 2);
 	json_decref(all);
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM status_history WHERE source = 'poll'"),
-			 1);
+	                 1);
 	/* No secret in any message or in the database. */
 	assert_null(strstr(f.events.data ? f.events.data : "", TOKEN));
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE payload LIKE '%" TOKEN
-				      "%' OR last_error LIKE '%" TOKEN "%'"),
-			 0);
+	                              "%' OR last_error LIKE '%" TOKEN "%'"),
+	                 0);
 	free(path);
 	free(key);
 	fixture_close(&f);
@@ -284,17 +283,11 @@ static void test_faults_converge(void **state)
 {
 	(void)state;
 	struct fixture f;
-	const char *const args[] = {"--seed",
-				    "11",
-				    "--fault-rate",
-				    "0.2",
-				    "--faults",
-				    "429,500,502,503,reset,slow,timeout,malformed",
-				    "--slow-ms",
-				    "300",
-				    "--timeout-hold-s",
-				    "3",
-				    NULL};
+	const char *const args[] = {
+	    "--seed",    "11",       "--fault-rate",
+	    "0.2",       "--faults", "429,500,502,503,reset,slow,timeout,malformed",
+	    "--slow-ms", "300",      "--timeout-hold-s",
+	    "3",         NULL};
 	fixture_open(&f, args, 4);
 	int passes = 0;
 	while (passes < 60 &&
@@ -311,8 +304,7 @@ static void test_faults_converge(void **state)
 	size_t i;
 	json_t *r;
 	int faults = 0;
-	json_array_foreach(all, i, r)
-	{
+	json_array_foreach (all, i, r) {
 		faults += json_is_string(json_object_get(r, "fault"));
 	}
 	assert_true(faults > 0);
@@ -327,10 +319,11 @@ static void test_retry_after(void **state)
 	struct fixture f;
 	fixture_open(&f, NULL, 1);
 	long status = 0;
-	json_decref(ju_emu_call(&f.emu, "POST", "/_emu/faults",
-				"{\"script\":[{\"match\":\"POST /rest/api/3/issue\",\"fault\":\"429\","
-				"\"times\":1,\"retry_after\":\"2\"}]}",
-				&status));
+	json_decref(
+	    ju_emu_call(&f.emu, "POST", "/_emu/faults",
+	                "{\"script\":[{\"match\":\"POST /rest/api/3/issue\",\"fault\":\"429\","
+	                "\"times\":1,\"retry_after\":\"2\"}]}",
+	                &status));
 	assert_int_equal(status, 200);
 	json_t *rep = run_pass(&f, &(struct sync_pass_opts){.push_only = true});
 	json_decref(rep);
@@ -341,12 +334,11 @@ static void test_retry_after(void **state)
 	int64_t t429 = -1, next = -1;
 	size_t i;
 	json_t *r;
-	json_array_foreach(all, i, r)
-	{
+	json_array_foreach (all, i, r) {
 		int64_t ts = json_integer_value(json_object_get(r, "ts_ms"));
-		bool create = strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
-			      strcmp(json_string_value(json_object_get(r, "path")),
-				     "/rest/api/3/issue") == 0;
+		bool create =
+		    strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "path")), "/rest/api/3/issue") == 0;
 		if (t429 < 0 && json_integer_value(json_object_get(r, "status")) == 429)
 			t429 = ts;
 		else if (create && t429 >= 0)
@@ -363,9 +355,9 @@ static void test_retry_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_push_poll_idle),
-		cmocka_unit_test(test_faults_converge),
-		cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_push_poll_idle),
+	    cmocka_unit_test(test_faults_converge),
+	    cmocka_unit_test(test_retry_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,6 +249,23 @@ long du_cpu_ms(pid_t pid)
 	return (long)((utime + stime) * 1000UL / (unsigned long)(tck > 0 ? tck : 100));
 }
 
+long du_smaps_kib(pid_t pid, const char *field)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
+	char *rollup = tu_read_file(path);
+	if (!rollup)
+		return -1;
+	char key[64];
+	snprintf(key, sizeof(key), "\n%s:", field);
+	long kib = -1;
+	char *p = strstr(rollup, key);
+	if (p)
+		kib = strtol(p + strlen(key), NULL, 10);
+	free(rollup);
+	return kib;
+}
+
 long du_rss_kib(pid_t pid)
 {
 	char path[64];

@@ -70,5 +70,7 @@ long du_cpu_ms(pid_t pid);
 
 /* Resident set size in KiB from /proc/PID/status (VmRSS); -1 when unreadable. */
 long du_rss_kib(pid_t pid);
+/* A field of /proc/PID/smaps_rollup ("Pss", "Anonymous", ...) in KiB, or -1. */
+long du_smaps_kib(pid_t pid, const char *field);
 
 #endif
