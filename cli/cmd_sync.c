@@ -79,6 +79,13 @@ static void print_report(const json_t *rep)
 		printf(
 		    "  poll: %d request(s), %d issue(s) seen, %d status change(s), %d error(s)\n",
 		    N(po, "requests"), N(po, "issues"), N(po, "status_changes"), N(po, "errors"));
+		const json_t *rc = json_object_get(c, "reconcile");
+		if (rc)
+			printf("  reconcile: %d ticket(s) read, %d task(s) took the tracker's status, "
+			       "%d kept threatsync's (%d operation(s) queued), %d vanished, %d "
+			       "re-created, %d error(s)\n",
+			       N(rc, "tickets"), N(rc, "remote_won"), N(rc, "local_won"),
+			       N(rc, "queued"), N(rc, "vanished"), N(rc, "recreated"), N(rc, "errors"));
 #undef N
 		if (json_is_true(json_object_get(c, "unreachable")))
 			printf("  unreachable: no request got an answer\n");
@@ -96,7 +103,8 @@ static void print_report(const json_t *rep)
 
 int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const char usage[] = "--once [--connector NAME] [--reconcile] [--json]";
+	static const char usage[] =
+	    "--once [--connector NAME] [--reconcile [--recreate]] [--json]";
 	bool once = false, json = false;
 	struct sync_pass_opts po = {0};
 	for (int i = 1; i < argc; i++) {
@@ -106,6 +114,8 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--reconcile") == 0) {
 			po.reconcile = true;
+		} else if (strcmp(argv[i], "--recreate") == 0) {
+			po.recreate = true;
 		} else if (strcmp(argv[i], "--connector") == 0 && i + 1 < argc) {
 			po.connector = argv[++i];
 		} else {
@@ -117,6 +127,11 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	if (!once) {
 		cli_error("sync: only one pass is available here: say --once (the daemon, "
 		          "threatsyncd, syncs continuously)");
+		return EX_USAGE;
+	}
+	if (po.recreate && !po.reconcile) {
+		cli_error("sync: --recreate only works with --reconcile (it re-creates the tickets "
+		          "a reconciliation finds gone from the tracker)");
 		return EX_USAGE;
 	}
 	struct config *cfg = cli_config(ctx);

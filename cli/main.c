@@ -60,16 +60,25 @@ static const struct cli_command commands[] = {
 	{"compliance", "SLUG [--framework F] [--json]", "compliance coverage", NULL, NULL,
 	 "reports (a later issue)"},
 	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports (a later issue)"},
-	{"sync", "--once [--connector NAME] [--reconcile] [--json]", "run one push and poll pass",
+	{"sync", "--once [--connector NAME] [--reconcile [--recreate]] [--json]",
+	 "run one push and poll pass",
 	 "Drains the outbox (exactly one ticket per task: an operation whose outcome is\n"
 	 "unknown is resolved by its marker first), then polls each tracker project for\n"
-	 "changed tickets. --reconcile polls from the start instead of the cursor.\n"
+	 "changed tickets. --reconcile reads every linked ticket instead of polling and\n"
+	 "repairs drift, the most recent change winning (docs/reconciliation.md);\n"
+	 "--recreate also queues new tickets for those the tracker lost (404).\n"
 	 "Exit 0 when the pass completed (failed operations are rescheduled: see the\n"
 	 "counts and `threatsync status`), 69 when a connector could not be opened or no\n"
 	 "request to it got an answer, 75 when the daemon or another sync holds the lock.",
 	 cmd_sync, NULL},
-	{"link", "SLUG TASK KEY", "adopt an existing ticket for a task", NULL, NULL,
-	 "#6 (tracker sync II)"},
+	{"link", "SLUG TASK KEY [--connector NAME] [--json]", "adopt an existing ticket for a task",
+	 "Reads KEY from the project's tracker, links it to the task (TASK is an id from\n"
+	 "`threatsync countermeasures SLUG --all`; a bare GitLab issue number is taken in the\n"
+	 "project's tracker_project), cancels the task's queued create, and queues an update\n"
+	 "so the next sync puts the marker label on it. Exit 65 for an unknown task, a ticket\n"
+	 "the tracker does not have or one linked to another task, 78 when the project has\n"
+	 "no connector, 69 when the tracker is unreachable.",
+	 cmd_link, NULL},
 	{"library lint", "[DIR...] [--json] [--catalogs DIR]", "check the threat library",
 	 "Without DIR, lints the configured library_paths (later ones overlay earlier ones).\n"
 	 "--catalogs (or $TS_CATALOGS_DIR) checks NIST SP 800-53 and ASVS ids against the\n"

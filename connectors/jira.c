@@ -12,9 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Priority names by threatsync priority 1..4. A static table for now: issue #6
- * makes it configurable per connector. */
-static const char *const jira_priority_names[] = {NULL, "Highest", "High", "Medium", "Low"};
+#include "engine/fieldmap.h"
 
 /* Fields every read asks for (statusCategory comes inside status). */
 #define JIRA_FIELDS "summary,status,labels,updated,resolution"
@@ -470,6 +468,76 @@ static void content_hash(const json_t *fields, char out[65])
 	json_decref(h);
 }
 
+/* A custom field's JSON value from its rendered text. New reference. */
+static json_t *custom_value(enum fieldmap_kind kind, const char *text)
+{
+	switch (kind) {
+	case FIELDMAP_NUMBER: {
+		char *end = NULL;
+		double d = strtod(text, &end);
+		if (*text && end && !*end) {
+			long long ll = (long long)d;
+			return (double)ll == d ? json_integer(ll) : json_real(d);
+		}
+		return json_string(text);
+	}
+	case FIELDMAP_OPTION:
+		return json_pack("{s:s}", "value", text);
+	case FIELDMAP_ARRAY: {
+		json_t *a = json_array();
+		const char *p = text;
+		while (*p) {
+			size_t n = strcspn(p, ",");
+			const char *b = p, *e = p + n;
+			while (b < e && (*b == ' ' || *b == '\t'))
+				b++;
+			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if (e > b) {
+				char *item = ts_strndup(b, (size_t)(e - b));
+				json_array_append_new(a, json_string(item));
+				free(item);
+			}
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		return a;
+	}
+	case FIELDMAP_STRING:
+	default:
+		return json_string(text);
+	}
+}
+
+/* Sets the configured custom fields of t in fields: every one on a create,
+ * only those configured with owned = true on an update. */
+static void custom_fields(const struct jira_conn *c, const struct ticket_content *t, json_t *fields,
+                          bool update)
+{
+	const struct fieldmap *fm = c->cfg->fieldmap;
+	if (!fm || fm->n_custom == 0)
+		return;
+	struct template_task tt = {
+	    .severity = t->severity,
+	    .priority = t->priority,
+	    .body = t->body,
+	    .cwe_names = t->cwe_names,
+	    .due_date = t->due_date,
+	    .project = t->project_slug,
+	    .task = t->cm_uid,
+	    .model_version = t->model_version,
+	};
+	for (size_t i = 0; i < fm->n_custom; i++) {
+		const struct fieldmap_custom *f = &fm->custom[i];
+		if (update && !f->owned)
+			continue;
+		char *text = template_render(f->value, &tt);
+		json_object_set_new(fields, f->field, custom_value(f->kind, text));
+		free(text);
+	}
+}
+
 static char *issue_path(const char *key, const char *suffix)
 {
 	char *k = jira_url_escape(key);
@@ -672,13 +740,14 @@ static void jira_create(void *conn, const struct ticket_content *t, connector_cb
 	              "name", c->cfg->issue_type ? c->cfg->issue_type : "Task", "description",
 	              description(c, t), "labels", owned_labels(c, t));
 	free(summary);
-	if (t->priority >= 1 && t->priority < (int)TS_ARRAY_SIZE(jira_priority_names))
-		json_object_set_new(fields, "priority",
-		                    json_pack("{s:s}", "name", jira_priority_names[t->priority]));
+	const char *prio = fieldmap_priority(c->cfg->fieldmap, t->priority);
+	if (prio)
+		json_object_set_new(fields, "priority", json_pack("{s:s}", "name", prio));
 	if (t->due_date && *t->due_date)
 		json_object_set_new(fields, "duedate", json_string(t->due_date));
 	char hash[65];
 	content_hash(fields, hash);
+	custom_fields(c, t, fields, false);
 	op->pending = property_value(t, hash);
 	op_send(op, "POST", ts_strdup("/issue"), json_pack("{s:o}", "fields", fields), create_done);
 }
@@ -788,6 +857,7 @@ static void jira_update(void *conn, const char *key, const struct ticket_content
 	free(summary);
 	char hash[65];
 	content_hash(fields, hash);
+	custom_fields(c, t, fields, true);
 	/* Labels through the "add" verb: labels humans added stay. Priority and
 	 * due date are left alone after the create: people re-prioritise. */
 	json_t *adds = json_array();
@@ -822,6 +892,47 @@ static void transition_done(struct jira_op *op, const struct http_response *r)
 	}
 	op->res.status = CONNECTOR_OK;
 	op_finish(op);
+}
+
+/* Adds the transition_fields configured for the status pick leads to, as
+ * far as its screen has them ("fields", present when the transitions were
+ * read with expand=transitions.fields): Jira refuses fields off the screen.
+ * -1 with *missing set when the screen requires a field not configured. */
+static int transition_fields(const struct config_connector *cfg, const json_t *pick, json_t *body,
+                             char *missing, size_t cap)
+{
+	const struct fieldmap *fm = cfg->fieldmap;
+	const json_t *screen = json_object_get(pick, "fields");
+	if (!fm || fm->n_transitions == 0 || !json_is_object(screen))
+		return 0;
+	const char *to = json_string_value(json_object_get(json_object_get(pick, "to"), "name"));
+	json_t *set = json_object();
+	for (size_t i = 0; to && i < fm->n_transitions; i++) {
+		const struct fieldmap_transition *f = &fm->transitions[i];
+		if (strcasecmp(f->to, to) != 0 || !json_object_get(screen, f->field))
+			continue;
+		bool named = strcmp(f->field, "resolution") == 0 ||
+		             strcmp(f->field, "priority") == 0 || strcmp(f->field, "assignee") == 0;
+		json_object_set_new(set, f->field,
+		                    named ? json_pack("{s:s}", "name", f->value)
+		                          : json_string(f->value));
+	}
+	const char *name;
+	json_t *desc;
+	json_object_foreach ((json_t *)screen, name, desc) {
+		if (json_is_true(json_object_get(desc, "required")) &&
+		    !json_is_true(json_object_get(desc, "hasDefaultValue")) &&
+		    !json_object_get(set, name)) {
+			snprintf(missing, cap, "%s", name);
+			json_decref(set);
+			return -1;
+		}
+	}
+	if (json_object_size(set) > 0)
+		json_object_set_new(body, "fields", set);
+	else
+		json_decref(set);
+	return 0;
 }
 
 static void transitions_done(struct jira_op *op, const struct http_response *r)
@@ -883,6 +994,19 @@ static void transitions_done(struct jira_op *op, const struct http_response *r)
 	free(ri->resolution);
 	ri->resolution = NULL;
 	json_t *body = json_pack("{s:{s:s}}", "transition", "id", id);
+	char missing[256];
+	if (transition_fields(cfg, pick, body, missing, sizeof(missing)) < 0) {
+		op_fail(op, CONNECTOR_FAILED,
+		        "jira '%s': transition '%s' of %s requires the field '%s': set it with "
+		        "transition_fields in the connector's configuration "
+		        "(docs/field-mapping.md)",
+		        cfg->name, json_string_value(json_object_get(pick, "name")), op->key,
+		        missing);
+		json_decref(body);
+		json_decref(j);
+		op_finish(op);
+		return;
+	}
 	if (op->text && *op->text)
 		json_object_set_new(body, "update",
 		                    json_pack("{s:[{s:{s:o}}]}", "comment", "add", "body",
@@ -910,7 +1034,12 @@ static void state_read(struct jira_op *op, const struct http_response *r)
 		op_finish(op);
 		return;
 	}
-	op_send(op, "GET", issue_path(op->key, "/transitions"), NULL, transitions_done);
+	/* With transition_fields configured, read what each screen requires. */
+	const struct fieldmap *fm = op->c->cfg->fieldmap;
+	bool expand = fm && fm->n_transitions > 0;
+	op_send(op, "GET",
+	        issue_path(op->key, expand ? "/transitions?expand=transitions.fields" : "/transitions"),
+	        NULL, transitions_done);
 }
 
 static void jira_set_state(void *conn, const char *key, enum connector_state want,

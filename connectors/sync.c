@@ -13,8 +13,12 @@
 #include <unistd.h>
 
 #include "connectors/connector.h"
+#include "engine/grouping.h"
 #include "engine/outbox.h"
 #include "engine/ticket_content.h"
+#include "connectors/reconcile.h"
+#include "engine/fieldmap.h"
+#include "engine/reconcile.h"
 
 #define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
 #define SYNC_DEFAULT_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -31,6 +35,12 @@ struct sync_op {
 	struct ticket_content content;
 	const char *tracker_project; /* borrowed from the configuration */
 	enum op_stage stage;
+	/* Grouping (engine/grouping.h): the row acts on its group's ticket. */
+	const char *group_by;       /* borrowed from the configuration; NULL: not grouped */
+	char *group_key;            /* the group, once planned */
+	bool group_join;            /* on success, link the row's task to the ticket */
+	bool group_update_after;    /* after a reopen, write the group's text */
+	struct sync_op *group_next; /* in sc->grouped or sc->parked */
 };
 
 struct sync_conn {
@@ -45,9 +55,13 @@ struct sync_conn {
 	bool repump;
 	bool polling; /* the poll phase started */
 	bool finished;
+	struct sync_op *grouped; /* grouped rows at work: one per group at a time */
+	struct sync_op *parked;  /* grouped rows waiting for their group's row */
 	const char **scopes; /* tracker projects mapped to this connector (borrowed strings) */
 	size_t n_scopes, scope;
 	char *since; /* cursor of the scope being polled */
+	struct reconcile_walk *walk; /* the reconciliation walk running, or NULL */
+	bool reconciled;             /* it ran: drain what it queued, then finish */
 };
 
 struct sync {
@@ -194,8 +208,10 @@ void sync_cancel(struct sync *y)
 	y->report.cancelled = true;
 	/* Connectors idle in no phase finish now; the others finish as their
 	 * in-flight work comes back. */
-	for (size_t i = 0; i < y->n_conns; i++)
+	for (size_t i = 0; i < y->n_conns; i++) {
+		reconcile_walk_cancel(y->conns[i].walk);
 		pump(&y->conns[i]);
+	}
 }
 
 /* ------------------------------------------------------------ pass end */
@@ -261,16 +277,19 @@ static const char *now_iso(char buf[32])
 
 static void op_free(struct sync_op *op)
 {
+	free(op->group_key);
 	outbox_op_clear(&op->row);
 	ticket_task_free(op->task);
 	free(op);
 }
 
-static void fill_remote(struct outbox_remote *o, const char *connector,
+static void fill_remote(struct outbox_remote *o, const struct config_connector *cc,
                         const struct remote_issue *i)
 {
 	memset(o, 0, sizeof(*o));
-	o->connector = connector;
+	o->connector = cc->name;
+	o->task_status =
+	    fieldmap_task_status(cc->fieldmap, i->status, i->status_category, i->resolution);
 	o->key = i->key;
 	o->id = i->id;
 	o->url = i->url;
@@ -282,16 +301,29 @@ static void fill_remote(struct outbox_remote *o, const char *connector,
 	o->actor = i->actor;
 }
 
+static struct sync_op *group_release(struct sync_op *op);
+static bool group_begin(struct sync_op *op);
+static void op_release(struct sync_op *op, bool unknown);
+
 /* A row is finished with (whatever happened): account and pump again. */
 static void op_end(struct sync_op *op)
 {
 	struct sync_conn *sc = op->sc;
+	/* Rows of the same group waited for this one: they go on now. */
+	struct sync_op *waiting = group_release(op);
 	/* A finished row may unblock the task's next row (outbox_claim keeps a
 	 * task's rows in order): look again. */
 	if (op->row.countermeasure_id > 0)
 		sc->drained = false;
 	op_free(op);
 	sc->inflight--;
+	while (waiting) {
+		struct sync_op *w = waiting;
+		waiting = w->group_next;
+		w->group_next = NULL;
+		if (!group_begin(w))
+			op_release(w, false); /* no longer grouped: claimed again as usual */
+	}
 	pump(sc);
 }
 
@@ -373,7 +405,7 @@ static void op_complete(struct sync_op *op, const char *content_hash,
 	struct ts_err err = {0};
 	struct outbox_remote o;
 	if (seen)
-		fill_remote(&o, sc->cfg->name, seen);
+		fill_remote(&o, sc->cfg, seen);
 	int rc = outbox_complete(sc->y->s, &op->row, content_hash,
 	                         seen && seen->updated ? &o : NULL, note, now_iso(now), &err);
 	if (rc < 0)
@@ -389,9 +421,14 @@ static void op_link(struct sync_op *op, const struct remote_issue *issue, unsign
 	char now[32];
 	struct ts_err err = {0};
 	struct outbox_remote o;
-	fill_remote(&o, sc->cfg->name, issue);
+	fill_remote(&o, sc->cfg, issue);
+	int64_t ticket = 0;
 	int rc = outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->task->content_hash,
-	                     now_iso(now), NULL, &err);
+	                     now_iso(now), &ticket, &err);
+	/* The other open tasks of the group share the ticket just made. */
+	if (rc == 0 && op->group_key)
+		rc = grouping_link_members(sc->y->s, op->group_by, op->row.project_id,
+		                           op->group_key, ticket, NULL, &err);
 	if (rc < 0)
 		store_error(sc->y, rc, &err);
 	else
@@ -480,6 +517,10 @@ static void op_cb(void *ud, const struct connector_result *r)
 		op_link(op, &r->issue, &sc->rep->created);
 		return;
 	case STAGE_UPDATE:
+		if (op->group_join) {
+			op_link(op, &r->issue, &sc->rep->updated);
+			return;
+		}
 		op_complete(op, op->task ? op->task->content_hash : NULL, &r->issue, NULL,
 		            &sc->rep->updated);
 		return;
@@ -487,12 +528,158 @@ static void op_cb(void *ud, const struct connector_result *r)
 		op_complete(op, NULL, &r->issue, NULL, &sc->rep->closed);
 		return;
 	case STAGE_REOPEN:
+		if (op->group_update_after) {
+			sc->rep->reopened++;
+			op->stage = STAGE_UPDATE;
+			op_send(op);
+			return;
+		}
 		op_complete(op, NULL, &r->issue, NULL, &sc->rep->reopened);
 		return;
 	case STAGE_COMMENT:
 		op_complete(op, NULL, NULL, NULL, &sc->rep->commented);
 		return;
 	}
+}
+
+/* ------------------------------------------------------------ grouping */
+
+/* A project with group_by component or threat has one ticket per group
+ * (engine/grouping.h, docs/grouping.md). The generator still queues rows per
+ * task; each row is turned into an operation on its group's ticket here, and
+ * the rows of one group run one at a time (the others are parked), so a group
+ * gets its ticket exactly once. */
+
+static bool group_busy(const struct sync_conn *sc, const char *key)
+{
+	for (const struct sync_op *o = sc->grouped; o; o = o->group_next)
+		if (strcmp(o->group_key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Takes op off the working list; returns the parked rows of its group. */
+static struct sync_op *group_release(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	bool found = false;
+	for (struct sync_op **pp = &sc->grouped; *pp; pp = &(*pp)->group_next) {
+		if (*pp == op) {
+			*pp = op->group_next;
+			found = true;
+			break;
+		}
+	}
+	op->group_next = NULL;
+	if (!found)
+		return NULL;
+	struct sync_op *out = NULL, **tail = &out;
+	for (struct sync_op **pp = &sc->parked; *pp;) {
+		struct sync_op *w = *pp;
+		if (strcmp(w->group_key, op->group_key) == 0) {
+			*pp = w->group_next;
+			w->group_next = NULL;
+			*tail = w;
+			tail = &w->group_next;
+		} else {
+			pp = &w->group_next;
+		}
+	}
+	return out;
+}
+
+/* Plans a row of a grouping project and starts it on the group's ticket.
+ * false: the task is not grouped (it keeps a ticket of its own). */
+static bool group_begin(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	struct sync *y = sc->y;
+	if (y->cancelling) {
+		op_release(op, false);
+		return true;
+	}
+	struct grouping_plan p;
+	struct ts_err err = {0};
+	int rc = grouping_plan(y->s, op->group_by, sc->cfg->name, op->row.countermeasure_id, &p,
+	                       &err);
+	if (rc < 0) {
+		store_error(y, rc, &err);
+		op_release(op, false);
+		return true;
+	}
+	if (!p.grouped)
+		return false;
+	free(op->group_key);
+	op->group_key = p.group_key;
+	p.group_key = NULL;
+	if (group_busy(sc, op->group_key)) {
+		op->group_next = sc->parked;
+		sc->parked = op;
+		grouping_plan_clear(&p);
+		return true;
+	}
+	op->group_next = sc->grouped;
+	sc->grouped = op;
+	ticket_task_free(op->task);
+	op->task = p.group;
+	p.group = NULL;
+	const struct ticket_task *t = op->task;
+	op->content.marker = t->marker;
+	op->content.summary = t->summary;
+	op->content.body = t->body;
+	op->content.cm_uid = t->cm_uid;
+	op->content.model_version = t->model_version;
+	op->content.priority = t->priority;
+	op->content.severity = t->severity;
+	op->content.due_date = t->due_date;
+	op->content.link_back = t->link_back;
+	if (p.ticket_key) {
+		free(op->row.remote_key);
+		op->row.remote_key = ts_strdup(p.ticket_key);
+		op->row.ticket_id = p.ticket_id;
+	}
+	const char *kind = op->row.op;
+	char note[300];
+	bool ended = false;
+	if (strcmp(kind, "create") == 0) {
+		if (p.task_linked) {
+			snprintf(note, sizeof(note), "already linked to the group's ticket %s",
+			         p.ticket_key ? p.ticket_key : "(no key)");
+			op_complete(op, NULL, NULL, note, NULL);
+			ended = true;
+		} else if (!p.ticket_key) {
+			op->stage = op->row.outcome_unknown ? STAGE_FIND : STAGE_CREATE;
+		} else {
+			op->group_join = true;
+			op->group_update_after = p.ticket_closed;
+			op->stage = p.ticket_closed ? STAGE_REOPEN : STAGE_UPDATE;
+		}
+	} else if (!p.ticket_key) {
+		if (strcmp(kind, "close") == 0)
+			op_complete(op, NULL, NULL, "nothing to close: the group has no ticket", NULL);
+		else
+			op_kill(op, "the task's group has no ticket (its create operation did not "
+			            "complete)");
+		ended = true;
+	} else if (strcmp(kind, "update") == 0) {
+		op->stage = STAGE_UPDATE;
+	} else if (strcmp(kind, "close") == 0) {
+		/* The ticket closes with its last open task; before that it only
+		 * stops listing the task. */
+		op->stage = p.n_open > 0 ? STAGE_UPDATE : STAGE_CLOSE;
+	} else if (strcmp(kind, "reopen") == 0) {
+		op->group_update_after = p.ticket_closed;
+		op->stage = p.ticket_closed ? STAGE_REOPEN : STAGE_UPDATE;
+	} else if (!json_is_string(json_object_get(op->row.payload, "text"))) {
+		op_kill(op, "comment without payload.text");
+		ended = true;
+	} else {
+		op->stage = STAGE_COMMENT;
+	}
+	grouping_plan_clear(&p);
+	if (!ended)
+		op_send(op);
+	return true;
 }
 
 static const struct config_project *project_of(const struct sync_conn *sc, const char *slug)
@@ -562,6 +749,11 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	} else if (strcmp(kind, "comment") != 0) {
 		op_kill(op, "the row names no task");
 		return;
+	}
+	if (op->task && grouping_enabled(proj->group_by)) {
+		op->group_by = proj->group_by;
+		if (group_begin(op))
+			return;
 	}
 
 	bool has_ticket = op->row.remote_key != NULL;
@@ -701,7 +893,7 @@ static void poll_cb(void *ud, const struct connector_result *r)
 		rc = store_fail(y->s, "apply polled changes", &err);
 	for (size_t i = 0; rc == 0 && i < r->n_issues; i++) {
 		struct outbox_remote o;
-		fill_remote(&o, sc->cfg->name, &r->issues[i]);
+		fill_remote(&o, sc->cfg, &r->issues[i]);
 		struct outbox_apply res;
 		rc = outbox_apply_remote(y->s, &o, source, now, &res, &err);
 		sc->rep->polled++;
@@ -734,10 +926,96 @@ static void poll_scope(struct sync_conn *sc, const char *page)
 	sc->ops->poll(sc->conn, sc->scopes[sc->scope], sc->since, page, poll_cb, sc);
 }
 
+static void walk_done_cb(void *ud, const struct reconcile_counts *c)
+{
+	struct sync_conn *sc = ud;
+	struct sync *y = sc->y;
+	struct sync_connector_report *rp = sc->rep;
+	sc->walk = NULL;
+	sc->reconciled = true;
+	rp->reconciled = true;
+	rp->rec_tickets += c->tickets;
+	rp->rec_remote_won += c->remote_won;
+	rp->rec_local_won += c->local_won;
+	rp->rec_queued += c->queued;
+	rp->rec_vanished += c->vanished;
+	rp->rec_recreated += c->recreated;
+	rp->rec_errors += c->errors;
+	rp->operations += c->requests;
+	rp->answered += c->answered;
+	rp->changed += c->remote_won;
+	if (c->last_error[0]) {
+		set_error(sc, c->last_error);
+		event(y, SYNC_EVENT_WARNING, "connector %s: reconcile: %s", sc->cfg->name,
+		      c->last_error);
+	}
+	if (c->store_error)
+		store_error(y, c->store_error, &c->err);
+	if (!c->cancelled && !c->store_error) {
+		char now[32];
+		struct ts_err err = {0};
+		now_iso(now);
+		int rc = outbox_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
+		if (rc < 0)
+			store_error(y, rc, &err);
+		event(y, SYNC_EVENT_INFO,
+		      "connector %s: reconciled %u ticket(s): %u task(s) took the tracker's "
+		      "status, %u kept threatsync's (%u operation(s) queued), %u ticket(s) "
+		      "vanished, %u re-created, %u read error(s)",
+		      sc->cfg->name, c->tickets, c->remote_won, c->local_won, c->queued,
+		      c->vanished, c->recreated, c->errors);
+	}
+	/* Drain what the walk queued, then finish (start_poll sees reconciled). */
+	sc->polling = false;
+	sc->drained = false;
+	pump(sc);
+}
+
+/* Whether the daemon's periodic reconciliation is due for sc: its last one
+ * is older than reconcile_interval_s. Without a record the interval starts
+ * now (a fresh start does not walk every ticket at once). */
+static bool reconcile_due(struct sync_conn *sc)
+{
+	struct sync *y = sc->y;
+	if (sc->cfg->reconcile_interval_s <= 0)
+		return false;
+	char *last = NULL;
+	char now[32];
+	struct ts_err err = {0};
+	now_iso(now);
+	int rc = outbox_cursor_get(y->s, sc->cfg->name, RECONCILE_SCOPE, &last, &err);
+	if (rc < 0) {
+		store_error(y, rc, &err);
+		return false;
+	}
+	int64_t last_ms;
+	bool due = false;
+	if (!last || http_iso8601_parse(last, &last_ms) < 0) {
+		rc = outbox_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
+		if (rc < 0)
+			store_error(y, rc, &err);
+	} else {
+		due = ts_now_ms() - last_ms >= (int64_t)sc->cfg->reconcile_interval_s * 1000;
+	}
+	free(last);
+	return due;
+}
+
 static void start_poll(struct sync_conn *sc)
 {
 	struct sync *y = sc->y;
 	sc->polling = true;
+	if (sc->reconciled) {
+		conn_finished(sc);
+		return;
+	}
+	bool reconcile = sc->conn && !y->cancelling && !y->pass.push_only &&
+	                 (y->pass.reconcile || (y->pass.reconcile_due && reconcile_due(sc)));
+	if (reconcile) {
+		reconcile_walk_start(y->s, sc->ops, sc->conn, sc->cfg, y->pass.recreate,
+		                     walk_done_cb, sc, &sc->walk);
+		return;
+	}
 	bool skip = y->pass.push_only || !sc->conn ||
 	            (y->pass.skip_unpolled && sc->cfg->poll_interval_s == 0 && !y->pass.reconcile);
 	if (skip) {
@@ -872,6 +1150,14 @@ json_t *sync_report_json(const struct sync_report *rep)
 		              c->poll_requests, "errors", c->poll_errors, "issues", c->polled,
 		              "status_changes", c->changed, "operations", c->operations, "answered",
 		              c->answered, "last_error", c->last_error[0] ? c->last_error : NULL));
+		if (c->reconciled)
+			json_object_set_new(
+			    json_array_get(list, json_array_size(list) - 1), "reconcile",
+			    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "tickets",
+			              c->rec_tickets, "remote_won", c->rec_remote_won, "local_won",
+			              c->rec_local_won, "queued", c->rec_queued, "vanished",
+			              c->rec_vanished, "recreated", c->rec_recreated, "errors",
+			              c->rec_errors));
 	}
 	return json_pack("{s:o, s:b, s:i, s:I, s:s?}", "connectors", list, "cancelled",
 	                 rep->cancelled, "recovered", rep->recovered, "duration_ms",

@@ -36,8 +36,15 @@ struct sync_opts {
 
 struct sync_pass_opts {
 	const char *connector; /* only this connector; NULL: every one */
-	bool reconcile;        /* poll from the start instead of the cursor (every ticket is
-	                        * compared; history rows say source "reconcile") */
+	bool reconcile;        /* instead of polling, walk every linked ticket and reconcile
+	                        * it (engine/reconcile.h: the most recent change wins,
+	                        * history rows say source "reconcile"), then drain the
+	                        * operations that queued */
+	bool recreate;         /* with reconcile: tickets the tracker lost (404) get their
+	                        * open tasks' creates queued again */
+	bool reconcile_due;    /* reconcile (instead of polling) the connectors whose
+	                        * reconcile_interval_s has passed since their last
+	                        * reconciliation (the daemon's periodic pass) */
 	bool push_only;        /* drain the outbox only, no polling */
 	bool skip_unpolled;    /* do not poll connectors whose poll_interval_s is 0 */
 };
@@ -56,6 +63,9 @@ struct sync_connector_report {
 	unsigned poll_requests, poll_errors;
 	unsigned operations; /* connector calls made (ops and polls) */
 	unsigned answered;   /* of those, how many got an HTTP answer */
+	bool reconciled;     /* a reconciliation walk ran (connectors/reconcile.h) */
+	unsigned rec_tickets, rec_remote_won, rec_local_won, rec_queued, rec_vanished,
+	    rec_recreated, rec_errors;
 	bool unreachable;    /* calls were made and none got an answer */
 	char last_error[512];
 };

@@ -304,7 +304,11 @@ void sync_job_tick(void *ctx)
 	}
 	if (ensure_engine(j) < 0)
 		return;
-	struct sync_pass_opts po = {.push_only = !poll_due, .skip_unpolled = true};
+	/* A polling pass also reconciles the connectors whose
+	 * reconcile_interval_s has passed (connectors/sync.c decides per
+	 * connector, from the time of its last reconciliation in the store). */
+	struct sync_pass_opts po = {
+	    .push_only = !poll_due, .skip_unpolled = true, .reconcile_due = poll_due};
 	int r = sync_run_pass(j->sync, &po, pass_done_cb, j, &err);
 	if (r < 0) {
 		log_warning("sync: cannot start a pass: %s", err.msg[0] ? err.msg : strerror(-r));

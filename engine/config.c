@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/fieldmap.h"
 #include "engine/log.h"
 
 /* The expression language is another module; when its header is present every
@@ -153,6 +154,9 @@ static const struct choice jira_flavors[] = {
     {"cloud", CONFIG_JIRA_CLOUD}, {"datacenter", CONFIG_JIRA_DATACENTER}, {NULL, 0}};
 static const struct choice risk_classes[] = {
     {"critical", 0}, {"high", 1}, {"medium", 2}, {"low", 3}, {NULL, 0}};
+/* Project group_by (docs/grouping.md). */
+static const struct choice group_modes[] = {
+    {"countermeasure", 0}, {"component", 1}, {"threat", 2}, {NULL, 0}};
 
 static const char *check_listen(const char *v);
 static const char *check_name(const char *v);
@@ -166,6 +170,7 @@ static void section_connectors(struct loader *l, const config_setting_t *s);
 static void section_projects(struct loader *l, const config_setting_t *s);
 static void section_classification(struct loader *l, const config_setting_t *s);
 static void section_policies(struct loader *l, const config_setting_t *s);
+static void section_fieldmap(struct loader *l, const config_setting_t *s);
 
 /* Top level. Sections are parsed in this order whatever their order in the file,
  * so projects can refer to connectors defined further down. */
@@ -212,6 +217,11 @@ static const struct opt connector_opts[] = {
     O_LIST("labels", CC, labels, R, NULL, check_label),
     O_STR("done_status", CC, done_status, OPT_JIRA_ONLY | R, "Done", NULL),
     O_STR("reopen_status", CC, reopen_status, OPT_JIRA_ONLY | R, "To Do", NULL),
+    /* engine/fieldmap.c parses these four into c->fieldmap. */
+    O_SECTION("priority_map", OPT_JIRA_ONLY | R, section_fieldmap),
+    O_SECTION("custom_fields", OPT_JIRA_ONLY | R, section_fieldmap),
+    O_SECTION("transition_fields", OPT_JIRA_ONLY | R, section_fieldmap),
+    O_SECTION("status_map", R, section_fieldmap),
     {0},
 };
 #undef CC
@@ -222,6 +232,7 @@ static const struct opt project_opts[] = {
     O_STR("connector", struct config_project, connector, R, NULL, check_name),
     O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word),
     O_LIST("labels", struct config_project, labels, R, NULL, check_label),
+    O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure"),
     {0},
 };
 
@@ -274,6 +285,7 @@ struct loader {
 	struct config *cfg;   /* being filled */
 	char prefix[192];     /* "connector 'jira': " and the like */
 	int conn_type;        /* type of the connector being parsed, -1 when unknown */
+	struct config_connector *conn; /* the connector being parsed, or NULL */
 	struct problem *probs;
 	size_t n_probs, cap_probs;
 };
@@ -1096,6 +1108,18 @@ static void check_jira_labels(struct loader *l, const config_setting_t *g, char 
 	}
 }
 
+static void config_fieldmap_problem_cb(void *ud, const config_setting_t *s, const char *msg)
+{
+	lerr(ud, s, "%s", msg);
+}
+
+/* priority_map, custom_fields, transition_fields, status_map of l->conn. */
+static void section_fieldmap(struct loader *l, const config_setting_t *s)
+{
+	if (l->conn)
+		fieldmap_parse(&l->conn->fieldmap, s, config_fieldmap_problem_cb, l);
+}
+
 static void section_connectors(struct loader *l, const config_setting_t *s)
 {
 	struct config *cfg = l->cfg;
@@ -1120,7 +1144,9 @@ static void section_connectors(struct loader *l, const config_setting_t *s)
 		const struct choice *tc = tv ? find_choice(connector_types, tv) : NULL;
 		l->conn_type = tc ? tc->value : -1;
 		apply_defaults(connector_opts, c, l->conn_type != CONFIG_CONNECTOR_GITLAB);
+		l->conn = c;
 		parse_group(l, g, connector_opts, c);
+		l->conn = NULL;
 
 		if (l->conn_type == CONFIG_CONNECTOR_JIRA) {
 			if (c->flavor == CONFIG_JIRA_CLOUD && !c->email &&
@@ -1316,8 +1342,10 @@ static char *file_directory(const char *path)
 
 static void config_free_sections(struct config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_connectors; i++)
+	for (size_t i = 0; i < cfg->n_connectors; i++) {
 		free_fields(connector_opts, &cfg->connectors[i]);
+		fieldmap_free(cfg->connectors[i].fieldmap);
+	}
 	free(cfg->connectors);
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		free_fields(project_opts, &cfg->projects[i]);

@@ -10,6 +10,7 @@
 #include "engine/util.h"
 
 enum config_connector_type { CONFIG_CONNECTOR_JIRA, CONFIG_CONNECTOR_GITLAB };
+struct fieldmap;
 enum config_jira_flavor { CONFIG_JIRA_CLOUD, CONFIG_JIRA_DATACENTER };
 
 /* Largest configuration file and largest secret file accepted, in bytes. */
@@ -51,6 +52,10 @@ struct config_connector {
 	                           * NULL for GitLab (issues are closed) */
 	char *reopen_status;      /* Jira status to transition to when reopening ("To Do");
 	                           * NULL for GitLab (issues are reopened) */
+	/* priority_map, custom_fields, transition_fields and status_map
+	 * (engine/fieldmap.h, docs/field-mapping.md); NULL when none is set.
+	 * Owned, freed by config_free. */
+	struct fieldmap *fieldmap;
 };
 
 struct config_project {
@@ -60,6 +65,8 @@ struct config_project {
 	char *connector;       /* name of a defined connector, or NULL: not synced */
 	char *tracker_project; /* Jira project key or GitLab project path/id; set iff connector */
 	char **labels;         /* NULL-terminated, never NULL */
+	char *group_by;        /* "countermeasure" (one ticket per task, the default) |
+	                        * "component" | "threat": docs/grouping.md */
 };
 
 struct config_rule {

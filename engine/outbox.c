@@ -76,9 +76,10 @@ static const char SQL_TICKET_TASKS[] =
     "SELECT c.id, c.project_id, c.uid, c.status,"
     " EXISTS (SELECT 1 FROM overrides o WHERE o.project_id = c.project_id"
     " AND o.target_kind = 'countermeasure' AND o.target_uid = c.uid"
-    " AND o.kind = 'risk_accepted' AND o.revoked_at IS NULL"
+    " AND o.kind = c.status AND o.revoked_at IS NULL"
     " AND json_extract(o.payload, '$.source') = 'tracker')"
     " FROM countermeasures c WHERE c.ticket_id = ?1 AND c.state = 'active' ORDER BY c.id";
+static const char SQL_TASK_REF[] = "SELECT project_id, uid FROM countermeasures WHERE id = ?1";
 static const char SQL_SET_STATUS[] =
     "UPDATE countermeasures SET status = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_HISTORY[] =
@@ -86,11 +87,11 @@ static const char SQL_HISTORY[] =
     " actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_OVERRIDE_ADD[] =
     "INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
-    " expires_at, payload, created_at) VALUES (?1, 'countermeasure', ?2, 'risk_accepted', ?3,"
+    " expires_at, payload, created_at) VALUES (?1, 'countermeasure', ?2, ?7, ?3,"
     " ?4, NULL, ?5, ?6)";
 static const char SQL_OVERRIDE_REVOKE[] =
     "UPDATE overrides SET revoked_at = ?3 WHERE project_id = ?1"
-    " AND target_kind = 'countermeasure' AND target_uid = ?2 AND kind = 'risk_accepted'"
+    " AND target_kind = 'countermeasure' AND target_uid = ?2 AND kind = ?4"
     " AND revoked_at IS NULL AND json_extract(payload, '$.source') = 'tracker'";
 static const char SQL_CURSOR_GET[] =
     "SELECT cursor FROM sync_cursors WHERE connector = ?1 AND scope = ?2";
@@ -475,11 +476,19 @@ const char *outbox_status_for(const char *category, const char *resolution)
 	return NULL;
 }
 
-static bool tracker_owned(const char *status, bool tracker_acceptance)
+/* Statuses a tracker can give a task and take back through overrides. */
+static bool override_status(const char *status)
 {
+	return status &&
+	       (strcmp(status, "risk_accepted") == 0 || strcmp(status, "not_applicable") == 0);
+}
+
+bool outbox_tracker_owned(const char *status, bool tracker_set)
+{
+	if (!status)
+		return false;
 	return strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0 ||
-	       strcmp(status, "done") == 0 ||
-	       (strcmp(status, "risk_accepted") == 0 && tracker_acceptance);
+	       strcmp(status, "done") == 0 || (override_status(status) && tracker_set);
 }
 
 struct task_row {
@@ -536,8 +545,12 @@ static void free_tasks(struct task_row *v, size_t n)
 static char *acceptance_reason(const struct outbox_remote *r)
 {
 	struct ts_buf b = {0};
-	ts_buf_printf(&b, "resolution '%s' set on %s", r->resolution,
-	              r->key ? r->key : "the ticket");
+	if (r->resolution)
+		ts_buf_printf(&b, "resolution '%s' set on %s", r->resolution,
+		              r->key ? r->key : "the ticket");
+	else
+		ts_buf_printf(&b, "status '%s' set on %s", r->status ? r->status : "?",
+		              r->key ? r->key : "the ticket");
 	if (r->actor && *r->actor)
 		ts_buf_printf(&b, " by %s", r->actor);
 	if (r->comment && *r->comment)
@@ -546,14 +559,15 @@ static char *acceptance_reason(const struct outbox_remote *r)
 }
 
 static int change_task(struct store *s, const struct task_row *t, int64_t ticket, const char *to,
-                       const struct outbox_remote *r, const char *source, const char *now,
-                       struct ts_err *err)
+                       const struct outbox_remote *r, const char *source, const char *why,
+                       const char *now, struct ts_err *err)
 {
-	char *reason = NULL;
+	char *reason = why ? ts_strdup(why) : NULL;
 	int rc = 0;
 	sqlite3_stmt *st;
-	if (strcmp(to, "risk_accepted") == 0) {
-		reason = acceptance_reason(r);
+	if (override_status(to)) {
+		if (!reason)
+			reason = acceptance_reason(r);
 		st = store_prepare(s, SQL_OVERRIDE_ADD);
 		if (!st) {
 			rc = store_fail(s, "record risk acceptance", err);
@@ -569,10 +583,12 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		bind_text(st, 4, r->actor ? r->actor : "");
 		bind_text(st, 5, p);
 		bind_text(st, 6, now);
+		bind_text(st, 7, to);
 		free(p);
 		if ((rc = exec_done(s, st, "record risk acceptance", err)) < 0)
 			goto out;
-	} else if (strcmp(t->status, "risk_accepted") == 0) {
+	}
+	if (override_status(t->status) && strcmp(t->status, to) != 0) {
 		st = store_prepare(s, SQL_OVERRIDE_REVOKE);
 		if (!st) {
 			rc = store_fail(s, "revoke risk acceptance", err);
@@ -581,6 +597,7 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		sqlite3_bind_int64(st, 1, t->project_id);
 		bind_text(st, 2, t->uid);
 		bind_text(st, 3, now);
+		bind_text(st, 4, t->status);
 		if ((rc = exec_done(s, st, "revoke risk acceptance", err)) < 0)
 			goto out;
 	}
@@ -600,7 +617,7 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, t->id);
-	sqlite3_bind_int64(st, 2, ticket);
+	bind_id(st, 2, ticket);
 	bind_text(st, 3, t->status);
 	bind_text(st, 4, to);
 	bind_text(st, 5, source);
@@ -611,6 +628,33 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 	rc = exec_done(s, st, "record status history", err);
 out:
 	free(reason);
+	return rc;
+}
+
+int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const char *from,
+                           const char *to, const struct outbox_remote *r, const char *source,
+                           const char *reason, const char *now, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_TASK_REF);
+	if (!st)
+		return store_fail(s, "load task", err);
+	sqlite3_bind_int64(st, 1, cm_id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? ts_err_set(err, EX_NOINPUT, "no task with id %lld",
+		                                    (long long)cm_id)
+		                       : store_fail(s, "load task", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	struct task_row t = {.id = cm_id,
+	                     .project_id = sqlite3_column_int64(st, 0),
+	                     .uid = ts_strdup(col(st, 1)),
+	                     .status = ts_strdup(from ? from : "")};
+	sqlite3_reset(st);
+	rc = change_task(s, &t, ticket, to, r, source, reason, now, err);
+	free(t.uid);
+	free(t.status);
 	return rc;
 }
 
@@ -673,7 +717,8 @@ int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const ch
 	bind_text(st, 8, now);
 	if ((rc = exec_done(s, st, "update ticket", err)) < 0)
 		goto out;
-	const char *to = outbox_status_for(r->status_category, r->resolution);
+	const char *to =
+	    r->task_status ? r->task_status : outbox_status_for(r->status_category, r->resolution);
 	if (!to)
 		goto out;
 	struct task_row *tasks;
@@ -681,9 +726,10 @@ int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const ch
 	rc = load_tasks(s, ticket, &tasks, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct task_row *t = &tasks[i];
-		if (!tracker_owned(t->status, t->tracker_acceptance) || strcmp(t->status, to) == 0)
+		if (!outbox_tracker_owned(t->status, t->tracker_acceptance) ||
+		    strcmp(t->status, to) == 0)
 			continue;
-		rc = change_task(s, t, ticket, to, r, source, now, err);
+		rc = change_task(s, t, ticket, to, r, source, NULL, now, err);
 		if (rc == 0)
 			res.changed++;
 	}

@@ -69,6 +69,10 @@ struct outbox_remote {
 	const char *updated; /* the tracker's timestamp, verbatim */
 	const char *actor;
 	const char *comment; /* latest comment text, used as a risk acceptance reason */
+	/* The task status the connector's status_map gives for this state
+	 * (fieldmap_task_status: a static string); NULL: the built-in
+	 * outbox_status_for(status_category, resolution). */
+	const char *task_status;
 };
 
 /* A create finished (or its marker was found): in one transaction, the
@@ -124,18 +128,35 @@ struct outbox_apply {
 	int changed;    /* tasks whose status changed */
 };
 
+/* Sets the status of task cm_id (linked to ticket, 0 when none) to `to` as
+ * the tracker's state r says, with a status_history row (source, actor,
+ * remote_time, reason; reason NULL: the acceptance reason for risk_accepted
+ * and not_applicable). risk_accepted and not_applicable record an override
+ * with payload {"source": "tracker"} so regeneration keeps it; leaving such a
+ * status revokes that override. from is the task's current status. Call
+ * inside a transaction. */
+int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const char *from,
+                           const char *to, const struct outbox_remote *r, const char *source,
+                           const char *reason, const char *now, struct ts_err *err);
+
+/* Whether a task status belongs to the tracker (todo, in_progress, done, or a
+ * risk acceptance / not applicable that came from the tracker, tracker_set). */
+bool outbox_tracker_owned(const char *status, bool tracker_set);
+
 /* Applies a remote ticket state (source: poll | webhook | reconcile). Call
  * inside a transaction (store_begin): a page of a poll is one transaction.
  * The ticket is found by marker, else by key; unknown tickets are ignored.
  * When r->updated equals the stored remote_updated nothing is written
  * (polls overlap). Otherwise the ticket's remote fields are stored and each
  * active task linked to it whose status the tracker owns (todo, in_progress,
- * done, or a risk acceptance that came from the tracker) takes the mapped
- * status, with a status_history row (from, to, source, actor, remote_time).
- * risk_accepted records an override (reason: the resolution and the comment,
- * no expiry, payload {"source": "tracker"}) so regeneration keeps it; leaving
- * it revokes that override. Statuses threatsync set itself
- * (not_applicable, satisfied, risk accepted by a human) are never changed. */
+ * done, or a risk acceptance / not applicable that came from the tracker)
+ * takes the mapped status (r->task_status, else outbox_status_for), with a
+ * status_history row (from, to, source, actor, remote_time).
+ * risk_accepted and not_applicable record an override (reason: the
+ * resolution or status and the comment, no expiry, payload {"source":
+ * "tracker"}) so regeneration keeps it; leaving it revokes that override.
+ * Statuses threatsync set itself (not applicable or risk accepted by a human,
+ * satisfied) are never changed. */
 int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const char *source,
                         const char *now, struct outbox_apply *ret, struct ts_err *err);
 

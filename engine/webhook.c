@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "engine/fieldmap.h"
+
 static const char SQL_DELIVERY_ADD[] =
     "INSERT INTO webhook_deliveries (connector, delivery_id, received_at)"
     " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
@@ -364,6 +366,10 @@ int webhook_parse(const struct config_connector *c, const struct webhook_request
 	r->updated = ev->strings[S_UPDATED];
 	r->actor = ev->strings[S_ACTOR];
 	r->comment = ev->strings[S_COMMENT];
+	/* A static string: safe should the configuration be reloaded before the
+	 * event is applied. */
+	r->task_status = fieldmap_task_status(c->fieldmap, r->status, r->status_category,
+	                                      r->resolution);
 	*ret_ev = ev;
 	return 0;
 }
