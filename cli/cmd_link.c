@@ -144,7 +144,8 @@ static bool all_digits(const char *s)
 
 int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const char usage[] = "usage: threatsync link SLUG TASK KEY [--connector NAME] [--json]";
+	static const char usage[] =
+	    "usage: threatsync link SLUG TASK KEY [--connector NAME] [--json]";
 	const char *pos[3] = {NULL, NULL, NULL};
 	const char *connector = NULL;
 	bool json = false;
@@ -174,9 +175,10 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	const char *where = cfg->path ? cfg->path : "the built-in configuration";
 	const struct config_project *proj = config_find_project(cfg, slug);
 	if (!proj || !proj->connector) {
-		cli_error("link: project '%s' is not mapped to a connector in %s (set connector and "
-		          "tracker_project in its projects entry)",
-		          slug, where);
+		cli_error(
+		    "link: project '%s' is not mapped to a connector in %s (set connector and "
+		    "tracker_project in its projects entry)",
+		    slug, where);
 		return EX_CONFIG;
 	}
 	if (connector && strcmp(connector, proj->connector) != 0) {
@@ -232,12 +234,11 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:i, s:b, s:b}",
-		                        "project", slug, "task", uid, "connector", cc->name, "key",
-		                        i->key, "url", i->url, "marker", t.marker, "status",
-		                        i->status, "creates_cancelled", res.creates_cancelled,
-		                        "status_changed", res.changed > 0, "already_linked",
-		                        res.already);
+		json_t *doc = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:i, s:b, s:b}", "project", slug, "task",
+		    uid, "connector", cc->name, "key", i->key, "url", i->url, "marker", t.marker,
+		    "status", i->status, "creates_cancelled", res.creates_cancelled,
+		    "status_changed", res.changed > 0, "already_linked", res.already);
 		char *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("%s\n", out);
 		free(out);

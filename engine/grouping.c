@@ -10,8 +10,8 @@
 
 /* The group key of countermeasure c, with the mode bound as parameter N. */
 #define GROUP_EXPR(N)                                                                              \
-	" (CASE " N " WHEN 'component' THEN 'component:' || c.component_key ELSE 'threat:' ||"    \
-	" (SELECT t.uid FROM threat_countermeasures tc JOIN threats t ON t.id = tc.threat_id"     \
+	" (CASE " N " WHEN 'component' THEN 'component:' || c.component_key ELSE 'threat:' ||"     \
+	" (SELECT t.uid FROM threat_countermeasures tc JOIN threats t ON t.id = tc.threat_id"      \
 	" WHERE tc.countermeasure_id = c.id AND t.state = 'active'"                                \
 	" ORDER BY t.score DESC, t.uid LIMIT 1) END) "
 
@@ -20,14 +20,13 @@ static const char SQL_TASK_INFO[] =
     "SELECT c.project_id, p.slug, c.ticket_id, t.marker FROM countermeasures c"
     " JOIN projects p ON p.id = c.project_id LEFT JOIN tickets t ON t.id = c.ticket_id"
     " WHERE c.id = ?1";
-static const char SQL_GROUP_TICKET[] =
-    "SELECT id, remote_key, remote_status_category FROM tickets"
-    " WHERE connector = ?1 AND marker = ?2";
+static const char SQL_GROUP_TICKET[] = "SELECT id, remote_key, remote_status_category FROM tickets"
+                                       " WHERE connector = ?1 AND marker = ?2";
 static const char SQL_MEMBERS[] =
     "SELECT c.id, c.status FROM countermeasures c WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND (c.ticket_id = ?3"
-    " OR (c.ticket_id IS NULL AND c.status IN ('todo', 'in_progress'))) AND" GROUP_EXPR("?4")
-    "= ?2 ORDER BY c.uid";
+    " OR (c.ticket_id IS NULL AND c.status IN ('todo', 'in_progress'))) AND" GROUP_EXPR(
+        "?4") "= ?2 ORDER BY c.uid";
 static const char SQL_LINK_MEMBERS[] =
     "UPDATE countermeasures AS c SET ticket_id = ?3 WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND c.ticket_id IS NULL"
@@ -166,7 +165,8 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 		if (!component) {
 			const json_t *c = json_object_get(b, "component");
 			if (json_is_object(c))
-				component = ts_strdup(json_string_value(json_object_get(c, "name")));
+				component =
+				    ts_strdup(json_string_value(json_object_get(c, "name")));
 			if (json_is_object(c) && !g->body)
 				g->body = json_pack("{s:O}", "component", c);
 		}
@@ -204,8 +204,8 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 	}
 	if (!title)
 		title = ts_strdup(component ? component : strchr(key, ':') + 1);
-	char *summary = ts_asprintf("Security work for %s (%zu task%s)", title, n,
-	                            n == 1 ? "" : "s");
+	char *summary =
+	    ts_asprintf("Security work for %s (%zu task%s)", title, n, n == 1 ? "" : "s");
 	g->summary = ticket_summary(summary, TICKET_SUMMARY_MAX);
 	free(summary);
 	char *intro = ts_asprintf(
@@ -225,8 +225,8 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 	g->link_back = ts_asprintf("threatsync group %s of project %s", key, slug);
 	char *dump = json_dumps(g->body, JSON_COMPACT | JSON_SORT_KEYS);
 	struct ts_buf h = {0};
-	ts_buf_printf(&h, "%s\n%d\n%s\n%s", g->summary, g->priority,
-	              g->due_date ? g->due_date : "", dump ? dump : "");
+	ts_buf_printf(&h, "%s\n%d\n%s\n%s", g->summary, g->priority, g->due_date ? g->due_date : "",
+	              dump ? dump : "");
 	free(dump);
 	char hex[65];
 	ts_sha256_hex(h.data, h.len, hex);
@@ -343,8 +343,7 @@ out:
 }
 
 int grouping_link_members(struct store *s, const char *group_by, int64_t project_id,
-                          const char *group_key, int64_t ticket_id, int *ret_n,
-                          struct ts_err *err)
+                          const char *group_key, int64_t ticket_id, int *ret_n, struct ts_err *err)
 {
 	if (!grouping_enabled(group_by))
 		return 0;

@@ -24,18 +24,18 @@ int grouping_key_of(struct store *s, const char *group_by, int64_t countermeasur
 
 /* What a task's ticket operation means under grouping. */
 struct grouping_plan {
-	bool grouped;             /* false: the task is handled on its own (no grouping,
-	                           * no group, or it has a ticket of its own) */
-	char *group_key;          /* "component:web" */
+	bool grouped;              /* false: the task is handled on its own (no grouping,
+	                            * no group, or it has a ticket of its own) */
+	char *group_key;           /* "component:web" */
 	struct ticket_task *group; /* the group's ticket: marker gen_marker(slug, group_key),
-	                           * summary, a body listing every member, priority (most
-	                           * urgent), severity (highest), due date (earliest) */
-	int n_members;            /* tasks listed on the ticket */
-	int n_open;               /* of those, with status todo or in_progress */
-	int64_t ticket_id;        /* the group's ticket row on the connector, 0 when none */
-	char *ticket_key;         /* its key, NULL when none */
-	bool ticket_closed;       /* its last known status category is "done" */
-	bool task_linked;         /* the task is linked to that ticket already */
+	                            * summary, a body listing every member, priority (most
+	                            * urgent), severity (highest), due date (earliest) */
+	int n_members;             /* tasks listed on the ticket */
+	int n_open;                /* of those, with status todo or in_progress */
+	int64_t ticket_id;         /* the group's ticket row on the connector, 0 when none */
+	char *ticket_key;          /* its key, NULL when none */
+	bool ticket_closed;        /* its last known status category is "done" */
+	bool task_linked;          /* the task is linked to that ticket already */
 };
 
 /* Plans for task countermeasure_id on connector. Members of a group are its
@@ -49,7 +49,6 @@ void grouping_plan_clear(struct grouping_plan *p); /* zeroes it */
  * status is open to ticket_id (the group's ticket was just created). Call
  * inside or outside a transaction. *ret_n (may be NULL) receives the count. */
 int grouping_link_members(struct store *s, const char *group_by, int64_t project_id,
-                          const char *group_key, int64_t ticket_id, int *ret_n,
-                          struct ts_err *err);
+                          const char *group_key, int64_t ticket_id, int *ret_n, struct ts_err *err);
 
 #endif

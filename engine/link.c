@@ -82,7 +82,8 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return store_fail(s, "find project", err);
 	if (project == 0)
-		return ts_err_set(err, EX_NOINPUT, "no project '%s' (threatsync project list)", slug);
+		return ts_err_set(err, EX_NOINPUT, "no project '%s' (threatsync project list)",
+		                  slug);
 	st = store_prepare(s, SQL_TASK);
 	if (!st)
 		return store_fail(s, "find task", err);
@@ -90,12 +91,13 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	bind_text(st, 2, uid);
 	r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
-		int rc = r == SQLITE_DONE
-		             ? ts_err_set(err, EX_DATAERR,
-		                          "no task '%s' in project '%s': `threatsync countermeasures "
-		                          "%s --all` lists the task ids",
-		                          uid, slug, slug)
-		             : store_fail(s, "find task", err);
+		int rc =
+		    r == SQLITE_DONE
+		        ? ts_err_set(err, EX_DATAERR,
+		                     "no task '%s' in project '%s': `threatsync countermeasures "
+		                     "%s --all` lists the task ids",
+		                     uid, slug, slug)
+		        : store_fail(s, "find task", err);
 		sqlite3_reset(st);
 		return rc;
 	}
@@ -127,8 +129,8 @@ int link_check(struct store *s, const struct link_task *t, const char *connector
 	if (r == SQLITE_ROW && strcmp(col(st, 0), t->marker) != 0) {
 		const char *tasks = col(st, 1);
 		rc = tasks ? ts_err_set(err, EX_DATAERR,
-		                        "ticket %s is already linked to task %s (connector %s)", key,
-		                        tasks, connector)
+		                        "ticket %s is already linked to task %s (connector %s)",
+		                        key, tasks, connector)
 		           : ts_err_set(err, EX_DATAERR,
 		                        "ticket %s is already recorded under marker %s "
 		                        "(connector %s)",

@@ -651,17 +651,20 @@ class EmulatorApp:
                 else:
                     fault = None
         if resp is not None:
-            if fault == "slow":
-                send_response(h, resp, self.server_header, slow_ms=self.args.slow_ms)
-            else:
-                send_response(h, resp, self.server_header)
             status = resp.status
+        # Record before answering: a client that reads /_emu/requests right
+        # after its response must find this request there.
         self.recorder.add({
             "ts_ms": int(t0 * 1000), "method": req.method, "path": req.path,
             "query": req.raw_query, "headers": redact_headers(headers),
             "body": req.body.decode("utf-8", "replace"), "status": status,
             "fault": fault, "route": req.route or route or self.route_name(req),
             "duration_ms": round((time.time() - t0) * 1000, 3)})
+        if resp is not None:
+            if fault == "slow":
+                send_response(h, resp, self.server_header, slow_ms=self.args.slow_ms)
+            else:
+                send_response(h, resp, self.server_header)
 
     def client_key(self, req):
         return req.headers.get("Authorization") or req.headers.get("PRIVATE-TOKEN") or req.client

@@ -167,6 +167,19 @@ static void expect_code(struct lfix *f, const char *conf, int want, const char *
 	free(err);
 }
 
+/* Emulators still running after a failed assertion are stopped here. */
+static struct gu_emu *running_gitlab;
+
+static int teardown(void **state)
+{
+	(void)state;
+	ju_emu_stop_all();
+	if (running_gitlab)
+		gu_emu_stop(running_gitlab);
+	running_gitlab = NULL;
+	return 0;
+}
+
 static const char TASK[] = "C-INPUT-VALIDATION@web";
 static const char TASK2[] = "C-AUTHN@web";
 
@@ -196,7 +209,7 @@ static void test_link_jira(void **state)
 	expect_code(&f, f.conf, 65, "countermeasures lnk --all", "lnk", "C-NOPE@web", "WRU-1");
 	expect_code(&f, f.conf, 65, "not found", "lnk", TASK, "WRU-999");
 	expect_code(&f, f.conf, 78, "not mapped to a connector", "other", TASK, "WRU-1");
-	expect_code(&f, f.conf, 66, "no project", "nope", TASK, "WRU-1");
+	expect_code(&f, f.conf, 78, "not mapped to a connector", "nope", TASK, "WRU-1");
 	expect_code(&f, f.conf_off, 69, "unreachable", "lnk", TASK, "WRU-1");
 	json_t *reqs = ju_requests_for(&emu, "POST", "/rest/api/3/issue");
 	assert_int_equal(json_array_size(reqs), 0);
@@ -225,17 +238,18 @@ static void test_link_jira(void **state)
 	free(row);
 	free(want);
 	free(sql);
-	sql = ts_asprintf("SELECT group_concat(op || ':' || state || ':' || coalesce(last_error, ''),"
-	                  " ',') FROM (SELECT * FROM outbox WHERE countermeasure_id ="
-	                  " (SELECT id FROM countermeasures WHERE uid = '%s') ORDER BY id)",
-	                  TASK);
+	sql =
+	    ts_asprintf("SELECT group_concat(op || ':' || state || ':' || coalesce(last_error, ''),"
+	                " ',') FROM (SELECT * FROM outbox WHERE countermeasure_id ="
+	                " (SELECT id FROM countermeasures WHERE uid = '%s') ORDER BY id)",
+	                TASK);
 	row = q(&f, sql);
 	assert_string_equal(row, "create:done:cancelled: ticket WRU-1 adopted with threatsync "
 	                         "link,update:pending:");
 	free(row);
 	free(sql);
 	assert_int_equal(qi(&f, "SELECT count(*) FROM status_history WHERE source = 'cli'"
-	                        " AND to_status = 'in_progress' AND actor = 'alice'"),
+	                        " AND to_status = 'in_progress' AND from_status = 'todo'"),
 	                 1);
 
 	/* The same ticket for another task is refused. */
@@ -283,9 +297,10 @@ static void test_link_jira(void **state)
 static void test_link_gitlab(void **state)
 {
 	(void)state;
-	struct gu_emu emu;
+	static struct gu_emu emu;
 	const char *const args[] = {"--projects", "1:security/widgets", NULL};
 	gu_emu_start(&emu, args);
+	running_gitlab = &emu;
 	struct lfix f;
 	char *on = ts_asprintf("type = \"gitlab\"; base_url = \"%s\";", emu.base);
 	fix_open(&f, on, "type = \"gitlab\"; base_url = \"http://127.0.0.1:9\";");
@@ -323,21 +338,28 @@ static void test_link_gitlab(void **state)
 	}
 	assert_true(has_marker);
 	json_decref(issue);
-	char *path = ts_asprintf("/_emu/issues?label=%s", marker);
-	json_t *with = gu_ctl(&emu, "GET", path, NULL);
-	assert_int_equal(json_array_size(with), 1);
-	json_decref(with);
-	free(path);
+	json_t *all = gu_ctl(&emu, "GET", "/_emu/issues?project=1", NULL);
+	int with = 0;
+	json_t *is;
+	json_array_foreach (all, i, is) {
+		size_t k;
+		json_array_foreach (json_object_get(is, "labels"), k, l) {
+			with += json_is_string(l) && strcmp(json_string_value(l), marker) == 0;
+		}
+	}
+	json_decref(all);
+	assert_int_equal(with, 1);
 	assert_int_equal(qi(&f, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
 	fix_close(&f);
 	gu_emu_stop(&emu);
+	running_gitlab = NULL;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_link_jira),
-	    cmocka_unit_test(test_link_gitlab),
+	    cmocka_unit_test_teardown(test_link_jira, teardown),
+	    cmocka_unit_test_teardown(test_link_gitlab, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Poll benchmark helper (bench_poll.sh): seeds the Jira emulator and the
+database with N linked tickets, changes a few, measures one poll pass.
+
+  sync_poll.py seed URL DB SLUG N CHANGED OUT.json
+      emulator: N issues in project SEC labelled `threatsync` (the CHANGED ones,
+      spread over the range, also carry their task's marker label, as tickets
+      threatsync created do), last updated two days ago, indexed at once
+      (/_emu/seed). Database: N active tasks (countermeasures) of project SLUG,
+      each linked to its ticket (tickets row with the marker, key, id, status
+      and the tracker's `updated` verbatim), one finished create row per task
+      in the outbox, and the poll cursor of (jira, SEC) set to now. OUT.json
+      lists the CHANGED keys.
+  sync_poll.py change URL SEED.json
+      moves each of those issues to Done as a human (/_emu/issues/KEY/transition).
+  sync_poll.py requests URL SINCE OUT.json
+      the API requests recorded after sequence number SINCE (what a pass sent).
+  sync_poll.py curl-config URL REQS.json OUT.cfg
+      a curl -K file replaying those GET requests in sequence on one connection.
+  sync_poll.py table RESULT.json...
+      prints the table (bench_poll.sh writes one RESULT.json per size).
+"""
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sync_util  # noqa: E402
+
+DAY_MS = 24 * 3600 * 1000
+LABELS = ["threatsync", "security"]
+
+
+def jira_time(ms):
+    """Jira's rendering of a time for an API user in UTC (the emulator's default)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03d+0000" % (ms % 1000)
+
+
+def iso_now():
+    ms = int(time.time() * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def marker(slug, uid):
+    return "threatsync-" + hashlib.sha256(("%s/%s" % (slug, uid)).encode()).hexdigest()[:16]
+
+
+def seed(url, db, slug, n, changed, out):
+    if n < 1 or changed < 1 or changed > n:
+        raise SystemExit("sync_poll.py seed: need 1 <= CHANGED <= N")
+    emu = sync_util.Emu(url)
+    base_ms = int(time.time() * 1000) - 2 * DAY_MS
+    picks = sorted({(2 * k + 1) * n // (2 * changed) for k in range(changed)})
+    uids = ["cm-%07d" % (i + 1) for i in range(n)]
+    # Issues in order: plain runs seeded in bulk, each picked one alone with its marker.
+    pos = 0
+    first_key = None
+    for p in picks + [n]:
+        if p > pos:
+            r = emu.ok("POST", "/_emu/seed", {"count": p - pos, "labels": LABELS, "project": "SEC",
+                                             "status": "To Do", "updated_start_ms": base_ms + pos,
+                                             "updated_step_ms": 1})
+            first_key = first_key or r["first"]
+        if p < n:
+            r = emu.ok("POST", "/_emu/seed", {
+                "count": 1, "labels": ["threatsync", marker(slug, uids[p]), "security"],
+                "project": "SEC", "status": "To Do", "updated_start_ms": base_ms + p,
+                "updated_step_ms": 1})
+            first_key = first_key or r["first"]
+        pos = p + 1
+    if first_key != "SEC-1" or r["last"] != "SEC-%d" % n:
+        raise SystemExit("sync_poll.py: the emulator was not empty (keys %s..%s)"
+                         % (first_key, r["last"]))
+    one = emu.ok("GET", "/_emu/issues/SEC-1")
+    id0 = int(one["id"])
+    con = sqlite3.connect(db, timeout=30)
+    project = con.execute("SELECT id FROM projects WHERE slug = ?", (slug,)).fetchone()[0]
+    now = iso_now()
+    chash = "0" * 64
+    with con:
+        con.executemany(
+            "INSERT INTO countermeasures (id, project_id, uid, library_id, component_key, title,"
+            " priority, status, body, content_hash, first_version, last_version, created_at,"
+            " updated_at) VALUES (?, ?, ?, 'bench.countermeasure', ?, ?, 3, 'todo', '{}', ?, 1, 1,"
+            " ?, ?)",
+            ((i + 1, project, uids[i], "c%07d" % (i // 16), "Bench task %d" % (i + 1), chash,
+              now, now) for i in range(n)))
+        con.executemany(
+            "INSERT INTO tickets (id, project_id, connector, marker, remote_key, remote_id,"
+            " remote_url, remote_status, remote_status_category, remote_updated, content_hash,"
+            " created_at, updated_at) VALUES (?, ?, 'jira', ?, ?, ?, ?, 'To Do', 'new', ?, ?, ?, ?)",
+            ((i + 1, project, marker(slug, uids[i]), "SEC-%d" % (i + 1), str(id0 + i),
+              "%s/browse/SEC-%d" % (url, i + 1), jira_time(base_ms + i), chash, now, now)
+             for i in range(n)))
+        con.execute("UPDATE countermeasures SET ticket_id = id WHERE project_id = ?", (project,))
+        con.executemany(
+            "INSERT INTO outbox (project_id, connector, op, countermeasure_id, ticket_id, state,"
+            " attempts, created_at, updated_at) VALUES (?, 'jira', 'create', ?, ?, 'done', 0, ?, ?)",
+            ((project, i + 1, i + 1, now, now) for i in range(n)))
+        cursor = jira_time(int(time.time() * 1000))
+        con.execute("INSERT INTO sync_cursors VALUES ('jira', 'SEC', ?, ?)", (cursor, now))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    with open(out, "w") as f:
+        json.dump({"keys": ["SEC-%d" % (p + 1) for p in picks], "cursor": cursor}, f)
+    return 0
+
+
+def change(url, seed_file):
+    emu = sync_util.Emu(url)
+    with open(seed_file) as f:
+        keys = json.load(f)["keys"]
+    for k in keys:
+        emu.ok("POST", "/_emu/issues/%s/transition" % k, {"to": "Done", "actor": "alice"})
+    return 0
+
+
+def requests(url, since, out):
+    recs = sync_util.Emu(url).requests(since=since)
+    with open(out, "w") as f:
+        json.dump([{"method": r["method"], "path": r["path"], "query": r["query"],
+                    "status": r["status"], "duration_ms": r["duration_ms"]} for r in recs], f)
+    return 0
+
+
+def curl_config(url, reqs_file, out):
+    with open(reqs_file) as f:
+        reqs = [r for r in json.load(f) if r["method"] == "GET"]
+    sync_util.write_curl_config(out, url, reqs, sync_util.auth_headers("jira"))
+    return 0
+
+
+def table(files):
+    rows = []
+    for p in files:
+        with open(p) as f:
+            rows.append(json.load(f))
+    print("poll benchmark: one `threatsync sync --once` after %d of N linked Jira tickets changed"
+          % rows[0]["changed"])
+    print("%8s %6s %-34s %8s %8s %8s %8s" % ("tickets", "db_MiB", "run", "requests", "issues",
+                                            "cpu_ms", "wall_ms"))
+    fails = 0
+    for r in rows:
+        n = r["tickets"]
+        for name, key in (("threatsync sync --once", "pass"),
+                          ("threatsync sync --once (again)", "again")):
+            x = r[key]
+            print("%8d %6.1f %-34s %8d %8d %8.1f %8.1f" % (
+                n, r["db_mib"], name, x["requests"], x["issues"], x["cpu_ms"], x["wall_s"] * 1000))
+        for name, key in (("curl: the same GET requests", "curl"),
+                          ("sqlite3: SELECT count(*) FROM tickets", "sqlite"),
+                          ("threatsync --version", "version")):
+            x = r[key]
+            print("%8d %6.1f %-34s %8s %8s %8.1f %8.1f" % (
+                n, r["db_mib"], name, x.get("requests", "-"), "-", x["cpu_ms"], x["wall_s"] * 1000))
+        p = r["pass"]
+        print("%8d %6.1f status changes %d (history rows %d); cpu ratios: x curl %.1f, x sqlite3 "
+              "count %.1f, x --version %.1f; emulator time in the pass %.1f ms" % (
+                  n, r["db_mib"], p["status_changes"], r["history"],
+                  p["cpu_ms"] / max(r["curl"]["cpu_ms"], 0.001),
+                  p["cpu_ms"] / max(r["sqlite"]["cpu_ms"], 0.001),
+                  p["cpu_ms"] / max(r["version"]["cpu_ms"], 0.001), p["emu_ms"]))
+        ok_req = p["requests"] <= 2
+        ok_cpu = p["cpu_ms"] <= 20.0
+        ok_apply = p["status_changes"] == r["changed"] and r["history"] == r["changed"]
+        print("%8d %6s goals: requests <= 2 %s, cpu <= 20 ms %s, %d changes applied %s" % (
+            n, "", "met" if ok_req else "MISSED", "met" if ok_cpu else "MISSED", r["changed"],
+            "yes" if ok_apply else "NO"))
+        if not ok_apply or p["rc"] != 0:
+            fails += 1
+    if len(rows) > 1:
+        a, b = rows[0], rows[-1]
+        print("growth %d -> %d tickets (x%.0f): pass cpu x%.2f, requests %d -> %d" % (
+            a["tickets"], b["tickets"], b["tickets"] / a["tickets"],
+            b["pass"]["cpu_ms"] / max(a["pass"]["cpu_ms"], 0.001), a["pass"]["requests"],
+            b["pass"]["requests"]))
+    return 1 if fails else 0
+
+
+def main(argv):
+    if len(argv) == 8 and argv[1] == "seed":
+        return seed(argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), argv[7])
+    if len(argv) == 4 and argv[1] == "change":
+        return change(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "requests":
+        return requests(argv[2], int(argv[3]), argv[4])
+    if len(argv) == 5 and argv[1] == "curl-config":
+        return curl_config(argv[2], argv[3], argv[4])
+    if len(argv) >= 3 and argv[1] == "table":
+        return table(argv[2:])
+    sys.stderr.write(__doc__)
+    return 64
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
