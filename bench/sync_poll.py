@@ -14,10 +14,12 @@ database with N linked tickets, changes a few, measures one poll pass.
       lists the CHANGED keys.
   sync_poll.py change URL SEED.json
       moves each of those issues to Done as a human (/_emu/issues/KEY/transition).
-  sync_poll.py requests URL SINCE OUT.json
-      the API requests recorded after sequence number SINCE (what a pass sent).
-  sync_poll.py curl-config URL REQS.json OUT.cfg
-      a curl -K file replaying those GET requests in sequence on one connection.
+  sync_poll.py measure N CHANGED URL DB CONF THREATSYNC WORKDIR OUT.json
+      runs `threatsync sync --once --json` twice (the pass that sees the
+      changes, then one that sees none) under sync_util.measure, with the
+      requests each sent (emulator stats before/after); then the baselines:
+      curl replaying the pass's GET requests in sequence on one connection,
+      `sqlite3 DB "SELECT count(*) FROM tickets"`, `threatsync --version`.
   sync_poll.py table RESULT.json...
       prints the table (bench_poll.sh writes one RESULT.json per size).
 """
@@ -119,19 +121,49 @@ def change(url, seed_file):
     return 0
 
 
-def requests(url, since, out):
-    recs = sync_util.Emu(url).requests(since=since)
+def one_pass(emu, cmd, workdir, name):
+    """One `sync --once --json` under measure(), with what the emulator saw."""
+    before = emu.stats()["total"]
+    seq = max([r["seq"] for r in emu.requests()] or [0])
+    report = os.path.join(workdir, "report-%s.json" % name)
+    m = sync_util.measure(cmd, stdout=report, stderr=os.path.join(workdir, "sync-%s.log" % name))
+    after = emu.stats()["total"]
+    sent = emu.requests(since=seq)
+    with open(report) as f:
+        doc = json.load(f) if m["rc"] == 0 else {"connectors": [{"poll": {}}]}
+    poll = doc["connectors"][0]["poll"]
+    m.update({"requests": after - before, "issues": poll.get("issues", 0),
+              "status_changes": poll.get("status_changes", 0),
+              "emu_ms": sum(r["duration_ms"] for r in sent),
+              "sent": [{"method": r["method"], "path": r["path"], "query": r["query"],
+                        "status": r["status"]} for r in sent]})
+    return m
+
+
+def measure_all(n, changed, url, db, conf, binary, workdir, out):
+    emu = sync_util.Emu(url)
+    cmd = [binary, "-c", conf, "sync", "--once", "--json"]
+    res = {"tickets": n, "changed": changed}
+    res["pass"] = one_pass(emu, cmd, workdir, "pass")
+    res["again"] = one_pass(emu, cmd, workdir, "again")
+    # Baselines: curl sending the pass's GET requests (one connection, in
+    # sequence), sqlite3 counting the tickets, the binary doing nothing.
+    cfg = os.path.join(workdir, "curl-poll.cfg")
+    gets = [r for r in res["pass"]["sent"] if r["method"] == "GET"]
+    sync_util.write_curl_config(cfg, url, gets, sync_util.auth_headers("jira"))
+    res["curl"] = sync_util.run_curl(cfg, 1, os.path.join(workdir, "curl-poll.codes"))
+    res["curl"]["requests"] = len(gets)
+    res["sqlite"] = sync_util.measure(["sqlite3", db, "SELECT count(*) FROM tickets"])
+    res["version"] = sync_util.measure([binary, "--version"])
+    con = sqlite3.connect(db, timeout=30)
+    res["history"] = con.execute(
+        "SELECT count(*) FROM status_history WHERE source = 'poll'").fetchone()[0]
+    con.close()
+    size = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+    res["db_mib"] = size / 1048576.0
     with open(out, "w") as f:
-        json.dump([{"method": r["method"], "path": r["path"], "query": r["query"],
-                    "status": r["status"], "duration_ms": r["duration_ms"]} for r in recs], f)
-    return 0
-
-
-def curl_config(url, reqs_file, out):
-    with open(reqs_file) as f:
-        reqs = [r for r in json.load(f) if r["method"] == "GET"]
-    sync_util.write_curl_config(out, url, reqs, sync_util.auth_headers("jira"))
-    return 0
+        json.dump(res, f, indent=1)
+    return 0 if res["pass"]["rc"] == 0 and res["again"]["rc"] == 0 else 1
 
 
 def table(files):
@@ -186,10 +218,9 @@ def main(argv):
         return seed(argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), argv[7])
     if len(argv) == 4 and argv[1] == "change":
         return change(argv[2], argv[3])
-    if len(argv) == 5 and argv[1] == "requests":
-        return requests(argv[2], int(argv[3]), argv[4])
-    if len(argv) == 5 and argv[1] == "curl-config":
-        return curl_config(argv[2], argv[3], argv[4])
+    if len(argv) == 10 and argv[1] == "measure":
+        return measure_all(int(argv[2]), int(argv[3]), argv[4], argv[5], argv[6], argv[7],
+                           argv[8], argv[9])
     if len(argv) >= 3 and argv[1] == "table":
         return table(argv[2:])
     sys.stderr.write(__doc__)

@@ -624,6 +624,7 @@ static bool group_begin(struct sync_op *op)
 	op->task = p.group;
 	p.group = NULL;
 	const struct ticket_task *t = op->task;
+	op->content.project_slug = t->project_slug;
 	op->content.marker = t->marker;
 	op->content.summary = t->summary;
 	op->content.body = t->body;
