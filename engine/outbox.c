@@ -641,9 +641,9 @@ int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const
 	sqlite3_bind_int64(st, 1, cm_id);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? ts_err_set(err, EX_NOINPUT, "no task with id %lld",
-		                                    (long long)cm_id)
-		                       : store_fail(s, "load task", err);
+		rc = rc == SQLITE_DONE
+		         ? ts_err_set(err, EX_NOINPUT, "no task with id %lld", (long long)cm_id)
+		         : store_fail(s, "load task", err);
 		sqlite3_reset(st);
 		return rc;
 	}
@@ -658,8 +658,7 @@ int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const
 	return rc;
 }
 
-/* Finds the ticket by marker, else by key. *ret_id 0 when not ours. */
-static int find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
+int outbox_find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
                        char **ret_updated, struct ts_err *err)
 {
 	*ret_id = 0;
@@ -694,7 +693,7 @@ int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const ch
 	struct outbox_apply res = {0};
 	int64_t ticket;
 	char *stored_updated = NULL;
-	int rc = find_ticket(s, r, &ticket, &stored_updated, err);
+	int rc = outbox_find_ticket(s, r, &ticket, &stored_updated, err);
 	if (rc < 0 || ticket == 0)
 		goto out;
 	res.matched = true;

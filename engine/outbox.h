@@ -143,6 +143,12 @@ int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const
  * risk acceptance / not applicable that came from the tracker, tracker_set). */
 bool outbox_tracker_owned(const char *status, bool tracker_set);
 
+/* Finds our ticket for a remote state, by marker, else by key: *ret_id (0 when
+ * the ticket is not ours) and *ret_updated, the stored remote_updated (new;
+ * NULL when none). */
+int outbox_find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
+                       char **ret_updated, struct ts_err *err);
+
 /* Applies a remote ticket state (source: poll | webhook | reconcile). Call
  * inside a transaction (store_begin): a page of a poll is one transaction.
  * The ticket is found by marker, else by key; unknown tickets are ignored.

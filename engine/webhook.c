@@ -19,10 +19,6 @@ static const char SQL_DELIVERY_ADD[] =
     "INSERT INTO webhook_deliveries (connector, delivery_id, received_at)"
     " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 static const char SQL_DELIVERY_PRUNE[] = "DELETE FROM webhook_deliveries WHERE received_at < ?1";
-static const char SQL_UPDATED_BY_MARKER[] =
-    "SELECT remote_updated FROM tickets WHERE connector = ?1 AND marker = ?2";
-static const char SQL_UPDATED_BY_KEY[] =
-    "SELECT remote_updated FROM tickets WHERE connector = ?1 AND remote_key = ?2";
 
 /* Indexes into webhook_event.strings. */
 enum {
@@ -368,8 +364,8 @@ int webhook_parse(const struct config_connector *c, const struct webhook_request
 	r->comment = ev->strings[S_COMMENT];
 	/* A static string: safe should the configuration be reloaded before the
 	 * event is applied. */
-	r->task_status = fieldmap_task_status(c->fieldmap, r->status, r->status_category,
-	                                      r->resolution);
+	r->task_status =
+	    fieldmap_task_status(c->fieldmap, r->status, r->status_category, r->resolution);
 	*ret_ev = ev;
 	return 0;
 }
@@ -494,30 +490,10 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 static int stored_updated(struct store *s, const struct outbox_remote *r, bool *ret_found,
                           char **ret_updated, struct ts_err *err)
 {
-	*ret_found = false;
-	*ret_updated = NULL;
-	for (int pass = 0; pass < 2 && !*ret_found; pass++) {
-		const char *v = pass == 0 ? r->marker : r->key;
-		if (!v)
-			continue;
-		sqlite3_stmt *st =
-		    store_prepare(s, pass == 0 ? SQL_UPDATED_BY_MARKER : SQL_UPDATED_BY_KEY);
-		if (!st)
-			return store_fail(s, "find ticket", err);
-		bind_text(st, 1, r->connector);
-		bind_text(st, 2, v);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*ret_found = true;
-			*ret_updated = ts_strdup((const char *)sqlite3_column_text(st, 0));
-		} else if (rc != SQLITE_DONE) {
-			rc = store_fail(s, "find ticket", err);
-			sqlite3_reset(st);
-			return rc;
-		}
-		sqlite3_reset(st);
-	}
-	return 0;
+	int64_t id = 0;
+	int rc = outbox_find_ticket(s, r, &id, ret_updated, err);
+	*ret_found = rc == 0 && id != 0;
+	return rc;
 }
 
 int webhook_apply(struct store *s, const struct webhook_event *ev, const char *now,
