@@ -10,7 +10,9 @@
 # Usage: bench/bench_push.sh [THREATSYNC]
 #   THREATSYNC defaults to $TS_THREATSYNC, else build/threatsync.
 #   Environment: TASKS (10000), CONCURRENCY (8), TRACKERS ("jira"; "jira gitlab"
-#   adds GitLab), RUN_TIMEOUT (900 s per sync pass), KEEP=1 keeps the work directory.
+#   adds GitLab), RUN_TIMEOUT (300 s per sync pass), KEEP=1 keeps the work directory,
+#   DB_SQL: SQL run on the database once the tasks are generated (to evaluate a
+#   schema change, e.g. an index; the table names it).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +21,7 @@ bin=${1:-${TS_THREATSYNC:-$src/build/threatsync}}
 tasks=${TASKS:-10000}
 conc=${CONCURRENCY:-8}
 trackers=${TRACKERS:-jira}
-run_timeout=${RUN_TIMEOUT:-900}
+run_timeout=${RUN_TIMEOUT:-300}
 util="$here/sync_util.py"
 
 [ -x "$bin" ] || { echo "bench_push.sh: no threatsync binary at $bin" >&2; exit 69; }
@@ -61,6 +63,7 @@ start_emu() {
 
 # write_conf JIRA_URL GITLAB_URL: the configuration (both URLs are rewritten
 # before each run; the projects stay mapped so the outbox rows stay due).
+# Its loop variable is its own: shell functions share the caller's variables.
 printf 'emu-token\n' >"$work/token"
 write_conf() {
 	{
@@ -72,8 +75,8 @@ classification = ( { name = "all"; when = "true"; class = "critical"; } );
 CONF
 		echo "connectors = ("
 		sep=
-		for t in $trackers; do
-			case $t in
+		for tr in $trackers; do
+			case $tr in
 			jira)
 				printf '%s\t{ name = "jira"; type = "jira"; flavor = "cloud"; base_url = "%s";\n' "$sep" "$1"
 				printf '\t  email = "threatsync@example.com"; token_file = "token";\n' ;;
@@ -87,8 +90,8 @@ CONF
 		echo ");"
 		echo "projects = ("
 		sep=
-		for t in $trackers; do
-			case $t in
+		for tr in $trackers; do
+			case $tr in
 			jira) printf '%s\t{ slug = "bench-jira"; connector = "jira"; tracker_project = "SEC"; }\n' "$sep" ;;
 			gitlab) printf '%s\t{ slug = "bench-gitlab"; connector = "gitlab"; tracker_project = "1"; }\n' "$sep" ;;
 			esac
@@ -125,6 +128,11 @@ for t in $trackers; do
 	esac
 	sqlite3 "$work/bench.db" "INSERT INTO sync_cursors VALUES ('$t', '$scope', '$cursor', '$now');"
 done
+
+if [ -n "${DB_SQL:-}" ]; then
+	sqlite3 "$work/bench.db" "$DB_SQL"
+	echo "database changed before the runs: $DB_SQL"
+fi
 
 pairs=
 for t in $trackers; do

@@ -10,7 +10,8 @@ database with N linked tickets, changes a few, measures one poll pass.
       (/_emu/seed). Database: N active tasks (countermeasures) of project SLUG,
       each linked to its ticket (tickets row with the marker, key, id, status
       and the tracker's `updated` verbatim), one finished create row per task
-      in the outbox, and the poll cursor of (jira, SEC) set to now. OUT.json
+      in the outbox, the poll cursor of (jira, SEC) set to now, and ANALYZE
+      run (statistics, as in a database in use). OUT.json
       lists the CHANGED keys.
   sync_poll.py change URL SEED.json
       moves each of those issues to Done as a human (/_emu/issues/KEY/transition).
@@ -105,6 +106,9 @@ def seed(url, db, slug, n, changed, out):
             ((project, i + 1, i + 1, now, now) for i in range(n)))
         cursor = jira_time(int(time.time() * 1000))
         con.execute("INSERT INTO sync_cursors VALUES ('jira', 'SEC', ?, ?)", (cursor, now))
+    # A database in use has statistics (threatsync runs PRAGMA optimize at
+    # every close); without them the first pass would pay a one-off ANALYZE.
+    con.execute("ANALYZE")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     with open(out, "w") as f:

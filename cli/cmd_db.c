@@ -19,7 +19,7 @@ int cmd_db_migrate(struct cli_ctx *ctx, int argc, char **argv)
 		path = cfg->database;
 	}
 	struct ts_err err = {0};
-	if (store_open(path, STORE_ANY_VERSION, &ctx->store, &err) < 0) {
+	if (store_open(path, STORE_ANY_VERSION | STORE_CHECK, &ctx->store, &err) < 0) {
 		cli_error("%s", err.msg);
 		return err.code ? err.code : EX_SOFTWARE;
 	}

@@ -243,7 +243,7 @@ int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_
 	d->state = DAEMON_STARTING;
 	d->started_ms = ts_monotonic_ms();
 
-	int r = store_open(cfg->database, STORE_MIGRATE, &d->store, err);
+	int r = store_open(cfg->database, STORE_MIGRATE | STORE_CHECK, &d->store, err);
 	if (r < 0)
 		goto fail_free;
 

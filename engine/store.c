@@ -507,7 +507,7 @@ static int open_check(struct store *s, bool *ret_fresh, bool *ret_outdated, stru
 			    "(no threatsync application_id or tables)",
 			    s->path);
 	}
-	if (pages * page_size <= STORE_QUICK_CHECK_MAX_BYTES) {
+	if ((s->flags & STORE_CHECK) && pages * page_size <= STORE_QUICK_CHECK_MAX_BYTES) {
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK)
 			return open_fail(s, "quick_check", err);

@@ -16,7 +16,13 @@ enum store_flags {
 	STORE_MIGRATE = 1 << 0,    /* apply pending migrations at open */
 	STORE_READONLY = 1 << 1,   /* open read-only; never migrates */
 	STORE_NO_CREATE = 1 << 2,  /* fail with EX_NOINPUT when the file does not exist */
-	STORE_ANY_VERSION = 1 << 3 /* accept an out-of-date schema (for `db migrate`) */
+	STORE_ANY_VERSION = 1 << 3, /* accept an out-of-date schema (for `db migrate`) */
+	/* Run PRAGMA quick_check at open (files up to STORE_QUICK_CHECK_MAX_BYTES):
+	 * `db migrate`, `backup` and the daemon's start-up do; other opens rely
+	 * on SQLite reporting SQLITE_CORRUPT (EX_DATAERR through store_fail) when
+	 * a damaged page is read, so a command does not pay a full read of the
+	 * database every time it starts. The header checks always run. */
+	STORE_CHECK = 1 << 4
 };
 
 struct store;

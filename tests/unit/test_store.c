@@ -404,8 +404,29 @@ static void test_corrupt_middle(void **state)
 	char junk[4096];
 	memset(junk, 0x5a, sizeof(junk));
 	write_bytes(path, (size / 2 / 4096) * 4096, junk, sizeof(junk));
-	expect_open_fails(path, STORE_MIGRATE, EX_DATAERR, "corrupt");
-	expect_open_fails(path, STORE_READONLY, EX_DATAERR, "corrupt");
+	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, EX_DATAERR, "corrupt");
+	expect_open_fails(path, STORE_READONLY | STORE_CHECK, EX_DATAERR, "corrupt");
+	/* Without the deep check the open succeeds, and the damage is reported
+	 * as a data error when the page is read. */
+	struct store *s = NULL;
+	struct ts_err err = {0};
+	if (store_open(path, STORE_READONLY, &s, &err) == 0) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(store_db(s), "SELECT count(*), sum(length(name)) FROM projects",
+					    -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				;
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_DONE) {
+			assert_true(store_fail(s, "read projects", &err) < 0);
+			assert_int_equal(err.code, EX_DATAERR);
+		}
+		store_close(s);
+	} else {
+		assert_int_equal(err.code, EX_DATAERR);
+	}
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
@@ -418,7 +439,7 @@ static void test_truncated(void **state)
 	make_store_db(path, 400, 200);
 	long size = file_size(path);
 	assert_int_equal(truncate(path, size / 2), 0);
-	expect_open_fails(path, STORE_MIGRATE, EX_DATAERR, "corrupt");
+	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, EX_DATAERR, "corrupt");
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
