@@ -89,6 +89,10 @@ struct sync {
 	size_t n_conns;
 	struct sync_report report;
 	int64_t started_ms;
+	/* Wall clock at the start of the pass: rows are due when their
+	 * next_attempt_at is before it, so a row that fails during the pass waits
+	 * for the next pass instead of being retried over and over in this one. */
+	int64_t pass_wall_ms;
 };
 
 static uint64_t next_rand(struct sync *y)
@@ -811,7 +815,7 @@ static void pump(struct sync_conn *sc)
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc = outbox_claim(y->s, sc->cfg->name, ts_now_ms(),
+			int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
 			                      limit - sc->inflight, now_iso(now), &rows, &n, &err);
 			if (rc < 0) {
 				store_error(y, rc, &err);
@@ -1082,6 +1086,7 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 	y->running = true;
 	y->cancelling = false;
 	y->started_ms = ts_monotonic_ms();
+	y->pass_wall_ms = ts_now_ms();
 	y->pass = pass;
 	y->pass_connector = ts_strdup(pass.connector);
 	y->pass.connector = y->pass_connector;

@@ -352,10 +352,50 @@ static void test_retry_after(void **state)
 	fixture_close(&f);
 }
 
+/* A pass tries each due row at most once: a row that fails during the pass
+ * waits for the next pass even when its backoff runs out before the pass
+ * ends (before the fix, `sync --once` against a failing tracker went round
+ * and round until the process was killed). */
+static void test_pass_tries_each_row_once(void **state)
+{
+	(void)state;
+	struct fixture f;
+	const char *const args[] = {"--seed", "3", "--fault-rate", "1.0", "--faults", "500", NULL};
+	fixture_open(&f, args, 2);
+	json_t *rep = run_pass(&f, &(struct sync_pass_opts){.push_only = true});
+	json_decref(rep);
+	/* Every create was sent once and failed; none was retried in the pass
+	 * although the backoff (20..200 ms) ran out long before it ended. */
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE op = 'create'"
+				      " AND state = 'failed' AND attempts = 1"),
+			 f.tasks);
+	json_t *all = ju_requests(&f.emu);
+	size_t i;
+	json_t *r;
+	int creates = 0;
+	json_array_foreach (all, i, r) {
+		creates += strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
+			   strcmp(json_string_value(json_object_get(r, "path")),
+				  "/rest/api/3/issue") == 0;
+	}
+	json_decref(all);
+	assert_int_equal(creates, f.tasks);
+	/* The next pass, with the tracker healthy again, finishes the work:
+	 * markers are looked up first (the outcome of a 500 on a create is
+	 * unknown), then each task gets exactly one ticket. */
+	json_decref(ju_emu_call(&f.emu, "POST", "/_emu/faults", "{\"rate\":0}", NULL));
+	usleep(250 * 1000);
+	json_decref(run_pass(&f, &(struct sync_pass_opts){.push_only = true}));
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	assert_one_ticket_per_task(&f);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_push_poll_idle),
+	    cmocka_unit_test(test_pass_tries_each_row_once),
 	    cmocka_unit_test(test_faults_converge),
 	    cmocka_unit_test(test_retry_after),
 	};
