@@ -898,6 +898,14 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 			json_array_append_new(list, cur);
 		}
 		const char *at = col(st, 3);
+		if (col(st, 1)[0] == '@') {
+			/* Bookkeeping of the daemon ("@reconcile": when the last
+			 * reconciliation ran), not a poll cursor. */
+			char *key = ts_asprintf("last_%s", col(st, 1) + 1);
+			json_object_set_new(cur, key, json_string(at));
+			free(key);
+			continue;
+		}
 		json_array_append_new(json_object_get(cur, "scopes"),
 		                      json_pack("{s:s, s:s, s:s}", "scope", col(st, 1), "cursor",
 		                                col(st, 2), "updated_at", at));
