@@ -204,7 +204,12 @@ int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	model_diff(a, b, &diff);
 	if (json) {
+		/* The diff's own "project" member lists the changed fields of the
+		 * model's project object; in the output "project" is the slug, as in
+		 * every other document, and those fields are "project_fields". */
 		json_t *o = json_pack("{s:s, s:i, s:i}", "project", slug, "from", v1, "to", v2);
+		json_object_set(o, "project_fields", json_object_get(diff, "project"));
+		json_object_del(diff, "project");
 		json_object_update(o, diff);
 		print_json(o);
 		json_decref(o);
