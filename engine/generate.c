@@ -1763,34 +1763,46 @@ static json_t *override_json(const json_t *active, const char *kind, const char 
 	return o ? json_deep_copy(o) : json_null();
 }
 
+/* The threat-countermeasure links of a project as a new object: with by 0,
+ * threat uid -> [countermeasure uids]; with by 1, countermeasure uid -> [threat
+ * uids]. */
+static int load_links(struct store *s, int64_t pid, int by, json_t **ret_links, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
+	if (!st)
+		return store_fail(s, "list threat links", err);
+	json_t *links = json_object();
+	sqlite3_bind_int64(st, 1, pid);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *l = json_object_get(links, col(st, by));
+		if (!l) {
+			l = json_array();
+			json_object_set_new(links, col(st, by), l);
+		}
+		json_array_append_new(l, json_string(col(st, 1 - by)));
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(links);
+		return store_fail(s, "list threat links", err);
+	}
+	*ret_links = links;
+	return 0;
+}
+
 int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
                      struct ts_err *err)
 {
 	int64_t pid;
-	json_t *doc = NULL, *active = NULL, *links = json_object();
+	json_t *doc = NULL, *active = NULL, *links = NULL;
 	int rc = list_header(s, slug, &pid, &doc, err);
 	if (rc < 0)
 		goto fail;
 	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
 		goto fail;
-	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
-	if (!st) {
-		rc = store_fail(s, "list threats", err);
+	if ((rc = load_links(s, pid, 0, &links, err)) < 0)
 		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *l = json_object_get(links, col(st, 0));
-		if (!l) {
-			l = json_array();
-			json_object_set_new(links, col(st, 0), l);
-		}
-		json_array_append_new(l, json_string(col(st, 1)));
-	}
-	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, "list threats", err);
-		goto fail;
-	}
+	sqlite3_stmt *st;
 	st = store_prepare(s, SQL_LIST_THREATS);
 	if (!st) {
 		rc = store_fail(s, "list threats", err);
@@ -1848,30 +1860,15 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
 		                  "risk_accepted or satisfied)",
 		                  status);
 	int64_t pid;
-	json_t *doc = NULL, *active = NULL, *links = json_object();
+	json_t *doc = NULL, *active = NULL, *links = NULL;
 	int rc = list_header(s, slug, &pid, &doc, err);
 	if (rc < 0)
 		goto fail;
 	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
 		goto fail;
-	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
-	if (!st) {
-		rc = store_fail(s, "list countermeasures", err);
+	if ((rc = load_links(s, pid, 1, &links, err)) < 0)
 		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *l = json_object_get(links, col(st, 1));
-		if (!l) {
-			l = json_array();
-			json_object_set_new(links, col(st, 1), l);
-		}
-		json_array_append_new(l, json_string(col(st, 0)));
-	}
-	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, "list countermeasures", err);
-		goto fail;
-	}
+	sqlite3_stmt *st;
 	st = store_prepare(s, SQL_LIST_CMS);
 	if (!st) {
 		rc = store_fail(s, "list countermeasures", err);
