@@ -11,6 +11,7 @@
 #   THREATSYNC defaults to $TS_THREATSYNC, else build/threatsync.
 #   Environment: TASKS (10000), CONCURRENCY (8), TRACKERS ("jira"; "jira gitlab"
 #   adds GitLab), RUN_TIMEOUT (300 s per sync pass), KEEP=1 keeps the work directory,
+#   SYNC_WRAP: a command prefix for the threatsync pass (e.g. "perf record -g -o F"),
 #   DB_SQL: SQL run on the database once the tasks are generated (to evaluate a
 #   schema change, e.g. an index; the table names it).
 set -eu
@@ -140,7 +141,7 @@ for t in $trackers; do
 	start_emu "$t"
 	case $t in jira) write_conf "$url" http://127.0.0.1:9 ;; gitlab) write_conf http://127.0.0.1:9 "$url" ;; esac
 	python3 "$util" measure "$work/run-$t.json" --stdout "$work/report-$t.json" \
-		--stderr "$work/sync-$t.log" -- timeout "$run_timeout" $c sync --once --connector "$t" --json ||
+		--stderr "$work/sync-$t.log" -- timeout "$run_timeout" ${SYNC_WRAP:-} $c sync --once --connector "$t" --json ||
 		{ echo "bench_push.sh: threatsync sync --once failed for $t:" >&2; tail -20 "$work/sync-$t.log" >&2; exit 1; }
 	python3 "$here/sync_push.py" analyze "$url" "$t" "$tasks" "$work/run-$t.json" \
 		"$work/report-$t.json" "$work/analyze-$t.json" "$work/reqs-$t.jsonl"

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/util.h"
+
 void remote_issue_clear(struct remote_issue *i)
 {
 	if (!i)
@@ -20,6 +22,20 @@ void remote_issue_clear(struct remote_issue *i)
 	free(i->actor);
 	free(i->content_hash);
 	memset(i, 0, sizeof(*i));
+}
+
+void remote_issue_copy(struct remote_issue *dst, const struct remote_issue *src)
+{
+	dst->key = ts_strdup(src->key);
+	dst->id = ts_strdup(src->id);
+	dst->url = ts_strdup(src->url);
+	dst->marker = ts_strdup(src->marker);
+	dst->status = ts_strdup(src->status);
+	dst->status_category = ts_strdup(src->status_category);
+	dst->resolution = ts_strdup(src->resolution);
+	dst->updated = ts_strdup(src->updated);
+	dst->actor = ts_strdup(src->actor);
+	dst->content_hash = ts_strdup(src->content_hash);
 }
 
 void connector_result_clear(struct connector_result *r)

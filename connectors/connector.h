@@ -134,6 +134,8 @@ extern const struct connector_ops gitlab_connector_ops;
 
 /* Frees the strings of an issue and zeroes it. */
 void remote_issue_clear(struct remote_issue *i);
+/* Fills dst (uninitialised) with copies of src's strings: dst owns them. */
+void remote_issue_copy(struct remote_issue *dst, const struct remote_issue *src);
 /* Frees what a result owns (issue, issues, next_page, cursor) and zeroes it. */
 void connector_result_clear(struct connector_result *r);
 

@@ -17,7 +17,7 @@
 /* Fields every read asks for (statusCategory comes inside status). */
 #define JIRA_FIELDS "summary,status,labels,updated,resolution"
 
-/* The issue property threatsync writes after a create and an update (the
+/* The issue property threatsync writes with every create and update (the
  * second marker; the label is the primary one). */
 #define JIRA_PROPERTY "threatsync"
 
@@ -61,7 +61,6 @@ struct jira_op {
 	char *max_updated; /* poll: newest fields.updated seen over all pages */
 	enum connector_state want;
 	int lookups;
-	json_t *pending; /* a prepared body sent by a later step */
 };
 
 /* ---- connector lifetime ---- */
@@ -91,7 +90,6 @@ static void op_free(struct jira_op *op)
 	free(op->text);
 	free(op->since);
 	free(op->max_updated);
-	json_decref(op->pending);
 	if (op->timer_init) {
 		/* The memory outlives the handle: freed in its close callback. */
 		op->timer.data = op;
@@ -179,19 +177,20 @@ static void on_http(const struct http_response *r, void *ud)
 
 /* Sends METHOD api+path (path may carry a query) with body (stolen, may be
  * NULL); step handles the answer. A request that cannot be queued ends op. */
-static void op_send(struct jira_op *op, const char *method, char *path, json_t *body,
-                    jira_step_fn step)
+/* Sends METHOD path with the JSON text (NULL: no body); takes path and
+ * text. */
+static void op_send_text(struct jira_op *op, const char *method, char *path, char *text,
+                         jira_step_fn step)
 {
 	struct jira_conn *c = op->c;
 	if (c->closing) {
 		op_fail(op, CONNECTOR_CANCELLED, "jira '%s': connector closing", c->cfg->name);
 		op_finish_later(op);
 		free(path);
-		json_decref(body);
+		free(text);
 		return;
 	}
 	char *url = ts_asprintf("%s%s", c->api, path);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	const char *hdr_json[] = {"Accept: application/json",
 	                          "Content-Type: application/json; charset=utf-8", NULL};
 	const char *hdr_get[] = {"Accept: application/json", NULL};
@@ -203,7 +202,7 @@ static void op_send(struct jira_op *op, const char *method, char *path, json_t *
 	struct http_request req = {
 	    .method = method,
 	    .url = url,
-	    .headers = body ? hdr_json : hdr_get,
+	    .headers = text ? hdr_json : hdr_get,
 	    .body = text,
 	    .body_len = text ? strlen(text) : 0,
 	    .auth_header = c->auth,
@@ -218,7 +217,15 @@ static void op_send(struct jira_op *op, const char *method, char *path, json_t *
 	free(text);
 	free(url);
 	free(path);
+}
+
+/* The same with a JSON body (NULL: none), which it takes. */
+static void op_send(struct jira_op *op, const char *method, char *path, json_t *body,
+                    jira_step_fn step)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
+	op_send_text(op, method, path, text, step);
 }
 
 /* The tracker's own message: errorMessages joined, then errors as "field:
@@ -430,16 +437,18 @@ static char *summary_clean(const char *s)
 	return out;
 }
 
-static json_t *description(const struct jira_conn *c, const struct ticket_content *t)
+static char *description(const struct jira_conn *c, const struct ticket_content *t)
 {
 	struct jira_doc d = {0};
 	jira_doc_build(&d, t);
-	json_t *out;
+	char *out;
 	if (c->cloud) {
-		out = jira_adf_render(&d);
+		out = jira_adf_dump(&d);
 	} else {
 		char *wiki = jira_wiki_render(&d);
-		out = json_string(wiki);
+		json_t *j = json_string(wiki);
+		out = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
 		free(wiki);
 	}
 	jira_doc_clear(&d);
@@ -457,15 +466,52 @@ static json_t *comment_body(const struct jira_conn *c, const char *text)
 	return out;
 }
 
-/* Hash of what threatsync wrote (summary and description), hex. */
-static void content_hash(const json_t *fields, char out[65])
+/* A write's description, serialised once: the text is hashed with the
+ * summary and spliced into the request body, so the ADF tree of a ticket is
+ * dumped once, not once for the hash and again for the body. */
+struct written {
+	char *description; /* JSON text, keys sorted */
+	char hash[65];     /* hex SHA-256 of what threatsync wrote: summary and description */
+};
+
+/* The content hash is the SHA-256 of {"description": D, "summary": S} in
+ * compact JSON with sorted keys (what reconciliation compares with). */
+static void written_init(struct written *w, const struct jira_conn *c,
+                         const struct ticket_content *t, const char *summary)
 {
-	json_t *h = json_pack("{s:O?, s:O?}", "summary", json_object_get(fields, "summary"),
-	                      "description", json_object_get(fields, "description"));
-	char *dump = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
-	ts_sha256_hex(dump, strlen(dump), out);
-	free(dump);
-	json_decref(h);
+	w->description = description(c, t);
+	json_t *sj = json_string(summary);
+	char *st = sj ? json_dumps(sj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(sj);
+	struct ts_buf h = {0};
+	ts_buf_puts(&h, "{\"description\":");
+	ts_buf_puts(&h, w->description ? w->description : "null");
+	ts_buf_puts(&h, ",\"summary\":");
+	ts_buf_puts(&h, st ? st : "null");
+	ts_buf_puts(&h, "}");
+	ts_sha256_hex(h.data, h.len, w->hash);
+	ts_buf_free(&h);
+	free(st);
+}
+
+/* {"fields": FIELDS with "description" first, then EXTRA's members}: the
+ * request body, new string. FIELDS does not hold the description; EXTRA is
+ * a non-empty object. Takes neither. */
+static char *written_body(const struct written *w, const json_t *fields, const json_t *extra)
+{
+	char *f = json_dumps(fields, JSON_COMPACT);
+	char *x = json_dumps(extra, JSON_COMPACT);
+	bool more = f && strcmp(f, "{}") != 0;
+	struct ts_buf b = {0};
+	ts_buf_puts(&b, "{\"fields\":{\"description\":");
+	ts_buf_puts(&b, w->description ? w->description : "null");
+	ts_buf_puts(&b, more ? "," : "");
+	ts_buf_puts(&b, more ? f + 1 : "}");
+	ts_buf_puts(&b, ",");
+	ts_buf_puts(&b, x ? x + 1 : "}");
+	free(f);
+	free(x);
+	return ts_buf_steal(&b);
 }
 
 /* A custom field's JSON value from its rendered text. New reference. */
@@ -663,36 +709,6 @@ void jira_set_lookup_retry(void *conn, int attempts, int delay_ms)
 
 /* ---- create ---- */
 
-static void create_property_done(struct jira_op *op, const struct http_response *r)
-{
-	/* Non-fatal: the label is the primary marker. The message stays as a
-	 * warning next to an OK status. */
-	long http_status = op->res.http_status;
-	if (!op_ok(op, r)) {
-		char cause[sizeof(op->res.error) - 64];
-		size_t n = strnlen(op->res.error, sizeof(cause) - 1);
-		memcpy(cause, op->res.error, n);
-		cause[n] = '\0';
-		snprintf(op->res.error, sizeof(op->res.error),
-		         "warning: issue written, its '%s' property not set: %s", JIRA_PROPERTY,
-		         cause);
-	}
-	op->res.http_status = http_status;
-	op->res.retry_after_ms = 0;
-	op->res.status = CONNECTOR_OK;
-	op_finish(op);
-}
-
-/* PUT the issue property; then op ends OK whatever the answer. */
-static void put_property(struct jira_op *op)
-{
-	char *path = issue_path(op->res.issue.key ? op->res.issue.key : op->key,
-	                        "/properties/" JIRA_PROPERTY);
-	json_t *body = op->pending;
-	op->pending = NULL;
-	op_send(op, "PUT", path, body, create_property_done);
-}
-
 static void create_done(struct jira_op *op, const struct http_response *r)
 {
 	if (!op_ok(op, r)) {
@@ -714,18 +730,20 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 	ri->id = jdup(j, "id");
 	ri->url = ts_asprintf("%s/browse/%s", op->c->cfg->base_url, ri->key);
 	ri->marker = ts_strdup(op->marker);
-	ri->content_hash =
-	    ts_strdup(json_string_value(json_object_get(op->pending, "content_hash")));
 	op->res.found = true;
+	op->res.status = CONNECTOR_OK;
 	json_decref(j);
-	put_property(op);
+	op_finish(op);
 }
 
-static json_t *property_value(const struct ticket_content *t, const char *hash)
+/* The body's "properties" list (IssueUpdateDetails, create and edit alike):
+ * the threatsync issue property travels with the write itself, so a ticket
+ * never exists without it and a create costs one request. */
+static json_t *property_list(const struct ticket_content *t, const char *hash)
 {
-	return json_pack("{s:s, s:s?, s:s?, s:s, s:i}", "marker", t->marker, "cm_uid", t->cm_uid,
-	                 "project", t->project_slug, "content_hash", hash, "model_version",
-	                 t->model_version);
+	return json_pack("[{s:s, s:{s:s, s:s?, s:s?, s:s, s:i}}]", "key", JIRA_PROPERTY, "value",
+	                 "marker", t->marker, "cm_uid", t->cm_uid, "project", t->project_slug,
+	                 "content_hash", hash, "model_version", t->model_version);
 }
 
 static void jira_create(void *conn, const struct ticket_content *t, connector_cb cb, void *ud)
@@ -734,22 +752,26 @@ static void jira_create(void *conn, const struct ticket_content *t, connector_cb
 	struct jira_op *op = op_new(c, cb, ud);
 	op->marker = ts_strdup(t->marker);
 	char *summary = summary_clean(t->summary);
-	json_t *fields =
-	    json_pack("{s:{s:s}, s:s, s:{s:s}, s:o, s:o}", "project", "key",
-	              t->tracker_project ? t->tracker_project : "", "summary", summary, "issuetype",
-	              "name", c->cfg->issue_type ? c->cfg->issue_type : "Task", "description",
-	              description(c, t), "labels", owned_labels(c, t));
+	struct written w;
+	written_init(&w, c, t, summary);
+	json_t *fields = json_pack(
+	    "{s:{s:s}, s:s, s:{s:s}, s:o}", "project", "key",
+	    t->tracker_project ? t->tracker_project : "", "summary", summary, "issuetype", "name",
+	    c->cfg->issue_type ? c->cfg->issue_type : "Task", "labels", owned_labels(c, t));
 	free(summary);
 	const char *prio = fieldmap_priority(c->cfg->fieldmap, t->priority);
 	if (prio)
 		json_object_set_new(fields, "priority", json_pack("{s:s}", "name", prio));
 	if (t->due_date && *t->due_date)
 		json_object_set_new(fields, "duedate", json_string(t->due_date));
-	char hash[65];
-	content_hash(fields, hash);
 	custom_fields(c, t, fields, false);
-	op->pending = property_value(t, hash);
-	op_send(op, "POST", ts_strdup("/issue"), json_pack("{s:o}", "fields", fields), create_done);
+	op->res.issue.content_hash = ts_strdup(w.hash);
+	json_t *extra = json_pack("{s:o}", "properties", property_list(t, w.hash));
+	char *body = written_body(&w, fields, extra);
+	json_decref(extra);
+	json_decref(fields);
+	free(w.description);
+	op_send_text(op, "POST", ts_strdup("/issue"), body, create_done);
 }
 
 /* ---- find_marker ---- */
@@ -841,7 +863,7 @@ static void update_done(struct jira_op *op, const struct http_response *r)
 	}
 	op->res.status = CONNECTOR_OK;
 	op->res.found = true;
-	put_property(op);
+	op_finish(op);
 }
 
 static void jira_update(void *conn, const char *key, const struct ticket_content *t,
@@ -852,11 +874,10 @@ static void jira_update(void *conn, const char *key, const struct ticket_content
 	op->key = ts_strdup(key);
 	op->marker = ts_strdup(t->marker);
 	char *summary = summary_clean(t->summary);
-	json_t *fields =
-	    json_pack("{s:s, s:o}", "summary", summary, "description", description(c, t));
+	struct written w;
+	written_init(&w, c, t, summary);
+	json_t *fields = json_pack("{s:s}", "summary", summary);
 	free(summary);
-	char hash[65];
-	content_hash(fields, hash);
 	custom_fields(c, t, fields, true);
 	/* Labels through the "add" verb: labels humans added stay. Priority and
 	 * due date are left alone after the create: people re-prioritise. */
@@ -867,13 +888,17 @@ static void jira_update(void *conn, const char *key, const struct ticket_content
 	json_array_foreach (labels, i, l)
 		json_array_append_new(adds, json_pack("{s:O}", "add", l));
 	json_decref(labels);
-	op->pending = property_value(t, hash);
 	op->res.issue.key = ts_strdup(key);
 	op->res.issue.url = ts_asprintf("%s/browse/%s", c->cfg->base_url, key);
 	op->res.issue.marker = ts_strdup(t->marker);
-	op->res.issue.content_hash = ts_strdup(hash);
-	json_t *body = json_pack("{s:o, s:{s:o}}", "fields", fields, "update", "labels", adds);
-	op_send(op, "PUT", issue_path(key, NULL), body, update_done);
+	op->res.issue.content_hash = ts_strdup(w.hash);
+	json_t *extra = json_pack("{s:{s:o}, s:o}", "update", "labels", adds, "properties",
+	                          property_list(t, w.hash));
+	char *body = written_body(&w, fields, extra);
+	json_decref(extra);
+	json_decref(fields);
+	free(w.description);
+	op_send_text(op, "PUT", issue_path(key, NULL), body, update_done);
 }
 
 /* ---- set_state ---- */
@@ -1037,9 +1062,10 @@ static void state_read(struct jira_op *op, const struct http_response *r)
 	/* With transition_fields configured, read what each screen requires. */
 	const struct fieldmap *fm = op->c->cfg->fieldmap;
 	bool expand = fm && fm->n_transitions > 0;
-	op_send(op, "GET",
-	        issue_path(op->key, expand ? "/transitions?expand=transitions.fields" : "/transitions"),
-	        NULL, transitions_done);
+	op_send(
+	    op, "GET",
+	    issue_path(op->key, expand ? "/transitions?expand=transitions.fields" : "/transitions"),
+	    NULL, transitions_done);
 }
 
 static void jira_set_state(void *conn, const char *key, enum connector_state want,

@@ -65,7 +65,10 @@ void jira_doc_clear(struct jira_doc *d);
 /* ---- renderings (jira_adf.c, jira_wiki.c) ---- */
 
 /* Atlassian Document Format of d: {"type":"doc","version":1,"content":[…]}.
- * New reference. */
+ * jira_adf_dump gives its compact JSON text, every object's keys in sorted
+ * order (new string, caller frees); jira_adf_render the same document
+ * parsed (new reference). */
+char *jira_adf_dump(const struct jira_doc *d);
 json_t *jira_adf_render(const struct jira_doc *d);
 
 /* ADF document of a markdown text (comments). New reference. */

@@ -41,6 +41,15 @@ struct sync_op {
 	bool group_join;            /* on success, link the row's task to the ticket */
 	bool group_update_after;    /* after a reopen, write the group's text */
 	struct sync_op *group_next; /* in sc->grouped or sc->parked */
+	/* A success waiting for the group commit (settle_cb). */
+	struct sync_op *settle_next;
+	bool settle_link;            /* record the ticket (else complete the row) */
+	bool settle_seen;            /* settled carries a state worth recording */
+	struct remote_issue settled; /* the tracker's answer, copied */
+	const char *settle_hash;     /* borrowed from task */
+	unsigned *settle_counter;
+	int settle_rc;
+	struct ts_err settle_err;
 };
 
 struct sync_conn {
@@ -57,11 +66,16 @@ struct sync_conn {
 	bool finished;
 	struct sync_op *grouped; /* grouped rows at work: one per group at a time */
 	struct sync_op *parked;  /* grouped rows waiting for their group's row */
-	const char **scopes; /* tracker projects mapped to this connector (borrowed strings) */
+	const char **scopes;     /* tracker projects mapped to this connector (borrowed strings) */
 	size_t n_scopes, scope;
-	char *since; /* cursor of the scope being polled */
+	char *since;                 /* cursor of the scope being polled */
 	struct reconcile_walk *walk; /* the reconciliation walk running, or NULL */
 	bool reconciled;             /* it ran: drain what it queued, then finish */
+	/* The group commit under way (settle_cb). */
+	unsigned n_settling;       /* of its operations */
+	bool settle_cm_row;        /* one of them belongs to a task */
+	struct outbox_op *claimed; /* rows claimed in the same transaction, to start */
+	size_t n_claimed;
 };
 
 struct sync {
@@ -72,6 +86,14 @@ struct sync {
 	struct sync_opts opts;
 	uint64_t rng;
 	uv_timer_t finish_timer;
+	/* Group commit: operations that succeeded during one loop iteration are
+	 * recorded, and the rows that take their places claimed, in one
+	 * transaction after the iteration's I/O (settle_cb), instead of a
+	 * transaction per operation for the result and one per claim. */
+	uv_check_t settle_check;
+	uv_idle_t settle_idle; /* while successes wait: the loop's poll does not block */
+	struct sync_op *settling, **settling_tail;
+	int open_handles; /* closed one by one when y is closed */
 	bool recovered_once;
 	bool running;
 	bool cancelling;
@@ -158,7 +180,14 @@ int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const s
 		free(y);
 		return r;
 	}
+	/* These two only register the handle with the loop: they cannot fail. */
+	uv_check_init(loop, &y->settle_check);
+	uv_idle_init(loop, &y->settle_idle);
 	y->finish_timer.data = y;
+	y->settle_check.data = y;
+	y->settle_idle.data = y;
+	y->open_handles = 3;
+	y->settling_tail = &y->settling;
 	*ret = y;
 	return 0;
 }
@@ -176,14 +205,23 @@ bool sync_running(const struct sync *y)
 	return y->running;
 }
 
-static void timer_closed_cb(uv_handle_t *h)
+static void handle_closed_cb(uv_handle_t *h)
 {
 	struct sync *y = h->data;
+	if (--y->open_handles > 0)
+		return;
 	void (*cb)(void *) = y->closed_cb;
 	void *ud = y->closed_ud;
 	free(y);
 	if (cb)
 		cb(ud);
+}
+
+static void close_handles(struct sync *y)
+{
+	uv_close((uv_handle_t *)&y->finish_timer, handle_closed_cb);
+	uv_close((uv_handle_t *)&y->settle_check, handle_closed_cb);
+	uv_close((uv_handle_t *)&y->settle_idle, handle_closed_cb);
 }
 
 void sync_close(struct sync *y, void (*closed_cb)(void *ud), void *ud)
@@ -198,7 +236,7 @@ void sync_close(struct sync *y, void (*closed_cb)(void *ud), void *ud)
 		sync_cancel(y);
 		return;
 	}
-	uv_close((uv_handle_t *)&y->finish_timer, timer_closed_cb);
+	close_handles(y);
 }
 
 static void pump(struct sync_conn *sc);
@@ -256,7 +294,7 @@ static void finish_cb(uv_timer_t *t)
 	/* The callback may have closed y (closing was set inside it) or started
 	 * another pass; only a close requested earlier is ours to finish. */
 	if (closing)
-		uv_close((uv_handle_t *)&y->finish_timer, timer_closed_cb);
+		close_handles(y);
 }
 
 static void conn_finished(struct sync_conn *sc)
@@ -282,6 +320,7 @@ static const char *now_iso(char buf[32])
 static void op_free(struct sync_op *op)
 {
 	free(op->group_key);
+	remote_issue_clear(&op->settled);
 	outbox_op_clear(&op->row);
 	ticket_task_free(op->task);
 	free(op);
@@ -309,8 +348,8 @@ static struct sync_op *group_release(struct sync_op *op);
 static bool group_begin(struct sync_op *op);
 static void op_release(struct sync_op *op, bool unknown);
 
-/* A row is finished with (whatever happened): account and pump again. */
-static void op_end(struct sync_op *op)
+/* A row is finished with (whatever happened): account for it. */
+static void op_retire(struct sync_op *op)
 {
 	struct sync_conn *sc = op->sc;
 	/* Rows of the same group waited for this one: they go on now. */
@@ -328,7 +367,144 @@ static void op_end(struct sync_op *op)
 		if (!group_begin(w))
 			op_release(w, false); /* no longer grouped: claimed again as usual */
 	}
+}
+
+/* The same, then pump again. */
+static void op_end(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	op_retire(op);
 	pump(sc);
+}
+
+static void settle_cb(uv_check_t *h);
+static void op_start(struct sync_conn *sc, struct outbox_op *row);
+
+static void settle_idle_cb(uv_idle_t *h)
+{
+	(void)h;
+}
+
+/* Queues a success for the group commit. Grouped rows are not queued: what
+ * follows their writes (the group's other tasks) runs in its own units. */
+static void settle_later(struct sync_op *op, bool link, const struct remote_issue *issue,
+                         const char *hash, unsigned *counter)
+{
+	struct sync *y = op->sc->y;
+	op->settle_link = link;
+	op->settle_seen = issue && (link || issue->updated);
+	if (issue)
+		remote_issue_copy(&op->settled, issue);
+	op->settle_hash = hash;
+	op->settle_counter = counter;
+	op->settle_next = NULL;
+	*y->settling_tail = op;
+	y->settling_tail = &op->settle_next;
+	uv_check_start(&y->settle_check, settle_cb);
+	/* A check handle alone lets the next poll block until some other event:
+	 * an active idle handle makes it return at once. */
+	uv_idle_start(&y->settle_idle, settle_idle_cb);
+}
+
+/* Records one queued success: a unit of its own, or a savepoint inside
+ * the group commit. */
+static int settle_write(struct sync_op *op)
+{
+	struct sync_conn *sc = op->sc;
+	char now[32];
+	struct outbox_remote o;
+	if (op->settle_seen)
+		fill_remote(&o, sc->cfg, &op->settled);
+	ts_err_clear(&op->settle_err);
+	if (op->settle_link) {
+		int64_t ticket = 0;
+		return outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->settle_hash,
+		                   now_iso(now), &ticket, &op->settle_err);
+	}
+	return outbox_complete(sc->y->s, &op->row, op->settle_hash, op->settle_seen ? &o : NULL,
+	                       NULL, now_iso(now), &op->settle_err);
+}
+
+/* Inside the group commit: claims the rows that take the places of the
+ * connector's settled operations. */
+static void settle_claim(struct sync_conn *sc)
+{
+	struct sync *y = sc->y;
+	unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
+	unsigned busy = sc->inflight - sc->n_settling;
+	if (y->cancelling || sc->finished || sc->polling || busy >= limit ||
+	    (sc->drained && !sc->settle_cm_row))
+		return;
+	char now[32];
+	struct ts_err err = {0};
+	int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1, limit - busy, now_iso(now),
+	                      &sc->claimed, &sc->n_claimed, &err);
+	if (rc < 0)
+		store_error(y, rc, &err);
+}
+
+static void settle_cb(uv_check_t *h)
+{
+	struct sync *y = h->data;
+	uv_check_stop(&y->settle_check);
+	uv_idle_stop(&y->settle_idle);
+	struct sync_op *list = y->settling;
+	y->settling = NULL;
+	y->settling_tail = &y->settling;
+	if (!list)
+		return;
+	for (struct sync_op *op = list; op; op = op->settle_next) {
+		op->sc->n_settling++;
+		op->sc->settle_cm_row |= op->row.countermeasure_id > 0;
+	}
+	/* Without the enclosing transaction (another writer holds the
+	 * database past the busy timeout) each write is its own unit. */
+	bool batch = store_begin(y->s) == 0;
+	for (struct sync_op *op = list; op; op = op->settle_next)
+		op->settle_rc = settle_write(op);
+	if (batch) {
+		for (size_t i = 0; i < y->n_conns; i++)
+			if (y->conns[i].n_settling > 0)
+				settle_claim(&y->conns[i]);
+		int rc = store_commit(y->s);
+		if (rc < 0) {
+			/* Nothing of it happened: write each result on its own; the
+			 * claimed rows are pending again. */
+			struct ts_err err = {0};
+			store_error(y, store_fail(y->s, "commit sync results", &err), &err);
+			store_rollback(y->s);
+			for (size_t i = 0; i < y->n_conns; i++) {
+				outbox_ops_free(y->conns[i].claimed, y->conns[i].n_claimed);
+				y->conns[i].claimed = NULL;
+				y->conns[i].n_claimed = 0;
+			}
+			for (struct sync_op *op = list; op; op = op->settle_next)
+				op->settle_rc = settle_write(op);
+		}
+	}
+	for (struct sync_op *op = list, *next; op; op = next) {
+		next = op->settle_next;
+		if (op->settle_rc < 0)
+			store_error(y, op->settle_rc, &op->settle_err);
+		else if (op->settle_counter)
+			(*op->settle_counter)++;
+		op_retire(op);
+	}
+	for (size_t i = 0; i < y->n_conns; i++) {
+		struct sync_conn *sc = &y->conns[i];
+		if (sc->n_settling == 0)
+			continue;
+		sc->n_settling = 0;
+		sc->settle_cm_row = false;
+		struct outbox_op *rows = sc->claimed;
+		size_t n = sc->n_claimed;
+		sc->claimed = NULL;
+		sc->n_claimed = 0;
+		for (size_t k = 0; k < n; k++)
+			op_start(sc, &rows[k]);
+		free(rows);
+		pump(sc);
+	}
 }
 
 static void op_reschedule(struct sync_op *op, const struct connector_result *r, const char *what,
@@ -405,6 +581,10 @@ static void op_complete(struct sync_op *op, const char *content_hash,
                         const struct remote_issue *seen, const char *note, unsigned *counter)
 {
 	struct sync_conn *sc = op->sc;
+	if (!note && !op->group_key) {
+		settle_later(op, false, seen, content_hash, counter);
+		return;
+	}
 	char now[32];
 	struct ts_err err = {0};
 	struct outbox_remote o;
@@ -422,6 +602,10 @@ static void op_complete(struct sync_op *op, const char *content_hash,
 static void op_link(struct sync_op *op, const struct remote_issue *issue, unsigned *counter)
 {
 	struct sync_conn *sc = op->sc;
+	if (!op->group_key) {
+		settle_later(op, true, issue, op->task->content_hash, counter);
+		return;
+	}
 	char now[32];
 	struct ts_err err = {0};
 	struct outbox_remote o;
@@ -604,8 +788,8 @@ static bool group_begin(struct sync_op *op)
 	}
 	struct grouping_plan p;
 	struct ts_err err = {0};
-	int rc = grouping_plan(y->s, op->group_by, sc->cfg->name, op->row.countermeasure_id, &p,
-	                       &err);
+	int rc =
+	    grouping_plan(y->s, op->group_by, sc->cfg->name, op->row.countermeasure_id, &p, &err);
 	if (rc < 0) {
 		store_error(y, rc, &err);
 		op_release(op, false);
@@ -661,7 +845,8 @@ static bool group_begin(struct sync_op *op)
 		}
 	} else if (!p.ticket_key) {
 		if (strcmp(kind, "close") == 0)
-			op_complete(op, NULL, NULL, "nothing to close: the group has no ticket", NULL);
+			op_complete(op, NULL, NULL, "nothing to close: the group has no ticket",
+			            NULL);
 		else
 			op_kill(op, "the task's group has no ticket (its create operation did not "
 			            "complete)");

@@ -151,17 +151,20 @@ static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct
 }
 
 /* Runs fn inside a write transaction of its own. */
+/* Runs fn as one atomic unit: its own transaction, or a savepoint inside
+ * the caller's (the sync's group commit, connectors/sync.c). */
 static int in_tx(struct store *s, const char *what, struct ts_err *err,
                  int (*fn)(struct store *s, void *arg, struct ts_err *err), void *arg)
 {
-	int rc = store_begin(s);
+	bool nested;
+	int rc = store_unit_begin(s, &nested);
 	if (rc < 0)
 		return store_fail(s, what, err);
 	rc = fn(s, arg, err);
-	if (rc == 0 && (rc = store_commit(s)) < 0)
+	if (rc == 0 && (rc = store_unit_end(s, nested, 0)) < 0)
 		rc = store_fail(s, what, err);
 	if (rc < 0)
-		store_rollback(s);
+		store_unit_end(s, nested, rc);
 	return rc;
 }
 

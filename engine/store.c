@@ -313,6 +313,35 @@ void store_rollback(struct store *s)
 	step_cached(s, "ROLLBACK");
 }
 
+bool store_in_transaction(struct store *s)
+{
+	return s && s->db && !sqlite3_get_autocommit(s->db);
+}
+
+int store_unit_begin(struct store *s, bool *ret_nested)
+{
+	*ret_nested = store_in_transaction(s);
+	if (*ret_nested)
+		return step_cached(s, "SAVEPOINT store_unit");
+	return store_begin(s);
+}
+
+int store_unit_end(struct store *s, bool nested, int rc)
+{
+	if (rc == 0)
+		return nested ? step_cached(s, "RELEASE store_unit") : store_commit(s);
+	if (!nested) {
+		store_rollback(s);
+		return rc;
+	}
+	/* ROLLBACK TO leaves the savepoint open: release it too. An enclosing
+	 * transaction that SQLite itself rolled back (a full disk) has no
+	 * savepoint left; both then fail harmlessly. */
+	step_cached(s, "ROLLBACK TO store_unit");
+	step_cached(s, "RELEASE store_unit");
+	return rc;
+}
+
 /* ---- migrations ---- */
 
 static int migration_fail(struct store *s, const struct migration *m, const char *msg, int rc,

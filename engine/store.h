@@ -90,6 +90,17 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s); /* safe to call when no transaction is open */
 
+/* A unit of work that is atomic whether or not the caller holds a
+ * transaction (a group commit): alone it is BEGIN IMMEDIATE ... COMMIT;
+ * inside an open transaction it is a savepoint, so its failure undoes its
+ * own writes only and the enclosing transaction goes on. store_unit_end
+ * with rc 0 commits (or releases the savepoint) and returns 0 or the error,
+ * the unit then still open; with rc < 0 it rolls the unit back and returns
+ * rc. Call store_fail for a message before rolling back. */
+bool store_in_transaction(struct store *s);
+int store_unit_begin(struct store *s, bool *ret_nested);
+int store_unit_end(struct store *s, bool nested, int rc);
+
 /* The one funnel for SQLite errors: fills err (may be NULL) with
  * "database PATH: <what>: <sqlite message>" from the last error on s, with
  * code EX_TEMPFAIL (busy, locked), EX_IOERR (I/O, disk full), EX_DATAERR

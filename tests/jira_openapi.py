@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 REQUIRED_OPS = {"createIssue", "editIssue", "doTransition", "getTransitions", "addComment",
-                "setIssueProperty", "getIssue", "searchAndReconsileIssuesUsingJql",
+                "getIssue", "searchAndReconsileIssuesUsingJql",
                 "getCurrentUser"}
 
 

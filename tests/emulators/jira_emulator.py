@@ -1321,9 +1321,13 @@ class JiraEmulator(emucore.EmulatorApp):
         if "update" in body and body["update"]:
             labels, uerr = self.apply_update_ops(body["update"], labels)
             errors.update(uerr)
+        props, bad = self.body_properties(body)
+        if bad:
+            return bad
         if errors:
             return err400([], errors)
         iss = self.new_issue(vals, labels, actor=self.api_user)
+        iss.properties.update(props)
         self.emit_issue_event("jira:issue_created", "issue_created", iss, self.api_user, [])
         return json_response(201, {"id": str(iss.id), "key": iss.key,
                                    "self": "%s/issue/%d" % (self.api_prefix(v), iss.id)})
@@ -1393,10 +1397,14 @@ class JiraEmulator(emucore.EmulatorApp):
         if body.get("update"):
             labels, uerr = self.apply_update_ops(body["update"], labels)
             errors.update(uerr)
+        props, bad = self.body_properties(body)
+        if bad:
+            return bad
         if errors:
             return err400([], errors)
         vals["labels"] = labels
         items = self.apply_edit(iss, vals)
+        iss.properties.update(props)
         if items:
             self.emit_issue_event("jira:issue_updated", "issue_updated", iss, self.api_user, items)
         if req.q("returnIssue") == "true":
@@ -1655,6 +1663,40 @@ class JiraEmulator(emucore.EmulatorApp):
             return json_response(200, self.render_link(iss, link, v))
         return json_response(200, [self.render_link(iss, rl, v) for rl in iss.remotelinks])
 
+    @staticmethod
+    def property_error(key, val, size):
+        """The message Jira gives for an entity property it refuses, or None."""
+        if not isinstance(key, str) or not key:
+            return "The property key cannot be empty."
+        if len(key) > 255:
+            return "The property key cannot be longer than 255 characters."
+        if val is None or size > 32768:
+            return ("The property value must be a valid, non-empty JSON blob of at most "
+                    "32768 characters.")
+        return None
+
+    def body_properties(self, body):
+        """The "properties" list of a create or edit body (EntityProperty: key, value) as a
+        dict; (None, response) when it is malformed."""
+        raw = body.get("properties")
+        if raw is None:
+            return {}, None
+        if not isinstance(raw, list):
+            return None, err400(["Can not deserialize instance of java.util.ArrayList out of "
+                                 "START_OBJECT token"])
+        props = {}
+        for p in raw:
+            if not isinstance(p, dict):
+                return None, err400(["Can not deserialize instance of EntityProperty out of the "
+                                     "JSON value given."])
+            val = p.get("value")
+            msg = self.property_error(p.get("key"), val,
+                                      len(json.dumps(val, separators=(",", ":"))))
+            if msg:
+                return None, err400([msg])
+            props[p["key"]] = val
+        return props, None
+
     def r_prop_get(self, req, v, key, prop):
         iss, nf = self.issue_or_404(key)
         if nf:
@@ -1668,15 +1710,13 @@ class JiraEmulator(emucore.EmulatorApp):
         iss, nf = self.issue_or_404(key)
         if nf:
             return nf
-        if len(prop) > 255:
-            return err400(["The property key cannot be longer than 255 characters."])
         try:
             val = req.json()
         except ValueError:
             return err400(["The property value must be a valid, non-empty JSON blob."])
-        if val is None or len(req.body) > 32768:
-            return err400(["The property value must be a valid, non-empty JSON blob of at most "
-                           "32768 characters."])
+        msg = self.property_error(prop, val, len(req.body))
+        if msg:
+            return err400([msg])
         created = prop not in iss.properties
         iss.properties[prop] = val
         return empty_response(201 if created else 200)

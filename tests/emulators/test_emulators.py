@@ -330,6 +330,34 @@ class JiraCloudTests(unittest.TestCase):
         _, js, _ = self.emu.json("GET", path, expect=200)
         self.assertEqual(js, {"key": "threatsync", "value": {"marker": "def"}})
 
+    def test_properties_in_create_and_edit(self):
+        body = jira_issue()
+        body["properties"] = [{"key": "threatsync", "value": {"marker": "m1"}}]
+        _, js, _ = self.emu.json("POST", "/rest/api/3/issue", body, expect=201)
+        path = "/rest/api/3/issue/%s/properties/threatsync" % js["key"]
+        _, got, _ = self.emu.json("GET", path, expect=200)
+        self.assertEqual(got["value"], {"marker": "m1"})
+        edit = {"fields": {"summary": "x"},
+                "properties": [{"key": "threatsync", "value": {"marker": "m2"}}]}
+        st, _, _ = self.emu.request("PUT", "/rest/api/3/issue/" + js["key"], edit)
+        self.assertEqual(st, 204)
+        _, got, _ = self.emu.json("GET", path, expect=200)
+        self.assertEqual(got["value"], {"marker": "m2"})
+        # Refused like Jira refuses them, and nothing is created.
+        for props, msg in (([{"key": "k" * 256, "value": 1}],
+                            "The property key cannot be longer than 255 characters."),
+                           ([{"key": "k", "value": None}],
+                            "The property value must be a valid, non-empty JSON blob of at "
+                            "most 32768 characters."),
+                           ([{"key": "k", "value": "x" * 40000}],
+                            "The property value must be a valid, non-empty JSON blob of at "
+                            "most 32768 characters.")):
+            body = jira_issue()
+            body["properties"] = props
+            self.assert_400(body, messages=[msg])
+        st, _, _ = self.emu.json("GET", "/rest/api/3/issue/SEC-2")
+        self.assertEqual(st, 404)
+
     def test_auth(self):
         for hdr in ({}, {"Authorization": "Basic " + base64.b64encode(b"threatsync@example.com:"
                                                                       b"wrong").decode()},

@@ -185,6 +185,123 @@ static char *do_create(struct ju_ctx *x, const struct ticket_content *t)
 
 /* ---- rendering, without network ---- */
 
+/* The reference ADF of one block, built as a tree (the oracle for the
+ * text writer in connectors/jira_adf.c). */
+static json_t *ref_inline(const struct jira_block *k)
+{
+	static const char *const mark[] = {NULL, "code", "link", "strong"};
+	json_t *content = json_array();
+	for (size_t i = 0; i < k->n_spans; i++) {
+		const struct jira_span *sp = &k->spans[i];
+		if (!sp->text[0])
+			continue;
+		json_t *n = json_pack("{s:s, s:s}", "type", "text", "text", sp->text);
+		if (sp->kind == JIRA_SPAN_LINK)
+			json_object_set_new(n, "marks",
+			                    json_pack("[{s:s, s:{s:s}}]", "type", "link", "attrs",
+			                              "href", sp->href));
+		else if (mark[sp->kind])
+			json_object_set_new(n, "marks",
+			                    json_pack("[{s:s}]", "type", mark[sp->kind]));
+		json_array_append_new(content, n);
+	}
+	return content;
+}
+
+static json_t *ref_adf(const struct jira_doc *d)
+{
+	json_t *content = json_array(), *list = NULL;
+	for (size_t i = 0; i < d->n_blocks; i++) {
+		const struct jira_block *k = &d->blocks[i];
+		json_t *para =
+		    json_pack("{s:s, s:o}", "type", "paragraph", "content", ref_inline(k));
+		if (k->kind == JIRA_BLOCK_BULLET) {
+			if (!list) {
+				json_t *bl =
+				    json_pack("{s:s, s:[]}", "type", "bulletList", "content");
+				list = json_object_get(bl, "content");
+				json_array_append_new(content, bl);
+			}
+			json_array_append_new(
+			    list, json_pack("{s:s, s:[o]}", "type", "listItem", "content", para));
+			continue;
+		}
+		list = NULL;
+		json_t *n = para;
+		if (k->kind == JIRA_BLOCK_HEADING) {
+			json_decref(para);
+			n = json_pack("{s:s, s:{s:i}, s:o}", "type", "heading", "attrs", "level",
+			              k->level, "content", ref_inline(k));
+		} else if (k->kind == JIRA_BLOCK_CODE) {
+			json_decref(para);
+			n = json_pack("{s:s, s:[]}", "type", "codeBlock", "content");
+			if (k->code && k->code[0])
+				json_array_append_new(
+				    json_object_get(n, "content"),
+				    json_pack("{s:s, s:s}", "type", "text", "text", k->code));
+			if (k->lang)
+				json_object_set_new(n, "attrs",
+				                    json_pack("{s:s}", "language", k->lang));
+		}
+		json_array_append_new(content, n);
+	}
+	return json_pack("{s:s, s:i, s:o}", "type", "doc", "version", 1, "content", content);
+}
+
+/* The ADF writer gives, byte for byte, jansson's sorted compact dump of the
+ * same document, escapes included: the content hash depends on it. */
+static void test_adf_writer(void **state)
+{
+	(void)state;
+	char ctl[40];
+	for (int i = 1; i < 32; i++)
+		ctl[i - 1] = (char)i;
+	ctl[31] = '\0';
+	struct jira_span spans[] = {
+	    {JIRA_SPAN_TEXT, "plain \"quoted\" back\\slash /slash", NULL},
+	    {JIRA_SPAN_BOLD, "Severity:", NULL},
+	    {JIRA_SPAN_CODE, ctl, NULL},
+	    {JIRA_SPAN_TEXT, "", NULL},
+	    {JIRA_SPAN_LINK, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 \x7f",
+	     "https://example.com/?a=1&b=\"2\""},
+	};
+	struct jira_span one[] = {{JIRA_SPAN_TEXT, "item", NULL}};
+	struct jira_block blocks[] = {
+	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	    {JIRA_BLOCK_HEADING, 3, NULL, NULL, spans, 2},
+	    {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, spans, TS_ARRAY_SIZE(spans)},
+	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, spans, 3},
+	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	    {JIRA_BLOCK_CODE, 0, "c#", "if (a < b)\n\tx = \"\\n\";\n", NULL, 0},
+	    {JIRA_BLOCK_CODE, 0, NULL, "", NULL, 0},
+	    {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, NULL, 0},
+	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	};
+	struct jira_doc d = {blocks, TS_ARRAY_SIZE(blocks)};
+	json_t *ref = ref_adf(&d);
+	char *want = json_dumps(ref, JSON_COMPACT | JSON_SORT_KEYS);
+	char *got = jira_adf_dump(&d);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	json_decref(ref);
+
+	struct jira_doc empty = {NULL, 0};
+	got = jira_adf_dump(&empty);
+	assert_string_equal(got, "{\"content\":[],\"type\":\"doc\",\"version\":1}");
+	free(got);
+	/* A byte that is not UTF-8 becomes U+FFFD; the document stays valid. */
+	struct jira_span bad[] = {{JIRA_SPAN_TEXT, "a\xff\xc3(b", NULL}};
+	struct jira_block bb = {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, bad, 1};
+	struct jira_doc bd = {&bb, 1};
+	json_t *parsed = jira_adf_render(&bd);
+	assert_non_null(parsed);
+	char *dump = json_dumps(parsed, JSON_COMPACT);
+	assert_non_null(strstr(dump, "a\xef\xbf\xbd\xef\xbf\xbd(b"));
+	free(dump);
+	json_decref(parsed);
+}
+
 static void test_render(void **state)
 {
 	struct sample s;
@@ -192,6 +309,14 @@ static void test_render(void **state)
 	struct jira_doc d = {0};
 	jira_doc_build(&d, &s.t);
 	json_t *adf = jira_adf_render(&d);
+	/* Keys are inserted in sorted order: the plain dump is the canonical
+	 * one the content hash needs (connectors/jira.c dumps it once). */
+	char *plain = json_dumps(adf, JSON_COMPACT);
+	char *sorted = json_dumps(adf, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(plain, sorted);
+	free(plain);
+	free(sorted);
+	assert_true(adf_has_mark(adf, "link", NULL));
 	const json_t *code = NULL;
 	assert_int_equal(adf_count(adf, "codeBlock", &code), 1);
 	assert_string_equal(
@@ -288,8 +413,9 @@ static void test_create_cloud(void **state)
 	assert_string_equal(res.r.issue.marker, MARKER);
 	assert_non_null(res.r.issue.content_hash);
 
+	/* One request: the issue property travels in the create body. */
 	json_t *reqs = ju_requests(&e);
-	assert_int_equal(json_array_size(reqs), 2);
+	assert_int_equal(json_array_size(reqs), 1);
 	json_t *post = json_array_get(reqs, 0);
 	assert_string_equal(json_string_value(json_object_get(post, "method")), "POST");
 	assert_string_equal(json_string_value(json_object_get(post, "path")), "/rest/api/3/issue");
@@ -297,7 +423,7 @@ static void test_create_cloud(void **state)
 	assert_int_equal(json_integer_value(json_object_get(post, "status")), 201);
 	json_t *b = rec_body(post);
 	json_t *f = json_object_get(b, "fields");
-	assert_int_equal(json_object_size(b), 1);
+	assert_int_equal(json_object_size(b), 2);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(f, "project"), "key")), "SEC");
 	assert_string_equal(json_string_value(json_object_get(f, "summary")),
@@ -339,23 +465,36 @@ static void test_create_cloud(void **state)
 			fail_msg("description lacks '%s'", sections[i]);
 	ts_buf_free(&txt);
 	assert_int_equal(adf_count(desc, "codeBlock", NULL), 1);
-	json_decref(b);
-
-	json_t *put = json_array_get(reqs, 1);
-	assert_string_equal(json_string_value(json_object_get(put, "method")), "PUT");
-	assert_string_equal(json_string_value(json_object_get(put, "path")),
-	                    "/rest/api/3/issue/SEC-1/properties/threatsync");
-	b = rec_body(put);
-	assert_string_equal(json_string_value(json_object_get(b, "marker")), MARKER);
-	assert_string_equal(json_string_value(json_object_get(b, "cm_uid")),
+	/* The content hash is over {"description", "summary"}, compact with
+	 * sorted keys: what reconciliation compares with. */
+	json_t *hashed =
+	    json_pack("{s:O, s:O}", "summary", json_object_get(f, "summary"), "description", desc);
+	char *canon = json_dumps(hashed, JSON_COMPACT | JSON_SORT_KEYS);
+	char want[65];
+	ts_sha256_hex(canon, strlen(canon), want);
+	assert_string_equal(res.r.issue.content_hash, want);
+	free(canon);
+	json_decref(hashed);
+	json_t *props = json_object_get(b, "properties");
+	assert_int_equal(json_array_size(props), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(props, 0), "key")),
+	                    "threatsync");
+	json_t *pv = json_object_get(json_array_get(props, 0), "value");
+	assert_string_equal(json_string_value(json_object_get(pv, "marker")), MARKER);
+	assert_string_equal(json_string_value(json_object_get(pv, "cm_uid")),
 	                    "C-OUTPUT-ENCODING@web");
-	assert_string_equal(json_string_value(json_object_get(b, "content_hash")),
+	assert_string_equal(json_string_value(json_object_get(pv, "content_hash")),
 	                    res.r.issue.content_hash);
 	json_decref(b);
 	json_decref(reqs);
 
+	/* The emulator stored it as Jira does: readable at /properties/threatsync. */
 	json_t *iss = emu_issue(&e, "SEC-1");
 	assert_true(json_array_has(json_object_get(iss, "labels"), MARKER));
+	json_t *stored = json_object_get(json_object_get(iss, "properties"), "threatsync");
+	assert_string_equal(json_string_value(json_object_get(stored, "marker")), MARKER);
+	assert_string_equal(json_string_value(json_object_get(stored, "content_hash")),
+	                    res.r.issue.content_hash);
 	json_decref(iss);
 	ju_result_clear(&res);
 	sample_free(&s);
@@ -465,10 +604,11 @@ static void test_update_keeps_human_fields(void **state)
 	ju_wait(&x, &res, 20000);
 	assert_int_equal(res.r.status, CONNECTOR_OK);
 	assert_string_equal(res.r.issue.key, "SEC-1");
+	char *hash = ts_strdup(res.r.issue.content_hash);
 	ju_result_clear(&res);
 
 	json_t *puts = ju_requests_for(&e, "PUT", "/rest/api/3/issue/SEC-1");
-	assert_int_equal(json_array_size(puts), 2);
+	assert_int_equal(json_array_size(puts), 1);
 	json_t *put = json_array_get(puts, 0);
 	assert_string_equal(json_string_value(json_object_get(put, "path")),
 	                    "/rest/api/3/issue/SEC-1");
@@ -477,6 +617,13 @@ static void test_update_keeps_human_fields(void **state)
 	assert_int_equal(json_object_size(f), 2);
 	assert_non_null(json_object_get(f, "summary"));
 	assert_non_null(json_object_get(f, "description"));
+	json_t *uprops = json_object_get(b, "properties");
+	assert_int_equal(json_array_size(uprops), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(json_array_get(uprops, 0), "value"),
+	                                      "content_hash")),
+	    hash);
+	free(hash);
 	json_t *ops = json_object_get(json_object_get(b, "update"), "labels");
 	assert_true(json_array_size(ops) >= 2);
 	size_t i;
@@ -1062,6 +1209,7 @@ int main(void)
 	if (dump && *dump)
 		return dump_requests(dump);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_adf_writer),
 	    cmocka_unit_test_teardown(test_render, teardown),
 	    cmocka_unit_test_teardown(test_timezones, teardown),
 	    cmocka_unit_test_teardown(test_create_cloud, teardown),

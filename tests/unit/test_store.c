@@ -412,8 +412,8 @@ static void test_corrupt_middle(void **state)
 	struct ts_err err = {0};
 	if (store_open(path, STORE_READONLY, &s, &err) == 0) {
 		sqlite3_stmt *st = NULL;
-		int rc = sqlite3_prepare_v2(store_db(s), "SELECT count(*), sum(length(name)) FROM projects",
-					    -1, &st, NULL);
+		int rc = sqlite3_prepare_v2(
+		    store_db(s), "SELECT count(*), sum(length(name)) FROM projects", -1, &st, NULL);
 		if (rc == SQLITE_OK) {
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 				;
@@ -710,6 +710,67 @@ static void test_transactions(void **state)
 
 	/* a commit without a transaction is an error, not a crash */
 	assert_true(store_commit(s) < 0);
+	store_close(s);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+
+/* Units of work: alone a transaction; inside one, a savepoint whose failure
+ * undoes its own writes only (the sync's group commit relies on it). */
+static void test_units(void **state)
+{
+	char *dir = tu_tmpdir();
+	char *path = ts_asprintf("%s/unit.db", dir);
+	struct store *s = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(store_open(path, STORE_MIGRATE, &s, &err), 0);
+	sqlite3 *db = store_db(s);
+	const char *count = "SELECT count(*) FROM projects";
+
+	/* alone: committed, or rolled back */
+	bool nested = true;
+	assert_false(store_in_transaction(s));
+	assert_int_equal(store_unit_begin(s, &nested), 0);
+	assert_false(nested);
+	assert_true(store_in_transaction(s));
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('a', 'A', 'x')");
+	assert_int_equal(store_unit_end(s, nested, 0), 0);
+	assert_false(store_in_transaction(s));
+	assert_int_equal(store_unit_begin(s, &nested), 0);
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('b', 'B', 'x')");
+	assert_int_equal(store_unit_end(s, nested, -EIO), -EIO);
+	assert_false(store_in_transaction(s));
+	assert_int_equal(raw_int(db, count), 1);
+
+	/* nested: the failed unit is undone, the one before it and the
+	 * enclosing transaction's own writes stay, and nothing is visible to
+	 * another connection before the enclosing commit */
+	assert_int_equal(store_begin(s), 0);
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('c', 'C', 'x')");
+	assert_int_equal(store_unit_begin(s, &nested), 0);
+	assert_true(nested);
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('d', 'D', 'x')");
+	assert_int_equal(store_unit_end(s, nested, 0), 0);
+	assert_true(store_in_transaction(s));
+	assert_int_equal(store_unit_begin(s, &nested), 0);
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('e', 'E', 'x')");
+	assert_int_equal(store_unit_end(s, nested, -EEXIST), -EEXIST);
+	assert_true(store_in_transaction(s));
+	sqlite3 *other = raw_open(path);
+	assert_int_equal(raw_int(other, count), 1);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(raw_int(other, count), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM projects WHERE slug = 'e'"), 0);
+	sqlite3_close(other);
+
+	/* a rolled-back enclosing transaction takes its units with it */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_unit_begin(s, &nested), 0);
+	raw_exec(db, "INSERT INTO projects (slug, name, created_at) VALUES ('f', 'F', 'x')");
+	assert_int_equal(store_unit_end(s, nested, 0), 0);
+	store_rollback(s);
+	assert_int_equal(raw_int(db, count), 3);
 	store_close(s);
 	tu_rmrf(dir);
 	free(path);
@@ -1042,6 +1103,7 @@ int main(void)
 	    cmocka_unit_test(test_migrate_target_bounds),
 	    cmocka_unit_test(test_prepare_cache),
 	    cmocka_unit_test(test_transactions),
+	    cmocka_unit_test(test_units),
 	    cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_null_safety),
 	    cmocka_unit_test(test_backup_while_writing),
