@@ -9,13 +9,19 @@
 #
 # Usage: bench/bench_poll.sh [THREATSYNC]
 #   THREATSYNC defaults to $TS_THREATSYNC, else build/threatsync.
-#   Environment: SIZES ("10000 100000"), CHANGED (10), KEEP=1 keeps the work directory.
+#   Environment: SIZES ("10000 100000"), CHANGED (10), KEEP=1 keeps the work directory,
+#   SYNC_WRAP: a command prefix for the threatsync passes (e.g. "perf record -o F"),
+#   ROUNDS (3): daemon poll cycles measured per size (threatsyncd next to THREATSYNC,
+#   or $TS_THREATSYNCD; 0 skips them).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 bin=${1:-${TS_THREATSYNC:-$src/build/threatsync}}
 sizes=${SIZES:-10000 100000}
+rounds=${ROUNDS:-3}
+bind=${TS_THREATSYNCD:-$(dirname "$bin")/threatsyncd}
+[ "$rounds" -eq 0 ] || [ -x "$bind" ] || { echo "bench_poll.sh: no threatsyncd at $bind (ROUNDS=0 skips the daemon)" >&2; exit 69; }
 changed=${CHANGED:-10}
 util="$here/sync_util.py"
 
@@ -70,6 +76,11 @@ CONF
 	python3 "$here/sync_poll.py" measure "$n" "$changed" "$url" "$dir/bench.db" "$dir/bench.conf" \
 		"$bin" "$dir" "$dir/result.json" ||
 		{ echo "bench_poll.sh: a sync pass failed ($n tickets):" >&2; cat "$dir"/sync-*.log >&2; exit 1; }
+	if [ "$rounds" -gt 0 ]; then
+		python3 "$here/sync_poll.py" daemon "$bind" "$dir/bench.conf" "$dir/seed.json" "$url" \
+			"$dir" "$dir/result.json" "$rounds" ||
+			{ echo "bench_poll.sh: the daemon run failed ($n tickets), see $dir/daemon.log" >&2; exit 1; }
+	fi
 	stop_emu
 	results="$results $dir/result.json"
 done

@@ -78,6 +78,9 @@ struct sync_report {
 	int store_error;   /* 0, or the negative code of the first store error */
 	struct ts_err err; /* its message */
 	int64_t duration_ms;
+	/* CPU time (user + system) of the process during the pass, ms. In the
+	 * daemon it includes whatever else the loop served meanwhile. */
+	double cpu_ms;
 };
 
 /* The pass callback: runs once, on the loop; rep is borrowed. */

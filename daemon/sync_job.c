@@ -171,13 +171,18 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 			log_info(
 			    "sync pass connector=%s created=%u adopted=%u updated=%u closed=%u "
 			    "reopened=%u commented=%u rescheduled=%u dead=%u polled=%u "
-			    "changed=%u poll_requests=%u poll_errors=%u",
+			    "changed=%u poll_requests=%u poll_errors=%u duration_ms=%lld "
+			    "cpu_ms=%.1f",
 			    c->name, c->created, c->adopted, c->updated, c->closed, c->reopened,
 			    c->commented, c->rescheduled, c->dead, c->polled, c->changed,
-			    c->poll_requests, c->poll_errors);
+			    c->poll_requests, c->poll_errors, (long long)rep->duration_ms,
+			    rep->cpu_ms);
 		else
-			log_debug("sync pass connector=%s polled=%u poll_requests=%u", c->name,
-			          c->polled, c->poll_requests);
+			log_debug(
+			    "sync pass connector=%s polled=%u poll_requests=%u duration_ms=%lld "
+			    "cpu_ms=%.1f",
+			    c->name, c->polled, c->poll_requests, (long long)rep->duration_ms,
+			    rep->cpu_ms);
 	}
 	if (rep->store_error)
 		log_err("sync: %s", rep->err.msg);
