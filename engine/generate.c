@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,6 +88,19 @@ static bool tracker_status(const char *status)
 
 /* ------------------------------------------------------------ working set */
 
+/* What the instances of one library threat share, computed once per run: the
+ * JSON text of its CWE and CAPEC lists, the CWE list's digest fragment and the
+ * threat's content digest (which covers library fields only). A manual threat
+ * owns one of its own. */
+struct gshared {
+	char *cwe_json;   /* owned: the list as stored, "[79,80]" */
+	char *capec_json; /* owned */
+	char *cwe_digest; /* owned: the list's digest fragment (ints_digest) */
+	char *capec_digest;
+	char hash[65]; /* the threat's content digest */
+	bool ready;
+};
+
 struct gthreat {
 	char *uid;
 	const struct lib_threat *lt; /* NULL for a manual threat */
@@ -95,8 +109,7 @@ struct gthreat {
 	const char *title;
 	const char *description;
 	char stride[8];
-	json_t *cwe;   /* owned */
-	json_t *capec; /* owned */
+	struct gshared *sh; /* borrowed from g->shared, or owned by a manual threat */
 	const char *severity;
 	const char *likelihood;
 	double score;
@@ -105,6 +118,14 @@ struct gthreat {
 	char hash[65];
 	int64_t row_id;
 	int origin_manual;
+};
+
+/* The library part of a countermeasure's text (countermeasure_texts), shared
+ * by all instances of a library entry; a manual countermeasure owns one. */
+struct gtext {
+	char *json; /* owned: canonical dump, what countermeasure_texts.body holds */
+	char hash[65];
+	bool written; /* stored by this run already */
 };
 
 struct gcm {
@@ -120,8 +141,22 @@ struct gcm {
 	char *satisfied_by; /* owned */
 	size_t *threats;    /* owned: indexes into g->threats, sorted by uid at the end */
 	size_t n_threats, cap_threats;
+	struct gtext *text; /* borrowed from g->texts */
 	char hash[65];
 	int64_t row_id;
+};
+
+/* Countermeasures by uid: open addressing over (hash, index into g->cms),
+ * looked up by the two halves of "left@right" so that the uid of a link
+ * already made is never built. */
+struct uid_slot {
+	uint64_t hash;
+	size_t index; /* SIZE_MAX: empty */
+};
+
+struct uid_map {
+	struct uid_slot *slots; /* owned */
+	size_t cap, count;
 };
 
 struct gen {
@@ -131,19 +166,25 @@ struct gen {
 	struct expr_index *expr_index; /* of model, owned */
 	const char *slug;
 	int64_t project_id;
-	const char *connector; /* borrowed from cfg, NULL: no tracker */
-	json_t *model;         /* owned */
+	bool had_threats, had_cms; /* the project had rows before this run */
+	const char *connector;     /* borrowed from cfg, NULL: no tracker */
+	json_t *model;             /* owned */
 	int version;
 	struct classify_result cls;
 	int class_rank;
 	const struct config_policy *policy;
-	json_t *frameworks;   /* owned: object used as a set of required frameworks */
-	json_t *components;   /* owned: id -> component (borrowed refs into model) */
-	json_t *flows;        /* owned: id -> flow */
-	json_t *exposure;     /* owned: component id -> 0/1/2 */
-	json_t *flows_by_end; /* owned: component id -> array of flows touching it */
-	json_t *by_type;      /* owned: type -> array of component-scoped threat indexes */
-	json_t *lib_bodies;   /* owned: countermeasure id -> [static body, its digest] */
+	json_t *frameworks;     /* owned: object used as a set of required frameworks */
+	json_t *components;     /* owned: id -> component (borrowed refs into model) */
+	json_t *flows;          /* owned: id -> flow */
+	json_t *exposure;       /* owned: component id -> 0/1/2 */
+	json_t *flows_by_end;   /* owned: component id -> array of flows touching it */
+	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
+	struct gshared *shared; /* owned: one per library threat, by library index */
+	json_t *text_index;     /* owned: library countermeasure id -> index into texts */
+	struct gtext **texts;   /* owned, with every element */
+	size_t n_texts, cap_texts;
+	struct ts_buf scratch; /* owned: digest input, reused */
+	struct ts_buf row;     /* owned: the JSON text of the row being written */
 	char now[32];
 	char today[11];
 
@@ -151,20 +192,30 @@ struct gen {
 	size_t n_threats, cap_threats;
 	struct gcm *cms;
 	size_t n_cms, cap_cms;
-	json_t *cm_index; /* owned: uid -> index into cms */
-	json_t *active;   /* owned: overrides in force (override_load_active) */
-	json_t *expired;  /* owned: risk acceptances that have expired */
-	json_t *summary;  /* owned until returned */
-	json_t *changes;  /* borrowed from summary */
+	struct uid_map cm_index; /* uid -> index into cms */
+	json_t *active;          /* owned: overrides in force (override_load_active) */
+	json_t *expired;         /* owned: risk acceptances that have expired */
+	json_t *summary;         /* owned until returned */
+	json_t *changes;         /* borrowed from summary */
 	struct ts_err *err;
 };
+
+static void shared_release(struct gshared *sh)
+{
+	free(sh->cwe_json);
+	free(sh->capec_json);
+	free(sh->cwe_digest);
+	free(sh->capec_digest);
+}
 
 static void gen_release(struct gen *g)
 {
 	for (size_t i = 0; i < g->n_threats; i++) {
 		free(g->threats[i].uid);
-		json_decref(g->threats[i].cwe);
-		json_decref(g->threats[i].capec);
+		if (g->threats[i].origin_manual && g->threats[i].sh) {
+			shared_release(g->threats[i].sh);
+			free(g->threats[i].sh);
+		}
 	}
 	free(g->threats);
 	for (size_t i = 0; i < g->n_cms; i++) {
@@ -173,7 +224,20 @@ static void gen_release(struct gen *g)
 		free(g->cms[i].threats);
 	}
 	free(g->cms);
-	json_decref(g->cm_index);
+	free(g->cm_index.slots);
+	if (g->shared) {
+		for (size_t i = 0; i < library_n_threats(g->lib); i++)
+			shared_release(&g->shared[i]);
+		free(g->shared);
+	}
+	for (size_t i = 0; i < g->n_texts; i++) {
+		free(g->texts[i]->json);
+		free(g->texts[i]);
+	}
+	free(g->texts);
+	json_decref(g->text_index);
+	ts_buf_free(&g->scratch);
+	ts_buf_free(&g->row);
 	json_decref(g->active);
 	json_decref(g->expired);
 	json_decref(g->frameworks);
@@ -182,10 +246,117 @@ static void gen_release(struct gen *g)
 	json_decref(g->exposure);
 	json_decref(g->flows_by_end);
 	json_decref(g->by_type);
-	json_decref(g->lib_bodies);
 	expr_index_free(g->expr_index);
 	json_decref(g->model);
 	json_decref(g->summary);
+}
+
+/* ------------------------------------------------------------ text helpers */
+
+static void buf_reset(struct ts_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static void buf_uint(struct ts_buf *b, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ts_buf_append(b, tmp + n, sizeof(tmp) - n);
+}
+
+static void buf_int(struct ts_buf *b, long long v)
+{
+	if (v < 0) {
+		ts_buf_append(b, "-", 1);
+		buf_uint(b, 0ULL - (unsigned long long)v);
+	} else {
+		buf_uint(b, (unsigned long long)v);
+	}
+}
+
+/* "left@right" as a new string. */
+static char *join_at(const char *left, const char *right)
+{
+	size_t a = strlen(left), b = strlen(right);
+	char *s = ts_malloc(a + b + 2);
+	memcpy(s, left, a);
+	s[a] = '@';
+	memcpy(s + a + 1, right, b + 1);
+	return s;
+}
+
+/* JSON text written straight into a buffer, byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes for the same values
+ * (callers write object keys in sorted order): building a jansson tree and
+ * dumping it for every row cost a fifth of a large generation. Strings are
+ * valid UTF-8, as they come from documents jansson parsed or are ASCII we
+ * composed, so like jansson we escape only '"', '\\' and control
+ * characters. */
+static void jw_str(struct ts_buf *b, const char *s)
+{
+	ts_buf_append(b, "\"", 1);
+	const char *run = s;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		ts_buf_append(b, run, (size_t)(s - run));
+		char esc[8];
+		switch (ch) {
+		case '"':
+			ts_buf_append(b, "\\\"", 2);
+			break;
+		case '\\':
+			ts_buf_append(b, "\\\\", 2);
+			break;
+		case '\b':
+			ts_buf_append(b, "\\b", 2);
+			break;
+		case '\f':
+			ts_buf_append(b, "\\f", 2);
+			break;
+		case '\n':
+			ts_buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			ts_buf_append(b, "\\r", 2);
+			break;
+		case '\t':
+			ts_buf_append(b, "\\t", 2);
+			break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04X", ch);
+			ts_buf_append(b, esc, 6);
+			break;
+		}
+		run = s + 1;
+	}
+	ts_buf_append(b, run, (size_t)(s - run));
+	ts_buf_append(b, "\"", 1);
+}
+
+/* A string, or null for NULL (json_pack's "s?"). */
+static void jw_str_or_null(struct ts_buf *b, const char *s)
+{
+	if (s)
+		jw_str(b, s);
+	else
+		ts_buf_append(b, "null", 4);
+}
+
+/* '"key":' for a key that needs no escaping. */
+static void jw_key(struct ts_buf *b, const char *key)
+{
+	ts_buf_append(b, "\"", 1);
+	ts_buf_puts(b, key);
+	ts_buf_append(b, "\":", 2);
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -276,8 +447,11 @@ static int flow_exposure(struct gen *g, const json_t *f)
 static const json_t *override_of(struct gen *g, const char *target_kind, const char *uid,
                                  bool expired)
 {
+	json_t *map = expired ? g->expired : g->active;
+	if (json_object_size(map) == 0)
+		return NULL; /* the usual case: no key to build */
 	char *key = ts_asprintf("%s:%s", target_kind, uid);
-	const json_t *o = json_object_get(expired ? g->expired : g->active, key);
+	const json_t *o = json_object_get(map, key);
 	free(key);
 	return o;
 }
@@ -363,31 +537,66 @@ static struct gthreat *add_threat(struct gen *g)
 	return t;
 }
 
-static json_t *int_array(const int *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_integer(v[i]));
-	return a;
-}
-
 /* Content digests are taken over length-prefixed fields: unambiguous and far
  * cheaper than dumping JSON for every item of a large model. */
 static void hash_field(struct ts_buf *b, const char *v)
 {
-	ts_buf_printf(b, "%zu:", strlen(v));
-	ts_buf_puts(b, v);
+	size_t n = strlen(v);
+	buf_uint(b, n);
+	ts_buf_append(b, ":", 1);
+	ts_buf_append(b, v, n);
 }
 
-static void hash_ints(struct ts_buf *b, const json_t *a)
+/* The digest fragment of a list of integers, "[count,v1,v2]"; a JSON list
+ * counts its non-integers as 0. */
+static char *ints_digest(const int *v, size_t n, const json_t *a)
 {
-	size_t i;
-	json_t *v;
-	ts_buf_printf(b, "[%zu", json_array_size(a));
-	json_array_foreach (a, i, v) {
-		ts_buf_printf(b, ",%lld", (long long)json_integer_value(v));
+	struct ts_buf b = {0};
+	ts_buf_append(&b, "[", 1);
+	buf_uint(&b, a ? json_array_size(a) : n);
+	if (a) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (a, i, e) {
+			ts_buf_append(&b, ",", 1);
+			buf_int(&b, (long long)json_integer_value(e));
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			ts_buf_append(&b, ",", 1);
+			buf_int(&b, v[i]);
+		}
 	}
-	ts_buf_puts(b, "]");
+	ts_buf_append(&b, "]", 1);
+	return ts_buf_steal(&b);
+}
+
+static char *ints_json(const int *v, size_t n)
+{
+	struct ts_buf b = {0};
+	ts_buf_append(&b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ts_buf_append(&b, ",", 1);
+		buf_int(&b, v[i]);
+	}
+	ts_buf_append(&b, "]", 1);
+	return ts_buf_steal(&b);
+}
+
+/* The digest of everything a threat's stored text is made of. */
+static void threat_digest(struct gen *g, const struct gthreat *t, char out[65])
+{
+	struct ts_buf *b = &g->scratch;
+	buf_reset(b);
+	hash_field(b, t->title);
+	hash_field(b, t->description ? t->description : "");
+	hash_field(b, t->stride);
+	ts_buf_puts(b, t->sh->cwe_digest);
+	ts_buf_puts(b, t->sh->capec_digest);
+	hash_field(b, t->severity);
+	hash_field(b, t->likelihood);
+	ts_sha256_hex(b->data, b->len, out);
 }
 
 static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
@@ -396,30 +605,33 @@ static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
 	                     g->class_rank, exposure);
 	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
 	t->ovr = override_of(g, "threat", t->uid, false);
-	struct ts_buf b = {0};
-	hash_field(&b, t->title);
-	hash_field(&b, t->description ? t->description : "");
-	hash_field(&b, t->stride);
-	hash_ints(&b, t->cwe);
-	hash_ints(&b, t->capec);
-	hash_field(&b, t->severity);
-	hash_field(&b, t->likelihood);
-	ts_sha256_hex(b.data, b.len, t->hash);
-	ts_buf_free(&b);
+	/* A library threat's digest covers library fields only: taken once. */
+	if (t->origin_manual)
+		threat_digest(g, t, t->hash);
+	else
+		memcpy(t->hash, t->sh->hash, sizeof(t->hash));
 }
 
-static struct gthreat *library_instance(struct gen *g, const struct lib_threat *lt, const char *key)
+static struct gthreat *library_instance(struct gen *g, size_t lib_index, const char *key)
 {
+	const struct lib_threat *lt = library_threat_at(g->lib, lib_index);
 	struct gthreat *t = add_threat(g);
-	t->uid = ts_asprintf("%s@%s", lt->id, key);
+	t->uid = join_at(lt->id, key);
 	t->lt = lt;
 	t->title = lt->title;
 	t->description = lt->description;
 	snprintf(t->stride, sizeof(t->stride), "%s", lt->stride);
-	t->cwe = int_array(lt->cwe, lt->n_cwe);
-	t->capec = int_array(lt->capec, lt->n_capec);
 	t->severity = lt->severity;
 	t->likelihood = lt->likelihood;
+	t->sh = &g->shared[lib_index];
+	if (!t->sh->ready) {
+		t->sh->cwe_json = ints_json(lt->cwe, lt->n_cwe);
+		t->sh->capec_json = ints_json(lt->capec, lt->n_capec);
+		t->sh->cwe_digest = ints_digest(lt->cwe, lt->n_cwe, NULL);
+		t->sh->capec_digest = ints_digest(lt->capec, lt->n_capec, NULL);
+		threat_digest(g, t, t->sh->hash);
+		t->sh->ready = true;
+	}
 	return t;
 }
 
@@ -446,12 +658,69 @@ static int eval_condition(struct gen *g, const struct lib_threat *lt, struct exp
 
 /* ------------------------------------------------------------ countermeasures */
 
-static struct gcm *cm_get(struct gen *g, const char *uid, bool *ret_new)
+static uint64_t fnv_add(uint64_t h, const char *s)
 {
-	json_t *idx = json_object_get(g->cm_index, uid);
-	if (idx) {
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The hash of "left@right": the same for any split of the same uid. */
+static uint64_t uid_hash(const char *left, const char *right)
+{
+	uint64_t h = fnv_add(14695981039346656037ULL, left);
+	h ^= '@';
+	h *= 1099511628211ULL;
+	return fnv_add(h, right);
+}
+
+static struct uid_slot *uid_slot(struct gen *g, uint64_t h, const char *left, const char *right)
+{
+	struct uid_map *m = &g->cm_index;
+	size_t la = strlen(left);
+	for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct uid_slot *sl = &m->slots[i];
+		if (sl->index == SIZE_MAX)
+			return sl;
+		const char *u = g->cms[sl->index].uid;
+		if (sl->hash == h && strncmp(u, left, la) == 0 && u[la] == '@' &&
+		    strcmp(u + la + 1, right) == 0)
+			return sl;
+	}
+}
+
+static void uid_grow(struct uid_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	struct uid_slot *slots = ts_malloc(cap * sizeof(*slots));
+	for (size_t i = 0; i < cap; i++)
+		slots[i].index = SIZE_MAX;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slots[i].index == SIZE_MAX)
+			continue;
+		size_t k = (size_t)m->slots[i].hash & (cap - 1);
+		while (slots[k].index != SIZE_MAX)
+			k = (k + 1) & (cap - 1);
+		slots[k] = m->slots[i];
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->cap = cap;
+}
+
+/* The countermeasure of uid "left@right", added when new (*ret_new). */
+static struct gcm *cm_get(struct gen *g, const char *left, const char *right, bool *ret_new)
+{
+	struct uid_map *m = &g->cm_index;
+	if ((m->count + 1) * 4 > m->cap * 3)
+		uid_grow(m);
+	uint64_t h = uid_hash(left, right);
+	struct uid_slot *sl = uid_slot(g, h, left, right);
+	if (sl->index != SIZE_MAX) {
 		*ret_new = false;
-		return &g->cms[json_integer_value(idx)];
+		return &g->cms[sl->index];
 	}
 	if (g->n_cms == g->cap_cms) {
 		g->cap_cms = g->cap_cms ? g->cap_cms * 2 : 64;
@@ -459,8 +728,10 @@ static struct gcm *cm_get(struct gen *g, const char *uid, bool *ret_new)
 	}
 	struct gcm *c = &g->cms[g->n_cms];
 	memset(c, 0, sizeof(*c));
-	c->uid = ts_strdup(uid);
-	json_object_set_new(g->cm_index, uid, json_integer((json_int_t)g->n_cms));
+	c->uid = join_at(left, right);
+	sl->hash = h;
+	sl->index = g->n_cms;
+	m->count++;
 	g->n_cms++;
 	*ret_new = true;
 	return c;
@@ -488,10 +759,8 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 	const struct lib_threat *lt = g->threats[threat_index].lt;
 	for (size_t k = 0; k < lt->n_countermeasures; k++) {
 		const struct lib_countermeasure *lc = lt->countermeasures[k];
-		char *uid = ts_asprintf("%s@%s", lc->id, component_key);
 		bool fresh;
-		struct gcm *c = cm_get(g, uid, &fresh);
-		free(uid);
+		struct gcm *c = cm_get(g, lc->id, component_key, &fresh);
 		if (fresh) {
 			c->lc = lc;
 			c->component_key = component_key;
@@ -520,8 +789,8 @@ static int library_threats(struct gen *g)
 		size_t k;
 		json_t *ti;
 		json_array_foreach (json_object_get(g->by_type, jstr(c, "type")), k, ti) {
-			const struct lib_threat *lt =
-			    library_threat_at(g->lib, (size_t)json_integer_value(ti));
+			size_t lib_index = (size_t)json_integer_value(ti);
+			const struct lib_threat *lt = library_threat_at(g->lib, lib_index);
 			struct expr_env env = {
 			    .component = c, .model = g->model, .index = g->expr_index};
 			bool hit;
@@ -529,7 +798,7 @@ static int library_threats(struct gen *g)
 				return -EINVAL;
 			if (!hit)
 				continue;
-			struct gthreat *t = library_instance(g, lt, cid);
+			struct gthreat *t = library_instance(g, lib_index, cid);
 			t->component_key = cid;
 			threat_finish(g, t, component_exposure(g, cid));
 			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
@@ -565,7 +834,7 @@ static int library_threats(struct gen *g)
 				return -EINVAL;
 			if (!hit)
 				continue;
-			struct gthreat *t = library_instance(g, lt, fid);
+			struct gthreat *t = library_instance(g, k, fid);
 			t->flow_key = fid;
 			threat_finish(g, t, flow_exposure(g, f));
 			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
@@ -610,10 +879,10 @@ static void manual_link(struct gen *g, const json_t *mc, size_t t_index)
 	}
 	if (!comp)
 		comp = "*";
-	char *uid = ts_asprintf("manual:%s@%s", jstr(mc, "id"), comp);
+	char *left = ts_asprintf("manual:%s", jstr(mc, "id"));
 	bool fresh;
-	struct gcm *c = cm_get(g, uid, &fresh);
-	free(uid);
+	struct gcm *c = cm_get(g, left, comp, &fresh);
+	free(left);
 	if (fresh) {
 		c->manual = mc;
 		c->component_key = comp;
@@ -653,12 +922,15 @@ static int manual_items(struct gen *g)
 			t->description = jstr(mt, "description");
 			snprintf(t->stride, sizeof(t->stride), "%s",
 			         jstr(mt, "stride") ? jstr(mt, "stride") : "");
-			t->cwe = json_deep_copy(json_object_get(mt, "cwe"));
-			if (!json_is_array(t->cwe)) {
-				json_decref(t->cwe);
-				t->cwe = json_array();
-			}
-			t->capec = json_array();
+			json_t *cwe = json_object_get(mt, "cwe");
+			if (!json_is_array(cwe))
+				cwe = NULL;
+			t->sh = ts_calloc(1, sizeof(*t->sh));
+			t->sh->cwe_json =
+			    cwe ? json_dumps(cwe, JSON_SORT_KEYS | JSON_COMPACT) : ts_strdup("[]");
+			t->sh->capec_json = ts_strdup("[]");
+			t->sh->cwe_digest = ints_digest(NULL, 0, cwe);
+			t->sh->capec_digest = ts_strdup("[0]");
 			t->severity = jstr(mt, "severity") ? jstr(mt, "severity") : "medium";
 			t->likelihood = jstr(mt, "likelihood") ? jstr(mt, "likelihood") : "medium";
 			int exposure = 0;
@@ -725,17 +997,14 @@ static void sort_threats(const struct gen *g, size_t *v, size_t n)
 }
 
 /* The parts of a countermeasure's text that come from its library entry,
- * built once per entry and shared (by reference) by all its instances, with
- * the digest of their canonical dump: hashing every instance's full text would
- * dominate generation time on large models. */
-static json_t *static_body(struct gen *g, const struct gcm *c, const char **ret_hash)
+ * built once per entry and shared by all its instances, with the digest of
+ * their canonical dump: hashing every instance's full text would dominate
+ * generation time on large models. A manual countermeasure gets its own. */
+static struct gtext *text_of(struct gen *g, const struct gcm *c)
 {
-	const char *key = c->lc ? c->lc->id : "";
-	json_t *cached = c->lc ? json_object_get(g->lib_bodies, key) : NULL;
-	if (cached) {
-		*ret_hash = json_string_value(json_array_get(cached, 1));
-		return json_array_get(cached, 0);
-	}
+	json_t *idx = c->lc ? json_object_get(g->text_index, c->lc->id) : NULL;
+	if (idx)
+		return g->texts[json_integer_value(idx)];
 	json_t *body = json_object();
 	if (c->lc) {
 		const struct lib_countermeasure *lc = c->lc;
@@ -763,22 +1032,20 @@ static json_t *static_body(struct gen *g, const struct gcm *c, const char **ret_
 		json_object_set_new(body, "training", json_array());
 		json_object_set_new(body, "compliance", json_object());
 	}
-	char *dump = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
-	char hash[65];
-	ts_sha256_hex(dump, strlen(dump), hash);
-	free(dump);
-	json_t *entry = json_pack("[o, s]", body, hash);
-	if (c->lc) {
-		json_object_set_new(g->lib_bodies, key, entry);
-	} else {
-		/* Manual entries are not shared: keep this one alive with the
-		 * working set under a unique key. */
-		char *k = ts_asprintf("manual:%s", c->uid);
-		json_object_set_new(g->lib_bodies, k, entry);
-		free(k);
+	struct gtext *x = ts_calloc(1, sizeof(*x));
+	x->json = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (!x->json)
+		x->json = ts_strdup("null");
+	ts_sha256_hex(x->json, strlen(x->json), x->hash);
+	if (g->n_texts == g->cap_texts) {
+		g->cap_texts = g->cap_texts ? g->cap_texts * 2 : 64;
+		g->texts = ts_realloc(g->texts, g->cap_texts * sizeof(*g->texts));
 	}
-	*ret_hash = json_string_value(json_array_get(entry, 1));
-	return body;
+	if (c->lc)
+		json_object_set_new(g->text_index, c->lc->id, json_integer((json_int_t)g->n_texts));
+	g->texts[g->n_texts++] = x;
+	return x;
 }
 
 static void cm_finish(struct gen *g, struct gcm *c)
@@ -789,51 +1056,65 @@ static void cm_finish(struct gen *g, struct gcm *c)
 	/* Threats in a stable order, whatever order they were linked in. */
 	sort_threats(g, c->threats, c->n_threats);
 	/* The digest covers everything the task's text is made of (cm_body). */
-	const char *static_hash = NULL;
-	static_body(g, c, &static_hash);
-	struct ts_buf b = {0};
-	hash_field(&b, static_hash);
-	hash_field(&b, c->title);
-	ts_buf_printf(&b, "%d;", c->priority);
+	c->text = text_of(g, c);
+	struct ts_buf *b = &g->scratch;
+	buf_reset(b);
+	hash_field(b, c->text->hash);
+	hash_field(b, c->title);
+	buf_int(b, c->priority);
+	ts_buf_append(b, ";", 1);
 	for (size_t i = 0; i < c->n_threats; i++) {
 		const struct gthreat *t = &g->threats[c->threats[i]];
-		hash_field(&b, t->uid);
-		hash_field(&b, t->title);
-		hash_ints(&b, t->cwe);
-		hash_field(&b, t->severity);
+		hash_field(b, t->uid);
+		hash_field(b, t->title);
+		ts_buf_puts(b, t->sh->cwe_digest);
+		hash_field(b, t->severity);
 	}
 	json_t *comp = component(g, c->component_key);
-	hash_field(&b, c->component_key);
-	hash_field(&b, comp && jstr(comp, "name") ? jstr(comp, "name") : "");
-	hash_field(&b, comp && jstr(comp, "type") ? jstr(comp, "type") : "");
-	ts_sha256_hex(b.data, b.len, c->hash);
-	ts_buf_free(&b);
+	const char *name = comp ? jstr(comp, "name") : NULL;
+	const char *type = comp ? jstr(comp, "type") : NULL;
+	hash_field(b, c->component_key);
+	hash_field(b, name ? name : "");
+	hash_field(b, type ? type : "");
+	ts_sha256_hex(b->data, b->len, c->hash);
 }
 
-/* Stores the library part of c's text once (content-addressed) and returns
- * its hash, borrowed from the working set. */
-static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash);
-
-/* The instance part of a task's text (the body column), built only when it is
- * written; the library part is stored once in countermeasure_texts
- * (store_text) and joined with json_patch by readers. */
-static json_t *cm_body(struct gen *g, const struct gcm *c)
+/* The instance part of a task's text (the body column) into b, built only
+ * when it is written; the library part is stored once in countermeasure_texts
+ * (store_text) and joined with json_patch by readers. The JSON is what
+ * json_dumps(JSON_SORT_KEYS | JSON_COMPACT) wrote for {"threats": [{uid,
+ * title, cwe, severity}...], "component": {id, name, type}}. */
+static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 {
-	json_t *body = json_object();
-	json_t *threats = json_array();
+	json_t *comp = component(g, c->component_key);
+	buf_reset(b);
+	ts_buf_puts(b, "{\"component\":{");
+	jw_key(b, "id");
+	jw_str(b, c->component_key);
+	ts_buf_append(b, ",", 1);
+	jw_key(b, "name");
+	jw_str_or_null(b, comp ? jstr(comp, "name") : NULL);
+	ts_buf_append(b, ",", 1);
+	jw_key(b, "type");
+	jw_str_or_null(b, comp ? jstr(comp, "type") : NULL);
+	ts_buf_puts(b, "},\"threats\":[");
 	for (size_t i = 0; i < c->n_threats; i++) {
 		const struct gthreat *t = &g->threats[c->threats[i]];
-		json_array_append_new(threats,
-		                      json_pack("{s:s, s:s, s:O, s:s}", "uid", t->uid, "title",
-		                                t->title, "cwe", t->cwe, "severity", t->severity));
+		ts_buf_puts(b, i ? ",{" : "{");
+		jw_key(b, "cwe");
+		ts_buf_puts(b, t->sh->cwe_json);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "severity");
+		jw_str(b, t->severity);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "title");
+		jw_str(b, t->title);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "uid");
+		jw_str(b, t->uid);
+		ts_buf_append(b, "}", 1);
 	}
-	json_t *comp = component(g, c->component_key);
-	json_object_set_new(body, "threats", threats);
-	json_object_set_new(body, "component",
-	                    json_pack("{s:s, s:s?, s:s?}", "id", c->component_key, "name",
-	                              comp ? jstr(comp, "name") : NULL, "type",
-	                              comp ? jstr(comp, "type") : NULL));
-	return body;
+	ts_buf_puts(b, "]}");
 }
 
 /* ------------------------------------------------------------ store diff */
@@ -903,45 +1184,48 @@ static const char SQL_BY_STATUS[] =
     "SELECT status, count(*) FROM countermeasures"
     " WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
 
+/* Steps a write, then drops its bindings: bind_text leaves pointers to the
+ * caller's strings in the statement, which must not outlive the step. */
 static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 {
+	int rc = 0;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(g->s, what, g->err);
-	return 0;
+		rc = store_fail(g->s, what, g->err);
+	sqlite3_clear_bindings(st);
+	return rc;
 }
 
+/* Binds a string that stays valid until step_done (SQLITE_STATIC: copying
+ * each of some 700,000 values was a noticeable part of a large generation).
+ * Only for statements stepped by step_done. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_json(sqlite3_stmt *st, int i, const json_t *v)
+static void bind_buf(sqlite3_stmt *st, int i, const struct ts_buf *b)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	sqlite3_bind_text(st, i, s ? s : "null", -1, SQLITE_TRANSIENT);
-	free(s);
+	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_STATIC);
 }
 
+/* Stores the library part of c's text once (content-addressed) and returns
+ * its hash, borrowed from the working set. */
 static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
 {
-	json_t *body = static_body(g, c, ret_hash);
-	/* The working set remembers which texts this run has written already:
-	 * one INSERT per library entry, not per instance. */
-	char *key = ts_asprintf("written:%s", *ret_hash);
-	bool done = json_object_get(g->lib_bodies, key) != NULL;
-	if (!done)
-		json_object_set_new(g->lib_bodies, key, json_true());
-	free(key);
-	if (done)
+	struct gtext *x = c->text;
+	*ret_hash = x->hash;
+	/* One INSERT per library entry and run, not per instance. */
+	if (x->written)
 		return 0;
+	x->written = true;
 	sqlite3_stmt *st = store_prepare(g->s, SQL_TEXT_INSERT);
 	if (!st)
 		return store_fail(g->s, "store countermeasure text", g->err);
-	bind_text(st, 1, *ret_hash);
-	bind_json(st, 2, body);
+	bind_text(st, 1, x->hash);
+	bind_text(st, 2, x->json);
 	return step_done(g, st, "store countermeasure text");
 }
 
@@ -990,9 +1274,13 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 		sqlite3_bind_int64(st, 5, ticket_id);
 	else
 		sqlite3_bind_null(st, 5);
-	json_t *payload = json_pack("{s:s?}", "reason", reason);
-	bind_json(st, 6, payload);
-	json_decref(payload);
+	struct ts_buf *b = &g->row;
+	buf_reset(b);
+	ts_buf_append(b, "{", 1);
+	jw_key(b, "reason");
+	jw_str_or_null(b, reason);
+	ts_buf_append(b, "}", 1);
+	bind_buf(st, 6, b);
 	bind_text(st, 7, g->now);
 	int rc = step_done(g, st, "queue ticket operation");
 	if (rc == 0)
@@ -1038,6 +1326,7 @@ static int store_threats(struct gen *g)
 		rc = store_fail(g->s, "load threats", g->err);
 		goto out;
 	}
+	g->had_threats = json_object_size(existing) > 0;
 	for (size_t i = 0; i < g->n_threats; i++) {
 		struct gthreat *t = &g->threats[i];
 		json_t *old = json_object_get(existing, t->uid);
@@ -1054,8 +1343,8 @@ static int store_threats(struct gen *g)
 			bind_text(st, 5, t->flow_key);
 			bind_text(st, 6, t->title);
 			bind_text(st, 7, t->stride);
-			bind_json(st, 8, t->cwe);
-			bind_json(st, 9, t->capec);
+			bind_text(st, 8, t->sh->cwe_json);
+			bind_text(st, 9, t->sh->capec_json);
 			bind_text(st, 10, t->severity);
 			bind_text(st, 11, t->likelihood);
 			sqlite3_bind_double(st, 12, t->score);
@@ -1093,8 +1382,8 @@ static int store_threats(struct gen *g)
 		sqlite3_bind_int64(st, 1, t->row_id);
 		bind_text(st, 2, t->title);
 		bind_text(st, 3, t->stride);
-		bind_json(st, 4, t->cwe);
-		bind_json(st, 5, t->capec);
+		bind_text(st, 4, t->sh->cwe_json);
+		bind_text(st, 5, t->sh->capec_json);
 		bind_text(st, 6, t->severity);
 		bind_text(st, 7, t->likelihood);
 		sqlite3_bind_double(st, 8, t->score);
@@ -1122,8 +1411,9 @@ static int store_threats(struct gen *g)
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
 		bind_text(st, 2, reason);
 		bind_text(st, 3, g->now);
+		rc = step_done(g, st, "remove threat");
 		free(reason);
-		if ((rc = step_done(g, st, "remove threat")) < 0)
+		if (rc < 0)
 			goto out;
 		count(changes, "removed");
 	}
@@ -1259,9 +1549,8 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	sqlite3_bind_int(st, 9, c->in_scope);
 	sqlite3_bind_double(st, 10, c->score);
 	bind_text(st, 11, due);
-	json_t *body = cm_body(g, c);
-	bind_json(st, 12, body);
-	json_decref(body);
+	cm_body(g, c, &g->row);
+	bind_buf(st, 12, &g->row);
 	bind_text(st, 13, c->hash);
 	bind_text(st, 14, c->lc ? "library" : "manual");
 	sqlite3_bind_int(st, 15, g->version);
@@ -1316,9 +1605,8 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		sqlite3_bind_int(st, 6, c->in_scope);
 		sqlite3_bind_double(st, 7, c->score);
 		bind_text(st, 8, due);
-		json_t *body = cm_body(g, c);
-		bind_json(st, 9, body);
-		json_decref(body);
+		cm_body(g, c, &g->row);
+		bind_buf(st, 9, &g->row);
 		bind_text(st, 10, c->hash);
 		sqlite3_bind_int(st, 11, g->version);
 		bind_text(st, 12, g->now);
@@ -1421,11 +1709,13 @@ static int store_links(struct gen *g)
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		for (size_t k = 0; rc == 0 && k < g->cms[i].n_threats; k++) {
 			int64_t tid = g->threats[g->cms[i].threats[k]].row_id;
-			snprintf(key, sizeof(key), "%lld:%lld", (long long)tid,
-			         (long long)g->cms[i].row_id);
-			if (json_object_get(stale, key)) {
-				json_object_del(stale, key);
-				continue;
+			if (json_object_size(stale) > 0) {
+				snprintf(key, sizeof(key), "%lld:%lld", (long long)tid,
+				         (long long)g->cms[i].row_id);
+				if (json_object_get(stale, key)) {
+					json_object_del(stale, key);
+					continue;
+				}
 			}
 			st = store_prepare(g->s, SQL_LINK_INSERT);
 			if (!st) {
@@ -1460,7 +1750,12 @@ out:
 static int mark_seen(struct gen *g)
 {
 	const char *sql[] = {SQL_THREATS_SEEN, SQL_CMS_SEEN};
+	const bool had[] = {g->had_threats, g->had_cms};
 	for (size_t i = 0; i < 2; i++) {
+		/* Without earlier rows, every active row was written by this run
+		 * with this version: nothing to scan. */
+		if (!had[i])
+			continue;
 		sqlite3_stmt *st = store_prepare(g->s, sql[i]);
 		if (!st)
 			return store_fail(g->s, "record model version", g->err);
@@ -1479,6 +1774,7 @@ static int store_cms(struct gen *g)
 	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
 	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
 	int rc = load_existing_cms(g, existing, tracked);
+	g->had_cms = json_object_size(existing) > 0;
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		struct gcm *c = &g->cms[i];
 		json_t *old = json_object_get(existing, c->uid);
@@ -1633,8 +1929,8 @@ static int prepare(struct gen *g)
 			json_object_set_new(g->frameworks, json_string_value(fw), json_true());
 	}
 	build_indexes(g);
-	g->cm_index = json_object();
-	g->lib_bodies = json_object();
+	g->text_index = json_object();
+	g->shared = ts_calloc(library_n_threats(g->lib) + 1, sizeof(*g->shared));
 	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
 	                               g->err)) < 0)
 		return rc;
@@ -1876,7 +2172,8 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
 	}
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int(st, 2, all || status);
-	bind_text(st, 3, status);
+	if (status)
+		sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
 	json_t *list = json_array();
 	json_object_set_new(doc, "countermeasures", list);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
