@@ -95,6 +95,7 @@ struct sync {
 	uv_idle_t settle_idle; /* while successes wait: the loop's poll does not block */
 	struct sync_op *settling, **settling_tail;
 	int open_handles; /* closed one by one when y is closed */
+	struct ticket_texts *texts; /* parsed library texts, across passes */
 	bool recovered_once;
 	bool running;
 	bool cancelling;
@@ -190,6 +191,7 @@ int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const s
 	y->settle_idle.data = y;
 	y->open_handles = 3;
 	y->settling_tail = &y->settling;
+	y->texts = ticket_texts_new();
 	*ret = y;
 	return 0;
 }
@@ -212,6 +214,7 @@ static void handle_closed_cb(uv_handle_t *h)
 	struct sync *y = h->data;
 	if (--y->open_handles > 0)
 		return;
+	ticket_texts_free(y->texts);
 	void (*cb)(void *) = y->closed_cb;
 	void *ud = y->closed_ud;
 	free(y);
@@ -923,7 +926,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	op->tracker_project = proj->tracker_project;
 	if (op->row.countermeasure_id > 0) {
 		struct ts_err err = {0};
-		int rc = ticket_task_load(y->s, op->row.countermeasure_id, &op->task, &err);
+		int rc =
+		    ticket_task_load_cached(y->s, y->texts, op->row.countermeasure_id, &op->task, &err);
 		if (rc < 0) {
 			if (err.code == EX_NOINPUT) {
 				op_kill(op, err.msg);

@@ -8,10 +8,79 @@
 #include "engine/generate.h"
 
 static const char SQL_TASK[] =
-    "SELECT c.uid, c.title, c.priority, c.due_date,"
-    " json_patch(coalesce(x.body, '{}'), c.body), c.content_hash, c.last_version,"
-    " c.state, p.slug FROM countermeasures c JOIN projects p ON p.id = c.project_id"
+    "SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, c.last_version,"
+    " c.state, p.slug, x.hash, x.body FROM countermeasures c"
+    " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";
+
+struct ticket_texts {
+	json_t *by_hash; /* hash -> parsed text (an object) */
+};
+
+struct ticket_texts *ticket_texts_new(void)
+{
+	struct ticket_texts *c = ts_calloc(1, sizeof(*c));
+	c->by_hash = json_object();
+	return c;
+}
+
+void ticket_texts_free(struct ticket_texts *c)
+{
+	if (!c)
+		return;
+	json_decref(c->by_hash);
+	free(c);
+}
+
+static json_t *parse_object(const char *text)
+{
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		v = json_object();
+	}
+	return v;
+}
+
+/* The library text hash (NULL: none) as an object, new reference: from the
+ * cache, or parsed from text and remembered there. */
+static json_t *library_text(struct ticket_texts *c, const char *hash, const char *text)
+{
+	if (!hash)
+		return json_object();
+	json_t *v = c ? json_object_get(c->by_hash, hash) : NULL;
+	if (v)
+		return json_incref(v);
+	v = parse_object(text);
+	if (c) {
+		if (json_object_size(c->by_hash) >= TICKET_TEXTS_MAX)
+			json_object_clear(c->by_hash);
+		json_object_set(c->by_hash, hash, v);
+	}
+	return v;
+}
+
+/* RFC 7396 merge of patch over base, as SQLite's json_patch: a null member
+ * removes, an object merges recursively, anything else replaces; members of
+ * base keep their order, new ones follow. New reference; base's values are
+ * shared, never changed. */
+static json_t *merge_patch(const json_t *base, json_t *patch)
+{
+	if (!json_is_object(patch))
+		return json_incref(patch);
+	json_t *out = json_object();
+	if (json_is_object(base))
+		json_object_update(out, (json_t *)base);
+	const char *k;
+	json_t *v;
+	json_object_foreach (patch, k, v) {
+		if (json_is_null(v))
+			json_object_del(out, k);
+		else
+			json_object_set_new(out, k, merge_patch(json_object_get(out, k), v));
+	}
+	return out;
+}
 
 char *ticket_summary(const char *s, size_t max)
 {
@@ -55,6 +124,12 @@ static const char *highest_severity(const json_t *body)
 int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
                      struct ts_err *err)
 {
+	return ticket_task_load_cached(s, NULL, countermeasure_id, ret, err);
+}
+
+int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
+                            struct ticket_task **ret, struct ts_err *err)
+{
 	sqlite3_stmt *st = store_prepare(s, SQL_TASK);
 	if (!st)
 		return store_fail(s, "load task", err);
@@ -73,12 +148,12 @@ int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_t
 	t->summary = ticket_summary((const char *)sqlite3_column_text(st, 1), TICKET_SUMMARY_MAX);
 	t->priority = sqlite3_column_int(st, 2);
 	t->due_date = ts_strdup((const char *)sqlite3_column_text(st, 3));
-	const char *body = (const char *)sqlite3_column_text(st, 4);
-	t->body = body ? json_loads(body, 0, NULL) : NULL;
-	if (!json_is_object(t->body)) {
-		json_decref(t->body);
-		t->body = json_object();
-	}
+	json_t *text = library_text(texts, (const char *)sqlite3_column_text(st, 9),
+	                            (const char *)sqlite3_column_text(st, 10));
+	json_t *own = parse_object((const char *)sqlite3_column_text(st, 4));
+	t->body = merge_patch(text, own);
+	json_decref(own);
+	json_decref(text);
 	t->content_hash = ts_strdup((const char *)sqlite3_column_text(st, 5));
 	t->model_version = sqlite3_column_int(st, 6);
 	const char *state = (const char *)sqlite3_column_text(st, 7);

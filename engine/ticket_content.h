@@ -34,9 +34,23 @@ struct ticket_task {
 
 /* Loads the task countermeasure_id into a new ticket_task (free with
  * ticket_task_free). EX_NOINPUT when the row does not exist, store errors
- * otherwise. */
+ * otherwise. Its body is the library text (countermeasure_texts) with the
+ * instance's own fields merged over it (RFC 7396, as SQLite's json_patch). */
 int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
                      struct ts_err *err);
+
+/* Parsed library texts by content hash, for loading many tasks: the text
+ * of a library entry is parsed once, not once per task (a push of 10,000
+ * tasks has a few hundred texts). Texts are content-addressed, so entries
+ * never go stale; the cache is bounded (TICKET_TEXTS_MAX entries, then
+ * emptied). Tasks loaded through it share its parsed values (read-only). */
+#define TICKET_TEXTS_MAX 4096
+struct ticket_texts;
+struct ticket_texts *ticket_texts_new(void);
+void ticket_texts_free(struct ticket_texts *c); /* NULL is a no-op */
+/* ticket_task_load with a cache (NULL: none). */
+int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
+                            struct ticket_task **ret, struct ts_err *err);
 
 void ticket_task_free(struct ticket_task *t); /* NULL is a no-op */
 

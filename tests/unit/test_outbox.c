@@ -54,6 +54,81 @@ static void link_op(struct gu *g, const struct outbox_op *op, const char *key)
 	ticket_task_free(t);
 }
 
+/* SQLite's own json_patch of the task's library text and its body: what
+ * ticket_task_load reproduced before it merged in C (the oracle). */
+static char *sql_patched(struct gu *g, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(
+	    sqlite3_prepare_v2(store_db(g->s),
+	                       "SELECT json_patch(coalesce(x.body, '{}'), c.body) FROM countermeasures c"
+	                       " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash"
+	                       " WHERE c.id = ?1",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	json_t *v = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_finalize(st);
+	assert_non_null(v);
+	char *out = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return out;
+}
+
+static void check_bodies(struct gu *g, struct ticket_texts *texts)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(store_db(g->s), "SELECT id FROM countermeasures", -1, &st,
+	                                    NULL),
+	                 SQLITE_OK);
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct ticket_task *t = NULL;
+		struct ts_err err = {0};
+		assert_int_equal(ticket_task_load_cached(g->s, texts, id, &t, &err), 0);
+		char *got = json_dumps(t->body, JSON_COMPACT);
+		char *want = sql_patched(g, id);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		ticket_task_free(t);
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_true(n > 2);
+}
+
+/* A task's body is its library text with its own fields merged over it,
+ * exactly as SQLite's json_patch merges (same members, same order), with or
+ * without the parsed-text cache, and with the RFC 7396 cases the generator
+ * does not produce (null removes, objects merge, arrays replace). */
+static void test_task_body_merge(void **state)
+{
+	(void)state;
+	struct gu g;
+	open_generated(&g);
+	check_bodies(&g, NULL);
+	struct ticket_texts *texts = ticket_texts_new();
+	check_bodies(&g, texts);
+	check_bodies(&g, texts); /* now from the cache: the texts were not changed */
+	char *err = NULL;
+	assert_int_equal(
+	    sqlite3_exec(store_db(g.s),
+	                 "UPDATE countermeasures SET body = json_set(body, '$.requirement', json('null'),"
+	                 " '$.how_to', json('{\"zz\": \"added\", \"java\": null}'),"
+	                 " '$.training', json('[1, {\"a\": null}]'), '$.new', json('{\"x\": null}'))"
+	                 " WHERE text_hash IS NOT NULL",
+	                 NULL, NULL, &err),
+	    SQLITE_OK);
+	check_bodies(&g, texts);
+	check_bodies(&g, NULL);
+	ticket_texts_free(texts);
+	ticket_texts_free(NULL);
+	gu_close(&g);
+}
+
 static void test_claim_and_link(void **state)
 {
 	(void)state;
@@ -387,6 +462,7 @@ int main(void)
 	    cmocka_unit_test(test_apply_remote_status),
 	    cmocka_unit_test(test_mapping_and_backoff),
 	    cmocka_unit_test(test_cursors),
+	    cmocka_unit_test(test_task_body_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
