@@ -10,7 +10,9 @@
 # Usage: bench/bench_push.sh [THREATSYNC]
 #   THREATSYNC defaults to $TS_THREATSYNC, else build/threatsync.
 #   Environment: TASKS (10000), CONCURRENCY (8), TRACKERS ("jira"; "jira gitlab"
-#   adds GitLab), RUN_TIMEOUT (300 s per sync pass), KEEP=1 keeps the work directory,
+#   adds GitLab), RATE/BURST (the connector's token bucket, default 100000/s and
+#   100000: above the emulators' capacity), RUN_TIMEOUT (300 s per sync pass),
+#   KEEP=1 keeps the work directory,
 #   SYNC_WRAP: a command prefix for the threatsync pass (e.g. "perf record -g -o F"),
 #   DB_SQL: SQL run on the database once the tasks are generated (to evaluate a
 #   schema change, e.g. an index; the table names it).
@@ -20,6 +22,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 bin=${1:-${TS_THREATSYNC:-$src/build/threatsync}}
 tasks=${TASKS:-10000}
+# The connector's token bucket is set far above what the emulator can serve,
+# so that the concurrency limit is what both runs share (as curl --parallel-max).
+rate=${RATE:-100000.0}
+burst=${BURST:-100000}
 conc=${CONCURRENCY:-8}
 trackers=${TRACKERS:-jira}
 run_timeout=${RUN_TIMEOUT:-300}
@@ -84,7 +90,8 @@ CONF
 			gitlab)
 				printf '%s\t{ name = "gitlab"; type = "gitlab"; base_url = "%s"; token_file = "token";\n' "$sep" "$2" ;;
 			esac
-			printf '\t  concurrency = %d; rate_per_second = 1000.0; burst = 1000; max_attempts = 10;\n' "$conc"
+			printf '\t  concurrency = %d; rate_per_second = %s; burst = %d; max_attempts = 10;\n' \
+				"$conc" "$rate" "$burst"
 			printf '\t  poll_interval_s = 60; }\n'
 			sep=,
 		done

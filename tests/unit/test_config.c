@@ -274,7 +274,7 @@ static void test_out_of_bounds(void **state)
 	                               "    poll_interval_s = 4;\n"    /* 6 */
 	                               "  }\n"
 	                               ");\n",
-	                               5, "rate_per_second 0.01 is out of range 0.1..1000");
+	                               5, "rate_per_second 0.01 is out of range 0.1..100000");
 	assert_non_null(strstr(msg, ":6: connector 'gl': poll_interval_s 4 is out of range 0 or "
 	                            "5..86400"));
 }
