@@ -34,6 +34,14 @@ def window(records):
     return max(end - start, 1.0) / 1000.0
 
 
+def busy(records):
+    """Mean number of requests the emulator held at once over the window (its
+    handling time summed, divided by the window): how full the client kept
+    the pipe."""
+    w = window(records)
+    return sum(r["duration_ms"] for r in records) / 1000.0 / w if w else 0.0
+
+
 def is_create(r):
     return r["method"] == "POST" and r["path"].rstrip("/").endswith(("/issue", "/issues"))
 
@@ -60,7 +68,7 @@ def analyze(url, tracker, tasks, run_file, report_file, out_file, reqs_file):
         "requests_total": stats["total"], "requests_push": len(push),
         "requests_errors": len(bad),
         "by_route": {k: sum(v.values()) for k, v in stats["by_endpoint"].items()},
-        "ts_push_s": window(push), "ts_wall_s": run["wall_s"], "ts_cpu_ms": run["cpu_ms"],
+        "ts_push_s": window(push), "ts_busy": busy(push), "ts_wall_s": run["wall_s"], "ts_cpu_ms": run["cpu_ms"],
         "ts_maxrss_kib": run["maxrss_kib"], "ts_rc": run["rc"],
     }
     with open(out_file, "w") as f:
@@ -87,7 +95,7 @@ def baseline(url, tracker, reqs_file, conc, workdir, out_file):
         recs = emu.requests(since=seq)
         res[name] = {"requests": len(batch), "received": emu.stats()["total"] - before,
                      "codes": m["codes"], "wall_s": m["wall_s"], "cpu_ms": m["cpu_ms"],
-                     "window_s": window(recs), "rc": m["rc"]}
+                     "window_s": window(recs), "busy": busy(recs), "rc": m["rc"]}
         if m["rc"] != 0:
             sys.stderr.write("sync_push.py: curl exited %d in phase %s\n" % (m["rc"], name))
     with open(out_file, "w") as f:
@@ -137,6 +145,11 @@ def table(tasks, conc, files):
             "; vs curl sending the same request mix: %.2f" % (t_rate / mix_rate if mix_rate else 0)))
         routes = ", ".join("%s %d" % (k, v) for k, v in sorted(r["by_route"].items()))
         print("%-7s threatsync requests by route: %s" % (r["tracker"], routes))
+        print("%-7s requests held by the emulator at once (mean): threatsync %.2f, curl %.2f; "
+              "emulator time per create: threatsync %.2f ms, curl %.2f ms" % (
+                  r["tracker"], r.get("ts_busy", 0), c.get("busy", 0),
+                  r.get("ts_busy", 0) * (r["ts_push_s"] or 0) * 1000 / max(r["requests_push"], 1),
+                  c.get("busy", 0) * (c["window_s"] or 0) * 1000 / max(c["received"], 1)))
         codes = ", ".join("%s x%d" % (k, v) for k, v in sorted(b["creates"]["codes"].items()))
         print("%-7s curl create answers: %s" % (r["tracker"], codes))
         if r["created"] != tasks or r["creates_201"] != tasks or r["ts_rc"] != 0:

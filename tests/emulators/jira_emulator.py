@@ -566,6 +566,9 @@ class JiraEmulator(emucore.EmulatorApp):
         for spec in [s for s in args.transition_requires.split(",") if s]:
             tid, _, field = spec.partition(":")
             self.require_fields.setdefault(tid, []).append(field or "resolution")
+        # Transitions the API user is not offered (a workflow condition or a
+        # missing permission): absent from GET .../transitions, refused by POST.
+        self.hidden_transitions = {t for t in args.hidden_transitions.split(",") if t}
         self.project_specs = [s for s in args.projects.split(",") if s]
         self.api_user = self.make_user(args.email.split("@")[0], args.email)
         self.reset_state()
@@ -1466,7 +1469,7 @@ class JiraEmulator(emucore.EmulatorApp):
     def transitions_for(self, iss, v, with_fields):
         out = []
         for tid, (name, target, _) in TRANSITIONS.items():
-            if target == iss.status:
+            if target == iss.status or tid in self.hidden_transitions:
                 continue
             t = {"id": tid, "name": name, "to": self.render_status(target, v),
                  "hasScreen": tid in self.require_fields, "isGlobal": True, "isInitial": False,
@@ -1508,7 +1511,8 @@ class JiraEmulator(emucore.EmulatorApp):
         if isinstance(raw_id, bool) or not re.fullmatch(r"\d+", str(raw_id)):
             return err400(["'transition' identifier must be an integer"])
         tid = str(int(raw_id))
-        if tid not in TRANSITIONS or TRANSITIONS[tid][1] == iss.status:
+        if (tid not in TRANSITIONS or TRANSITIONS[tid][1] == iss.status
+                or tid in self.hidden_transitions):
             return err400(["Transition id '%s' is not valid for this issue." % tid])
         fields = body.get("fields") or {}
         if not isinstance(fields, dict):
@@ -2006,6 +2010,8 @@ def main(argv=None):
                    help="known custom fields as id:type (string|number|option|array|adf)")
     p.add_argument("--transition-requires", default="",
                    help="transition ids whose screen requires a field, e.g. 31:resolution")
+    p.add_argument("--hidden-transitions", default="",
+                   help="transition ids the API user is not offered, e.g. 31,41")
     p.add_argument("--components", default="",
                    help="comma-separated valid component names (empty: any)")
     p.add_argument("--dc-max-results", type=int, default=1000,
@@ -2029,6 +2035,10 @@ def main(argv=None):
         if tid not in TRANSITIONS or (field or "resolution") != "resolution":
             p.error("--transition-requires: bad entry %r (transitions %s; field resolution)"
                     % (spec, ",".join(TRANSITIONS)))
+    for tid in [t for t in args.hidden_transitions.split(",") if t]:
+        if tid not in TRANSITIONS:
+            p.error("--hidden-transitions: unknown transition %r (transitions %s)"
+                    % (tid, ",".join(TRANSITIONS)))
     return emucore.run(JiraEmulator(args))
 
 

@@ -809,6 +809,43 @@ static void test_transition_requires_field(void **state)
 	ju_emu_stop(&e);
 }
 
+/* The workflow offers the API user no transition into a done status (a
+ * condition, a missing permission): closing fails with a message naming the
+ * transitions there are, and nothing is posted. */
+static void test_no_transition_to_done(void **state)
+{
+	struct ju_emu e;
+	const char *args[] = {"--hidden-transitions", "31,41", NULL};
+	ju_emu_start(&e, "cloud", args);
+	struct ju_ctx x;
+	ju_open(&x, &e, CONFIG_JIRA_CLOUD, NULL);
+	struct sample s;
+	sample_init(&s, MARKER);
+	char *key = do_create(&x, &s.t);
+	ju_emu_call(&e, "DELETE", "/_emu/requests", NULL, NULL);
+	struct ju_result res = {0};
+	set_state(&x, key, CONNECTOR_STATE_CLOSED, NULL, &res);
+	assert_int_equal(res.r.status, CONNECTOR_FAILED);
+	assert_non_null(strstr(res.r.error, "no transition of SEC-1 leads to status"));
+	assert_non_null(strstr(res.r.error, "category 'done'"));
+	assert_non_null(strstr(res.r.error, "available: 21 'In Progress' -> In Progress"));
+	ju_result_clear(&res);
+	json_t *posts = ju_requests_for(&e, "POST", "/rest/api/3/issue/SEC-1/transitions");
+	assert_int_equal(json_array_size(posts), 0);
+	json_decref(posts);
+	json_t *iss = emu_issue(&e, "SEC-1");
+	assert_string_equal(json_string_value(json_object_get(iss, "status")), "To Do");
+	json_decref(iss);
+	/* Reopening is still possible where a transition exists. */
+	set_state(&x, key, CONNECTOR_STATE_OPEN, NULL, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	free(key);
+	sample_free(&s);
+	ju_close(&x);
+	ju_emu_stop(&e);
+}
+
 /* ---- find_marker ---- */
 
 static void test_find_marker_index_lag(void **state)
@@ -1218,6 +1255,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_update_keeps_human_fields, teardown),
 	    cmocka_unit_test_teardown(test_set_state, teardown),
 	    cmocka_unit_test_teardown(test_transition_requires_field, teardown),
+	    cmocka_unit_test_teardown(test_no_transition_to_done, teardown),
 	    cmocka_unit_test_teardown(test_find_marker_index_lag, teardown),
 	    cmocka_unit_test_teardown(test_poll_cloud, teardown),
 	    cmocka_unit_test_teardown(test_poll_datacenter, teardown),
