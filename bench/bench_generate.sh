@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Benchmark of `model import` + `generate` on synthetic models of 100, 1,000 and
-# 10,000 components (five flows each), with `jq` reading the same model as the
-# baseline of the same run. Reports wall time and peak RSS. See bench/README.md.
+# 10,000 components (five flows each), with `jq` reading the same model and the
+# sqlite3 shell copying the generated rows as the baselines of the same run.
+# Reports wall time and peak RSS. See bench/README.md.
 #
 # Usage: bench/bench_generate.sh [THREATSYNC_BINARY] [SIZES...]
 #   THREATSYNC_BINARY defaults to $TS_THREATSYNC, else build/threatsync.
@@ -19,6 +20,7 @@ library=${TS_LIBRARY:-$src/library}
 
 [ -x "$bin" ] || { echo "bench_generate.sh: no threatsync binary at $bin" >&2; exit 69; }
 command -v jq >/dev/null || { echo "bench_generate.sh: jq is needed for the baseline" >&2; exit 69; }
+command -v sqlite3 >/dev/null || { echo "bench_generate.sh: sqlite3 is needed for the baseline" >&2; exit 69; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ts-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -45,7 +47,24 @@ print("%.4f %d" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
-printf '%-10s %8s %10s %10s %10s %8s %10s %10s %8s\n' components flows jq_s import_s generate_s total_s ratio_jq peak_MiB threats
+# The second baseline, the floor of what generate writes: the sqlite3 shell
+# copying the generated rows (threats, tasks, texts, links, outbox) into a copy
+# of the database taken before generate, in one transaction, with the same
+# journal mode and synchronous setting.
+cat >"$work/copy.sql" <<'SQL'
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+ATTACH 'GENERATED' AS g;
+BEGIN;
+INSERT INTO countermeasure_texts SELECT * FROM g.countermeasure_texts;
+INSERT INTO threats SELECT * FROM g.threats;
+INSERT INTO countermeasures SELECT * FROM g.countermeasures;
+INSERT INTO threat_countermeasures SELECT * FROM g.threat_countermeasures;
+INSERT INTO outbox SELECT * FROM g.outbox;
+COMMIT;
+SQL
+
+printf '%-10s %8s %10s %10s %10s %8s %10s %10s %10s %10s %8s\n' components flows jq_s import_s generate_s total_s ratio_jq sqlite3_s gen/sqlite3 peak_MiB threats
 for n in $sizes; do
 	model="$work/model-$n.json"
 	db="$work/bench-$n.db"
@@ -55,16 +74,21 @@ for n in $sizes; do
 	jq_s=$1
 	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" model import bench "$model")
 	imp_s=$1 imp_rss=$2
+	cp "$db" "$work/pre-$n.db"
 	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" generate bench)
 	gen_s=$1 gen_rss=$2
+	sed "s|GENERATED|$db|" "$work/copy.sql" >"$work/copy-$n.sql"
+	set -- $(measure sqlite3 "$work/pre-$n.db" ".read $work/copy-$n.sql")
+	copy_s=$1
 	threats=$("$bin" -c "$work/bench.conf" --db "$db" threats bench --json --all | jq '.threats | length')
-	python3 - "$n" "$jq_s" "$imp_s" "$gen_s" "$imp_rss" "$gen_rss" "$threats" <<'PY'
+	python3 - "$n" "$jq_s" "$imp_s" "$gen_s" "$imp_rss" "$gen_rss" "$threats" "$copy_s" <<'PY'
 import sys
-n, jq, imp, gen, r1, r2, threats = sys.argv[1:]
-jq, imp, gen = float(jq), float(imp), float(gen)
+n, jq, imp, gen, r1, r2, threats, copy = sys.argv[1:]
+jq, imp, gen, copy = float(jq), float(imp), float(gen), float(copy)
 total = imp + gen
-print("%-10s %8d %10.3f %10.3f %10.3f %8.3f %10.1f %10.1f %8s" % (
-    n, 5 * int(n), jq, imp, gen, total, total / jq if jq > 0 else 0,
-    max(int(r1), int(r2)) / 1024.0, threats))
+print("%-10s %8d %10.3f %10.3f %10.3f %8.3f %10.1f %10.3f %10.1f %10.1f %8s" % (
+    n, 5 * int(n), jq, imp, gen, total, total / jq if jq > 0 else 0, copy,
+    gen / copy if copy > 0 else 0, max(int(r1), int(r2)) / 1024.0, threats))
 PY
+	rm -f "$work/pre-$n.db" "$work/pre-$n.db-wal" "$work/pre-$n.db-shm"
 done
