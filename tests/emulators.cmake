@@ -8,7 +8,8 @@ set(TS_EMULATOR_TESTS
   "jira-dc=JiraDataCenterTests"
   "gitlab=GitLabTests"
   "faults-webhooks=FaultAndWebhookTests"
-  "contract=ContractTests")
+  "contract=ContractTests"
+  "tls-proxy=TlsAndProxyTests")
 
 foreach(pair IN LISTS TS_EMULATOR_TESTS)
   string(REPLACE "=" ";" parts "${pair}")

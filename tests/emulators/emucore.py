@@ -770,6 +770,19 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    tls = None  # an ssl.SSLContext when serving HTTPS
+
+    def finish_request(self, request, client_address):
+        # HTTPS: the handshake runs in the connection's own thread, so a
+        # client that never completes it holds no one else up.
+        if self.tls is not None:
+            request.settimeout(10)
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                return
+            request.settimeout(None)
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         err = sys.exc_info()[1]
@@ -792,6 +805,8 @@ def add_common_args(p):
     p.add_argument("--timeout-hold-s", type=float, default=30.0,
                    help="how long a 'timeout' fault holds the connection")
     p.add_argument("--max-records", type=int, default=200000, help="recorded requests kept")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     p.add_argument("--verbose", action="store_true")
 
 
@@ -804,6 +819,8 @@ def check_common_args(p, args):
         p.error(str(e))
     if not 0 <= args.reset_after_commit_ratio <= 1:
         p.error("--reset-after-commit-ratio must be within [0, 1]")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
 
 
 def run(app):
@@ -811,15 +828,23 @@ def run(app):
     import signal
     srv = Server(("127.0.0.1", app.args.port), Handler)
     srv.app = app
+    scheme = "http"
+    if app.args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(app.args.tls_cert, app.args.tls_key)
+        srv.tls = ctx
+        scheme = "https"
     port = srv.server_address[1]
-    app.base_url = "http://127.0.0.1:%d" % port
+    app.base_url = "%s://127.0.0.1:%d" % (scheme, port)
     app.on_listening(port)
     if app.args.port_file:
         tmp = app.args.port_file + ".tmp"
         with open(tmp, "w") as f:
             f.write("%d\n" % port)
         os.replace(tmp, app.args.port_file)
-    print("listening on 127.0.0.1:%d" % port, flush=True)
+    print("listening on 127.0.0.1:%d%s" % (port, " (https)" if srv.tls else ""), flush=True)
 
     def stop(signum, frame):
         app.stop_event.set()

@@ -51,7 +51,8 @@ class Emulator:
         with open(port_file) as f:
             self.port = int(f.read())
         line = self.proc.stdout.readline().decode()
-        assert line.strip() == "listening on 127.0.0.1:%d" % self.port, line
+        assert line.strip() in ("listening on 127.0.0.1:%d" % self.port,
+                                "listening on 127.0.0.1:%d (https)" % self.port), line
         self.conn = None
         self.auth = None
 
@@ -1219,6 +1220,68 @@ class ContractTests(unittest.TestCase):
         self.assertEqual(body["changes"]["title"], {"previous": "p0", "current": "renamed"})
         text = self.load("gitlab/errors/429_rack_attack_throttle.txt")
         self.assertIn("Retry later", text)
+
+
+class TlsAndProxyTests(unittest.TestCase):
+    """The emulators over HTTPS (--tls-cert/--tls-key) and the test forward
+    proxy (proxy.py), which must never reach beyond 127.0.0.1."""
+
+    TLS = os.path.join(os.path.dirname(HERE), "data", "tls")
+
+    def test_https(self):
+        emu = Emulator("jira_emulator.py", "--flavor", "cloud",
+                       "--tls-cert", os.path.join(self.TLS, "server.pem"),
+                       "--tls-key", os.path.join(self.TLS, "server.key"))
+        try:
+            import ssl
+            ctx = ssl.create_default_context(cafile=os.path.join(self.TLS, "ca.pem"))
+            conn = http.client.HTTPSConnection("127.0.0.1", emu.port, context=ctx, timeout=10)
+            conn.request("GET", "/_emu/stats")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+            bad = ssl.create_default_context(cafile=os.path.join(self.TLS, "other-ca.pem"))
+            conn = http.client.HTTPSConnection("127.0.0.1", emu.port, context=bad, timeout=10)
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                conn.request("GET", "/_emu/stats")
+            conn.close()
+        finally:
+            emu.stop()
+
+    def test_proxy_local_only(self):
+        tmp = tempfile.TemporaryDirectory(prefix="tsproxy-")
+        port_file = os.path.join(tmp.name, "port")
+        log = os.path.join(tmp.name, "log")
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "proxy.py"), "--port", "0",
+                                 "--port-file", port_file, "--log", log])
+        emu = Emulator("gitlab_emulator.py")
+        try:
+            deadline = time.time() + 15
+            while not os.path.exists(port_file) and time.time() < deadline:
+                time.sleep(0.02)
+            with open(port_file) as f:
+                port = int(f.read())
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "http://127.0.0.1:%d/_emu/stats" % emu.port)
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            for target in ("http://192.0.2.1/x", "http://example.com/"):
+                conn.request("GET", target)
+                r = conn.getresponse()
+                self.assertEqual(r.status, 403)
+                r.read()
+            conn.request("CONNECT", "192.0.2.1:443")
+            self.assertEqual(conn.getresponse().status, 403)
+            conn.close()
+            with open(log) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(lines[0], "GET http://127.0.0.1:%d/_emu/stats 200" % emu.port)
+            self.assertEqual(lines[-1], "CONNECT 192.0.2.1:443 403")
+        finally:
+            emu.stop()
+            proc.terminate()
+            proc.wait(10)
+            tmp.cleanup()
 
 
 def main(names):

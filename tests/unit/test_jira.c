@@ -846,6 +846,156 @@ static void test_no_transition_to_done(void **state)
 	ju_emu_stop(&e);
 }
 
+/* ---- HTTPS and proxies ---- */
+
+static void tls_emu_start(struct ju_emu *e)
+{
+	char *cert = ju_tls_file("server.pem"), *key = ju_tls_file("server.key");
+	const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+	ju_emu_start(e, "cloud", args);
+	free(cert);
+	free(key);
+	assert_int_equal(strncmp(e->base, "https://", 8), 0);
+}
+
+/* Creates the sample through a connector with ca_bundle and proxy; returns
+ * the result (cleared by the caller). */
+static void create_via(struct ju_emu *e, const char *ca_bundle, const char *proxy,
+                       struct ju_result *res)
+{
+	struct ju_ctx x;
+	ju_open_via(&x, e, ca_bundle, proxy);
+	struct sample s;
+	sample_init(&s, MARKER);
+	jira_connector_ops.create(x.conn, &s.t, ju_cb, res);
+	ju_wait(&x, res, 20000);
+	sample_free(&s);
+	ju_close(&x);
+}
+
+/* TLS verification is always on: the emulator's certificate is trusted
+ * through the configured CA bundle only; with the system CAs or another CA
+ * the connection is refused before anything is sent, with a message that
+ * says why. */
+static void test_https(void **state)
+{
+	struct ju_emu e;
+	tls_emu_start(&e);
+	char *ca = ju_tls_file("ca.pem"), *other = ju_tls_file("other-ca.pem");
+	struct ju_result res = {0};
+	create_via(&e, ca, NULL, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	assert_string_equal(res.r.issue.key, "SEC-1");
+	ju_result_clear(&res);
+
+	const char *untrusted[] = {NULL, other};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(untrusted); i++) {
+		create_via(&e, untrusted[i], NULL, &res);
+		assert_int_not_equal(res.r.status, CONNECTOR_OK);
+		assert_int_not_equal(res.r.status, CONNECTOR_UNKNOWN); /* nothing was sent */
+		if (!strstr(res.r.error, "certificate") && !strstr(res.r.error, "SSL"))
+			fail_msg("no certificate error: %s", res.r.error);
+		ju_result_clear(&res);
+	}
+	json_t *posts = ju_requests_for(&e, "POST", "/rest/api/3/issue");
+	assert_int_equal(json_array_size(posts), 1);
+	json_decref(posts);
+	free(ca);
+	free(other);
+	ju_emu_stop(&e);
+}
+
+static size_t count_lines(const char *text, const char *prefix)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p;) {
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return n;
+}
+
+/* Proxies: the connector's proxy key, the standard environment variables
+ * when it is unset, CONNECT tunnels for HTTPS, and proxy credentials in the
+ * URL. */
+static void test_proxy(void **state)
+{
+	struct ju_emu plain, tls;
+	ju_emu_start(&plain, "cloud", NULL);
+	tls_emu_start(&tls);
+	struct ju_proxy px;
+	ju_proxy_start(&px, NULL);
+	char *ca = ju_tls_file("ca.pem");
+	struct ju_result res = {0};
+
+	/* HTTP through the configured proxy: absolute-form requests. */
+	create_via(&plain, NULL, px.url, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	char *log = ju_proxy_log(&px);
+	char *want = ts_asprintf("POST %s/rest/api/3/issue 201", plain.base);
+	if (!strstr(log, want))
+		fail_msg("proxy log lacks '%s':\n%s", want, log);
+	free(want);
+	free(log);
+
+	/* HTTPS through it: a CONNECT tunnel, the certificate still checked
+	 * end to end. */
+	create_via(&tls, ca, px.url, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	log = ju_proxy_log(&px);
+	want = ts_asprintf("CONNECT %s 200", tls.base + strlen("https://"));
+	if (!strstr(log, want))
+		fail_msg("proxy log lacks '%s':\n%s", want, log);
+	free(want);
+	free(log);
+
+	/* No proxy key: http_proxy from the environment is used ... */
+	setenv("http_proxy", px.url, 1);
+	create_via(&plain, NULL, NULL, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	log = ju_proxy_log(&px);
+	assert_int_equal(count_lines(log, "POST "), 2);
+	free(log);
+	/* ... and no_proxy exempts a host from it. */
+	setenv("no_proxy", "127.0.0.1", 1);
+	create_via(&plain, NULL, NULL, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	log = ju_proxy_log(&px);
+	assert_int_equal(count_lines(log, "POST "), 2);
+	free(log);
+	unsetenv("no_proxy");
+	unsetenv("http_proxy");
+	ju_proxy_stop(&px);
+
+	/* A proxy that wants credentials: refused without them (407, nothing
+	 * reaches the tracker), accepted with user:password in the URL. */
+	ju_proxy_start(&px, "tsuser:s3cret");
+	json_t *before = ju_requests_for(&plain, "POST", "/rest/api/3/issue");
+	create_via(&plain, NULL, px.url, &res);
+	assert_int_not_equal(res.r.status, CONNECTOR_OK);
+	assert_int_equal(res.r.http_status, 407);
+	ju_result_clear(&res);
+	char *authed = ts_asprintf("http://tsuser:s3cret@%s", px.url + strlen("http://"));
+	create_via(&plain, NULL, authed, &res);
+	assert_int_equal(res.r.status, CONNECTOR_OK);
+	ju_result_clear(&res);
+	json_t *after = ju_requests_for(&plain, "POST", "/rest/api/3/issue");
+	assert_int_equal(json_array_size(after), json_array_size(before) + 1);
+	json_decref(before);
+	json_decref(after);
+	free(authed);
+	ju_proxy_stop(&px);
+	free(ca);
+	ju_emu_stop(&tls);
+	ju_emu_stop(&plain);
+}
+
 /* ---- find_marker ---- */
 
 static void test_find_marker_index_lag(void **state)
@@ -1256,6 +1406,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_set_state, teardown),
 	    cmocka_unit_test_teardown(test_transition_requires_field, teardown),
 	    cmocka_unit_test_teardown(test_no_transition_to_done, teardown),
+	    cmocka_unit_test_teardown(test_https, teardown),
+	    cmocka_unit_test_teardown(test_proxy, teardown),
 	    cmocka_unit_test_teardown(test_find_marker_index_lag, teardown),
 	    cmocka_unit_test_teardown(test_poll_cloud, teardown),
 	    cmocka_unit_test_teardown(test_poll_datacenter, teardown),

@@ -39,21 +39,13 @@ static void track(pid_t pid, pid_t replace)
 	}
 }
 
-void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[])
+/* Starts python3 with argv (which names port_path as its --port-file) and
+ * returns the port it announces there; the child's pid in *ret_pid. */
+static int spawn_python(const char *const argv[], const char *port_path, pid_t *ret_pid)
 {
-	memset(e, 0, sizeof(*e));
-	e->dir = tu_tmpdir();
-	char *port_path = ts_asprintf("%s/port", e->dir);
-	char *emu = ts_asprintf("%s/tests/emulators/jira_emulator.py", tu_env("TS_SOURCE_DIR"));
-	const char *argv[32] = {"python3",     emu,       "--port",   "0",
-	                        "--port-file", port_path, "--flavor", flavor};
-	size_t n = 8;
-	for (size_t i = 0; extra && extra[i] && n < TS_ARRAY_SIZE(argv) - 1; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	e->pid = fork();
-	assert_true(e->pid >= 0);
-	if (e->pid == 0) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
 		/* The emulator dies with the test, even when an assertion
 		 * longjmps past ju_emu_stop. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -65,7 +57,8 @@ void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[
 		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
-	track(e->pid, 0);
+	track(pid, 0);
+	*ret_pid = pid;
 	int port = 0;
 	for (int i = 0; i < 1000 && port == 0; i++) {
 		char *txt = tu_read_file(port_path);
@@ -77,9 +70,74 @@ void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[
 		}
 	}
 	assert_true(port > 0);
-	snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%d", port);
+	return port;
+}
+
+void ju_emu_start(struct ju_emu *e, const char *flavor, const char *const extra[])
+{
+	memset(e, 0, sizeof(*e));
+	e->dir = tu_tmpdir();
+	char *port_path = ts_asprintf("%s/port", e->dir);
+	char *emu = ts_asprintf("%s/tests/emulators/jira_emulator.py", tu_env("TS_SOURCE_DIR"));
+	const char *argv[32] = {"python3",     emu,       "--port",   "0",
+	                        "--port-file", port_path, "--flavor", flavor};
+	size_t n = 8;
+	bool tls = false;
+	for (size_t i = 0; extra && extra[i] && n < TS_ARRAY_SIZE(argv) - 1; i++) {
+		tls |= strcmp(extra[i], "--tls-cert") == 0;
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	int port = spawn_python(argv, port_path, &e->pid);
+	snprintf(e->base, sizeof(e->base), "%s://127.0.0.1:%d", tls ? "https" : "http", port);
 	free(port_path);
 	free(emu);
+}
+
+char *ju_tls_file(const char *name)
+{
+	return ts_asprintf("%s/tests/data/tls/%s", tu_env("TS_SOURCE_DIR"), name);
+}
+
+void ju_proxy_start(struct ju_proxy *p, const char *auth)
+{
+	memset(p, 0, sizeof(*p));
+	p->dir = tu_tmpdir();
+	char *port_path = ts_asprintf("%s/port", p->dir);
+	p->log = ts_asprintf("%s/proxy.log", p->dir);
+	char *proxy = ts_asprintf("%s/tests/emulators/proxy.py", tu_env("TS_SOURCE_DIR"));
+	const char *argv[] = {"python3", proxy,         "--port",
+	                      "0",       "--port-file", port_path,
+	                      "--log",   p->log,        auth ? "--auth" : NULL,
+	                      auth,      NULL};
+	int port = spawn_python(argv, port_path, &p->pid);
+	snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", port);
+	free(port_path);
+	free(proxy);
+}
+
+char *ju_proxy_log(struct ju_proxy *p)
+{
+	char *txt = tu_read_file(p->log);
+	return txt ? txt : ts_strdup("");
+}
+
+void ju_proxy_stop(struct ju_proxy *p)
+{
+	if (p->pid > 0) {
+		int status;
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, &status, 0);
+		track(0, p->pid);
+		p->pid = 0;
+	}
+	if (p->dir) {
+		tu_rmrf(p->dir);
+		free(p->dir);
+		p->dir = NULL;
+	}
+	free(p->log);
+	p->log = NULL;
 }
 
 void ju_emu_stop(struct ju_emu *e)
@@ -116,6 +174,14 @@ json_t *ju_emu_call(struct ju_emu *e, const char *method, const char *path, cons
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+	/* Control calls go straight to the emulator, never through a proxy a
+	 * test set in the environment; over HTTPS they trust the test CA. */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	char *ca = NULL;
+	if (strncmp(e->base, "https:", 6) == 0) {
+		ca = ju_tls_file("ca.pem");
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+	}
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -139,6 +205,7 @@ json_t *ju_emu_call(struct ju_emu *e, const char *method, const char *path, cons
 	ts_buf_free(&out);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	free(ca);
 	free(url);
 	return j;
 }
@@ -185,7 +252,8 @@ json_t *ju_requests_for(struct ju_emu *e, const char *method, const char *prefix
 	return out;
 }
 
-void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor, const char *token)
+static void open_conn(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor,
+                      const char *token, const char *ca_bundle, const char *proxy)
 {
 	memset(x, 0, sizeof(*x));
 	assert_int_equal(uv_loop_init(&x->loop), 0);
@@ -210,10 +278,22 @@ void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor,
 	c->labels[1] = ts_strdup("appsec");
 	c->done_status = ts_strdup("Done");
 	c->reopen_status = ts_strdup("To Do");
+	c->ca_bundle = ts_strdup(ca_bundle);
+	c->proxy = ts_strdup(proxy);
 	struct ts_err err = {0};
 	int rc = jira_connector_ops.open(x->client, c, &x->conn, &err);
 	if (rc != 0)
 		fail_msg("open: %s", err.msg);
+}
+
+void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor, const char *token)
+{
+	open_conn(x, e, flavor, token, NULL, NULL);
+}
+
+void ju_open_via(struct ju_ctx *x, struct ju_emu *e, const char *ca_bundle, const char *proxy)
+{
+	open_conn(x, e, CONFIG_JIRA_CLOUD, NULL, ca_bundle, proxy);
 }
 
 static void client_closed_cb(void *ud)
@@ -243,20 +323,8 @@ void ju_close(struct ju_ctx *x)
 	free(c->labels);
 	free(c->done_status);
 	free(c->reopen_status);
-}
-
-static void issue_copy(struct remote_issue *dst, const struct remote_issue *src)
-{
-	dst->key = ts_strdup(src->key);
-	dst->id = ts_strdup(src->id);
-	dst->url = ts_strdup(src->url);
-	dst->marker = ts_strdup(src->marker);
-	dst->status = ts_strdup(src->status);
-	dst->status_category = ts_strdup(src->status_category);
-	dst->resolution = ts_strdup(src->resolution);
-	dst->updated = ts_strdup(src->updated);
-	dst->actor = ts_strdup(src->actor);
-	dst->content_hash = ts_strdup(src->content_hash);
+	free(c->ca_bundle);
+	free(c->proxy);
 }
 
 void ju_cb(void *ud, const struct connector_result *r)
@@ -269,11 +337,11 @@ void ju_cb(void *ud, const struct connector_result *r)
 	res->r.retry_after_ms = r->retry_after_ms;
 	memcpy(res->r.error, r->error, sizeof(r->error));
 	res->r.found = r->found;
-	issue_copy(&res->r.issue, &r->issue);
+	remote_issue_copy(&res->r.issue, &r->issue);
 	res->r.n_issues = r->n_issues;
 	res->r.issues = ts_calloc(r->n_issues + 1, sizeof(*r->issues));
 	for (size_t i = 0; i < r->n_issues; i++)
-		issue_copy(&res->r.issues[i], &r->issues[i]);
+		remote_issue_copy(&res->r.issues[i], &r->issues[i]);
 	res->r.next_page = ts_strdup(r->next_page);
 	res->r.cursor = ts_strdup(r->cursor);
 }

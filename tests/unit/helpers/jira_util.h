@@ -49,6 +49,27 @@ struct ju_ctx {
 
 /* Opens the Jira connector against e; token NULL means the emulator's token. */
 void ju_open(struct ju_ctx *x, struct ju_emu *e, enum config_jira_flavor flavor, const char *token);
+/* The same (Cloud flavour) with the connector's ca_bundle and proxy keys
+ * set (NULL: unset). */
+void ju_open_via(struct ju_ctx *x, struct ju_emu *e, const char *ca_bundle, const char *proxy);
+
+/* $TS_SOURCE_DIR/tests/data/tls/NAME (ca.pem, other-ca.pem, server.pem,
+ * server.key), new string. An emulator started with "--tls-cert" in its extra
+ * arguments serves HTTPS and its base is https://. */
+char *ju_tls_file(const char *name);
+
+/* tests/emulators/proxy.py on a free port: a forward proxy (absolute-form
+ * HTTP and CONNECT) to local origins that logs "METHOD TARGET STATUS" per
+ * request; auth "USER:PASSWORD" or NULL. */
+struct ju_proxy {
+	pid_t pid;
+	char *dir;
+	char *log;
+	char url[64]; /* "http://127.0.0.1:PORT" */
+};
+void ju_proxy_start(struct ju_proxy *p, const char *auth);
+char *ju_proxy_log(struct ju_proxy *p); /* the log so far, new string */
+void ju_proxy_stop(struct ju_proxy *p);
 /* Closes the connector and the client, runs the loop until every handle is
  * closed and asserts uv_loop_close succeeds. */
 void ju_close(struct ju_ctx *x);
