@@ -43,6 +43,19 @@ static void write_model(const char *path, bool auth0)
 	json_decref(m);
 }
 
+/* The model without web0 (its component and flow). */
+static void write_model_without_web0(const char *path)
+{
+	write_model(path, true);
+	json_error_t jerr;
+	json_t *m = json_load_file(path, 0, &jerr);
+	assert_non_null(m);
+	assert_int_equal(json_array_remove(json_object_get(m, "components"), 1), 0);
+	assert_int_equal(json_array_remove(json_object_get(m, "flows"), 0), 0);
+	assert_int_equal(json_dump_file(m, path, JSON_COMPACT), 0);
+	json_decref(m);
+}
+
 static void run_ok(struct gfix *f, const char *a1, const char *a2, const char *a3, const char *a4)
 {
 	char *out = NULL, *err = NULL;
@@ -236,6 +249,72 @@ static void test_component(void **state)
 	fix_close(&f);
 }
 
+static const char *issue_status(struct gfix *f, const char *marker, char buf[64])
+{
+	json_t *is = issue_with(f, marker);
+	snprintf(buf, 64, "%s", json_string_value(json_object_get(is, "status")));
+	json_decref(is);
+	return buf;
+}
+
+/* Removals: a group's ticket stays open while one of its tasks is, listing
+ * one task fewer when a task goes away; it is closed (once) with its last
+ * open task, and the other group's ticket is left alone. */
+static void test_removals(void **state)
+{
+	(void)state;
+	struct gfix f;
+	fix_open(&f, "component");
+	write_model(f.model, true); /* web0 authenticates users: one task more */
+	run_ok(&f, "model", "import", "grp", f.model);
+	run_ok(&f, "generate", "grp", NULL, NULL);
+	run_ok(&f, "sync", "--once", NULL, NULL);
+	long long web0 = qi(&f, "SELECT count(*) FROM countermeasures WHERE in_scope = 1"
+	                        " AND component_key = 'web0' AND state = 'active'");
+	assert_true(web0 >= 3);
+	char m0[32], m1[32], st[64];
+	gen_marker("grp", "component:web0", m0);
+	gen_marker("grp", "component:web1", m1);
+
+	/* One task of web0 goes away: its ticket is updated, not closed. */
+	write_model(f.model, false);
+	run_ok(&f, "model", "import", "grp", f.model);
+	run_ok(&f, "generate", "grp", NULL, NULL);
+	assert_int_equal(qi(&f, "SELECT count(*) FROM countermeasures WHERE uid = 'C-AUTHN@web0'"
+	                        " AND state = 'removed'"),
+	                 1);
+	run_ok(&f, "sync", "--once", NULL, NULL);
+	json_t *i0 = issue_with(&f, m0);
+	char *want = ts_asprintf("Security work for Web Zero (%lld tasks)", web0 - 1);
+	assert_string_equal(json_string_value(json_object_get(i0, "summary")), want);
+	assert_string_equal(json_string_value(json_object_get(i0, "status")), "To Do");
+	free(want);
+	char *key0 = ts_strdup(json_string_value(json_object_get(i0, "key")));
+	json_decref(i0);
+
+	/* web0 leaves the model: every one of its tasks is removed, and the
+	 * group's ticket is transitioned to Done exactly once. */
+	write_model_without_web0(f.model);
+	run_ok(&f, "model", "import", "grp", f.model);
+	run_ok(&f, "generate", "grp", NULL, NULL);
+	assert_int_equal(qi(&f, "SELECT count(*) FROM countermeasures WHERE component_key = 'web0'"
+	                        " AND state = 'active'"),
+	                 0);
+	json_decref(ju_emu_call(&f.emu, "DELETE", "/_emu/requests", NULL, NULL));
+	run_ok(&f, "sync", "--once", NULL, NULL);
+	assert_string_equal(issue_status(&f, m0, st), "Done");
+	assert_string_equal(issue_status(&f, m1, st), "To Do");
+	char *path = ts_asprintf("/rest/api/3/issue/%s/transitions", key0);
+	json_t *reqs = ju_requests_for(&f.emu, "POST", path);
+	assert_int_equal(json_array_size(reqs), 1);
+	json_decref(reqs);
+	free(path);
+	assert_int_equal(creates_sent(&f), 0);
+	assert_int_equal(qi(&f, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	free(key0);
+	fix_close(&f);
+}
+
 static void test_threat(void **state)
 {
 	(void)state;
@@ -271,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_component, teardown),
 	    cmocka_unit_test_teardown(test_threat, teardown),
+	    cmocka_unit_test_teardown(test_removals, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
