@@ -345,6 +345,41 @@ static char *jdup(const json_t *o, const char *key)
 	return ts_strdup(json_string_value(json_object_get(o, key)));
 }
 
+/* Who made the issue's last status change, from its changelog (present
+ * when the issue was read with expand=changelog): the author of the latest
+ * history holding a status item, named as webhooks name users (e-mail, user
+ * name, display name, account id: the first present). New string or NULL. */
+static char *status_actor(const json_t *issue)
+{
+	const json_t *best = NULL;
+	const char *best_at = NULL;
+	size_t i, k;
+	json_t *h, *it;
+	json_array_foreach (json_object_get(json_object_get(issue, "changelog"), "histories"), i,
+	                    h) {
+		const char *at = json_string_value(json_object_get(h, "created"));
+		bool status = false;
+		json_array_foreach (json_object_get(h, "items"), k, it) {
+			const char *f = json_string_value(json_object_get(it, "field"));
+			status |= f && strcmp(f, "status") == 0;
+		}
+		/* Jira timestamps of one zone compare as text; a tie goes to the
+		 * later entry (the list is oldest first). */
+		if (status && at && (!best_at || strcmp(at, best_at) >= 0)) {
+			best = h;
+			best_at = at;
+		}
+	}
+	const json_t *author = json_object_get(best, "author");
+	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
+	for (size_t n = 0; n < TS_ARRAY_SIZE(names); n++) {
+		const char *v = json_string_value(json_object_get(author, names[n]));
+		if (v && *v)
+			return ts_strdup(v);
+	}
+	return NULL;
+}
+
 static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_issue *ri)
 {
 	remote_issue_clear(ri);
@@ -358,6 +393,7 @@ static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_
 	ri->status_category = jdup(json_object_get(st, "statusCategory"), "key");
 	ri->resolution = jdup(json_object_get(f, "resolution"), "name");
 	ri->updated = jdup(f, "updated");
+	ri->actor = status_actor(j);
 	size_t i;
 	json_t *l;
 	json_array_foreach (json_object_get(f, "labels"), i, l) {
@@ -809,17 +845,21 @@ static void find_done(struct jira_op *op, const struct http_response *r)
 	op_finish(op);
 }
 
-static char *search_path(const struct jira_conn *c, const char *jql, int max, const char *page)
+/* The search request for jql; with changelog, each issue comes with its
+ * changelog (the poll: who changed the status). */
+static char *search_path(const struct jira_conn *c, const char *jql, int max, const char *page,
+                         bool changelog)
 {
 	char *q = jira_url_escape(jql);
 	char *tok = page ? jira_url_escape(page) : NULL;
 	char *p;
 	if (c->cloud)
-		p = ts_asprintf("/search/jql?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d%s%s", q,
-		                max, tok ? "&nextPageToken=" : "", tok ? tok : "");
+		p = ts_asprintf("/search/jql?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d%s%s%s", q,
+		                max, tok ? "&nextPageToken=" : "", tok ? tok : "",
+		                changelog ? "&expand=changelog" : "");
 	else
-		p = ts_asprintf("/search?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d&startAt=%s", q,
-		                max, tok ? tok : "0");
+		p = ts_asprintf("/search?jql=%s&fields=" JIRA_FIELDS "&maxResults=%d&startAt=%s%s",
+		                q, max, tok ? tok : "0", changelog ? "&expand=changelog" : "");
 	free(q);
 	free(tok);
 	return p;
@@ -830,7 +870,7 @@ static void find_lookup(struct jira_op *op)
 	op->lookups++;
 	char *m = jira_jql_quote(op->marker);
 	char *jql = ts_asprintf("labels = %s ORDER BY created ASC", m);
-	op_send(op, "GET", search_path(op->c, jql, 10, NULL), NULL, find_done);
+	op_send(op, "GET", search_path(op->c, jql, 10, NULL, false), NULL, find_done);
 	free(jql);
 	free(m);
 }
@@ -1176,7 +1216,7 @@ static void poll_send(struct jira_op *op, const char *jira_page)
 		ts_buf_printf(&jql, " AND updated >= \"%s\"", when);
 	}
 	ts_buf_puts(&jql, " ORDER BY updated ASC, key ASC");
-	op_send(op, "GET", search_path(c, jql.data, JIRA_PAGE_SIZE, jira_page), NULL,
+	op_send(op, "GET", search_path(c, jql.data, JIRA_PAGE_SIZE, jira_page, true), NULL,
 	        poll_page_done);
 	ts_buf_free(&jql);
 	free(proj);

@@ -173,7 +173,8 @@ class Issue:
     __slots__ = ("id", "key", "project", "num", "summary", "description", "issuetype",
                  "priority", "labels", "duedate", "components", "parent", "custom", "status",
                  "resolution", "created", "updated", "status_changed", "resolved_at",
-                 "comments", "remotelinks", "properties", "reporter", "assignee", "environment",
+                 "comments", "remotelinks", "properties", "histories", "reporter", "assignee",
+                 "environment",
                  "version")
 
 
@@ -1362,6 +1363,7 @@ class JiraEmulator(emucore.EmulatorApp):
         iss.comments = []
         iss.remotelinks = []
         iss.properties = {}
+        iss.histories = []
         iss.reporter = vals.get("reporter") or actor
         iss.assignee = vals.get("assignee")
         iss.version = 1
@@ -1383,7 +1385,10 @@ class JiraEmulator(emucore.EmulatorApp):
         if nf:
             return nf
         names = self.select_fields(req.qlist("fields"))
-        return json_response(200, self.render_issue(iss, v, names))
+        out = self.render_issue(iss, v, names)
+        if "changelog" in (req.q("expand") or "").split(","):
+            out["changelog"] = self.render_changelog(iss)
+        return json_response(200, out)
 
     def r_edit(self, req, v, key):
         iss, nf = self.issue_or_404(key)
@@ -1733,7 +1738,10 @@ class JiraEmulator(emucore.EmulatorApp):
                 return None, bad
             p = {"jql": body.get("jql"), "nextPageToken": body.get("nextPageToken"),
                  "maxResults": body.get("maxResults"), "startAt": body.get("startAt"),
-                 "fields": body.get("fields"), "reconcileIssues": body.get("reconcileIssues") or []}
+                 "fields": body.get("fields"), "reconcileIssues": body.get("reconcileIssues") or [],
+                 "expand": body.get("expand") or ""}
+            if isinstance(p["expand"], list):
+                p["expand"] = ",".join(str(x) for x in p["expand"])
             if p["fields"] is not None and not isinstance(p["fields"], list):
                 return None, err400(["Can not deserialize instance of java.util.ArrayList out of "
                                      "VALUE_STRING token"])
@@ -1741,7 +1749,8 @@ class JiraEmulator(emucore.EmulatorApp):
             p = {"jql": req.q("jql"), "nextPageToken": req.q("nextPageToken"),
                  "maxResults": req.q("maxResults"), "startAt": req.q("startAt"),
                  "fields": req.qlist("fields") if "fields" in req.query else None,
-                 "reconcileIssues": req.qlist("reconcileIssues")}
+                 "reconcileIssues": req.qlist("reconcileIssues"),
+                 "expand": req.q("expand") or ""}
         for k in ("maxResults", "startAt"):
             if p[k] is not None:
                 try:
@@ -1788,6 +1797,9 @@ class JiraEmulator(emucore.EmulatorApp):
         else:
             names = self.select_fields(fields)
             issues = [self.render_issue(self.issues[k], "3", names, expand=False) for k in page]
+            if "changelog" in p["expand"].split(","):
+                for i, k in zip(issues, page):
+                    i["changelog"] = self.render_changelog(self.issues[k])
         out = {"issues": issues}
         end = offset + len(page)
         if end < len(keys):
@@ -1831,13 +1843,29 @@ class JiraEmulator(emucore.EmulatorApp):
         names = self.select_fields(p["fields"] if p["fields"] else ["*navigable"])
         page = keys[start:start + maxr]
         issues = [self.render_issue(self.issues[k], "2", names, expand=False) for k in page]
-        for i in issues:
+        for i, k in zip(issues, page):
             i["expand"] = "operations,versionedRepresentations,editmeta,changelog,renderedFields"
+            if "changelog" in p["expand"].split(","):
+                i["changelog"] = self.render_changelog(self.issues[k])
         return json_response(200, {"expand": "schema,names", "startAt": start,
                                    "maxResults": maxr, "total": len(keys), "issues": issues})
 
+    @staticmethod
+    def render_changelog(iss):
+        """The changelog of an issue as search/GET expand=changelog give it
+        (PageOfChangelogs: oldest first, at most the last 100 histories)."""
+        hs = [dict(h) for h in iss.histories[-100:]]
+        return {"startAt": 0, "maxResults": len(hs), "total": len(iss.histories),
+                "histories": hs}
+
     # --- webhooks ---------------------------------------------------------------------------------
     def emit_issue_event(self, event, type_name, iss, actor, items, comment=None):
+        if items:
+            # The issue's changelog (GET/search with expand=changelog), as Jira
+            # keeps it: who changed which fields, when.
+            iss.histories.append({"id": str(10000 + iss.version), "author": actor,
+                                  "created": self.fmt_time(iss.updated),
+                                  "items": [dict(i) for i in items]})
         if not self.hooks.targets:
             return
         body = {"timestamp": self.clock.now_ms(), "webhookEvent": event,

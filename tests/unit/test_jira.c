@@ -1122,6 +1122,7 @@ static void poll_case(const char *flavor, const char *user_tz)
 		assert_string_equal(path, cloud ? "/rest/api/3/search/jql" : "/rest/api/2/search");
 		assert_non_null(strstr(q, "maxResults=100"));
 		assert_non_null(strstr(q, "fields=summary,status,labels,updated,resolution"));
+		assert_non_null(strstr(q, "expand=changelog"));
 		assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
 		if (i > 0 && !strstr(q, cloud ? "nextPageToken=" : "startAt="))
 			fail_msg("page %zu: %s", i, q);
@@ -1132,8 +1133,13 @@ static void poll_case(const char *flavor, const char *user_tz)
 	                    cloud ? "/rest/api/3/myself" : "/rest/api/2/myself");
 	json_decref(myself);
 
-	emu_post(&e, "/_emu/issues/SEC-10/edit", "{\"fields\": {\"summary\": \"edited\"}}");
-	emu_post(&e, "/_emu/issues/SEC-20/transition", "{\"to\": \"Done\"}");
+	emu_post(&e, "/_emu/issues/SEC-10/edit",
+	         "{\"fields\": {\"summary\": \"edited\"}, \"actor\": \"dave\"}");
+	emu_post(&e, "/_emu/issues/SEC-20/transition",
+	         "{\"to\": \"In Progress\", \"actor\": \"bob\"}");
+	emu_post(&e, "/_emu/issues/SEC-20/edit",
+	         "{\"fields\": {\"summary\": \"renamed\"}, \"actor\": \"dave\"}");
+	emu_post(&e, "/_emu/issues/SEC-20/transition", "{\"to\": \"Done\", \"actor\": \"carol\"}");
 	ju_emu_call(&e, "DELETE", "/_emu/requests", NULL, NULL);
 	struct ju_result res = {0};
 	jira_connector_ops.poll(x.conn, "SEC", cursor, NULL, ju_cb, &res);
@@ -1144,10 +1150,15 @@ static void poll_case(const char *flavor, const char *user_tz)
 	assert_int_equal(res.r.n_issues, 5);
 	bool seen10 = false, seen20 = false;
 	for (size_t k = 0; k < res.r.n_issues; k++) {
-		if (strcmp(res.r.issues[k].key, "SEC-10") == 0)
+		if (strcmp(res.r.issues[k].key, "SEC-10") == 0) {
 			seen10 = true;
+			/* An edit is no status change: no actor for it. */
+			assert_null(res.r.issues[k].actor);
+		}
 		if (strcmp(res.r.issues[k].key, "SEC-20") == 0) {
 			seen20 = true;
+			/* Who made the last status change (the changelog). */
+			assert_string_equal(res.r.issues[k].actor, "carol@example.com");
 			assert_string_equal(res.r.issues[k].status_category, "done");
 			assert_string_equal(res.r.issues[k].resolution, "Done");
 		}

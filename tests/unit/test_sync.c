@@ -245,7 +245,8 @@ static void test_push_poll_idle(void **state)
 	         "SELECT count(*) FROM status_history h JOIN tickets t ON t.id = h.ticket_id"
 	         " JOIN countermeasures c ON c.id = h.countermeasure_id WHERE t.remote_key = '%s'"
 	         " AND h.source = 'poll' AND h.from_status = 'todo' AND h.to_status = 'done'"
-	         " AND c.status = 'done' AND h.remote_time IS NOT NULL",
+	         " AND c.status = 'done' AND h.remote_time IS NOT NULL"
+	         " AND h.actor = 'alice@example.com'",
 	         key);
 	assert_int_equal(gu_int(&f.g, sql), 1);
 
