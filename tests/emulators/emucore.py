@@ -636,14 +636,12 @@ class EmulatorApp:
             resp = self.fault_response(fault, req, retry_after)
         elif fault == "timeout":
             self.stop_event.wait(self.args.timeout_hold_s)
-            reset_connection(h)
         elif fault == "reset_before_commit":
-            reset_connection(h)
+            pass
         else:
             route, resp = self.dispatch(req)
             self.decorate(req, resp, remaining)
             if fault == "reset_after_commit":
-                reset_connection(h)
                 resp = None
             elif fault == "malformed":
                 if resp.body and resp.status in (200, 201):
@@ -660,6 +658,11 @@ class EmulatorApp:
             "body": req.body.decode("utf-8", "replace"), "status": status,
             "fault": fault, "route": req.route or route or self.route_name(req),
             "duration_ms": round((time.time() - t0) * 1000, 3)})
+        # Resets too come after the record: the client sees the reset at once
+        # and may read /_emu/requests before this thread goes on.
+        if fault in ("timeout", "reset_before_commit", "reset_after_commit"):
+            reset_connection(h)
+            return
         if resp is not None:
             if fault == "slow":
                 send_response(h, resp, self.server_header, slow_ms=self.args.slow_ms)
