@@ -146,8 +146,11 @@ for _ in $(seq 60); do
 done
 [ "$st" = done ] || die "the status of $task did not come back (see $run/threatsyncd.log)"
 sqlite3 -separator ' ' "$run/threatsync.db" \
-	"SELECT 'history:', from_status, '->', to_status, 'source', source, 'at', remote_time
-	 FROM status_history WHERE source = 'poll' ORDER BY id DESC LIMIT 1"
+	"SELECT 'history:', from_status, '->', to_status, 'source', source, 'by', actor, 'at',
+	 remote_time FROM status_history WHERE source = 'poll' ORDER BY id DESC LIMIT 1"
+actor=$(sqlite3 "$run/threatsync.db" \
+	"SELECT actor FROM status_history WHERE source = 'poll' ORDER BY id DESC LIMIT 1")
+[ "$actor" = alice@example.com ] || die "the poll's history row names '$actor', not alice@example.com"
 
 step "threatsync status widgetsrus"
 "${ts[@]}" status widgetsrus
@@ -162,5 +165,5 @@ if grep -q emu-token "$run/threatsyncd.log"; then die "the API token appears in 
 
 step "summary"
 echo "tasks generated and pushed: $tasks; tickets in the Jira emulator: $n"
-echo "$key moved to Done in the tracker came back as '$st' through polling"
+echo "$key moved to Done in the tracker by alice came back as '$st' through polling (actor $actor)"
 echo "state, configuration and logs: $run"
