@@ -94,9 +94,8 @@ struct sync {
 	uv_check_t settle_check;
 	uv_idle_t settle_idle; /* while successes wait: the loop's poll does not block */
 	struct sync_op *settling, **settling_tail;
-	int open_handles; /* closed one by one when y is closed */
+	int open_handles;           /* closed one by one when y is closed */
 	struct ticket_texts *texts; /* parsed library texts, across passes */
-	bool recovered_once;
 	bool running;
 	bool cancelling;
 	bool closing;
@@ -926,8 +925,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	op->tracker_project = proj->tracker_project;
 	if (op->row.countermeasure_id > 0) {
 		struct ts_err err = {0};
-		int rc =
-		    ticket_task_load_cached(y->s, y->texts, op->row.countermeasure_id, &op->task, &err);
+		int rc = ticket_task_load_cached(y->s, y->texts, op->row.countermeasure_id,
+		                                 &op->task, &err);
 		if (rc < 0) {
 			if (err.code == EX_NOINPUT) {
 				op_kill(op, err.msg);
@@ -1267,24 +1266,27 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 		return -ENOENT;
 	}
 	memset(&y->report, 0, sizeof(y->report));
-	if (!y->recovered_once) {
-		char now[32];
-		struct ts_err e = {0};
-		int n = 0;
-		int rc = outbox_recover(y->s, NULL, now_iso(now), &n, &e);
-		if (rc < 0) {
-			*err = e;
-			return rc;
-		}
-		y->recovered_once = true;
-		y->report.recovered = n;
-		if (n > 0)
-			event(y, SYNC_EVENT_INFO,
-			      "%d outbox row(s) were in flight when the last process stopped; "
-			      "creates "
-			      "among them are looked up by marker first",
-			      n);
+	/* No pass is under way (the sync lock keeps other processes' passes
+	 * out, and this one's last pass has ended): a row still in flight was
+	 * left by a process that died, or by a result this process could not
+	 * write (a database error). Either way its outcome is unknown; creates
+	 * among them are looked up by marker first. Checked before every pass,
+	 * so a long-running daemon heals without a restart. */
+	char now[32];
+	struct ts_err rerr = {0};
+	int n = 0;
+	int rc = outbox_recover(y->s, NULL, now_iso(now), &n, &rerr);
+	if (rc < 0) {
+		*err = rerr;
+		return rc;
 	}
+	y->report.recovered = n;
+	if (n > 0)
+		event(
+		    y, SYNC_EVENT_INFO,
+		    "%d outbox row(s) were left in flight (a process that stopped, or a result "
+		    "that could not be written); creates among them are looked up by marker first",
+		    n);
 	y->running = true;
 	y->cancelling = false;
 	y->started_ms = ts_monotonic_ms();

@@ -66,7 +66,7 @@ struct sync_connector_report {
 	bool reconciled;     /* a reconciliation walk ran (connectors/reconcile.h) */
 	unsigned rec_tickets, rec_remote_won, rec_local_won, rec_queued, rec_vanished,
 	    rec_recreated, rec_errors;
-	bool unreachable;    /* calls were made and none got an answer */
+	bool unreachable; /* calls were made and none got an answer */
 	char last_error[512];
 };
 
@@ -74,7 +74,8 @@ struct sync_report {
 	struct sync_connector_report *connectors; /* borrowed during the callback */
 	size_t n_connectors;
 	bool cancelled;
-	int recovered;     /* rows found inflight at the first pass (a crash) */
+	int recovered;     /* rows found in flight at the start of the pass (a crash, or a
+	                    * result a database error kept from being written) */
 	int store_error;   /* 0, or the negative code of the first store error */
 	struct ts_err err; /* its message */
 	int64_t duration_ms;

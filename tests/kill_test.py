@@ -239,7 +239,7 @@ classification = ( {{ name = "all"; when = "true"; class = "critical"; }} );
         with open(log_path, errors="replace") as f:
             logtext = f.read()
         recovered = sum(int(m) for m in re.findall(
-            r"(\d+) outbox row\(s\) were in flight", logtext))
+            r"(\d+) outbox row\(s\) were left in flight", logtext))
         if TOKEN in logtext:
             fail("the API token appears in the daemon's log")
         creates = 0

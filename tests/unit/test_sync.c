@@ -368,16 +368,16 @@ static void test_pass_tries_each_row_once(void **state)
 	/* Every create was sent once and failed; none was retried in the pass
 	 * although the backoff (20..200 ms) ran out long before it ended. */
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE op = 'create'"
-				      " AND state = 'failed' AND attempts = 1"),
-			 f.tasks);
+	                              " AND state = 'failed' AND attempts = 1"),
+	                 f.tasks);
 	json_t *all = ju_requests(&f.emu);
 	size_t i;
 	json_t *r;
 	int creates = 0;
 	json_array_foreach (all, i, r) {
-		creates += strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
-			   strcmp(json_string_value(json_object_get(r, "path")),
-				  "/rest/api/3/issue") == 0;
+		creates +=
+		    strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "path")), "/rest/api/3/issue") == 0;
 	}
 	json_decref(all);
 	assert_int_equal(creates, f.tasks);
@@ -392,11 +392,90 @@ static void test_pass_tries_each_row_once(void **state)
 	fixture_close(&f);
 }
 
+struct two_passes {
+	struct fixture *f;
+	struct sync *sync;
+	struct http_client *http;
+	int done;
+	json_t *reports[2];
+};
+
+static void second_done_cb(void *ud, const struct sync_report *rep)
+{
+	struct two_passes *t = ud;
+	t->reports[t->done++] = sync_report_json(rep);
+	sync_close(t->sync, NULL, NULL);
+	http_client_close(t->http, NULL, NULL);
+}
+
+/* After the first pass of a long-lived sync (the daemon's): a create whose
+ * result could not be written (simulated: its row put back in flight and its
+ * ticket row dropped, as a failed database write leaves them) is recovered
+ * at the next pass of the same process and adopted by marker, not created
+ * twice. */
+static void first_done_cb(void *ud, const struct sync_report *rep)
+{
+	struct two_passes *t = ud;
+	t->reports[t->done++] = sync_report_json(rep);
+	char *err = NULL;
+	const char *sql =
+	    "CREATE TEMP TABLE lost AS SELECT o.id AS row, c.id AS cm, c.ticket_id AS ticket"
+	    " FROM outbox o JOIN countermeasures c ON c.id = o.countermeasure_id"
+	    " WHERE o.op = 'create' ORDER BY o.id LIMIT 1;"
+	    "UPDATE outbox SET state = 'inflight', ticket_id = NULL"
+	    " WHERE id = (SELECT row FROM lost);"
+	    "UPDATE countermeasures SET ticket_id = NULL WHERE id = (SELECT cm FROM lost);"
+	    "DELETE FROM tickets WHERE id = (SELECT ticket FROM lost);"
+	    "DROP TABLE lost;";
+	assert_int_equal(sqlite3_exec(store_db(t->f->g.s), sql, NULL, NULL, &err), SQLITE_OK);
+	struct ts_err e = {0};
+	assert_int_equal(sync_run_pass(t->sync, &(struct sync_pass_opts){.push_only = true},
+	                               second_done_cb, t, &e),
+	                 0);
+}
+
+static void test_recovery_between_passes(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_open(&f, NULL, 2);
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct two_passes t = {.f = &f};
+	struct sync_opts so = {.backoff_base_ms = 20,
+	                       .backoff_max_ms = 200,
+	                       .seed = 7,
+	                       .event_cb = event_cb,
+	                       .event_ud = &f,
+	                       .opened_cb = opened_cb};
+	assert_int_equal(http_client_new(&loop, &t.http), 0);
+	assert_int_equal(sync_new(&loop, t.http, f.g.s, f.g.cfg, &so, &t.sync), 0);
+	struct ts_err err = {0};
+	assert_int_equal(sync_run_pass(t.sync, &(struct sync_pass_opts){.push_only = true},
+	                               first_done_cb, &t, &err),
+	                 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(t.done, 2);
+	assert_int_equal(json_integer_value(json_object_get(t.reports[0], "recovered")), 0);
+	assert_int_equal(json_integer_value(json_object_get(t.reports[1], "recovered")), 1);
+	json_t *c = json_array_get(json_object_get(t.reports[1], "connectors"), 0);
+	assert_int_equal(num(c, "outbox", "adopted"), 1);
+	assert_int_equal(num(c, "outbox", "created"), 0);
+	assert_non_null(strstr(f.events.data, "left in flight"));
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	assert_one_ticket_per_task(&f);
+	json_decref(t.reports[0]);
+	json_decref(t.reports[1]);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_push_poll_idle),
 	    cmocka_unit_test(test_pass_tries_each_row_once),
+	    cmocka_unit_test(test_recovery_between_passes),
 	    cmocka_unit_test(test_faults_converge),
 	    cmocka_unit_test(test_retry_after),
 	};
