@@ -48,6 +48,7 @@ struct sync_op {
 	bool settle_seen;            /* settled carries a state worth recording */
 	struct remote_issue settled; /* the tracker's answer, copied */
 	const char *settle_hash;     /* borrowed from task */
+	char *settle_note;           /* why the row completed without a request, or NULL */
 	unsigned *settle_counter;
 	int settle_rc;
 	struct ts_err settle_err;
@@ -335,6 +336,7 @@ static const char *now_iso(char buf[32])
 static void op_free(struct sync_op *op)
 {
 	free(op->group_key);
+	free(op->settle_note);
 	remote_issue_clear(&op->settled);
 	outbox_op_clear(&op->row);
 	ticket_task_free(op->task);
@@ -400,10 +402,11 @@ static void settle_idle_cb(uv_idle_t *h)
 	(void)h;
 }
 
-/* Queues a success for the group commit. Grouped rows are not queued: what
- * follows their writes (the group's other tasks) runs in its own units. */
+/* Queues a finished row for the group commit (settle_cb): a ticket to
+ * record (link), or the row to complete (with the tracker's answer seen,
+ * or a note saying why no request was needed). */
 static void settle_later(struct sync_op *op, bool link, const struct remote_issue *issue,
-                         const char *hash, unsigned *counter)
+                         const char *hash, const char *note, unsigned *counter)
 {
 	struct sync *y = op->sc->y;
 	op->settle_link = link;
@@ -411,6 +414,7 @@ static void settle_later(struct sync_op *op, bool link, const struct remote_issu
 	if (issue)
 		remote_issue_copy(&op->settled, issue);
 	op->settle_hash = hash;
+	op->settle_note = ts_strdup(note);
 	op->settle_counter = counter;
 	op->settle_next = NULL;
 	*y->settling_tail = op;
@@ -433,11 +437,16 @@ static int settle_write(struct sync_op *op)
 	ts_err_clear(&op->settle_err);
 	if (op->settle_link) {
 		int64_t ticket = 0;
-		return outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->settle_hash,
-		                   now_iso(now), &ticket, &op->settle_err);
+		int rc = outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->settle_hash,
+		                     now_iso(now), &ticket, &op->settle_err);
+		/* The other open tasks of the group share the ticket just made. */
+		if (rc == 0 && op->group_key)
+			rc = grouping_link_members(sc->y->s, op->group_by, op->row.project_id,
+			                           op->group_key, ticket, NULL, &op->settle_err);
+		return rc;
 	}
 	return outbox_complete(sc->y->s, &op->row, op->settle_hash, op->settle_seen ? &o : NULL,
-	                       NULL, now_iso(now), &op->settle_err);
+	                       op->settle_note, now_iso(now), &op->settle_err);
 }
 
 /* Inside the group commit: claims the rows that take the places of the
@@ -497,6 +506,12 @@ static void settle_cb(uv_check_t *h)
 				op->settle_rc = settle_write(op);
 		}
 	}
+	/* Until the claimed rows are started, a pump (a grouped row's waiters
+	 * released, a row that ends at once) would claim on top of them: it only
+	 * asks for another round. */
+	for (size_t i = 0; i < y->n_conns; i++)
+		if (y->conns[i].n_settling > 0)
+			y->conns[i].pumping = true;
 	for (struct sync_op *op = list, *next; op; op = next) {
 		next = op->settle_next;
 		if (op->settle_rc < 0)
@@ -518,6 +533,7 @@ static void settle_cb(uv_check_t *h)
 		for (size_t k = 0; k < n; k++)
 			op_start(sc, &rows[k]);
 		free(rows);
+		sc->pumping = false;
 		pump(sc);
 	}
 }
@@ -592,51 +608,18 @@ static void op_kill(struct sync_op *op, const char *msg)
 	op_end(op);
 }
 
+/* A row done: completed with what the tracker answered (seen may be NULL),
+ * or with a note when no request was needed. Recorded by the group commit. */
 static void op_complete(struct sync_op *op, const char *content_hash,
                         const struct remote_issue *seen, const char *note, unsigned *counter)
 {
-	struct sync_conn *sc = op->sc;
-	if (!note && !op->group_key) {
-		settle_later(op, false, seen, content_hash, counter);
-		return;
-	}
-	char now[32];
-	struct ts_err err = {0};
-	struct outbox_remote o;
-	if (seen)
-		fill_remote(&o, sc->cfg, seen);
-	int rc = outbox_complete(sc->y->s, &op->row, content_hash,
-	                         seen && seen->updated ? &o : NULL, note, now_iso(now), &err);
-	if (rc < 0)
-		store_error(sc->y, rc, &err);
-	else if (counter)
-		(*counter)++;
-	op_end(op);
+	settle_later(op, false, seen, content_hash, note, counter);
 }
 
+/* A row that made or found the task's ticket: linked by the group commit. */
 static void op_link(struct sync_op *op, const struct remote_issue *issue, unsigned *counter)
 {
-	struct sync_conn *sc = op->sc;
-	if (!op->group_key) {
-		settle_later(op, true, issue, op->task->content_hash, counter);
-		return;
-	}
-	char now[32];
-	struct ts_err err = {0};
-	struct outbox_remote o;
-	fill_remote(&o, sc->cfg, issue);
-	int64_t ticket = 0;
-	int rc = outbox_link(sc->y->s, &op->row, op->task->marker, &o, op->task->content_hash,
-	                     now_iso(now), &ticket, &err);
-	/* The other open tasks of the group share the ticket just made. */
-	if (rc == 0 && op->group_key)
-		rc = grouping_link_members(sc->y->s, op->group_by, op->row.project_id,
-		                           op->group_key, ticket, NULL, &err);
-	if (rc < 0)
-		store_error(sc->y, rc, &err);
-	else
-		(*counter)++;
-	op_end(op);
+	settle_later(op, true, issue, op->task->content_hash, NULL, counter);
 }
 
 static void op_cb(void *ud, const struct connector_result *r);
