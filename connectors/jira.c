@@ -338,6 +338,16 @@ static json_t *op_json(struct jira_op *op, const struct http_response *r)
 	return NULL;
 }
 
+/* The JSON object of a successful answer (new reference); otherwise the
+ * failure is recorded, op finished, and NULL returned. */
+static json_t *op_answer(struct jira_op *op, const struct http_response *r)
+{
+	json_t *j = op_ok(op, r) ? op_json(op, r) : NULL;
+	if (!j)
+		op_finish(op);
+	return j;
+}
+
 /* ---- issues ---- */
 
 static char *jdup(const json_t *o, const char *key)
@@ -747,16 +757,12 @@ void jira_set_lookup_retry(void *conn, int attempts, int delay_ms)
 
 static void create_done(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j || !json_string_value(json_object_get(j, "key"))) {
-		if (j)
-			op_fail(op, CONNECTOR_UNKNOWN,
-			        "jira '%s': %s: HTTP %ld without an issue key", op->c->cfg->name,
-			        op->what, r->status);
+	if (!json_string_value(json_object_get(j, "key"))) {
+		op_fail(op, CONNECTOR_UNKNOWN, "jira '%s': %s: HTTP %ld without an issue key",
+		        op->c->cfg->name, op->what, r->status);
 		json_decref(j);
 		op_finish(op);
 		return;
@@ -816,15 +822,9 @@ static void find_lookup(struct jira_op *op);
 
 static void find_done(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j) {
-		op_finish(op);
-		return;
-	}
 	json_t *issues = json_object_get(j, "issues");
 	if (json_array_size(issues) > 0) {
 		issue_from_json(op->c, json_array_get(issues, 0), &op->res.issue);
@@ -1002,15 +1002,9 @@ static int transition_fields(const struct config_connector *cfg, const json_t *p
 
 static void transitions_done(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j) {
-		op_finish(op);
-		return;
-	}
 	const struct config_connector *cfg = op->c->cfg;
 	bool closing = op->want == CONNECTOR_STATE_CLOSED;
 	const char *status = closing ? cfg->done_status : cfg->reopen_status;
@@ -1082,15 +1076,9 @@ static void transitions_done(struct jira_op *op, const struct http_response *r)
 
 static void state_read(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j) {
-		op_finish(op);
-		return;
-	}
 	issue_from_json(op->c, j, &op->res.issue);
 	op->res.found = true;
 	json_decref(j);
@@ -1151,15 +1139,9 @@ static void poll_send(struct jira_op *op, const char *jira_page);
 
 static void poll_page_done(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j) {
-		op_finish(op);
-		return;
-	}
 	struct jira_conn *c = op->c;
 	json_t *issues = json_object_get(j, "issues");
 	size_t n = json_array_size(issues);
@@ -1244,15 +1226,9 @@ static void poll_start(struct jira_op *op)
 
 static void myself_done(struct jira_op *op, const struct http_response *r)
 {
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (!j) {
-		op_finish(op);
-		return;
-	}
 	struct jira_conn *c = op->c;
 	const char *zone = json_string_value(json_object_get(j, "timeZone"));
 	struct jira_tz *tz = NULL;
@@ -1298,17 +1274,13 @@ static void get_done(struct jira_op *op, const struct http_response *r)
 		op_finish(op);
 		return;
 	}
-	if (!op_ok(op, r)) {
-		op_finish(op);
+	json_t *j = op_answer(op, r);
+	if (!j)
 		return;
-	}
-	json_t *j = op_json(op, r);
-	if (j) {
-		issue_from_json(op->c, j, &op->res.issue);
-		op->res.found = true;
-		op->res.status = CONNECTOR_OK;
-		json_decref(j);
-	}
+	issue_from_json(op->c, j, &op->res.issue);
+	op->res.found = true;
+	op->res.status = CONNECTOR_OK;
+	json_decref(j);
 	op_finish(op);
 }
 
