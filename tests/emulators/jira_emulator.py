@@ -433,14 +433,7 @@ class JqlParser:
                 return ("keycmp", op, proj, int(num))
             return ("set", "key", op in ("!=", "not in"), frozenset(keys))
         if field == "status":
-            ids = set()
-            for v in vals:
-                sid = next((s for s, st in STATUSES.items()
-                            if st[0].lower() == v.lower() or s == v), None)
-                if sid is None:
-                    raise JqlError("The value '%s' does not exist for the field 'status'." % v)
-                ids.add(sid)
-            return ("set", "status", op in ("!=", "not in"), frozenset(ids))
+            return ("set", "status", op in ("!=", "not in"), jql_ids(STATUSES, field, vals))
         if field == "statusCategory":
             keys = set()
             for v in vals:
@@ -452,39 +445,32 @@ class JqlParser:
                 keys.add(c)
             return ("set", "statusCategory", op in ("!=", "not in"), frozenset(keys))
         if field == "resolution":
-            ids = set()
-            for v in vals:
-                if v.lower() == "unresolved":
-                    ids.add(None)
-                    continue
-                rid = next((r for r, rs in RESOLUTIONS.items() if rs[0].lower() == v.lower()
-                            or r == v), None)
-                if rid is None:
-                    raise JqlError("The value '%s' does not exist for the field 'resolution'." % v)
-                ids.add(rid)
-            return ("set", "resolution", op in ("!=", "not in"), frozenset(ids))
+            named = [v for v in vals if v.lower() != "unresolved"]
+            ids = jql_ids(RESOLUTIONS, field, named)
+            if len(named) < len(vals):
+                ids |= {None}
+            return ("set", "resolution", op in ("!=", "not in"), ids)
         if field == "issuetype":
-            ids = set()
-            for v in vals:
-                tid = next((t for t, ty in ISSUETYPES.items() if ty[0].lower() == v.lower()
-                            or t == v), None)
-                if tid is None:
-                    raise JqlError("The value '%s' does not exist for the field 'issuetype'." % v)
-                ids.add(tid)
-            return ("set", "issuetype", op in ("!=", "not in"), frozenset(ids))
+            return ("set", "issuetype", op in ("!=", "not in"), jql_ids(ISSUETYPES, field, vals))
         if field == "priority":
-            ids = set()
-            for v in vals:
-                pid = next((p for p, pr in PRIORITIES.items() if pr[0].lower() == v.lower()
-                            or p == v), None)
-                if pid is None:
-                    raise JqlError("The value '%s' does not exist for the field 'priority'." % v)
-                ids.add(pid)
+            ids = jql_ids(PRIORITIES, field, vals)
             if op in (">", ">=", "<", "<="):
                 # higher priority = lower id number
                 return ("prio", op, int(next(iter(ids))))
             return ("set", "priority", op in ("!=", "not in"), frozenset(ids))
         raise JqlError("Field '%s' does not exist or you do not have permission to view it." % name)
+
+
+def jql_ids(table, field, vals):
+    """The ids of the table entries (id -> (name, ...)) that JQL values name,
+    by name (any case) or by id; a value matching none is Jira's error."""
+    ids = set()
+    for v in vals:
+        i = next((k for k, e in table.items() if e[0].lower() == v.lower() or k == v), None)
+        if i is None:
+            raise JqlError("The value '%s' does not exist for the field '%s'." % (v, field))
+        ids.add(i)
+    return frozenset(ids)
 
 
 def snapshot(iss):
