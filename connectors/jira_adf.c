@@ -13,98 +13,7 @@
  * object's keys in sorted order ("attrs", "content", "marks", "text",
  * "type", "version"): the form the content hash is taken over (jira.c), so a
  * description is serialised once, without a JSON tree in between. Strings
- * are escaped as jansson escapes them (json_dumps without flags): '"', '\\'
- * and control characters, the short forms where JSON has them, else
- * \u00XX; UTF-8 passes through. */
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		len = 2, cp = p[0] & 0x1F;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		len = 3, cp = p[0] & 0x0F;
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-/* s as a JSON string. Bytes that are not UTF-8 become U+FFFD. */
-static void put_string(struct ts_buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	ts_buf_puts(b, "\"");
-	size_t run = 0; /* bytes copied as they are, pending */
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			run++;
-			i++;
-			continue;
-		}
-		size_t len = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
-		if (len > 0) {
-			run += len;
-			i += len;
-			continue;
-		}
-		ts_buf_append(b, (const char *)p + i - run, run);
-		run = 0;
-		char esc[8];
-		switch (c) {
-		case '"':
-			ts_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			ts_buf_puts(b, "\\\\");
-			break;
-		case '\b':
-			ts_buf_puts(b, "\\b");
-			break;
-		case '\f':
-			ts_buf_puts(b, "\\f");
-			break;
-		case '\n':
-			ts_buf_puts(b, "\\n");
-			break;
-		case '\r':
-			ts_buf_puts(b, "\\r");
-			break;
-		case '\t':
-			ts_buf_puts(b, "\\t");
-			break;
-		default:
-			if (c < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04X", c);
-				ts_buf_puts(b, esc);
-			} else {
-				ts_buf_puts(b, "\xEF\xBF\xBD"); /* a byte that is not UTF-8 */
-			}
-			break;
-		}
-		i++;
-	}
-	ts_buf_append(b, (const char *)p + n - run, run);
-	ts_buf_puts(b, "\"");
-}
+ * are escaped as jansson escapes them (ts_buf_json_string). */
 
 /* A text node with the marks of its span (ADF text must not be empty). */
 static void put_span(struct ts_buf *b, const struct jira_span *s)
@@ -121,12 +30,12 @@ static void put_span(struct ts_buf *b, const struct jira_span *s)
 		break;
 	case JIRA_SPAN_LINK:
 		ts_buf_puts(b, "\"marks\":[{\"attrs\":{\"href\":");
-		put_string(b, s->href ? s->href : "");
+		ts_buf_json_string(b, s->href ? s->href : "");
 		ts_buf_puts(b, "},\"type\":\"link\"}],");
 		break;
 	}
 	ts_buf_puts(b, "\"text\":");
-	put_string(b, s->text);
+	ts_buf_json_string(b, s->text);
 	ts_buf_puts(b, ",\"type\":\"text\"}");
 }
 
@@ -170,13 +79,13 @@ static void put_block(struct ts_buf *b, const struct jira_block *k)
 		ts_buf_puts(b, "{");
 		if (k->lang) {
 			ts_buf_puts(b, "\"attrs\":{\"language\":");
-			put_string(b, k->lang);
+			ts_buf_json_string(b, k->lang);
 			ts_buf_puts(b, "},");
 		}
 		ts_buf_puts(b, "\"content\":[");
 		if (k->code && k->code[0]) {
 			ts_buf_puts(b, "{\"text\":");
-			put_string(b, k->code);
+			ts_buf_json_string(b, k->code);
 			ts_buf_puts(b, ",\"type\":\"text\"}");
 		}
 		ts_buf_puts(b, "],\"type\":\"codeBlock\"}");

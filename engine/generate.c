@@ -294,59 +294,15 @@ static char *join_at(const char *left, const char *right)
 
 /* JSON text written straight into a buffer, byte for byte what
  * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes for the same values
- * (callers write object keys in sorted order): building a jansson tree and
- * dumping it for every row cost a fifth of a large generation. Strings are
- * valid UTF-8, as they come from documents jansson parsed or are ASCII we
- * composed, so like jansson we escape only '"', '\\' and control
- * characters. */
-static void jw_str(struct ts_buf *b, const char *s)
-{
-	ts_buf_append(b, "\"", 1);
-	const char *run = s;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		ts_buf_append(b, run, (size_t)(s - run));
-		char esc[8];
-		switch (ch) {
-		case '"':
-			ts_buf_append(b, "\\\"", 2);
-			break;
-		case '\\':
-			ts_buf_append(b, "\\\\", 2);
-			break;
-		case '\b':
-			ts_buf_append(b, "\\b", 2);
-			break;
-		case '\f':
-			ts_buf_append(b, "\\f", 2);
-			break;
-		case '\n':
-			ts_buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			ts_buf_append(b, "\\r", 2);
-			break;
-		case '\t':
-			ts_buf_append(b, "\\t", 2);
-			break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04X", ch);
-			ts_buf_append(b, esc, 6);
-			break;
-		}
-		run = s + 1;
-	}
-	ts_buf_append(b, run, (size_t)(s - run));
-	ts_buf_append(b, "\"", 1);
-}
+ * (callers write object keys in sorted order; strings through
+ * ts_buf_json_string): building a jansson tree and dumping it for every row
+ * cost a fifth of a large generation. */
 
 /* A string, or null for NULL (json_pack's "s?"). */
 static void jw_str_or_null(struct ts_buf *b, const char *s)
 {
 	if (s)
-		jw_str(b, s);
+		ts_buf_json_string(b, s);
 	else
 		ts_buf_append(b, "null", 4);
 }
@@ -1090,7 +1046,7 @@ static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 	buf_reset(b);
 	ts_buf_puts(b, "{\"component\":{");
 	jw_key(b, "id");
-	jw_str(b, c->component_key);
+	ts_buf_json_string(b, c->component_key);
 	ts_buf_append(b, ",", 1);
 	jw_key(b, "name");
 	jw_str_or_null(b, comp ? jstr(comp, "name") : NULL);
@@ -1105,13 +1061,13 @@ static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 		ts_buf_puts(b, t->sh->cwe_json);
 		ts_buf_append(b, ",", 1);
 		jw_key(b, "severity");
-		jw_str(b, t->severity);
+		ts_buf_json_string(b, t->severity);
 		ts_buf_append(b, ",", 1);
 		jw_key(b, "title");
-		jw_str(b, t->title);
+		ts_buf_json_string(b, t->title);
 		ts_buf_append(b, ",", 1);
 		jw_key(b, "uid");
-		jw_str(b, t->uid);
+		ts_buf_json_string(b, t->uid);
 		ts_buf_append(b, "}", 1);
 	}
 	ts_buf_puts(b, "]}");

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,94 @@ void ts_buf_puts(struct ts_buf *b, const char *s)
 	ts_buf_append(b, s, strlen(s));
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		len = 2, cp = p[0] & 0x1F;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		len = 3, cp = p[0] & 0x0F;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+void ts_buf_json_string(struct ts_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	ts_buf_puts(b, "\"");
+	size_t run = 0; /* bytes copied as they are, pending */
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			run++;
+			i++;
+			continue;
+		}
+		size_t len = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+		if (len > 0) {
+			run += len;
+			i += len;
+			continue;
+		}
+		ts_buf_append(b, (const char *)p + i - run, run);
+		run = 0;
+		char esc[8];
+		switch (c) {
+		case '"':
+			ts_buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			ts_buf_puts(b, "\\\\");
+			break;
+		case '\b':
+			ts_buf_puts(b, "\\b");
+			break;
+		case '\f':
+			ts_buf_puts(b, "\\f");
+			break;
+		case '\n':
+			ts_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			ts_buf_puts(b, "\\r");
+			break;
+		case '\t':
+			ts_buf_puts(b, "\\t");
+			break;
+		default:
+			if (c < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04X", c);
+				ts_buf_puts(b, esc);
+			} else {
+				ts_buf_puts(b, "\xEF\xBF\xBD"); /* a byte that is not UTF-8 */
+			}
+			break;
+		}
+		i++;
+	}
+	ts_buf_append(b, (const char *)p + n - run, run);
+	ts_buf_puts(b, "\"");
+}
+
 void ts_buf_printf(struct ts_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -200,8 +289,8 @@ void ts_now_iso(char out[32])
 	gmtime_r(&ts.tv_sec, &tm);
 	char buf[96];
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000L);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         ts.tv_nsec / 1000000L);
 	snprintf(out, 32, "%.31s", buf);
 }
 

@@ -20,14 +20,14 @@ struct ts_err {
 /* Fills err (if not NULL) and returns -EINVAL, so callers can write
  * "return ts_err_set(err, EX_DATAERR, ...)". */
 int ts_err_set(struct ts_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void ts_err_clear(struct ts_err *err);
 
 /* Allocation that aborts on out-of-memory: callers do not handle NULL. */
 void *ts_malloc(size_t n);
 void *ts_calloc(size_t n, size_t size);
 void *ts_realloc(void *p, size_t n);
-char *ts_strdup(const char *s);          /* ts_strdup(NULL) == NULL */
+char *ts_strdup(const char *s); /* ts_strdup(NULL) == NULL */
 char *ts_strndup(const char *s, size_t n);
 char *ts_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -41,6 +41,12 @@ void ts_buf_append(struct ts_buf *b, const char *s, size_t n);
 void ts_buf_puts(struct ts_buf *b, const char *s);
 void ts_buf_printf(struct ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *ts_buf_steal(struct ts_buf *b); /* caller owns the result; b is reset */
+/* Appends s as a JSON string, escaped exactly as jansson's json_dumps escapes
+ * it without flags ('"', '\\' and control characters: the short forms where
+ * JSON has them, else \u00XX; UTF-8 as it is), so text written with it
+ * matches a jansson dump byte for byte. Bytes that are not UTF-8 become
+ * U+FFFD (jansson refuses such strings). */
+void ts_buf_json_string(struct ts_buf *b, const char *s);
 void ts_buf_free(struct ts_buf *b);
 
 /* Reads a whole regular file of at most max bytes into a new NUL-terminated
