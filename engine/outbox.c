@@ -150,7 +150,6 @@ static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct
 	return 0;
 }
 
-/* Runs fn inside a write transaction of its own. */
 /* Runs fn as one atomic unit: its own transaction, or a savepoint inside
  * the caller's (the sync's group commit, connectors/sync.c). */
 static int in_tx(struct store *s, const char *what, struct ts_err *err,
