@@ -777,6 +777,69 @@ static void test_units(void **state)
 	free(dir);
 }
 
+/* The closed value lists of the rebuilt tables (migrations 0006, 0007: the
+ * CHECKs written as equalities) still accept every listed value and refuse
+ * anything else. */
+static void test_value_checks(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *path = ts_asprintf("%s/checks.db", dir);
+	struct store *s = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(store_open(path, STORE_MIGRATE, &s, &err), 0);
+	sqlite3 *db = store_db(s);
+	raw_exec(db, SQL_INSERT_PROJECT);
+	raw_exec(db, "INSERT INTO countermeasures (id, project_id, uid, library_id, component_key,"
+	             " title, priority, content_hash, first_version, last_version, created_at,"
+	             " updated_at) VALUES (1, 1, 'c', 'l', 'k', 't', 1, 'h', 1, 1, 'x', 'x')");
+	static const struct {
+		const char *sql; /* ?1: the value */
+		const char *ok[8];
+	} cases[] = {
+	    {"INSERT INTO outbox (project_id, connector, op, state, created_at, updated_at)"
+	     " VALUES (1, 'j', ?1, 'pending', 'x', 'x')",
+	     {"create", "update", "close", "reopen", "comment", "transition", "link", NULL}},
+	    {"INSERT INTO outbox (project_id, connector, op, state, created_at, updated_at)"
+	     " VALUES (1, 'j', 'create', ?1, 'x', 'x')",
+	     {"pending", "inflight", "done", "failed", "dead", NULL}},
+	    {"INSERT INTO status_history (countermeasure_id, to_status, source, recorded_at)"
+	     " VALUES (1, 'done', ?1, 'x')",
+	     {"generate", "cli", "override", "poll", "webhook", "reconcile", "verify", NULL}},
+	    {"INSERT INTO threats (project_id, uid, library_id, component_key, title, severity,"
+	     " likelihood, content_hash, first_version, last_version, created_at, updated_at)"
+	     " VALUES (1, lower(hex(randomblob(8))), 'l', 'k', 't', ?1, 'low', 'h', 1, 1, 'x',"
+	     " 'x')",
+	     {"critical", "high", "medium", "low", NULL}},
+	    {"UPDATE countermeasures SET status = ?1, satisfied_by = 'k' WHERE id = 1",
+	     {"todo", "in_progress", "done", "not_applicable", "risk_accepted", "satisfied", NULL}},
+	};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(db, cases[i].sql, -1, &st, NULL), SQLITE_OK);
+		for (const char *const *v = cases[i].ok; *v; v++) {
+			sqlite3_bind_text(st, 1, *v, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				fail_msg("refused '%s': %s: %s", *v, cases[i].sql,
+				         sqlite3_errmsg(db));
+			sqlite3_reset(st);
+		}
+		const char *bad[] = {"bogus", "", "TODO", "Done"};
+		for (size_t k = 0; k < TS_ARRAY_SIZE(bad); k++) {
+			sqlite3_bind_text(st, 1, bad[k], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_CONSTRAINT)
+				fail_msg("accepted '%s': %s", bad[k], cases[i].sql);
+			assert_non_null(strstr(sqlite3_errmsg(db), "CHECK constraint failed"));
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	store_close(s);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+
 static void test_readonly(void **state)
 {
 	char *dir = tu_tmpdir();
@@ -1104,6 +1167,7 @@ int main(void)
 	    cmocka_unit_test(test_prepare_cache),
 	    cmocka_unit_test(test_transactions),
 	    cmocka_unit_test(test_units),
+	    cmocka_unit_test(test_value_checks),
 	    cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_null_safety),
 	    cmocka_unit_test(test_backup_while_writing),
