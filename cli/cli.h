@@ -4,9 +4,10 @@
 #define TS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <sysexits.h>
 
 #include "engine/config.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 
 struct cli_ctx {
 	const char *config_path; /* -c, or NULL for the default */
@@ -40,6 +41,10 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
  * earlier ones), loaded once. Prints the error and returns NULL; *ret_code
  * receives the exit code then. Borrowed: freed when the command ends. */
 struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
+
+/* The exit code (sysexits) of an engine error code (enum ts_error in
+ * engine/util.h); fallback when code is 0 or not an engine code. */
+int cli_exit_code(int code, int fallback);
 
 /* Parses "--json" and "--help"-style flags common to data commands. */
 bool cli_has_flag(int argc, char **argv, const char *flag);

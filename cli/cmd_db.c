@@ -21,13 +21,13 @@ int cmd_db_migrate(struct cli_ctx *ctx, int argc, char **argv)
 	struct ts_err err = {0};
 	if (store_open(path, STORE_ANY_VERSION | STORE_CHECK, &ctx->store, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	int before = store_schema_version(ctx->store);
 	int applied = 0;
 	if (store_migrate(ctx->store, store_latest_version(), &applied, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (applied == 0)
 		printf("database %s: schema version %d is current\n", path, before);
@@ -50,7 +50,7 @@ int cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 	struct ts_err err = {0};
 	if (store_backup(s, argv[1], &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_IOERR;
+		return cli_exit_code(err.code, EX_IOERR);
 	}
 	printf("backup of %s written to %s\n", store_path(s), argv[1]);
 	return 0;

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/classify.h"
-#include "engine/generate.h"
-#include "engine/override.h"
-#include "engine/project.h"
+#include "engine/generate/classify.h"
+#include "engine/generate/generate.h"
+#include "engine/tracking/override.h"
+#include "engine/model/project.h"
 
 static void print_json(const json_t *v)
 {
@@ -130,7 +130,7 @@ conflict:
 static int fail(const struct ts_err *err)
 {
 	cli_error("%s", err->msg);
-	return err->code ? err->code : EX_SOFTWARE;
+	return cli_exit_code(err->code, EX_SOFTWARE);
 }
 
 /* ------------------------------------------------------------ generate */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/library.h"
+#include "engine/library/library.h"
 
 /* The library directories to use: the arguments, else the configuration's
  * library_paths. Returns a new array of borrowed strings, or NULL after printing
@@ -109,7 +109,7 @@ int cmd_library_lint(struct cli_ctx *ctx, int argc, char **argv)
 	if (library_lint(dirs, n, &opts, &report, &err) < 0) {
 		cli_error("%s", err.msg);
 		free(dirs);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	free(dirs);
 	bool ok = json_is_true(json_object_get(report, "ok"));

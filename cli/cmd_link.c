@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "connectors/connector.h"
 #include "connectors/http.h"
-#include "engine/link.h"
+#include "engine/tracking/link.h"
 
 /* One `get` on a private loop. */
 struct fetch {
@@ -89,7 +89,7 @@ static int fetch_ticket(const struct config_connector *cc, const char *key, stru
 			uv_close((uv_handle_t *)&f->closer, closer_closed_cb);
 	} else if (f->ops->open(f->http, cc, &f->conn, &err) < 0) {
 		cli_error("link: connector '%s': %s", cc->name, err.msg);
-		code = err.code ? err.code : EX_CONFIG;
+		code = cli_exit_code(err.code, EX_CONFIG);
 		http_client_close(f->http, NULL, NULL);
 		f->http = NULL;
 		uv_close((uv_handle_t *)&f->closer, closer_closed_cb);
@@ -199,7 +199,7 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	struct link_task t;
 	if (link_task_find(s, slug, uid, &t, &err) < 0) {
 		cli_error("link: %s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	/* A bare GitLab issue number belongs to the project's tracker project. */
 	char *full = cc->type == CONFIG_CONNECTOR_GITLAB && all_digits(key)
@@ -208,7 +208,7 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	struct fetch f = {0};
 	if (link_check(s, &t, cc->name, full, &err) < 0) {
 		cli_error("link: %s", err.msg);
-		code = err.code ? err.code : EX_SOFTWARE;
+		code = cli_exit_code(err.code, EX_SOFTWARE);
 		goto out;
 	}
 	if ((code = fetch_ticket(cc, full, &f)) != 0)
@@ -230,7 +230,7 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	struct link_result res;
 	if (link_adopt(s, &t, &r, now, &res, &err) < 0) {
 		cli_error("link: %s", err.msg);
-		code = err.code ? err.code : EX_SOFTWARE;
+		code = cli_exit_code(err.code, EX_SOFTWARE);
 		goto out;
 	}
 	if (json) {

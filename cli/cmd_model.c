@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/model.h"
-#include "engine/project.h"
+#include "engine/model/model.h"
+#include "engine/model/project.h"
 
 static void print_json(const json_t *v)
 {
@@ -67,7 +67,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	if (model_parse_file(file, fmt, strict, &ti, &model, &warnings, &detected, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		cli_typeinfo_free(&ti);
-		return err.code ? err.code : EX_DATAERR;
+		return cli_exit_code(err.code, EX_DATAERR);
 	}
 	cli_typeinfo_free(&ti);
 	size_t i;
@@ -85,7 +85,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	    model_import(s, project_id, model, detected, base_name(file), &version, &unchanged,
 	                 &err) < 0) {
 		cli_error("%s", err.msg);
-		code = err.code ? err.code : EX_SOFTWARE;
+		code = cli_exit_code(err.code, EX_SOFTWARE);
 		goto out;
 	}
 	size_t n_comp = json_array_size(json_object_get(model, "components"));
@@ -245,5 +245,5 @@ fail:
 	cli_error("%s", err.msg);
 	json_decref(a);
 	json_decref(b);
-	return err.code ? err.code : EX_SOFTWARE;
+	return cli_exit_code(err.code, EX_SOFTWARE);
 }

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "engine/blueprint.h"
-#include "engine/library.h"
-#include "engine/model.h"
-#include "engine/project.h"
+#include "engine/library/blueprint.h"
+#include "engine/library/library.h"
+#include "engine/model/model.h"
+#include "engine/model/project.h"
 
 static const char *base_name(const char *path)
 {
@@ -91,7 +91,7 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 	 * nothing. */
 	if (blueprint_profile_load(profile_path, &profile, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		rc = err.code ? err.code : EX_DATAERR;
+		rc = cli_exit_code(err.code, EX_DATAERR);
 		goto out;
 	}
 	size_t n_dirs = 0;
@@ -102,12 +102,12 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 	free(dirs);
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		rc = err.code ? err.code : EX_DATAERR;
+		rc = cli_exit_code(err.code, EX_DATAERR);
 		goto out;
 	}
 	if (blueprint_expand(lib, profile, &model, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		rc = err.code ? err.code : EX_DATAERR;
+		rc = cli_exit_code(err.code, EX_DATAERR);
 		goto out;
 	}
 	text = json_dumps(model, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -128,16 +128,16 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 	int64_t project_id = 0;
 	bool created = false;
 	if (project_find(s, slug, &project_id, &err) < 0) {
-		if (err.code != EX_NOINPUT) {
+		if (err.code != TS_E_NOTFOUND) {
 			cli_error("%s", err.msg);
-			rc = err.code ? err.code : EX_SOFTWARE;
+			rc = cli_exit_code(err.code, EX_SOFTWARE);
 			goto out;
 		}
 		const char *desc = json_string_value(json_object_get(profile, "description"));
 		if (project_add(s, slug, json_string_value(json_object_get(profile, "name")),
 		                desc ? desc : "", &project_id, &err) < 0) {
 			cli_error("%s", err.msg);
-			rc = err.code ? err.code : EX_SOFTWARE;
+			rc = cli_exit_code(err.code, EX_SOFTWARE);
 			goto out;
 		}
 		created = true;
@@ -145,7 +145,7 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 		int latest = 0;
 		if (model_latest_version(s, project_id, &latest, &err) < 0) {
 			cli_error("%s", err.msg);
-			rc = err.code ? err.code : EX_SOFTWARE;
+			rc = cli_exit_code(err.code, EX_SOFTWARE);
 			goto out;
 		}
 		if (latest > 0) {
@@ -165,7 +165,7 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 	if (model_import(s, project_id, normalised, MODEL_FORMAT_NATIVE, base_name(out_path),
 	                 &version, NULL, &err) < 0) {
 		cli_error("%s", err.msg);
-		rc = err.code ? err.code : EX_SOFTWARE;
+		rc = cli_exit_code(err.code, EX_SOFTWARE);
 		goto out;
 	}
 	if (created)

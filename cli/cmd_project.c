@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/project.h"
+#include "engine/model/project.h"
 
 int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -34,7 +34,7 @@ int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv)
 	int64_t id = 0;
 	if (project_add(s, slug, name ? name : slug, description, &id, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	printf("project %s created\n", slug);
 	return 0;
@@ -51,7 +51,7 @@ int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *list = NULL;
 	if (project_list_json(s, &list, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (json) {
 		char *out = json_dumps(list, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -12,7 +12,7 @@
 #include "connectors/http.h"
 #include "connectors/sync.h"
 #include "engine/log.h"
-#include "engine/outbox.h"
+#include "engine/tracking/outbox.h"
 
 static void print_json(const json_t *v)
 {
@@ -55,7 +55,7 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 		if (!rep->connectors[i].opened || rep->connectors[i].unreachable)
 			o->code = EX_UNAVAILABLE;
 	if (rep->store_error)
-		o->code = rep->err.code ? rep->err.code : EX_SOFTWARE;
+		o->code = cli_exit_code(rep->err.code, EX_SOFTWARE);
 	/* Every handle goes: the sync's timer, then the client's. */
 	sync_close(o->sync, NULL, NULL);
 	o->sync = NULL;
@@ -145,7 +145,7 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	int lock = -1;
 	if (sync_lock_acquire(store_path(s), &lock, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_TEMPFAIL;
+		return cli_exit_code(err.code, EX_TEMPFAIL);
 	}
 	uv_loop_t loop;
 	int r = uv_loop_init(&loop);
@@ -162,7 +162,7 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 		code = EX_OSERR;
 	} else if ((r = sync_run_pass(o.sync, &po, pass_done_cb, &o, &err)) < 0) {
 		cli_error("sync: %s", err.msg[0] ? err.msg : strerror(-r));
-		code = err.code ? err.code : EX_SOFTWARE;
+		code = cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (code) {
 		sync_close(o.sync, NULL, NULL);
@@ -276,7 +276,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *doc = NULL;
 	if (outbox_status_json(s, slug, &doc, &err) < 0) {
 		cli_error("%s", err.msg);
-		return err.code ? err.code : EX_SOFTWARE;
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	/* Configured connectors never polled are listed too. */
 	json_t *conns = json_object_get(doc, "connectors");

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "engine/library.h"
+#include "engine/library/library.h"
 #include "engine/log.h"
 
 static const struct cli_command commands[] = {
@@ -147,7 +147,7 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
 	int flags = read_only ? STORE_READONLY | STORE_NO_CREATE : STORE_MIGRATE;
 	if (store_open(path, flags, &ctx->store, &err) < 0) {
 		cli_error("%s", err.msg);
-		*ret_code = err.code ? err.code : EX_SOFTWARE;
+		*ret_code = cli_exit_code(err.code, EX_SOFTWARE);
 		return NULL;
 	}
 	return ctx->store;
@@ -168,7 +168,7 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 	struct ts_err err = {0};
 	if (library_load((const char *const *)cfg->library_paths, n, &ctx->library, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		*ret_code = err.code ? err.code : EX_DATAERR;
+		*ret_code = cli_exit_code(err.code, EX_DATAERR);
 		return NULL;
 	}
 	return ctx->library;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Component type information for the importers, answered by the threat library. */
 #include "cli/cli.h"
-#include "engine/library.h"
-#include "engine/model.h"
+#include "engine/library/library.h"
+#include "engine/model/model.h"
 
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret)
 {

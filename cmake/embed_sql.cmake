@@ -3,7 +3,7 @@
 file(GLOB FILES ${DIR}/[0-9][0-9][0-9][0-9]_*.sql)
 list(SORT FILES)
 set(body "/* Generated from schema/migrations by cmake/embed_sql.cmake. */\n")
-string(APPEND body "#include \"engine/migrations.h\"\n\n")
+string(APPEND body "#include \"engine/store/migrations.h\"\n\n")
 set(table "const struct migration migrations[] = {\n")
 set(n 0)
 foreach(f IN LISTS FILES)

@@ -1069,13 +1069,13 @@ static int gitlab_open(struct http_client *client, const struct config_connector
                        void **ret_conn, struct ts_err *err)
 {
 	if (cfg->type != CONFIG_CONNECTOR_GITLAB)
-		return ts_err_set(err, EX_SOFTWARE, "connector '%s' (line %d) is not a GitLab one",
+		return ts_err_set(err, TS_E_INTERNAL, "connector '%s' (line %d) is not a GitLab one",
 		                  cfg->name, cfg->line);
 	if (!cfg->base_url || !*cfg->base_url)
-		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): base_url is required",
+		return ts_err_set(err, TS_E_CONFIG, "connector '%s' (line %d): base_url is required",
 		                  cfg->name, cfg->line);
 	if (!cfg->token.value || strchr(cfg->token.value, '\n') || strchr(cfg->token.value, '\r'))
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "connector '%s' (line %d): token_file must hold one GitLab "
 		                  "personal, group or project access token",
 		                  cfg->name, cfg->line);
@@ -1101,11 +1101,11 @@ static int gitlab_open(struct http_client *client, const struct config_connector
 	if (r < 0) {
 		free(gl);
 		if (r == -ECANCELED) {
-			ts_err_set(err, EX_SOFTWARE, "connector '%s': the HTTP client is closing",
+			ts_err_set(err, TS_E_INTERNAL, "connector '%s': the HTTP client is closing",
 			           cfg->name);
 			return -ECANCELED;
 		}
-		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): %s", cfg->name,
+		return ts_err_set(err, TS_E_CONFIG, "connector '%s' (line %d): %s", cfg->name,
 		                  cfg->line, e.msg[0] ? e.msg : "bad HTTP options");
 	}
 	gl->api = ts_asprintf("%s/api/v4", cfg->base_url);

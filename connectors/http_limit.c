@@ -12,38 +12,38 @@
 int http_endpoint_opts_check(const struct http_endpoint_opts *o, struct ts_err *err)
 {
 	if (!o)
-		return ts_err_set(err, EX_SOFTWARE, "http endpoint: no options");
+		return ts_err_set(err, TS_E_INTERNAL, "http endpoint: no options");
 	const char *n = o->name;
 	if (!n || !*n)
-		return ts_err_set(err, EX_CONFIG, "http endpoint: a name is required");
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint: a name is required");
 	if (o->concurrency < 0 || o->concurrency > 1024)
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: concurrency %d is not in 1..1024", n,
 		                  o->concurrency);
 	if (!(o->rate_per_second >= 0 && o->rate_per_second <= 1e6))
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: rate_per_second %g is not in 0..1000000", n,
 		                  o->rate_per_second);
 	if (o->burst < 0 || o->burst > 100000)
-		return ts_err_set(err, EX_CONFIG, "http endpoint %s: burst %d is not in 1..100000",
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: burst %d is not in 1..100000",
 		                  n, o->burst);
 	if (o->connect_timeout_ms < 0 || o->request_timeout_ms < 0 || o->low_speed_limit_bps < 0 ||
 	    o->low_speed_time_s < 0)
-		return ts_err_set(err, EX_CONFIG, "http endpoint %s: timeouts must not be negative",
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: timeouts must not be negative",
 		                  n);
 	if (o->max_attempts < 0 || o->max_attempts > 100)
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: max_attempts %d is not in 1..100", n,
 		                  o->max_attempts);
 	if (o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
-		return ts_err_set(err, EX_CONFIG, "http endpoint %s: backoff must not be negative",
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: backoff must not be negative",
 		                  n);
 	if (o->backoff_base_ms && o->backoff_max_ms && o->backoff_base_ms > o->backoff_max_ms)
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: backoff_base_ms %d exceeds backoff_max_ms %d",
 		                  n, o->backoff_base_ms, o->backoff_max_ms);
 	if (o->max_429_retries < 0 || o->max_429_retries > 1000)
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: max_429_retries %d is not in 0..1000", n,
 		                  o->max_429_retries);
 	ts_err_clear(err);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/fieldmap.h"
+#include "engine/tracking/fieldmap.h"
 
 /* Fields every read asks for (statusCategory comes inside status). */
 #define JIRA_FIELDS "summary,status,labels,updated,resolution"
@@ -661,24 +661,24 @@ static int jira_open(struct http_client *client, const struct config_connector *
 {
 	const char *name = cfg->name ? cfg->name : "?";
 	if (cfg->type != CONFIG_CONNECTOR_JIRA)
-		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): not a Jira connector",
+		return ts_err_set(err, TS_E_CONFIG, "connector '%s' (line %d): not a Jira connector",
 		                  name, cfg->line);
 	if (!cfg->base_url || !*cfg->base_url)
-		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): base_url is required",
+		return ts_err_set(err, TS_E_CONFIG, "connector '%s' (line %d): base_url is required",
 		                  name, cfg->line);
 	if (!cfg->token.value || !*cfg->token.value)
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "connector '%s' (line %d): token_file is required (%s)", name,
 		                  cfg->line,
 		                  cfg->flavor == CONFIG_JIRA_CLOUD ? "a Jira Cloud API token"
 		                                                   : "a personal access token");
 	if (cfg->flavor == CONFIG_JIRA_CLOUD && (!cfg->email || !*cfg->email))
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "connector '%s' (line %d): email is required for Jira Cloud "
 		                  "(the API token's user)",
 		                  name, cfg->line);
 	if (cfg->flavor == CONFIG_JIRA_CLOUD && strchr(cfg->email, ':'))
-		return ts_err_set(err, EX_CONFIG,
+		return ts_err_set(err, TS_E_CONFIG,
 		                  "connector '%s' (line %d): email must not contain ':'", name,
 		                  cfg->line);
 	struct http_endpoint_opts o = {
@@ -694,13 +694,13 @@ static int jira_open(struct http_client *client, const struct config_connector *
 	};
 	struct ts_err herr = {0};
 	if (http_endpoint_opts_check(&o, &herr) < 0)
-		return ts_err_set(err, EX_CONFIG, "connector '%s' (line %d): %s", name, cfg->line,
+		return ts_err_set(err, TS_E_CONFIG, "connector '%s' (line %d): %s", name, cfg->line,
 		                  herr.msg);
 	struct jira_conn *c = ts_calloc(1, sizeof(*c));
 	int rc = http_endpoint_new(client, &o, &c->ep);
 	if (rc < 0) {
 		free(c);
-		return ts_err_set(err, rc == -ECANCELED ? EX_TEMPFAIL : EX_CONFIG,
+		return ts_err_set(err, rc == -ECANCELED ? TS_E_BUSY : TS_E_CONFIG,
 		                  "connector '%s' (line %d): cannot create its HTTP endpoint: %s",
 		                  name, cfg->line, strerror(-rc));
 	}

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/fieldmap.h"
-#include "engine/reconcile.h"
+#include "engine/tracking/fieldmap.h"
+#include "engine/tracking/reconcile.h"
 
 /* Tickets loaded from the store at a time. */
 #define RECONCILE_BATCH 64

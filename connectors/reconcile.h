@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The reconciliation walk of one connector on the loop: every linked ticket
  * is read from the tracker (within the connector's concurrency) and
- * reconciled in the store (engine/reconcile.h). The sync pass runs it for
+ * reconciled in the store (engine/tracking/reconcile.h). The sync pass runs it for
  * `sync --reconcile` and the daemon's periodic reconciliation. */
 #ifndef TS_CONNECTORS_RECONCILE_H
 #define TS_CONNECTORS_RECONCILE_H
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "connectors/connector.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 
 struct reconcile_counts {
 	unsigned tickets;    /* tickets read */

@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "connectors/connector.h"
-#include "engine/grouping.h"
-#include "engine/outbox.h"
-#include "engine/ticket_content.h"
+#include "engine/generate/grouping.h"
+#include "engine/tracking/outbox.h"
+#include "engine/tracking/ticket_content.h"
 #include "connectors/reconcile.h"
-#include "engine/fieldmap.h"
-#include "engine/reconcile.h"
+#include "engine/tracking/fieldmap.h"
+#include "engine/tracking/reconcile.h"
 
 #define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
 #define SYNC_DEFAULT_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -36,7 +36,7 @@ struct sync_op {
 	struct ticket_content content;
 	const char *tracker_project; /* borrowed from the configuration */
 	enum op_stage stage;
-	/* Grouping (engine/grouping.h): the row acts on its group's ticket. */
+	/* Grouping (engine/generate/grouping.h): the row acts on its group's ticket. */
 	const char *group_by;       /* borrowed from the configuration; NULL: not grouped */
 	char *group_key;            /* the group, once planned */
 	bool group_join;            /* on success, link the row's task to the ticket */
@@ -731,7 +731,7 @@ static void op_cb(void *ud, const struct connector_result *r)
 /* ------------------------------------------------------------ grouping */
 
 /* A project with group_by component or threat has one ticket per group
- * (engine/grouping.h, docs/grouping.md). The generator still queues rows per
+ * (engine/generate/grouping.h, docs/grouping.md). The generator still queues rows per
  * task; each row is turned into an operation on its group's ticket here, and
  * the rows of one group run one at a time (the others are parked), so a group
  * gets its ticket exactly once. */
@@ -911,7 +911,7 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 		int rc = ticket_task_load_cached(y->s, y->texts, op->row.countermeasure_id,
 		                                 &op->task, &err);
 		if (rc < 0) {
-			if (err.code == EX_NOINPUT) {
+			if (err.code == TS_E_NOTFOUND) {
 				op_kill(op, err.msg);
 			} else {
 				store_error(y, rc, &err);
@@ -1244,7 +1244,7 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 	const struct config *cfg = y->cfg;
 	struct sync_pass_opts pass = o ? *o : (struct sync_pass_opts){0};
 	if (pass.connector && !config_find_connector(cfg, pass.connector)) {
-		ts_err_set(err, EX_USAGE, "no connector '%s' in %s", pass.connector,
+		ts_err_set(err, TS_E_USAGE, "no connector '%s' in %s", pass.connector,
 		           cfg->path ? cfg->path : "the built-in configuration");
 		return -ENOENT;
 	}
@@ -1372,7 +1372,7 @@ int sync_lock_acquire(const char *database, int *ret_fd, struct ts_err *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		ts_err_set(err, EX_CANTCREAT, "sync lock %s: %s", path, strerror(e));
+		ts_err_set(err, TS_E_CREATE, "sync lock %s: %s", path, strerror(e));
 		free(path);
 		return -e;
 	}
@@ -1381,12 +1381,12 @@ int sync_lock_acquire(const char *database, int *ret_fd, struct ts_err *err)
 		close(fd);
 		if (e == EWOULDBLOCK)
 			ts_err_set(
-			    err, EX_TEMPFAIL,
+			    err, TS_E_BUSY,
 			    "sync lock %s: another process (the daemon or another `threatsync "
 			    "sync`) is syncing this database",
 			    path);
 		else
-			ts_err_set(err, EX_IOERR, "sync lock %s: %s", path, strerror(e));
+			ts_err_set(err, TS_E_IO, "sync lock %s: %s", path, strerror(e));
 		free(path);
 		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
 	}

@@ -12,7 +12,7 @@
 
 #include "connectors/http.h"
 #include "engine/config.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 #include "engine/util.h"
 
 struct sync;
@@ -37,7 +37,7 @@ struct sync_opts {
 struct sync_pass_opts {
 	const char *connector; /* only this connector; NULL: every one */
 	bool reconcile;        /* instead of polling, walk every linked ticket and reconcile
-	                        * it (engine/reconcile.h: the most recent change wins,
+	                        * it (engine/tracking/reconcile.h: the most recent change wins,
 	                        * history rows say source "reconcile"), then drain the
 	                        * operations that queued */
 	bool recreate;         /* with reconcile: tickets the tracker lost (404) get their

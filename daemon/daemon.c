@@ -249,7 +249,7 @@ int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_
 
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
-		ts_err_set(err, EX_OSERR, "event loop: %s", uv_strerror(r));
+		ts_err_set(err, TS_E_SYSTEM, "event loop: %s", uv_strerror(r));
 		goto fail_free;
 	}
 	const char *what = "signal handler";
@@ -274,7 +274,7 @@ int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_
 	return 0;
 
 fail_loop:
-	ts_err_set(err, EX_OSERR, "%s: %s", what, uv_strerror(r));
+	ts_err_set(err, TS_E_SYSTEM, "%s: %s", what, uv_strerror(r));
 	cron_close(&d->cron);
 	abandon_loop(&d->loop);
 fail_free:

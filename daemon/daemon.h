@@ -12,7 +12,7 @@
 #include "daemon/cron.h"
 #include "daemon/notify.h"
 #include "engine/config.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 #include "engine/util.h"
 
 enum daemon_state {

@@ -20,7 +20,7 @@
 
 #include "daemon/daemon.h"
 #include "engine/log.h"
-#include "engine/webhook.h"
+#include "engine/tracking/webhook.h"
 
 #define HOOK_PREFIX "/hooks/"
 #define PRUNE_PERIOD_MS (3600 * 1000)
@@ -525,7 +525,7 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 	if (listen_spec[0] == '[') {
 		const char *end = strchr(listen_spec, ']');
 		if (!end || end[1] != ':')
-			return ts_err_set(err, EX_CONFIG, "http.listen '%s': not [ADDRESS]:PORT",
+			return ts_err_set(err, TS_E_CONFIG, "http.listen '%s': not [ADDRESS]:PORT",
 			                  listen_spec);
 		h0 = listen_spec + 1;
 		hn = (size_t)(end - h0);
@@ -533,12 +533,12 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 	} else {
 		colon = strrchr(listen_spec, ':');
 		if (!colon)
-			return ts_err_set(err, EX_CONFIG, "http.listen '%s': not HOST:PORT",
+			return ts_err_set(err, TS_E_CONFIG, "http.listen '%s': not HOST:PORT",
 			                  listen_spec);
 		hn = (size_t)(colon - listen_spec);
 	}
 	if (hn == 0 || hn >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
-		return ts_err_set(err, EX_CONFIG, "http.listen '%s': not HOST:PORT", listen_spec);
+		return ts_err_set(err, TS_E_CONFIG, "http.listen '%s': not HOST:PORT", listen_spec);
 	memcpy(host, h0, hn);
 	host[hn] = '\0';
 	snprintf(port, sizeof(port), "%s", colon + 1);
@@ -549,7 +549,7 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 	struct addrinfo *ai = NULL;
 	int gr = getaddrinfo(host, port, &hints, &ai);
 	if (gr != 0)
-		return ts_err_set(err, EX_CONFIG, "http.listen '%s': %s", listen_spec,
+		return ts_err_set(err, TS_E_CONFIG, "http.listen '%s': %s", listen_spec,
 		                  gai_strerror(gr));
 	int fd = -1, saved = 0;
 	for (struct addrinfo *a = ai; a; a = a->ai_next) {
@@ -573,7 +573,7 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 	}
 	freeaddrinfo(ai);
 	if (fd < 0)
-		return ts_err_set(err, EX_UNAVAILABLE, "http.listen '%s': cannot listen: %s",
+		return ts_err_set(err, TS_E_UNAVAILABLE, "http.listen '%s': cannot listen: %s",
 		                  listen_spec, strerror(saved));
 	return fd;
 }
@@ -621,7 +621,7 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 	if (!h->mhd) {
 		close(fd);
 		free(h);
-		return ts_err_set(err, EX_SOFTWARE, "http.listen '%s': libmicrohttpd did not start",
+		return ts_err_set(err, TS_E_INTERNAL, "http.listen '%s': libmicrohttpd did not start",
 		                  spec);
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -647,7 +647,7 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 		r = uv_poll_start(&h->poll, UV_READABLE, poll_cb);
 	}
 	if (r < 0) {
-		ts_err_set(err, EX_SOFTWARE, "http.listen '%s': event loop: %s", spec,
+		ts_err_set(err, TS_E_INTERNAL, "http.listen '%s': event loop: %s", spec,
 		           uv_strerror(r));
 		httpd_close(h);
 		return r;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "daemon/cron.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 #include "engine/util.h"
 
 /* How often the WAL is checkpointed into the database file. */

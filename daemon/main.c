@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -52,9 +53,35 @@ static int load_config(const char *path, struct config **ret_cfg, struct ts_err 
 	return config_load(path, ret_cfg, err);
 }
 
-static int exit_code_of(const struct ts_err *err)
+/* The daemon's exit code (sysexits, which systemd shows) for an engine
+ * error code: what an operator can act on is told apart, the rest is a
+ * software error; fallback when there is no code. */
+static int exit_code_of(int code, int fallback)
 {
-	return err->code ? err->code : EX_CONFIG;
+	switch (code) {
+	case TS_E_CONFIG:
+		return EX_CONFIG;
+	case TS_E_INVALID:
+		return EX_DATAERR;
+	case TS_E_NOTFOUND:
+		return EX_NOINPUT;
+	case TS_E_CREATE:
+		return EX_CANTCREAT;
+	case TS_E_IO:
+		return EX_IOERR;
+	case TS_E_BUSY:
+		return EX_TEMPFAIL;
+	case TS_E_DENIED:
+		return EX_NOPERM;
+	case TS_E_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case TS_E_SYSTEM:
+		return EX_OSERR;
+	case TS_E_INTERNAL:
+		return EX_SOFTWARE;
+	default:
+		return fallback;
+	}
 }
 
 static int check_config(const char *path)
@@ -63,7 +90,7 @@ static int check_config(const char *path)
 	struct ts_err err = {0};
 	if (load_config(path, &cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		return exit_code_of(&err);
+		return exit_code_of(err.code, EX_CONFIG);
 	}
 	printf("%s: configuration OK\n", path ? path : "(built-in defaults)");
 	config_free(cfg);
@@ -130,7 +157,7 @@ int main(int argc, char **argv)
 			p = nl ? nl + 1 : NULL;
 		}
 		notify_status("failed: the configuration is invalid (see the log)");
-		return exit_code_of(&err);
+		return exit_code_of(err.code, EX_CONFIG);
 	}
 	log_set_level((enum log_level)cfg->log_level);
 
@@ -138,7 +165,7 @@ int main(int argc, char **argv)
 	if (daemon_new(path, cfg, &d, &err) < 0) {
 		log_err("cannot start: %s", err.msg);
 		notify_status("failed: cannot start (see the log)");
-		return err.code ? err.code : EX_SOFTWARE;
+		return exit_code_of(err.code, EX_SOFTWARE);
 	}
 	int r = daemon_run(d);
 	daemon_free(d);

@@ -10,7 +10,7 @@
 #include "connectors/sync.h"
 #include "daemon/daemon.h"
 #include "engine/log.h"
-#include "engine/outbox.h"
+#include "engine/tracking/outbox.h"
 
 struct sync_job {
 	struct daemon *d;

@@ -13,14 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/fieldmap.h"
+#include "engine/tracking/fieldmap.h"
 #include "engine/log.h"
 
 /* The expression language is another module; when its header is present every
  * classification rule's `when` is parsed at load time (config_check_expression). */
 #if defined(__has_include)
-#if __has_include("engine/expr.h")
-#include "engine/expr.h"
+#if __has_include("engine/expr/expr.h")
+#include "engine/expr/expr.h"
 #define TS_CONFIG_HAVE_EXPR 1
 #endif
 #endif
@@ -217,7 +217,7 @@ static const struct opt connector_opts[] = {
     O_LIST("labels", CC, labels, R, NULL, check_label),
     O_STR("done_status", CC, done_status, OPT_JIRA_ONLY | R, "Done", NULL),
     O_STR("reopen_status", CC, reopen_status, OPT_JIRA_ONLY | R, "To Do", NULL),
-    /* engine/fieldmap.c parses these four into c->fieldmap. */
+    /* engine/tracking/fieldmap.c parses these four into c->fieldmap. */
     O_SECTION("priority_map", OPT_JIRA_ONLY | R, section_fieldmap),
     O_SECTION("custom_fields", OPT_JIRA_ONLY | R, section_fieldmap),
     O_SECTION("transition_fields", OPT_JIRA_ONLY | R, section_fieldmap),
@@ -418,7 +418,7 @@ static void problems_report(struct loader *l, struct ts_err *err)
 	if (shown < l->n_probs)
 		ts_buf_printf(&b, "%s%s: and %zu more problems", shown ? "\n" : "", l->path,
 		              l->n_probs - shown);
-	ts_err_set(err, EX_CONFIG, "%s", b.data ? b.data : "");
+	ts_err_set(err, TS_E_CONFIG, "%s", b.data ? b.data : "");
 	ts_buf_free(&b);
 }
 
@@ -1229,7 +1229,7 @@ static void section_projects(struct loader *l, const config_setting_t *s)
 	l->prefix[0] = '\0';
 }
 
-/* The one place a rule's `when` expression is checked. With engine/expr.h it is
+/* The one place a rule's `when` expression is checked. With engine/expr/expr.h it is
  * parsed (and the message carries expr's "column N: ..."); without it only
  * non-emptiness, which parse_group already enforced, can be checked. */
 static void config_check_expression(struct loader *l, const config_setting_t *s, const char *src)
@@ -1366,7 +1366,7 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 	char *data = NULL;
 	int r = ts_read_file(path, CONFIG_FILE_MAX, &data, NULL);
 	if (r < 0)
-		return ts_err_set(err, EX_CONFIG, "%s: cannot read the configuration: %s", path,
+		return ts_err_set(err, TS_E_CONFIG, "%s: cannot read the configuration: %s", path,
 		                  r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
 	free(data); /* readable and bounded: libconfig reads it again by name, so
 	             * messages and @include carry the file name */
@@ -1550,7 +1550,7 @@ int config_diff_unreloadable(const struct config *old_cfg, const struct config *
 		}
 	}
 	if (count)
-		ts_err_set(err, EX_CONFIG, "%s", b.data);
+		ts_err_set(err, TS_E_CONFIG, "%s", b.data);
 	else
 		ts_err_clear(err);
 	ts_buf_free(&b);

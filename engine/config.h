@@ -53,7 +53,7 @@ struct config_connector {
 	char *reopen_status;      /* Jira status to transition to when reopening ("To Do");
 	                           * NULL for GitLab (issues are reopened) */
 	/* priority_map, custom_fields, transition_fields and status_map
-	 * (engine/fieldmap.h, docs/field-mapping.md); NULL when none is set.
+	 * (engine/tracking/fieldmap.h, docs/field-mapping.md); NULL when none is set.
 	 * Owned, freed by config_free. */
 	struct fieldmap *fieldmap;
 };
@@ -110,7 +110,7 @@ struct config {
  * code, leaves *ret_cfg untouched, and err holds every problem found (sorted by
  * line, as many as fit), one per line, each "FILE:LINE: message" ("FILE:
  * message" when no line applies, e.g. an unreadable file), with err->code =
- * EX_CONFIG for every kind of problem, a missing file included. Secret values
+ * TS_E_CONFIG for every kind of problem, a missing file included. Secret values
  * never appear in err. Every relative path is resolved when loading. */
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err);
 
@@ -139,7 +139,7 @@ bool config_risk_class_valid(const char *name);
 /* Compares the options that cannot change without a restart (database,
  * http.listen). Returns how many differ, and when err is not NULL lists them in
  * err->msg, one line each "FILE: KEY changed from 'OLD' to 'NEW': not
- * reloadable, keeping 'OLD' until restart" (err->code EX_CONFIG when > 0, else
+ * reloadable, keeping 'OLD' until restart" (err->code TS_E_CONFIG when > 0, else
  * err is cleared). */
 int config_diff_unreloadable(const struct config *old_cfg, const struct config *new_cfg,
                              struct ts_err *err);

@@ -23,7 +23,7 @@ int ts_err_set(struct ts_err *err, int code, const char *fmt, ...)
 		va_end(ap);
 		err->code = code;
 	}
-	return -EINVAL;
+	return code;
 }
 
 void ts_err_clear(struct ts_err *err)

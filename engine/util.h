@@ -1,24 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small helpers shared by every part: exit codes, allocation, strings, time. */
+/* Small helpers shared by every part: error codes, allocation, strings, time. */
 #ifndef TS_ENGINE_UTIL_H
 #define TS_ENGINE_UTIL_H
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sysexits.h>
 
 #define TS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What went wrong, as the engine and the connectors say it: negative codes,
+ * distinct from errno values (which stay below 4096), so one return value can
+ * carry either. Only cli/ and daemon/ turn them into process exit codes
+ * (sysexits), each where it decides to exit. */
+enum ts_error {
+	TS_E_USAGE = -4101,       /* a request that cannot be made as asked (bad argument) */
+	TS_E_INVALID = -4102,     /* input data is invalid: a model, a report, a library file */
+	TS_E_NOTFOUND = -4103,    /* what was asked for does not exist: file, project, task */
+	TS_E_UNAVAILABLE = -4104, /* a service needed is not there (tracker, feature) */
+	TS_E_INTERNAL = -4105,    /* a database or program error */
+	TS_E_SYSTEM = -4106,      /* the operating system refused (fork, memory) */
+	TS_E_CREATE = -4107,      /* an output file cannot be created */
+	TS_E_IO = -4108,          /* reading or writing failed */
+	TS_E_BUSY = -4109,        /* try again later: locked, or not yet migrated */
+	TS_E_DENIED = -4110,      /* not allowed: permissions, read-only, authentication */
+	TS_E_CONFIG = -4111,      /* the configuration is invalid */
+};
+#define TS_E_MIN TS_E_CONFIG
+#define TS_E_MAX TS_E_USAGE
 
 /* A user-facing error message, filled by lower layers instead of logging.
  * Messages name the file, the JSON path or the config line. */
 struct ts_err {
-	int code;       /* a sysexits code (EX_DATAERR, EX_CONFIG, ...) or 0 */
+	int code;       /* an enum ts_error code (negative), or 0 */
 	char msg[4096]; /* one or more lines, no trailing newline */
 };
 
-/* Fills err (if not NULL) and returns -EINVAL, so callers can write
- * "return ts_err_set(err, EX_DATAERR, ...)". */
+/* Fills err (if not NULL) and returns code, so callers can write
+ * "return ts_err_set(err, TS_E_INVALID, ...)". */
 int ts_err_set(struct ts_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ts_err_clear(struct ts_err *err);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/blueprint.h"
-#include "engine/library.h"
-#include "engine/model.h"
+#include "engine/library/blueprint.h"
+#include "engine/library/library.h"
+#include "engine/model/model.h"
 #include "helpers/testutil.h"
 
 static struct library *shipped(void)
@@ -367,7 +367,7 @@ static void test_rules(void **state)
 	m = NULL;
 	assert_true(blueprint_expand(bare, p, &m, &err) < 0);
 	assert_null(m);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, "no blueprint for the profile kind \"iot_backend\""));
 	json_decref(p);
 	library_free(bare);
@@ -628,7 +628,7 @@ static void expect_profile_error(const char *doc, const char *want)
 	struct ts_err err = {0};
 	assert_true(blueprint_profile_check(p, "my.profile.json", &norm, &err) < 0);
 	assert_null(norm);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	if (!strstr(err.msg, want) || strncmp(err.msg, "my.profile.json: ", 17) != 0)
 		fail_msg("expected 'my.profile.json: ...%s' in:\n%s", want, err.msg);
 	json_decref(p);
@@ -673,11 +673,11 @@ static void test_profile_errors(void **state)
 
 	/* Files: unreadable, invalid JSON. */
 	assert_true(blueprint_profile_load("/nonexistent/p.json", &norm, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	char *dir = tu_tmpdir();
 	char *f = tu_write_file(dir, "bad.json", "{\"name\": \"x\",\n \"kind\": }");
 	assert_true(blueprint_profile_load(f, &norm, &err) < 0);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, "bad.json: line 2"));
 	free(f);
 	tu_rmrf(dir);

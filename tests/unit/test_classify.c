@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/classify.h"
+#include "engine/generate/classify.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -112,7 +112,7 @@ static void test_bad_rule_in_handmade_config(void **state)
 	struct classify_result r;
 	struct ts_err err = {0};
 	assert_true(classify_model(cfg, m, &r, &err) < 0);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_non_null(strstr(err.msg, "c.conf:2: classification rule 'payment'"));
 	json_decref(m);
 	config_free(cfg);
@@ -179,7 +179,7 @@ static void test_classify_project_and_cli(void **state)
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM model_versions WHERE risk_class IS NULL"),
 	                 1);
 	assert_true(classify_project(g.s, g.cfg, "nope", &doc, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	char *out = NULL;
 	assert_int_equal(
 	    tu_cli(&out, NULL, "-c", conf, "--db", g.db, "classify", "shop", "--json", NULL), 0);

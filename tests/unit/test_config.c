@@ -79,7 +79,7 @@ static const char *expect_error(struct fx *f, const char *text, int line, const 
 	if (r >= 0)
 		fail_msg("expected an error at line %d (%s), the file loaded", line, want);
 	assert_null(cfg);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_no_secret(err.msg);
 	char head[512];
 	snprintf(head, sizeof(head), "%s:%d: ", f->conf, line);
@@ -181,7 +181,7 @@ static void test_missing_file(void **state)
 	char *path = ts_asprintf("%s/absent.conf", f->dir);
 	assert_true(config_load(path, &cfg, &err) < 0);
 	assert_null(cfg);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "No such file"));
 	free(path);
@@ -206,7 +206,7 @@ static void test_syntax_error_fixture(void **state)
 	char *path = ts_asprintf("%s/tests/data/config/syntax.conf", tu_env("TS_SOURCE_DIR"));
 	char *want = ts_asprintf("%s:5: syntax error", path);
 	assert_true(config_load(path, &cfg, &err) < 0);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_string_equal(err.msg, want);
 	free(want);
 	free(path);
@@ -584,7 +584,7 @@ static void test_invalid_classification_class(void **state)
 static void test_classification_expression(void **state)
 {
 #if defined(__has_include)
-#if __has_include("engine/expr.h")
+#if __has_include("engine/expr/expr.h")
 	expect_error(
 	    *state,
 	    "classification = (\n" /* 1 */

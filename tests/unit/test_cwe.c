@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cwe.h"
+#include "engine/library/cwe.h"
 #include "helpers/testutil.h"
 
 static struct cwe_catalog *shipped(void)
@@ -61,7 +61,7 @@ static void expect_bad(const char *content, const char *needle)
 	struct ts_err err = {0};
 	assert_true(cwe_catalog_load(dirs, 1, &cat, &err) < 0);
 	assert_null(cat);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, f));
 	if (!strstr(err.msg, needle))
 		fail_msg("expected '%s' in: %s", needle, err.msg);
@@ -101,7 +101,7 @@ static void test_overlay_and_missing(void **state)
 	cwe_catalog_free(cat);
 	const char *none[] = {a};
 	assert_true(cwe_catalog_load(none, 1, &cat, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	cwe_catalog_free(NULL);
 	free(f);
 	tu_rmrf(a);

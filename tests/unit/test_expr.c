@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/expr.h"
+#include "engine/expr/expr.h"
 #include "helpers/testutil.h"
 
 /* ---- jansson allocations are counted, to prove evaluation allocates nothing ---- */
@@ -161,10 +161,10 @@ static void check_parse_error(const char *src, const char *want)
 	struct expr *e = (struct expr *)&jansson_allocs; /* must stay untouched */
 	struct ts_err err = {0};
 
-	if (expr_parse(src, &e, &err) != -EINVAL)
+	if (expr_parse(src, &e, &err) != TS_E_INVALID)
 		fail_msg("\"%s\" parsed, want error \"%s\"", src, want);
 	assert_ptr_equal(e, (struct expr *)&jansson_allocs);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	if (strcmp(err.msg, want) != 0)
 		fail_msg("\"%s\": got \"%s\", want \"%s\"", src, err.msg, want);
 }
@@ -676,9 +676,9 @@ static void test_short_circuit(void **state)
 		e = parse_ok(src);
 		rc = expr_eval_bool(e, &env, &r, &err);
 		if (cases[i].evaluated) {
-			if (rc != -EINVAL)
+			if (rc != TS_E_INVALID)
 				fail_msg("%s: the right side was not evaluated", src);
-			assert_int_equal(err.code, EX_DATAERR);
+			assert_int_equal(err.code, TS_E_INVALID);
 			assert_non_null(strstr(err.msg, "exceeded its budget of 500 steps"));
 		} else {
 			if (rc != 0)
@@ -847,7 +847,7 @@ static void test_performance(void **state)
 	env.max_steps = 20000UL * 12;
 	assert_int_equal(expr_eval_bool(e, &env, &r, &err), 0);
 	env.max_steps = 20000UL * 4;
-	assert_int_equal(expr_eval_bool(e, &env, &r, &err), -EINVAL);
+	assert_int_equal(expr_eval_bool(e, &env, &r, &err), TS_E_INVALID);
 	env.model = m10;
 	env.max_steps = 0;
 	assert_int_equal(expr_eval_bool(lookup, &env, &r, &err), 0);

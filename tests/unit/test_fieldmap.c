@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Field mapping: the task templates (engine/template.c), the connector keys
+/* Field mapping: the task templates (engine/tracking/template.c), the connector keys
  * priority_map, custom_fields, transition_fields and status_map through the
  * configuration loader (errors with their line), and the status mapping. */
 #include "helpers/testutil.h"
@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "engine/config.h"
-#include "engine/fieldmap.h"
-#include "engine/template.h"
+#include "engine/tracking/fieldmap.h"
+#include "engine/tracking/template.h"
 
 static char *render(const char *src, const struct template_task *t)
 {
@@ -68,7 +68,7 @@ static void test_template_errors(void **state)
 	struct template *t = NULL;
 	struct ts_err err = {0};
 	assert_true(template_compile("CWE-{{cwes}}", &t, &err) < 0);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_non_null(strstr(err.msg, "unknown placeholder '{{cwes}}' at offset 4"));
 	assert_true(template_compile("{{severity", &t, &err) < 0);
 	assert_non_null(strstr(err.msg, "not closed"));
@@ -149,7 +149,7 @@ static void expect_error(const char *dir, const char *extra, const char *type, c
 	struct ts_err err = {0};
 	assert_true(config_load(conf, &cfg, &err) < 0);
 	assert_null(cfg);
-	assert_int_equal(err.code, EX_CONFIG);
+	assert_int_equal(err.code, TS_E_CONFIG);
 	if (!strstr(err.msg, want))
 		fail_msg("expected '%s' in:\n%s", want, err.msg);
 	free(conf);

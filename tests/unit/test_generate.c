@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/generate.h"
-#include "engine/override.h"
-#include "engine/project.h"
+#include "engine/generate/generate.h"
+#include "engine/tracking/override.h"
+#include "engine/model/project.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -219,8 +219,8 @@ static void test_scope_per_policy(void **state)
 	assert_int_equal(json_array_size(json_object_get(doc, "countermeasures")), 2);
 	json_decref(doc);
 	assert_int_equal(gen_list_countermeasures(g.s, "shop", false, "bogus", NOW, &doc, &err),
-	                 -EINVAL);
-	assert_int_equal(err.code, EX_USAGE);
+	                 TS_E_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 
 	/* Another configuration: everything is medium (min_severity high,
 	 * max_priority 1, no frameworks). */
@@ -403,10 +403,10 @@ static void test_dry_run_writes_nothing(void **state)
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM outbox"), 0);
 	/* Errors: unknown project, project without a model. */
 	assert_true(gen_run(g.s, g.lib, g.cfg, "nope", &opts, &sum, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	assert_int_equal(project_add(g.s, "empty", "Empty", "", NULL, &err), 0);
 	assert_true(gen_run(g.s, g.lib, g.cfg, "empty", &opts, &sum, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	gu_close(&g);
 }
 
@@ -464,7 +464,7 @@ static void test_override_survives_regeneration(void **state)
 	/* Nothing left to revoke. */
 	assert_true(override_revoke(g.s, pid_of(&g, "tracked"), "C-INPUT-VALIDATION@web", NULL,
 	                            "bob", NOW, NULL, &err) < 0);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	gu_close(&g);
 }
 
@@ -542,14 +542,14 @@ static void test_override_errors(void **state)
 	struct ts_err err = {0};
 	assert_true(override_add(g.s, pid, "C-NOPE@web", "not_applicable", "r", NULL, NULL, NOW,
 	                         NULL, &err) < 0);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, "threatsync countermeasures SLUG --all"));
 	assert_true(override_add(g.s, pid, "C-AUTHN@web", "not_applicable", "", NULL, NULL, NOW,
 	                         NULL, &err) < 0);
-	assert_int_equal(err.code, EX_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 	assert_true(override_add(g.s, pid, "C-AUTHN@web", "risk_accepted", "r", NULL, NULL, NOW,
 	                         NULL, &err) < 0);
-	assert_int_equal(err.code, EX_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 	assert_non_null(strstr(err.msg, "--expires"));
 	assert_true(override_add(g.s, pid, "C-AUTHN@web", "risk_accepted", "r", NULL, "2026-01-10",
 	                         NOW, NULL, &err) < 0); /* not after today */

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "engine/generate.h"
+#include "engine/generate/generate.h"
 #include "engine/util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"

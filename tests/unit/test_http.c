@@ -1229,8 +1229,8 @@ static void test_opts_check(void **state)
 	    {{.name = "jira", .backoff_base_ms = 500, .backoff_max_ms = 100}, "backoff_base_ms"},
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(bad); i++) {
-		assert_int_equal(http_endpoint_opts_check(&bad[i].o, &err), -EINVAL);
-		assert_int_equal(err.code, EX_CONFIG);
+		assert_int_equal(http_endpoint_opts_check(&bad[i].o, &err), TS_E_CONFIG);
+		assert_int_equal(err.code, TS_E_CONFIG);
 		assert_non_null(strstr(err.msg, bad[i].msg));
 		assert_int_equal(http_endpoint_new(fx->client, &bad[i].o, &ep), -EINVAL);
 	}

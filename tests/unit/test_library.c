@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/blueprint.h"
-#include "engine/library.h"
-#include "engine/model.h"
+#include "engine/library/blueprint.h"
+#include "engine/library/library.h"
+#include "engine/model/model.h"
 #include "helpers/testutil.h"
 
 static char *src_path(const char *rel)
@@ -332,7 +332,7 @@ static void expect_error(const char *name, const char *content, const char *want
 	if (r >= 0)
 		fail_msg("%s: loaded although it should fail with '%s'", name, want);
 	assert_null(lib);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	char *file = ts_asprintf("%s/%s: ", dir, name);
 	if (!strstr(err.msg, file) || !strstr(err.msg, want))
 		fail_msg("expected '%s%s' in:\n%s", file, want, err.msg);
@@ -464,7 +464,7 @@ static void test_load_errors(void **state)
 	lib = NULL;
 	assert_true(library_load(missing, 1, &lib, &err) < 0);
 	assert_null(lib);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	assert_non_null(strstr(err.msg, "/nonexistent/threatsync-library"));
 }
 
@@ -578,7 +578,7 @@ static void test_lint_catalogs(void **state)
 	/* A catalog directory without the files is EX_NOINPUT. */
 	opts.catalogs_dir = dir;
 	assert_true(library_lint(dirs, 1, &opts, &rep, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	free(lib);
 	free(q);
 	tu_rmrf(dir);

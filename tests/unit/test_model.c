@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/model.h"
-#include "engine/project.h"
-#include "engine/store.h"
+#include "engine/model/model.h"
+#include "engine/model/project.h"
+#include "engine/store/store.h"
 
 /* ------------------------------------------------------------- fixtures */
 
@@ -228,12 +228,12 @@ static void test_versions_and_noop(void **state)
 	assert_true(json_equal(loaded, m));
 	json_decref(loaded);
 	assert_int_not_equal(model_load(d.s, d.project, 7, &loaded, NULL, &err), 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 
 	int64_t other = 0;
 	assert_int_equal(project_add(d.s, "empty", "Empty", "", &other, &err), 0);
 	assert_int_not_equal(model_load(d.s, other, 0, &loaded, NULL, &err), 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	json_decref(m);
 	json_decref(m2);
 	db_close(&d);
@@ -247,7 +247,7 @@ static void expect_bad(const char *name, enum model_format fmt, const char *line
 	char *path = fixture(name);
 	assert_int_not_equal(model_parse_file(path, fmt, false, &test_ti, &m, NULL, NULL, &err), 0);
 	assert_null(m);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	char *want = ts_asprintf("%s: %s", path, line);
 	assert_line(err.msg, want);
 	free(want);
@@ -315,7 +315,7 @@ static void test_duplicate_key_and_limits(void **state)
 	assert_int_not_equal(model_parse("deep.json", b.data, b.len, MODEL_FORMAT_AUTO, false,
 	                                 &test_ti, NULL, NULL, NULL, &err),
 	                     0);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_string_equal(err.msg, "deep.json:1:82: nesting deeper than 32 levels");
 	ts_buf_free(&b);
 
@@ -464,7 +464,7 @@ static void test_otm(void **state)
 	assert_int_not_equal(
 	    parse_fixture("basic.otm.json", MODEL_FORMAT_AUTO, true, &m, NULL, NULL, &err), 0);
 	assert_null(m);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	w = ts_asprintf("%s: $.components[2].type: no mapping for OTM type 'mainframe'; using "
 	                "generic_process (--strict)",
 	                p);

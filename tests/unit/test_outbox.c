@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The outbox state machine, ticket links and remote status application in the
- * store (engine/outbox.c), on a database filled by the real generator. */
+ * store (engine/tracking/outbox.c), on a database filled by the real generator. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/outbox.h"
-#include "engine/ticket_content.h"
+#include "engine/tracking/outbox.h"
+#include "engine/tracking/ticket_content.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -224,8 +224,8 @@ static void test_fail_backoff_and_dead(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "last_error")),
 	                    "HTTP 400: Field 'x' cannot be set.");
 	json_decref(doc);
-	assert_int_equal(outbox_status_json(g.s, "nope", &doc, &err), -EINVAL);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(outbox_status_json(g.s, "nope", &doc, &err), TS_E_NOTFOUND);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	gu_close(&g);
 }
 

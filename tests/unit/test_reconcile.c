@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reconciliation (engine/reconcile.c, connectors/reconcile.c) and the field
+/* Reconciliation (engine/tracking/reconcile.c, connectors/reconcile.c) and the field
  * mapping on the wire, against the Jira Cloud emulator: priority_map and
  * custom fields on create, a transition that requires a resolution filled
  * from transition_fields, a deliberately diverged emulator (changes the poll

@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/migrations.h"
-#include "engine/store.h"
-#include "engine/store_internal.h"
+#include "engine/store/migrations.h"
+#include "engine/store/store.h"
+#include "engine/store/store_internal.h"
 #include "helpers/testutil.h"
 
 /* ---- raw SQLite helpers: build databases behind the store's back ---- */
@@ -218,7 +218,7 @@ static void test_memory_database(void **state)
 	                 1);
 	store_close(s);
 	assert_true(store_open(":memory:", STORE_READONLY, &s, &err) < 0);
-	assert_int_equal(err.code, EX_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 }
 
 static void test_upgrade_from_every_version(void **state)
@@ -277,10 +277,10 @@ static void test_newer_version_refused(void **state)
 	         "has schema version %d, newer than this threatsync (knows up to %d): upgrade "
 	         "threatsync",
 	         store_latest_version() + 1, store_latest_version());
-	expect_open_fails(path, STORE_MIGRATE, EX_SOFTWARE, msg);
-	expect_open_fails(path, STORE_ANY_VERSION, EX_SOFTWARE, msg);
-	expect_open_fails(path, STORE_READONLY, EX_SOFTWARE, msg);
-	expect_open_fails(path, 0, EX_SOFTWARE, msg);
+	expect_open_fails(path, STORE_MIGRATE, TS_E_INTERNAL, msg);
+	expect_open_fails(path, STORE_ANY_VERSION, TS_E_INTERNAL, msg);
+	expect_open_fails(path, STORE_READONLY, TS_E_INTERNAL, msg);
+	expect_open_fails(path, 0, TS_E_INTERNAL, msg);
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
@@ -292,10 +292,10 @@ static void test_older_version_needs_migrate(void **state)
 	char *path = ts_asprintf("%s/older.db", dir);
 	int old = store_latest_version() - 1;
 	make_db_at(path, old);
-	expect_open_fails(path, 0, EX_TEMPFAIL, "`threatsync db migrate`");
-	expect_open_fails(path, STORE_READONLY, EX_TEMPFAIL, "`threatsync db migrate`");
+	expect_open_fails(path, 0, TS_E_BUSY, "`threatsync db migrate`");
+	expect_open_fails(path, STORE_READONLY, TS_E_BUSY, "`threatsync db migrate`");
 	/* read-only never migrates, even when asked */
-	expect_open_fails(path, STORE_READONLY | STORE_MIGRATE, EX_TEMPFAIL, "db migrate");
+	expect_open_fails(path, STORE_READONLY | STORE_MIGRATE, TS_E_BUSY, "db migrate");
 
 	struct store *s = NULL;
 	struct ts_err err = {0};
@@ -319,7 +319,7 @@ static void test_new_file_refused_is_removed(void **state)
 	struct store *s = NULL;
 	struct ts_err err = {0};
 	assert_true(store_open(path, 0, &s, &err) < 0);
-	assert_int_equal(err.code, EX_TEMPFAIL);
+	assert_int_equal(err.code, TS_E_BUSY);
 	assert_false(file_exists(path));
 	char *wal = ts_asprintf("%s-wal", path);
 	assert_false(file_exists(wal));
@@ -338,8 +338,8 @@ static void test_not_a_database(void **state)
 {
 	char *dir = tu_tmpdir();
 	char *text = tu_write_file(dir, "notes.db", "just some text, not a database\n");
-	expect_open_fails(text, STORE_MIGRATE, EX_DATAERR, "not a threatsync database");
-	expect_open_fails(text, STORE_READONLY, EX_DATAERR, "not a threatsync database");
+	expect_open_fails(text, STORE_MIGRATE, TS_E_INVALID, "not a threatsync database");
+	expect_open_fails(text, STORE_READONLY, TS_E_INVALID, "not a threatsync database");
 
 	char *rnd = ts_asprintf("%s/random.db", dir);
 	FILE *f = fopen(rnd, "wb");
@@ -348,11 +348,11 @@ static void test_not_a_database(void **state)
 	for (int i = 0; i < 16384; i++)
 		fputc(rand() & 0xff, f);
 	fclose(f);
-	expect_open_fails(rnd, STORE_MIGRATE, EX_DATAERR, "not a threatsync database");
-	expect_open_fails(rnd, 0, EX_DATAERR, "not a threatsync database");
+	expect_open_fails(rnd, STORE_MIGRATE, TS_E_INVALID, "not a threatsync database");
+	expect_open_fails(rnd, 0, TS_E_INVALID, "not a threatsync database");
 
 	/* a directory where the file should be */
-	expect_open_fails(dir, STORE_MIGRATE, EX_DATAERR, "not a regular file");
+	expect_open_fails(dir, STORE_MIGRATE, TS_E_INVALID, "not a regular file");
 	tu_rmrf(dir);
 	free(text);
 	free(rnd);
@@ -367,7 +367,7 @@ static void test_corrupt_header(void **state)
 	char junk[100];
 	memset(junk, 0xa5, sizeof(junk));
 	write_bytes(path, 0, junk, sizeof(junk));
-	expect_open_fails(path, STORE_MIGRATE, EX_DATAERR, "not a threatsync database");
+	expect_open_fails(path, STORE_MIGRATE, TS_E_INVALID, "not a threatsync database");
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
@@ -386,7 +386,7 @@ static void test_corrupt_header_fields(void **state)
 	struct ts_err err = {0};
 	assert_true(store_open(path, STORE_MIGRATE, &s, &err) < 0);
 	assert_null(s);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, path));
 	tu_rmrf(dir);
 	free(path);
@@ -404,8 +404,8 @@ static void test_corrupt_middle(void **state)
 	char junk[4096];
 	memset(junk, 0x5a, sizeof(junk));
 	write_bytes(path, (size / 2 / 4096) * 4096, junk, sizeof(junk));
-	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, EX_DATAERR, "corrupt");
-	expect_open_fails(path, STORE_READONLY | STORE_CHECK, EX_DATAERR, "corrupt");
+	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, TS_E_INVALID, "corrupt");
+	expect_open_fails(path, STORE_READONLY | STORE_CHECK, TS_E_INVALID, "corrupt");
 	/* Without the deep check the open succeeds, and the damage is reported
 	 * as a data error when the page is read. */
 	struct store *s = NULL;
@@ -421,11 +421,11 @@ static void test_corrupt_middle(void **state)
 		}
 		if (rc != SQLITE_DONE) {
 			assert_true(store_fail(s, "read projects", &err) < 0);
-			assert_int_equal(err.code, EX_DATAERR);
+			assert_int_equal(err.code, TS_E_INVALID);
 		}
 		store_close(s);
 	} else {
-		assert_int_equal(err.code, EX_DATAERR);
+		assert_int_equal(err.code, TS_E_INVALID);
 	}
 	tu_rmrf(dir);
 	free(path);
@@ -439,7 +439,7 @@ static void test_truncated(void **state)
 	make_store_db(path, 400, 200);
 	long size = file_size(path);
 	assert_int_equal(truncate(path, size / 2), 0);
-	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, EX_DATAERR, "corrupt");
+	expect_open_fails(path, STORE_MIGRATE | STORE_CHECK, TS_E_INVALID, "corrupt");
 	tu_rmrf(dir);
 	free(path);
 	free(dir);
@@ -452,7 +452,7 @@ static void test_foreign_database(void **state)
 	sqlite3 *db = raw_open(path);
 	raw_exec(db, "PRAGMA application_id = 305419896; CREATE TABLE t (a);");
 	sqlite3_close(db);
-	expect_open_fails(path, STORE_MIGRATE, EX_DATAERR,
+	expect_open_fails(path, STORE_MIGRATE, TS_E_INVALID,
 	                  "belongs to another application (application_id 0x12345678)");
 
 	/* no application_id, but tables that are not ours */
@@ -460,12 +460,12 @@ static void test_foreign_database(void **state)
 	db = raw_open(other);
 	raw_exec(db, "CREATE TABLE bookmarks (url TEXT); PRAGMA user_version = 7;");
 	sqlite3_close(db);
-	expect_open_fails(other, STORE_MIGRATE, EX_DATAERR, "another application");
+	expect_open_fails(other, STORE_MIGRATE, TS_E_INVALID, "another application");
 	char *other0 = ts_asprintf("%s/other0.db", dir);
 	db = raw_open(other0);
 	raw_exec(db, "CREATE TABLE projects (x);");
 	sqlite3_close(db);
-	expect_open_fails(other0, STORE_MIGRATE, EX_DATAERR, "another application");
+	expect_open_fails(other0, STORE_MIGRATE, TS_E_INVALID, "another application");
 	tu_rmrf(dir);
 	free(other0);
 	free(other);
@@ -481,19 +481,19 @@ static void test_no_create(void **state)
 	struct ts_err err = {0};
 	assert_true(store_open(path, STORE_NO_CREATE | STORE_MIGRATE, &s, &err) < 0);
 	assert_null(s);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	char *want = ts_asprintf("database %s does not exist", path);
 	assert_string_equal(err.msg, want);
 	assert_false(file_exists(path));
 	ts_err_clear(&err);
 	assert_true(store_open(path, STORE_READONLY, &s, &err) < 0);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	assert_false(file_exists(path));
 
 	/* a directory that does not exist cannot hold a new database */
 	char *deep = ts_asprintf("%s/no/such/dir.db", dir);
 	assert_true(store_open(deep, STORE_MIGRATE, &s, &err) < 0);
-	assert_int_equal(err.code, EX_CANTCREAT);
+	assert_int_equal(err.code, TS_E_CREATE);
 	assert_non_null(strstr(err.msg, deep));
 	tu_rmrf(dir);
 	free(deep);
@@ -521,7 +521,7 @@ static void test_failing_migration_rolls_back(void **state)
 	char *want =
 	    ts_asprintf("database %s: migration 9999_bad.sql: no such table: no_such_table", path);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(err.code, EX_SOFTWARE);
+	assert_int_equal(err.code, TS_E_INTERNAL);
 	assert_int_equal(store_schema_version(s), latest);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'"),
 	                 0);
@@ -569,7 +569,7 @@ static void test_migrate_target_bounds(void **state)
 	struct ts_err err = {0};
 	assert_int_equal(store_open(path, STORE_ANY_VERSION, &s, &err), 0);
 	assert_true(store_migrate(s, store_latest_version() + 1, NULL, &err) < 0);
-	assert_int_equal(err.code, EX_SOFTWARE);
+	assert_int_equal(err.code, TS_E_INTERNAL);
 	int applied = -1;
 	/* no downgrade */
 	assert_int_equal(store_migrate(s, 0, &applied, &err), 0);
@@ -631,7 +631,7 @@ static void test_prepare_cache(void **state)
 	assert_null(store_prepare(s, "SELECT FROM nowhere"));
 	assert_non_null(strstr(store_errmsg(s), "syntax error"));
 	assert_true(store_fail(s, "listing", &err) < 0);
-	assert_int_equal(err.code, EX_SOFTWARE);
+	assert_int_equal(err.code, TS_E_INTERNAL);
 	char *want = ts_asprintf("database %s: listing: ", path);
 	assert_memory_equal(err.msg, want, strlen(want));
 	assert_null(store_prepare(s, "SELECT 1; SELECT 2"));
@@ -686,7 +686,7 @@ static void test_transactions(void **state)
 	sqlite3_stmt *st = store_prepare(s, SQL_INSERT_PROJECT);
 	assert_int_equal(sqlite3_step(st), SQLITE_CONSTRAINT);
 	assert_int_equal(store_fail(s, "insert project", &err), -EEXIST);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	assert_non_null(strstr(err.msg, "insert project: UNIQUE constraint failed: projects.slug"));
 
 	/* foreign keys are enforced */
@@ -702,7 +702,7 @@ static void test_transactions(void **state)
 	raw_exec(other, "BEGIN IMMEDIATE");
 	assert_int_equal(store_begin(s), -EBUSY);
 	assert_int_equal(store_fail(s, "begin", &err), -EBUSY);
-	assert_int_equal(err.code, EX_TEMPFAIL);
+	assert_int_equal(err.code, TS_E_BUSY);
 	raw_exec(other, "ROLLBACK");
 	sqlite3_close(other);
 	assert_int_equal(store_begin(s), 0);
@@ -879,13 +879,13 @@ static void test_null_safety(void **state)
 	assert_true(store_commit(NULL) < 0);
 	assert_true(store_schema_version(NULL) < 0);
 	assert_true(store_fail(NULL, "x", &err) < 0);
-	assert_int_equal(err.code, EX_SOFTWARE);
+	assert_int_equal(err.code, TS_E_INTERNAL);
 	assert_true(store_fail(NULL, "x", NULL) < 0);
 	assert_true(store_migrate(NULL, 1, NULL, &err) < 0);
 	assert_true(store_backup(NULL, "/tmp/x", &err) < 0);
 	struct store *s = NULL;
 	assert_true(store_open("", 0, &s, &err) < 0);
-	assert_int_equal(err.code, EX_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 }
 
 /* ---- backup ---- */
@@ -1036,11 +1036,11 @@ static void test_backup_errors(void **state)
 
 	char *nodir = ts_asprintf("%s/no/such/dir/b.db", dir);
 	assert_true(store_backup(s, nodir, &err) < 0);
-	assert_int_equal(err.code, EX_CANTCREAT);
+	assert_int_equal(err.code, TS_E_CREATE);
 	assert_non_null(strstr(err.msg, nodir));
 
 	assert_true(store_backup(s, path, &err) < 0);
-	assert_int_equal(err.code, EX_USAGE);
+	assert_int_equal(err.code, TS_E_USAGE);
 	assert_non_null(strstr(err.msg, "is the database itself"));
 
 	char *dest = ts_asprintf("%s/c.db", dir);

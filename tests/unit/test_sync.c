@@ -11,7 +11,7 @@
 
 #include "connectors/jira.h"
 #include "connectors/sync.h"
-#include "engine/generate.h"
+#include "engine/generate/generate.h"
 #include "helpers/gen_util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"

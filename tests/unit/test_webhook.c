@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Webhook deliveries in the engine (engine/webhook.c): authentication,
+/* Webhook deliveries in the engine (engine/tracking/webhook.c): authentication,
  * parsing of Jira and GitLab bodies (the project's own fixtures and the real
  * recorded ones), de-duplication, self-caused and out-of-order events. */
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/outbox.h"
-#include "engine/ticket_content.h"
-#include "engine/webhook.h"
+#include "engine/tracking/outbox.h"
+#include "engine/tracking/ticket_content.h"
+#include "engine/tracking/webhook.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -71,7 +71,7 @@ static void test_jira_signature(void **state)
 
 	struct webhook_request r = jira_req(body, NULL, NULL);
 	assert_int_equal(webhook_authenticate(&c, &r, &err), -EACCES);
-	assert_int_equal(err.code, EX_NOPERM);
+	assert_int_equal(err.code, TS_E_DENIED);
 	assert_non_null(strstr(err.msg, "missing X-Hub-Signature"));
 
 	r = jira_req(body, other, NULL);
@@ -143,7 +143,7 @@ static void test_gitlab_token_and_routing(void **state)
 	/* A GitLab hook on a Jira connector, or a connector without a secret,
 	 * is not an endpoint at all. */
 	assert_int_equal(webhook_authenticate(&jira, &r, &err), -ENOENT);
-	assert_int_equal(err.code, EX_NOINPUT);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
 	assert_int_equal(webhook_authenticate(&nosecret, &r, &err), -ENOENT);
 	assert_int_equal(webhook_authenticate(NULL, &r, &err), -ENOENT);
 	assert_false(webhook_accepts(&gl, WEBHOOK_JIRA));
@@ -266,7 +266,7 @@ static void expect_parse_error(const struct config_connector *c, enum webhook_so
 	struct ts_err err = {0};
 	assert_true(webhook_parse(c, &r, &ev, &err) < 0);
 	assert_null(ev);
-	assert_int_equal(err.code, EX_DATAERR);
+	assert_int_equal(err.code, TS_E_INVALID);
 	if (!strstr(err.msg, needle))
 		fail_msg("expected '%s' in '%s'", needle, err.msg);
 }

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/classify.h"
-#include "engine/generate.h"
+#include "engine/generate/classify.h"
+#include "engine/generate/generate.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 

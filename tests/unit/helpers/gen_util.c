@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/generate.h"
-#include "engine/model.h"
-#include "engine/project.h"
+#include "engine/generate/generate.h"
+#include "engine/model/model.h"
+#include "engine/model/project.h"
 #include "helpers/testutil.h"
 
 static void load_conf(struct gu *g, const char *conf)

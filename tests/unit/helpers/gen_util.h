@@ -8,8 +8,8 @@
 #include <stdbool.h>
 
 #include "engine/config.h"
-#include "engine/library.h"
-#include "engine/store.h"
+#include "engine/library/library.h"
+#include "engine/store/store.h"
 
 struct gu {
 	char *dir;           /* temporary directory, removed by gu_close */

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sysexits.h>
 #include <stdint.h>
 #include <cmocka.h>
 

@@ -1,0 +1,2171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Generation: model + library + policy -> threats and tasks, stored as a diff in one transaction.
+ */
+#include "engine/generate/generate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/generate/classify.h"
+#include "engine/expr/expr.h"
+#include "engine/model/model.h"
+#include "engine/tracking/override.h"
+#include "engine/model/project.h"
+
+/* ------------------------------------------------------------ scoring */
+
+double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exposure)
+{
+	static const double class_factor[] = {0.55, 0.55, 0.70, 0.85, 1.0};
+	static const double exposure_factor[] = {0.75, 0.90, 1.0};
+	if (severity_rank < 1)
+		severity_rank = 1;
+	if (severity_rank > 4)
+		severity_rank = 4;
+	if (likelihood_rank < 1)
+		likelihood_rank = 1;
+	if (likelihood_rank > 3)
+		likelihood_rank = 3;
+	if (class_rank < 0 || class_rank > 4)
+		class_rank = 0;
+	if (exposure < 0)
+		exposure = 0;
+	if (exposure > 2)
+		exposure = 2;
+	double base = (double)(severity_rank * likelihood_rank) / 12.0;
+	double s = 100.0 * base * class_factor[class_rank] * exposure_factor[exposure];
+	/* Round half up on one decimal; the epsilon keeps 0.05 steps that binary
+	 * floating point lands just below from rounding down. */
+	return floor(s * 10.0 + 0.5 + 1e-9) / 10.0;
+}
+
+void gen_marker(const char *slug, const char *cm_uid, char out[32])
+{
+	char *key = ts_asprintf("%s/%s", slug, cm_uid);
+	char hex[65];
+	ts_sha256_hex(key, strlen(key), hex);
+	free(key);
+	snprintf(out, 32, "threatsync-%.16s", hex);
+}
+
+static const char *const cm_statuses[] = {"todo",           "in_progress",   "done",
+                                          "not_applicable", "risk_accepted", "satisfied"};
+
+bool gen_status_valid(const char *s)
+{
+	for (size_t i = 0; s && i < TS_ARRAY_SIZE(cm_statuses); i++)
+		if (strcmp(s, cm_statuses[i]) == 0)
+			return true;
+	return false;
+}
+
+static int likelihood_rank(const char *s)
+{
+	if (!s)
+		return 2;
+	if (strcmp(s, "high") == 0)
+		return 3;
+	if (strcmp(s, "low") == 0)
+		return 1;
+	return 2;
+}
+
+/* A ticket is open while the task is still to be worked on. */
+static bool ticket_open(const char *status)
+{
+	return status && (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0);
+}
+
+/* Statuses the tracker owns, kept as stored. */
+static bool tracker_status(const char *status)
+{
+	return ticket_open(status) || (status && strcmp(status, "done") == 0);
+}
+
+/* ------------------------------------------------------------ working set */
+
+/* What the instances of one library threat share, computed once per run: the
+ * JSON text of its CWE and CAPEC lists, the CWE list's digest fragment and the
+ * threat's content digest (which covers library fields only). A manual threat
+ * owns one of its own. */
+struct gshared {
+	char *cwe_json;   /* owned: the list as stored, "[79,80]" */
+	char *capec_json; /* owned */
+	char *cwe_digest; /* owned: the list's digest fragment (ints_digest) */
+	char *capec_digest;
+	char hash[65]; /* the threat's content digest */
+	bool ready;
+};
+
+struct gthreat {
+	char *uid;
+	const struct lib_threat *lt; /* NULL for a manual threat */
+	const char *component_key;   /* borrowed from the model; NULL for flows */
+	const char *flow_key;        /* borrowed from the model; NULL for components */
+	const char *title;
+	const char *description;
+	char stride[8];
+	struct gshared *sh; /* borrowed from g->shared, or owned by a manual threat */
+	const char *severity;
+	const char *likelihood;
+	double score;
+	int in_scope;      /* by the risk policy */
+	const json_t *ovr; /* override in force (borrowed from g->active), or NULL */
+	char hash[65];
+	int64_t row_id;
+	int origin_manual;
+};
+
+/* The library part of a countermeasure's text (countermeasure_texts), shared
+ * by all instances of a library entry; a manual countermeasure owns one. */
+struct gtext {
+	char *json; /* owned: canonical dump, what countermeasure_texts.body holds */
+	char hash[65];
+	bool written; /* stored by this run already */
+};
+
+struct gcm {
+	char *uid;
+	const struct lib_countermeasure *lc; /* NULL for a manual countermeasure */
+	const json_t *manual;                /* the manual entry, borrowed from the model */
+	const char *component_key;
+	const char *title;
+	int priority;
+	double score;
+	int any_threat_in_scope;
+	int in_scope;
+	char *satisfied_by; /* owned */
+	size_t *threats;    /* owned: indexes into g->threats, sorted by uid at the end */
+	size_t n_threats, cap_threats;
+	struct gtext *text; /* borrowed from g->texts */
+	char hash[65];
+	int64_t row_id;
+};
+
+/* Countermeasures by uid: open addressing over (hash, index into g->cms),
+ * looked up by the two halves of "left@right" so that the uid of a link
+ * already made is never built. */
+struct uid_slot {
+	uint64_t hash;
+	size_t index; /* SIZE_MAX: empty */
+};
+
+struct uid_map {
+	struct uid_slot *slots; /* owned */
+	size_t cap, count;
+};
+
+struct gen {
+	struct store *s;
+	const struct library *lib;
+	const struct config *cfg;
+	struct expr_index *expr_index; /* of model, owned */
+	const char *slug;
+	int64_t project_id;
+	bool had_threats, had_cms; /* the project had rows before this run */
+	const char *connector;     /* borrowed from cfg, NULL: no tracker */
+	json_t *model;             /* owned */
+	int version;
+	struct classify_result cls;
+	int class_rank;
+	const struct config_policy *policy;
+	json_t *frameworks;     /* owned: object used as a set of required frameworks */
+	json_t *components;     /* owned: id -> component (borrowed refs into model) */
+	json_t *flows;          /* owned: id -> flow */
+	json_t *exposure;       /* owned: component id -> 0/1/2 */
+	json_t *flows_by_end;   /* owned: component id -> array of flows touching it */
+	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
+	struct gshared *shared; /* owned: one per library threat, by library index */
+	json_t *text_index;     /* owned: library countermeasure id -> index into texts */
+	struct gtext **texts;   /* owned, with every element */
+	size_t n_texts, cap_texts;
+	struct ts_buf scratch; /* owned: digest input, reused */
+	struct ts_buf row;     /* owned: the JSON text of the row being written */
+	char now[32];
+	char today[11];
+
+	struct gthreat *threats;
+	size_t n_threats, cap_threats;
+	struct gcm *cms;
+	size_t n_cms, cap_cms;
+	struct uid_map cm_index; /* uid -> index into cms */
+	json_t *active;          /* owned: overrides in force (override_load_active) */
+	json_t *expired;         /* owned: risk acceptances that have expired */
+	json_t *summary;         /* owned until returned */
+	json_t *changes;         /* borrowed from summary */
+	struct ts_err *err;
+};
+
+static void shared_release(struct gshared *sh)
+{
+	free(sh->cwe_json);
+	free(sh->capec_json);
+	free(sh->cwe_digest);
+	free(sh->capec_digest);
+}
+
+static void gen_release(struct gen *g)
+{
+	for (size_t i = 0; i < g->n_threats; i++) {
+		free(g->threats[i].uid);
+		if (g->threats[i].origin_manual && g->threats[i].sh) {
+			shared_release(g->threats[i].sh);
+			free(g->threats[i].sh);
+		}
+	}
+	free(g->threats);
+	for (size_t i = 0; i < g->n_cms; i++) {
+		free(g->cms[i].uid);
+		free(g->cms[i].satisfied_by);
+		free(g->cms[i].threats);
+	}
+	free(g->cms);
+	free(g->cm_index.slots);
+	if (g->shared) {
+		for (size_t i = 0; i < library_n_threats(g->lib); i++)
+			shared_release(&g->shared[i]);
+		free(g->shared);
+	}
+	for (size_t i = 0; i < g->n_texts; i++) {
+		free(g->texts[i]->json);
+		free(g->texts[i]);
+	}
+	free(g->texts);
+	json_decref(g->text_index);
+	ts_buf_free(&g->scratch);
+	ts_buf_free(&g->row);
+	json_decref(g->active);
+	json_decref(g->expired);
+	json_decref(g->frameworks);
+	json_decref(g->components);
+	json_decref(g->flows);
+	json_decref(g->exposure);
+	json_decref(g->flows_by_end);
+	json_decref(g->by_type);
+	expr_index_free(g->expr_index);
+	json_decref(g->model);
+	json_decref(g->summary);
+}
+
+/* ------------------------------------------------------------ text helpers */
+
+static void buf_reset(struct ts_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static void buf_uint(struct ts_buf *b, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ts_buf_append(b, tmp + n, sizeof(tmp) - n);
+}
+
+static void buf_int(struct ts_buf *b, long long v)
+{
+	if (v < 0) {
+		ts_buf_append(b, "-", 1);
+		buf_uint(b, 0ULL - (unsigned long long)v);
+	} else {
+		buf_uint(b, (unsigned long long)v);
+	}
+}
+
+/* "left@right" as a new string. */
+static char *join_at(const char *left, const char *right)
+{
+	size_t a = strlen(left), b = strlen(right);
+	char *s = ts_malloc(a + b + 2);
+	memcpy(s, left, a);
+	s[a] = '@';
+	memcpy(s + a + 1, right, b + 1);
+	return s;
+}
+
+/* JSON text written straight into a buffer, byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes for the same values
+ * (callers write object keys in sorted order; strings through
+ * ts_buf_json_string): building a jansson tree and dumping it for every row
+ * cost a fifth of a large generation. */
+
+/* A string, or null for NULL (json_pack's "s?"). */
+static void jw_str_or_null(struct ts_buf *b, const char *s)
+{
+	if (s)
+		ts_buf_json_string(b, s);
+	else
+		ts_buf_append(b, "null", 4);
+}
+
+/* '"key":' for a key that needs no escaping. */
+static void jw_key(struct ts_buf *b, const char *key)
+{
+	ts_buf_append(b, "\"", 1);
+	ts_buf_puts(b, key);
+	ts_buf_append(b, "\":", 2);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static bool jprop_true(const json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(json_object_get(obj, "properties"), key));
+}
+
+static json_t *component(struct gen *g, const char *id)
+{
+	return id ? json_object_get(g->components, id) : NULL;
+}
+
+/* ------------------------------------------------------------ indexes */
+
+/* Lookups by id, flows per component and exposure, all in one pass each, so
+ * nothing later scans the model: generation stays linear in its size. */
+static void build_indexes(struct gen *g)
+{
+	g->components = json_object();
+	g->flows = json_object();
+	g->exposure = json_object();
+	g->flows_by_end = json_object();
+	g->by_type = json_object();
+	size_t i;
+	json_t *c, *f;
+	json_array_foreach (json_object_get(g->model, "components"), i, c) {
+		const char *id = jstr(c, "id");
+		if (!id)
+			continue;
+		json_object_set(g->components, id, c);
+		json_object_set_new(g->exposure, id,
+		                    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
+		json_object_set_new(g->flows_by_end, id, json_array());
+	}
+	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
+		const char *fid = jstr(f, "id");
+		if (fid)
+			json_object_set(g->flows, fid, f);
+		const char *ends[2] = {jstr(f, "source"), jstr(f, "destination")};
+		bool crosses = jprop_true(f, "crosses_trust_boundary");
+		for (int k = 0; k < 2; k++) {
+			if (!ends[k] || (k == 1 && ends[0] && strcmp(ends[0], ends[1]) == 0))
+				continue;
+			json_t *list = json_object_get(g->flows_by_end, ends[k]);
+			if (list)
+				json_array_append(list, f);
+			json_t *e = json_object_get(g->exposure, ends[k]);
+			if (crosses && e && json_integer_value(e) < 1)
+				json_integer_set(e, 1);
+		}
+	}
+	size_t nt = library_n_threats(g->lib);
+	for (size_t k = 0; k < nt; k++) {
+		const struct lib_threat *lt = library_threat_at(g->lib, k);
+		if (lt->scope != LIB_SCOPE_COMPONENT)
+			continue;
+		for (size_t a = 0; a < lt->n_applies_to; a++) {
+			json_t *list = json_object_get(g->by_type, lt->applies_to[a]);
+			if (!list) {
+				list = json_array();
+				json_object_set_new(g->by_type, lt->applies_to[a], list);
+			}
+			json_array_append_new(list, json_integer((json_int_t)k));
+		}
+	}
+}
+
+static int component_exposure(struct gen *g, const char *id)
+{
+	return (int)json_integer_value(json_object_get(g->exposure, id));
+}
+
+static int flow_exposure(struct gen *g, const json_t *f)
+{
+	int e = jprop_true(f, "crosses_trust_boundary") ? 1 : 0;
+	const char *ends[2] = {jstr(f, "source"), jstr(f, "destination")};
+	for (int k = 0; k < 2; k++)
+		if (ends[k] && component_exposure(g, ends[k]) == 2)
+			e = 2;
+	return e;
+}
+
+static const json_t *override_of(struct gen *g, const char *target_kind, const char *uid,
+                                 bool expired)
+{
+	json_t *map = expired ? g->expired : g->active;
+	if (json_object_size(map) == 0)
+		return NULL; /* the usual case: no key to build */
+	char *key = ts_asprintf("%s:%s", target_kind, uid);
+	const json_t *o = json_object_get(map, key);
+	free(key);
+	return o;
+}
+
+/* ------------------------------------------------------------ satisfied_by */
+
+/* The provider of countermeasure lc for component comp: the semantics of
+ * library_find_provider (smallest provider id, then flow id, among the flows
+ * in the right direction whose other end has a provider type and for which the
+ * condition holds), but over the flows touching comp only. 1 and *ret_id
+ * (borrowed from the model) when found, 0 when not, negative on error. */
+static int find_provider(struct gen *g, const struct lib_countermeasure *lc, json_t *comp,
+                         const char **ret_id)
+{
+	const struct lib_satisfied_by *sb = lc->satisfied_by;
+	const char *self = jstr(comp, "id");
+	if (!sb || !self)
+		return 0;
+	const char *best_id = NULL, *best_flow = NULL;
+	size_t i;
+	json_t *f;
+	json_array_foreach (json_object_get(g->flows_by_end, self), i, f) {
+		const char *src = jstr(f, "source"), *dst = jstr(f, "destination");
+		const char *fid = jstr(f, "id");
+		if (!src || !dst)
+			continue;
+		const char *other = NULL;
+		if (strcmp(dst, self) == 0 && sb->relation != LIB_RELATION_BEHIND)
+			other = src;
+		else if (strcmp(src, self) == 0 && sb->relation != LIB_RELATION_IN_FRONT)
+			other = dst;
+		if (!other || strcmp(other, self) == 0)
+			continue;
+		json_t *p = component(g, other);
+		const char *ptype = jstr(p, "type");
+		bool typed = false;
+		for (size_t k = 0; ptype && k < sb->n_provider_types && !typed; k++)
+			typed = strcmp(ptype, sb->provider_types[k]) == 0;
+		if (!typed)
+			continue;
+		if (!fid)
+			fid = "";
+		if (best_id) {
+			int c = strcmp(other, best_id);
+			if (c > 0 || (c == 0 && strcmp(fid, best_flow) >= 0))
+				continue;
+		}
+		if (sb->condition) {
+			struct expr_env env = {.component = comp,
+			                       .flow = f,
+			                       .source = component(g, src),
+			                       .destination = component(g, dst),
+			                       .model = g->model,
+			                       .index = g->expr_index};
+			bool ok = false;
+			struct ts_err e = {0};
+			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
+				return ts_err_set(g->err, TS_E_INVALID,
+				                  "%s: %s.satisfied_by.condition (for '%s'): %s",
+				                  lc->file, lc->path, self, e.msg);
+			if (!ok)
+				continue;
+		}
+		best_id = other;
+		best_flow = fid;
+	}
+	if (!best_id)
+		return 0;
+	*ret_id = best_id;
+	return 1;
+}
+
+/* ------------------------------------------------------------ threats */
+
+static struct gthreat *add_threat(struct gen *g)
+{
+	if (g->n_threats == g->cap_threats) {
+		g->cap_threats = g->cap_threats ? g->cap_threats * 2 : 64;
+		g->threats = ts_realloc(g->threats, g->cap_threats * sizeof(*g->threats));
+	}
+	struct gthreat *t = &g->threats[g->n_threats++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+/* Content digests are taken over length-prefixed fields: unambiguous and far
+ * cheaper than dumping JSON for every item of a large model. */
+static void hash_field(struct ts_buf *b, const char *v)
+{
+	size_t n = strlen(v);
+	buf_uint(b, n);
+	ts_buf_append(b, ":", 1);
+	ts_buf_append(b, v, n);
+}
+
+/* The digest fragment of a list of integers, "[count,v1,v2]"; a JSON list
+ * counts its non-integers as 0. */
+static char *ints_digest(const int *v, size_t n, const json_t *a)
+{
+	struct ts_buf b = {0};
+	ts_buf_append(&b, "[", 1);
+	buf_uint(&b, a ? json_array_size(a) : n);
+	if (a) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (a, i, e) {
+			ts_buf_append(&b, ",", 1);
+			buf_int(&b, (long long)json_integer_value(e));
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			ts_buf_append(&b, ",", 1);
+			buf_int(&b, v[i]);
+		}
+	}
+	ts_buf_append(&b, "]", 1);
+	return ts_buf_steal(&b);
+}
+
+static char *ints_json(const int *v, size_t n)
+{
+	struct ts_buf b = {0};
+	ts_buf_append(&b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ts_buf_append(&b, ",", 1);
+		buf_int(&b, v[i]);
+	}
+	ts_buf_append(&b, "]", 1);
+	return ts_buf_steal(&b);
+}
+
+/* The digest of everything a threat's stored text is made of. */
+static void threat_digest(struct gen *g, const struct gthreat *t, char out[65])
+{
+	struct ts_buf *b = &g->scratch;
+	buf_reset(b);
+	hash_field(b, t->title);
+	hash_field(b, t->description ? t->description : "");
+	hash_field(b, t->stride);
+	ts_buf_puts(b, t->sh->cwe_digest);
+	ts_buf_puts(b, t->sh->capec_digest);
+	hash_field(b, t->severity);
+	hash_field(b, t->likelihood);
+	ts_sha256_hex(b->data, b->len, out);
+}
+
+static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
+{
+	t->score = gen_score(classify_rank(t->severity), likelihood_rank(t->likelihood),
+	                     g->class_rank, exposure);
+	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
+	t->ovr = override_of(g, "threat", t->uid, false);
+	/* A library threat's digest covers library fields only: taken once. */
+	if (t->origin_manual)
+		threat_digest(g, t, t->hash);
+	else
+		memcpy(t->hash, t->sh->hash, sizeof(t->hash));
+}
+
+static struct gthreat *library_instance(struct gen *g, size_t lib_index, const char *key)
+{
+	const struct lib_threat *lt = library_threat_at(g->lib, lib_index);
+	struct gthreat *t = add_threat(g);
+	t->uid = join_at(lt->id, key);
+	t->lt = lt;
+	t->title = lt->title;
+	t->description = lt->description;
+	snprintf(t->stride, sizeof(t->stride), "%s", lt->stride);
+	t->severity = lt->severity;
+	t->likelihood = lt->likelihood;
+	t->sh = &g->shared[lib_index];
+	if (!t->sh->ready) {
+		t->sh->cwe_json = ints_json(lt->cwe, lt->n_cwe);
+		t->sh->capec_json = ints_json(lt->capec, lt->n_capec);
+		t->sh->cwe_digest = ints_digest(lt->cwe, lt->n_cwe, NULL);
+		t->sh->capec_digest = ints_digest(lt->capec, lt->n_capec, NULL);
+		threat_digest(g, t, t->sh->hash);
+		t->sh->ready = true;
+	}
+	return t;
+}
+
+static bool type_listed(const struct lib_threat *lt, const char *type)
+{
+	for (size_t k = 0; type && k < lt->n_applies_to; k++)
+		if (strcmp(lt->applies_to[k], type) == 0)
+			return true;
+	return false;
+}
+
+static int eval_condition(struct gen *g, const struct lib_threat *lt, struct expr_env *env,
+                          const char *where, bool *ret)
+{
+	*ret = true;
+	if (!lt->condition)
+		return 0;
+	struct ts_err e = {0};
+	if (expr_eval_bool(lt->condition, env, ret, &e) < 0)
+		return ts_err_set(g->err, TS_E_INVALID, "%s: %s.condition (for '%s'): %s", lt->file,
+		                  lt->path, where, e.msg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ countermeasures */
+
+static uint64_t fnv_add(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The hash of "left@right": the same for any split of the same uid. */
+static uint64_t uid_hash(const char *left, const char *right)
+{
+	uint64_t h = fnv_add(14695981039346656037ULL, left);
+	h ^= '@';
+	h *= 1099511628211ULL;
+	return fnv_add(h, right);
+}
+
+static struct uid_slot *uid_slot(struct gen *g, uint64_t h, const char *left, const char *right)
+{
+	struct uid_map *m = &g->cm_index;
+	size_t la = strlen(left);
+	for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct uid_slot *sl = &m->slots[i];
+		if (sl->index == SIZE_MAX)
+			return sl;
+		const char *u = g->cms[sl->index].uid;
+		if (sl->hash == h && strncmp(u, left, la) == 0 && u[la] == '@' &&
+		    strcmp(u + la + 1, right) == 0)
+			return sl;
+	}
+}
+
+static void uid_grow(struct uid_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	struct uid_slot *slots = ts_malloc(cap * sizeof(*slots));
+	for (size_t i = 0; i < cap; i++)
+		slots[i].index = SIZE_MAX;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slots[i].index == SIZE_MAX)
+			continue;
+		size_t k = (size_t)m->slots[i].hash & (cap - 1);
+		while (slots[k].index != SIZE_MAX)
+			k = (k + 1) & (cap - 1);
+		slots[k] = m->slots[i];
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->cap = cap;
+}
+
+/* The countermeasure of uid "left@right", added when new (*ret_new). */
+static struct gcm *cm_get(struct gen *g, const char *left, const char *right, bool *ret_new)
+{
+	struct uid_map *m = &g->cm_index;
+	if ((m->count + 1) * 4 > m->cap * 3)
+		uid_grow(m);
+	uint64_t h = uid_hash(left, right);
+	struct uid_slot *sl = uid_slot(g, h, left, right);
+	if (sl->index != SIZE_MAX) {
+		*ret_new = false;
+		return &g->cms[sl->index];
+	}
+	if (g->n_cms == g->cap_cms) {
+		g->cap_cms = g->cap_cms ? g->cap_cms * 2 : 64;
+		g->cms = ts_realloc(g->cms, g->cap_cms * sizeof(*g->cms));
+	}
+	struct gcm *c = &g->cms[g->n_cms];
+	memset(c, 0, sizeof(*c));
+	c->uid = join_at(left, right);
+	sl->hash = h;
+	sl->index = g->n_cms;
+	m->count++;
+	g->n_cms++;
+	*ret_new = true;
+	return c;
+}
+
+static void cm_link_threat(struct gen *g, struct gcm *c, size_t threat_index)
+{
+	for (size_t i = 0; i < c->n_threats; i++)
+		if (c->threats[i] == threat_index)
+			return;
+	if (c->n_threats == c->cap_threats) {
+		c->cap_threats = c->cap_threats ? c->cap_threats * 2 : 4;
+		c->threats = ts_realloc(c->threats, c->cap_threats * sizeof(*c->threats));
+	}
+	c->threats[c->n_threats++] = threat_index;
+	const struct gthreat *t = &g->threats[threat_index];
+	if (t->score > c->score)
+		c->score = t->score;
+	if (t->in_scope)
+		c->any_threat_in_scope = 1;
+}
+
+static int link_countermeasures(struct gen *g, size_t threat_index, const char *component_key)
+{
+	const struct lib_threat *lt = g->threats[threat_index].lt;
+	for (size_t k = 0; k < lt->n_countermeasures; k++) {
+		const struct lib_countermeasure *lc = lt->countermeasures[k];
+		bool fresh;
+		struct gcm *c = cm_get(g, lc->id, component_key, &fresh);
+		if (fresh) {
+			c->lc = lc;
+			c->component_key = component_key;
+			c->title = lc->title;
+			c->priority = lc->priority;
+			const char *provider = NULL;
+			int rc = find_provider(g, lc, component(g, component_key), &provider);
+			if (rc < 0)
+				return rc;
+			if (rc == 1)
+				c->satisfied_by = ts_strdup(provider);
+		}
+		cm_link_threat(g, c, threat_index);
+	}
+	return 0;
+}
+
+static int library_threats(struct gen *g)
+{
+	size_t i;
+	json_t *c, *f;
+	/* Component-scoped threats: one instance per (threat, component), in
+	 * library order for each component in model order. */
+	json_array_foreach (json_object_get(g->model, "components"), i, c) {
+		const char *cid = jstr(c, "id");
+		size_t k;
+		json_t *ti;
+		json_array_foreach (json_object_get(g->by_type, jstr(c, "type")), k, ti) {
+			size_t lib_index = (size_t)json_integer_value(ti);
+			const struct lib_threat *lt = library_threat_at(g->lib, lib_index);
+			struct expr_env env = {
+			    .component = c, .model = g->model, .index = g->expr_index};
+			bool hit;
+			if (eval_condition(g, lt, &env, cid, &hit) < 0)
+				return -EINVAL;
+			if (!hit)
+				continue;
+			struct gthreat *t = library_instance(g, lib_index, cid);
+			t->component_key = cid;
+			threat_finish(g, t, component_exposure(g, cid));
+			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
+				return -EINVAL;
+		}
+	}
+	/* Flow-scoped threats: one instance per (threat, flow) where the type of
+	 * the destination (or else the source) is listed; its countermeasures go
+	 * to that component, the side that has to implement them. */
+	size_t nt = library_n_threats(g->lib);
+	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
+		const char *fid = jstr(f, "id");
+		json_t *src = component(g, jstr(f, "source"));
+		json_t *dst = component(g, jstr(f, "destination"));
+		for (size_t k = 0; k < nt; k++) {
+			const struct lib_threat *lt = library_threat_at(g->lib, k);
+			if (lt->scope != LIB_SCOPE_FLOW)
+				continue;
+			json_t *owner = NULL;
+			if (dst && type_listed(lt, jstr(dst, "type")))
+				owner = dst;
+			else if (src && type_listed(lt, jstr(src, "type")))
+				owner = src;
+			if (!owner)
+				continue;
+			struct expr_env env = {.flow = f,
+			                       .source = src,
+			                       .destination = dst,
+			                       .model = g->model,
+			                       .index = g->expr_index};
+			bool hit;
+			if (eval_condition(g, lt, &env, fid, &hit) < 0)
+				return -EINVAL;
+			if (!hit)
+				continue;
+			struct gthreat *t = library_instance(g, k, fid);
+			t->flow_key = fid;
+			threat_finish(g, t, flow_exposure(g, f));
+			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Priority of a manual countermeasure: properties.priority when it is 1..4,
+ * else 2. */
+static int manual_priority(const json_t *mc)
+{
+	json_t *p = json_object_get(json_object_get(mc, "properties"), "priority");
+	if (json_is_integer(p) && json_integer_value(p) >= 1 && json_integer_value(p) <= 4)
+		return (int)json_integer_value(p);
+	return 2;
+}
+
+static const json_t *manual_cm(struct gen *g, const char *id)
+{
+	size_t i;
+	json_t *mc;
+	json_array_foreach (json_object_get(g->model, "countermeasures"), i, mc) {
+		const char *mid = jstr(mc, "id");
+		if (mid && id && strcmp(mid, id) == 0)
+			return mc;
+	}
+	return NULL;
+}
+
+/* Links manual countermeasure mc to the threat instance at t_index, on the
+ * component that implements it (the threat's component, a flow's destination,
+ * or "*" for the whole system). */
+static void manual_link(struct gen *g, const json_t *mc, size_t t_index)
+{
+	const struct gthreat *t = &g->threats[t_index];
+	const char *comp = t->component_key;
+	if (t->flow_key) {
+		json_t *f = json_object_get(g->flows, t->flow_key);
+		comp = f ? jstr(f, "destination") : NULL;
+	}
+	if (!comp)
+		comp = "*";
+	char *left = ts_asprintf("manual:%s", jstr(mc, "id"));
+	bool fresh;
+	struct gcm *c = cm_get(g, left, comp, &fresh);
+	free(left);
+	if (fresh) {
+		c->manual = mc;
+		c->component_key = comp;
+		c->title = jstr(mc, "title");
+		c->priority = manual_priority(mc);
+	}
+	cm_link_threat(g, c, t_index);
+}
+
+/* Manual threats and countermeasures written in the model (for instance by an
+ * OTM file): a threat applies to the components and flows it names, or to the
+ * whole system ("*") when it names none; a countermeasure attaches to the
+ * components of the threats that list it or that it lists. */
+static int manual_items(struct gen *g)
+{
+	size_t i, j, k;
+	json_t *mt, *a, *ref;
+	json_t *by_id = json_object(); /* manual threat id -> array of threat indexes */
+	json_array_foreach (json_object_get(g->model, "threats"), i, mt) {
+		const char *id = jstr(mt, "id");
+		if (!id)
+			continue;
+		json_t *targets = json_object_get(mt, "applies_to");
+		json_t *idx = json_array();
+		json_object_set_new(by_id, id, idx);
+		size_t n = json_array_size(targets);
+		for (j = 0; j < (n ? n : 1); j++) {
+			a = n ? json_array_get(targets, j) : NULL;
+			const char *comp = a ? jstr(a, "component") : NULL;
+			const char *flow = a ? jstr(a, "flow") : NULL;
+			struct gthreat *t = add_threat(g);
+			t->origin_manual = 1;
+			t->component_key = comp ? comp : (flow ? NULL : "*");
+			t->flow_key = flow;
+			t->uid = ts_asprintf("manual:%s@%s", id, flow ? flow : t->component_key);
+			t->title = jstr(mt, "title");
+			t->description = jstr(mt, "description");
+			snprintf(t->stride, sizeof(t->stride), "%s",
+			         jstr(mt, "stride") ? jstr(mt, "stride") : "");
+			json_t *cwe = json_object_get(mt, "cwe");
+			if (!json_is_array(cwe))
+				cwe = NULL;
+			t->sh = ts_calloc(1, sizeof(*t->sh));
+			t->sh->cwe_json =
+			    cwe ? json_dumps(cwe, JSON_SORT_KEYS | JSON_COMPACT) : ts_strdup("[]");
+			t->sh->capec_json = ts_strdup("[]");
+			t->sh->cwe_digest = ints_digest(NULL, 0, cwe);
+			t->sh->capec_digest = ts_strdup("[0]");
+			t->severity = jstr(mt, "severity") ? jstr(mt, "severity") : "medium";
+			t->likelihood = jstr(mt, "likelihood") ? jstr(mt, "likelihood") : "medium";
+			int exposure = 0;
+			if (comp)
+				exposure = component_exposure(g, comp);
+			else if (flow && json_object_get(g->flows, flow))
+				exposure = flow_exposure(g, json_object_get(g->flows, flow));
+			threat_finish(g, t, exposure);
+			size_t t_index = g->n_threats - 1;
+			json_array_append_new(idx, json_integer((json_int_t)t_index));
+			json_array_foreach (a ? json_object_get(a, "countermeasures") : NULL, k,
+			                    ref) {
+				const json_t *mc = manual_cm(g, jstr(ref, "id"));
+				if (mc)
+					manual_link(g, mc, t_index);
+			}
+		}
+	}
+	json_t *mc, *tid;
+	json_array_foreach (json_object_get(g->model, "countermeasures"), i, mc) {
+		if (!jstr(mc, "id"))
+			continue;
+		json_array_foreach (json_object_get(mc, "threats"), j, tid) {
+			json_t *ti;
+			json_array_foreach (json_object_get(by_id, json_string_value(tid)), k, ti) {
+				manual_link(g, mc, (size_t)json_integer_value(ti));
+			}
+		}
+	}
+	json_decref(by_id);
+	return 0;
+}
+
+static json_t *compliance_json(const struct lib_countermeasure *lc)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < lc->n_compliance; i++) {
+		json_t *ids = json_array();
+		for (size_t k = 0; k < lc->compliance[i].n_ids; k++)
+			json_array_append_new(ids, json_string(lc->compliance[i].ids[k]));
+		json_object_set_new(o, lc->compliance[i].framework, ids);
+	}
+	return o;
+}
+
+static bool maps_required_framework(struct gen *g, const struct lib_countermeasure *lc)
+{
+	for (size_t i = 0; lc && i < lc->n_compliance; i++)
+		if (json_object_get(g->frameworks, lc->compliance[i].framework))
+			return true;
+	return false;
+}
+
+/* Sorts a countermeasure's threat indexes by threat uid: insertion sort, the
+ * lists are a handful of entries. */
+static void sort_threats(const struct gen *g, size_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t x = v[i], k = i;
+		for (; k > 0 && strcmp(g->threats[v[k - 1]].uid, g->threats[x].uid) > 0; k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+/* The parts of a countermeasure's text that come from its library entry,
+ * built once per entry and shared by all its instances, with the digest of
+ * their canonical dump: hashing every instance's full text would dominate
+ * generation time on large models. A manual countermeasure gets its own. */
+static struct gtext *text_of(struct gen *g, const struct gcm *c)
+{
+	json_t *idx = c->lc ? json_object_get(g->text_index, c->lc->id) : NULL;
+	if (idx)
+		return g->texts[json_integer_value(idx)];
+	json_t *body = json_object();
+	if (c->lc) {
+		const struct lib_countermeasure *lc = c->lc;
+		json_object_set_new(body, "requirement", json_string(lc->requirement));
+		json_t *how = json_array();
+		for (size_t i = 0; i < lc->n_how_to; i++)
+			json_array_append_new(how,
+			                      json_pack("{s:s, s:s}", "stack", lc->how_to[i].stack,
+			                                "text", lc->how_to[i].text));
+		json_object_set_new(body, "how_to", how);
+		if (lc->acceptance_test)
+			json_object_set_new(body, "acceptance_test",
+			                    json_string(lc->acceptance_test));
+		json_t *tr = json_array();
+		for (size_t i = 0; i < lc->n_training; i++)
+			json_array_append_new(tr, json_pack("{s:s, s:s}", "title",
+			                                    lc->training[i].title, "url",
+			                                    lc->training[i].url));
+		json_object_set_new(body, "training", tr);
+		json_object_set_new(body, "compliance", compliance_json(lc));
+	} else {
+		const char *d = jstr(c->manual, "description");
+		json_object_set_new(body, "requirement", json_string(d ? d : c->title));
+		json_object_set_new(body, "how_to", json_array());
+		json_object_set_new(body, "training", json_array());
+		json_object_set_new(body, "compliance", json_object());
+	}
+	struct gtext *x = ts_calloc(1, sizeof(*x));
+	x->json = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (!x->json)
+		x->json = ts_strdup("null");
+	ts_sha256_hex(x->json, strlen(x->json), x->hash);
+	if (g->n_texts == g->cap_texts) {
+		g->cap_texts = g->cap_texts ? g->cap_texts * 2 : 64;
+		g->texts = ts_realloc(g->texts, g->cap_texts * sizeof(*g->texts));
+	}
+	if (c->lc)
+		json_object_set_new(g->text_index, c->lc->id, json_integer((json_int_t)g->n_texts));
+	g->texts[g->n_texts++] = x;
+	return x;
+}
+
+static void cm_finish(struct gen *g, struct gcm *c)
+{
+	const struct config_policy *p = g->policy;
+	c->in_scope = c->any_threat_in_scope &&
+	              (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
+	/* Threats in a stable order, whatever order they were linked in. */
+	sort_threats(g, c->threats, c->n_threats);
+	/* The digest covers everything the task's text is made of (cm_body). */
+	c->text = text_of(g, c);
+	struct ts_buf *b = &g->scratch;
+	buf_reset(b);
+	hash_field(b, c->text->hash);
+	hash_field(b, c->title);
+	buf_int(b, c->priority);
+	ts_buf_append(b, ";", 1);
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		hash_field(b, t->uid);
+		hash_field(b, t->title);
+		ts_buf_puts(b, t->sh->cwe_digest);
+		hash_field(b, t->severity);
+	}
+	json_t *comp = component(g, c->component_key);
+	const char *name = comp ? jstr(comp, "name") : NULL;
+	const char *type = comp ? jstr(comp, "type") : NULL;
+	hash_field(b, c->component_key);
+	hash_field(b, name ? name : "");
+	hash_field(b, type ? type : "");
+	ts_sha256_hex(b->data, b->len, c->hash);
+}
+
+/* The instance part of a task's text (the body column) into b, built only
+ * when it is written; the library part is stored once in countermeasure_texts
+ * (store_text) and joined with json_patch by readers. The JSON is what
+ * json_dumps(JSON_SORT_KEYS | JSON_COMPACT) wrote for {"threats": [{uid,
+ * title, cwe, severity}...], "component": {id, name, type}}. */
+static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
+{
+	json_t *comp = component(g, c->component_key);
+	buf_reset(b);
+	ts_buf_puts(b, "{\"component\":{");
+	jw_key(b, "id");
+	ts_buf_json_string(b, c->component_key);
+	ts_buf_append(b, ",", 1);
+	jw_key(b, "name");
+	jw_str_or_null(b, comp ? jstr(comp, "name") : NULL);
+	ts_buf_append(b, ",", 1);
+	jw_key(b, "type");
+	jw_str_or_null(b, comp ? jstr(comp, "type") : NULL);
+	ts_buf_puts(b, "},\"threats\":[");
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		ts_buf_puts(b, i ? ",{" : "{");
+		jw_key(b, "cwe");
+		ts_buf_puts(b, t->sh->cwe_json);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "severity");
+		ts_buf_json_string(b, t->severity);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "title");
+		ts_buf_json_string(b, t->title);
+		ts_buf_append(b, ",", 1);
+		jw_key(b, "uid");
+		ts_buf_json_string(b, t->uid);
+		ts_buf_append(b, "}", 1);
+	}
+	ts_buf_puts(b, "]}");
+}
+
+/* ------------------------------------------------------------ store diff */
+
+static const char SQL_THREATS_EXISTING[] =
+    "SELECT id, uid, state, content_hash, score, in_scope FROM threats WHERE project_id = ?1";
+static const char SQL_THREAT_INSERT[] =
+    "INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
+    " cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
+    " first_version, last_version, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15,"
+    " ?16, ?16, ?17, ?17)";
+static const char SQL_THREAT_UPDATE[] =
+    "UPDATE threats SET title = ?2, stride = ?3, cwe = ?4, capec = ?5, severity = ?6,"
+    " likelihood = ?7, score = ?8, in_scope = ?9, state = 'active', removed_reason = NULL,"
+    " content_hash = ?10, last_version = ?11,"
+    " updated_at = CASE WHEN content_hash = ?10 AND state = 'active' AND score = ?8"
+    " AND in_scope = ?9 THEN updated_at ELSE ?12 END WHERE id = ?1";
+static const char SQL_THREAT_REMOVE[] =
+    "UPDATE threats SET state = 'removed', removed_reason = ?2, updated_at = ?3 WHERE id = ?1";
+static const char SQL_LINKS_EXISTING[] =
+    "SELECT l.threat_id, l.countermeasure_id FROM threat_countermeasures l"
+    " JOIN threats t ON t.id = l.threat_id WHERE t.project_id = ?1";
+static const char SQL_LINK_DELETE[] =
+    "DELETE FROM threat_countermeasures WHERE threat_id = ?1 AND countermeasure_id = ?2";
+static const char SQL_THREATS_SEEN[] =
+    "UPDATE threats SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
+    " AND last_version <> ?2";
+static const char SQL_CMS_SEEN[] =
+    "UPDATE countermeasures SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
+    " AND last_version <> ?2";
+static const char SQL_LINK_INSERT[] =
+    "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
+static const char SQL_CMS_EXISTING[] =
+    "SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score"
+    " FROM countermeasures WHERE project_id = ?1";
+static const char SQL_CM_INSERT[] =
+    "INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
+    " status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
+    " first_version, last_version, created_at, updated_at, text_hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,"
+    " ?16, ?16, ?17)";
+static const char SQL_TEXT_INSERT[] =
+    "INSERT OR IGNORE INTO countermeasure_texts(hash, body) VALUES (?1, ?2)";
+static const char SQL_CM_UPDATE[] =
+    "UPDATE countermeasures SET title = ?2, priority = ?3, status = ?4, satisfied_by = ?5,"
+    " in_scope = ?6, score = ?7, due_date = ?8, body = ?9, content_hash = ?10,"
+    " state = 'active', removed_reason = NULL, last_version = ?11, updated_at = ?12,"
+    " text_hash = ?13 WHERE id = ?1";
+static const char SQL_CM_SCORE[] = "UPDATE countermeasures SET score = ?2 WHERE id = ?1";
+static const char SQL_CM_REMOVE[] =
+    "UPDATE countermeasures SET state = 'removed', removed_reason = ?2, updated_at = ?3"
+    " WHERE id = ?1";
+static const char SQL_TRACKED[] =
+    "SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
+    " AND state <> 'dead' AND countermeasure_id IS NOT NULL";
+static const char SQL_HISTORY[] =
+    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
+    " reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'generate', ?5, ?6)";
+static const char SQL_OUTBOX[] =
+    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
+    " state, attempts, next_attempt_at, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
+static const char SQL_CLASS[] = "UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
+                                " WHERE project_id = ?1 AND version = ?2";
+static const char SQL_BY_STATUS[] =
+    "SELECT status, count(*) FROM countermeasures"
+    " WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
+
+/* Steps a write, then drops its bindings: bind_text leaves pointers to the
+ * caller's strings in the statement, which must not outlive the step. */
+static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
+{
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(g->s, what, g->err);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Binds a string that stays valid until step_done (SQLITE_STATIC: copying
+ * each of some 700,000 values was a noticeable part of a large generation).
+ * Only for statements stepped by step_done. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_buf(sqlite3_stmt *st, int i, const struct ts_buf *b)
+{
+	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_STATIC);
+}
+
+/* Stores the library part of c's text once (content-addressed) and returns
+ * its hash, borrowed from the working set. */
+static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
+{
+	struct gtext *x = c->text;
+	*ret_hash = x->hash;
+	/* One INSERT per library entry and run, not per instance. */
+	if (x->written)
+		return 0;
+	x->written = true;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_TEXT_INSERT);
+	if (!st)
+		return store_fail(g->s, "store countermeasure text", g->err);
+	bind_text(st, 1, x->hash);
+	bind_text(st, 2, x->json);
+	return step_done(g, st, "store countermeasure text");
+}
+
+static void count(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v)
+		json_integer_set(v, json_integer_value(v) + 1);
+	else
+		json_object_set_new(obj, key, json_integer(1));
+}
+
+static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *from,
+                   const char *to, const char *reason)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_HISTORY);
+	if (!st)
+		return store_fail(g->s, "record status history", g->err);
+	sqlite3_bind_int64(st, 1, cm_id);
+	if (ticket_id > 0)
+		sqlite3_bind_int64(st, 2, ticket_id);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_text(st, 3, from);
+	bind_text(st, 4, to);
+	bind_text(st, 5, reason);
+	bind_text(st, 6, g->now);
+	if (from)
+		count(json_object_get(g->changes, "countermeasures"), "status_changed");
+	return step_done(g, st, "record status history");
+}
+
+static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_id,
+                  const char *reason)
+{
+	if (!g->connector)
+		return 0;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_OUTBOX);
+	if (!st)
+		return store_fail(g->s, "queue ticket operation", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	bind_text(st, 2, g->connector);
+	bind_text(st, 3, op);
+	sqlite3_bind_int64(st, 4, cm_id);
+	if (ticket_id > 0)
+		sqlite3_bind_int64(st, 5, ticket_id);
+	else
+		sqlite3_bind_null(st, 5);
+	struct ts_buf *b = &g->row;
+	buf_reset(b);
+	ts_buf_append(b, "{", 1);
+	jw_key(b, "reason");
+	jw_str_or_null(b, reason);
+	ts_buf_append(b, "}", 1);
+	bind_buf(st, 6, b);
+	bind_text(st, 7, g->now);
+	int rc = step_done(g, st, "queue ticket operation");
+	if (rc == 0)
+		count(json_object_get(g->changes, "outbox"), op);
+	return rc;
+}
+
+/* Why an item keyed "...@key" is no longer generated. */
+static char *removal_reason(struct gen *g, const char *uid, bool threat)
+{
+	const char *at = strrchr(uid, '@');
+	const char *key = at ? at + 1 : "";
+	bool gone = strcmp(key, "*") != 0 && !component(g, key) &&
+	            !(threat && json_object_get(g->flows, key));
+	if (gone)
+		return ts_asprintf("'%s' is no longer in the model (version %d)", key, g->version);
+	if (threat)
+		return ts_asprintf("the threat no longer applies to '%s' (model version %d)", key,
+		                   g->version);
+	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
+}
+
+static int store_threats(struct gen *g)
+{
+	json_t *changes = json_object_get(g->changes, "threats");
+	json_t *existing = json_object(); /* uid -> [id, state, hash, score, in_scope] */
+	int rc = 0;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
+	if (!st) {
+		rc = store_fail(g->s, "load threats", g->err);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, g->project_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(
+		    existing, (const char *)sqlite3_column_text(st, 1),
+		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
+		              (const char *)sqlite3_column_text(st, 2),
+		              (const char *)sqlite3_column_text(st, 3),
+		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
+	if (r != SQLITE_DONE) {
+		rc = store_fail(g->s, "load threats", g->err);
+		goto out;
+	}
+	g->had_threats = json_object_size(existing) > 0;
+	for (size_t i = 0; i < g->n_threats; i++) {
+		struct gthreat *t = &g->threats[i];
+		json_t *old = json_object_get(existing, t->uid);
+		if (!old) {
+			st = store_prepare(g->s, SQL_THREAT_INSERT);
+			if (!st) {
+				rc = store_fail(g->s, "insert threat", g->err);
+				goto out;
+			}
+			sqlite3_bind_int64(st, 1, g->project_id);
+			bind_text(st, 2, t->uid);
+			bind_text(st, 3, t->lt ? t->lt->id : t->uid);
+			bind_text(st, 4, t->component_key);
+			bind_text(st, 5, t->flow_key);
+			bind_text(st, 6, t->title);
+			bind_text(st, 7, t->stride);
+			bind_text(st, 8, t->sh->cwe_json);
+			bind_text(st, 9, t->sh->capec_json);
+			bind_text(st, 10, t->severity);
+			bind_text(st, 11, t->likelihood);
+			sqlite3_bind_double(st, 12, t->score);
+			sqlite3_bind_int(st, 13, t->in_scope);
+			bind_text(st, 14, t->origin_manual ? "manual" : "library");
+			bind_text(st, 15, t->hash);
+			sqlite3_bind_int(st, 16, g->version);
+			bind_text(st, 17, g->now);
+			if ((rc = step_done(g, st, "insert threat")) < 0)
+				goto out;
+			t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+			count(changes, "created");
+			continue;
+		}
+		t->row_id = json_integer_value(json_array_get(old, 0));
+		const char *ostate = json_string_value(json_array_get(old, 1));
+		const char *ohash = json_string_value(json_array_get(old, 2));
+		bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
+		            json_real_value(json_array_get(old, 3)) == t->score &&
+		            json_integer_value(json_array_get(old, 4)) == t->in_scope;
+		if (strcmp(ostate, "removed") == 0)
+			count(changes, "reactivated");
+		else if (strcmp(ohash, t->hash) != 0)
+			count(changes, "updated");
+		if (same) {
+			/* last_version is bumped for all at once (mark_seen). */
+			json_object_del(existing, t->uid);
+			continue;
+		}
+		st = store_prepare(g->s, SQL_THREAT_UPDATE);
+		if (!st) {
+			rc = store_fail(g->s, "update threat", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, t->row_id);
+		bind_text(st, 2, t->title);
+		bind_text(st, 3, t->stride);
+		bind_text(st, 4, t->sh->cwe_json);
+		bind_text(st, 5, t->sh->capec_json);
+		bind_text(st, 6, t->severity);
+		bind_text(st, 7, t->likelihood);
+		sqlite3_bind_double(st, 8, t->score);
+		sqlite3_bind_int(st, 9, t->in_scope);
+		bind_text(st, 10, t->hash);
+		sqlite3_bind_int(st, 11, g->version);
+		bind_text(st, 12, g->now);
+		if ((rc = step_done(g, st, "update threat")) < 0)
+			goto out;
+		json_object_del(existing, t->uid);
+	}
+	/* What is left was not generated this time. */
+	const char *uid;
+	json_t *old;
+	json_object_foreach (existing, uid, old) {
+		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
+			continue;
+		char *reason = removal_reason(g, uid, true);
+		st = store_prepare(g->s, SQL_THREAT_REMOVE);
+		if (!st) {
+			free(reason);
+			rc = store_fail(g->s, "remove threat", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
+		bind_text(st, 2, reason);
+		bind_text(st, 3, g->now);
+		rc = step_done(g, st, "remove threat");
+		free(reason);
+		if (rc < 0)
+			goto out;
+		count(changes, "removed");
+	}
+out:
+	json_decref(existing);
+	return rc;
+}
+
+static void add_days(const char *today, int days, char out[11])
+{
+	struct tm tm = {0};
+	tm.tm_year = atoi(today) - 1900;
+	tm.tm_mon = atoi(today + 5) - 1;
+	tm.tm_mday = atoi(today + 8) + days;
+	tm.tm_hour = 12;
+	time_t t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* The override a countermeasure takes from its threats: when every linked
+ * threat the policy puts in scope has one (and at least one has), the first
+ * by uid (engine/tracking/override.c applies the same rule). */
+static const json_t *inherited_override(struct gen *g, const struct gcm *c)
+{
+	const json_t *first = NULL;
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		if (t->ovr && !first)
+			first = t->ovr;
+		if (!t->ovr && t->in_scope)
+			return NULL;
+	}
+	return first;
+}
+
+static bool acceptance_expired(struct gen *g, const struct gcm *c, const char **ret_date)
+{
+	const json_t *o = override_of(g, "countermeasure", c->uid, true);
+	for (size_t i = 0; !o && i < c->n_threats; i++)
+		o = override_of(g, "threat", g->threats[c->threats[i]].uid, true);
+	if (o)
+		*ret_date = jstr(o, "expires_at");
+	return o != NULL;
+}
+
+/* Decides a countermeasure's status from what is stored and what holds now:
+ * overrides, then satisfied_by, then the status the tracker owns. *ret_reason
+ * is new (may be NULL). */
+static const char *decide_status(struct gen *g, struct gcm *c, const char *old_status,
+                                 char **ret_reason)
+{
+	*ret_reason = NULL;
+	const json_t *o = override_of(g, "countermeasure", c->uid, false);
+	if (!o)
+		o = inherited_override(g, c);
+	if (o) {
+		*ret_reason = ts_strdup(jstr(o, "reason"));
+		return jstr(o, "kind");
+	}
+	if (c->satisfied_by) {
+		*ret_reason = ts_asprintf("satisfied by component '%s'", c->satisfied_by);
+		return "satisfied";
+	}
+	if (tracker_status(old_status))
+		return old_status;
+	const char *date = NULL;
+	if (old_status && strcmp(old_status, "risk_accepted") == 0 &&
+	    acceptance_expired(g, c, &date))
+		*ret_reason = ts_asprintf("risk acceptance expired on %s", date ? date : "?");
+	else if (old_status && strcmp(old_status, "satisfied") == 0)
+		*ret_reason = ts_strdup("no longer satisfied by another component");
+	else if (old_status)
+		*ret_reason = ts_strdup("override no longer in force");
+	return "todo";
+}
+
+static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_CMS_EXISTING);
+	if (!st)
+		return store_fail(g->s, "load countermeasures", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(
+		    existing, (const char *)sqlite3_column_text(st, 1),
+		    json_pack("[I, s, s, s, i, s?, I, f]", (json_int_t)sqlite3_column_int64(st, 0),
+		              (const char *)sqlite3_column_text(st, 2),
+		              (const char *)sqlite3_column_text(st, 3),
+		              (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		              (const char *)sqlite3_column_text(st, 6),
+		              (json_int_t)sqlite3_column_int64(st, 7),
+		              sqlite3_column_double(st, 8)));
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load countermeasures", g->err);
+	st = store_prepare(g->s, SQL_TRACKED);
+	if (!st)
+		return store_fail(g->s, "load outbox", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[32];
+		snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
+		json_object_set_new(tracked, key, json_true());
+	}
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load outbox", g->err);
+	return 0;
+}
+
+static bool is_tracked(json_t *tracked, int64_t id, int64_t ticket)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return ticket > 0 || json_object_get(tracked, key);
+}
+
+static int insert_cm(struct gen *g, struct gcm *c, const char *status, const char *reason,
+                     const char *due)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
+	sqlite3_stmt *st = store_prepare(g->s, SQL_CM_INSERT);
+	if (!st)
+		return store_fail(g->s, "insert countermeasure", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	bind_text(st, 2, c->uid);
+	bind_text(st, 3, c->lc ? c->lc->id : jstr(c->manual, "id"));
+	bind_text(st, 4, c->component_key);
+	bind_text(st, 5, c->title);
+	sqlite3_bind_int(st, 6, c->priority);
+	bind_text(st, 7, status);
+	bind_text(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+	sqlite3_bind_int(st, 9, c->in_scope);
+	sqlite3_bind_double(st, 10, c->score);
+	bind_text(st, 11, due);
+	cm_body(g, c, &g->row);
+	bind_buf(st, 12, &g->row);
+	bind_text(st, 13, c->hash);
+	bind_text(st, 14, c->lc ? "library" : "manual");
+	sqlite3_bind_int(st, 15, g->version);
+	bind_text(st, 16, g->now);
+	const char *text_hash = NULL;
+	int rc = store_text(g, c, &text_hash);
+	if (rc < 0)
+		return rc;
+	bind_text(st, 17, text_hash);
+	rc = step_done(g, st, "insert countermeasure");
+	if (rc < 0)
+		return rc;
+	c->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	count(changes, "created");
+	/* A task born todo needs no history row; any other start is a decision
+	 * worth recording. */
+	if (strcmp(status, "todo") != 0 &&
+	    (rc = history(g, c->row_id, 0, NULL, status, reason)) < 0)
+		return rc;
+	if (c->in_scope && ticket_open(status))
+		rc = outbox(g, "create", c->row_id, 0, NULL);
+	return rc;
+}
+
+static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked, const char *status,
+                     const char *reason, const char *due)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
+	c->row_id = json_integer_value(json_array_get(old, 0));
+	const char *ostate = json_string_value(json_array_get(old, 1));
+	const char *ostatus = json_string_value(json_array_get(old, 2));
+	const char *ohash = json_string_value(json_array_get(old, 3));
+	int oscope = (int)json_integer_value(json_array_get(old, 4));
+	const char *odue = json_string_value(json_array_get(old, 5));
+	int64_t oticket = json_integer_value(json_array_get(old, 6));
+	bool reactivated = strcmp(ostate, "removed") == 0;
+	bool changed_text = strcmp(ohash, c->hash) != 0;
+	bool changed_status = strcmp(ostatus, status) != 0;
+	bool changed_due = (due == NULL) != (odue == NULL) || (due && strcmp(due, odue) != 0);
+	bool changed =
+	    reactivated || changed_text || changed_status || oscope != c->in_scope || changed_due;
+	sqlite3_stmt *st;
+	if (changed) {
+		st = store_prepare(g->s, SQL_CM_UPDATE);
+		if (!st)
+			return store_fail(g->s, "update countermeasure", g->err);
+		sqlite3_bind_int64(st, 1, c->row_id);
+		bind_text(st, 2, c->title);
+		sqlite3_bind_int(st, 3, c->priority);
+		bind_text(st, 4, status);
+		bind_text(st, 5, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+		sqlite3_bind_int(st, 6, c->in_scope);
+		sqlite3_bind_double(st, 7, c->score);
+		bind_text(st, 8, due);
+		cm_body(g, c, &g->row);
+		bind_buf(st, 9, &g->row);
+		bind_text(st, 10, c->hash);
+		sqlite3_bind_int(st, 11, g->version);
+		bind_text(st, 12, g->now);
+		const char *text_hash = NULL;
+		int trc = store_text(g, c, &text_hash);
+		if (trc < 0)
+			return trc;
+		bind_text(st, 13, text_hash);
+	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
+		st = store_prepare(g->s, SQL_CM_SCORE);
+		if (!st)
+			return store_fail(g->s, "update countermeasure", g->err);
+		sqlite3_bind_int64(st, 1, c->row_id);
+		sqlite3_bind_double(st, 2, c->score);
+	} else {
+		st = NULL; /* unchanged; last_version is bumped by mark_seen */
+	}
+	int rc = st ? step_done(g, st, "update countermeasure") : 0;
+	if (rc < 0)
+		return rc;
+	if (reactivated)
+		count(changes, "reactivated");
+	else if (changed_text)
+		count(changes, "updated");
+	if (changed_status && (rc = history(g, c->row_id, oticket, ostatus, status, reason)) < 0)
+		return rc;
+	/* Ticket operations: what threatsync owns on the tracker. */
+	bool was_open = !reactivated && oscope && ticket_open(ostatus);
+	bool now_open = c->in_scope && ticket_open(status);
+	if (!is_tracked(tracked, c->row_id, oticket))
+		return now_open ? outbox(g, "create", c->row_id, 0, NULL) : 0;
+	if (was_open && !now_open)
+		return outbox(g, "close", c->row_id, oticket,
+		              reason ? reason : "no longer in scope of the risk policy");
+	if (!was_open && now_open)
+		return outbox(g, "reopen", c->row_id, oticket,
+		              reactivated ? "the threat applies again" : reason);
+	if (now_open && changed_text)
+		return outbox(g, "update", c->row_id, oticket, NULL);
+	return 0;
+}
+
+static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
+{
+	json_t *changes = json_object_get(g->changes, "countermeasures");
+	const char *uid;
+	json_t *old;
+	json_object_foreach (existing, uid, old) {
+		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
+			continue;
+		int64_t id = json_integer_value(json_array_get(old, 0));
+		char *reason = removal_reason(g, uid, false);
+		sqlite3_stmt *st = store_prepare(g->s, SQL_CM_REMOVE);
+		if (!st) {
+			free(reason);
+			return store_fail(g->s, "remove countermeasure", g->err);
+		}
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, reason);
+		bind_text(st, 3, g->now);
+		int rc = step_done(g, st, "remove countermeasure");
+		int64_t ticket = json_integer_value(json_array_get(old, 6));
+		bool was_open = json_integer_value(json_array_get(old, 4)) &&
+		                ticket_open(json_string_value(json_array_get(old, 2)));
+		if (rc == 0 && was_open && is_tracked(tracked, id, ticket))
+			rc = outbox(g, "close", id, ticket, reason);
+		free(reason);
+		if (rc < 0)
+			return rc;
+		count(changes, "removed");
+	}
+	return 0;
+}
+
+/* Links between threats and countermeasures: inserts the new pairs and
+ * deletes the stale ones, so an unchanged model writes nothing. */
+static int store_links(struct gen *g)
+{
+	json_t *stale = json_object(); /* "threat_id:cm_id" -> [threat_id, cm_id] */
+	int rc = 0;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_LINKS_EXISTING);
+	if (!st) {
+		rc = store_fail(g->s, "link threats", g->err);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, g->project_id);
+	int r;
+	char key[48];
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(key, sizeof(key), "%lld:%lld", (long long)sqlite3_column_int64(st, 0),
+		         (long long)sqlite3_column_int64(st, 1));
+		json_object_set_new(stale, key,
+		                    json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 0),
+		                              (json_int_t)sqlite3_column_int64(st, 1)));
+	}
+	if (r != SQLITE_DONE) {
+		rc = store_fail(g->s, "link threats", g->err);
+		goto out;
+	}
+	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
+		for (size_t k = 0; rc == 0 && k < g->cms[i].n_threats; k++) {
+			int64_t tid = g->threats[g->cms[i].threats[k]].row_id;
+			if (json_object_size(stale) > 0) {
+				snprintf(key, sizeof(key), "%lld:%lld", (long long)tid,
+				         (long long)g->cms[i].row_id);
+				if (json_object_get(stale, key)) {
+					json_object_del(stale, key);
+					continue;
+				}
+			}
+			st = store_prepare(g->s, SQL_LINK_INSERT);
+			if (!st) {
+				rc = store_fail(g->s, "link threats", g->err);
+				goto out;
+			}
+			sqlite3_bind_int64(st, 1, tid);
+			sqlite3_bind_int64(st, 2, g->cms[i].row_id);
+			rc = step_done(g, st, "link threats");
+		}
+	}
+	const char *k;
+	json_t *pair;
+	json_object_foreach (stale, k, pair) {
+		if (rc < 0)
+			break;
+		st = store_prepare(g->s, SQL_LINK_DELETE);
+		if (!st) {
+			rc = store_fail(g->s, "unlink threats", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(pair, 0)));
+		sqlite3_bind_int64(st, 2, json_integer_value(json_array_get(pair, 1)));
+		rc = step_done(g, st, "unlink threats");
+	}
+out:
+	json_decref(stale);
+	return rc;
+}
+
+/* Every active item was generated from this version. */
+static int mark_seen(struct gen *g)
+{
+	const char *sql[] = {SQL_THREATS_SEEN, SQL_CMS_SEEN};
+	const bool had[] = {g->had_threats, g->had_cms};
+	for (size_t i = 0; i < 2; i++) {
+		/* Without earlier rows, every active row was written by this run
+		 * with this version: nothing to scan. */
+		if (!had[i])
+			continue;
+		sqlite3_stmt *st = store_prepare(g->s, sql[i]);
+		if (!st)
+			return store_fail(g->s, "record model version", g->err);
+		sqlite3_bind_int64(st, 1, g->project_id);
+		sqlite3_bind_int(st, 2, g->version);
+		int rc = step_done(g, st, "record model version");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int store_cms(struct gen *g)
+{
+	json_t *existing =
+	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
+	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
+	int rc = load_existing_cms(g, existing, tracked);
+	g->had_cms = json_object_size(existing) > 0;
+	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
+		struct gcm *c = &g->cms[i];
+		json_t *old = json_object_get(existing, c->uid);
+		const char *ostatus = old ? json_string_value(json_array_get(old, 2)) : NULL;
+		const char *odue = old ? json_string_value(json_array_get(old, 5)) : NULL;
+		char *reason = NULL;
+		const char *status = decide_status(g, c, ostatus, &reason);
+		/* A due date is set once, when the task first needs doing, and
+		 * kept: the SLA runs from then. */
+		char due[11] = "";
+		const char *due_date = odue;
+		if (!due_date && c->in_scope && ticket_open(status)) {
+			int days = g->policy->sla_days[c->priority - 1];
+			if (days > 0) {
+				add_days(g->today, days, due);
+				due_date = due;
+			}
+		}
+		if (!old) {
+			rc = insert_cm(g, c, status, reason, due_date);
+		} else {
+			rc = update_cm(g, c, old, tracked, status, reason, due_date);
+			json_object_del(existing, c->uid);
+		}
+		free(reason);
+	}
+	if (rc == 0)
+		rc = remove_cms(g, existing, tracked);
+	if (rc == 0)
+		rc = store_links(g);
+	if (rc == 0)
+		rc = mark_seen(g);
+	json_decref(existing);
+	json_decref(tracked);
+	return rc;
+}
+
+/* ------------------------------------------------------------ summary */
+
+static json_t *zero_counts(const char *const *keys, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, keys[i], json_integer(0));
+	return o;
+}
+
+static void summarise(struct gen *g, bool dry_run)
+{
+	static const char *const sev[] = {"critical", "high", "medium", "low"};
+	static const char *const diff[] = {"created", "updated", "removed", "reactivated"};
+	static const char *const cdiff[] = {"created", "updated", "removed", "reactivated",
+	                                    "status_changed"};
+	static const char *const ops[] = {"create", "update", "close", "reopen"};
+	json_t *by_sev = zero_counts(sev, 4);
+	int t_scope = 0, t_over = 0, c_scope = 0, c_sat = 0;
+	for (size_t i = 0; i < g->n_threats; i++) {
+		count(by_sev, g->threats[i].severity);
+		t_scope += g->threats[i].in_scope;
+		t_over += g->threats[i].ovr != NULL;
+	}
+	for (size_t i = 0; i < g->n_cms; i++) {
+		c_scope += g->cms[i].in_scope;
+		c_sat += g->cms[i].satisfied_by != NULL;
+	}
+	json_t *t = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_threats, "in_scope",
+	                      t_scope, "overridden", t_over, "by_severity", by_sev);
+	json_t *c = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_cms, "in_scope", c_scope,
+	                      "satisfied", c_sat, "by_status", json_object());
+	json_t *changes =
+	    json_pack("{s:o, s:o, s:o}", "threats", zero_counts(diff, 4), "countermeasures",
+	              zero_counts(cdiff, 5), "outbox", zero_counts(ops, 4));
+	g->summary = json_pack("{s:s, s:i, s:s, s:s?, s:i, s:b, s:o, s:o, s:o}", "project", g->slug,
+	                       "model_version", g->version, "risk_class", g->cls.risk_class, "rule",
+	                       g->cls.rule, "rule_line", g->cls.rule_line, "dry_run", dry_run,
+	                       "threats", t, "countermeasures", c, "changes", changes);
+	g->changes = changes;
+}
+
+static int cms_by_status(struct gen *g)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_BY_STATUS);
+	if (!st)
+		return store_fail(g->s, "count countermeasures", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	json_t *by = json_object_get(json_object_get(g->summary, "countermeasures"), "by_status");
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
+		                    json_integer(sqlite3_column_int(st, 1)));
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "count countermeasures", g->err);
+	return 0;
+}
+
+/* ------------------------------------------------------------ entry */
+
+/* A component type's default properties (library component_types.json) hold
+ * for every component of that type that does not say otherwise: a web_app
+ * authenticates users unless its model entry sets authenticates_users false.
+ * Applied to the working copy of the model only; the stored model is the
+ * team's own text. */
+static void apply_type_defaults(struct gen *g)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(g->model, "components"), i, c) {
+		const struct lib_component_type *t =
+		    library_component_type(g->lib, jstr(c, "type"));
+		if (!t || json_object_size(t->default_properties) == 0)
+			continue;
+		json_t *props = json_object_get(c, "properties");
+		if (!json_is_object(props)) {
+			props = json_object();
+			json_object_set_new(c, "properties", props);
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach (t->default_properties, key, v) {
+			if (!json_object_get(props, key))
+				json_object_set(props, key, v);
+		}
+	}
+}
+
+static int prepare(struct gen *g)
+{
+	int rc;
+	if ((rc = project_find(g->s, g->slug, &g->project_id, g->err)) < 0)
+		return rc;
+	if ((rc = model_load(g->s, g->project_id, 0, &g->model, &g->version, g->err)) < 0)
+		return rc;
+	const struct config_project *pc = config_find_project(g->cfg, g->slug);
+	g->connector = pc ? pc->connector : NULL;
+	apply_type_defaults(g);
+	classify_annotate_model(g->model);
+	g->expr_index = expr_index_new(g->model);
+	if ((rc = classify_model(g->cfg, g->model, &g->cls, g->err)) < 0)
+		return rc;
+	g->class_rank = classify_rank(g->cls.risk_class);
+	g->policy = config_find_policy(g->cfg, g->cls.risk_class);
+	if (!g->policy)
+		g->policy = config_default_policy(g->cls.risk_class);
+	g->frameworks = json_object();
+	for (char **fw = g->policy->frameworks; fw && *fw; fw++)
+		json_object_set_new(g->frameworks, *fw, json_true());
+	size_t i;
+	json_t *fw;
+	json_array_foreach (json_object_get(json_object_get(g->model, "project"), "compliance"), i,
+	                    fw) {
+		if (json_is_string(fw))
+			json_object_set_new(g->frameworks, json_string_value(fw), json_true());
+	}
+	build_indexes(g);
+	g->text_index = json_object();
+	g->shared = ts_calloc(library_n_threats(g->lib) + 1, sizeof(*g->shared));
+	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
+	                               g->err)) < 0)
+		return rc;
+	if ((rc = library_threats(g)) < 0 || (rc = manual_items(g)) < 0)
+		return rc;
+	for (size_t k = 0; k < g->n_cms; k++)
+		cm_finish(g, &g->cms[k]);
+	return 0;
+}
+
+int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
+            const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err)
+{
+	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err};
+	bool dry_run = opts && opts->dry_run;
+	if (opts && opts->now)
+		snprintf(g.now, sizeof(g.now), "%s", opts->now);
+	else
+		ts_now_iso(g.now);
+	snprintf(g.today, sizeof(g.today), "%.10s", g.now);
+	int rc = prepare(&g);
+	if (rc < 0)
+		goto out;
+	summarise(&g, dry_run);
+	if ((rc = store_begin(s)) < 0) {
+		rc = store_fail(s, "begin generation", err);
+		goto out;
+	}
+	sqlite3_stmt *st = store_prepare(s, SQL_CLASS);
+	if (!st) {
+		rc = store_fail(s, "record classification", err);
+		goto rollback;
+	}
+	sqlite3_bind_int64(st, 1, g.project_id);
+	sqlite3_bind_int(st, 2, g.version);
+	bind_text(st, 3, g.cls.risk_class);
+	bind_text(st, 4, g.cls.rule);
+	if ((rc = step_done(&g, st, "record classification")) < 0)
+		goto rollback;
+	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
+	    (rc = cms_by_status(&g)) < 0)
+		goto rollback;
+	if (dry_run) {
+		store_rollback(s);
+	} else if ((rc = store_commit(s)) < 0) {
+		rc = store_fail(s, "commit generation", err);
+		goto rollback;
+	}
+	*ret_summary = g.summary;
+	g.summary = NULL;
+	rc = 0;
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	gen_release(&g);
+	return rc;
+}
+
+/* ------------------------------------------------------------ listings */
+
+static const char SQL_LATEST_CLASS[] =
+    "SELECT version, risk_class, class_rule FROM model_versions WHERE project_id = ?1"
+    " AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
+static const char SQL_LIST_THREATS[] =
+    "SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
+    " severity, likelihood, score, in_scope, state, removed_reason, first_version,"
+    " last_version FROM threats WHERE project_id = ?1"
+    " AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
+static const char SQL_LIST_LINKS[] =
+    "SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
+    " JOIN countermeasures c ON c.id = l.countermeasure_id WHERE t.project_id = ?1"
+    " ORDER BY t.uid, c.uid";
+static const char SQL_LIST_CMS[] =
+    "SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
+    " c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
+    " c.removed_reason, json_patch(coalesce(x.body, '{}'), c.body), t.connector, t.remote_key,"
+    " t.remote_url, c.first_version, c.last_version FROM countermeasures c"
+    " LEFT JOIN tickets t ON t.id = c.ticket_id"
+    " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash"
+    " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
+    " AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	const char *s = col(st, i);
+	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+	return v ? v : json_null();
+}
+
+/* {"project", "model_version", "risk_class", "rule"} of the last generation. */
+static int list_header(struct store *s, const char *slug, int64_t *ret_project, json_t **ret_doc,
+                       struct ts_err *err)
+{
+	int rc = project_find(s, slug, ret_project, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = store_prepare(s, SQL_LATEST_CLASS);
+	if (!st)
+		return store_fail(s, "load classification", err);
+	sqlite3_bind_int64(st, 1, *ret_project);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_doc = json_pack("{s:s, s:i, s:s, s:s?}", "project", slug, "model_version",
+		                     sqlite3_column_int(st, 0), "risk_class", col(st, 1), "rule",
+		                     col(st, 2));
+	else if (rc == SQLITE_DONE)
+		*ret_doc = json_pack("{s:s, s:n, s:n, s:n}", "project", slug, "model_version",
+		                     "risk_class", "rule");
+	else
+		return store_fail(s, "load classification", err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static json_t *override_json(const json_t *active, const char *kind, const char *uid)
+{
+	char *key = ts_asprintf("%s:%s", kind, uid);
+	json_t *o = json_object_get(active, key);
+	free(key);
+	return o ? json_deep_copy(o) : json_null();
+}
+
+/* The threat-countermeasure links of a project as a new object: with by 0,
+ * threat uid -> [countermeasure uids]; with by 1, countermeasure uid -> [threat
+ * uids]. */
+static int load_links(struct store *s, int64_t pid, int by, json_t **ret_links, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
+	if (!st)
+		return store_fail(s, "list threat links", err);
+	json_t *links = json_object();
+	sqlite3_bind_int64(st, 1, pid);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *l = json_object_get(links, col(st, by));
+		if (!l) {
+			l = json_array();
+			json_object_set_new(links, col(st, by), l);
+		}
+		json_array_append_new(l, json_string(col(st, 1 - by)));
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(links);
+		return store_fail(s, "list threat links", err);
+	}
+	*ret_links = links;
+	return 0;
+}
+
+int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
+                     struct ts_err *err)
+{
+	int64_t pid;
+	json_t *doc = NULL, *active = NULL, *links = NULL;
+	int rc = list_header(s, slug, &pid, &doc, err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
+		goto fail;
+	if ((rc = load_links(s, pid, 0, &links, err)) < 0)
+		goto fail;
+	sqlite3_stmt *st;
+	st = store_prepare(s, SQL_LIST_THREATS);
+	if (!st) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, all);
+	json_t *list = json_array();
+	json_object_set_new(doc, "threats", list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *uid = col(st, 0);
+		json_t *ovr = override_json(active, "threat", uid);
+		bool removed = strcmp(col(st, 13), "active") != 0;
+		const char *status = removed ? "removed"
+		                     : json_is_object(ovr)
+		                         ? json_string_value(json_object_get(ovr, "kind"))
+		                     : sqlite3_column_int(st, 12) ? "open"
+		                                                  : "out_of_scope";
+		json_t *cms = json_object_get(links, uid);
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
+		                    " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
+		                    "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+		                    "component", col(st, 3), "flow", col(st, 4), "title",
+		                    col(st, 5), "stride", col(st, 6), "cwe", col_json(st, 7),
+		                    "capec", col_json(st, 8), "severity", col(st, 9), "likelihood",
+		                    col(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
+		                    sqlite3_column_int(st, 12), "status", status, "state",
+		                    col(st, 13), "removed_reason", col(st, 14), "override", ovr,
+		                    "countermeasures", cms ? json_incref(cms) : json_array(),
+		                    "first_version", sqlite3_column_int(st, 15), "last_version",
+		                    sqlite3_column_int(st, 16)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list threats", err);
+		goto fail;
+	}
+	json_decref(active);
+	json_decref(links);
+	*ret_doc = doc;
+	return 0;
+fail:
+	json_decref(doc);
+	json_decref(active);
+	json_decref(links);
+	return rc;
+}
+
+int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
+                             const char *now, json_t **ret_doc, struct ts_err *err)
+{
+	if (status && !gen_status_valid(status))
+		return ts_err_set(err, TS_E_USAGE,
+		                  "unknown status '%s' (todo, in_progress, done, not_applicable, "
+		                  "risk_accepted or satisfied)",
+		                  status);
+	int64_t pid;
+	json_t *doc = NULL, *active = NULL, *links = NULL;
+	int rc = list_header(s, slug, &pid, &doc, err);
+	if (rc < 0)
+		goto fail;
+	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
+		goto fail;
+	if ((rc = load_links(s, pid, 1, &links, err)) < 0)
+		goto fail;
+	sqlite3_stmt *st;
+	st = store_prepare(s, SQL_LIST_CMS);
+	if (!st) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, all || status);
+	if (status)
+		sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
+	json_t *list = json_array();
+	json_object_set_new(doc, "countermeasures", list);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *uid = col(st, 0);
+		json_t *ticket = col(st, 15)
+		                     ? json_pack("{s:s, s:s?, s:s?}", "connector", col(st, 15),
+		                                 "key", col(st, 16), "url", col(st, 17))
+		                     : json_null();
+		json_t *threats = json_object_get(links, uid);
+		json_array_append_new(
+		    list,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
+		              " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
+		              "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
+		              "component", col(st, 3), "title", col(st, 4), "priority",
+		              sqlite3_column_int(st, 5), "status", col(st, 6), "satisfied_by",
+		              col(st, 7), "verification", col(st, 8), "in_scope",
+		              sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
+		              "due_date", col(st, 11), "state", col(st, 12), "removed_reason",
+		              col(st, 13), "override", override_json(active, "countermeasure", uid),
+		              "threats", threats ? json_incref(threats) : json_array(), "ticket",
+		              ticket, "details", col_json(st, 14), "first_version",
+		              sqlite3_column_int(st, 18), "last_version",
+		              sqlite3_column_int(st, 19)));
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "list countermeasures", err);
+		goto fail;
+	}
+	json_decref(active);
+	json_decref(links);
+	*ret_doc = doc;
+	return 0;
+fail:
+	json_decref(doc);
+	json_decref(active);
+	json_decref(links);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Deterministic, diff-based generation of threats and countermeasure tasks from
+ * a project's latest model, the threat library and the risk policy, and the
+ * listings of what was generated. docs/generation.md describes the rules. */
+#ifndef TS_ENGINE_GENERATE_H
+#define TS_ENGINE_GENERATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/config.h"
+#include "engine/library/library.h"
+#include "engine/store/store.h"
+#include "engine/util.h"
+
+struct gen_opts {
+	/* Generation time, "YYYY-MM-DDTHH:MM:SS.mmmZ"; NULL: the clock. Decides
+	 * due dates of new tasks, whether a risk acceptance has expired, and the
+	 * timestamps written. */
+	const char *now;
+	/* Compute and report, but roll back instead of committing. */
+	bool dry_run;
+};
+
+/* Generates (or regenerates) the threats and countermeasures of project slug
+ * from its latest model version, in one transaction:
+ * - classifies the model (cfg's rules) and records the class on the version;
+ * - creates threat instances per (library threat, component) and per (library
+ *   threat, flow) where the type matches and the condition holds, plus the
+ *   model's manual threats; countermeasure instances per (countermeasure,
+ *   component) with stable ids "<library id>@<component id>";
+ * - marks countermeasures satisfied by another component (satisfied_by);
+ * - scores threats (docs/risk-score.md), applies the risk policy's scope and
+ *   due dates, and re-applies overrides (an expired risk acceptance returns the
+ *   task to todo);
+ * - diffs against what is stored: new items are inserted, vanished ones marked
+ *   removed with the reason, changed text updated, every status change gets a
+ *   status_history row, and the outbox receives the matching ticket operations
+ *   when cfg maps the project to a connector.
+ * *ret_summary is new (schema/generate.schema.json): {"project",
+ * "model_version", "risk_class", "rule", "rule_line", "dry_run", "threats":
+ * {"total", "in_scope", "overridden", "by_severity"}, "countermeasures":
+ * {"total", "in_scope", "satisfied", "by_status"}, "changes": {"threats":
+ * {"created", "updated", "removed", "reactivated"}, "countermeasures":
+ * {"created", "updated", "removed", "reactivated", "status_changed"},
+ * "outbox": {"create", "update", "close", "reopen"}}}.
+ * Errors: TS_E_NOTFOUND (no such project, no model yet), TS_E_INVALID (a condition
+ * that cannot be evaluated, naming the library file and JSON path), store
+ * errors (store_fail). Nothing is written on error. */
+int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
+            const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err);
+
+/* The threats of project slug as a new document (schema/threats.schema.json),
+ * sorted by score (descending) then id. Without all only active, in-scope
+ * threats are listed. now ("YYYY-MM-DDTHH:MM:SS.mmmZ", NULL: the clock) decides
+ * which risk acceptances are still in force. */
+int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
+                     struct ts_err *err);
+
+/* The countermeasures (tasks) of project slug as a new document
+ * (schema/countermeasures.schema.json), sorted by score (descending) then id.
+ * Without all only active, in-scope tasks are listed; status (may be NULL)
+ * keeps only that status (TS_E_USAGE for an unknown one). now as above. */
+int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
+                             const char *now, json_t **ret_doc, struct ts_err *err);
+
+/* The risk score of a threat (0..100, one decimal), see docs/risk-score.md:
+ * 100 * severity_rank * likelihood_rank / 12 * class factor * exposure factor.
+ * severity_rank: critical 4 .. low 1; likelihood_rank: high 3 .. low 1;
+ * class_rank: the project's class, critical 4 .. low 1; exposure: 2 internet
+ * facing, 1 crossing a trust boundary, 0 internal. Out-of-range values are
+ * clamped (an unknown class counts as low). */
+double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exposure);
+
+/* The idempotency marker of a task's ticket: "threatsync-" followed by 16 hex
+ * digits of SHA-256(project slug "/" countermeasure uid). Written into out. */
+void gen_marker(const char *slug, const char *cm_uid, char out[32]);
+
+/* Whether s is a countermeasure status name. */
+bool gen_status_valid(const char *s);
+
+#endif

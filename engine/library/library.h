@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The threat library: component types, threats, countermeasures, type mappings and
+ * blueprints loaded from one or more directories of JSON (later ones overlay earlier
+ * ones), validated whole and then immutable. docs/library.md describes the format. */
+#ifndef TS_ENGINE_LIBRARY_H
+#define TS_ENGINE_LIBRARY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/util.h"
+
+struct expr;
+struct model_typeinfo;
+
+/* Largest library file accepted, in bytes. */
+#define LIBRARY_FILE_MAX (4 * 1024 * 1024)
+
+enum lib_kind { LIB_KIND_PROCESS, LIB_KIND_STORE, LIB_KIND_ACTOR };
+enum lib_scope { LIB_SCOPE_COMPONENT, LIB_SCOPE_FLOW };
+
+/* How a satisfying component ("provider") must be connected to the component
+ * that needs the countermeasure, through one data flow of the model. */
+enum lib_relation {
+	LIB_RELATION_IN_FRONT,  /* flow provider -> component (gateway, load balancer) */
+	LIB_RELATION_BEHIND,    /* flow component -> provider (IdP, secrets manager) */
+	LIB_RELATION_CONNECTED, /* a flow in either direction */
+};
+
+/* Every pointer inside the structs below (strings included) is borrowed from
+ * the library and valid until library_free. Arrays are never NULL when their
+ * count is 0 unless stated. */
+
+struct lib_component_type {
+	const char *id;   /* vocabulary id, [a-z][a-z0-9_]* */
+	const char *name; /* display name */
+	const char *description;
+	enum lib_kind kind;
+	const char *kind_name;      /* "process", "store" or "actor" */
+	json_t *default_properties; /* object (possibly empty) */
+	const char *file;           /* file the entry came from */
+	const char *path;           /* JSON path of the entry in file */
+};
+
+struct lib_threat {
+	const char *id; /* "T-WEB-XSS" */
+	const char *title;
+	const char *description;
+	char stride[7];          /* letters in STRIDE order, e.g. "TI" */
+	const char **applies_to; /* component type ids */
+	size_t n_applies_to;
+	enum lib_scope scope;
+	const char *condition_src;    /* NULL when the threat has no condition */
+	const struct expr *condition; /* parsed condition; NULL when none */
+	const char *severity;         /* "critical" | "high" | "medium" | "low" */
+	int severity_rank;            /* critical 4 .. low 1 */
+	const char *likelihood;       /* "high" | "medium" | "low" */
+	int likelihood_rank;          /* high 3 .. low 1 */
+	const int *cwe;
+	size_t n_cwe;
+	const int *capec;
+	size_t n_capec;
+	const struct lib_countermeasure **countermeasures; /* resolved, in file order */
+	size_t n_countermeasures;
+	const char *file;
+	const char *path; /* JSON path of the entry in file, "$.threats[3]" */
+	json_t *json;     /* the entry as written (borrowed) */
+};
+
+struct lib_how_to {
+	const char *stack; /* "aspnetcore", "spring", "nginx", "generic", ... */
+	const char *text;  /* markdown */
+};
+
+struct lib_link {
+	const char *title;
+	const char *url;
+};
+
+struct lib_compliance {
+	const char *framework; /* vocabulary framework id ("nist-800-53", "gdpr", ...) */
+	const char **ids;      /* control ids, in file order */
+	size_t n_ids;
+};
+
+/* A component that makes the countermeasure unnecessary for another one. The
+ * generator looks, for a component C needing the countermeasure, for a flow F
+ * between C and a component P of one of provider_types, in the direction given
+ * by relation, such that condition (if any) holds with the roots component = C,
+ * flow = F, source = F's source, destination = F's destination, model. P is the
+ * provider to name (library_find_provider does exactly this). */
+struct lib_satisfied_by {
+	const char **provider_types;
+	size_t n_provider_types;
+	enum lib_relation relation;
+	const char *relation_name;    /* "in_front" | "behind" | "connected" */
+	const char *condition_src;    /* NULL when none */
+	const struct expr *condition; /* NULL when none */
+};
+
+struct lib_countermeasure {
+	const char *id; /* "C-OUTPUT-ENCODING" */
+	const char *title;
+	int priority;            /* 1 (most urgent) .. 4 */
+	const char *requirement; /* user story */
+	const struct lib_how_to *how_to;
+	size_t n_how_to;
+	const char *acceptance_test; /* NULL when absent */
+	const struct lib_link *training;
+	size_t n_training;
+	const struct lib_compliance *compliance; /* sorted by framework */
+	size_t n_compliance;
+	const struct lib_satisfied_by *satisfied_by; /* NULL when none */
+	const char *file;
+	const char *path; /* JSON path of the entry in file, "$.threats[3]" */
+	json_t *json;     /* the entry as written (borrowed) */
+};
+
+/* A blueprint expands a profile of its kind into a starting model
+ * (engine/library/blueprint.h). Its id is the profile kind it serves. */
+struct lib_blueprint {
+	const char *id; /* profile kind: "web_app", "spa_api", ... */
+	const char *name;
+	const char *description;
+	const char *file;
+	const char *path;
+	json_t *json; /* the validated blueprint (borrowed) */
+};
+
+struct library;
+
+/* Loads each directory in order; later directories overlay earlier ones: an entry
+ * with the same id replaces the earlier one, new ids are added, and a type mapping
+ * for the same (format, foreign type) replaces the earlier target. Every file is
+ * optional in every directory. On success *ret_lib is a new library (free with
+ * library_free). On failure returns a negative code, *ret_lib is untouched, err
+ * holds the problems found (as many as fit, one per line, "FILE: $.PATH:
+ * message") with code TS_E_INVALID, or TS_E_NOTFOUND when a directory is missing. */
+int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
+                 struct ts_err *err);
+void library_free(struct library *lib); /* NULL is a no-op */
+
+/* Entries sorted by id; i < the count. */
+size_t library_n_component_types(const struct library *lib);
+const struct lib_component_type *library_component_type_at(const struct library *lib, size_t i);
+size_t library_n_threats(const struct library *lib);
+const struct lib_threat *library_threat_at(const struct library *lib, size_t i);
+size_t library_n_countermeasures(const struct library *lib);
+const struct lib_countermeasure *library_countermeasure_at(const struct library *lib, size_t i);
+size_t library_n_blueprints(const struct library *lib);
+const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
+
+/* Lookups by id; NULL when absent. */
+const struct lib_component_type *library_component_type(const struct library *lib, const char *id);
+const struct lib_threat *library_threat(const struct library *lib, const char *id);
+const struct lib_countermeasure *library_countermeasure(const struct library *lib, const char *id);
+const struct lib_blueprint *library_blueprint(const struct library *lib, const char *kind);
+
+/* The library type a foreign type or tag maps to for format ("otm",
+ * "threatdragon"), compared case-insensitively; NULL when unmapped. Borrowed. */
+const char *library_map_type(const struct library *lib, const char *format, const char *foreign);
+
+/* Fills ret (engine/model/model.h) with callbacks answering from lib: known type,
+ * kind name of a type, type mapping. lib must outlive every use of ret. */
+void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);
+
+/* Finds the component satisfying cm for component in model (a native model
+ * document, see struct lib_satisfied_by). Candidates are tried in order of
+ * component id, then flow id, so the answer is deterministic. Returns 1 and
+ * *ret_provider (borrowed from model) when found, 0 when cm has no satisfied_by
+ * or nothing satisfies it, or a negative code with err filled when the condition
+ * cannot be evaluated. */
+int library_find_provider(const struct lib_countermeasure *cm, json_t *model, json_t *component,
+                          json_t **ret_provider, struct ts_err *err);
+
+/* Options of library_lint. */
+struct library_lint_opts {
+	const char *catalogs_dir; /* directory holding nist-800-53r5-baselines.tsv and
+	                           * asvs-4.0.3.tsv, or NULL: check shapes only */
+};
+
+/* Loads the directories like library_load but keeps going to report every
+ * problem, and adds warnings and statistics. *ret_report is a new JSON document
+ * following schema/library-lint.schema.json (caller decrefs); its "ok" member is
+ * false when there is an error. Returns a negative code only when the report
+ * itself cannot be produced (TS_E_NOTFOUND for a missing directory or catalog,
+ * TS_E_INVALID for an unreadable catalog). */
+int library_lint(const char *const *dirs, size_t n_dirs, const struct library_lint_opts *opts,
+                 json_t **ret_report, struct ts_err *err);
+
+#endif

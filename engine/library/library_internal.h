@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between the library loader, its lint and the blueprint validator: the
+ * library struct and the list of problems found while loading. Not for users of
+ * the library: include engine/library/library.h instead. */
+#ifndef TS_ENGINE_LIBRARY_INTERNAL_H
+#define TS_ENGINE_LIBRARY_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "engine/library/library.h"
+
+/* One problem: "FILE: PATH: message". */
+struct lib_diag_item {
+	bool warning;
+	char *file; /* may be NULL for problems without a file */
+	char *path; /* JSON path, may be NULL */
+	char *msg;
+};
+
+struct lib_diag {
+	struct lib_diag_item *items;
+	size_t n, cap;
+	size_t n_errors;
+	int code; /* sysexits code of the first error, 0 when none */
+};
+
+void lib_diag_add(struct lib_diag *d, bool warning, int code, const char *file, const char *path,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void lib_diag_free(struct lib_diag *d);
+
+/* A JSON path one level down: "$.a" + "b" -> "$.a.b" (or "$.a[\"b-c\"]" for keys
+ * that are not identifiers); "$.a" + index 3 -> "$.a[3]". New strings. */
+char *lib_path_key(const char *base, const char *key);
+char *lib_path_index(const char *base, size_t index);
+
+/* Formats the errors of d into err (as many lines as fit), code d->code. */
+void lib_diag_format(const struct lib_diag *d, struct ts_err *err);
+
+/* Validation of one JSON object, problems recorded in d at file/path. */
+struct lib_vctx {
+	struct library *lib; /* may be NULL outside the loader */
+	struct lib_diag *d;
+	const char *file;
+	const char *path;
+	json_t *obj;
+	size_t errors_before; /* d->n_errors when the object's checks began */
+};
+
+/* An error at path.key (key NULL: at path). */
+void lib_verr(struct lib_vctx *v, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether no error was recorded since errors_before. */
+bool lib_vok(const struct lib_vctx *v);
+/* Unknown members ("x-" prefixed ones are always allowed) are errors. */
+void lib_v_keys(struct lib_vctx *v, const char *const *allowed, size_t n);
+/* A non-empty string member (borrowed), NULL when absent or invalid. */
+const char *lib_v_str(struct lib_vctx *v, const char *key, bool required);
+/* Index in names of a string member; def when absent and optional; -1 on error. */
+int lib_v_enum(struct lib_vctx *v, const char *key, const char *const *names, size_t n,
+               bool required, int def);
+/* A list of non-empty strings: new array (caller frees) of borrowed strings. */
+const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, size_t *ret_n);
+
+struct library {
+	struct lib_component_type *types;
+	size_t n_types;
+	struct lib_threat *threats;
+	size_t n_threats;
+	struct lib_countermeasure *cms;
+	size_t n_cms;
+	struct lib_blueprint *blueprints;
+	size_t n_blueprints;
+	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
+	size_t n_mappings;
+	json_t *docs;   /* every parsed file: keeps the borrowed strings alive */
+	char **strings; /* file names and paths the entries borrow */
+	size_t n_strings, cap_strings;
+};
+
+/* Loads into a new library, never failing on data problems: they go to d and
+ * the offending entries are left out. Returns a negative code only for a
+ * missing directory (also recorded in d, code TS_E_NOTFOUND). */
+int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
+                  struct lib_diag *d);
+
+/* Blueprint checks (engine/library/blueprint.c), run by the loader once component types
+ * are known: structure, conditions over the profile, types and references. */
+void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
+                            const char *path, struct lib_diag *d);
+
+/* Shape of a control id of framework ("nist-800-53", ...): NULL when valid, else
+ * a static description of the expected shape. Unknown framework: "unknown". */
+const char *lib_compliance_shape_error(const char *framework, const char *id);
+bool lib_framework_known(const char *framework);
+
+#endif

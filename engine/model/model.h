@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* System models: the native format, OTM and Threat Dragon importers, versioned
+ * storage, load and diff. */
+#ifndef TS_ENGINE_MODEL_H
+#define TS_ENGINE_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/store/store.h"
+#include "engine/util.h"
+
+#define MODEL_FORMAT_ID "threatsync-model/1"
+#define MODEL_MAX_BYTES ((size_t)16 * 1024 * 1024) /* whole document */
+#define MODEL_MAX_DEPTH 32                         /* nesting of arrays and objects */
+#define MODEL_MAX_STRING 4096                      /* bytes of any one string or key */
+#define MODEL_MAX_ID 128                           /* bytes of an id */
+#define MODEL_MAX_ERRORS 20                        /* error lines collected per document */
+
+enum model_format {
+	MODEL_FORMAT_AUTO,
+	MODEL_FORMAT_NATIVE,
+	MODEL_FORMAT_OTM,
+	MODEL_FORMAT_THREATDRAGON
+};
+
+/* Component type information, supplied by the caller (the threat library) so
+ * the model code does not depend on it. Every callback may be NULL. */
+struct model_typeinfo {
+	void *ud;
+	/* a library component type id? */
+	bool (*known)(void *ud, const char *type);
+	/* "process"|"store"|"actor", NULL if unknown */
+	const char *(*kind)(void *ud, const char *type);
+	/* maps a foreign type or tag (format "otm" or "threatdragon") to a
+	 * library type; NULL = no mapping. The result is borrowed from ud. */
+	const char *(*map)(void *ud, const char *format, const char *foreign);
+};
+
+/* "auto", "native", "otm", "threatdragon" <-> enum. model_format_from_name
+ * returns -EINVAL for an unknown name. model_format_name returns a static string. */
+int model_format_from_name(const char *name, enum model_format *ret);
+const char *model_format_name(enum model_format f);
+
+/* Parses, converts and validates a document of len bytes (data need not be
+ * NUL-terminated). file_name prefixes every message. On success *ret_model is a
+ * new normalised native document (caller json_decrefs), *ret_warnings a new
+ * array of strings ("FILE: $.path: message"), *ret_detected the format found
+ * (each out parameter may be NULL). On bad input returns -EINVAL with
+ * err->code = TS_E_INVALID and up to MODEL_MAX_ERRORS lines in err->msg.
+ * strict turns warnings into errors. ti may be NULL: then every type is
+ * accepted and foreign types fall back to the generic types by shape. */
+int model_parse(const char *file_name, const char *data, size_t len, enum model_format fmt,
+                bool strict, const struct model_typeinfo *ti, json_t **ret_model,
+                json_t **ret_warnings, enum model_format *ret_detected, struct ts_err *err);
+
+/* model_parse on the contents of path (at most MODEL_MAX_BYTES); messages name
+ * path. A missing or unreadable file is TS_E_NOTFOUND, an oversized one TS_E_INVALID. */
+int model_parse_file(const char *path, enum model_format fmt, bool strict,
+                     const struct model_typeinfo *ti, json_t **ret_model, json_t **ret_warnings,
+                     enum model_format *ret_detected, struct ts_err *err);
+
+/* The canonical serialisation of a normalised model (new string, caller frees)
+ * and its SHA-256 hex digest into hash (may be NULL). */
+char *model_canonical_dump(const json_t *model, char hash[65]);
+
+/* Stores model (from model_parse) as the next version of the project, with its
+ * trust zones, components, flows and data assets, in one transaction. When its
+ * content hash equals the latest version's, nothing is written, *ret_unchanged
+ * is true and *ret_version is that version. source_name is kept as given (pass
+ * the file's base name). ret_version and ret_unchanged may be NULL. */
+int model_import(struct store *s, int64_t project_id, const json_t *model,
+                 enum model_format detected, const char *source_name, int *ret_version,
+                 bool *ret_unchanged, struct ts_err *err);
+
+/* Loads a stored version (0 = latest). *ret_model is new; *ret_version (may be
+ * NULL) receives the version loaded. TS_E_NOTFOUND when the project has no model
+ * yet or no such version. */
+int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
+               int *ret_version, struct ts_err *err);
+
+/* The latest version number of a project's model, 0 when there is none. */
+int model_latest_version(struct store *s, int64_t project_id, int *ret_version, struct ts_err *err);
+
+/* Compares two normalised models. *ret_diff is new:
+ * {"components": {"added": [ids], "removed": [ids], "changed": [{"id", "fields": [names]}]},
+ *  "flows", "trust_zones", "data_assets", "threats", "countermeasures": the same,
+ *  "project": [changed fields]}
+ * Field names inside properties and code are reported as "properties.NAME".
+ * Every list is sorted. Returns 0. */
+int model_diff(const json_t *old_model, const json_t *new_model, json_t **ret_diff);
+
+/* True when a diff from model_diff records no change at all. */
+bool model_diff_empty(const json_t *diff);
+
+/* Lookups by id in a loaded model; borrowed references, NULL when absent. */
+json_t *model_component(const json_t *model, const char *id);
+json_t *model_flow(const json_t *model, const char *id);
+json_t *model_trust_zone(const json_t *model, const char *id);
+
+/* Is s a valid id: [A-Za-z0-9_.:-]{1,128}? */
+bool model_id_valid(const char *s);
+
+/* --- shared by the importers (engine/model/model_otm.c, engine/model/model_threatdragon.c) --- */
+
+/* Collects "FILE: PATH: message" lines. */
+struct model_msgs {
+	const char *file;
+	json_t *errors;   /* array of strings, owned */
+	json_t *warnings; /* array of strings, owned */
+	size_t dropped;   /* errors beyond MODEL_MAX_ERRORS */
+};
+void model_msg_error(struct model_msgs *m, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void model_msg_warning(struct model_msgs *m, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Converts a parsed foreign document into an unvalidated native document (new
+ * reference in *ret_model, even when errors were recorded). *ret_srcmap (new)
+ * maps native element paths to source paths: {"components": ["$.components[0]", ...],
+ * "flows": [...], "trust_zones": [...], "threats": [...], "countermeasures": [...]}
+ * so validation messages can name the source file's paths. */
+void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct model_msgs *m,
+                    json_t **ret_model, json_t **ret_srcmap);
+void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
+                             struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap);
+
+/* A library type for a component of a foreign format: known(foreign) or
+ * map(format, foreign); NULL when neither applies. Borrowed. */
+const char *model_map_type(const struct model_typeinfo *ti, const char *format,
+                           const char *foreign);
+/* The STRIDE letter of a category name ("Spoofing", "Information disclosure",
+ * ...; case-insensitive), or 0. */
+char model_stride_letter(const char *category);
+/* Lower-case copy of s with runs of non-alphanumerics as single '-' and no
+ * leading or trailing '-' (new string). */
+char *model_slug(const char *s);
+/* The generic type guessed from words of a foreign type or tag: generic_store
+ * for database/db/storage/bucket/queue, generic_actor for user/actor/client/
+ * browser, else NULL. */
+const char *model_guess_generic(const char *foreign);
+
+/* The kind of a library type via ti, or NULL. */
+const char *model_type_kind(const struct model_typeinfo *ti, const char *type);
+
+#endif

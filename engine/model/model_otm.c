@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Open Threat Model (OTM 0.1/0.2) to the native model: trust zones, components,
+ * data flows, and the file's threats and mitigations as manual additions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/jsonpath.h"
+#include "engine/model/model.h"
+
+struct otm {
+	const json_t *doc;
+	const struct model_typeinfo *ti;
+	struct model_msgs *m;
+	json_t *out;       /* native document */
+	json_t *srcmap;    /* kind -> [source paths] */
+	json_t *threats;   /* id -> native threat (borrowed from out) */
+	json_t *cms;       /* id -> native countermeasure (borrowed from out) */
+	json_t *zone_of;   /* component id -> trust zone id */
+	json_t *parent_of; /* component id -> parent component id */
+};
+
+static const char *sget(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* A required or optional string field: NULL (with an error when required) if
+ * absent or not a string. */
+static const char *need_string(struct otm *o, const json_t *obj, struct jsonpath *p,
+                               const char *key, bool required)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v) {
+		if (required)
+			model_msg_error(o->m, jsonpath_str(p), "missing required field '%s'", key);
+		return NULL;
+	}
+	if (!json_is_string(v) || (required && json_string_length(v) == 0)) {
+		size_t old = jsonpath_key(p, key);
+		model_msg_error(o->m, jsonpath_str(p), "expected a non-empty string");
+		jsonpath_pop(p, old);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* An optional array field: NULL (with an error when present but not an array). */
+static json_t *opt_array(struct otm *o, const json_t *obj, struct jsonpath *p, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v && !json_is_array(v)) {
+		size_t old = jsonpath_key(p, key);
+		model_msg_error(o->m, jsonpath_str(p), "expected an array");
+		jsonpath_pop(p, old);
+		return NULL;
+	}
+	return v;
+}
+
+static void map_src(struct otm *o, const char *kind, const struct jsonpath *p)
+{
+	json_t *arr = json_object_get(o->srcmap, kind);
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(o->srcmap, kind, arr);
+	}
+	json_array_append_new(arr, json_string(jsonpath_str(p)));
+}
+
+/* Tags: an array of strings, copied. */
+static json_t *copy_tags(struct otm *o, const json_t *obj, struct jsonpath *p)
+{
+	json_t *tags = json_array();
+	json_t *src = opt_array(o, obj, p, "tags");
+	size_t i;
+	json_t *t;
+	json_array_foreach (src, i, t) {
+		if (json_is_string(t)) {
+			json_array_append(tags, t);
+		} else {
+			size_t old = jsonpath_key(p, "tags");
+			jsonpath_index(p, i);
+			model_msg_error(o->m, jsonpath_str(p), "expected a string");
+			jsonpath_pop(p, old);
+		}
+	}
+	return tags;
+}
+
+/* OTM attributes become properties; "protocol" on a flow is its own field. */
+static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath *p, json_t *flow)
+{
+	json_t *props = json_object();
+	json_t *attrs = json_object_get(obj, "attributes");
+	if (!attrs)
+		return props;
+	size_t old = jsonpath_key(p, "attributes");
+	if (!json_is_object(attrs)) {
+		model_msg_error(o->m, jsonpath_str(p), "expected an object");
+		jsonpath_pop(p, old);
+		return props;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach (attrs, k, v) {
+		if (flow && strcmp(k, "protocol") == 0 && json_is_string(v)) {
+			json_object_set(flow, "protocol", v);
+			continue;
+		}
+		if (json_is_object(v) || json_is_null(v)) {
+			size_t o2 = jsonpath_key(p, k);
+			model_msg_warning(o->m, jsonpath_str(p),
+			                  "attribute not kept: properties hold strings, numbers, "
+			                  "booleans or lists of strings");
+			jsonpath_pop(p, o2);
+			continue;
+		}
+		json_object_set(props, k, v);
+	}
+	jsonpath_pop(p, old);
+	return props;
+}
+
+static void convert_project(struct otm *o)
+{
+	struct jsonpath p;
+	jsonpath_init(&p, "$.project");
+	json_t *src = json_object_get(o->doc, "project");
+	json_t *project = json_object();
+	json_object_set_new(o->out, "project", project);
+	if (!json_is_object(src)) {
+		model_msg_error(o->m, "$", "missing required object 'project'");
+		return;
+	}
+	const char *name = need_string(o, src, &p, "name", true);
+	if (name)
+		json_object_set_new(project, "name", json_string(name));
+	const char *desc = need_string(o, src, &p, "description", false);
+	if (desc)
+		json_object_set_new(project, "description", json_string(desc));
+	const char *owner = need_string(o, src, &p, "owner", false);
+	if (owner)
+		json_object_set_new(project, "owner", json_string(owner));
+	/* OTM has no compliance field; a "compliance" attribute (a list or a
+	 * comma-separated string) carries it. */
+	json_t *c = json_object_get(json_object_get(src, "attributes"), "compliance");
+	json_t *list = json_array();
+	if (json_is_array(c)) {
+		json_array_extend(list, c);
+	} else if (json_is_string(c)) {
+		char *copy = ts_strdup(json_string_value(c));
+		char *save = NULL;
+		for (char *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
+			json_array_append_new(list, json_string(w));
+		free(copy);
+	}
+	json_object_set_new(project, "compliance", list);
+}
+
+static void convert_zones(struct otm *o)
+{
+	json_t *zones = json_array();
+	json_object_set_new(o->out, "trust_zones", zones);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "trustZones");
+	size_t i;
+	json_t *z;
+	json_array_foreach (src, i, z) {
+		jsonpath_init(&p, "$.trustZones");
+		jsonpath_index(&p, i);
+		if (!json_is_object(z)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			continue;
+		}
+		const char *id = need_string(o, z, &p, "id", true);
+		const char *name = need_string(o, z, &p, "name", true);
+		json_t *rating = json_object_get(json_object_get(z, "risk"), "trustRating");
+		json_int_t level = 0;
+		if (!rating) {
+			model_msg_error(o->m, jsonpath_str(&p),
+			                "missing required field 'risk.trustRating'");
+		} else if (!json_is_number(rating) || json_number_value(rating) < 0 ||
+		           json_number_value(rating) > 100) {
+			jsonpath_key(&p, "risk");
+			jsonpath_key(&p, "trustRating");
+			model_msg_error(o->m, jsonpath_str(&p), "expected a number from 0 to 100");
+		} else {
+			level = (json_int_t)(json_number_value(rating) + 0.5);
+		}
+		if (!id || !name)
+			continue;
+		json_t *zone =
+		    json_pack("{s:s, s:s, s:I}", "id", id, "name", name, "trust_level", level);
+		const char *desc = sget(z, "description");
+		if (desc)
+			json_object_set_new(zone, "description", json_string(desc));
+		json_array_append_new(zones, zone);
+		jsonpath_init(&p, "$.trustZones");
+		jsonpath_index(&p, i);
+		map_src(o, "trust_zones", &p);
+	}
+}
+
+/* The library type of an OTM component: its type, then each tag; else a
+ * generic type by the words of type and tags, with a warning. */
+static const char *component_type(struct otm *o, const char *type, const json_t *tags,
+                                  struct jsonpath *p)
+{
+	const char *t = model_map_type(o->ti, "otm", type);
+	size_t i;
+	json_t *tag;
+	json_array_foreach (tags, i, tag) {
+		if (t)
+			break;
+		t = model_map_type(o->ti, "otm", json_string_value(tag));
+	}
+	if (t)
+		return t;
+	const char *g = model_guess_generic(type);
+	json_array_foreach (tags, i, tag) {
+		if (g)
+			break;
+		g = model_guess_generic(json_string_value(tag));
+	}
+	if (!g)
+		g = "generic_process";
+	size_t old = jsonpath_key(p, "type");
+	model_msg_warning(o->m, jsonpath_str(p), "no mapping for OTM type '%s'; using %s", type, g);
+	jsonpath_pop(p, old);
+	return g;
+}
+
+/* Component- or flow-level threat instances: {threat, state, mitigations}. */
+static void convert_instances(struct otm *o, const json_t *src, struct jsonpath *p,
+                              const char *target_key, const char *target_id)
+{
+	json_t *list = opt_array(o, src, p, "threats");
+	size_t old = jsonpath_key(p, "threats");
+	size_t i;
+	json_t *inst;
+	json_array_foreach (list, i, inst) {
+		size_t o2 = jsonpath_index(p, i);
+		const char *tid =
+		    json_is_object(inst) ? need_string(o, inst, p, "threat", true) : NULL;
+		if (!json_is_object(inst))
+			model_msg_error(o->m, jsonpath_str(p), "expected an object");
+		json_t *threat = tid ? json_object_get(o->threats, tid) : NULL;
+		if (tid && !threat) {
+			jsonpath_key(p, "threat");
+			model_msg_error(o->m, jsonpath_str(p), "unknown threat '%s'", tid);
+		}
+		if (!threat) {
+			jsonpath_pop(p, o2);
+			continue;
+		}
+		json_t *applies = json_object_get(threat, "applies_to");
+		if (!applies) {
+			applies = json_array();
+			json_object_set_new(threat, "applies_to", applies);
+		}
+		json_t *a = json_pack("{s:s}", target_key, target_id);
+		const char *state = sget(inst, "state");
+		if (state)
+			json_object_set_new(a, "state", json_string(state));
+		json_t *cms = json_array();
+		json_t *mits = opt_array(o, inst, p, "mitigations");
+		size_t j;
+		json_t *mi;
+		json_array_foreach (mits, j, mi) {
+			size_t o3 = jsonpath_key(p, "mitigations");
+			jsonpath_index(p, j);
+			const char *mid =
+			    json_is_object(mi) ? need_string(o, mi, p, "mitigation", true) : NULL;
+			json_t *cm = mid ? json_object_get(o->cms, mid) : NULL;
+			if (!json_is_object(mi)) {
+				model_msg_error(o->m, jsonpath_str(p), "expected an object");
+			} else if (mid && !cm) {
+				jsonpath_key(p, "mitigation");
+				model_msg_error(o->m, jsonpath_str(p), "unknown mitigation '%s'",
+				                mid);
+			} else if (cm) {
+				json_t *ref = json_pack("{s:s}", "id", mid);
+				const char *mstate = sget(mi, "state");
+				if (mstate)
+					json_object_set_new(ref, "state", json_string(mstate));
+				json_array_append_new(cms, ref);
+				/* The countermeasure lists the threats it mitigates, once each. */
+				json_t *ts = json_object_get(cm, "threats");
+				bool seen = false;
+				size_t k;
+				json_t *x;
+				json_array_foreach (ts, k, x) {
+					seen = seen || strcmp(json_string_value(x), tid) == 0;
+				}
+				if (!seen)
+					json_array_append_new(ts, json_string(tid));
+			}
+			jsonpath_pop(p, o3);
+		}
+		if (json_array_size(cms))
+			json_object_set_new(a, "countermeasures", cms);
+		else
+			json_decref(cms);
+		json_array_append_new(applies, a);
+		jsonpath_pop(p, o2);
+	}
+	jsonpath_pop(p, old);
+}
+
+static void convert_components(struct otm *o)
+{
+	json_t *comps = json_array();
+	json_object_set_new(o->out, "components", comps);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "components");
+	size_t i;
+	json_t *c;
+	json_array_foreach (src, i, c) {
+		jsonpath_init(&p, "$.components");
+		jsonpath_index(&p, i);
+		if (!json_is_object(c)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			continue;
+		}
+		const char *id = need_string(o, c, &p, "id", true);
+		const char *name = need_string(o, c, &p, "name", true);
+		const char *type = need_string(o, c, &p, "type", true);
+		json_t *parent = json_object_get(c, "parent");
+		const char *pzone = sget(parent, "trustZone");
+		const char *pcomp = sget(parent, "component");
+		if (!json_is_object(parent) || (!pzone && !pcomp)) {
+			model_msg_error(o->m, jsonpath_str(&p),
+			                "expected 'parent' with 'trustZone' or 'component'");
+		}
+		json_t *tags = copy_tags(o, c, &p);
+		json_t *props = copy_attributes(o, c, &p, NULL);
+		if (!id || !name || !type || (!pzone && !pcomp)) {
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
+		const char *t = component_type(o, type, tags, &p);
+		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
+		                         name, "tags", tags, "properties", props);
+		const char *desc = sget(c, "description");
+		if (desc)
+			json_object_set_new(comp, "description", json_string(desc));
+		if (pzone) {
+			json_object_set_new(comp, "trust_zone", json_string(pzone));
+			json_object_set_new(o->zone_of, id, json_string(pzone));
+		} else {
+			json_object_set_new(comp, "parent", json_string(pcomp));
+			json_object_set_new(o->parent_of, id, json_string(pcomp));
+		}
+		json_array_append_new(comps, comp);
+		map_src(o, "components", &p);
+	}
+	/* A component inside another component is in its trust zone. */
+	size_t n = json_array_size(comps);
+	json_array_foreach (comps, i, c) {
+		if (json_object_get(c, "trust_zone"))
+			continue;
+		const char *cur = sget(c, "parent");
+		const char *zone = NULL;
+		for (size_t steps = 0; cur && !zone && steps <= n; steps++) {
+			zone = json_string_value(json_object_get(o->zone_of, cur));
+			cur = json_string_value(json_object_get(o->parent_of, cur));
+		}
+		jsonpath_init(&p, json_string_value(
+		                      json_array_get(json_object_get(o->srcmap, "components"), i)));
+		jsonpath_key(&p, "parent");
+		if (zone)
+			json_object_set_new(c, "trust_zone", json_string(zone));
+		else
+			model_msg_error(o->m, jsonpath_str(&p),
+			                "no trust zone: the parent chain ends at an unknown "
+			                "component or loops");
+	}
+}
+
+static void convert_flows(struct otm *o)
+{
+	json_t *flows = json_array();
+	json_object_set_new(o->out, "flows", flows);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "dataflows");
+	size_t i;
+	json_t *f;
+	json_array_foreach (src, i, f) {
+		jsonpath_init(&p, "$.dataflows");
+		jsonpath_index(&p, i);
+		if (!json_is_object(f)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			continue;
+		}
+		const char *id = need_string(o, f, &p, "id", true);
+		const char *source = need_string(o, f, &p, "source", true);
+		const char *dest = need_string(o, f, &p, "destination", true);
+		json_t *flow = json_object();
+		json_t *tags = copy_tags(o, f, &p);
+		json_t *props = copy_attributes(o, f, &p, flow);
+		json_t *bidi = json_object_get(f, "bidirectional");
+		if (json_is_true(bidi))
+			json_object_set(props, "bidirectional", bidi);
+		if (!id || !source || !dest) {
+			json_decref(flow);
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
+		json_object_set_new(flow, "id", json_string(id));
+		json_object_set_new(flow, "source", json_string(source));
+		json_object_set_new(flow, "destination", json_string(dest));
+		const char *name = sget(f, "name");
+		if (name)
+			json_object_set_new(flow, "name", json_string(name));
+		if (json_array_size(tags))
+			json_object_set_new(flow, "tags", tags);
+		else
+			json_decref(tags);
+		json_object_set_new(flow, "properties", props);
+		json_array_append_new(flows, flow);
+		map_src(o, "flows", &p);
+	}
+}
+
+/* "CWE-79", "79" or 79 -> 79; 0 when not a CWE. */
+static json_int_t cwe_number(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	if (!s)
+		return 0;
+	if (strncasecmp(s, "CWE-", 4) == 0)
+		s += 4;
+	char *end = NULL;
+	long n = strtol(s, &end, 10);
+	if (end == s || *end || n < 1)
+		return 0;
+	return n;
+}
+
+static void convert_threats(struct otm *o)
+{
+	json_t *threats = json_array();
+	json_object_set_new(o->out, "threats", threats);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "threats");
+	size_t i;
+	json_t *t;
+	json_array_foreach (src, i, t) {
+		jsonpath_init(&p, "$.threats");
+		jsonpath_index(&p, i);
+		if (!json_is_object(t)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			continue;
+		}
+		const char *id = need_string(o, t, &p, "id", true);
+		const char *name = need_string(o, t, &p, "name", true);
+		if (!id || !name)
+			continue;
+		json_t *th = json_pack("{s:s, s:s, s:s}", "id", id, "title", name, "origin", "otm");
+		const char *desc = sget(t, "description");
+		if (desc)
+			json_object_set_new(th, "description", json_string(desc));
+		json_t *cats = json_array();
+		char stride[8] = "";
+		size_t j;
+		json_t *c;
+		json_array_foreach (opt_array(o, t, &p, "categories"), j, c) {
+			if (!json_is_string(c))
+				continue;
+			json_array_append(cats, c);
+			char l = model_stride_letter(json_string_value(c));
+			if (l && !strchr(stride, l) && strlen(stride) < 6)
+				stride[strlen(stride)] = l;
+		}
+		json_object_set_new(th, "categories", cats);
+		if (*stride)
+			json_object_set_new(th, "stride", json_string(stride));
+		json_t *cwes = json_array();
+		json_array_foreach (opt_array(o, t, &p, "cwes"), j, c) {
+			json_int_t n = cwe_number(c);
+			if (n) {
+				json_array_append_new(cwes, json_integer(n));
+			} else {
+				size_t old = jsonpath_key(&p, "cwes");
+				jsonpath_index(&p, j);
+				model_msg_error(o->m, jsonpath_str(&p),
+				                "expected a CWE id such as \"CWE-79\"");
+				jsonpath_pop(&p, old);
+			}
+		}
+		json_object_set_new(th, "cwe", cwes);
+		json_t *risk = json_object_get(t, "risk");
+		json_t *props = json_object();
+		json_t *lk = json_object_get(risk, "likelihood");
+		json_t *im = json_object_get(risk, "impact");
+		if (json_is_number(lk))
+			json_object_set(props, "otm_likelihood", lk);
+		if (json_is_number(im))
+			json_object_set(props, "otm_impact", im);
+		json_object_set_new(th, "properties", props);
+		if (json_object_get(o->threats, id)) {
+			size_t old = jsonpath_key(&p, "id");
+			model_msg_error(o->m, jsonpath_str(&p), "duplicate id '%s'", id);
+			jsonpath_pop(&p, old);
+			json_decref(th);
+			continue;
+		}
+		json_object_set(o->threats, id, th);
+		json_array_append_new(threats, th);
+		map_src(o, "threats", &p);
+	}
+}
+
+static void convert_mitigations(struct otm *o)
+{
+	json_t *cms = json_array();
+	json_object_set_new(o->out, "countermeasures", cms);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "mitigations");
+	size_t i;
+	json_t *mi;
+	json_array_foreach (src, i, mi) {
+		jsonpath_init(&p, "$.mitigations");
+		jsonpath_index(&p, i);
+		if (!json_is_object(mi)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			continue;
+		}
+		const char *id = need_string(o, mi, &p, "id", true);
+		const char *name = need_string(o, mi, &p, "name", true);
+		if (!id || !name)
+			continue;
+		json_t *cm = json_pack("{s:s, s:s, s:s, s:[]}", "id", id, "title", name, "origin",
+		                       "otm", "threats");
+		const char *desc = sget(mi, "description");
+		if (desc)
+			json_object_set_new(cm, "description", json_string(desc));
+		json_t *rr = json_object_get(mi, "riskReduction");
+		if (json_is_number(rr))
+			json_object_set(cm, "risk_reduction", rr);
+		if (json_object_get(o->cms, id)) {
+			size_t old = jsonpath_key(&p, "id");
+			model_msg_error(o->m, jsonpath_str(&p), "duplicate id '%s'", id);
+			jsonpath_pop(&p, old);
+			json_decref(cm);
+			continue;
+		}
+		json_object_set(o->cms, id, cm);
+		json_array_append_new(cms, cm);
+		map_src(o, "countermeasures", &p);
+	}
+}
+
+void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct model_msgs *m,
+                    json_t **ret_model, json_t **ret_srcmap)
+{
+	struct otm o = {
+	    .doc = doc,
+	    .ti = ti,
+	    .m = m,
+	    .out = json_pack("{s:s}", "format", MODEL_FORMAT_ID),
+	    .srcmap = json_object(),
+	    .threats = json_object(),
+	    .cms = json_object(),
+	    .zone_of = json_object(),
+	    .parent_of = json_object(),
+	};
+	if (!json_is_string(json_object_get(doc, "otmVersion")))
+		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
+	convert_project(&o);
+	convert_zones(&o);
+	convert_threats(&o);
+	convert_mitigations(&o);
+	convert_components(&o);
+	convert_flows(&o);
+	/* Threat instances after every element exists, so references resolve. */
+	struct jsonpath p;
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(doc, "components"), i, e) {
+		const char *id = sget(e, "id");
+		if (!id || !json_is_object(e))
+			continue;
+		jsonpath_init(&p, "$.components");
+		jsonpath_index(&p, i);
+		convert_instances(&o, e, &p, "component", id);
+	}
+	json_array_foreach (json_object_get(doc, "dataflows"), i, e) {
+		const char *id = sget(e, "id");
+		if (!id || !json_is_object(e))
+			continue;
+		jsonpath_init(&p, "$.dataflows");
+		jsonpath_index(&p, i);
+		convert_instances(&o, e, &p, "flow", id);
+	}
+	/* A mitigation no component uses keeps an empty threat list out of the doc. */
+	json_array_foreach (json_object_get(o.out, "countermeasures"), i, e) {
+		if (json_array_size(json_object_get(e, "threats")) == 0)
+			json_object_del(e, "threats");
+	}
+	json_decref(o.threats);
+	json_decref(o.cms);
+	json_decref(o.zone_of);
+	json_decref(o.parent_of);
+	*ret_model = o.out;
+	*ret_srcmap = o.srcmap;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Adopts an existing tracker ticket for a task: checks, ticket row, link,
+ * cancelled creates and the update that puts the marker on it. */
+#include "engine/tracking/link.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/generate/generate.h"
+
+static const char SQL_PROJECT[] = "SELECT id FROM projects WHERE slug = ?1";
+static const char SQL_TASK[] =
+    "SELECT c.id, t.remote_key FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
+    " WHERE c.project_id = ?1 AND c.uid = ?2";
+static const char SQL_KEY_OWNER[] =
+    "SELECT t.marker, (SELECT group_concat(c.uid, ', ') FROM countermeasures c"
+    " WHERE c.ticket_id = t.id) FROM tickets t WHERE t.connector = ?1 AND t.remote_key = ?2";
+static const char SQL_MARKER_KEY[] =
+    "SELECT remote_key FROM tickets WHERE connector = ?1 AND marker = ?2";
+static const char SQL_CREATE_INFLIGHT[] =
+    "SELECT count(*) FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
+    " AND state = 'inflight'";
+static const char SQL_TICKET_UPSERT[] =
+    "INSERT INTO tickets(project_id, connector, marker, remote_key, remote_id, remote_url,"
+    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+    " ON CONFLICT(connector, marker) DO UPDATE SET remote_key = excluded.remote_key,"
+    " remote_id = COALESCE(excluded.remote_id, remote_id),"
+    " remote_url = COALESCE(excluded.remote_url, remote_url), content_hash = NULL,"
+    " updated_at = excluded.updated_at RETURNING id";
+static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
+static const char SQL_CANCEL_CREATES[] =
+    "UPDATE outbox SET state = 'done', last_error = ?2, updated_at = ?3"
+    " WHERE countermeasure_id = ?1 AND op = 'create' AND state IN ('pending', 'failed', 'dead')";
+static const char SQL_QUEUE_UPDATE[] =
+    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
+    " state, attempts, next_attempt_at, created_at, updated_at)"
+    " VALUES (?1, ?2, 'update', ?3, ?4, '{\"reason\":\"adopted with threatsync link\"}',"
+    " 'pending', 0, 0, ?5, ?5)";
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		int rc = store_fail(s, what, err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	return 0;
+}
+
+void link_task_clear(struct link_task *t)
+{
+	free(t->slug);
+	free(t->uid);
+	free(t->ticket_key);
+	memset(t, 0, sizeof(*t));
+}
+
+int link_task_find(struct store *s, const char *slug, const char *uid, struct link_task *ret,
+                   struct ts_err *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	sqlite3_stmt *st = store_prepare(s, SQL_PROJECT);
+	if (!st)
+		return store_fail(s, "find project", err);
+	bind_text(st, 1, slug);
+	int r = sqlite3_step(st);
+	int64_t project = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_fail(s, "find project", err);
+	if (project == 0)
+		return ts_err_set(err, TS_E_NOTFOUND, "no project '%s' (threatsync project list)",
+		                  slug);
+	st = store_prepare(s, SQL_TASK);
+	if (!st)
+		return store_fail(s, "find task", err);
+	sqlite3_bind_int64(st, 1, project);
+	bind_text(st, 2, uid);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		int rc =
+		    r == SQLITE_DONE
+		        ? ts_err_set(err, TS_E_INVALID,
+		                     "no task '%s' in project '%s': `threatsync countermeasures "
+		                     "%s --all` lists the task ids",
+		                     uid, slug, slug)
+		        : store_fail(s, "find task", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	ret->project_id = project;
+	ret->countermeasure_id = sqlite3_column_int64(st, 0);
+	ret->ticket_key = ts_strdup(col(st, 1));
+	sqlite3_reset(st);
+	ret->slug = ts_strdup(slug);
+	ret->uid = ts_strdup(uid);
+	gen_marker(slug, uid, ret->marker);
+	return 0;
+}
+
+int link_check(struct store *s, const struct link_task *t, const char *connector, const char *key,
+               struct ts_err *err)
+{
+	if (t->ticket_key && strcmp(t->ticket_key, key) != 0)
+		return ts_err_set(err, TS_E_INVALID,
+		                  "task '%s' of project '%s' already has ticket %s: a task has one "
+		                  "ticket",
+		                  t->uid, t->slug, t->ticket_key);
+	sqlite3_stmt *st = store_prepare(s, SQL_KEY_OWNER);
+	if (!st)
+		return store_fail(s, "find ticket", err);
+	bind_text(st, 1, connector);
+	bind_text(st, 2, key);
+	int r = sqlite3_step(st);
+	int rc = 0;
+	if (r == SQLITE_ROW && strcmp(col(st, 0), t->marker) != 0) {
+		const char *tasks = col(st, 1);
+		rc = tasks ? ts_err_set(err, TS_E_INVALID,
+		                        "ticket %s is already linked to task %s (connector %s)",
+		                        key, tasks, connector)
+		           : ts_err_set(err, TS_E_INVALID,
+		                        "ticket %s is already recorded under marker %s "
+		                        "(connector %s)",
+		                        key, col(st, 0), connector);
+	} else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		rc = store_fail(s, "find ticket", err);
+	}
+	sqlite3_reset(st);
+	if (rc < 0)
+		return rc;
+	st = store_prepare(s, SQL_MARKER_KEY);
+	if (!st)
+		return store_fail(s, "find ticket", err);
+	bind_text(st, 1, connector);
+	bind_text(st, 2, t->marker);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && col(st, 0) && strcmp(col(st, 0), key) != 0)
+		rc = ts_err_set(err, TS_E_INVALID,
+		                "the marker %s of task '%s' is already recorded for ticket %s "
+		                "(connector %s)",
+		                t->marker, t->uid, col(st, 0), connector);
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = store_fail(s, "find ticket", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int adopt_tx(struct store *s, const struct link_task *t, const struct outbox_remote *r,
+                    const char *now, struct link_result *res, struct ts_err *err)
+{
+	int rc = link_check(s, t, r->connector, r->key, err);
+	if (rc < 0)
+		return rc;
+	res->already = t->ticket_key != NULL;
+	sqlite3_stmt *st = store_prepare(s, SQL_CREATE_INFLIGHT);
+	if (!st)
+		return store_fail(s, "check outbox", err);
+	sqlite3_bind_int64(st, 1, t->countermeasure_id);
+	int q = sqlite3_step(st);
+	int inflight = q == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW)
+		return store_fail(s, "check outbox", err);
+	if (inflight > 0)
+		return ts_err_set(err, TS_E_BUSY,
+		                  "a sync pass is creating the ticket of task '%s' right now: run "
+		                  "`threatsync status %s` and try again once it is done",
+		                  t->uid, t->slug);
+
+	st = store_prepare(s, SQL_TICKET_UPSERT);
+	if (!st)
+		return store_fail(s, "record ticket", err);
+	sqlite3_bind_int64(st, 1, t->project_id);
+	bind_text(st, 2, r->connector);
+	bind_text(st, 3, t->marker);
+	bind_text(st, 4, r->key);
+	bind_text(st, 5, r->id);
+	bind_text(st, 6, r->url);
+	bind_text(st, 7, now);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = store_fail(s, "record ticket", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	int64_t ticket = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+
+	st = store_prepare(s, SQL_CM_LINK);
+	if (!st)
+		return store_fail(s, "link ticket", err);
+	sqlite3_bind_int64(st, 1, t->countermeasure_id);
+	sqlite3_bind_int64(st, 2, ticket);
+	if ((rc = exec_done(s, st, "link ticket", err)) < 0)
+		return rc;
+
+	st = store_prepare(s, SQL_CANCEL_CREATES);
+	if (!st)
+		return store_fail(s, "cancel create", err);
+	char *note = ts_asprintf("cancelled: ticket %s adopted with threatsync link", r->key);
+	sqlite3_bind_int64(st, 1, t->countermeasure_id);
+	bind_text(st, 2, note);
+	bind_text(st, 3, now);
+	free(note);
+	if ((rc = exec_done(s, st, "cancel create", err)) < 0)
+		return rc;
+	res->creates_cancelled = sqlite3_changes(store_db(s));
+
+	st = store_prepare(s, SQL_QUEUE_UPDATE);
+	if (!st)
+		return store_fail(s, "queue ticket update", err);
+	sqlite3_bind_int64(st, 1, t->project_id);
+	bind_text(st, 2, r->connector);
+	sqlite3_bind_int64(st, 3, t->countermeasure_id);
+	sqlite3_bind_int64(st, 4, ticket);
+	bind_text(st, 5, now);
+	if ((rc = exec_done(s, st, "queue ticket update", err)) < 0)
+		return rc;
+
+	/* The ticket's own status now speaks for the task. */
+	struct outbox_remote o = *r;
+	o.marker = t->marker;
+	struct outbox_apply applied;
+	rc = outbox_apply_remote(s, &o, "cli", now, &applied, err);
+	if (rc == 0)
+		res->changed = applied.changed;
+	return rc;
+}
+
+int link_adopt(struct store *s, const struct link_task *t, const struct outbox_remote *r,
+               const char *now, struct link_result *ret, struct ts_err *err)
+{
+	struct link_result res = {0};
+	if (!r->connector || !r->key || !*r->key)
+		return ts_err_set(err, TS_E_INTERNAL, "link: the tracker returned no ticket key");
+	int rc = store_begin(s);
+	if (rc < 0)
+		return store_fail(s, "link ticket", err);
+	rc = adopt_tx(s, t, r, now, &res, err);
+	if (rc == 0 && (rc = store_commit(s)) < 0)
+		rc = store_fail(s, "link ticket", err);
+	if (rc < 0) {
+		store_rollback(s);
+		return rc;
+	}
+	if (ret)
+		*ret = res;
+	return 0;
+}
