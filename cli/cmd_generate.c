@@ -9,8 +9,8 @@
 #include "cli/cli.h"
 #include "engine/generate/classify.h"
 #include "engine/generate/generate.h"
-#include "engine/tracking/override.h"
 #include "engine/model/project.h"
+#include "engine/tracking/override.h"
 
 static void print_json(const json_t *v)
 {

@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "connectors/connector.h"
-#include "engine/generate/grouping.h"
-#include "engine/tracking/outbox.h"
-#include "engine/tracking/ticket_content.h"
 #include "connectors/reconcile.h"
+#include "engine/generate/grouping.h"
 #include "engine/tracking/fieldmap.h"
+#include "engine/tracking/outbox.h"
 #include "engine/tracking/reconcile.h"
+#include "engine/tracking/ticket_content.h"
 
 #define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
 #define SYNC_DEFAULT_BACKOFF_MAX_MS (5 * 60 * 1000)

@@ -76,7 +76,7 @@ static void daemon_finish(struct daemon *d)
 
 	struct ts_err err = {0};
 	int wal = 0, done = 0, busy = 0;
-	if (jobs_wal_checkpoint(d->store, &wal, &done, &busy, &err) < 0)
+	if (store_wal_checkpoint(d->store, &wal, &done, &busy, &err) < 0)
 		log_warning("final wal checkpoint failed: %s", err.msg);
 	else
 		log_debug("final wal checkpoint wal_frames=%d checkpointed=%d busy=%d", wal, done,

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/tracking/fieldmap.h"
 #include "engine/log.h"
+#include "engine/tracking/fieldmap.h"
 
 /* The expression language is another module; when its header is present every
  * classification rule's `when` is parsed at load time (config_check_expression). */

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/generate/classify.h"
 #include "engine/expr/expr.h"
+#include "engine/generate/classify.h"
 #include "engine/model/model.h"
-#include "engine/tracking/override.h"
 #include "engine/model/project.h"
+#include "engine/tracking/override.h"
 
 /* ------------------------------------------------------------ scoring */
 
@@ -41,15 +41,6 @@ double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exp
 	/* Round half up on one decimal; the epsilon keeps 0.05 steps that binary
 	 * floating point lands just below from rounding down. */
 	return floor(s * 10.0 + 0.5 + 1e-9) / 10.0;
-}
-
-void gen_marker(const char *slug, const char *cm_uid, char out[32])
-{
-	char *key = ts_asprintf("%s/%s", slug, cm_uid);
-	char hex[65];
-	ts_sha256_hex(key, strlen(key), hex);
-	free(key);
-	snprintf(out, 32, "threatsync-%.16s", hex);
 }
 
 static const char *const cm_statuses[] = {"todo",           "in_progress",   "done",
@@ -1151,17 +1142,6 @@ static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
-/* Binds a string that stays valid until step_done (SQLITE_STATIC: copying
- * each of some 700,000 values was a noticeable part of a large generation).
- * Only for statements stepped by step_done. */
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 static void bind_buf(sqlite3_stmt *st, int i, const struct ts_buf *b)
 {
 	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_STATIC);
@@ -1180,8 +1160,8 @@ static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
 	sqlite3_stmt *st = store_prepare(g->s, SQL_TEXT_INSERT);
 	if (!st)
 		return store_fail(g->s, "store countermeasure text", g->err);
-	bind_text(st, 1, x->hash);
-	bind_text(st, 2, x->json);
+	store_bind_static(st, 1, x->hash);
+	store_bind_static(st, 2, x->json);
 	return step_done(g, st, "store countermeasure text");
 }
 
@@ -1205,10 +1185,10 @@ static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *
 		sqlite3_bind_int64(st, 2, ticket_id);
 	else
 		sqlite3_bind_null(st, 2);
-	bind_text(st, 3, from);
-	bind_text(st, 4, to);
-	bind_text(st, 5, reason);
-	bind_text(st, 6, g->now);
+	store_bind_static(st, 3, from);
+	store_bind_static(st, 4, to);
+	store_bind_static(st, 5, reason);
+	store_bind_static(st, 6, g->now);
 	if (from)
 		count(json_object_get(g->changes, "countermeasures"), "status_changed");
 	return step_done(g, st, "record status history");
@@ -1223,8 +1203,8 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 	if (!st)
 		return store_fail(g->s, "queue ticket operation", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	bind_text(st, 2, g->connector);
-	bind_text(st, 3, op);
+	store_bind_static(st, 2, g->connector);
+	store_bind_static(st, 3, op);
 	sqlite3_bind_int64(st, 4, cm_id);
 	if (ticket_id > 0)
 		sqlite3_bind_int64(st, 5, ticket_id);
@@ -1237,7 +1217,7 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 	jw_str_or_null(b, reason);
 	ts_buf_append(b, "}", 1);
 	bind_buf(st, 6, b);
-	bind_text(st, 7, g->now);
+	store_bind_static(st, 7, g->now);
 	int rc = step_done(g, st, "queue ticket operation");
 	if (rc == 0)
 		count(json_object_get(g->changes, "outbox"), op);
@@ -1293,22 +1273,22 @@ static int store_threats(struct gen *g)
 				goto out;
 			}
 			sqlite3_bind_int64(st, 1, g->project_id);
-			bind_text(st, 2, t->uid);
-			bind_text(st, 3, t->lt ? t->lt->id : t->uid);
-			bind_text(st, 4, t->component_key);
-			bind_text(st, 5, t->flow_key);
-			bind_text(st, 6, t->title);
-			bind_text(st, 7, t->stride);
-			bind_text(st, 8, t->sh->cwe_json);
-			bind_text(st, 9, t->sh->capec_json);
-			bind_text(st, 10, t->severity);
-			bind_text(st, 11, t->likelihood);
+			store_bind_static(st, 2, t->uid);
+			store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
+			store_bind_static(st, 4, t->component_key);
+			store_bind_static(st, 5, t->flow_key);
+			store_bind_static(st, 6, t->title);
+			store_bind_static(st, 7, t->stride);
+			store_bind_static(st, 8, t->sh->cwe_json);
+			store_bind_static(st, 9, t->sh->capec_json);
+			store_bind_static(st, 10, t->severity);
+			store_bind_static(st, 11, t->likelihood);
 			sqlite3_bind_double(st, 12, t->score);
 			sqlite3_bind_int(st, 13, t->in_scope);
-			bind_text(st, 14, t->origin_manual ? "manual" : "library");
-			bind_text(st, 15, t->hash);
+			store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
+			store_bind_static(st, 15, t->hash);
 			sqlite3_bind_int(st, 16, g->version);
-			bind_text(st, 17, g->now);
+			store_bind_static(st, 17, g->now);
 			if ((rc = step_done(g, st, "insert threat")) < 0)
 				goto out;
 			t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
@@ -1336,17 +1316,17 @@ static int store_threats(struct gen *g)
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, t->row_id);
-		bind_text(st, 2, t->title);
-		bind_text(st, 3, t->stride);
-		bind_text(st, 4, t->sh->cwe_json);
-		bind_text(st, 5, t->sh->capec_json);
-		bind_text(st, 6, t->severity);
-		bind_text(st, 7, t->likelihood);
+		store_bind_static(st, 2, t->title);
+		store_bind_static(st, 3, t->stride);
+		store_bind_static(st, 4, t->sh->cwe_json);
+		store_bind_static(st, 5, t->sh->capec_json);
+		store_bind_static(st, 6, t->severity);
+		store_bind_static(st, 7, t->likelihood);
 		sqlite3_bind_double(st, 8, t->score);
 		sqlite3_bind_int(st, 9, t->in_scope);
-		bind_text(st, 10, t->hash);
+		store_bind_static(st, 10, t->hash);
 		sqlite3_bind_int(st, 11, g->version);
-		bind_text(st, 12, g->now);
+		store_bind_static(st, 12, g->now);
 		if ((rc = step_done(g, st, "update threat")) < 0)
 			goto out;
 		json_object_del(existing, t->uid);
@@ -1365,8 +1345,8 @@ static int store_threats(struct gen *g)
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
-		bind_text(st, 2, reason);
-		bind_text(st, 3, g->now);
+		store_bind_static(st, 2, reason);
+		store_bind_static(st, 3, g->now);
 		rc = step_done(g, st, "remove threat");
 		free(reason);
 		if (rc < 0)
@@ -1495,27 +1475,27 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	if (!st)
 		return store_fail(g->s, "insert countermeasure", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	bind_text(st, 2, c->uid);
-	bind_text(st, 3, c->lc ? c->lc->id : jstr(c->manual, "id"));
-	bind_text(st, 4, c->component_key);
-	bind_text(st, 5, c->title);
+	store_bind_static(st, 2, c->uid);
+	store_bind_static(st, 3, c->lc ? c->lc->id : jstr(c->manual, "id"));
+	store_bind_static(st, 4, c->component_key);
+	store_bind_static(st, 5, c->title);
 	sqlite3_bind_int(st, 6, c->priority);
-	bind_text(st, 7, status);
-	bind_text(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+	store_bind_static(st, 7, status);
+	store_bind_static(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
 	sqlite3_bind_int(st, 9, c->in_scope);
 	sqlite3_bind_double(st, 10, c->score);
-	bind_text(st, 11, due);
+	store_bind_static(st, 11, due);
 	cm_body(g, c, &g->row);
 	bind_buf(st, 12, &g->row);
-	bind_text(st, 13, c->hash);
-	bind_text(st, 14, c->lc ? "library" : "manual");
+	store_bind_static(st, 13, c->hash);
+	store_bind_static(st, 14, c->lc ? "library" : "manual");
 	sqlite3_bind_int(st, 15, g->version);
-	bind_text(st, 16, g->now);
+	store_bind_static(st, 16, g->now);
 	const char *text_hash = NULL;
 	int rc = store_text(g, c, &text_hash);
 	if (rc < 0)
 		return rc;
-	bind_text(st, 17, text_hash);
+	store_bind_static(st, 17, text_hash);
 	rc = step_done(g, st, "insert countermeasure");
 	if (rc < 0)
 		return rc;
@@ -1554,23 +1534,23 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		if (!st)
 			return store_fail(g->s, "update countermeasure", g->err);
 		sqlite3_bind_int64(st, 1, c->row_id);
-		bind_text(st, 2, c->title);
+		store_bind_static(st, 2, c->title);
 		sqlite3_bind_int(st, 3, c->priority);
-		bind_text(st, 4, status);
-		bind_text(st, 5, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+		store_bind_static(st, 4, status);
+		store_bind_static(st, 5, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
 		sqlite3_bind_int(st, 6, c->in_scope);
 		sqlite3_bind_double(st, 7, c->score);
-		bind_text(st, 8, due);
+		store_bind_static(st, 8, due);
 		cm_body(g, c, &g->row);
 		bind_buf(st, 9, &g->row);
-		bind_text(st, 10, c->hash);
+		store_bind_static(st, 10, c->hash);
 		sqlite3_bind_int(st, 11, g->version);
-		bind_text(st, 12, g->now);
+		store_bind_static(st, 12, g->now);
 		const char *text_hash = NULL;
 		int trc = store_text(g, c, &text_hash);
 		if (trc < 0)
 			return trc;
-		bind_text(st, 13, text_hash);
+		store_bind_static(st, 13, text_hash);
 	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
 		st = store_prepare(g->s, SQL_CM_SCORE);
 		if (!st)
@@ -1621,8 +1601,8 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 			return store_fail(g->s, "remove countermeasure", g->err);
 		}
 		sqlite3_bind_int64(st, 1, id);
-		bind_text(st, 2, reason);
-		bind_text(st, 3, g->now);
+		store_bind_static(st, 2, reason);
+		store_bind_static(st, 3, g->now);
 		int rc = step_done(g, st, "remove countermeasure");
 		int64_t ticket = json_integer_value(json_array_get(old, 6));
 		bool was_open = json_integer_value(json_array_get(old, 4)) &&
@@ -1922,8 +1902,8 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	}
 	sqlite3_bind_int64(st, 1, g.project_id);
 	sqlite3_bind_int(st, 2, g.version);
-	bind_text(st, 3, g.cls.risk_class);
-	bind_text(st, 4, g.cls.rule);
+	store_bind_static(st, 3, g.cls.risk_class);
+	store_bind_static(st, 4, g.cls.rule);
 	if ((rc = step_done(&g, st, "record classification")) < 0)
 		goto rollback;
 	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
@@ -1970,14 +1950,9 @@ static const char SQL_LIST_CMS[] =
     " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
     " AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
-	const char *s = col(st, i);
+	const char *s = store_col_text(st, i);
 	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
 	return v ? v : json_null();
 }
@@ -1996,8 +1971,8 @@ static int list_header(struct store *s, const char *slug, int64_t *ret_project, 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_doc = json_pack("{s:s, s:i, s:s, s:s?}", "project", slug, "model_version",
-		                     sqlite3_column_int(st, 0), "risk_class", col(st, 1), "rule",
-		                     col(st, 2));
+		                     sqlite3_column_int(st, 0), "risk_class", store_col_text(st, 1), "rule",
+		                     store_col_text(st, 2));
 	else if (rc == SQLITE_DONE)
 		*ret_doc = json_pack("{s:s, s:n, s:n, s:n}", "project", slug, "model_version",
 		                     "risk_class", "rule");
@@ -2027,12 +2002,12 @@ static int load_links(struct store *s, int64_t pid, int by, json_t **ret_links, 
 	sqlite3_bind_int64(st, 1, pid);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *l = json_object_get(links, col(st, by));
+		json_t *l = json_object_get(links, store_col_text(st, by));
 		if (!l) {
 			l = json_array();
-			json_object_set_new(links, col(st, by), l);
+			json_object_set_new(links, store_col_text(st, by), l);
 		}
-		json_array_append_new(l, json_string(col(st, 1 - by)));
+		json_array_append_new(l, json_string(store_col_text(st, 1 - by)));
 	}
 	if (rc != SQLITE_DONE) {
 		json_decref(links);
@@ -2065,9 +2040,9 @@ int gen_list_threats(struct store *s, const char *slug, bool all, const char *no
 	json_t *list = json_array();
 	json_object_set_new(doc, "threats", list);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uid = col(st, 0);
+		const char *uid = store_col_text(st, 0);
 		json_t *ovr = override_json(active, "threat", uid);
-		bool removed = strcmp(col(st, 13), "active") != 0;
+		bool removed = strcmp(store_col_text(st, 13), "active") != 0;
 		const char *status = removed ? "removed"
 		                     : json_is_object(ovr)
 		                         ? json_string_value(json_object_get(ovr, "kind"))
@@ -2077,13 +2052,13 @@ int gen_list_threats(struct store *s, const char *slug, bool all, const char *no
 		json_array_append_new(
 		    list, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
 		                    " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
-		                    "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
-		                    "component", col(st, 3), "flow", col(st, 4), "title",
-		                    col(st, 5), "stride", col(st, 6), "cwe", col_json(st, 7),
-		                    "capec", col_json(st, 8), "severity", col(st, 9), "likelihood",
-		                    col(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
+		                    "id", uid, "library_id", store_col_text(st, 1), "origin", store_col_text(st, 2),
+		                    "component", store_col_text(st, 3), "flow", store_col_text(st, 4), "title",
+		                    store_col_text(st, 5), "stride", store_col_text(st, 6), "cwe", col_json(st, 7),
+		                    "capec", col_json(st, 8), "severity", store_col_text(st, 9), "likelihood",
+		                    store_col_text(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
 		                    sqlite3_column_int(st, 12), "status", status, "state",
-		                    col(st, 13), "removed_reason", col(st, 14), "override", ovr,
+		                    store_col_text(st, 13), "removed_reason", store_col_text(st, 14), "override", ovr,
 		                    "countermeasures", cms ? json_incref(cms) : json_array(),
 		                    "first_version", sqlite3_column_int(st, 15), "last_version",
 		                    sqlite3_column_int(st, 16)));
@@ -2133,23 +2108,23 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
 	json_t *list = json_array();
 	json_object_set_new(doc, "countermeasures", list);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uid = col(st, 0);
-		json_t *ticket = col(st, 15)
-		                     ? json_pack("{s:s, s:s?, s:s?}", "connector", col(st, 15),
-		                                 "key", col(st, 16), "url", col(st, 17))
+		const char *uid = store_col_text(st, 0);
+		json_t *ticket = store_col_text(st, 15)
+		                     ? json_pack("{s:s, s:s?, s:s?}", "connector", store_col_text(st, 15),
+		                                 "key", store_col_text(st, 16), "url", store_col_text(st, 17))
 		                     : json_null();
 		json_t *threats = json_object_get(links, uid);
 		json_array_append_new(
 		    list,
 		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
 		              " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
-		              "id", uid, "library_id", col(st, 1), "origin", col(st, 2),
-		              "component", col(st, 3), "title", col(st, 4), "priority",
-		              sqlite3_column_int(st, 5), "status", col(st, 6), "satisfied_by",
-		              col(st, 7), "verification", col(st, 8), "in_scope",
+		              "id", uid, "library_id", store_col_text(st, 1), "origin", store_col_text(st, 2),
+		              "component", store_col_text(st, 3), "title", store_col_text(st, 4), "priority",
+		              sqlite3_column_int(st, 5), "status", store_col_text(st, 6), "satisfied_by",
+		              store_col_text(st, 7), "verification", store_col_text(st, 8), "in_scope",
 		              sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
-		              "due_date", col(st, 11), "state", col(st, 12), "removed_reason",
-		              col(st, 13), "override", override_json(active, "countermeasure", uid),
+		              "due_date", store_col_text(st, 11), "state", store_col_text(st, 12), "removed_reason",
+		              store_col_text(st, 13), "override", override_json(active, "countermeasure", uid),
 		              "threats", threats ? json_incref(threats) : json_array(), "ticket",
 		              ticket, "details", col_json(st, 14), "first_version",
 		              sqlite3_column_int(st, 18), "last_version",

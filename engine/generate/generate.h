@@ -72,10 +72,6 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
  * clamped (an unknown class counts as low). */
 double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exposure);
 
-/* The idempotency marker of a task's ticket: "threatsync-" followed by 16 hex
- * digits of SHA-256(project slug "/" countermeasure uid). Written into out. */
-void gen_marker(const char *slug, const char *cm_uid, char out[32]);
-
 /* Whether s is a countermeasure status name. */
 bool gen_status_valid(const char *s);
 

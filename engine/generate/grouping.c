@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 
 /* The group key of countermeasure c, with the mode bound as parameter N. */
 #define GROUP_EXPR(N)                                                                              \
@@ -34,19 +35,6 @@ static const char SQL_LINK_MEMBERS[] =
 static const char SQL_THREAT_TITLE[] =
     "SELECT title FROM threats WHERE project_id = ?1 AND uid = ?2";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
 bool grouping_enabled(const char *group_by)
 {
 	return group_by && (strcmp(group_by, "component") == 0 || strcmp(group_by, "threat") == 0);
@@ -63,10 +51,10 @@ int grouping_key_of(struct store *s, const char *group_by, int64_t countermeasur
 	if (!st)
 		return store_fail(s, "group of task", err);
 	sqlite3_bind_int64(st, 1, countermeasure_id);
-	bind_text(st, 2, group_by);
+	store_bind_text(st, 2, group_by);
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		*ret_key = col(st, 0) ? ts_strdup(col(st, 0)) : NULL;
+		*ret_key = store_col_text(st, 0) ? ts_strdup(store_col_text(st, 0)) : NULL;
 	sqlite3_reset(st);
 	if (r == SQLITE_DONE)
 		return ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
@@ -140,7 +128,7 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 	g->cm_uid = ts_strdup(key);
 	g->priority = 4;
 	g->active = n > 0;
-	gen_marker(slug, key, g->marker);
+	marker_make(slug, key, g->marker);
 	json_t *threats = json_array(), *compliance = json_object(), *tasks = json_array();
 	struct ts_buf req = {0};
 	char *component = NULL;
@@ -196,10 +184,10 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 			goto fail;
 		}
 		sqlite3_bind_int64(st, 1, project_id);
-		bind_text(st, 2, key + 7);
-		if (sqlite3_step(st) == SQLITE_ROW && col(st, 0))
-			title = component ? ts_asprintf("threat %s on %s", col(st, 0), component)
-			                  : ts_asprintf("threat %s", col(st, 0));
+		store_bind_text(st, 2, key + 7);
+		if (sqlite3_step(st) == SQLITE_ROW && store_col_text(st, 0))
+			title = component ? ts_asprintf("threat %s on %s", store_col_text(st, 0), component)
+			                  : ts_asprintf("threat %s", store_col_text(st, 0));
 		sqlite3_reset(st);
 	}
 	if (!title)
@@ -267,16 +255,16 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 		return rc;
 	}
 	int64_t project_id = sqlite3_column_int64(st, 0);
-	char *slug = ts_strdup(col(st, 1));
+	char *slug = ts_strdup(store_col_text(st, 1));
 	int64_t own_ticket = sqlite3_column_int64(st, 2);
-	char *own_marker = col(st, 3) ? ts_strdup(col(st, 3)) : NULL;
+	char *own_marker = store_col_text(st, 3) ? ts_strdup(store_col_text(st, 3)) : NULL;
 	sqlite3_reset(st);
 	int64_t *ids = NULL;
 	int rc = grouping_key_of(s, group_by, countermeasure_id, &ret->group_key, err);
 	if (rc < 0 || !ret->group_key)
 		goto out;
-	char marker[32];
-	gen_marker(slug, ret->group_key, marker);
+	char marker[MARKER_SIZE];
+	marker_make(slug, ret->group_key, marker);
 	/* A task with a ticket of its own (adopted, or made before grouping was
 	 * configured) keeps it. */
 	if (own_ticket > 0 && own_marker && strcmp(own_marker, marker) != 0)
@@ -286,13 +274,13 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 		rc = store_fail(s, "plan group", err);
 		goto out;
 	}
-	bind_text(st, 1, connector);
-	bind_text(st, 2, marker);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, marker);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		ret->ticket_id = sqlite3_column_int64(st, 0);
-		ret->ticket_key = col(st, 1) ? ts_strdup(col(st, 1)) : NULL;
-		ret->ticket_closed = col(st, 2) && strcmp(col(st, 2), "done") == 0;
+		ret->ticket_key = store_col_text(st, 1) ? ts_strdup(store_col_text(st, 1)) : NULL;
+		ret->ticket_closed = store_col_text(st, 2) && strcmp(store_col_text(st, 2), "done") == 0;
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE) {
@@ -306,12 +294,12 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, project_id);
-	bind_text(st, 2, ret->group_key);
+	store_bind_text(st, 2, ret->group_key);
 	if (ret->ticket_id > 0)
 		sqlite3_bind_int64(st, 3, ret->ticket_id);
 	else
 		sqlite3_bind_null(st, 3);
-	bind_text(st, 4, group_by);
+	store_bind_text(st, 4, group_by);
 	size_t n = 0, cap = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
@@ -319,7 +307,7 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 			ids = ts_realloc(ids, cap * sizeof(*ids));
 		}
 		ids[n++] = sqlite3_column_int64(st, 0);
-		const char *status = col(st, 1);
+		const char *status = store_col_text(st, 1);
 		if (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0)
 			ret->n_open++;
 	}
@@ -351,9 +339,9 @@ int grouping_link_members(struct store *s, const char *group_by, int64_t project
 	if (!st)
 		return store_fail(s, "link group members", err);
 	sqlite3_bind_int64(st, 1, project_id);
-	bind_text(st, 2, group_key);
+	store_bind_text(st, 2, group_key);
 	sqlite3_bind_int64(st, 3, ticket_id);
-	bind_text(st, 4, group_by);
+	store_bind_text(st, 4, group_by);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		int rc = store_fail(s, "link group members", err);
 		sqlite3_reset(st);

@@ -846,3 +846,72 @@ fail:
 	free(tmp);
 	return r < 0 ? r : -EIO;
 }
+
+void store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void store_bind_static(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void store_bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v > 0)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+const char *store_col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+char *store_col_dup(sqlite3_stmt *st, int i)
+{
+	return ts_strdup(store_col_text(st, i));
+}
+
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
+{
+	int r = sqlite3_step(st);
+	int rc = r == SQLITE_DONE ? 0 : store_fail(s, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static const char SQL_WAL_CHECKPOINT[] = "PRAGMA wal_checkpoint(PASSIVE)";
+
+int store_wal_checkpoint(struct store *s, int *ret_log, int *ret_done, int *ret_busy,
+                         struct ts_err *err)
+{
+	/* A statement of ours left mid-rows holds a read snapshot that would pin
+	 * the WAL: end it first. */
+	store_release(s);
+	sqlite3_stmt *st = store_prepare(s, SQL_WAL_CHECKPOINT);
+	if (!st)
+		return store_fail(s, "prepare wal_checkpoint", err);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		int r = store_fail(s, "wal_checkpoint", err);
+		sqlite3_reset(st);
+		return r;
+	}
+	/* One row: busy flag, WAL size in frames, frames checkpointed. */
+	if (ret_busy)
+		*ret_busy = sqlite3_column_int(st, 0);
+	if (ret_log)
+		*ret_log = sqlite3_column_int(st, 1);
+	if (ret_done)
+		*ret_done = sqlite3_column_int(st, 2);
+	sqlite3_reset(st);
+	return 0;
+}

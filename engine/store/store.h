@@ -108,6 +108,32 @@ int store_unit_end(struct store *s, bool nested, int rc);
  * -EBUSY, -EIO, -ENOSPC, -EBADMSG, -EEXIST (constraint) or -EINVAL. */
 int store_fail(struct store *s, const char *what, struct ts_err *err);
 
+/* Statement helpers, so no module keeps its own copy.
+ * store_bind_text binds v (NULL: SQL NULL) as a copy (SQLITE_TRANSIENT);
+ * store_bind_static binds it without a copy (SQLITE_STATIC): v must stay
+ * unchanged until the statement is reset or its bindings cleared.
+ * store_bind_id binds v, or NULL when v <= 0 (an absent row id).
+ * store_col_text is the column's text, borrowed until the next step, reset or
+ * finalize (copy what outlives it); NULL for SQL NULL.
+ * store_col_dup is a new copy of it (NULL for SQL NULL).
+ * store_step_done steps a statement that returns no row, resets it (bindings
+ * kept), and on an error returns store_fail(s, what, err). */
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+void store_bind_static(sqlite3_stmt *st, int i, const char *v);
+void store_bind_id(sqlite3_stmt *st, int i, int64_t v);
+const char *store_col_text(sqlite3_stmt *st, int i);
+char *store_col_dup(sqlite3_stmt *st, int i);
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err);
+
+/* PRAGMA wal_checkpoint(PASSIVE): copies what it can from the WAL into the
+ * database without waiting for readers or writers, after ending the read
+ * snapshots of s's own statements (store_release). *ret_log and *ret_done (may
+ * be NULL) receive the WAL size and the frames checkpointed, in pages;
+ * *ret_busy (may be NULL) whether another connection prevented a full
+ * checkpoint. Returns 0 or store_fail's code with err filled. */
+int store_wal_checkpoint(struct store *s, int *ret_log, int *ret_done, int *ret_busy,
+                         struct ts_err *err);
+
 /* Copies the live database to dest with the SQLite online backup API, in steps,
  * safe while another process writes (a copy restarted too often by concurrent
  * writes finishes in one step under a WAL read snapshot). dest is replaced

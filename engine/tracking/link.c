@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 
 static const char SQL_PROJECT[] = "SELECT id FROM projects WHERE slug = ?1";
 static const char SQL_TASK[] =
@@ -37,29 +38,6 @@ static const char SQL_QUEUE_UPDATE[] =
     " VALUES (?1, ?2, 'update', ?3, ?4, '{\"reason\":\"adopted with threatsync link\"}',"
     " 'pending', 0, 0, ?5, ?5)";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
-{
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		int rc = store_fail(s, what, err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	return 0;
-}
-
 void link_task_clear(struct link_task *t)
 {
 	free(t->slug);
@@ -75,7 +53,7 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	sqlite3_stmt *st = store_prepare(s, SQL_PROJECT);
 	if (!st)
 		return store_fail(s, "find project", err);
-	bind_text(st, 1, slug);
+	store_bind_text(st, 1, slug);
 	int r = sqlite3_step(st);
 	int64_t project = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
@@ -88,7 +66,7 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	if (!st)
 		return store_fail(s, "find task", err);
 	sqlite3_bind_int64(st, 1, project);
-	bind_text(st, 2, uid);
+	store_bind_text(st, 2, uid);
 	r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
 		int rc =
@@ -103,11 +81,11 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	}
 	ret->project_id = project;
 	ret->countermeasure_id = sqlite3_column_int64(st, 0);
-	ret->ticket_key = ts_strdup(col(st, 1));
+	ret->ticket_key = ts_strdup(store_col_text(st, 1));
 	sqlite3_reset(st);
 	ret->slug = ts_strdup(slug);
 	ret->uid = ts_strdup(uid);
-	gen_marker(slug, uid, ret->marker);
+	marker_make(slug, uid, ret->marker);
 	return 0;
 }
 
@@ -122,19 +100,19 @@ int link_check(struct store *s, const struct link_task *t, const char *connector
 	sqlite3_stmt *st = store_prepare(s, SQL_KEY_OWNER);
 	if (!st)
 		return store_fail(s, "find ticket", err);
-	bind_text(st, 1, connector);
-	bind_text(st, 2, key);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, key);
 	int r = sqlite3_step(st);
 	int rc = 0;
-	if (r == SQLITE_ROW && strcmp(col(st, 0), t->marker) != 0) {
-		const char *tasks = col(st, 1);
+	if (r == SQLITE_ROW && strcmp(store_col_text(st, 0), t->marker) != 0) {
+		const char *tasks = store_col_text(st, 1);
 		rc = tasks ? ts_err_set(err, TS_E_INVALID,
 		                        "ticket %s is already linked to task %s (connector %s)",
 		                        key, tasks, connector)
 		           : ts_err_set(err, TS_E_INVALID,
 		                        "ticket %s is already recorded under marker %s "
 		                        "(connector %s)",
-		                        key, col(st, 0), connector);
+		                        key, store_col_text(st, 0), connector);
 	} else if (r != SQLITE_ROW && r != SQLITE_DONE) {
 		rc = store_fail(s, "find ticket", err);
 	}
@@ -144,14 +122,14 @@ int link_check(struct store *s, const struct link_task *t, const char *connector
 	st = store_prepare(s, SQL_MARKER_KEY);
 	if (!st)
 		return store_fail(s, "find ticket", err);
-	bind_text(st, 1, connector);
-	bind_text(st, 2, t->marker);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, t->marker);
 	r = sqlite3_step(st);
-	if (r == SQLITE_ROW && col(st, 0) && strcmp(col(st, 0), key) != 0)
+	if (r == SQLITE_ROW && store_col_text(st, 0) && strcmp(store_col_text(st, 0), key) != 0)
 		rc = ts_err_set(err, TS_E_INVALID,
 		                "the marker %s of task '%s' is already recorded for ticket %s "
 		                "(connector %s)",
-		                t->marker, t->uid, col(st, 0), connector);
+		                t->marker, t->uid, store_col_text(st, 0), connector);
 	else if (r != SQLITE_ROW && r != SQLITE_DONE)
 		rc = store_fail(s, "find ticket", err);
 	sqlite3_reset(st);
@@ -184,12 +162,12 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 	if (!st)
 		return store_fail(s, "record ticket", err);
 	sqlite3_bind_int64(st, 1, t->project_id);
-	bind_text(st, 2, r->connector);
-	bind_text(st, 3, t->marker);
-	bind_text(st, 4, r->key);
-	bind_text(st, 5, r->id);
-	bind_text(st, 6, r->url);
-	bind_text(st, 7, now);
+	store_bind_text(st, 2, r->connector);
+	store_bind_text(st, 3, t->marker);
+	store_bind_text(st, 4, r->key);
+	store_bind_text(st, 5, r->id);
+	store_bind_text(st, 6, r->url);
+	store_bind_text(st, 7, now);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = store_fail(s, "record ticket", err);
 		sqlite3_reset(st);
@@ -203,7 +181,7 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 		return store_fail(s, "link ticket", err);
 	sqlite3_bind_int64(st, 1, t->countermeasure_id);
 	sqlite3_bind_int64(st, 2, ticket);
-	if ((rc = exec_done(s, st, "link ticket", err)) < 0)
+	if ((rc = store_step_done(s, st, "link ticket", err)) < 0)
 		return rc;
 
 	st = store_prepare(s, SQL_CANCEL_CREATES);
@@ -211,10 +189,10 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 		return store_fail(s, "cancel create", err);
 	char *note = ts_asprintf("cancelled: ticket %s adopted with threatsync link", r->key);
 	sqlite3_bind_int64(st, 1, t->countermeasure_id);
-	bind_text(st, 2, note);
-	bind_text(st, 3, now);
+	store_bind_text(st, 2, note);
+	store_bind_text(st, 3, now);
 	free(note);
-	if ((rc = exec_done(s, st, "cancel create", err)) < 0)
+	if ((rc = store_step_done(s, st, "cancel create", err)) < 0)
 		return rc;
 	res->creates_cancelled = sqlite3_changes(store_db(s));
 
@@ -222,11 +200,11 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 	if (!st)
 		return store_fail(s, "queue ticket update", err);
 	sqlite3_bind_int64(st, 1, t->project_id);
-	bind_text(st, 2, r->connector);
+	store_bind_text(st, 2, r->connector);
 	sqlite3_bind_int64(st, 3, t->countermeasure_id);
 	sqlite3_bind_int64(st, 4, ticket);
-	bind_text(st, 5, now);
-	if ((rc = exec_done(s, st, "queue ticket update", err)) < 0)
+	store_bind_text(st, 5, now);
+	if ((rc = store_step_done(s, st, "queue ticket update", err)) < 0)
 		return rc;
 
 	/* The ticket's own status now speaks for the task. */

@@ -6,8 +6,9 @@
 
 #include <stdint.h>
 
-#include "engine/tracking/outbox.h"
 #include "engine/store/store.h"
+#include "engine/tracking/marker.h"
+#include "engine/tracking/outbox.h"
 #include "engine/util.h"
 
 /* The task a link names. Strings owned by the struct (link_task_clear). */
@@ -16,7 +17,7 @@ struct link_task {
 	int64_t countermeasure_id;
 	char *slug;
 	char *uid;
-	char marker[32];  /* gen_marker(slug, uid): the marker the adopted ticket gets */
+	char marker[MARKER_SIZE];  /* marker_make(slug, uid): the marker the adopted ticket gets */
 	char *ticket_key; /* the key of the ticket the task is linked to now, or NULL */
 };
 

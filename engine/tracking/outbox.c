@@ -119,27 +119,6 @@ static const char SQL_OUTBOX_TROUBLE[] =
 static const char SQL_CURSORS[] =
     "SELECT connector, scope, cursor, updated_at FROM sync_cursors ORDER BY connector, scope";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static void bind_id(sqlite3_stmt *st, int i, int64_t v)
-{
-	if (v > 0)
-		sqlite3_bind_int64(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
 static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
 {
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -192,8 +171,8 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 	sqlite3_stmt *st = store_prepare(s, SQL_RECOVER);
 	if (!st)
 		return store_fail(s, "recover outbox", err);
-	bind_text(st, 1, connector);
-	bind_text(st, 2, now);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, now);
 	int rc = exec_done(s, st, "recover outbox", err);
 	if (rc == 0 && ret_n)
 		*ret_n = sqlite3_changes(store_db(s));
@@ -215,7 +194,7 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 	sqlite3_stmt *st = store_prepare(s, SQL_DUE);
 	if (!st)
 		return store_fail(s, "claim outbox rows", err);
-	bind_text(st, 1, c->connector);
+	store_bind_text(st, 1, c->connector);
 	sqlite3_bind_int64(st, 2, c->now_ms);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->limit);
 	int r = SQLITE_DONE;
@@ -224,13 +203,13 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 		struct outbox_op *o = &c->ops[c->n++];
 		o->id = sqlite3_column_int64(st, 0);
 		o->project_id = sqlite3_column_int64(st, 1);
-		o->project_slug = ts_strdup(col(st, 2));
-		o->connector = ts_strdup(col(st, 3));
-		o->op = ts_strdup(col(st, 4));
+		o->project_slug = ts_strdup(store_col_text(st, 2));
+		o->connector = ts_strdup(store_col_text(st, 3));
+		o->op = ts_strdup(store_col_text(st, 4));
 		o->countermeasure_id = sqlite3_column_int64(st, 5);
 		o->ticket_id = sqlite3_column_int64(st, 6);
-		o->remote_key = ts_strdup(col(st, 7));
-		const char *p = col(st, 8);
+		o->remote_key = ts_strdup(store_col_text(st, 7));
+		const char *p = store_col_text(st, 8);
 		o->payload = p ? json_loads(p, 0, NULL) : NULL;
 		if (!json_is_object(o->payload)) {
 			json_decref(o->payload);
@@ -250,7 +229,7 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 		if (!st)
 			return store_fail(s, "claim outbox rows", err);
 		sqlite3_bind_int64(st, 1, c->ops[i].id);
-		bind_text(st, 2, c->now);
+		store_bind_text(st, 2, c->now);
 		int rc = exec_done(s, st, "claim outbox rows", err);
 		if (rc < 0)
 			return rc;
@@ -293,24 +272,24 @@ static int link_tx(struct store *s, void *arg, struct ts_err *err)
 	if (!st)
 		return store_fail(s, "record ticket", err);
 	sqlite3_bind_int64(st, 1, l->op->project_id);
-	bind_text(st, 2, l->op->connector);
-	bind_text(st, 3, l->marker);
-	bind_text(st, 4, r->key);
-	bind_text(st, 5, r->id);
-	bind_text(st, 6, r->url);
-	bind_text(st, 7, r->status);
-	bind_text(st, 8, r->status_category);
-	bind_text(st, 9, r->updated);
-	bind_text(st, 10, l->content_hash);
-	bind_text(st, 11, l->now);
+	store_bind_text(st, 2, l->op->connector);
+	store_bind_text(st, 3, l->marker);
+	store_bind_text(st, 4, r->key);
+	store_bind_text(st, 5, r->id);
+	store_bind_text(st, 6, r->url);
+	store_bind_text(st, 7, r->status);
+	store_bind_text(st, 8, r->status_category);
+	store_bind_text(st, 9, r->updated);
+	store_bind_text(st, 10, l->content_hash);
+	store_bind_text(st, 11, l->now);
 	int rc = exec_done(s, st, "record ticket", err);
 	if (rc < 0)
 		return rc;
 	st = store_prepare(s, SQL_TICKET_ID);
 	if (!st)
 		return store_fail(s, "record ticket", err);
-	bind_text(st, 1, l->op->connector);
-	bind_text(st, 2, l->marker);
+	store_bind_text(st, 1, l->op->connector);
+	store_bind_text(st, 2, l->marker);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = store_fail(s, "record ticket", err);
 		sqlite3_reset(st);
@@ -333,7 +312,7 @@ static int link_tx(struct store *s, void *arg, struct ts_err *err)
 	sqlite3_bind_int64(st, 1, l->op->id);
 	sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, l->ticket);
-	bind_text(st, 4, l->now);
+	store_bind_text(st, 4, l->now);
 	return exec_done(s, st, "complete outbox row", err);
 }
 
@@ -368,11 +347,11 @@ static int complete_tx(struct store *s, void *arg, struct ts_err *err)
 		if (!st)
 			return store_fail(s, "update ticket", err);
 		sqlite3_bind_int64(st, 1, c->op->ticket_id);
-		bind_text(st, 2, c->content_hash);
-		bind_text(st, 3, c->seen ? c->seen->status : NULL);
-		bind_text(st, 4, c->seen ? c->seen->status_category : NULL);
-		bind_text(st, 5, c->seen ? c->seen->updated : NULL);
-		bind_text(st, 6, c->now);
+		store_bind_text(st, 2, c->content_hash);
+		store_bind_text(st, 3, c->seen ? c->seen->status : NULL);
+		store_bind_text(st, 4, c->seen ? c->seen->status_category : NULL);
+		store_bind_text(st, 5, c->seen ? c->seen->updated : NULL);
+		store_bind_text(st, 6, c->now);
 		if ((rc = exec_done(s, st, "update ticket", err)) < 0)
 			return rc;
 	}
@@ -380,9 +359,9 @@ static int complete_tx(struct store *s, void *arg, struct ts_err *err)
 	if (!st)
 		return store_fail(s, "complete outbox row", err);
 	sqlite3_bind_int64(st, 1, c->op->id);
-	bind_text(st, 2, c->note);
-	bind_id(st, 3, c->op->ticket_id);
-	bind_text(st, 4, c->now);
+	store_bind_text(st, 2, c->note);
+	store_bind_id(st, 3, c->op->ticket_id);
+	store_bind_text(st, 4, c->now);
 	return exec_done(s, st, "complete outbox row", err);
 }
 
@@ -416,9 +395,9 @@ int outbox_fail(struct store *s, const struct outbox_op *op, const char *message
 	sqlite3_bind_int64(st, 1, op->id);
 	sqlite3_bind_int(st, 2, max_attempts > 0 ? max_attempts : 1);
 	sqlite3_bind_int64(st, 3, now_ms + (delay_ms > 0 ? delay_ms : 0));
-	bind_text(st, 4, message && *message ? message : "failed (no message)");
+	store_bind_text(st, 4, message && *message ? message : "failed (no message)");
 	sqlite3_bind_int(st, 5, unknown);
-	bind_text(st, 6, now);
+	store_bind_text(st, 6, now);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
 		int rc = store_fail(s, "reschedule outbox row", err);
@@ -426,7 +405,7 @@ int outbox_fail(struct store *s, const struct outbox_op *op, const char *message
 		return rc;
 	}
 	if (ret_dead)
-		*ret_dead = strcmp(col(st, 0), "dead") == 0;
+		*ret_dead = strcmp(store_col_text(st, 0), "dead") == 0;
 	/* Finish the statement so the write is not left pending. */
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -443,7 +422,7 @@ int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, co
 		return store_fail(s, "release outbox row", err);
 	sqlite3_bind_int64(st, 1, op->id);
 	sqlite3_bind_int(st, 2, unknown);
-	bind_text(st, 3, now);
+	store_bind_text(st, 3, now);
 	return exec_done(s, st, "release outbox row", err);
 }
 
@@ -454,8 +433,8 @@ int outbox_kill(struct store *s, const struct outbox_op *op, const char *message
 	if (!st)
 		return store_fail(s, "mark outbox row dead", err);
 	sqlite3_bind_int64(st, 1, op->id);
-	bind_text(st, 2, message);
-	bind_text(st, 3, now);
+	store_bind_text(st, 2, message);
+	store_bind_text(st, 3, now);
 	return exec_done(s, st, "mark outbox row dead", err);
 }
 
@@ -520,8 +499,8 @@ static int load_tasks(struct store *s, int64_t ticket, struct task_row **ret, si
 		}
 		v[n].id = sqlite3_column_int64(st, 0);
 		v[n].project_id = sqlite3_column_int64(st, 1);
-		v[n].uid = ts_strdup(col(st, 2));
-		v[n].status = ts_strdup(col(st, 3));
+		v[n].uid = ts_strdup(store_col_text(st, 2));
+		v[n].status = ts_strdup(store_col_text(st, 3));
 		v[n].tracker_acceptance = sqlite3_column_int(st, 4) != 0;
 		n++;
 	}
@@ -580,12 +559,12 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(payload);
 		sqlite3_bind_int64(st, 1, t->project_id);
-		bind_text(st, 2, t->uid);
-		bind_text(st, 3, reason);
-		bind_text(st, 4, r->actor ? r->actor : "");
-		bind_text(st, 5, p);
-		bind_text(st, 6, now);
-		bind_text(st, 7, to);
+		store_bind_text(st, 2, t->uid);
+		store_bind_text(st, 3, reason);
+		store_bind_text(st, 4, r->actor ? r->actor : "");
+		store_bind_text(st, 5, p);
+		store_bind_text(st, 6, now);
+		store_bind_text(st, 7, to);
 		free(p);
 		if ((rc = exec_done(s, st, "record risk acceptance", err)) < 0)
 			goto out;
@@ -597,9 +576,9 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, t->project_id);
-		bind_text(st, 2, t->uid);
-		bind_text(st, 3, now);
-		bind_text(st, 4, t->status);
+		store_bind_text(st, 2, t->uid);
+		store_bind_text(st, 3, now);
+		store_bind_text(st, 4, t->status);
 		if ((rc = exec_done(s, st, "revoke risk acceptance", err)) < 0)
 			goto out;
 	}
@@ -609,8 +588,8 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, t->id);
-	bind_text(st, 2, to);
-	bind_text(st, 3, now);
+	store_bind_text(st, 2, to);
+	store_bind_text(st, 3, now);
 	if ((rc = exec_done(s, st, "set task status", err)) < 0)
 		goto out;
 	st = store_prepare(s, SQL_HISTORY);
@@ -619,14 +598,14 @@ static int change_task(struct store *s, const struct task_row *t, int64_t ticket
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, t->id);
-	bind_id(st, 2, ticket);
-	bind_text(st, 3, t->status);
-	bind_text(st, 4, to);
-	bind_text(st, 5, source);
-	bind_text(st, 6, r->actor ? r->actor : "");
-	bind_text(st, 7, r->updated);
-	bind_text(st, 8, reason);
-	bind_text(st, 9, now);
+	store_bind_id(st, 2, ticket);
+	store_bind_text(st, 3, t->status);
+	store_bind_text(st, 4, to);
+	store_bind_text(st, 5, source);
+	store_bind_text(st, 6, r->actor ? r->actor : "");
+	store_bind_text(st, 7, r->updated);
+	store_bind_text(st, 8, reason);
+	store_bind_text(st, 9, now);
 	rc = exec_done(s, st, "record status history", err);
 out:
 	free(reason);
@@ -651,7 +630,7 @@ int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const
 	}
 	struct task_row t = {.id = cm_id,
 	                     .project_id = sqlite3_column_int64(st, 0),
-	                     .uid = ts_strdup(col(st, 1)),
+	                     .uid = ts_strdup(store_col_text(st, 1)),
 	                     .status = ts_strdup(from ? from : "")};
 	sqlite3_reset(st);
 	rc = change_task(s, &t, ticket, to, r, source, reason, now, err);
@@ -673,12 +652,12 @@ int outbox_find_ticket(struct store *s, const struct outbox_remote *r, int64_t *
 		    store_prepare(s, pass == 0 ? SQL_FIND_BY_MARKER : SQL_FIND_BY_KEY);
 		if (!st)
 			return store_fail(s, "find ticket", err);
-		bind_text(st, 1, r->connector);
-		bind_text(st, 2, v);
+		store_bind_text(st, 1, r->connector);
+		store_bind_text(st, 2, v);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			*ret_id = sqlite3_column_int64(st, 0);
-			*ret_updated = ts_strdup(col(st, 1));
+			*ret_updated = ts_strdup(store_col_text(st, 1));
 		} else if (rc != SQLITE_DONE) {
 			rc = store_fail(s, "find ticket", err);
 			sqlite3_reset(st);
@@ -709,13 +688,13 @@ int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const ch
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, r->key);
-	bind_text(st, 3, r->id);
-	bind_text(st, 4, r->url);
-	bind_text(st, 5, r->status);
-	bind_text(st, 6, r->status_category);
-	bind_text(st, 7, r->updated);
-	bind_text(st, 8, now);
+	store_bind_text(st, 2, r->key);
+	store_bind_text(st, 3, r->id);
+	store_bind_text(st, 4, r->url);
+	store_bind_text(st, 5, r->status);
+	store_bind_text(st, 6, r->status_category);
+	store_bind_text(st, 7, r->updated);
+	store_bind_text(st, 8, now);
 	if ((rc = exec_done(s, st, "update ticket", err)) < 0)
 		goto out;
 	const char *to =
@@ -751,11 +730,11 @@ int outbox_cursor_get(struct store *s, const char *connector, const char *scope,
 	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_GET);
 	if (!st)
 		return store_fail(s, "read poll cursor", err);
-	bind_text(st, 1, connector);
-	bind_text(st, 2, scope);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, scope);
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		*ret_cursor = ts_strdup(col(st, 0));
+		*ret_cursor = ts_strdup(store_col_text(st, 0));
 	sqlite3_reset(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return store_fail(s, "read poll cursor", err);
@@ -768,10 +747,10 @@ int outbox_cursor_set(struct store *s, const char *connector, const char *scope,
 	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_SET);
 	if (!st)
 		return store_fail(s, "store poll cursor", err);
-	bind_text(st, 1, connector);
-	bind_text(st, 2, scope);
-	bind_text(st, 3, cursor ? cursor : "");
-	bind_text(st, 4, now);
+	store_bind_text(st, 1, connector);
+	store_bind_text(st, 2, scope);
+	store_bind_text(st, 3, cursor ? cursor : "");
+	store_bind_text(st, 4, now);
 	return exec_done(s, st, "store poll cursor", err);
 }
 
@@ -782,7 +761,7 @@ int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool 
 	sqlite3_stmt *st = store_prepare(s, SQL_HAS_DUE);
 	if (!st)
 		return store_fail(s, "check outbox", err);
-	bind_text(st, 1, connector);
+	store_bind_text(st, 1, connector);
 	sqlite3_bind_int64(st, 2, now_ms);
 	int r = sqlite3_step(st);
 	*ret_due = r == SQLITE_ROW;
@@ -805,7 +784,7 @@ static int counts(struct store *s, const char *sql, int64_t project, json_t *obj
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_int_t n = sqlite3_column_int64(st, 1);
-		json_object_set_new(obj, col(st, 0), json_integer(n));
+		json_object_set_new(obj, store_col_text(st, 0), json_integer(n));
 		total += n;
 	}
 	sqlite3_reset(st);
@@ -823,14 +802,14 @@ static int trouble(struct store *s, int64_t project, const char *state, json_t *
 	if (!st)
 		return store_fail(s, "list outbox rows", err);
 	sqlite3_bind_int64(st, 1, project);
-	bind_text(st, 2, state);
+	store_bind_text(st, 2, state);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *e = json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s?, s:s}", "id",
-		                      (json_int_t)sqlite3_column_int64(st, 0), "op", col(st, 1),
-		                      "task", col(st, 2), "connector", col(st, 3), "attempts",
-		                      sqlite3_column_int(st, 4), "last_error", col(st, 5),
-		                      "updated_at", col(st, 6));
+		                      (json_int_t)sqlite3_column_int64(st, 0), "op", store_col_text(st, 1),
+		                      "task", store_col_text(st, 2), "connector", store_col_text(st, 3), "attempts",
+		                      sqlite3_column_int(st, 4), "last_error", store_col_text(st, 5),
+		                      "updated_at", store_col_text(st, 6));
 		if (strcmp(state, "failed") == 0)
 			json_object_set_new(e, "next_attempt_at",
 			                    json_integer(sqlite3_column_int64(st, 7)));
@@ -892,25 +871,25 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 	json_t *cur = NULL;
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = col(st, 0);
+		const char *name = store_col_text(st, 0);
 		if (!cur ||
 		    strcmp(json_string_value(json_object_get(cur, "connector")), name) != 0) {
 			cur =
 			    json_pack("{s:s, s:n, s:[]}", "connector", name, "last_poll", "scopes");
 			json_array_append_new(list, cur);
 		}
-		const char *at = col(st, 3);
-		if (col(st, 1)[0] == '@') {
+		const char *at = store_col_text(st, 3);
+		if (store_col_text(st, 1)[0] == '@') {
 			/* Bookkeeping of the daemon ("@reconcile": when the last
 			 * reconciliation ran), not a poll cursor. */
-			char *key = ts_asprintf("last_%s", col(st, 1) + 1);
+			char *key = ts_asprintf("last_%s", store_col_text(st, 1) + 1);
 			json_object_set_new(cur, key, json_string(at));
 			free(key);
 			continue;
 		}
 		json_array_append_new(json_object_get(cur, "scopes"),
-		                      json_pack("{s:s, s:s, s:s}", "scope", col(st, 1), "cursor",
-		                                col(st, 2), "updated_at", at));
+		                      json_pack("{s:s, s:s, s:s}", "scope", store_col_text(st, 1), "cursor",
+		                                store_col_text(st, 2), "updated_at", at));
 		const char *last = json_string_value(json_object_get(cur, "last_poll"));
 		if (!last || strcmp(at, last) > 0)
 			json_object_set_new(cur, "last_poll", json_string(at));
@@ -931,13 +910,13 @@ int outbox_status_json(struct store *s, const char *slug, json_t **ret_doc, stru
 		rc = store_fail(s, "list projects", err);
 		goto fail;
 	}
-	bind_text(st, 1, slug);
+	store_bind_text(st, 1, slug);
 	/* Collect first: the per-project queries reuse the statement cache. */
 	json_t *ids = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(
-		    ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0), col(st, 1)));
+		    ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0), store_col_text(st, 1)));
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		json_decref(ids);

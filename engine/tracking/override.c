@@ -78,19 +78,6 @@ bool override_date_valid(const char *date)
 	return back.tm_mday == d && back.tm_mon == m - 1;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 int override_load_active(struct store *s, int64_t project_id, const char *now, json_t **ret_active,
                          json_t **ret_expired, struct ts_err *err)
 {
@@ -106,11 +93,11 @@ int override_load_active(struct store *s, int64_t project_id, const char *now, j
 	json_t *active = json_object(), *expired = json_object();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *expires = col_text(st, 5);
-		char *key = ts_asprintf("%s:%s", col_text(st, 0), col_text(st, 1));
+		const char *expires = store_col_text(st, 5);
+		char *key = ts_asprintf("%s:%s", store_col_text(st, 0), store_col_text(st, 1));
 		json_t *o =
-		    json_pack("{s:s, s:s, s:s, s:s?}", "kind", col_text(st, 2), "reason",
-		              col_text(st, 3), "author", col_text(st, 4), "expires_at", expires);
+		    json_pack("{s:s, s:s, s:s, s:s?}", "kind", store_col_text(st, 2), "reason",
+		              store_col_text(st, 3), "author", store_col_text(st, 4), "expires_at", expires);
 		/* A date compares with the first ten characters of a timestamp. */
 		bool gone = expires && strncmp(expires, now, 10) <= 0;
 		json_object_del(active, key);
@@ -162,7 +149,7 @@ static int tracked_connector(struct ov_ctx *c, int64_t cm_id, int64_t ticket_id,
 		sqlite3_bind_int64(st, 1, ticket_id);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			*ret = ts_strdup(col_text(st, 0));
+			*ret = ts_strdup(store_col_text(st, 0));
 			sqlite3_reset(st);
 			return 0;
 		}
@@ -175,7 +162,7 @@ static int tracked_connector(struct ov_ctx *c, int64_t cm_id, int64_t ticket_id,
 	sqlite3_bind_int64(st, 1, cm_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*ret = ts_strdup(col_text(st, 0));
+		*ret = ts_strdup(store_col_text(st, 0));
 	else if (rc != SQLITE_DONE)
 		return store_fail(c->s, "find queued ticket", c->err);
 	sqlite3_reset(st);
@@ -198,9 +185,9 @@ static int inherited_kind(struct ov_ctx *c, int64_t cm_id, const char **ret_kind
 	bool needed = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (strcmp(col_text(st, 2), "active") != 0)
+		if (strcmp(store_col_text(st, 2), "active") != 0)
 			continue;
-		char *key = ts_asprintf("threat:%s", col_text(st, 0));
+		char *key = ts_asprintf("threat:%s", store_col_text(st, 0));
 		const json_t *o = json_object_get(c->active, key);
 		free(key);
 		if (o && !first)
@@ -243,8 +230,8 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 	if (!st)
 		return store_fail(c->s, "set task status", c->err);
 	sqlite3_bind_int64(st, 1, m->id);
-	bind_text(st, 2, to);
-	bind_text(st, 3, c->now);
+	store_bind_text(st, 2, to);
+	store_bind_text(st, 3, c->now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail(c->s, "set task status", c->err);
 	st = store_prepare(c->s, SQL_HISTORY);
@@ -255,11 +242,11 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 		sqlite3_bind_int64(st, 2, m->ticket_id);
 	else
 		sqlite3_bind_null(st, 2);
-	bind_text(st, 3, m->status);
-	bind_text(st, 4, to);
-	bind_text(st, 5, c->author ? c->author : "");
-	bind_text(st, 6, reason);
-	bind_text(st, 7, c->now);
+	store_bind_text(st, 3, m->status);
+	store_bind_text(st, 4, to);
+	store_bind_text(st, 5, c->author ? c->author : "");
+	store_bind_text(st, 6, reason);
+	store_bind_text(st, 7, c->now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail(c->s, "record status history", c->err);
 	json_array_append_new(
@@ -283,8 +270,8 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 		return store_fail(c->s, "queue ticket operation", c->err);
 	}
 	sqlite3_bind_int64(st, 1, c->project_id);
-	bind_text(st, 2, connector);
-	bind_text(st, 3, op);
+	store_bind_text(st, 2, connector);
+	store_bind_text(st, 3, op);
 	sqlite3_bind_int64(st, 4, m->id);
 	if (m->ticket_id > 0)
 		sqlite3_bind_int64(st, 5, m->ticket_id);
@@ -292,10 +279,10 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 		sqlite3_bind_null(st, 5);
 	json_t *payload = json_pack("{s:s?}", "reason", reason);
 	char *p = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
-	bind_text(st, 6, p);
+	store_bind_text(st, 6, p);
 	free(p);
 	json_decref(payload);
-	bind_text(st, 7, c->now);
+	store_bind_text(st, 7, c->now);
 	free(connector);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail(c->s, "queue ticket operation", c->err);
@@ -342,9 +329,9 @@ static int apply(struct ov_ctx *c, struct ov_cm *list, size_t n, const char *rev
 static void read_cm_row(sqlite3_stmt *st, struct ov_cm *m, int first_col)
 {
 	m->id = sqlite3_column_int64(st, first_col);
-	m->status = ts_strdup(col_text(st, first_col + 1));
+	m->status = ts_strdup(store_col_text(st, first_col + 1));
 	m->in_scope = sqlite3_column_int(st, first_col + 2);
-	m->active = strcmp(col_text(st, first_col + 3), "active") == 0;
+	m->active = strcmp(store_col_text(st, first_col + 3), "active") == 0;
 	m->ticket_id = sqlite3_column_int64(st, first_col + 4);
 }
 
@@ -359,7 +346,7 @@ static int affected(struct ov_ctx *c, const char *target, const char **ret_kind,
 	if (!st)
 		return store_fail(c->s, "find countermeasure", c->err);
 	sqlite3_bind_int64(st, 1, c->project_id);
-	bind_text(st, 2, target);
+	store_bind_text(st, 2, target);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		struct ov_cm *m = ts_calloc(1, sizeof(*m));
@@ -377,7 +364,7 @@ static int affected(struct ov_ctx *c, const char *target, const char **ret_kind,
 	if (!st)
 		return store_fail(c->s, "find threat", c->err);
 	sqlite3_bind_int64(st, 1, c->project_id);
-	bind_text(st, 2, target);
+	store_bind_text(st, 2, target);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return ts_err_set(c->err, TS_E_INVALID,
@@ -403,10 +390,10 @@ static int affected(struct ov_ctx *c, const char *target, const char **ret_kind,
 		struct ov_cm *m = &(*ret_list)[(*ret_n)++];
 		memset(m, 0, sizeof(*m));
 		m->id = sqlite3_column_int64(st, 0);
-		m->uid = ts_strdup(col_text(st, 1));
-		m->status = ts_strdup(col_text(st, 2));
+		m->uid = ts_strdup(store_col_text(st, 1));
+		m->status = ts_strdup(store_col_text(st, 2));
 		m->in_scope = sqlite3_column_int(st, 3);
-		m->active = strcmp(col_text(st, 4), "active") == 0;
+		m->active = strcmp(store_col_text(st, 4), "active") == 0;
 		m->ticket_id = sqlite3_column_int64(st, 5);
 	}
 	if (rc != SQLITE_DONE)
@@ -428,9 +415,9 @@ static int revoke_rows(struct ov_ctx *c, const char *target_kind, const char *ta
 	if (!st)
 		return store_fail(c->s, "revoke override", c->err);
 	sqlite3_bind_int64(st, 1, c->project_id);
-	bind_text(st, 2, target_kind);
-	bind_text(st, 3, target);
-	bind_text(st, 4, c->now);
+	store_bind_text(st, 2, target_kind);
+	store_bind_text(st, 3, target);
+	store_bind_text(st, 4, c->now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail(c->s, "revoke override", c->err);
 	if (ret_count)
@@ -463,13 +450,13 @@ static int run(struct ov_ctx *c, const char *target, const char *kind, const cha
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, c->project_id);
-		bind_text(st, 2, target_kind);
-		bind_text(st, 3, target);
-		bind_text(st, 4, kind);
-		bind_text(st, 5, reason);
-		bind_text(st, 6, c->author ? c->author : "");
-		bind_text(st, 7, expires);
-		bind_text(st, 8, c->now);
+		store_bind_text(st, 2, target_kind);
+		store_bind_text(st, 3, target);
+		store_bind_text(st, 4, kind);
+		store_bind_text(st, 5, reason);
+		store_bind_text(st, 6, c->author ? c->author : "");
+		store_bind_text(st, 7, expires);
+		store_bind_text(st, 8, c->now);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = store_fail(c->s, "record override", c->err);
 			goto out;

@@ -44,28 +44,6 @@ static const char SQL_HISTORY[] =
     " ?6, ?7)";
 static const char SQL_UNLINK[] = "UPDATE countermeasures SET ticket_id = NULL WHERE id = ?1";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
-{
-	int r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return store_fail(s, what, err);
-	return 0;
-}
-
 void reconcile_tickets_free(struct reconcile_ticket *v, size_t n)
 {
 	if (!v)
@@ -87,7 +65,7 @@ int reconcile_tickets(struct store *s, const char *connector, int64_t after, siz
 	sqlite3_stmt *st = store_prepare(s, SQL_TICKETS);
 	if (!st)
 		return store_fail(s, "list linked tickets", err);
-	bind_text(st, 1, connector);
+	store_bind_text(st, 1, connector);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
 	struct reconcile_ticket *v = ts_calloc(limit, sizeof(*v));
@@ -95,8 +73,8 @@ int reconcile_tickets(struct store *s, const char *connector, int64_t after, siz
 	int r;
 	while (n < limit && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].key = ts_strdup(col(st, 1));
-		v[n].marker = ts_strdup(col(st, 2));
+		v[n].key = ts_strdup(store_col_text(st, 1));
+		v[n].marker = ts_strdup(store_col_text(st, 2));
 		n++;
 	}
 	if (n < limit && r != SQLITE_DONE) {
@@ -155,14 +133,14 @@ static int load(struct store *s, int64_t ticket, struct rtask **ret, size_t *ret
 		v[n] = (struct rtask){
 		    .id = sqlite3_column_int64(st, 0),
 		    .project_id = sqlite3_column_int64(st, 1),
-		    .status = ts_strdup(col(st, 2)),
-		    .state = ts_strdup(col(st, 3)),
+		    .status = ts_strdup(store_col_text(st, 2)),
+		    .state = ts_strdup(store_col_text(st, 3)),
 		    .in_scope = sqlite3_column_int(st, 4) != 0,
 		    .tracker_set = sqlite3_column_int(st, 5) != 0,
-		    .hist_at = ts_strdup(col(st, 6)),
-		    .op_at = ts_strdup(col(st, 7)),
-		    .pending_op = ts_strdup(col(st, 8)),
-		    .connector = ts_strdup(col(st, 9)),
+		    .hist_at = ts_strdup(store_col_text(st, 6)),
+		    .op_at = ts_strdup(store_col_text(st, 7)),
+		    .pending_op = ts_strdup(store_col_text(st, 8)),
+		    .connector = ts_strdup(store_col_text(st, 9)),
 		};
 		n++;
 	}
@@ -206,17 +184,17 @@ static int queue(struct store *s, const struct rtask *t, int64_t ticket, const c
 	char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(payload);
 	sqlite3_bind_int64(st, 1, t->project_id);
-	bind_text(st, 2, t->connector);
-	bind_text(st, 3, op);
+	store_bind_text(st, 2, t->connector);
+	store_bind_text(st, 3, op);
 	sqlite3_bind_int64(st, 4, t->id);
 	if (ticket > 0)
 		sqlite3_bind_int64(st, 5, ticket);
 	else
 		sqlite3_bind_null(st, 5);
-	bind_text(st, 6, p);
-	bind_text(st, 7, now);
+	store_bind_text(st, 6, p);
+	store_bind_text(st, 7, now);
 	free(p);
-	return step_done(s, st, "queue ticket operation", err);
+	return store_step_done(s, st, "queue ticket operation", err);
 }
 
 static int history(struct store *s, const struct rtask *t, int64_t ticket, const char *from,
@@ -227,12 +205,12 @@ static int history(struct store *s, const struct rtask *t, int64_t ticket, const
 		return store_fail(s, "record status history", err);
 	sqlite3_bind_int64(st, 1, t->id);
 	sqlite3_bind_int64(st, 2, ticket);
-	bind_text(st, 3, from);
-	bind_text(st, 4, t->status);
-	bind_text(st, 5, remote_time);
-	bind_text(st, 6, reason);
-	bind_text(st, 7, now);
-	return step_done(s, st, "record status history", err);
+	store_bind_text(st, 3, from);
+	store_bind_text(st, 4, t->status);
+	store_bind_text(st, 5, remote_time);
+	store_bind_text(st, 6, reason);
+	store_bind_text(st, 7, now);
+	return store_step_done(s, st, "record status history", err);
 }
 
 /* The local side of t is newer (or threatsync's to decide): queue the
@@ -272,11 +250,11 @@ int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remo
 	if (!st)
 		return store_fail(s, "update ticket", err);
 	sqlite3_bind_int64(st, 1, ticket_id);
-	bind_text(st, 2, r->status);
-	bind_text(st, 3, r->status_category);
-	bind_text(st, 4, r->updated);
-	bind_text(st, 5, now);
-	int rc = step_done(s, st, "update ticket", err);
+	store_bind_text(st, 2, r->status);
+	store_bind_text(st, 3, r->status_category);
+	store_bind_text(st, 4, r->updated);
+	store_bind_text(st, 5, now);
+	int rc = store_step_done(s, st, "update ticket", err);
 	if (rc < 0)
 		return rc;
 	const char *remote_to =
@@ -362,7 +340,7 @@ int reconcile_vanished(struct store *s, int64_t ticket_id, bool recreate, const 
 			break;
 		}
 		sqlite3_bind_int64(st, 1, t->id);
-		if ((rc = step_done(s, st, "unlink task", err)) < 0)
+		if ((rc = store_step_done(s, st, "unlink task", err)) < 0)
 			break;
 		rc = queue(s, t, 0, "create",
 		           "reconcile --recreate: the ticket vanished from the tracker (404)", now,

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/tracking/outbox.h"
 #include "engine/store/store.h"
+#include "engine/tracking/outbox.h"
 #include "engine/util.h"
 
 /* Scope of the sync_cursors row holding a connector's last complete

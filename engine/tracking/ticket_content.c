@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 
 static const char SQL_TASK[] =
     "SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, c.last_version,"
@@ -162,7 +163,7 @@ int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t
 	sqlite3_reset(st);
 	t->severity = ts_strdup(highest_severity(t->body));
 	t->link_back = ts_asprintf("threatsync task %s of project %s", t->cm_uid, t->project_slug);
-	gen_marker(t->project_slug, t->cm_uid, t->marker);
+	marker_make(t->project_slug, t->cm_uid, t->marker);
 	*ret = t;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/store/store.h"
+#include "engine/tracking/marker.h"
 #include "engine/util.h"
 
 /* Longest summary written, in bytes (Jira's limit). */
@@ -29,7 +30,7 @@ struct ticket_task {
 	char *link_back;    /* "threatsync task UID of project SLUG" */
 	int model_version;  /* the last model version that generated it */
 	bool active;        /* state = 'active' */
-	char marker[32];    /* gen_marker(slug, uid) */
+	char marker[MARKER_SIZE];    /* marker_make(slug, uid) */
 };
 
 /* Loads the task countermeasure_id into a new ticket_task (free with

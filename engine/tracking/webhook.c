@@ -477,14 +477,6 @@ const char *webhook_outcome_name(enum webhook_outcome outcome)
 	return "?";
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 /* The stored remote_updated of the ticket (by marker, else key): *ret_found,
  * and *ret_updated new (NULL when none stored). */
 static int stored_updated(struct store *s, const struct outbox_remote *r, bool *ret_found,
@@ -504,9 +496,9 @@ int webhook_apply(struct store *s, const struct webhook_event *ev, const char *n
 	sqlite3_stmt *st = store_prepare(s, SQL_DELIVERY_ADD);
 	if (!st)
 		return store_fail(s, "record webhook delivery", err);
-	bind_text(st, 1, ev->connector);
-	bind_text(st, 2, ev->delivery_id);
-	bind_text(st, 3, now);
+	store_bind_text(st, 1, ev->connector);
+	store_bind_text(st, 2, ev->delivery_id);
+	store_bind_text(st, 3, now);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -554,7 +546,7 @@ int webhook_prune(struct store *s, const char *before, int *ret_n, struct ts_err
 	sqlite3_stmt *st = store_prepare(s, SQL_DELIVERY_PRUNE);
 	if (!st)
 		return store_fail(s, "prune webhook deliveries", err);
-	bind_text(st, 1, before);
+	store_bind_text(st, 1, before);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 #include "engine/config.h"
-#include "engine/tracking/outbox.h"
 #include "engine/store/store.h"
+#include "engine/tracking/outbox.h"
 #include "engine/util.h"
 
 enum webhook_source { WEBHOOK_JIRA, WEBHOOK_GITLAB };

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
-#include "engine/tracking/override.h"
 #include "engine/model/project.h"
+#include "engine/tracking/marker.h"
+#include "engine/tracking/override.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -68,14 +69,6 @@ static void test_score_formula(void **state)
 	/* Monotonic in each factor. */
 	assert_true(gen_score(4, 3, 4, 1) < gen_score(4, 3, 4, 2));
 	assert_true(gen_score(4, 3, 3, 2) < gen_score(4, 3, 4, 2));
-
-	char m1[32], m2[32], m3[32];
-	gen_marker("shop", "C-TLS@web", m1);
-	gen_marker("shop", "C-TLS@web", m2);
-	gen_marker("shop", "C-TLS@api", m3);
-	assert_string_equal(m1, m2);
-	assert_string_not_equal(m1, m3);
-	assert_int_equal(strlen(m1), strlen("threatsync-") + 16);
 }
 
 static void test_scores_stored(void **state)

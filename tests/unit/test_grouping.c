@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 #include "engine/util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
@@ -178,8 +179,8 @@ static void test_component(void **state)
 	                 0);
 	assert_int_equal(qi(&f, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
 	char m0[32], m1[32];
-	gen_marker("grp", "component:web0", m0);
-	gen_marker("grp", "component:web1", m1);
+	marker_make("grp", "component:web0", m0);
+	marker_make("grp", "component:web1", m1);
 	json_t *i0 = issue_with(&f, m0);
 	char *want = ts_asprintf("Security work for Web Zero (%lld tasks)", web0);
 	assert_string_equal(json_string_value(json_object_get(i0, "summary")), want);
@@ -273,8 +274,8 @@ static void test_removals(void **state)
 	                        " AND component_key = 'web0' AND state = 'active'");
 	assert_true(web0 >= 3);
 	char m0[32], m1[32], st[64];
-	gen_marker("grp", "component:web0", m0);
-	gen_marker("grp", "component:web1", m1);
+	marker_make("grp", "component:web0", m0);
+	marker_make("grp", "component:web1", m1);
 
 	/* One task of web0 goes away: its ticket is updated, not closed. */
 	write_model(f.model, false);

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 #include "engine/util.h"
 #include "helpers/gitlab_util.h"
 #include "helpers/jira_util.h"
@@ -226,8 +227,8 @@ static void test_link_jira(void **state)
 	json_decref(doc);
 	free(out);
 	free(err);
-	char marker[32];
-	gen_marker("lnk", TASK, marker);
+	char marker[MARKER_SIZE];
+	marker_make("lnk", TASK, marker);
 	char *sql = ts_asprintf("SELECT t.remote_key || ' ' || t.marker || ' ' || c.status"
 	                        " FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id"
 	                        " WHERE c.uid = '%s'",
@@ -322,8 +323,8 @@ static void test_link_gitlab(void **state)
 	assert_int_equal(rc, 0);
 	free(out);
 	free(err);
-	char marker[32];
-	gen_marker("lnk", TASK, marker);
+	char marker[MARKER_SIZE];
+	marker_make("lnk", TASK, marker);
 	json_t *issue = gu_ctl(&emu, "GET", "/_emu/issues/1/1", NULL);
 	bool has_marker = false;
 	size_t i;

@@ -12,6 +12,7 @@
 #include "connectors/jira.h"
 #include "connectors/sync.h"
 #include "engine/generate/generate.h"
+#include "engine/tracking/marker.h"
 #include "helpers/gen_util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
@@ -188,7 +189,7 @@ static void assert_one_ticket_per_task(struct fixture *f)
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char m[32];
-		gen_marker("sync", (const char *)sqlite3_column_text(st, 0), m);
+		marker_make("sync", (const char *)sqlite3_column_text(st, 0), m);
 		assert_non_null(sqlite3_column_text(st, 1));
 		assert_string_equal(m, (const char *)sqlite3_column_text(st, 1));
 		assert_int_equal(json_integer_value(json_object_get(count, m)), 1);

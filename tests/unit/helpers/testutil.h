@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <sysexits.h>
 #include <stdint.h>
+#include <sysexits.h>
 #include <cmocka.h>
 
 /* Environment variable set by ctest (tests/CMakeLists.txt); fails the test when
