@@ -31,6 +31,7 @@ struct daemon {
 	struct config *cfg;  /* owned, current */
 	struct store *store; /* owned */
 	struct httpd *httpd; /* owned: the HTTP endpoint (daemon/httpd.h), NULL when off */
+	struct sync_job *sync_job; /* owned by daemon/sync_job.c while it runs, else NULL */
 	enum daemon_state state;
 
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -48,8 +49,9 @@ struct daemon {
 /* Creates the daemon: the loop, the signal handlers and the cron, and opens
  * (migrating) cfg->database. Takes ownership of cfg whatever the outcome;
  * config_path is copied (may be NULL: defaults, nothing to reload). On
- * failure returns a negative errno-style code with err filled (sysexits
- * code: EX_CANTCREAT, EX_DATAERR, ... from the store) and *ret_d untouched.
+ * failure returns a negative code with err filled (err.code an enum
+ * ts_error such as TS_E_CREATE or TS_E_INVALID from the store) and *ret_d
+ * untouched.
  * Free with daemon_free. */
 int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_d,
                struct ts_err *err);

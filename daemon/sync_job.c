@@ -29,9 +29,6 @@ struct sync_job {
 	bool closed_all; /* close_all ran: release once closing is 0 */
 };
 
-/* One daemon per process: the job lives as long as the daemon's loop runs. */
-static struct sync_job *job;
-
 static void event_cb(void *ud, enum sync_event_level level, const char *msg)
 {
 	(void)ud;
@@ -64,39 +61,35 @@ static int64_t poll_period_ms(const struct config *cfg)
 
 /* ------------------------------------------------------------ stop */
 
-static void job_release(void)
+static void job_release(struct sync_job *j)
 {
-	struct sync_job *j = job;
 	struct daemon *d = j->d;
 	sync_lock_release(j->lock_fd);
 	config_free(j->cfg);
 	free(j);
-	job = NULL;
+	d->sync_job = NULL;
 	log_debug("sync job stopped");
 	daemon_work_end(d);
 }
 
-static void closed_one(void)
+static void closed_one(struct sync_job *j)
 {
-	if (--job->closing == 0 && job->closed_all)
-		job_release();
+	if (--j->closing == 0 && j->closed_all)
+		job_release(j);
 }
 
 static void handle_closed_cb(uv_handle_t *h)
 {
-	(void)h;
-	closed_one();
+	closed_one(h->data);
 }
 
 static void ud_closed_cb(void *ud)
 {
-	(void)ud;
-	closed_one();
+	closed_one(ud);
 }
 
-static void close_all(void)
+static void close_all(struct sync_job *j)
 {
-	struct sync_job *j = job;
 	struct sync *y = j->sync;
 	struct http_client *http = j->http;
 	j->sync = NULL;
@@ -109,15 +102,14 @@ static void close_all(void)
 	uv_close((uv_handle_t *)&j->hard_stop, handle_closed_cb);
 	uv_close((uv_handle_t *)&j->check, handle_closed_cb);
 	if (y)
-		sync_close(y, ud_closed_cb, NULL);
+		sync_close(y, ud_closed_cb, j);
 	if (http)
-		http_client_close(http, ud_closed_cb, NULL);
+		http_client_close(http, ud_closed_cb, j);
 }
 
 static void hard_stop_cb(uv_timer_t *t)
 {
-	(void)t;
-	struct sync_job *j = job;
+	struct sync_job *j = t->data;
 	if (!j->pass_running || !j->http)
 		return;
 	log_notice("sync: shutdown deadline near, cancelling in-flight tracker requests");
@@ -126,14 +118,14 @@ static void hard_stop_cb(uv_timer_t *t)
 	struct http_client *http = j->http;
 	j->http = NULL;
 	j->closing++;
-	http_client_close(http, ud_closed_cb, NULL);
+	http_client_close(http, ud_closed_cb, j);
 }
 
 static void begin_stop(struct sync_job *j)
 {
 	j->stopping = true;
 	if (!j->pass_running) {
-		close_all();
+		close_all(j);
 		return;
 	}
 	sync_cancel(j->sync);
@@ -146,8 +138,7 @@ static void begin_stop(struct sync_job *j)
 
 static void check_cb(uv_check_t *h)
 {
-	(void)h;
-	struct sync_job *j = job;
+	struct sync_job *j = h->data;
 	if (!j->stopping && j->d->state >= DAEMON_STOPPING)
 		begin_stop(j);
 }
@@ -187,7 +178,7 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 	if (rep->store_error)
 		log_err("sync: %s", rep->err.msg);
 	if (j->stopping)
-		close_all();
+		close_all(j);
 }
 
 static void free_on_close_cb(uv_handle_t *h)
@@ -222,7 +213,9 @@ static int job_start(struct daemon *d)
 		uv_close((uv_handle_t *)&j->check, free_on_close_cb);
 		return r;
 	}
-	job = j;
+	j->check.data = j;
+	j->hard_stop.data = j;
+	d->sync_job = j;
 	uv_check_start(&j->check, check_cb);
 	daemon_work_begin(d);
 	log_debug("sync job started poll_period_ms=%lld", (long long)poll_period_ms(j->cfg));
@@ -274,9 +267,9 @@ void sync_job_tick(void *ctx)
 	struct daemon *d = ctx;
 	if (d->state != DAEMON_RUNNING)
 		return;
-	if (!job && job_start(d) < 0)
+	if (!d->sync_job && job_start(d) < 0)
 		return;
-	struct sync_job *j = job;
+	struct sync_job *j = d->sync_job;
 	if (j->stopping || j->pass_running)
 		return;
 	if (j->cfg_reloads != d->reloads)
