@@ -25,7 +25,7 @@ struct cli_command {
 	const char *summary; /* one line */
 	const char *help;    /* longer text for `threatsync WORDS --help`, may be NULL */
 	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
-	const char *issue;   /* non-NULL: not available yet, the issue that delivers it */
+	const char *unavailable; /* non-NULL: not in this version; what is missing */
 };
 
 /* The configuration: -c FILE, else $THREATSYNC_CONFIG, else the installed

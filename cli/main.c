@@ -44,9 +44,9 @@ static const struct cli_command commands[] = {
 	 "list countermeasures (tasks); --all: also out of scope and removed", NULL,
 	 cmd_countermeasures, NULL},
 	{"ingest", "SLUG FILE [--format auto|sarif|zap|gitlab|semgrep]", "ingest scanner findings",
-	 NULL, NULL, "findings ingestion (a later issue)"},
+	 NULL, NULL, "scanner findings ingestion"},
 	{"findings", "SLUG [--json]", "list findings", NULL, NULL,
-	 "findings ingestion (a later issue)"},
+	 "scanner findings ingestion"},
 	{"override",
 	 "SLUG ID --not-applicable|--accept-risk --reason R [--expires YYYY-MM-DD] [--author A]"
 	 " [--revoke] [--json]",
@@ -56,10 +56,10 @@ static const struct cli_command commands[] = {
 	 "--revoke withdraws the override in force and returns the tasks to todo.",
 	 cmd_override, NULL},
 	{"report", "SLUG --format json|md|html|csv [--out FILE]", "write a report", NULL, NULL,
-	 "reports (a later issue)"},
+	 "reports"},
 	{"compliance", "SLUG [--framework F] [--json]", "compliance coverage", NULL, NULL,
-	 "reports (a later issue)"},
-	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports (a later issue)"},
+	 "reports"},
+	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports"},
 	{"sync", "--once [--connector NAME] [--reconcile [--recreate]] [--json]",
 	 "run one push and poll pass",
 	 "Drains the outbox (exactly one ticket per task: an operation whose outcome is\n"
@@ -85,7 +85,7 @@ static const struct cli_command commands[] = {
 	 "catalog files. Exit 0 when there is no error, 65 otherwise.",
 	 cmd_library_lint, NULL},
 	{"release", "SLUG NAME", "record a release snapshot", NULL, NULL,
-	 "reports (a later issue)"},
+	 "reports"},
 };
 
 void cli_error(const char *fmt, ...)
@@ -180,7 +180,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < TS_ARRAY_SIZE(commands); i++) {
 		const struct cli_command *c = &commands[i];
 		fprintf(f, "  %s %s\n      %s%s\n", c->words, c->usage, c->summary,
-			c->issue ? " (not available yet)" : "");
+			c->unavailable ? " (not available)" : "");
 	}
 	fputs("\nglobal options:\n"
 	      "  -c, --config FILE  configuration (default $THREATSYNC_CONFIG, then " TS_DEFAULT_CONFIG
@@ -211,8 +211,8 @@ static void command_help(const struct cli_command *c)
 	       c->summary);
 	if (c->help)
 		printf("\n%s\n", c->help);
-	if (c->issue)
-		printf("\nNot available yet: delivered by issue %s.\n", c->issue);
+	if (c->unavailable)
+		printf("\nNot available in this version (%s).\n", c->unavailable);
 }
 
 int main(int argc, char **argv)
@@ -259,9 +259,9 @@ int main(int argc, char **argv)
 		command_help(cmd);
 		return 0;
 	}
-	if (cmd->issue || !cmd->run) {
-		cli_error("'%s' is not available in this version: it is delivered by issue %s",
-			  cmd->words, cmd->issue ? cmd->issue : "(unknown)");
+	if (cmd->unavailable || !cmd->run) {
+		cli_error("'%s' is not available in this version (%s)", cmd->words,
+			  cmd->unavailable ? cmd->unavailable : "no handler");
 		return EX_UNAVAILABLE;
 	}
 	int rc = cmd->run(&ctx, sub_argc, sub_argv);
