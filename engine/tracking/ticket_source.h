@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What threatsync writes on a task's ticket, read from the stored
- * countermeasure: title, body, priority, severity, due date, model version,
- * marker and the hash of that text. */
-#ifndef TS_ENGINE_TICKET_CONTENT_H
-#define TS_ENGINE_TICKET_CONTENT_H
+/* The source of a task's ticket, read from the stored countermeasure: title,
+ * body, priority, severity, due date, model version, marker and the hash of
+ * that text. The sync pass lends its fields to the connectors' struct
+ * ticket_spec. */
+#ifndef TS_ENGINE_TICKET_SOURCE_H
+#define TS_ENGINE_TICKET_SOURCE_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -16,7 +17,10 @@
 /* Longest summary written, in bytes (Jira's limit). */
 #define TICKET_SUMMARY_MAX 255
 
-struct ticket_task {
+/* A task as its ticket is written from it. Every pointer is owned by the
+ * struct, except that a body loaded through a ticket_texts cache may share
+ * parsed values with it (read-only). */
+struct ticket_source {
 	int64_t countermeasure_id;
 	char *project_slug;
 	char *cm_uid;       /* "C-OUTPUT-ENCODING@web" */
@@ -33,11 +37,11 @@ struct ticket_task {
 	char marker[MARKER_SIZE];    /* marker_make(slug, uid) */
 };
 
-/* Loads the task countermeasure_id into a new ticket_task (free with
- * ticket_task_free). TS_E_NOTFOUND when the row does not exist, store errors
+/* Loads the task countermeasure_id into a new ticket_source (free with
+ * ticket_source_free). TS_E_NOTFOUND when the row does not exist, store errors
  * otherwise. Its body is the library text (countermeasure_texts) with the
  * instance's own fields merged over it (RFC 7396, as SQLite's json_patch). */
-int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
+int ticket_source_load(struct store *s, int64_t countermeasure_id, struct ticket_source **ret,
                      struct ts_err *err);
 
 /* Parsed library texts by content hash, for loading many tasks: the text
@@ -49,11 +53,11 @@ int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_t
 struct ticket_texts;
 struct ticket_texts *ticket_texts_new(void);
 void ticket_texts_free(struct ticket_texts *c); /* NULL is a no-op */
-/* ticket_task_load with a cache (NULL: none). */
-int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
-                            struct ticket_task **ret, struct ts_err *err);
+/* ticket_source_load with a cache (NULL: none). */
+int ticket_source_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
+                            struct ticket_source **ret, struct ts_err *err);
 
-void ticket_task_free(struct ticket_task *t); /* NULL is a no-op */
+void ticket_source_free(struct ticket_source *t); /* NULL is a no-op */
 
 /* Copies s into a new string of at most max bytes on one line (CR, LF and tabs
  * become spaces), cut on a UTF-8 character boundary. */
