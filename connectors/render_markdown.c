@@ -111,7 +111,6 @@ static void md_link(struct ts_buf *out, const char *text, const char *url)
 	ts_buf_puts(out, ")");
 }
 
-
 /* A code span holding s verbatim: delimited by one backtick more than its
  * longest backtick run, padded with a space when s starts or ends with a
  * backtick, or with a space at both ends (CommonMark strips one of each). */
