@@ -105,7 +105,7 @@ struct connector_ops {
 	/* Updates the fields threatsync owns (summary, description, labels it
 	 * added, priority, due date), leaving fields humans edit alone. */
 	void (*update)(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
-		       void *ud);
+	               void *ud);
 	/* Closes or reopens (Jira: reads the transitions and takes the one that
 	 * leads to the configured status; GitLab: state_event), with a comment
 	 * giving the reason when reason is not NULL. A ticket already in the

@@ -676,8 +676,8 @@ static void gitlab_create(void *conn, const struct ticket_spec *t, connector_cb 
 	json_decref(body);
 }
 
-static void gitlab_update(void *conn, const char *key, const struct ticket_spec *t,
-                          connector_cb cb, void *ud)
+static void gitlab_update(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
+                          void *ud)
 {
 	struct gl_op *op = gl_op_new(conn, GL_UPDATE, cb, ud);
 	if (!gl_op_key(op, key, t->tracker_project))

@@ -531,8 +531,8 @@ struct written {
 
 /* The content hash is the SHA-256 of {"description": D, "summary": S} in
  * compact JSON with sorted keys (what reconciliation compares with). */
-static void written_init(struct written *w, const struct jira_conn *c,
-                         const struct ticket_spec *t, const char *summary)
+static void written_init(struct written *w, const struct jira_conn *c, const struct ticket_spec *t,
+                         const char *summary)
 {
 	w->description = description(c, t);
 	json_t *sj = json_string(summary);
@@ -915,8 +915,8 @@ static void update_done(struct jira_op *op, const struct http_response *r)
 	op_finish(op);
 }
 
-static void jira_update(void *conn, const char *key, const struct ticket_spec *t,
-                        connector_cb cb, void *ud)
+static void jira_update(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
+                        void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);

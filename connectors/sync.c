@@ -909,7 +909,7 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	if (op->row.countermeasure_id > 0) {
 		struct ts_err err = {0};
 		int rc = ticket_source_load_cached(y->s, y->texts, op->row.countermeasure_id,
-		                                 &op->task, &err);
+		                                   &op->task, &err);
 		if (rc < 0) {
 			if (err.code == TS_E_NOTFOUND) {
 				op_kill(op, err.msg);

@@ -92,7 +92,8 @@ static void inline_spans(struct ticket_block *b, const char *text, size_t n)
 				if (rp) {
 					char *href =
 					    ts_strndup(text + hstart, (size_t)(rp - text) - hstart);
-					span_add(b, TICKET_SPAN_TEXT, text + plain, i - plain, NULL);
+					span_add(b, TICKET_SPAN_TEXT, text + plain, i - plain,
+					         NULL);
 					span_add(b, TICKET_SPAN_LINK, text + i + 1,
 					         (size_t)(close - text) - i - 1, href);
 					free(href);

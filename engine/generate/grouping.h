@@ -29,8 +29,8 @@ struct grouping_plan {
 	                            * no group, or it has a ticket of its own) */
 	char *group_key;           /* "component:web" */
 	struct ticket_source *group; /* the group's ticket: marker marker_make(slug, group_key),
-	                            * summary, a body listing every member, priority (most
-	                            * urgent), severity (highest), due date (earliest) */
+	                              * summary, a body listing every member, priority (most
+	                              * urgent), severity (highest), due date (earliest) */
 	int n_members;             /* tasks listed on the ticket */
 	int n_open;                /* of those, with status todo or in_progress */
 	int64_t ticket_id;         /* the group's ticket row on the connector, 0 when none */

@@ -123,13 +123,14 @@ static const char *highest_severity(const json_t *body)
 }
 
 int ticket_source_load(struct store *s, int64_t countermeasure_id, struct ticket_source **ret,
-                     struct ts_err *err)
+                       struct ts_err *err)
 {
 	return ticket_source_load_cached(s, NULL, countermeasure_id, ret, err);
 }
 
-int ticket_source_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
-                            struct ticket_source **ret, struct ts_err *err)
+int ticket_source_load_cached(struct store *s, struct ticket_texts *texts,
+                              int64_t countermeasure_id, struct ticket_source **ret,
+                              struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_TASK);
 	if (!st)
@@ -137,9 +138,10 @@ int ticket_source_load_cached(struct store *s, struct ticket_texts *texts, int64
 	sqlite3_bind_int64(st, 1, countermeasure_id);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
-		int rc = r == SQLITE_DONE ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
-		                                       (long long)countermeasure_id)
-		                          : store_fail(s, "load task", err);
+		int rc = r == SQLITE_DONE
+		             ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
+		                          (long long)countermeasure_id)
+		             : store_fail(s, "load task", err);
 		sqlite3_reset(st);
 		return rc;
 	}

@@ -23,18 +23,18 @@
 struct ticket_source {
 	int64_t countermeasure_id;
 	char *project_slug;
-	char *cm_uid;       /* "C-OUTPUT-ENCODING@web" */
-	char *summary;      /* the title on one line, at most TICKET_SUMMARY_MAX bytes,
-	                     * cut on a UTF-8 boundary */
-	json_t *body;       /* countermeasures.body (an object) */
-	int priority;       /* 1..4 */
-	char *severity;     /* highest severity of its threats, "medium" when none */
-	char *due_date;     /* "YYYY-MM-DD" or NULL */
-	char *content_hash; /* countermeasures.content_hash */
-	char *link_back;    /* "threatsync task UID of project SLUG" */
-	int model_version;  /* the last model version that generated it */
-	bool active;        /* state = 'active' */
-	char marker[MARKER_SIZE];    /* marker_make(slug, uid) */
+	char *cm_uid;             /* "C-OUTPUT-ENCODING@web" */
+	char *summary;            /* the title on one line, at most TICKET_SUMMARY_MAX bytes,
+	                           * cut on a UTF-8 boundary */
+	json_t *body;             /* countermeasures.body (an object) */
+	int priority;             /* 1..4 */
+	char *severity;           /* highest severity of its threats, "medium" when none */
+	char *due_date;           /* "YYYY-MM-DD" or NULL */
+	char *content_hash;       /* countermeasures.content_hash */
+	char *link_back;          /* "threatsync task UID of project SLUG" */
+	int model_version;        /* the last model version that generated it */
+	bool active;              /* state = 'active' */
+	char marker[MARKER_SIZE]; /* marker_make(slug, uid) */
 };
 
 /* Loads the task countermeasure_id into a new ticket_source (free with
@@ -42,7 +42,7 @@ struct ticket_source {
  * otherwise. Its body is the library text (countermeasure_texts) with the
  * instance's own fields merged over it (RFC 7396, as SQLite's json_patch). */
 int ticket_source_load(struct store *s, int64_t countermeasure_id, struct ticket_source **ret,
-                     struct ts_err *err);
+                       struct ts_err *err);
 
 /* Parsed library texts by content hash, for loading many tasks: the text
  * of a library entry is parsed once, not once per task (a push of 10,000
@@ -54,8 +54,9 @@ struct ticket_texts;
 struct ticket_texts *ticket_texts_new(void);
 void ticket_texts_free(struct ticket_texts *c); /* NULL is a no-op */
 /* ticket_source_load with a cache (NULL: none). */
-int ticket_source_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
-                            struct ticket_source **ret, struct ts_err *err);
+int ticket_source_load_cached(struct store *s, struct ticket_texts *texts,
+                              int64_t countermeasure_id, struct ticket_source **ret,
+                              struct ts_err *err);
 
 void ticket_source_free(struct ticket_source *t); /* NULL is a no-op */
 
