@@ -12,18 +12,21 @@
 #include "connectors/http.h"
 #include "engine/config.h"
 
-/* What threatsync writes on a ticket, built by the sync pass from the stored
- * countermeasure. All pointers borrowed for the duration of the call (the
- * connector copies what it keeps). */
-struct ticket_content {
+/* The ticket as threatsync wants it on the tracker, handed to create and
+ * update: the sync pass fills it from the task's struct ticket_source
+ * (engine/tracking/ticket_source.h); the counterpart of struct remote_issue.
+ * All pointers borrowed for the duration of the call (the connector copies
+ * what it keeps). */
+struct ticket_spec {
 	const char *tracker_project; /* Jira project key, GitLab project id or path */
 	const char *marker;          /* idempotency label "threatsync-<16 hex>" */
 	const char *summary;         /* one line, at most 255 bytes */
 	/* The countermeasure body as stored (countermeasures.body): requirement,
 	 * how_to [{stack, text}], acceptance_test, training [{title, url}],
 	 * compliance {framework: [ids]}, threats [{uid, title, cwe [ints],
-	 * severity}], component {id, name, type}. The connector renders it
-	 * (Jira Cloud: ADF; Data Center: wiki markup; GitLab: markdown). */
+	 * severity}], component {id, name, type}. The connector builds the
+	 * ticket document from it (ticket_doc.h) and renders that (Jira Cloud:
+	 * ADF; Data Center: wiki markup; GitLab: Markdown). */
 	const json_t *body;
 	json_t *cwe_names;           /* {"79": "Improper Neutralization ..."}; may be NULL */
 	const char *project_slug;
@@ -94,15 +97,15 @@ struct connector_ops {
 
 	/* Creates a ticket. Not retried by the connector after it may have reached
 	 * the tracker: CONNECTOR_UNKNOWN means "look the marker up". */
-	void (*create)(void *conn, const struct ticket_content *t, connector_cb cb, void *ud);
+	void (*create)(void *conn, const struct ticket_spec *t, connector_cb cb, void *ud);
 	/* Looks a marker up (Jira: JQL on the label, retried over the search index
 	 * lag before answering "absent"; GitLab: labels filter). */
 	void (*find_marker)(void *conn, const char *tracker_project, const char *marker,
 			    connector_cb cb, void *ud);
 	/* Updates the fields threatsync owns (summary, description, labels it
 	 * added, priority, due date), leaving fields humans edit alone. */
-	void (*update)(void *conn, const char *key, const struct ticket_content *t, connector_cb cb,
-		       void *ud);
+	void (*update)(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
+	               void *ud);
 	/* Closes or reopens (Jira: reads the transitions and takes the one that
 	 * leads to the configured status; GitLab: state_event), with a comment
 	 * giving the reason when reason is not NULL. A ticket already in the

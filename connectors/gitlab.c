@@ -2,7 +2,8 @@
 /* The GitLab connector: project issues over REST v4 with a PRIVATE-TOKEN, driven by the shared
  * HTTP client (docs/gitlab.md says which fields threatsync owns). */
 #include "connectors/gitlab_internal.h"
-#include "connectors/markdown.h"
+#include "connectors/render.h"
+#include "connectors/ticket_doc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -245,12 +246,15 @@ int gitlab_issue_parse(const json_t *o, const char *project, struct remote_issue
 	return 0;
 }
 
-char *gitlab_description(const struct ticket_content *t)
+char *gitlab_description(const struct ticket_spec *t)
 {
-	struct ts_buf b = {0};
-	md_render_ticket(&b, t);
-	ts_buf_printf(&b, "\n<!-- threatsync:marker=%s -->\n", t->marker);
-	return ts_buf_steal(&b);
+	struct ticket_doc d = {0};
+	ticket_doc_build(&d, t);
+	char *md = render_markdown(&d);
+	ticket_doc_clear(&d);
+	char *out = ts_asprintf("%s\n<!-- threatsync:marker=%s -->\n", md, t->marker);
+	free(md);
+	return out;
 }
 
 int gitlab_weight(int priority)
@@ -591,7 +595,7 @@ static bool gl_op_project(struct gl_op *op, const char *project)
  * connector's, then the ticket's), then the scoped status label. Returns a
  * comma-separated string, or NULL when a label cannot be sent (*ret_bad says
  * which; borrowed). */
-static char *gl_labels(const struct gitlab *gl, const struct ticket_content *t, bool status,
+static char *gl_labels(const struct gitlab *gl, const struct ticket_spec *t, bool status,
                        const char **ret_bad)
 {
 	struct ts_buf b = {0};
@@ -616,7 +620,7 @@ static char *gl_labels(const struct gitlab *gl, const struct ticket_content *t, 
 /* Checks what create and update send; finishes op and returns NULL on a
  * problem, else the JSON body with title, description and the label field
  * (labels on create, add_labels on update). New reference. */
-static json_t *gl_content(struct gl_op *op, const struct ticket_content *t, bool create)
+static json_t *gl_content(struct gl_op *op, const struct ticket_spec *t, bool create)
 {
 	if (!t->marker || !gitlab_is_marker(t->marker)) {
 		gl_fail(op, CONNECTOR_FAILED, "marker '%.80s' is not threatsync-<hex>",
@@ -652,7 +656,7 @@ static json_t *gl_content(struct gl_op *op, const struct ticket_content *t, bool
 	return body;
 }
 
-static void gitlab_create(void *conn, const struct ticket_content *t, connector_cb cb, void *ud)
+static void gitlab_create(void *conn, const struct ticket_spec *t, connector_cb cb, void *ud)
 {
 	struct gl_op *op = gl_op_new(conn, GL_CREATE, cb, ud);
 	snprintf(op->what, sizeof(op->what), "create");
@@ -672,8 +676,8 @@ static void gitlab_create(void *conn, const struct ticket_content *t, connector_
 	json_decref(body);
 }
 
-static void gitlab_update(void *conn, const char *key, const struct ticket_content *t,
-                          connector_cb cb, void *ud)
+static void gitlab_update(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
+                          void *ud)
 {
 	struct gl_op *op = gl_op_new(conn, GL_UPDATE, cb, ud);
 	if (!gl_op_key(op, key, t->tracker_project))

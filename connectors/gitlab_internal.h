@@ -63,9 +63,10 @@ bool gitlab_is_marker(const char *label);
  * integer iid); *ret is left zeroed then. */
 int gitlab_issue_parse(const json_t *o, const char *project, struct remote_issue *ret);
 
-/* The description threatsync writes: md_render_ticket followed by the hidden
- * marker "<!-- threatsync:marker=MARKER -->". New string, caller frees. */
-char *gitlab_description(const struct ticket_content *t);
+/* The description threatsync writes: the ticket document (ticket_doc_build)
+ * as Markdown, followed by the hidden marker "<!-- threatsync:marker=MARKER -->".
+ * New string, caller frees. */
+char *gitlab_description(const struct ticket_spec *t);
 
 /* Weight of an issue from a priority: 1 → 4, 2 → 3, 3 → 2, 4 → 1 (GitLab sorts
  * heavier issues as bigger; it is not a priority field, so the most urgent work

@@ -3,6 +3,8 @@
  * Server/Data Center (REST v2, wiki markup, Bearer PAT) on the shared HTTP client. */
 #include "connectors/jira.h"
 #include "connectors/jira_internal.h"
+#include "connectors/render.h"
+#include "connectors/ticket_doc.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -454,7 +456,7 @@ static void label_add(json_t *labels, const char *raw)
 
 /* The labels threatsync owns on a ticket: the common one, the marker, the
  * connector's and the project's configured labels. New reference. */
-static json_t *owned_labels(const struct jira_conn *c, const struct ticket_content *t)
+static json_t *owned_labels(const struct jira_conn *c, const struct ticket_spec *t)
 {
 	json_t *labels = json_array();
 	label_add(labels, CONNECTOR_COMMON_LABEL);
@@ -483,32 +485,39 @@ static char *summary_clean(const char *s)
 	return out;
 }
 
-static char *description(const struct jira_conn *c, const struct ticket_content *t)
+static char *description(const struct jira_conn *c, const struct ticket_spec *t)
 {
-	struct jira_doc d = {0};
-	jira_doc_build(&d, t);
+	struct ticket_doc d = {0};
+	ticket_doc_build(&d, t);
 	char *out;
 	if (c->cloud) {
-		out = jira_adf_dump(&d);
+		out = render_adf(&d);
 	} else {
-		char *wiki = jira_wiki_render(&d);
+		char *wiki = render_wiki(&d);
 		json_t *j = json_string(wiki);
 		out = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		json_decref(j);
 		free(wiki);
 	}
-	jira_doc_clear(&d);
+	ticket_doc_clear(&d);
 	return out;
 }
 
-/* A comment body: ADF on Cloud, wiki markup on Data Center. New reference. */
+/* A comment body, its markdown read as a ticket document: ADF on Cloud,
+ * wiki markup on Data Center. New reference. */
 static json_t *comment_body(const struct jira_conn *c, const char *text)
 {
-	if (c->cloud)
-		return jira_adf_text(text);
-	char *wiki = jira_wiki_text(text);
-	json_t *out = json_string(wiki);
-	free(wiki);
+	struct ticket_doc d = {0};
+	ticket_doc_markdown(&d, text);
+	json_t *out;
+	if (c->cloud) {
+		out = render_adf_json(&d);
+	} else {
+		char *wiki = render_wiki(&d);
+		out = json_string(wiki);
+		free(wiki);
+	}
+	ticket_doc_clear(&d);
 	return out;
 }
 
@@ -522,8 +531,8 @@ struct written {
 
 /* The content hash is the SHA-256 of {"description": D, "summary": S} in
  * compact JSON with sorted keys (what reconciliation compares with). */
-static void written_init(struct written *w, const struct jira_conn *c,
-                         const struct ticket_content *t, const char *summary)
+static void written_init(struct written *w, const struct jira_conn *c, const struct ticket_spec *t,
+                         const char *summary)
 {
 	w->description = description(c, t);
 	json_t *sj = json_string(summary);
@@ -604,7 +613,7 @@ static json_t *custom_value(enum fieldmap_kind kind, const char *text)
 
 /* Sets the configured custom fields of t in fields: every one on a create,
  * only those configured with owned = true on an update. */
-static void custom_fields(const struct jira_conn *c, const struct ticket_content *t, json_t *fields,
+static void custom_fields(const struct jira_conn *c, const struct ticket_spec *t, json_t *fields,
                           bool update)
 {
 	const struct fieldmap *fm = c->cfg->fieldmap;
@@ -781,14 +790,14 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 /* The body's "properties" list (IssueUpdateDetails, create and edit alike):
  * the threatsync issue property travels with the write itself, so a ticket
  * never exists without it and a create costs one request. */
-static json_t *property_list(const struct ticket_content *t, const char *hash)
+static json_t *property_list(const struct ticket_spec *t, const char *hash)
 {
 	return json_pack("[{s:s, s:{s:s, s:s?, s:s?, s:s, s:i}}]", "key", JIRA_PROPERTY, "value",
 	                 "marker", t->marker, "cm_uid", t->cm_uid, "project", t->project_slug,
 	                 "content_hash", hash, "model_version", t->model_version);
 }
 
-static void jira_create(void *conn, const struct ticket_content *t, connector_cb cb, void *ud)
+static void jira_create(void *conn, const struct ticket_spec *t, connector_cb cb, void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);
@@ -906,8 +915,8 @@ static void update_done(struct jira_op *op, const struct http_response *r)
 	op_finish(op);
 }
 
-static void jira_update(void *conn, const char *key, const struct ticket_content *t,
-                        connector_cb cb, void *ud)
+static void jira_update(void *conn, const char *key, const struct ticket_spec *t, connector_cb cb,
+                        void *ud)
 {
 	struct jira_conn *c = conn;
 	struct jira_op *op = op_new(c, cb, ud);

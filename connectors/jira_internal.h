@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private pieces of the Jira connector shared by its files and its tests: the
- * description as a flavour-neutral block list, its ADF and wiki renderings,
- * JQL quoting, URL escaping and the API user's time zone. */
+/* Private pieces of the Jira connector shared by its files and its tests: JQL
+ * quoting, URL escaping and the API user's time zone. (Its description is the
+ * ticket document, ticket_doc.h, rendered by render.h.) */
 #ifndef TS_CONNECTORS_JIRA_INTERNAL_H
 #define TS_CONNECTORS_JIRA_INTERNAL_H
 
@@ -10,76 +10,6 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
-
-/* ---- the description as blocks (jira_doc.c) ---- */
-
-enum jira_span_kind {
-	JIRA_SPAN_TEXT,
-	JIRA_SPAN_CODE, /* inline `code` */
-	JIRA_SPAN_LINK, /* [text](href), or a bare http(s) URL */
-	JIRA_SPAN_BOLD, /* our own emphasis (labels such as "Severity:") */
-};
-
-struct jira_span {
-	enum jira_span_kind kind;
-	char *text; /* never empty */
-	char *href; /* JIRA_SPAN_LINK only */
-};
-
-enum jira_block_kind {
-	JIRA_BLOCK_HEADING,   /* level, spans */
-	JIRA_BLOCK_PARAGRAPH, /* spans */
-	JIRA_BLOCK_BULLET,    /* one list item (spans); consecutive items form one list */
-	JIRA_BLOCK_CODE,      /* lang (may be NULL), code */
-};
-
-struct jira_block {
-	enum jira_block_kind kind;
-	int level;  /* headings: 3 or 4 */
-	char *lang; /* code: [a-z0-9+#._-]{1,32} or NULL */
-	char *code; /* code: the text, without the fences */
-	struct jira_span *spans;
-	size_t n_spans;
-};
-
-struct jira_doc {
-	struct jira_block *blocks;
-	size_t n_blocks;
-};
-
-/* Appends the blocks of markdown text: ``` fences (with a language) become
- * code blocks, "- " / "* " lines list items, other lines paragraphs (lines
- * joined by a space, a blank line ends one); inline `code`, [text](url) and
- * bare http(s) URLs become spans. NULL or empty text appends nothing. */
-void jira_doc_markdown(struct jira_doc *d, const char *text);
-
-/* Builds the whole ticket description of t (sections: requirement, how to per
- * stack, acceptance test, training, threats with CWE names, compliance,
- * component and model version, the threatsync link back). d starts empty
- * (zeroed); free with jira_doc_clear. */
-void jira_doc_build(struct jira_doc *d, const struct ticket_content *t);
-
-/* Frees what d holds and zeroes it. */
-void jira_doc_clear(struct jira_doc *d);
-
-/* ---- renderings (jira_adf.c, jira_wiki.c) ---- */
-
-/* Atlassian Document Format of d: {"type":"doc","version":1,"content":[…]}.
- * jira_adf_dump gives its compact JSON text, every object's keys in sorted
- * order (new string, caller frees); jira_adf_render the same document
- * parsed (new reference). */
-char *jira_adf_dump(const struct jira_doc *d);
-json_t *jira_adf_render(const struct jira_doc *d);
-
-/* ADF document of a markdown text (comments). New reference. */
-json_t *jira_adf_text(const char *text);
-
-/* Jira wiki markup of d (h3./h4., {code:lang}, * items, {{code}}, [text|url]),
- * special characters escaped. New string, caller frees. */
-char *jira_wiki_render(const struct jira_doc *d);
-
-/* Wiki markup of a markdown text (comments). New string, caller frees. */
-char *jira_wiki_text(const char *text);
 
 /* ---- JQL, URLs and time (jira_jql.c) ---- */
 

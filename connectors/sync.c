@@ -19,7 +19,7 @@
 #include "engine/tracking/fieldmap.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/reconcile.h"
-#include "engine/tracking/ticket_content.h"
+#include "engine/tracking/ticket_source.h"
 
 #define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
 #define SYNC_DEFAULT_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -32,8 +32,8 @@ enum op_stage { STAGE_FIND, STAGE_CREATE, STAGE_UPDATE, STAGE_CLOSE, STAGE_REOPE
 struct sync_op {
 	struct sync_conn *sc;
 	struct outbox_op row;
-	struct ticket_task *task; /* NULL for rows without a task */
-	struct ticket_content content;
+	struct ticket_source *task; /* NULL for rows without a task */
+	struct ticket_spec content;
 	const char *tracker_project; /* borrowed from the configuration */
 	enum op_stage stage;
 	/* Grouping (engine/generate/grouping.h): the row acts on its group's ticket. */
@@ -339,7 +339,7 @@ static void op_free(struct sync_op *op)
 	free(op->settle_note);
 	remote_issue_clear(&op->settled);
 	outbox_op_clear(&op->row);
-	ticket_task_free(op->task);
+	ticket_source_free(op->task);
 	free(op);
 }
 
@@ -806,10 +806,10 @@ static bool group_begin(struct sync_op *op)
 	}
 	op->group_next = sc->grouped;
 	sc->grouped = op;
-	ticket_task_free(op->task);
+	ticket_source_free(op->task);
 	op->task = p.group;
 	p.group = NULL;
-	const struct ticket_task *t = op->task;
+	const struct ticket_source *t = op->task;
 	op->content.project_slug = t->project_slug;
 	op->content.marker = t->marker;
 	op->content.summary = t->summary;
@@ -908,8 +908,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 	op->tracker_project = proj->tracker_project;
 	if (op->row.countermeasure_id > 0) {
 		struct ts_err err = {0};
-		int rc = ticket_task_load_cached(y->s, y->texts, op->row.countermeasure_id,
-		                                 &op->task, &err);
+		int rc = ticket_source_load_cached(y->s, y->texts, op->row.countermeasure_id,
+		                                   &op->task, &err);
 		if (rc < 0) {
 			if (err.code == TS_E_NOTFOUND) {
 				op_kill(op, err.msg);
@@ -919,8 +919,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 			}
 			return;
 		}
-		struct ticket_task *t = op->task;
-		op->content = (struct ticket_content){
+		struct ticket_source *t = op->task;
+		op->content = (struct ticket_spec){
 		    .tracker_project = proj->tracker_project,
 		    .marker = t->marker,
 		    .summary = t->summary,

@@ -67,7 +67,7 @@ int grouping_key_of(struct store *s, const char *group_by, int64_t countermeasur
 void grouping_plan_clear(struct grouping_plan *p)
 {
 	free(p->group_key);
-	ticket_task_free(p->group);
+	ticket_source_free(p->group);
 	free(p->ticket_key);
 	memset(p, 0, sizeof(*p));
 }
@@ -121,9 +121,9 @@ static void merge_member(json_t *threats, json_t *compliance, const json_t *body
 
 /* The group's ticket from its members (ids, in uid order). */
 static int build_group(struct store *s, const char *slug, int64_t project_id, const char *key,
-                       const int64_t *ids, size_t n, struct ticket_task **ret, struct ts_err *err)
+                       const int64_t *ids, size_t n, struct ticket_source **ret, struct ts_err *err)
 {
-	struct ticket_task *g = ts_calloc(1, sizeof(*g));
+	struct ticket_source *g = ts_calloc(1, sizeof(*g));
 	g->project_slug = ts_strdup(slug);
 	g->cm_uid = ts_strdup(key);
 	g->priority = 4;
@@ -136,8 +136,8 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 	char *worst_copy = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct ticket_task *t = NULL;
-		if ((rc = ticket_task_load(s, ids[i], &t, err)) < 0)
+		struct ticket_source *t = NULL;
+		if ((rc = ticket_source_load(s, ids[i], &t, err)) < 0)
 			break;
 		const json_t *b = t->body;
 		const char *r = json_string_value(json_object_get(b, "requirement"));
@@ -171,7 +171,7 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 		}
 		if (t->model_version > g->model_version)
 			g->model_version = t->model_version;
-		ticket_task_free(t);
+		ticket_source_free(t);
 	}
 	if (rc < 0)
 		goto fail;
@@ -232,7 +232,7 @@ fail:
 	free(ts_buf_steal(&req));
 	free(component);
 	free(worst_copy);
-	ticket_task_free(g);
+	ticket_source_free(g);
 	return rc;
 }
 

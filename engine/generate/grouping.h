@@ -10,7 +10,7 @@
 
 #include "engine/store/store.h"
 #include "engine/tracking/marker.h"
-#include "engine/tracking/ticket_content.h"
+#include "engine/tracking/ticket_source.h"
 #include "engine/util.h"
 
 /* Whether group_by (a project's option; NULL is the default) groups tasks. */
@@ -28,9 +28,9 @@ struct grouping_plan {
 	bool grouped;              /* false: the task is handled on its own (no grouping,
 	                            * no group, or it has a ticket of its own) */
 	char *group_key;           /* "component:web" */
-	struct ticket_task *group; /* the group's ticket: marker marker_make(slug, group_key),
-	                            * summary, a body listing every member, priority (most
-	                            * urgent), severity (highest), due date (earliest) */
+	struct ticket_source *group; /* the group's ticket: marker marker_make(slug, group_key),
+	                              * summary, a body listing every member, priority (most
+	                              * urgent), severity (highest), due date (earliest) */
 	int n_members;             /* tasks listed on the ticket */
 	int n_open;                /* of those, with status todo or in_progress */
 	int64_t ticket_id;         /* the group's ticket row on the connector, 0 when none */

@@ -3,7 +3,6 @@
  * owned fields, state changes, paging beyond 10,000 issues, faults, and the markdown body. */
 #include "connectors/connector.h"
 #include "connectors/gitlab_internal.h"
-#include "connectors/markdown.h"
 #include "helpers/gitlab_util.h"
 #include "helpers/testutil.h"
 
@@ -181,7 +180,7 @@ static json_t *sample_body(void)
 }
 
 struct ticket {
-	struct ticket_content t;
+	struct ticket_spec t;
 	json_t *body;
 	json_t *names;
 };
@@ -215,7 +214,7 @@ static void ticket_free(struct ticket *tk)
 	json_decref(tk->names);
 }
 
-static void do_create(struct fx *fx, const struct ticket_content *t, struct cap *c)
+static void do_create(struct fx *fx, const struct ticket_spec *t, struct cap *c)
 {
 	c->starting = true;
 	ops->create(fx->conn, t, cap_cb, c);
@@ -396,27 +395,49 @@ static void test_helpers(void **state)
 	assert_string_equal(iso, "2026-01-01T00:00:00.123Z");
 }
 
+/* The description of a small ticket, whole: the ticket document as Markdown
+ * (its renderer is tested in test_render), library text escaped, the marker
+ * comment last. */
 static void test_markdown(void **state)
 {
-	struct ts_buf b = {0};
-	md_escape_inline(&b, "a_b *c* @bob #12 ~bug x#y & &amp; 100%");
-	assert_string_equal(b.data, "a\\_b \\*c\\* \\@bob \\#12 \\~bug x\\#y & \\&amp; 100%");
-	ts_buf_free(&b);
-
-	md_code_block(&b, "C++ (gcc)", "x = `a`;\nfence: ````\n");
-	assert_string_equal(b.data, "`````C++gcc\nx = `a`;\nfence: ````\n`````\n");
-	ts_buf_free(&b);
-
-	md_link(&b, "doc [1]", "https://e.example/a (b)");
-	assert_string_equal(b.data, "[doc \\[1\\]](https://e.example/a%20%28b%29)");
-	ts_buf_free(&b);
-	md_link(&b, "local", "javascript:alert(1)");
-	assert_string_equal(b.data, "local (javascript:alert(1))");
-	ts_buf_free(&b);
-
-	md_escape_block(&b, "  line one\nline two\n\n\n# not a heading");
-	assert_string_equal(b.data, "line one\\\nline two\n\n\\# not a heading\n");
-	ts_buf_free(&b);
+	(void)state;
+	json_error_t jerr;
+	json_t *body = json_loads("{\"requirement\": \"Ask @bob about #12 and ~bug: <b>x</b> "
+	                          "&amp; a_b *c*\\n\\n/close\", \"component\": {\"id\": \"web\"}}",
+	                          0, &jerr);
+	assert_non_null(body);
+	struct ticket_spec t = {
+	    .marker = MARKER,
+	    .summary = "S",
+	    .body = body,
+	    .project_slug = "shop",
+	    .cm_uid = "C-X@web",
+	    .model_version = 2,
+	    .link_back = "threatsync task C-X@web of project shop",
+	};
+	char *d = gitlab_description(&t);
+	assert_string_equal(d, "## Requirement\n"
+	                       "\n"
+	                       "Ask \\@bob about \\#12 and \\~bug: \\<b\\>x\\</b\\> \\&amp; "
+	                       "a\\_b \\*c\\*\n"
+	                       "\n"
+	                       "\\/close\n"
+	                       "\n"
+	                       "## Component\n"
+	                       "\n"
+	                       "web, component `web`, model version 2, project `shop`.\n"
+	                       "\n"
+	                       "## Managed by threatsync\n"
+	                       "\n"
+	                       "This ticket tracks countermeasure `C-X@web`. threatsync keeps the "
+	                       "summary, this description and its labels up to date; do not "
+	                       "remove the label `" MARKER "`.\n"
+	                       "\n"
+	                       "threatsync task C-X\\@web of project shop\n"
+	                       "\n"
+	                       "<!-- threatsync:marker=" MARKER " -->\n");
+	free(d);
+	json_decref(body);
 }
 
 /* ---- create ---- */
@@ -463,25 +484,28 @@ static void test_create_request(void **state)
 	assert_int_equal(json_integer_value(json_object_get(body, "weight")), 4);
 	assert_null(json_object_get(body, "confidential"));
 	const char *d = rq(body, "description");
+	/* The ticket document as Markdown: library markdown (code spans,
+	 * fences, links) is rendered, everything else in it escaped. */
 	const char *sections[] = {
 	    "## Requirement\n\nEncode all output for its context. Ask \\@admin about \\#12 "
-	    "\\<script\\> & \\[links\\].\n\nSecond paragraph.\n",
-	    "## How to\n\n**node**\n\n```node\nres.send(escapeHtml(name));\n```\n",
-	    "**java**\n\n````java\n// a fence inside: ```\nString s = enc(x);\n````\n",
+	    "\\<script\\> & \\[links\\].\n\nSecond paragraph.\n\n",
+	    "## How to\n\n### node\n\nres.send(escapeHtml(name));\n\n",
+	    "### java\n\n\\// a fence inside: \\`\\`\\` String s = enc(x);\n\n",
 	    "## Acceptance test\n\nSend \\<script\\>alert(1)\\</script\\>; it comes back "
-	    "encoded.\n",
-	    "## Threats\n\n- **Cross-site scripting** (`T-XSS@web`), severity high\n"
-	    "  - [CWE-79](https://cwe.mitre.org/data/definitions/79.html) Improper "
-	    "Neutralization of Input During Web Page Generation\n"
-	    "  - [CWE-116](https://cwe.mitre.org/data/definitions/116.html)\n",
+	    "encoded.\n\n",
 	    "## Training\n\n- [OWASP XSS (cheat sheet)](https://cheatsheetseries.owasp.org/"
-	    "xss_%28a%29.html)\n",
-	    "## Compliance\n\n- **ASVS**: V5.3.3, V5.3.4\n- **PCI-DSS**: 6.2.4\n",
-	    "- Component: Web shop (web), type web\\_app\n",
-	    "- Project: shop, model version 3\n",
-	    "- Countermeasure: C-OUTPUT-ENCODING\\@web\n",
-	    "- Priority: P1\n- Severity: high\n- Due: 2030-06-30\n",
-	    "- Tracked by threatsync: [https://threatsync.example/p/shop/"
+	    "xss_%28a%29.html)\n\n",
+	    "## Threats\n\n- Cross-site scripting (`T-XSS@web`) **Severity:** high; "
+	    "[CWE-79](https://cwe.mitre.org/data/definitions/79.html) Improper "
+	    "Neutralization of Input During Web Page Generation, "
+	    "[CWE-116](https://cwe.mitre.org/data/definitions/116.html)\n\n",
+	    "## Compliance controls\n\n- **ASVS**: V5.3.3, V5.3.4\n- **PCI-DSS**: 6.2.4\n\n",
+	    "## Component\n\nWeb shop (web\\_app), component `web`, model version 3, project "
+	    "`shop`.\n\n",
+	    "## Managed by threatsync\n\nThis ticket tracks countermeasure "
+	    "`C-OUTPUT-ENCODING@web`. threatsync keeps the summary, this description and its "
+	    "labels up to date; do not remove the label `" MARKER "`.\n\n",
+	    "Details: [https://threatsync.example/p/shop/"
 	    "C-OUTPUT-ENCODING\\@web](https://threatsync.example/p/shop/C-OUTPUT-ENCODING@web)\n",
 	    "\n<!-- threatsync:marker=" MARKER " -->\n",
 	};

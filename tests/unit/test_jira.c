@@ -5,6 +5,8 @@
  * Timing-bound cases (Retry-After, index lag): TS_NO_VALGRIND. */
 #include "connectors/jira.h"
 #include "connectors/jira_internal.h"
+#include "connectors/render.h"
+#include "connectors/ticket_doc.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
 
@@ -35,7 +37,7 @@ struct sample {
 	json_t *body;
 	json_t *cwe_names;
 	const char *labels[3];
-	struct ticket_content t;
+	struct ticket_spec t;
 };
 
 static void sample_init(struct sample *s, const char *marker)
@@ -48,7 +50,7 @@ static void sample_init(struct sample *s, const char *marker)
 	s->labels[0] = "project label";
 	s->labels[1] = "threatsync";
 	s->labels[2] = NULL;
-	struct ticket_content t = {
+	struct ticket_spec t = {
 	    .tracker_project = "SEC",
 	    .marker = marker,
 	    .summary = "Encode output\nfor its context",
@@ -170,7 +172,7 @@ static void emu_post(struct ju_emu *e, const char *path, const char *body)
 }
 
 /* Runs create and expects OK; returns the key (caller frees). */
-static char *do_create(struct ju_ctx *x, const struct ticket_content *t)
+static char *do_create(struct ju_ctx *x, const struct ticket_spec *t)
 {
 	struct ju_result res = {0};
 	jira_connector_ops.create(x->conn, t, ju_cb, &res);
@@ -186,17 +188,17 @@ static char *do_create(struct ju_ctx *x, const struct ticket_content *t)
 /* ---- rendering, without network ---- */
 
 /* The reference ADF of one block, built as a tree (the oracle for the
- * text writer in connectors/jira_adf.c). */
-static json_t *ref_inline(const struct jira_block *k)
+ * text writer in connectors/render_adf.c). */
+static json_t *ref_inline(const struct ticket_block *k)
 {
 	static const char *const mark[] = {NULL, "code", "link", "strong"};
 	json_t *content = json_array();
 	for (size_t i = 0; i < k->n_spans; i++) {
-		const struct jira_span *sp = &k->spans[i];
+		const struct ticket_span *sp = &k->spans[i];
 		if (!sp->text[0])
 			continue;
 		json_t *n = json_pack("{s:s, s:s}", "type", "text", "text", sp->text);
-		if (sp->kind == JIRA_SPAN_LINK)
+		if (sp->kind == TICKET_SPAN_LINK)
 			json_object_set_new(n, "marks",
 			                    json_pack("[{s:s, s:{s:s}}]", "type", "link", "attrs",
 			                              "href", sp->href));
@@ -208,14 +210,14 @@ static json_t *ref_inline(const struct jira_block *k)
 	return content;
 }
 
-static json_t *ref_adf(const struct jira_doc *d)
+static json_t *ref_adf(const struct ticket_doc *d)
 {
 	json_t *content = json_array(), *list = NULL;
 	for (size_t i = 0; i < d->n_blocks; i++) {
-		const struct jira_block *k = &d->blocks[i];
+		const struct ticket_block *k = &d->blocks[i];
 		json_t *para =
 		    json_pack("{s:s, s:o}", "type", "paragraph", "content", ref_inline(k));
-		if (k->kind == JIRA_BLOCK_BULLET) {
+		if (k->kind == TICKET_BLOCK_BULLET) {
 			if (!list) {
 				json_t *bl =
 				    json_pack("{s:s, s:[]}", "type", "bulletList", "content");
@@ -228,11 +230,11 @@ static json_t *ref_adf(const struct jira_doc *d)
 		}
 		list = NULL;
 		json_t *n = para;
-		if (k->kind == JIRA_BLOCK_HEADING) {
+		if (k->kind == TICKET_BLOCK_HEADING) {
 			json_decref(para);
 			n = json_pack("{s:s, s:{s:i}, s:o}", "type", "heading", "attrs", "level",
 			              k->level, "content", ref_inline(k));
-		} else if (k->kind == JIRA_BLOCK_CODE) {
+		} else if (k->kind == TICKET_BLOCK_CODE) {
 			json_decref(para);
 			n = json_pack("{s:s, s:[]}", "type", "codeBlock", "content");
 			if (k->code && k->code[0])
@@ -257,44 +259,44 @@ static void test_adf_writer(void **state)
 	for (int i = 1; i < 32; i++)
 		ctl[i - 1] = (char)i;
 	ctl[31] = '\0';
-	struct jira_span spans[] = {
-	    {JIRA_SPAN_TEXT, "plain \"quoted\" back\\slash /slash", NULL},
-	    {JIRA_SPAN_BOLD, "Severity:", NULL},
-	    {JIRA_SPAN_CODE, ctl, NULL},
-	    {JIRA_SPAN_TEXT, "", NULL},
-	    {JIRA_SPAN_LINK, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 \x7f",
+	struct ticket_span spans[] = {
+	    {TICKET_SPAN_TEXT, "plain \"quoted\" back\\slash /slash", NULL},
+	    {TICKET_SPAN_BOLD, "Severity:", NULL},
+	    {TICKET_SPAN_CODE, ctl, NULL},
+	    {TICKET_SPAN_TEXT, "", NULL},
+	    {TICKET_SPAN_LINK, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 \x7f",
 	     "https://example.com/?a=1&b=\"2\""},
 	};
-	struct jira_span one[] = {{JIRA_SPAN_TEXT, "item", NULL}};
-	struct jira_block blocks[] = {
-	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
-	    {JIRA_BLOCK_HEADING, 3, NULL, NULL, spans, 2},
-	    {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, spans, TS_ARRAY_SIZE(spans)},
-	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, spans, 3},
-	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
-	    {JIRA_BLOCK_CODE, 0, "c#", "if (a < b)\n\tx = \"\\n\";\n", NULL, 0},
-	    {JIRA_BLOCK_CODE, 0, NULL, "", NULL, 0},
-	    {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, NULL, 0},
-	    {JIRA_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	struct ticket_span one[] = {{TICKET_SPAN_TEXT, "item", NULL}};
+	struct ticket_block blocks[] = {
+	    {TICKET_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	    {TICKET_BLOCK_HEADING, 3, NULL, NULL, spans, 2},
+	    {TICKET_BLOCK_PARAGRAPH, 0, NULL, NULL, spans, TS_ARRAY_SIZE(spans)},
+	    {TICKET_BLOCK_BULLET, 0, NULL, NULL, spans, 3},
+	    {TICKET_BLOCK_BULLET, 0, NULL, NULL, one, 1},
+	    {TICKET_BLOCK_CODE, 0, "c#", "if (a < b)\n\tx = \"\\n\";\n", NULL, 0},
+	    {TICKET_BLOCK_CODE, 0, NULL, "", NULL, 0},
+	    {TICKET_BLOCK_PARAGRAPH, 0, NULL, NULL, NULL, 0},
+	    {TICKET_BLOCK_BULLET, 0, NULL, NULL, one, 1},
 	};
-	struct jira_doc d = {blocks, TS_ARRAY_SIZE(blocks)};
+	struct ticket_doc d = {blocks, TS_ARRAY_SIZE(blocks)};
 	json_t *ref = ref_adf(&d);
 	char *want = json_dumps(ref, JSON_COMPACT | JSON_SORT_KEYS);
-	char *got = jira_adf_dump(&d);
+	char *got = render_adf(&d);
 	assert_string_equal(got, want);
 	free(got);
 	free(want);
 	json_decref(ref);
 
-	struct jira_doc empty = {NULL, 0};
-	got = jira_adf_dump(&empty);
+	struct ticket_doc empty = {NULL, 0};
+	got = render_adf(&empty);
 	assert_string_equal(got, "{\"content\":[],\"type\":\"doc\",\"version\":1}");
 	free(got);
 	/* A byte that is not UTF-8 becomes U+FFFD; the document stays valid. */
-	struct jira_span bad[] = {{JIRA_SPAN_TEXT, "a\xff\xc3(b", NULL}};
-	struct jira_block bb = {JIRA_BLOCK_PARAGRAPH, 0, NULL, NULL, bad, 1};
-	struct jira_doc bd = {&bb, 1};
-	json_t *parsed = jira_adf_render(&bd);
+	struct ticket_span bad[] = {{TICKET_SPAN_TEXT, "a\xff\xc3(b", NULL}};
+	struct ticket_block bb = {TICKET_BLOCK_PARAGRAPH, 0, NULL, NULL, bad, 1};
+	struct ticket_doc bd = {&bb, 1};
+	json_t *parsed = render_adf_json(&bd);
 	assert_non_null(parsed);
 	char *dump = json_dumps(parsed, JSON_COMPACT);
 	assert_non_null(strstr(dump, "a\xef\xbf\xbd\xef\xbf\xbd(b"));
@@ -306,9 +308,9 @@ static void test_render(void **state)
 {
 	struct sample s;
 	sample_init(&s, MARKER);
-	struct jira_doc d = {0};
-	jira_doc_build(&d, &s.t);
-	json_t *adf = jira_adf_render(&d);
+	struct ticket_doc d = {0};
+	ticket_doc_build(&d, &s.t);
+	json_t *adf = render_adf_json(&d);
 	/* Keys are inserted in sorted order: the plain dump is the canonical
 	 * one the content hash needs (connectors/jira.c dumps it once). */
 	char *plain = json_dumps(adf, JSON_COMPACT);
@@ -340,7 +342,7 @@ static void test_render(void **state)
 	ts_buf_free(&txt);
 	json_decref(adf);
 
-	char *wiki = jira_wiki_render(&d);
+	char *wiki = render_wiki(&d);
 	assert_non_null(strstr(wiki, "h3. Requirement\n"));
 	assert_non_null(strstr(wiki, "h4. aspnetcore\n"));
 	assert_non_null(strstr(wiki, "{code:csharp}\nvar clean = new "
@@ -350,7 +352,7 @@ static void test_render(void **state)
 	assert_non_null(strstr(wiki, "* Encode for HTML\n* Encode for JS"));
 	assert_non_null(strstr(wiki, "[CWE-79|https://cwe.mitre.org/data/definitions/79.html]"));
 	free(wiki);
-	jira_doc_clear(&d);
+	ticket_doc_clear(&d);
 	sample_free(&s);
 
 	char *q = jira_jql_quote("a \"b\" \\c");

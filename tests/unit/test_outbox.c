@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine/tracking/outbox.h"
-#include "engine/tracking/ticket_content.h"
+#include "engine/tracking/ticket_source.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -36,9 +36,9 @@ static struct outbox_op *claim(struct gu *g, int64_t now_ms, size_t limit, size_
 
 static void link_op(struct gu *g, const struct outbox_op *op, const char *key)
 {
-	struct ticket_task *t = NULL;
+	struct ticket_source *t = NULL;
 	struct ts_err err = {0};
-	assert_int_equal(ticket_task_load(g->s, op->countermeasure_id, &t, &err), 0);
+	assert_int_equal(ticket_source_load(g->s, op->countermeasure_id, &t, &err), 0);
 	struct outbox_remote r = {.connector = "gl",
 	                          .key = key,
 	                          .id = "1",
@@ -51,11 +51,11 @@ static void link_op(struct gu *g, const struct outbox_op *op, const char *key)
 	assert_int_equal(outbox_link(g->s, op, t->marker, &r, t->content_hash, NOW, &ticket, &err),
 	                 0);
 	assert_true(ticket > 0);
-	ticket_task_free(t);
+	ticket_source_free(t);
 }
 
 /* SQLite's own json_patch of the task's library text and its body: what
- * ticket_task_load reproduced before it merged in C (the oracle). */
+ * ticket_source_load reproduced before it merged in C (the oracle). */
 static char *sql_patched(struct gu *g, int64_t id)
 {
 	sqlite3_stmt *st = NULL;
@@ -85,15 +85,15 @@ static void check_bodies(struct gu *g, struct ticket_texts *texts)
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		struct ticket_task *t = NULL;
+		struct ticket_source *t = NULL;
 		struct ts_err err = {0};
-		assert_int_equal(ticket_task_load_cached(g->s, texts, id, &t, &err), 0);
+		assert_int_equal(ticket_source_load_cached(g->s, texts, id, &t, &err), 0);
 		char *got = json_dumps(t->body, JSON_COMPACT);
 		char *want = sql_patched(g, id);
 		assert_string_equal(got, want);
 		free(got);
 		free(want);
-		ticket_task_free(t);
+		ticket_source_free(t);
 		n++;
 	}
 	sqlite3_finalize(st);

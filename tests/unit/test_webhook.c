@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "engine/tracking/outbox.h"
-#include "engine/tracking/ticket_content.h"
+#include "engine/tracking/ticket_source.h"
 #include "engine/tracking/webhook.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
@@ -441,8 +441,8 @@ static void open_linked(struct linked *l)
 	struct ts_err err = {0};
 	assert_int_equal(outbox_claim(l->g.s, "gl", 1000, 1, NOW, &ops, &n, &err), 0);
 	assert_int_equal(n, 1);
-	struct ticket_task *t = NULL;
-	assert_int_equal(ticket_task_load(l->g.s, ops[0].countermeasure_id, &t, &err), 0);
+	struct ticket_source *t = NULL;
+	assert_int_equal(ticket_source_load(l->g.s, ops[0].countermeasure_id, &t, &err), 0);
 	snprintf(l->marker, sizeof(l->marker), "%s", t->marker);
 	l->cm = ops[0].countermeasure_id;
 	struct outbox_remote r = {.connector = "gl",
@@ -455,7 +455,7 @@ static void open_linked(struct linked *l)
 	                          .updated = "2026-11-22T10:00:00.000Z"};
 	assert_int_equal(
 	    outbox_link(l->g.s, &ops[0], t->marker, &r, t->content_hash, NOW, NULL, &err), 0);
-	ticket_task_free(t);
+	ticket_source_free(t);
 	outbox_ops_free(ops, n);
 }
 

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Renders a Jira description block list as an Atlassian Document Format
- * document, the rich-text format Jira Cloud's REST v3 takes. */
-#include "connectors/jira_internal.h"
+/* Renders the ticket document as Atlassian Document Format, the rich-text
+ * format Jira Cloud's REST v3 takes. */
+#include "connectors/render.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "engine/util.h"
 
 /* The document is written straight to text, compact and with every
  * object's keys in sorted order ("attrs", "content", "marks", "text",
@@ -16,19 +18,19 @@
  * are escaped as jansson escapes them (ts_buf_json_string). */
 
 /* A text node with the marks of its span (ADF text must not be empty). */
-static void put_span(struct ts_buf *b, const struct jira_span *s)
+static void put_span(struct ts_buf *b, const struct ticket_span *s)
 {
 	ts_buf_puts(b, "{");
 	switch (s->kind) {
-	case JIRA_SPAN_TEXT:
+	case TICKET_SPAN_TEXT:
 		break;
-	case JIRA_SPAN_CODE:
+	case TICKET_SPAN_CODE:
 		ts_buf_puts(b, "\"marks\":[{\"type\":\"code\"}],");
 		break;
-	case JIRA_SPAN_BOLD:
+	case TICKET_SPAN_BOLD:
 		ts_buf_puts(b, "\"marks\":[{\"type\":\"strong\"}],");
 		break;
-	case JIRA_SPAN_LINK:
+	case TICKET_SPAN_LINK:
 		ts_buf_puts(b, "\"marks\":[{\"attrs\":{\"href\":");
 		ts_buf_json_string(b, s->href ? s->href : "");
 		ts_buf_puts(b, "},\"type\":\"link\"}],");
@@ -40,7 +42,7 @@ static void put_span(struct ts_buf *b, const struct jira_span *s)
 }
 
 /* "content":[spans], */
-static void put_inline(struct ts_buf *b, const struct jira_block *k)
+static void put_inline(struct ts_buf *b, const struct ticket_block *k)
 {
 	ts_buf_puts(b, "\"content\":[");
 	bool first = true;
@@ -55,27 +57,27 @@ static void put_inline(struct ts_buf *b, const struct jira_block *k)
 	ts_buf_puts(b, "],");
 }
 
-static void put_paragraph(struct ts_buf *b, const struct jira_block *k)
+static void put_paragraph(struct ts_buf *b, const struct ticket_block *k)
 {
 	ts_buf_puts(b, "{");
 	put_inline(b, k);
 	ts_buf_puts(b, "\"type\":\"paragraph\"}");
 }
 
-static void put_block(struct ts_buf *b, const struct jira_block *k)
+static void put_block(struct ts_buf *b, const struct ticket_block *k)
 {
 	switch (k->kind) {
-	case JIRA_BLOCK_HEADING:
+	case TICKET_BLOCK_HEADING:
 		ts_buf_printf(b, "{\"attrs\":{\"level\":%d},",
 		              k->level < 1 || k->level > 6 ? 3 : k->level);
 		put_inline(b, k);
 		ts_buf_puts(b, "\"type\":\"heading\"}");
 		break;
-	case JIRA_BLOCK_PARAGRAPH:
-	case JIRA_BLOCK_BULLET:
+	case TICKET_BLOCK_PARAGRAPH:
+	case TICKET_BLOCK_BULLET:
 		put_paragraph(b, k);
 		break;
-	case JIRA_BLOCK_CODE:
+	case TICKET_BLOCK_CODE:
 		ts_buf_puts(b, "{");
 		if (k->lang) {
 			ts_buf_puts(b, "\"attrs\":{\"language\":");
@@ -93,14 +95,14 @@ static void put_block(struct ts_buf *b, const struct jira_block *k)
 	}
 }
 
-char *jira_adf_dump(const struct jira_doc *d)
+char *render_adf(const struct ticket_doc *d)
 {
 	struct ts_buf b = {0};
 	ts_buf_puts(&b, "{\"content\":[");
 	bool in_list = false; /* consecutive items share one bulletList */
 	for (size_t i = 0; i < d->n_blocks; i++) {
-		const struct jira_block *k = &d->blocks[i];
-		bool item = k->kind == JIRA_BLOCK_BULLET;
+		const struct ticket_block *k = &d->blocks[i];
+		bool item = k->kind == TICKET_BLOCK_BULLET;
 		if (in_list && !item) {
 			ts_buf_puts(&b, "],\"type\":\"bulletList\"}");
 			in_list = false;
@@ -124,19 +126,10 @@ char *jira_adf_dump(const struct jira_doc *d)
 	return ts_buf_steal(&b);
 }
 
-json_t *jira_adf_render(const struct jira_doc *d)
+json_t *render_adf_json(const struct ticket_doc *d)
 {
-	char *text = jira_adf_dump(d);
+	char *text = render_adf(d);
 	json_t *doc = json_loads(text, 0, NULL);
 	free(text);
-	return doc;
-}
-
-json_t *jira_adf_text(const char *text)
-{
-	struct jira_doc d = {0};
-	jira_doc_markdown(&d, text);
-	json_t *doc = jira_adf_render(&d);
-	jira_doc_clear(&d);
 	return doc;
 }

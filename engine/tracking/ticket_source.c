@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Builds a ticket's content from the stored countermeasure. */
-#include "engine/tracking/ticket_content.h"
+/* Loads the source of a task's ticket from the stored countermeasure. */
+#include "engine/tracking/ticket_source.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -122,14 +122,15 @@ static const char *highest_severity(const json_t *body)
 	return best ? best : "medium";
 }
 
-int ticket_task_load(struct store *s, int64_t countermeasure_id, struct ticket_task **ret,
-                     struct ts_err *err)
+int ticket_source_load(struct store *s, int64_t countermeasure_id, struct ticket_source **ret,
+                       struct ts_err *err)
 {
-	return ticket_task_load_cached(s, NULL, countermeasure_id, ret, err);
+	return ticket_source_load_cached(s, NULL, countermeasure_id, ret, err);
 }
 
-int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t countermeasure_id,
-                            struct ticket_task **ret, struct ts_err *err)
+int ticket_source_load_cached(struct store *s, struct ticket_texts *texts,
+                              int64_t countermeasure_id, struct ticket_source **ret,
+                              struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_TASK);
 	if (!st)
@@ -137,13 +138,14 @@ int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t
 	sqlite3_bind_int64(st, 1, countermeasure_id);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
-		int rc = r == SQLITE_DONE ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
-		                                       (long long)countermeasure_id)
-		                          : store_fail(s, "load task", err);
+		int rc = r == SQLITE_DONE
+		             ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
+		                          (long long)countermeasure_id)
+		             : store_fail(s, "load task", err);
 		sqlite3_reset(st);
 		return rc;
 	}
-	struct ticket_task *t = ts_calloc(1, sizeof(*t));
+	struct ticket_source *t = ts_calloc(1, sizeof(*t));
 	t->countermeasure_id = countermeasure_id;
 	t->cm_uid = ts_strdup((const char *)sqlite3_column_text(st, 0));
 	t->summary = ticket_summary((const char *)sqlite3_column_text(st, 1), TICKET_SUMMARY_MAX);
@@ -168,7 +170,7 @@ int ticket_task_load_cached(struct store *s, struct ticket_texts *texts, int64_t
 	return 0;
 }
 
-void ticket_task_free(struct ticket_task *t)
+void ticket_source_free(struct ticket_source *t)
 {
 	if (!t)
 		return;

@@ -1,33 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Jira ticket description as a flavour-neutral list of blocks, built from a
- * countermeasure body and its markdown texts, rendered later as ADF or wiki. */
-#include "connectors/jira_internal.h"
+/* Builds the ticket document, the one description of every ticket, from a
+ * countermeasure body and the markdown of its library texts. */
+#include "connectors/ticket_doc.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/util.h"
+
 /* ---- building blocks ---- */
 
-static struct jira_block *doc_add(struct jira_doc *d, enum jira_block_kind kind)
+static struct ticket_block *doc_add(struct ticket_doc *d, enum ticket_block_kind kind)
 {
 	d->blocks = ts_realloc(d->blocks, (d->n_blocks + 1) * sizeof(*d->blocks));
-	struct jira_block *b = &d->blocks[d->n_blocks++];
+	struct ticket_block *b = &d->blocks[d->n_blocks++];
 	memset(b, 0, sizeof(*b));
 	b->kind = kind;
 	return b;
 }
 
-static void span_add(struct jira_block *b, enum jira_span_kind kind, const char *text, size_t n,
+static void span_add(struct ticket_block *b, enum ticket_span_kind kind, const char *text, size_t n,
                      const char *href)
 {
 	if (n == 0)
 		return;
 	/* Adjacent plain text merges, so renderers never see empty or split runs. */
-	if (kind == JIRA_SPAN_TEXT && b->n_spans > 0 &&
-	    b->spans[b->n_spans - 1].kind == JIRA_SPAN_TEXT) {
-		struct jira_span *last = &b->spans[b->n_spans - 1];
+	if (kind == TICKET_SPAN_TEXT && b->n_spans > 0 &&
+	    b->spans[b->n_spans - 1].kind == TICKET_SPAN_TEXT) {
+		struct ticket_span *last = &b->spans[b->n_spans - 1];
 		size_t old = strlen(last->text);
 		last->text = ts_realloc(last->text, old + n + 1);
 		memcpy(last->text + old, text, n);
@@ -35,16 +38,16 @@ static void span_add(struct jira_block *b, enum jira_span_kind kind, const char 
 		return;
 	}
 	b->spans = ts_realloc(b->spans, (b->n_spans + 1) * sizeof(*b->spans));
-	struct jira_span *s = &b->spans[b->n_spans++];
+	struct ticket_span *s = &b->spans[b->n_spans++];
 	s->kind = kind;
 	s->text = ts_strndup(text, n);
 	s->href = href ? ts_strdup(href) : NULL;
 }
 
-static void span_text(struct jira_block *b, const char *text)
+static void span_text(struct ticket_block *b, const char *text)
 {
 	if (text)
-		span_add(b, JIRA_SPAN_TEXT, text, strlen(text), NULL);
+		span_add(b, TICKET_SPAN_TEXT, text, strlen(text), NULL);
 }
 
 static bool url_start(const char *s)
@@ -65,7 +68,7 @@ static size_t url_len(const char *s, size_t max)
 }
 
 /* Inline markdown of text[0..n) into spans of b. */
-static void inline_spans(struct jira_block *b, const char *text, size_t n)
+static void inline_spans(struct ticket_block *b, const char *text, size_t n)
 {
 	size_t i = 0, plain = 0;
 	while (i < n) {
@@ -73,8 +76,8 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 		if (ch == '`') {
 			const char *end = memchr(text + i + 1, '`', n - i - 1);
 			if (end && end > text + i + 1) {
-				span_add(b, JIRA_SPAN_TEXT, text + plain, i - plain, NULL);
-				span_add(b, JIRA_SPAN_CODE, text + i + 1,
+				span_add(b, TICKET_SPAN_TEXT, text + plain, i - plain, NULL);
+				span_add(b, TICKET_SPAN_CODE, text + i + 1,
 				         (size_t)(end - text) - i - 1, NULL);
 				i = (size_t)(end - text) + 1;
 				plain = i;
@@ -89,8 +92,9 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 				if (rp) {
 					char *href =
 					    ts_strndup(text + hstart, (size_t)(rp - text) - hstart);
-					span_add(b, JIRA_SPAN_TEXT, text + plain, i - plain, NULL);
-					span_add(b, JIRA_SPAN_LINK, text + i + 1,
+					span_add(b, TICKET_SPAN_TEXT, text + plain, i - plain,
+					         NULL);
+					span_add(b, TICKET_SPAN_LINK, text + i + 1,
 					         (size_t)(close - text) - i - 1, href);
 					free(href);
 					i = (size_t)(rp - text) + 1;
@@ -103,8 +107,8 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 			size_t len = url_len(text + i, n - i);
 			if (len > 8) {
 				char *href = ts_strndup(text + i, len);
-				span_add(b, JIRA_SPAN_TEXT, text + plain, i - plain, NULL);
-				span_add(b, JIRA_SPAN_LINK, href, len, href);
+				span_add(b, TICKET_SPAN_TEXT, text + plain, i - plain, NULL);
+				span_add(b, TICKET_SPAN_LINK, href, len, href);
 				free(href);
 				i += len;
 				plain = i;
@@ -113,7 +117,7 @@ static void inline_spans(struct jira_block *b, const char *text, size_t n)
 		}
 		i++;
 	}
-	span_add(b, JIRA_SPAN_TEXT, text + plain, n - plain, NULL);
+	span_add(b, TICKET_SPAN_TEXT, text + plain, n - plain, NULL);
 }
 
 /* ---- markdown blocks ---- */
@@ -168,22 +172,22 @@ static char *fence_lang(const char *s, const char *end)
 	return lang;
 }
 
-static void flush_text(struct jira_doc *d, enum jira_block_kind kind, struct ts_buf *acc)
+static void flush_text(struct ticket_doc *d, enum ticket_block_kind kind, struct ts_buf *acc)
 {
 	if (acc->len == 0)
 		return;
-	struct jira_block *b = doc_add(d, kind);
+	struct ticket_block *b = doc_add(d, kind);
 	inline_spans(b, acc->data, acc->len);
 	acc->len = 0;
 	acc->data[0] = '\0';
 }
 
-void jira_doc_markdown(struct jira_doc *d, const char *text)
+void ticket_doc_markdown(struct ticket_doc *d, const char *text)
 {
 	if (!text)
 		return;
 	struct ts_buf acc = {0};
-	enum jira_block_kind kind = JIRA_BLOCK_PARAGRAPH;
+	enum ticket_block_kind kind = TICKET_BLOCK_PARAGRAPH;
 	const char *p = text;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -213,28 +217,28 @@ void jira_doc_markdown(struct jira_doc *d, const char *text)
 				ts_buf_append(&code, p, (size_t)(end - p));
 				p = next;
 			}
-			struct jira_block *b = doc_add(d, JIRA_BLOCK_CODE);
+			struct ticket_block *b = doc_add(d, TICKET_BLOCK_CODE);
 			b->lang = lang;
 			b->code = code.data ? ts_buf_steal(&code) : ts_strdup("");
-			kind = JIRA_BLOCK_PARAGRAPH;
+			kind = TICKET_BLOCK_PARAGRAPH;
 			continue;
 		}
 		if (blank(p, end)) {
 			flush_text(d, kind, &acc);
-			kind = JIRA_BLOCK_PARAGRAPH;
+			kind = TICKET_BLOCK_PARAGRAPH;
 			p = next;
 			continue;
 		}
 		const char *item = bullet_text(p, end);
 		if (item) {
 			flush_text(d, kind, &acc);
-			kind = JIRA_BLOCK_BULLET;
+			kind = TICKET_BLOCK_BULLET;
 			ts_buf_append(&acc, item, (size_t)(end - item));
 		} else {
 			/* A continuation line (of a paragraph or an indented list item). */
-			if (kind == JIRA_BLOCK_BULLET && *p != ' ' && *p != '\t') {
+			if (kind == TICKET_BLOCK_BULLET && *p != ' ' && *p != '\t') {
 				flush_text(d, kind, &acc);
-				kind = JIRA_BLOCK_PARAGRAPH;
+				kind = TICKET_BLOCK_PARAGRAPH;
 			}
 			const char *s = skip_spaces(p, end);
 			if (acc.len)
@@ -249,9 +253,9 @@ void jira_doc_markdown(struct jira_doc *d, const char *text)
 
 /* ---- the description ---- */
 
-static void heading(struct jira_doc *d, int level, const char *text)
+static void heading(struct ticket_doc *d, int level, const char *text)
 {
-	struct jira_block *b = doc_add(d, JIRA_BLOCK_HEADING);
+	struct ticket_block *b = doc_add(d, TICKET_BLOCK_HEADING);
 	b->level = level;
 	span_text(b, text);
 }
@@ -266,7 +270,7 @@ static bool nonempty(const char *s)
 	return s && *s;
 }
 
-static void section_how_to(struct jira_doc *d, const json_t *how)
+static void section_how_to(struct ticket_doc *d, const json_t *how)
 {
 	if (json_array_size(how) == 0)
 		return;
@@ -276,11 +280,11 @@ static void section_how_to(struct jira_doc *d, const json_t *how)
 		const char *stack = jstr(h, "stack");
 		if (nonempty(stack))
 			heading(d, 4, stack);
-		jira_doc_markdown(d, jstr(h, "text"));
+		ticket_doc_markdown(d, jstr(h, "text"));
 	}
 }
 
-static void section_training(struct jira_doc *d, const json_t *training)
+static void section_training(struct ticket_doc *d, const json_t *training)
 {
 	if (json_array_size(training) == 0)
 		return;
@@ -290,34 +294,34 @@ static void section_training(struct jira_doc *d, const json_t *training)
 		const char *title = jstr(tr, "title"), *url = jstr(tr, "url");
 		if (!nonempty(title) && !nonempty(url))
 			continue;
-		struct jira_block *b = doc_add(d, JIRA_BLOCK_BULLET);
+		struct ticket_block *b = doc_add(d, TICKET_BLOCK_BULLET);
 		if (nonempty(url) && url_start(url))
-			span_add(b, JIRA_SPAN_LINK, nonempty(title) ? title : url,
+			span_add(b, TICKET_SPAN_LINK, nonempty(title) ? title : url,
 			         strlen(nonempty(title) ? title : url), url);
 		else
 			span_text(b, nonempty(title) ? title : url);
 	}
 }
 
-static void section_threats(struct jira_doc *d, const json_t *threats, json_t *cwe_names)
+static void section_threats(struct ticket_doc *d, const json_t *threats, json_t *cwe_names)
 {
 	if (json_array_size(threats) == 0)
 		return;
 	heading(d, 3, "Threats");
 	for (size_t i = 0; i < json_array_size(threats); i++) {
 		const json_t *th = json_array_get(threats, i);
-		struct jira_block *b = doc_add(d, JIRA_BLOCK_BULLET);
+		struct ticket_block *b = doc_add(d, TICKET_BLOCK_BULLET);
 		const char *title = jstr(th, "title"), *uid = jstr(th, "uid");
 		span_text(b, nonempty(title) ? title : (uid ? uid : "(untitled threat)"));
 		if (nonempty(uid) && nonempty(title)) {
 			span_text(b, " (");
-			span_add(b, JIRA_SPAN_CODE, uid, strlen(uid), NULL);
+			span_add(b, TICKET_SPAN_CODE, uid, strlen(uid), NULL);
 			span_text(b, ")");
 		}
 		const char *sev = jstr(th, "severity");
 		if (nonempty(sev)) {
 			span_text(b, " ");
-			span_add(b, JIRA_SPAN_BOLD, "Severity:", 9, NULL);
+			span_add(b, TICKET_SPAN_BOLD, "Severity:", 9, NULL);
 			span_text(b, " ");
 			span_text(b, sev);
 		}
@@ -332,7 +336,7 @@ static void section_threats(struct jira_doc *d, const json_t *threats, json_t *c
 			char *href =
 			    ts_asprintf("https://cwe.mitre.org/data/definitions/%s.html", num);
 			span_text(b, k == 0 ? "; " : ", ");
-			span_add(b, JIRA_SPAN_LINK, text, strlen(text), href);
+			span_add(b, TICKET_SPAN_LINK, text, strlen(text), href);
 			const char *name = jstr(cwe_names, num);
 			if (nonempty(name)) {
 				span_text(b, " ");
@@ -349,7 +353,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void section_compliance(struct jira_doc *d, const json_t *compliance)
+static void section_compliance(struct ticket_doc *d, const json_t *compliance)
 {
 	size_t n = json_object_size(compliance);
 	if (n == 0)
@@ -364,8 +368,8 @@ static void section_compliance(struct jira_doc *d, const json_t *compliance)
 	heading(d, 3, "Compliance controls");
 	for (size_t i = 0; i < k; i++) {
 		const json_t *ids = json_object_get(compliance, keys[i]);
-		struct jira_block *b = doc_add(d, JIRA_BLOCK_BULLET);
-		span_add(b, JIRA_SPAN_BOLD, keys[i], strlen(keys[i]), NULL);
+		struct ticket_block *b = doc_add(d, TICKET_BLOCK_BULLET);
+		span_add(b, TICKET_SPAN_BOLD, keys[i], strlen(keys[i]), NULL);
 		span_text(b, ":");
 		for (size_t j = 0; j < json_array_size(ids); j++) {
 			const char *id = json_string_value(json_array_get(ids, j));
@@ -378,12 +382,12 @@ static void section_compliance(struct jira_doc *d, const json_t *compliance)
 	free(keys);
 }
 
-static void section_component(struct jira_doc *d, const struct ticket_content *t)
+static void section_component(struct ticket_doc *d, const struct ticket_spec *t)
 {
 	const json_t *comp = json_object_get(t->body, "component");
 	const char *id = jstr(comp, "id"), *name = jstr(comp, "name"), *type = jstr(comp, "type");
 	heading(d, 3, "Component");
-	struct jira_block *b = doc_add(d, JIRA_BLOCK_PARAGRAPH);
+	struct ticket_block *b = doc_add(d, TICKET_BLOCK_PARAGRAPH);
 	span_text(b, nonempty(name) ? name : (nonempty(id) ? id : "(whole system)"));
 	if (nonempty(type)) {
 		span_text(b, " (");
@@ -392,35 +396,35 @@ static void section_component(struct jira_doc *d, const struct ticket_content *t
 	}
 	if (nonempty(id)) {
 		span_text(b, ", component ");
-		span_add(b, JIRA_SPAN_CODE, id, strlen(id), NULL);
+		span_add(b, TICKET_SPAN_CODE, id, strlen(id), NULL);
 	}
 	char *ver = ts_asprintf(", model version %d", t->model_version);
 	span_text(b, ver);
 	free(ver);
 	if (nonempty(t->project_slug)) {
 		span_text(b, ", project ");
-		span_add(b, JIRA_SPAN_CODE, t->project_slug, strlen(t->project_slug), NULL);
+		span_add(b, TICKET_SPAN_CODE, t->project_slug, strlen(t->project_slug), NULL);
 	}
 	span_text(b, ".");
 }
 
-static void section_link_back(struct jira_doc *d, const struct ticket_content *t)
+static void section_link_back(struct ticket_doc *d, const struct ticket_spec *t)
 {
 	heading(d, 3, "Managed by threatsync");
-	struct jira_block *b = doc_add(d, JIRA_BLOCK_PARAGRAPH);
+	struct ticket_block *b = doc_add(d, TICKET_BLOCK_PARAGRAPH);
 	span_text(b, "This ticket tracks countermeasure ");
 	if (nonempty(t->cm_uid))
-		span_add(b, JIRA_SPAN_CODE, t->cm_uid, strlen(t->cm_uid), NULL);
+		span_add(b, TICKET_SPAN_CODE, t->cm_uid, strlen(t->cm_uid), NULL);
 	span_text(b, ". threatsync keeps the summary, this description and its labels up to date; "
 	             "do not remove the label ");
 	if (nonempty(t->marker))
-		span_add(b, JIRA_SPAN_CODE, t->marker, strlen(t->marker), NULL);
+		span_add(b, TICKET_SPAN_CODE, t->marker, strlen(t->marker), NULL);
 	span_text(b, ".");
 	if (nonempty(t->link_back)) {
-		b = doc_add(d, JIRA_BLOCK_PARAGRAPH);
+		b = doc_add(d, TICKET_BLOCK_PARAGRAPH);
 		if (url_start(t->link_back)) {
 			span_text(b, "Details: ");
-			span_add(b, JIRA_SPAN_LINK, t->link_back, strlen(t->link_back),
+			span_add(b, TICKET_SPAN_LINK, t->link_back, strlen(t->link_back),
 			         t->link_back);
 		} else {
 			inline_spans(b, t->link_back, strlen(t->link_back));
@@ -428,19 +432,19 @@ static void section_link_back(struct jira_doc *d, const struct ticket_content *t
 	}
 }
 
-void jira_doc_build(struct jira_doc *d, const struct ticket_content *t)
+void ticket_doc_build(struct ticket_doc *d, const struct ticket_spec *t)
 {
 	const json_t *body = t->body;
 	const char *req = jstr(body, "requirement");
 	if (nonempty(req)) {
 		heading(d, 3, "Requirement");
-		jira_doc_markdown(d, req);
+		ticket_doc_markdown(d, req);
 	}
 	section_how_to(d, json_object_get(body, "how_to"));
 	const char *acc = jstr(body, "acceptance_test");
 	if (nonempty(acc)) {
 		heading(d, 3, "Acceptance test");
-		jira_doc_markdown(d, acc);
+		ticket_doc_markdown(d, acc);
 	}
 	section_training(d, json_object_get(body, "training"));
 	section_threats(d, json_object_get(body, "threats"), t->cwe_names);
@@ -449,10 +453,10 @@ void jira_doc_build(struct jira_doc *d, const struct ticket_content *t)
 	section_link_back(d, t);
 }
 
-void jira_doc_clear(struct jira_doc *d)
+void ticket_doc_clear(struct ticket_doc *d)
 {
 	for (size_t i = 0; i < d->n_blocks; i++) {
-		struct jira_block *b = &d->blocks[i];
+		struct ticket_block *b = &d->blocks[i];
 		for (size_t k = 0; k < b->n_spans; k++) {
 			free(b->spans[k].text);
 			free(b->spans[k].href);

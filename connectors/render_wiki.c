@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Renders a Jira description block list as Jira wiki markup, the text format
- * of Jira Server / Data Center's REST v2. */
-#include "connectors/jira_internal.h"
+/* Renders the ticket document as Jira wiki markup, the text format of Jira
+ * Server / Data Center's REST v2. */
+#include "connectors/render.h"
 
 #include <stdbool.h>
 #include <string.h>
+
+#include "engine/util.h"
 
 /* Text with the characters that start wiki markup backslash-escaped, and line
  * breaks flattened (a wiki paragraph is one line here). '-' and '+' only
@@ -46,25 +48,25 @@ static void wiki_url(struct ts_buf *out, const char *s)
 	}
 }
 
-static void wiki_spans(struct ts_buf *out, const struct jira_block *b)
+static void wiki_spans(struct ts_buf *out, const struct ticket_block *b)
 {
 	for (size_t i = 0; i < b->n_spans; i++) {
-		const struct jira_span *s = &b->spans[i];
+		const struct ticket_span *s = &b->spans[i];
 		switch (s->kind) {
-		case JIRA_SPAN_TEXT:
+		case TICKET_SPAN_TEXT:
 			wiki_escaped(out, s->text);
 			break;
-		case JIRA_SPAN_CODE:
+		case TICKET_SPAN_CODE:
 			ts_buf_puts(out, "{{");
 			wiki_escaped(out, s->text);
 			ts_buf_puts(out, "}}");
 			break;
-		case JIRA_SPAN_BOLD:
+		case TICKET_SPAN_BOLD:
 			ts_buf_puts(out, "*");
 			wiki_escaped(out, s->text);
 			ts_buf_puts(out, "*");
 			break;
-		case JIRA_SPAN_LINK:
+		case TICKET_SPAN_LINK:
 			ts_buf_puts(out, "[");
 			if (strcmp(s->text, s->href) != 0) {
 				wiki_escaped(out, s->text);
@@ -77,26 +79,26 @@ static void wiki_spans(struct ts_buf *out, const struct jira_block *b)
 	}
 }
 
-char *jira_wiki_render(const struct jira_doc *d)
+char *render_wiki(const struct ticket_doc *d)
 {
 	struct ts_buf out = {0};
 	for (size_t i = 0; i < d->n_blocks; i++) {
-		const struct jira_block *b = &d->blocks[i];
-		bool item_follows = b->kind == JIRA_BLOCK_BULLET && i + 1 < d->n_blocks &&
-		                    d->blocks[i + 1].kind == JIRA_BLOCK_BULLET;
+		const struct ticket_block *b = &d->blocks[i];
+		bool item_follows = b->kind == TICKET_BLOCK_BULLET && i + 1 < d->n_blocks &&
+		                    d->blocks[i + 1].kind == TICKET_BLOCK_BULLET;
 		switch (b->kind) {
-		case JIRA_BLOCK_HEADING:
+		case TICKET_BLOCK_HEADING:
 			ts_buf_printf(&out, "h%d. ", b->level < 1 || b->level > 6 ? 3 : b->level);
 			wiki_spans(&out, b);
 			break;
-		case JIRA_BLOCK_PARAGRAPH:
+		case TICKET_BLOCK_PARAGRAPH:
 			wiki_spans(&out, b);
 			break;
-		case JIRA_BLOCK_BULLET:
+		case TICKET_BLOCK_BULLET:
 			ts_buf_puts(&out, "* ");
 			wiki_spans(&out, b);
 			break;
-		case JIRA_BLOCK_CODE:
+		case TICKET_BLOCK_CODE:
 			if (b->lang)
 				ts_buf_printf(&out, "{code:%s}\n", b->lang);
 			else
@@ -109,13 +111,4 @@ char *jira_wiki_render(const struct jira_doc *d)
 			ts_buf_puts(&out, item_follows ? "\n" : "\n\n");
 	}
 	return out.data ? ts_buf_steal(&out) : ts_strdup("");
-}
-
-char *jira_wiki_text(const char *text)
-{
-	struct jira_doc d = {0};
-	jira_doc_markdown(&d, text);
-	char *s = jira_wiki_render(&d);
-	jira_doc_clear(&d);
-	return s;
 }
