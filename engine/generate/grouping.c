@@ -27,8 +27,8 @@ static const char SQL_GROUP_TICKET[] = "SELECT id, remote_key, remote_status_cat
 static const char SQL_MEMBERS[] =
     "SELECT c.id, c.status FROM countermeasures c WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND (c.ticket_id = ?3"
-    " OR (c.ticket_id IS NULL AND c.status IN " TASK_STATUS_OPEN_SQL ")) AND" GROUP_EXPR(
-        "?4") "= ?2 ORDER BY c.uid";
+    " OR (c.ticket_id IS NULL AND c.status IN " TASK_STATUS_OPEN_SQL
+    ")) AND" GROUP_EXPR("?4") "= ?2 ORDER BY c.uid";
 static const char SQL_LINK_MEMBERS[] =
     "UPDATE countermeasures AS c SET ticket_id = ?3 WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND c.ticket_id IS NULL"

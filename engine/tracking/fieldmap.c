@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 static const char *const builtin_priority[] = {"Highest", "High", "Medium", "Low"};
 
 static const char *const task_statuses[] = {"todo", "in_progress", "done", "risk_accepted",

@@ -2,12 +2,10 @@
 /* The outbox queue in the store: enqueue, claim, and each row's outcome. */
 #include "engine/tracking/outbox.h"
 
-#include "engine/tracking/ticket.h"
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "engine/tracking/ticket.h"
 
 static const char SQL_ENQUEUE[] =
     "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"

@@ -76,7 +76,10 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
                  const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err);
 
-/* What a tracker says about a ticket. All borrowed; any may be NULL. */
+/* What a tracker says about a ticket. All borrowed; any may be NULL. It
+ * carries no task status: the state is mapped by task_status_map inside
+ * outbox_apply_remote and reconcile_apply, with the connector's fieldmap, so
+ * no caller can map it another way. */
 struct outbox_remote {
 	const char *connector; /* required */
 	const char *key;
@@ -89,15 +92,13 @@ struct outbox_remote {
 	const char *updated; /* the tracker's timestamp, verbatim */
 	const char *actor;
 	const char *comment; /* latest comment text, used as a risk acceptance reason */
-	/* No task status here: the state is mapped by task_status_map inside
-	 * outbox_apply_remote and reconcile_apply, with the connector's
-	 * fieldmap, so no caller can map it another way. */
 };
 
 /* A create finished (or its marker was found): in one transaction, the
- * ticket row (connector, marker) is recorded with r (ticket_upsert), the task's countermeasures.ticket_id points at it, and the row
- * becomes done. content_hash (may be NULL) is the text written. *ret_ticket
- * (may be NULL) receives the ticket row id. */
+ * ticket row (connector, marker) is recorded with r (ticket_upsert), the
+ * task's countermeasures.ticket_id points at it, and the row becomes done.
+ * content_hash (may be NULL) is the text written. *ret_ticket (may be NULL)
+ * receives the ticket row id. */
 int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
                 const struct outbox_remote *r, const char *content_hash, const char *now,
                 int64_t *ret_ticket, struct ts_err *err);

@@ -238,8 +238,8 @@ int reconcile_apply(struct store *s, const struct fieldmap *fm, int64_t ticket_i
 	if (rc < 0)
 		return rc;
 	const char *remote_to = task_status_map(fm, r->status, r->status_category, r->resolution);
-	bool remote_open =
-	    r->status_category ? strcmp(r->status_category, "done") != 0 : task_status_open(remote_to);
+	bool remote_open = r->status_category ? strcmp(r->status_category, "done") != 0
+	                                      : task_status_open(remote_to);
 	struct rtask *tasks;
 	size_t n;
 	if ((rc = load(s, ticket_id, &tasks, &n, err)) < 0)

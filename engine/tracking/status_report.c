@@ -22,7 +22,6 @@ static const char SQL_OUTBOX_TROUBLE[] =
 static const char SQL_CURSORS[] =
     "SELECT connector, scope, cursor, updated_at FROM sync_cursors ORDER BY connector, scope";
 
-
 static int counts(struct store *s, const char *sql, int64_t project, json_t *obj,
                   json_int_t *ret_total, struct ts_err *err)
 {
@@ -55,11 +54,12 @@ static int trouble(struct store *s, int64_t project, const char *state, json_t *
 	store_bind_text(st, 2, state);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *e = json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s?, s:s}", "id",
-		                      (json_int_t)sqlite3_column_int64(st, 0), "op", store_col_text(st, 1),
-		                      "task", store_col_text(st, 2), "connector", store_col_text(st, 3), "attempts",
-		                      sqlite3_column_int(st, 4), "last_error", store_col_text(st, 5),
-		                      "updated_at", store_col_text(st, 6));
+		json_t *e =
+		    json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s?, s:s}", "id",
+		              (json_int_t)sqlite3_column_int64(st, 0), "op", store_col_text(st, 1),
+		              "task", store_col_text(st, 2), "connector", store_col_text(st, 3),
+		              "attempts", sqlite3_column_int(st, 4), "last_error",
+		              store_col_text(st, 5), "updated_at", store_col_text(st, 6));
 		if (strcmp(state, "failed") == 0)
 			json_object_set_new(e, "next_attempt_at",
 			                    json_integer(sqlite3_column_int64(st, 7)));
@@ -138,8 +138,8 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 			continue;
 		}
 		json_array_append_new(json_object_get(cur, "scopes"),
-		                      json_pack("{s:s, s:s, s:s}", "scope", store_col_text(st, 1), "cursor",
-		                                store_col_text(st, 2), "updated_at", at));
+		                      json_pack("{s:s, s:s, s:s}", "scope", store_col_text(st, 1),
+		                                "cursor", store_col_text(st, 2), "updated_at", at));
 		const char *last = json_string_value(json_object_get(cur, "last_poll"));
 		if (!last || strcmp(at, last) > 0)
 			json_object_set_new(cur, "last_poll", json_string(at));
@@ -165,8 +165,9 @@ int status_report_json(struct store *s, const char *slug, json_t **ret_doc, stru
 	json_t *ids = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(
-		    ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0), store_col_text(st, 1)));
+		json_array_append_new(ids,
+		                      json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0),
+		                                store_col_text(st, 1)));
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		json_decref(ids);
@@ -175,7 +176,8 @@ int status_report_json(struct store *s, const char *slug, json_t **ret_doc, stru
 	}
 	if (slug && json_array_size(ids) == 0) {
 		json_decref(ids);
-		rc = ts_err_set(err, TS_E_NOTFOUND, "no project '%s' (threatsync project list)", slug);
+		rc = ts_err_set(err, TS_E_NOTFOUND, "no project '%s' (threatsync project list)",
+		                slug);
 		goto fail;
 	}
 	size_t i;

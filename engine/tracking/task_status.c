@@ -114,8 +114,8 @@ static char *acceptance_reason(const struct outbox_remote *r)
 
 /* The override a tracker's decision stands for: recorded when the task takes
  * an override status, revoked when it leaves one. */
-static int tracker_override(struct store *s, const struct task_status_change *c,
-                            const char *reason, const char *now, struct ts_err *err)
+static int tracker_override(struct store *s, const struct task_status_change *c, const char *reason,
+                            const char *now, struct ts_err *err)
 {
 	bool enter = task_status_is_override(c->to);
 	bool leave = task_status_is_override(c->from) && strcmp(c->from, c->to) != 0;
@@ -154,8 +154,8 @@ static int tracker_override(struct store *s, const struct task_status_change *c,
 		free(p);
 	}
 	if (rc == 0 && leave)
-		rc = override_revoke_rows(s, project, "countermeasure", uid, c->from, true, now, NULL,
-		                          err);
+		rc = override_revoke_rows(s, project, "countermeasure", uid, c->from, true, now,
+		                          NULL, err);
 	free(uid);
 	return rc;
 }

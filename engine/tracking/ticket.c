@@ -73,8 +73,8 @@ int ticket_upsert(struct store *s, int64_t project_id, const char *connector, co
 	return 0;
 }
 
-int ticket_find(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
-                char **ret_updated, struct ts_err *err)
+int ticket_find(struct store *s, const struct outbox_remote *r, int64_t *ret_id, char **ret_updated,
+                struct ts_err *err)
 {
 	*ret_id = 0;
 	if (ret_updated)
@@ -104,8 +104,8 @@ int ticket_find(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
 	return 0;
 }
 
-int ticket_remote_store(struct store *s, int64_t id, const struct outbox_remote *r,
-                        const char *now, struct ts_err *err)
+int ticket_remote_store(struct store *s, int64_t id, const struct outbox_remote *r, const char *now,
+                        struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_REMOTE);
 	if (!st)

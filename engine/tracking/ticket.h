@@ -24,14 +24,14 @@ int ticket_upsert(struct store *s, int64_t project_id, const char *connector, co
 /* Finds our ticket for a remote state, by marker, else by key: *ret_id (0 when
  * the ticket is not ours) and *ret_updated (may be NULL), the stored
  * remote_updated (new; NULL when none). */
-int ticket_find(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
-                char **ret_updated, struct ts_err *err);
+int ticket_find(struct store *s, const struct outbox_remote *r, int64_t *ret_id, char **ret_updated,
+                struct ts_err *err);
 
 /* Stores the tracker's current state of ticket id: status and category as r
  * says (NULL clears them: the tracker reported none), remote_updated when r
  * gives one, and key, id and url where none was known. */
-int ticket_remote_store(struct store *s, int64_t id, const struct outbox_remote *r,
-                        const char *now, struct ts_err *err);
+int ticket_remote_store(struct store *s, int64_t id, const struct outbox_remote *r, const char *now,
+                        struct ts_err *err);
 
 /* After threatsync's own write to ticket id: content_hash and seen's status,
  * category and update time, each when given (NULL keeps the stored one), so

@@ -141,8 +141,8 @@ static void test_status_mapping(void **state)
 			fail_msg("case %zu (%s/%s/%s): got %s, want %s", i,
 			         cases[i].status ? cases[i].status : "-",
 			         cases[i].category ? cases[i].category : "-",
-			         cases[i].resolution ? cases[i].resolution : "-", got ? got : "NULL",
-			         cases[i].want ? cases[i].want : "NULL");
+			         cases[i].resolution ? cases[i].resolution : "-",
+			         got ? got : "NULL", cases[i].want ? cases[i].want : "NULL");
 	}
 }
 
@@ -186,10 +186,8 @@ static void test_config_ok(void **state)
 	assert_string_equal(task_status_map(fm, "Won't Do", "done", "Done"), "risk_accepted");
 	assert_string_equal(task_status_map(fm, "Done", "done", "Duplicate"), "not_applicable");
 	assert_string_equal(task_status_map(fm, "Done", "done", "Done"), "done");
-	assert_string_equal(task_status_map(fm, "In Review", "indeterminate", NULL),
-	                    "in_progress");
-	assert_string_equal(task_status_map(NULL, "Closed", "done", "Won't Fix"),
-	                    "risk_accepted");
+	assert_string_equal(task_status_map(fm, "In Review", "indeterminate", NULL), "in_progress");
+	assert_string_equal(task_status_map(NULL, "Closed", "done", "Won't Fix"), "risk_accepted");
 	config_free(cfg);
 	free(conf);
 	tu_rmrf(dir);

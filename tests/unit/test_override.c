@@ -64,13 +64,13 @@ static void test_record_checks(void **state)
 	static const struct {
 		const char *kind, *reason, *expires;
 	} bad[] = {
-	    {"done", "why", NULL},                      /* not a kind a person records */
-	    {"not_applicable", "", NULL},               /* a reason is required */
-	    {"not_applicable", "why", "2026-12-01"},    /* expiry for risk acceptance only */
-	    {"risk_accepted", "why", NULL},             /* risk acceptance needs an expiry */
-	    {"risk_accepted", "why", "2026-02-30"},     /* not a date */
-	    {"risk_accepted", "why", "2026-11-22"},     /* not after today */
-	    {"risk_accepted", "why", "2028-01-01"},     /* too far ahead */
+	    {"done", "why", NULL},                   /* not a kind a person records */
+	    {"not_applicable", "", NULL},            /* a reason is required */
+	    {"not_applicable", "why", "2026-12-01"}, /* expiry for risk acceptance only */
+	    {"risk_accepted", "why", NULL},          /* risk acceptance needs an expiry */
+	    {"risk_accepted", "why", "2026-02-30"},  /* not a date */
+	    {"risk_accepted", "why", "2026-11-22"},  /* not after today */
+	    {"risk_accepted", "why", "2028-01-01"},  /* too far ahead */
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(bad); i++) {
 		int rc = override_add(g.s, p, TASK, bad[i].kind, bad[i].reason, "alice",
@@ -86,8 +86,8 @@ static void test_record_checks(void **state)
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM overrides"), 0);
 
 	json_t *res = NULL;
-	assert_int_equal(override_add(g.s, p, TASK, "risk_accepted", "compensated by the WAF", "alice",
-	                              "2027-01-31", NOW, &res, &err),
+	assert_int_equal(override_add(g.s, p, TASK, "risk_accepted", "compensated by the WAF",
+	                              "alice", "2027-01-31", NOW, &res, &err),
 	                 0);
 	assert_string_equal(json_string_value(json_object_get(res, "kind")), "risk_accepted");
 	assert_string_equal(json_string_value(json_object_get(res, "expires_at")), "2027-01-31");
@@ -118,8 +118,7 @@ static void test_revoke(void **state)
 	struct gu g;
 	int64_t p = open_generated(&g);
 	struct ts_err err = {0};
-	assert_int_equal(override_revoke(g.s, p, TASK, NULL, "bob", NOW, NULL, &err),
-	                 TS_E_INVALID);
+	assert_int_equal(override_revoke(g.s, p, TASK, NULL, "bob", NOW, NULL, &err), TS_E_INVALID);
 	assert_int_equal(override_add(g.s, p, TASK, "not_applicable", "static pages only", "alice",
 	                              NULL, NOW, NULL, &err),
 	                 0);
@@ -255,10 +254,8 @@ static void test_tracker_override(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_checks),
-	    cmocka_unit_test(test_revoke),
-	    cmocka_unit_test(test_expiry),
-	    cmocka_unit_test(test_survives_regeneration),
+	    cmocka_unit_test(test_record_checks),    cmocka_unit_test(test_revoke),
+	    cmocka_unit_test(test_expiry),           cmocka_unit_test(test_survives_regeneration),
 	    cmocka_unit_test(test_tracker_override),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
