@@ -12,7 +12,7 @@
 #include "connectors/http.h"
 #include "connectors/sync.h"
 #include "engine/log.h"
-#include "engine/tracking/outbox.h"
+#include "engine/tracking/status_report.h"
 
 static void print_json(const json_t *v)
 {
@@ -274,7 +274,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		return code;
 	struct ts_err err = {0};
 	json_t *doc = NULL;
-	if (outbox_status_json(s, slug, &doc, &err) < 0) {
+	if (status_report_json(s, slug, &doc, &err) < 0) {
 		cli_error("%s", err.msg);
 		return cli_exit_code(err.code, EX_SOFTWARE);
 	}

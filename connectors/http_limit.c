@@ -210,13 +210,8 @@ static void adapt_rate(struct http_endpoint *ep, double server_rate, uint64_t no
 
 uint64_t http_backoff_ms(struct http_endpoint *ep, int n)
 {
-	uint64_t cap = (uint64_t)ep->o.backoff_base_ms;
-	uint64_t max = (uint64_t)ep->o.backoff_max_ms;
-	for (int i = 0; i < n && cap < max; i++)
-		cap *= 2;
-	if (cap > max)
-		cap = max;
-	return http_client_random(ep->client) % (cap + 1);
+	return (uint64_t)ts_backoff_ms(n, ep->o.backoff_base_ms, ep->o.backoff_max_ms,
+	                               http_client_random(ep->client));
 }
 
 static int parse_long(const char *v, long long *ret)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/tracking/fieldmap.h"
 #include "engine/tracking/reconcile.h"
 
 /* Tickets loaded from the store at a time. */
@@ -84,11 +83,9 @@ static void apply(struct reconcile_walk *w, const struct reconcile_read *rd,
 		    .resolution = i->resolution,
 		    .updated = i->updated,
 		    .actor = i->actor,
-		    .task_status = fieldmap_task_status(w->cc->fieldmap, i->status,
-		                                        i->status_category, i->resolution),
 		};
 		struct reconcile_outcome out = {0};
-		rc = reconcile_apply(w->s, rd->ticket, &o, now, &out, &err);
+		rc = reconcile_apply(w->s, w->cc->fieldmap, rd->ticket, &o, now, &out, &err);
 		if (rc == 0) {
 			c->remote_won += (unsigned)out.remote_won;
 			c->local_won += (unsigned)out.local_won;

@@ -16,9 +16,10 @@
 #include "connectors/connector.h"
 #include "connectors/reconcile.h"
 #include "engine/generate/grouping.h"
-#include "engine/tracking/fieldmap.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/reconcile.h"
+#include "engine/tracking/remote_apply.h"
+#include "engine/tracking/ticket.h"
 #include "engine/tracking/ticket_source.h"
 
 #define SYNC_DEFAULT_BACKOFF_BASE_MS 1000
@@ -348,8 +349,6 @@ static void fill_remote(struct outbox_remote *o, const struct config_connector *
 {
 	memset(o, 0, sizeof(*o));
 	o->connector = cc->name;
-	o->task_status =
-	    fieldmap_task_status(cc->fieldmap, i->status, i->status_category, i->resolution);
 	o->key = i->key;
 	o->id = i->id;
 	o->url = i->url;
@@ -544,8 +543,8 @@ static void op_reschedule(struct sync_op *op, const struct connector_result *r, 
 	struct sync_conn *sc = op->sc;
 	struct sync *y = sc->y;
 	char now[32];
-	int64_t delay = outbox_backoff_ms(op->row.attempts, y->opts.backoff_base_ms,
-	                                  y->opts.backoff_max_ms, next_rand(y));
+	int64_t delay = ts_backoff_ms(op->row.attempts, y->opts.backoff_base_ms,
+	                              y->opts.backoff_max_ms, next_rand(y));
 	if (r && r->status == CONNECTOR_RETRY && r->retry_after_ms > delay)
 		delay = r->retry_after_ms;
 	char msg[1200];
@@ -1040,7 +1039,7 @@ static void poll_next(struct sync_conn *sc)
 	if (!y->pass.reconcile) {
 		struct ts_err err = {0};
 		int rc =
-		    outbox_cursor_get(y->s, sc->cfg->name, sc->scopes[sc->scope], &sc->since, &err);
+		    ticket_cursor_get(y->s, sc->cfg->name, sc->scopes[sc->scope], &sc->since, &err);
 		if (rc < 0) {
 			store_error(y, rc, &err);
 			conn_finished(sc);
@@ -1084,13 +1083,13 @@ static void poll_cb(void *ud, const struct connector_result *r)
 		struct outbox_remote o;
 		fill_remote(&o, sc->cfg, &r->issues[i]);
 		struct outbox_apply res;
-		rc = outbox_apply_remote(y->s, &o, source, now, &res, &err);
+		rc = outbox_apply_remote(y->s, sc->cfg->fieldmap, &o, source, now, &res, &err);
 		sc->rep->polled++;
 		if (rc == 0)
 			sc->rep->changed += (unsigned)res.changed;
 	}
 	if (rc == 0 && !r->next_page && r->cursor)
-		rc = outbox_cursor_set(y->s, sc->cfg->name, scope, r->cursor, now, &err);
+		rc = ticket_cursor_set(y->s, sc->cfg->name, scope, r->cursor, now, &err);
 	if (rc == 0 && (rc = store_commit(y->s)) < 0)
 		rc = store_fail(y->s, "apply polled changes", &err);
 	if (rc < 0) {
@@ -1144,7 +1143,7 @@ static void walk_done_cb(void *ud, const struct reconcile_counts *c)
 		char now[32];
 		struct ts_err err = {0};
 		now_iso(now);
-		int rc = outbox_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
+		int rc = ticket_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
 		if (rc < 0)
 			store_error(y, rc, &err);
 		event(y, SYNC_EVENT_INFO,
@@ -1172,7 +1171,7 @@ static bool reconcile_due(struct sync_conn *sc)
 	char now[32];
 	struct ts_err err = {0};
 	now_iso(now);
-	int rc = outbox_cursor_get(y->s, sc->cfg->name, RECONCILE_SCOPE, &last, &err);
+	int rc = ticket_cursor_get(y->s, sc->cfg->name, RECONCILE_SCOPE, &last, &err);
 	if (rc < 0) {
 		store_error(y, rc, &err);
 		return false;
@@ -1180,7 +1179,7 @@ static bool reconcile_due(struct sync_conn *sc)
 	int64_t last_ms;
 	bool due = false;
 	if (!last || http_iso8601_parse(last, &last_ms) < 0) {
-		rc = outbox_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
+		rc = ticket_cursor_set(y->s, sc->cfg->name, RECONCILE_SCOPE, now, now, &err);
 		if (rc < 0)
 			store_error(y, rc, &err);
 	} else {

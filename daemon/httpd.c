@@ -202,7 +202,12 @@ static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool p
 		return store_fail(s, "begin", err);
 	for (struct hreq *r = list; r && rc == 0; r = r->next) {
 		struct webhook_result res;
-		rc = webhook_apply(s, r->ev, now, &res, err);
+		/* The mapping in force now: a reload may have changed it (or
+		 * removed the connector: the built-in mapping then) since the
+		 * delivery was parsed. */
+		const struct config_connector *c =
+		    config_find_connector(h->d->cfg, r->ev->connector);
+		rc = webhook_apply(s, c ? c->fieldmap : NULL, r->ev, now, &res, err);
 		if (rc == 0 && log_enabled(LOG_LEVEL_INFO))
 			log_applied(r, &res);
 	}

@@ -308,6 +308,19 @@ int64_t ts_monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t ts_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_t rnd)
+{
+	if (base_ms <= 0 || max_ms <= 0)
+		return 0;
+	int64_t cap = base_ms;
+	/* Doubling stops at the cap, so a large attempt count cannot overflow. */
+	for (int i = 0; i < attempts && cap < max_ms; i++)
+		cap *= 2;
+	if (cap > max_ms)
+		cap = max_ms;
+	return (int64_t)(rnd % (uint64_t)(cap + 1));
+}
+
 void ts_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];

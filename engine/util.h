@@ -77,6 +77,12 @@ void ts_now_iso(char out[32]);
 int64_t ts_now_ms(void);       /* wall clock, unix milliseconds */
 int64_t ts_monotonic_ms(void); /* monotonic clock, milliseconds */
 
+/* Full-jitter exponential backoff, the one retry delay of threatsync (the
+ * outbox and the HTTP client): a delay in [0, min(max_ms, base_ms *
+ * 2^attempts)] chosen by rnd (any 64-bit random value). 0 when base_ms or
+ * max_ms is not positive. */
+int64_t ts_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_t rnd);
+
 /* Lower-case hex SHA-256 of data into out (65 bytes). */
 void ts_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -14,7 +14,9 @@
 #include "engine/generate/classify.h"
 #include "engine/model/model.h"
 #include "engine/model/project.h"
+#include "engine/tracking/outbox.h"
 #include "engine/tracking/override.h"
+#include "engine/tracking/task_status.h"
 
 /* ------------------------------------------------------------ scoring */
 
@@ -63,18 +65,6 @@ static int likelihood_rank(const char *s)
 	if (strcmp(s, "low") == 0)
 		return 1;
 	return 2;
-}
-
-/* A ticket is open while the task is still to be worked on. */
-static bool ticket_open(const char *status)
-{
-	return status && (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0);
-}
-
-/* Statuses the tracker owns, kept as stored. */
-static bool tracker_status(const char *status)
-{
-	return ticket_open(status) || (status && strcmp(status, "done") == 0);
 }
 
 /* ------------------------------------------------------------ working set */
@@ -1118,13 +1108,6 @@ static const char SQL_CM_REMOVE[] =
 static const char SQL_TRACKED[] =
     "SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
     " AND state <> 'dead' AND countermeasure_id IS NOT NULL";
-static const char SQL_HISTORY[] =
-    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-    " reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'generate', ?5, ?6)";
-static const char SQL_OUTBOX[] =
-    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-    " state, attempts, next_attempt_at, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
 static const char SQL_CLASS[] = "UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
                                 " WHERE project_id = ?1 AND version = ?2";
 static const char SQL_BY_STATUS[] =
@@ -1177,21 +1160,16 @@ static void count(json_t *obj, const char *key)
 static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *from,
                    const char *to, const char *reason)
 {
-	sqlite3_stmt *st = store_prepare(g->s, SQL_HISTORY);
-	if (!st)
-		return store_fail(g->s, "record status history", g->err);
-	sqlite3_bind_int64(st, 1, cm_id);
-	if (ticket_id > 0)
-		sqlite3_bind_int64(st, 2, ticket_id);
-	else
-		sqlite3_bind_null(st, 2);
-	store_bind_static(st, 3, from);
-	store_bind_static(st, 4, to);
-	store_bind_static(st, 5, reason);
-	store_bind_static(st, 6, g->now);
-	if (from)
+	struct task_status_change c = {.countermeasure_id = cm_id,
+	                               .ticket_id = ticket_id,
+	                               .from = from,
+	                               .to = to,
+	                               .source = "generate",
+	                               .reason = reason};
+	int rc = task_status_history(g->s, &c, g->now, g->err);
+	if (rc == 0 && from)
 		count(json_object_get(g->changes, "countermeasures"), "status_changed");
-	return step_done(g, st, "record status history");
+	return rc;
 }
 
 static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_id,
@@ -1199,26 +1177,21 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 {
 	if (!g->connector)
 		return 0;
-	sqlite3_stmt *st = store_prepare(g->s, SQL_OUTBOX);
-	if (!st)
-		return store_fail(g->s, "queue ticket operation", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
-	store_bind_static(st, 2, g->connector);
-	store_bind_static(st, 3, op);
-	sqlite3_bind_int64(st, 4, cm_id);
-	if (ticket_id > 0)
-		sqlite3_bind_int64(st, 5, ticket_id);
-	else
-		sqlite3_bind_null(st, 5);
+	/* The payload is built in the run's reusable buffer: no allocation per row. */
 	struct ts_buf *b = &g->row;
 	buf_reset(b);
 	ts_buf_append(b, "{", 1);
 	jw_key(b, "reason");
 	jw_str_or_null(b, reason);
 	ts_buf_append(b, "}", 1);
-	bind_buf(st, 6, b);
-	store_bind_static(st, 7, g->now);
-	int rc = step_done(g, st, "queue ticket operation");
+	struct outbox_entry e = {.project_id = g->project_id,
+	                         .connector = g->connector,
+	                         .op = op,
+	                         .countermeasure_id = cm_id,
+	                         .ticket_id = ticket_id,
+	                         .payload = b->data,
+	                         .payload_len = b->len};
+	int rc = outbox_enqueue(g->s, &e, g->now, g->err);
 	if (rc == 0)
 		count(json_object_get(g->changes, "outbox"), op);
 	return rc;
@@ -1414,7 +1387,8 @@ static const char *decide_status(struct gen *g, struct gcm *c, const char *old_s
 		*ret_reason = ts_asprintf("satisfied by component '%s'", c->satisfied_by);
 		return "satisfied";
 	}
-	if (tracker_status(old_status))
+	/* Statuses the tracker owns are kept as stored. */
+	if (task_status_tracker_owned(old_status, false))
 		return old_status;
 	const char *date = NULL;
 	if (old_status && strcmp(old_status, "risk_accepted") == 0 &&
@@ -1506,7 +1480,7 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	if (strcmp(status, "todo") != 0 &&
 	    (rc = history(g, c->row_id, 0, NULL, status, reason)) < 0)
 		return rc;
-	if (c->in_scope && ticket_open(status))
+	if (c->in_scope && task_status_open(status))
 		rc = outbox(g, "create", c->row_id, 0, NULL);
 	return rc;
 }
@@ -1570,8 +1544,8 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 	if (changed_status && (rc = history(g, c->row_id, oticket, ostatus, status, reason)) < 0)
 		return rc;
 	/* Ticket operations: what threatsync owns on the tracker. */
-	bool was_open = !reactivated && oscope && ticket_open(ostatus);
-	bool now_open = c->in_scope && ticket_open(status);
+	bool was_open = !reactivated && oscope && task_status_open(ostatus);
+	bool now_open = c->in_scope && task_status_open(status);
 	if (!is_tracked(tracked, c->row_id, oticket))
 		return now_open ? outbox(g, "create", c->row_id, 0, NULL) : 0;
 	if (was_open && !now_open)
@@ -1606,7 +1580,7 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 		int rc = step_done(g, st, "remove countermeasure");
 		int64_t ticket = json_integer_value(json_array_get(old, 6));
 		bool was_open = json_integer_value(json_array_get(old, 4)) &&
-		                ticket_open(json_string_value(json_array_get(old, 2)));
+		                task_status_open(json_string_value(json_array_get(old, 2)));
 		if (rc == 0 && was_open && is_tracked(tracked, id, ticket))
 			rc = outbox(g, "close", id, ticket, reason);
 		free(reason);
@@ -1722,7 +1696,7 @@ static int store_cms(struct gen *g)
 		 * kept: the SLA runs from then. */
 		char due[11] = "";
 		const char *due_date = odue;
-		if (!due_date && c->in_scope && ticket_open(status)) {
+		if (!due_date && c->in_scope && task_status_open(status)) {
 			int days = g->policy->sla_days[c->priority - 1];
 			if (days > 0) {
 				add_days(g->today, days, due);

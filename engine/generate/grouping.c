@@ -8,6 +8,7 @@
 
 #include "engine/generate/generate.h"
 #include "engine/tracking/marker.h"
+#include "engine/tracking/task_status.h"
 
 /* The group key of countermeasure c, with the mode bound as parameter N. */
 #define GROUP_EXPR(N)                                                                              \
@@ -26,12 +27,12 @@ static const char SQL_GROUP_TICKET[] = "SELECT id, remote_key, remote_status_cat
 static const char SQL_MEMBERS[] =
     "SELECT c.id, c.status FROM countermeasures c WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND (c.ticket_id = ?3"
-    " OR (c.ticket_id IS NULL AND c.status IN ('todo', 'in_progress'))) AND" GROUP_EXPR(
-        "?4") "= ?2 ORDER BY c.uid";
+    " OR (c.ticket_id IS NULL AND c.status IN " TASK_STATUS_OPEN_SQL
+    ")) AND" GROUP_EXPR("?4") "= ?2 ORDER BY c.uid";
 static const char SQL_LINK_MEMBERS[] =
     "UPDATE countermeasures AS c SET ticket_id = ?3 WHERE c.project_id = ?1"
     " AND c.state = 'active' AND c.in_scope = 1 AND c.ticket_id IS NULL"
-    " AND c.status IN ('todo', 'in_progress') AND" GROUP_EXPR("?4") "= ?2";
+    " AND c.status IN " TASK_STATUS_OPEN_SQL " AND" GROUP_EXPR("?4") "= ?2";
 static const char SQL_THREAT_TITLE[] =
     "SELECT title FROM threats WHERE project_id = ?1 AND uid = ?2";
 
@@ -308,7 +309,7 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 		}
 		ids[n++] = sqlite3_column_int64(st, 0);
 		const char *status = store_col_text(st, 1);
-		if (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0)
+		if (task_status_open(status))
 			ret->n_open++;
 	}
 	sqlite3_reset(st);

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/tracking/outbox.h"
-
 static const char *const builtin_priority[] = {"Highest", "High", "Medium", "Low"};
 
 static const char *const task_statuses[] = {"todo", "in_progress", "done", "risk_accepted",
@@ -399,20 +397,4 @@ const char *fieldmap_priority(const struct fieldmap *fm, int priority)
 	if (fm && fm->priority[priority - 1])
 		return fm->priority[priority - 1];
 	return builtin_priority[priority - 1];
-}
-
-static bool same(const char *want, const char *have)
-{
-	return !want || (have && strcasecmp(want, have) == 0);
-}
-
-const char *fieldmap_task_status(const struct fieldmap *fm, const char *status,
-                                 const char *category, const char *resolution)
-{
-	for (size_t i = 0; fm && i < fm->n_statuses; i++) {
-		const struct fieldmap_status *e = &fm->statuses[i];
-		if (same(e->status, status) && same(e->resolution, resolution))
-			return e->to;
-	}
-	return outbox_status_for(category, resolution);
 }

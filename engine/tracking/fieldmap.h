@@ -52,7 +52,8 @@ struct fieldmap {
 	size_t n_custom;
 	struct fieldmap_transition *transitions;
 	size_t n_transitions;
-	struct fieldmap_status *statuses; /* tried in order, first match wins */
+	struct fieldmap_status *statuses; /* tried in order, first match wins
+	                                   * (task_status_map applies them) */
 	size_t n_statuses;
 };
 
@@ -74,13 +75,5 @@ void fieldmap_free(struct fieldmap *fm); /* NULL is a no-op */
 /* The tracker's name of priority 1..4: the configured priority_map, else
  * Highest, High, Medium, Low. NULL for another number. Borrowed/static. */
 const char *fieldmap_priority(const struct fieldmap *fm, int priority);
-
-/* The task status a remote state maps to: the first status_map entry whose
- * status and resolution (when given) equal the remote ones (ignoring case),
- * else the built-in mapping (outbox_status_for: resolution Won't Do/Fix →
- * risk_accepted, then the status category). fm may be NULL. Static string
- * or NULL when nothing maps. */
-const char *fieldmap_task_status(const struct fieldmap *fm, const char *status,
-                                 const char *category, const char *resolution);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "engine/generate/generate.h"
 #include "engine/tracking/marker.h"
+#include "engine/tracking/ticket.h"
 
 static const char SQL_PROJECT[] = "SELECT id FROM projects WHERE slug = ?1";
 static const char SQL_TASK[] =
@@ -21,22 +22,10 @@ static const char SQL_MARKER_KEY[] =
 static const char SQL_CREATE_INFLIGHT[] =
     "SELECT count(*) FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
     " AND state = 'inflight'";
-static const char SQL_TICKET_UPSERT[] =
-    "INSERT INTO tickets(project_id, connector, marker, remote_key, remote_id, remote_url,"
-    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-    " ON CONFLICT(connector, marker) DO UPDATE SET remote_key = excluded.remote_key,"
-    " remote_id = COALESCE(excluded.remote_id, remote_id),"
-    " remote_url = COALESCE(excluded.remote_url, remote_url), content_hash = NULL,"
-    " updated_at = excluded.updated_at RETURNING id";
 static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
 static const char SQL_CANCEL_CREATES[] =
     "UPDATE outbox SET state = 'done', last_error = ?2, updated_at = ?3"
     " WHERE countermeasure_id = ?1 AND op = 'create' AND state IN ('pending', 'failed', 'dead')";
-static const char SQL_QUEUE_UPDATE[] =
-    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-    " state, attempts, next_attempt_at, created_at, updated_at)"
-    " VALUES (?1, ?2, 'update', ?3, ?4, '{\"reason\":\"adopted with threatsync link\"}',"
-    " 'pending', 0, 0, ?5, ?5)";
 
 void link_task_clear(struct link_task *t)
 {
@@ -136,8 +125,9 @@ int link_check(struct store *s, const struct link_task *t, const char *connector
 	return rc;
 }
 
-static int adopt_tx(struct store *s, const struct link_task *t, const struct outbox_remote *r,
-                    const char *now, struct link_result *res, struct ts_err *err)
+static int adopt_tx(struct store *s, const struct fieldmap *fm, const struct link_task *t,
+                    const struct outbox_remote *r, const char *now, struct link_result *res,
+                    struct ts_err *err)
 {
 	int rc = link_check(s, t, r->connector, r->key, err);
 	if (rc < 0)
@@ -158,23 +148,14 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 		                  "`threatsync status %s` and try again once it is done",
 		                  t->uid, t->slug);
 
-	st = store_prepare(s, SQL_TICKET_UPSERT);
-	if (!st)
-		return store_fail(s, "record ticket", err);
-	sqlite3_bind_int64(st, 1, t->project_id);
-	store_bind_text(st, 2, r->connector);
-	store_bind_text(st, 3, t->marker);
-	store_bind_text(st, 4, r->key);
-	store_bind_text(st, 5, r->id);
-	store_bind_text(st, 6, r->url);
-	store_bind_text(st, 7, now);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = store_fail(s, "record ticket", err);
-		sqlite3_reset(st);
+	/* The ticket's identity only: its status is applied below, as a
+	 * change, so it reaches the task. */
+	struct outbox_remote ident = {.key = r->key, .id = r->id, .url = r->url};
+	int64_t ticket;
+	rc = ticket_upsert(s, t->project_id, r->connector, t->marker, &ident, NULL, now, &ticket,
+	                   err);
+	if (rc < 0)
 		return rc;
-	}
-	int64_t ticket = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 
 	st = store_prepare(s, SQL_CM_LINK);
 	if (!st)
@@ -196,29 +177,29 @@ static int adopt_tx(struct store *s, const struct link_task *t, const struct out
 		return rc;
 	res->creates_cancelled = sqlite3_changes(store_db(s));
 
-	st = store_prepare(s, SQL_QUEUE_UPDATE);
-	if (!st)
-		return store_fail(s, "queue ticket update", err);
-	sqlite3_bind_int64(st, 1, t->project_id);
-	store_bind_text(st, 2, r->connector);
-	sqlite3_bind_int64(st, 3, t->countermeasure_id);
-	sqlite3_bind_int64(st, 4, ticket);
-	store_bind_text(st, 5, now);
-	if ((rc = store_step_done(s, st, "queue ticket update", err)) < 0)
+	static const char reason[] = "{\"reason\":\"adopted with threatsync link\"}";
+	struct outbox_entry e = {.project_id = t->project_id,
+	                         .connector = r->connector,
+	                         .op = "update",
+	                         .countermeasure_id = t->countermeasure_id,
+	                         .ticket_id = ticket,
+	                         .payload = reason};
+	if ((rc = outbox_enqueue(s, &e, now, err)) < 0)
 		return rc;
 
 	/* The ticket's own status now speaks for the task. */
 	struct outbox_remote o = *r;
 	o.marker = t->marker;
 	struct outbox_apply applied;
-	rc = outbox_apply_remote(s, &o, "cli", now, &applied, err);
+	rc = outbox_apply_remote(s, fm, &o, "cli", now, &applied, err);
 	if (rc == 0)
 		res->changed = applied.changed;
 	return rc;
 }
 
-int link_adopt(struct store *s, const struct link_task *t, const struct outbox_remote *r,
-               const char *now, struct link_result *ret, struct ts_err *err)
+int link_adopt(struct store *s, const struct fieldmap *fm, const struct link_task *t,
+               const struct outbox_remote *r, const char *now, struct link_result *ret,
+               struct ts_err *err)
 {
 	struct link_result res = {0};
 	if (!r->connector || !r->key || !*r->key)
@@ -226,7 +207,7 @@ int link_adopt(struct store *s, const struct link_task *t, const struct outbox_r
 	int rc = store_begin(s);
 	if (rc < 0)
 		return store_fail(s, "link ticket", err);
-	rc = adopt_tx(s, t, r, now, &res, err);
+	rc = adopt_tx(s, fm, t, r, now, &res, err);
 	if (rc == 0 && (rc = store_commit(s)) < 0)
 		rc = store_fail(s, "link ticket", err);
 	if (rc < 0) {

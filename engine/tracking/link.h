@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 #include "engine/store/store.h"
+#include "engine/tracking/fieldmap.h"
 #include "engine/tracking/marker.h"
 #include "engine/tracking/outbox.h"
+#include "engine/tracking/remote_apply.h"
 #include "engine/util.h"
 
 /* The task a link names. Strings owned by the struct (link_task_clear). */
@@ -43,14 +45,18 @@ struct link_result {
 
 /* Adopts the ticket r (as read from the tracker; r->connector and r->key
  * required) for task t in one transaction: the ticket row (connector,
- * t->marker) is inserted or updated with r's key, id and url, the task's
+ * t->marker) is recorded with r's key, id and url (ticket_upsert: its text
+ * hash becomes unknown), the task's
  * countermeasures.ticket_id points at it, its pending or failed create rows
  * become done with a note, an update row is queued so the next sync writes
  * the marker label and the text threatsync owns, and the ticket's status is
- * applied to the task (status_history source "cli"). Same checks as
+ * applied to the task like any remote change (outbox_apply_remote with fm,
+ * the connector's fieldmap, so its status_map applies; status_history source
+ * "cli"). Same checks as
  * link_check with r->key, plus TS_E_BUSY while a create of the task is in
  * flight (a sync pass is sending it). Nothing is written on error. */
-int link_adopt(struct store *s, const struct link_task *t, const struct outbox_remote *r,
-               const char *now, struct link_result *ret, struct ts_err *err);
+int link_adopt(struct store *s, const struct fieldmap *fm, const struct link_task *t,
+               const struct outbox_remote *r, const char *now, struct link_result *ret,
+               struct ts_err *err);
 
 #endif

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Outbox state machine, ticket links and remote status changes in the store. */
+/* The outbox queue in the store: enqueue, claim, and each row's outcome. */
 #include "engine/tracking/outbox.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "engine/tracking/ticket.h"
+
+static const char SQL_ENQUEUE[] =
+    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
+    " state, attempts, next_attempt_at, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
 static const char SQL_RECOVER[] =
     "UPDATE outbox SET state = 'pending',"
     " payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
@@ -24,32 +28,12 @@ static const char SQL_DUE[] =
     " ORDER BY o.next_attempt_at, o.id LIMIT ?3";
 static const char SQL_SET_INFLIGHT[] =
     "UPDATE outbox SET state = 'inflight', updated_at = ?2 WHERE id = ?1";
-static const char SQL_TICKET_UPSERT[] =
-    "INSERT INTO tickets(project_id, connector, marker, remote_key, remote_id, remote_url,"
-    " remote_status, remote_status_category, remote_updated, content_hash, created_at,"
-    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
-    " ON CONFLICT(connector, marker) DO UPDATE SET"
-    " remote_key = COALESCE(excluded.remote_key, remote_key),"
-    " remote_id = COALESCE(excluded.remote_id, remote_id),"
-    " remote_url = COALESCE(excluded.remote_url, remote_url),"
-    " remote_status = COALESCE(excluded.remote_status, remote_status),"
-    " remote_status_category = COALESCE(excluded.remote_status_category,"
-    " remote_status_category),"
-    " remote_updated = COALESCE(excluded.remote_updated, remote_updated),"
-    " content_hash = COALESCE(excluded.content_hash, content_hash),"
-    " updated_at = excluded.updated_at";
-static const char SQL_TICKET_ID[] = "SELECT id FROM tickets WHERE connector = ?1 AND marker = ?2";
 static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
 static const char SQL_DONE[] =
     "UPDATE outbox SET state = 'done', last_error = ?2,"
     " payload = json_remove(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
     " '$." OUTBOX_UNKNOWN_KEY "'), ticket_id = COALESCE(?3, ticket_id), updated_at = ?4"
     " WHERE id = ?1";
-static const char SQL_TICKET_SEEN[] =
-    "UPDATE tickets SET content_hash = COALESCE(?2, content_hash),"
-    " remote_status = COALESCE(?3, remote_status),"
-    " remote_status_category = COALESCE(?4, remote_status_category),"
-    " remote_updated = COALESCE(?5, remote_updated), updated_at = ?6 WHERE id = ?1";
 static const char SQL_FAIL[] =
     "UPDATE outbox SET state = CASE WHEN attempts + 1 >= ?2 THEN 'dead' ELSE 'failed' END,"
     " attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,"
@@ -63,61 +47,9 @@ static const char SQL_RELEASE[] =
     " updated_at = ?3 WHERE id = ?1";
 static const char SQL_KILL[] =
     "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1";
-static const char SQL_FIND_BY_MARKER[] =
-    "SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND marker = ?2";
-static const char SQL_FIND_BY_KEY[] =
-    "SELECT id, remote_updated FROM tickets WHERE connector = ?1 AND remote_key = ?2";
-static const char SQL_TICKET_REMOTE[] =
-    "UPDATE tickets SET remote_key = COALESCE(remote_key, ?2),"
-    " remote_id = COALESCE(remote_id, ?3), remote_url = COALESCE(remote_url, ?4),"
-    " remote_status = ?5, remote_status_category = ?6, remote_updated = ?7,"
-    " updated_at = ?8 WHERE id = ?1";
-static const char SQL_TICKET_TASKS[] =
-    "SELECT c.id, c.project_id, c.uid, c.status,"
-    " EXISTS (SELECT 1 FROM overrides o WHERE o.project_id = c.project_id"
-    " AND o.target_kind = 'countermeasure' AND o.target_uid = c.uid"
-    " AND o.kind = c.status AND o.revoked_at IS NULL"
-    " AND json_extract(o.payload, '$.source') = 'tracker')"
-    " FROM countermeasures c WHERE c.ticket_id = ?1 AND c.state = 'active' ORDER BY c.id";
-static const char SQL_TASK_REF[] = "SELECT project_id, uid FROM countermeasures WHERE id = ?1";
-static const char SQL_SET_STATUS[] =
-    "UPDATE countermeasures SET status = ?2, updated_at = ?3 WHERE id = ?1";
-static const char SQL_HISTORY[] =
-    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-    " actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_OVERRIDE_ADD[] =
-    "INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
-    " expires_at, payload, created_at) VALUES (?1, 'countermeasure', ?2, ?7, ?3,"
-    " ?4, NULL, ?5, ?6)";
-static const char SQL_OVERRIDE_REVOKE[] =
-    "UPDATE overrides SET revoked_at = ?3 WHERE project_id = ?1"
-    " AND target_kind = 'countermeasure' AND target_uid = ?2 AND kind = ?4"
-    " AND revoked_at IS NULL AND json_extract(payload, '$.source') = 'tracker'";
-static const char SQL_CURSOR_GET[] =
-    "SELECT cursor FROM sync_cursors WHERE connector = ?1 AND scope = ?2";
-static const char SQL_CURSOR_SET[] =
-    "INSERT INTO sync_cursors(connector, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT(connector, scope) DO UPDATE SET cursor = excluded.cursor,"
-    " updated_at = excluded.updated_at";
 static const char SQL_HAS_DUE[] =
     "SELECT 1 FROM outbox WHERE (?1 IS NULL OR connector = ?1)"
     " AND state IN ('pending', 'failed') AND next_attempt_at <= ?2 LIMIT 1";
-static const char SQL_PROJECTS[] =
-    "SELECT id, slug FROM projects WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
-static const char SQL_TASKS_BY_STATUS[] =
-    "SELECT status, count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
-    " AND in_scope = 1 GROUP BY status ORDER BY status";
-static const char SQL_LINKED[] =
-    "SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
-    " AND ticket_id IS NOT NULL";
-static const char SQL_OUTBOX_BY_STATE[] =
-    "SELECT state, count(*) FROM outbox WHERE project_id = ?1 GROUP BY state ORDER BY state";
-static const char SQL_OUTBOX_TROUBLE[] =
-    "SELECT o.id, o.op, c.uid, o.connector, o.attempts, o.last_error, o.updated_at,"
-    " o.next_attempt_at FROM outbox o LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
-    " WHERE o.project_id = ?1 AND o.state = ?2 ORDER BY o.id LIMIT 100";
-static const char SQL_CURSORS[] =
-    "SELECT connector, scope, cursor, updated_at FROM sync_cursors ORDER BY connector, scope";
 
 static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
 {
@@ -143,6 +75,28 @@ static int in_tx(struct store *s, const char *what, struct ts_err *err,
 		rc = store_fail(s, what, err);
 	if (rc < 0)
 		store_unit_end(s, nested, rc);
+	return rc;
+}
+
+int outbox_enqueue(struct store *s, const struct outbox_entry *e, const char *now,
+                   struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_ENQUEUE);
+	if (!st)
+		return store_fail(s, "queue ticket operation", err);
+	const char *payload = e->payload ? e->payload : "{}";
+	size_t len = e->payload ? e->payload_len : 2;
+	sqlite3_bind_int64(st, 1, e->project_id);
+	store_bind_static(st, 2, e->connector);
+	store_bind_static(st, 3, e->op);
+	store_bind_id(st, 4, e->countermeasure_id);
+	store_bind_id(st, 5, e->ticket_id);
+	sqlite3_bind_text(st, 6, payload, len ? (int)len : -1, SQLITE_STATIC);
+	store_bind_static(st, 7, now);
+	int rc = store_step_done(s, st, "queue ticket operation", err);
+	/* The bindings point at the caller's strings: drop them before it
+	 * frees or reuses them. */
+	sqlite3_clear_bindings(st);
 	return rc;
 }
 
@@ -267,36 +221,11 @@ struct link {
 static int link_tx(struct store *s, void *arg, struct ts_err *err)
 {
 	struct link *l = arg;
-	const struct outbox_remote *r = l->r;
-	sqlite3_stmt *st = store_prepare(s, SQL_TICKET_UPSERT);
-	if (!st)
-		return store_fail(s, "record ticket", err);
-	sqlite3_bind_int64(st, 1, l->op->project_id);
-	store_bind_text(st, 2, l->op->connector);
-	store_bind_text(st, 3, l->marker);
-	store_bind_text(st, 4, r->key);
-	store_bind_text(st, 5, r->id);
-	store_bind_text(st, 6, r->url);
-	store_bind_text(st, 7, r->status);
-	store_bind_text(st, 8, r->status_category);
-	store_bind_text(st, 9, r->updated);
-	store_bind_text(st, 10, l->content_hash);
-	store_bind_text(st, 11, l->now);
-	int rc = exec_done(s, st, "record ticket", err);
+	int rc = ticket_upsert(s, l->op->project_id, l->op->connector, l->marker, l->r,
+	                       l->content_hash, l->now, &l->ticket, err);
 	if (rc < 0)
 		return rc;
-	st = store_prepare(s, SQL_TICKET_ID);
-	if (!st)
-		return store_fail(s, "record ticket", err);
-	store_bind_text(st, 1, l->op->connector);
-	store_bind_text(st, 2, l->marker);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = store_fail(s, "record ticket", err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	l->ticket = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	sqlite3_stmt *st;
 	if (l->op->countermeasure_id > 0) {
 		st = store_prepare(s, SQL_CM_LINK);
 		if (!st)
@@ -342,19 +271,9 @@ static int complete_tx(struct store *s, void *arg, struct ts_err *err)
 {
 	struct complete *c = arg;
 	int rc;
-	if (c->op->ticket_id > 0 && (c->content_hash || c->seen)) {
-		sqlite3_stmt *st = store_prepare(s, SQL_TICKET_SEEN);
-		if (!st)
-			return store_fail(s, "update ticket", err);
-		sqlite3_bind_int64(st, 1, c->op->ticket_id);
-		store_bind_text(st, 2, c->content_hash);
-		store_bind_text(st, 3, c->seen ? c->seen->status : NULL);
-		store_bind_text(st, 4, c->seen ? c->seen->status_category : NULL);
-		store_bind_text(st, 5, c->seen ? c->seen->updated : NULL);
-		store_bind_text(st, 6, c->now);
-		if ((rc = exec_done(s, st, "update ticket", err)) < 0)
-			return rc;
-	}
+	if (c->op->ticket_id > 0 && (c->content_hash || c->seen) &&
+	    (rc = ticket_seen(s, c->op->ticket_id, c->content_hash, c->seen, c->now, err)) < 0)
+		return rc;
 	sqlite3_stmt *st = store_prepare(s, SQL_DONE);
 	if (!st)
 		return store_fail(s, "complete outbox row", err);
@@ -371,18 +290,6 @@ int outbox_complete(struct store *s, const struct outbox_op *op, const char *con
 {
 	struct complete c = {op, content_hash, seen, note, now};
 	return in_tx(s, "complete outbox row", err, complete_tx, &c);
-}
-
-int64_t outbox_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_t rnd)
-{
-	if (base_ms <= 0 || max_ms <= 0)
-		return 0;
-	int64_t cap = base_ms;
-	for (int i = 0; i < attempts && cap < max_ms; i++)
-		cap *= 2;
-	if (cap > max_ms)
-		cap = max_ms;
-	return (int64_t)(rnd % (uint64_t)(cap + 1));
 }
 
 int outbox_fail(struct store *s, const struct outbox_op *op, const char *message, bool unknown,
@@ -438,322 +345,6 @@ int outbox_kill(struct store *s, const struct outbox_op *op, const char *message
 	return exec_done(s, st, "mark outbox row dead", err);
 }
 
-/* ------------------------------------------------------------ remote status */
-
-const char *outbox_status_for(const char *category, const char *resolution)
-{
-	if (resolution &&
-	    (strcasecmp(resolution, "Won't Do") == 0 || strcasecmp(resolution, "Won't Fix") == 0 ||
-	     strcasecmp(resolution, "Won’t Do") == 0 || strcasecmp(resolution, "Won’t Fix") == 0))
-		return "risk_accepted";
-	if (!category)
-		return NULL;
-	if (strcmp(category, "new") == 0)
-		return "todo";
-	if (strcmp(category, "indeterminate") == 0)
-		return "in_progress";
-	if (strcmp(category, "done") == 0)
-		return "done";
-	return NULL;
-}
-
-/* Statuses a tracker can give a task and take back through overrides. */
-static bool override_status(const char *status)
-{
-	return status &&
-	       (strcmp(status, "risk_accepted") == 0 || strcmp(status, "not_applicable") == 0);
-}
-
-bool outbox_tracker_owned(const char *status, bool tracker_set)
-{
-	if (!status)
-		return false;
-	return strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0 ||
-	       strcmp(status, "done") == 0 || (override_status(status) && tracker_set);
-}
-
-struct task_row {
-	int64_t id;
-	int64_t project_id;
-	char *uid;
-	char *status;
-	bool tracker_acceptance;
-};
-
-static int load_tasks(struct store *s, int64_t ticket, struct task_row **ret, size_t *ret_n,
-                      struct ts_err *err)
-{
-	*ret = NULL;
-	*ret_n = 0;
-	sqlite3_stmt *st = store_prepare(s, SQL_TICKET_TASKS);
-	if (!st)
-		return store_fail(s, "load tasks of ticket", err);
-	sqlite3_bind_int64(st, 1, ticket);
-	size_t n = 0, cap = 0;
-	struct task_row *v = NULL;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			v = ts_realloc(v, cap * sizeof(*v));
-		}
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].project_id = sqlite3_column_int64(st, 1);
-		v[n].uid = ts_strdup(store_col_text(st, 2));
-		v[n].status = ts_strdup(store_col_text(st, 3));
-		v[n].tracker_acceptance = sqlite3_column_int(st, 4) != 0;
-		n++;
-	}
-	int rc = 0;
-	if (r != SQLITE_DONE) {
-		rc = store_fail(s, "load tasks of ticket", err);
-		sqlite3_reset(st);
-	}
-	*ret = v;
-	*ret_n = n;
-	return rc;
-}
-
-static void free_tasks(struct task_row *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].uid);
-		free(v[i].status);
-	}
-	free(v);
-}
-
-static char *acceptance_reason(const struct outbox_remote *r)
-{
-	struct ts_buf b = {0};
-	if (r->resolution)
-		ts_buf_printf(&b, "resolution '%s' set on %s", r->resolution,
-		              r->key ? r->key : "the ticket");
-	else
-		ts_buf_printf(&b, "status '%s' set on %s", r->status ? r->status : "?",
-		              r->key ? r->key : "the ticket");
-	if (r->actor && *r->actor)
-		ts_buf_printf(&b, " by %s", r->actor);
-	if (r->comment && *r->comment)
-		ts_buf_printf(&b, ": %.2000s", r->comment);
-	return ts_buf_steal(&b);
-}
-
-static int change_task(struct store *s, const struct task_row *t, int64_t ticket, const char *to,
-                       const struct outbox_remote *r, const char *source, const char *why,
-                       const char *now, struct ts_err *err)
-{
-	char *reason = why ? ts_strdup(why) : NULL;
-	int rc = 0;
-	sqlite3_stmt *st;
-	if (override_status(to)) {
-		if (!reason)
-			reason = acceptance_reason(r);
-		st = store_prepare(s, SQL_OVERRIDE_ADD);
-		if (!st) {
-			rc = store_fail(s, "record risk acceptance", err);
-			goto out;
-		}
-		json_t *payload = json_pack("{s:s, s:s, s:s?}", "source", "tracker", "connector",
-		                            r->connector, "ticket", r->key);
-		char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(payload);
-		sqlite3_bind_int64(st, 1, t->project_id);
-		store_bind_text(st, 2, t->uid);
-		store_bind_text(st, 3, reason);
-		store_bind_text(st, 4, r->actor ? r->actor : "");
-		store_bind_text(st, 5, p);
-		store_bind_text(st, 6, now);
-		store_bind_text(st, 7, to);
-		free(p);
-		if ((rc = exec_done(s, st, "record risk acceptance", err)) < 0)
-			goto out;
-	}
-	if (override_status(t->status) && strcmp(t->status, to) != 0) {
-		st = store_prepare(s, SQL_OVERRIDE_REVOKE);
-		if (!st) {
-			rc = store_fail(s, "revoke risk acceptance", err);
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, t->project_id);
-		store_bind_text(st, 2, t->uid);
-		store_bind_text(st, 3, now);
-		store_bind_text(st, 4, t->status);
-		if ((rc = exec_done(s, st, "revoke risk acceptance", err)) < 0)
-			goto out;
-	}
-	st = store_prepare(s, SQL_SET_STATUS);
-	if (!st) {
-		rc = store_fail(s, "set task status", err);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, t->id);
-	store_bind_text(st, 2, to);
-	store_bind_text(st, 3, now);
-	if ((rc = exec_done(s, st, "set task status", err)) < 0)
-		goto out;
-	st = store_prepare(s, SQL_HISTORY);
-	if (!st) {
-		rc = store_fail(s, "record status history", err);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, t->id);
-	store_bind_id(st, 2, ticket);
-	store_bind_text(st, 3, t->status);
-	store_bind_text(st, 4, to);
-	store_bind_text(st, 5, source);
-	store_bind_text(st, 6, r->actor ? r->actor : "");
-	store_bind_text(st, 7, r->updated);
-	store_bind_text(st, 8, reason);
-	store_bind_text(st, 9, now);
-	rc = exec_done(s, st, "record status history", err);
-out:
-	free(reason);
-	return rc;
-}
-
-int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const char *from,
-                           const char *to, const struct outbox_remote *r, const char *source,
-                           const char *reason, const char *now, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_TASK_REF);
-	if (!st)
-		return store_fail(s, "load task", err);
-	sqlite3_bind_int64(st, 1, cm_id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE
-		         ? ts_err_set(err, TS_E_NOTFOUND, "no task with id %lld", (long long)cm_id)
-		         : store_fail(s, "load task", err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	struct task_row t = {.id = cm_id,
-	                     .project_id = sqlite3_column_int64(st, 0),
-	                     .uid = ts_strdup(store_col_text(st, 1)),
-	                     .status = ts_strdup(from ? from : "")};
-	sqlite3_reset(st);
-	rc = change_task(s, &t, ticket, to, r, source, reason, now, err);
-	free(t.uid);
-	free(t.status);
-	return rc;
-}
-
-int outbox_find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
-                       char **ret_updated, struct ts_err *err)
-{
-	*ret_id = 0;
-	*ret_updated = NULL;
-	for (int pass = 0; pass < 2 && *ret_id == 0; pass++) {
-		const char *v = pass == 0 ? r->marker : r->key;
-		if (!v)
-			continue;
-		sqlite3_stmt *st =
-		    store_prepare(s, pass == 0 ? SQL_FIND_BY_MARKER : SQL_FIND_BY_KEY);
-		if (!st)
-			return store_fail(s, "find ticket", err);
-		store_bind_text(st, 1, r->connector);
-		store_bind_text(st, 2, v);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*ret_id = sqlite3_column_int64(st, 0);
-			*ret_updated = ts_strdup(store_col_text(st, 1));
-		} else if (rc != SQLITE_DONE) {
-			rc = store_fail(s, "find ticket", err);
-			sqlite3_reset(st);
-			return rc;
-		}
-		sqlite3_reset(st);
-	}
-	return 0;
-}
-
-int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const char *source,
-                        const char *now, struct outbox_apply *ret, struct ts_err *err)
-{
-	struct outbox_apply res = {0};
-	int64_t ticket;
-	char *stored_updated = NULL;
-	int rc = outbox_find_ticket(s, r, &ticket, &stored_updated, err);
-	if (rc < 0 || ticket == 0)
-		goto out;
-	res.matched = true;
-	if (r->updated && stored_updated && strcmp(r->updated, stored_updated) == 0) {
-		res.duplicate = true;
-		goto out;
-	}
-	sqlite3_stmt *st = store_prepare(s, SQL_TICKET_REMOTE);
-	if (!st) {
-		rc = store_fail(s, "update ticket", err);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, ticket);
-	store_bind_text(st, 2, r->key);
-	store_bind_text(st, 3, r->id);
-	store_bind_text(st, 4, r->url);
-	store_bind_text(st, 5, r->status);
-	store_bind_text(st, 6, r->status_category);
-	store_bind_text(st, 7, r->updated);
-	store_bind_text(st, 8, now);
-	if ((rc = exec_done(s, st, "update ticket", err)) < 0)
-		goto out;
-	const char *to =
-	    r->task_status ? r->task_status : outbox_status_for(r->status_category, r->resolution);
-	if (!to)
-		goto out;
-	struct task_row *tasks;
-	size_t n;
-	rc = load_tasks(s, ticket, &tasks, &n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct task_row *t = &tasks[i];
-		if (!outbox_tracker_owned(t->status, t->tracker_acceptance) ||
-		    strcmp(t->status, to) == 0)
-			continue;
-		rc = change_task(s, t, ticket, to, r, source, NULL, now, err);
-		if (rc == 0)
-			res.changed++;
-	}
-	free_tasks(tasks, n);
-out:
-	free(stored_updated);
-	if (ret)
-		*ret = res;
-	return rc;
-}
-
-/* ------------------------------------------------------------ cursors */
-
-int outbox_cursor_get(struct store *s, const char *connector, const char *scope, char **ret_cursor,
-                      struct ts_err *err)
-{
-	*ret_cursor = NULL;
-	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_GET);
-	if (!st)
-		return store_fail(s, "read poll cursor", err);
-	store_bind_text(st, 1, connector);
-	store_bind_text(st, 2, scope);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		*ret_cursor = ts_strdup(store_col_text(st, 0));
-	sqlite3_reset(st);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		return store_fail(s, "read poll cursor", err);
-	return 0;
-}
-
-int outbox_cursor_set(struct store *s, const char *connector, const char *scope, const char *cursor,
-                      const char *now, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_CURSOR_SET);
-	if (!st)
-		return store_fail(s, "store poll cursor", err);
-	store_bind_text(st, 1, connector);
-	store_bind_text(st, 2, scope);
-	store_bind_text(st, 3, cursor ? cursor : "");
-	store_bind_text(st, 4, now);
-	return exec_done(s, st, "store poll cursor", err);
-}
-
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,
                    struct ts_err *err)
 {
@@ -771,181 +362,3 @@ int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool 
 	return 0;
 }
 
-/* ------------------------------------------------------------ status */
-
-static int counts(struct store *s, const char *sql, int64_t project, json_t *obj,
-                  json_int_t *ret_total, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-	if (!st)
-		return store_fail(s, "count", err);
-	sqlite3_bind_int64(st, 1, project);
-	json_int_t total = 0;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_int_t n = sqlite3_column_int64(st, 1);
-		json_object_set_new(obj, store_col_text(st, 0), json_integer(n));
-		total += n;
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return store_fail(s, "count", err);
-	if (ret_total)
-		*ret_total = total;
-	return 0;
-}
-
-static int trouble(struct store *s, int64_t project, const char *state, json_t *list,
-                   struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_OUTBOX_TROUBLE);
-	if (!st)
-		return store_fail(s, "list outbox rows", err);
-	sqlite3_bind_int64(st, 1, project);
-	store_bind_text(st, 2, state);
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *e = json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s?, s:s}", "id",
-		                      (json_int_t)sqlite3_column_int64(st, 0), "op", store_col_text(st, 1),
-		                      "task", store_col_text(st, 2), "connector", store_col_text(st, 3), "attempts",
-		                      sqlite3_column_int(st, 4), "last_error", store_col_text(st, 5),
-		                      "updated_at", store_col_text(st, 6));
-		if (strcmp(state, "failed") == 0)
-			json_object_set_new(e, "next_attempt_at",
-			                    json_integer(sqlite3_column_int64(st, 7)));
-		json_array_append_new(list, e);
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return store_fail(s, "list outbox rows", err);
-	return 0;
-}
-
-static int project_status(struct store *s, int64_t id, const char *slug, json_t **ret,
-                          struct ts_err *err)
-{
-	json_t *tasks = json_object(), *outbox = json_object();
-	json_t *dead = json_array(), *failing = json_array();
-	json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks,
-	                        "outbox", outbox, "dead", dead, "failing", failing);
-	json_int_t total = 0, linked = 0;
-	int rc = counts(s, SQL_TASKS_BY_STATUS, id, tasks, &total, err);
-	if (rc == 0)
-		rc = counts(s, SQL_OUTBOX_BY_STATE, id, outbox, NULL, err);
-	if (rc == 0)
-		rc = trouble(s, id, "dead", dead, err);
-	if (rc == 0)
-		rc = trouble(s, id, "failed", failing, err);
-	if (rc == 0) {
-		sqlite3_stmt *st = store_prepare(s, SQL_LINKED);
-		if (!st) {
-			rc = store_fail(s, "count linked tickets", err);
-		} else {
-			sqlite3_bind_int64(st, 1, id);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				linked = sqlite3_column_int64(st, 0);
-			else
-				rc = store_fail(s, "count linked tickets", err);
-			sqlite3_reset(st);
-		}
-	}
-	static const char *const states[] = {"pending", "inflight", "failed", "dead", "done"};
-	for (size_t i = 0; i < TS_ARRAY_SIZE(states); i++)
-		if (!json_object_get(outbox, states[i]))
-			json_object_set_new(outbox, states[i], json_integer(0));
-	json_object_set_new(doc, "tasks_total", json_integer(total));
-	json_object_set_new(doc, "tickets_linked", json_integer(linked));
-	if (rc < 0) {
-		json_decref(doc);
-		return rc;
-	}
-	*ret = doc;
-	return 0;
-}
-
-static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_CURSORS);
-	if (!st)
-		return store_fail(s, "read poll cursors", err);
-	json_t *cur = NULL;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = store_col_text(st, 0);
-		if (!cur ||
-		    strcmp(json_string_value(json_object_get(cur, "connector")), name) != 0) {
-			cur =
-			    json_pack("{s:s, s:n, s:[]}", "connector", name, "last_poll", "scopes");
-			json_array_append_new(list, cur);
-		}
-		const char *at = store_col_text(st, 3);
-		if (store_col_text(st, 1)[0] == '@') {
-			/* Bookkeeping of the daemon ("@reconcile": when the last
-			 * reconciliation ran), not a poll cursor. */
-			char *key = ts_asprintf("last_%s", store_col_text(st, 1) + 1);
-			json_object_set_new(cur, key, json_string(at));
-			free(key);
-			continue;
-		}
-		json_array_append_new(json_object_get(cur, "scopes"),
-		                      json_pack("{s:s, s:s, s:s}", "scope", store_col_text(st, 1), "cursor",
-		                                store_col_text(st, 2), "updated_at", at));
-		const char *last = json_string_value(json_object_get(cur, "last_poll"));
-		if (!last || strcmp(at, last) > 0)
-			json_object_set_new(cur, "last_poll", json_string(at));
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return store_fail(s, "read poll cursors", err);
-	return 0;
-}
-
-int outbox_status_json(struct store *s, const char *slug, json_t **ret_doc, struct ts_err *err)
-{
-	json_t *projects = json_array(), *connectors = json_array();
-	json_t *doc = json_pack("{s:o, s:o}", "projects", projects, "connectors", connectors);
-	sqlite3_stmt *st = store_prepare(s, SQL_PROJECTS);
-	int rc = 0;
-	if (!st) {
-		rc = store_fail(s, "list projects", err);
-		goto fail;
-	}
-	store_bind_text(st, 1, slug);
-	/* Collect first: the per-project queries reuse the statement cache. */
-	json_t *ids = json_array();
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(
-		    ids, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0), store_col_text(st, 1)));
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		json_decref(ids);
-		rc = store_fail(s, "list projects", err);
-		goto fail;
-	}
-	if (slug && json_array_size(ids) == 0) {
-		json_decref(ids);
-		rc = ts_err_set(err, TS_E_NOTFOUND, "no project '%s' (threatsync project list)", slug);
-		goto fail;
-	}
-	size_t i;
-	json_t *e;
-	json_array_foreach (ids, i, e) {
-		json_t *p = NULL;
-		rc = project_status(s, json_integer_value(json_array_get(e, 0)),
-		                    json_string_value(json_array_get(e, 1)), &p, err);
-		if (rc < 0)
-			break;
-		json_array_append_new(projects, p);
-	}
-	json_decref(ids);
-	if (rc == 0)
-		rc = cursors_json(s, connectors, err);
-	if (rc < 0)
-		goto fail;
-	*ret_doc = doc;
-	return 0;
-fail:
-	json_decref(doc);
-	return rc;
-}

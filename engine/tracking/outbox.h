@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The database side of tracker sync: the outbox state machine (pending →
- * inflight → done | failed(retry at) | dead), ticket links, remote status
- * changes flowing back into tasks, poll cursors, and the counts of
- * `threatsync status`. No network: the sync pass (connectors/sync.c) drives it. */
+/* The outbox, the queue of ticket operations and its one writer: rows are
+ * enqueued (generation, overrides, link, reconciliation), then move pending →
+ * inflight → done | failed(retry at) | dead as the sync pass
+ * (connectors/sync.c) drives them. No network. Tickets are in ticket.h, remote
+ * state applied to tasks in remote_apply.h, `threatsync status` in
+ * status_report.h. */
 #ifndef TS_ENGINE_OUTBOX_H
 #define TS_ENGINE_OUTBOX_H
 
@@ -34,6 +36,24 @@ struct outbox_op {
 	bool outcome_unknown;      /* OUTBOX_UNKNOWN_KEY was set */
 };
 
+/* A row to enqueue. All borrowed. */
+struct outbox_entry {
+	int64_t project_id;
+	const char *connector;     /* required */
+	const char *op;            /* create | update | close | reopen | comment | ... */
+	int64_t countermeasure_id; /* 0 when none */
+	int64_t ticket_id;         /* 0 when none yet */
+	const char *payload;       /* JSON object text (reason, flags); NULL: {} */
+	size_t payload_len;        /* bytes of payload; 0: strlen(payload) */
+};
+
+/* Queues e as a pending row due at once, created at now. The one INSERT into
+ * the outbox: a cached statement bound without copies and no allocation, as
+ * generation enqueues thousands of rows; e's strings need only live for the
+ * call. */
+int outbox_enqueue(struct store *s, const struct outbox_entry *e, const char *now,
+                   struct ts_err *err);
+
 /* Frees n rows and the array. NULL is a no-op. A caller may instead move
  * rows out (struct copy), free each with outbox_op_clear, and free(ops). */
 void outbox_ops_free(struct outbox_op *ops, size_t n);
@@ -56,7 +76,10 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
                  const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err);
 
-/* What a tracker says about a ticket. All borrowed; any may be NULL. */
+/* What a tracker says about a ticket. All borrowed; any may be NULL. It
+ * carries no task status: the state is mapped by task_status_map inside
+ * outbox_apply_remote and reconcile_apply, with the connector's fieldmap, so
+ * no caller can map it another way. */
 struct outbox_remote {
 	const char *connector; /* required */
 	const char *key;
@@ -69,17 +92,13 @@ struct outbox_remote {
 	const char *updated; /* the tracker's timestamp, verbatim */
 	const char *actor;
 	const char *comment; /* latest comment text, used as a risk acceptance reason */
-	/* The task status the connector's status_map gives for this state
-	 * (fieldmap_task_status: a static string); NULL: the built-in
-	 * outbox_status_for(status_category, resolution). */
-	const char *task_status;
 };
 
 /* A create finished (or its marker was found): in one transaction, the
- * ticket row (connector, marker) is inserted or updated with r's key, id, url
- * and status, the task's countermeasures.ticket_id points at it, and the row
- * becomes done. content_hash (may be NULL) is the text written. *ret_ticket
- * (may be NULL) receives the ticket row id. */
+ * ticket row (connector, marker) is recorded with r (ticket_upsert), the
+ * task's countermeasures.ticket_id points at it, and the row becomes done.
+ * content_hash (may be NULL) is the text written. *ret_ticket (may be NULL)
+ * receives the ticket row id. */
 int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
                 const struct outbox_remote *r, const char *content_hash, const char *now,
                 int64_t *ret_ticket, struct ts_err *err);
@@ -92,10 +111,6 @@ int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
 int outbox_complete(struct store *s, const struct outbox_op *op, const char *content_hash,
                     const struct outbox_remote *seen, const char *note, const char *now,
                     struct ts_err *err);
-
-/* Full-jitter exponential backoff: a delay in [0, min(max_ms, base_ms *
- * 2^attempts)] chosen by rnd (any 64-bit random value). */
-int64_t outbox_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint64_t rnd);
 
 /* An attempt failed: attempts is incremented, message (the tracker's own
  * words; never a secret) kept in last_error, and the row becomes failed with
@@ -116,74 +131,8 @@ int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, co
 int outbox_kill(struct store *s, const struct outbox_op *op, const char *message, const char *now,
                 struct ts_err *err);
 
-/* The task status a tracker state maps to: resolution "Won't Do" / "Won't
- * Fix" (any case) → risk_accepted; else category new → todo, indeterminate →
- * in_progress, done → done; NULL when nothing maps. Static strings. */
-const char *outbox_status_for(const char *category, const char *resolution);
-
-/* Outcome of outbox_apply_remote. */
-struct outbox_apply {
-	bool matched;   /* a ticket of ours (by marker, else key) */
-	bool duplicate; /* its remote_updated was already this: nothing done */
-	int changed;    /* tasks whose status changed */
-};
-
-/* Sets the status of task cm_id (linked to ticket, 0 when none) to `to` as
- * the tracker's state r says, with a status_history row (source, actor,
- * remote_time, reason; reason NULL: the acceptance reason for risk_accepted
- * and not_applicable). risk_accepted and not_applicable record an override
- * with payload {"source": "tracker"} so regeneration keeps it; leaving such a
- * status revokes that override. from is the task's current status. Call
- * inside a transaction. */
-int outbox_task_status_set(struct store *s, int64_t cm_id, int64_t ticket, const char *from,
-                           const char *to, const struct outbox_remote *r, const char *source,
-                           const char *reason, const char *now, struct ts_err *err);
-
-/* Whether a task status belongs to the tracker (todo, in_progress, done, or a
- * risk acceptance / not applicable that came from the tracker, tracker_set). */
-bool outbox_tracker_owned(const char *status, bool tracker_set);
-
-/* Finds our ticket for a remote state, by marker, else by key: *ret_id (0 when
- * the ticket is not ours) and *ret_updated, the stored remote_updated (new;
- * NULL when none). */
-int outbox_find_ticket(struct store *s, const struct outbox_remote *r, int64_t *ret_id,
-                       char **ret_updated, struct ts_err *err);
-
-/* Applies a remote ticket state (source: poll | webhook | reconcile). Call
- * inside a transaction (store_begin): a page of a poll is one transaction.
- * The ticket is found by marker, else by key; unknown tickets are ignored.
- * When r->updated equals the stored remote_updated nothing is written
- * (polls overlap). Otherwise the ticket's remote fields are stored and each
- * active task linked to it whose status the tracker owns (todo, in_progress,
- * done, or a risk acceptance / not applicable that came from the tracker)
- * takes the mapped status (r->task_status, else outbox_status_for), with a
- * status_history row (from, to, source, actor, remote_time).
- * risk_accepted and not_applicable record an override (reason: the
- * resolution or status and the comment, no expiry, payload {"source":
- * "tracker"}) so regeneration keeps it; leaving it revokes that override.
- * Statuses threatsync set itself (not applicable or risk accepted by a human,
- * satisfied) are never changed. */
-int outbox_apply_remote(struct store *s, const struct outbox_remote *r, const char *source,
-                        const char *now, struct outbox_apply *ret, struct ts_err *err);
-
-/* Poll cursors per (connector, scope = tracker project). get: *ret_cursor is
- * new (NULL when none). */
-int outbox_cursor_get(struct store *s, const char *connector, const char *scope, char **ret_cursor,
-                      struct ts_err *err);
-int outbox_cursor_set(struct store *s, const char *connector, const char *scope, const char *cursor,
-                      const char *now, struct ts_err *err);
-
 /* Whether connector (NULL: any) has a row due at now_ms. */
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,
                    struct ts_err *err);
-
-/* The state of sync for `threatsync status` as a new document
- * (schema/status.schema.json): {"projects": [{"project", "tasks": {status: n},
- * "tasks_total", "tickets_linked", "outbox": {state: n}, "dead": [{"id", "op",
- * "task", "connector", "attempts", "last_error", "updated_at"}], "failing":
- * [same, for failed rows, with "next_attempt_at"]}], "connectors":
- * [{"connector", "last_poll", "scopes": [{"scope", "cursor", "updated_at"}]}]}.
- * slug NULL: every project; else TS_E_NOTFOUND when it does not exist. */
-int outbox_status_json(struct store *s, const char *slug, json_t **ret_doc, struct ts_err *err);
 
 #endif

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/tracking/outbox.h"
+#include "engine/tracking/task_status.h"
+
 static const char SQL_FIND_CM[] =
     "SELECT id, status, in_scope, state, ticket_id FROM countermeasures"
     " WHERE project_id = ?1 AND uid = ?2";
@@ -15,10 +18,11 @@ static const char SQL_FIND_THREAT[] = "SELECT id FROM threats WHERE project_id =
 static const char SQL_REVOKE[] =
     "UPDATE overrides SET revoked_at = ?4 WHERE project_id = ?1 AND target_kind = ?2"
     " AND target_uid = ?3 AND revoked_at IS NULL"
-    " AND kind IN ('not_applicable', 'risk_accepted')";
+    " AND kind IN ('not_applicable', 'risk_accepted') AND (?5 IS NULL OR kind = ?5)"
+    " AND (NOT ?6 OR json_extract(payload, '$.source') = 'tracker')";
 static const char SQL_INSERT[] =
     "INSERT INTO overrides(project_id, target_kind, target_uid, kind, reason, author,"
-    " expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    " expires_at, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_ACTIVE[] =
     "SELECT target_kind, target_uid, kind, reason, author, expires_at FROM overrides"
     " WHERE project_id = ?1 AND revoked_at IS NULL"
@@ -30,19 +34,47 @@ static const char SQL_LINKED_CMS[] =
 static const char SQL_CM_THREATS[] =
     "SELECT t.uid, t.in_scope, t.state FROM threat_countermeasures l"
     " JOIN threats t ON t.id = l.threat_id WHERE l.countermeasure_id = ?1 ORDER BY t.uid";
-static const char SQL_SET_STATUS[] =
-    "UPDATE countermeasures SET status = ?2, satisfied_by = NULL, updated_at = ?3 WHERE id = ?1";
-static const char SQL_HISTORY[] =
-    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-    " actor, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'override', ?5, ?6, ?7)";
 static const char SQL_TICKET_CONNECTOR[] = "SELECT connector FROM tickets WHERE id = ?1";
 static const char SQL_CREATE_CONNECTOR[] =
     "SELECT connector FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
     " AND state <> 'dead' ORDER BY id LIMIT 1";
-static const char SQL_OUTBOX[] =
-    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-    " state, attempts, next_attempt_at, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
+
+int override_insert(struct store *s, const struct override_row *o, const char *now,
+                    struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_INSERT);
+	if (!st)
+		return store_fail(s, "record override", err);
+	sqlite3_bind_int64(st, 1, o->project_id);
+	store_bind_text(st, 2, o->target_kind);
+	store_bind_text(st, 3, o->target_uid);
+	store_bind_text(st, 4, o->kind);
+	store_bind_text(st, 5, o->reason);
+	store_bind_text(st, 6, o->author ? o->author : "");
+	store_bind_text(st, 7, o->expires);
+	store_bind_text(st, 8, o->payload ? o->payload : "{}");
+	store_bind_text(st, 9, now);
+	return store_step_done(s, st, "record override", err);
+}
+
+int override_revoke_rows(struct store *s, int64_t project_id, const char *target_kind,
+                         const char *target_uid, const char *kind, bool tracker_only,
+                         const char *now, int *ret_n, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_REVOKE);
+	if (!st)
+		return store_fail(s, "revoke override", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	store_bind_text(st, 2, target_kind);
+	store_bind_text(st, 3, target_uid);
+	store_bind_text(st, 4, now);
+	store_bind_text(st, 5, kind);
+	sqlite3_bind_int(st, 6, tracker_only);
+	int rc = store_step_done(s, st, "revoke override", err);
+	if (rc == 0 && ret_n)
+		*ret_n = sqlite3_changes(store_db(s));
+	return rc;
+}
 
 bool override_kind_valid(const char *kind)
 {
@@ -130,11 +162,6 @@ struct ov_ctx {
 	int outbox;
 	struct ts_err *err;
 };
-
-static bool ticket_open(const char *status)
-{
-	return strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0;
-}
 
 /* The connector a task's ticket lives in: its ticket's, else that of its queued
  * create; NULL (*ret) when the task is not tracked. */
@@ -226,68 +253,46 @@ static int set_status(struct ov_ctx *c, const struct ov_cm *m, const char *to, c
 {
 	if (strcmp(m->status, to) == 0)
 		return 0;
-	sqlite3_stmt *st = store_prepare(c->s, SQL_SET_STATUS);
-	if (!st)
-		return store_fail(c->s, "set task status", c->err);
-	sqlite3_bind_int64(st, 1, m->id);
-	store_bind_text(st, 2, to);
-	store_bind_text(st, 3, c->now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(c->s, "set task status", c->err);
-	st = store_prepare(c->s, SQL_HISTORY);
-	if (!st)
-		return store_fail(c->s, "record status history", c->err);
-	sqlite3_bind_int64(st, 1, m->id);
-	if (m->ticket_id > 0)
-		sqlite3_bind_int64(st, 2, m->ticket_id);
-	else
-		sqlite3_bind_null(st, 2);
-	store_bind_text(st, 3, m->status);
-	store_bind_text(st, 4, to);
-	store_bind_text(st, 5, c->author ? c->author : "");
-	store_bind_text(st, 6, reason);
-	store_bind_text(st, 7, c->now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(c->s, "record status history", c->err);
+	struct task_status_change ch = {.countermeasure_id = m->id,
+	                                .ticket_id = m->ticket_id,
+	                                .from = m->status,
+	                                .to = to,
+	                                .source = "override",
+	                                .actor = c->author,
+	                                .reason = reason};
+	int rc = task_status_set(c->s, &ch, c->now, c->err);
+	if (rc < 0)
+		return rc;
 	json_array_append_new(
 	    c->changes, json_pack("{s:s, s:s, s:s}", "uid", m->uid, "from", m->status, "to", to));
 
 	const char *op = NULL;
 	bool live = m->active && m->in_scope;
-	if (live && ticket_open(m->status) && !ticket_open(to))
+	if (live && task_status_open(m->status) && !task_status_open(to))
 		op = "close";
-	else if (live && !ticket_open(m->status) && ticket_open(to))
+	else if (live && !task_status_open(m->status) && task_status_open(to))
 		op = "reopen";
 	if (!op)
 		return 0;
 	char *connector = NULL;
-	int rc = tracked_connector(c, m->id, m->ticket_id, &connector);
+	rc = tracked_connector(c, m->id, m->ticket_id, &connector);
 	if (rc < 0 || !connector)
 		return rc;
-	st = store_prepare(c->s, SQL_OUTBOX);
-	if (!st) {
-		free(connector);
-		return store_fail(c->s, "queue ticket operation", c->err);
-	}
-	sqlite3_bind_int64(st, 1, c->project_id);
-	store_bind_text(st, 2, connector);
-	store_bind_text(st, 3, op);
-	sqlite3_bind_int64(st, 4, m->id);
-	if (m->ticket_id > 0)
-		sqlite3_bind_int64(st, 5, m->ticket_id);
-	else
-		sqlite3_bind_null(st, 5);
 	json_t *payload = json_pack("{s:s?}", "reason", reason);
 	char *p = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
-	store_bind_text(st, 6, p);
-	free(p);
 	json_decref(payload);
-	store_bind_text(st, 7, c->now);
+	struct outbox_entry e = {.project_id = c->project_id,
+	                         .connector = connector,
+	                         .op = op,
+	                         .countermeasure_id = m->id,
+	                         .ticket_id = m->ticket_id,
+	                         .payload = p};
+	rc = outbox_enqueue(c->s, &e, c->now, c->err);
+	free(p);
 	free(connector);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(c->s, "queue ticket operation", c->err);
-	c->outbox++;
-	return 0;
+	if (rc == 0)
+		c->outbox++;
+	return rc;
 }
 
 /* The status a task should have now from the overrides alone: its own, else
@@ -408,23 +413,6 @@ static void free_list(struct ov_cm *list, size_t n)
 	free(list);
 }
 
-static int revoke_rows(struct ov_ctx *c, const char *target_kind, const char *target,
-                       int *ret_count)
-{
-	sqlite3_stmt *st = store_prepare(c->s, SQL_REVOKE);
-	if (!st)
-		return store_fail(c->s, "revoke override", c->err);
-	sqlite3_bind_int64(st, 1, c->project_id);
-	store_bind_text(st, 2, target_kind);
-	store_bind_text(st, 3, target);
-	store_bind_text(st, 4, c->now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(c->s, "revoke override", c->err);
-	if (ret_count)
-		*ret_count = sqlite3_changes(store_db(c->s));
-	return 0;
-}
-
 /* Everything after the argument checks, inside the transaction. */
 static int run(struct ov_ctx *c, const char *target, const char *kind, const char *reason,
                const char *expires, bool revoke, json_t **ret_changes)
@@ -436,7 +424,9 @@ static int run(struct ov_ctx *c, const char *target, const char *kind, const cha
 	if (rc < 0)
 		goto out;
 	int revoked = 0;
-	if ((rc = revoke_rows(c, target_kind, target, &revoked)) < 0)
+	rc = override_revoke_rows(c->s, c->project_id, target_kind, target, NULL, false, c->now,
+	                          &revoked, c->err);
+	if (rc < 0)
 		goto out;
 	if (revoke && revoked == 0) {
 		rc = ts_err_set(c->err, TS_E_INVALID, "%s '%s' has no active override to revoke",
@@ -444,23 +434,16 @@ static int run(struct ov_ctx *c, const char *target, const char *kind, const cha
 		goto out;
 	}
 	if (!revoke) {
-		sqlite3_stmt *st = store_prepare(c->s, SQL_INSERT);
-		if (!st) {
-			rc = store_fail(c->s, "record override", c->err);
+		struct override_row o = {.project_id = c->project_id,
+		                         .target_kind = target_kind,
+		                         .target_uid = target,
+		                         .kind = kind,
+		                         .reason = reason,
+		                         .author = c->author,
+		                         .expires = expires,
+		                         .payload = "{}"};
+		if ((rc = override_insert(c->s, &o, c->now, c->err)) < 0)
 			goto out;
-		}
-		sqlite3_bind_int64(st, 1, c->project_id);
-		store_bind_text(st, 2, target_kind);
-		store_bind_text(st, 3, target);
-		store_bind_text(st, 4, kind);
-		store_bind_text(st, 5, reason);
-		store_bind_text(st, 6, c->author ? c->author : "");
-		store_bind_text(st, 7, expires);
-		store_bind_text(st, 8, c->now);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = store_fail(c->s, "record override", c->err);
-			goto out;
-		}
 	}
 	if ((rc = override_load_active(c->s, c->project_id, c->now, &c->active, NULL, c->err)) < 0)
 		goto out;

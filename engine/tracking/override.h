@@ -52,6 +52,31 @@ int override_add(struct store *s, int64_t project_id, const char *target_uid, co
 int override_revoke(struct store *s, int64_t project_id, const char *target_uid, const char *reason,
                     const char *author, const char *now, json_t **ret_changes, struct ts_err *err);
 
+/* One override row, the one writer of the overrides table. All borrowed. */
+struct override_row {
+	int64_t project_id;
+	const char *target_kind; /* "threat" | "countermeasure" */
+	const char *target_uid;
+	const char *kind;    /* "not_applicable" | "risk_accepted" */
+	const char *reason;  /* required */
+	const char *author;  /* NULL: "" */
+	const char *expires; /* "YYYY-MM-DD", or NULL */
+	const char *payload; /* JSON object text; NULL: {} (a person's decision) */
+};
+
+/* Inserts o as an active override recorded at now. No checks: override_add
+ * checks a person's input, task_status_set records a tracker's decision. */
+int override_insert(struct store *s, const struct override_row *o, const char *now,
+                    struct ts_err *err);
+
+/* Revokes (revoked_at = now) the active overrides of target: kind NULL any of
+ * not_applicable and risk_accepted, else that kind; tracker_only: only those
+ * recorded from the tracker (payload source "tracker"). *ret_n (may be NULL)
+ * receives how many. */
+int override_revoke_rows(struct store *s, int64_t project_id, const char *target_kind,
+                         const char *target_uid, const char *kind, bool tracker_only,
+                         const char *now, int *ret_n, struct ts_err *err);
+
 /* The overrides in force at now for a project, as a new object keyed
  * "threat:UID" / "countermeasure:UID" -> {"kind", "reason", "author",
  * "expires_at"}, plus, under the same keys in *ret_expired (new; may be NULL),

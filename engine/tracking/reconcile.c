@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tracking/task_status.h"
+#include "engine/tracking/ticket.h"
 #include "engine/tracking/webhook.h"
 
 static const char SQL_TICKETS[] =
@@ -14,9 +16,6 @@ static const char SQL_TICKETS[] =
     " AND t.remote_key IS NOT NULL"
     " AND EXISTS (SELECT 1 FROM countermeasures c WHERE c.ticket_id = t.id)"
     " ORDER BY t.id LIMIT ?3";
-static const char SQL_REMOTE[] =
-    "UPDATE tickets SET remote_status = ?2, remote_status_category = ?3,"
-    " remote_updated = COALESCE(?4, remote_updated), updated_at = ?5 WHERE id = ?1";
 /* Local changes only: what the tracker caused (poll, webhook, reconcile) is
  * not a local change time. */
 static const char SQL_TASKS[] =
@@ -34,14 +33,6 @@ static const char SQL_TASKS[] =
     " t.connector"
     " FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id WHERE c.ticket_id = ?1"
     " ORDER BY c.id";
-static const char SQL_QUEUE[] =
-    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-    " state, attempts, next_attempt_at, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
-static const char SQL_HISTORY[] =
-    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-    " actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, 'reconcile', '', ?5,"
-    " ?6, ?7)";
 static const char SQL_UNLINK[] = "UPDATE countermeasures SET ticket_id = NULL WHERE id = ?1";
 
 void reconcile_tickets_free(struct reconcile_ticket *v, size_t n)
@@ -154,11 +145,6 @@ static int load(struct store *s, int64_t ticket, struct rtask **ret, size_t *ret
 	return 0;
 }
 
-static bool open_status(const char *status)
-{
-	return status && (strcmp(status, "todo") == 0 || strcmp(status, "in_progress") == 0);
-}
-
 /* The later of two ISO times (either may be NULL). Borrowed. */
 static const char *later(const char *a, const char *b)
 {
@@ -175,42 +161,20 @@ static const char *later(const char *a, const char *b)
 static int queue(struct store *s, const struct rtask *t, int64_t ticket, const char *op,
                  const char *reason, const char *now, struct ts_err *err)
 {
-	sqlite3_stmt *st = store_prepare(s, SQL_QUEUE);
-	if (!st)
-		return store_fail(s, "queue ticket operation", err);
 	json_t *payload = json_pack("{s:s, s:s}", "reason", reason, "source", "reconcile");
 	if (strcmp(op, "create") == 0)
 		json_object_set_new(payload, OUTBOX_UNKNOWN_KEY, json_true());
 	char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(payload);
-	sqlite3_bind_int64(st, 1, t->project_id);
-	store_bind_text(st, 2, t->connector);
-	store_bind_text(st, 3, op);
-	sqlite3_bind_int64(st, 4, t->id);
-	if (ticket > 0)
-		sqlite3_bind_int64(st, 5, ticket);
-	else
-		sqlite3_bind_null(st, 5);
-	store_bind_text(st, 6, p);
-	store_bind_text(st, 7, now);
+	struct outbox_entry e = {.project_id = t->project_id,
+	                         .connector = t->connector,
+	                         .op = op,
+	                         .countermeasure_id = t->id,
+	                         .ticket_id = ticket,
+	                         .payload = p};
+	int rc = outbox_enqueue(s, &e, now, err);
 	free(p);
-	return store_step_done(s, st, "queue ticket operation", err);
-}
-
-static int history(struct store *s, const struct rtask *t, int64_t ticket, const char *from,
-                   const char *remote_time, const char *reason, const char *now, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_HISTORY);
-	if (!st)
-		return store_fail(s, "record status history", err);
-	sqlite3_bind_int64(st, 1, t->id);
-	sqlite3_bind_int64(st, 2, ticket);
-	store_bind_text(st, 3, from);
-	store_bind_text(st, 4, t->status);
-	store_bind_text(st, 5, remote_time);
-	store_bind_text(st, 6, reason);
-	store_bind_text(st, 7, now);
-	return store_step_done(s, st, "record status history", err);
+	return rc;
 }
 
 /* The local side of t is newer (or threatsync's to decide): queue the
@@ -235,32 +199,47 @@ static int local_wins(struct store *s, const struct rtask *t, int64_t ticket,
 	                                         : "",
 	         local_at ? local_at : "by threatsync", op);
 	int rc = queue(s, t, ticket, op, reason, now, err);
+	/* The task keeps its status: the row records the decision. */
+	struct task_status_change h = {.countermeasure_id = t->id,
+	                               .ticket_id = ticket,
+	                               .from = remote_to,
+	                               .to = t->status,
+	                               .source = "reconcile",
+	                               .remote_time = r->updated,
+	                               .reason = reason};
 	if (rc == 0)
-		rc = history(s, t, ticket, remote_to, r->updated, reason, now, err);
+		rc = task_status_history(s, &h, now, err);
 	if (rc == 0)
 		o->queued++;
 	return rc;
 }
 
-int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remote *r,
-                    const char *now, struct reconcile_outcome *ret, struct ts_err *err)
+/* The tracker's newer state wins: the task takes its mapped status. */
+static int take_remote(struct store *s, const struct rtask *t, int64_t ticket, const char *to,
+                       const struct outbox_remote *r, const char *why, const char *now,
+                       struct ts_err *err)
+{
+	struct task_status_change c = {.countermeasure_id = t->id,
+	                               .ticket_id = ticket,
+	                               .from = t->status,
+	                               .to = to,
+	                               .source = "reconcile",
+	                               .reason = why,
+	                               .tracker = r};
+	return task_status_set(s, &c, now, err);
+}
+
+int reconcile_apply(struct store *s, const struct fieldmap *fm, int64_t ticket_id,
+                    const struct outbox_remote *r, const char *now, struct reconcile_outcome *ret,
+                    struct ts_err *err)
 {
 	struct reconcile_outcome o = {0};
-	sqlite3_stmt *st = store_prepare(s, SQL_REMOTE);
-	if (!st)
-		return store_fail(s, "update ticket", err);
-	sqlite3_bind_int64(st, 1, ticket_id);
-	store_bind_text(st, 2, r->status);
-	store_bind_text(st, 3, r->status_category);
-	store_bind_text(st, 4, r->updated);
-	store_bind_text(st, 5, now);
-	int rc = store_step_done(s, st, "update ticket", err);
+	int rc = ticket_remote_store(s, ticket_id, r, now, err);
 	if (rc < 0)
 		return rc;
-	const char *remote_to =
-	    r->task_status ? r->task_status : outbox_status_for(r->status_category, r->resolution);
-	bool remote_open =
-	    r->status_category ? strcmp(r->status_category, "done") != 0 : open_status(remote_to);
+	const char *remote_to = task_status_map(fm, r->status, r->status_category, r->resolution);
+	bool remote_open = r->status_category ? strcmp(r->status_category, "done") != 0
+	                                      : task_status_open(remote_to);
 	struct rtask *tasks;
 	size_t n;
 	if ((rc = load(s, ticket_id, &tasks, &n, err)) < 0)
@@ -268,8 +247,8 @@ int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remo
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct rtask *t = &tasks[i];
 		bool live = strcmp(t->state, "active") == 0 && t->in_scope;
-		bool local_open = live && open_status(t->status);
-		bool owned = live && outbox_tracker_owned(t->status, t->tracker_set);
+		bool local_open = live && task_status_open(t->status);
+		bool owned = live && task_status_tracker_owned(t->status, t->tracker_set);
 		const char *local_at = later(t->hist_at, t->op_at);
 		/* Whether the tracker's state is the more recent one. */
 		int cmp = 0;
@@ -285,9 +264,7 @@ int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remo
 			 * (todo/in_progress, done/risk accepted there). */
 			if (owned && remote_to && strcmp(t->status, remote_to) != 0 &&
 			    remote_newer) {
-				rc = outbox_task_status_set(s, t->id, ticket_id, t->status,
-				                            remote_to, r, "reconcile", NULL, now,
-				                            err);
+				rc = take_remote(s, t, ticket_id, remote_to, r, NULL, now, err);
 				o.remote_won++;
 			} else {
 				o.in_sync++;
@@ -303,8 +280,7 @@ int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remo
 				    "newer than the task's last change (%s)",
 				    r->key ? r->key : "the ticket", r->status ? r->status : "?",
 				    r->updated, local_at ? local_at : "none");
-			rc = outbox_task_status_set(s, t->id, ticket_id, t->status, remote_to, r,
-			                            "reconcile", why, now, err);
+			rc = take_remote(s, t, ticket_id, remote_to, r, why, now, err);
 			free(why);
 			o.remote_won++;
 			continue;
@@ -332,7 +308,7 @@ int reconcile_vanished(struct store *s, int64_t ticket_id, bool recreate, const 
 	int queued = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct rtask *t = &tasks[i];
-		if (strcmp(t->state, "active") != 0 || !t->in_scope || !open_status(t->status))
+		if (strcmp(t->state, "active") != 0 || !t->in_scope || !task_status_open(t->status))
 			continue;
 		sqlite3_stmt *st = store_prepare(s, SQL_UNLINK);
 		if (!st) {

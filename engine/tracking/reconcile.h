@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/store/store.h"
+#include "engine/tracking/fieldmap.h"
 #include "engine/tracking/outbox.h"
 #include "engine/util.h"
 
@@ -38,8 +39,9 @@ struct reconcile_outcome {
 	int in_sync;    /* tasks already agreeing with the tracker */
 };
 
-/* Reconciles ticket ticket_id with r (what the tracker says now; r->task_status
- * as for outbox_apply_remote). Call inside a transaction. For each task linked
+/* Reconciles ticket ticket_id with r (what the tracker says now, mapped with
+ * task_status_map and fm, the connector's fieldmap: borrowed, NULL: none).
+ * Call inside a transaction. For each task linked
  * to the ticket, the local side wants the ticket open when the task is
  * active, in scope and todo/in_progress, closed otherwise. When the tracker
  * disagrees, or shows another status the tracker owns, the most recent change
@@ -51,8 +53,9 @@ struct reconcile_outcome {
  * mapped, to: the task's, source "reconcile", reason). Decisions threatsync
  * owns (overrides by people, satisfied, removed or out of scope) always win.
  * The ticket's remote fields are refreshed. */
-int reconcile_apply(struct store *s, int64_t ticket_id, const struct outbox_remote *r,
-                    const char *now, struct reconcile_outcome *ret, struct ts_err *err);
+int reconcile_apply(struct store *s, const struct fieldmap *fm, int64_t ticket_id,
+                    const struct outbox_remote *r, const char *now, struct reconcile_outcome *ret,
+                    struct ts_err *err);
 
 /* The tracker answered 404 for ticket_id. With recreate, each active, in-scope
  * open task linked to it is unlinked and a create queued (looked up by marker

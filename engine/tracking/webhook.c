@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "engine/tracking/fieldmap.h"
+#include "engine/tracking/ticket.h"
 
 static const char SQL_DELIVERY_ADD[] =
     "INSERT INTO webhook_deliveries (connector, delivery_id, received_at)"
@@ -362,10 +363,6 @@ int webhook_parse(const struct config_connector *c, const struct webhook_request
 	r->updated = ev->strings[S_UPDATED];
 	r->actor = ev->strings[S_ACTOR];
 	r->comment = ev->strings[S_COMMENT];
-	/* A static string: safe should the configuration be reloaded before the
-	 * event is applied. */
-	r->task_status =
-	    fieldmap_task_status(c->fieldmap, r->status, r->status_category, r->resolution);
 	*ret_ev = ev;
 	return 0;
 }
@@ -483,13 +480,13 @@ static int stored_updated(struct store *s, const struct outbox_remote *r, bool *
                           char **ret_updated, struct ts_err *err)
 {
 	int64_t id = 0;
-	int rc = outbox_find_ticket(s, r, &id, ret_updated, err);
+	int rc = ticket_find(s, r, &id, ret_updated, err);
 	*ret_found = rc == 0 && id != 0;
 	return rc;
 }
 
-int webhook_apply(struct store *s, const struct webhook_event *ev, const char *now,
-                  struct webhook_result *ret, struct ts_err *err)
+int webhook_apply(struct store *s, const struct fieldmap *fm, const struct webhook_event *ev,
+                  const char *now, struct webhook_result *ret, struct ts_err *err)
 {
 	struct webhook_result res = {0};
 	char *updated = NULL;
@@ -532,7 +529,7 @@ int webhook_apply(struct store *s, const struct webhook_event *ev, const char *n
 		res.outcome = cmp == 0 ? WEBHOOK_SEEN : WEBHOOK_STALE;
 		goto out;
 	}
-	rc = outbox_apply_remote(s, &ev->remote, "webhook", now, &res.apply, err);
+	rc = outbox_apply_remote(s, fm, &ev->remote, "webhook", now, &res.apply, err);
 	res.outcome = res.apply.duplicate ? WEBHOOK_SEEN : WEBHOOK_APPLIED;
 out:
 	free(updated);

@@ -12,6 +12,7 @@
 #include "engine/config.h"
 #include "engine/store/store.h"
 #include "engine/tracking/outbox.h"
+#include "engine/tracking/remote_apply.h"
 #include "engine/util.h"
 
 enum webhook_source { WEBHOOK_JIRA, WEBHOOK_GITLAB };
@@ -98,10 +99,11 @@ struct webhook_result {
 
 /* Records the delivery in webhook_deliveries and, unless it was recorded
  * before, applies it: self-caused, already seen and stale events are not
- * applied; the others go through outbox_apply_remote with source "webhook".
- * Call inside a transaction (store_begin). now is an ISO time. */
-int webhook_apply(struct store *s, const struct webhook_event *ev, const char *now,
-                  struct webhook_result *ret, struct ts_err *err);
+ * applied; the others go through outbox_apply_remote with source "webhook"
+ * and fm, the fieldmap of ev's connector in the configuration in force now
+ * (borrowed; NULL: none). Call inside a transaction (store_begin). now is an ISO time. */
+int webhook_apply(struct store *s, const struct fieldmap *fm, const struct webhook_event *ev,
+                  const char *now, struct webhook_result *ret, struct ts_err *err);
 
 /* A short name of an outcome for logs ("applied", "replayed", ...). Static. */
 const char *webhook_outcome_name(enum webhook_outcome outcome);

@@ -10,6 +10,7 @@
 
 #include "engine/config.h"
 #include "engine/tracking/fieldmap.h"
+#include "engine/tracking/task_status.h"
 #include "engine/tracking/template.h"
 
 static char *render(const char *src, const struct template_task *t)
@@ -91,6 +92,60 @@ static char *write_conf(const char *dir, const char *connector_extra, const char
 	return p;
 }
 
+/* The one mapping of a tracker state to a task status, every rule once:
+ * status_map entries (by status, by resolution, by both, first match wins,
+ * any case), then the built-in resolution and category rules. */
+static void test_status_mapping(void **state)
+{
+	(void)state;
+	struct fieldmap_status entries[] = {
+	    {.status = "Ready for QA", .to = "in_progress"},
+	    {.status = "Closed", .resolution = "Obsolete", .to = "not_applicable"},
+	    {.resolution = "Duplicate", .to = "not_applicable"},
+	    {.status = "Parked", .to = "todo"},
+	    {.status = "Parked", .to = "done"}, /* never reached: the first match wins */
+	};
+	struct fieldmap fm = {.statuses = entries, .n_statuses = TS_ARRAY_SIZE(entries)};
+	static const struct {
+		bool mapped; /* with fm, else the built-in rule alone */
+		const char *status, *category, *resolution, *want;
+	} cases[] = {
+	    /* built in: the category */
+	    {false, "To Do", "new", NULL, "todo"},
+	    {false, "In Progress", "indeterminate", NULL, "in_progress"},
+	    {false, "Done", "done", "Done", "done"},
+	    {false, "Done", "done", NULL, "done"},
+	    /* built in: Won't Do / Won't Fix, any case, either apostrophe */
+	    {false, "Closed", "done", "Won't Do", "risk_accepted"},
+	    {false, "Closed", "done", "won't fix", "risk_accepted"},
+	    {false, "Closed", "done", "Won\u2019t Do", "risk_accepted"},
+	    {false, "Closed", NULL, "WON'T FIX", "risk_accepted"},
+	    /* built in: nothing maps */
+	    {false, "Weird", "weird", NULL, NULL},
+	    {false, NULL, NULL, NULL, NULL},
+	    /* status_map first */
+	    {true, "ready for qa", "done", NULL, "in_progress"},
+	    {true, "Closed", "done", "obsolete", "not_applicable"},
+	    {true, "Closed", "done", "Done", "done"}, /* both must match */
+	    {true, "Done", "done", "Duplicate", "not_applicable"},
+	    {true, "Parked", "indeterminate", NULL, "todo"},
+	    /* no entry matches: the built-in rule still applies */
+	    {true, "In Progress", "indeterminate", NULL, "in_progress"},
+	    {true, "Closed", "done", "Won't Do", "risk_accepted"},
+	    {true, "Weird", NULL, NULL, NULL},
+	};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		const char *got = task_status_map(cases[i].mapped ? &fm : NULL, cases[i].status,
+		                                  cases[i].category, cases[i].resolution);
+		if (cases[i].want ? !got || strcmp(got, cases[i].want) != 0 : got != NULL)
+			fail_msg("case %zu (%s/%s/%s): got %s, want %s", i,
+			         cases[i].status ? cases[i].status : "-",
+			         cases[i].category ? cases[i].category : "-",
+			         cases[i].resolution ? cases[i].resolution : "-",
+			         got ? got : "NULL", cases[i].want ? cases[i].want : "NULL");
+	}
+}
+
 static void test_config_ok(void **state)
 {
 	(void)state;
@@ -127,15 +182,12 @@ static void test_config_ok(void **state)
 	assert_int_equal(fm->n_transitions, 1);
 	assert_string_equal(fm->transitions[0].value, "Done");
 	/* Explicit mappings before the category; the rest as built in. */
-	assert_string_equal(fieldmap_task_status(fm, "ready for qa", "done", NULL), "in_progress");
-	assert_string_equal(fieldmap_task_status(fm, "Won't Do", "done", "Done"), "risk_accepted");
-	assert_string_equal(fieldmap_task_status(fm, "Done", "done", "Duplicate"),
-	                    "not_applicable");
-	assert_string_equal(fieldmap_task_status(fm, "Done", "done", "Done"), "done");
-	assert_string_equal(fieldmap_task_status(fm, "In Review", "indeterminate", NULL),
-	                    "in_progress");
-	assert_string_equal(fieldmap_task_status(NULL, "Closed", "done", "Won't Fix"),
-	                    "risk_accepted");
+	assert_string_equal(task_status_map(fm, "ready for qa", "done", NULL), "in_progress");
+	assert_string_equal(task_status_map(fm, "Won't Do", "done", "Done"), "risk_accepted");
+	assert_string_equal(task_status_map(fm, "Done", "done", "Duplicate"), "not_applicable");
+	assert_string_equal(task_status_map(fm, "Done", "done", "Done"), "done");
+	assert_string_equal(task_status_map(fm, "In Review", "indeterminate", NULL), "in_progress");
+	assert_string_equal(task_status_map(NULL, "Closed", "done", "Won't Fix"), "risk_accepted");
 	config_free(cfg);
 	free(conf);
 	tu_rmrf(dir);
@@ -193,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_template_render),
 	    cmocka_unit_test(test_template_errors),
+	    cmocka_unit_test(test_status_mapping),
 	    cmocka_unit_test(test_config_ok),
 	    cmocka_unit_test(test_config_errors),
 	};

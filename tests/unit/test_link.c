@@ -295,6 +295,48 @@ static void test_link_jira(void **state)
 	ju_emu_stop(&emu);
 }
 
+/* link maps the ticket's state with the connector's status_map, like a poll,
+ * a webhook and reconciliation do: here "In Progress" means done. */
+static void test_link_status_map(void **state)
+{
+	(void)state;
+	struct ju_emu emu;
+	ju_emu_start(&emu, "cloud", NULL);
+	struct lfix f;
+	char *on = ts_asprintf("type = \"jira\"; flavor = \"cloud\"; base_url = \"%s\";"
+	                       " email = \"threatsync@example.com\";"
+	                       " status_map = ( { status = \"In Progress\"; to = \"done\"; } );",
+	                       emu.base);
+	fix_open(&f, on,
+	         "type = \"jira\"; flavor = \"cloud\"; base_url = \"http://127.0.0.1:9\";"
+	         " email = \"threatsync@example.com\";");
+	free(on);
+	json_decref(ju_emu_call(&emu, "POST", "/_emu/seed",
+	                        "{\"count\":1,\"project\":\"WRU\",\"labels\":[\"security\"]}",
+	                        NULL));
+	json_decref(ju_emu_call(&emu, "POST", "/_emu/issues/WRU-1/transition",
+	                        "{\"to\":\"In Progress\",\"actor\":\"alice\"}", NULL));
+	char *out = NULL, *err = NULL;
+	int rc = cli(&f, f.conf, &out, &err, "link", "lnk", TASK, "WRU-1", NULL);
+	if (rc)
+		fprintf(stderr, "%s%s", out, err);
+	assert_int_equal(rc, 0);
+	free(out);
+	free(err);
+	char *sql = ts_asprintf("SELECT c.status || ' ' || t.remote_status FROM countermeasures c"
+	                        " JOIN tickets t ON t.id = c.ticket_id WHERE c.uid = '%s'",
+	                        TASK);
+	char *row = q(&f, sql);
+	assert_string_equal(row, "done In Progress");
+	free(row);
+	free(sql);
+	assert_int_equal(qi(&f, "SELECT count(*) FROM status_history WHERE source = 'cli'"
+	                        " AND from_status = 'todo' AND to_status = 'done'"),
+	                 1);
+	fix_close(&f);
+	ju_emu_stop(&emu);
+}
+
 static void test_link_gitlab(void **state)
 {
 	(void)state;
@@ -360,6 +402,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_link_jira, teardown),
+	    cmocka_unit_test_teardown(test_link_status_map, teardown),
 	    cmocka_unit_test_teardown(test_link_gitlab, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

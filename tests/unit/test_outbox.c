@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "engine/tracking/outbox.h"
+#include "engine/tracking/remote_apply.h"
+#include "engine/tracking/status_report.h"
+#include "engine/tracking/ticket.h"
 #include "engine/tracking/ticket_source.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
@@ -216,7 +219,7 @@ static void test_fail_backoff_and_dead(void **state)
 	outbox_ops_free(ops, n);
 
 	json_t *doc = NULL;
-	assert_int_equal(outbox_status_json(g.s, "tracked", &doc, &err), 0);
+	assert_int_equal(status_report_json(g.s, "tracked", &doc, &err), 0);
 	json_t *p = json_array_get(json_object_get(doc, "projects"), 0);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "outbox"), "dead")),
 	                 1);
@@ -224,7 +227,7 @@ static void test_fail_backoff_and_dead(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "last_error")),
 	                    "HTTP 400: Field 'x' cannot be set.");
 	json_decref(doc);
-	assert_int_equal(outbox_status_json(g.s, "nope", &doc, &err), TS_E_NOTFOUND);
+	assert_int_equal(status_report_json(g.s, "nope", &doc, &err), TS_E_NOTFOUND);
 	assert_int_equal(err.code, TS_E_NOTFOUND);
 	gu_close(&g);
 }
@@ -305,7 +308,7 @@ static int apply(struct gu *g, struct outbox_remote *r, struct outbox_apply *res
 {
 	struct ts_err err = {0};
 	assert_int_equal(store_begin(g->s), 0);
-	int rc = outbox_apply_remote(g->s, r, "poll", NOW, res, &err);
+	int rc = outbox_apply_remote(g->s, NULL, r, "poll", NOW, res, &err);
 	assert_int_equal(store_commit(g->s), 0);
 	return rc;
 }
@@ -404,22 +407,15 @@ static void test_apply_remote_status(void **state)
 	gu_close(&g);
 }
 
-static void test_mapping_and_backoff(void **state)
+static void test_backoff_and_summary(void **state)
 {
 	(void)state;
-	assert_string_equal(outbox_status_for("new", NULL), "todo");
-	assert_string_equal(outbox_status_for("indeterminate", NULL), "in_progress");
-	assert_string_equal(outbox_status_for("done", "Done"), "done");
-	assert_string_equal(outbox_status_for("done", "Won't Do"), "risk_accepted");
-	assert_string_equal(outbox_status_for("done", "won't fix"), "risk_accepted");
-	assert_null(outbox_status_for("weird", NULL));
-	assert_null(outbox_status_for(NULL, NULL));
 	for (uint64_t rnd = 0; rnd < 5000; rnd += 7) {
-		assert_true(outbox_backoff_ms(0, 1000, 60000, rnd * 2654435761u) <= 1000);
-		assert_true(outbox_backoff_ms(3, 1000, 60000, rnd * 2654435761u) <= 8000);
-		assert_true(outbox_backoff_ms(30, 1000, 60000, rnd * 2654435761u) <= 60000);
+		assert_true(ts_backoff_ms(0, 1000, 60000, rnd * 2654435761u) <= 1000);
+		assert_true(ts_backoff_ms(3, 1000, 60000, rnd * 2654435761u) <= 8000);
+		assert_true(ts_backoff_ms(30, 1000, 60000, rnd * 2654435761u) <= 60000);
 	}
-	assert_int_equal(outbox_backoff_ms(3, 1000, 60000, 8000), 8000);
+	assert_int_equal(ts_backoff_ms(3, 1000, 60000, 8000), 8000);
 	char *s = ticket_summary("line one\nline two", 255);
 	assert_string_equal(s, "line one line two");
 	free(s);
@@ -435,13 +431,13 @@ static void test_cursors(void **state)
 	open_generated(&g);
 	char *c = NULL;
 	struct ts_err err = {0};
-	assert_int_equal(outbox_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
+	assert_int_equal(ticket_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
 	assert_null(c);
 	assert_int_equal(
-	    outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T10:00:00Z", NOW, &err), 0);
+	    ticket_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T10:00:00Z", NOW, &err), 0);
 	assert_int_equal(
-	    outbox_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T11:00:00Z", NOW, &err), 0);
-	assert_int_equal(outbox_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
+	    ticket_cursor_set(g.s, "gl", "acme/shop", "2026-11-22T11:00:00Z", NOW, &err), 0);
+	assert_int_equal(ticket_cursor_get(g.s, "gl", "acme/shop", &c, &err), 0);
 	assert_string_equal(c, "2026-11-22T11:00:00Z");
 	free(c);
 	bool due = false;
@@ -460,7 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_recover_inflight),
 	    cmocka_unit_test(test_task_rows_in_order),
 	    cmocka_unit_test(test_apply_remote_status),
-	    cmocka_unit_test(test_mapping_and_backoff),
+	    cmocka_unit_test(test_backoff_and_summary),
 	    cmocka_unit_test(test_cursors),
 	    cmocka_unit_test(test_task_body_merge),
 	};

@@ -467,7 +467,7 @@ static enum webhook_outcome apply(struct linked *l, const struct config_connecto
 	struct ts_err err = {0};
 	struct webhook_result res;
 	assert_int_equal(store_begin(l->g.s), 0);
-	int rc = webhook_apply(l->g.s, ev, "2026-11-22T12:00:00.000Z", &res, &err);
+	int rc = webhook_apply(l->g.s, c->fieldmap, ev, "2026-11-22T12:00:00.000Z", &res, &err);
 	if (rc < 0)
 		fail_msg("webhook_apply: %s", err.msg);
 	assert_int_equal(store_commit(l->g.s), 0);
