@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Helpers shared by the connectors: the table of tracker types, freeing what a result owns. */
+/* Helpers shared by the connectors: the table of tracker types, the one
+ * classifier of HTTP outcomes, freeing what a result owns. */
 #include "connectors/connector.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +62,67 @@ const struct connector_ops *connector_ops_for(enum config_connector_type type)
 		return &gitlab_connector_ops;
 	}
 	return NULL;
+}
+
+/* Retry-After, else (for a 429) the rate-limit reset, never below the floor. */
+static int64_t retry_wait_ms(const struct http_response *r, int64_t now_ms)
+{
+	int64_t ms = 0;
+	if (http_retry_after_ms(http_response_header(r, "Retry-After"), now_ms, &ms) == 0)
+		return ms < CONNECTOR_RETRY_MIN_MS ? CONNECTOR_RETRY_MIN_MS : ms;
+	int64_t reset;
+	if (r->status == 429 &&
+	    (http_ratelimit_reset_ms(http_response_header(r, "X-RateLimit-Reset"), now_ms,
+	                             &reset) == 0 ||
+	     http_ratelimit_reset_ms(http_response_header(r, "RateLimit-Reset"), now_ms, &reset) ==
+	         0) &&
+	    reset - now_ms > CONNECTOR_RETRY_MIN_MS)
+		return reset - now_ms;
+	return CONNECTOR_RETRY_MIN_MS;
+}
+
+enum connector_status connector_classify(const struct http_response *r, bool unsafe, bool body_ok,
+                                         int64_t now_ms, int64_t *ret_retry_after_ms)
+{
+	enum connector_status st = CONNECTOR_FAILED;
+	int64_t wait = CONNECTOR_RETRY_MIN_MS;
+	switch (r->outcome) {
+	case HTTP_CANCELLED:
+		st = CONNECTOR_CANCELLED;
+		break;
+	case HTTP_FAILED:
+		st = CONNECTOR_RETRY;
+		break;
+	case HTTP_OUTCOME_UNKNOWN:
+		st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+		break;
+	case HTTP_OK:
+		if (r->status >= 200 && r->status < 300) {
+			if (body_ok)
+				st = CONNECTOR_OK;
+			else
+				st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+		} else if (r->status == 429) {
+			st = CONNECTOR_RETRY;
+			wait = retry_wait_ms(r, now_ms);
+		} else if (r->status >= 500 && r->status < 600) {
+			st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+			wait = retry_wait_ms(r, now_ms);
+		}
+		break;
+	}
+	*ret_retry_after_ms = st == CONNECTOR_RETRY ? wait : 0;
+	return st;
+}
+
+enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after_ms)
+{
+	*ret_retry_after_ms = 0;
+	if (rc == -ECANCELED)
+		return CONNECTOR_CANCELLED;
+	if (rc == -ENOBUFS) {
+		*ret_retry_after_ms = CONNECTOR_RETRY_MIN_MS;
+		return CONNECTOR_RETRY;
+	}
+	return CONNECTOR_FAILED;
 }

@@ -122,6 +122,51 @@ struct connector_ops {
 	void (*get)(void *conn, const char *key, connector_cb cb, void *ud);
 };
 
+/*
+ * The one rule for how a tracker request ended, for Jira and GitLab alike:
+ * connector_classify maps the HTTP client's answer to a connector_status and
+ * the least delay before a retry. "unsafe" is a request that may change state
+ * when sent twice (a create or a comment: POST); everything else is safe.
+ * "body" is whether a 2xx answer's body read as the operation expected.
+ *
+ *   transport      status        request  body  -> status     retry_after_ms
+ *   cancelled      -             any      -     -> CANCELLED  0
+ *   failed         -             any      -     -> RETRY      MIN (1)
+ *   unknown        -             safe     -     -> RETRY      MIN
+ *   unknown        -             unsafe   -     -> UNKNOWN    0
+ *   ok             2xx           any      ok    -> OK         0
+ *   ok             2xx           safe     bad   -> RETRY      MIN (2)
+ *   ok             2xx           unsafe   bad   -> UNKNOWN    0   (2)
+ *   ok             429           any      -     -> RETRY      WAIT (3)
+ *   ok             5xx           safe     -     -> RETRY      WAIT
+ *   ok             5xx           unsafe   -     -> UNKNOWN    0
+ *   ok             other         any      -     -> FAILED     0   (4)
+ *
+ * MIN is CONNECTOR_RETRY_MIN_MS. WAIT is Retry-After (delta-seconds or an
+ * HTTP-date), else for a 429 the rate-limit reset (X-RateLimit-Reset,
+ * RateLimit-Reset) from now, else MIN; never less than MIN.
+ * (1) The HTTP client's "failed": the request was not processed (DNS,
+ *     connection refused, TLS), so a write too is simply sent again.
+ * (2) A garbled answer to a read is transient (a proxy's error page, a cut
+ *     body); to a write it leaves the write's outcome unknown.
+ * (3) A 429 was not processed, so it is retried whatever the method.
+ * (4) 1xx, 3xx, 4xx but 429: the tracker refused; sending again changes nothing.
+ * UNKNOWN is never RETRY: the caller looks the marker up before sending the
+ * write again, which keeps creation exactly-once.
+ */
+#define CONNECTOR_RETRY_MIN_MS 1000
+
+/* The row of the table above for r (borrowed), with now_ms the wall clock in
+ * unix ms (for an HTTP-date or reset time). *ret_retry_after_ms receives the
+ * delay (0 unless the status is CONNECTOR_RETRY). */
+enum connector_status connector_classify(const struct http_response *r, bool unsafe, bool body_ok,
+                                         int64_t now_ms, int64_t *ret_retry_after_ms);
+
+/* The same for a request http_submit refused before sending it (rc < 0):
+ * -ECANCELED (the client is closing) is CANCELLED, -ENOBUFS (queue full)
+ * RETRY after MIN, anything else (a request the client cannot send) FAILED. */
+enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after_ms);
+
 /* The label every threatsync ticket carries besides its marker. */
 #define CONNECTOR_COMMON_LABEL "threatsync"
 

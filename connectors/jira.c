@@ -209,7 +209,7 @@ static void op_send_text(struct jira_op *op, const char *method, char *path, cha
 	};
 	int rc = http_submit(c->ep, &req, on_http, op);
 	if (rc < 0) {
-		op_fail(op, rc == -ECANCELED ? CONNECTOR_CANCELLED : CONNECTOR_RETRY,
+		op_fail(op, connector_classify_submit(rc, &op->res.retry_after_ms),
 		        "jira '%s': %s: cannot queue the request (%s)", c->cfg->name, op->what,
 		        strerror(-rc));
 		op_finish_later(op);
@@ -268,63 +268,54 @@ static void tracker_message(const struct http_response *r, char *out, size_t cap
 	ts_buf_free(&b);
 }
 
-static int64_t retry_after(const struct http_response *r, int64_t dflt)
-{
-	const char *v = http_response_header(r, "Retry-After");
-	int64_t ms;
-	if (v && http_retry_after_ms(v, ts_now_ms(), &ms) == 0)
-		return ms;
-	return dflt;
-}
-
-/* Whether r is a 2xx answer; else op->res says how the operation ended. */
+/* Whether r is a 2xx answer; else op->res says how the operation ended
+ * (connector_classify), with the tracker's own words. */
 static bool op_ok(struct jira_op *op, const struct http_response *r)
 {
 	const char *name = op->c->cfg->name;
 	op->res.http_status = r->status;
+	op->res.status = connector_classify(r, op->nonidempotent, true, ts_now_ms(),
+	                                    &op->res.retry_after_ms);
+	if (op->res.status == CONNECTOR_OK)
+		return true;
 	switch (r->outcome) {
 	case HTTP_CANCELLED:
-		op_fail(op, CONNECTOR_CANCELLED, "jira '%s': %s: cancelled", name, op->what);
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: cancelled", name,
+		         op->what);
 		return false;
 	case HTTP_FAILED:
-		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: %s", name, op->what, r->error);
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: %s", name, op->what,
+		         r->error);
 		return false;
 	case HTTP_OUTCOME_UNKNOWN:
-		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-		        "jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
+		snprintf(op->res.error, sizeof(op->res.error),
+		         "jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
 		return false;
 	case HTTP_OK:
 		break;
 	}
-	if (r->status >= 200 && r->status < 300)
-		return true;
 	char msg[700];
 	tracker_message(r, msg, sizeof(msg));
 	const char *sep = msg[0] ? ": " : "";
-	if (r->status == 401 || r->status == 403) {
-		op_fail(
-		    op, CONNECTOR_FAILED,
-		    "jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
-		    "permission (check the connector's %s and the user's project permissions)%s%s",
-		    name, op->what, r->status,
-		    op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
-	} else if (r->status == 429) {
-		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: HTTP 429: rate limited", name,
-		        op->what);
-		op->res.retry_after_ms = retry_after(r, 1000);
-	} else if (r->status >= 500) {
-		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-		        "jira '%s': %s: HTTP %ld%s%s", name, op->what, r->status, sep, msg);
-		op->res.retry_after_ms = retry_after(r, 0);
-	} else {
-		op_fail(op, CONNECTOR_FAILED, "jira '%s': %s: HTTP %ld%s%s", name, op->what,
-		        r->status, sep, msg);
-	}
+	if (r->status == 401 || r->status == 403)
+		snprintf(op->res.error, sizeof(op->res.error),
+		         "jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
+		         "permission (check the connector's %s and the user's project "
+		         "permissions)%s%s",
+		         name, op->what, r->status,
+		         op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
+	else if (r->status == 429)
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: HTTP 429: rate limited",
+		         name, op->what);
+	else
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: HTTP %ld%s%s", name,
+		         op->what, r->status, sep, msg);
 	return false;
 }
 
-/* The JSON body of a 2xx answer, or NULL with op->res set (a malformed body
- * after a write means its outcome is unknown). New reference. */
+/* The JSON body of a 2xx answer, or NULL with op->res set by
+ * connector_classify (a malformed body after a write means its outcome is
+ * unknown; after a read it is transient). New reference. */
 static json_t *op_json(struct jira_op *op, const struct http_response *r)
 {
 	json_error_t jerr;
@@ -332,9 +323,11 @@ static json_t *op_json(struct jira_op *op, const struct http_response *r)
 	if (json_is_object(j))
 		return j;
 	json_decref(j);
-	op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-	        "jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
-	        op->what, r->status, jerr.text);
+	op->res.status = connector_classify(r, op->nonidempotent, false, ts_now_ms(),
+	                                    &op->res.retry_after_ms);
+	snprintf(op->res.error, sizeof(op->res.error),
+	         "jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
+	         op->what, r->status, jerr.text);
 	return NULL;
 }
 
@@ -761,7 +754,10 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 	if (!j)
 		return;
 	if (!json_string_value(json_object_get(j, "key"))) {
-		op_fail(op, CONNECTOR_UNKNOWN, "jira '%s': %s: HTTP %ld without an issue key",
+		op_fail(op,
+		        connector_classify(r, op->nonidempotent, false, ts_now_ms(),
+		                           &op->res.retry_after_ms),
+		        "jira '%s': %s: HTTP %ld without an issue key",
 		        op->c->cfg->name, op->what, r->status);
 		json_decref(j);
 		op_finish(op);
