@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tracking/webhook.h"
 #include "engine/util.h"
 
 void remote_issue_clear(struct remote_issue *i)
@@ -51,6 +52,66 @@ void connector_result_clear(struct connector_result *r)
 	free(r->next_page);
 	free(r->cursor);
 	memset(r, 0, sizeof(*r));
+}
+
+void connector_webhook_clear(struct connector_webhook *w)
+{
+	if (!w)
+		return;
+	free(w->event);
+	free(w->comment);
+	remote_issue_clear(&w->issue);
+	memset(w, 0, sizeof(*w));
+}
+
+int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root,
+                           struct ts_err *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(body ? body : "", body_len, 0, &jerr);
+	if (!root)
+		return ts_err_set(err, TS_E_INVALID, "webhook body: line %d column %d: %s", jerr.line,
+		                  jerr.column, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return ts_err_set(err, TS_E_INVALID, "webhook body: $: not a JSON object");
+	}
+	*ret_root = root;
+	return 0;
+}
+
+int connector_webhook_missing(struct ts_err *err, const char *path, const char *what)
+{
+	return ts_err_set(err, TS_E_INVALID, "webhook body: %s: missing or not %s", path, what);
+}
+
+int connector_webhook_event(const struct config_connector *c, const struct webhook_request *req,
+                            struct webhook_event **ret_ev, struct ts_err *err)
+{
+	const struct connector_ops *ops = connector_ops_for(c->type);
+	if (!ops || !ops->parse_webhook)
+		return ts_err_set(err, TS_E_INVALID, "connector '%s' takes no webhooks", c->name);
+	struct connector_webhook w = {0};
+	int rc = ops->parse_webhook(c, req->body, req->body_len, &w, err);
+	if (rc < 0)
+		return rc;
+	const struct remote_issue *i = &w.issue;
+	struct webhook_facts facts = {.event = w.event,
+	                              .relevant = w.relevant,
+	                              .self_actor = w.self_actor,
+	                              .remote = {.key = i->key,
+	                                         .id = i->id,
+	                                         .url = i->url,
+	                                         .marker = i->marker,
+	                                         .status = i->status,
+	                                         .status_category = i->status_category,
+	                                         .resolution = i->resolution,
+	                                         .updated = i->updated,
+	                                         .actor = i->actor,
+	                                         .comment = w.comment}};
+	*ret_ev = webhook_event_new(c, req, &facts);
+	connector_webhook_clear(&w);
+	return 0;
 }
 
 const struct connector_ops *connector_ops_for(enum config_connector_type type)

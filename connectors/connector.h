@@ -12,6 +12,9 @@
 #include "connectors/http.h"
 #include "engine/config.h"
 
+struct webhook_request; /* engine/tracking/webhook.h */
+struct webhook_event;
+
 /* What threatsync writes on a ticket, built by the sync pass from the stored
  * countermeasure. All pointers borrowed for the duration of the call (the
  * connector copies what it keeps). */
@@ -48,6 +51,16 @@ struct remote_issue {
 	char *updated;         /* tracker timestamp, verbatim */
 	char *actor;           /* who made the last change, when known */
 	char *content_hash;    /* hash threatsync wrote (issue property / hidden marker), or NULL */
+};
+
+/* What a tracker's webhook delivery says, as its connector reads it
+ * (parse_webhook). Strings owned by the struct (connector_webhook_clear). */
+struct connector_webhook {
+	char *event;               /* "jira:issue_updated", "issue/update", ... */
+	bool relevant;             /* an issue event to apply; false: acknowledged only */
+	bool self_actor;           /* caused by the connector's own API user (Jira: its e-mail) */
+	struct remote_issue issue; /* relevant events: key, status and updated always set */
+	char *comment;             /* the comment the event carries (Jira), or NULL */
 };
 
 /* How an operation ended. */
@@ -120,6 +133,17 @@ struct connector_ops {
 		     connector_cb cb, void *ud);
 	/* Reads one ticket (for reconciliation and for verifying a state). */
 	void (*get)(void *conn, const char *key, connector_cb cb, void *ud);
+
+	/* Reads the body of a webhook delivery (already authenticated by the
+	 * engine's webhook_authenticate) for the connector configured as cfg
+	 * (borrowed). Needs no open connector: the daemon's endpoint has none.
+	 * Returns 0 with *ret filled (zeroed by the caller; free it with
+	 * connector_webhook_clear), or TS_E_INVALID naming the JSON path ("webhook
+	 * body: $.issue.fields.status.name: missing or not a string") with *ret
+	 * left empty. Events that are not about an issue parse with relevant
+	 * false. body may be NULL when body_len is 0. */
+	int (*parse_webhook)(const struct config_connector *cfg, const char *body, size_t body_len,
+	                     struct connector_webhook *ret, struct ts_err *err);
 };
 
 /*
@@ -183,5 +207,26 @@ void remote_issue_clear(struct remote_issue *i);
 void remote_issue_copy(struct remote_issue *dst, const struct remote_issue *src);
 /* Frees what a result owns (issue, issues, next_page, cursor) and zeroes it. */
 void connector_result_clear(struct connector_result *r);
+
+/* Frees what w owns and zeroes it. NULL is a no-op. */
+void connector_webhook_clear(struct connector_webhook *w);
+
+/* For the parse_webhook implementations: *ret_root (new reference) is the
+ * body as a JSON object; else TS_E_INVALID "webhook body: line L column C:
+ * ..." or "webhook body: $: not a JSON object". */
+int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root,
+                           struct ts_err *err);
+
+/* TS_E_INVALID "webhook body: PATH: missing or not WHAT" ("a string", "an
+ * object"). Returns the error. */
+int connector_webhook_missing(struct ts_err *err, const char *path, const char *what);
+
+/* An authenticated delivery req (webhook_authenticate) for connector c, read
+ * by its tracker's parse_webhook and handed to the engine as the event
+ * webhook_apply takes (webhook_event_new). Returns 0 and *ret_ev (new; free
+ * with webhook_event_free), or parse_webhook's TS_E_INVALID naming the JSON
+ * path. */
+int connector_webhook_event(const struct config_connector *c, const struct webhook_request *req,
+                            struct webhook_event **ret_ev, struct ts_err *err);
 
 #endif

@@ -3,6 +3,7 @@
  * HTTP client (docs/gitlab.md says which fields threatsync owns). */
 #include "connectors/gitlab_internal.h"
 #include "connectors/markdown.h"
+#include "engine/tracking/marker.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -163,6 +164,13 @@ void gitlab_error_text(const char *body, size_t len, char *out, size_t cap)
 	ts_buf_free(&b);
 }
 
+const char *gitlab_label_name(const json_t *label)
+{
+	if (json_is_object(label))
+		return json_string_value(json_object_get(label, "title"));
+	return json_string_value(label);
+}
+
 const char *gitlab_status_category(const char *state, const json_t *labels)
 {
 	if (state && strcmp(state, "closed") == 0)
@@ -172,7 +180,7 @@ const char *gitlab_status_category(const char *state, const json_t *labels)
 	size_t i;
 	const json_t *l;
 	json_array_foreach (labels, i, l) {
-		const char *name = json_string_value(l);
+		const char *name = gitlab_label_name(l);
 		const char *scope = name ? strstr(name, "::") : NULL;
 		if (!scope)
 			continue;
@@ -187,14 +195,15 @@ const char *gitlab_status_category(const char *state, const json_t *labels)
 	return "new";
 }
 
-bool gitlab_is_marker(const char *label)
+const char *gitlab_labels_marker(const json_t *labels)
 {
-	static const char prefix[] = CONNECTOR_COMMON_LABEL "-";
-	if (!label || strncmp(label, prefix, sizeof(prefix) - 1) != 0)
-		return false;
-	const char *hex = label + sizeof(prefix) - 1;
-	size_t n = strspn(hex, "0123456789abcdef");
-	return n >= 1 && n <= 64 && hex[n] == '\0';
+	size_t i;
+	const json_t *l;
+	json_array_foreach (labels, i, l) {
+		if (marker_valid(gitlab_label_name(l)))
+			return gitlab_label_name(l);
+	}
+	return NULL;
 }
 
 static char *gl_str(const json_t *o, const char *key)
@@ -222,14 +231,7 @@ int gitlab_issue_parse(const json_t *o, const char *project, struct remote_issue
 	ret->status = gl_str(o, "state");
 	const json_t *labels = json_object_get(o, "labels");
 	ret->status_category = ts_strdup(gitlab_status_category(ret->status, labels));
-	size_t i;
-	const json_t *l;
-	json_array_foreach (labels, i, l) {
-		if (gitlab_is_marker(json_string_value(l))) {
-			ret->marker = ts_strdup(json_string_value(l));
-			break;
-		}
-	}
+	ret->marker = ts_strdup(gitlab_labels_marker(labels));
 	ret->updated = gl_str(o, "updated_at");
 	/* The issue entity names who closed it, not who made the last change:
 	 * only a closed issue has a known actor. */
@@ -611,7 +613,7 @@ static char *gl_labels(const struct gitlab *gl, const struct ticket_content *t, 
  * (labels on create, add_labels on update). New reference. */
 static json_t *gl_content(struct gl_op *op, const struct ticket_content *t, bool create)
 {
-	if (!t->marker || !gitlab_is_marker(t->marker)) {
+	if (!t->marker || !marker_valid(t->marker)) {
 		gl_fail(op, CONNECTOR_FAILED, "marker '%.80s' is not threatsync-<hex>",
 		        t->marker ? t->marker : "(null)");
 		return NULL;
@@ -687,7 +689,7 @@ static void gitlab_find_marker(void *conn, const char *tracker_project, const ch
 	snprintf(op->what, sizeof(op->what), "find_marker");
 	if (!gl_op_project(op, tracker_project))
 		return;
-	if (!gitlab_is_marker(marker)) {
+	if (!marker_valid(marker)) {
 		gl_fail(op, CONNECTOR_FAILED, "marker '%.80s' is not threatsync-<hex>",
 		        marker ? marker : "(null)");
 		return;
@@ -1131,4 +1133,5 @@ const struct connector_ops gitlab_connector_ops = {
     .comment = gitlab_comment,
     .poll = gitlab_poll,
     .get = gitlab_get,
+    .parse_webhook = gitlab_parse_webhook,
 };

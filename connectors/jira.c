@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "engine/tracking/fieldmap.h"
+#include "engine/tracking/marker.h"
 
 /* Fields every read asks for (statusCategory comes inside status). */
 #define JIRA_FIELDS "summary,status,labels,updated,resolution"
@@ -348,10 +349,20 @@ static char *jdup(const json_t *o, const char *key)
 	return ts_strdup(json_string_value(json_object_get(o, key)));
 }
 
+char *jira_user_name(const json_t *user)
+{
+	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
+	for (size_t n = 0; n < TS_ARRAY_SIZE(names); n++) {
+		const char *v = json_string_value(json_object_get(user, names[n]));
+		if (v && *v)
+			return ts_strdup(v);
+	}
+	return NULL;
+}
+
 /* Who made the issue's last status change, from its changelog (present
  * when the issue was read with expand=changelog): the author of the latest
- * history holding a status item, named as webhooks name users (e-mail, user
- * name, display name, account id: the first present). New string or NULL. */
+ * history holding a status item. New string or NULL. */
 static char *status_actor(const json_t *issue)
 {
 	const json_t *best = NULL;
@@ -373,23 +384,27 @@ static char *status_actor(const json_t *issue)
 			best_at = at;
 		}
 	}
-	const json_t *author = json_object_get(best, "author");
-	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
-	for (size_t n = 0; n < TS_ARRAY_SIZE(names); n++) {
-		const char *v = json_string_value(json_object_get(author, names[n]));
-		if (v && *v)
-			return ts_strdup(v);
-	}
+	return jira_user_name(json_object_get(best, "author"));
+}
+
+/* A string or an integer as text (ids are either, depending on the
+ * deployment and the payload). New string or NULL. */
+static char *jid(const json_t *v)
+{
+	if (json_is_string(v))
+		return ts_strdup(json_string_value(v));
+	if (json_is_integer(v))
+		return ts_asprintf("%lld", (long long)json_integer_value(v));
 	return NULL;
 }
 
-static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_issue *ri)
+void jira_issue_read(const struct config_connector *cfg, const json_t *j, struct remote_issue *ri)
 {
 	remote_issue_clear(ri);
 	ri->key = jdup(j, "key");
-	ri->id = jdup(j, "id");
+	ri->id = jid(json_object_get(j, "id"));
 	if (ri->key)
-		ri->url = ts_asprintf("%s/browse/%s", c->cfg->base_url, ri->key);
+		ri->url = ts_asprintf("%s/browse/%s", cfg->base_url, ri->key);
 	const json_t *f = json_object_get(j, "fields");
 	const json_t *st = json_object_get(f, "status");
 	ri->status = jdup(st, "name");
@@ -400,10 +415,8 @@ static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_
 	size_t i;
 	json_t *l;
 	json_array_foreach (json_object_get(f, "labels"), i, l) {
-		const char *s = json_string_value(l);
-		if (s && strncmp(s, CONNECTOR_COMMON_LABEL "-",
-		                 strlen(CONNECTOR_COMMON_LABEL) + 1) == 0) {
-			ri->marker = ts_strdup(s);
+		if (marker_valid(json_string_value(l))) {
+			ri->marker = ts_strdup(json_string_value(l));
 			break;
 		}
 	}
@@ -823,7 +836,7 @@ static void find_done(struct jira_op *op, const struct http_response *r)
 		return;
 	json_t *issues = json_object_get(j, "issues");
 	if (json_array_size(issues) > 0) {
-		issue_from_json(op->c, json_array_get(issues, 0), &op->res.issue);
+		jira_issue_read(op->c->cfg, json_array_get(issues, 0), &op->res.issue);
 		op->res.found = true;
 		op->res.status = CONNECTOR_OK;
 		json_decref(j);
@@ -878,8 +891,7 @@ static void jira_find_marker(void *conn, const char *tracker_project, const char
 	struct jira_op *op = op_new(c, cb, ud);
 	op->project = ts_strdup(tracker_project);
 	op->marker = ts_strdup(marker);
-	if (!marker ||
-	    strncmp(marker, CONNECTOR_COMMON_LABEL "-", strlen(CONNECTOR_COMMON_LABEL) + 1) != 0) {
+	if (!marker_valid(marker)) {
 		op_fail(op, CONNECTOR_FAILED,
 		        "jira '%s': find_marker: '%s' is not a threatsync marker", c->cfg->name,
 		        marker ? marker : "(null)");
@@ -1075,7 +1087,7 @@ static void state_read(struct jira_op *op, const struct http_response *r)
 	json_t *j = op_answer(op, r);
 	if (!j)
 		return;
-	issue_from_json(op->c, j, &op->res.issue);
+	jira_issue_read(op->c->cfg, j, &op->res.issue);
 	op->res.found = true;
 	json_decref(j);
 	if (want_reached(op->want, op->res.issue.status_category)) {
@@ -1147,7 +1159,7 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 		http_iso8601_parse(op->max_updated, &max_ms);
 	for (size_t i = 0; i < n; i++) {
 		struct remote_issue *ri = &op->res.issues[op->res.n_issues++];
-		issue_from_json(c, json_array_get(issues, i), ri);
+		jira_issue_read(c->cfg, json_array_get(issues, i), ri);
 		int64_t ms;
 		if (ri->updated && http_iso8601_parse(ri->updated, &ms) == 0 &&
 		    (!op->max_updated || ms > max_ms)) {
@@ -1273,7 +1285,7 @@ static void get_done(struct jira_op *op, const struct http_response *r)
 	json_t *j = op_answer(op, r);
 	if (!j)
 		return;
-	issue_from_json(op->c, j, &op->res.issue);
+	jira_issue_read(op->c->cfg, j, &op->res.issue);
 	op->res.found = true;
 	op->res.status = CONNECTOR_OK;
 	json_decref(j);
@@ -1299,4 +1311,5 @@ const struct connector_ops jira_connector_ops = {
     .comment = jira_comment,
     .poll = jira_poll,
     .get = jira_get,
+    .parse_webhook = jira_parse_webhook,
 };
