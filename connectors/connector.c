@@ -64,14 +64,13 @@ void connector_webhook_clear(struct connector_webhook *w)
 	memset(w, 0, sizeof(*w));
 }
 
-int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root,
-                           struct ts_err *err)
+int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root, struct ts_err *err)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(body ? body : "", body_len, 0, &jerr);
 	if (!root)
-		return ts_err_set(err, TS_E_INVALID, "webhook body: line %d column %d: %s", jerr.line,
-		                  jerr.column, jerr.text);
+		return ts_err_set(err, TS_E_INVALID, "webhook body: line %d column %d: %s",
+		                  jerr.line, jerr.column, jerr.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return ts_err_set(err, TS_E_INVALID, "webhook body: $: not a JSON object");

@@ -44,8 +44,7 @@ static int gitlab_webhook_issue(const json_t *root, const json_t *oa, struct rem
 	return 0;
 }
 
-static int gitlab_webhook_read(const json_t *root, struct connector_webhook *w,
-                               struct ts_err *err)
+static int gitlab_webhook_read(const json_t *root, struct connector_webhook *w, struct ts_err *err)
 {
 	const char *kind = json_string_value(json_object_get(root, "object_kind"));
 	if (!kind)
