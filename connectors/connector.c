@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Helpers shared by the connectors: the table of tracker types, freeing what a result owns. */
+/* Helpers shared by the connectors: the table of tracker types, the one
+ * classifier of HTTP outcomes, freeing what a result owns. */
 #include "connectors/connector.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tracking/webhook.h"
 #include "engine/util.h"
 
 void remote_issue_clear(struct remote_issue *i)
@@ -51,6 +54,65 @@ void connector_result_clear(struct connector_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void connector_webhook_clear(struct connector_webhook *w)
+{
+	if (!w)
+		return;
+	free(w->event);
+	free(w->comment);
+	remote_issue_clear(&w->issue);
+	memset(w, 0, sizeof(*w));
+}
+
+int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root, struct ts_err *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(body ? body : "", body_len, 0, &jerr);
+	if (!root)
+		return ts_err_set(err, TS_E_INVALID, "webhook body: line %d column %d: %s",
+		                  jerr.line, jerr.column, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return ts_err_set(err, TS_E_INVALID, "webhook body: $: not a JSON object");
+	}
+	*ret_root = root;
+	return 0;
+}
+
+int connector_webhook_missing(struct ts_err *err, const char *path, const char *what)
+{
+	return ts_err_set(err, TS_E_INVALID, "webhook body: %s: missing or not %s", path, what);
+}
+
+int connector_webhook_event(const struct config_connector *c, const struct webhook_request *req,
+                            struct webhook_event **ret_ev, struct ts_err *err)
+{
+	const struct connector_ops *ops = connector_ops_for(c->type);
+	if (!ops || !ops->parse_webhook)
+		return ts_err_set(err, TS_E_INVALID, "connector '%s' takes no webhooks", c->name);
+	struct connector_webhook w = {0};
+	int rc = ops->parse_webhook(c, req->body, req->body_len, &w, err);
+	if (rc < 0)
+		return rc;
+	const struct remote_issue *i = &w.issue;
+	struct webhook_facts facts = {.event = w.event,
+	                              .relevant = w.relevant,
+	                              .self_actor = w.self_actor,
+	                              .remote = {.key = i->key,
+	                                         .id = i->id,
+	                                         .url = i->url,
+	                                         .marker = i->marker,
+	                                         .status = i->status,
+	                                         .status_category = i->status_category,
+	                                         .resolution = i->resolution,
+	                                         .updated = i->updated,
+	                                         .actor = i->actor,
+	                                         .comment = w.comment}};
+	*ret_ev = webhook_event_new(c, req, &facts);
+	connector_webhook_clear(&w);
+	return 0;
+}
+
 const struct connector_ops *connector_ops_for(enum config_connector_type type)
 {
 	switch (type) {
@@ -60,4 +122,67 @@ const struct connector_ops *connector_ops_for(enum config_connector_type type)
 		return &gitlab_connector_ops;
 	}
 	return NULL;
+}
+
+/* Retry-After, else (for a 429) the rate-limit reset, never below the floor. */
+static int64_t retry_wait_ms(const struct http_response *r, int64_t now_ms)
+{
+	int64_t ms = 0;
+	if (http_retry_after_ms(http_response_header(r, "Retry-After"), now_ms, &ms) == 0)
+		return ms < CONNECTOR_RETRY_MIN_MS ? CONNECTOR_RETRY_MIN_MS : ms;
+	int64_t reset;
+	if (r->status == 429 &&
+	    (http_ratelimit_reset_ms(http_response_header(r, "X-RateLimit-Reset"), now_ms,
+	                             &reset) == 0 ||
+	     http_ratelimit_reset_ms(http_response_header(r, "RateLimit-Reset"), now_ms, &reset) ==
+	         0) &&
+	    reset - now_ms > CONNECTOR_RETRY_MIN_MS)
+		return reset - now_ms;
+	return CONNECTOR_RETRY_MIN_MS;
+}
+
+enum connector_status connector_classify(const struct http_response *r, bool unsafe, bool body_ok,
+                                         int64_t now_ms, int64_t *ret_retry_after_ms)
+{
+	enum connector_status st = CONNECTOR_FAILED;
+	int64_t wait = CONNECTOR_RETRY_MIN_MS;
+	switch (r->outcome) {
+	case HTTP_CANCELLED:
+		st = CONNECTOR_CANCELLED;
+		break;
+	case HTTP_FAILED:
+		st = CONNECTOR_RETRY;
+		break;
+	case HTTP_OUTCOME_UNKNOWN:
+		st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+		break;
+	case HTTP_OK:
+		if (r->status >= 200 && r->status < 300) {
+			if (body_ok)
+				st = CONNECTOR_OK;
+			else
+				st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+		} else if (r->status == 429) {
+			st = CONNECTOR_RETRY;
+			wait = retry_wait_ms(r, now_ms);
+		} else if (r->status >= 500 && r->status < 600) {
+			st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
+			wait = retry_wait_ms(r, now_ms);
+		}
+		break;
+	}
+	*ret_retry_after_ms = st == CONNECTOR_RETRY ? wait : 0;
+	return st;
+}
+
+enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after_ms)
+{
+	*ret_retry_after_ms = 0;
+	if (rc == -ECANCELED)
+		return CONNECTOR_CANCELLED;
+	if (rc == -ENOBUFS) {
+		*ret_retry_after_ms = CONNECTOR_RETRY_MIN_MS;
+		return CONNECTOR_RETRY;
+	}
+	return CONNECTOR_FAILED;
 }

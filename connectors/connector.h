@@ -12,6 +12,9 @@
 #include "connectors/http.h"
 #include "engine/config.h"
 
+struct webhook_request; /* engine/tracking/webhook.h */
+struct webhook_event;
+
 /* The ticket as threatsync wants it on the tracker, handed to create and
  * update: the sync pass fills it from the task's struct ticket_source
  * (engine/tracking/ticket_source.h); the counterpart of struct remote_issue.
@@ -51,6 +54,16 @@ struct remote_issue {
 	char *updated;         /* tracker timestamp, verbatim */
 	char *actor;           /* who made the last change, when known */
 	char *content_hash;    /* hash threatsync wrote (issue property / hidden marker), or NULL */
+};
+
+/* What a tracker's webhook delivery says, as its connector reads it
+ * (parse_webhook). Strings owned by the struct (connector_webhook_clear). */
+struct connector_webhook {
+	char *event;               /* "jira:issue_updated", "issue/update", ... */
+	bool relevant;             /* an issue event to apply; false: acknowledged only */
+	bool self_actor;           /* caused by the connector's own API user (Jira: its e-mail) */
+	struct remote_issue issue; /* relevant events: key, status and updated always set */
+	char *comment;             /* the comment the event carries (Jira), or NULL */
 };
 
 /* How an operation ended. */
@@ -123,7 +136,63 @@ struct connector_ops {
 		     connector_cb cb, void *ud);
 	/* Reads one ticket (for reconciliation and for verifying a state). */
 	void (*get)(void *conn, const char *key, connector_cb cb, void *ud);
+
+	/* Reads the body of a webhook delivery (already authenticated by the
+	 * engine's webhook_authenticate) for the connector configured as cfg
+	 * (borrowed). Needs no open connector: the daemon's endpoint has none.
+	 * Returns 0 with *ret filled (zeroed by the caller; free it with
+	 * connector_webhook_clear), or TS_E_INVALID naming the JSON path ("webhook
+	 * body: $.issue.fields.status.name: missing or not a string") with *ret
+	 * left empty. Events that are not about an issue parse with relevant
+	 * false. body may be NULL when body_len is 0. */
+	int (*parse_webhook)(const struct config_connector *cfg, const char *body, size_t body_len,
+	                     struct connector_webhook *ret, struct ts_err *err);
 };
+
+/*
+ * The one rule for how a tracker request ended, for Jira and GitLab alike:
+ * connector_classify maps the HTTP client's answer to a connector_status and
+ * the least delay before a retry. "unsafe" is a request that may change state
+ * when sent twice (a create or a comment: POST); everything else is safe.
+ * "body" is whether a 2xx answer's body read as the operation expected.
+ *
+ *   transport      status        request  body  -> status     retry_after_ms
+ *   cancelled      -             any      -     -> CANCELLED  0
+ *   failed         -             any      -     -> RETRY      MIN (1)
+ *   unknown        -             safe     -     -> RETRY      MIN
+ *   unknown        -             unsafe   -     -> UNKNOWN    0
+ *   ok             2xx           any      ok    -> OK         0
+ *   ok             2xx           safe     bad   -> RETRY      MIN (2)
+ *   ok             2xx           unsafe   bad   -> UNKNOWN    0   (2)
+ *   ok             429           any      -     -> RETRY      WAIT (3)
+ *   ok             5xx           safe     -     -> RETRY      WAIT
+ *   ok             5xx           unsafe   -     -> UNKNOWN    0
+ *   ok             other         any      -     -> FAILED     0   (4)
+ *
+ * MIN is CONNECTOR_RETRY_MIN_MS. WAIT is Retry-After (delta-seconds or an
+ * HTTP-date), else for a 429 the rate-limit reset (X-RateLimit-Reset,
+ * RateLimit-Reset) from now, else MIN; never less than MIN.
+ * (1) The HTTP client's "failed": the request was not processed (DNS,
+ *     connection refused, TLS), so a write too is simply sent again.
+ * (2) A garbled answer to a read is transient (a proxy's error page, a cut
+ *     body); to a write it leaves the write's outcome unknown.
+ * (3) A 429 was not processed, so it is retried whatever the method.
+ * (4) 1xx, 3xx, 4xx but 429: the tracker refused; sending again changes nothing.
+ * UNKNOWN is never RETRY: the caller looks the marker up before sending the
+ * write again, which keeps creation exactly-once.
+ */
+#define CONNECTOR_RETRY_MIN_MS 1000
+
+/* The row of the table above for r (borrowed), with now_ms the wall clock in
+ * unix ms (for an HTTP-date or reset time). *ret_retry_after_ms receives the
+ * delay (0 unless the status is CONNECTOR_RETRY). */
+enum connector_status connector_classify(const struct http_response *r, bool unsafe, bool body_ok,
+                                         int64_t now_ms, int64_t *ret_retry_after_ms);
+
+/* The same for a request http_submit refused before sending it (rc < 0):
+ * -ECANCELED (the client is closing) is CANCELLED, -ENOBUFS (queue full)
+ * RETRY after MIN, anything else (a request the client cannot send) FAILED. */
+enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after_ms);
 
 /* The label every threatsync ticket carries besides its marker. */
 #define CONNECTOR_COMMON_LABEL "threatsync"
@@ -141,5 +210,26 @@ void remote_issue_clear(struct remote_issue *i);
 void remote_issue_copy(struct remote_issue *dst, const struct remote_issue *src);
 /* Frees what a result owns (issue, issues, next_page, cursor) and zeroes it. */
 void connector_result_clear(struct connector_result *r);
+
+/* Frees what w owns and zeroes it. NULL is a no-op. */
+void connector_webhook_clear(struct connector_webhook *w);
+
+/* For the parse_webhook implementations: *ret_root (new reference) is the
+ * body as a JSON object; else TS_E_INVALID "webhook body: line L column C:
+ * ..." or "webhook body: $: not a JSON object". */
+int connector_webhook_json(const char *body, size_t body_len, json_t **ret_root,
+                           struct ts_err *err);
+
+/* TS_E_INVALID "webhook body: PATH: missing or not WHAT" ("a string", "an
+ * object"). Returns the error. */
+int connector_webhook_missing(struct ts_err *err, const char *path, const char *what);
+
+/* An authenticated delivery req (webhook_authenticate) for connector c, read
+ * by its tracker's parse_webhook and handed to the engine as the event
+ * webhook_apply takes (webhook_event_new). Returns 0 and *ret_ev (new; free
+ * with webhook_event_free), or parse_webhook's TS_E_INVALID naming the JSON
+ * path. */
+int connector_webhook_event(const struct config_connector *c, const struct webhook_request *req,
+                            struct webhook_event **ret_ev, struct ts_err *err);
 
 #endif

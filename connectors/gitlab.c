@@ -4,6 +4,7 @@
 #include "connectors/gitlab_internal.h"
 #include "connectors/render.h"
 #include "connectors/ticket_doc.h"
+#include "engine/tracking/marker.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -164,6 +165,13 @@ void gitlab_error_text(const char *body, size_t len, char *out, size_t cap)
 	ts_buf_free(&b);
 }
 
+const char *gitlab_label_name(const json_t *label)
+{
+	if (json_is_object(label))
+		return json_string_value(json_object_get(label, "title"));
+	return json_string_value(label);
+}
+
 const char *gitlab_status_category(const char *state, const json_t *labels)
 {
 	if (state && strcmp(state, "closed") == 0)
@@ -173,7 +181,7 @@ const char *gitlab_status_category(const char *state, const json_t *labels)
 	size_t i;
 	const json_t *l;
 	json_array_foreach (labels, i, l) {
-		const char *name = json_string_value(l);
+		const char *name = gitlab_label_name(l);
 		const char *scope = name ? strstr(name, "::") : NULL;
 		if (!scope)
 			continue;
@@ -188,14 +196,15 @@ const char *gitlab_status_category(const char *state, const json_t *labels)
 	return "new";
 }
 
-bool gitlab_is_marker(const char *label)
+const char *gitlab_labels_marker(const json_t *labels)
 {
-	static const char prefix[] = CONNECTOR_COMMON_LABEL "-";
-	if (!label || strncmp(label, prefix, sizeof(prefix) - 1) != 0)
-		return false;
-	const char *hex = label + sizeof(prefix) - 1;
-	size_t n = strspn(hex, "0123456789abcdef");
-	return n >= 1 && n <= 64 && hex[n] == '\0';
+	size_t i;
+	const json_t *l;
+	json_array_foreach (labels, i, l) {
+		if (marker_valid(gitlab_label_name(l)))
+			return gitlab_label_name(l);
+	}
+	return NULL;
 }
 
 static char *gl_str(const json_t *o, const char *key)
@@ -223,14 +232,7 @@ int gitlab_issue_parse(const json_t *o, const char *project, struct remote_issue
 	ret->status = gl_str(o, "state");
 	const json_t *labels = json_object_get(o, "labels");
 	ret->status_category = ts_strdup(gitlab_status_category(ret->status, labels));
-	size_t i;
-	const json_t *l;
-	json_array_foreach (labels, i, l) {
-		if (gitlab_is_marker(json_string_value(l))) {
-			ret->marker = ts_strdup(json_string_value(l));
-			break;
-		}
-	}
+	ret->marker = ts_strdup(gitlab_labels_marker(labels));
 	ret->updated = gl_str(o, "updated_at");
 	/* The issue entity names who closed it, not who made the last change:
 	 * only a closed issue has a known actor. */
@@ -445,24 +447,16 @@ static void gl_send(struct gl_op *op, const char *method, const char *path, cons
 	int r = http_submit(gl->ep, &req, gl_http_cb, op);
 	free(url);
 	free(text);
+	if (r >= 0)
+		return;
+	enum connector_status st = connector_classify_submit(r, &op->res.retry_after_ms);
 	if (r == -ECANCELED)
-		gl_fail(op, CONNECTOR_CANCELLED, "%s: the HTTP client is closing", op->what);
-	else if (r == -ENOBUFS) {
-		op->res.retry_after_ms = 1000;
-		gl_fail(op, CONNECTOR_RETRY, "%s: request queue full", op->what);
-	} else if (r < 0)
-		gl_fail(op, CONNECTOR_FAILED, "%s: request refused by the HTTP client (%s)",
-		        op->what, strerror(-r));
-}
-
-/* Retry-After of a response as a delay, at least min_ms. */
-static int64_t gl_retry_after(const struct http_response *resp, int64_t min_ms)
-{
-	const char *v = http_response_header(resp, "Retry-After");
-	int64_t ms = 0;
-	if (v && http_retry_after_ms(v, ts_now_ms(), &ms) == 0 && ms > min_ms)
-		return ms;
-	return min_ms;
+		gl_fail(op, st, "%s: the HTTP client is closing", op->what);
+	else if (r == -ENOBUFS)
+		gl_fail(op, st, "%s: request queue full", op->what);
+	else
+		gl_fail(op, st, "%s: request refused by the HTTP client (%s)", op->what,
+		        strerror(-r));
 }
 
 /* Whether a 404 names the project rather than the issue. */
@@ -471,80 +465,79 @@ static bool gl_project_missing(const char *msg)
 	return strstr(msg, "Project") != NULL || strstr(msg, "project") != NULL;
 }
 
+/* Whether op's request is unsafe to send twice: a create or a comment. A
+ * note of set_state is safe to retry: the retry reads the notes before
+ * posting again. */
+static bool gl_unsafe(const struct gl_op *op)
+{
+	return op->kind == GL_CREATE || op->kind == GL_COMMENT;
+}
+
 /*
- * Maps a response that is not a success and finishes op. unsafe: the request
- * was a non-idempotent POST (create, note), so a 5xx or a lost answer may
- * have written. Returns true when it finished op; false on 2xx.
+ * Maps a response that is not a success (connector_classify) and finishes op
+ * with GitLab's own words. unsafe: the request was a non-idempotent POST
+ * (create, note). Returns true when it finished op; false on 2xx.
  */
 static bool gl_check(struct gl_op *op, const struct http_response *resp, bool unsafe)
 {
 	op->res.http_status = resp->status;
+	enum connector_status cs =
+	    connector_classify(resp, unsafe, true, ts_now_ms(), &op->res.retry_after_ms);
+	if (cs == CONNECTOR_OK)
+		return false;
 	switch (resp->outcome) {
 	case HTTP_OK:
 		break;
 	case HTTP_CANCELLED:
-		gl_fail(op, CONNECTOR_CANCELLED, "%s: cancelled", op->what);
+		gl_fail(op, cs, "%s: cancelled", op->what);
 		return true;
 	case HTTP_FAILED:
-		op->res.retry_after_ms = 1000;
-		gl_fail(op, CONNECTOR_RETRY, "%s: %s", op->what, resp->error);
-		return true;
 	case HTTP_OUTCOME_UNKNOWN:
-		op->res.retry_after_ms = 1000;
-		gl_fail(op, unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY, "%s: %s", op->what,
-		        resp->error);
+		gl_fail(op, cs, "%s: %s", op->what, resp->error);
 		return true;
 	}
 	long st = resp->status;
-	if (st >= 200 && st < 300)
-		return false;
 	char msg[512];
 	gitlab_error_text(resp->body, resp->body_len, msg, sizeof(msg));
 	if (st == 429) {
-		op->res.retry_after_ms = gl_retry_after(resp, 1000);
-		gl_fail(op, CONNECTOR_RETRY, "%s: 429 rate limited: %s", op->what, msg);
+		gl_fail(op, cs, "%s: 429 rate limited: %s", op->what, msg);
 	} else if (st >= 500) {
-		op->res.retry_after_ms = gl_retry_after(resp, 1000);
-		gl_fail(op, unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY, "%s: %ld %s", op->what,
-		        st, msg);
+		gl_fail(op, cs, "%s: %ld %s", op->what, st, msg);
 	} else if (st == 401) {
 		gl_fail(
-		    op, CONNECTOR_FAILED,
+		    op, cs,
 		    "%s: 401 %s: GitLab refused the token (check that it is valid, not expired, "
 		    "and has the api scope)",
 		    op->what, msg);
 	} else if (st == 403) {
 		gl_fail(
-		    op, CONNECTOR_FAILED,
+		    op, cs,
 		    "%s: 403 %s: the token's user may not do this in project %s (it needs the api "
 		    "scope and at least the Reporter role, Planner or Developer to edit issues)",
 		    op->what, msg, op->project);
 	} else if (st == 404 && (op->iid == 0 || gl_project_missing(msg))) {
-		gl_fail(op, CONNECTOR_FAILED, "project %s not found or token lacks access (%s: %s)",
-		        op->project, op->what, msg);
+		gl_fail(op, cs, "project %s not found or token lacks access (%s: %s)", op->project,
+		        op->what, msg);
 	} else if (st == 404) {
-		gl_fail(op, CONNECTOR_FAILED, "issue %s#%ld not found (%s: %s)", op->project,
-		        op->iid, op->what, msg);
+		gl_fail(op, cs, "issue %s#%ld not found (%s: %s)", op->project, op->iid, op->what,
+		        msg);
 	} else {
-		gl_fail(op, CONNECTOR_FAILED, "%s: %ld %s", op->what, st, msg);
+		gl_fail(op, cs, "%s: %ld %s", op->what, st, msg);
 	}
 	return true;
 }
 
-/* Parses a JSON body; finishes op with FAILED when it is not JSON of the
- * wanted type (an object, or an array when want_array). */
+/* Parses a JSON body; when it is not JSON of the wanted type (an object, or
+ * an array when want_array) finishes op as connector_classify says for a
+ * garbled 2xx answer. */
 static json_t *gl_body(struct gl_op *op, const struct http_response *resp, bool want_array)
 {
 	json_error_t jerr;
 	json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
 	if (!doc || (want_array ? !json_is_array(doc) : !json_is_object(doc))) {
 		json_decref(doc);
-		/* The write may have happened although the answer is garbled. */
-		enum connector_status st = CONNECTOR_FAILED;
-		if (op->kind == GL_CREATE || op->kind == GL_COMMENT)
-			st = CONNECTOR_UNKNOWN;
-		else if (op->kind != GL_POLL && op->kind != GL_FIND && op->kind != GL_GET)
-			st = CONNECTOR_RETRY;
+		enum connector_status st = connector_classify(resp, gl_unsafe(op), false,
+		                                              ts_now_ms(), &op->res.retry_after_ms);
 		gl_fail(op, st, "%s: %ld answer is not a JSON %s (line %d: %s)", op->what,
 		        resp->status, want_array ? "array" : "object", jerr.line, jerr.text);
 		return NULL;
@@ -552,13 +545,15 @@ static json_t *gl_body(struct gl_op *op, const struct http_response *resp, bool 
 	return doc;
 }
 
-/* Fills op->res.issue from an issue object; finishes op on failure. */
-static bool gl_take_issue(struct gl_op *op, const json_t *o)
+/* Fills op->res.issue from an issue object of the answer resp; finishes op
+ * (a garbled answer, connector_classify) when it is not one. */
+static bool gl_take_issue(struct gl_op *op, const struct http_response *resp, const json_t *o)
 {
 	remote_issue_clear(&op->res.issue);
 	if (gitlab_issue_parse(o, op->project, &op->res.issue) < 0) {
-		gl_fail(op, op->kind == GL_CREATE ? CONNECTOR_UNKNOWN : CONNECTOR_FAILED,
-		        "%s: the answer is not an issue (no iid)", op->what);
+		enum connector_status st = connector_classify(resp, gl_unsafe(op), false,
+		                                              ts_now_ms(), &op->res.retry_after_ms);
+		gl_fail(op, st, "%s: the answer is not an issue (no iid)", op->what);
 		return false;
 	}
 	return true;
@@ -622,7 +617,7 @@ static char *gl_labels(const struct gitlab *gl, const struct ticket_spec *t, boo
  * (labels on create, add_labels on update). New reference. */
 static json_t *gl_content(struct gl_op *op, const struct ticket_spec *t, bool create)
 {
-	if (!t->marker || !gitlab_is_marker(t->marker)) {
+	if (!t->marker || !marker_valid(t->marker)) {
 		gl_fail(op, CONNECTOR_FAILED, "marker '%.80s' is not threatsync-<hex>",
 		        t->marker ? t->marker : "(null)");
 		return NULL;
@@ -698,7 +693,7 @@ static void gitlab_find_marker(void *conn, const char *tracker_project, const ch
 	snprintf(op->what, sizeof(op->what), "find_marker");
 	if (!gl_op_project(op, tracker_project))
 		return;
-	if (!gitlab_is_marker(marker)) {
+	if (!marker_valid(marker)) {
 		gl_fail(op, CONNECTOR_FAILED, "marker '%.80s' is not threatsync-<hex>",
 		        marker ? marker : "(null)");
 		return;
@@ -892,7 +887,7 @@ static void gl_find_done(struct gl_op *op, const struct http_response *resp)
 	if (!doc)
 		return;
 	if (json_array_size(doc) > 0) {
-		if (!gl_take_issue(op, json_array_get(doc, 0))) {
+		if (!gl_take_issue(op, resp, json_array_get(doc, 0))) {
 			json_decref(doc);
 			return;
 		}
@@ -977,7 +972,7 @@ static void gl_set_state_done(struct gl_op *op, const struct http_response *resp
 		json_t *doc = gl_body(op, resp, false);
 		if (!doc)
 			return;
-		if (!gl_take_issue(op, doc)) {
+		if (!gl_take_issue(op, resp, doc)) {
 			json_decref(doc);
 			return;
 		}
@@ -1019,9 +1014,6 @@ static void gl_http_cb(const struct http_response *resp, void *ud)
 {
 	struct gl_op *op = ud;
 	op->in_http_cb = true;
-	/* A note of set_state is safe to retry: the retry reads the notes before
-	 * posting again. A comment or a create is not. */
-	bool unsafe = op->kind == GL_CREATE || op->kind == GL_COMMENT;
 	if (op->kind == GL_GET && resp->outcome == HTTP_OK && resp->status == 404) {
 		char msg[256];
 		gitlab_error_text(resp->body, resp->body_len, msg, sizeof(msg));
@@ -1033,7 +1025,7 @@ static void gl_http_cb(const struct http_response *resp, void *ud)
 			return;
 		}
 	}
-	if (gl_check(op, resp, unsafe))
+	if (gl_check(op, resp, gl_unsafe(op)))
 		return;
 	switch (op->kind) {
 	case GL_CREATE:
@@ -1042,7 +1034,7 @@ static void gl_http_cb(const struct http_response *resp, void *ud)
 		json_t *doc = gl_body(op, resp, false);
 		if (!doc)
 			return;
-		bool ok = gl_take_issue(op, doc);
+		bool ok = gl_take_issue(op, resp, doc);
 		json_decref(doc);
 		if (!ok)
 			return;
@@ -1145,4 +1137,5 @@ const struct connector_ops gitlab_connector_ops = {
     .comment = gitlab_comment,
     .poll = gitlab_poll,
     .get = gitlab_get,
+    .parse_webhook = gitlab_parse_webhook,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Pure helpers of the GitLab connector (keys, paths, error texts, status mapping), exposed for
- * its unit tests. */
+/* Pure helpers of the GitLab connector (keys, paths, error texts, the issue
+ * reader and status mapping), shared by its files and exposed for its unit
+ * tests. */
 #ifndef TS_CONNECTORS_GITLAB_INTERNAL_H
 #define TS_CONNECTORS_GITLAB_INTERNAL_H
 
@@ -45,16 +46,22 @@ int gitlab_parse_key(const char *key, const char *fallback_project, char **ret_p
  * is nothing. Always NUL-terminates out. */
 void gitlab_error_text(const char *body, size_t len, char *out, size_t cap);
 
-/* Status category of an issue: "done" when state is "closed"; else
- * "indeterminate" when a label is a scoped label whose value is "in-progress",
- * "in progress", "doing" or "wip" (any scope, case-insensitive; e.g.
- * threatsync::in-progress, workflow::doing); else "new". labels is the issue's
- * array of label names. Static string. */
+/* The name of a label as GitLab writes it: a string in the REST API, an
+ * object {"title": ...} in webhook bodies. Borrowed, or NULL. */
+const char *gitlab_label_name(const json_t *label);
+
+/* Status category of an issue, the one mapping for polls, reads and
+ * webhooks: "done" when state is "closed"; else "indeterminate" when a label
+ * is a scoped label whose value is "in-progress", "in progress",
+ * "in_progress", "doing" or "wip" (any scope, case-insensitive; e.g.
+ * threatsync::in-progress, workflow::doing); else "new". labels is the
+ * issue's array of labels (either shape, gitlab_label_name). Static
+ * string. */
 const char *gitlab_status_category(const char *state, const json_t *labels);
 
-/* Whether label is a threatsync marker: "threatsync-" and 1..64 lower-case
- * hex digits. */
-bool gitlab_is_marker(const char *label);
+/* The first label of labels (either shape) that is a marker (marker_valid).
+ * Borrowed from labels, or NULL. */
+const char *gitlab_labels_marker(const json_t *labels);
 
 /* Fills *ret (which must be zeroed; strings new, freed with
  * remote_issue_clear) from a GitLab issue object. key is references.full, else
@@ -75,5 +82,12 @@ int gitlab_weight(int priority);
 
 /* Unix milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out. */
 void gitlab_format_iso(int64_t unix_ms, char out[32]);
+
+/* gitlab_connector_ops.parse_webhook (gitlab_webhook.c): issue hooks are
+ * relevant; the key is "<project path>#<iid>", the actor the delivery's
+ * user name; self_actor is never set (the token's user is not configured:
+ * the sync's recorded update time recognises its own writes). */
+int gitlab_parse_webhook(const struct config_connector *cfg, const char *body, size_t body_len,
+                         struct connector_webhook *ret, struct ts_err *err);
 
 #endif

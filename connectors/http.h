@@ -180,4 +180,10 @@ int http_iso8601_parse(const char *s, int64_t *ret_unix_ms);
  * -EINVAL. */
 int http_retry_after_ms(const char *value, int64_t now_unix_ms, int64_t *ret_delay_ms);
 
+/* The moment a rate-limit reset header names: unix seconds (GitLab's
+ * RateLimit-Reset), seconds from now_unix_ms for small numbers (the IETF
+ * RateLimit draft), or an ISO 8601 timestamp (Jira Cloud's X-RateLimit-Reset),
+ * as unix milliseconds. Returns 0 or -EINVAL. */
+int http_ratelimit_reset_ms(const char *value, int64_t now_unix_ms, int64_t *ret_unix_ms);
+
 #endif

@@ -242,27 +242,6 @@ static int parse_double(const char *v, double *ret)
 	return 0;
 }
 
-/* A reset moment: an ISO 8601 timestamp (Jira Cloud), unix seconds (GitLab)
- * or, for small numbers, seconds from now (the IETF RateLimit draft). Unix
- * milliseconds, or -1. */
-static int64_t reset_time_ms(const char *v, int64_t wall_ms)
-{
-	long long n;
-	int64_t t;
-	if (!v)
-		return -1;
-	if (parse_long(v, &n) == 0) {
-		if (n < 0)
-			return -1;
-		if (n > 1000000000LL)
-			return n * 1000;
-		return wall_ms + n * 1000;
-	}
-	if (http_iso8601_parse(v, &t) == 0)
-		return t;
-	return -1;
-}
-
 void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long status, uint64_t now)
 {
 	int64_t wall = ts_now_ms();
@@ -274,11 +253,12 @@ void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long s
 	    fill > 0 && interval > 0)
 		adapt_rate(ep, fill / interval, now);
 
-	int64_t reset = reset_time_ms(http_req_header(r, "X-RateLimit-Reset"), wall);
+	int64_t reset = -1;
+	if (http_ratelimit_reset_ms(http_req_header(r, "X-RateLimit-Reset"), wall, &reset) < 0 &&
+	    http_ratelimit_reset_ms(http_req_header(r, "RateLimit-Reset"), wall, &reset) < 0)
+		reset = -1;
 	if (parse_long(http_req_header(r, "X-RateLimit-Remaining"), &remaining) < 0)
 		remaining = -1;
-	if (reset < 0)
-		reset = reset_time_ms(http_req_header(r, "RateLimit-Reset"), wall);
 	if (remaining < 0 && parse_long(http_req_header(r, "RateLimit-Remaining"), &remaining) < 0)
 		remaining = -1;
 	int64_t until_reset = reset >= 0 ? (reset - wall > 1000 ? reset - wall : 1000) : -1;

@@ -240,3 +240,29 @@ int http_retry_after_ms(const char *value, int64_t now_unix_ms, int64_t *ret_del
 	*ret_delay_ms = delay < 1000 ? 1000 : delay;
 	return 0;
 }
+
+int http_ratelimit_reset_ms(const char *value, int64_t now_unix_ms, int64_t *ret_unix_ms)
+{
+	if (!value)
+		return -EINVAL;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	size_t n = strlen(value);
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	size_t i = 0;
+	while (i < n && isdigit((unsigned char)value[i]))
+		i++;
+	if (n > 0 && i == n) {
+		/* Unix seconds (GitLab), or seconds from now (the IETF draft's
+		 * small numbers); more digits than any time needs is no time. */
+		if (n > 15)
+			return -EINVAL;
+		int64_t secs = 0;
+		for (i = 0; i < n; i++)
+			secs = secs * 10 + (value[i] - '0');
+		*ret_unix_ms = secs > 1000000000LL ? secs * 1000 : now_unix_ms + secs * 1000;
+		return 0;
+	}
+	return http_iso8601_parse(value, ret_unix_ms);
+}

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "engine/tracking/fieldmap.h"
+#include "engine/tracking/marker.h"
 
 /* Fields every read asks for (statusCategory comes inside status). */
 #define JIRA_FIELDS "summary,status,labels,updated,resolution"
@@ -211,7 +212,7 @@ static void op_send_text(struct jira_op *op, const char *method, char *path, cha
 	};
 	int rc = http_submit(c->ep, &req, on_http, op);
 	if (rc < 0) {
-		op_fail(op, rc == -ECANCELED ? CONNECTOR_CANCELLED : CONNECTOR_RETRY,
+		op_fail(op, connector_classify_submit(rc, &op->res.retry_after_ms),
 		        "jira '%s': %s: cannot queue the request (%s)", c->cfg->name, op->what,
 		        strerror(-rc));
 		op_finish_later(op);
@@ -270,63 +271,54 @@ static void tracker_message(const struct http_response *r, char *out, size_t cap
 	ts_buf_free(&b);
 }
 
-static int64_t retry_after(const struct http_response *r, int64_t dflt)
-{
-	const char *v = http_response_header(r, "Retry-After");
-	int64_t ms;
-	if (v && http_retry_after_ms(v, ts_now_ms(), &ms) == 0)
-		return ms;
-	return dflt;
-}
-
-/* Whether r is a 2xx answer; else op->res says how the operation ended. */
+/* Whether r is a 2xx answer; else op->res says how the operation ended
+ * (connector_classify), with the tracker's own words. */
 static bool op_ok(struct jira_op *op, const struct http_response *r)
 {
 	const char *name = op->c->cfg->name;
 	op->res.http_status = r->status;
+	op->res.status = connector_classify(r, op->nonidempotent, true, ts_now_ms(),
+	                                    &op->res.retry_after_ms);
+	if (op->res.status == CONNECTOR_OK)
+		return true;
 	switch (r->outcome) {
 	case HTTP_CANCELLED:
-		op_fail(op, CONNECTOR_CANCELLED, "jira '%s': %s: cancelled", name, op->what);
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: cancelled", name,
+		         op->what);
 		return false;
 	case HTTP_FAILED:
-		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: %s", name, op->what, r->error);
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: %s", name, op->what,
+		         r->error);
 		return false;
 	case HTTP_OUTCOME_UNKNOWN:
-		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-		        "jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
+		snprintf(op->res.error, sizeof(op->res.error),
+		         "jira '%s': %s: no complete answer (%s)", name, op->what, r->error);
 		return false;
 	case HTTP_OK:
 		break;
 	}
-	if (r->status >= 200 && r->status < 300)
-		return true;
 	char msg[700];
 	tracker_message(r, msg, sizeof(msg));
 	const char *sep = msg[0] ? ": " : "";
-	if (r->status == 401 || r->status == 403) {
-		op_fail(
-		    op, CONNECTOR_FAILED,
-		    "jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
-		    "permission (check the connector's %s and the user's project permissions)%s%s",
-		    name, op->what, r->status,
-		    op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
-	} else if (r->status == 429) {
-		op_fail(op, CONNECTOR_RETRY, "jira '%s': %s: HTTP 429: rate limited", name,
-		        op->what);
-		op->res.retry_after_ms = retry_after(r, 1000);
-	} else if (r->status >= 500) {
-		op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-		        "jira '%s': %s: HTTP %ld%s%s", name, op->what, r->status, sep, msg);
-		op->res.retry_after_ms = retry_after(r, 0);
-	} else {
-		op_fail(op, CONNECTOR_FAILED, "jira '%s': %s: HTTP %ld%s%s", name, op->what,
-		        r->status, sep, msg);
-	}
+	if (r->status == 401 || r->status == 403)
+		snprintf(op->res.error, sizeof(op->res.error),
+		         "jira '%s': %s: HTTP %ld: the API token was refused or its user lacks "
+		         "permission (check the connector's %s and the user's project "
+		         "permissions)%s%s",
+		         name, op->what, r->status,
+		         op->c->cloud ? "e-mail and API token" : "personal access token", sep, msg);
+	else if (r->status == 429)
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: HTTP 429: rate limited",
+		         name, op->what);
+	else
+		snprintf(op->res.error, sizeof(op->res.error), "jira '%s': %s: HTTP %ld%s%s", name,
+		         op->what, r->status, sep, msg);
 	return false;
 }
 
-/* The JSON body of a 2xx answer, or NULL with op->res set (a malformed body
- * after a write means its outcome is unknown). New reference. */
+/* The JSON body of a 2xx answer, or NULL with op->res set by
+ * connector_classify (a malformed body after a write means its outcome is
+ * unknown; after a read it is transient). New reference. */
 static json_t *op_json(struct jira_op *op, const struct http_response *r)
 {
 	json_error_t jerr;
@@ -334,9 +326,11 @@ static json_t *op_json(struct jira_op *op, const struct http_response *r)
 	if (json_is_object(j))
 		return j;
 	json_decref(j);
-	op_fail(op, op->nonidempotent ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY,
-	        "jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
-	        op->what, r->status, jerr.text);
+	op->res.status = connector_classify(r, op->nonidempotent, false, ts_now_ms(),
+	                                    &op->res.retry_after_ms);
+	snprintf(op->res.error, sizeof(op->res.error),
+	         "jira '%s': %s: HTTP %ld with an unreadable JSON body (%s)", op->c->cfg->name,
+	         op->what, r->status, jerr.text);
 	return NULL;
 }
 
@@ -357,10 +351,20 @@ static char *jdup(const json_t *o, const char *key)
 	return ts_strdup(json_string_value(json_object_get(o, key)));
 }
 
+char *jira_user_name(const json_t *user)
+{
+	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
+	for (size_t n = 0; n < TS_ARRAY_SIZE(names); n++) {
+		const char *v = json_string_value(json_object_get(user, names[n]));
+		if (v && *v)
+			return ts_strdup(v);
+	}
+	return NULL;
+}
+
 /* Who made the issue's last status change, from its changelog (present
  * when the issue was read with expand=changelog): the author of the latest
- * history holding a status item, named as webhooks name users (e-mail, user
- * name, display name, account id: the first present). New string or NULL. */
+ * history holding a status item. New string or NULL. */
 static char *status_actor(const json_t *issue)
 {
 	const json_t *best = NULL;
@@ -382,23 +386,27 @@ static char *status_actor(const json_t *issue)
 			best_at = at;
 		}
 	}
-	const json_t *author = json_object_get(best, "author");
-	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
-	for (size_t n = 0; n < TS_ARRAY_SIZE(names); n++) {
-		const char *v = json_string_value(json_object_get(author, names[n]));
-		if (v && *v)
-			return ts_strdup(v);
-	}
+	return jira_user_name(json_object_get(best, "author"));
+}
+
+/* A string or an integer as text (ids are either, depending on the
+ * deployment and the payload). New string or NULL. */
+static char *jid(const json_t *v)
+{
+	if (json_is_string(v))
+		return ts_strdup(json_string_value(v));
+	if (json_is_integer(v))
+		return ts_asprintf("%lld", (long long)json_integer_value(v));
 	return NULL;
 }
 
-static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_issue *ri)
+void jira_issue_read(const struct config_connector *cfg, const json_t *j, struct remote_issue *ri)
 {
 	remote_issue_clear(ri);
 	ri->key = jdup(j, "key");
-	ri->id = jdup(j, "id");
+	ri->id = jid(json_object_get(j, "id"));
 	if (ri->key)
-		ri->url = ts_asprintf("%s/browse/%s", c->cfg->base_url, ri->key);
+		ri->url = ts_asprintf("%s/browse/%s", cfg->base_url, ri->key);
 	const json_t *f = json_object_get(j, "fields");
 	const json_t *st = json_object_get(f, "status");
 	ri->status = jdup(st, "name");
@@ -409,10 +417,8 @@ static void issue_from_json(struct jira_conn *c, const json_t *j, struct remote_
 	size_t i;
 	json_t *l;
 	json_array_foreach (json_object_get(f, "labels"), i, l) {
-		const char *s = json_string_value(l);
-		if (s && strncmp(s, CONNECTOR_COMMON_LABEL "-",
-		                 strlen(CONNECTOR_COMMON_LABEL) + 1) == 0) {
-			ri->marker = ts_strdup(s);
+		if (marker_valid(json_string_value(l))) {
+			ri->marker = ts_strdup(json_string_value(l));
 			break;
 		}
 	}
@@ -770,7 +776,10 @@ static void create_done(struct jira_op *op, const struct http_response *r)
 	if (!j)
 		return;
 	if (!json_string_value(json_object_get(j, "key"))) {
-		op_fail(op, CONNECTOR_UNKNOWN, "jira '%s': %s: HTTP %ld without an issue key",
+		op_fail(op,
+		        connector_classify(r, op->nonidempotent, false, ts_now_ms(),
+		                           &op->res.retry_after_ms),
+		        "jira '%s': %s: HTTP %ld without an issue key",
 		        op->c->cfg->name, op->what, r->status);
 		json_decref(j);
 		op_finish(op);
@@ -836,7 +845,7 @@ static void find_done(struct jira_op *op, const struct http_response *r)
 		return;
 	json_t *issues = json_object_get(j, "issues");
 	if (json_array_size(issues) > 0) {
-		issue_from_json(op->c, json_array_get(issues, 0), &op->res.issue);
+		jira_issue_read(op->c->cfg, json_array_get(issues, 0), &op->res.issue);
 		op->res.found = true;
 		op->res.status = CONNECTOR_OK;
 		json_decref(j);
@@ -891,8 +900,7 @@ static void jira_find_marker(void *conn, const char *tracker_project, const char
 	struct jira_op *op = op_new(c, cb, ud);
 	op->project = ts_strdup(tracker_project);
 	op->marker = ts_strdup(marker);
-	if (!marker ||
-	    strncmp(marker, CONNECTOR_COMMON_LABEL "-", strlen(CONNECTOR_COMMON_LABEL) + 1) != 0) {
+	if (!marker_valid(marker)) {
 		op_fail(op, CONNECTOR_FAILED,
 		        "jira '%s': find_marker: '%s' is not a threatsync marker", c->cfg->name,
 		        marker ? marker : "(null)");
@@ -1088,7 +1096,7 @@ static void state_read(struct jira_op *op, const struct http_response *r)
 	json_t *j = op_answer(op, r);
 	if (!j)
 		return;
-	issue_from_json(op->c, j, &op->res.issue);
+	jira_issue_read(op->c->cfg, j, &op->res.issue);
 	op->res.found = true;
 	json_decref(j);
 	if (want_reached(op->want, op->res.issue.status_category)) {
@@ -1160,7 +1168,7 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 		http_iso8601_parse(op->max_updated, &max_ms);
 	for (size_t i = 0; i < n; i++) {
 		struct remote_issue *ri = &op->res.issues[op->res.n_issues++];
-		issue_from_json(c, json_array_get(issues, i), ri);
+		jira_issue_read(c->cfg, json_array_get(issues, i), ri);
 		int64_t ms;
 		if (ri->updated && http_iso8601_parse(ri->updated, &ms) == 0 &&
 		    (!op->max_updated || ms > max_ms)) {
@@ -1286,7 +1294,7 @@ static void get_done(struct jira_op *op, const struct http_response *r)
 	json_t *j = op_answer(op, r);
 	if (!j)
 		return;
-	issue_from_json(op->c, j, &op->res.issue);
+	jira_issue_read(op->c->cfg, j, &op->res.issue);
 	op->res.found = true;
 	op->res.status = CONNECTOR_OK;
 	json_decref(j);
@@ -1312,4 +1320,5 @@ const struct connector_ops jira_connector_ops = {
     .comment = jira_comment,
     .poll = jira_poll,
     .get = jira_get,
+    .parse_webhook = jira_parse_webhook,
 };

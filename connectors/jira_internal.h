@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private pieces of the Jira connector shared by its files and its tests: JQL
+/* Private pieces of the Jira connector shared by its files and its tests: the
+ * one reader of an issue object (REST answers and webhook bodies), JQL
  * quoting, URL escaping and the API user's time zone. (Its description is the
  * ticket document, ticket_doc.h, rendered by render.h.) */
 #ifndef TS_CONNECTORS_JIRA_INTERNAL_H
@@ -10,6 +11,30 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
+
+/* ---- issues (jira.c; used by jira_webhook.c) ---- */
+
+/* Fills ri (cleared first; its strings new) from a Jira issue object, the
+ * same shape in a REST answer and a webhook body: key, id (string or
+ * integer), the browse URL under cfg->base_url (borrowed), fields.status
+ * name and statusCategory key, fields.resolution, fields.updated, the
+ * marker among fields.labels (marker_valid) and, when the issue carries its
+ * changelog, the author of the last status change. Missing parts stay
+ * NULL. */
+void jira_issue_read(const struct config_connector *cfg, const json_t *issue,
+                     struct remote_issue *ri);
+
+/* A Jira user object's name as threatsync records actors: the first
+ * non-empty of emailAddress, name, displayName, accountId. New string, or
+ * NULL. */
+char *jira_user_name(const json_t *user);
+
+/* jira_connector_ops.parse_webhook (jira_webhook.c): jira:issue_created and
+ * jira:issue_updated are relevant; the actor is the delivery's user
+ * (jira_user_name), self_actor when its e-mail is the connector's (any
+ * case), comment the delivery's comment body. */
+int jira_parse_webhook(const struct config_connector *cfg, const char *body, size_t body_len,
+                       struct connector_webhook *ret, struct ts_err *err);
 
 /* ---- JQL, URLs and time (jira_jql.c) ---- */
 

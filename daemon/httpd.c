@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "connectors/connector.h"
 #include "daemon/daemon.h"
 #include "engine/log.h"
 #include "engine/tracking/webhook.h"
@@ -413,7 +414,8 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 	return MHD_YES;
 }
 
-/* The whole body is there: authenticate it, parse it, queue it. */
+/* The whole body is there: authenticate it (the engine), have the
+ * connector read it, queue it for webhook_apply (the engine). */
 static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *url)
 {
 	if (h->quiesced)
@@ -433,7 +435,7 @@ static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *
 		              rc == -EACCES ? MHD_HTTP_UNAUTHORIZED
 		                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
 		              err.msg, NULL);
-	if (webhook_parse(c, &req, &r->ev, &err) < 0) {
+	if (connector_webhook_event(c, &req, &r->ev, &err) < 0) {
 		log_reject(h, r->conn, url, MHD_HTTP_BAD_REQUEST, err.msg);
 		return respond_error(r->conn, MHD_HTTP_BAD_REQUEST, err.msg, NULL, false);
 	}

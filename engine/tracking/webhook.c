@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tracker webhooks: authentication, parsing, de-duplication and application. */
+/* Tracker webhooks: authentication, the event handed over by a connector,
+ * de-duplication and application. */
 #include "engine/tracking/webhook.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -141,7 +141,7 @@ int webhook_authenticate(const struct config_connector *c, const struct webhook_
 	return 0;
 }
 
-/* ------------------------------------------------------------ parsing */
+/* ------------------------------------------------------------ events */
 
 void webhook_event_free(struct webhook_event *ev)
 {
@@ -166,175 +166,16 @@ static bool delivery_id_usable(const char *id)
 	return true;
 }
 
-static int missing(struct ts_err *err, const char *path, const char *what)
+static char *copy_into(struct webhook_event *ev, int slot, const char *s)
 {
-	return ts_err_set(err, TS_E_INVALID, "webhook body: %s: missing or not %s", path, what);
-}
-
-/* The string at key of o, copied into slot; required fails with path. */
-static int take_str(struct webhook_event *ev, int slot, const json_t *o, const char *key,
-                    bool required, const char *path, struct ts_err *err)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	if (!s) {
-		if (required)
-			return missing(err, path, "a string");
-		return 0;
-	}
 	ev->strings[slot] = ts_strdup(s);
-	return 0;
+	return ev->strings[slot];
 }
 
-/* A string or an integer as text (ids are either, depending on the tracker). */
-static void take_id(struct webhook_event *ev, int slot, const json_t *v)
+struct webhook_event *webhook_event_new(const struct config_connector *c,
+                                        const struct webhook_request *req,
+                                        const struct webhook_facts *facts)
 {
-	if (json_is_string(v))
-		ev->strings[slot] = ts_strdup(json_string_value(v));
-	else if (json_is_integer(v))
-		ev->strings[slot] = ts_asprintf("%lld", (long long)json_integer_value(v));
-}
-
-/* The threatsync-<hex> label (the marker), as the connectors recognise it. */
-static bool is_marker(const char *label)
-{
-	static const char prefix[] = "threatsync-";
-	if (!label || strncmp(label, prefix, sizeof(prefix) - 1) != 0)
-		return false;
-	const char *hex = label + sizeof(prefix) - 1;
-	size_t n = strspn(hex, "0123456789abcdef");
-	return n >= 1 && n <= 64 && hex[n] == '\0';
-}
-
-static int parse_jira(const struct config_connector *c, const json_t *root,
-                      struct webhook_event *ev, struct ts_err *err)
-{
-	const char *event = json_string_value(json_object_get(root, "webhookEvent"));
-	if (!event)
-		return missing(err, "$.webhookEvent", "a string");
-	ev->event = ts_strdup(event);
-	ev->relevant =
-	    strcmp(event, "jira:issue_updated") == 0 || strcmp(event, "jira:issue_created") == 0;
-	if (!ev->relevant)
-		return 0;
-	const json_t *issue = json_object_get(root, "issue");
-	if (!json_is_object(issue))
-		return missing(err, "$.issue", "an object");
-	int rc = take_str(ev, S_KEY, issue, "key", true, "$.issue.key", err);
-	if (rc < 0)
-		return rc;
-	take_id(ev, S_ID, json_object_get(issue, "id"));
-	ev->strings[S_URL] = ts_asprintf("%s/browse/%s", c->base_url, ev->strings[S_KEY]);
-	const json_t *f = json_object_get(issue, "fields");
-	if (!json_is_object(f))
-		return missing(err, "$.issue.fields", "an object");
-	const json_t *st = json_object_get(f, "status");
-	if ((rc = take_str(ev, S_STATUS, st, "name", true, "$.issue.fields.status.name", err)) < 0)
-		return rc;
-	take_str(ev, S_CATEGORY, json_object_get(st, "statusCategory"), "key", false, NULL, err);
-	take_str(ev, S_RESOLUTION, json_object_get(f, "resolution"), "name", false, NULL, err);
-	if ((rc = take_str(ev, S_UPDATED, f, "updated", true, "$.issue.fields.updated", err)) < 0)
-		return rc;
-	size_t i;
-	const json_t *l;
-	json_array_foreach (json_object_get(f, "labels"), i, l) {
-		if (is_marker(json_string_value(l))) {
-			ev->strings[S_MARKER] = ts_strdup(json_string_value(l));
-			break;
-		}
-	}
-	const json_t *user = json_object_get(root, "user");
-	const char *email = json_string_value(json_object_get(user, "emailAddress"));
-	const char *names[] = {"emailAddress", "name", "displayName", "accountId"};
-	for (size_t k = 0; k < TS_ARRAY_SIZE(names) && !ev->strings[S_ACTOR]; k++)
-		take_str(ev, S_ACTOR, user, names[k], false, NULL, err);
-	ev->self_actor = email && c->email && strcasecmp(email, c->email) == 0;
-	take_str(ev, S_COMMENT, json_object_get(root, "comment"), "body", false, NULL, err);
-	return 0;
-}
-
-/* GitLab: closed is done; a scoped label whose value says work is under way
- * (threatsync::in-progress, workflow::doing) is in progress; else new. The
- * same mapping as the GitLab connector's poll. */
-static const char *gitlab_category(const char *state, const json_t *labels)
-{
-	if (strcmp(state, "closed") == 0)
-		return "done";
-	static const char *const doing[] = {"in-progress", "in progress", "in_progress", "doing",
-	                                    "wip"};
-	size_t i;
-	const json_t *l;
-	json_array_foreach (labels, i, l) {
-		const char *name = json_string_value(json_object_get(l, "title"));
-		const char *value = name ? strstr(name, "::") : NULL;
-		if (!value)
-			continue;
-		for (const char *p = value; p; p = strstr(value + 2, "::"))
-			value = p;
-		for (size_t k = 0; k < TS_ARRAY_SIZE(doing); k++)
-			if (strcasecmp(value + 2, doing[k]) == 0)
-				return "indeterminate";
-	}
-	return "new";
-}
-
-static int parse_gitlab(const json_t *root, struct webhook_event *ev, struct ts_err *err)
-{
-	const char *kind = json_string_value(json_object_get(root, "object_kind"));
-	if (!kind)
-		return missing(err, "$.object_kind", "a string");
-	const json_t *oa = json_object_get(root, "object_attributes");
-	const char *action = json_string_value(json_object_get(oa, "action"));
-	ev->event = ts_asprintf("%s/%s", kind, action ? action : "-");
-	ev->relevant = strcmp(kind, "issue") == 0;
-	if (!ev->relevant)
-		return 0;
-	if (!json_is_object(oa))
-		return missing(err, "$.object_attributes", "an object");
-	const json_t *iid = json_object_get(oa, "iid");
-	if (!json_is_integer(iid))
-		return missing(err, "$.object_attributes.iid", "an integer");
-	const char *path = json_string_value(
-	    json_object_get(json_object_get(root, "project"), "path_with_namespace"));
-	if (!path)
-		return missing(err, "$.project.path_with_namespace", "a string");
-	ev->strings[S_KEY] = ts_asprintf("%s#%lld", path, (long long)json_integer_value(iid));
-	take_id(ev, S_ID, json_object_get(oa, "id"));
-	take_str(ev, S_URL, oa, "url", false, NULL, err);
-	int rc;
-	if ((rc = take_str(ev, S_STATUS, oa, "state", true, "$.object_attributes.state", err)) < 0)
-		return rc;
-	if ((rc = take_str(ev, S_UPDATED, oa, "updated_at", true, "$.object_attributes.updated_at",
-	                   err)) < 0)
-		return rc;
-	const json_t *labels = json_object_get(root, "labels");
-	if (!json_is_array(labels))
-		labels = json_object_get(oa, "labels");
-	size_t i;
-	const json_t *l;
-	json_array_foreach (labels, i, l) {
-		const char *title = json_string_value(json_object_get(l, "title"));
-		if (is_marker(title)) {
-			ev->strings[S_MARKER] = ts_strdup(title);
-			break;
-		}
-	}
-	ev->strings[S_CATEGORY] = ts_strdup(gitlab_category(ev->strings[S_STATUS], labels));
-	take_str(ev, S_ACTOR, json_object_get(root, "user"), "username", false, NULL, err);
-	return 0;
-}
-
-int webhook_parse(const struct config_connector *c, const struct webhook_request *req,
-                  struct webhook_event **ret_ev, struct ts_err *err)
-{
-	json_error_t jerr;
-	json_t *root = json_loadb(req->body ? req->body : "", req->body_len, 0, &jerr);
-	if (!root)
-		return ts_err_set(err, TS_E_INVALID, "webhook body: line %d column %d: %s", jerr.line,
-		                  jerr.column, jerr.text);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return ts_err_set(err, TS_E_INVALID, "webhook body: $: not a JSON object");
-	}
 	struct webhook_event *ev = ts_calloc(1, sizeof(*ev));
 	ev->connector = ts_strdup(c->name);
 	if (delivery_id_usable(req->delivery_id)) {
@@ -344,27 +185,23 @@ int webhook_parse(const struct config_connector *c, const struct webhook_request
 		ts_sha256_hex(req->body ? req->body : "", req->body_len, hex);
 		ev->delivery_id = ts_asprintf("sha256:%s", hex);
 	}
-	int rc = req->source == WEBHOOK_JIRA ? parse_jira(c, root, ev, err)
-	                                     : parse_gitlab(root, ev, err);
-	json_decref(root);
-	if (rc < 0) {
-		webhook_event_free(ev);
-		return rc;
-	}
+	ev->event = ts_strdup(facts->event);
+	ev->relevant = facts->relevant;
+	ev->self_actor = facts->self_actor;
+	const struct outbox_remote *f = &facts->remote;
 	struct outbox_remote *r = &ev->remote;
 	r->connector = ev->connector;
-	r->key = ev->strings[S_KEY];
-	r->id = ev->strings[S_ID];
-	r->url = ev->strings[S_URL];
-	r->marker = ev->strings[S_MARKER];
-	r->status = ev->strings[S_STATUS];
-	r->status_category = ev->strings[S_CATEGORY];
-	r->resolution = ev->strings[S_RESOLUTION];
-	r->updated = ev->strings[S_UPDATED];
-	r->actor = ev->strings[S_ACTOR];
-	r->comment = ev->strings[S_COMMENT];
-	*ret_ev = ev;
-	return 0;
+	r->key = copy_into(ev, S_KEY, f->key);
+	r->id = copy_into(ev, S_ID, f->id);
+	r->url = copy_into(ev, S_URL, f->url);
+	r->marker = copy_into(ev, S_MARKER, f->marker);
+	r->status = copy_into(ev, S_STATUS, f->status);
+	r->status_category = copy_into(ev, S_CATEGORY, f->status_category);
+	r->resolution = copy_into(ev, S_RESOLUTION, f->resolution);
+	r->updated = copy_into(ev, S_UPDATED, f->updated);
+	r->actor = copy_into(ev, S_ACTOR, f->actor);
+	r->comment = copy_into(ev, S_COMMENT, f->comment);
+	return ev;
 }
 
 /* ------------------------------------------------------------ time */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tracker webhooks without the network: authenticating a delivery (Jira HMAC
- * signature or URL secret, GitLab token), parsing Jira and GitLab issue events
- * into the state a poll reports, de-duplicating deliveries, and applying them
- * through the same code as polling (outbox_apply_remote). */
+ * signature or URL secret, GitLab token), de-duplicating deliveries, and
+ * applying them through the same code as polling (outbox_apply_remote). What
+ * a body means is the connectors' business (connector_ops.parse_webhook);
+ * the engine takes their reading as a webhook_event. */
 #ifndef TS_ENGINE_WEBHOOK_H
 #define TS_ENGINE_WEBHOOK_H
 
@@ -57,8 +58,8 @@ int webhook_check_headers(const struct config_connector *c, const struct webhook
 int webhook_authenticate(const struct config_connector *c, const struct webhook_request *req,
                          struct ts_err *err);
 
-/* A parsed delivery. All strings owned by the event (webhook_event_free);
- * remote's pointers point into them. */
+/* A delivery ready to apply. All strings owned by the event
+ * (webhook_event_free); remote's pointers point into them. */
 struct webhook_event {
 	char *connector;
 	char *delivery_id; /* the header's id, or "sha256:<hex of the body>" */
@@ -69,14 +70,25 @@ struct webhook_event {
 	char *strings[10]; /* storage behind remote */
 };
 
-/* Parses an authenticated delivery for connector c (borrowed; its name is
- * copied). A body that is not a JSON object, or an issue event without
- * the issue's key, status or update time, is TS_E_INVALID naming the JSON path
- * ("webhook body: $.issue.fields.status.name: missing or not a string").
- * Events other than Jira jira:issue_created / jira:issue_updated and GitLab
- * issue hooks parse with relevant false. *ret_ev is new. */
-int webhook_parse(const struct config_connector *c, const struct webhook_request *req,
-                  struct webhook_event **ret_ev, struct ts_err *err);
+/* What the tracker's connector read from a delivery body (its
+ * parse_webhook), in the engine's terms. All borrowed. */
+struct webhook_facts {
+	const char *event;
+	bool relevant;
+	bool self_actor;
+	/* Relevant events: the ticket's state. connector and task_status are
+	 * ignored: webhook_event_new sets them. */
+	struct outbox_remote remote;
+};
+
+/* The event of an authenticated delivery req for connector c (borrowed; its
+ * name is copied) as facts tell it: strings copied, the delivery id taken
+ * from req (or "sha256:<hex of the body>" when it is missing, empty,
+ * unprintable or longer than WEBHOOK_DELIVERY_ID_MAX), the task status from
+ * c's status_map. New; never NULL. */
+struct webhook_event *webhook_event_new(const struct config_connector *c,
+                                        const struct webhook_request *req,
+                                        const struct webhook_facts *facts);
 
 void webhook_event_free(struct webhook_event *ev); /* NULL is a no-op */
 

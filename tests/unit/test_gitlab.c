@@ -383,10 +383,23 @@ static void test_helpers(void **state)
 	assert_string_equal(gitlab_status_category("opened", l), "new");
 	json_decref(l);
 
-	assert_true(gitlab_is_marker(MARKER));
-	assert_false(gitlab_is_marker("threatsync::todo"));
-	assert_false(gitlab_is_marker("threatsync-ignore"));
-	assert_false(gitlab_is_marker("threatsync"));
+	/* Webhook bodies carry labels as objects: the same mapping reads them. */
+	l = json_pack("[{s:s},{s:s}]", "title", "threatsync", "title", "workflow::In Progress");
+	assert_string_equal(gitlab_status_category("opened", l), "indeterminate");
+	json_decref(l);
+
+	/* The marker is the label marker_valid accepts, in either shape; a short
+	 * or upper-case one is not a marker. */
+	l = json_pack("[s,s,s,s,s]", "threatsync::todo", "threatsync-ignore", "threatsync",
+	              "threatsync-00ff", MARKER);
+	assert_string_equal(gitlab_labels_marker(l), MARKER);
+	json_decref(l);
+	l = json_pack("[{s:s},{s:s}]", "title", "threatsync-0123456789ABCDEF", "title", MARKER);
+	assert_string_equal(gitlab_labels_marker(l), MARKER);
+	json_decref(l);
+	l = json_pack("[s]", "threatsync-0123456789abcdef0");
+	assert_null(gitlab_labels_marker(l));
+	json_decref(l);
 	assert_int_equal(gitlab_weight(1), 4);
 	assert_int_equal(gitlab_weight(4), 1);
 	assert_int_equal(gitlab_weight(0), -1);

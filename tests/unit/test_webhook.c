@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Webhook deliveries in the engine (engine/tracking/webhook.c): authentication,
- * parsing of Jira and GitLab bodies (the project's own fixtures and the real
- * recorded ones), de-duplication, self-caused and out-of-order events. */
+/* Webhook deliveries: authentication, de-duplication, self-caused and
+ * out-of-order events in the engine (engine/tracking/webhook.c), and the
+ * reading of Jira and GitLab bodies by their connectors (parse_webhook, the
+ * project's own fixtures and the real recorded ones) handed to the engine. */
 #include <errno.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -9,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "connectors/connector.h"
+#include "connectors/gitlab_internal.h"
+#include "connectors/jira_internal.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/ticket_source.h"
 #include "engine/tracking/webhook.h"
@@ -201,9 +205,9 @@ static struct webhook_event *parse(const struct config_connector *c, enum webhoo
 	    .source = src, .delivery_id = delivery, .body = body, .body_len = strlen(body)};
 	struct webhook_event *ev = NULL;
 	struct ts_err err = {0};
-	int rc = webhook_parse(c, &r, &ev, &err);
+	int rc = connector_webhook_event(c, &r, &ev, &err);
 	if (rc < 0)
-		fail_msg("webhook_parse: %s", err.msg);
+		fail_msg("connector_webhook_event: %s", err.msg);
 	return ev;
 }
 
@@ -264,7 +268,7 @@ static void expect_parse_error(const struct config_connector *c, enum webhook_so
 	struct webhook_request r = {.source = src, .body = body, .body_len = strlen(body)};
 	struct webhook_event *ev = NULL;
 	struct ts_err err = {0};
-	assert_true(webhook_parse(c, &r, &ev, &err) < 0);
+	assert_true(connector_webhook_event(c, &r, &ev, &err) < 0);
 	assert_null(ev);
 	assert_int_equal(err.code, TS_E_INVALID);
 	if (!strstr(err.msg, needle))
@@ -286,8 +290,29 @@ static void test_parse_errors(void **state)
 	                   "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"key\":\"A-1\","
 	                   "\"fields\":{\"updated\":\"2026-01-01T00:00:00.000+0000\"}}}",
 	                   "$.issue.fields.status.name: missing or not a string");
+	expect_parse_error(&j, WEBHOOK_JIRA,
+	                   "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"fields\":{}}}",
+	                   "$.issue.key: missing or not a string");
+	expect_parse_error(&j, WEBHOOK_JIRA,
+	                   "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"key\":\"A-1\"}}",
+	                   "$.issue.fields: missing or not an object");
+	expect_parse_error(&j, WEBHOOK_JIRA,
+	                   "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"key\":\"A-1\","
+	                   "\"fields\":{\"status\":{\"name\":\"Done\"}}}}",
+	                   "$.issue.fields.updated: missing or not a string");
 	expect_parse_error(&g, WEBHOOK_GITLAB, "{\"object_kind\":\"issue\"}",
 	                   "$.object_attributes: missing");
+	expect_parse_error(&g, WEBHOOK_GITLAB,
+	                   "{\"object_kind\":\"issue\",\"object_attributes\":{\"iid\":\"3\"}}",
+	                   "$.object_attributes.iid: missing or not an integer");
+	expect_parse_error(&g, WEBHOOK_GITLAB,
+	                   "{\"object_kind\":\"issue\",\"project\":{\"path_with_namespace\":"
+	                   "\"a/b\"},\"object_attributes\":{\"iid\":3,\"updated_at\":\"x\"}}",
+	                   "$.object_attributes.state: missing or not a string");
+	expect_parse_error(&g, WEBHOOK_GITLAB,
+	                   "{\"object_kind\":\"issue\",\"project\":{\"path_with_namespace\":"
+	                   "\"a/b\"},\"object_attributes\":{\"iid\":3,\"state\":\"opened\"}}",
+	                   "$.object_attributes.updated_at: missing or not a string");
 	expect_parse_error(&g, WEBHOOK_GITLAB,
 	                   "{\"object_kind\":\"issue\",\"object_attributes\":{\"iid\":3,"
 	                   "\"state\":\"opened\",\"updated_at\":\"x\"}}",
@@ -299,7 +324,7 @@ static void test_parse_gitlab(void **state)
 	(void)state;
 	char secret[] = SECRET;
 	struct config_connector c = gitlab_conn(secret);
-	char *body = gitlab_body("acme/shop", 4, "opened", "threatsync-00ff",
+	char *body = gitlab_body("acme/shop", 4, "opened", "threatsync-00ff00ff00ff00ff",
 	                         "workflow::In Progress", "2026-11-22 10:00:05 UTC", "alice");
 	struct webhook_event *ev = parse(&c, WEBHOOK_GITLAB, body, "uuid-1");
 	assert_true(ev->relevant);
@@ -307,7 +332,7 @@ static void test_parse_gitlab(void **state)
 	assert_string_equal(ev->event, "issue/update");
 	assert_string_equal(ev->remote.key, "acme/shop#4");
 	assert_string_equal(ev->remote.id, "9004");
-	assert_string_equal(ev->remote.marker, "threatsync-00ff");
+	assert_string_equal(ev->remote.marker, "threatsync-00ff00ff00ff00ff");
 	assert_string_equal(ev->remote.status, "opened");
 	assert_string_equal(ev->remote.status_category, "indeterminate");
 	assert_string_equal(ev->remote.actor, "alice");
@@ -326,7 +351,92 @@ static void test_parse_gitlab(void **state)
 	webhook_event_free(ev);
 }
 
-/* The real recorded bodies in ../shared/contract, where present. */
+/* Only marker_valid's markers are markers: a short, long or upper-case
+ * "threatsync-" label on a delivery is not one. */
+static void test_parse_markers_strict(void **state)
+{
+	(void)state;
+	char secret[] = SECRET;
+	struct config_connector j = jira_conn(secret);
+	struct config_connector g = gitlab_conn(secret);
+	const char *not_markers[] = {"threatsync-00ff", "threatsync-0123456789ABCDEF",
+	                             "threatsync-0123456789abcdef0", "threatsync-bot"};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(not_markers); i++) {
+		char *body = jira_body("jira:issue_updated", "bob@example.com", "SEC-7",
+		                       not_markers[i], "To Do", "new", NULL,
+		                       "2026-11-22T11:00:00.000+0100");
+		struct webhook_event *ev = parse(&j, WEBHOOK_JIRA, body, NULL);
+		assert_null(ev->remote.marker);
+		webhook_event_free(ev);
+		free(body);
+		body = gitlab_body("acme/shop", 4, "opened", not_markers[i], NULL,
+		                   "2026-11-22 10:00:05 UTC", "alice");
+		ev = parse(&g, WEBHOOK_GITLAB, body, NULL);
+		assert_null(ev->remote.marker);
+		webhook_event_free(ev);
+		free(body);
+	}
+}
+
+/* A webhook's issue and a REST answer's issue are read by the same code:
+ * the connector's parse_webhook and its REST reader agree on the same
+ * issue. */
+static void test_parse_same_reader(void **state)
+{
+	(void)state;
+	char secret[] = SECRET;
+	struct config_connector j = jira_conn(secret);
+	char *body = jira_body("jira:issue_updated", "bob@example.com", "SEC-7",
+	                       "threatsync-0123456789abcdef", "In Review", "indeterminate", NULL,
+	                       "2026-11-22T11:00:00.000+0100");
+	struct connector_webhook w = {0};
+	struct ts_err err = {0};
+	assert_int_equal(jira_connector_ops.parse_webhook(&j, body, strlen(body), &w, &err), 0);
+	json_t *root = json_loads(body, 0, NULL);
+	struct remote_issue rest = {0};
+	jira_issue_read(&j, json_object_get(root, "issue"), &rest);
+	assert_string_equal(w.issue.key, rest.key);
+	assert_string_equal(w.issue.id, rest.id);
+	assert_string_equal(w.issue.url, rest.url);
+	assert_string_equal(w.issue.marker, rest.marker);
+	assert_string_equal(w.issue.status, rest.status);
+	assert_string_equal(w.issue.status_category, rest.status_category);
+	assert_string_equal(w.issue.updated, rest.updated);
+	assert_string_equal(w.event, "jira:issue_updated");
+	assert_true(w.relevant);
+	assert_false(w.self_actor);
+	assert_string_equal(w.issue.actor, "bob@example.com");
+	remote_issue_clear(&rest);
+	connector_webhook_clear(&w);
+	json_decref(root);
+	free(body);
+
+	/* GitLab: the hook's object_attributes is read by gitlab_issue_parse;
+	 * its labels come as objects, mapped by the one status mapping. */
+	struct config_connector g = gitlab_conn(secret);
+	body = gitlab_body("acme/shop", 4, "opened", "threatsync-0123456789abcdef",
+	                   "workflow::doing", "2026-11-22 10:00:05 UTC", "alice");
+	assert_int_equal(gitlab_connector_ops.parse_webhook(&g, body, strlen(body), &w, &err), 0);
+	root = json_loads(body, 0, NULL);
+	const json_t *labels = json_object_get(root, "labels");
+	assert_string_equal(w.issue.status_category, gitlab_status_category("opened", labels));
+	assert_string_equal(w.issue.status_category, "indeterminate");
+	assert_string_equal(w.issue.marker, gitlab_labels_marker(labels));
+	assert_string_equal(w.issue.key, "acme/shop#4");
+	assert_false(w.self_actor);
+	assert_null(w.comment);
+	connector_webhook_clear(&w);
+	json_decref(root);
+	free(body);
+
+	/* A failed reading leaves nothing behind. */
+	assert_true(gitlab_connector_ops.parse_webhook(&g, "{\"object_kind\":\"issue\"}", 23, &w,
+	                                               &err) < 0);
+	assert_null(w.event);
+	assert_null(w.issue.key);
+}
+
+/* The real recorded bodies under $TS_SHARED_DIR/contract, where present. */
 static char *contract(const char *rel)
 {
 	const char *dir = getenv("TS_SHARED_DIR");
@@ -593,6 +703,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_jira),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_parse_gitlab),
+	    cmocka_unit_test(test_parse_markers_strict),
+	    cmocka_unit_test(test_parse_same_reader),
 	    cmocka_unit_test(test_contract_jira),
 	    cmocka_unit_test(test_contract_gitlab),
 	    cmocka_unit_test(test_time_cmp),
