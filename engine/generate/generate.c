@@ -119,7 +119,6 @@ struct gen {
 	json_t *components;     /* owned: id -> component (borrowed refs into model) */
 	json_t *flows;          /* owned: id -> flow */
 	json_t *exposure;       /* owned: component id -> 0/1/2 */
-	json_t *flows_by_end;   /* owned: component id -> array of flows touching it */
 	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
 	struct gshared *shared; /* owned: one per library threat, by library index */
 	json_t *text_index;     /* owned: library countermeasure id -> index into texts */
@@ -186,7 +185,6 @@ static void gen_release(struct gen *g)
 	json_decref(g->components);
 	json_decref(g->flows);
 	json_decref(g->exposure);
-	json_decref(g->flows_by_end);
 	json_decref(g->by_type);
 	expr_index_free(g->expr_index);
 	json_decref(g->model);
@@ -274,14 +272,14 @@ static json_t *component(struct gen *g, const char *id)
 
 /* ------------------------------------------------------------ indexes */
 
-/* Lookups by id, flows per component and exposure, all in one pass each, so
- * nothing later scans the model: generation stays linear in its size. */
+/* Lookups by id and exposure (the expr index holds the flows per component),
+ * all in one pass each, so nothing later scans the model: generation stays
+ * linear in its size. */
 static void build_indexes(struct gen *g)
 {
 	g->components = json_object();
 	g->flows = json_object();
 	g->exposure = json_object();
-	g->flows_by_end = json_object();
 	g->by_type = json_object();
 	size_t i;
 	json_t *c, *f;
@@ -292,7 +290,6 @@ static void build_indexes(struct gen *g)
 		json_object_set(g->components, id, c);
 		json_object_set_new(g->exposure, id,
 		                    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
-		json_object_set_new(g->flows_by_end, id, json_array());
 	}
 	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
 		const char *fid = jstr(f, "id");
@@ -303,9 +300,6 @@ static void build_indexes(struct gen *g)
 		for (int k = 0; k < 2; k++) {
 			if (!ends[k] || (k == 1 && ends[0] && strcmp(ends[0], ends[1]) == 0))
 				continue;
-			json_t *list = json_object_get(g->flows_by_end, ends[k]);
-			if (list)
-				json_array_append(list, f);
 			json_t *e = json_object_get(g->exposure, ends[k]);
 			if (crosses && e && json_integer_value(e) < 1)
 				json_integer_set(e, 1);
@@ -352,74 +346,6 @@ static const json_t *override_of(struct gen *g, const char *target_kind, const c
 	const json_t *o = json_object_get(map, key);
 	free(key);
 	return o;
-}
-
-/* ------------------------------------------------------------ satisfied_by */
-
-/* The provider of countermeasure lc for component comp: the semantics of
- * library_find_provider (smallest provider id, then flow id, among the flows
- * in the right direction whose other end has a provider type and for which the
- * condition holds), but over the flows touching comp only. 1 and *ret_id
- * (borrowed from the model) when found, 0 when not, negative on error. */
-static int find_provider(struct gen *g, const struct lib_countermeasure *lc, json_t *comp,
-                         const char **ret_id)
-{
-	const struct lib_satisfied_by *sb = lc->satisfied_by;
-	const char *self = jstr(comp, "id");
-	if (!sb || !self)
-		return 0;
-	const char *best_id = NULL, *best_flow = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach (json_object_get(g->flows_by_end, self), i, f) {
-		const char *src = jstr(f, "source"), *dst = jstr(f, "destination");
-		const char *fid = jstr(f, "id");
-		if (!src || !dst)
-			continue;
-		const char *other = NULL;
-		if (strcmp(dst, self) == 0 && sb->relation != LIB_RELATION_BEHIND)
-			other = src;
-		else if (strcmp(src, self) == 0 && sb->relation != LIB_RELATION_IN_FRONT)
-			other = dst;
-		if (!other || strcmp(other, self) == 0)
-			continue;
-		json_t *p = component(g, other);
-		const char *ptype = jstr(p, "type");
-		bool typed = false;
-		for (size_t k = 0; ptype && k < sb->n_provider_types && !typed; k++)
-			typed = strcmp(ptype, sb->provider_types[k]) == 0;
-		if (!typed)
-			continue;
-		if (!fid)
-			fid = "";
-		if (best_id) {
-			int c = strcmp(other, best_id);
-			if (c > 0 || (c == 0 && strcmp(fid, best_flow) >= 0))
-				continue;
-		}
-		if (sb->condition) {
-			struct expr_env env = {.component = comp,
-			                       .flow = f,
-			                       .source = component(g, src),
-			                       .destination = component(g, dst),
-			                       .model = g->model,
-			                       .index = g->expr_index};
-			bool ok = false;
-			struct ts_err e = {0};
-			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
-				return ts_err_set(g->err, TS_E_INVALID,
-				                  "%s: %s.satisfied_by.condition (for '%s'): %s",
-				                  lc->file, lc->path, self, e.msg);
-			if (!ok)
-				continue;
-		}
-		best_id = other;
-		best_flow = fid;
-	}
-	if (!best_id)
-		return 0;
-	*ret_id = best_id;
-	return 1;
 }
 
 /* ------------------------------------------------------------ threats */
@@ -663,12 +589,13 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 			c->component_key = component_key;
 			c->title = lc->title;
 			c->priority = lc->priority;
-			const char *provider = NULL;
-			int rc = find_provider(g, lc, component(g, component_key), &provider);
+			json_t *provider = NULL;
+			int rc = library_find_provider(lc, g->model, g->expr_index,
+			                               component(g, component_key), &provider, g->err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
-				c->satisfied_by = ts_strdup(provider);
+				c->satisfied_by = ts_strdup(jstr(provider, "id"));
 		}
 		cm_link_threat(g, c, threat_index);
 	}
