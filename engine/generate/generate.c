@@ -1116,120 +1116,147 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
 }
 
-static int store_threats(struct gen *g)
+/* The stored threats of the project: uid -> [id, state, hash, score, in_scope]
+ * in *existing (a new object, also on error). */
+static int load_existing_threats(struct gen *g, json_t **existing)
 {
-	json_t *changes = json_object_get(g->changes, "threats");
-	json_t *existing = json_object(); /* uid -> [id, state, hash, score, in_scope] */
-	int rc = 0;
+	*existing = json_object();
 	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
-	if (!st) {
-		rc = store_fail(g->s, "load threats", g->err);
-		goto out;
-	}
+	if (!st)
+		return store_fail(g->s, "load threats", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
-		    existing, (const char *)sqlite3_column_text(st, 1),
+		    *existing, (const char *)sqlite3_column_text(st, 1),
 		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
 		              (const char *)sqlite3_column_text(st, 2),
 		              (const char *)sqlite3_column_text(st, 3),
 		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
-	if (r != SQLITE_DONE) {
-		rc = store_fail(g->s, "load threats", g->err);
-		goto out;
-	}
-	g->had_threats = json_object_size(existing) > 0;
-	for (size_t i = 0; i < g->n_threats; i++) {
-		struct gthreat *t = &g->threats[i];
-		json_t *old = json_object_get(existing, t->uid);
-		if (!old) {
-			st = store_prepare(g->s, SQL_THREAT_INSERT);
-			if (!st) {
-				rc = store_fail(g->s, "insert threat", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, g->project_id);
-			store_bind_static(st, 2, t->uid);
-			store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
-			store_bind_static(st, 4, t->component_key);
-			store_bind_static(st, 5, t->flow_key);
-			store_bind_static(st, 6, t->title);
-			store_bind_static(st, 7, t->stride);
-			store_bind_static(st, 8, t->sh->cwe_json);
-			store_bind_static(st, 9, t->sh->capec_json);
-			store_bind_static(st, 10, t->severity);
-			store_bind_static(st, 11, t->likelihood);
-			sqlite3_bind_double(st, 12, t->score);
-			sqlite3_bind_int(st, 13, t->in_scope);
-			store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
-			store_bind_static(st, 15, t->hash);
-			sqlite3_bind_int(st, 16, g->version);
-			store_bind_static(st, 17, g->now);
-			if ((rc = step_done(g, st, "insert threat")) < 0)
-				goto out;
-			t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load threats", g->err);
+	return 0;
+}
+
+static int insert_threat(struct gen *g, struct gthreat *t)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_INSERT);
+	if (!st)
+		return store_fail(g->s, "insert threat", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, t->uid);
+	store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
+	store_bind_static(st, 4, t->component_key);
+	store_bind_static(st, 5, t->flow_key);
+	store_bind_static(st, 6, t->title);
+	store_bind_static(st, 7, t->stride);
+	store_bind_static(st, 8, t->sh->cwe_json);
+	store_bind_static(st, 9, t->sh->capec_json);
+	store_bind_static(st, 10, t->severity);
+	store_bind_static(st, 11, t->likelihood);
+	sqlite3_bind_double(st, 12, t->score);
+	sqlite3_bind_int(st, 13, t->in_scope);
+	store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
+	store_bind_static(st, 15, t->hash);
+	sqlite3_bind_int(st, 16, g->version);
+	store_bind_static(st, 17, g->now);
+	int rc = step_done(g, st, "insert threat");
+	if (rc == 0)
+		t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	return rc;
+}
+
+static int update_threat(struct gen *g, const struct gthreat *t)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_UPDATE);
+	if (!st)
+		return store_fail(g->s, "update threat", g->err);
+	sqlite3_bind_int64(st, 1, t->row_id);
+	store_bind_static(st, 2, t->title);
+	store_bind_static(st, 3, t->stride);
+	store_bind_static(st, 4, t->sh->cwe_json);
+	store_bind_static(st, 5, t->sh->capec_json);
+	store_bind_static(st, 6, t->severity);
+	store_bind_static(st, 7, t->likelihood);
+	sqlite3_bind_double(st, 8, t->score);
+	sqlite3_bind_int(st, 9, t->in_scope);
+	store_bind_static(st, 10, t->hash);
+	sqlite3_bind_int(st, 11, g->version);
+	store_bind_static(st, 12, g->now);
+	return step_done(g, st, "update threat");
+}
+
+/* Stores generated threat t against its stored row old (NULL: none yet),
+ * counting the change; a row that is handled leaves existing. */
+static int store_threat(struct gen *g, struct gthreat *t, json_t *old, json_t *existing)
+{
+	json_t *changes = json_object_get(g->changes, "threats");
+	if (!old) {
+		int rc = insert_threat(g, t);
+		if (rc == 0)
 			count(changes, "created");
-			continue;
-		}
-		t->row_id = json_integer_value(json_array_get(old, 0));
-		const char *ostate = json_string_value(json_array_get(old, 1));
-		const char *ohash = json_string_value(json_array_get(old, 2));
-		bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
-		            json_real_value(json_array_get(old, 3)) == t->score &&
-		            json_integer_value(json_array_get(old, 4)) == t->in_scope;
-		if (strcmp(ostate, "removed") == 0)
-			count(changes, "reactivated");
-		else if (strcmp(ohash, t->hash) != 0)
-			count(changes, "updated");
-		if (same) {
-			/* last_version is bumped for all at once (mark_seen). */
-			json_object_del(existing, t->uid);
-			continue;
-		}
-		st = store_prepare(g->s, SQL_THREAT_UPDATE);
-		if (!st) {
-			rc = store_fail(g->s, "update threat", g->err);
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, t->row_id);
-		store_bind_static(st, 2, t->title);
-		store_bind_static(st, 3, t->stride);
-		store_bind_static(st, 4, t->sh->cwe_json);
-		store_bind_static(st, 5, t->sh->capec_json);
-		store_bind_static(st, 6, t->severity);
-		store_bind_static(st, 7, t->likelihood);
-		sqlite3_bind_double(st, 8, t->score);
-		sqlite3_bind_int(st, 9, t->in_scope);
-		store_bind_static(st, 10, t->hash);
-		sqlite3_bind_int(st, 11, g->version);
-		store_bind_static(st, 12, g->now);
-		if ((rc = step_done(g, st, "update threat")) < 0)
-			goto out;
-		json_object_del(existing, t->uid);
+		return rc;
 	}
-	/* What is left was not generated this time. */
+	t->row_id = json_integer_value(json_array_get(old, 0));
+	const char *ostate = json_string_value(json_array_get(old, 1));
+	const char *ohash = json_string_value(json_array_get(old, 2));
+	bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
+	            json_real_value(json_array_get(old, 3)) == t->score &&
+	            json_integer_value(json_array_get(old, 4)) == t->in_scope;
+	if (strcmp(ostate, "removed") == 0)
+		count(changes, "reactivated");
+	else if (strcmp(ohash, t->hash) != 0)
+		count(changes, "updated");
+	if (!same) {
+		/* Unchanged rows get last_version for all at once (mark_seen). */
+		int rc = update_threat(g, t);
+		if (rc < 0)
+			return rc;
+	}
+	json_object_del(existing, t->uid);
+	return 0;
+}
+
+/* Marks removed, with the reason, every stored threat left in existing (they
+ * were not generated this time). */
+static int remove_threats(struct gen *g, json_t *existing)
+{
 	const char *uid;
 	json_t *old;
 	json_object_foreach (existing, uid, old) {
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
 		char *reason = removal_reason(g, uid, true);
-		st = store_prepare(g->s, SQL_THREAT_REMOVE);
+		sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_REMOVE);
 		if (!st) {
 			free(reason);
-			rc = store_fail(g->s, "remove threat", g->err);
-			goto out;
+			return store_fail(g->s, "remove threat", g->err);
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
 		store_bind_static(st, 2, reason);
 		store_bind_static(st, 3, g->now);
-		rc = step_done(g, st, "remove threat");
+		int rc = step_done(g, st, "remove threat");
 		free(reason);
 		if (rc < 0)
-			goto out;
-		count(changes, "removed");
+			return rc;
+		count(json_object_get(g->changes, "threats"), "removed");
 	}
+	return 0;
+}
+
+static int store_threats(struct gen *g)
+{
+	json_t *existing = NULL;
+	int rc = load_existing_threats(g, &existing);
+	if (rc < 0)
+		goto out;
+	g->had_threats = json_object_size(existing) > 0;
+	for (size_t i = 0; i < g->n_threats; i++) {
+		struct gthreat *t = &g->threats[i];
+		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
+			goto out;
+	}
+	rc = remove_threats(g, existing);
 out:
 	json_decref(existing);
 	return rc;
