@@ -590,8 +590,9 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 			c->title = lc->title;
 			c->priority = lc->priority;
 			json_t *provider = NULL;
-			int rc = library_find_provider(lc, g->model, g->expr_index,
-			                               component(g, component_key), &provider, g->err);
+			int rc =
+			    library_find_provider(lc, g->model, g->expr_index,
+			                          component(g, component_key), &provider, g->err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)

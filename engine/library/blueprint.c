@@ -731,7 +731,7 @@ struct expansion {
 	json_t *sel_zones, *sel_comps, *sel_flows, *sel_assets; /* owned, borrowed elements */
 	json_t *zone_ids, *comp_ids, *flow_ids, *asset_ids;     /* owned: id -> element */
 	json_t *used_zones;                                     /* owned: zones with a component */
-	json_t *comp_by_id, *flow_by_id; /* owned: id -> produced element */
+	json_t *comp_by_id, *flow_by_id;                        /* owned: id -> produced element */
 };
 
 static void expansion_free(struct expansion *x)
@@ -760,11 +760,12 @@ static int expand_components(struct expansion *x, json_t **ret, struct ts_err *e
 		const char *zone = json_string_value(json_object_get(e, "trust_zone"));
 		if (!json_object_get(x->zone_ids, zone)) {
 			json_decref(components);
-			return ts_err_set(err, TS_E_INVALID,
-			                  "%s: %s: component \"%s\" is placed in trust zone \"%s\", "
-			                  "which this profile leaves out",
-			                  x->bp->file, x->bp->path,
-			                  json_string_value(json_object_get(e, "id")), zone);
+			return ts_err_set(
+			    err, TS_E_INVALID,
+			    "%s: %s: component \"%s\" is placed in trust zone \"%s\", "
+			    "which this profile leaves out",
+			    x->bp->file, x->bp->path, json_string_value(json_object_get(e, "id")),
+			    zone);
 		}
 		json_object_set_new(x->used_zones, zone, json_true());
 		json_t *c = json_object();
