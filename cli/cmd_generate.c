@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "engine/generate/classify.h"
 #include "engine/generate/generate.h"
+#include "engine/generate/listing.h"
 #include "engine/model/project.h"
 #include "engine/tracking/override.h"
 

@@ -23,14 +23,18 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
+struct import_args {
+	const char *slug, *file;
+	enum model_format fmt;
+	bool strict, json;
+};
+
+static int parse_import_args(int argc, char **argv, struct import_args *a)
 {
-	const char *slug = NULL, *file = NULL;
-	enum model_format fmt = MODEL_FORMAT_AUTO;
-	bool strict = false, json = false;
+	a->fmt = MODEL_FORMAT_AUTO;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (model_format_from_name(argv[++i], &fmt) < 0) {
+			if (model_format_from_name(argv[++i], &a->fmt) < 0) {
 				cli_error(
 				    "model import: unknown format '%s' (expected auto, native, "
 				    "otm or threatdragon)",
@@ -38,25 +42,59 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 				return EX_USAGE;
 			}
 		} else if (strcmp(argv[i], "--strict") == 0) {
-			strict = true;
+			a->strict = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (argv[i][0] != '-' && !slug) {
-			slug = argv[i];
-		} else if (argv[i][0] != '-' && !file) {
-			file = argv[i];
+			a->json = true;
+		} else if (argv[i][0] != '-' && !a->slug) {
+			a->slug = argv[i];
+		} else if (argv[i][0] != '-' && !a->file) {
+			a->file = argv[i];
 		} else {
 			cli_error("model import: unexpected argument '%s'", argv[i]);
 			return EX_USAGE;
 		}
 	}
-	if (!slug || !file) {
+	if (!a->slug || !a->file) {
 		cli_error("usage: threatsync model import SLUG FILE [--format "
 		          "auto|native|otm|threatdragon] [--strict] [--json]");
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+static void print_import(const struct import_args *a, const json_t *model, json_t *warnings,
+                         enum model_format detected, int version, bool unchanged)
+{
+	size_t n_comp = json_array_size(json_object_get(model, "components"));
+	size_t n_flows = json_array_size(json_object_get(model, "flows"));
+	if (a->json) {
+		char hash[65];
+		free(model_canonical_dump(model, hash));
+		json_t *o = json_pack(
+		    "{s:s, s:i, s:b, s:s, s:s, s:I, s:I, s:I, s:s, s:O}", "project", a->slug,
+		    "version", version, "unchanged", unchanged, "format",
+		    model_format_name(detected), "source", base_name(a->file), "components",
+		    (json_int_t)n_comp, "flows", (json_int_t)n_flows, "trust_zones",
+		    (json_int_t)json_array_size(json_object_get(model, "trust_zones")),
+		    "content_hash", hash, "warnings", warnings);
+		print_json(o);
+		json_decref(o);
+	} else if (unchanged) {
+		printf("model unchanged: identical to version %d\n", version);
+	} else {
+		printf("imported %s as version %d of %s (format %s, %zu components, %zu flows)\n",
+		       a->file, version, a->slug, model_format_name(detected), n_comp, n_flows);
+	}
+}
+
+int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct import_args a = {0};
+	int code = parse_import_args(argc, argv, &a);
+	if (code)
+		return code;
 	struct model_typeinfo ti = {0};
-	int code = cli_typeinfo(ctx, &ti);
+	code = cli_typeinfo(ctx, &ti);
 	if (code)
 		return code;
 	/* The file is checked completely before the database is opened: bad
@@ -64,7 +102,8 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct ts_err err = {0};
 	json_t *model = NULL, *warnings = NULL;
 	enum model_format detected = MODEL_FORMAT_AUTO;
-	if (model_parse_file(file, fmt, strict, &ti, &model, &warnings, &detected, &err) < 0) {
+	if (model_parse_file(a.file, a.fmt, a.strict, &ti, &model, &warnings, &detected, &err) <
+	    0) {
 		fprintf(stderr, "%s\n", err.msg);
 		cli_typeinfo_free(&ti);
 		return cli_exit_code(err.code, EX_DATAERR);
@@ -81,33 +120,14 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct store *s = cli_store(ctx, false, &code);
 	if (!s)
 		goto out;
-	if (project_find(s, slug, &project_id, &err) < 0 ||
-	    model_import(s, project_id, model, detected, base_name(file), &version, &unchanged,
+	if (project_find(s, a.slug, &project_id, &err) < 0 ||
+	    model_import(s, project_id, model, detected, base_name(a.file), &version, &unchanged,
 	                 &err) < 0) {
 		cli_error("%s", err.msg);
 		code = cli_exit_code(err.code, EX_SOFTWARE);
 		goto out;
 	}
-	size_t n_comp = json_array_size(json_object_get(model, "components"));
-	size_t n_flows = json_array_size(json_object_get(model, "flows"));
-	if (json) {
-		char hash[65];
-		free(model_canonical_dump(model, hash));
-		json_t *o =
-		    json_pack("{s:s, s:i, s:b, s:s, s:s, s:I, s:I, s:I, s:s, s:O}", "project", slug,
-		              "version", version, "unchanged", unchanged, "format",
-		              model_format_name(detected), "source", base_name(file), "components",
-		              (json_int_t)n_comp, "flows", (json_int_t)n_flows, "trust_zones",
-		              (json_int_t)json_array_size(json_object_get(model, "trust_zones")),
-		              "content_hash", hash, "warnings", warnings);
-		print_json(o);
-		json_decref(o);
-	} else if (unchanged) {
-		printf("model unchanged: identical to version %d\n", version);
-	} else {
-		printf("imported %s as version %d of %s (format %s, %zu components, %zu flows)\n",
-		       file, version, slug, model_format_name(detected), n_comp, n_flows);
-	}
+	print_import(&a, model, warnings, detected, version, unchanged);
 	code = 0;
 out:
 	json_decref(model);
@@ -155,6 +175,68 @@ static void print_kind(const json_t *diff, const char *key, const char *label)
 	}
 }
 
+/* The two versions to compare: the previous and the latest when nv is 0 (the
+ * first version against an empty model), else v1 and v2. New references. */
+static int load_pair(struct store *s, int64_t project_id, int nv, int *v1, int *v2, json_t **a,
+                     json_t **b, struct ts_err *err)
+{
+	if (nv == 0) {
+		if (model_load(s, project_id, 0, b, v2, err) < 0)
+			return -1;
+		*v1 = *v2 - 1;
+		if (*v1 >= 1 && model_load(s, project_id, *v1, a, NULL, err) < 0)
+			return -1;
+		if (!*a)
+			*a = json_object();
+		return 0;
+	}
+	if (model_load(s, project_id, *v1, a, NULL, err) < 0 ||
+	    model_load(s, project_id, *v2, b, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void print_diff_json(const char *slug, int v1, int v2, json_t *diff)
+{
+	/* The diff's own "project" member lists the changed fields of the
+	 * model's project object; in the output "project" is the slug, as in
+	 * every other document, and those fields are "project_fields". */
+	json_t *o = json_pack("{s:s, s:i, s:i}", "project", slug, "from", v1, "to", v2);
+	json_object_set(o, "project_fields", json_object_get(diff, "project"));
+	json_object_del(diff, "project");
+	json_object_update(o, diff);
+	print_json(o);
+	json_decref(o);
+}
+
+static void print_diff_text(const char *slug, int v1, int v2, const json_t *diff)
+{
+	if (model_diff_empty(diff)) {
+		printf("%s: no differences between version %d and version %d\n", slug, v1, v2);
+		return;
+	}
+	if (v1 >= 1)
+		printf("%s: version %d -> version %d\n", slug, v1, v2);
+	else
+		printf("%s: version %d (no earlier version)\n", slug, v2);
+	json_t *project = json_object_get(diff, "project");
+	if (json_array_size(project)) {
+		printf("project: changed");
+		size_t i;
+		json_t *f;
+		json_array_foreach (project, i, f) {
+			printf("%s%s", i ? ", " : " ", json_string_value(f));
+		}
+		printf("\n");
+	}
+	print_kind(diff, "trust_zones", "trust zones");
+	print_kind(diff, "components", "components");
+	print_kind(diff, "flows", "flows");
+	print_kind(diff, "data_assets", "data assets");
+	print_kind(diff, "threats", "manual threats");
+	print_kind(diff, "countermeasures", "manual countermeasures");
+}
+
 int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *slug = NULL;
@@ -187,63 +269,20 @@ int cmd_model_diff(struct cli_ctx *ctx, int argc, char **argv)
 	struct ts_err err = {0};
 	int64_t project_id = 0;
 	json_t *a = NULL, *b = NULL, *diff = NULL;
-	if (project_find(s, slug, &project_id, &err) < 0)
-		goto fail;
-	if (nv == 0) {
-		/* Previous against latest; the first version against an empty model. */
-		if (model_load(s, project_id, 0, &b, &v2, &err) < 0)
-			goto fail;
-		v1 = v2 - 1;
-		if (v1 >= 1 && model_load(s, project_id, v1, &a, NULL, &err) < 0)
-			goto fail;
-		if (!a)
-			a = json_object();
-	} else if (model_load(s, project_id, v1, &a, NULL, &err) < 0 ||
-	           model_load(s, project_id, v2, &b, NULL, &err) < 0) {
-		goto fail;
+	if (project_find(s, slug, &project_id, &err) < 0 ||
+	    load_pair(s, project_id, nv, &v1, &v2, &a, &b, &err) < 0) {
+		cli_error("%s", err.msg);
+		json_decref(a);
+		json_decref(b);
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	model_diff(a, b, &diff);
-	if (json) {
-		/* The diff's own "project" member lists the changed fields of the
-		 * model's project object; in the output "project" is the slug, as in
-		 * every other document, and those fields are "project_fields". */
-		json_t *o = json_pack("{s:s, s:i, s:i}", "project", slug, "from", v1, "to", v2);
-		json_object_set(o, "project_fields", json_object_get(diff, "project"));
-		json_object_del(diff, "project");
-		json_object_update(o, diff);
-		print_json(o);
-		json_decref(o);
-	} else if (model_diff_empty(diff)) {
-		printf("%s: no differences between version %d and version %d\n", slug, v1, v2);
-	} else {
-		if (v1 >= 1)
-			printf("%s: version %d -> version %d\n", slug, v1, v2);
-		else
-			printf("%s: version %d (no earlier version)\n", slug, v2);
-		json_t *project = json_object_get(diff, "project");
-		if (json_array_size(project)) {
-			printf("project: changed");
-			size_t i;
-			json_t *f;
-			json_array_foreach (project, i, f) {
-				printf("%s%s", i ? ", " : " ", json_string_value(f));
-			}
-			printf("\n");
-		}
-		print_kind(diff, "trust_zones", "trust zones");
-		print_kind(diff, "components", "components");
-		print_kind(diff, "flows", "flows");
-		print_kind(diff, "data_assets", "data assets");
-		print_kind(diff, "threats", "manual threats");
-		print_kind(diff, "countermeasures", "manual countermeasures");
-	}
+	if (json)
+		print_diff_json(slug, v1, v2, diff);
+	else
+		print_diff_text(slug, v1, v2, diff);
 	json_decref(a);
 	json_decref(b);
 	json_decref(diff);
 	return 0;
-fail:
-	cli_error("%s", err.msg);
-	json_decref(a);
-	json_decref(b);
-	return cli_exit_code(err.code, EX_SOFTWARE);
 }

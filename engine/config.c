@@ -875,6 +875,50 @@ static void replace_string(char **field, char *v)
 	*field = v;
 }
 
+/* A path option: relative to the configuration file's directory, or to the
+ * state directory for OPT_STATE_DIR (where SQLite URIs and ":memory:" stay as
+ * written); OPT_READABLE paths must be readable now. */
+static void parse_path(struct loader *l, const config_setting_t *s, const struct opt *o, void *f)
+{
+	const char *str;
+	if (!get_string(l, s, o, o->name, &str))
+		return;
+	if ((o->flags & OPT_STATE_DIR) &&
+	    (strcmp(str, ":memory:") == 0 || strncmp(str, "file:", 5) == 0)) {
+		replace_string(f, ts_strdup(str));
+		return;
+	}
+	const char *base_dir = (o->flags & OPT_STATE_DIR) && l->state_dir ? l->state_dir : l->dir;
+	char *p = resolve_path(base_dir, str);
+	if ((o->flags & OPT_READABLE) && access(p, R_OK) != 0) {
+		lerr(l, s, "%s: cannot read %s: %s", o->name, p, strerror(errno));
+		free(p);
+		return;
+	}
+	replace_string(f, p);
+}
+
+/* A number option (integer or float in the file) within [dmin, dmax]. */
+static void parse_double(struct loader *l, const config_setting_t *s, const struct opt *o,
+                         void *f)
+{
+	int t = config_setting_type(s);
+	double d;
+	if (t == CONFIG_TYPE_FLOAT) {
+		d = config_setting_get_float(s);
+	} else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+		d = (double)config_setting_get_int64(s);
+	} else {
+		lerr(l, s, "%s: expected a number, got %s", o->name, type_name(t));
+		return;
+	}
+	if (!(d >= o->dmin && d <= o->dmax)) {
+		lerr(l, s, "%s %g is out of range %g..%g", o->name, d, o->dmin, o->dmax);
+		return;
+	}
+	*(double *)f = d;
+}
+
 static void parse_value(struct loader *l, const config_setting_t *s, const struct opt *o,
                         void *base)
 {
@@ -887,25 +931,9 @@ static void parse_value(struct loader *l, const config_setting_t *s, const struc
 		if (get_string(l, s, o, o->name, &str))
 			replace_string(f, *str ? ts_strdup(str) : NULL);
 		break;
-	case OPT_PATH: {
-		if (!get_string(l, s, o, o->name, &str))
-			break;
-		if ((o->flags & OPT_STATE_DIR) &&
-		    (strcmp(str, ":memory:") == 0 || strncmp(str, "file:", 5) == 0)) {
-			replace_string(f, ts_strdup(str));
-			break;
-		}
-		const char *base_dir =
-		    (o->flags & OPT_STATE_DIR) && l->state_dir ? l->state_dir : l->dir;
-		char *p = resolve_path(base_dir, str);
-		if ((o->flags & OPT_READABLE) && access(p, R_OK) != 0) {
-			lerr(l, s, "%s: cannot read %s: %s", o->name, p, strerror(errno));
-			free(p);
-			break;
-		}
-		replace_string(f, p);
+	case OPT_PATH:
+		parse_path(l, s, o, f);
 		break;
-	}
 	case OPT_SECRET_FILE:
 		if (get_string(l, s, o, o->name, &str))
 			read_secret(l, s, o, str, f);
@@ -918,24 +946,9 @@ static void parse_value(struct loader *l, const config_setting_t *s, const struc
 		if (get_integer(l, s, o, o->name, &n))
 			*(size_t *)f = (size_t)n;
 		break;
-	case OPT_DOUBLE: {
-		int t = config_setting_type(s);
-		double d;
-		if (t == CONFIG_TYPE_FLOAT) {
-			d = config_setting_get_float(s);
-		} else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
-			d = (double)config_setting_get_int64(s);
-		} else {
-			lerr(l, s, "%s: expected a number, got %s", o->name, type_name(t));
-			break;
-		}
-		if (!(d >= o->dmin && d <= o->dmax)) {
-			lerr(l, s, "%s %g is out of range %g..%g", o->name, d, o->dmin, o->dmax);
-			break;
-		}
-		*(double *)f = d;
+	case OPT_DOUBLE:
+		parse_double(l, s, o, f);
 		break;
-	}
 	case OPT_ENUM:
 		if (get_choice(l, s, o, &ch))
 			*(int *)f = ch->value;

@@ -4,7 +4,6 @@
 #include "engine/generate/generate.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,60 +11,12 @@
 
 #include "engine/expr/expr.h"
 #include "engine/generate/classify.h"
+#include "engine/generate/score.h"
 #include "engine/model/model.h"
 #include "engine/model/project.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/override.h"
 #include "engine/tracking/task_status.h"
-
-/* ------------------------------------------------------------ scoring */
-
-double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exposure)
-{
-	static const double class_factor[] = {0.55, 0.55, 0.70, 0.85, 1.0};
-	static const double exposure_factor[] = {0.75, 0.90, 1.0};
-	if (severity_rank < 1)
-		severity_rank = 1;
-	if (severity_rank > 4)
-		severity_rank = 4;
-	if (likelihood_rank < 1)
-		likelihood_rank = 1;
-	if (likelihood_rank > 3)
-		likelihood_rank = 3;
-	if (class_rank < 0 || class_rank > 4)
-		class_rank = 0;
-	if (exposure < 0)
-		exposure = 0;
-	if (exposure > 2)
-		exposure = 2;
-	double base = (double)(severity_rank * likelihood_rank) / 12.0;
-	double s = 100.0 * base * class_factor[class_rank] * exposure_factor[exposure];
-	/* Round half up on one decimal; the epsilon keeps 0.05 steps that binary
-	 * floating point lands just below from rounding down. */
-	return floor(s * 10.0 + 0.5 + 1e-9) / 10.0;
-}
-
-static const char *const cm_statuses[] = {"todo",           "in_progress",   "done",
-                                          "not_applicable", "risk_accepted", "satisfied"};
-
-bool gen_status_valid(const char *s)
-{
-	for (size_t i = 0; s && i < TS_ARRAY_SIZE(cm_statuses); i++)
-		if (strcmp(s, cm_statuses[i]) == 0)
-			return true;
-	return false;
-}
-
-static int likelihood_rank(const char *s)
-{
-	if (!s)
-		return 2;
-	if (strcmp(s, "high") == 0)
-		return 3;
-	if (strcmp(s, "low") == 0)
-		return 1;
-	return 2;
-}
 
 /* ------------------------------------------------------------ working set */
 
@@ -158,7 +109,6 @@ struct gen {
 	json_t *components;     /* owned: id -> component (borrowed refs into model) */
 	json_t *flows;          /* owned: id -> flow */
 	json_t *exposure;       /* owned: component id -> 0/1/2 */
-	json_t *flows_by_end;   /* owned: component id -> array of flows touching it */
 	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
 	struct gshared *shared; /* owned: one per library threat, by library index */
 	json_t *text_index;     /* owned: library countermeasure id -> index into texts */
@@ -225,7 +175,6 @@ static void gen_release(struct gen *g)
 	json_decref(g->components);
 	json_decref(g->flows);
 	json_decref(g->exposure);
-	json_decref(g->flows_by_end);
 	json_decref(g->by_type);
 	expr_index_free(g->expr_index);
 	json_decref(g->model);
@@ -313,14 +262,14 @@ static json_t *component(struct gen *g, const char *id)
 
 /* ------------------------------------------------------------ indexes */
 
-/* Lookups by id, flows per component and exposure, all in one pass each, so
- * nothing later scans the model: generation stays linear in its size. */
+/* Lookups by id and exposure (the expr index holds the flows per component),
+ * all in one pass each, so nothing later scans the model: generation stays
+ * linear in its size. */
 static void build_indexes(struct gen *g)
 {
 	g->components = json_object();
 	g->flows = json_object();
 	g->exposure = json_object();
-	g->flows_by_end = json_object();
 	g->by_type = json_object();
 	size_t i;
 	json_t *c, *f;
@@ -331,7 +280,6 @@ static void build_indexes(struct gen *g)
 		json_object_set(g->components, id, c);
 		json_object_set_new(g->exposure, id,
 		                    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
-		json_object_set_new(g->flows_by_end, id, json_array());
 	}
 	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
 		const char *fid = jstr(f, "id");
@@ -342,9 +290,6 @@ static void build_indexes(struct gen *g)
 		for (int k = 0; k < 2; k++) {
 			if (!ends[k] || (k == 1 && ends[0] && strcmp(ends[0], ends[1]) == 0))
 				continue;
-			json_t *list = json_object_get(g->flows_by_end, ends[k]);
-			if (list)
-				json_array_append(list, f);
 			json_t *e = json_object_get(g->exposure, ends[k]);
 			if (crosses && e && json_integer_value(e) < 1)
 				json_integer_set(e, 1);
@@ -391,74 +336,6 @@ static const json_t *override_of(struct gen *g, const char *target_kind, const c
 	const json_t *o = json_object_get(map, key);
 	free(key);
 	return o;
-}
-
-/* ------------------------------------------------------------ satisfied_by */
-
-/* The provider of countermeasure lc for component comp: the semantics of
- * library_find_provider (smallest provider id, then flow id, among the flows
- * in the right direction whose other end has a provider type and for which the
- * condition holds), but over the flows touching comp only. 1 and *ret_id
- * (borrowed from the model) when found, 0 when not, negative on error. */
-static int find_provider(struct gen *g, const struct lib_countermeasure *lc, json_t *comp,
-                         const char **ret_id)
-{
-	const struct lib_satisfied_by *sb = lc->satisfied_by;
-	const char *self = jstr(comp, "id");
-	if (!sb || !self)
-		return 0;
-	const char *best_id = NULL, *best_flow = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach (json_object_get(g->flows_by_end, self), i, f) {
-		const char *src = jstr(f, "source"), *dst = jstr(f, "destination");
-		const char *fid = jstr(f, "id");
-		if (!src || !dst)
-			continue;
-		const char *other = NULL;
-		if (strcmp(dst, self) == 0 && sb->relation != LIB_RELATION_BEHIND)
-			other = src;
-		else if (strcmp(src, self) == 0 && sb->relation != LIB_RELATION_IN_FRONT)
-			other = dst;
-		if (!other || strcmp(other, self) == 0)
-			continue;
-		json_t *p = component(g, other);
-		const char *ptype = jstr(p, "type");
-		bool typed = false;
-		for (size_t k = 0; ptype && k < sb->n_provider_types && !typed; k++)
-			typed = strcmp(ptype, sb->provider_types[k]) == 0;
-		if (!typed)
-			continue;
-		if (!fid)
-			fid = "";
-		if (best_id) {
-			int c = strcmp(other, best_id);
-			if (c > 0 || (c == 0 && strcmp(fid, best_flow) >= 0))
-				continue;
-		}
-		if (sb->condition) {
-			struct expr_env env = {.component = comp,
-			                       .flow = f,
-			                       .source = component(g, src),
-			                       .destination = component(g, dst),
-			                       .model = g->model,
-			                       .index = g->expr_index};
-			bool ok = false;
-			struct ts_err e = {0};
-			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)
-				return ts_err_set(g->err, TS_E_INVALID,
-				                  "%s: %s.satisfied_by.condition (for '%s'): %s",
-				                  lc->file, lc->path, self, e.msg);
-			if (!ok)
-				continue;
-		}
-		best_id = other;
-		best_flow = fid;
-	}
-	if (!best_id)
-		return 0;
-	*ret_id = best_id;
-	return 1;
 }
 
 /* ------------------------------------------------------------ threats */
@@ -538,8 +415,7 @@ static void threat_digest(struct gen *g, const struct gthreat *t, char out[65])
 
 static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
 {
-	t->score = gen_score(classify_rank(t->severity), likelihood_rank(t->likelihood),
-	                     g->class_rank, exposure);
+	t->score = gen_score_threat(t->severity, t->likelihood, g->class_rank, exposure);
 	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
 	t->ovr = override_of(g, "threat", t->uid, false);
 	/* A library threat's digest covers library fields only: taken once. */
@@ -703,12 +579,14 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 			c->component_key = component_key;
 			c->title = lc->title;
 			c->priority = lc->priority;
-			const char *provider = NULL;
-			int rc = find_provider(g, lc, component(g, component_key), &provider);
+			json_t *provider = NULL;
+			int rc =
+			    library_find_provider(lc, g->model, g->expr_index,
+			                          component(g, component_key), &provider, g->err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
-				c->satisfied_by = ts_strdup(provider);
+				c->satisfied_by = ts_strdup(jstr(provider, "id"));
 		}
 		cm_link_threat(g, c, threat_index);
 	}
@@ -1212,120 +1090,147 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
 }
 
-static int store_threats(struct gen *g)
+/* The stored threats of the project: uid -> [id, state, hash, score, in_scope]
+ * in *existing (a new object, also on error). */
+static int load_existing_threats(struct gen *g, json_t **existing)
 {
-	json_t *changes = json_object_get(g->changes, "threats");
-	json_t *existing = json_object(); /* uid -> [id, state, hash, score, in_scope] */
-	int rc = 0;
+	*existing = json_object();
 	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
-	if (!st) {
-		rc = store_fail(g->s, "load threats", g->err);
-		goto out;
-	}
+	if (!st)
+		return store_fail(g->s, "load threats", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
-		    existing, (const char *)sqlite3_column_text(st, 1),
+		    *existing, (const char *)sqlite3_column_text(st, 1),
 		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
 		              (const char *)sqlite3_column_text(st, 2),
 		              (const char *)sqlite3_column_text(st, 3),
 		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
-	if (r != SQLITE_DONE) {
-		rc = store_fail(g->s, "load threats", g->err);
-		goto out;
-	}
-	g->had_threats = json_object_size(existing) > 0;
-	for (size_t i = 0; i < g->n_threats; i++) {
-		struct gthreat *t = &g->threats[i];
-		json_t *old = json_object_get(existing, t->uid);
-		if (!old) {
-			st = store_prepare(g->s, SQL_THREAT_INSERT);
-			if (!st) {
-				rc = store_fail(g->s, "insert threat", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, g->project_id);
-			store_bind_static(st, 2, t->uid);
-			store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
-			store_bind_static(st, 4, t->component_key);
-			store_bind_static(st, 5, t->flow_key);
-			store_bind_static(st, 6, t->title);
-			store_bind_static(st, 7, t->stride);
-			store_bind_static(st, 8, t->sh->cwe_json);
-			store_bind_static(st, 9, t->sh->capec_json);
-			store_bind_static(st, 10, t->severity);
-			store_bind_static(st, 11, t->likelihood);
-			sqlite3_bind_double(st, 12, t->score);
-			sqlite3_bind_int(st, 13, t->in_scope);
-			store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
-			store_bind_static(st, 15, t->hash);
-			sqlite3_bind_int(st, 16, g->version);
-			store_bind_static(st, 17, g->now);
-			if ((rc = step_done(g, st, "insert threat")) < 0)
-				goto out;
-			t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "load threats", g->err);
+	return 0;
+}
+
+static int insert_threat(struct gen *g, struct gthreat *t)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_INSERT);
+	if (!st)
+		return store_fail(g->s, "insert threat", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, t->uid);
+	store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
+	store_bind_static(st, 4, t->component_key);
+	store_bind_static(st, 5, t->flow_key);
+	store_bind_static(st, 6, t->title);
+	store_bind_static(st, 7, t->stride);
+	store_bind_static(st, 8, t->sh->cwe_json);
+	store_bind_static(st, 9, t->sh->capec_json);
+	store_bind_static(st, 10, t->severity);
+	store_bind_static(st, 11, t->likelihood);
+	sqlite3_bind_double(st, 12, t->score);
+	sqlite3_bind_int(st, 13, t->in_scope);
+	store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
+	store_bind_static(st, 15, t->hash);
+	sqlite3_bind_int(st, 16, g->version);
+	store_bind_static(st, 17, g->now);
+	int rc = step_done(g, st, "insert threat");
+	if (rc == 0)
+		t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
+	return rc;
+}
+
+static int update_threat(struct gen *g, const struct gthreat *t)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_UPDATE);
+	if (!st)
+		return store_fail(g->s, "update threat", g->err);
+	sqlite3_bind_int64(st, 1, t->row_id);
+	store_bind_static(st, 2, t->title);
+	store_bind_static(st, 3, t->stride);
+	store_bind_static(st, 4, t->sh->cwe_json);
+	store_bind_static(st, 5, t->sh->capec_json);
+	store_bind_static(st, 6, t->severity);
+	store_bind_static(st, 7, t->likelihood);
+	sqlite3_bind_double(st, 8, t->score);
+	sqlite3_bind_int(st, 9, t->in_scope);
+	store_bind_static(st, 10, t->hash);
+	sqlite3_bind_int(st, 11, g->version);
+	store_bind_static(st, 12, g->now);
+	return step_done(g, st, "update threat");
+}
+
+/* Stores generated threat t against its stored row old (NULL: none yet),
+ * counting the change; a row that is handled leaves existing. */
+static int store_threat(struct gen *g, struct gthreat *t, json_t *old, json_t *existing)
+{
+	json_t *changes = json_object_get(g->changes, "threats");
+	if (!old) {
+		int rc = insert_threat(g, t);
+		if (rc == 0)
 			count(changes, "created");
-			continue;
-		}
-		t->row_id = json_integer_value(json_array_get(old, 0));
-		const char *ostate = json_string_value(json_array_get(old, 1));
-		const char *ohash = json_string_value(json_array_get(old, 2));
-		bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
-		            json_real_value(json_array_get(old, 3)) == t->score &&
-		            json_integer_value(json_array_get(old, 4)) == t->in_scope;
-		if (strcmp(ostate, "removed") == 0)
-			count(changes, "reactivated");
-		else if (strcmp(ohash, t->hash) != 0)
-			count(changes, "updated");
-		if (same) {
-			/* last_version is bumped for all at once (mark_seen). */
-			json_object_del(existing, t->uid);
-			continue;
-		}
-		st = store_prepare(g->s, SQL_THREAT_UPDATE);
-		if (!st) {
-			rc = store_fail(g->s, "update threat", g->err);
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, t->row_id);
-		store_bind_static(st, 2, t->title);
-		store_bind_static(st, 3, t->stride);
-		store_bind_static(st, 4, t->sh->cwe_json);
-		store_bind_static(st, 5, t->sh->capec_json);
-		store_bind_static(st, 6, t->severity);
-		store_bind_static(st, 7, t->likelihood);
-		sqlite3_bind_double(st, 8, t->score);
-		sqlite3_bind_int(st, 9, t->in_scope);
-		store_bind_static(st, 10, t->hash);
-		sqlite3_bind_int(st, 11, g->version);
-		store_bind_static(st, 12, g->now);
-		if ((rc = step_done(g, st, "update threat")) < 0)
-			goto out;
-		json_object_del(existing, t->uid);
+		return rc;
 	}
-	/* What is left was not generated this time. */
+	t->row_id = json_integer_value(json_array_get(old, 0));
+	const char *ostate = json_string_value(json_array_get(old, 1));
+	const char *ohash = json_string_value(json_array_get(old, 2));
+	bool same = strcmp(ostate, "active") == 0 && strcmp(ohash, t->hash) == 0 &&
+	            json_real_value(json_array_get(old, 3)) == t->score &&
+	            json_integer_value(json_array_get(old, 4)) == t->in_scope;
+	if (strcmp(ostate, "removed") == 0)
+		count(changes, "reactivated");
+	else if (strcmp(ohash, t->hash) != 0)
+		count(changes, "updated");
+	if (!same) {
+		/* Unchanged rows get last_version for all at once (mark_seen). */
+		int rc = update_threat(g, t);
+		if (rc < 0)
+			return rc;
+	}
+	json_object_del(existing, t->uid);
+	return 0;
+}
+
+/* Marks removed, with the reason, every stored threat left in existing (they
+ * were not generated this time). */
+static int remove_threats(struct gen *g, json_t *existing)
+{
 	const char *uid;
 	json_t *old;
 	json_object_foreach (existing, uid, old) {
 		if (strcmp(json_string_value(json_array_get(old, 1)), "removed") == 0)
 			continue;
 		char *reason = removal_reason(g, uid, true);
-		st = store_prepare(g->s, SQL_THREAT_REMOVE);
+		sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_REMOVE);
 		if (!st) {
 			free(reason);
-			rc = store_fail(g->s, "remove threat", g->err);
-			goto out;
+			return store_fail(g->s, "remove threat", g->err);
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
 		store_bind_static(st, 2, reason);
 		store_bind_static(st, 3, g->now);
-		rc = step_done(g, st, "remove threat");
+		int rc = step_done(g, st, "remove threat");
 		free(reason);
 		if (rc < 0)
-			goto out;
-		count(changes, "removed");
+			return rc;
+		count(json_object_get(g->changes, "threats"), "removed");
 	}
+	return 0;
+}
+
+static int store_threats(struct gen *g)
+{
+	json_t *existing = NULL;
+	int rc = load_existing_threats(g, &existing);
+	if (rc < 0)
+		goto out;
+	g->had_threats = json_object_size(existing) > 0;
+	for (size_t i = 0; i < g->n_threats; i++) {
+		struct gthreat *t = &g->threats[i];
+		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
+			goto out;
+	}
+	rc = remove_threats(g, existing);
 out:
 	json_decref(existing);
 	return rc;
@@ -1897,224 +1802,5 @@ rollback:
 	store_rollback(s);
 out:
 	gen_release(&g);
-	return rc;
-}
-
-/* ------------------------------------------------------------ listings */
-
-static const char SQL_LATEST_CLASS[] =
-    "SELECT version, risk_class, class_rule FROM model_versions WHERE project_id = ?1"
-    " AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
-static const char SQL_LIST_THREATS[] =
-    "SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
-    " severity, likelihood, score, in_scope, state, removed_reason, first_version,"
-    " last_version FROM threats WHERE project_id = ?1"
-    " AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
-static const char SQL_LIST_LINKS[] =
-    "SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
-    " JOIN countermeasures c ON c.id = l.countermeasure_id WHERE t.project_id = ?1"
-    " ORDER BY t.uid, c.uid";
-static const char SQL_LIST_CMS[] =
-    "SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
-    " c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
-    " c.removed_reason, json_patch(coalesce(x.body, '{}'), c.body), t.connector, t.remote_key,"
-    " t.remote_url, c.first_version, c.last_version FROM countermeasures c"
-    " LEFT JOIN tickets t ON t.id = c.ticket_id"
-    " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash"
-    " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"
-    " AND (?3 IS NULL OR c.status = ?3) ORDER BY c.score DESC, c.uid";
-
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	const char *s = store_col_text(st, i);
-	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
-	return v ? v : json_null();
-}
-
-/* {"project", "model_version", "risk_class", "rule"} of the last generation. */
-static int list_header(struct store *s, const char *slug, int64_t *ret_project, json_t **ret_doc,
-                       struct ts_err *err)
-{
-	int rc = project_find(s, slug, ret_project, err);
-	if (rc < 0)
-		return rc;
-	sqlite3_stmt *st = store_prepare(s, SQL_LATEST_CLASS);
-	if (!st)
-		return store_fail(s, "load classification", err);
-	sqlite3_bind_int64(st, 1, *ret_project);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_doc = json_pack("{s:s, s:i, s:s, s:s?}", "project", slug, "model_version",
-		                     sqlite3_column_int(st, 0), "risk_class", store_col_text(st, 1), "rule",
-		                     store_col_text(st, 2));
-	else if (rc == SQLITE_DONE)
-		*ret_doc = json_pack("{s:s, s:n, s:n, s:n}", "project", slug, "model_version",
-		                     "risk_class", "rule");
-	else
-		return store_fail(s, "load classification", err);
-	sqlite3_reset(st);
-	return 0;
-}
-
-static json_t *override_json(const json_t *active, const char *kind, const char *uid)
-{
-	char *key = ts_asprintf("%s:%s", kind, uid);
-	json_t *o = json_object_get(active, key);
-	free(key);
-	return o ? json_deep_copy(o) : json_null();
-}
-
-/* The threat-countermeasure links of a project as a new object: with by 0,
- * threat uid -> [countermeasure uids]; with by 1, countermeasure uid -> [threat
- * uids]. */
-static int load_links(struct store *s, int64_t pid, int by, json_t **ret_links, struct ts_err *err)
-{
-	sqlite3_stmt *st = store_prepare(s, SQL_LIST_LINKS);
-	if (!st)
-		return store_fail(s, "list threat links", err);
-	json_t *links = json_object();
-	sqlite3_bind_int64(st, 1, pid);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *l = json_object_get(links, store_col_text(st, by));
-		if (!l) {
-			l = json_array();
-			json_object_set_new(links, store_col_text(st, by), l);
-		}
-		json_array_append_new(l, json_string(store_col_text(st, 1 - by)));
-	}
-	if (rc != SQLITE_DONE) {
-		json_decref(links);
-		return store_fail(s, "list threat links", err);
-	}
-	*ret_links = links;
-	return 0;
-}
-
-int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
-                     struct ts_err *err)
-{
-	int64_t pid;
-	json_t *doc = NULL, *active = NULL, *links = NULL;
-	int rc = list_header(s, slug, &pid, &doc, err);
-	if (rc < 0)
-		goto fail;
-	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
-		goto fail;
-	if ((rc = load_links(s, pid, 0, &links, err)) < 0)
-		goto fail;
-	sqlite3_stmt *st;
-	st = store_prepare(s, SQL_LIST_THREATS);
-	if (!st) {
-		rc = store_fail(s, "list threats", err);
-		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_int(st, 2, all);
-	json_t *list = json_array();
-	json_object_set_new(doc, "threats", list);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uid = store_col_text(st, 0);
-		json_t *ovr = override_json(active, "threat", uid);
-		bool removed = strcmp(store_col_text(st, 13), "active") != 0;
-		const char *status = removed ? "removed"
-		                     : json_is_object(ovr)
-		                         ? json_string_value(json_object_get(ovr, "kind"))
-		                     : sqlite3_column_int(st, 12) ? "open"
-		                                                  : "out_of_scope";
-		json_t *cms = json_object_get(links, uid);
-		json_array_append_new(
-		    list, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s, s:s, s:f,"
-		                    " s:b, s:s, s:s, s:s?, s:o, s:o, s:i, s:i}",
-		                    "id", uid, "library_id", store_col_text(st, 1), "origin", store_col_text(st, 2),
-		                    "component", store_col_text(st, 3), "flow", store_col_text(st, 4), "title",
-		                    store_col_text(st, 5), "stride", store_col_text(st, 6), "cwe", col_json(st, 7),
-		                    "capec", col_json(st, 8), "severity", store_col_text(st, 9), "likelihood",
-		                    store_col_text(st, 10), "score", sqlite3_column_double(st, 11), "in_scope",
-		                    sqlite3_column_int(st, 12), "status", status, "state",
-		                    store_col_text(st, 13), "removed_reason", store_col_text(st, 14), "override", ovr,
-		                    "countermeasures", cms ? json_incref(cms) : json_array(),
-		                    "first_version", sqlite3_column_int(st, 15), "last_version",
-		                    sqlite3_column_int(st, 16)));
-	}
-	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, "list threats", err);
-		goto fail;
-	}
-	json_decref(active);
-	json_decref(links);
-	*ret_doc = doc;
-	return 0;
-fail:
-	json_decref(doc);
-	json_decref(active);
-	json_decref(links);
-	return rc;
-}
-
-int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
-                             const char *now, json_t **ret_doc, struct ts_err *err)
-{
-	if (status && !gen_status_valid(status))
-		return ts_err_set(err, TS_E_USAGE,
-		                  "unknown status '%s' (todo, in_progress, done, not_applicable, "
-		                  "risk_accepted or satisfied)",
-		                  status);
-	int64_t pid;
-	json_t *doc = NULL, *active = NULL, *links = NULL;
-	int rc = list_header(s, slug, &pid, &doc, err);
-	if (rc < 0)
-		goto fail;
-	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
-		goto fail;
-	if ((rc = load_links(s, pid, 1, &links, err)) < 0)
-		goto fail;
-	sqlite3_stmt *st;
-	st = store_prepare(s, SQL_LIST_CMS);
-	if (!st) {
-		rc = store_fail(s, "list countermeasures", err);
-		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_int(st, 2, all || status);
-	if (status)
-		sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
-	json_t *list = json_array();
-	json_object_set_new(doc, "countermeasures", list);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uid = store_col_text(st, 0);
-		json_t *ticket = store_col_text(st, 15)
-		                     ? json_pack("{s:s, s:s?, s:s?}", "connector", store_col_text(st, 15),
-		                                 "key", store_col_text(st, 16), "url", store_col_text(st, 17))
-		                     : json_null();
-		json_t *threats = json_object_get(links, uid);
-		json_array_append_new(
-		    list,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:s, s:b, s:f, s:s?,"
-		              " s:s, s:s?, s:o, s:o, s:o, s:o, s:i, s:i}",
-		              "id", uid, "library_id", store_col_text(st, 1), "origin", store_col_text(st, 2),
-		              "component", store_col_text(st, 3), "title", store_col_text(st, 4), "priority",
-		              sqlite3_column_int(st, 5), "status", store_col_text(st, 6), "satisfied_by",
-		              store_col_text(st, 7), "verification", store_col_text(st, 8), "in_scope",
-		              sqlite3_column_int(st, 9), "score", sqlite3_column_double(st, 10),
-		              "due_date", store_col_text(st, 11), "state", store_col_text(st, 12), "removed_reason",
-		              store_col_text(st, 13), "override", override_json(active, "countermeasure", uid),
-		              "threats", threats ? json_incref(threats) : json_array(), "ticket",
-		              ticket, "details", col_json(st, 14), "first_version",
-		              sqlite3_column_int(st, 18), "last_version",
-		              sqlite3_column_int(st, 19)));
-	}
-	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, "list countermeasures", err);
-		goto fail;
-	}
-	json_decref(active);
-	json_decref(links);
-	*ret_doc = doc;
-	return 0;
-fail:
-	json_decref(doc);
-	json_decref(active);
-	json_decref(links);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Deterministic, diff-based generation of threats and countermeasure tasks from
- * a project's latest model, the threat library and the risk policy, and the
- * listings of what was generated. docs/generation.md describes the rules. */
+ * a project's latest model, the threat library and the risk policy.
+ * docs/generation.md describes the rules; score.h scores, listing.h lists. */
 #ifndef TS_ENGINE_GENERATE_H
 #define TS_ENGINE_GENERATE_H
 
@@ -49,30 +49,5 @@ struct gen_opts {
  * errors (store_fail). Nothing is written on error. */
 int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
             const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err);
-
-/* The threats of project slug as a new document (schema/threats.schema.json),
- * sorted by score (descending) then id. Without all only active, in-scope
- * threats are listed. now ("YYYY-MM-DDTHH:MM:SS.mmmZ", NULL: the clock) decides
- * which risk acceptances are still in force. */
-int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
-                     struct ts_err *err);
-
-/* The countermeasures (tasks) of project slug as a new document
- * (schema/countermeasures.schema.json), sorted by score (descending) then id.
- * Without all only active, in-scope tasks are listed; status (may be NULL)
- * keeps only that status (TS_E_USAGE for an unknown one). now as above. */
-int gen_list_countermeasures(struct store *s, const char *slug, bool all, const char *status,
-                             const char *now, json_t **ret_doc, struct ts_err *err);
-
-/* The risk score of a threat (0..100, one decimal), see docs/risk-score.md:
- * 100 * severity_rank * likelihood_rank / 12 * class factor * exposure factor.
- * severity_rank: critical 4 .. low 1; likelihood_rank: high 3 .. low 1;
- * class_rank: the project's class, critical 4 .. low 1; exposure: 2 internet
- * facing, 1 crossing a trust boundary, 0 internal. Out-of-range values are
- * clamped (an unknown class counts as low). */
-double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exposure);
-
-/* Whether s is a countermeasure status name. */
-bool gen_status_valid(const char *s);
 
 #endif

@@ -120,6 +120,127 @@ static void merge_member(json_t *threats, json_t *compliance, const json_t *body
 	}
 }
 
+/* What the members of a group add up to while they are read. */
+struct group_acc {
+	json_t *threats;    /* owned: union of the members' threats */
+	json_t *compliance; /* owned: framework -> union of control ids */
+	json_t *tasks;      /* owned: one entry per member */
+	struct ts_buf req;  /* the numbered requirements of the members */
+	char *component;    /* owned: name of the first member's component */
+	char *worst;        /* owned: the most severe member's severity */
+};
+
+static void group_acc_free(struct group_acc *a)
+{
+	json_decref(a->threats);
+	json_decref(a->compliance);
+	json_decref(a->tasks);
+	free(ts_buf_steal(&a->req));
+	free(a->component);
+	free(a->worst);
+}
+
+/* Adds member number i (from 0) t to a and to the group's ticket g: the
+ * smallest priority, earliest due date and latest model version win. */
+static void add_member(struct ticket_source *g, struct group_acc *a, size_t i,
+                       const struct ticket_source *t)
+{
+	const json_t *b = t->body;
+	const char *r = json_string_value(json_object_get(b, "requirement"));
+	const char *at = json_string_value(json_object_get(b, "acceptance_test"));
+	ts_buf_printf(&a->req, "\n\n%zu. %s: %s\nRequirement: %s\nAcceptance test: %s", i + 1,
+	              t->cm_uid, t->summary, r && *r ? r : t->summary,
+	              at && *at ? at : "(none given)");
+	json_array_append_new(a->tasks, json_pack("{s:s, s:s, s:s?, s:s?, s:i}", "uid", t->cm_uid,
+	                                          "title", t->summary, "requirement", r,
+	                                          "acceptance_test", at, "priority", t->priority));
+	merge_member(a->threats, a->compliance, b);
+	if (!a->component) {
+		const json_t *c = json_object_get(b, "component");
+		if (json_is_object(c))
+			a->component = ts_strdup(json_string_value(json_object_get(c, "name")));
+		if (json_is_object(c) && !g->body)
+			g->body = json_pack("{s:O}", "component", c);
+	}
+	if (t->priority < g->priority)
+		g->priority = t->priority;
+	if (severity_rank(t->severity) > severity_rank(a->worst)) {
+		free(a->worst);
+		a->worst = ts_strdup(t->severity);
+	}
+	if (t->due_date && (!g->due_date || strcmp(t->due_date, g->due_date) < 0)) {
+		free(g->due_date);
+		g->due_date = ts_strdup(t->due_date);
+	}
+	if (t->model_version > g->model_version)
+		g->model_version = t->model_version;
+}
+
+/* The name people know the group by (new string in *ret): the threat's title,
+ * on the component when there is one, for a threat group; else the component
+ * or the value of the key. */
+static int group_title(struct store *s, int64_t project_id, const char *key, const char *component,
+                       char **ret, struct ts_err *err)
+{
+	char *title = NULL;
+	if (strncmp(key, "threat:", 7) == 0) {
+		sqlite3_stmt *st = store_prepare(s, SQL_THREAT_TITLE);
+		if (!st)
+			return store_fail(s, "threat of group", err);
+		sqlite3_bind_int64(st, 1, project_id);
+		store_bind_text(st, 2, key + 7);
+		if (sqlite3_step(st) == SQLITE_ROW && store_col_text(st, 0))
+			title = component ? ts_asprintf("threat %s on %s", store_col_text(st, 0),
+			                                component)
+			                  : ts_asprintf("threat %s", store_col_text(st, 0));
+		sqlite3_reset(st);
+	}
+	if (!title)
+		title = ts_strdup(component ? component : strchr(key, ':') + 1);
+	*ret = title;
+	return 0;
+}
+
+/* The hash of what the tracker shows of the group: summary, priority, due
+ * date and body. */
+static void group_content_hash(struct ticket_source *g)
+{
+	char *dump = json_dumps(g->body, JSON_COMPACT | JSON_SORT_KEYS);
+	struct ts_buf h = {0};
+	ts_buf_printf(&h, "%s\n%d\n%s\n%s", g->summary, g->priority, g->due_date ? g->due_date : "",
+	              dump ? dump : "");
+	free(dump);
+	char hex[65];
+	ts_sha256_hex(h.data, h.len, hex);
+	free(ts_buf_steal(&h));
+	g->content_hash = ts_strdup(hex);
+}
+
+/* Completes the group's ticket g of n members from a (whose JSON it takes). */
+static void group_finish(struct ticket_source *g, struct group_acc *a, const char *slug,
+                         const char *key, const char *title, size_t n)
+{
+	char *summary =
+	    ts_asprintf("Security work for %s (%zu task%s)", title, n, n == 1 ? "" : "s");
+	g->summary = ticket_summary(summary, TICKET_SUMMARY_MAX);
+	free(summary);
+	char *intro = ts_asprintf(
+	    "This ticket groups %zu security task%s of %s. The ticket's status applies to each of "
+	    "them; each task follows with its requirement and acceptance test.%s",
+	    n, n == 1 ? "" : "s", title, a->req.data ? a->req.data : "");
+	if (!g->body)
+		g->body = json_object();
+	json_object_set_new(g->body, "requirement", json_string(intro));
+	free(intro);
+	json_object_set_new(g->body, "threats", a->threats);
+	json_object_set_new(g->body, "compliance", a->compliance);
+	json_object_set_new(g->body, "tasks", a->tasks);
+	a->threats = a->compliance = a->tasks = NULL;
+	g->severity = ts_strdup(a->worst ? a->worst : "medium");
+	g->link_back = ts_asprintf("threatsync group %s of project %s", key, slug);
+	group_content_hash(g);
+}
+
 /* The group's ticket from its members (ids, in uid order). */
 static int build_group(struct store *s, const char *slug, int64_t project_id, const char *key,
                        const int64_t *ids, size_t n, struct ticket_source **ret, struct ts_err *err)
@@ -130,170 +251,87 @@ static int build_group(struct store *s, const char *slug, int64_t project_id, co
 	g->priority = 4;
 	g->active = n > 0;
 	marker_make(slug, key, g->marker);
-	json_t *threats = json_array(), *compliance = json_object(), *tasks = json_array();
-	struct ts_buf req = {0};
-	char *component = NULL;
-	const char *worst = NULL;
-	char *worst_copy = NULL;
+	struct group_acc a = {
+	    .threats = json_array(), .compliance = json_object(), .tasks = json_array()};
+	char *title = NULL;
 	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct ticket_source *t = NULL;
-		if ((rc = ticket_source_load(s, ids[i], &t, err)) < 0)
-			break;
-		const json_t *b = t->body;
-		const char *r = json_string_value(json_object_get(b, "requirement"));
-		const char *a = json_string_value(json_object_get(b, "acceptance_test"));
-		ts_buf_printf(&req, "\n\n%zu. %s: %s\nRequirement: %s\nAcceptance test: %s", i + 1,
-		              t->cm_uid, t->summary, r && *r ? r : t->summary,
-		              a && *a ? a : "(none given)");
-		json_array_append_new(tasks,
-		                      json_pack("{s:s, s:s, s:s?, s:s?, s:i}", "uid", t->cm_uid,
-		                                "title", t->summary, "requirement", r,
-		                                "acceptance_test", a, "priority", t->priority));
-		merge_member(threats, compliance, b);
-		if (!component) {
-			const json_t *c = json_object_get(b, "component");
-			if (json_is_object(c))
-				component =
-				    ts_strdup(json_string_value(json_object_get(c, "name")));
-			if (json_is_object(c) && !g->body)
-				g->body = json_pack("{s:O}", "component", c);
-		}
-		if (t->priority < g->priority)
-			g->priority = t->priority;
-		if (severity_rank(t->severity) > severity_rank(worst)) {
-			free(worst_copy);
-			worst_copy = ts_strdup(t->severity);
-			worst = worst_copy;
-		}
-		if (t->due_date && (!g->due_date || strcmp(t->due_date, g->due_date) < 0)) {
-			free(g->due_date);
-			g->due_date = ts_strdup(t->due_date);
-		}
-		if (t->model_version > g->model_version)
-			g->model_version = t->model_version;
+		if ((rc = ticket_source_load(s, ids[i], &t, err)) == 0)
+			add_member(g, &a, i, t);
 		ticket_source_free(t);
 	}
-	if (rc < 0)
-		goto fail;
-	/* The name people know the group by. */
-	char *title = NULL;
-	if (strncmp(key, "threat:", 7) == 0) {
-		sqlite3_stmt *st = store_prepare(s, SQL_THREAT_TITLE);
-		if (!st) {
-			rc = store_fail(s, "threat of group", err);
-			goto fail;
-		}
-		sqlite3_bind_int64(st, 1, project_id);
-		store_bind_text(st, 2, key + 7);
-		if (sqlite3_step(st) == SQLITE_ROW && store_col_text(st, 0))
-			title = component ? ts_asprintf("threat %s on %s", store_col_text(st, 0), component)
-			                  : ts_asprintf("threat %s", store_col_text(st, 0));
-		sqlite3_reset(st);
-	}
-	if (!title)
-		title = ts_strdup(component ? component : strchr(key, ':') + 1);
-	char *summary =
-	    ts_asprintf("Security work for %s (%zu task%s)", title, n, n == 1 ? "" : "s");
-	g->summary = ticket_summary(summary, TICKET_SUMMARY_MAX);
-	free(summary);
-	char *intro = ts_asprintf(
-	    "This ticket groups %zu security task%s of %s. The ticket's status applies to each of "
-	    "them; each task follows with its requirement and acceptance test.%s",
-	    n, n == 1 ? "" : "s", title, req.data ? req.data : "");
+	if (rc == 0)
+		rc = group_title(s, project_id, key, a.component, &title, err);
+	if (rc == 0)
+		group_finish(g, &a, slug, key, title, n);
 	free(title);
-	if (!g->body)
-		g->body = json_object();
-	json_object_set_new(g->body, "requirement", json_string(intro));
-	free(intro);
-	json_object_set_new(g->body, "threats", threats);
-	json_object_set_new(g->body, "compliance", compliance);
-	json_object_set_new(g->body, "tasks", tasks);
-	threats = compliance = tasks = NULL;
-	g->severity = ts_strdup(worst ? worst : "medium");
-	g->link_back = ts_asprintf("threatsync group %s of project %s", key, slug);
-	char *dump = json_dumps(g->body, JSON_COMPACT | JSON_SORT_KEYS);
-	struct ts_buf h = {0};
-	ts_buf_printf(&h, "%s\n%d\n%s\n%s", g->summary, g->priority, g->due_date ? g->due_date : "",
-	              dump ? dump : "");
-	free(dump);
-	char hex[65];
-	ts_sha256_hex(h.data, h.len, hex);
-	free(ts_buf_steal(&h));
-	g->content_hash = ts_strdup(hex);
-	free(ts_buf_steal(&req));
-	free(component);
-	free(worst_copy);
+	group_acc_free(&a);
+	if (rc < 0) {
+		ticket_source_free(g);
+		return rc;
+	}
 	*ret = g;
 	return 0;
-fail:
-	json_decref(threats);
-	json_decref(compliance);
-	json_decref(tasks);
-	free(ts_buf_steal(&req));
-	free(component);
-	free(worst_copy);
-	ticket_source_free(g);
-	return rc;
 }
 
-int grouping_plan(struct store *s, const char *group_by, const char *connector,
-                  int64_t countermeasure_id, struct grouping_plan *ret, struct ts_err *err)
+/* The task's project, its project's slug (new), and its own ticket and that
+ * ticket's marker (new, NULL when none). */
+static int task_info(struct store *s, int64_t countermeasure_id, int64_t *ret_project,
+                     char **ret_slug, int64_t *ret_ticket, char **ret_marker, struct ts_err *err)
 {
-	memset(ret, 0, sizeof(*ret));
-	if (!grouping_enabled(group_by))
-		return 0;
 	sqlite3_stmt *st = store_prepare(s, SQL_TASK_INFO);
 	if (!st)
 		return store_fail(s, "plan group", err);
 	sqlite3_bind_int64(st, 1, countermeasure_id);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
-		int rc = r == SQLITE_DONE ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
-		                                       (long long)countermeasure_id)
-		                          : store_fail(s, "plan group", err);
+		int rc = r == SQLITE_DONE
+		             ? ts_err_set(err, TS_E_NOTFOUND, "no task with row id %lld",
+		                          (long long)countermeasure_id)
+		             : store_fail(s, "plan group", err);
 		sqlite3_reset(st);
 		return rc;
 	}
-	int64_t project_id = sqlite3_column_int64(st, 0);
-	char *slug = ts_strdup(store_col_text(st, 1));
-	int64_t own_ticket = sqlite3_column_int64(st, 2);
-	char *own_marker = store_col_text(st, 3) ? ts_strdup(store_col_text(st, 3)) : NULL;
+	*ret_project = sqlite3_column_int64(st, 0);
+	*ret_slug = ts_strdup(store_col_text(st, 1));
+	*ret_ticket = sqlite3_column_int64(st, 2);
+	*ret_marker = store_col_text(st, 3) ? ts_strdup(store_col_text(st, 3)) : NULL;
 	sqlite3_reset(st);
-	int64_t *ids = NULL;
-	int rc = grouping_key_of(s, group_by, countermeasure_id, &ret->group_key, err);
-	if (rc < 0 || !ret->group_key)
-		goto out;
-	char marker[MARKER_SIZE];
-	marker_make(slug, ret->group_key, marker);
-	/* A task with a ticket of its own (adopted, or made before grouping was
-	 * configured) keeps it. */
-	if (own_ticket > 0 && own_marker && strcmp(own_marker, marker) != 0)
-		goto out;
-	st = store_prepare(s, SQL_GROUP_TICKET);
-	if (!st) {
-		rc = store_fail(s, "plan group", err);
-		goto out;
-	}
+	return 0;
+}
+
+/* The group's ticket on connector, if it has one yet, into ret. */
+static int find_group_ticket(struct store *s, const char *connector, const char *marker,
+                             struct grouping_plan *ret, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_GROUP_TICKET);
+	if (!st)
+		return store_fail(s, "plan group", err);
 	store_bind_text(st, 1, connector);
 	store_bind_text(st, 2, marker);
-	r = sqlite3_step(st);
+	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		ret->ticket_id = sqlite3_column_int64(st, 0);
 		ret->ticket_key = store_col_text(st, 1) ? ts_strdup(store_col_text(st, 1)) : NULL;
-		ret->ticket_closed = store_col_text(st, 2) && strcmp(store_col_text(st, 2), "done") == 0;
+		ret->ticket_closed =
+		    store_col_text(st, 2) && strcmp(store_col_text(st, 2), "done") == 0;
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		rc = store_fail(s, "plan group", err);
-		goto out;
-	}
-	ret->task_linked = ret->ticket_id > 0 && own_ticket == ret->ticket_id;
-	st = store_prepare(s, SQL_MEMBERS);
-	if (!st) {
-		rc = store_fail(s, "members of group", err);
-		goto out;
-	}
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_fail(s, "plan group", err);
+	return 0;
+}
+
+/* The row ids of the group's members in uid order (*ret_ids new, also on
+ * error), counting the open ones into ret. */
+static int load_members(struct store *s, const char *group_by, int64_t project_id,
+                        struct grouping_plan *ret, int64_t **ret_ids, size_t *ret_n,
+                        struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_MEMBERS);
+	if (!st)
+		return store_fail(s, "members of group", err);
 	sqlite3_bind_int64(st, 1, project_id);
 	store_bind_text(st, 2, ret->group_key);
 	if (ret->ticket_id > 0)
@@ -302,21 +340,51 @@ int grouping_plan(struct store *s, const char *group_by, const char *connector,
 		sqlite3_bind_null(st, 3);
 	store_bind_text(st, 4, group_by);
 	size_t n = 0, cap = 0;
+	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
-			ids = ts_realloc(ids, cap * sizeof(*ids));
+			*ret_ids = ts_realloc(*ret_ids, cap * sizeof(**ret_ids));
 		}
-		ids[n++] = sqlite3_column_int64(st, 0);
+		(*ret_ids)[n++] = sqlite3_column_int64(st, 0);
 		const char *status = store_col_text(st, 1);
 		if (task_status_open(status))
 			ret->n_open++;
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = store_fail(s, "members of group", err);
+	*ret_n = n;
+	if (r != SQLITE_DONE)
+		return store_fail(s, "members of group", err);
+	return 0;
+}
+
+int grouping_plan(struct store *s, const char *group_by, const char *connector,
+                  int64_t countermeasure_id, struct grouping_plan *ret, struct ts_err *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!grouping_enabled(group_by))
+		return 0;
+	int64_t project_id = 0, own_ticket = 0;
+	char *slug = NULL, *own_marker = NULL;
+	int rc = task_info(s, countermeasure_id, &project_id, &slug, &own_ticket, &own_marker, err);
+	if (rc < 0)
+		return rc;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	rc = grouping_key_of(s, group_by, countermeasure_id, &ret->group_key, err);
+	if (rc < 0 || !ret->group_key)
 		goto out;
-	}
+	char marker[MARKER_SIZE];
+	marker_make(slug, ret->group_key, marker);
+	/* A task with a ticket of its own (adopted, or made before grouping was
+	 * configured) keeps it. */
+	if (own_ticket > 0 && own_marker && strcmp(own_marker, marker) != 0)
+		goto out;
+	if ((rc = find_group_ticket(s, connector, marker, ret, err)) < 0)
+		goto out;
+	ret->task_linked = ret->ticket_id > 0 && own_ticket == ret->ticket_id;
+	if ((rc = load_members(s, group_by, project_id, ret, &ids, &n, err)) < 0)
+		goto out;
 	ret->n_members = (int)n;
 	rc = build_group(s, slug, project_id, ret->group_key, ids, n, &ret->group, err);
 	if (rc == 0)

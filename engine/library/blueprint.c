@@ -474,24 +474,13 @@ static json_t *section(struct lib_vctx *bv, const char *key, bool required)
 	return arr;
 }
 
-void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
-                            const char *path, struct lib_diag *d)
+static void validate_zones(struct lib_vctx *bv, json_t *zones)
 {
-	struct lib_vctx bv = {(struct library *)lib, d, file, path, bp, d->n_errors};
-	static const char *const keys[] = {"id",         "name",  "description", "trust_zones",
-	                                   "components", "flows", "data_assets", "rules"};
-	lib_v_keys(&bv, keys, TS_ARRAY_SIZE(keys));
-	lib_v_enum(&bv, "id", profile_kinds, TS_ARRAY_SIZE(profile_kinds), true, 0);
-	lib_v_str(&bv, "name", true);
-	lib_v_str(&bv, "description", true);
-	json_t *zones = json_object(), *comps = json_object(), *flows = json_object(),
-	       *assets = json_object();
 	size_t i;
 	json_t *e;
 	struct lib_vctx ev;
-
-	json_array_foreach (section(&bv, "trust_zones", true), i, e) {
-		if (elem_begin(&bv, "trust_zones", i, e, &ev)) {
+	json_array_foreach (section(bv, "trust_zones", true), i, e) {
+		if (elem_begin(bv, "trust_zones", i, e, &ev)) {
 			static const char *const zk[] = {"id", "name", "trust_level", "when"};
 			lib_v_keys(&ev, zk, TS_ARRAY_SIZE(zk));
 			elem_id(&ev, zones);
@@ -505,16 +494,24 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
-	json_t *carr = section(&bv, "components", true);
+}
+
+/* The components, then their parents (which may come later in the list). */
+static void validate_components(struct lib_vctx *bv, json_t *zones, json_t *comps)
+{
+	size_t i;
+	json_t *e;
+	struct lib_vctx ev;
+	json_t *carr = section(bv, "components", true);
 	json_array_foreach (carr, i, e) {
-		if (elem_begin(&bv, "components", i, e, &ev)) {
+		if (elem_begin(bv, "components", i, e, &ev)) {
 			static const char *const ck[] = {"id",          "type",       "name",
 			                                 "description", "trust_zone", "parent",
 			                                 "tags",        "properties", "when"};
 			lib_v_keys(&ev, ck, TS_ARRAY_SIZE(ck));
 			elem_id(&ev, comps);
 			const char *type = lib_v_str(&ev, "type", true);
-			if (type && !library_component_type(lib, type))
+			if (type && !library_component_type(bv->lib, type))
 				lib_verr(&ev, "type", "unknown component type \"%s\"", type);
 			lib_v_str(&ev, "name", true);
 			lib_v_str(&ev, "description", false);
@@ -529,8 +526,8 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 	}
 	json_array_foreach (carr, i, e) {
 		if (json_is_object(e) && json_object_get(e, "parent")) {
-			struct lib_vctx pv = bv;
-			char *base = lib_path_key(bv.path, "components");
+			struct lib_vctx pv = *bv;
+			char *base = lib_path_key(bv->path, "components");
 			pv.path = lib_path_index(base, i);
 			pv.obj = e;
 			check_ref(&pv, "parent", comps, "component");
@@ -538,8 +535,15 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 			free(base);
 		}
 	}
-	json_array_foreach (section(&bv, "flows", false), i, e) {
-		if (elem_begin(&bv, "flows", i, e, &ev)) {
+}
+
+static void validate_flows(struct lib_vctx *bv, json_t *comps, json_t *flows)
+{
+	size_t i;
+	json_t *e;
+	struct lib_vctx ev;
+	json_array_foreach (section(bv, "flows", false), i, e) {
+		if (elem_begin(bv, "flows", i, e, &ev)) {
 			static const char *const fk[] = {"id",         "name",        "description",
 			                                 "source",     "destination", "protocol",
 			                                 "properties", "when"};
@@ -556,8 +560,15 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
-	json_array_foreach (section(&bv, "data_assets", false), i, e) {
-		if (elem_begin(&bv, "data_assets", i, e, &ev)) {
+}
+
+static void validate_assets(struct lib_vctx *bv, json_t *assets)
+{
+	size_t i;
+	json_t *e;
+	struct lib_vctx ev;
+	json_array_foreach (section(bv, "data_assets", false), i, e) {
+		if (elem_begin(bv, "data_assets", i, e, &ev)) {
 			static const char *const ak[] = {
 			    "id", "name", "description", "classification", "properties", "when"};
 			lib_v_keys(&ev, ak, TS_ARRAY_SIZE(ak));
@@ -570,8 +581,15 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
-	json_array_foreach (section(&bv, "rules", false), i, e) {
-		if (elem_begin(&bv, "rules", i, e, &ev)) {
+}
+
+static void validate_rules(struct lib_vctx *bv, json_t *comps, json_t *flows)
+{
+	size_t i;
+	json_t *e;
+	struct lib_vctx ev;
+	json_array_foreach (section(bv, "rules", false), i, e) {
+		if (elem_begin(bv, "rules", i, e, &ev)) {
 			static const char *const rk[] = {"when", "components", "flows", "set",
 			                                 "append"};
 			lib_v_keys(&ev, rk, TS_ARRAY_SIZE(rk));
@@ -588,6 +606,26 @@ void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *f
 		}
 		elem_end(&ev);
 	}
+}
+
+void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
+                            const char *path, struct lib_diag *d)
+{
+	struct lib_vctx bv = {(struct library *)lib, d, file, path, bp, d->n_errors};
+	static const char *const keys[] = {"id",         "name",  "description", "trust_zones",
+	                                   "components", "flows", "data_assets", "rules"};
+	lib_v_keys(&bv, keys, TS_ARRAY_SIZE(keys));
+	lib_v_enum(&bv, "id", profile_kinds, TS_ARRAY_SIZE(profile_kinds), true, 0);
+	lib_v_str(&bv, "name", true);
+	lib_v_str(&bv, "description", true);
+	/* The ids declared per section, for the references between them. */
+	json_t *zones = json_object(), *comps = json_object(), *flows = json_object(),
+	       *assets = json_object();
+	validate_zones(&bv, zones);
+	validate_components(&bv, zones, comps);
+	validate_flows(&bv, comps, flows);
+	validate_assets(&bv, assets);
+	validate_rules(&bv, comps, flows);
 	json_decref(zones);
 	json_decref(comps);
 	json_decref(flows);
@@ -684,6 +722,169 @@ static int expand_section(const struct lib_blueprint *bp, const char *key, json_
 	return 0;
 }
 
+/* The elements of a blueprint this profile selects, section by section, and
+ * what expansion builds from them. */
+struct expansion {
+	const struct lib_blueprint *bp;
+	json_t *profile;
+	const char *pname;
+	json_t *sel_zones, *sel_comps, *sel_flows, *sel_assets; /* owned, borrowed elements */
+	json_t *zone_ids, *comp_ids, *flow_ids, *asset_ids;     /* owned: id -> element */
+	json_t *used_zones;                                     /* owned: zones with a component */
+	json_t *comp_by_id, *flow_by_id;                        /* owned: id -> produced element */
+};
+
+static void expansion_free(struct expansion *x)
+{
+	json_decref(x->sel_zones);
+	json_decref(x->sel_comps);
+	json_decref(x->sel_flows);
+	json_decref(x->sel_assets);
+	json_decref(x->zone_ids);
+	json_decref(x->comp_ids);
+	json_decref(x->flow_ids);
+	json_decref(x->asset_ids);
+	json_decref(x->used_zones);
+	json_decref(x->comp_by_id);
+	json_decref(x->flow_by_id);
+}
+
+/* The selected components (new array), noting the zones they use. A component
+ * in a zone the profile leaves out is an error of the blueprint. */
+static int expand_components(struct expansion *x, json_t **ret, struct ts_err *err)
+{
+	json_t *components = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (x->sel_comps, i, e) {
+		const char *zone = json_string_value(json_object_get(e, "trust_zone"));
+		if (!json_object_get(x->zone_ids, zone)) {
+			json_decref(components);
+			return ts_err_set(
+			    err, TS_E_INVALID,
+			    "%s: %s: component \"%s\" is placed in trust zone \"%s\", "
+			    "which this profile leaves out",
+			    x->bp->file, x->bp->path, json_string_value(json_object_get(e, "id")),
+			    zone);
+		}
+		json_object_set_new(x->used_zones, zone, json_true());
+		json_t *c = json_object();
+		copy_member(c, e, "id");
+		copy_member(c, e, "type");
+		copy_str(c, e, "name", x->pname);
+		copy_str(c, e, "description", x->pname);
+		copy_member(c, e, "trust_zone");
+		const char *parent = json_string_value(json_object_get(e, "parent"));
+		if (parent && json_object_get(x->comp_ids, parent))
+			copy_member(c, e, "parent");
+		json_t *tags = json_object_get(e, "tags");
+		json_object_set_new(c, "tags", tags ? json_deep_copy(tags) : json_array());
+		json_t *props = json_object_get(e, "properties");
+		json_object_set_new(c, "properties", props ? json_deep_copy(props) : json_object());
+		json_array_append_new(components, c);
+		json_object_set(x->comp_by_id, json_string_value(json_object_get(e, "id")), c);
+	}
+	*ret = components;
+	return 0;
+}
+
+/* The selected zones that hold a component (new array). */
+static json_t *expand_zones(struct expansion *x)
+{
+	json_t *zones = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (x->sel_zones, i, e) {
+		if (!json_object_get(x->used_zones, json_string_value(json_object_get(e, "id"))))
+			continue;
+		json_t *z = json_object();
+		copy_member(z, e, "id");
+		copy_str(z, e, "name", x->pname);
+		copy_member(z, e, "trust_level");
+		json_array_append_new(zones, z);
+	}
+	return zones;
+}
+
+/* The selected flows between produced components (new array). */
+static json_t *expand_flows(struct expansion *x)
+{
+	json_t *flows = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (x->sel_flows, i, e) {
+		const char *src = json_string_value(json_object_get(e, "source"));
+		const char *dst = json_string_value(json_object_get(e, "destination"));
+		if (!json_object_get(x->comp_by_id, src) || !json_object_get(x->comp_by_id, dst))
+			continue; /* an endpoint this profile does not have */
+		json_t *f = json_object();
+		copy_member(f, e, "id");
+		copy_str(f, e, "name", x->pname);
+		copy_str(f, e, "description", x->pname);
+		copy_member(f, e, "source");
+		copy_member(f, e, "destination");
+		copy_member(f, e, "protocol");
+		json_t *props = json_object_get(e, "properties");
+		json_object_set_new(f, "properties", props ? json_deep_copy(props) : json_object());
+		json_array_append_new(flows, f);
+		json_object_set(x->flow_by_id, json_string_value(json_object_get(e, "id")), f);
+	}
+	return flows;
+}
+
+static json_t *expand_assets(struct expansion *x)
+{
+	json_t *assets = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (x->sel_assets, i, e) {
+		json_t *a = json_object();
+		copy_member(a, e, "id");
+		copy_str(a, e, "name", x->pname);
+		copy_str(a, e, "description", x->pname);
+		copy_member(a, e, "classification");
+		copy_member(a, e, "properties");
+		json_array_append_new(assets, a);
+	}
+	return assets;
+}
+
+/* Applies every rule whose "when" holds to the produced elements it names. */
+static void expand_rules(struct expansion *x)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(x->bp->json, "rules"), i, e) {
+		if (!when_matches(json_object_get(e, "when"), x->profile))
+			continue;
+		size_t j;
+		json_t *id;
+		json_array_foreach (json_object_get(e, "components"), j, id) {
+			json_t *c = json_object_get(x->comp_by_id, json_string_value(id));
+			if (c)
+				apply_rule(c, e);
+		}
+		json_array_foreach (json_object_get(e, "flows"), j, id) {
+			json_t *f = json_object_get(x->flow_by_id, json_string_value(id));
+			if (f)
+				apply_rule(f, e);
+		}
+	}
+}
+
+/* The model's project from the profile (new object). */
+static json_t *expand_project(const json_t *profile, const char *pname)
+{
+	json_t *project = json_object();
+	json_object_set_new(project, "name", json_string(pname));
+	json_t *desc = json_object_get(profile, "description");
+	if (json_string_length(desc) > 0)
+		json_object_set(project, "description", desc);
+	json_t *comp = json_object_get(profile, "compliance");
+	json_object_set_new(project, "compliance", comp ? json_deep_copy(comp) : json_array());
+	return project;
+}
+
 int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_model,
                      struct ts_err *err)
 {
@@ -695,138 +896,42 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 		                  "the threat library has no blueprint for the profile kind "
 		                  "\"%s\"",
 		                  kind ? kind : "(none)");
-	int rc = 0;
-	json_t *sel_zones = json_array(), *sel_comps = json_array(), *sel_flows = json_array(),
-	       *sel_assets = json_array();
-	json_t *zone_ids = json_object(), *comp_ids = json_object(), *flow_ids = json_object(),
-	       *asset_ids = json_object();
-	json_t *model = NULL;
-	if ((rc = expand_section(bp, "trust_zones", profile, sel_zones, zone_ids, err)) < 0 ||
-	    (rc = expand_section(bp, "components", profile, sel_comps, comp_ids, err)) < 0 ||
-	    (rc = expand_section(bp, "flows", profile, sel_flows, flow_ids, err)) < 0 ||
-	    (rc = expand_section(bp, "data_assets", profile, sel_assets, asset_ids, err)) < 0)
-		goto out;
-
-	json_t *used_zones = json_object();
-	json_t *components = json_array(), *out_by_id = json_object();
-	size_t i;
-	json_t *e;
-	json_array_foreach (sel_comps, i, e) {
-		const char *zone = json_string_value(json_object_get(e, "trust_zone"));
-		if (!json_object_get(zone_ids, zone)) {
-			rc = ts_err_set(err, TS_E_INVALID,
-			                "%s: %s: component \"%s\" is placed in trust zone \"%s\", "
-			                "which this profile leaves out",
-			                bp->file, bp->path,
-			                json_string_value(json_object_get(e, "id")), zone);
-			json_decref(used_zones);
-			json_decref(components);
-			json_decref(out_by_id);
-			goto out;
-		}
-		json_object_set_new(used_zones, zone, json_true());
-		json_t *c = json_object();
-		copy_member(c, e, "id");
-		copy_member(c, e, "type");
-		copy_str(c, e, "name", pname);
-		copy_str(c, e, "description", pname);
-		copy_member(c, e, "trust_zone");
-		const char *parent = json_string_value(json_object_get(e, "parent"));
-		if (parent && json_object_get(comp_ids, parent))
-			copy_member(c, e, "parent");
-		json_t *tags = json_object_get(e, "tags");
-		json_object_set_new(c, "tags", tags ? json_deep_copy(tags) : json_array());
-		json_t *props = json_object_get(e, "properties");
-		json_object_set_new(c, "properties", props ? json_deep_copy(props) : json_object());
-		json_array_append_new(components, c);
-		json_object_set(out_by_id, json_string_value(json_object_get(e, "id")), c);
+	struct expansion x = {.bp = bp,
+	                      .profile = profile,
+	                      .pname = pname,
+	                      .sel_zones = json_array(),
+	                      .sel_comps = json_array(),
+	                      .sel_flows = json_array(),
+	                      .sel_assets = json_array(),
+	                      .zone_ids = json_object(),
+	                      .comp_ids = json_object(),
+	                      .flow_ids = json_object(),
+	                      .asset_ids = json_object(),
+	                      .used_zones = json_object(),
+	                      .comp_by_id = json_object(),
+	                      .flow_by_id = json_object()};
+	json_t *components = NULL;
+	int rc;
+	if ((rc = expand_section(bp, "trust_zones", profile, x.sel_zones, x.zone_ids, err)) < 0 ||
+	    (rc = expand_section(bp, "components", profile, x.sel_comps, x.comp_ids, err)) < 0 ||
+	    (rc = expand_section(bp, "flows", profile, x.sel_flows, x.flow_ids, err)) < 0 ||
+	    (rc = expand_section(bp, "data_assets", profile, x.sel_assets, x.asset_ids, err)) < 0 ||
+	    (rc = expand_components(&x, &components, err)) < 0) {
+		expansion_free(&x);
+		return rc;
 	}
-
-	json_t *zones = json_array();
-	json_array_foreach (sel_zones, i, e) {
-		if (!json_object_get(used_zones, json_string_value(json_object_get(e, "id"))))
-			continue;
-		json_t *z = json_object();
-		copy_member(z, e, "id");
-		copy_str(z, e, "name", pname);
-		copy_member(z, e, "trust_level");
-		json_array_append_new(zones, z);
-	}
-	json_decref(used_zones);
-
-	json_t *flows = json_array(), *flow_by_id = json_object();
-	json_array_foreach (sel_flows, i, e) {
-		const char *src = json_string_value(json_object_get(e, "source"));
-		const char *dst = json_string_value(json_object_get(e, "destination"));
-		if (!json_object_get(out_by_id, src) || !json_object_get(out_by_id, dst))
-			continue; /* an endpoint this profile does not have */
-		json_t *f = json_object();
-		copy_member(f, e, "id");
-		copy_str(f, e, "name", pname);
-		copy_str(f, e, "description", pname);
-		copy_member(f, e, "source");
-		copy_member(f, e, "destination");
-		copy_member(f, e, "protocol");
-		json_t *props = json_object_get(e, "properties");
-		json_object_set_new(f, "properties", props ? json_deep_copy(props) : json_object());
-		json_array_append_new(flows, f);
-		json_object_set(flow_by_id, json_string_value(json_object_get(e, "id")), f);
-	}
-
-	json_t *assets = json_array();
-	json_array_foreach (sel_assets, i, e) {
-		json_t *a = json_object();
-		copy_member(a, e, "id");
-		copy_str(a, e, "name", pname);
-		copy_str(a, e, "description", pname);
-		copy_member(a, e, "classification");
-		copy_member(a, e, "properties");
-		json_array_append_new(assets, a);
-	}
-
-	json_array_foreach (json_object_get(bp->json, "rules"), i, e) {
-		if (!when_matches(json_object_get(e, "when"), profile))
-			continue;
-		size_t j;
-		json_t *id;
-		json_array_foreach (json_object_get(e, "components"), j, id) {
-			json_t *c = json_object_get(out_by_id, json_string_value(id));
-			if (c)
-				apply_rule(c, e);
-		}
-		json_array_foreach (json_object_get(e, "flows"), j, id) {
-			json_t *f = json_object_get(flow_by_id, json_string_value(id));
-			if (f)
-				apply_rule(f, e);
-		}
-	}
-	json_decref(out_by_id);
-	json_decref(flow_by_id);
-
-	json_t *project = json_object();
-	json_object_set_new(project, "name", json_string(pname));
-	json_t *desc = json_object_get(profile, "description");
-	if (json_string_length(desc) > 0)
-		json_object_set(project, "description", desc);
-	json_t *comp = json_object_get(profile, "compliance");
-	json_object_set_new(project, "compliance", comp ? json_deep_copy(comp) : json_array());
-
-	model = json_object();
+	json_t *zones = expand_zones(&x);
+	json_t *flows = expand_flows(&x);
+	json_t *assets = expand_assets(&x);
+	expand_rules(&x);
+	json_t *model = json_object();
 	json_object_set_new(model, "format", json_string(MODEL_FORMAT_ID));
-	json_object_set_new(model, "project", project);
+	json_object_set_new(model, "project", expand_project(profile, pname));
 	json_object_set_new(model, "trust_zones", zones);
 	json_object_set_new(model, "components", components);
 	json_object_set_new(model, "flows", flows);
 	json_object_set_new(model, "data_assets", assets);
 	*ret_model = model;
-out:
-	json_decref(sel_zones);
-	json_decref(sel_comps);
-	json_decref(sel_flows);
-	json_decref(sel_assets);
-	json_decref(zone_ids);
-	json_decref(comp_ids);
-	json_decref(flow_ids);
-	json_decref(asset_ids);
-	return rc;
+	expansion_free(&x);
+	return 0;
 }

@@ -850,6 +850,105 @@ static void free_cm(struct lib_countermeasure *c)
 	}
 }
 
+static void validate_priority(struct lib_vctx *v, struct lib_countermeasure *c)
+{
+	json_t *prio = json_object_get(v->obj, "priority");
+	if (!prio)
+		lib_verr(v, NULL, "missing required field \"priority\"");
+	else if (!json_is_integer(prio) || json_integer_value(prio) < 1 ||
+	         json_integer_value(prio) > 4)
+		lib_verr(v, "priority", "must be an integer from 1 (most urgent) to 4");
+	else
+		c->priority = (int)json_integer_value(prio);
+}
+
+/* how_to: [{stack, text}]; c->how_to is always allocated (empty when absent). */
+static void validate_how_to(struct lib_vctx *v, struct lib_countermeasure *c)
+{
+	json_t *how = json_object_get(v->obj, "how_to");
+	c->how_to = ts_calloc(1, sizeof(struct lib_how_to));
+	if (how && !json_is_array(how)) {
+		lib_verr(v, "how_to", "must be an array of {stack, text}");
+		return;
+	}
+	if (!how)
+		return;
+	struct lib_how_to *h = ts_calloc(json_array_size(how) + 1, sizeof(*h));
+	free((void *)c->how_to);
+	c->how_to = h;
+	char *base = lib_path_key(v->path, "how_to");
+	size_t i;
+	json_t *e;
+	json_array_foreach (how, i, e) {
+		char *p = lib_path_index(base, i);
+		struct lib_vctx hv = *v;
+		hv.path = p;
+		hv.obj = e;
+		if (!json_is_object(e)) {
+			lib_verr(&hv, NULL, "must be an object {stack, text}");
+		} else {
+			static const char *const hk[] = {"stack", "text"};
+			lib_v_keys(&hv, hk, 2);
+			h[c->n_how_to].stack = lib_v_str(&hv, "stack", true);
+			h[c->n_how_to].text = lib_v_str(&hv, "text", true);
+			if (h[c->n_how_to].stack && h[c->n_how_to].text)
+				c->n_how_to++;
+		}
+		free(p);
+	}
+	free(base);
+}
+
+/* One training link {title, url} of an http(s) URL, added to l when valid. */
+static void validate_training_link(struct lib_vctx *tv, struct lib_countermeasure *c,
+                                   struct lib_link *l)
+{
+	if (!json_is_object(tv->obj)) {
+		lib_verr(tv, NULL, "must be an object {title, url}");
+		return;
+	}
+	static const char *const tk[] = {"title", "url"};
+	lib_v_keys(tv, tk, 2);
+	const char *title = lib_v_str(tv, "title", true);
+	const char *url = lib_v_str(tv, "url", true);
+	if (url && strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+		lib_verr(tv, "url", "must be an http(s) URL");
+		url = NULL;
+	}
+	if (title && url) {
+		l[c->n_training].title = title;
+		l[c->n_training++].url = url;
+	}
+}
+
+/* training: [{title, url}]; c->training is always allocated (empty when absent). */
+static void validate_training(struct lib_vctx *v, struct lib_countermeasure *c)
+{
+	json_t *tr = json_object_get(v->obj, "training");
+	c->training = ts_calloc(1, sizeof(struct lib_link));
+	if (tr && !json_is_array(tr)) {
+		lib_verr(v, "training", "must be an array of {title, url}");
+		return;
+	}
+	if (!tr)
+		return;
+	struct lib_link *l = ts_calloc(json_array_size(tr) + 1, sizeof(*l));
+	free((void *)c->training);
+	c->training = l;
+	char *base = lib_path_key(v->path, "training");
+	size_t i;
+	json_t *e;
+	json_array_foreach (tr, i, e) {
+		char *p = lib_path_index(base, i);
+		struct lib_vctx tv = *v;
+		tv.path = p;
+		tv.obj = e;
+		validate_training_link(&tv, c, l);
+		free(p);
+	}
+	free(base);
+}
+
 static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 {
 	static const char *const keys[] = {"id",          "title",      "priority",
@@ -863,83 +962,9 @@ static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 	c->title = lib_v_str(v, "title", true);
 	c->requirement = lib_v_str(v, "requirement", true);
 	c->acceptance_test = lib_v_str(v, "acceptance_test", false);
-	json_t *prio = json_object_get(v->obj, "priority");
-	if (!prio)
-		lib_verr(v, NULL, "missing required field \"priority\"");
-	else if (!json_is_integer(prio) || json_integer_value(prio) < 1 ||
-	         json_integer_value(prio) > 4)
-		lib_verr(v, "priority", "must be an integer from 1 (most urgent) to 4");
-	else
-		c->priority = (int)json_integer_value(prio);
-
-	json_t *how = json_object_get(v->obj, "how_to");
-	c->how_to = ts_calloc(1, sizeof(struct lib_how_to));
-	if (how && !json_is_array(how)) {
-		lib_verr(v, "how_to", "must be an array of {stack, text}");
-	} else if (how) {
-		struct lib_how_to *h = ts_calloc(json_array_size(how) + 1, sizeof(*h));
-		free((void *)c->how_to);
-		c->how_to = h;
-		char *base = lib_path_key(v->path, "how_to");
-		size_t i;
-		json_t *e;
-		json_array_foreach (how, i, e) {
-			char *p = lib_path_index(base, i);
-			struct lib_vctx hv = *v;
-			hv.path = p;
-			hv.obj = e;
-			if (!json_is_object(e)) {
-				lib_verr(&hv, NULL, "must be an object {stack, text}");
-			} else {
-				static const char *const hk[] = {"stack", "text"};
-				lib_v_keys(&hv, hk, 2);
-				h[c->n_how_to].stack = lib_v_str(&hv, "stack", true);
-				h[c->n_how_to].text = lib_v_str(&hv, "text", true);
-				if (h[c->n_how_to].stack && h[c->n_how_to].text)
-					c->n_how_to++;
-			}
-			free(p);
-		}
-		free(base);
-	}
-
-	json_t *tr = json_object_get(v->obj, "training");
-	c->training = ts_calloc(1, sizeof(struct lib_link));
-	if (tr && !json_is_array(tr)) {
-		lib_verr(v, "training", "must be an array of {title, url}");
-	} else if (tr) {
-		struct lib_link *l = ts_calloc(json_array_size(tr) + 1, sizeof(*l));
-		free((void *)c->training);
-		c->training = l;
-		char *base = lib_path_key(v->path, "training");
-		size_t i;
-		json_t *e;
-		json_array_foreach (tr, i, e) {
-			char *p = lib_path_index(base, i);
-			struct lib_vctx tv = *v;
-			tv.path = p;
-			tv.obj = e;
-			if (!json_is_object(e)) {
-				lib_verr(&tv, NULL, "must be an object {title, url}");
-			} else {
-				static const char *const tk[] = {"title", "url"};
-				lib_v_keys(&tv, tk, 2);
-				const char *title = lib_v_str(&tv, "title", true);
-				const char *url = lib_v_str(&tv, "url", true);
-				if (url && strncmp(url, "https://", 8) != 0 &&
-				    strncmp(url, "http://", 7) != 0) {
-					lib_verr(&tv, "url", "must be an http(s) URL");
-					url = NULL;
-				}
-				if (title && url) {
-					l[c->n_training].title = title;
-					l[c->n_training++].url = url;
-				}
-			}
-			free(p);
-		}
-		free(base);
-	}
+	validate_priority(v, c);
+	validate_how_to(v, c);
+	validate_training(v, c);
 	validate_compliance(v, c);
 	validate_satisfied_by(v, c);
 	return lib_vok(v);
@@ -982,19 +1007,9 @@ static void free_threat(struct lib_threat *t)
 
 static const struct lib_countermeasure *find_cm(const struct library *lib, const char *id);
 
-static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
+/* stride: categories as letters or names, stored as letters in STRIDE order. */
+static void validate_stride(struct lib_vctx *v, struct lib_threat *t)
 {
-	static const char *const keys[] = {"id",         "title", "description", "stride",
-	                                   "applies_to", "scope", "condition",   "severity",
-	                                   "likelihood", "cwe",   "capec",       "countermeasures"};
-	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
-	t->id = lib_v_str(v, "id", true);
-	if (t->id && !id_shape(t->id, 'T'))
-		lib_verr(v, "id",
-		         "must look like T-WORD[-WORD...] (upper case letters and digits)");
-	t->title = lib_v_str(v, "title", true);
-	t->description = lib_v_str(v, "description", true);
-
 	size_t n = 0;
 	const char **stride = lib_v_str_list(v, "stride", true, &n);
 	bool seen[6] = {false};
@@ -1020,9 +1035,11 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 		if (seen[i])
 			t->stride[k++] = order[i];
 	t->stride[k] = '\0';
+}
 
-	t->applies_to = lib_v_str_list(v, "applies_to", true, &t->n_applies_to);
-	v_known_types(v, "applies_to", t->applies_to, t->n_applies_to);
+/* scope and the condition, whose roots depend on the scope. */
+static void validate_scope(struct lib_vctx *v, struct lib_threat *t)
+{
 	int sc = lib_v_enum(v, "scope", scope_names, 2, true, 0);
 	t->scope = sc == 1 ? LIB_SCOPE_FLOW : LIB_SCOPE_COMPONENT;
 	if (sc == 0)
@@ -1037,6 +1054,66 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 		                           "a flow-scoped threat does not have (use flow, source, "
 		                           "destination and model)",
 		                           &t->condition_src);
+}
+
+/* countermeasures: known ids, each once; t->countermeasures is always allocated. */
+static void validate_threat_cms(struct lib_vctx *v, struct lib_threat *t)
+{
+	json_t *cms = json_object_get(v->obj, "countermeasures");
+	const struct lib_countermeasure **out = ts_calloc(json_array_size(cms) + 1, sizeof(*out));
+	t->countermeasures = out;
+	if (!cms) {
+		lib_verr(v, NULL, "missing required field \"countermeasures\"");
+		return;
+	}
+	if (!json_is_array(cms)) {
+		lib_verr(v, "countermeasures", "must be an array of countermeasure ids");
+		return;
+	}
+	char *base = lib_path_key(v->path, "countermeasures");
+	size_t i;
+	json_t *e;
+	json_array_foreach (cms, i, e) {
+		char *p = lib_path_index(base, i);
+		const char *id = json_string_value(e);
+		const struct lib_countermeasure *c = id ? find_cm(v->lib, id) : NULL;
+		if (!id) {
+			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
+			             "must be a countermeasure id");
+		} else if (!c) {
+			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
+			             "unknown countermeasure \"%s\"", id);
+		} else {
+			bool dup = false;
+			for (size_t j = 0; j < t->n_countermeasures; j++)
+				dup = dup || out[j] == c;
+			if (dup)
+				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
+				             "countermeasure \"%s\" listed twice", id);
+			else
+				out[t->n_countermeasures++] = c;
+		}
+		free(p);
+	}
+	free(base);
+}
+
+static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
+{
+	static const char *const keys[] = {"id",         "title", "description", "stride",
+	                                   "applies_to", "scope", "condition",   "severity",
+	                                   "likelihood", "cwe",   "capec",       "countermeasures"};
+	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
+	t->id = lib_v_str(v, "id", true);
+	if (t->id && !id_shape(t->id, 'T'))
+		lib_verr(v, "id",
+		         "must look like T-WORD[-WORD...] (upper case letters and digits)");
+	t->title = lib_v_str(v, "title", true);
+	t->description = lib_v_str(v, "description", true);
+	validate_stride(v, t);
+	t->applies_to = lib_v_str_list(v, "applies_to", true, &t->n_applies_to);
+	v_known_types(v, "applies_to", t->applies_to, t->n_applies_to);
+	validate_scope(v, t);
 	int sev = lib_v_enum(v, "severity", severity_names, 4, true, 0);
 	if (sev >= 0) {
 		t->severity = severity_names[sev];
@@ -1049,42 +1126,7 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	}
 	t->cwe = v_int_list(v, "cwe", &t->n_cwe);
 	t->capec = v_int_list(v, "capec", &t->n_capec);
-
-	json_t *cms = json_object_get(v->obj, "countermeasures");
-	const struct lib_countermeasure **out = ts_calloc(json_array_size(cms) + 1, sizeof(*out));
-	t->countermeasures = out;
-	if (!cms) {
-		lib_verr(v, NULL, "missing required field \"countermeasures\"");
-	} else if (!json_is_array(cms)) {
-		lib_verr(v, "countermeasures", "must be an array of countermeasure ids");
-	} else {
-		char *base = lib_path_key(v->path, "countermeasures");
-		size_t i;
-		json_t *e;
-		json_array_foreach (cms, i, e) {
-			char *p = lib_path_index(base, i);
-			const char *id = json_string_value(e);
-			const struct lib_countermeasure *c = id ? find_cm(v->lib, id) : NULL;
-			if (!id) {
-				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
-				             "must be a countermeasure id");
-			} else if (!c) {
-				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
-				             "unknown countermeasure \"%s\"", id);
-			} else {
-				bool dup = false;
-				for (size_t j = 0; j < t->n_countermeasures; j++)
-					dup = dup || out[j] == c;
-				if (dup)
-					lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
-					             "countermeasure \"%s\" listed twice", id);
-				else
-					out[t->n_countermeasures++] = c;
-			}
-			free(p);
-		}
-		free(base);
-	}
+	validate_threat_cms(v, t);
 	return lib_vok(v);
 }
 
@@ -1202,52 +1244,48 @@ static const struct lib_countermeasure *find_cm(const struct library *lib, const
 	return library_countermeasure(lib, id);
 }
 
-int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
-                  struct lib_diag *d)
+/* A directory's mappings.json, read with the directory, applied after the types. */
+struct map_doc {
+	json_t *doc; /* borrowed from lib->docs, NULL when absent */
+	const char *file;
+};
+
+/* Reads every document of directory number di into lists (one per category)
+ * and its mappings into *ret_map. -ENOENT when it is not a directory. */
+static int read_dir(struct library *lib, struct lib_diag *d, const char *dir, size_t di,
+                    struct pending_list lists[N_CATS], struct map_doc *ret_map)
 {
-	struct library *lib = ts_calloc(1, sizeof(*lib));
-	lib->docs = json_array();
-	lib->mappings = json_object();
-	struct pending_list lists[N_CATS] = {0};
-	struct {
-		json_t *doc;
-		const char *file;
-	} *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
-	int rc = 0;
-
-	for (size_t di = 0; di < n_dirs; di++) {
-		struct stat st;
-		if (stat(dirs[di], &st) < 0 || !S_ISDIR(st.st_mode)) {
-			lib_diag_add(d, false, TS_E_NOTFOUND, dirs[di], NULL,
-			             "library directory not found");
-			rc = -ENOENT;
-			continue;
-		}
-		for (int c = 0; c < N_CATS; c++) {
-			char **files = NULL;
-			if (cats[c].file) {
-				files = ts_calloc(2, sizeof(char *));
-				files[0] = ts_asprintf("%s/%s", dirs[di], cats[c].file);
-			} else {
-				files = list_json(dirs[di], cats[c].sub, d);
-			}
-			for (size_t f = 0; files && files[f]; f++) {
-				const char *file = intern(lib, files[f]);
-				json_t *doc = read_doc(lib, d, file, cats[c].file != NULL);
-				if (doc)
-					collect_entries(lib, d, file, doc, cats[c].key, di,
-					                &lists[c]);
-			}
-			free(files);
-		}
-		const char *mfile = intern(lib, ts_asprintf("%s/mappings.json", dirs[di]));
-		maps[di].file = mfile;
-		maps[di].doc = read_doc(lib, d, mfile, true);
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		lib_diag_add(d, false, TS_E_NOTFOUND, dir, NULL, "library directory not found");
+		return -ENOENT;
 	}
+	for (int c = 0; c < N_CATS; c++) {
+		char **files = NULL;
+		if (cats[c].file) {
+			files = ts_calloc(2, sizeof(char *));
+			files[0] = ts_asprintf("%s/%s", dir, cats[c].file);
+		} else {
+			files = list_json(dir, cats[c].sub, d);
+		}
+		for (size_t f = 0; files && files[f]; f++) {
+			const char *file = intern(lib, files[f]);
+			json_t *doc = read_doc(lib, d, file, cats[c].file != NULL);
+			if (doc)
+				collect_entries(lib, d, file, doc, cats[c].key, di, &lists[c]);
+		}
+		free(files);
+	}
+	const char *mfile = intern(lib, ts_asprintf("%s/mappings.json", dir));
+	ret_map->file = mfile;
+	ret_map->doc = read_doc(lib, d, mfile, true);
+	return 0;
+}
 
-	/* Component types first: everything else refers to them. */
+static void load_types(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
 	size_t n = 0;
-	struct pending *win = overlay(&lists[CAT_TYPES], d, &n);
+	struct pending *win = overlay(l, d, &n);
 	lib->types = ts_calloc(n + 1, sizeof(*lib->types));
 	for (size_t i = 0; i < n; i++) {
 		struct lib_vctx v = {lib, d, win[i].file, win[i].path, win[i].entry, d->n_errors};
@@ -1260,16 +1298,12 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		}
 	}
 	free(win);
+}
 
-	for (size_t di = 0; di < n_dirs; di++)
-		if (maps[di].doc)
-			load_mappings(lib, d, maps[di].file, maps[di].doc);
-	const char *fk;
-	json_t *fm;
-	json_object_foreach (lib->mappings, fk, fm)
-		lib->n_mappings += json_object_size(fm);
-
-	win = overlay(&lists[CAT_CMS], d, &n);
+static void load_cms(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n);
 	lib->cms = ts_calloc(n + 1, sizeof(*lib->cms));
 	for (size_t i = 0; i < n; i++) {
 		struct lib_vctx v = {lib, d, win[i].file, win[i].path, win[i].entry, d->n_errors};
@@ -1285,8 +1319,12 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		}
 	}
 	free(win);
+}
 
-	win = overlay(&lists[CAT_THREATS], d, &n);
+static void load_threats(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n);
 	lib->threats = ts_calloc(n + 1, sizeof(*lib->threats));
 	for (size_t i = 0; i < n; i++) {
 		struct lib_vctx v = {lib, d, win[i].file, win[i].path, win[i].entry, d->n_errors};
@@ -1302,8 +1340,12 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		}
 	}
 	free(win);
+}
 
-	win = overlay(&lists[CAT_BLUEPRINTS], d, &n);
+static void load_blueprints(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n);
 	lib->blueprints = ts_calloc(n + 1, sizeof(*lib->blueprints));
 	for (size_t i = 0; i < n; i++) {
 		size_t before = d->n_errors;
@@ -1319,7 +1361,32 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		b->json = win[i].entry;
 	}
 	free(win);
+}
 
+int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
+                  struct lib_diag *d)
+{
+	struct library *lib = ts_calloc(1, sizeof(*lib));
+	lib->docs = json_array();
+	lib->mappings = json_object();
+	struct pending_list lists[N_CATS] = {0};
+	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
+	int rc = 0;
+	for (size_t di = 0; di < n_dirs; di++)
+		if (read_dir(lib, d, dirs[di], di, lists, &maps[di]) < 0)
+			rc = -ENOENT;
+	/* Component types first: everything else refers to them. */
+	load_types(lib, d, &lists[CAT_TYPES]);
+	for (size_t di = 0; di < n_dirs; di++)
+		if (maps[di].doc)
+			load_mappings(lib, d, maps[di].file, maps[di].doc);
+	const char *fk;
+	json_t *fm;
+	json_object_foreach (lib->mappings, fk, fm)
+		lib->n_mappings += json_object_size(fm);
+	load_cms(lib, d, &lists[CAT_CMS]);
+	load_threats(lib, d, &lists[CAT_THREATS]);
+	load_blueprints(lib, d, &lists[CAT_BLUEPRINTS]);
 	for (int c = 0; c < N_CATS; c++)
 		free(lists[c].v);
 	free(maps);
@@ -1504,68 +1571,4 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 	ret->known = typeinfo_known_cb;
 	ret->kind = typeinfo_kind_cb;
 	ret->map = typeinfo_map_cb;
-}
-
-/* ---- satisfied_by ------------------------------------------------------ */
-
-int library_find_provider(const struct lib_countermeasure *cm, json_t *model, json_t *component,
-                          json_t **ret_provider, struct ts_err *err)
-{
-	const struct lib_satisfied_by *sb = cm->satisfied_by;
-	const char *self = json_string_value(json_object_get(component, "id"));
-	if (!sb || !self)
-		return 0;
-	json_t *best = NULL;
-	const char *best_id = NULL, *best_flow = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach (json_object_get(model, "flows"), i, f) {
-		const char *src = json_string_value(json_object_get(f, "source"));
-		const char *dst = json_string_value(json_object_get(f, "destination"));
-		const char *fid = json_string_value(json_object_get(f, "id"));
-		if (!src || !dst)
-			continue;
-		const char *other = NULL;
-		bool in_front = strcmp(dst, self) == 0, behind = strcmp(src, self) == 0;
-		if (in_front && sb->relation != LIB_RELATION_BEHIND)
-			other = src;
-		else if (behind && sb->relation != LIB_RELATION_IN_FRONT)
-			other = dst;
-		if (!other || strcmp(other, self) == 0)
-			continue;
-		json_t *p = model_component(model, other);
-		const char *ptype = json_string_value(json_object_get(p, "type"));
-		bool typed = false;
-		for (size_t k = 0; ptype && k < sb->n_provider_types && !typed; k++)
-			typed = strcmp(ptype, sb->provider_types[k]) == 0;
-		if (!typed)
-			continue;
-		if (best_id) {
-			int c = strcmp(other, best_id);
-			if (c > 0 || (c == 0 && strcmp(fid ? fid : "", best_flow) >= 0))
-				continue;
-		}
-		if (sb->condition) {
-			struct expr_env env = {.component = component,
-			                       .flow = f,
-			                       .source = model_component(model, src),
-			                       .destination = model_component(model, dst),
-			                       .model = model};
-			bool ok = false;
-			struct ts_err eerr = {0};
-			if (expr_eval_bool(sb->condition, &env, &ok, &eerr) < 0)
-				return ts_err_set(err, TS_E_INVALID,
-				                  "%s %s.satisfied_by.condition: %s", cm->file,
-				                  cm->path, eerr.msg);
-			if (!ok)
-				continue;
-		}
-		best = p;
-		best_id = other;
-		best_flow = fid ? fid : "";
-	}
-	if (!best)
-		return 0;
-	*ret_provider = best;
-	return 1;
 }

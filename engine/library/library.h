@@ -12,6 +12,7 @@
 #include "engine/util.h"
 
 struct expr;
+struct expr_index;
 struct model_typeinfo;
 
 /* Largest library file accepted, in bytes. */
@@ -166,12 +167,15 @@ const char *library_map_type(const struct library *lib, const char *format, cons
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);
 
 /* Finds the component satisfying cm for component in model (a native model
- * document, see struct lib_satisfied_by). Candidates are tried in order of
- * component id, then flow id, so the answer is deterministic. Returns 1 and
- * *ret_provider (borrowed from model) when found, 0 when cm has no satisfied_by
- * or nothing satisfies it, or a negative code with err filled when the condition
- * cannot be evaluated. */
-int library_find_provider(const struct lib_countermeasure *cm, json_t *model, json_t *component,
+ * document, see struct lib_satisfied_by). index (may be NULL) is an expr index
+ * of model: with it only the flows touching component are visited. The
+ * smallest provider id wins, then the smallest flow id, so the answer does not
+ * depend on the order of the flows. Returns 1 and *ret_provider (borrowed from
+ * model) when found, 0 when cm has no satisfied_by or nothing satisfies it, or
+ * TS_E_INVALID with err naming the library file, the countermeasure's path and
+ * the component when the condition cannot be evaluated. */
+int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
+                          const struct expr_index *index, json_t *component,
                           json_t **ret_provider, struct ts_err *err);
 
 /* Options of library_lint. */

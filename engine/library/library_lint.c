@@ -144,16 +144,24 @@ static json_t *diag_items(const struct lib_diag *d, bool warnings)
 	return arr;
 }
 
-static json_t *statistics(const struct library *lib)
+static void bump(json_t *counts, const char *key)
 {
-	size_t nt = library_n_threats(lib), nc = library_n_countermeasures(lib);
+	json_t *v = json_object_get(counts, key);
+	json_integer_set(v, json_integer_value(v) + 1);
+}
+
+/* The threats' share in completeness and their STRIDE, severity and scope
+ * coverage; covered receives every component type a threat applies to. */
+static void threat_statistics(const struct library *lib, json_t *completeness, json_t *coverage,
+                              json_t *covered)
+{
+	size_t nt = library_n_threats(lib);
 	size_t t_cwe = 0, t_capec = 0, t_cond = 0;
 	json_t *stride =
 	    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "S", 0, "T", 0, "R", 0, "I", 0, "D", 0, "E", 0);
 	json_t *sev =
 	    json_pack("{s:i,s:i,s:i,s:i}", "critical", 0, "high", 0, "medium", 0, "low", 0);
 	json_t *scope = json_pack("{s:i,s:i}", "component", 0, "flow", 0);
-	json_t *covered = json_object();
 	for (size_t i = 0; i < nt; i++) {
 		const struct lib_threat *t = library_threat_at(lib, i);
 		t_cwe += t->n_cwe > 0;
@@ -161,16 +169,25 @@ static json_t *statistics(const struct library *lib)
 		t_cond += t->condition != NULL;
 		for (const char *s = t->stride; *s; s++) {
 			char k[2] = {*s, '\0'};
-			json_t *v = json_object_get(stride, k);
-			json_integer_set(v, json_integer_value(v) + 1);
+			bump(stride, k);
 		}
-		json_t *v = json_object_get(sev, t->severity);
-		json_integer_set(v, json_integer_value(v) + 1);
-		v = json_object_get(scope, t->scope == LIB_SCOPE_FLOW ? "flow" : "component");
-		json_integer_set(v, json_integer_value(v) + 1);
+		bump(sev, t->severity);
+		bump(scope, t->scope == LIB_SCOPE_FLOW ? "flow" : "component");
 		for (size_t k = 0; k < t->n_applies_to; k++)
 			json_object_set_new(covered, t->applies_to[k], json_true());
 	}
+	json_object_set_new(completeness, "threats_with_cwe", ratio(t_cwe, nt));
+	json_object_set_new(completeness, "threats_with_capec", ratio(t_capec, nt));
+	json_object_set_new(completeness, "threats_with_condition", ratio(t_cond, nt));
+	json_object_set_new(coverage, "stride", stride);
+	json_object_set_new(coverage, "severity", sev);
+	json_object_set_new(coverage, "scope", scope);
+}
+
+/* The countermeasures' share in completeness and their count per framework. */
+static void cm_statistics(const struct library *lib, json_t *completeness, json_t *coverage)
+{
+	size_t nc = library_n_countermeasures(lib);
 	size_t c_acc = 0, c_how = 0, c_comp = 0, c_train = 0, c_sat = 0;
 	json_t *fw = json_object();
 	for (size_t i = 0; i < nc; i++) {
@@ -186,20 +203,6 @@ static json_t *statistics(const struct library *lib)
 			                    json_integer(json_integer_value(v) + 1));
 		}
 	}
-	json_t *uncovered = json_array();
-	for (size_t i = 0; i < library_n_component_types(lib); i++) {
-		const struct lib_component_type *ct = library_component_type_at(lib, i);
-		if (!json_object_get(covered, ct->id))
-			json_array_append_new(uncovered, json_string(ct->id));
-	}
-	json_decref(covered);
-	static const char *const kinds[] = {
-	    "web_app",       "spa_api",        "mobile_api",   "microservices", "serverless_api",
-	    "data_pipeline", "internal_admin", "b2b_webhooks", "iot_backend",   "ml_inference"};
-	json_t *no_bp = json_array();
-	for (size_t i = 0; i < TS_ARRAY_SIZE(kinds); i++)
-		if (!library_blueprint(lib, kinds[i]))
-			json_array_append_new(no_bp, json_string(kinds[i]));
 	/* Frameworks in a fixed order whatever the input order. */
 	json_t *fw_sorted = json_object();
 	static const char *const fws[] = {"ccpa",        "gdpr",       "hipaa",   "iso-27001",
@@ -208,30 +211,49 @@ static json_t *statistics(const struct library *lib)
 		json_object_set_new(fw_sorted, fws[i],
 		                    json_integer(json_integer_value(json_object_get(fw, fws[i]))));
 	json_decref(fw);
-
-	json_t *completeness = json_object();
-	json_object_set_new(completeness, "threats_with_cwe", ratio(t_cwe, nt));
-	json_object_set_new(completeness, "threats_with_capec", ratio(t_capec, nt));
-	json_object_set_new(completeness, "threats_with_condition", ratio(t_cond, nt));
 	json_object_set_new(completeness, "countermeasures_with_acceptance_test", ratio(c_acc, nc));
 	json_object_set_new(completeness, "countermeasures_with_how_to", ratio(c_how, nc));
 	json_object_set_new(completeness, "countermeasures_with_compliance", ratio(c_comp, nc));
 	json_object_set_new(completeness, "countermeasures_with_training", ratio(c_train, nc));
 	json_object_set_new(completeness, "countermeasures_with_satisfied_by", ratio(c_sat, nc));
-
-	json_t *coverage = json_object();
-	json_object_set_new(coverage, "stride", stride);
-	json_object_set_new(coverage, "severity", sev);
-	json_object_set_new(coverage, "scope", scope);
 	json_object_set_new(coverage, "countermeasures_per_framework", fw_sorted);
+}
+
+/* Component types no threat applies to (covered: those that have one) and
+ * profile kinds without a blueprint. */
+static void coverage_gaps(const struct library *lib, const json_t *covered, json_t *coverage)
+{
+	json_t *uncovered = json_array();
+	for (size_t i = 0; i < library_n_component_types(lib); i++) {
+		const struct lib_component_type *ct = library_component_type_at(lib, i);
+		if (!json_object_get(covered, ct->id))
+			json_array_append_new(uncovered, json_string(ct->id));
+	}
+	static const char *const kinds[] = {
+	    "web_app",       "spa_api",        "mobile_api",   "microservices", "serverless_api",
+	    "data_pipeline", "internal_admin", "b2b_webhooks", "iot_backend",   "ml_inference"};
+	json_t *no_bp = json_array();
+	for (size_t i = 0; i < TS_ARRAY_SIZE(kinds); i++)
+		if (!library_blueprint(lib, kinds[i]))
+			json_array_append_new(no_bp, json_string(kinds[i]));
 	json_object_set_new(coverage, "component_types_without_threats", uncovered);
 	json_object_set_new(coverage, "profile_kinds_without_blueprint", no_bp);
+}
+
+static json_t *statistics(const struct library *lib)
+{
+	json_t *completeness = json_object(), *coverage = json_object(), *covered = json_object();
+	threat_statistics(lib, completeness, coverage, covered);
+	cm_statistics(lib, completeness, coverage);
+	coverage_gaps(lib, covered, coverage);
+	json_decref(covered);
 
 	json_t *counts = json_object();
 	json_object_set_new(counts, "component_types",
 	                    json_integer((json_int_t)library_n_component_types(lib)));
-	json_object_set_new(counts, "threats", json_integer((json_int_t)nt));
-	json_object_set_new(counts, "countermeasures", json_integer((json_int_t)nc));
+	json_object_set_new(counts, "threats", json_integer((json_int_t)library_n_threats(lib)));
+	json_object_set_new(counts, "countermeasures",
+	                    json_integer((json_int_t)library_n_countermeasures(lib)));
 	json_object_set_new(counts, "blueprints",
 	                    json_integer((json_int_t)library_n_blueprints(lib)));
 	json_object_set_new(counts, "type_mappings", json_integer((json_int_t)lib->n_mappings));

@@ -103,46 +103,4 @@ json_t *model_trust_zone(const json_t *model, const char *id);
 /* Is s a valid id: [A-Za-z0-9_.:-]{1,128}? */
 bool model_id_valid(const char *s);
 
-/* --- shared by the importers (engine/model/model_otm.c, engine/model/model_threatdragon.c) --- */
-
-/* Collects "FILE: PATH: message" lines. */
-struct model_msgs {
-	const char *file;
-	json_t *errors;   /* array of strings, owned */
-	json_t *warnings; /* array of strings, owned */
-	size_t dropped;   /* errors beyond MODEL_MAX_ERRORS */
-};
-void model_msg_error(struct model_msgs *m, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void model_msg_warning(struct model_msgs *m, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Converts a parsed foreign document into an unvalidated native document (new
- * reference in *ret_model, even when errors were recorded). *ret_srcmap (new)
- * maps native element paths to source paths: {"components": ["$.components[0]", ...],
- * "flows": [...], "trust_zones": [...], "threats": [...], "countermeasures": [...]}
- * so validation messages can name the source file's paths. */
-void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct model_msgs *m,
-                    json_t **ret_model, json_t **ret_srcmap);
-void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
-                             struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap);
-
-/* A library type for a component of a foreign format: known(foreign) or
- * map(format, foreign); NULL when neither applies. Borrowed. */
-const char *model_map_type(const struct model_typeinfo *ti, const char *format,
-                           const char *foreign);
-/* The STRIDE letter of a category name ("Spoofing", "Information disclosure",
- * ...; case-insensitive), or 0. */
-char model_stride_letter(const char *category);
-/* Lower-case copy of s with runs of non-alphanumerics as single '-' and no
- * leading or trailing '-' (new string). */
-char *model_slug(const char *s);
-/* The generic type guessed from words of a foreign type or tag: generic_store
- * for database/db/storage/bucket/queue, generic_actor for user/actor/client/
- * browser, else NULL. */
-const char *model_guess_generic(const char *foreign);
-
-/* The kind of a library type via ti, or NULL. */
-const char *model_type_kind(const struct model_typeinfo *ti, const char *type);
-
 #endif

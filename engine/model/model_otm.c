@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "engine/jsonpath.h"
-#include "engine/model/model.h"
+#include "engine/model/importer.h"
 
 struct otm {
 	const json_t *doc;

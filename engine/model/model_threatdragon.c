@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine/jsonpath.h"
-#include "engine/model/model.h"
+#include "engine/model/importer.h"
 
 #define TD_DEFAULT_ZONE "outside"
 

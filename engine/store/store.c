@@ -352,86 +352,99 @@ static int migration_fail(struct store *s, const struct migration *m, const char
 	return e ? e : -EINVAL;
 }
 
-int store_apply_migration(struct store *s, const struct migration *m, struct ts_err *err)
+static int migration_db_fail(struct store *s, const struct migration *m, struct ts_err *err)
 {
-	int ret = 0;
-	char *errmsg = NULL;
-	long long cur = 0;
+	return migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db), err);
+}
 
-	/* PRAGMA foreign_keys is a no-op inside a transaction: switch it first. */
-	if (exec_sql(s, "PRAGMA foreign_keys = OFF") < 0)
-		return migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                      err);
-	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
-		goto out;
-	}
-	/* Re-read inside the write lock: another process may have migrated. */
-	if (query_int(s, "PRAGMA user_version", &cur) < 0) {
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
-		goto rollback;
-	}
+/* Reads the schema version inside the write lock, since another process may
+ * have migrated meanwhile: *ret_applied when m is already applied; an error
+ * when the database is not at the version m starts from. */
+static int migration_ready(struct store *s, const struct migration *m, bool *ret_applied,
+                           struct ts_err *err)
+{
+	long long cur = 0;
+	*ret_applied = false;
+	if (query_int(s, "PRAGMA user_version", &cur) < 0)
+		return migration_db_fail(s, m, err);
 	if (cur >= m->version) {
-		ret = 0;
-		goto rollback;
+		*ret_applied = true;
+		return 0;
 	}
 	if (cur != m->version - 1) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "needs schema version %d, the database has %lld",
 		         m->version - 1, cur);
-		ret = migration_fail(s, m, msg, SQLITE_ERROR, err);
-		goto rollback;
+		return migration_fail(s, m, msg, SQLITE_ERROR, err);
 	}
+	return 0;
+}
+
+/* Runs m's SQL inside the open transaction, which it must leave open. */
+static int migration_run(struct store *s, const struct migration *m, struct ts_err *err)
+{
+	char *errmsg = NULL;
+	int ret = 0;
 	int rc = sqlite3_exec(s->db, m->sql, NULL, NULL, &errmsg);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK)
 		ret = migration_fail(s, m, errmsg ? errmsg : sqlite3_errstr(rc), rc, err);
-		goto rollback;
-	}
-	if (sqlite3_get_autocommit(s->db)) {
+	else if (sqlite3_get_autocommit(s->db))
 		ret = migration_fail(s, m,
 		                     "ends the transaction itself (no BEGIN/COMMIT in migrations)",
 		                     SQLITE_ERROR, err);
-		goto out;
-	}
+	sqlite3_free(errmsg);
+	return ret;
+}
+
+/* Checks that no foreign key is broken, stamps application_id (once) and
+ * user_version, and commits. */
+static int migration_commit(struct store *s, const struct migration *m, struct ts_err *err)
+{
 	long long violations = 0;
-	if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &violations) < 0) {
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
-		goto rollback;
-	}
+	if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &violations) < 0)
+		return migration_db_fail(s, m, err);
 	if (violations > 0) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "leaves %lld foreign key violation(s)", violations);
-		ret = migration_fail(s, m, msg, SQLITE_CONSTRAINT, err);
-		goto rollback;
+		return migration_fail(s, m, msg, SQLITE_CONSTRAINT, err);
 	}
 	char sql[96];
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
 	long long app_id = 0;
 	if (query_int(s, "PRAGMA application_id", &app_id) < 0 ||
-	    (app_id == 0 && exec_sql(s, sql) < 0)) {
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
-		goto rollback;
-	}
+	    (app_id == 0 && exec_sql(s, sql) < 0))
+		return migration_db_fail(s, m, err);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
-	if (exec_sql(s, sql) < 0 || exec_sql(s, "COMMIT") < 0) {
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
-		goto rollback;
+	if (exec_sql(s, sql) < 0 || exec_sql(s, "COMMIT") < 0)
+		return migration_db_fail(s, m, err);
+	return 0;
+}
+
+int store_apply_migration(struct store *s, const struct migration *m, struct ts_err *err)
+{
+	/* PRAGMA foreign_keys is a no-op inside a transaction: switch it first. */
+	if (exec_sql(s, "PRAGMA foreign_keys = OFF") < 0)
+		return migration_db_fail(s, m, err);
+	int ret = 0;
+	bool applied = false;
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
+		ret = migration_db_fail(s, m, err);
+		goto out;
 	}
-	ret = 1;
-	goto out;
-rollback:
+	ret = migration_ready(s, m, &applied, err);
+	if (ret == 0 && !applied)
+		ret = migration_run(s, m, err);
+	if (ret == 0 && !applied)
+		ret = migration_commit(s, m, err);
+	if (ret == 0 && !applied) {
+		ret = 1;
+		goto out;
+	}
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	sqlite3_free(errmsg);
 	if (exec_sql(s, "PRAGMA foreign_keys = ON") < 0 && ret >= 0)
-		ret = migration_fail(s, m, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db),
-		                     err);
+		ret = migration_db_fail(s, m, err);
 	return ret;
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
+#include "engine/generate/listing.h"
+#include "engine/generate/score.h"
 #include "engine/model/project.h"
 #include "engine/tracking/marker.h"
 #include "engine/tracking/override.h"

@@ -647,29 +647,29 @@ static void test_find_provider(void **state)
 	assert_non_null(web);
 	/* TLS terminated by the load balancer in front. */
 	const struct lib_countermeasure *tls = library_countermeasure(lib, "C-TLS-EVERYWHERE");
-	assert_int_equal(library_find_provider(tls, model, web, &provider, &err), 1);
+	assert_int_equal(library_find_provider(tls, model, NULL, web, &provider, &err), 1);
 	assert_string_equal(json_string_value(json_object_get(provider, "id")), "lb");
 	/* Authentication by the IdP the app talks to. */
 	const struct lib_countermeasure *au =
 	    library_countermeasure(lib, "C-CENTRAL-AUTHENTICATION");
-	assert_int_equal(library_find_provider(au, model, web, &provider, &err), 1);
+	assert_int_equal(library_find_provider(au, model, NULL, web, &provider, &err), 1);
 	assert_string_equal(json_string_value(json_object_get(provider, "id")), "idp");
 	/* Secrets read from the secrets manager behind it. */
 	const struct lib_countermeasure *sm = library_countermeasure(lib, "C-SECRETS-MANAGEMENT");
-	assert_int_equal(library_find_provider(sm, model, web, &provider, &err), 1);
+	assert_int_equal(library_find_provider(sm, model, NULL, web, &provider, &err), 1);
 	assert_string_equal(json_string_value(json_object_get(provider, "id")), "secrets");
 	/* No provider: the lb has no rate limiting, nothing else is in front. */
 	const struct lib_countermeasure *rl = library_countermeasure(lib, "C-RATE-LIMITING");
 	provider = NULL;
-	assert_int_equal(library_find_provider(rl, model, web, &provider, &err), 0);
+	assert_int_equal(library_find_provider(rl, model, NULL, web, &provider, &err), 0);
 	assert_null(provider);
 	/* The condition matters: a load balancer that does not terminate TLS. */
 	json_object_set_new(json_object_get(model_component(model, "lb"), "properties"),
 	                    "tls_terminating", json_false());
-	assert_int_equal(library_find_provider(tls, model, web, &provider, &err), 0);
+	assert_int_equal(library_find_provider(tls, model, NULL, web, &provider, &err), 0);
 	/* No satisfied_by at all. */
 	const struct lib_countermeasure *enc = library_countermeasure(lib, "C-OUTPUT-ENCODING");
-	assert_int_equal(library_find_provider(enc, model, web, &provider, &err), 0);
+	assert_int_equal(library_find_provider(enc, model, NULL, web, &provider, &err), 0);
 	json_decref(model);
 	json_decref(norm);
 	json_decref(profile);

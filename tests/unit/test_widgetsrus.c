@@ -9,6 +9,7 @@
 
 #include "engine/generate/classify.h"
 #include "engine/generate/generate.h"
+#include "engine/generate/listing.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/generate/generate.h"
+#include "engine/generate/listing.h"
 #include "engine/model/model.h"
 #include "engine/model/project.h"
 #include "helpers/testutil.h"

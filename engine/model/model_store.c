@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Model versions in the store: import a normalised model as the next version
+ * with its elements as rows, and load a version back. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/model/model.h"
+
+static const char SQL_LATEST[] = "SELECT version, content_hash FROM model_versions "
+                                 "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
+static const char SQL_INSERT_VERSION[] =
+    "INSERT INTO model_versions(project_id, version, content_hash, format, source_name, "
+    "document, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_INSERT_ZONE[] =
+    "INSERT INTO trust_zones(model_version_id, key, name, trust_level) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_INSERT_COMPONENT[] =
+    "INSERT INTO components(model_version_id, key, type, name, trust_zone, parent, tags, "
+    "properties, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_INSERT_FLOW[] =
+    "INSERT INTO data_flows(model_version_id, key, source, destination, protocol, properties) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_INSERT_ASSET[] =
+    "INSERT INTO data_assets(model_version_id, key, name, classification, properties) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_LOAD[] = "SELECT version, document FROM model_versions "
+                               "WHERE project_id = ?1 AND version = ?2";
+static const char SQL_LOAD_LATEST[] = "SELECT version, document FROM model_versions "
+                                      "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
+
+/* Latest version and hash (hash may be NULL); version 0 when none. */
+static int latest(struct store *s, int64_t project_id, int *ret_version, char hash[65],
+                  struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_LATEST);
+	if (!st)
+		return store_fail(s, "read latest model version", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	int rc = sqlite3_step(st);
+	*ret_version = 0;
+	if (hash)
+		hash[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		*ret_version = sqlite3_column_int(st, 0);
+		if (hash)
+			snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
+	} else if (rc != SQLITE_DONE) {
+		return store_fail(s, "read latest model version", err);
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int model_latest_version(struct store *s, int64_t project_id, int *ret_version, struct ts_err *err)
+{
+	return latest(s, project_id, ret_version, NULL, err);
+}
+
+/* Binds a JSON value as its compact text with sorted keys; dflt when absent. */
+static void bind_json(sqlite3_stmt *st, int idx, const json_t *v, const char *dflt)
+{
+	if (!v) {
+		sqlite3_bind_text(st, idx, dflt, -1, SQLITE_STATIC);
+		return;
+	}
+	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	sqlite3_bind_text(st, idx, s, -1, free);
+}
+
+/* Binds a string member; dflt (NULL: SQL NULL) when absent. */
+static void bind_str(sqlite3_stmt *st, int idx, const json_t *obj, const char *key,
+                     const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	if (!v)
+		v = dflt;
+	if (v)
+		sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct ts_err *err)
+{
+	size_t i;
+	json_t *e;
+	sqlite3_stmt *st;
+	json_array_foreach (json_object_get(model, "trust_zones"), i, e) {
+		if (!(st = store_prepare(s, SQL_INSERT_ZONE)))
+			return store_fail(s, "insert trust zone", err);
+		sqlite3_bind_int64(st, 1, mv);
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "name", NULL);
+		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(e, "trust_level")));
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return store_fail(s, "insert trust zone", err);
+	}
+	json_array_foreach (json_object_get(model, "components"), i, e) {
+		if (!(st = store_prepare(s, SQL_INSERT_COMPONENT)))
+			return store_fail(s, "insert component", err);
+		sqlite3_bind_int64(st, 1, mv);
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "type", NULL);
+		bind_str(st, 4, e, "name", NULL);
+		bind_str(st, 5, e, "trust_zone", NULL);
+		bind_str(st, 6, e, "parent", NULL);
+		bind_json(st, 7, json_object_get(e, "tags"), "[]");
+		bind_json(st, 8, json_object_get(e, "properties"), "{}");
+		bind_json(st, 9, json_object_get(e, "code"), "{}");
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return store_fail(s, "insert component", err);
+	}
+	json_array_foreach (json_object_get(model, "flows"), i, e) {
+		if (!(st = store_prepare(s, SQL_INSERT_FLOW)))
+			return store_fail(s, "insert data flow", err);
+		sqlite3_bind_int64(st, 1, mv);
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "source", NULL);
+		bind_str(st, 4, e, "destination", NULL);
+		bind_str(st, 5, e, "protocol", "");
+		bind_json(st, 6, json_object_get(e, "properties"), "{}");
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return store_fail(s, "insert data flow", err);
+	}
+	json_array_foreach (json_object_get(model, "data_assets"), i, e) {
+		if (!(st = store_prepare(s, SQL_INSERT_ASSET)))
+			return store_fail(s, "insert data asset", err);
+		sqlite3_bind_int64(st, 1, mv);
+		bind_str(st, 2, e, "id", NULL);
+		bind_str(st, 3, e, "name", NULL);
+		bind_str(st, 4, e, "classification", "");
+		bind_json(st, 5, json_object_get(e, "properties"), "{}");
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return store_fail(s, "insert data asset", err);
+	}
+	return 0;
+}
+
+int model_import(struct store *s, int64_t project_id, const json_t *model,
+                 enum model_format detected, const char *source_name, int *ret_version,
+                 bool *ret_unchanged, struct ts_err *err)
+{
+	char hash[65], prev_hash[65];
+	int prev = 0, r;
+	if (detected == MODEL_FORMAT_AUTO)
+		detected = MODEL_FORMAT_NATIVE;
+	char *doc = model_canonical_dump(model, hash);
+	/* Checked before the write transaction so an unchanged import writes nothing;
+	 * checked again inside it against a concurrent import. */
+	for (int pass = 0; pass < 2; pass++) {
+		r = latest(s, project_id, &prev, prev_hash, err);
+		if (r < 0)
+			goto fail;
+		if (prev > 0 && strcmp(prev_hash, hash) == 0) {
+			if (pass == 1)
+				store_rollback(s);
+			if (ret_version)
+				*ret_version = prev;
+			if (ret_unchanged)
+				*ret_unchanged = true;
+			free(doc);
+			return 0;
+		}
+		if (pass == 0 && store_begin(s) < 0) {
+			r = store_fail(s, "begin model import", err);
+			free(doc);
+			return r;
+		}
+	}
+	sqlite3_stmt *st = store_prepare(s, SQL_INSERT_VERSION);
+	if (!st) {
+		r = store_fail(s, "insert model version", err);
+		goto fail;
+	}
+	char now[32];
+	ts_now_iso(now);
+	sqlite3_bind_int64(st, 1, project_id);
+	sqlite3_bind_int(st, 2, prev + 1);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, model_format_name(detected), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, source_name ? source_name : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, doc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = store_fail(s, "insert model version", err);
+		goto fail;
+	}
+	sqlite3_reset(st); /* releases the borrowed document buffer */
+	int64_t mv = sqlite3_last_insert_rowid(store_db(s));
+	r = insert_rows(s, mv, model, err);
+	if (r < 0)
+		goto fail;
+	if (store_commit(s) < 0) {
+		r = store_fail(s, "commit model import", err);
+		goto fail;
+	}
+	free(doc);
+	if (ret_version)
+		*ret_version = prev + 1;
+	if (ret_unchanged)
+		*ret_unchanged = false;
+	return 0;
+fail:
+	store_rollback(s);
+	free(doc);
+	return r;
+}
+
+int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
+               int *ret_version, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, version > 0 ? SQL_LOAD : SQL_LOAD_LATEST);
+	if (!st)
+		return store_fail(s, "load model", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	if (version > 0)
+		sqlite3_bind_int(st, 2, version);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		if (version > 0)
+			return ts_err_set(err, TS_E_NOTFOUND, "the model has no version %d",
+			                  version);
+		ts_err_set(err, TS_E_NOTFOUND, "no model imported yet (threatsync model import)");
+		return -ENOENT;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "load model", err);
+	int got = sqlite3_column_int(st, 0);
+	const char *text = (const char *)sqlite3_column_text(st, 1);
+	json_error_t jerr;
+	json_t *doc = json_loads(text ? text : "", 0, &jerr);
+	sqlite3_reset(st);
+	if (!doc)
+		return ts_err_set(err, TS_E_INVALID,
+		                  "stored model version %d is not valid JSON: %s", got, jerr.text);
+	*ret_model = doc;
+	if (ret_version)
+		*ret_version = got;
+	return 0;
+}
