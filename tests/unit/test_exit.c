@@ -15,16 +15,11 @@ static void test_every_code(void **state)
 		int code;
 		int want;
 	} table[] = {
-	    {TS_E_USAGE, EX_USAGE},
-	    {TS_E_INVALID, EX_DATAERR},
-	    {TS_E_NOTFOUND, EX_NOINPUT},
-	    {TS_E_UNAVAILABLE, EX_UNAVAILABLE},
-	    {TS_E_INTERNAL, EX_SOFTWARE},
-	    {TS_E_SYSTEM, EX_OSERR},
-	    {TS_E_CREATE, EX_CANTCREAT},
-	    {TS_E_IO, EX_IOERR},
-	    {TS_E_BUSY, EX_TEMPFAIL},
-	    {TS_E_DENIED, EX_NOPERM},
+	    {TS_E_USAGE, EX_USAGE},       {TS_E_INVALID, EX_DATAERR},
+	    {TS_E_NOTFOUND, EX_NOINPUT},  {TS_E_UNAVAILABLE, EX_UNAVAILABLE},
+	    {TS_E_INTERNAL, EX_SOFTWARE}, {TS_E_SYSTEM, EX_OSERR},
+	    {TS_E_CREATE, EX_CANTCREAT},  {TS_E_IO, EX_IOERR},
+	    {TS_E_BUSY, EX_TEMPFAIL},     {TS_E_DENIED, EX_NOPERM},
 	    {TS_E_CONFIG, EX_CONFIG},
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(table); i++) {

@@ -48,8 +48,8 @@ static void expect_error(const char *src, const char *const needles[])
  * ignored, and a component. New reference. */
 static json_t *sample_body(void)
 {
-	json_t *body = json_pack("{s:[{s:[i,i]},{s:[i,s,i]}],s:{s:s,s:s,s:s}}", "threats", "cwe", 79,
-	                         89, "cwe", 79, "not-a-number", 352, "component", "id", "web0",
+	json_t *body = json_pack("{s:[{s:[i,i]},{s:[i,s,i]}],s:{s:s,s:s,s:s}}", "threats", "cwe",
+	                         79, 89, "cwe", 79, "not-a-number", 352, "component", "id", "web0",
 	                         "name", "Web front end", "type", "web_application");
 	assert_non_null(body);
 	return body;
@@ -153,8 +153,12 @@ static void test_values_are_verbatim(void **state)
 static void test_unknown_placeholder(void **state)
 {
 	(void)state;
-	const char *const a[] = {"unknown placeholder '{{cve}}'", "at offset 4", "known: ",
-	                         "severity", "model_version", NULL};
+	const char *const a[] = {"unknown placeholder '{{cve}}'",
+	                         "at offset 4",
+	                         "known: ",
+	                         "severity",
+	                         "model_version",
+	                         NULL};
 	expect_error("CWE-{{cve}}", a);
 	/* Names are exact: case and surrounding text matter. */
 	const char *const b[] = {"unknown placeholder '{{Severity}}'", "offset 0", NULL};
@@ -257,9 +261,9 @@ static void test_names_and_free(void **state)
 {
 	(void)state;
 	const char *names = template_names();
-	static const char *const all[] = {"severity", "priority",  "cwe",     "cwe_names",
+	static const char *const all[] = {"severity",  "priority",       "cwe",      "cwe_names",
 	                                  "component", "component_type", "due_date", "project",
-	                                  "task",     "model_version"};
+	                                  "task",      "model_version"};
 	/* Every name the message lists compiles, and the list names them all. */
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		assert_non_null(strstr(names, all[i]));
