@@ -18,7 +18,7 @@ foreach(pair IN LISTS TS_EMULATOR_TESTS)
   add_test(NAME emulators/${short}
            COMMAND Python3::Interpreter
                    ${CMAKE_CURRENT_SOURCE_DIR}/emulators/test_emulators.py ${class})
-  # 77: every case skipped (the contract test without ../shared/contract)
+  # 77: every case of the class skipped
   set_tests_properties(emulators/${short} PROPERTIES
     TIMEOUT 120
     SKIP_RETURN_CODE 77

@@ -3,7 +3,7 @@
 """GitLab REST v4 issues emulator for threatsync's tests.
 
 Implements project issues (create, update, list with filters and pagination, get) and
-notes, validated like GitLab (shapes follow ../shared/contract/gitlab), with rate
+notes, validated like GitLab (shapes follow tests/data/contract/gitlab), with rate
 limiting, fault injection and Issue Hook webhooks. See docs/emulators.md.
 """
 

@@ -3,7 +3,7 @@
 """Jira Cloud (REST v3, also v2) and Data Center (REST v2) emulator for threatsync's tests.
 
 Implements the subset of the Jira REST API that threatsync uses, validated like the
-real service (shapes and messages follow ../shared/contract/jira), with a JQL subset,
+real service (shapes and messages follow tests/data/contract/jira), with a JQL subset,
 search-index lag, rate limiting, fault injection and webhooks. See docs/emulators.md.
 """
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Regenerates the TLS test material of the HTTPS tests (tests/unit/test_jira.c):
+# Regenerates the TLS test material of the HTTPS tests (tests/integration/test_jira.c):
 # a test CA, a server certificate it signs for 127.0.0.1 and localhost, and a
 # second, unrelated CA. Test-only keys: they protect nothing. Valid until 2126.
 set -eu

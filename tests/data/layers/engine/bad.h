@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A layering fault for the check-layers self-test: the engine reaching out. */
+#include "connectors/connector.h"
+#include <uv.h>
+#include <curl/curl.h>
+#include "engine/util.h"
