@@ -23,13 +23,6 @@ static void print_json(const json_t *v)
 
 /* ------------------------------------------------------------ sync --once */
 
-struct once {
-	struct sync *sync;
-	struct http_client *http;
-	json_t *report; /* new, once the pass is done */
-	int code;
-};
-
 static void event_cb(void *ud, enum sync_event_level level, const char *msg)
 {
 	(void)ud;
@@ -44,23 +37,6 @@ static void event_cb(void *ud, enum sync_event_level level, const char *msg)
 		log_debug("%s", msg);
 		break;
 	}
-}
-
-static void pass_done_cb(void *ud, const struct sync_report *rep)
-{
-	struct once *o = ud;
-	o->report = sync_report_json(rep);
-	o->code = 0;
-	for (size_t i = 0; i < rep->n_connectors; i++)
-		if (!rep->connectors[i].opened || rep->connectors[i].unreachable)
-			o->code = EX_UNAVAILABLE;
-	if (rep->store_error)
-		o->code = cli_exit_code(rep->err.code, EX_SOFTWARE);
-	/* Every handle goes: the sync's timer, then the client's. */
-	sync_close(o->sync, NULL, NULL);
-	o->sync = NULL;
-	http_client_close(o->http, NULL, NULL);
-	o->http = NULL;
 }
 
 static void print_report(const json_t *rep)
@@ -142,55 +118,24 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	if (!s)
 		return code;
 	struct ts_err err = {0};
-	int lock = -1;
-	if (sync_lock_acquire(store_path(s), &lock, &err) < 0) {
-		cli_error("%s", err.msg);
-		return cli_exit_code(err.code, EX_TEMPFAIL);
-	}
-	uv_loop_t loop;
-	int r = uv_loop_init(&loop);
-	if (r < 0) {
-		sync_lock_release(lock);
-		cli_error("sync: event loop: %s", uv_strerror(r));
-		return EX_OSERR;
-	}
-	struct once o = {0};
 	struct sync_opts so = {.event_cb = event_cb};
-	if ((r = http_client_new(&loop, &o.http)) < 0 ||
-	    (r = sync_new(&loop, o.http, s, cfg, &so, &o.sync)) < 0) {
-		cli_error("sync: %s", uv_strerror(r));
-		code = EX_OSERR;
-	} else if ((r = sync_run_pass(o.sync, &po, pass_done_cb, &o, &err)) < 0) {
-		cli_error("sync: %s", err.msg[0] ? err.msg : strerror(-r));
-		code = cli_exit_code(err.code, EX_SOFTWARE);
-	}
-	if (code) {
-		sync_close(o.sync, NULL, NULL);
-		http_client_close(o.http, NULL, NULL);
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	r = uv_loop_close(&loop);
-	sync_lock_release(lock);
-	if (r < 0) {
-		cli_error("sync: a handle was left open at exit (%s)", uv_err_name(r));
-		json_decref(o.report);
-		return EX_SOFTWARE;
-	}
-	if (code)
-		return code;
-	if (!o.report) {
-		cli_error("sync: the pass did not complete");
-		return EX_SOFTWARE;
+	json_t *report = NULL;
+	bool unavailable = false;
+	int rc = sync_once(s, cfg, &po, &so, &report, &unavailable, &err);
+	if (!report) {
+		cli_error("%s", err.msg);
+		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (json)
-		print_json(o.report);
+		print_json(report);
 	else
-		print_report(o.report);
-	const char *serr = json_string_value(json_object_get(o.report, "store_error"));
-	if (serr)
-		cli_error("sync: %s", serr);
-	json_decref(o.report);
-	return o.code;
+		print_report(report);
+	json_decref(report);
+	if (rc < 0) {
+		cli_error("sync: %s", err.msg);
+		return cli_exit_code(err.code, EX_SOFTWARE);
+	}
+	return unavailable ? EX_UNAVAILABLE : 0;
 }
 
 /* ------------------------------------------------------------ status */

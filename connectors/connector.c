@@ -84,6 +84,22 @@ int connector_webhook_missing(struct ts_err *err, const char *path, const char *
 	return ts_err_set(err, TS_E_INVALID, "webhook body: %s: missing or not %s", path, what);
 }
 
+struct outbox_remote remote_issue_view(const char *connector, const struct remote_issue *i)
+{
+	return (struct outbox_remote){
+	    .connector = connector,
+	    .key = i->key,
+	    .id = i->id,
+	    .url = i->url,
+	    .marker = i->marker,
+	    .status = i->status,
+	    .status_category = i->status_category,
+	    .resolution = i->resolution,
+	    .updated = i->updated,
+	    .actor = i->actor,
+	};
+}
+
 int connector_webhook_event(const struct config_connector *c, const struct webhook_request *req,
                             struct webhook_event **ret_ev, struct ts_err *err)
 {
@@ -94,20 +110,11 @@ int connector_webhook_event(const struct config_connector *c, const struct webho
 	int rc = ops->parse_webhook(c, req->body, req->body_len, &w, err);
 	if (rc < 0)
 		return rc;
-	const struct remote_issue *i = &w.issue;
 	struct webhook_facts facts = {.event = w.event,
 	                              .relevant = w.relevant,
 	                              .self_actor = w.self_actor,
-	                              .remote = {.key = i->key,
-	                                         .id = i->id,
-	                                         .url = i->url,
-	                                         .marker = i->marker,
-	                                         .status = i->status,
-	                                         .status_category = i->status_category,
-	                                         .resolution = i->resolution,
-	                                         .updated = i->updated,
-	                                         .actor = i->actor,
-	                                         .comment = w.comment}};
+	                              .remote = remote_issue_view(c->name, &w.issue)};
+	facts.remote.comment = w.comment;
 	*ret_ev = webhook_event_new(c, req, &facts);
 	connector_webhook_clear(&w);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "connectors/http.h"
 #include "engine/config.h"
+#include "engine/tracking/outbox.h"
 
 struct webhook_request; /* engine/tracking/webhook.h */
 struct webhook_event;
@@ -208,6 +209,11 @@ extern const struct connector_ops gitlab_connector_ops;
 void remote_issue_clear(struct remote_issue *i);
 /* Fills dst (uninitialised) with copies of src's strings: dst owns them. */
 void remote_issue_copy(struct remote_issue *dst, const struct remote_issue *src);
+/* The engine's view of i (struct outbox_remote, engine/tracking/outbox.h) as
+ * connector reports it: every pointer borrowed from i (and connector), so it
+ * lives as long as they do; comment is NULL. The one translation of a
+ * tracker's answer for the outbox, the reconciliation, link and webhooks. */
+struct outbox_remote remote_issue_view(const char *connector, const struct remote_issue *i);
 /* Frees what a result owns (issue, issues, next_page, cursor) and zeroes it. */
 void connector_result_clear(struct connector_result *r);
 

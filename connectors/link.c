@@ -174,17 +174,10 @@ int link_ticket(struct store *s, const struct config_connector *cc, const char *
 	if ((rc = fetch_ticket(cc, full, &f, err)) < 0)
 		goto out;
 	const struct remote_issue *i = &f.res.issue;
-	struct outbox_remote r = {
-	    .connector = cc->name,
-	    .key = i->key,
-	    .id = i->id,
-	    .url = i->url,
-	    .status = i->status,
-	    .status_category = i->status_category,
-	    .resolution = i->resolution,
-	    .updated = i->updated,
-	    .actor = i->actor,
-	};
+	struct outbox_remote r = remote_issue_view(cc->name, i);
+	/* The ticket gets the task's marker (link_adopt): whatever label it
+	 * carries now is not looked at. */
+	r.marker = NULL;
 	char now[32];
 	ts_now_iso(now);
 	if ((rc = link_adopt(s, cc->fieldmap, &t, &r, now, &ret->result, err)) < 0)

@@ -71,19 +71,7 @@ static void apply(struct reconcile_walk *w, const struct reconcile_read *rd,
 			c->queued += (unsigned)queued;
 		}
 	} else {
-		const struct remote_issue *i = &r->issue;
-		struct outbox_remote o = {
-		    .connector = w->cc->name,
-		    .key = i->key,
-		    .id = i->id,
-		    .url = i->url,
-		    .marker = i->marker,
-		    .status = i->status,
-		    .status_category = i->status_category,
-		    .resolution = i->resolution,
-		    .updated = i->updated,
-		    .actor = i->actor,
-		};
+		struct outbox_remote o = remote_issue_view(w->cc->name, &r->issue);
 		struct reconcile_outcome out = {0};
 		rc = reconcile_apply(w->s, w->cc->fieldmap, rd->ticket, &o, now, &out, &err);
 		if (rc == 0) {

@@ -129,4 +129,16 @@ json_t *sync_report_json(const struct sync_report *rep);
 int sync_lock_acquire(const char *database, int *ret_fd, struct ts_err *err);
 void sync_lock_release(int fd); /* -1 is a no-op */
 
+/* One pass with po on a private loop, run to completion: takes the sync lock
+ * on s's database (TS_E_BUSY while the daemon or another sync holds it), runs
+ * the pass with so's options and event callback (so may be NULL), closes every
+ * handle and releases the lock. On 0 and on a database error during the pass
+ * (its code, err filled) *ret_report is the pass report (sync_report_json,
+ * new) and *ret_unavailable whether a connector could not be opened or got no
+ * answer; otherwise *ret_report is NULL and err says why (TS_E_USAGE for an
+ * unknown po->connector, TS_E_SYSTEM when the loop or client cannot start). */
+int sync_once(struct store *s, const struct config *cfg, const struct sync_pass_opts *po,
+              const struct sync_opts *so, json_t **ret_report, bool *ret_unavailable,
+              struct ts_err *err);
+
 #endif
