@@ -130,104 +130,120 @@ static bool valid_field_id(const char *v)
 	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
 }
 
-static void parse_custom(struct fieldmap *fm, struct parse *p, const config_setting_t *s)
+/* custom_fields[i].field: a field id that threatsync does not write itself
+ * and that no earlier entry maps. NULL after reporting the problem. */
+static const char *custom_field_id(const struct fieldmap *fm, struct parse *p,
+                                   const config_setting_t *fs, const char *what)
+{
+	char w[96];
+	snprintf(w, sizeof(w), "%s.field", what);
+	const char *field = get_str(p, fs, w, 64);
+	if (field && !valid_field_id(field)) {
+		problem(p, fs, "%s: '%s' is not a field id (letters, digits, '_')", w, field);
+		return NULL;
+	}
+	for (size_t k = 0; field && reserved_fields[k]; k++) {
+		if (strcmp(field, reserved_fields[k]) == 0) {
+			problem(p, fs,
+			        "%s: '%s' is written by threatsync itself and cannot be a custom "
+			        "field",
+			        w, field);
+			return NULL;
+		}
+	}
+	for (size_t k = 0; field && k < fm->n_custom; k++) {
+		if (strcmp(fm->custom[k].field, field) == 0) {
+			problem(p, fs, "%s: field '%s' is already mapped at line %d", w, field,
+			        fm->custom[k].line);
+			return NULL;
+		}
+	}
+	return field;
+}
+
+/* custom_fields[i].type (absent: string): the kind, or -1 after reporting
+ * the problem. */
+static int custom_field_kind(struct parse *p, const config_setting_t *ts, const char *what)
+{
+	if (!ts)
+		return FIELDMAP_STRING;
+	char w[96];
+	snprintf(w, sizeof(w), "%s.type", what);
+	const char *tv = get_str(p, ts, w, 16);
+	int kind = -1;
+	for (size_t k = 0; tv && k < TS_ARRAY_SIZE(kind_names); k++)
+		if (strcmp(kind_names[k], tv) == 0)
+			kind = (int)k;
+	if (tv && kind < 0)
+		problem(p, ts, "%s: '%s' is not one of string, number, option, array", w, tv);
+	return kind;
+}
+
+/* One entry of custom_fields, added to fm when every part of it is valid. */
+static void parse_custom_one(struct fieldmap *fm, struct parse *p, const config_setting_t *g,
+                             const char *what)
 {
 	static const char *const known[] = {"field", "value", "type", "owned", NULL};
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		problem(p, g, "%s: expected a group { field = ...; value = ...; }", what);
+		return;
+	}
+	unknown_keys(p, g, what, known);
+	const config_setting_t *fs = config_setting_get_member(g, "field");
+	const config_setting_t *vs = config_setting_get_member(g, "value");
+	const config_setting_t *os = config_setting_get_member(g, "owned");
+	const char *field = NULL, *value = NULL;
+	if (!fs)
+		problem(p, g, "%s: field is required (e.g. \"customfield_10042\")", what);
+	else
+		field = custom_field_id(fm, p, fs, what);
+	char w[96];
+	snprintf(w, sizeof(w), "%s.value", what);
+	if (!vs)
+		problem(p, g, "%s: value is required (a template such as \"{{severity}}\")",
+		        what);
+	else
+		value = get_str(p, vs, w, TEMPLATE_SOURCE_MAX);
+	struct template *tpl = NULL;
+	if (value) {
+		struct ts_err err = {0};
+		if (template_compile(value, &tpl, &err) < 0) {
+			problem(p, vs, "%s: %s", w, err.msg);
+			value = NULL;
+		}
+	}
+	int kind = custom_field_kind(p, config_setting_get_member(g, "type"), what);
+	bool owned = false;
+	if (os) {
+		if (config_setting_type(os) != CONFIG_TYPE_BOOL) {
+			problem(p, os, "%s.owned: expected true or false", what);
+			kind = -1;
+		} else {
+			owned = config_setting_get_bool(os) != 0;
+		}
+	}
+	if (!field || !value || kind < 0) {
+		template_free(tpl);
+		return;
+	}
+	fm->custom = ts_realloc(fm->custom, (fm->n_custom + 1) * sizeof(*fm->custom));
+	fm->custom[fm->n_custom++] = (struct fieldmap_custom){
+	    .field = ts_strdup(field),
+	    .source = ts_strdup(value),
+	    .value = tpl,
+	    .kind = (enum fieldmap_kind)kind,
+	    .owned = owned,
+	    .line = config_setting_source_line(g),
+	};
+}
+
+static void parse_custom(struct fieldmap *fm, struct parse *p, const config_setting_t *s)
+{
 	int n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
 		char what[48];
 		snprintf(what, sizeof(what), "custom_fields[%d]", i);
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			problem(p, g, "%s: expected a group { field = ...; value = ...; }", what);
-			continue;
-		}
-		unknown_keys(p, g, what, known);
-		const config_setting_t *fs = config_setting_get_member(g, "field");
-		const config_setting_t *vs = config_setting_get_member(g, "value");
-		const config_setting_t *ts = config_setting_get_member(g, "type");
-		const config_setting_t *os = config_setting_get_member(g, "owned");
-		char w[96];
-		const char *field = NULL, *value = NULL;
-		if (!fs) {
-			problem(p, g, "%s: field is required (e.g. \"customfield_10042\")", what);
-		} else {
-			snprintf(w, sizeof(w), "%s.field", what);
-			field = get_str(p, fs, w, 64);
-			if (field && !valid_field_id(field)) {
-				problem(p, fs, "%s: '%s' is not a field id (letters, digits, '_')",
-				        w, field);
-				field = NULL;
-			}
-			for (size_t k = 0; field && reserved_fields[k]; k++) {
-				if (strcmp(field, reserved_fields[k]) == 0) {
-					problem(
-					    p, fs,
-					    "%s: '%s' is written by threatsync itself and cannot "
-					    "be a custom field",
-					    w, field);
-					field = NULL;
-				}
-			}
-			for (size_t k = 0; field && k < fm->n_custom; k++) {
-				if (strcmp(fm->custom[k].field, field) == 0) {
-					problem(p, fs,
-					        "%s: field '%s' is already mapped at line %d", w,
-					        field, fm->custom[k].line);
-					field = NULL;
-				}
-			}
-		}
-		if (!vs) {
-			problem(p, g, "%s: value is required (a template such as \"{{severity}}\")",
-			        what);
-		} else {
-			snprintf(w, sizeof(w), "%s.value", what);
-			value = get_str(p, vs, w, TEMPLATE_SOURCE_MAX);
-		}
-		struct template *tpl = NULL;
-		if (value) {
-			struct ts_err err = {0};
-			if (template_compile(value, &tpl, &err) < 0) {
-				problem(p, vs, "%s: %s", w, err.msg);
-				value = NULL;
-			}
-		}
-		int kind = FIELDMAP_STRING;
-		if (ts) {
-			snprintf(w, sizeof(w), "%s.type", what);
-			const char *tv = get_str(p, ts, w, 16);
-			kind = -1;
-			for (size_t k = 0; tv && k < TS_ARRAY_SIZE(kind_names); k++)
-				if (strcmp(kind_names[k], tv) == 0)
-					kind = (int)k;
-			if (tv && kind < 0)
-				problem(p, ts,
-				        "%s: '%s' is not one of string, number, option, array", w,
-				        tv);
-		}
-		bool owned = false;
-		if (os) {
-			if (config_setting_type(os) != CONFIG_TYPE_BOOL) {
-				problem(p, os, "%s.owned: expected true or false", what);
-				kind = -1;
-			} else {
-				owned = config_setting_get_bool(os) != 0;
-			}
-		}
-		if (!field || !value || kind < 0) {
-			template_free(tpl);
-			continue;
-		}
-		fm->custom = ts_realloc(fm->custom, (fm->n_custom + 1) * sizeof(*fm->custom));
-		fm->custom[fm->n_custom++] = (struct fieldmap_custom){
-		    .field = ts_strdup(field),
-		    .source = ts_strdup(value),
-		    .value = tpl,
-		    .kind = (enum fieldmap_kind)kind,
-		    .owned = owned,
-		    .line = config_setting_source_line(g),
-		};
+		parse_custom_one(fm, p, config_setting_get_elem(s, (unsigned)i), what);
 	}
 }
 
