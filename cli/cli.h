@@ -3,6 +3,7 @@
 #ifndef TS_CLI_CLI_H
 #define TS_CLI_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sysexits.h>
 
@@ -48,6 +49,11 @@ int cli_exit_code(int code, int fallback);
 
 /* Parses "--json" and "--help"-style flags common to data commands. */
 bool cli_has_flag(int argc, char **argv, const char *flag);
+
+/* The one printer of --json documents: 2-space indent, keys sorted (one
+ * order for every command, stable across versions), reals with up to 10
+ * significant digits, then a newline, on stdout. */
+void cli_print_json(const json_t *doc);
 
 /* Prints an error line "threatsync: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,13 +13,6 @@
 #include "engine/model/project.h"
 #include "engine/tracking/override.h"
 
-static void print_json(const json_t *v)
-{
-	char *out = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
-	printf("%s\n", out);
-	free(out);
-}
-
 /* The clock of this command: $THREATSYNC_NOW ("YYYY-MM-DD" or
  * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced; NULL (the
  * real clock) otherwise. Returns false after printing an error. */
@@ -216,7 +209,7 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	if (gen_run(s, lib, cfg, a.slug, &opts, &sum, &err) < 0)
 		return fail(&err);
 	if (a.json)
-		print_json(sum);
+		cli_print_json(sum);
 	else
 		print_summary(sum, cfg);
 	json_decref(sum);
@@ -274,7 +267,7 @@ int cmd_threats(struct cli_ctx *ctx, int argc, char **argv)
 		return fail(&err);
 	json_t *list = json_object_get(doc, "threats");
 	if (a.json) {
-		print_json(doc);
+		cli_print_json(doc);
 	} else {
 		print_header(doc, "threats", json_array_size(list));
 		if (json_array_size(list)) {
@@ -324,7 +317,7 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 		return fail(&err);
 	json_t *list = json_object_get(doc, "countermeasures");
 	if (a.json) {
-		print_json(doc);
+		cli_print_json(doc);
 	} else {
 		print_header(doc, "countermeasures", json_array_size(list));
 		if (json_array_size(list)) {
@@ -371,7 +364,7 @@ int cmd_classify(struct cli_ctx *ctx, int argc, char **argv)
 	if (classify_project(s, cfg, a.slug, &doc, &err) < 0)
 		return fail(&err);
 	if (a.json) {
-		print_json(doc);
+		cli_print_json(doc);
 	} else {
 		const json_t *rule = json_object_get(doc, "rule");
 		printf("%s (model version %d): %s\n", str(doc, "project"),
@@ -441,7 +434,7 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc < 0)
 		return fail(&err);
 	if (a.json) {
-		print_json(res);
+		cli_print_json(res);
 	} else {
 		if (a.revoke)
 			printf("%s %s: override revoked\n", str(res, "target_kind"), a.id);

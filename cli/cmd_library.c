@@ -114,10 +114,7 @@ int cmd_library_lint(struct cli_ctx *ctx, int argc, char **argv)
 	free(dirs);
 	bool ok = json_is_true(json_object_get(report, "ok"));
 	if (json) {
-		char *out = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-		                                   JSON_REAL_PRECISION(6));
-		printf("%s\n", out);
-		free(out);
+		cli_print_json(report);
 	} else {
 		print_items(json_object_get(report, "errors"), "");
 		print_items(json_object_get(report, "warnings"), "warning: ");

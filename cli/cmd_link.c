@@ -86,9 +86,7 @@ static void print_outcome(const struct link_args *a, const char *connector,
 		    "task", a->uid, "connector", connector, "key", o->key, "url", o->url, "marker",
 		    o->marker, "status", o->status, "creates_cancelled", res->creates_cancelled,
 		    "status_changed", res->changed > 0, "already_linked", res->already);
-		char *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		printf("%s\n", out);
-		free(out);
+		cli_print_json(doc);
 		json_decref(doc);
 		return;
 	}

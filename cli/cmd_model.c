@@ -10,13 +10,6 @@
 #include "engine/model/model.h"
 #include "engine/model/project.h"
 
-static void print_json(const json_t *v)
-{
-	char *out = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	printf("%s\n", out);
-	free(out);
-}
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -77,7 +70,7 @@ static void print_import(const struct import_args *a, const json_t *model, json_
 		    (json_int_t)n_comp, "flows", (json_int_t)n_flows, "trust_zones",
 		    (json_int_t)json_array_size(json_object_get(model, "trust_zones")),
 		    "content_hash", hash, "warnings", warnings);
-		print_json(o);
+		cli_print_json(o);
 		json_decref(o);
 	} else if (unchanged) {
 		printf("model unchanged: identical to version %d\n", version);
@@ -205,7 +198,7 @@ static void print_diff_json(const char *slug, int v1, int v2, json_t *diff)
 	json_object_set(o, "project_fields", json_object_get(diff, "project"));
 	json_object_del(diff, "project");
 	json_object_update(o, diff);
-	print_json(o);
+	cli_print_json(o);
 	json_decref(o);
 }
 

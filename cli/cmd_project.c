@@ -54,9 +54,7 @@ int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (json) {
-		char *out = json_dumps(list, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", out);
-		free(out);
+		cli_print_json(list);
 	} else {
 		size_t i;
 		json_t *p;

@@ -14,13 +14,6 @@
 #include "engine/log.h"
 #include "engine/tracking/status_report.h"
 
-static void print_json(const json_t *v)
-{
-	char *out = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
-	printf("%s\n", out);
-	free(out);
-}
-
 /* ------------------------------------------------------------ sync --once */
 
 static void event_cb(void *ud, enum sync_event_level level, const char *msg)
@@ -127,7 +120,7 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
 	if (json)
-		print_json(report);
+		cli_print_json(report);
 	else
 		print_report(report);
 	json_decref(report);
@@ -238,7 +231,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			                                       "scopes"));
 	}
 	if (json)
-		print_json(doc);
+		cli_print_json(doc);
 	else
 		print_status(doc);
 	json_decref(doc);

@@ -174,6 +174,14 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 	return ctx->library;
 }
 
+void cli_print_json(const json_t *doc)
+{
+	char *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+	if (out)
+		printf("%s\n", out);
+	free(out);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: threatsync [-c CONFIG] [--db PATH] COMMAND [ARGS]\n\ncommands:\n", f);
