@@ -206,16 +206,27 @@ int http_iso8601_parse(const char *s, int64_t *ret_unix_ms)
 	return 0;
 }
 
+/* Skips the optional white space (spaces, tabs) around a header value:
+ * advances *value past the leading part and returns the length without the
+ * trailing part. */
+static size_t trim_ows(const char **value)
+{
+	const char *v = *value;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	*value = v;
+	return n;
+}
+
 int http_retry_after_ms(const char *value, int64_t now_unix_ms, int64_t *ret_delay_ms)
 {
 	char buf[64];
 	if (!value)
 		return -EINVAL;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	size_t n = strlen(value);
-	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
-		n--;
+	size_t n = trim_ows(&value);
 	if (n == 0 || n >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, value, n);
@@ -245,11 +256,7 @@ int http_ratelimit_reset_ms(const char *value, int64_t now_unix_ms, int64_t *ret
 {
 	if (!value)
 		return -EINVAL;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	size_t n = strlen(value);
-	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
-		n--;
+	size_t n = trim_ows(&value);
 	size_t i = 0;
 	while (i < n && isdigit((unsigned char)value[i]))
 		i++;

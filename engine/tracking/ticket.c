@@ -39,6 +39,16 @@ static const char SQL_CURSOR_SET[] =
     " ON CONFLICT(connector, scope) DO UPDATE SET cursor = excluded.cursor,"
     " updated_at = excluded.updated_at";
 
+/* Binds what the tracker says of a ticket (key, id, url, status, status
+ * category, update time) to the six parameters from first on, in that order,
+ * as the statements that store it list them. */
+static void bind_remote(sqlite3_stmt *st, int first, const struct outbox_remote *r)
+{
+	const char *v[] = {r->key, r->id, r->url, r->status, r->status_category, r->updated};
+	for (int k = 0; k < (int)TS_ARRAY_SIZE(v); k++)
+		store_bind_text(st, first + k, v[k]);
+}
+
 int ticket_upsert(struct store *s, int64_t project_id, const char *connector, const char *marker,
                   const struct outbox_remote *r, const char *content_hash, const char *now,
                   int64_t *ret_id, struct ts_err *err)
@@ -49,12 +59,7 @@ int ticket_upsert(struct store *s, int64_t project_id, const char *connector, co
 	sqlite3_bind_int64(st, 1, project_id);
 	store_bind_text(st, 2, connector);
 	store_bind_text(st, 3, marker);
-	store_bind_text(st, 4, r->key);
-	store_bind_text(st, 5, r->id);
-	store_bind_text(st, 6, r->url);
-	store_bind_text(st, 7, r->status);
-	store_bind_text(st, 8, r->status_category);
-	store_bind_text(st, 9, r->updated);
+	bind_remote(st, 4, r);
 	store_bind_text(st, 10, content_hash);
 	store_bind_text(st, 11, now);
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -111,12 +116,7 @@ int ticket_remote_store(struct store *s, int64_t id, const struct outbox_remote 
 	if (!st)
 		return store_fail(s, "update ticket", err);
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, r->key);
-	store_bind_text(st, 3, r->id);
-	store_bind_text(st, 4, r->url);
-	store_bind_text(st, 5, r->status);
-	store_bind_text(st, 6, r->status_category);
-	store_bind_text(st, 7, r->updated);
+	bind_remote(st, 2, r);
 	store_bind_text(st, 8, now);
 	return store_step_done(s, st, "update ticket", err);
 }
