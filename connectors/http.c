@@ -652,14 +652,18 @@ static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint6
 	bool retry = false;
 
 	ep->stats.transport_errors++;
+	/* An answer refused for its size came from a tracker that processed the
+	 * request: a write it made cannot be called "not done". */
+	bool refused_unsafe = sent && !r->idempotent;
 	if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(what, sizeof(what), "failed: response body exceeds %zu bytes",
-		         ep->o.max_response_bytes);
-		outcome = HTTP_FAILED;
+		snprintf(what, sizeof(what), "%s: response body exceeds %zu bytes",
+		         refused_unsafe ? "outcome unknown" : "failed", ep->o.max_response_bytes);
+		outcome = refused_unsafe ? HTTP_OUTCOME_UNKNOWN : HTTP_FAILED;
 	} else if (r->hdr_overflow) {
-		snprintf(what, sizeof(what), "failed: response headers exceed %d lines or %d bytes",
-		         HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
-		outcome = HTTP_FAILED;
+		snprintf(what, sizeof(what), "%s: response headers exceed %d lines or %d bytes",
+		         refused_unsafe ? "outcome unknown" : "failed", HTTP_MAX_HEADERS,
+		         HTTP_MAX_HEADER_BYTES);
+		outcome = refused_unsafe ? HTTP_OUTCOME_UNKNOWN : HTTP_FAILED;
 	} else {
 		if (r->resend_refused)
 			snprintf(what, sizeof(what),

@@ -127,9 +127,10 @@ struct http_request {
 enum http_outcome {
 	HTTP_OK,              /* got a response (any status) */
 	HTTP_FAILED,          /* definitive failure; the request was not processed (DNS,
-	                         connection refused, TLS) or the response was unacceptable
-	                         (too large) */
-	HTTP_OUTCOME_UNKNOWN, /* sent, no complete answer: timeout, reset, malformed */
+	                         connection refused, TLS) or the response to a safe request
+	                         was unacceptable (too large) */
+	HTTP_OUTCOME_UNKNOWN, /* sent, no complete answer: timeout, reset, malformed, or an
+	                         unacceptable response to an unsafe request */
 	HTTP_CANCELLED,       /* client closing or endpoint freed */
 };
 

@@ -958,15 +958,17 @@ static void test_malformed_oversized(void **state)
 	    "{\"path\":\"/exact\",\"replies\":[{\"body_bytes\":1000}]},"
 	    "{\"path\":\"/garbage\",\"replies\":[{\"action\":\"garbage\"}]},"
 	    "{\"path\":\"/partial\",\"replies\":[{\"action\":\"partial\"}]},"
-	    "{\"path\":\"/partial2\",\"replies\":[{\"action\":\"partial\"},{\"body\":\"ok\"}]}"
+	    "{\"path\":\"/partial2\",\"replies\":[{\"action\":\"partial\"},{\"body\":\"ok\"}]},"
+	    "{\"path\":\"/bigpost\",\"replies\":[{\"body_bytes\":5000}]}"
 	    "]}");
 	struct http_endpoint *ep = endpoint(
 	    fx, (struct http_endpoint_opts){.max_response_bytes = 1000, .backoff_base_ms = 10});
-	const char *paths[] = {"/big", "/bignolen", "/exact", "/garbage", "/partial", "/partial2"};
-	const char *methods[] = {"GET", "GET", "GET", "POST", "POST", "GET"};
-	struct result res[6] = {{0}};
-	char *urls[6];
-	for (int i = 0; i < 6; i++) {
+	const char *paths[] = {"/big",     "/bignolen", "/exact",  "/garbage",
+	                       "/partial", "/partial2", "/bigpost"};
+	const char *methods[] = {"GET", "GET", "GET", "POST", "POST", "GET", "POST"};
+	struct result res[7] = {{0}};
+	char *urls[7];
+	for (int i = 0; i < 7; i++) {
 		urls[i] = url(fx, paths[i]);
 		submit(ep, methods[i], urls[i], strcmp(methods[i], "POST") ? NULL : "b", &res[i]);
 	}
@@ -984,15 +986,22 @@ static void test_malformed_oversized(void **state)
 	assert_int_equal(res[4].attempts, 1);
 	assert_int_equal(res[5].outcome, HTTP_OK);
 	assert_string_equal(res[5].body, "ok");
+	/* A create whose answer is too large may have made the ticket: its
+	 * outcome is unknown (resolved by the marker), never a plain failure
+	 * that would be sent again. */
+	assert_int_equal(res[6].outcome, HTTP_OUTCOME_UNKNOWN);
+	assert_int_equal(res[6].attempts, 1);
+	assert_non_null(strstr(res[6].error, "outcome unknown: response body exceeds 1000 bytes"));
 	json_t *log = srv_log(&fx->srv);
 	assert_int_equal(count_for(log, "POST", "/garbage"), 1);
 	assert_int_equal(count_for(log, "POST", "/partial"), 1);
 	assert_int_equal(count_for(log, "GET", "/partial2"), 2);
+	assert_int_equal(count_for(log, "POST", "/bigpost"), 1);
 	json_decref(log);
 	http_endpoint_free(ep);
 	finish(fx);
-	results_free(res, 6);
-	for (int i = 0; i < 6; i++)
+	results_free(res, 7);
+	for (int i = 0; i < 7; i++)
 		free(urls[i]);
 }
 
