@@ -22,7 +22,6 @@ static const char SQL_MARKER_KEY[] =
 static const char SQL_CREATE_INFLIGHT[] =
     "SELECT count(*) FROM outbox WHERE countermeasure_id = ?1 AND op = 'create'"
     " AND state = 'inflight'";
-static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
 static const char SQL_CANCEL_CREATES[] =
     "UPDATE outbox SET state = 'done', last_error = ?2, updated_at = ?3"
     " WHERE countermeasure_id = ?1 AND op = 'create' AND state IN ('pending', 'failed', 'dead')";
@@ -157,12 +156,7 @@ static int adopt_tx(struct store *s, const struct fieldmap *fm, const struct lin
 	if (rc < 0)
 		return rc;
 
-	st = store_prepare(s, SQL_CM_LINK);
-	if (!st)
-		return store_fail(s, "link ticket", err);
-	sqlite3_bind_int64(st, 1, t->countermeasure_id);
-	sqlite3_bind_int64(st, 2, ticket);
-	if ((rc = store_step_done(s, st, "link ticket", err)) < 0)
+	if ((rc = ticket_link_task(s, t->countermeasure_id, ticket, err)) < 0)
 		return rc;
 
 	st = store_prepare(s, SQL_CANCEL_CREATES);

@@ -28,7 +28,6 @@ static const char SQL_DUE[] =
     " ORDER BY o.next_attempt_at, o.id LIMIT ?3";
 static const char SQL_SET_INFLIGHT[] =
     "UPDATE outbox SET state = 'inflight', updated_at = ?2 WHERE id = ?1";
-static const char SQL_CM_LINK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
 static const char SQL_DONE[] =
     "UPDATE outbox SET state = 'done', last_error = ?2,"
     " payload = json_remove(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
@@ -50,16 +49,6 @@ static const char SQL_KILL[] =
 static const char SQL_HAS_DUE[] =
     "SELECT 1 FROM outbox WHERE (?1 IS NULL OR connector = ?1)"
     " AND state IN ('pending', 'failed') AND next_attempt_at <= ?2 LIMIT 1";
-
-static int exec_done(struct store *s, sqlite3_stmt *st, const char *what, struct ts_err *err)
-{
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		int rc = store_fail(s, what, err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	return 0;
-}
 
 /* Runs fn as one atomic unit: its own transaction, or a savepoint inside
  * the caller's (the sync's group commit, connectors/sync.c). */
@@ -127,7 +116,7 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 		return store_fail(s, "recover outbox", err);
 	store_bind_text(st, 1, connector);
 	store_bind_text(st, 2, now);
-	int rc = exec_done(s, st, "recover outbox", err);
+	int rc = store_step_done(s, st, "recover outbox", err);
 	if (rc == 0 && ret_n)
 		*ret_n = sqlite3_changes(store_db(s));
 	return rc;
@@ -184,7 +173,7 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 			return store_fail(s, "claim outbox rows", err);
 		sqlite3_bind_int64(st, 1, c->ops[i].id);
 		store_bind_text(st, 2, c->now);
-		int rc = exec_done(s, st, "claim outbox rows", err);
+		int rc = store_step_done(s, st, "claim outbox rows", err);
 		if (rc < 0)
 			return rc;
 	}
@@ -227,12 +216,7 @@ static int link_tx(struct store *s, void *arg, struct ts_err *err)
 		return rc;
 	sqlite3_stmt *st;
 	if (l->op->countermeasure_id > 0) {
-		st = store_prepare(s, SQL_CM_LINK);
-		if (!st)
-			return store_fail(s, "link ticket", err);
-		sqlite3_bind_int64(st, 1, l->op->countermeasure_id);
-		sqlite3_bind_int64(st, 2, l->ticket);
-		if ((rc = exec_done(s, st, "link ticket", err)) < 0)
+		if ((rc = ticket_link_task(s, l->op->countermeasure_id, l->ticket, err)) < 0)
 			return rc;
 	}
 	st = store_prepare(s, SQL_DONE);
@@ -242,7 +226,7 @@ static int link_tx(struct store *s, void *arg, struct ts_err *err)
 	sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, l->ticket);
 	store_bind_text(st, 4, l->now);
-	return exec_done(s, st, "complete outbox row", err);
+	return store_step_done(s, st, "complete outbox row", err);
 }
 
 int outbox_link(struct store *s, const struct outbox_op *op, const char *marker,
@@ -281,7 +265,7 @@ static int complete_tx(struct store *s, void *arg, struct ts_err *err)
 	store_bind_text(st, 2, c->note);
 	store_bind_id(st, 3, c->op->ticket_id);
 	store_bind_text(st, 4, c->now);
-	return exec_done(s, st, "complete outbox row", err);
+	return store_step_done(s, st, "complete outbox row", err);
 }
 
 int outbox_complete(struct store *s, const struct outbox_op *op, const char *content_hash,
@@ -330,7 +314,7 @@ int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, co
 	sqlite3_bind_int64(st, 1, op->id);
 	sqlite3_bind_int(st, 2, unknown);
 	store_bind_text(st, 3, now);
-	return exec_done(s, st, "release outbox row", err);
+	return store_step_done(s, st, "release outbox row", err);
 }
 
 int outbox_kill(struct store *s, const struct outbox_op *op, const char *message, const char *now,
@@ -342,7 +326,7 @@ int outbox_kill(struct store *s, const struct outbox_op *op, const char *message
 	sqlite3_bind_int64(st, 1, op->id);
 	store_bind_text(st, 2, message);
 	store_bind_text(st, 3, now);
-	return exec_done(s, st, "mark outbox row dead", err);
+	return store_step_done(s, st, "mark outbox row dead", err);
 }
 
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,

@@ -33,7 +33,6 @@ static const char SQL_TASKS[] =
     " t.connector"
     " FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id WHERE c.ticket_id = ?1"
     " ORDER BY c.id";
-static const char SQL_UNLINK[] = "UPDATE countermeasures SET ticket_id = NULL WHERE id = ?1";
 
 void reconcile_tickets_free(struct reconcile_ticket *v, size_t n)
 {
@@ -310,13 +309,7 @@ int reconcile_vanished(struct store *s, int64_t ticket_id, bool recreate, const 
 		const struct rtask *t = &tasks[i];
 		if (strcmp(t->state, "active") != 0 || !t->in_scope || !task_status_open(t->status))
 			continue;
-		sqlite3_stmt *st = store_prepare(s, SQL_UNLINK);
-		if (!st) {
-			rc = store_fail(s, "unlink task", err);
-			break;
-		}
-		sqlite3_bind_int64(st, 1, t->id);
-		if ((rc = store_step_done(s, st, "unlink task", err)) < 0)
+		if ((rc = ticket_link_task(s, t->id, 0, err)) < 0)
 			break;
 		rc = queue(s, t, 0, "create",
 		           "reconcile --recreate: the ticket vanished from the tracker (404)", now,

@@ -39,6 +39,19 @@ static const char SQL_CURSOR_SET[] =
     " ON CONFLICT(connector, scope) DO UPDATE SET cursor = excluded.cursor,"
     " updated_at = excluded.updated_at";
 
+static const char SQL_LINK_TASK[] = "UPDATE countermeasures SET ticket_id = ?2 WHERE id = ?1";
+
+int ticket_link_task(struct store *s, int64_t countermeasure_id, int64_t ticket_id,
+                     struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_LINK_TASK);
+	if (!st)
+		return store_fail(s, "link task to ticket", err);
+	sqlite3_bind_int64(st, 1, countermeasure_id);
+	store_bind_id(st, 2, ticket_id);
+	return store_step_done(s, st, "link task to ticket", err);
+}
+
 /* Binds what the tracker says of a ticket (key, id, url, status, status
  * category, update time) to the six parameters from first on, in that order,
  * as the statements that store it list them. */

@@ -21,6 +21,12 @@ int ticket_upsert(struct store *s, int64_t project_id, const char *connector, co
                   const struct outbox_remote *r, const char *content_hash, const char *now,
                   int64_t *ret_id, struct ts_err *err);
 
+/* Points task countermeasure_id at ticket row ticket_id, or at none when
+ * ticket_id is 0 (the ticket vanished). The one writer of a single task's
+ * ticket link; a group's members are linked by grouping_link_members. */
+int ticket_link_task(struct store *s, int64_t countermeasure_id, int64_t ticket_id,
+                     struct ts_err *err);
+
 /* Finds our ticket for a remote state, by marker, else by key: *ret_id (0 when
  * the ticket is not ours) and *ret_updated (may be NULL), the stored
  * remote_updated (new; NULL when none). */
