@@ -174,7 +174,9 @@ struct connector_ops {
  * HTTP-date), else for a 429 the rate-limit reset (X-RateLimit-Reset,
  * RateLimit-Reset) from now, else MIN; never less than MIN.
  * (1) The HTTP client's "failed": the request was not processed (DNS,
- *     connection refused, TLS), so a write too is simply sent again.
+ *     connection refused, TLS), so a write too is simply sent again. (An
+ *     answer refused for its size is "failed" for a safe request only; to an
+ *     unsafe one the client says "unknown".)
  * (2) A garbled answer to a read is transient (a proxy's error page, a cut
  *     body); to a write it leaves the write's outcome unknown.
  * (3) A 429 was not processed, so it is retried whatever the method.
