@@ -5,8 +5,26 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/util.h"
+
+/* The text of a {code} block, which wiki markup shows as it is up to the
+ * next "{code" (any case): there a zero-width space (U+200B) goes after the
+ * brace, so library text cannot close the block early and escape into
+ * markup. Text without one is written unchanged. */
+static void wiki_code_text(struct ts_buf *out, const char *code)
+{
+	const char *p = code;
+	for (const char *q = code; *q; q++) {
+		if (*q == '{' && strncasecmp(q + 1, "code", 4) == 0) {
+			ts_buf_append(out, p, (size_t)(q - p + 1));
+			ts_buf_puts(out, "\xe2\x80\x8b");
+			p = q + 1;
+		}
+	}
+	ts_buf_puts(out, p);
+}
 
 /* Text with the characters that start wiki markup backslash-escaped, and line
  * breaks flattened (a wiki paragraph is one line here). '-' and '+' only
@@ -103,7 +121,7 @@ char *render_wiki(const struct ticket_doc *d)
 				ts_buf_printf(&out, "{code:%s}\n", b->lang);
 			else
 				ts_buf_puts(&out, "{code}\n");
-			ts_buf_puts(&out, b->code ? b->code : "");
+			wiki_code_text(&out, b->code ? b->code : "");
 			ts_buf_puts(&out, "\n{code}");
 			break;
 		}

@@ -539,6 +539,8 @@ static void test_wiki_hostile(void **state)
 	    BLOCK(PARAGRAPH, text),
 	    BLOCK(BULLET, spans),
 	    {TICKET_BLOCK_CODE, 0, "c", "x = {{y}};\n*z* [a|b]", NULL, 0},
+	    /* Library text that would close the block and inject markup. */
+	    {TICKET_BLOCK_CODE, 0, NULL, "a\n{code}\nh1. pwned {CODE:x}", NULL, 0},
 	};
 	blocks[0].level = 9; /* out of range: a section heading */
 	struct ticket_doc d = {blocks, TS_ARRAY_SIZE(blocks)};
@@ -549,7 +551,8 @@ static void test_wiki_hostile(void **state)
 	    ts_asprintf("h3. %s\n\n%s\n\n"
 	                "* {{\\{\\{x\\}\\}}} *\\*b\\** "
 	                "[t\\|x\\]|https://e.example/a%%5Db%%7Ccd] [https://e.example/]\n\n"
-	                "{code:c}\nx = {{y}};\n*z* [a|b]\n{code}",
+	                "{code:c}\nx = {{y}};\n*z* [a|b]\n{code}\n\n"
+	                "{code}\na\n{\xe2\x80\x8b" "code}\nh1. pwned {\xe2\x80\x8b" "CODE:x}\n{code}",
 	                line, line);
 	assert_string_equal(got, want);
 	free(want);
