@@ -124,8 +124,8 @@ static void settle_claim(struct sync_conn *sc)
 		return;
 	char now[32];
 	struct ts_err err = {0};
-	int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1, limit - busy, sync_now_iso(now),
-	                      &sc->claimed, &sc->n_claimed, &err);
+	int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1, limit - busy,
+	                      sync_now_iso(now), &sc->claimed, &sc->n_claimed, &err);
 	if (rc < 0)
 		sync_store_error(y, rc, &err);
 }
@@ -226,15 +226,15 @@ static void op_reschedule(struct sync_op *op, const struct connector_result *r, 
 	} else if (dead) {
 		sc->rep->dead++;
 		sync_event(y, SYNC_EVENT_WARNING,
-		      "connector %s: outbox row %lld (%s %s) is dead after %d attempts: %s",
-		      sc->cfg->name, (long long)op->row.id, op->row.op,
-		      op->task ? op->task->cm_uid : "-", op->row.attempts + 1, msg);
+		           "connector %s: outbox row %lld (%s %s) is dead after %d attempts: %s",
+		           sc->cfg->name, (long long)op->row.id, op->row.op,
+		           op->task ? op->task->cm_uid : "-", op->row.attempts + 1, msg);
 	} else {
 		sc->rep->rescheduled++;
 		sync_event(y, SYNC_EVENT_INFO,
-		      "connector %s: outbox row %lld (%s %s) failed, retry in %lld ms: %s",
-		      sc->cfg->name, (long long)op->row.id, op->row.op,
-		      op->task ? op->task->cm_uid : "-", (long long)delay, msg);
+		           "connector %s: outbox row %lld (%s %s) failed, retry in %lld ms: %s",
+		           sc->cfg->name, (long long)op->row.id, op->row.op,
+		           op->task ? op->task->cm_uid : "-", (long long)delay, msg);
 	}
 	sync_set_error(sc, msg);
 	op_end(op);
@@ -264,8 +264,9 @@ static void op_kill(struct sync_op *op, const char *msg)
 		sync_store_error(sc->y, rc, &err);
 	} else {
 		sc->rep->dead++;
-		sync_event(sc->y, SYNC_EVENT_WARNING, "connector %s: outbox row %lld (%s) is dead: %s",
-		      sc->cfg->name, (long long)op->row.id, op->row.op, msg);
+		sync_event(sc->y, SYNC_EVENT_WARNING,
+		           "connector %s: outbox row %lld (%s) is dead: %s", sc->cfg->name,
+		           (long long)op->row.id, op->row.op, msg);
 	}
 	sync_set_error(sc, msg);
 	op_end(op);
@@ -687,8 +688,9 @@ void sync_pump(struct sync_conn *sc)
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
-			                      limit - sc->inflight, sync_now_iso(now), &rows, &n, &err);
+			int rc =
+			    outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
+			                 limit - sc->inflight, sync_now_iso(now), &rows, &n, &err);
 			if (rc < 0) {
 				sync_store_error(y, rc, &err);
 				sc->drained = true;

@@ -55,7 +55,8 @@ static void poll_cb(void *ud, const struct connector_result *r)
 		         r->http_status ? "HTTP error: " : "", r->error[0] ? r->error : "failed");
 		sync_set_error(sc, msg);
 		sync_event(y, SYNC_EVENT_WARNING,
-		      "connector %s: %s (the cursor stays; next pass retries)", sc->cfg->name, msg);
+		           "connector %s: %s (the cursor stays; next pass retries)", sc->cfg->name,
+		           msg);
 		sc->scope++;
 		poll_next(sc);
 		return;
@@ -122,7 +123,7 @@ static void walk_done_cb(void *ud, const struct reconcile_counts *c)
 	if (c->last_error[0]) {
 		sync_set_error(sc, c->last_error);
 		sync_event(y, SYNC_EVENT_WARNING, "connector %s: reconcile: %s", sc->cfg->name,
-		      c->last_error);
+		           c->last_error);
 	}
 	if (c->store_error)
 		sync_store_error(y, c->store_error, &c->err);
@@ -134,11 +135,11 @@ static void walk_done_cb(void *ud, const struct reconcile_counts *c)
 		if (rc < 0)
 			sync_store_error(y, rc, &err);
 		sync_event(y, SYNC_EVENT_INFO,
-		      "connector %s: reconciled %u ticket(s): %u task(s) took the tracker's "
-		      "status, %u kept threatsync's (%u operation(s) queued), %u ticket(s) "
-		      "vanished, %u re-created, %u read error(s)",
-		      sc->cfg->name, c->tickets, c->remote_won, c->local_won, c->queued,
-		      c->vanished, c->recreated, c->errors);
+		           "connector %s: reconciled %u ticket(s): %u task(s) took the tracker's "
+		           "status, %u kept threatsync's (%u operation(s) queued), %u ticket(s) "
+		           "vanished, %u re-created, %u read error(s)",
+		           sc->cfg->name, c->tickets, c->remote_won, c->local_won, c->queued,
+		           c->vanished, c->recreated, c->errors);
 	}
 	/* Drain what the walk queued, then finish (start_poll sees reconciled). */
 	sc->polling = false;

@@ -200,8 +200,7 @@ static void parse_custom_one(struct fieldmap *fm, struct parse *p, const config_
 	char w[96];
 	snprintf(w, sizeof(w), "%s.value", what);
 	if (!vs)
-		problem(p, g, "%s: value is required (a template such as \"{{severity}}\")",
-		        what);
+		problem(p, g, "%s: value is required (a template such as \"{{severity}}\")", what);
 	else
 		value = get_str(p, vs, w, TEMPLATE_SOURCE_MAX);
 	struct template *tpl = NULL;

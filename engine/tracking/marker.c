@@ -23,5 +23,6 @@ bool marker_valid(const char *s)
 	if (!s || strncmp(s, MARKER_PREFIX, plen) != 0)
 		return false;
 	const char *hex = s + plen;
-	return strspn(hex, "0123456789abcdef") == MARKER_HEX_DIGITS && hex[MARKER_HEX_DIGITS] == '\0';
+	return strspn(hex, "0123456789abcdef") == MARKER_HEX_DIGITS &&
+	       hex[MARKER_HEX_DIGITS] == '\0';
 }
