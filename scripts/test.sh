@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Sets up and runs every test: a build with warnings as errors, then the same
-# suite under ASan+UBSan, then the unit tests under valgrind.
+# suite under ASan+UBSan, then the cmocka cases under valgrind.
 #
 # usage: scripts/test.sh [--quick]   (--quick: only the first build and its tests)
 set -euo pipefail
@@ -21,5 +21,5 @@ echo "== build with ASan+UBSan and test"
 scripts/setup.sh --tests --werror --sanitize --build-dir build/asan --quiet
 ctest --test-dir build/asan --output-on-failure -j"$jobs"
 
-echo "== unit tests under valgrind"
+echo "== cmocka cases under valgrind"
 ctest --test-dir build/werror --output-on-failure -j"$jobs" -L valgrind
