@@ -615,6 +615,91 @@ static void test_quiet_poll_after_push(void **state)
 	fixture_close(&f);
 }
 
+static void slow_lookup_cb(void *ud, const struct config_connector *cc, void *conn)
+{
+	(void)ud;
+	(void)cc;
+	/* Three lookups 1.5 s apart: they span the emulator's 2 s index lag. */
+	jira_set_lookup_retry(conn, 3, 1500);
+}
+
+/* After a restart, creates whose outcome is unknown are looked up by marker,
+ * and a lookup waits for the search index between attempts: on a timer,
+ * without a slot, so the other tasks' creates go on meanwhile (they cannot
+ * be duplicates of the rows being resolved: other tasks). Four recovered
+ * rows, two of which did reach Jira before the "crash" (not yet in the
+ * index), on a connector of concurrency 4: nearly every new ticket is
+ * created before the last lookup, and none twice. */
+static void test_lookups_do_not_hold_slots(void **state)
+{
+	(void)state;
+	struct fixture f;
+	const char *args[] = {"--index-lag-ms", "2000", NULL};
+	fixture_open(&f, args, 10);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f.g.s),
+	                                    "SELECT o.id, c.uid FROM outbox o JOIN countermeasures c"
+	                                    " ON c.id = o.countermeasure_id WHERE o.op = 'create'"
+	                                    " ORDER BY o.id LIMIT 4",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char sql[128], m[32];
+		snprintf(sql, sizeof(sql), "UPDATE outbox SET state = 'inflight' WHERE id = %lld",
+		         (long long)sqlite3_column_int64(st, 0));
+		assert_int_equal(sqlite3_exec(store_db(f.g.s), sql, NULL, NULL, NULL), SQLITE_OK);
+		if (n++ % 2)
+			continue;
+		marker_make("sync", (const char *)sqlite3_column_text(st, 1), m);
+		char *seed = ts_asprintf("{\"count\":1,\"project\":\"WRU\",\"index_lag\":true,"
+		                         "\"labels\":[\"threatsync\",\"%s\"]}",
+		                         m);
+		long status = 0;
+		json_decref(ju_emu_call(&f.emu, "POST", "/_emu/seed", seed, &status));
+		assert_int_equal(status, 201);
+		free(seed);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 4);
+	forget_requests(&f);
+	struct live lv;
+	live_open(&f, &lv, slow_lookup_cb);
+	json_t *rep = live_pass(&lv, &(struct sync_pass_opts){.push_only = true});
+	live_close(&lv);
+	assert_int_equal(num(rep, "outbox", "adopted"), 2);
+	assert_int_equal(num(rep, "outbox", "created"), f.tasks - 2);
+	assert_int_equal(num(rep, "outbox", "rescheduled"), 0);
+	json_decref(rep);
+	/* Request order on the emulator: creates before the last lookup. */
+	json_t *all = ju_requests(&f.emu);
+	long last_lookup = -1;
+	int lookups = 0, creates_before = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach (all, i, r) {
+		const char *q = json_string_value(json_object_get(r, "query"));
+		if (q && strstr(q, "jql=labels%20%3D%20%22threatsync-")) {
+			last_lookup = (long)i;
+			lookups++;
+		}
+	}
+	json_array_foreach (all, i, r) {
+		if ((long)i < last_lookup &&
+		    strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "path")), "/rest/api/3/issue") == 0)
+			creates_before++;
+	}
+	json_decref(all);
+	assert_int_equal(lookups, 4 * 3); /* the two that reached Jira show at the third */
+	if (creates_before < f.tasks - 4 - 4)
+		fail_msg("only %d of %d new tickets were created before the last lookup",
+		         creates_before, f.tasks - 4);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	assert_one_ticket_per_task(&f);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_faults_converge),
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_quiet_poll_after_push),
+	    cmocka_unit_test(test_lookups_do_not_hold_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
