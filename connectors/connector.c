@@ -126,8 +126,7 @@ static bool str_same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-bool connector_same_connection(const struct config_connector *a,
-                               const struct config_connector *b)
+bool connector_same_connection(const struct config_connector *a, const struct config_connector *b)
 {
 	return a->type == b->type && a->flavor == b->flavor && str_same(a->name, b->name) &&
 	       str_same(a->base_url, b->base_url) && str_same(a->email, b->email) &&

@@ -62,9 +62,9 @@ struct jira_op {
 	char *key;
 	char *marker;
 	char *project;
-	char *text;        /* comment text / transition reason / poll page token */
-	char *since;       /* poll */
-	char *new_cursor;  /* poll: the cursor it stores, from its first page */
+	char *text;       /* comment text / transition reason / poll page token */
+	char *since;      /* poll */
+	char *new_cursor; /* poll: the cursor it stores, from its first page */
 	enum connector_state want;
 	int lookups;
 };
@@ -1275,7 +1275,8 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 	size_t n = json_array_size(issues);
 	op->res.issues = ts_calloc(n ? n : 1, sizeof(*op->res.issues));
 	for (size_t i = 0; i < n; i++)
-		jira_issue_read(c->cfg, json_array_get(issues, i), &op->res.issues[op->res.n_issues++]);
+		jira_issue_read(c->cfg, json_array_get(issues, i),
+		                &op->res.issues[op->res.n_issues++]);
 	char *next = NULL;
 	if (c->cloud) {
 		const char *tok = json_string_value(json_object_get(j, "nextPageToken"));
@@ -1295,7 +1296,8 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 	struct poll_cursor since;
 	poll_cursor_parse(op->since, &since); /* checked in jira_poll */
 	if (next && !page_reaches_floor(op, since.floor_ms))
-		op->res.next_page = ts_asprintf("%s|%s", op->new_cursor ? op->new_cursor : "-", next);
+		op->res.next_page =
+		    ts_asprintf("%s|%s", op->new_cursor ? op->new_cursor : "-", next);
 	else
 		op->res.cursor = ts_strdup(op->new_cursor);
 	poll_cursor_clear(&since);

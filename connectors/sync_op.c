@@ -716,9 +716,9 @@ void sync_pump(struct sync_conn *sc)
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc =
-			    outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
-			                 limit - busy_slots(sc), sync_now_iso(now), &rows, &n, &err);
+			int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
+			                      limit - busy_slots(sc), sync_now_iso(now), &rows, &n,
+			                      &err);
 			if (rc < 0) {
 				sync_store_error(y, rc, &err);
 				sc->drained = true;

@@ -489,7 +489,8 @@ static void live_done_cb(void *ud, const struct sync_report *rep)
 	uv_stop(&lv->loop);
 }
 
-static void live_open(struct fixture *f, struct live *lv, void (*opened)(void *, const struct config_connector *, void *))
+static void live_open(struct fixture *f, struct live *lv,
+                      void (*opened)(void *, const struct config_connector *, void *))
 {
 	memset(lv, 0, sizeof(*lv));
 	assert_int_equal(uv_loop_init(&lv->loop), 0);
@@ -637,12 +638,13 @@ static void test_lookups_do_not_hold_slots(void **state)
 	const char *args[] = {"--index-lag-ms", "2000", NULL};
 	fixture_open(&f, args, 10);
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(store_db(f.g.s),
-	                                    "SELECT o.id, c.uid FROM outbox o JOIN countermeasures c"
-	                                    " ON c.id = o.countermeasure_id WHERE o.op = 'create'"
-	                                    " ORDER BY o.id LIMIT 4",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(store_db(f.g.s),
+	                       "SELECT o.id, c.uid FROM outbox o JOIN countermeasures c"
+	                       " ON c.id = o.countermeasure_id WHERE o.op = 'create'"
+	                       " ORDER BY o.id LIMIT 4",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char sql[128], m[32];
