@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the connectors: the table of tracker types, the one
- * classifier of HTTP outcomes, freeing what a result owns. */
+ * classifier of HTTP outcomes, freeing what a result owns, whether a
+ * reloaded configuration keeps a connection. */
 #include "connectors/connector.h"
 
 #include <errno.h>
@@ -118,6 +119,23 @@ int connector_webhook_event(const struct config_connector *c, const struct webho
 	*ret_ev = webhook_event_new(c, req, &facts);
 	connector_webhook_clear(&w);
 	return 0;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool connector_same_connection(const struct config_connector *a, const struct config_connector *b)
+{
+	return a->type == b->type && a->flavor == b->flavor && str_same(a->name, b->name) &&
+	       str_same(a->base_url, b->base_url) && str_same(a->email, b->email) &&
+	       str_same(a->token.value, b->token.value) && str_same(a->ca_bundle, b->ca_bundle) &&
+	       str_same(a->proxy, b->proxy) && a->concurrency == b->concurrency &&
+	       a->rate_per_second == b->rate_per_second && a->burst == b->burst &&
+	       a->max_attempts == b->max_attempts &&
+	       a->connect_timeout_ms == b->connect_timeout_ms &&
+	       a->request_timeout_ms == b->request_timeout_ms;
 }
 
 const struct connector_ops *connector_ops_for(enum config_connector_type type)

@@ -108,6 +108,21 @@ struct connector_ops {
 		    struct ts_err *err);
 	/* Frees the connector once every callback it owed has run. NULL ok. */
 	void (*close)(void *conn);
+	/* Points the open connector at cfg, a reloaded configuration of the same
+	 * connector (borrowed; it must outlive the connector; the one it
+	 * replaces is still valid during the call). Returns 0 when cfg keeps the
+	 * connection (connector_same_connection): what is read per request
+	 * (labels, field map, statuses, issue type) applies from the next
+	 * operation, and what the connector learned (Jira: the API user's time
+	 * zone) stays. -EINVAL otherwise: close it and open a new one. */
+	int (*rebind)(void *conn, const struct config_connector *cfg);
+	/* Optional (NULL: the connector never waits on a timer). Sets wait_cb,
+	 * which the connector calls with an operation's ud when the operation
+	 * stops having a request in flight to wait on a timer (waiting true:
+	 * Jira's marker lookups between attempts over the search index lag),
+	 * and again (false) right before it sends its next request. Never
+	 * called after the operation's callback. */
+	void (*set_wait_cb)(void *conn, void (*wait_cb)(void *ud, bool waiting));
 
 	/* Creates a ticket. Not retried by the connector after it may have reached
 	 * the tracker: CONNECTOR_UNKNOWN means "look the marker up". */
@@ -196,6 +211,12 @@ enum connector_status connector_classify(const struct http_response *r, bool uns
  * -ECANCELED (the client is closing) is CANCELLED, -ENOBUFS (queue full)
  * RETRY after MIN, anything else (a request the client cannot send) FAILED. */
 enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after_ms);
+
+/* Whether b connects as a does: same type, flavour, base URL, user and
+ * token, TLS and proxy settings, and HTTP endpoint options (concurrency,
+ * rate, burst, timeouts, attempts). The connectors' rebind uses it. */
+bool connector_same_connection(const struct config_connector *a,
+                               const struct config_connector *b);
 
 /* The label every threatsync ticket carries besides its marker. */
 #define CONNECTOR_COMMON_LABEL "threatsync"

@@ -1126,10 +1126,20 @@ static void gitlab_close(void *conn)
 		gl_free(gl);
 }
 
+static int gitlab_rebind(void *conn, const struct config_connector *cfg)
+{
+	struct gitlab *gl = conn;
+	if (!connector_same_connection(gl->cfg, cfg))
+		return -EINVAL;
+	gl->cfg = cfg;
+	return 0;
+}
+
 const struct connector_ops gitlab_connector_ops = {
     .type = "gitlab",
     .open = gitlab_open,
     .close = gitlab_close,
+    .rebind = gitlab_rebind,
     .create = gitlab_create,
     .find_marker = gitlab_find_marker,
     .update = gitlab_update,

@@ -38,6 +38,9 @@ struct jira_conn {
 	int lookup_delay_ms;
 	bool tz_known; /* the API user's zone was fetched (tz NULL then means UTC) */
 	struct jira_tz *tz;
+	/* Told when a lookup waits on its timer and when it resumes
+	 * (connector_ops.set_wait_cb), or NULL. */
+	void (*wait_cb)(void *ud, bool waiting);
 	struct jira_op *ops; /* in progress, doubly linked */
 	size_t n_ops;
 	bool closing;
@@ -59,9 +62,9 @@ struct jira_op {
 	char *key;
 	char *marker;
 	char *project;
-	char *text;        /* comment text / transition reason */
-	char *since;       /* poll */
-	char *max_updated; /* poll: newest fields.updated seen over all pages */
+	char *text;       /* comment text / transition reason / poll page token */
+	char *since;      /* poll */
+	char *new_cursor; /* poll: the cursor it stores, from its first page */
 	enum connector_state want;
 	int lookups;
 };
@@ -92,7 +95,7 @@ static void op_free(struct jira_op *op)
 	free(op->project);
 	free(op->text);
 	free(op->since);
-	free(op->max_updated);
+	free(op->new_cursor);
 	if (op->timer_init) {
 		/* The memory outlives the handle: freed in its close callback. */
 		op->timer.data = op;
@@ -761,6 +764,21 @@ static void jira_close(void *conn)
 		conn_free(c);
 }
 
+static int jira_rebind(void *conn, const struct config_connector *cfg)
+{
+	struct jira_conn *c = conn;
+	if (!connector_same_connection(c->cfg, cfg))
+		return -EINVAL;
+	c->cfg = cfg;
+	return 0;
+}
+
+static void jira_set_wait_cb(void *conn, void (*wait_cb)(void *ud, bool waiting))
+{
+	struct jira_conn *c = conn;
+	c->wait_cb = wait_cb;
+}
+
 void jira_set_lookup_retry(void *conn, int attempts, int delay_ms)
 {
 	struct jira_conn *c = conn;
@@ -854,8 +872,11 @@ static void find_done(struct jira_op *op, const struct http_response *r)
 	}
 	json_decref(j);
 	if (op->lookups < op->c->lookup_attempts) {
-		/* The search index may not show a recent create yet. */
+		/* The search index may not show a recent create yet. The wait
+		 * is a timer, not a request: the caller may use the slot. */
 		op_later(op, (uint64_t)op->c->lookup_delay_ms, find_lookup);
+		if (op->c->wait_cb)
+			op->c->wait_cb(op->ud, true);
 		return;
 	}
 	op->res.found = false;
@@ -885,6 +906,9 @@ static char *search_path(const struct jira_conn *c, const char *jql, int max, co
 
 static void find_lookup(struct jira_op *op)
 {
+	/* Back from a wait for the index: a request goes out again. */
+	if (op->lookups > 0 && op->c->wait_cb)
+		op->c->wait_cb(op->ud, false);
 	op->lookups++;
 	char *m = jira_jql_quote(op->marker);
 	char *jql = ts_asprintf("labels = %s ORDER BY created ASC", m);
@@ -1150,9 +1174,96 @@ static void jira_comment(void *conn, const char *key, const char *text, connecto
 
 /* ---- poll ---- */
 
-/* Page tokens handed to the caller are "<newest updated so far>|<Jira's token>"
- * ("-" when none yet), so the cursor of the last page covers every page. */
+/*
+ * The query reaches JIRA_POLL_OVERLAP_MS behind the newest `updated` seen
+ * (JQL dates have minute precision, in the API user's zone), newest first.
+ * The cursor is "NEWEST" or "NEWEST/FLOOR": NEWEST the newest `updated` of
+ * the last complete poll, FLOOR the oldest `updated` on its first page when
+ * more pages followed, i.e. the bottom of the newest JIRA_PAGE_SIZE issues it
+ * read. A poll reads pages until one reaches FLOOR (issues below it were read
+ * by an earlier poll), so a poll with nothing changed costs one request
+ * however many tickets share the overlap, and a few changes (which come
+ * first) at most two. Issues at or above FLOOR are read again, so one the
+ * search index showed late is still found; the engine skips the ones it has
+ * applied (same key and `updated`: outbox_apply_remote). Page tokens handed
+ * to the caller are "<the cursor this poll will store>|<Jira's token>".
+ */
+
+struct poll_cursor {
+	char *newest;     /* Jira's text, new; NULL when none */
+	int64_t newest_ms;
+	int64_t floor_ms; /* INT64_MIN when none */
+};
+
+static void poll_cursor_clear(struct poll_cursor *pc)
+{
+	free(pc->newest);
+	*pc = (struct poll_cursor){.floor_ms = INT64_MIN};
+}
+
+/* Reads "NEWEST" or "NEWEST/FLOOR" (s may be NULL: no cursor). -EINVAL for
+ * anything else, pc left empty. */
+static int poll_cursor_parse(const char *s, struct poll_cursor *pc)
+{
+	*pc = (struct poll_cursor){.floor_ms = INT64_MIN};
+	if (!s || !*s)
+		return 0;
+	const char *slash = strchr(s, '/');
+	char *newest = slash ? ts_strndup(s, (size_t)(slash - s)) : ts_strdup(s);
+	int64_t ms, floor_ms = INT64_MIN;
+	if (http_iso8601_parse(newest, &ms) < 0 ||
+	    (slash && http_iso8601_parse(slash + 1, &floor_ms) < 0)) {
+		free(newest);
+		return -EINVAL;
+	}
+	pc->newest = newest;
+	pc->newest_ms = ms;
+	pc->floor_ms = floor_ms;
+	return 0;
+}
+
 static void poll_send(struct jira_op *op, const char *jira_page);
+
+/* The cursor this poll stores, from its first page (issues newest first):
+ * the newest `updated` and, when more pages follow, the oldest on the page.
+ * An empty page keeps the caller's cursor. New string or NULL. */
+static char *first_page_cursor(const struct jira_op *op, bool more)
+{
+	const char *newest = NULL, *oldest = NULL;
+	int64_t newest_ms = INT64_MIN, oldest_ms = INT64_MAX;
+	for (size_t i = 0; i < op->res.n_issues; i++) {
+		const char *u = op->res.issues[i].updated;
+		int64_t ms;
+		if (!u || http_iso8601_parse(u, &ms) < 0)
+			continue;
+		if (ms > newest_ms) {
+			newest_ms = ms;
+			newest = u;
+		}
+		if (ms < oldest_ms) {
+			oldest_ms = ms;
+			oldest = u;
+		}
+	}
+	if (!newest)
+		return ts_strdup(op->since);
+	return more ? ts_asprintf("%s/%s", newest, oldest) : ts_strdup(newest);
+}
+
+/* Whether the page read reaches the floor of the caller's cursor: its
+ * oldest issue is at or below it. */
+static bool page_reaches_floor(const struct jira_op *op, int64_t floor_ms)
+{
+	if (floor_ms == INT64_MIN)
+		return false;
+	for (size_t i = 0; i < op->res.n_issues; i++) {
+		int64_t ms;
+		const char *u = op->res.issues[i].updated;
+		if (u && http_iso8601_parse(u, &ms) == 0 && ms <= floor_ms)
+			return true;
+	}
+	return false;
+}
 
 static void poll_page_done(struct jira_op *op, const struct http_response *r)
 {
@@ -1163,20 +1274,9 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 	json_t *issues = json_object_get(j, "issues");
 	size_t n = json_array_size(issues);
 	op->res.issues = ts_calloc(n ? n : 1, sizeof(*op->res.issues));
-	int64_t max_ms = 0;
-	if (op->max_updated)
-		http_iso8601_parse(op->max_updated, &max_ms);
-	for (size_t i = 0; i < n; i++) {
-		struct remote_issue *ri = &op->res.issues[op->res.n_issues++];
-		jira_issue_read(c->cfg, json_array_get(issues, i), ri);
-		int64_t ms;
-		if (ri->updated && http_iso8601_parse(ri->updated, &ms) == 0 &&
-		    (!op->max_updated || ms > max_ms)) {
-			max_ms = ms;
-			free(op->max_updated);
-			op->max_updated = ts_strdup(ri->updated);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		jira_issue_read(c->cfg, json_array_get(issues, i),
+		                &op->res.issues[op->res.n_issues++]);
 	char *next = NULL;
 	if (c->cloud) {
 		const char *tok = json_string_value(json_object_get(j, "nextPageToken"));
@@ -1189,15 +1289,19 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 		if (n > 0 && start + (json_int_t)n < total)
 			next = ts_asprintf("%lld", (long long)(start + (json_int_t)n));
 	}
-	if (next) {
-		op->res.next_page =
-		    ts_asprintf("%s|%s", op->max_updated ? op->max_updated : "-", next);
-	} else {
-		const char *cur = op->max_updated ? op->max_updated : op->since;
-		op->res.cursor = ts_strdup(cur);
-	}
-	free(next);
 	json_decref(j);
+	/* op->new_cursor: the cursor to store, decided by the first page. */
+	if (!op->text)
+		op->new_cursor = first_page_cursor(op, next != NULL);
+	struct poll_cursor since;
+	poll_cursor_parse(op->since, &since); /* checked in jira_poll */
+	if (next && !page_reaches_floor(op, since.floor_ms))
+		op->res.next_page =
+		    ts_asprintf("%s|%s", op->new_cursor ? op->new_cursor : "-", next);
+	else
+		op->res.cursor = ts_strdup(op->new_cursor);
+	poll_cursor_clear(&since);
+	free(next);
 	op->res.status = CONNECTOR_OK;
 	op_finish(op);
 }
@@ -1208,13 +1312,15 @@ static void poll_send(struct jira_op *op, const char *jira_page)
 	char *proj = jira_jql_quote(op->project);
 	struct ts_buf jql = {0};
 	ts_buf_printf(&jql, "project = %s AND labels = \"%s\"", proj, CONNECTOR_COMMON_LABEL);
-	int64_t since_ms;
-	if (op->since && http_iso8601_parse(op->since, &since_ms) == 0) {
+	struct poll_cursor since;
+	poll_cursor_parse(op->since, &since);
+	if (since.newest) {
 		char when[32];
-		jira_jql_time(c->tz, since_ms - JIRA_POLL_OVERLAP_MS, when);
+		jira_jql_time(c->tz, since.newest_ms - JIRA_POLL_OVERLAP_MS, when);
 		ts_buf_printf(&jql, " AND updated >= \"%s\"", when);
 	}
-	ts_buf_puts(&jql, " ORDER BY updated ASC, key ASC");
+	poll_cursor_clear(&since);
+	ts_buf_puts(&jql, " ORDER BY updated DESC, key DESC");
 	op_send(op, "GET", search_path(c, jql.data, JIRA_PAGE_SIZE, jira_page, true), NULL,
 	        poll_page_done);
 	ts_buf_free(&jql);
@@ -1235,7 +1341,7 @@ static void poll_start(struct jira_op *op)
 			return;
 		}
 		if (!(bar - page == 1 && page[0] == '-'))
-			op->max_updated = ts_strndup(page, (size_t)(bar - page));
+			op->new_cursor = ts_strndup(page, (size_t)(bar - page));
 		jira_page = bar + 1;
 	}
 	poll_send(op, jira_page);
@@ -1273,6 +1379,16 @@ static void jira_poll(void *conn, const char *tracker_project, const char *since
 		op_finish_later(op);
 		return;
 	}
+	struct poll_cursor pc;
+	if (poll_cursor_parse(since, &pc) < 0) {
+		op_fail(op, CONNECTOR_FAILED,
+		        "jira '%s': poll: cursor '%.80s' is not NEWEST or NEWEST/FLOOR (ISO 8601 "
+		        "times)",
+		        c->cfg->name, since);
+		op_finish_later(op);
+		return;
+	}
+	poll_cursor_clear(&pc);
 	if (!c->tz_known) {
 		op_send(op, "GET", ts_strdup("/myself"), NULL, myself_done);
 		return;
@@ -1313,6 +1429,8 @@ const struct connector_ops jira_connector_ops = {
     .type = "jira",
     .open = jira_open,
     .close = jira_close,
+    .rebind = jira_rebind,
+    .set_wait_cb = jira_set_wait_cb,
     .create = jira_create,
     .find_marker = jira_find_marker,
     .update = jira_update,

@@ -89,10 +89,38 @@ int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const s
 	return 0;
 }
 
+/* Closes the kept connector at index i and drops it from the list. */
+static void kept_drop(struct sync *y, size_t i)
+{
+	struct sync_kept *k = &y->kept[i];
+	k->ops->close(k->conn);
+	y->kept[i] = y->kept[--y->n_kept];
+}
+
+static void kept_close_all(struct sync *y)
+{
+	while (y->n_kept > 0)
+		kept_drop(y, y->n_kept - 1);
+	free(y->kept);
+	y->kept = NULL;
+}
+
 int sync_set_config(struct sync *y, const struct config *cfg)
 {
 	if (y->running)
 		return -EBUSY;
+	/* A connector the new configuration keeps, with the same connection,
+	 * stays open (its time zone known, its connections warm); one that is
+	 * gone or connects differently is closed and opened again when a pass
+	 * needs it. */
+	for (size_t i = y->n_kept; i-- > 0;) {
+		struct sync_kept *k = &y->kept[i];
+		const struct config_connector *cc = config_find_connector(cfg, k->cfg->name);
+		if (cc && cc->type == k->cfg->type && k->ops->rebind(k->conn, cc) == 0)
+			k->cfg = cc;
+		else
+			kept_drop(y, i);
+	}
 	y->cfg = cfg;
 	return 0;
 }
@@ -117,6 +145,7 @@ static void handle_closed_cb(uv_handle_t *h)
 
 static void close_handles(struct sync *y)
 {
+	kept_close_all(y);
 	uv_close((uv_handle_t *)&y->finish_timer, handle_closed_cb);
 	uv_close((uv_handle_t *)&y->settle_check, handle_closed_cb);
 	uv_close((uv_handle_t *)&y->settle_idle, handle_closed_cb);
@@ -169,8 +198,7 @@ static void finish_cb(uv_timer_t *t)
 	for (size_t i = 0; i < y->n_conns; i++) {
 		struct sync_conn *sc = &y->conns[i];
 		struct sync_connector_report *rp = sc->rep;
-		if (sc->ops && sc->conn)
-			sc->ops->close(sc->conn);
+		/* The connector stays open for the next pass (y->kept). */
 		sc->conn = NULL;
 		rp->unreachable = rp->operations > 0 && rp->answered == 0 &&
 		                  (rp->rescheduled + rp->dead + rp->poll_errors) > 0;
@@ -234,8 +262,34 @@ static void collect_scopes(struct sync_conn *sc)
 	}
 }
 
-/* Adds cc to the pass and opens it; a connector that cannot be opened is
- * finished from the start, its error in the report. */
+/* The kept connector for cc, opened now when it is not open yet; NULL when
+ * it cannot be opened (e says why). */
+static struct sync_kept *kept_get(struct sync *y, const struct config_connector *cc,
+                                  struct ts_err *e)
+{
+	for (size_t i = 0; i < y->n_kept; i++)
+		if (y->kept[i].cfg == cc)
+			return &y->kept[i];
+	const struct connector_ops *ops = connector_ops_for(cc->type);
+	if (!ops) {
+		ts_err_set(e, TS_E_CONFIG, "no connector implementation for this type");
+		return NULL;
+	}
+	void *conn = NULL;
+	if (ops->open(y->http, cc, &conn, e) < 0)
+		return NULL;
+	if (ops->set_wait_cb)
+		ops->set_wait_cb(conn, sync_op_wait_cb);
+	if (y->opts.opened_cb)
+		y->opts.opened_cb(y->opts.opened_ud, cc, conn);
+	y->kept = ts_realloc(y->kept, (y->n_kept + 1) * sizeof(*y->kept));
+	y->kept[y->n_kept] = (struct sync_kept){.cfg = cc, .ops = ops, .conn = conn};
+	return &y->kept[y->n_kept++];
+}
+
+/* Adds cc to the pass with its connector (kept open from an earlier pass,
+ * else opened now); a connector that cannot be opened is finished from the
+ * start, its error in the report. */
 static void open_conn(struct sync *y, const struct config_connector *cc)
 {
 	struct sync_conn *sc = &y->conns[y->n_conns];
@@ -245,18 +299,15 @@ static void open_conn(struct sync *y, const struct config_connector *cc)
 	sc->cfg = cc;
 	snprintf(sc->rep->name, sizeof(sc->rep->name), "%s", cc->name);
 	collect_scopes(sc);
-	sc->ops = connector_ops_for(cc->type);
 	struct ts_err e = {0};
-	if (!sc->ops) {
-		sync_set_error(sc, "no connector implementation for this type");
-	} else if (sc->ops->open(y->http, cc, &sc->conn, &e) < 0) {
-		sc->conn = NULL;
+	struct sync_kept *k = kept_get(y, cc, &e);
+	if (!k) {
 		sync_set_error(sc, e.msg);
 		sync_event(y, SYNC_EVENT_WARNING, "connector %s: %s", cc->name, e.msg);
 	} else {
+		sc->ops = k->ops;
+		sc->conn = k->conn;
 		sc->rep->opened = true;
-		if (y->opts.opened_cb)
-			y->opts.opened_cb(y->opts.opened_ud, cc, sc->conn);
 	}
 	if (!sc->conn) {
 		sc->drained = true;

@@ -94,14 +94,20 @@ typedef void (*sync_done_cb)(void *ud, const struct sync_report *rep);
 int sync_new(uv_loop_t *loop, struct http_client *http, struct store *s, const struct config *cfg,
              const struct sync_opts *opts, struct sync **ret);
 
-/* Replaces the configuration; only between passes (-EBUSY during one). */
+/* Replaces the configuration; only between passes (-EBUSY during one). The
+ * previous configuration must still be valid during the call: connectors
+ * kept open whose connection cfg keeps (connector_ops.rebind) stay open and
+ * take cfg; the others are closed, to be opened again by the next pass that
+ * needs them. */
 int sync_set_config(struct sync *y, const struct config *cfg);
 
 /* Starts one pass: for each configured connector (o->connector filters):
- * open it, drain its due outbox rows keeping at most `concurrency` operations
- * in flight, then poll each tracker project mapped to it, page by page, from
- * its cursor, applying the remote statuses; then close the connectors and
- * call done_cb. The first pass first recovers rows a dead process left
+ * open it unless an earlier pass left it open (connectors stay open across
+ * passes until sync_set_config drops them or sync_close), drain its due
+ * outbox rows keeping at most `concurrency` operations in flight (rows whose
+ * connector holds them on a timer take no slot), then poll each tracker
+ * project mapped to it, page by page, from its cursor, applying the remote
+ * statuses; then call done_cb. The first pass first recovers rows a dead process left
  * inflight. Returns 0, -EBUSY (a pass is running), -ENOENT (o->connector is
  * not configured; err says so) or -ECANCELED (closing). done_cb never runs
  * when this fails. The caller must hold the sync lock (sync_lock_acquire). */
@@ -114,8 +120,10 @@ bool sync_running(const struct sync *y);
  * http client closes) and the pass completes with cancelled = true. */
 void sync_cancel(struct sync *y);
 
-/* Cancels a running pass (its done_cb still runs), then releases y once its
- * handle is closed; closed_cb (may be NULL) runs then. NULL y is a no-op. */
+/* Cancels a running pass (its done_cb still runs), closes the connectors it
+ * keeps open, then releases y once its handles are closed; closed_cb (may be
+ * NULL) runs then. Call it before closing the HTTP client, or the connectors'
+ * endpoints outlive it until then. NULL y is a no-op. */
 void sync_close(struct sync *y, void (*closed_cb)(void *ud), void *ud);
 
 /* The report as a new JSON document (schema/sync.schema.json). */

@@ -29,6 +29,7 @@ struct sync_op {
 	struct ticket_spec content;
 	const char *tracker_project; /* borrowed from the configuration */
 	enum op_stage stage;
+	bool waiting; /* its connector holds it on a timer: counted in sc->waiting */
 	/* Grouping (engine/generate/grouping.h): the row acts on its group's ticket. */
 	const char *group_by;       /* borrowed from the configuration; NULL: not grouped */
 	char *group_key;            /* the group, once planned */
@@ -54,6 +55,10 @@ struct sync_conn {
 	void *conn;
 	struct sync_connector_report *rep;
 	unsigned inflight;
+	/* Of those, rows whose connector holds them on a timer without a request
+	 * in flight (Jira's marker lookups waiting for the search index): they
+	 * take no slot, so new rows are claimed meanwhile (sync_op_wait_cb). */
+	unsigned waiting;
 	bool drained; /* nothing more is due */
 	bool pumping; /* inside sync_pump(): re-entry only asks for another round */
 	bool repump;
@@ -73,6 +78,16 @@ struct sync_conn {
 	size_t n_claimed;
 };
 
+/* A connector kept open across passes, so its connection and what it
+ * learned (Jira: the API user's time zone) survive from one pass to the
+ * next; closed when the configuration drops or changes it, or by
+ * sync_close. */
+struct sync_kept {
+	const struct config_connector *cfg; /* borrowed from sync->cfg */
+	const struct connector_ops *ops;
+	void *conn;
+};
+
 struct sync {
 	uv_loop_t *loop;
 	struct http_client *http;
@@ -90,6 +105,8 @@ struct sync {
 	struct sync_op *settling, **settling_tail;
 	int open_handles;           /* closed one by one when y is closed */
 	struct ticket_texts *texts; /* parsed library texts, across passes */
+	struct sync_kept *kept;     /* open connectors, across passes */
+	size_t n_kept;
 	bool running;
 	bool cancelling;
 	bool closing;
@@ -129,6 +146,14 @@ void sync_set_error(struct sync_conn *sc, const char *msg);
 void sync_conn_finished(struct sync_conn *sc);
 
 /* ---- sync_op.c ---- */
+
+/* Rows held by their connector on a timer (sc->waiting) beyond which they
+ * take slots again: a bound on the rows one connector has at work. */
+#define SYNC_WAITING_MAX 256
+
+/* The connector's wait_cb (connector_ops.set_wait_cb): the operation whose
+ * ud is a struct sync_op stopped (waiting) or resumed sending requests. */
+void sync_op_wait_cb(void *ud, bool waiting);
 
 /* Starts as many due rows of sc as its limits allow; once nothing is due and
  * nothing is in flight, goes on to polling (or finishes when cancelling).

@@ -38,6 +38,8 @@ static void op_retire(struct sync_op *op)
 	 * task's rows in order): look again. */
 	if (op->row.countermeasure_id > 0)
 		sc->drained = false;
+	if (op->waiting)
+		sc->waiting--;
 	op_free(op);
 	sc->inflight--;
 	while (waiting) {
@@ -47,6 +49,32 @@ static void op_retire(struct sync_op *op)
 		if (!group_begin(w))
 			op_release(w, false); /* no longer grouped: claimed again as usual */
 	}
+}
+
+/* Rows at work that hold a slot: all but those their connector holds on a
+ * timer (up to SYNC_WAITING_MAX of them). */
+static unsigned busy_slots(const struct sync_conn *sc)
+{
+	unsigned free_waiting = sc->waiting < SYNC_WAITING_MAX ? sc->waiting : 0;
+	return sc->inflight - free_waiting;
+}
+
+void sync_op_wait_cb(void *ud, bool waiting)
+{
+	struct sync_op *op = ud;
+	struct sync_conn *sc = op->sc;
+	if (op->waiting == waiting)
+		return;
+	op->waiting = waiting;
+	if (!waiting) {
+		/* It takes its slot back at once, over the limit for a moment
+		 * if others took it: the HTTP endpoint still caps requests. */
+		sc->waiting--;
+		return;
+	}
+	sc->waiting++;
+	/* Its slot is free while it waits: claim a row for it. */
+	sync_pump(sc);
 }
 
 /* The same, then pump again. */
@@ -118,7 +146,7 @@ static void settle_claim(struct sync_conn *sc)
 {
 	struct sync *y = sc->y;
 	unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
-	unsigned busy = sc->inflight - sc->n_settling;
+	unsigned busy = busy_slots(sc) - sc->n_settling;
 	if (y->cancelling || sc->finished || sc->polling || busy >= limit ||
 	    (sc->drained && !sc->settle_cm_row))
 		return;
@@ -683,14 +711,14 @@ void sync_pump(struct sync_conn *sc)
 	do {
 		sc->repump = false;
 		unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
-		while (!y->cancelling && !sc->drained && !sc->polling && sc->inflight < limit) {
+		while (!y->cancelling && !sc->drained && !sc->polling && busy_slots(sc) < limit) {
 			struct outbox_op *rows = NULL;
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc =
-			    outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
-			                 limit - sc->inflight, sync_now_iso(now), &rows, &n, &err);
+			int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
+			                      limit - busy_slots(sc), sync_now_iso(now), &rows, &n,
+			                      &err);
 			if (rc < 0) {
 				sync_store_error(y, rc, &err);
 				sc->drained = true;

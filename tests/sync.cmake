@@ -12,3 +12,17 @@ set_tests_properties(sync/kill PROPERTIES
   TIMEOUT 600
   LABELS slow
   ENVIRONMENT "${TS_TEST_ENV};PYTHONDONTWRITEBYTECODE=1")
+
+# The restart test: SIGKILL the daemon ten times 1-3 s after each start during
+# a push to a Jira with a 2 s search index lag; tickets must be created between
+# the restarts (marker lookups of the recovered rows hold no slot while they
+# wait for the index).
+add_test(NAME sync/restarts
+         COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/restart_test.py
+                 --threatsync $<TARGET_FILE:threatsync>
+                 --threatsyncd $<TARGET_FILE:threatsyncd>
+                 --source-dir ${CMAKE_SOURCE_DIR} --seed 3 --restarts 10)
+set_tests_properties(sync/restarts PROPERTIES
+  TIMEOUT 400
+  LABELS slow
+  ENVIRONMENT "${TS_TEST_ENV};PYTHONDONTWRITEBYTECODE=1")

@@ -1058,9 +1058,10 @@ static void test_find_marker_index_lag(void **state)
 
 /* ---- poll ---- */
 
-/* Seeds 250 issues one minute apart, then polls everything (three pages), has
- * two edited by a human, and polls from the cursor: only those two come back,
- * plus the ones inside the overlap. */
+/* Seeds 250 issues one minute apart, then polls everything (three pages,
+ * newest first; the cursor says the newest and the bottom of the first page),
+ * has two edited by a human, and polls from the cursor: only those two come
+ * back, first, plus the ones inside the overlap. */
 static void poll_case(const char *flavor, const char *user_tz)
 {
 	bool cloud = strcmp(flavor, "cloud") == 0;
@@ -1079,7 +1080,7 @@ static void poll_case(const char *flavor, const char *user_tz)
 
 	char *page = NULL, *cursor = NULL;
 	size_t total = 0, pages = 0;
-	char last_key[32] = "";
+	char first_key[32] = "", last_key[32] = "";
 	do {
 		struct ju_result res = {0};
 		jira_connector_ops.poll(x.conn, "SEC", NULL, page, ju_cb, &res);
@@ -1092,6 +1093,8 @@ static void poll_case(const char *flavor, const char *user_tz)
 			assert_string_equal(res.r.issues[i].status_category, "new");
 			assert_non_null(res.r.issues[i].updated);
 		}
+		if (res.r.n_issues && !first_key[0])
+			snprintf(first_key, sizeof(first_key), "%s", res.r.issues[0].key);
 		if (res.r.n_issues)
 			snprintf(last_key, sizeof(last_key), "%s",
 			         res.r.issues[res.r.n_issues - 1].key);
@@ -1108,10 +1111,18 @@ static void poll_case(const char *flavor, const char *user_tz)
 	} while (page && pages < 10);
 	assert_int_equal(pages, 3);
 	assert_int_equal(total, 250);
-	assert_string_equal(last_key, "SEC-250");
-	int64_t cur_ms, last_ms = start + 249LL * 60000;
+	assert_string_equal(first_key, "SEC-250");
+	assert_string_equal(last_key, "SEC-1");
+	/* "NEWEST/FLOOR": SEC-250's time and SEC-151's, the bottom of page 1. */
+	int64_t cur_ms, floor_ms, last_ms = start + 249LL * 60000;
+	char *slash = strchr(cursor, '/');
+	assert_non_null(slash);
+	*slash = '\0';
 	assert_int_equal(http_iso8601_parse(cursor, &cur_ms), 0);
+	assert_int_equal(http_iso8601_parse(slash + 1, &floor_ms), 0);
+	*slash = '/';
 	assert_true(cur_ms == last_ms);
+	assert_true(floor_ms == start + 150LL * 60000);
 
 	/* Every search asked for explicit fields and 100 a page; Cloud never
 	 * called the removed /search. */
@@ -1127,6 +1138,7 @@ static void poll_case(const char *flavor, const char *user_tz)
 		assert_non_null(strstr(q, "maxResults=100"));
 		assert_non_null(strstr(q, "fields=summary,status,labels,updated,resolution"));
 		assert_non_null(strstr(q, "expand=changelog"));
+		assert_non_null(strstr(q, "ORDER%20BY%20updated%20DESC%2C%20key%20DESC"));
 		assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
 		if (i > 0 && !strstr(q, cloud ? "nextPageToken=" : "startAt="))
 			fail_msg("page %zu: %s", i, q);
@@ -1168,8 +1180,9 @@ static void poll_case(const char *flavor, const char *user_tz)
 		}
 	}
 	assert_true(seen10 && seen20);
-	assert_string_equal(res.r.issues[res.r.n_issues - 1].key, "SEC-20");
-	assert_string_equal(res.r.cursor, res.r.issues[res.r.n_issues - 1].updated);
+	assert_string_equal(res.r.issues[0].key, "SEC-20");
+	/* One page: the newest alone is the cursor. */
+	assert_string_equal(res.r.cursor, res.r.issues[0].updated);
 	ju_result_clear(&res);
 	json_t *reqs = ju_requests(&e);
 	assert_int_equal(json_array_size(reqs), 1); /* /myself is cached */

@@ -471,6 +471,237 @@ static void test_recovery_between_passes(void **state)
 	fixture_close(&f);
 }
 
+/* ---- a long-lived sync, as the daemon keeps one ---- */
+
+struct live {
+	uv_loop_t loop;
+	struct http_client *http;
+	struct sync *sync;
+	bool done;
+	json_t *report;
+};
+
+static void live_done_cb(void *ud, const struct sync_report *rep)
+{
+	struct live *lv = ud;
+	lv->report = sync_report_json(rep);
+	lv->done = true;
+	uv_stop(&lv->loop);
+}
+
+static void live_open(struct fixture *f, struct live *lv,
+                      void (*opened)(void *, const struct config_connector *, void *))
+{
+	memset(lv, 0, sizeof(*lv));
+	assert_int_equal(uv_loop_init(&lv->loop), 0);
+	struct sync_opts so = {.backoff_base_ms = 20,
+	                       .backoff_max_ms = 200,
+	                       .seed = 7,
+	                       .event_cb = event_cb,
+	                       .event_ud = f,
+	                       .opened_cb = opened};
+	assert_int_equal(http_client_new(&lv->loop, &lv->http), 0);
+	assert_int_equal(sync_new(&lv->loop, lv->http, f->g.s, f->g.cfg, &so, &lv->sync), 0);
+}
+
+/* One pass of the long-lived sync; the "jira" connector's report (new). */
+static json_t *live_pass(struct live *lv, const struct sync_pass_opts *o)
+{
+	struct ts_err err = {0};
+	lv->done = false;
+	assert_int_equal(sync_run_pass(lv->sync, o, live_done_cb, lv, &err), 0);
+	while (!lv->done)
+		uv_run(&lv->loop, UV_RUN_DEFAULT);
+	json_t *c = json_incref(json_array_get(json_object_get(lv->report, "connectors"), 0));
+	assert_non_null(c);
+	assert_true(json_is_null(json_object_get(lv->report, "store_error")));
+	json_decref(lv->report);
+	lv->report = NULL;
+	return c;
+}
+
+static void live_close(struct live *lv)
+{
+	sync_close(lv->sync, NULL, NULL);
+	http_client_close(lv->http, NULL, NULL);
+	uv_run(&lv->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&lv->loop), 0);
+}
+
+/* API requests the emulator received since the last call (and forgets them). */
+static size_t api_requests(struct fixture *f, const char *prefix)
+{
+	json_t *reqs = ju_requests_for(&f->emu, NULL, prefix);
+	size_t n = json_array_size(reqs);
+	json_decref(reqs);
+	return n;
+}
+
+static void forget_requests(struct fixture *f)
+{
+	json_decref(ju_emu_call(&f->emu, "DELETE", "/_emu/requests", NULL, NULL));
+}
+
+/* Has a human move n tickets to In Progress: the oldest still to do, the
+ * farthest from the top of a newest-first search before the change. */
+static void human_changes(struct fixture *f, int n)
+{
+	sqlite3_stmt *st;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SELECT t.remote_key FROM tickets t JOIN countermeasures c ON c.ticket_id = t.id"
+	         " WHERE c.status = 'todo' ORDER BY t.id LIMIT %d",
+	         n);
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->g.s), sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *path = ts_asprintf("/_emu/issues/%s/transition", sqlite3_column_text(st, 0));
+		long status = 0;
+		json_decref(ju_emu_call(&f->emu, "POST", path,
+		                        "{\"to\":\"In Progress\",\"actor\":\"alice\"}", &status));
+		assert_int_equal(status, 200);
+		free(path);
+	}
+	sqlite3_finalize(st);
+}
+
+/* A quiet poll costs one request, a few changes at most two, right after a
+ * push of 300 tickets (every one inside the query's two-minute overlap) and
+ * 190 s later (emulator clock); the API user's zone is asked for once in the
+ * life of the connector, not once a pass. */
+static void test_quiet_poll_after_push(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_open(&f, NULL, 75);
+	assert_int_equal(f.tasks, 300);
+	struct live lv;
+	live_open(&f, &lv, opened_cb);
+	json_t *rep = live_pass(&lv, NULL);
+	assert_int_equal(num(rep, "outbox", "created"), 300);
+	/* The push's own poll reads the 300 once: three pages. */
+	assert_int_equal(num(rep, "poll", "requests"), 3);
+	json_decref(rep);
+	assert_int_equal(api_requests(&f, "/rest/api/3/myself"), 1);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			json_decref(ju_emu_call(&f.emu, "POST", "/_emu/clock",
+			                        "{\"advance_ms\":190000}", NULL));
+		for (int quiet = 0; quiet < 2; quiet++) {
+			forget_requests(&f);
+			rep = live_pass(&lv, NULL);
+			assert_int_equal(num(rep, "poll", "status_changes"), 0);
+			json_decref(rep);
+			size_t n = api_requests(&f, "/rest/api/");
+			if (n > 1)
+				fail_msg("round %d: a quiet poll sent %zu requests", round, n);
+		}
+		human_changes(&f, 3);
+		forget_requests(&f);
+		rep = live_pass(&lv, NULL);
+		assert_int_equal(num(rep, "poll", "status_changes"), 3);
+		json_decref(rep);
+		size_t n = api_requests(&f, "/rest/api/");
+		if (n > 2)
+			fail_msg("round %d: a poll with 3 changes sent %zu requests", round, n);
+		forget_requests(&f);
+		rep = live_pass(&lv, NULL);
+		assert_int_equal(num(rep, "poll", "status_changes"), 0);
+		json_decref(rep);
+		assert_int_equal(api_requests(&f, "/rest/api/"), 1);
+	}
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM countermeasures WHERE status = "
+	                              "'in_progress'"),
+	                 6);
+	live_close(&lv);
+	fixture_close(&f);
+}
+
+static void slow_lookup_cb(void *ud, const struct config_connector *cc, void *conn)
+{
+	(void)ud;
+	(void)cc;
+	/* Three lookups 1.5 s apart: they span the emulator's 2 s index lag. */
+	jira_set_lookup_retry(conn, 3, 1500);
+}
+
+/* After a restart, creates whose outcome is unknown are looked up by marker,
+ * and a lookup waits for the search index between attempts: on a timer,
+ * without a slot, so the other tasks' creates go on meanwhile (they cannot
+ * be duplicates of the rows being resolved: other tasks). Four recovered
+ * rows, two of which did reach Jira before the "crash" (not yet in the
+ * index), on a connector of concurrency 4: nearly every new ticket is
+ * created before the last lookup, and none twice. */
+static void test_lookups_do_not_hold_slots(void **state)
+{
+	(void)state;
+	struct fixture f;
+	const char *args[] = {"--index-lag-ms", "2000", NULL};
+	fixture_open(&f, args, 10);
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(store_db(f.g.s),
+	                       "SELECT o.id, c.uid FROM outbox o JOIN countermeasures c"
+	                       " ON c.id = o.countermeasure_id WHERE o.op = 'create'"
+	                       " ORDER BY o.id LIMIT 4",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char sql[128], m[32];
+		snprintf(sql, sizeof(sql), "UPDATE outbox SET state = 'inflight' WHERE id = %lld",
+		         (long long)sqlite3_column_int64(st, 0));
+		assert_int_equal(sqlite3_exec(store_db(f.g.s), sql, NULL, NULL, NULL), SQLITE_OK);
+		if (n++ % 2)
+			continue;
+		marker_make("sync", (const char *)sqlite3_column_text(st, 1), m);
+		char *seed = ts_asprintf("{\"count\":1,\"project\":\"WRU\",\"index_lag\":true,"
+		                         "\"labels\":[\"threatsync\",\"%s\"]}",
+		                         m);
+		long status = 0;
+		json_decref(ju_emu_call(&f.emu, "POST", "/_emu/seed", seed, &status));
+		assert_int_equal(status, 201);
+		free(seed);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 4);
+	forget_requests(&f);
+	struct live lv;
+	live_open(&f, &lv, slow_lookup_cb);
+	json_t *rep = live_pass(&lv, &(struct sync_pass_opts){.push_only = true});
+	live_close(&lv);
+	assert_int_equal(num(rep, "outbox", "adopted"), 2);
+	assert_int_equal(num(rep, "outbox", "created"), f.tasks - 2);
+	assert_int_equal(num(rep, "outbox", "rescheduled"), 0);
+	json_decref(rep);
+	/* Request order on the emulator: creates before the last lookup. */
+	json_t *all = ju_requests(&f.emu);
+	long last_lookup = -1;
+	int lookups = 0, creates_before = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach (all, i, r) {
+		const char *q = json_string_value(json_object_get(r, "query"));
+		if (q && strstr(q, "jql=labels%20%3D%20%22threatsync-")) {
+			last_lookup = (long)i;
+			lookups++;
+		}
+	}
+	json_array_foreach (all, i, r) {
+		if ((long)i < last_lookup &&
+		    strcmp(json_string_value(json_object_get(r, "method")), "POST") == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "path")), "/rest/api/3/issue") == 0)
+			creates_before++;
+	}
+	json_decref(all);
+	assert_int_equal(lookups, 4 * 3); /* the two that reached Jira show at the third */
+	if (creates_before < f.tasks - 4 - 4)
+		fail_msg("only %d of %d new tickets were created before the last lookup",
+		         creates_before, f.tasks - 4);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	assert_one_ticket_per_task(&f);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +710,8 @@ int main(void)
 	    cmocka_unit_test(test_recovery_between_passes),
 	    cmocka_unit_test(test_faults_converge),
 	    cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_quiet_poll_after_push),
+	    cmocka_unit_test(test_lookups_do_not_hold_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
