@@ -201,6 +201,15 @@ static void print_status(const json_t *doc)
 			sep = ", ";
 		}
 		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
+		json_array_foreach (json_object_get(e, "paused"), k, p) {
+			if (str(p, "scope")[0])
+				printf("  PAUSED tracker project %s since %s (HTTP %d, %d probe(s)): %s\n",
+				       str(p, "scope"), str(p, "since"), num(p, "http_status"),
+				       num(p, "probes"), str(p, "reason"));
+			else
+				printf("  PAUSED since %s (HTTP %d, %d probe(s)): %s\n", str(p, "since"),
+				       num(p, "http_status"), num(p, "probes"), str(p, "reason"));
+		}
 	}
 }
 
@@ -242,9 +251,9 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			seen |= strcmp(str(e, "connector"), cfg->connectors[i].name) == 0;
 		}
 		if (!seen)
-			json_array_append_new(conns, json_pack("{s:s, s:n, s:[]}", "connector",
+			json_array_append_new(conns, json_pack("{s:s, s:n, s:[], s:[]}", "connector",
 			                                       cfg->connectors[i].name, "last_poll",
-			                                       "scopes"));
+			                                       "scopes", "paused"));
 	}
 	if (json)
 		cli_print_json(doc);
