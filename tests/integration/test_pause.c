@@ -3,16 +3,23 @@
  * the connector (no attempt counted, one probe per interval, everything
  * created once the token is fixed), a deleted tracker project pauses that
  * project only, `sync --once` exits 77 or 69 and says why, `status --json`
- * shows the pause, and `outbox retry` re-queues failed and dead rows.
+ * shows the pause, `outbox retry` re-queues failed and dead rows, and the
+ * daemon shows the pause on /healthz and probes at once after SIGHUP.
  * Timing-bound: TS_NO_VALGRIND. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "connectors/jira.h"
 #include "connectors/sync.h"
 #include "engine/tracking/pause.h"
+#include "helpers/daemon_util.h"
 #include "helpers/gen_util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
@@ -433,6 +440,131 @@ static void test_outbox_retry(void **state)
 	fixture_close(&f);
 }
 
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t len = sizeof(a);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static size_t collect_cb(char *p, size_t size, size_t n, void *ud)
+{
+	ts_buf_append(ud, p, size * n);
+	return size * n;
+}
+
+/* GET url; the status (0 when the connection failed) and the body (new). */
+static long http_get(const char *url, char **ret_body)
+{
+	CURL *c = curl_easy_init();
+	assert_non_null(c);
+	struct ts_buf out = {0};
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	long status = 0;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	ts_buf_append(&out, "", 1);
+	*ret_body = ts_buf_steal(&out);
+	ts_buf_free(&out);
+	return status;
+}
+
+static bool wait_int(struct fixture *f, const char *sql, long long want, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		if (gu_int(&f->g, sql) == want)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* The daemon: a refused token pauses the connector (error in the journal,
+ * "paused" on /healthz with 200), and after the token is fixed a SIGHUP
+ * probes at once although the probe interval is an hour. */
+static void test_daemon_healthz_and_sighup(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct fixture f;
+	fixture_open(&f, WRONG, 2, false);
+	int port = free_port();
+	char *text = ts_asprintf(
+	    "database = \"%s\";\n"
+	    "library_paths = [ \"%s/tests/data/generate/lib\" ];\n"
+	    "log_level = \"info\";\n"
+	    "shutdown_timeout_ms = 2000;\n"
+	    "http = { listen = \"127.0.0.1:%d\"; };\n"
+	    "connectors = ( { name = \"jira\"; type = \"jira\"; flavor = \"cloud\";"
+	    " base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"jira_token\";"
+	    " rate_per_second = 1000.0; burst = 1000; poll_interval_s = 5;"
+	    " pause_probe_interval_s = 3600; } );\n"
+	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; } );\n"
+	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
+	    f.g.db, tu_env("TS_SOURCE_DIR"), port, f.emu.base);
+	char *conf = tu_write_file(f.dir, "daemon.conf", text);
+	free(text);
+	const char *args[] = {"-c", conf, NULL};
+	struct du_daemon *d = du_start(f.dir, args, NULL, 0);
+	assert_non_null(du_wait_notify(d, "READY=1", 15000));
+	assert_true(wait_int(&f, "SELECT count(*) FROM connector_pauses WHERE scope = ''", 1, 15000));
+	char *url = ts_asprintf("http://127.0.0.1:%d/healthz", port);
+	char *body = NULL;
+	bool shown = false;
+	for (int i = 0; i < 50 && !shown; i++) {
+		free(body);
+		assert_int_equal(http_get(url, &body), 200);
+		shown = strstr(body, "\"status\":\"paused\"") != NULL;
+		if (!shown)
+			usleep(100 * 1000);
+	}
+	assert_true(shown);
+	assert_non_null(strstr(body, "Client must be authenticated"));
+	assert_non_null(strstr(body, "\"connector\":\"jira\""));
+	free(body);
+	/* Ticks and poll periods go by: nothing more is sent. */
+	int before = requests(&f);
+	assert_true(before >= 1 && before <= 4);
+	sleep(6);
+	assert_int_equal(requests(&f), 0);
+	assert_int_equal(gu_int(&f.g, "SELECT coalesce(sum(attempts), 0) FROM outbox"), 0);
+
+	free(tu_write_file(f.dir, "jira_token", TOKEN));
+	du_signal(d, SIGHUP);
+	assert_true(wait_int(&f, "SELECT count(*) FROM outbox WHERE state <> 'done'", 0, 15000));
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM connector_pauses"), 0);
+	bool ok = false;
+	for (int i = 0; i < 50 && !ok; i++) {
+		assert_int_equal(http_get(url, &body), 200);
+		ok = strstr(body, "\"status\":\"ok\"") != NULL && !strstr(body, "paused");
+		free(body);
+		if (!ok)
+			usleep(100 * 1000);
+	}
+	assert_true(ok);
+	du_signal(d, SIGTERM);
+	assert_int_equal(du_wait_exit(d, 10000), 0);
+	char *log = du_stderr(d);
+	assert_non_null(strstr(log, "sync: connector jira paused: the tracker refused"));
+	assert_non_null(strstr(log, "the pause of the connector ended"));
+	assert_null(strstr(log, WRONG));
+	free(log);
+	du_free(d);
+	free(url);
+	free(conf);
+	fixture_close(&f);
+	curl_global_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_project_pauses_scope),
 	    cmocka_unit_test(test_sync_once_exit_codes),
 	    cmocka_unit_test(test_outbox_retry),
+	    cmocka_unit_test(test_daemon_healthz_and_sighup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
