@@ -54,8 +54,8 @@ static void rebuild_skip(struct sync_conn *sc)
 	json_t *slugs = json_array();
 	for (size_t i = 0; i < cfg->n_projects; i++) {
 		const struct config_project *p = &cfg->projects[i];
-		if (p->connector && strcmp(p->connector, sc->cfg->name) == 0 && p->tracker_project &&
-		    find_pause(sc, p->tracker_project))
+		if (p->connector && strcmp(p->connector, sc->cfg->name) == 0 &&
+		    p->tracker_project && find_pause(sc, p->tracker_project))
 			json_array_append_new(slugs, json_string(p->slug));
 	}
 	if (json_array_size(slugs) > 0)
@@ -93,10 +93,11 @@ void sync_pause_load(struct sync_conn *sc)
 			if (rc < 0)
 				sync_store_error(y, rc, &err);
 			else
-				sync_event(y, SYNC_EVENT_NOTICE,
-				           "connector %s: the pause of tracker project %s ended: the "
-				           "configuration no longer maps it to this connector",
-				           sc->cfg->name, r->scope);
+				sync_event(
+				    y, SYNC_EVENT_NOTICE,
+				    "connector %s: the pause of tracker project %s ended: the "
+				    "configuration no longer maps it to this connector",
+				    sc->cfg->name, r->scope);
 			continue;
 		}
 		struct sync_pause *p = add_pause(sc, r->scope, r->kind, r->http_status, r->reason);
@@ -135,19 +136,21 @@ void sync_pause_begin(struct sync_conn *sc, const char *scope, const struct conn
 	char msg[1400];
 	if (whole) {
 		sc->paused_all = true;
-		snprintf(msg, sizeof(msg),
-		         "connector %s paused: the tracker refused its credentials or access (HTTP "
-		         "%ld): %s; nothing is sent to it but one probe every %d s (at once after a "
-		         "reload or with threatsync sync --once); queued operations wait without "
-		         "counting attempts",
-		         sc->cfg->name, r->http_status, reason, every);
+		snprintf(
+		    msg, sizeof(msg),
+		    "connector %s paused: the tracker refused its credentials or access (HTTP "
+		    "%ld): %s; nothing is sent to it but one probe every %d s (at once after a "
+		    "reload or with threatsync sync --once); queued operations wait without "
+		    "counting attempts",
+		    sc->cfg->name, r->http_status, reason, every);
 	} else {
 		rebuild_skip(sc);
-		snprintf(msg, sizeof(msg),
-		         "connector %s: tracker project %s paused: it does not exist or the "
-		         "connector's user cannot see it (HTTP %ld): %s; its operations wait without "
-		         "counting attempts, one probe every %d s",
-		         sc->cfg->name, target, r->http_status, reason, every);
+		snprintf(
+		    msg, sizeof(msg),
+		    "connector %s: tracker project %s paused: it does not exist or the "
+		    "connector's user cannot see it (HTTP %ld): %s; its operations wait without "
+		    "counting attempts, one probe every %d s",
+		    sc->cfg->name, target, r->http_status, reason, every);
 	}
 	sync_set_error(sc, msg);
 	sync_event(y, SYNC_EVENT_ERROR, "%s", msg);
@@ -168,8 +171,10 @@ static void end_pause(struct sync_conn *sc, struct sync_pause *p, const char *wh
 	else
 		rebuild_skip(sc);
 	char what[160];
-	sync_event(y, SYNC_EVENT_NOTICE, "connector %s: the pause of %s ended: %s; its queued "
-	           "operations resume", sc->cfg->name, what_paused(p, what, sizeof(what)), why);
+	sync_event(y, SYNC_EVENT_NOTICE,
+	           "connector %s: the pause of %s ended: %s; its queued "
+	           "operations resume",
+	           sc->cfg->name, what_paused(p, what, sizeof(what)), why);
 }
 
 static void probe_cb(void *ud, const struct connector_result *r)
@@ -195,12 +200,13 @@ static void probe_cb(void *ud, const struct connector_result *r)
 		break;
 	case CONNECTOR_DENIED:
 		if (p->scope[0]) {
-			rc = pause_probed(y->s, sc->cfg->name, p->scope, next, sync_now_iso(now), &err);
+			rc = pause_probed(y->s, sc->cfg->name, p->scope, next, sync_now_iso(now),
+			                  &err);
 			sync_pause_begin(sc, "", r);
 			break;
 		}
-		rc = pause_set(y->s, sc->cfg->name, "", PAUSE_DENIED, r->http_status, r->error, true,
-		               next, sync_now_iso(now), NULL, &err);
+		rc = pause_set(y->s, sc->cfg->name, "", PAUSE_DENIED, r->http_status, r->error,
+		               true, next, sync_now_iso(now), NULL, &err);
 		sync_set_error(sc, r->error);
 		sync_event(y, SYNC_EVENT_WARNING,
 		           "connector %s: still paused, the probe was refused (HTTP %ld): %s",

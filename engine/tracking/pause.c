@@ -18,8 +18,7 @@ static const char SQL_SET[] =
 static const char SQL_PROBED[] =
     "UPDATE connector_pauses SET last_probe_at = ?3, next_probe_at = ?4, probes = probes + 1"
     " WHERE connector = ?1 AND scope = ?2";
-static const char SQL_CLEAR[] =
-    "DELETE FROM connector_pauses WHERE connector = ?1 AND scope = ?2";
+static const char SQL_CLEAR[] = "DELETE FROM connector_pauses WHERE connector = ?1 AND scope = ?2";
 static const char SQL_PROBE_NOW[] =
     "UPDATE connector_pauses SET next_probe_at = 0 WHERE ?1 IS NULL OR connector = ?1";
 static const char SQL_LIST[] =
@@ -65,8 +64,8 @@ int pause_set(struct store *s, const char *connector, const char *scope, enum pa
 	return 0;
 }
 
-int pause_probed(struct store *s, const char *connector, const char *scope,
-                 int64_t next_probe_ms, const char *now, struct ts_err *err)
+int pause_probed(struct store *s, const char *connector, const char *scope, int64_t next_probe_ms,
+                 const char *now, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_PROBED);
 	if (!st)
@@ -115,8 +114,8 @@ void pause_rows_free(struct pause_row *rows, size_t n)
 	free(rows);
 }
 
-int pause_list(struct store *s, const char *connector, struct pause_row **ret_rows,
-               size_t *ret_n, struct ts_err *err)
+int pause_list(struct store *s, const char *connector, struct pause_row **ret_rows, size_t *ret_n,
+               struct ts_err *err)
 {
 	*ret_rows = NULL;
 	*ret_n = 0;
@@ -135,7 +134,8 @@ int pause_list(struct store *s, const char *connector, struct pause_row **ret_ro
 		struct pause_row *p = &rows[n++];
 		p->connector = store_col_dup(st, 0);
 		p->scope = store_col_dup(st, 1);
-		p->kind = strcmp(store_col_text(st, 2), "denied") == 0 ? PAUSE_DENIED : PAUSE_MISSING;
+		p->kind =
+		    strcmp(store_col_text(st, 2), "denied") == 0 ? PAUSE_DENIED : PAUSE_MISSING;
 		p->http_status = (long)sqlite3_column_int64(st, 3);
 		p->reason = store_col_dup(st, 4);
 		p->since = store_col_dup(st, 5);
@@ -172,7 +172,6 @@ json_t *pause_row_json(const struct pause_row *p)
 {
 	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:I, s:i}", "scope", p->scope, "kind",
 	                 pause_kind_name(p->kind), "http_status", (json_int_t)p->http_status,
-	                 "reason", p->reason, "since", p->since, "last_probe_at",
-	                 p->last_probe_at, "next_probe_at", (json_int_t)p->next_probe_ms,
-	                 "probes", p->probes);
+	                 "reason", p->reason, "since", p->since, "last_probe_at", p->last_probe_at,
+	                 "next_probe_at", (json_int_t)p->next_probe_ms, "probes", p->probes);
 }

@@ -48,8 +48,8 @@ int pause_set(struct store *s, const char *connector, const char *scope, enum pa
 
 /* A probe that got no answer worth a verdict (a network error, a 5xx): the
  * pause stays as it is, probed now, next probe at next_probe_ms. */
-int pause_probed(struct store *s, const char *connector, const char *scope,
-                 int64_t next_probe_ms, const char *now, struct ts_err *err);
+int pause_probed(struct store *s, const char *connector, const char *scope, int64_t next_probe_ms,
+                 const char *now, struct ts_err *err);
 
 /* Ends the pause of (connector, scope); *ret_ended (may be NULL) tells
  * whether there was one. */
@@ -62,8 +62,8 @@ int pause_probe_now(struct store *s, const char *connector, struct ts_err *err);
 
 /* The pauses of connector (NULL: all), by connector then scope ("" first).
  * *ret_rows is a new array (NULL when none; pause_rows_free). */
-int pause_list(struct store *s, const char *connector, struct pause_row **ret_rows,
-               size_t *ret_n, struct ts_err *err);
+int pause_list(struct store *s, const char *connector, struct pause_row **ret_rows, size_t *ret_n,
+               struct ts_err *err);
 void pause_rows_free(struct pause_row *rows, size_t n);
 
 /* Whether some pause is due for a probe at now_ms (the daemon's scheduler). */

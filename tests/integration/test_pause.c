@@ -77,7 +77,8 @@ static void write_conf(struct fixture *f, const char *token, bool two)
 	    " concurrency = 4; rate_per_second = 1000.0; burst = 1000; max_attempts = 3;"
 	    " connect_timeout_ms = 1000; request_timeout_ms = 5000; poll_interval_s = 5;"
 	    " pause_probe_interval_s = 2; } );\n"
-	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; }%s );\n"
+	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; }%s "
+	    ");\n"
 	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
 	    f->g.db ? f->g.db : "unused.db", tu_env("TS_SOURCE_DIR"), f->emu.base,
 	    two ? ", { slug = \"other\"; connector = \"jira\"; tracker_project = \"SEC\"; }" : "");
@@ -155,7 +156,8 @@ static json_t *run_pass(struct fixture *f)
 	uv_loop_t loop;
 	assert_int_equal(uv_loop_init(&loop), 0);
 	struct pass p = {0};
-	struct sync_opts so = {.seed = 7, .event_cb = event_cb, .event_ud = f, .opened_cb = opened_cb};
+	struct sync_opts so = {
+	    .seed = 7, .event_cb = event_cb, .event_ud = f, .opened_cb = opened_cb};
 	assert_int_equal(http_client_new(&loop, &p.http), 0);
 	assert_int_equal(sync_new(&loop, p.http, f->g.s, f->g.cfg, &so, &p.sync), 0);
 	struct ts_err err = {0};
@@ -306,8 +308,7 @@ static void test_missing_project_pauses_scope(void **state)
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM connector_pauses WHERE scope = 'SEC'"
 	                              " AND kind = 'missing'"),
 	                 1);
-	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM connector_pauses WHERE scope = ''"),
-	                 0);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM connector_pauses WHERE scope = ''"), 0);
 
 	/* A later pass polls WRU but sends nothing to SEC. */
 	requests(&f);
@@ -374,8 +375,8 @@ static void test_sync_once_exit_codes(void **state)
 	doc = json_loads(out, 0, NULL);
 	assert_non_null(doc);
 	json_t *c = json_array_get(json_object_get(doc, "connectors"), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "outbox"), "created")),
-	                 4);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(c, "outbox"), "created")), 4);
 	json_decref(doc);
 	free(out);
 	free(err);
@@ -412,12 +413,10 @@ static void test_outbox_retry(void **state)
 	rc = tu_cli(&out, &err, "-c", f.conf, "outbox", "retry", "sync", "--json", NULL);
 	assert_int_equal(rc, 0);
 	json_t *doc = json_loads(out, 0, NULL);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "requeued"),
-	                                                    "failed")),
-	                 4);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "requeued"),
-	                                                    "dead")),
-	                 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "requeued"), "failed")), 4);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "requeued"), "dead")), 0);
 	json_decref(doc);
 	free(out);
 	free(err);
@@ -508,7 +507,8 @@ static void test_daemon_healthz_and_sighup(void **state)
 	    " base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"jira_token\";"
 	    " rate_per_second = 1000.0; burst = 1000; poll_interval_s = 5;"
 	    " pause_probe_interval_s = 3600; } );\n"
-	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; } );\n"
+	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; } "
+	    ");\n"
 	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
 	    f.g.db, tu_env("TS_SOURCE_DIR"), port, f.emu.base);
 	char *conf = tu_write_file(f.dir, "daemon.conf", text);
@@ -516,7 +516,8 @@ static void test_daemon_healthz_and_sighup(void **state)
 	const char *args[] = {"-c", conf, NULL};
 	struct du_daemon *d = du_start(f.dir, args, NULL, 0);
 	assert_non_null(du_wait_notify(d, "READY=1", 15000));
-	assert_true(wait_int(&f, "SELECT count(*) FROM connector_pauses WHERE scope = ''", 1, 15000));
+	assert_true(
+	    wait_int(&f, "SELECT count(*) FROM connector_pauses WHERE scope = ''", 1, 15000));
 	char *url = ts_asprintf("http://127.0.0.1:%d/healthz", port);
 	char *body = NULL;
 	bool shown = false;
