@@ -76,6 +76,7 @@ int cmd_library_lint(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sync(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_sync.c */
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv); /* cli/cmd_sync.c */
 int cmd_link(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_link.c */
+int cmd_outbox_retry(struct cli_ctx *ctx, int argc, char **argv); /* cli/cmd_outbox.c */
 
 /* Library directories for a command (cli/cmd_library.c): args when n_args > 0,
  * else the configuration's library_paths. New array of borrowed strings (free

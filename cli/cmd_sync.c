@@ -20,8 +20,14 @@ static void event_cb(void *ud, enum sync_event_level level, const char *msg)
 {
 	(void)ud;
 	switch (level) {
+	case SYNC_EVENT_ERROR:
+		log_err("%s", msg);
+		break;
 	case SYNC_EVENT_WARNING:
 		log_warning("%s", msg);
+		break;
+	case SYNC_EVENT_NOTICE:
+		log_notice("%s", msg);
 		break;
 	case SYNC_EVENT_INFO:
 		log_info("%s", msg);
@@ -55,7 +61,16 @@ static void print_report(const json_t *rep)
 			       "re-created, %d error(s)\n",
 			       N(rc, "tickets"), N(rc, "remote_won"), N(rc, "local_won"),
 			       N(rc, "queued"), N(rc, "vanished"), N(rc, "recreated"), N(rc, "errors"));
-#undef N
+		const json_t *pz = json_object_get(c, "paused");
+		if (json_is_object(pz) && strcmp(json_string_value(json_object_get(pz, "kind")),
+		                                 "denied") == 0)
+			printf("  paused: the tracker refused its credentials or access (HTTP %d): %s\n",
+			       N(pz, "http_status"),
+			       json_string_value(json_object_get(pz, "reason")));
+		else if (json_is_object(pz))
+			printf("  paused: %d tracker project(s), first %s (HTTP %d): %s\n",
+			       N(pz, "scopes"), json_string_value(json_object_get(pz, "scope")),
+			       N(pz, "http_status"), json_string_value(json_object_get(pz, "reason")));
 		if (json_is_true(json_object_get(c, "unreachable")))
 			printf("  unreachable: no request got an answer\n");
 		else if (!json_is_true(json_object_get(c, "opened")))
@@ -63,6 +78,7 @@ static void print_report(const json_t *rep)
 		const char *last = json_string_value(json_object_get(c, "last_error"));
 		if (last)
 			printf("  last error: %s\n", last);
+#undef N
 	}
 	if (json_array_size(json_object_get(rep, "connectors")) == 0)
 		printf("no connector configured: nothing to sync\n");
@@ -185,6 +201,15 @@ static void print_status(const json_t *doc)
 			sep = ", ";
 		}
 		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
+		json_array_foreach (json_object_get(e, "paused"), k, p) {
+			if (str(p, "scope")[0])
+				printf("  PAUSED tracker project %s since %s (HTTP %d, %d probe(s)): %s\n",
+				       str(p, "scope"), str(p, "since"), num(p, "http_status"),
+				       num(p, "probes"), str(p, "reason"));
+			else
+				printf("  PAUSED since %s (HTTP %d, %d probe(s)): %s\n", str(p, "since"),
+				       num(p, "http_status"), num(p, "probes"), str(p, "reason"));
+		}
 	}
 }
 
@@ -226,9 +251,9 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			seen |= strcmp(str(e, "connector"), cfg->connectors[i].name) == 0;
 		}
 		if (!seen)
-			json_array_append_new(conns, json_pack("{s:s, s:n, s:[]}", "connector",
+			json_array_append_new(conns, json_pack("{s:s, s:n, s:[], s:[]}", "connector",
 			                                       cfg->connectors[i].name, "last_poll",
-			                                       "scopes"));
+			                                       "scopes", "paused"));
 	}
 	if (json)
 		cli_print_json(doc);

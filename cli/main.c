@@ -32,7 +32,8 @@ static const struct cli_command commands[] = {
 	 cmd_classify, NULL},
 	{"status", "[SLUG] [--json]", "tasks, tickets and outbox state",
 	 "Tasks in scope by status, tickets linked, outbox rows by state (dead and failing\n"
-	 "rows with the tracker's own error), and the last poll of each connector.",
+	 "rows with the tracker's own error), the last poll of each connector, and the\n"
+	 "connectors and tracker projects paused after a refusal, with the tracker's words.",
 	 cmd_status, NULL},
 	{"generate", "SLUG [--json] [--dry-run]", "generate threats and countermeasures",
 	 "Set THREATSYNC_NOW=YYYY-MM-DD[THH:MM:SS[.mmm]Z] to fix the clock (due dates,\n"
@@ -67,10 +68,23 @@ static const struct cli_command commands[] = {
 	 "changed tickets. --reconcile reads every linked ticket instead of polling and\n"
 	 "repairs drift, the most recent change winning (docs/reconciliation.md);\n"
 	 "--recreate also queues new tickets for those the tracker lost (404).\n"
+	 "A connector whose credentials or access the tracker refused (401, 403) is\n"
+	 "paused, and so is a tracker project that does not exist or is not visible: no\n"
+	 "attempt is counted and the operations wait; each pass sends it one probe (this\n"
+	 "command probes at once), and the queue resumes when the probe succeeds.\n"
 	 "Exit 0 when the pass completed (failed operations are rescheduled: see the\n"
-	 "counts and `threatsync status`), 69 when a connector could not be opened or no\n"
-	 "request to it got an answer, 75 when the daemon or another sync holds the lock.",
+	 "counts and `threatsync status`), 77 when a connector is paused for its\n"
+	 "credentials or access, 69 when a tracker project is paused, a connector could not\n"
+	 "be opened or no request to it got an answer, 75 when the daemon or another sync\n"
+	 "holds the lock.",
 	 cmd_sync, NULL},
+	{"outbox retry", "[SLUG] [--dead] [--json]", "re-queue failed and dead ticket operations",
+	 "Makes the failed operations of SLUG's project (default: every project) due now,\n"
+	 "their attempts kept; --dead also puts the dead ones back in the queue with their\n"
+	 "attempts reset to 0. For use once the cause is fixed (a token, a permission, a\n"
+	 "workflow); the daemon or the next `sync --once` sends them. Exit 66 for an\n"
+	 "unknown project.",
+	 cmd_outbox_retry, NULL},
 	{"link", "SLUG TASK KEY [--connector NAME] [--json]", "adopt an existing ticket for a task",
 	 "Reads KEY from the project's tracker, links it to the task (TASK is an id from\n"
 	 "`threatsync countermeasures SLUG --all`; a bare GitLab issue number is taken in the\n"

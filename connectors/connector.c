@@ -166,6 +166,30 @@ static int64_t retry_wait_ms(const struct http_response *r, int64_t now_ms)
 	return CONNECTOR_RETRY_MIN_MS;
 }
 
+/* Whether a refusal's body says the tracker project is missing or not
+ * visible (note 6 of the table in connector.h). */
+static bool project_missing(const struct http_response *r)
+{
+	if ((r->status != 400 && r->status != 404) || !r->body || r->body_len == 0)
+		return false;
+	json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+	bool missing = false;
+	if (json_is_object(j) && r->status == 404) {
+		const char *m = json_string_value(json_object_get(j, "message"));
+		missing = m && strstr(m, "Project Not Found") != NULL;
+	} else if (json_is_object(j)) {
+		missing = json_object_get(json_object_get(j, "errors"), "project") != NULL;
+		size_t i;
+		json_t *v;
+		json_array_foreach (json_object_get(j, "errorMessages"), i, v) {
+			const char *m = json_string_value(v);
+			missing |= m && strstr(m, "for the field 'project'") != NULL;
+		}
+	}
+	json_decref(j);
+	return missing;
+}
+
 enum connector_status connector_classify(const struct http_response *r, bool unsafe, bool body_ok,
                                          int64_t now_ms, int64_t *ret_retry_after_ms)
 {
@@ -193,6 +217,10 @@ enum connector_status connector_classify(const struct http_response *r, bool uns
 		} else if (r->status >= 500 && r->status < 600) {
 			st = unsafe ? CONNECTOR_UNKNOWN : CONNECTOR_RETRY;
 			wait = retry_wait_ms(r, now_ms);
+		} else if (r->status == 401 || r->status == 403) {
+			st = CONNECTOR_DENIED;
+		} else if (project_missing(r)) {
+			st = CONNECTOR_NO_SCOPE;
 		}
 		break;
 	}

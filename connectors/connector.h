@@ -76,6 +76,12 @@ enum connector_status {
 			      * 5xx on a create): resolve with find_marker first */
 	CONNECTOR_FAILED,    /* permanent: the tracker refused (4xx); error has its message */
 	CONNECTOR_CANCELLED, /* the client is shutting down */
+	CONNECTOR_DENIED,    /* the credentials or their access were refused (401, 403): no
+			      * request of the connector can succeed until that is fixed;
+			      * nothing was changed */
+	CONNECTOR_NO_SCOPE,  /* the tracker project does not exist or is not visible to the
+			      * connector's user: no request in it can succeed; nothing was
+			      * changed */
 };
 
 struct connector_result {
@@ -183,6 +189,9 @@ struct connector_ops {
  *   ok             429           any      -     -> RETRY      WAIT (3)
  *   ok             5xx           safe     -     -> RETRY      WAIT
  *   ok             5xx           unsafe   -     -> UNKNOWN    0
+ *   ok             401, 403      any      -     -> DENIED     0   (5)
+ *   ok             404 project   any      -     -> NO_SCOPE   0   (6)
+ *   ok             400 project   any      -     -> NO_SCOPE   0   (6)
  *   ok             other         any      -     -> FAILED     0   (4)
  *
  * MIN is CONNECTOR_RETRY_MIN_MS. WAIT is Retry-After (delta-seconds or an
@@ -196,6 +205,15 @@ struct connector_ops {
  *     body); to a write it leaves the write's outcome unknown.
  * (3) A 429 was not processed, so it is retried whatever the method.
  * (4) 1xx, 3xx, 4xx but 429: the tracker refused; sending again changes nothing.
+ * (5) A refused token, or a user without access: every request of the
+ *     connector would be refused alike, so the sync pass pauses the whole
+ *     connector (docs/sync.md) instead of failing one operation.
+ * (6) The answer says the tracker project itself is missing or invisible:
+ *     GitLab's 404 {"message": "404 Project Not Found"}; Jira's 400 naming the
+ *     project, errors.project on a create ("Specify a valid project ID or
+ *     key") or an errorMessages entry "... for the field 'project'." on a
+ *     search. The sync pass pauses that project on the connector. Any other
+ *     404 (an issue) or 400 stays FAILED.
  * UNKNOWN is never RETRY: the caller looks the marker up before sending the
  * write again, which keeps creation exactly-once.
  */

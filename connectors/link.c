@@ -103,6 +103,8 @@ static int judge(const struct config_connector *cc, const char *key,
 		return ts_err_set(err, TS_E_INVALID, "ticket %s not found on connector '%s'%s%s",
 		                  key, cc->name, res->error[0] ? ": " : "", res->error);
 	case CONNECTOR_FAILED:
+	case CONNECTOR_DENIED:
+	case CONNECTOR_NO_SCOPE:
 		if (res->http_status == 401 || res->http_status == 403)
 			return ts_err_set(err, TS_E_CONFIG,
 			                  "connector '%s' refused the credentials (HTTP %ld): %s",

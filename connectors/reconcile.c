@@ -107,6 +107,15 @@ static void read_cb(void *ud, const struct connector_result *r)
 		}
 	} else if (r->status == CONNECTOR_CANCELLED) {
 		w->counts.cancelled = true;
+	} else if (r->status == CONNECTOR_DENIED) {
+		/* Every other read would be refused alike: stop reading. */
+		w->counts.cancelled = true;
+		if (!w->counts.denied) {
+			w->counts.denied = true;
+			w->counts.denied_status = r->http_status;
+			snprintf(w->counts.denied_reason, sizeof(w->counts.denied_reason), "%s",
+			         r->error[0] ? r->error : "refused");
+		}
 	} else {
 		w->counts.errors++;
 		snprintf(w->counts.last_error, sizeof(w->counts.last_error),

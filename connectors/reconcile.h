@@ -22,6 +22,12 @@ struct reconcile_counts {
 	unsigned requests;   /* connector calls made */
 	unsigned answered;   /* of those, how many got an HTTP answer */
 	bool cancelled;
+	/* A read was refused for the credentials or access (CONNECTOR_DENIED):
+	 * the walk stopped there (cancelled is set too) and the sync pass pauses
+	 * the connector. denied_status and denied_reason are that answer's. */
+	bool denied;
+	long denied_status;
+	char denied_reason[512];
 	int store_error;      /* 0 or the first store error's code */
 	struct ts_err err;    /* its message */
 	char last_error[512]; /* the last failed read or vanished ticket, no secrets */

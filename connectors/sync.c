@@ -202,6 +202,7 @@ static void finish_cb(uv_timer_t *t)
 		sc->conn = NULL;
 		rp->unreachable = rp->operations > 0 && rp->answered == 0 &&
 		                  (rp->rescheduled + rp->dead + rp->poll_errors) > 0;
+		sync_pause_finish(sc);
 		free(sc->scopes);
 		free(sc->since);
 	}
@@ -308,6 +309,7 @@ static void open_conn(struct sync *y, const struct config_connector *cc)
 		sc->ops = k->ops;
 		sc->conn = k->conn;
 		sc->rep->opened = true;
+		sync_pause_load(sc);
 	}
 	if (!sc->conn) {
 		sc->drained = true;
@@ -377,8 +379,10 @@ int sync_run_pass(struct sync *y, const struct sync_pass_opts *o, sync_done_cb d
 		uv_timer_start(&y->finish_timer, finish_cb, 0, 0);
 		return 0;
 	}
+	/* Paused connectors and projects are probed first (sync_pause.c);
+	 * the outbox is drained after that. */
 	for (size_t i = 0; i < y->n_conns; i++)
-		sync_pump(&y->conns[i]);
+		sync_pause_probe(&y->conns[i]);
 	return 0;
 }
 
@@ -401,6 +405,16 @@ json_t *sync_report_json(const struct sync_report *rep)
 		              c->poll_requests, "errors", c->poll_errors, "issues", c->polled,
 		              "status_changes", c->changed, "operations", c->operations, "answered",
 		              c->answered, "last_error", c->last_error[0] ? c->last_error : NULL));
+		json_t *entry = json_array_get(list, json_array_size(list) - 1);
+		json_object_set_new(entry, "probes", json_integer(c->probes));
+		json_object_set_new(
+		    entry, "paused",
+		    c->paused || c->paused_scopes
+		        ? json_pack("{s:s, s:s, s:I, s:s, s:i}", "kind",
+		                    c->paused ? "denied" : "missing", "scope", c->pause_scope,
+		                    "http_status", (json_int_t)c->pause_status, "reason",
+		                    c->pause_reason, "scopes", c->paused_scopes)
+		        : json_null());
 		if (c->reconciled)
 			json_object_set_new(
 			    json_array_get(list, json_array_size(list) - 1), "reconcile",

@@ -17,7 +17,15 @@
 
 struct sync;
 
-enum sync_event_level { SYNC_EVENT_DEBUG, SYNC_EVENT_INFO, SYNC_EVENT_WARNING };
+/* NOTICE: a pause ended; ERROR: a pause started (a permanent refusal that
+ * needs an operator: docs/sync.md). */
+enum sync_event_level {
+	SYNC_EVENT_DEBUG,
+	SYNC_EVENT_INFO,
+	SYNC_EVENT_NOTICE,
+	SYNC_EVENT_WARNING,
+	SYNC_EVENT_ERROR,
+};
 
 struct sync_opts {
 	int64_t backoff_base_ms; /* first retry delay cap of a failed operation [1000] */
@@ -68,6 +76,13 @@ struct sync_connector_report {
 	    rec_recreated, rec_errors;
 	bool unreachable; /* calls were made and none got an answer */
 	char last_error[512];
+	/* Pauses after a permanent refusal (docs/sync.md), at the end of the pass. */
+	bool paused;            /* the whole connector: credentials or access refused */
+	unsigned paused_scopes; /* tracker projects paused: missing or not visible */
+	unsigned probes;        /* probe requests sent for pauses */
+	long pause_status;      /* HTTP status of the pause below */
+	char pause_scope[128];  /* "" for the connector's pause, else the first paused project */
+	char pause_reason[512]; /* the tracker's words, no secrets */
 };
 
 struct sync_report {
@@ -144,7 +159,12 @@ void sync_lock_release(int fd); /* -1 is a no-op */
  * (its code, err filled) *ret_report is the pass report (sync_report_json,
  * new) and *ret_unavailable whether a connector could not be opened or got no
  * answer; otherwise *ret_report is NULL and err says why (TS_E_USAGE for an
- * unknown po->connector, TS_E_SYSTEM when the loop or client cannot start). */
+ * unknown po->connector, TS_E_SYSTEM when the loop or client cannot start).
+ * Paused connectors (docs/sync.md) are probed at once, whatever their
+ * next probe time. A connector still paused at the end is an error with the
+ * report too: TS_E_DENIED when its credentials or access were refused,
+ * TS_E_UNAVAILABLE when one of its tracker projects is missing; err names
+ * the connector and gives the tracker's words. */
 int sync_once(struct store *s, const struct config *cfg, const struct sync_pass_opts *po,
               const struct sync_opts *so, json_t **ret_report, bool *ret_unavailable,
               struct ts_err *err);

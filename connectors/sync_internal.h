@@ -11,6 +11,7 @@
 #include "connectors/connector.h"
 #include "connectors/sync.h"
 #include "engine/tracking/outbox.h"
+#include "engine/tracking/pause.h"
 #include "engine/tracking/ticket_source.h"
 #include "engine/util.h"
 
@@ -48,6 +49,17 @@ struct sync_op {
 	struct ts_err settle_err;
 };
 
+/* A pause of the connector or of one of its tracker projects
+ * (engine/tracking/pause.h) as the pass knows it (sync_pause.c). */
+struct sync_pause {
+	char *scope; /* "" for the whole connector; owned */
+	enum pause_kind kind;
+	long http_status;
+	char *reason; /* owned */
+	bool due;     /* a probe may still be sent in this pass */
+	bool ended;   /* a probe succeeded: requests flow again */
+};
+
 struct sync_conn {
 	struct sync *y;
 	const struct config_connector *cfg; /* borrowed from y->cfg */
@@ -76,6 +88,13 @@ struct sync_conn {
 	bool settle_cm_row;        /* one of them belongs to a task */
 	struct outbox_op *claimed; /* rows claimed in the same transaction, to start */
 	size_t n_claimed;
+	/* Pauses after a permanent refusal (sync_pause.c). */
+	struct sync_pause *pauses;
+	size_t n_pauses;
+	bool paused_all;      /* the whole connector is paused: nothing is sent but its probe */
+	char *skip_projects;  /* JSON array of the slugs of paused tracker projects, or NULL */
+	struct sync_pause *probe; /* the pause being probed, or NULL */
+	const char *probe_scope;  /* the tracker project its probe polls (borrowed) */
 };
 
 /* A connector kept open across passes, so its connection and what it
@@ -159,6 +178,26 @@ void sync_op_wait_cb(void *ud, bool waiting);
  * nothing is in flight, goes on to polling (or finishes when cancelling).
  * Re-entry from a callback only asks for another round. */
 void sync_pump(struct sync_conn *sc);
+
+/* ---- sync_pause.c ---- */
+
+/* Reads the pauses of sc's connector at the start of the pass; those of
+ * tracker projects no longer mapped to it end. */
+void sync_pause_load(struct sync_conn *sc);
+/* Sends the probe of the next pause that is due, one at a time; when none is
+ * left, goes on with the pass (sync_pump), or finishes sc while it is
+ * paused as a whole. */
+void sync_pause_probe(struct sync_conn *sc);
+/* Whether a request in scope (a tracker project; NULL: any) must not be sent:
+ * the connector or that project is paused. */
+bool sync_paused(const struct sync_conn *sc, const char *scope);
+/* r (CONNECTOR_DENIED or CONNECTOR_NO_SCOPE) refused a request in scope:
+ * pauses the whole connector, or that tracker project on it, in the store
+ * and for the rest of the pass, with an error event. Already paused: nothing
+ * more. */
+void sync_pause_begin(struct sync_conn *sc, const char *scope, const struct connector_result *r);
+/* Fills sc's report with its pauses at the end of the pass and frees them. */
+void sync_pause_finish(struct sync_conn *sc);
 
 /* ---- sync_poll.c ---- */
 

@@ -5,6 +5,7 @@
 
 #include "connectors/http.h"
 #include "connectors/sync.h"
+#include "engine/tracking/pause.h"
 
 struct once {
 	struct sync *sync;
@@ -12,15 +13,35 @@ struct once {
 	json_t *report; /* new, once the pass is done */
 	bool unavailable;
 	struct ts_err store_err; /* code 0 when the pass had no database error */
+	struct ts_err pause_err; /* code 0 when no connector is left paused */
 };
+
+/* The pause of c that the command reports: a refused credential first
+ * (TS_E_DENIED), then a missing tracker project (TS_E_UNAVAILABLE). */
+static void note_pause(struct once *o, const struct sync_connector_report *c)
+{
+	if (c->paused && o->pause_err.code != TS_E_DENIED)
+		ts_err_set(&o->pause_err, TS_E_DENIED,
+		           "connector '%s' is paused: the tracker refused its credentials or access "
+		           "(HTTP %ld): %s",
+		           c->name, c->pause_status, c->pause_reason);
+	else if (!c->paused && c->paused_scopes && !o->pause_err.code)
+		ts_err_set(&o->pause_err, TS_E_UNAVAILABLE,
+		           "connector '%s': tracker project %s is paused (%u in all): it does not "
+		           "exist or the connector's user cannot see it (HTTP %ld): %s",
+		           c->name, c->pause_scope, c->paused_scopes, c->pause_status,
+		           c->pause_reason);
+}
 
 static void once_done_cb(void *ud, const struct sync_report *rep)
 {
 	struct once *o = ud;
 	o->report = sync_report_json(rep);
-	for (size_t i = 0; i < rep->n_connectors; i++)
+	for (size_t i = 0; i < rep->n_connectors; i++) {
 		if (!rep->connectors[i].opened || rep->connectors[i].unreachable)
 			o->unavailable = true;
+		note_pause(o, &rep->connectors[i]);
+	}
 	if (rep->store_error) {
 		o->store_err = rep->err;
 		if (!o->store_err.code)
@@ -43,6 +64,12 @@ int sync_once(struct store *s, const struct config *cfg, const struct sync_pass_
 	int rc = sync_lock_acquire(store_path(s), &lock, err);
 	if (rc < 0)
 		return rc;
+	/* An operator's pass: paused connectors are probed now (one request
+	 * each), so a fixed token is seen at once. */
+	if ((rc = pause_probe_now(s, po ? po->connector : NULL, err)) < 0) {
+		sync_lock_release(lock);
+		return rc;
+	}
 	uv_loop_t loop;
 	int r = uv_loop_init(&loop);
 	if (r < 0) {
@@ -79,6 +106,10 @@ int sync_once(struct store *s, const struct config *cfg, const struct sync_pass_
 	if (o.store_err.code) {
 		*err = o.store_err;
 		return o.store_err.code;
+	}
+	if (o.pause_err.code) {
+		*err = o.pause_err;
+		return o.pause_err.code;
 	}
 	return 0;
 }

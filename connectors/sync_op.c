@@ -147,13 +147,14 @@ static void settle_claim(struct sync_conn *sc)
 	struct sync *y = sc->y;
 	unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
 	unsigned busy = busy_slots(sc) - sc->n_settling;
-	if (y->cancelling || sc->finished || sc->polling || busy >= limit ||
+	if (y->cancelling || sc->finished || sc->polling || sc->paused_all || busy >= limit ||
 	    (sc->drained && !sc->settle_cm_row))
 		return;
 	char now[32];
 	struct ts_err err = {0};
-	int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1, limit - busy,
-	                      sync_now_iso(now), &sc->claimed, &sc->n_claimed, &err);
+	int rc = outbox_claim_except(y->s, sc->cfg->name, sc->skip_projects, y->pass_wall_ms - 1,
+	                             limit - busy, sync_now_iso(now), &sc->claimed, &sc->n_claimed,
+	                             &err);
 	if (rc < 0)
 		sync_store_error(y, rc, &err);
 }
@@ -319,6 +320,12 @@ static void op_cb(void *ud, const struct connector_result *r);
 static void op_send(struct sync_op *op)
 {
 	struct sync_conn *sc = op->sc;
+	/* A refusal of the connector or of the project arrived meanwhile
+	 * (sync_pause.c): the row waits, its attempts untouched. */
+	if (sync_paused(sc, op->tracker_project)) {
+		op_release(op, false);
+		return;
+	}
 	const char *reason = json_string_value(json_object_get(op->row.payload, "reason"));
 	sc->rep->operations++;
 	switch (op->stage) {
@@ -370,6 +377,14 @@ static void op_cb(void *ud, const struct connector_result *r)
 		return;
 	case CONNECTOR_UNKNOWN:
 		op_reschedule(op, r, stage_name(op->stage), create_like);
+		return;
+	case CONNECTOR_DENIED:
+	case CONNECTOR_NO_SCOPE:
+		/* Not the row's fault: the connector or its project pauses, and
+		 * the row waits without an attempt counted (the request was
+		 * refused, so nothing changed on the tracker). */
+		sync_pause_begin(sc, op->tracker_project, r);
+		op_release(op, false);
 		return;
 	case CONNECTOR_RETRY:
 	case CONNECTOR_FAILED:
@@ -711,14 +726,15 @@ void sync_pump(struct sync_conn *sc)
 	do {
 		sc->repump = false;
 		unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
-		while (!y->cancelling && !sc->drained && !sc->polling && busy_slots(sc) < limit) {
+		while (!y->cancelling && !sc->drained && !sc->polling && !sc->paused_all &&
+		       busy_slots(sc) < limit) {
 			struct outbox_op *rows = NULL;
 			size_t n = 0;
 			char now[32];
 			struct ts_err err = {0};
-			int rc = outbox_claim(y->s, sc->cfg->name, y->pass_wall_ms - 1,
-			                      limit - busy_slots(sc), sync_now_iso(now), &rows, &n,
-			                      &err);
+			int rc = outbox_claim_except(y->s, sc->cfg->name, sc->skip_projects,
+			                             y->pass_wall_ms - 1, limit - busy_slots(sc),
+			                             sync_now_iso(now), &rows, &n, &err);
 			if (rc < 0) {
 				sync_store_error(y, rc, &err);
 				sc->drained = true;
@@ -736,7 +752,7 @@ void sync_pump(struct sync_conn *sc)
 	sc->pumping = false;
 	if (sc->inflight > 0 || sc->polling)
 		return;
-	if (y->cancelling)
+	if (y->cancelling || sc->paused_all)
 		sync_conn_finished(sc);
 	else if (sc->drained)
 		sync_start_poll(sc);

@@ -20,7 +20,11 @@ static void poll_next(struct sync_conn *sc)
 	struct sync *y = sc->y;
 	free(sc->since);
 	sc->since = NULL;
-	if (y->cancelling || sc->scope >= sc->n_scopes) {
+	/* A paused project is not polled: its probe (sync_pause.c) is the one
+	 * request it gets. */
+	while (sc->scope < sc->n_scopes && sync_paused(sc, sc->scopes[sc->scope]))
+		sc->scope++;
+	if (y->cancelling || sc->paused_all || sc->scope >= sc->n_scopes) {
 		sync_conn_finished(sc);
 		return;
 	}
@@ -46,6 +50,13 @@ static void poll_cb(void *ud, const struct connector_result *r)
 		sc->rep->answered++;
 	if (r->status == CONNECTOR_CANCELLED) {
 		sync_conn_finished(sc);
+		return;
+	}
+	if (r->status == CONNECTOR_DENIED || r->status == CONNECTOR_NO_SCOPE) {
+		/* The cursor stays; poll_next skips what is now paused. */
+		sync_pause_begin(sc, scope, r);
+		sc->scope++;
+		poll_next(sc);
 		return;
 	}
 	if (r->status != CONNECTOR_OK) {
@@ -127,6 +138,12 @@ static void walk_done_cb(void *ud, const struct reconcile_counts *c)
 	}
 	if (c->store_error)
 		sync_store_error(y, c->store_error, &c->err);
+	if (c->denied) {
+		struct connector_result r = {.status = CONNECTOR_DENIED,
+		                             .http_status = c->denied_status};
+		snprintf(r.error, sizeof(r.error), "%s", c->denied_reason);
+		sync_pause_begin(sc, "", &r);
+	}
 	if (!c->cancelled && !c->store_error) {
 		char now[32];
 		struct ts_err err = {0};
@@ -181,7 +198,7 @@ void sync_start_poll(struct sync_conn *sc)
 {
 	struct sync *y = sc->y;
 	sc->polling = true;
-	if (sc->reconciled) {
+	if (sc->reconciled || sc->paused_all) {
 		sync_conn_finished(sc);
 		return;
 	}

@@ -20,6 +20,7 @@
 
 #include "connectors/connector.h"
 #include "daemon/daemon.h"
+#include "daemon/sync_job.h"
 #include "engine/log.h"
 #include "engine/tracking/webhook.h"
 
@@ -145,15 +146,25 @@ static enum MHD_Result reject(struct httpd *h, struct MHD_Connection *conn, cons
 	return respond_error(conn, status, reason, allow, true);
 }
 
+/* 200 while the daemon runs, also when a connector is paused (the process is
+ * healthy; the tracker refused): "status" is "paused" then, and "paused"
+ * lists each pause with the tracker's words, from the sync job's memory. */
 static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
 {
 	const struct daemon *d = h->d;
 	const char *state = d->state == DAEMON_RUNNING ? "running" : "stopping";
-	char body[256];
-	snprintf(body, sizeof(body),
-	         "{\"status\":\"ok\",\"state\":\"%s\",\"version\":\"%s\",\"uptime_s\":%" PRId64 "}",
-	         state, TS_VERSION, (ts_monotonic_ms() - d->started_ms) / 1000);
-	return respond(conn, MHD_HTTP_OK, body, "application/json", NULL, false);
+	const json_t *pauses = sync_job_pauses(d);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "status", pauses ? "paused" : "ok", "state",
+	                        state, "version", TS_VERSION, "uptime_s",
+	                        (json_int_t)((ts_monotonic_ms() - d->started_ms) / 1000));
+	if (pauses)
+		json_object_set_new(doc, "paused", json_deep_copy(pauses));
+	char *body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	enum MHD_Result r = respond(conn, MHD_HTTP_OK, body ? body : "{}", "application/json",
+	                            NULL, false);
+	free(body);
+	return r;
 }
 
 /* ------------------------------------------------------------ batches */

@@ -11,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "engine/log.h"
 #include "engine/tracking/outbox.h"
+#include "engine/tracking/pause.h"
 
 struct sync_job {
 	struct daemon *d;
@@ -25,6 +26,7 @@ struct sync_job {
 	int64_t last_poll_ms; /* monotonic start of the last pass that polled; 0: never */
 	bool pass_running;
 	bool stopping;
+	json_t *pauses; /* what /healthz shows: the pauses after the last pass, or NULL */
 	int closing;     /* closes started and not finished */
 	bool closed_all; /* close_all ran: release once closing is 0 */
 };
@@ -32,8 +34,12 @@ struct sync_job {
 static void event_cb(void *ud, enum sync_event_level level, const char *msg)
 {
 	(void)ud;
-	if (level == SYNC_EVENT_WARNING)
+	if (level == SYNC_EVENT_ERROR)
+		log_err("sync: %s", msg);
+	else if (level == SYNC_EVENT_WARNING)
 		log_warning("sync: %s", msg);
+	else if (level == SYNC_EVENT_NOTICE)
+		log_notice("sync: %s", msg);
 	else if (level == SYNC_EVENT_INFO)
 		log_info("sync: %s", msg);
 	else
@@ -66,6 +72,7 @@ static void job_release(struct sync_job *j)
 	struct daemon *d = j->d;
 	sync_lock_release(j->lock_fd);
 	config_free(j->cfg);
+	json_decref(j->pauses);
 	free(j);
 	d->sync_job = NULL;
 	log_debug("sync job stopped");
@@ -145,10 +152,40 @@ static void check_cb(uv_check_t *h)
 
 /* ------------------------------------------------------------ passes */
 
+/* Reads the pauses into j->pauses for /healthz, which does not touch the
+ * database itself. */
+static void refresh_pauses(struct sync_job *j)
+{
+	struct pause_row *rows = NULL;
+	size_t n = 0;
+	struct ts_err err = {0};
+	if (pause_list(j->d->store, NULL, &rows, &n, &err) < 0) {
+		log_warning("sync: %s", err.msg);
+		return;
+	}
+	json_decref(j->pauses);
+	j->pauses = NULL;
+	if (n > 0) {
+		j->pauses = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *p = pause_row_json(&rows[i]);
+			json_object_set_new(p, "connector", json_string(rows[i].connector));
+			json_array_append_new(j->pauses, p);
+		}
+	}
+	pause_rows_free(rows, n);
+}
+
+const json_t *sync_job_pauses(const struct daemon *d)
+{
+	return d->sync_job ? d->sync_job->pauses : NULL;
+}
+
 static void pass_done_cb(void *ud, const struct sync_report *rep)
 {
 	struct sync_job *j = ud;
 	j->pass_running = false;
+	refresh_pauses(j);
 	store_release(j->d->store);
 	for (size_t i = 0; i < rep->n_connectors; i++) {
 		const struct sync_connector_report *c = &rep->connectors[i];
@@ -243,6 +280,10 @@ static void reload_config(struct sync_job *j)
 		sync_set_config(j->sync, next);
 	config_free(j->cfg);
 	j->cfg = next;
+	/* A reload is how an operator says "fixed": paused connectors are
+	 * probed at the next tick instead of at their next probe time. */
+	if (pause_probe_now(d->store, NULL, &err) < 0)
+		log_warning("sync: %s", err.msg);
 	log_debug("sync: configuration reloaded poll_period_ms=%lld",
 	          (long long)poll_period_ms(next));
 }
@@ -282,6 +323,11 @@ void sync_job_tick(void *ctx)
 	bool poll_due = period > 0 && (j->last_poll_ms == 0 || now - j->last_poll_ms >= period);
 	bool push_due = false;
 	if (!poll_due && outbox_has_due(d->store, NULL, ts_now_ms(), &push_due, &err) < 0) {
+		log_warning("sync: %s", err.msg);
+		return;
+	}
+	/* A paused connector's rows are not due; its probe is. */
+	if (!poll_due && !push_due && pause_probe_due(d->store, ts_now_ms(), &push_due, &err) < 0) {
 		log_warning("sync: %s", err.msg);
 		return;
 	}

@@ -6,6 +6,8 @@
 #ifndef TS_DAEMON_SYNC_JOB_H
 #define TS_DAEMON_SYNC_JOB_H
 
+#include <jansson.h>
+
 /* How often the job looks at the clock and the outbox (one cheap SELECT). The
  * first look, one tick after start-up, runs the first pass. */
 #define SYNC_JOB_TICK_MS 1000
@@ -20,5 +22,12 @@
  * shutdown_timeout_ms, then cancels them (their rows return to pending, a
  * create flagged "outcome unknown") and closes the http client. */
 void sync_job_tick(void *ctx);
+
+struct daemon;
+/* The connectors and tracker projects paused after a permanent refusal, as
+ * read at the end of the last sync pass (engine/tracking/pause.h): a JSON
+ * array of pause_row_json objects with "connector", borrowed until the next
+ * pass ends; NULL when nothing is paused or no pass has ended. */
+const json_t *sync_job_pauses(const struct daemon *d);
 
 #endif

@@ -213,6 +213,7 @@ static const struct opt connector_opts[] = {
     O_INT("request_timeout_ms", CC, request_timeout_ms, R, 100, 600000, 30000),
     O_INT("poll_interval_s", CC, poll_interval_s, OPT_ZERO_OFF | R, 5, 86400, 60),
     O_INT("reconcile_interval_s", CC, reconcile_interval_s, OPT_ZERO_OFF | R, 60, 604800, 86400),
+    O_INT("pause_probe_interval_s", CC, pause_probe_interval_s, R, 1, 86400, 300),
     O_STR("issue_type", CC, issue_type, OPT_JIRA_ONLY | R, "Task", NULL),
     O_LIST("labels", CC, labels, R, NULL, check_label),
     O_STR("done_status", CC, done_status, OPT_JIRA_ONLY | R, "Done", NULL),

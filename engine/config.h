@@ -46,6 +46,8 @@ struct config_connector {
 	int request_timeout_ms;              /* 100..600000, >= connect_timeout_ms */
 	int poll_interval_s;                 /* 0 disables polling, else 5..86400 */
 	int reconcile_interval_s; /* 0 disables the periodic reconciliation, else 60..604800 */
+	int pause_probe_interval_s; /* while paused by a permanent refusal, one probe per
+	                             * this many seconds, 1..86400 (docs/sync.md) */
 	char *issue_type;         /* Jira issue type name, default "Task"; NULL for GitLab */
 	char **labels;            /* extra labels, NULL-terminated array, never NULL */
 	char *done_status;        /* Jira status to transition to when closing ("Done");

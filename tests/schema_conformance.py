@@ -6,7 +6,8 @@ usage: schema_conformance.py THREATSYNC SOURCE_DIR
 
 Builds a throw-away database with the built CLI (project add, two model
 imports, diff, generate, threats, countermeasures, classify, override, status,
-project list, library lint, and a `sync --once` against the Jira emulator) and
+project list, library lint, outbox retry, and `sync --once` against the Jira emulator,
+also with a refused token that pauses the connector) and
 validates each output with a small validator for the subset of JSON Schema
 2020-12 the files in schema/ use. Before that it checks that the validator
 rejects deliberately wrong documents, so the test can fail. Standard library
@@ -368,6 +369,26 @@ classification = (
         if not st.get("projects") or st["projects"][0].get("tickets_linked", 0) < 1:
             fail(f"status shows no linked ticket: {json.dumps(st)[:300]}")
         check(src, "status.schema.json", "status SLUG", ts("status", "widgetsrus", "--json"))
+        # A refused token pauses the connector: the report (exit 77) and status show it.
+        with open(os.path.join(creds, "jira_token"), "w") as f:
+            f.write("wrong-token\n")
+        r = subprocess.run([threatsync, "-c", conf, "sync", "--once", "--json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 77:
+            fail(f"sync --once with a refused token exited {r.returncode}, not 77")
+        check(src, "sync-report.schema.json", "sync --once (paused)", json.loads(r.stdout))
+        st = ts("status", "--json")
+        check(src, "status.schema.json", "status (paused)", st)
+        if not any(c.get("paused") for c in st.get("connectors", [])):
+            fail(f"status shows no pause: {json.dumps(st)[:300]}")
+        with open(os.path.join(creds, "jira_token"), "w") as f:
+            f.write("emu-token\n")
+        check(src, "outbox-retry.schema.json", "outbox retry --dead",
+              ts("outbox", "retry", "--dead", "--json"))
+        check(src, "outbox-retry.schema.json", "outbox retry SLUG",
+              ts("outbox", "retry", "widgetsrus", "--json"))
+        check(src, "sync-report.schema.json", "sync --once (pause ended)",
+              ts("sync", "--once", "--json"))
         plist = ts("project", "list", "--json")
         check(src, "project-list.schema.json", "project list", plist)
         if [p.get("slug") for p in plist] != ["widgetsrus"]:

@@ -23,6 +23,7 @@ static const char SQL_DUE[] =
     " LEFT JOIN countermeasures c ON c.id = o.countermeasure_id"
     " LEFT JOIN tickets t ON t.id = COALESCE(c.ticket_id, o.ticket_id)"
     " WHERE o.connector = ?1 AND o.state IN ('pending', 'failed') AND o.next_attempt_at <= ?2"
+    " AND (?4 IS NULL OR p.slug NOT IN (SELECT value FROM json_each(?4)))"
     " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.countermeasure_id = o.countermeasure_id"
     " AND e.id < o.id AND e.state IN ('pending', 'inflight', 'failed'))"
     " ORDER BY o.next_attempt_at, o.id LIMIT ?3";
@@ -46,9 +47,21 @@ static const char SQL_RELEASE[] =
     " updated_at = ?3 WHERE id = ?1";
 static const char SQL_KILL[] =
     "UPDATE outbox SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1";
+/* A connector paused as a whole (engine/tracking/pause.h) has nothing due:
+ * its rows wait for the probe, which pause_probe_due schedules. */
 static const char SQL_HAS_DUE[] =
     "SELECT 1 FROM outbox WHERE (?1 IS NULL OR connector = ?1)"
-    " AND state IN ('pending', 'failed') AND next_attempt_at <= ?2 LIMIT 1";
+    " AND state IN ('pending', 'failed') AND next_attempt_at <= ?2"
+    " AND connector NOT IN (SELECT connector FROM connector_pauses WHERE scope = '') LIMIT 1";
+/* outbox retry: failed rows due now; with dead rows (?3), those pending
+ * again with their attempts reset. */
+static const char SQL_RETRY_FAILED[] =
+    "UPDATE outbox SET next_attempt_at = 0, updated_at = ?2 WHERE state = 'failed'"
+    " AND (?1 IS NULL OR project_id = ?1)";
+static const char SQL_RETRY_DEAD[] =
+    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, updated_at = ?2"
+    " WHERE state = 'dead' AND (?1 IS NULL OR project_id = ?1)";
+static const char SQL_PROJECT_ID[] = "SELECT id FROM projects WHERE slug = ?1";
 
 /* Runs fn as one atomic unit: its own transaction, or a savepoint inside
  * the caller's (the sync's group commit, connectors/sync.c). */
@@ -124,6 +137,7 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 
 struct claim {
 	const char *connector;
+	const char *skip;
 	int64_t now_ms;
 	size_t limit;
 	const char *now;
@@ -140,6 +154,7 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 	store_bind_text(st, 1, c->connector);
 	sqlite3_bind_int64(st, 2, c->now_ms);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->limit);
+	store_bind_text(st, 4, c->skip);
 	int r = SQLITE_DONE;
 	c->ops = ts_calloc(c->limit, sizeof(*c->ops));
 	while (c->n < c->limit && (r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -164,9 +179,11 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 	if (c->n < c->limit && r != SQLITE_DONE) {
 		int rc = store_fail(s, "claim outbox rows", err);
 		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 		return rc;
 	}
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	for (size_t i = 0; i < c->n; i++) {
 		st = store_prepare(s, SQL_SET_INFLIGHT);
 		if (!st)
@@ -183,11 +200,18 @@ static int claim_tx(struct store *s, void *arg, struct ts_err *err)
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
                  const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err)
 {
+	return outbox_claim_except(s, connector, NULL, now_ms, limit, now, ret_ops, ret_n, err);
+}
+
+int outbox_claim_except(struct store *s, const char *connector, const char *skip_projects,
+                        int64_t now_ms, size_t limit, const char *now, struct outbox_op **ret_ops,
+                        size_t *ret_n, struct ts_err *err)
+{
 	*ret_ops = NULL;
 	*ret_n = 0;
 	if (limit == 0)
 		return 0;
-	struct claim c = {connector, now_ms, limit, now, NULL, 0};
+	struct claim c = {connector, skip_projects, now_ms, limit, now, NULL, 0};
 	int rc = in_tx(s, "claim outbox rows", err, claim_tx, &c);
 	if (rc < 0 || c.n == 0) {
 		outbox_ops_free(c.ops, c.n);
@@ -346,3 +370,63 @@ int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool 
 	return 0;
 }
 
+
+struct retry {
+	const char *slug;
+	bool dead;
+	const char *now;
+	int n_failed, n_dead;
+};
+
+static int retry_step(struct store *s, const char *sql, int64_t project, const char *now,
+                      int *ret_n, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+	if (!st)
+		return store_fail(s, "re-queue outbox rows", err);
+	store_bind_id(st, 1, project);
+	store_bind_text(st, 2, now);
+	int rc = store_step_done(s, st, "re-queue outbox rows", err);
+	if (rc == 0)
+		*ret_n = sqlite3_changes(store_db(s));
+	return rc;
+}
+
+static int retry_tx(struct store *s, void *arg, struct ts_err *err)
+{
+	struct retry *r = arg;
+	int64_t project = 0;
+	if (r->slug) {
+		sqlite3_stmt *st = store_prepare(s, SQL_PROJECT_ID);
+		if (!st)
+			return store_fail(s, "re-queue outbox rows", err);
+		store_bind_text(st, 1, r->slug);
+		int q = sqlite3_step(st);
+		if (q == SQLITE_ROW)
+			project = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (q != SQLITE_ROW && q != SQLITE_DONE)
+			return store_fail(s, "re-queue outbox rows", err);
+		if (project == 0)
+			return ts_err_set(err, TS_E_NOTFOUND,
+			                  "no project '%s' (threatsync project list)", r->slug);
+	}
+	int rc = retry_step(s, SQL_RETRY_FAILED, project, r->now, &r->n_failed, err);
+	if (rc == 0 && r->dead)
+		rc = retry_step(s, SQL_RETRY_DEAD, project, r->now, &r->n_dead, err);
+	return rc;
+}
+
+int outbox_retry(struct store *s, const char *slug, bool dead, const char *now,
+                 int *ret_failed, int *ret_dead, struct ts_err *err)
+{
+	struct retry r = {slug, dead, now, 0, 0};
+	int rc = in_tx(s, "re-queue outbox rows", err, retry_tx, &r);
+	if (rc < 0)
+		return rc;
+	if (ret_failed)
+		*ret_failed = r.n_failed;
+	if (ret_dead)
+		*ret_dead = r.n_dead;
+	return 0;
+}

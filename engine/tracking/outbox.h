@@ -76,6 +76,14 @@ int outbox_recover(struct store *s, const char *connector, const char *now, int 
 int outbox_claim(struct store *s, const char *connector, int64_t now_ms, size_t limit,
                  const char *now, struct outbox_op **ret_ops, size_t *ret_n, struct ts_err *err);
 
+/* The same, leaving out the rows of the projects named in skip_projects, a
+ * JSON array of project slugs (NULL: none); the sync pass skips the projects
+ * whose tracker project is paused (engine/tracking/pause.h). skip_projects
+ * is borrowed for the call. */
+int outbox_claim_except(struct store *s, const char *connector, const char *skip_projects,
+                        int64_t now_ms, size_t limit, const char *now, struct outbox_op **ret_ops,
+                        size_t *ret_n, struct ts_err *err);
+
 /* What a tracker says about a ticket. All borrowed; any may be NULL. It
  * carries no task status: the state is mapped by task_status_map inside
  * outbox_apply_remote and reconcile_apply, with the connector's fieldmap, so
@@ -131,7 +139,18 @@ int outbox_release(struct store *s, const struct outbox_op *op, bool unknown, co
 int outbox_kill(struct store *s, const struct outbox_op *op, const char *message, const char *now,
                 struct ts_err *err);
 
-/* Whether connector (NULL: any) has a row due at now_ms. */
+/* Re-queues rows on purpose (`threatsync outbox retry`), in one transaction:
+ * the failed rows of project slug (NULL: every project) become due now,
+ * their attempts kept; with dead, the dead rows become pending again with
+ * their attempts reset to 0. Rows keep their last_error and their
+ * OUTBOX_UNKNOWN_KEY flag (a create whose outcome was unknown is still
+ * looked up by marker first). TS_E_NOTFOUND for an unknown slug.
+ * *ret_failed and *ret_dead (may be NULL) receive the numbers re-queued. */
+int outbox_retry(struct store *s, const char *slug, bool dead, const char *now,
+                 int *ret_failed, int *ret_dead, struct ts_err *err);
+
+/* Whether connector (NULL: any) has a row due at now_ms; the rows of a
+ * connector paused as a whole (engine/tracking/pause.h) are not due. */
 int outbox_has_due(struct store *s, const char *connector, int64_t now_ms, bool *ret_due,
                    struct ts_err *err);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tracking/pause.h"
+
 static const char SQL_PROJECTS[] =
     "SELECT id, slug FROM projects WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
 static const char SQL_TASKS_BY_STATUS[] =
@@ -124,8 +126,8 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 		const char *name = store_col_text(st, 0);
 		if (!cur ||
 		    strcmp(json_string_value(json_object_get(cur, "connector")), name) != 0) {
-			cur =
-			    json_pack("{s:s, s:n, s:[]}", "connector", name, "last_poll", "scopes");
+			cur = json_pack("{s:s, s:n, s:[], s:[]}", "connector", name, "last_poll",
+			                "scopes", "paused");
 			json_array_append_new(list, cur);
 		}
 		const char *at = store_col_text(st, 3);
@@ -147,6 +149,34 @@ static int cursors_json(struct store *s, json_t *list, struct ts_err *err)
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
 		return store_fail(s, "read poll cursors", err);
+	return 0;
+}
+
+/* Each pause (engine/tracking/pause.h) in its connector's entry, which is
+ * added when the connector was never polled. */
+static int pauses_json(struct store *s, json_t *list, struct ts_err *err)
+{
+	struct pause_row *rows = NULL;
+	size_t n = 0;
+	int rc = pause_list(s, NULL, &rows, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		json_t *cur = NULL, *e;
+		size_t k;
+		json_array_foreach (list, k, e) {
+			if (strcmp(json_string_value(json_object_get(e, "connector")),
+			           rows[i].connector) == 0)
+				cur = e;
+		}
+		if (!cur) {
+			cur = json_pack("{s:s, s:n, s:[], s:[]}", "connector", rows[i].connector,
+			                "last_poll", "scopes", "paused");
+			json_array_append_new(list, cur);
+		}
+		json_array_append_new(json_object_get(cur, "paused"), pause_row_json(&rows[i]));
+	}
+	pause_rows_free(rows, n);
 	return 0;
 }
 
@@ -193,6 +223,8 @@ int status_report_json(struct store *s, const char *slug, json_t **ret_doc, stru
 	json_decref(ids);
 	if (rc == 0)
 		rc = cursors_json(s, connectors, err);
+	if (rc == 0)
+		rc = pauses_json(s, connectors, err);
 	if (rc < 0)
 		goto fail;
 	*ret_doc = doc;

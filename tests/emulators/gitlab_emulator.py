@@ -18,7 +18,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import emucore  # noqa: E402
-from emucore import json_response, text_response  # noqa: E402
+from emucore import empty_response, json_response, text_response  # noqa: E402
 
 TOTAL_LIMIT = 10000  # GitLab omits X-Total/X-Total-Pages above this many records
 UPDATE_PARAMS = ("title", "description", "labels", "add_labels", "remove_labels", "state_event",
@@ -120,6 +120,7 @@ class GitLabEmulator(emucore.EmulatorApp):
     def reset_state(self):
         self.projects = {}
         self.by_path = {}
+        self.deleted_projects = {}
         for pid, path in self.project_specs:
             p = {"id": pid, "path": path, "name": path.rsplit("/", 1)[-1], "next_iid": 1,
                  "issues": {}, "updated_sorted": [], "created_sorted": [],
@@ -756,10 +757,42 @@ class GitLabEmulator(emucore.EmulatorApp):
                       for n in iss.notes]
         return d
 
+    def c_projects(self, req, parts):
+        """DELETE /_emu/projects/ID deletes a project: every API route naming it answers
+        404 {"message":"404 Project Not Found"}. POST /_emu/projects {"id": N, "path":
+        "group/name"} creates one (or brings a deleted one back with its issues)."""
+        with self.lock:
+            if len(parts) == 2 and req.method == "DELETE":
+                p = self.find_project(parts[1])
+                if p is None:
+                    return json_response(404, {"error": "no project %s" % parts[1]})
+                del self.projects[p["id"]]
+                del self.by_path[p["path"].lower()]
+                self.deleted_projects[p["id"]] = p
+                return empty_response(204)
+            if len(parts) == 1 and req.method == "POST":
+                body = req.json() or {}
+                if not isinstance(body, dict) or not isinstance(body.get("id"), int):
+                    raise ValueError("id: a project id (integer) is required")
+                p = self.deleted_projects.pop(body["id"], None)
+                if p is None:
+                    path = body.get("path")
+                    if not isinstance(path, str) or "/" not in path:
+                        raise ValueError("path: namespace/name is required")
+                    p = {"id": body["id"], "path": path, "name": path.rsplit("/", 1)[-1],
+                         "next_iid": 1, "issues": {}, "updated_sorted": [],
+                         "created_sorted": [], "milestones": {1: "v1.0", 2: "v2.0"}}
+                self.projects[p["id"]] = p
+                self.by_path[p["path"].lower()] = p
+                return json_response(201, {"id": p["id"], "path": p["path"]})
+        return None
+
     def handle_control(self, req, parts):
         m = req.method
         if not parts:
             return None
+        if parts[0] == "projects":
+            return self.c_projects(req, parts)
         if parts[0] == "issues":
             with self.lock:
                 if len(parts) == 1 and m == "GET":

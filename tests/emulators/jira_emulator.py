@@ -567,6 +567,7 @@ class JiraEmulator(emucore.EmulatorApp):
         for i, key in enumerate(self.project_specs):
             self.projects[key] = {"id": str(10000 + i), "key": key, "name": key.title(),
                                   "next": 1}
+        self.deleted_projects = {}
         self.issues = {}
         self.by_id = {}
         self.children = collections.defaultdict(list)
@@ -599,6 +600,8 @@ class JiraEmulator(emucore.EmulatorApp):
         iss = self.issues.get(ref.upper())
         if iss is None and ref.isdigit():
             iss = self.by_id.get(int(ref))
+        if iss is not None and iss.project["key"] not in self.projects:
+            return None  # its project was deleted (DELETE /_emu/projects/KEY)
         return iss
 
     def make_user(self, name, email=None):
@@ -1885,10 +1888,40 @@ class JiraEmulator(emucore.EmulatorApp):
                 "properties": dict(iss.properties), "indexed": iss.key in self.indexed
                 and self.indexed[iss.key]["updated"] == iss.updated}
 
+    def c_projects(self, req, parts):
+        """DELETE /_emu/projects/KEY deletes a project as Jira does for the API user:
+        creates in it get 400 errors.project, JQL naming it 400 "does not exist for the
+        field 'project'", its issues 404. POST /_emu/projects {"key": K} creates it
+        (or brings a deleted one back with its issues)."""
+        with self.lock:
+            if len(parts) == 2 and req.method == "DELETE":
+                p = self.projects.pop(parts[1].upper(), None)
+                if p is None:
+                    return json_response(404, {"error": "no project %s" % parts[1]})
+                self.deleted_projects[p["key"]] = p
+                self.query_cache.clear()
+                return empty_response(204)
+            if len(parts) == 1 and req.method == "POST":
+                body = req.json() or {}
+                key = body.get("key") if isinstance(body, dict) else None
+                if not isinstance(key, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
+                    raise ValueError("key: an upper-case project key is required")
+                p = self.deleted_projects.pop(key, None) or {
+                    "id": str(10000 + len(self.projects) + len(self.deleted_projects) + 100),
+                    "key": key, "name": key.title(), "next": 1}
+                self.projects[key] = p
+                self.query_cache.clear()
+                return json_response(201, {"id": p["id"], "key": key})
+            if len(parts) == 1 and req.method == "GET":
+                return json_response(200, sorted(self.projects))
+        return None
+
     def handle_control(self, req, parts):
         m = req.method
         if not parts:
             return None
+        if parts[0] == "projects":
+            return self.c_projects(req, parts)
         if parts[0] == "issues":
             with self.lock:
                 if len(parts) == 1 and m == "GET":

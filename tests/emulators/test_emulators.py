@@ -170,6 +170,22 @@ class JiraCloudTests(unittest.TestCase):
         self.assertEqual(nf, {"errorMessages": ["Issue does not exist or you do not have "
                                                 "permission to see it."], "errors": {}})
 
+    def test_deleted_project(self):
+        key, _, _ = self.create()
+        self.emu.ctl("DELETE", "projects/SEC")
+        st, js, _ = self.emu.json("POST", "/rest/api/3/issue", jira_issue())
+        self.assertEqual((st, js["errors"]), (400, {"project": "Specify a valid project ID "
+                                                               "or key"}))
+        st, js, _ = self.emu.json("GET", "/rest/api/3/search/jql?" + q(
+            {"jql": "project = SEC AND labels = threatsync", "fields": "key"}))
+        self.assertEqual(st, 400)
+        self.assertEqual(js["errorMessages"],
+                         ["The value 'SEC' does not exist for the field 'project'."])
+        self.assertEqual(self.emu.json("GET", "/rest/api/3/issue/" + key)[0], 404)
+        self.emu.ctl("POST", "projects", {"key": "SEC"})
+        self.assertEqual(self.emu.json("GET", "/rest/api/3/issue/" + key)[0], 200)
+        self.assertEqual(self.create()[0], "SEC-2")
+
     def test_create_all_supported_fields(self):
         parent, _, _ = self.create(summary="epic", issuetype={"name": "Epic"})
         key, _, _ = self.create(priority={"name": "High"}, duedate="2026-12-31",
@@ -642,6 +658,17 @@ class GitLabTests(unittest.TestCase):
     def create(self, expect=201, **params):
         params.setdefault("title", "Enforce TLS")
         return self.emu.json("POST", "/api/v4/projects/1/issues", params, expect=expect)[1]
+
+    def test_deleted_project(self):
+        self.create()
+        self.emu.ctl("DELETE", "projects/security%2Fwidgets")
+        for method, path in (("POST", "/api/v4/projects/1/issues"),
+                             ("GET", "/api/v4/projects/1/issues"),
+                             ("GET", "/api/v4/projects/security%2Fwidgets/issues/1")):
+            st, js, _ = self.emu.json(method, path, {"title": "x"} if method == "POST" else None)
+            self.assertEqual((st, js), (404, {"message": "404 Project Not Found"}), path)
+        self.emu.ctl("POST", "projects", {"id": 1})
+        self.assertEqual(self.emu.json("GET", "/api/v4/projects/1/issues/1")[0], 200)
 
     def test_create_get_update_note(self):
         iss = self.create(description="**Requirement**", labels="threatsync,threatsync::todo",

@@ -573,7 +573,7 @@ static void test_create_validation(void **state)
 	tk.t.labels = NULL;
 	tk.t.tracker_project = "nope/missing";
 	do_create(fx, &tk.t, &c);
-	expect(&c, CONNECTOR_FAILED);
+	expect(&c, CONNECTOR_NO_SCOPE);
 	assert_int_equal(c.r.http_status, 404);
 	assert_contains(c.r.error, "project nope/missing not found or token lacks access");
 	cap_free(&c);
@@ -1031,7 +1031,7 @@ static void test_wrong_token(void **state)
 	fx_open(fx);
 	struct cap c = {0};
 	do_get(fx, PROJECT "#1", &c);
-	expect(&c, CONNECTOR_FAILED);
+	expect(&c, CONNECTOR_DENIED);
 	assert_int_equal(c.r.http_status, 401);
 	assert_contains(c.r.error, "gitlab connector 'gl-test'");
 	assert_contains(c.r.error, "401 401 Unauthorized");

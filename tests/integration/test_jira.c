@@ -554,19 +554,19 @@ static void test_create_errors(void **state)
 	struct ju_result res = {0};
 	jira_connector_ops.create(x.conn, &s.t, ju_cb, &res);
 	ju_wait(&x, &res, 20000);
-	assert_int_equal(res.r.status, CONNECTOR_FAILED);
+	assert_int_equal(res.r.status, CONNECTOR_NO_SCOPE);
 	assert_int_equal(res.r.http_status, 400);
 	assert_non_null(strstr(res.r.error, "project: Specify a valid project ID or key"));
 	assert_non_null(strstr(res.r.error, "jira-test"));
 	ju_result_clear(&res);
 	ju_close(&x);
 
-	/* A wrong token: FAILED, a message about the token, never the token. */
+	/* A wrong token: DENIED, a message about the token, never the token. */
 	ju_open(&x, &e, CONFIG_JIRA_CLOUD, "not-the-token-s3cr3t");
 	s.t.tracker_project = "SEC";
 	jira_connector_ops.create(x.conn, &s.t, ju_cb, &res);
 	ju_wait(&x, &res, 20000);
-	assert_int_equal(res.r.status, CONNECTOR_FAILED);
+	assert_int_equal(res.r.status, CONNECTOR_DENIED);
 	assert_int_equal(res.r.http_status, 401);
 	assert_non_null(strstr(res.r.error, "token"));
 	assert_null(strstr(res.r.error, "s3cr3t"));

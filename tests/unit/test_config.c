@@ -277,6 +277,15 @@ static void test_out_of_bounds(void **state)
 	                               5, "rate_per_second 0.01 is out of range 0.1..100000");
 	assert_non_null(strstr(msg, ":6: connector 'gl': poll_interval_s 4 is out of range 0 or "
 	                            "5..86400"));
+	expect_error(f,
+	             "connectors = (\n"                             /* 1 */
+	             "  { name = \"gl\"; type = \"gitlab\";\n"      /* 2 */
+	             "    base_url = \"https://gitlab.example\";\n" /* 3 */
+	             "    token_file = \"jira_token\";\n"           /* 4 */
+	             "    pause_probe_interval_s = 0;\n"           /* 5 */
+	             "  }\n"
+	             ");\n",
+	             5, "pause_probe_interval_s 0 is out of range 1..86400");
 }
 
 static void test_bad_enum(void **state)
@@ -445,6 +454,7 @@ static void test_secret_read_and_stripped(void **state)
 	assert_int_equal(c->max_attempts, 10);
 	assert_int_equal(c->poll_interval_s, 60);
 	assert_int_equal(c->reconcile_interval_s, 86400);
+	assert_int_equal(c->pause_probe_interval_s, 300);
 	assert_int_equal(c->line, 2);
 	config_free(cfg);
 }

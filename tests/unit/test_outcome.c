@@ -67,8 +67,9 @@ static const struct row rows[] = {
     {"503 write, Retry-After", HTTP_OK, 503, UNSAFE, false, "12", NULL, NULL, CONNECTOR_UNKNOWN, 0},
     /* refusals */
     {"400", HTTP_OK, 400, UNSAFE, false, NULL, NULL, NULL, CONNECTOR_FAILED, 0},
-    {"401", HTTP_OK, 401, SAFE, false, NULL, NULL, NULL, CONNECTOR_FAILED, 0},
-    {"403", HTTP_OK, 403, SAFE, false, "5", NULL, NULL, CONNECTOR_FAILED, 0},
+    {"401", HTTP_OK, 401, SAFE, false, NULL, NULL, NULL, CONNECTOR_DENIED, 0},
+    {"401 write", HTTP_OK, 401, UNSAFE, false, NULL, NULL, NULL, CONNECTOR_DENIED, 0},
+    {"403", HTTP_OK, 403, SAFE, false, "5", NULL, NULL, CONNECTOR_DENIED, 0},
     {"404", HTTP_OK, 404, SAFE, false, NULL, NULL, NULL, CONNECTOR_FAILED, 0},
     {"409", HTTP_OK, 409, UNSAFE, false, NULL, NULL, NULL, CONNECTOR_FAILED, 0},
     {"302", HTTP_OK, 302, SAFE, false, NULL, NULL, NULL, CONNECTOR_FAILED, 0},
@@ -78,7 +79,8 @@ static const struct row rows[] = {
 
 static const char *status_name(enum connector_status s)
 {
-	static const char *const names[] = {"OK", "RETRY", "UNKNOWN", "FAILED", "CANCELLED"};
+	static const char *const names[] = {"OK",        "RETRY",  "UNKNOWN", "FAILED",
+	                                    "CANCELLED", "DENIED", "NO_SCOPE"};
 	return (size_t)s < TS_ARRAY_SIZE(names) ? names[s] : "?";
 }
 
@@ -136,10 +138,70 @@ static void test_table(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Refusals told apart by their body (note 6 of the table): the tracker
+ * project is missing or invisible, or something else was refused. The
+ * bodies are the trackers' own (docs/emulators.md, tests/data/contract/). */
+static void test_project_missing(void **state)
+{
+	(void)state;
+	const struct {
+		const char *name;
+		long status;
+		const char *body;
+		enum connector_status want;
+	} cases[] = {
+	    {"GitLab project 404", 404, "{\"message\":\"404 Project Not Found\"}",
+	     CONNECTOR_NO_SCOPE},
+	    {"GitLab issue 404", 404, "{\"message\":\"404 Not found\"}", CONNECTOR_FAILED},
+	    {"Jira create, no project", 400,
+	     "{\"errorMessages\":[],\"errors\":{\"project\":\"Specify a valid project ID or "
+	     "key\"}}",
+	     CONNECTOR_NO_SCOPE},
+	    {"Jira search, no project", 400,
+	     "{\"errorMessages\":[\"The value 'NOPE' does not exist for the field "
+	     "'project'.\"],\"warningMessages\":[]}",
+	     CONNECTOR_NO_SCOPE},
+	    {"Jira other field", 400,
+	     "{\"errorMessages\":[],\"errors\":{\"labels\":\"Field 'labels' cannot be "
+	     "set.\"}}",
+	     CONNECTOR_FAILED},
+	    {"Jira issue 404", 404,
+	     "{\"errorMessages\":[\"Issue does not exist or you do not have permission to see "
+	     "it.\"],\"errors\":{}}",
+	     CONNECTOR_FAILED},
+	    {"404 text", 404, "Project Not Found", CONNECTOR_FAILED},
+	    {"404 empty", 404, "", CONNECTOR_FAILED},
+	    {"409 naming a project", 409, "{\"message\":\"404 Project Not Found\"}",
+	     CONNECTOR_FAILED},
+	};
+	int bad = 0;
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		char body[512];
+		snprintf(body, sizeof(body), "%s", cases[i].body);
+		struct http_response r = {.outcome = HTTP_OK,
+		                          .status = cases[i].status,
+		                          .body = body,
+		                          .body_len = strlen(body)};
+		for (int unsafe = 0; unsafe < 2; unsafe++) {
+			int64_t ms = -1;
+			enum connector_status got =
+			    connector_classify(&r, unsafe, false, NOW_MS, &ms);
+			if (got != cases[i].want || ms != 0) {
+				print_error("row '%s': got %s %lld ms, want %s\n", cases[i].name,
+				            status_name(got), (long long)ms,
+				            status_name(cases[i].want));
+				bad++;
+			}
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_project_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
