@@ -93,6 +93,7 @@ struct http_stats {
 	uint64_t retries;          /* attempts re-queued by the retry policy */
 	uint64_t rate_limited;     /* 429 responses */
 	uint64_t cancelled;
+	uint64_t gate_holds; /* transfers handed back unsent: the gate closed before they left */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
 	unsigned in_flight;

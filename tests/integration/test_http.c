@@ -2,6 +2,8 @@
 /* Tests of the HTTP client against tests/http_server.py: limits, gates, retries, outcomes, closing.
  */
 #include "connectors/http.h"
+#include "helpers/gitlab_util.h"
+#include "helpers/jira_util.h"
 #include "helpers/testutil.h"
 
 #include <errno.h>
@@ -146,6 +148,8 @@ struct fx {
 	uv_loop_t loop;
 	struct http_client *client;
 	struct srv srv;
+	struct gu_emu gitlab; /* the tracker emulators of the Retry-After hold cases */
+	struct ju_emu jira;
 	int closed;
 };
 
@@ -163,6 +167,8 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 	srv_stop(&fx->srv);
+	gu_emu_stop(&fx->gitlab);
+	ju_emu_stop(&fx->jira);
 	free(fx);
 	return 0;
 }
@@ -1338,6 +1344,173 @@ static void test_iso_and_retry_after(void **state)
 	assert_int_equal(http_retry_after_ms(NULL, now, &d), -EINVAL);
 }
 
+/* ---- Retry-After holds, counted by the tracker emulators ---- */
+
+#define GL_AUTH "PRIVATE-TOKEN: emu-token"
+/* Basic base64("threatsync@example.com:emu-token"): the Jira emulator's defaults. */
+#define JIRA_AUTH "Authorization: Basic dGhyZWF0c3luY0BleGFtcGxlLmNvbTplbXUtdG9rZW4="
+
+static void submit_auth(struct http_endpoint *ep, const char *u, const char *auth,
+                        struct result *res)
+{
+	struct http_request req = {.method = "GET", .url = u, .auth_header = auth};
+	submit_full(ep, &req, res);
+}
+
+/* The emulator's count of Retry-After holds and of requests that broke one
+ * (GET /_emu/holds); prints it, and the broken ones, for the record. Returns
+ * the number of broken holds. */
+static long holds_read(json_t *h, const char *who, long *ret_holds)
+{
+	assert_non_null(h);
+	long holds = (long)json_integer_value(json_object_get(h, "holds"));
+	json_t *v = json_object_get(h, "violations");
+	long per_conn = (long)json_integer_value(json_object_get(v, "connection"));
+	long per_client = (long)json_integer_value(json_object_get(v, "client"));
+	fprintf(stderr, "%s: %ld Retry-After holds, violations: %ld on the connection, %ld by the "
+	                "client\n",
+	        who, holds, per_conn, per_client);
+	if (per_conn || per_client) {
+		char *d = json_dumps(json_object_get(h, "events"), JSON_INDENT(1));
+		fprintf(stderr, "%s\n", d);
+		free(d);
+	}
+	*ret_holds = holds;
+	return per_conn + per_client;
+}
+
+/* Two endpoints on one host: the client never hands libcurl more transfers
+ * than it has connections for, so none waits inside libcurl for the
+ * connection that just received a 429 (it would leave at once on it). */
+static void test_hold_shared_host(void **state)
+{
+	struct fx *fx = *state;
+	const char *args[] = {"--latency-ms", "300", NULL};
+	gu_emu_start(&fx->gitlab, args);
+	json_decref(gu_ctl(&fx->gitlab, "POST", "/_emu/faults",
+	                   "{\"script\":[{\"match\":\"GET /api/v4/projects/1/issues\","
+	                   "\"fault\":\"429\",\"retry_after\":\"2\"}]}"));
+	struct http_endpoint *other =
+	    endpoint(fx, (struct http_endpoint_opts){.name = "other", .concurrency = 1});
+	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 4});
+	char *u1 = ts_asprintf("%s/api/v4/projects/1/issues", fx->gitlab.base);
+	char *u2 = ts_asprintf("%s/api/v4/projects/2/issues", fx->gitlab.base);
+	struct result res[6] = {{0}};
+	submit_auth(other, u2, GL_AUTH, &res[5]);
+	for (int i = 0; i < 5; i++)
+		submit_auth(ep, u1, GL_AUTH, &res[i]);
+	int64_t t0 = ts_monotonic_ms();
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(res[i].outcome, HTTP_OK);
+		assert_int_equal(res[i].status, 200);
+	}
+	/* The 429 came after 300 ms and held the endpoint 2 s. */
+	assert_true(ts_monotonic_ms() - t0 >= 2300);
+	long holds = 0;
+	json_t *h = gu_ctl(&fx->gitlab, "GET", "/_emu/holds", NULL);
+	assert_int_equal(holds_read(h, "gitlab, shared host", &holds), 0);
+	json_decref(h);
+	assert_int_equal(holds, 1);
+	struct http_stats st;
+	http_endpoint_stats(ep, &st);
+	assert_int_equal(st.rate_limited, 1);
+	gu_emu_stop(&fx->gitlab);
+	http_endpoint_free(ep);
+	http_endpoint_free(other);
+	finish(fx);
+	results_free(res, 6);
+	free(u1);
+	free(u2);
+}
+
+/* A steady stream of requests to both trackers at once, as the daemon sends
+ * them (one client, one endpoint each). */
+struct load {
+	uv_timer_t tick;
+	struct http_endpoint *ep[2];
+	char *url[2];
+	const char *auth[2];
+	struct result *res[2];
+	int n;
+	int sent;
+};
+
+static void load_closed_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void load_tick_cb(uv_timer_t *t)
+{
+	struct load *l = t->data;
+	for (int k = 0; k < 2; k++)
+		submit_auth(l->ep[k], l->url[k], l->auth[k], &l->res[k][l->sent]);
+	if (++l->sent == l->n)
+		uv_close((uv_handle_t *)&l->tick, load_closed_cb);
+}
+
+/* About 5 requests per second to each tracker for 8 s, answers taking
+ * 100-600 ms, one answer in five a 429 with Retry-After (1-2 s, "0" or an
+ * HTTP date): every request ends in a 200 and none left before the
+ * Retry-After of a 429 had passed, on its connection or for the client. */
+static void test_hold_under_load(void **state)
+{
+	struct fx *fx = *state;
+	const char *args[] = {"--latency-ms", "100:600", "--seed", "7", NULL};
+	gu_emu_start(&fx->gitlab, args);
+	ju_emu_start(&fx->jira, "cloud", args);
+	const char *faults = "{\"rate\":0.2,\"kinds\":[\"429\"],\"seed\":7}";
+	json_decref(gu_ctl(&fx->gitlab, "POST", "/_emu/faults", faults));
+	long st = 0;
+	json_decref(ju_emu_call(&fx->jira, "POST", "/_emu/faults", faults, &st));
+	assert_int_equal(st, 200);
+
+	struct load l = {.n = 40};
+	l.ep[0] = endpoint(fx, (struct http_endpoint_opts){.name = "gitlab", .concurrency = 4});
+	l.ep[1] = endpoint(fx, (struct http_endpoint_opts){.name = "jira", .concurrency = 4});
+	l.url[0] = ts_asprintf("%s/api/v4/projects/1/issues", fx->gitlab.base);
+	l.url[1] = ts_asprintf("%s/rest/api/3/myself", fx->jira.base);
+	l.auth[0] = GL_AUTH;
+	l.auth[1] = JIRA_AUTH;
+	for (int k = 0; k < 2; k++)
+		l.res[k] = ts_calloc((size_t)l.n, sizeof(struct result));
+	uv_update_time(&fx->loop);
+	uv_timer_init(&fx->loop, &l.tick);
+	l.tick.data = &l;
+	uv_timer_start(&l.tick, load_tick_cb, 0, 200);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+
+	const char *who[2] = {"gitlab, under load", "jira, under load"};
+	long broken = 0;
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < l.n; i++) {
+			assert_int_equal(l.res[k][i].outcome, HTTP_OK);
+			assert_int_equal(l.res[k][i].status, 200);
+		}
+		json_t *h = k == 0 ? gu_ctl(&fx->gitlab, "GET", "/_emu/holds", NULL)
+		                   : ju_emu_call(&fx->jira, "GET", "/_emu/holds", NULL, &st);
+		long holds = 0;
+		broken += holds_read(h, who[k], &holds);
+		json_decref(h);
+		struct http_stats s;
+		http_endpoint_stats(l.ep[k], &s);
+		fprintf(stderr, "%s: %llu sends, %llu rate limited, %llu held back at send time\n",
+		        who[k], (unsigned long long)s.requests, (unsigned long long)s.rate_limited,
+		        (unsigned long long)s.gate_holds);
+		/* The run did meet 429s that hold (not only "Retry-After: 0"). */
+		assert_true(holds >= 2);
+		results_free(l.res[k], (size_t)l.n);
+		free(l.res[k]);
+		free(l.url[k]);
+		http_endpoint_free(l.ep[k]);
+	}
+	assert_int_equal(broken, 0);
+	gu_emu_stop(&fx->gitlab);
+	ju_emu_stop(&fx->jira);
+	finish(fx);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1366,6 +1539,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_never_visible, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_endpoint_free_cancels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_shared_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_under_load, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
