@@ -27,7 +27,9 @@ struct srv {
 	char base[64];
 };
 
-static void srv_start(struct srv *s, const char *script)
+/* Starts tests/http_server.py with script and extra arguments
+ * (NULL-terminated, may be NULL). */
+static void srv_start_args(struct srv *s, const char *script, const char *const extra[])
 {
 	s->dir = tu_tmpdir();
 	char *script_path = tu_write_file(s->dir, "script.json", script);
@@ -37,8 +39,13 @@ static void srv_start(struct srv *s, const char *script)
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
-		execlp("python3", "python3", server_py, "--port", "0", "--port-file", port_path,
-		       "--script", script_path, "--log", s->log_path, (char *)NULL);
+		const char *argv[24] = {"python3", server_py,  "--port",    "0",     "--port-file",
+		                        port_path, "--script", script_path, "--log", s->log_path};
+		size_t n = 10;
+		for (const char *const *a = extra; a && *a && n < TS_ARRAY_SIZE(argv) - 1; a++)
+			argv[n++] = *a;
+		argv[n] = NULL;
+		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
 	int port = 0;
@@ -52,10 +59,18 @@ static void srv_start(struct srv *s, const char *script)
 		}
 	}
 	assert_true(port > 0);
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", port);
+	bool tls = false;
+	for (const char *const *a = extra; a && *a; a++)
+		tls = tls || strcmp(*a, "--tls-cert") == 0;
+	snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%d", tls ? "https" : "http", port);
 	free(script_path);
 	free(port_path);
 	free(server_py);
+}
+
+static void srv_start(struct srv *s, const char *script)
+{
+	srv_start_args(s, script, NULL);
 }
 
 static void srv_stop(struct srv *s)
@@ -148,6 +163,7 @@ struct fx {
 	uv_loop_t loop;
 	struct http_client *client;
 	struct srv srv;
+	struct srv srv2;
 	struct gu_emu gitlab; /* the tracker emulators of the Retry-After hold cases */
 	struct ju_emu jira;
 	int closed;
@@ -167,6 +183,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 	srv_stop(&fx->srv);
+	srv_stop(&fx->srv2);
 	gu_emu_stop(&fx->gitlab);
 	ju_emu_stop(&fx->jira);
 	free(fx);
@@ -1367,8 +1384,9 @@ static long holds_read(json_t *h, const char *who, long *ret_holds)
 	json_t *v = json_object_get(h, "violations");
 	long per_conn = (long)json_integer_value(json_object_get(v, "connection"));
 	long per_client = (long)json_integer_value(json_object_get(v, "client"));
-	fprintf(stderr, "%s: %ld Retry-After holds, violations: %ld on the connection, %ld by the "
-	                "client\n",
+	fprintf(stderr,
+	        "%s: %ld Retry-After holds, violations: %ld on the connection, %ld by the "
+	        "client\n",
 	        who, holds, per_conn, per_client);
 	if (per_conn || per_client) {
 		char *d = json_dumps(json_object_get(h, "events"), JSON_INDENT(1));
@@ -1422,6 +1440,92 @@ static void test_hold_shared_host(void **state)
 	results_free(res, 6);
 	free(u1);
 	free(u2);
+}
+
+/* The gate is checked when a request leaves, not only when it is handed to
+ * libcurl: b waits in its TLS handshake (its server holds new connections
+ * 400 ms) while a's 429 arrives; b goes back to the queue unsent and leaves
+ * once the Retry-After has passed, as its first attempt. */
+static void test_hold_at_send(void **state)
+{
+	struct fx *fx = *state;
+	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,"
+	                    "\"delay_ms\":100,\"headers\":{\"Retry-After\":\"2\"}},"
+	                    "{\"body\":\"ok\"}]}]}");
+	char *cert = ju_tls_file("server.pem");
+	char *key = ju_tls_file("server.key");
+	char *ca = ju_tls_file("ca.pem");
+	const char *tls[] = {"--tls-cert",        cert,  "--tls-key", key,
+	                     "--accept-delay-ms", "400", NULL};
+	srv_start_args(&fx->srv2, "{\"default\":{\"body\":\"late\"}}", tls);
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){.concurrency = 4, .ca_bundle = ca});
+	char *ua = url(fx, "/rl");
+	char *ub = ts_asprintf("%s/b", fx->srv2.base);
+	struct result a = {0}, b = {0};
+	submit(ep, "GET", ua, NULL, &a);
+	submit(ep, "GET", ub, NULL, &b);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(a.attempts, 2);
+	assert_int_equal(b.status, 200);
+	assert_string_equal(b.body, "late");
+	assert_int_equal(b.attempts, 1);
+	json_t *la = srv_log(&fx->srv);
+	json_t *lb = srv_log(&fx->srv2);
+	assert_int_equal(json_array_size(la), 2);
+	assert_int_equal(json_array_size(lb), 1);
+	double t429 = num(json_array_get(la, 0), "t_resp");
+	assert_true(num(json_array_get(lb, 0), "t_recv") - t429 >= 2000);
+	assert_true(num(json_array_get(la, 1), "t_recv") - t429 >= 2000);
+	json_decref(la);
+	json_decref(lb);
+	struct http_stats st;
+	http_endpoint_stats(ep, &st);
+	assert_int_equal(st.gate_holds, 1);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.retries, 1);
+	http_endpoint_free(ep);
+	finish(fx);
+	free(a.body);
+	free(b.body);
+	free(ua);
+	free(ub);
+	free(cert);
+	free(key);
+	free(ca);
+}
+
+/* A 429 holds the endpoint from the moment its headers arrive, not once its
+ * body has been read: b, submitted while a's 429 body is still coming, waits
+ * for the Retry-After. */
+static void test_hold_from_headers(void **state)
+{
+	struct fx *fx = *state;
+	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,"
+	                    "\"body_delay_ms\":1000,\"headers\":{\"Retry-After\":\"2\"},"
+	                    "\"body\":\"Retry later\"},{\"body\":\"ok\"}]}],"
+	                    "\"default\":{\"body\":\"other\"}}");
+	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 4});
+	char *ua = url(fx, "/rl");
+	char *ub = url(fx, "/other");
+	struct result a = {0}, b = {0};
+	submit(ep, "GET", ua, NULL, &a);
+	struct later l = {.ep = ep, .url = ub, .res = &b};
+	submit_later(fx, &l, 300);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(b.status, 200);
+	json_t *log = srv_log(&fx->srv);
+	assert_int_equal(json_array_size(log), 3);
+	assert_gated(log, 1, num(json_array_get(log, 0), "t_resp"), 2000, 2600);
+	json_decref(log);
+	http_endpoint_free(ep);
+	finish(fx);
+	free(a.body);
+	free(b.body);
+	free(ua);
+	free(ub);
 }
 
 /* A steady stream of requests to both trackers at once, as the daemon sends
@@ -1540,6 +1644,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_endpoint_free_cancels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_shared_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_at_send, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_from_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_under_load, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
