@@ -25,19 +25,19 @@ int http_endpoint_opts_check(const struct http_endpoint_opts *o, struct ts_err *
 		                  "http endpoint %s: rate_per_second %g is not in 0..1000000", n,
 		                  o->rate_per_second);
 	if (o->burst < 0 || o->burst > 100000)
-		return ts_err_set(err, TS_E_CONFIG,
-		                  "http endpoint %s: burst %d is not in 1..100000", n, o->burst);
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: burst %d is not in 1..100000",
+		                  n, o->burst);
 	if (o->connect_timeout_ms < 0 || o->request_timeout_ms < 0 || o->low_speed_limit_bps < 0 ||
 	    o->low_speed_time_s < 0)
-		return ts_err_set(err, TS_E_CONFIG,
-		                  "http endpoint %s: timeouts must not be negative", n);
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: timeouts must not be negative",
+		                  n);
 	if (o->max_attempts < 0 || o->max_attempts > 100)
 		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: max_attempts %d is not in 1..100", n,
 		                  o->max_attempts);
 	if (o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
-		return ts_err_set(err, TS_E_CONFIG,
-		                  "http endpoint %s: backoff must not be negative", n);
+		return ts_err_set(err, TS_E_CONFIG, "http endpoint %s: backoff must not be negative",
+		                  n);
 	if (o->backoff_base_ms && o->backoff_max_ms && o->backoff_base_ms > o->backoff_max_ms)
 		return ts_err_set(err, TS_E_CONFIG,
 		                  "http endpoint %s: backoff_base_ms %d exceeds backoff_max_ms %d",
