@@ -17,6 +17,12 @@
  * most `concurrency` requests in flight, a token bucket, a gate "no request
  * before T" (Retry-After, rate-limit headers) and the retry policy.
  *
+ * The gate holds on every connection: it closes as soon as an answer's
+ * headers arrive, a request waits in its endpoint's queue (never inside
+ * libcurl, whose connection limits are the sum of the endpoints'
+ * concurrency), and the gate is checked again right before the request
+ * leaves; one refused there goes back to the head of the queue unsent.
+ *
  * Everything runs on the loop thread; nothing blocks. All callbacks run on the
  * loop, never from inside http_submit.
  */
