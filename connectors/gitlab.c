@@ -165,6 +165,19 @@ void gitlab_error_text(const char *body, size_t len, char *out, size_t cap)
 	ts_buf_free(&b);
 }
 
+void gitlab_status_text(long status, const char *body, size_t len, char *out, size_t cap)
+{
+	char msg[400];
+	char code[24];
+	gitlab_error_text(body, len, msg, sizeof(msg));
+	int n = snprintf(code, sizeof(code), "%ld", status);
+	size_t cl = n > 0 ? (size_t)n : 0;
+	if (strncmp(msg, code, cl) == 0 && (msg[cl] == ' ' || msg[cl] == '\0'))
+		snprintf(out, cap, "%s", msg);
+	else
+		snprintf(out, cap, "%s %s", code, msg);
+}
+
 const char *gitlab_label_name(const json_t *label)
 {
 	if (json_is_object(label))
@@ -498,21 +511,22 @@ static bool gl_check(struct gl_op *op, const struct http_response *resp, bool un
 	}
 	long st = resp->status;
 	char msg[512];
-	gitlab_error_text(resp->body, resp->body_len, msg, sizeof(msg));
+	/* msg is "<status> <GitLab's words>", the status said once. */
+	gitlab_status_text(st, resp->body, resp->body_len, msg, sizeof(msg));
 	if (st == 429) {
-		gl_fail(op, cs, "%s: 429 rate limited: %s", op->what, msg);
+		gl_fail(op, cs, "%s: rate limited: %s", op->what, msg);
 	} else if (st >= 500) {
-		gl_fail(op, cs, "%s: %ld %s", op->what, st, msg);
+		gl_fail(op, cs, "%s: %s", op->what, msg);
 	} else if (st == 401) {
 		gl_fail(
 		    op, cs,
-		    "%s: 401 %s: GitLab refused the token (check that it is valid, not expired, "
+		    "%s: %s: GitLab refused the token (check that it is valid, not expired, "
 		    "and has the api scope)",
 		    op->what, msg);
 	} else if (st == 403) {
 		gl_fail(
 		    op, cs,
-		    "%s: 403 %s: the token's user may not do this in project %s (it needs the api "
+		    "%s: %s: the token's user may not do this in project %s (it needs the api "
 		    "scope and at least the Reporter role, Planner or Developer to edit issues)",
 		    op->what, msg, op->project);
 	} else if (st == 404 && (op->iid == 0 || gl_project_missing(msg))) {
@@ -522,7 +536,7 @@ static bool gl_check(struct gl_op *op, const struct http_response *resp, bool un
 		gl_fail(op, cs, "issue %s#%ld not found (%s: %s)", op->project, op->iid, op->what,
 		        msg);
 	} else {
-		gl_fail(op, cs, "%s: %ld %s", op->what, st, msg);
+		gl_fail(op, cs, "%s: %s", op->what, msg);
 	}
 	return true;
 }

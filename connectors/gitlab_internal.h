@@ -46,6 +46,12 @@ int gitlab_parse_key(const char *key, const char *fallback_project, char **ret_p
  * is nothing. Always NUL-terminates out. */
 void gitlab_error_text(const char *body, size_t len, char *out, size_t cap);
 
+/* The status and GitLab's error text, the status said once: GitLab's own
+ * messages often start with it ("401 Unauthorized", "404 Project Not
+ * Found"), and those are kept as they are; any other text gets it in front
+ * ("429 Retry later"). Always NUL-terminates out. */
+void gitlab_status_text(long status, const char *body, size_t len, char *out, size_t cap);
+
 /* The name of a label as GitLab writes it: a string in the REST API, an
  * object {"title": ...} in webhook bodies. Borrowed, or NULL. */
 const char *gitlab_label_name(const json_t *label);

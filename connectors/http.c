@@ -256,15 +256,33 @@ int http_client_new(uv_loop_t *loop, struct http_client **ret)
 	return 0;
 }
 
-/* Called by http_endpoint_new: keep enough idle connections for every
- * endpoint's concurrency, and never more per host than the largest one. */
+/* libcurl's connection limits equal the sum of the endpoints' concurrency,
+ * which bounds the transfers handed to it: every transfer gets a connection at
+ * once and none waits in libcurl's own queue. A waiting transfer would leave on
+ * the first connection freed, the one that just brought a 429 say, before the
+ * endpoint's gate could hold it. Endpoints that share a host (or a proxy) add
+ * up, so neither limit may be one endpoint's alone. */
+static void client_set_limits(struct http_client *c)
+{
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_connections);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->max_connections);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->max_connections);
+}
+
 void http_client_add_capacity(struct http_client *c, int concurrency)
 {
-	c->maxconnects += concurrency;
-	if (concurrency > c->max_host_connections)
-		c->max_host_connections = concurrency;
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->maxconnects);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->max_host_connections);
+	c->max_connections += concurrency;
+	client_set_limits(c);
+}
+
+/* An endpoint freed before the client: a long-lived client whose connectors
+ * are made again and again must not grow its connection cache forever. */
+void http_client_remove_capacity(struct http_client *c, int concurrency)
+{
+	if (c->closing || !c->multi)
+		return;
+	c->max_connections -= concurrency;
+	client_set_limits(c);
 }
 
 /* ---- requests ---- */
@@ -284,6 +302,9 @@ static void attempt_reset(struct http_req *r)
 	r->hdr_overflow = false;
 	r->resend_refused = false;
 	r->sends_this_attempt = 0;
+	r->limits_applied = false;
+	r->gate_refused = false;
+	r->status_seen = 0;
 	r->upload_off = 0;
 	r->errbuf[0] = '\0';
 }
@@ -368,6 +389,22 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
+/* "HTTP/1.1 429 Too Many Requests" -> 429; 0 when there is no status. */
+static long status_of(const char *p, size_t len)
+{
+	const char *end = p + len;
+	const char *s = memchr(p, ' ', len);
+	if (!s || end - s < 4)
+		return 0;
+	long st = 0;
+	for (int i = 1; i <= 3; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		st = st * 10 + (s[i] - '0');
+	}
+	return st;
+}
+
 static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
 	struct http_req *r = ud;
@@ -380,12 +417,25 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 		}
 		r->n_hdrs = 0;
 		r->hdr_bytes = 0;
+		r->status_seen = status_of(p, len);
+		return len;
+	}
+	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		/* The end of a final answer's headers: a 429 or an exhausted quota
+		 * closes the gate now, not when the transfer is reported done.
+		 * Within the same libcurl call another transfer may be about to
+		 * leave on a connection freed meanwhile, and prereq_cb must find
+		 * the gate already closed. */
+		if (r->status_seen >= 200 && !r->limits_applied) {
+			r->limits_applied = true;
+			http_limit_on_response(r->ep, r, r->status_seen, uv_hrtime());
+		}
 		return len;
 	}
 	r->hdr_bytes += len;
 	const char *colon = memchr(p, ':', len);
 	if (!colon)
-		return len; /* the blank line, or an obsolete folded line */
+		return len; /* an obsolete folded line */
 	if (r->n_hdrs >= HTTP_MAX_HEADERS || r->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
 		r->hdr_overflow = true;
 		return 0;
@@ -439,7 +489,10 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
 /* Runs right before each send of the request. A second call on the same
  * handle is libcurl resending on its own after a reused connection died,
  * which must not happen to a request that is not idempotent: the first copy
- * may have been processed. */
+ * may have been processed. The gate is checked here too, when the request
+ * leaves, not only when it was handed to libcurl: a 429 read on another
+ * connection in between closes it, and the request goes back to the queue
+ * unsent (transfer_done). */
 static int prereq_cb(void *ud, char *ip, char *local_ip, int remote_port, int local_port)
 {
 	struct http_req *r = ud;
@@ -449,6 +502,10 @@ static int prereq_cb(void *ud, char *ip, char *local_ip, int remote_port, int lo
 	(void)local_port;
 	if (++r->sends_this_attempt > 1 && !r->idempotent) {
 		r->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (http_endpoint_gate_closed(r->ep, uv_hrtime())) {
+		r->gate_refused = true;
 		return CURL_PREREQFUNC_ABORT;
 	}
 	return CURL_PREREQFUNC_OK;
@@ -696,7 +753,8 @@ static void on_response(struct http_req *r, long status, uint64_t now)
 	struct http_endpoint *ep = r->ep;
 	int cls = status >= 100 && status < 600 ? (int)(status / 100) : 0;
 	ep->stats.responses[cls]++;
-	http_limit_on_response(ep, r, status, now);
+	if (!r->limits_applied)
+		http_limit_on_response(ep, r, status, now);
 	if (status == 429) {
 		ep->stats.rate_limited++;
 		r->rl_attempts++;
@@ -738,14 +796,26 @@ static void transfer_done(struct http_req *r, CURLcode rc)
 	ep->stats.bytes_received += (uint64_t)down;
 
 	uint64_t now = uv_hrtime();
-	if (rc == CURLE_OK) {
+	if (rc != CURLE_OK && r->gate_refused) {
+		/* Refused by prereq_cb before anything left: only a resend (an
+		 * idempotent request) had sent a copy before. */
+		if (r->sends_this_attempt <= 1) {
+			r->attempts--;
+			ep->stats.requests--;
+		}
+		http_endpoint_hold(ep, r);
+	} else if (rc == CURLE_OK) {
 		on_response(r, status, now);
 	} else {
 		bool sent = !error_before_send(rc) &&
 		            (request_size > 0 || pretransfer > 0 || r->resend_refused);
 		on_transport_error(r, rc, sent, now);
 	}
-	http_endpoint_pump(ep);
+	/* The next hand-off waits for the next loop turn: every answer that
+	 * arrived in this one (a 429 on another socket, say) has been read by
+	 * then, so the gate it closes is seen before anything more goes to
+	 * libcurl. */
+	http_endpoint_kick(ep);
 }
 
 /* ---- submit and cancel ---- */

@@ -17,6 +17,12 @@
  * most `concurrency` requests in flight, a token bucket, a gate "no request
  * before T" (Retry-After, rate-limit headers) and the retry policy.
  *
+ * The gate holds on every connection: it closes as soon as an answer's
+ * headers arrive, a request waits in its endpoint's queue (never inside
+ * libcurl, whose connection limits are the sum of the endpoints'
+ * concurrency), and the gate is checked again right before the request
+ * leaves; one refused there goes back to the head of the queue unsent.
+ *
  * Everything runs on the loop thread; nothing blocks. All callbacks run on the
  * loop, never from inside http_submit.
  */
@@ -93,6 +99,7 @@ struct http_stats {
 	uint64_t retries;          /* attempts re-queued by the retry policy */
 	uint64_t rate_limited;     /* 429 responses */
 	uint64_t cancelled;
+	uint64_t gate_holds; /* transfers handed back unsent: the gate closed before they left */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
 	unsigned in_flight;

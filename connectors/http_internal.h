@@ -68,8 +68,7 @@ struct http_client {
 	uint64_t rng;
 	bool closing;
 	unsigned open_handles; /* initialised uv handles whose close callback has not run */
-	long maxconnects;
-	long max_host_connections;
+	long max_connections;  /* sum of the endpoints' concurrency: libcurl's limits */
 	void (*on_closed_cb)(void *ud);
 	void *on_closed_ud;
 };
@@ -116,6 +115,9 @@ struct http_req {
 	int fail_attempts;      /* sends that ended in 5xx / timeout / reset */
 	int rl_attempts;        /* 429 responses */
 	uint64_t not_before_ns;
+	bool limits_applied; /* the answer's rate-limit headers already moved the gate */
+	bool gate_refused;   /* the pre-request check found the gate closed: not sent */
+	long status_seen;    /* status of the response whose headers are arriving */
 	/* State of the current attempt. */
 	CURL *easy;
 	size_t upload_off;
@@ -136,6 +138,7 @@ void http_endpoint_cancel_all(struct http_endpoint *ep);
 void http_client_handle_closed(struct http_client *c);
 uint64_t http_client_random(struct http_client *c);
 void http_client_add_capacity(struct http_client *c, int concurrency);
+void http_client_remove_capacity(struct http_client *c, int concurrency);
 
 /* http_limit.c */
 void http_endpoint_pump(struct http_endpoint *ep);
@@ -145,6 +148,8 @@ void http_limit_on_response(struct http_endpoint *ep, struct http_req *r, long s
                             uint64_t now_ns);
 uint64_t http_backoff_ms(struct http_endpoint *ep, int n);
 void http_endpoint_requeue(struct http_endpoint *ep, struct http_req *r, uint64_t not_before_ns);
+bool http_endpoint_gate_closed(const struct http_endpoint *ep, uint64_t now_ns);
+void http_endpoint_hold(struct http_endpoint *ep, struct http_req *r);
 const char *http_req_header(const struct http_req *r, const char *name);
 
 #endif

@@ -146,6 +146,7 @@ void http_endpoint_free(struct http_endpoint *ep)
 		/* Callbacks run here; http_submit refuses ep from now on. */
 		http_endpoint_cancel_all(ep);
 		http_list_del(&ep->link);
+		http_client_remove_capacity(ep->client, ep->o.concurrency);
 		ep->detached = true;
 		http_endpoint_close_wake(ep);
 		return;
@@ -297,6 +298,22 @@ void http_endpoint_requeue(struct http_endpoint *ep, struct http_req *r, uint64_
 	       HTTP_CONTAINER(pos, struct http_req, link)->not_before_ns > not_before)
 		pos = pos->prev;
 	http_list_insert_after(pos, &r->link);
+}
+
+bool http_endpoint_gate_closed(const struct http_endpoint *ep, uint64_t now)
+{
+	return ep->gate_ns > now;
+}
+
+/* A transfer refused at send time because the gate had closed meanwhile: it
+ * did not leave, so it goes back to the head of the queue as if it had never
+ * been handed to libcurl (no retry, no attempt). */
+void http_endpoint_hold(struct http_endpoint *ep, struct http_req *r)
+{
+	ep->stats.gate_holds++;
+	ep->stats.queued++;
+	r->not_before_ns = 0;
+	http_list_insert_after(&ep->ready, &r->link);
 }
 
 void http_endpoint_kick(struct http_endpoint *ep)

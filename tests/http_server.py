@@ -3,13 +3,21 @@
 """Scriptable HTTP/1.1 server for the HTTP client's tests: canned replies, faults, a request log.
 
 Usage: http_server.py --port 0 --port-file F [--script S.json] [--log L.jsonl]
+                      [--tls-cert C --tls-key K] [--accept-delay-ms N]
+
+With --tls-cert and --tls-key it serves HTTPS. --accept-delay-ms holds every
+new connection that long before its TLS handshake (or, without TLS, before the
+request is read): a client's transfer then waits, connected but unsent.
 
 The script is JSON:
   {"routes": [{"method": "GET", "path": "/x", "replies": [REPLY, ...]}, ...],
    "default": REPLY}
 Each request to a route takes the next reply; the last one repeats. A REPLY is
   {"status": 200, "headers": {"Name": "value"}, "body": "text", "body_bytes": N,
-   "delay_ms": 0, "action": "normal|echo|reset|partial|garbage|no_length"}
+   "delay_ms": 0, "body_delay_ms": 0,
+   "action": "normal|echo|reset|partial|garbage|no_length"}
+  body_delay_ms  the headers and the first half of the body go out at once,
+            the rest that much later
   echo      body is the request as JSON (method, path, headers, body)
   reset     read the request, then close the connection with a TCP RST
   partial   announce Content-Length 100, send 10 bytes, close
@@ -179,8 +187,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        if self.command == "HEAD":
+            return
+        body_delay = reply.get("body_delay_ms", 0)
+        if body_delay:
+            half = len(payload) // 2
+            self.wfile.write(payload[:half])
+            self.wfile.flush()
+            time.sleep(body_delay / 1000.0)
+            payload = payload[half:]
+        self.wfile.write(payload)
 
     do_GET = handle_any
     do_POST = handle_any
@@ -193,6 +209,19 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+    tls = None
+    accept_delay_s = 0.0
+
+    def finish_request(self, request, client_address):
+        # In the connection's own thread: a held connection holds no other.
+        if self.accept_delay_s > 0:
+            time.sleep(self.accept_delay_s)
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         # A client that gives up (timeout, size limit) is part of the tests.
@@ -208,13 +237,23 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--script")
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--accept-delay-ms", type=int, default=0)
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
     script = {}
     if args.script:
         with open(args.script, encoding="utf-8") as f:
             script = json.load(f)
     STATE = State(script, args.log)
     srv = Server(("127.0.0.1", args.port), Handler)
+    srv.accept_delay_s = max(0, args.accept_delay_ms) / 1000.0
+    if args.tls_cert:
+        import ssl
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(args.tls_cert, args.tls_key)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("%d\n" % srv.server_address[1])

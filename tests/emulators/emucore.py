@@ -132,6 +132,24 @@ def parse_rate(spec):
     return n, unit
 
 
+def parse_latency(spec):
+    """'300', '100:600', 300 or [100, 600] -> (min ms, max ms)."""
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        lo = hi = spec
+    elif isinstance(spec, list) and len(spec) == 2 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in spec):
+        lo, hi = spec
+    elif isinstance(spec, str) and re.fullmatch(r"\d+(:\d+)?", spec.strip()):
+        parts = [int(x) for x in spec.strip().split(":")]
+        lo, hi = parts[0], parts[-1]
+    else:
+        raise ValueError("latency must be MS, MIN:MAX or [MIN, MAX] in milliseconds: %r"
+                         % (spec,))
+    if lo < 0 or hi < lo or hi > 60000:
+        raise ValueError("latency must satisfy 0 <= MIN <= MAX <= 60000: %r" % (spec,))
+    return (lo, hi)
+
+
 class TokenBucket:
     """Per-client token bucket; real (monotonic) time, not the shiftable clock."""
 
@@ -419,6 +437,91 @@ class WebhookSender:
             self.cond.notify()
 
 
+class HoldTracker:
+    """Retry-After holds and the requests that broke them.
+
+    Every answer that carries Retry-After (a 429, or a 503) starts a hold, both on
+    the TCP connection it went out on and for the client (its token) as a whole.
+    A request that arrives on that connection before the hold expires broke it:
+    HTTP/1.1 sends one request at a time on a connection, so the client had read
+    the answer before it sent the request. For the client as a whole a request
+    counts only when it arrives more than grace_ms after the answer went out:
+    requests the client sent before it read the answer are still arriving then.
+    """
+
+    def __init__(self, grace_ms):
+        self.lock = threading.Lock()
+        self.grace_s = grace_ms / 1000.0
+        self._empty()
+
+    def _empty(self):
+        self.by_conn = {}    # connection id -> (sent, expiry)
+        self.by_client = {}  # client key -> [(sent, expiry), ...] still running
+        self.holds = 0
+        self.conn_violations = 0
+        self.client_violations = 0
+        self.events = collections.deque(maxlen=200)
+
+    def clear(self):
+        with self.lock:
+            self._empty()
+
+    @staticmethod
+    def expiry(sent, value):
+        """Unix time a Retry-After value (delta-seconds or HTTP-date) names, or None."""
+        v = (value or "").strip()
+        if v.isdigit():
+            return sent + int(v)
+        try:
+            d = email.utils.parsedate_to_datetime(v)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return d.timestamp() if d is not None else None
+
+    def on_answer(self, conn, client, status, headers, sent):
+        if status not in (429, 503):
+            return
+        value = next((v for k, v in headers if k.lower() == "retry-after"), None)
+        until = self.expiry(sent, value)
+        if until is None or until <= sent:
+            return
+        with self.lock:
+            self.holds += 1
+            old = self.by_conn.get(conn)
+            if old is None or old[1] < until:
+                self.by_conn[conn] = (sent, until)
+            self.by_client.setdefault(client, []).append((sent, until))
+
+    def on_request(self, conn, client, arrived, method, path):
+        with self.lock:
+            h = self.by_conn.get(conn)
+            if h is not None and arrived < h[1]:
+                self.conn_violations += 1
+                self.events.append({"kind": "connection", "conn": conn, "method": method,
+                                    "path": path, "after_answer_ms": round((arrived - h[0]) * 1000, 3),
+                                    "early_ms": round((h[1] - arrived) * 1000, 3)})
+            running = [x for x in self.by_client.get(client, []) if x[1] > arrived]
+            if running:
+                self.by_client[client] = running
+            else:
+                self.by_client.pop(client, None)
+            for sent, until in running:
+                if sent + self.grace_s < arrived:
+                    self.client_violations += 1
+                    self.events.append({"kind": "client", "conn": conn, "method": method,
+                                        "path": path,
+                                        "after_answer_ms": round((arrived - sent) * 1000, 3),
+                                        "early_ms": round((until - arrived) * 1000, 3)})
+                    break
+
+    def state(self):
+        with self.lock:
+            return {"holds": self.holds, "grace_ms": int(self.grace_s * 1000),
+                    "violations": {"connection": self.conn_violations,
+                                   "client": self.client_violations},
+                    "events": list(self.events)}
+
+
 def hmac_sha256_hex(secret, raw):
     return hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
 
@@ -438,9 +541,28 @@ class EmulatorApp:
         self.recorder = Recorder(args.max_records)
         self.bucket = TokenBucket(*parse_rate(args.rate)) if args.rate else None
         self.hooks = WebhookSender(self, args.seed)
+        self.holds = HoldTracker(args.hold_grace_ms)
+        self.conn_lock = threading.Lock()
+        self.conn_seq = 0
+        # Answer delay (slow trackers), drawn apart from the faults so that a
+        # latency setting leaves the fault sequence of a seed unchanged.
+        self.latency_ms = parse_latency(args.latency_ms)
+        self.latency_rng = random.Random(args.seed)
         self.routes = []
         self.base_url = "http://127.0.0.1"
         self.stop_event = threading.Event()
+
+    def next_conn(self):
+        with self.conn_lock:
+            self.conn_seq += 1
+            return self.conn_seq
+
+    def answer_delay_s(self):
+        lo, hi = self.latency_ms
+        if hi <= 0:
+            return 0.0
+        with self.conn_lock:
+            return (lo + (hi - lo) * self.latency_rng.random()) / 1000.0
 
     # --- to be provided by subclasses -------------------------------------------------
     def handle_control(self, req, parts):
@@ -534,6 +656,8 @@ class EmulatorApp:
             self.faults.set_script([])
             self.faults.configure(0.0, [], self.args.seed)
             self.hooks.remove_all()
+            self.holds.clear()
+            self.latency_ms = (0, 0)
             self.clock.offset_ms = 0
             return empty_response(204)
         if parts == ["faults"] and m == "POST":
@@ -542,6 +666,8 @@ class EmulatorApp:
                 raise ValueError("body must be a JSON object")
             if "script" in body:
                 self.faults.set_script(body["script"] or [])
+            if "latency_ms" in body:
+                self.latency_ms = parse_latency(body["latency_ms"])
             if "rate" in body or "kinds" in body or "seed" in body:
                 self.faults.configure(body.get("rate", 0.0), body.get("kinds", []),
                                       body.get("seed", self.args.seed),
@@ -549,6 +675,11 @@ class EmulatorApp:
             return json_response(200, self.fault_state())
         if parts == ["faults"] and m == "GET":
             return json_response(200, self.fault_state())
+        if parts == ["holds"] and m == "GET":
+            return json_response(200, self.holds.state())
+        if parts == ["holds"] and m == "DELETE":
+            self.holds.clear()
+            return empty_response(204)
         if parts == ["clock"] and m == "POST":
             body = req.json() or {}
             if "offset_ms" in body:
@@ -596,6 +727,7 @@ class EmulatorApp:
     def fault_state(self):
         with self.faults.lock:
             return {"rate": self.faults.rate, "kinds": self.faults.kinds,
+                    "latency_ms": list(self.latency_ms),
                     "reset_after_commit_ratio": self.faults.after_commit_ratio,
                     "script": [dict(e) for e in self.faults.script]}
 
@@ -620,6 +752,7 @@ class EmulatorApp:
         if req.path.startswith("/_emu/") or req.path == "/_emu":
             send_response(h, self.control(req), self.server_header)
             return
+        self.holds.on_request(h.conn_id, self.client_key(req), t0, req.method, req.path)
         fault, retry_after = self.faults.decide(req.method, req.path)
         resp = None
         route = None
@@ -657,13 +790,20 @@ class EmulatorApp:
             "query": req.raw_query, "headers": redact_headers(headers),
             "body": req.body.decode("utf-8", "replace"), "status": status,
             "fault": fault, "route": req.route or route or self.route_name(req),
-            "duration_ms": round((time.time() - t0) * 1000, 3)})
+            "conn": h.conn_id, "duration_ms": round((time.time() - t0) * 1000, 3)})
+        # A slow tracker is slow to compute; its front (rate limiter, proxy)
+        # answers 429s and injected errors at once.
+        delay = self.answer_delay_s() if route is not None else 0.0
+        if delay > 0:
+            self.stop_event.wait(delay)
         # Resets too come after the record: the client sees the reset at once
         # and may read /_emu/requests before this thread goes on.
         if fault in ("timeout", "reset_before_commit", "reset_after_commit"):
             reset_connection(h)
             return
         if resp is not None:
+            self.holds.on_answer(h.conn_id, self.client_key(req), resp.status, resp.headers,
+                                 time.time())
             if fault == "slow":
                 send_response(h, resp, self.server_header, slow_ms=self.args.slow_ms)
             else:
@@ -753,6 +893,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120
 
+    def setup(self):
+        super().setup()
+        self.conn_id = self.server.app.next_conn()
+
     def _go(self):
         self.server.app.serve(self)
 
@@ -807,6 +951,11 @@ def add_common_args(p):
     p.add_argument("--slow-ms", type=int, default=1500, help="duration of a 'slow' body")
     p.add_argument("--timeout-hold-s", type=float, default=30.0,
                    help="how long a 'timeout' fault holds the connection")
+    p.add_argument("--latency-ms", default="0",
+                   help="delay of every API answer: MS or MIN:MAX (uniform)")
+    p.add_argument("--hold-grace-ms", type=int, default=100,
+                   help="Retry-After holds: requests of the client arriving this soon after "
+                   "the answer are not counted (they may have left before it was read)")
     p.add_argument("--max-records", type=int, default=200000, help="recorded requests kept")
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
@@ -820,6 +969,12 @@ def check_common_args(p, args):
         FaultPlan(args.fault_rate, [k for k in args.faults.split(",") if k], args.seed)
     except ValueError as e:
         p.error(str(e))
+    try:
+        parse_latency(args.latency_ms)
+    except ValueError as e:
+        p.error("--latency-ms: " + str(e))
+    if args.hold_grace_ms < 0:
+        p.error("--hold-grace-ms must not be negative")
     if not 0 <= args.reset_after_commit_ratio <= 1:
         p.error("--reset-after-commit-ratio must be within [0, 1]")
     if bool(args.tls_cert) != bool(args.tls_key):

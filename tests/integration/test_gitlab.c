@@ -323,6 +323,24 @@ static void assert_contains(const char *hay, const char *needle)
 
 /* ---- pure helpers ---- */
 
+/* The body of a recorded answer in tests/data/contract: the lines after the
+ * leading "#" notes, and after the status line and headers when the file
+ * holds them. Borrowed from txt. */
+static const char *recorded_body(const char *txt)
+{
+	const char *p = txt;
+	while (*p == '#') {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	if (strncmp(p, "HTTP/", 5) == 0) {
+		const char *blank = strstr(p, "\n\n");
+		assert_non_null(blank);
+		p = blank + 2;
+	}
+	return p;
+}
+
 static void test_helpers(void **state)
 {
 	char *s = gitlab_project_segment("security/widgets");
@@ -371,6 +389,43 @@ static void test_helpers(void **state)
 	assert_string_equal(msg, "Retry later");
 	gitlab_error_text("", 0, msg, sizeof(msg));
 	assert_string_equal(msg, "(empty body)");
+
+	/* The status is said once: GitLab's messages that start with it are
+	 * kept as they are, the others get it in front. */
+	const char *b6 = "{\"message\":\"401 Unauthorized\"}";
+	gitlab_status_text(401, b6, strlen(b6), msg, sizeof(msg));
+	assert_string_equal(msg, "401 Unauthorized");
+	gitlab_status_text(404, b3, strlen(b3), msg, sizeof(msg));
+	assert_string_equal(msg, "404 Project Not Found");
+	gitlab_status_text(502, b5, strlen(b5), msg, sizeof(msg));
+	assert_string_equal(msg, "502 Bad Gateway x");
+	gitlab_status_text(400, b2, strlen(b2), msg, sizeof(msg));
+	assert_string_equal(msg, "400 due_date is invalid");
+	const char *b7 = "{\"message\":\"4010 is not a status\"}";
+	gitlab_status_text(401, b7, strlen(b7), msg, sizeof(msg));
+	assert_string_equal(msg, "401 4010 is not a status");
+	gitlab_status_text(500, "", 0, msg, sizeof(msg));
+	assert_string_equal(msg, "500 (empty body)");
+	/* The recorded bodies of tests/data/contract/gitlab/errors. */
+	static const struct {
+		const char *file;
+		const char *want;
+	} rec[] = {
+	    {"429_app_ratelimit_project_export.txt",
+	     "429 This endpoint has been requested too many times. Try again later."},
+	    {"429_rack_attack_throttle.txt", "429 Retry later"},
+	};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(rec); i++) {
+		char *path = ts_asprintf("%s/tests/data/contract/gitlab/errors/%s",
+		                         tu_env("TS_SOURCE_DIR"), rec[i].file);
+		char *txt = tu_read_file(path);
+		assert_non_null(txt);
+		const char *body = recorded_body(txt);
+		gitlab_status_text(429, body, strlen(body), msg, sizeof(msg));
+		assert_string_equal(msg, rec[i].want);
+		free(txt);
+		free(path);
+	}
 
 	json_t *l = json_pack("[s,s]", "threatsync", "threatsync::in-progress");
 	assert_string_equal(gitlab_status_category("opened", l), "indeterminate");
@@ -1034,7 +1089,9 @@ static void test_wrong_token(void **state)
 	expect(&c, CONNECTOR_DENIED);
 	assert_int_equal(c.r.http_status, 401);
 	assert_contains(c.r.error, "gitlab connector 'gl-test'");
-	assert_contains(c.r.error, "401 401 Unauthorized");
+	/* GitLab's own words, the status once. */
+	assert_contains(c.r.error, ": 401 Unauthorized: GitLab refused the token");
+	assert_null(strstr(c.r.error, "401 401"));
 	assert_null(strstr(c.r.error, "Wr0ngT0ken"));
 	cap_free(&c);
 	json_t *reqs = requests(fx);

@@ -2,6 +2,8 @@
 /* Tests of the HTTP client against tests/http_server.py: limits, gates, retries, outcomes, closing.
  */
 #include "connectors/http.h"
+#include "helpers/gitlab_util.h"
+#include "helpers/jira_util.h"
 #include "helpers/testutil.h"
 
 #include <errno.h>
@@ -25,7 +27,9 @@ struct srv {
 	char base[64];
 };
 
-static void srv_start(struct srv *s, const char *script)
+/* Starts tests/http_server.py with script and extra arguments
+ * (NULL-terminated, may be NULL). */
+static void srv_start_args(struct srv *s, const char *script, const char *const extra[])
 {
 	s->dir = tu_tmpdir();
 	char *script_path = tu_write_file(s->dir, "script.json", script);
@@ -35,8 +39,13 @@ static void srv_start(struct srv *s, const char *script)
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
-		execlp("python3", "python3", server_py, "--port", "0", "--port-file", port_path,
-		       "--script", script_path, "--log", s->log_path, (char *)NULL);
+		const char *argv[24] = {"python3", server_py,  "--port",    "0",     "--port-file",
+		                        port_path, "--script", script_path, "--log", s->log_path};
+		size_t n = 10;
+		for (const char *const *a = extra; a && *a && n < TS_ARRAY_SIZE(argv) - 1; a++)
+			argv[n++] = *a;
+		argv[n] = NULL;
+		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
 	int port = 0;
@@ -50,10 +59,18 @@ static void srv_start(struct srv *s, const char *script)
 		}
 	}
 	assert_true(port > 0);
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", port);
+	bool tls = false;
+	for (const char *const *a = extra; a && *a; a++)
+		tls = tls || strcmp(*a, "--tls-cert") == 0;
+	snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%d", tls ? "https" : "http", port);
 	free(script_path);
 	free(port_path);
 	free(server_py);
+}
+
+static void srv_start(struct srv *s, const char *script)
+{
+	srv_start_args(s, script, NULL);
 }
 
 static void srv_stop(struct srv *s)
@@ -146,6 +163,9 @@ struct fx {
 	uv_loop_t loop;
 	struct http_client *client;
 	struct srv srv;
+	struct srv srv2;
+	struct gu_emu gitlab; /* the tracker emulators of the Retry-After hold cases */
+	struct ju_emu jira;
 	int closed;
 };
 
@@ -163,6 +183,9 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 	srv_stop(&fx->srv);
+	srv_stop(&fx->srv2);
+	gu_emu_stop(&fx->gitlab);
+	ju_emu_stop(&fx->jira);
 	free(fx);
 	return 0;
 }
@@ -1338,6 +1361,260 @@ static void test_iso_and_retry_after(void **state)
 	assert_int_equal(http_retry_after_ms(NULL, now, &d), -EINVAL);
 }
 
+/* ---- Retry-After holds, counted by the tracker emulators ---- */
+
+#define GL_AUTH "PRIVATE-TOKEN: emu-token"
+/* Basic base64("threatsync@example.com:emu-token"): the Jira emulator's defaults. */
+#define JIRA_AUTH "Authorization: Basic dGhyZWF0c3luY0BleGFtcGxlLmNvbTplbXUtdG9rZW4="
+
+static void submit_auth(struct http_endpoint *ep, const char *u, const char *auth,
+                        struct result *res)
+{
+	struct http_request req = {.method = "GET", .url = u, .auth_header = auth};
+	submit_full(ep, &req, res);
+}
+
+/* The emulator's count of Retry-After holds and of requests that broke one
+ * (GET /_emu/holds); prints it, and the broken ones, for the record. Returns
+ * the number of broken holds. */
+static long holds_read(json_t *h, const char *who, long *ret_holds)
+{
+	assert_non_null(h);
+	long holds = (long)json_integer_value(json_object_get(h, "holds"));
+	json_t *v = json_object_get(h, "violations");
+	long per_conn = (long)json_integer_value(json_object_get(v, "connection"));
+	long per_client = (long)json_integer_value(json_object_get(v, "client"));
+	fprintf(stderr,
+	        "%s: %ld Retry-After holds, violations: %ld on the connection, %ld by the "
+	        "client\n",
+	        who, holds, per_conn, per_client);
+	if (per_conn || per_client) {
+		char *d = json_dumps(json_object_get(h, "events"), JSON_INDENT(1));
+		fprintf(stderr, "%s\n", d);
+		free(d);
+	}
+	*ret_holds = holds;
+	return per_conn + per_client;
+}
+
+/* Two endpoints on one host: the client never hands libcurl more transfers
+ * than it has connections for, so none waits inside libcurl for the
+ * connection that just received a 429 (it would leave at once on it). */
+static void test_hold_shared_host(void **state)
+{
+	struct fx *fx = *state;
+	const char *args[] = {"--latency-ms", "300", NULL};
+	gu_emu_start(&fx->gitlab, args);
+	json_decref(gu_ctl(&fx->gitlab, "POST", "/_emu/faults",
+	                   "{\"script\":[{\"match\":\"GET /api/v4/projects/1/issues\","
+	                   "\"fault\":\"429\",\"retry_after\":\"2\"}]}"));
+	struct http_endpoint *other =
+	    endpoint(fx, (struct http_endpoint_opts){.name = "other", .concurrency = 1});
+	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 4});
+	char *u1 = ts_asprintf("%s/api/v4/projects/1/issues", fx->gitlab.base);
+	char *u2 = ts_asprintf("%s/api/v4/projects/2/issues", fx->gitlab.base);
+	struct result res[6] = {{0}};
+	submit_auth(other, u2, GL_AUTH, &res[5]);
+	for (int i = 0; i < 5; i++)
+		submit_auth(ep, u1, GL_AUTH, &res[i]);
+	int64_t t0 = ts_monotonic_ms();
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(res[i].outcome, HTTP_OK);
+		assert_int_equal(res[i].status, 200);
+	}
+	/* The 429 came after 300 ms and held the endpoint 2 s. */
+	assert_true(ts_monotonic_ms() - t0 >= 2300);
+	long holds = 0;
+	json_t *h = gu_ctl(&fx->gitlab, "GET", "/_emu/holds", NULL);
+	assert_int_equal(holds_read(h, "gitlab, shared host", &holds), 0);
+	json_decref(h);
+	assert_int_equal(holds, 1);
+	struct http_stats st;
+	http_endpoint_stats(ep, &st);
+	assert_int_equal(st.rate_limited, 1);
+	gu_emu_stop(&fx->gitlab);
+	http_endpoint_free(ep);
+	http_endpoint_free(other);
+	finish(fx);
+	results_free(res, 6);
+	free(u1);
+	free(u2);
+}
+
+/* The gate is checked when a request leaves, not only when it is handed to
+ * libcurl: b waits in its TLS handshake (its server holds new connections
+ * 400 ms) while a's 429 arrives; b goes back to the queue unsent and leaves
+ * once the Retry-After has passed, as its first attempt. */
+static void test_hold_at_send(void **state)
+{
+	struct fx *fx = *state;
+	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,"
+	                    "\"delay_ms\":100,\"headers\":{\"Retry-After\":\"2\"}},"
+	                    "{\"body\":\"ok\"}]}]}");
+	char *cert = ju_tls_file("server.pem");
+	char *key = ju_tls_file("server.key");
+	char *ca = ju_tls_file("ca.pem");
+	const char *tls[] = {"--tls-cert",        cert,  "--tls-key", key,
+	                     "--accept-delay-ms", "400", NULL};
+	srv_start_args(&fx->srv2, "{\"default\":{\"body\":\"late\"}}", tls);
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){.concurrency = 4, .ca_bundle = ca});
+	char *ua = url(fx, "/rl");
+	char *ub = ts_asprintf("%s/b", fx->srv2.base);
+	struct result a = {0}, b = {0};
+	submit(ep, "GET", ua, NULL, &a);
+	submit(ep, "GET", ub, NULL, &b);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(a.attempts, 2);
+	assert_int_equal(b.status, 200);
+	assert_string_equal(b.body, "late");
+	assert_int_equal(b.attempts, 1);
+	json_t *la = srv_log(&fx->srv);
+	json_t *lb = srv_log(&fx->srv2);
+	assert_int_equal(json_array_size(la), 2);
+	assert_int_equal(json_array_size(lb), 1);
+	double t429 = num(json_array_get(la, 0), "t_resp");
+	assert_true(num(json_array_get(lb, 0), "t_recv") - t429 >= 2000);
+	assert_true(num(json_array_get(la, 1), "t_recv") - t429 >= 2000);
+	json_decref(la);
+	json_decref(lb);
+	struct http_stats st;
+	http_endpoint_stats(ep, &st);
+	assert_int_equal(st.gate_holds, 1);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.retries, 1);
+	http_endpoint_free(ep);
+	finish(fx);
+	free(a.body);
+	free(b.body);
+	free(ua);
+	free(ub);
+	free(cert);
+	free(key);
+	free(ca);
+}
+
+/* A 429 holds the endpoint from the moment its headers arrive, not once its
+ * body has been read: b, submitted while a's 429 body is still coming, waits
+ * for the Retry-After. */
+static void test_hold_from_headers(void **state)
+{
+	struct fx *fx = *state;
+	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/rl\",\"replies\":[{\"status\":429,"
+	                    "\"body_delay_ms\":1000,\"headers\":{\"Retry-After\":\"2\"},"
+	                    "\"body\":\"Retry later\"},{\"body\":\"ok\"}]}],"
+	                    "\"default\":{\"body\":\"other\"}}");
+	struct http_endpoint *ep = endpoint(fx, (struct http_endpoint_opts){.concurrency = 4});
+	char *ua = url(fx, "/rl");
+	char *ub = url(fx, "/other");
+	struct result a = {0}, b = {0};
+	submit(ep, "GET", ua, NULL, &a);
+	struct later l = {.ep = ep, .url = ub, .res = &b};
+	submit_later(fx, &l, 300);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(b.status, 200);
+	json_t *log = srv_log(&fx->srv);
+	assert_int_equal(json_array_size(log), 3);
+	assert_gated(log, 1, num(json_array_get(log, 0), "t_resp"), 2000, 2600);
+	json_decref(log);
+	http_endpoint_free(ep);
+	finish(fx);
+	free(a.body);
+	free(b.body);
+	free(ua);
+	free(ub);
+}
+
+/* A steady stream of requests to both trackers at once, as the daemon sends
+ * them (one client, one endpoint each). */
+struct load {
+	uv_timer_t tick;
+	struct http_endpoint *ep[2];
+	char *url[2];
+	const char *auth[2];
+	struct result *res[2];
+	int n;
+	int sent;
+};
+
+static void load_closed_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void load_tick_cb(uv_timer_t *t)
+{
+	struct load *l = t->data;
+	for (int k = 0; k < 2; k++)
+		submit_auth(l->ep[k], l->url[k], l->auth[k], &l->res[k][l->sent]);
+	if (++l->sent == l->n)
+		uv_close((uv_handle_t *)&l->tick, load_closed_cb);
+}
+
+/* About 5 requests per second to each tracker for 8 s, answers taking
+ * 100-600 ms, one answer in five a 429 with Retry-After (1-2 s, "0" or an
+ * HTTP date): every request ends in a 200 and none left before the
+ * Retry-After of a 429 had passed, on its connection or for the client. */
+static void test_hold_under_load(void **state)
+{
+	struct fx *fx = *state;
+	const char *args[] = {"--latency-ms", "100:600", "--seed", "7", NULL};
+	gu_emu_start(&fx->gitlab, args);
+	ju_emu_start(&fx->jira, "cloud", args);
+	const char *faults = "{\"rate\":0.2,\"kinds\":[\"429\"],\"seed\":7}";
+	json_decref(gu_ctl(&fx->gitlab, "POST", "/_emu/faults", faults));
+	long st = 0;
+	json_decref(ju_emu_call(&fx->jira, "POST", "/_emu/faults", faults, &st));
+	assert_int_equal(st, 200);
+
+	struct load l = {.n = 40};
+	l.ep[0] = endpoint(fx, (struct http_endpoint_opts){.name = "gitlab", .concurrency = 4});
+	l.ep[1] = endpoint(fx, (struct http_endpoint_opts){.name = "jira", .concurrency = 4});
+	l.url[0] = ts_asprintf("%s/api/v4/projects/1/issues", fx->gitlab.base);
+	l.url[1] = ts_asprintf("%s/rest/api/3/myself", fx->jira.base);
+	l.auth[0] = GL_AUTH;
+	l.auth[1] = JIRA_AUTH;
+	for (int k = 0; k < 2; k++)
+		l.res[k] = ts_calloc((size_t)l.n, sizeof(struct result));
+	uv_update_time(&fx->loop);
+	uv_timer_init(&fx->loop, &l.tick);
+	l.tick.data = &l;
+	uv_timer_start(&l.tick, load_tick_cb, 0, 200);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+
+	const char *who[2] = {"gitlab, under load", "jira, under load"};
+	long broken = 0;
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < l.n; i++) {
+			assert_int_equal(l.res[k][i].outcome, HTTP_OK);
+			assert_int_equal(l.res[k][i].status, 200);
+		}
+		json_t *h = k == 0 ? gu_ctl(&fx->gitlab, "GET", "/_emu/holds", NULL)
+		                   : ju_emu_call(&fx->jira, "GET", "/_emu/holds", NULL, &st);
+		long holds = 0;
+		broken += holds_read(h, who[k], &holds);
+		json_decref(h);
+		struct http_stats s;
+		http_endpoint_stats(l.ep[k], &s);
+		fprintf(stderr, "%s: %llu sends, %llu rate limited, %llu held back at send time\n",
+		        who[k], (unsigned long long)s.requests, (unsigned long long)s.rate_limited,
+		        (unsigned long long)s.gate_holds);
+		/* The run did meet 429s that hold (not only "Retry-After: 0"). */
+		assert_true(holds >= 2);
+		results_free(l.res[k], (size_t)l.n);
+		free(l.res[k]);
+		free(l.url[k]);
+		http_endpoint_free(l.ep[k]);
+	}
+	assert_int_equal(broken, 0);
+	gu_emu_stop(&fx->gitlab);
+	ju_emu_stop(&fx->jira);
+	finish(fx);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1366,6 +1643,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_never_visible, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_endpoint_free_cancels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_shared_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_at_send, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_from_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_under_load, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
