@@ -65,7 +65,7 @@ int cron_start(struct cron *c)
 	uv_update_time(c->timer.loop);
 	uint64_t now = uv_now(c->timer.loop);
 	for (size_t i = 0; i < c->n_jobs; i++)
-		c->due_ms[i] = now + c->jobs[i].period_ms;
+		c->due_ms[i] = now + (c->jobs[i].at_start ? 0 : c->jobs[i].period_ms);
 	c->running = true;
 	arm(c);
 	return 0;

@@ -17,6 +17,7 @@ struct cron_job {
 	const char *name;
 	uint64_t period_ms; /* > 0 */
 	void (*fn)(void *ctx);
+	bool at_start; /* also run on the loop's first turn after cron_start */
 };
 
 struct cron {
@@ -34,7 +35,8 @@ struct cron {
  * until the loop has run the timer's close. */
 int cron_init(struct cron *c, uv_loop_t *loop, const struct cron_job *jobs, size_t n_jobs,
               void *ctx);
-/* Starts the schedule: each job first runs one period from now. */
+/* Starts the schedule: each job first runs one period from now, or on the
+ * loop's next turn when it says at_start. */
 int cron_start(struct cron *c);
 /* No job runs after this; a running job finishes (jobs do not span callbacks). */
 void cron_stop(struct cron *c);

@@ -19,8 +19,10 @@ static void wal_checkpoint_job_cb(void *ctx)
 }
 
 static const struct cron_job table[] = {
-    {"wal-checkpoint", JOBS_WAL_CHECKPOINT_PERIOD_MS, wal_checkpoint_job_cb},
-    {"sync", SYNC_JOB_TICK_MS, sync_job_tick},
+    {"wal-checkpoint", JOBS_WAL_CHECKPOINT_PERIOD_MS, wal_checkpoint_job_cb, false},
+    /* At once: a daemon restarted often (a crash loop, a busy deploy) still
+     * gets its first pass in before the next stop. */
+    {"sync", SYNC_JOB_TICK_MS, sync_job_tick, true},
 };
 
 const struct cron_job *jobs_table(size_t *ret_n)

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 /* How often the job looks at the clock and the outbox (one cheap SELECT). The
- * first look, one tick after start-up, runs the first pass. */
+ * first look, right after start-up, runs the first pass. */
 #define SYNC_JOB_TICK_MS 1000
 
 /* The cron function (ctx: the struct daemon). On its first run it sets the job

@@ -445,8 +445,8 @@ static void test_cron_periods(void **state)
 {
 	(void)state;
 	static const struct cron_job table[] = {
-	    {"fast", 20, fast_job_cb},
-	    {"slow", 100, slow_job_cb},
+	    {"fast", 20, fast_job_cb, false},
+	    {"slow", 100, slow_job_cb, false},
 	};
 	uv_loop_t loop;
 	assert_int_equal(uv_loop_init(&loop), 0);
@@ -471,6 +471,31 @@ static void test_cron_periods(void **state)
 	assert_true(counts.fast > counts.slow);
 }
 
+/* A job that says at_start runs on the loop's first turn, then by its period;
+ * the others wait a whole period first. */
+static void test_cron_at_start(void **state)
+{
+	(void)state;
+	static const struct cron_job table[] = {
+	    {"at-start", 10000, fast_job_cb, true},
+	    {"later", 10000, slow_job_cb, false},
+	};
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct cron cron;
+	struct cron_counts counts = {.cron = &cron};
+	assert_int_equal(cron_init(&cron, &loop, table, TS_ARRAY_SIZE(table), &counts), 0);
+	assert_int_equal(cron_start(&cron), 0);
+	uv_timer_t end;
+	uv_timer_init(&loop, &end);
+	end.data = &counts;
+	uv_timer_start(&end, cron_end_cb, 200, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(counts.fast, 1);
+	assert_int_equal(counts.slow, 0);
+}
+
 static void stop_cb(void *ctx)
 {
 	struct cron_counts *c = ctx;
@@ -489,7 +514,7 @@ static void idle_end_cb(uv_timer_t *t)
 static void test_cron_stop(void **state)
 {
 	(void)state;
-	static const struct cron_job table[] = {{"once", 10, stop_cb}};
+	static const struct cron_job table[] = {{"once", 10, stop_cb, false}};
 	uv_loop_t loop;
 	assert_int_equal(uv_loop_init(&loop), 0);
 	struct cron cron;
@@ -509,6 +534,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cron_periods),
+	    cmocka_unit_test(test_cron_at_start),
 	    cmocka_unit_test(test_cron_stop),
 	    cmocka_unit_test_setup_teardown(test_ready_and_sigterm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
