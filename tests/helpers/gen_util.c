@@ -140,3 +140,31 @@ long long gu_int(struct gu *g, const char *sql)
 	sqlite3_finalize(st);
 	return v;
 }
+
+void gu_write_web_model(const char *path, const char *name, int components)
+{
+	json_t *comps = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "customer", "type", "user",
+	                          "name", "Customer", "trust_zone", "internet");
+	json_t *flows = json_array();
+	for (int i = 0; i < components; i++) {
+		char id[32], title[32], fid[32];
+		snprintf(id, sizeof(id), "web%d", i);
+		snprintf(title, sizeof(title), "Web %d", i);
+		snprintf(fid, sizeof(fid), "f%d", i);
+		json_array_append_new(comps,
+		                      json_pack("{s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "id", id,
+		                                "type", "web_app", "name", title, "trust_zone",
+		                                "dmz", "properties", "internet_facing", 1,
+		                                "authenticates_users", 1, "handles_pii", 1));
+		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:s}", "id", fid, "source",
+		                                       "customer", "destination", id, "protocol",
+		                                       "HTTPS"));
+	}
+	json_t *m = json_pack(
+	    "{s:s, s:{s:s, s:s, s:[s]}, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}], s:o, s:o}", "format",
+	    "threatsync-model/1", "project", "name", name, "description", "test", "compliance",
+	    "gdpr", "trust_zones", "id", "internet", "name", "Internet", "trust_level", 0, "id",
+	    "dmz", "name", "DMZ", "trust_level", 50, "components", comps, "flows", flows);
+	assert_int_equal(json_dump_file(m, path, JSON_COMPACT), 0);
+	json_decref(m);
+}

@@ -46,4 +46,9 @@ json_t *gu_threat(struct gu *g, const char *slug, const char *uid);
 /* The integer the first column of the first row of sql gives. */
 long long gu_int(struct gu *g, const char *sql);
 
+/* Writes a native model named name to path: a customer in an internet zone
+ * and `components` internet-facing web apps (authentication, personal data)
+ * in a DMZ, one HTTPS flow from the customer to each. */
+void gu_write_web_model(const char *path, const char *name, int components);
+
 #endif

@@ -36,34 +36,6 @@ struct fixture {
 	int tasks;
 };
 
-static void write_model(const char *path, int components)
-{
-	json_t *comps = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "customer", "type", "user",
-	                          "name", "Customer", "trust_zone", "internet");
-	json_t *flows = json_array();
-	for (int i = 0; i < components; i++) {
-		char id[32], name[32], fid[32];
-		snprintf(id, sizeof(id), "web%d", i);
-		snprintf(name, sizeof(name), "Web %d", i);
-		snprintf(fid, sizeof(fid), "f%d", i);
-		json_array_append_new(comps,
-		                      json_pack("{s:s, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "id", id,
-		                                "type", "web_app", "name", name, "trust_zone",
-		                                "dmz", "properties", "internet_facing", 1,
-		                                "authenticates_users", 1, "handles_pii", 1));
-		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:s}", "id", fid, "source",
-		                                       "customer", "destination", id, "protocol",
-		                                       "HTTPS"));
-	}
-	json_t *m = json_pack(
-	    "{s:s, s:{s:s, s:s, s:[s]}, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}], s:o, s:o}", "format",
-	    "threatsync-model/1", "project", "name", "Pause", "description", "test", "compliance",
-	    "gdpr", "trust_zones", "id", "internet", "name", "Internet", "trust_level", 0, "id",
-	    "dmz", "name", "DMZ", "trust_level", 50, "components", comps, "flows", flows);
-	assert_int_equal(json_dump_file(m, path, JSON_COMPACT), 0);
-	json_decref(m);
-}
-
 /* Writes the configuration: project "sync" on WRU and, with two, "other" on
  * SEC; the token file holds token. */
 static void write_conf(struct fixture *f, const char *token, bool two)
@@ -94,7 +66,7 @@ static void fixture_open(struct fixture *f, const char *token, int components, b
 	f->dir = tu_tmpdir();
 	write_conf(f, token, two);
 	char *model = ts_asprintf("%s/model.json", f->dir);
-	write_model(model, components);
+	gu_write_web_model(model, "Pause", components);
 	gu_open(&f->g, f->conf);
 	/* Now the database path is known: the CLI cases use the same one. */
 	write_conf(f, token, two);
