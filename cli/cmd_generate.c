@@ -356,12 +356,16 @@ int cmd_classify(struct cli_ctx *ctx, int argc, char **argv)
 	struct config *cfg = cli_config(ctx);
 	if (!cfg)
 		return EX_CONFIG;
+	/* Classification reads the library's type defaults, as generation does. */
+	struct library *lib = cli_library(ctx, &code);
+	if (!lib)
+		return code;
 	struct store *s = cli_store(ctx, true, &code);
 	if (!s)
 		return code;
 	struct ts_err err = {0};
 	json_t *doc = NULL;
-	if (classify_project(s, cfg, a.slug, &doc, &err) < 0)
+	if (classify_project(s, lib, cfg, a.slug, &doc, &err) < 0)
 		return fail(&err);
 	if (a.json) {
 		cli_print_json(doc);

@@ -46,6 +46,40 @@ void classify_annotate_model(json_t *model)
 	json_decref(zones);
 }
 
+/* A component type's default properties (library component_types.json) hold
+ * for every component of that type that does not say otherwise: a
+ * payment_integration handles payments unless its model entry sets
+ * handles_payment false. Only the working copy changes; the stored model
+ * stays the team's own text. */
+static void apply_type_defaults(const struct library *lib, json_t *model)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(model, "components"), i, c) {
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const struct lib_component_type *t = type ? library_component_type(lib, type) : NULL;
+		if (!t || json_object_size(t->default_properties) == 0)
+			continue;
+		json_t *props = json_object_get(c, "properties");
+		if (!json_is_object(props)) {
+			props = json_object();
+			json_object_set_new(c, "properties", props);
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach (t->default_properties, key, v) {
+			if (!json_object_get(props, key))
+				json_object_set(props, key, v);
+		}
+	}
+}
+
+void classify_prepare_model(const struct library *lib, json_t *model)
+{
+	apply_type_defaults(lib, model);
+	classify_annotate_model(model);
+}
+
 int classify_model(const struct config *cfg, json_t *model, struct classify_result *ret,
                    struct ts_err *err)
 {
@@ -130,8 +164,27 @@ static json_t *required_frameworks(const struct config_policy *p, const json_t *
 	return out;
 }
 
-int classify_project(struct store *s, const struct config *cfg, const char *slug, json_t **ret_doc,
-                     struct ts_err *err)
+int classify_load(struct store *s, const struct library *lib, const struct config *cfg,
+                  int64_t project_id, int version, json_t **ret_model, int *ret_version,
+                  struct classify_result *ret, struct ts_err *err)
+{
+	json_t *model = NULL;
+	int got = 0;
+	int rc = model_load(s, project_id, version, &model, &got, err);
+	if (rc < 0)
+		return rc;
+	classify_prepare_model(lib, model);
+	if ((rc = classify_model(cfg, model, ret, err)) < 0) {
+		json_decref(model);
+		return rc;
+	}
+	*ret_model = model;
+	*ret_version = got;
+	return 0;
+}
+
+int classify_project(struct store *s, const struct library *lib, const struct config *cfg,
+                     const char *slug, json_t **ret_doc, struct ts_err *err)
 {
 	int64_t pid;
 	int rc = project_find(s, slug, &pid, err);
@@ -139,14 +192,9 @@ int classify_project(struct store *s, const struct config *cfg, const char *slug
 		return rc;
 	json_t *model = NULL;
 	int version = 0;
-	if ((rc = model_load(s, pid, 0, &model, &version, err)) < 0)
-		return rc;
-	classify_annotate_model(model);
 	struct classify_result r;
-	if ((rc = classify_model(cfg, model, &r, err)) < 0) {
-		json_decref(model);
+	if ((rc = classify_load(s, lib, cfg, pid, 0, &model, &version, &r, err)) < 0)
 		return rc;
-	}
 	const struct config_policy *p = config_find_policy(cfg, r.risk_class);
 	if (!p)
 		p = config_default_policy(r.risk_class);

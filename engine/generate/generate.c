@@ -1687,48 +1687,18 @@ static int cms_by_status(struct gen *g)
 
 /* ------------------------------------------------------------ entry */
 
-/* A component type's default properties (library component_types.json) hold
- * for every component of that type that does not say otherwise: a web_app
- * authenticates users unless its model entry sets authenticates_users false.
- * Applied to the working copy of the model only; the stored model is the
- * team's own text. */
-static void apply_type_defaults(struct gen *g)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach (json_object_get(g->model, "components"), i, c) {
-		const struct lib_component_type *t =
-		    library_component_type(g->lib, jstr(c, "type"));
-		if (!t || json_object_size(t->default_properties) == 0)
-			continue;
-		json_t *props = json_object_get(c, "properties");
-		if (!json_is_object(props)) {
-			props = json_object();
-			json_object_set_new(c, "properties", props);
-		}
-		const char *key;
-		json_t *v;
-		json_object_foreach (t->default_properties, key, v) {
-			if (!json_object_get(props, key))
-				json_object_set(props, key, v);
-		}
-	}
-}
-
 static int prepare(struct gen *g)
 {
 	int rc;
 	if ((rc = project_find(g->s, g->slug, &g->project_id, g->err)) < 0)
 		return rc;
-	if ((rc = model_load(g->s, g->project_id, 0, &g->model, &g->version, g->err)) < 0)
+	/* The same load and classification as `classify`, so the two agree. */
+	if ((rc = classify_load(g->s, g->lib, g->cfg, g->project_id, 0, &g->model, &g->version,
+	                        &g->cls, g->err)) < 0)
 		return rc;
 	const struct config_project *pc = config_find_project(g->cfg, g->slug);
 	g->connector = pc ? pc->connector : NULL;
-	apply_type_defaults(g);
-	classify_annotate_model(g->model);
 	g->expr_index = expr_index_new(g->model);
-	if ((rc = classify_model(g->cfg, g->model, &g->cls, g->err)) < 0)
-		return rc;
 	g->class_rank = classify_rank(g->cls.risk_class);
 	g->policy = config_find_policy(g->cfg, g->cls.risk_class);
 	if (!g->policy)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of classification: rule order, first match wins, the default
- * class, rule names and lines, trust-boundary annotation, and `classify`. */
+ * class, rule names and lines, trust-boundary annotation, library type
+ * defaults, and `classify` agreeing with `generate`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/generate/classify.h"
+#include "engine/generate/generate.h"
 #include "helpers/gen_util.h"
 #include "helpers/testutil.h"
 
@@ -163,7 +165,7 @@ static void test_classify_project_and_cli(void **state)
 	gu_import(&g, "shop", shop);
 	struct ts_err err = {0};
 	json_t *doc = NULL;
-	assert_int_equal(classify_project(g.s, g.cfg, "shop", &doc, &err), 0);
+	assert_int_equal(classify_project(g.s, g.lib, g.cfg, "shop", &doc, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(doc, "risk_class")), "high");
 	json_t *rule = json_object_get(doc, "rule");
 	assert_string_equal(json_string_value(json_object_get(rule, "name")), "internet-facing");
@@ -178,7 +180,7 @@ static void test_classify_project_and_cli(void **state)
 	/* Classifying writes nothing. */
 	assert_int_equal(gu_int(&g, "SELECT count(*) FROM model_versions WHERE risk_class IS NULL"),
 	                 1);
-	assert_true(classify_project(g.s, g.cfg, "nope", &doc, &err) < 0);
+	assert_true(classify_project(g.s, g.lib, g.cfg, "nope", &doc, &err) < 0);
 	assert_int_equal(err.code, TS_E_NOTFOUND);
 	char *out = NULL;
 	assert_int_equal(
@@ -200,6 +202,163 @@ static void test_classify_project_and_cli(void **state)
 	gu_close(&g);
 }
 
+/* A configuration with the shipped library, whose payment_integration type
+ * has the default property handles_payment true, and rules reading it.
+ * Returns the new config path. */
+static char *shipped_library_conf(const char *dir)
+{
+	char *text = ts_asprintf(
+	    "database = \"%s/unused.db\";\n"
+	    "library_paths = [ \"%s/library\" ];\n"
+	    "classification = (\n"
+	    "  { name = \"payment\"; when = \"model.any(c, c.handles_payment)\"; class = "
+	    "\"critical\"; },\n"
+	    "  { name = \"exposed\"; when = \"model.any(c, c.internet_facing)\"; class = "
+	    "\"high\"; }\n"
+	    ");\n",
+	    dir, tu_env("TS_SOURCE_DIR"));
+	char *path = tu_write_file(dir, "shipped.conf", text);
+	free(text);
+	return path;
+}
+
+static char *payment_model(void)
+{
+	return ts_asprintf("%s/tests/data/models/payment_defaults.json", tu_env("TS_SOURCE_DIR"));
+}
+
+/* The model's only payment fact is its checkout's type: the rules match
+ * only once the library's type defaults are applied, and `classify` must
+ * apply them exactly as generation does. */
+static void test_type_defaults_classify_as_generate(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *conf = shipped_library_conf(dir);
+	char *path = payment_model();
+	struct gu g;
+	gu_open(&g, conf);
+	struct ts_err err = {0};
+	struct classify_result r;
+
+	/* The model as written matches no rule: the case depends on the default. */
+	json_error_t je;
+	json_t *m = json_load_file(path, 0, &je);
+	assert_non_null(m);
+	assert_int_equal(classify_model(g.cfg, m, &r, &err), 0);
+	assert_string_equal(r.risk_class, "low");
+	classify_prepare_model(g.lib, m);
+	classify_prepare_model(g.lib, m); /* idempotent */
+	json_t *checkout = json_array_get(json_object_get(m, "components"), 2);
+	json_t *props = json_object_get(checkout, "properties");
+	assert_true(json_is_true(json_object_get(props, "handles_payment")));
+	json_t *flow = json_array_get(json_object_get(m, "flows"), 0);
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(flow, "properties"), "crosses_trust_boundary")));
+	assert_int_equal(classify_model(g.cfg, m, &r, &err), 0);
+	assert_string_equal(r.risk_class, "critical");
+	assert_string_equal(r.rule, "payment");
+
+	/* A property the model sets wins over the type's default. */
+	json_object_set_new(props, "handles_payment", json_false());
+	classify_prepare_model(g.lib, m);
+	assert_true(json_is_false(json_object_get(props, "handles_payment")));
+	assert_int_equal(classify_model(g.cfg, m, &r, &err), 0);
+	assert_string_equal(r.risk_class, "low");
+	json_decref(m);
+
+	/* Stored: classify_load, classify_project and gen_run agree. */
+	gu_import(&g, "pay", path);
+	json_t *prepared = NULL;
+	int version = 0;
+	int64_t pid = gu_int(&g, "SELECT id FROM projects WHERE slug = 'pay'");
+	assert_int_equal(
+	    classify_load(g.s, g.lib, g.cfg, pid, 0, &prepared, &version, &r, &err), 0);
+	assert_int_equal(version, 1);
+	assert_string_equal(r.risk_class, "critical");
+	json_decref(prepared);
+	json_t *doc = NULL;
+	assert_int_equal(classify_project(g.s, g.lib, g.cfg, "pay", &doc, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(doc, "risk_class")), "critical");
+	json_t *rule = json_object_get(doc, "rule");
+	assert_string_equal(json_string_value(json_object_get(rule, "name")), "payment");
+	assert_int_equal(json_integer_value(json_object_get(rule, "index")), 0);
+	json_t *sum = gu_generate(&g, "pay", NULL);
+	assert_string_equal(json_string_value(json_object_get(sum, "risk_class")),
+	                    json_string_value(json_object_get(doc, "risk_class")));
+	assert_string_equal(json_string_value(json_object_get(sum, "rule")),
+	                    json_string_value(json_object_get(rule, "name")));
+	assert_int_equal(json_integer_value(json_object_get(sum, "rule_line")),
+	                 json_integer_value(json_object_get(rule, "line")));
+	json_decref(sum);
+	json_decref(doc);
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM model_versions WHERE"
+	                            " risk_class = 'critical' AND class_rule = 'payment'"),
+	                 1);
+	/* The stored model stays the team's text: the default is not written. */
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM model_versions"
+	                            " WHERE instr(document, '\"handles_payment\"') > 0"),
+	                 0);
+
+	/* A model that does not exist is reported as such. */
+	assert_true(classify_load(g.s, g.lib, g.cfg, pid + 1000, 0, &prepared, &version, &r,
+	                          &err) < 0);
+	assert_int_equal(err.code, TS_E_NOTFOUND);
+	gu_close(&g);
+	free(path);
+	free(conf);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* The same through the CLI: `classify --json` and `generate --json` name the
+ * same class and rule, and the text output says it too. */
+static void test_type_defaults_cli(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *conf = shipped_library_conf(dir);
+	char *path = payment_model();
+	char *db = ts_asprintf("%s/t.db", dir);
+	char *out = NULL;
+	assert_int_equal(tu_cli(NULL, NULL, "-c", conf, "--db", db, "project", "add", "pay", NULL),
+	                 0);
+	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "model", "import", "pay",
+	                        path, NULL),
+	                 0);
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "classify", "pay", "--json",
+	                        NULL),
+	                 0);
+	json_t *cls = json_loads(out, 0, NULL);
+	assert_non_null(cls);
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "generate", "pay", "--json",
+	                        NULL),
+	                 0);
+	json_t *gen = json_loads(out, 0, NULL);
+	assert_non_null(gen);
+	free(out);
+	json_t *rule = json_object_get(cls, "rule");
+	assert_string_equal(json_string_value(json_object_get(cls, "risk_class")), "critical");
+	assert_string_equal(json_string_value(json_object_get(gen, "risk_class")), "critical");
+	assert_string_equal(json_string_value(json_object_get(rule, "name")), "payment");
+	assert_string_equal(json_string_value(json_object_get(gen, "rule")), "payment");
+	assert_int_equal(json_integer_value(json_object_get(rule, "line")),
+	                 json_integer_value(json_object_get(gen, "rule_line")));
+	json_decref(cls);
+	json_decref(gen);
+	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "classify", "pay", NULL), 0);
+	assert_non_null(strstr(out, "pay (model version 1): critical\n"));
+	assert_non_null(strstr(out, "rule: 'payment' (rule 1, "));
+	free(out);
+	free(db);
+	free(path);
+	free(conf);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +366,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_rule_in_handmade_config),
 	    cmocka_unit_test(test_rank_and_annotate),
 	    cmocka_unit_test(test_classify_project_and_cli),
+	    cmocka_unit_test(test_type_defaults_classify_as_generate),
+	    cmocka_unit_test(test_type_defaults_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,7 @@ static void check_project(struct gu *g, const char *slug)
 {
 	struct ts_err err = {0};
 	json_t *doc = NULL;
-	assert_int_equal(classify_project(g->s, g->cfg, slug, &doc, &err), 0);
+	assert_int_equal(classify_project(g->s, g->lib, g->cfg, slug, &doc, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(doc, "risk_class")), "critical");
 	assert_true(json_is_object(json_object_get(doc, "rule")));
 	json_t *fw = json_object_get(doc, "frameworks");
