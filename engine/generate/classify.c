@@ -57,7 +57,8 @@ static void apply_type_defaults(const struct library *lib, json_t *model)
 	json_t *c;
 	json_array_foreach (json_object_get(model, "components"), i, c) {
 		const char *type = json_string_value(json_object_get(c, "type"));
-		const struct lib_component_type *t = type ? library_component_type(lib, type) : NULL;
+		const struct lib_component_type *t =
+		    type ? library_component_type(lib, type) : NULL;
 		if (!t || json_object_size(t->default_properties) == 0)
 			continue;
 		json_t *props = json_object_get(c, "properties");

@@ -272,8 +272,8 @@ static void test_type_defaults_classify_as_generate(void **state)
 	json_t *prepared = NULL;
 	int version = 0;
 	int64_t pid = gu_int(&g, "SELECT id FROM projects WHERE slug = 'pay'");
-	assert_int_equal(
-	    classify_load(g.s, g.lib, g.cfg, pid, 0, &prepared, &version, &r, &err), 0);
+	assert_int_equal(classify_load(g.s, g.lib, g.cfg, pid, 0, &prepared, &version, &r, &err),
+	                 0);
 	assert_int_equal(version, 1);
 	assert_string_equal(r.risk_class, "critical");
 	json_decref(prepared);
@@ -301,8 +301,8 @@ static void test_type_defaults_classify_as_generate(void **state)
 	                 0);
 
 	/* A model that does not exist is reported as such. */
-	assert_true(classify_load(g.s, g.lib, g.cfg, pid + 1000, 0, &prepared, &version, &r,
-	                          &err) < 0);
+	assert_true(classify_load(g.s, g.lib, g.cfg, pid + 1000, 0, &prepared, &version, &r, &err) <
+	            0);
 	assert_int_equal(err.code, TS_E_NOTFOUND);
 	gu_close(&g);
 	free(path);
@@ -323,19 +323,16 @@ static void test_type_defaults_cli(void **state)
 	char *out = NULL;
 	assert_int_equal(tu_cli(NULL, NULL, "-c", conf, "--db", db, "project", "add", "pay", NULL),
 	                 0);
-	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "model", "import", "pay",
-	                        path, NULL),
-	                 0);
+	assert_int_equal(
+	    tu_cli(&out, NULL, "-c", conf, "--db", db, "model", "import", "pay", path, NULL), 0);
 	free(out);
-	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "classify", "pay", "--json",
-	                        NULL),
-	                 0);
+	assert_int_equal(
+	    tu_cli(&out, NULL, "-c", conf, "--db", db, "classify", "pay", "--json", NULL), 0);
 	json_t *cls = json_loads(out, 0, NULL);
 	assert_non_null(cls);
 	free(out);
-	assert_int_equal(tu_cli(&out, NULL, "-c", conf, "--db", db, "generate", "pay", "--json",
-	                        NULL),
-	                 0);
+	assert_int_equal(
+	    tu_cli(&out, NULL, "-c", conf, "--db", db, "generate", "pay", "--json", NULL), 0);
 	json_t *gen = json_loads(out, 0, NULL);
 	assert_non_null(gen);
 	free(out);
