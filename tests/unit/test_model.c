@@ -28,13 +28,13 @@ static const char *const test_maps[][3] = {
     {"threatdragon", "isWebApplication", "web_app"},
 };
 
-static bool ti_known(void *ud, const char *type)
+static const char *ti_type_id(void *ud, const char *type)
 {
 	(void)ud;
 	for (size_t i = 0; i < TS_ARRAY_SIZE(test_types); i++)
 		if (strcmp(test_types[i][0], type) == 0)
-			return true;
-	return false;
+			return test_types[i][0];
+	return NULL;
 }
 
 static const char *ti_kind(void *ud, const char *type)
@@ -56,7 +56,7 @@ static const char *ti_map(void *ud, const char *format, const char *foreign)
 	return NULL;
 }
 
-static const struct model_typeinfo test_ti = {NULL, ti_known, ti_kind, ti_map};
+static const struct model_typeinfo test_ti = {NULL, ti_type_id, ti_kind, ti_map};
 
 static char *fixture(const char *name)
 {
