@@ -162,8 +162,8 @@ static const char *try_map(struct td *t, const char *foreign, const char *want_k
 
 static bool is_generic(const char *type)
 {
-	static const char *const generic[] = {"generic_actor", "generic_store",
-	                                      "generic_process", NULL};
+	static const char *const generic[] = {"generic_actor", "generic_store", "generic_process",
+	                                      NULL};
 	return model_in_list(type, generic);
 }
 
@@ -391,9 +391,8 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			t->default_zone_used = t->default_zone_used || !box;
 			const char *type = element_type(t, kind, data, cname, &p);
 			json_t *comp = json_pack("{s:s, s:s, s:s, s:s, s:[], s:o}", "id", id,
-			                         "type", type, "name",
-			                         cname, "trust_zone", zone, "tags", "properties",
-			                         element_props(kind, data));
+			                         "type", type, "name", cname, "trust_zone", zone,
+			                         "tags", "properties", element_props(kind, data));
 			const char *desc = sget(data, "description");
 			if (desc && *desc)
 				json_object_set_new(comp, "description", json_string(desc));

@@ -16,9 +16,9 @@
 
 /* One demo model as the importer must see it. */
 struct td_expect {
-	const char *file;      /* under tests/data/models/threatdragon/ */
-	size_t flows;          /* flows connected at both ends */
-	size_t threats;        /* element threats brought in */
+	const char *file;              /* under tests/data/models/threatdragon/ */
+	size_t flows;                  /* flows connected at both ends */
+	size_t threats;                /* element threats brought in */
 	const char *const *zones;      /* "name (trust level)", in model order */
 	const char *const *components; /* "name: type in zone name", in model order */
 	const char *const *warnings;   /* "$.path: message", in order */
@@ -74,8 +74,8 @@ static void check_demo(const struct td_expect *x)
 	json_t *m = NULL, *warnings = NULL;
 	enum model_format detected = MODEL_FORMAT_AUTO;
 	struct ts_err err = {0};
-	int r = model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, &warnings, &detected,
-	                         &err);
+	int r =
+	    model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, &warnings, &detected, &err);
 	if (r != 0)
 		fail_msg("%s: %d: %s", x->file, r, err.msg);
 	assert_int_equal(detected, MODEL_FORMAT_THREATDRAGON);
@@ -85,8 +85,8 @@ static void check_demo(const struct td_expect *x)
 	json_t *v;
 	json_array_foreach (json_object_get(m, "trust_zones"), i, v)
 		json_array_append_new(zones, json_sprintf("%s (%d)", sget(v, "name"),
-		                                          (int)json_integer_value(json_object_get(
-		                                              v, "trust_level"))));
+		                                          (int)json_integer_value(
+		                                              json_object_get(v, "trust_level"))));
 	assert_strings("zones", zones, x->zones);
 	json_t *comps = json_array();
 	json_array_foreach (json_object_get(m, "components"), i, v) {
@@ -103,7 +103,8 @@ static void check_demo(const struct td_expect *x)
 	size_t prefix = strlen(path) + 2;
 	json_array_foreach (warnings, i, v) {
 		const char *w = json_string_value(v);
-		assert_true(strncmp(w, path, prefix - 2) == 0 && strncmp(w + prefix - 2, ": ", 2) == 0);
+		assert_true(strncmp(w, path, prefix - 2) == 0 &&
+		            strncmp(w + prefix - 2, ": ", 2) == 0);
 		json_array_append_new(ws, json_string(w + prefix));
 	}
 	assert_strings("warnings", ws, x->warnings);
@@ -351,9 +352,8 @@ static void test_cli_strict(void **state)
 	free(out);
 	free(err);
 
-	assert_int_equal(tu_cli(&out, &err, "--db", db, "model", "import", "cms", file, "--strict",
-	                        NULL),
-	                 65);
+	assert_int_equal(
+	    tu_cli(&out, &err, "--db", db, "model", "import", "cms", file, "--strict", NULL), 65);
 	assert_string_equal(out, "");
 	char *want = ts_asprintf("%s: " CELL "[2].data.name: no mapping for Threat Dragon actor "
 	                         "'Admin'; using generic_actor (--strict)\n"
@@ -389,9 +389,9 @@ static void test_cli_strict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_generic_cms),       cmocka_unit_test(test_iot_device),
-	    cmocka_unit_test(test_online_game),       cmocka_unit_test(test_v2_demo),
-	    cmocka_unit_test(test_payment_online),    cmocka_unit_test(test_fallback_warnings),
+	    cmocka_unit_test(test_generic_cms),    cmocka_unit_test(test_iot_device),
+	    cmocka_unit_test(test_online_game),    cmocka_unit_test(test_v2_demo),
+	    cmocka_unit_test(test_payment_online), cmocka_unit_test(test_fallback_warnings),
 	    cmocka_unit_test(test_cli_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
