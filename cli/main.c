@@ -25,7 +25,13 @@ static const struct cli_command commands[] = {
 	 "does not exist. The profile format is schema/profile.schema.json.",
 	 cmd_model_init, NULL},
 	{"model import", "SLUG FILE [--format auto|native|otm|threatdragon] [--strict] [--json]",
-	 "import a system model as a new version", NULL, cmd_model_import, NULL},
+	 "import a system model as a new version",
+	 "The format is detected unless --format names it (docs/models.md). Problems the\n"
+	 "importer works around are printed as warnings naming the file and JSON path: an\n"
+	 "OTM type or Threat Dragon element with no library mapping gets generic_process,\n"
+	 "generic_store or generic_actor. --strict turns every warning into an error\n"
+	 "(exit 65, nothing stored).",
+	 cmd_model_import, NULL},
 	{"model diff", "SLUG [V1 V2] [--json]", "compare two model versions", NULL, cmd_model_diff,
 	 NULL},
 	{"classify", "SLUG [--json]", "classify the latest model into a risk class", NULL,

@@ -1549,9 +1549,11 @@ const char *library_map_type(const struct library *lib, const char *format, cons
 	return t;
 }
 
-static bool typeinfo_known_cb(void *ud, const char *type)
+/* The type's own id string, not type: importers free their words after mapping. */
+static const char *typeinfo_type_id_cb(void *ud, const char *type)
 {
-	return library_component_type(ud, type) != NULL;
+	const struct lib_component_type *t = library_component_type(ud, type);
+	return t ? t->id : NULL;
 }
 
 static const char *typeinfo_kind_cb(void *ud, const char *type)
@@ -1568,7 +1570,7 @@ static const char *typeinfo_map_cb(void *ud, const char *format, const char *for
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 {
 	ret->ud = (void *)lib;
-	ret->known = typeinfo_known_cb;
+	ret->type_id = typeinfo_type_id_cb;
 	ret->kind = typeinfo_kind_cb;
 	ret->map = typeinfo_map_cb;
 }

@@ -162,7 +162,7 @@ const struct lib_blueprint *library_blueprint(const struct library *lib, const c
  * "threatdragon"), compared case-insensitively; NULL when unmapped. Borrowed. */
 const char *library_map_type(const struct library *lib, const char *format, const char *foreign);
 
-/* Fills ret (engine/model/model.h) with callbacks answering from lib: known type,
+/* Fills ret (engine/model/model.h) with callbacks answering from lib: the type's own id,
  * kind name of a type, type mapping. lib must outlive every use of ret. */
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);
 

@@ -3,6 +3,7 @@
  * collection with paths, component type mapping, STRIDE letters and slugs. */
 #include "engine/model/importer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,11 +95,13 @@ const char *model_map_type(const struct model_typeinfo *ti, const char *format, 
 {
 	if (!ti || !foreign || !*foreign)
 		return NULL;
-	if (ti->known && ti->known(ti->ud, foreign))
-		return foreign;
-	if (ti->map)
-		return ti->map(ti->ud, format, foreign);
-	return NULL;
+	const char *type = ti->type_id ? ti->type_id(ti->ud, foreign) : NULL;
+	if (!type && ti->map)
+		type = ti->map(ti->ud, format, foreign);
+	/* Handing back the caller's string would tie the result to its
+	 * temporaries (a name slug freed before use). */
+	assert(type != foreign);
+	return type;
 }
 
 const char *model_type_kind(const struct model_typeinfo *ti, const char *type)

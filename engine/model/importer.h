@@ -41,8 +41,10 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
                              struct model_msgs *m, json_t **ret_model, json_t **ret_srcmap);
 
-/* A library type for a component of a foreign format: known(foreign) or
- * map(format, foreign); NULL when neither applies. Borrowed. */
+/* A library type for a component of a foreign format: type_id(foreign), else
+ * map(format, foreign); NULL when neither applies. The result is borrowed from
+ * ti->ud (the library's own string, valid while the library lives), never
+ * foreign or a pointer into it: callers may free foreign right after. */
 const char *model_map_type(const struct model_typeinfo *ti, const char *format,
                            const char *foreign);
 /* The kind of a library type via ti, or NULL. */

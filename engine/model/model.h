@@ -30,8 +30,10 @@ enum model_format {
  * the model code does not depend on it. Every callback may be NULL. */
 struct model_typeinfo {
 	void *ud;
-	/* a library component type id? */
-	bool (*known)(void *ud, const char *type);
+	/* The library's own copy of the component type id equal to type, or
+	 * NULL when the library has no such type. Borrowed from ud: valid while
+	 * ud lives, never type itself, so a caller may free type and keep it. */
+	const char *(*type_id)(void *ud, const char *type);
 	/* "process"|"store"|"actor", NULL if unknown */
 	const char *(*kind)(void *ud, const char *type);
 	/* maps a foreign type or tag (format "otm" or "threatdragon") to a

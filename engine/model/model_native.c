@@ -441,7 +441,7 @@ static void check_component(struct vctx *v, const json_t *comps, const json_t *c
 	if (!json_is_object(c))
 		return;
 	const char *type = str_field(c, "type");
-	if (type && v->ti && v->ti->known && !v->ti->known(v->ti->ud, type)) {
+	if (type && v->ti && v->ti->type_id && !v->ti->type_id(v->ti->ud, type)) {
 		size_t old = jsonpath_key(&p, "type");
 		model_msg_error(v->m, jsonpath_str(&p), "unknown component type '%s'", type);
 		jsonpath_pop(&p, old);

@@ -147,7 +147,8 @@ static int box_depth(struct td *t, const json_t *cell, size_t diagram)
 	return depth;
 }
 
-/* A mapped type of the right kind for one foreign word, or NULL. */
+/* A mapped type of the right kind for one foreign word, or NULL. Borrowed
+ * from the library (model_map_type), so word may be freed afterwards. */
 static const char *try_map(struct td *t, const char *foreign, const char *want_kind)
 {
 	const char *type = model_map_type(t->ti, "threatdragon", foreign);
@@ -159,9 +160,20 @@ static const char *try_map(struct td *t, const char *foreign, const char *want_k
 	return type;
 }
 
-/* The element's name, then each word of it, then its flags and data type. */
+static bool is_generic(const char *type)
+{
+	static const char *const generic[] = {"generic_actor", "generic_store", "generic_process",
+	                                      NULL};
+	return model_in_list(type, generic);
+}
+
+/* The element's name, then each word of it, then its flags and data type;
+ * else the generic type of its shape. Falling back to a generic type (the
+ * shape's own mapping, "tm.Process" and the like, included) is a warning
+ * at the element's name, as for OTM types, so --strict refuses it. The
+ * result is a static string or borrowed from the library. */
 static const char *element_type(struct td *t, enum td_kind kind, const json_t *data,
-                                const char *name)
+                                const char *name, struct jsonpath *p)
 {
 	const char *want = kind == TD_ACTOR ? "actor" : kind == TD_STORE ? "store" : "process";
 	char *slug = model_slug(name);
@@ -170,17 +182,26 @@ static const char *element_type(struct td *t, enum td_kind kind, const json_t *d
 	for (char *w = strtok_r(slug, "-", &save); w && !type; w = strtok_r(NULL, "-", &save))
 		type = try_map(t, w, want);
 	free(slug);
-	if (!type && kind == TD_PROCESS && bget(data, "isWebApplication")) {
+	if (type)
+		return type;
+	if (kind == TD_PROCESS && bget(data, "isWebApplication")) {
 		type = try_map(t, "isWebApplication", want);
-		if (!type)
-			type = "web_app";
+		return type ? type : "web_app";
 	}
-	if (!type && sget(data, "type"))
+	if (sget(data, "type"))
 		type = try_map(t, sget(data, "type"), want);
+	if (type && !is_generic(type))
+		return type;
 	if (!type)
 		type = kind == TD_ACTOR   ? "generic_actor"
 		       : kind == TD_STORE ? "generic_store"
 		                          : "generic_process";
+	size_t old = jsonpath_key(p, "data");
+	if (sget(data, "name"))
+		jsonpath_key(p, "name");
+	model_msg_warning(t->m, jsonpath_str(p), "no mapping for Threat Dragon %s '%s'; using %s",
+	                  want, name, type);
+	jsonpath_pop(p, old);
 	return type;
 }
 
@@ -368,10 +389,10 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			const struct td_box *box = zone_box(t, cell, d, &depth);
 			const char *zone = box ? box->id : TD_DEFAULT_ZONE;
 			t->default_zone_used = t->default_zone_used || !box;
+			const char *type = element_type(t, kind, data, cname, &p);
 			json_t *comp = json_pack("{s:s, s:s, s:s, s:s, s:[], s:o}", "id", id,
-			                         "type", element_type(t, kind, data, cname), "name",
-			                         cname, "trust_zone", zone, "tags", "properties",
-			                         element_props(kind, data));
+			                         "type", type, "name", cname, "trust_zone", zone,
+			                         "tags", "properties", element_props(kind, data));
 			const char *desc = sget(data, "description");
 			if (desc && *desc)
 				json_object_set_new(comp, "description", json_string(desc));

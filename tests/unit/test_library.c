@@ -134,8 +134,10 @@ static void test_shipped_library(void **state)
 
 	struct model_typeinfo ti = {0};
 	library_typeinfo(lib, &ti);
-	assert_true(ti.known(ti.ud, "waf"));
-	assert_false(ti.known(ti.ud, "mainframe"));
+	char waf[] = "waf";
+	assert_string_equal(ti.type_id(ti.ud, waf), "waf");
+	assert_ptr_not_equal(ti.type_id(ti.ud, waf), waf);
+	assert_null(ti.type_id(ti.ud, "mainframe"));
 	assert_string_equal(ti.kind(ti.ud, "sql_database"), "store");
 	assert_string_equal(ti.map(ti.ud, "otm", "kubernetes"), "container_orchestrator");
 

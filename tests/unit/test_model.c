@@ -28,13 +28,13 @@ static const char *const test_maps[][3] = {
     {"threatdragon", "isWebApplication", "web_app"},
 };
 
-static bool ti_known(void *ud, const char *type)
+static const char *ti_type_id(void *ud, const char *type)
 {
 	(void)ud;
 	for (size_t i = 0; i < TS_ARRAY_SIZE(test_types); i++)
 		if (strcmp(test_types[i][0], type) == 0)
-			return true;
-	return false;
+			return test_types[i][0];
+	return NULL;
 }
 
 static const char *ti_kind(void *ud, const char *type)
@@ -56,7 +56,7 @@ static const char *ti_map(void *ud, const char *format, const char *foreign)
 	return NULL;
 }
 
-static const struct model_typeinfo test_ti = {NULL, ti_known, ti_kind, ti_map};
+static const struct model_typeinfo test_ti = {NULL, ti_type_id, ti_kind, ti_map};
 
 static char *fixture(const char *name)
 {
@@ -585,12 +585,15 @@ static void test_threatdragon(void **state)
 	assert_string_equal(sget(json_array_get(json_object_get(mitm, "applies_to"), 0), "flow"),
 	                    "f-browse");
 
-	/* the curve boundary and the loose flow are warnings */
-	assert_int_equal(json_array_size(warnings), 2);
+	/* the generic fallback, the curve boundary and the loose flow are warnings */
+	assert_int_equal(json_array_size(warnings), 3);
 	assert_non_null(strstr(json_string_value(json_array_get(warnings, 0)),
+	                       "$.detail.diagrams[0].cells[5].data.name: no mapping for Threat "
+	                       "Dragon process 'Worker'; using generic_process"));
+	assert_non_null(strstr(json_string_value(json_array_get(warnings, 1)),
 	                       "$.detail.diagrams[0].cells[9]: trust boundary line 'Internet edge' "
 	                       "ignored"));
-	assert_non_null(strstr(json_string_value(json_array_get(warnings, 1)),
+	assert_non_null(strstr(json_string_value(json_array_get(warnings, 2)),
 	                       "$.detail.diagrams[0].cells[8]: flow 'Unfinished' is not connected "
 	                       "at both ends; skipped"));
 	json_decref(warnings);

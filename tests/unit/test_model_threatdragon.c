@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OWASP Threat Dragon's own demo models imported with the shipped library:
+ * the exact components, types, zones, flows and warnings of each, and the
+ * warnings of generic fallbacks that `model import --strict` refuses. */
+#include "helpers/testutil.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/library/library.h"
+#include "engine/model/model.h"
+
+/* One demo model as the importer must see it. */
+struct td_expect {
+	const char *file;              /* under tests/data/models/threatdragon/ */
+	size_t flows;                  /* flows connected at both ends */
+	size_t threats;                /* element threats brought in */
+	const char *const *zones;      /* "name (trust level)", in model order */
+	const char *const *components; /* "name: type in zone name", in model order */
+	const char *const *warnings;   /* "$.path: message", in order */
+};
+
+static struct library *shipped_library(void)
+{
+	char *dir = ts_asprintf("%s/library", tu_env("TS_SOURCE_DIR"));
+	const char *dirs[1] = {dir};
+	struct library *lib = NULL;
+	struct ts_err err = {0};
+	if (library_load(dirs, 1, &lib, &err) < 0)
+		fail_msg("library_load: %s", err.msg);
+	free(dir);
+	return lib;
+}
+
+static char *demo_path(const char *file)
+{
+	return ts_asprintf("%s/tests/data/models/threatdragon/%s", tu_env("TS_SOURCE_DIR"), file);
+}
+
+static const char *sget(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Compares the strings of got with the NULL-terminated want, naming what
+ * differs first. */
+static void assert_strings(const char *what, const json_t *got, const char *const *want)
+{
+	size_t n = 0;
+	while (want[n])
+		n++;
+	for (size_t i = 0; i < json_array_size(got) && i < n; i++) {
+		const char *g = json_string_value(json_array_get(got, i));
+		if (strcmp(g, want[i]) != 0)
+			fail_msg("%s[%zu]: got\n  %s\nwant\n  %s", what, i, g, want[i]);
+	}
+	if (json_array_size(got) != n)
+		fail_msg("%s: got %zu, want %zu (first extra or missing: %s)", what,
+		         json_array_size(got), n,
+		         json_array_size(got) > n ? json_string_value(json_array_get(got, n))
+		                                  : want[json_array_size(got)]);
+}
+
+static void check_demo(const struct td_expect *x)
+{
+	struct library *lib = shipped_library();
+	struct model_typeinfo ti = {0};
+	library_typeinfo(lib, &ti);
+	char *path = demo_path(x->file);
+	json_t *m = NULL, *warnings = NULL;
+	enum model_format detected = MODEL_FORMAT_AUTO;
+	struct ts_err err = {0};
+	int r =
+	    model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, &warnings, &detected, &err);
+	if (r != 0)
+		fail_msg("%s: %d: %s", x->file, r, err.msg);
+	assert_int_equal(detected, MODEL_FORMAT_THREATDRAGON);
+
+	json_t *zones = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(m, "trust_zones"), i, v)
+		json_array_append_new(zones, json_sprintf("%s (%d)", sget(v, "name"),
+		                                          (int)json_integer_value(
+		                                              json_object_get(v, "trust_level"))));
+	assert_strings("zones", zones, x->zones);
+	json_t *comps = json_array();
+	json_array_foreach (json_object_get(m, "components"), i, v) {
+		const json_t *zone = model_trust_zone(m, sget(v, "trust_zone"));
+		json_array_append_new(comps, json_sprintf("%s: %s in %s", sget(v, "name"),
+		                                          sget(v, "type"), sget(zone, "name")));
+	}
+	assert_strings("components", comps, x->components);
+	assert_int_equal(json_array_size(json_object_get(m, "flows")), x->flows);
+	assert_int_equal(json_array_size(json_object_get(m, "threats")), x->threats);
+
+	/* Warnings without the file name, which depends on the source tree. */
+	json_t *ws = json_array();
+	size_t prefix = strlen(path) + 2;
+	json_array_foreach (warnings, i, v) {
+		const char *w = json_string_value(v);
+		assert_true(strncmp(w, path, prefix - 2) == 0 &&
+		            strncmp(w + prefix - 2, ": ", 2) == 0);
+		json_array_append_new(ws, json_string(w + prefix));
+	}
+	assert_strings("warnings", ws, x->warnings);
+
+	json_decref(ws);
+	json_decref(comps);
+	json_decref(zones);
+	json_decref(warnings);
+	json_decref(m);
+	free(path);
+	library_free(lib);
+}
+
+#define OUTSIDE "Outside any trust boundary"
+#define CELL "$.detail.diagrams[0].cells"
+
+/* "CDN network" and "Generic / Privilege user": words that are library type
+ * ids themselves ("cdn", "user"), the case that read a freed name. */
+static void test_generic_cms(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {"Internet (50)", OUTSIDE " (0)", NULL};
+	static const char *const comps[] = {
+	    "CDN network: cdn in " OUTSIDE,
+	    "Web server: web_app in Internet",
+	    "Generic / Privilege user: user in " OUTSIDE,
+	    "Databse: generic_store in Internet",
+	    "Admin: generic_actor in " OUTSIDE,
+	    NULL,
+	};
+	static const char *const warnings[] = {
+	    CELL "[2].data.name: no mapping for Threat Dragon actor 'Admin'; using generic_actor",
+	    CELL "[3].data.name: no mapping for Threat Dragon store 'Databse'; using generic_store",
+	    NULL,
+	};
+	check_demo(&(struct td_expect){"generic-cms.json", 5, 0, zones, comps, warnings});
+}
+
+/* "User" is the library type id "user" as it stands. */
+static void test_iot_device(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {OUTSIDE " (0)", NULL};
+	static const char *const comps[] = {
+	    "My script: generic_process in " OUTSIDE,
+	    "Mobile App: mobile_client in " OUTSIDE,
+	    "Local API: rest_api in " OUTSIDE,
+	    "Social networks, Weather data, etc: generic_process in " OUTSIDE,
+	    "User: user in " OUTSIDE,
+	    "Cloud API: rest_api in " OUTSIDE,
+	    "Cloud integration: generic_process in " OUTSIDE,
+	    "IoT Device: iot_device in " OUTSIDE,
+	    "Web site: generic_process in " OUTSIDE,
+	    "Browser: generic_process in " OUTSIDE,
+	    "MySQL database: sql_database in " OUTSIDE,
+	    NULL,
+	};
+	static const char *const warnings[] = {
+	    CELL "[2].data.name: no mapping for Threat Dragon process 'Browser'; using "
+	         "generic_process",
+	    CELL "[4].data.name: no mapping for Threat Dragon process 'My script'; using "
+	         "generic_process",
+	    CELL "[11]: trust boundary line 'Internet' ignored: only boundary boxes assign trust "
+	         "zones",
+	    CELL "[22].data.name: no mapping for Threat Dragon process 'Social networks, Weather "
+	         "data, etc'; using generic_process",
+	    CELL "[23].data.name: no mapping for Threat Dragon process 'Web site'; using "
+	         "generic_process",
+	    CELL "[26].data.name: no mapping for Threat Dragon process 'Cloud integration'; using "
+	         "generic_process",
+	    NULL,
+	};
+	check_demo(&(struct td_expect){"iot-device.json", 14, 4, zones, comps, warnings});
+}
+
+/* "Anonymous WWW user-agent": the word "user" again. */
+static void test_online_game(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {"Corp network (50)", "Player's local machine (50)",
+	                                    "Production network (50)", NULL};
+	static const char *const comps[] = {
+	    "Browser: generic_process in Player's local machine",
+	    "API REST: rest_api in Production network",
+	    "Customer Support: generic_process in Corp network",
+	    "Anonymous WWW user-agent: user in Player's local machine",
+	    "Moderation Website: web_app in Production network",
+	    "Game client: generic_process in Player's local machine",
+	    "Website Stats: web_app in Production network",
+	    "Player: generic_actor in Player's local machine",
+	    "Stats Database: sql_database in Production network",
+	    "Player Database: sql_database in Production network",
+	    "Game Servers: generic_process in Production network",
+	    "Lobby: generic_process in Production network",
+	    NULL,
+	};
+	static const char *const warnings[] = {
+	    CELL "[4].data.name: no mapping for Threat Dragon actor 'Player'; using generic_actor",
+	    CELL "[6].data.name: no mapping for Threat Dragon process 'Browser'; using "
+	         "generic_process",
+	    CELL "[7].data.name: no mapping for Threat Dragon process 'Game client'; using "
+	         "generic_process",
+	    CELL "[25].data.name: no mapping for Threat Dragon process 'Game Servers'; using "
+	         "generic_process",
+	    CELL "[26].data.name: no mapping for Threat Dragon process 'Lobby'; using "
+	         "generic_process",
+	    CELL "[30].data.name: no mapping for Threat Dragon process 'Customer Support'; using "
+	         "generic_process",
+	    NULL,
+	};
+	check_demo(&(struct td_expect){"online-game.json", 17, 0, zones, comps, warnings});
+}
+
+/* The "Demo Threat Model" of Threat Dragon v2: boundary lines only, and one
+ * flow left loose (its threat goes with it). */
+static void test_v2_demo(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {OUTSIDE " (0)", NULL};
+	static const char *const comps[] = {
+	    "Web Application: web_app in " OUTSIDE,
+	    "Background Worker Process: background_worker in " OUTSIDE,
+	    "Database: sql_database in " OUTSIDE,
+	    "Worker Config: generic_store in " OUTSIDE,
+	    "Browser: user in " OUTSIDE,
+	    "Web Application Config: generic_store in " OUTSIDE,
+	    "Message Queue: message_broker in " OUTSIDE,
+	    NULL,
+	};
+	static const char *const warnings[] = {
+	    CELL "[0].data.name: no mapping for Threat Dragon store 'Worker Config'; using "
+	         "generic_store",
+	    CELL "[2].data.name: no mapping for Threat Dragon store 'Web Application Config'; "
+	         "using generic_store",
+	    CELL "[16]: trust boundary line '' ignored: only boundary boxes assign trust zones",
+	    CELL "[17]: trust boundary line '' ignored: only boundary boxes assign trust zones",
+	    CELL "[18]: trust boundary line '' ignored: only boundary boxes assign trust zones",
+	    CELL "[19]: flow 'Web Request' is not connected at both ends; skipped",
+	    NULL,
+	};
+	check_demo(&(struct td_expect){"v2-threat-model.json", 9, 13, zones, comps, warnings});
+}
+
+static void test_payment_online(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {"Customer / Internet (50)", "Stripe / Web (50)",
+	                                    "Merchant / Web (50)", OUTSIDE " (0)", NULL};
+	static const char *const comps[] = {
+	    "Customer Client: generic_process in Customer / Internet",
+	    "Stripe API service: payment_integration in Stripe / Web",
+	    "Stripe Payment Service: payment_integration in Stripe / Web",
+	    "Merchant Web Server: generic_process in Merchant / Web",
+	    "Customer: user in " OUTSIDE,
+	    NULL,
+	};
+	static const char *const warnings[] = {
+	    CELL "[5].data.name: no mapping for Threat Dragon process 'Customer Client'; using "
+	         "generic_process",
+	    CELL "[16].data.name: no mapping for Threat Dragon process 'Merchant Web Server'; "
+	         "using generic_process",
+	    NULL,
+	};
+	check_demo(&(struct td_expect){"payment-online.json", 10, 0, zones, comps, warnings});
+}
+
+/* A small document: an element named by a type id, one mapped by a word, one
+ * by Threat Dragon's own shape type only, and one without a name. */
+static const char fallback_doc[] =
+    "{\"version\": \"2.3.0\", \"summary\": {\"title\": \"Fallbacks\"},"
+    " \"detail\": {\"diagrams\": [{\"cells\": ["
+    "  {\"id\": \"a\", \"shape\": \"actor\", \"data\": {\"type\": \"tm.Actor\", \"name\": "
+    "\"User\"}},"
+    "  {\"id\": \"p\", \"shape\": \"process\", \"data\": {\"type\": \"tm.Process\", \"name\": "
+    "\"Edge CDN\"}},"
+    "  {\"id\": \"q\", \"shape\": \"process\", \"data\": {\"type\": \"tm.Process\", \"name\": "
+    "\"Scoreboard\"}},"
+    "  {\"id\": \"s\", \"shape\": \"store\", \"data\": {\"type\": \"tm.Store\"}}"
+    "]}]}}";
+
+static void test_fallback_warnings(void **state)
+{
+	(void)state;
+	struct library *lib = shipped_library();
+	struct model_typeinfo ti = {0};
+	library_typeinfo(lib, &ti);
+	json_t *m = NULL, *warnings = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(model_parse("f.json", fallback_doc, strlen(fallback_doc),
+	                             MODEL_FORMAT_THREATDRAGON, false, &ti, &m, &warnings, NULL,
+	                             &err),
+	                 0);
+	assert_string_equal(sget(model_component(m, "a"), "type"), "user");
+	assert_string_equal(sget(model_component(m, "p"), "type"), "cdn");
+	assert_string_equal(sget(model_component(m, "q"), "type"), "generic_process");
+	assert_string_equal(sget(model_component(m, "s"), "type"), "generic_store");
+	assert_int_equal(json_array_size(warnings), 2);
+	assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+	                    "f.json: " CELL "[2].data.name: no mapping for Threat Dragon process "
+	                    "'Scoreboard'; using generic_process");
+	/* no name: the element is named by its id, the path is its data */
+	assert_string_equal(json_string_value(json_array_get(warnings, 1)),
+	                    "f.json: " CELL "[3].data: no mapping for Threat Dragon store 's'; "
+	                    "using generic_store");
+	json_decref(warnings);
+	json_decref(m);
+
+	/* --strict: the same lines are the errors, and nothing is returned */
+	m = NULL;
+	assert_int_equal(model_parse("f.json", fallback_doc, strlen(fallback_doc),
+	                             MODEL_FORMAT_AUTO, true, &ti, &m, NULL, NULL, &err),
+	                 -EINVAL);
+	assert_null(m);
+	assert_int_equal(err.code, TS_E_INVALID);
+	assert_string_equal(err.msg,
+	                    "f.json: " CELL "[2].data.name: no mapping for Threat Dragon process "
+	                    "'Scoreboard'; using generic_process (--strict)\n"
+	                    "f.json: " CELL "[3].data: no mapping for Threat Dragon store 's'; "
+	                    "using generic_store (--strict)");
+
+	/* without a library every element falls back by its shape, and says so */
+	assert_int_equal(model_parse("f.json", fallback_doc, strlen(fallback_doc),
+	                             MODEL_FORMAT_AUTO, false, NULL, &m, &warnings, NULL, &err),
+	                 0);
+	assert_string_equal(sget(model_component(m, "a"), "type"), "generic_actor");
+	assert_int_equal(json_array_size(warnings), 4);
+	assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+	                    "f.json: " CELL "[0].data.name: no mapping for Threat Dragon actor "
+	                    "'User'; using generic_actor");
+	json_decref(warnings);
+	json_decref(m);
+	library_free(lib);
+}
+
+/* The command: warnings on stderr and exit 0; with --strict exit 65 (data
+ * error), the fallbacks as errors and nothing stored. */
+static void test_cli_strict(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *db = ts_asprintf("%s/ts.db", dir);
+	char *file = demo_path("generic-cms.json");
+	char *out = NULL, *err = NULL;
+	assert_int_equal(tu_cli(&out, &err, "--db", db, "project", "add", "cms", NULL), 0);
+	free(out);
+	free(err);
+
+	assert_int_equal(
+	    tu_cli(&out, &err, "--db", db, "model", "import", "cms", file, "--strict", NULL), 65);
+	assert_string_equal(out, "");
+	char *want = ts_asprintf("%s: " CELL "[2].data.name: no mapping for Threat Dragon actor "
+	                         "'Admin'; using generic_actor (--strict)\n"
+	                         "%s: " CELL "[3].data.name: no mapping for Threat Dragon store "
+	                         "'Databse'; using generic_store (--strict)\n",
+	                         file, file);
+	assert_string_equal(err, want);
+	free(want);
+	free(out);
+	free(err);
+
+	assert_int_equal(tu_cli(&out, &err, "--db", db, "model", "import", "cms", file, NULL), 0);
+	want = ts_asprintf("imported %s as version 1 of cms (format threatdragon, 5 components, "
+	                   "5 flows)\n",
+	                   file);
+	assert_string_equal(out, want);
+	free(want);
+	want = ts_asprintf("warning: %s: " CELL "[2].data.name: no mapping for Threat Dragon actor "
+	                   "'Admin'; using generic_actor\n"
+	                   "warning: %s: " CELL "[3].data.name: no mapping for Threat Dragon store "
+	                   "'Databse'; using generic_store\n",
+	                   file, file);
+	assert_string_equal(err, want);
+	free(want);
+	free(out);
+	free(err);
+	free(file);
+	free(db);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_generic_cms),    cmocka_unit_test(test_iot_device),
+	    cmocka_unit_test(test_online_game),    cmocka_unit_test(test_v2_demo),
+	    cmocka_unit_test(test_payment_online), cmocka_unit_test(test_fallback_warnings),
+	    cmocka_unit_test(test_cli_strict),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
