@@ -64,8 +64,7 @@ static const char *need_string(struct otm *o, const json_t *obj, struct jsonpath
 
 /* An optional string field the schema lets be null: NULL when absent or null,
  * with an error when it is something else. */
-static const char *opt_string(struct otm *o, const json_t *obj, struct jsonpath *p,
-                              const char *key)
+static const char *opt_string(struct otm *o, const json_t *obj, struct jsonpath *p, const char *key)
 {
 	json_t *v = get_nullable(obj, key);
 	if (v && !json_is_string(v)) {

@@ -95,8 +95,7 @@ static json_t *import_file(const char *name, json_t **ret_warnings, char **ret_p
 	json_t *m = NULL;
 	enum model_format fmt = MODEL_FORMAT_NATIVE;
 	struct ts_err err = {0};
-	if (model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, ret_warnings, &fmt, &err) <
-	    0)
+	if (model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, ret_warnings, &fmt, &err) < 0)
 		fail_msg("%s refused:\n%s", name, err.msg);
 	assert_int_equal(fmt, MODEL_FORMAT_OTM);
 	*ret_path = path;
@@ -146,8 +145,7 @@ static void test_example(void **state)
 	free(want);
 	assert_string_equal(sget(model_component(m, "web-client"), "type"), "spa");
 	assert_string_equal(sget(model_component(m, "web-service"), "type"), "rest_api");
-	assert_string_equal(sget(model_component(m, "customer-database"), "type"),
-	                    "sql_database");
+	assert_string_equal(sget(model_component(m, "customer-database"), "type"), "sql_database");
 	assert_string_equal(sget(model_component(m, "web-service"), "trust_zone"),
 	                    "2ab4effa-40b7-4cd2-ba81-8247d29a6f2d");
 	/* attributes: null gives no properties; tags: null no tags */
@@ -163,7 +161,8 @@ static void test_example(void **state)
 	assert_int_equal(json_array_size(applies), 2);
 	assert_string_equal(sget(json_array_get(applies, 0), "component"), "web-service");
 	assert_string_equal(sget(json_array_get(applies, 1), "flow"), "cc-store-in-db");
-	json_t *ref = json_array_get(json_object_get(json_array_get(applies, 1), "countermeasures"), 0);
+	json_t *ref =
+	    json_array_get(json_object_get(json_array_get(applies, 1), "countermeasures"), 0);
 	assert_string_equal(sget(ref, "state"), "required");
 	json_decref(m);
 	json_decref(w);
@@ -294,7 +293,8 @@ static void set_null(json_t *doc, const char *path)
 				fail_msg("%s: cannot set", path);
 			break;
 		}
-		cur = index ? json_array_get(cur, strtoul(key, NULL, 10)) : json_object_get(cur, key);
+		cur =
+		    index ? json_array_get(cur, strtoul(key, NULL, 10)) : json_object_get(cur, key);
 		if (!cur)
 			fail_msg("%s: no such path in the base document", path);
 	}
@@ -394,7 +394,8 @@ static void test_non_nullable_nulls(void **state)
 	     "n.otm: $.trustZones[0].risk.trustRating: expected a number from 0 to 100"},
 	    {"components/0", "n.otm: $.components[0]: expected an object, got null"},
 	    {"components/1/type", "n.otm: $.components[1].type: expected a string, got null"},
-	    {"components/0/name", "n.otm: $.components[0].name: expected a non-empty string, got null"},
+	    {"components/0/name",
+	     "n.otm: $.components[0].name: expected a non-empty string, got null"},
 	    {"components/0/parent",
 	     "n.otm: $.components[0]: expected 'parent' with 'trustZone' or 'component'"},
 	    {"components/0/threats/0/threat",
@@ -405,7 +406,8 @@ static void test_non_nullable_nulls(void **state)
 	    {"dataflows/0/source",
 	     "n.otm: $.dataflows[0].source: expected a non-empty string, got null"},
 	    {"threats/0/id", "n.otm: $.threats[0].id: expected a non-empty string, got null"},
-	    {"mitigations/0/name", "n.otm: $.mitigations[0].name: expected a non-empty string, got null"},
+	    {"mitigations/0/name",
+	     "n.otm: $.mitigations[0].name: expected a non-empty string, got null"},
 	};
 	json_t *base = json_loads(base_doc, 0, NULL);
 	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
@@ -436,8 +438,8 @@ static void test_dangling_zone(void **state)
 	assert_non_null(msg);
 	/* One message, in the file's terms; not the native "trust_zone" one, and
 	 * none for the component inside it. */
-	assert_string_equal(msg,
-	                    "n.otm: $.components[0].parent.trustZone: unknown trust zone 'nowhere'");
+	assert_string_equal(
+	    msg, "n.otm: $.components[0].parent.trustZone: unknown trust zone 'nowhere'");
 	free(msg);
 	json_decref(doc);
 }
@@ -475,12 +477,9 @@ static void test_dangling_parent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_files),
-	    cmocka_unit_test(test_example),
-	    cmocka_unit_test(test_nullable_nulls),
-	    cmocka_unit_test(test_non_nullable_nulls),
-	    cmocka_unit_test(test_dangling_zone),
-	    cmocka_unit_test(test_dangling_parent),
+	    cmocka_unit_test(test_real_files),     cmocka_unit_test(test_example),
+	    cmocka_unit_test(test_nullable_nulls), cmocka_unit_test(test_non_nullable_nulls),
+	    cmocka_unit_test(test_dangling_zone),  cmocka_unit_test(test_dangling_parent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
