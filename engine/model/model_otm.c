@@ -16,6 +16,7 @@ struct otm {
 	json_t *srcmap;    /* kind -> [source paths] */
 	json_t *threats;   /* id -> native threat (borrowed from out) */
 	json_t *cms;       /* id -> native countermeasure (borrowed from out) */
+	json_t *zone_ids;  /* trust zone id -> true */
 	json_t *zone_of;   /* component id -> trust zone id */
 	json_t *parent_of; /* component id -> parent component id */
 };
@@ -25,34 +26,62 @@ static const char *sget(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* A required or optional string field: NULL (with an error when required) if
- * absent or not a string. */
+/* The OTM 0.2.0 schema types many properties as, say, ["string", "null"]:
+ * there a null says no more than the property's absence, and is read as such.
+ * Properties the schema does not let be null go through need_string and
+ * opt_array(..., false), which refuse a null with its path. */
+static json_t *get_nullable(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_null(v) ? NULL : v;
+}
+
+static void type_error(struct otm *o, struct jsonpath *p, const char *key, const char *want,
+                       const json_t *got)
+{
+	size_t old = jsonpath_key(p, key);
+	model_msg_error(o->m, jsonpath_str(p), "expected %s, got %s", want,
+	                model_json_type_name(got));
+	jsonpath_pop(p, old);
+}
+
+/* A required string field (never null in the schema): NULL, with an error,
+ * when absent, not a string or empty. */
 static const char *need_string(struct otm *o, const json_t *obj, struct jsonpath *p,
-                               const char *key, bool required)
+                               const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 	if (!v) {
-		if (required)
-			model_msg_error(o->m, jsonpath_str(p), "missing required field '%s'", key);
+		model_msg_error(o->m, jsonpath_str(p), "missing required field '%s'", key);
 		return NULL;
 	}
-	if (!json_is_string(v) || (required && json_string_length(v) == 0)) {
-		size_t old = jsonpath_key(p, key);
-		model_msg_error(o->m, jsonpath_str(p), "expected a non-empty string");
-		jsonpath_pop(p, old);
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		type_error(o, p, key, "a non-empty string", v);
 		return NULL;
 	}
 	return json_string_value(v);
 }
 
-/* An optional array field: NULL (with an error when present but not an array). */
-static json_t *opt_array(struct otm *o, const json_t *obj, struct jsonpath *p, const char *key)
+/* An optional string field the schema lets be null: NULL when absent or null,
+ * with an error when it is something else. */
+static const char *opt_string(struct otm *o, const json_t *obj, struct jsonpath *p, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
+	json_t *v = get_nullable(obj, key);
+	if (v && !json_is_string(v)) {
+		type_error(o, p, key, "a string or null", v);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* An optional array field: NULL when absent, or null where the schema allows
+ * it (nullable); an error for anything else that is not an array. */
+static json_t *opt_array(struct otm *o, const json_t *obj, struct jsonpath *p, const char *key,
+                         bool nullable)
+{
+	json_t *v = nullable ? get_nullable(obj, key) : json_object_get(obj, key);
 	if (v && !json_is_array(v)) {
-		size_t old = jsonpath_key(p, key);
-		model_msg_error(o->m, jsonpath_str(p), "expected an array");
-		jsonpath_pop(p, old);
+		type_error(o, p, key, nullable ? "an array or null" : "an array", v);
 		return NULL;
 	}
 	return v;
@@ -68,47 +97,51 @@ static void map_src(struct otm *o, const char *kind, const struct jsonpath *p)
 	json_array_append_new(arr, json_string(jsonpath_str(p)));
 }
 
-/* Tags: an array of strings, copied. */
+/* Tags: an array (or null) of strings (or nulls, which are skipped), copied. */
 static json_t *copy_tags(struct otm *o, const json_t *obj, struct jsonpath *p)
 {
 	json_t *tags = json_array();
-	json_t *src = opt_array(o, obj, p, "tags");
+	json_t *src = opt_array(o, obj, p, "tags", true);
 	size_t i;
 	json_t *t;
 	json_array_foreach (src, i, t) {
 		if (json_is_string(t)) {
 			json_array_append(tags, t);
-		} else {
+		} else if (!json_is_null(t)) {
 			size_t old = jsonpath_key(p, "tags");
 			jsonpath_index(p, i);
-			model_msg_error(o->m, jsonpath_str(p), "expected a string");
+			model_msg_error(o->m, jsonpath_str(p), "expected a string or null, got %s",
+			                model_json_type_name(t));
 			jsonpath_pop(p, old);
 		}
 	}
 	return tags;
 }
 
-/* OTM attributes become properties; "protocol" on a flow is its own field. */
+/* OTM attributes (an object or null) become properties; "protocol" on a flow
+ * is its own field. An attribute whose value is null is left out like an
+ * absent one. */
 static json_t *copy_attributes(struct otm *o, const json_t *obj, struct jsonpath *p, json_t *flow)
 {
 	json_t *props = json_object();
-	json_t *attrs = json_object_get(obj, "attributes");
+	json_t *attrs = get_nullable(obj, "attributes");
 	if (!attrs)
 		return props;
-	size_t old = jsonpath_key(p, "attributes");
 	if (!json_is_object(attrs)) {
-		model_msg_error(o->m, jsonpath_str(p), "expected an object");
-		jsonpath_pop(p, old);
+		type_error(o, p, "attributes", "an object or null", attrs);
 		return props;
 	}
+	size_t old = jsonpath_key(p, "attributes");
 	const char *k;
 	json_t *v;
 	json_object_foreach (attrs, k, v) {
+		if (json_is_null(v))
+			continue;
 		if (flow && strcmp(k, "protocol") == 0 && json_is_string(v)) {
 			json_object_set(flow, "protocol", v);
 			continue;
 		}
-		if (json_is_object(v) || json_is_null(v)) {
+		if (json_is_object(v)) {
 			size_t o2 = jsonpath_key(p, k);
 			model_msg_warning(o->m, jsonpath_str(p),
 			                  "attribute not kept: properties hold strings, numbers, "
@@ -133,18 +166,21 @@ static void convert_project(struct otm *o)
 		model_msg_error(o->m, "$", "missing required object 'project'");
 		return;
 	}
-	const char *name = need_string(o, src, &p, "name", true);
+	const char *name = need_string(o, src, &p, "name");
 	if (name)
 		json_object_set_new(project, "name", json_string(name));
-	const char *desc = need_string(o, src, &p, "description", false);
+	const char *desc = opt_string(o, src, &p, "description");
 	if (desc)
 		json_object_set_new(project, "description", json_string(desc));
-	const char *owner = need_string(o, src, &p, "owner", false);
+	const char *owner = opt_string(o, src, &p, "owner");
 	if (owner)
 		json_object_set_new(project, "owner", json_string(owner));
 	/* OTM has no compliance field; a "compliance" attribute (a list or a
 	 * comma-separated string) carries it. */
-	json_t *c = json_object_get(json_object_get(src, "attributes"), "compliance");
+	json_t *attrs = get_nullable(src, "attributes");
+	if (attrs && !json_is_object(attrs))
+		type_error(o, &p, "attributes", "an object or null", attrs);
+	json_t *c = json_object_get(attrs, "compliance");
 	json_t *list = json_array();
 	if (json_is_array(c)) {
 		json_array_extend(list, c);
@@ -164,18 +200,20 @@ static void convert_zones(struct otm *o)
 	json_object_set_new(o->out, "trust_zones", zones);
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	json_t *src = opt_array(o, o->doc, &p, "trustZones");
+	json_t *src = opt_array(o, o->doc, &p, "trustZones", false);
 	size_t i;
 	json_t *z;
 	json_array_foreach (src, i, z) {
 		jsonpath_init(&p, "$.trustZones");
 		jsonpath_index(&p, i);
 		if (!json_is_object(z)) {
-			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(z));
 			continue;
 		}
-		const char *id = need_string(o, z, &p, "id", true);
-		const char *name = need_string(o, z, &p, "name", true);
+		const char *id = need_string(o, z, &p, "id");
+		const char *name = need_string(o, z, &p, "name");
+		const char *desc = opt_string(o, z, &p, "description");
 		json_t *rating = json_object_get(json_object_get(z, "risk"), "trustRating");
 		json_int_t level = 0;
 		if (!rating) {
@@ -193,10 +231,10 @@ static void convert_zones(struct otm *o)
 			continue;
 		json_t *zone =
 		    json_pack("{s:s, s:s, s:I}", "id", id, "name", name, "trust_level", level);
-		const char *desc = sget(z, "description");
 		if (desc)
 			json_object_set_new(zone, "description", json_string(desc));
 		json_array_append_new(zones, zone);
+		json_object_set_new(o->zone_ids, id, json_true());
 		jsonpath_init(&p, "$.trustZones");
 		jsonpath_index(&p, i);
 		map_src(o, "trust_zones", &p);
@@ -227,7 +265,11 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 	if (!g)
 		g = "generic_process";
 	size_t old = jsonpath_key(p, "type");
-	model_msg_warning(o->m, jsonpath_str(p), "no mapping for OTM type '%s'; using %s", type, g);
+	if (*type)
+		model_msg_warning(o->m, jsonpath_str(p), "no mapping for OTM type '%s'; using %s",
+		                  type, g);
+	else
+		model_msg_warning(o->m, jsonpath_str(p), "empty OTM type; using %s", g);
 	jsonpath_pop(p, old);
 	return g;
 }
@@ -236,16 +278,16 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 static void convert_instances(struct otm *o, const json_t *src, struct jsonpath *p,
                               const char *target_key, const char *target_id)
 {
-	json_t *list = opt_array(o, src, p, "threats");
+	json_t *list = opt_array(o, src, p, "threats", true);
 	size_t old = jsonpath_key(p, "threats");
 	size_t i;
 	json_t *inst;
 	json_array_foreach (list, i, inst) {
 		size_t o2 = jsonpath_index(p, i);
-		const char *tid =
-		    json_is_object(inst) ? need_string(o, inst, p, "threat", true) : NULL;
+		const char *tid = json_is_object(inst) ? need_string(o, inst, p, "threat") : NULL;
 		if (!json_is_object(inst))
-			model_msg_error(o->m, jsonpath_str(p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(p), "expected an object, got %s",
+			                model_json_type_name(inst));
 		json_t *threat = tid ? json_object_get(o->threats, tid) : NULL;
 		if (tid && !threat) {
 			jsonpath_key(p, "threat");
@@ -265,24 +307,31 @@ static void convert_instances(struct otm *o, const json_t *src, struct jsonpath 
 		if (state)
 			json_object_set_new(a, "state", json_string(state));
 		json_t *cms = json_array();
-		json_t *mits = opt_array(o, inst, p, "mitigations");
+		/* Unlike the other lists, the schema does not let this one be null;
+		 * its entries may be, and so may an entry's mitigation: both name
+		 * no mitigation and are skipped. */
+		json_t *mits = opt_array(o, inst, p, "mitigations", false);
 		size_t j;
 		json_t *mi;
 		json_array_foreach (mits, j, mi) {
+			if (json_is_null(mi) || json_is_null(json_object_get(mi, "mitigation")))
+				continue;
 			size_t o3 = jsonpath_key(p, "mitigations");
 			jsonpath_index(p, j);
 			const char *mid =
-			    json_is_object(mi) ? need_string(o, mi, p, "mitigation", true) : NULL;
+			    json_is_object(mi) ? need_string(o, mi, p, "mitigation") : NULL;
 			json_t *cm = mid ? json_object_get(o->cms, mid) : NULL;
 			if (!json_is_object(mi)) {
-				model_msg_error(o->m, jsonpath_str(p), "expected an object");
+				model_msg_error(o->m, jsonpath_str(p),
+				                "expected an object or null, got %s",
+				                model_json_type_name(mi));
 			} else if (mid && !cm) {
 				jsonpath_key(p, "mitigation");
 				model_msg_error(o->m, jsonpath_str(p), "unknown mitigation '%s'",
 				                mid);
 			} else if (cm) {
 				json_t *ref = json_pack("{s:s}", "id", mid);
-				const char *mstate = sget(mi, "state");
+				const char *mstate = opt_string(o, mi, p, "state");
 				if (mstate)
 					json_object_set_new(ref, "state", json_string(mstate));
 				json_array_append_new(cms, ref);
@@ -309,35 +358,110 @@ static void convert_instances(struct otm *o, const json_t *src, struct jsonpath 
 	jsonpath_pop(p, old);
 }
 
+/* A component's type: required, and a string, which the schema lets be empty. */
+static const char *component_type_field(struct otm *o, const json_t *c, struct jsonpath *p)
+{
+	json_t *v = json_object_get(c, "type");
+	if (!v) {
+		model_msg_error(o->m, jsonpath_str(p), "missing required field 'type'");
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		type_error(o, p, "type", "a string", v);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* Its parent: a trust zone of the file (checked here, so that a dangling one
+ * is named by its OTM path), or a component (checked once all are read).
+ * False when there is none to follow. */
+static bool component_parent(struct otm *o, const json_t *c, struct jsonpath *p,
+                             const char **ret_zone, const char **ret_comp)
+{
+	json_t *parent = json_object_get(c, "parent");
+	*ret_zone = sget(parent, "trustZone");
+	*ret_comp = sget(parent, "component");
+	if (!json_is_object(parent) || (!*ret_zone && !*ret_comp)) {
+		model_msg_error(o->m, jsonpath_str(p),
+		                "expected 'parent' with 'trustZone' or 'component'");
+		return false;
+	}
+	if (*ret_zone && !json_object_get(o->zone_ids, *ret_zone)) {
+		size_t old = jsonpath_key(p, "parent");
+		jsonpath_key(p, "trustZone");
+		model_msg_error(o->m, jsonpath_str(p), "unknown trust zone '%s'", *ret_zone);
+		jsonpath_pop(p, old);
+	}
+	return true;
+}
+
+/* A component inside another component is in that one's trust zone. Only the
+ * component naming an unknown one is reported: those inside it would repeat
+ * the same fault. */
+static void inherit_zones(struct otm *o, json_t *comps)
+{
+	size_t n = json_array_size(comps);
+	size_t i;
+	json_t *c;
+	json_array_foreach (comps, i, c) {
+		const char *pcomp = sget(c, "parent");
+		if (json_object_get(c, "trust_zone") || !pcomp)
+			continue;
+		struct jsonpath p;
+		jsonpath_init(&p, json_string_value(
+		                      json_array_get(json_object_get(o->srcmap, "components"), i)));
+		jsonpath_key(&p, "parent");
+		jsonpath_key(&p, "component");
+		if (!json_object_get(o->zone_of, pcomp) && !json_object_get(o->parent_of, pcomp)) {
+			model_msg_error(o->m, jsonpath_str(&p), "unknown component '%s'", pcomp);
+			continue;
+		}
+		const char *cur = pcomp;
+		const char *zone = NULL;
+		for (size_t steps = 0; cur && !zone && steps <= n; steps++) {
+			zone = json_string_value(json_object_get(o->zone_of, cur));
+			cur = json_string_value(json_object_get(o->parent_of, cur));
+		}
+		if (zone)
+			json_object_set_new(c, "trust_zone", json_string(zone));
+		else if (cur)
+			model_msg_error(o->m, jsonpath_str(&p),
+			                "the parent chain loops without reaching a trust zone");
+	}
+}
+
 static void convert_components(struct otm *o)
 {
 	json_t *comps = json_array();
 	json_object_set_new(o->out, "components", comps);
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	json_t *src = opt_array(o, o->doc, &p, "components");
+	json_t *src = opt_array(o, o->doc, &p, "components", true);
 	size_t i;
 	json_t *c;
 	json_array_foreach (src, i, c) {
 		jsonpath_init(&p, "$.components");
 		jsonpath_index(&p, i);
 		if (!json_is_object(c)) {
-			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(c));
 			continue;
 		}
-		const char *id = need_string(o, c, &p, "id", true);
-		const char *name = need_string(o, c, &p, "name", true);
-		const char *type = need_string(o, c, &p, "type", true);
-		json_t *parent = json_object_get(c, "parent");
-		const char *pzone = sget(parent, "trustZone");
-		const char *pcomp = sget(parent, "component");
-		if (!json_is_object(parent) || (!pzone && !pcomp)) {
-			model_msg_error(o->m, jsonpath_str(&p),
-			                "expected 'parent' with 'trustZone' or 'component'");
-		}
+		const char *id = need_string(o, c, &p, "id");
+		const char *name = need_string(o, c, &p, "name");
+		const char *type = component_type_field(o, c, &p);
+		const char *desc = opt_string(o, c, &p, "description");
+		const char *pzone, *pcomp;
+		bool parent_ok = component_parent(o, c, &p, &pzone, &pcomp);
 		json_t *tags = copy_tags(o, c, &p);
 		json_t *props = copy_attributes(o, c, &p, NULL);
-		if (!id || !name || !type || (!pzone && !pcomp)) {
+		/* Recorded even for a component refused below, so that those inside
+		 * it are not also reported as naming an unknown one. */
+		if (id && parent_ok)
+			json_object_set_new(pzone ? o->zone_of : o->parent_of, id,
+			                    json_string(pzone ? pzone : pcomp));
+		if (!id || !name || !type || !parent_ok) {
 			json_decref(tags);
 			json_decref(props);
 			continue;
@@ -345,40 +469,16 @@ static void convert_components(struct otm *o)
 		const char *t = component_type(o, type, tags, &p);
 		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
 		                         name, "tags", tags, "properties", props);
-		const char *desc = sget(c, "description");
 		if (desc)
 			json_object_set_new(comp, "description", json_string(desc));
-		if (pzone) {
+		if (pzone)
 			json_object_set_new(comp, "trust_zone", json_string(pzone));
-			json_object_set_new(o->zone_of, id, json_string(pzone));
-		} else {
+		else
 			json_object_set_new(comp, "parent", json_string(pcomp));
-			json_object_set_new(o->parent_of, id, json_string(pcomp));
-		}
 		json_array_append_new(comps, comp);
 		map_src(o, "components", &p);
 	}
-	/* A component inside another component is in its trust zone. */
-	size_t n = json_array_size(comps);
-	json_array_foreach (comps, i, c) {
-		if (json_object_get(c, "trust_zone"))
-			continue;
-		const char *cur = sget(c, "parent");
-		const char *zone = NULL;
-		for (size_t steps = 0; cur && !zone && steps <= n; steps++) {
-			zone = json_string_value(json_object_get(o->zone_of, cur));
-			cur = json_string_value(json_object_get(o->parent_of, cur));
-		}
-		jsonpath_init(&p, json_string_value(
-		                      json_array_get(json_object_get(o->srcmap, "components"), i)));
-		jsonpath_key(&p, "parent");
-		if (zone)
-			json_object_set_new(c, "trust_zone", json_string(zone));
-		else
-			model_msg_error(o->m, jsonpath_str(&p),
-			                "no trust zone: the parent chain ends at an unknown "
-			                "component or loops");
-	}
+	inherit_zones(o, comps);
 }
 
 static void convert_flows(struct otm *o)
@@ -387,24 +487,28 @@ static void convert_flows(struct otm *o)
 	json_object_set_new(o->out, "flows", flows);
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	json_t *src = opt_array(o, o->doc, &p, "dataflows");
+	json_t *src = opt_array(o, o->doc, &p, "dataflows", false);
 	size_t i;
 	json_t *f;
 	json_array_foreach (src, i, f) {
 		jsonpath_init(&p, "$.dataflows");
 		jsonpath_index(&p, i);
 		if (!json_is_object(f)) {
-			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(f));
 			continue;
 		}
-		const char *id = need_string(o, f, &p, "id", true);
-		const char *source = need_string(o, f, &p, "source", true);
-		const char *dest = need_string(o, f, &p, "destination", true);
+		const char *id = need_string(o, f, &p, "id");
+		const char *source = need_string(o, f, &p, "source");
+		const char *dest = need_string(o, f, &p, "destination");
+		const char *desc = opt_string(o, f, &p, "description");
 		json_t *flow = json_object();
 		json_t *tags = copy_tags(o, f, &p);
 		json_t *props = copy_attributes(o, f, &p, flow);
-		json_t *bidi = json_object_get(f, "bidirectional");
-		if (json_is_true(bidi))
+		json_t *bidi = get_nullable(f, "bidirectional");
+		if (bidi && !json_is_boolean(bidi))
+			type_error(o, &p, "bidirectional", "a boolean or null", bidi);
+		else if (json_is_true(bidi))
 			json_object_set(props, "bidirectional", bidi);
 		if (!id || !source || !dest) {
 			json_decref(flow);
@@ -418,6 +522,8 @@ static void convert_flows(struct otm *o)
 		const char *name = sget(f, "name");
 		if (name)
 			json_object_set_new(flow, "name", json_string(name));
+		if (desc)
+			json_object_set_new(flow, "description", json_string(desc));
 		if (json_array_size(tags))
 			json_object_set_new(flow, "tags", tags);
 		else
@@ -451,29 +557,30 @@ static void convert_threats(struct otm *o)
 	json_object_set_new(o->out, "threats", threats);
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	json_t *src = opt_array(o, o->doc, &p, "threats");
+	json_t *src = opt_array(o, o->doc, &p, "threats", true);
 	size_t i;
 	json_t *t;
 	json_array_foreach (src, i, t) {
 		jsonpath_init(&p, "$.threats");
 		jsonpath_index(&p, i);
 		if (!json_is_object(t)) {
-			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(t));
 			continue;
 		}
-		const char *id = need_string(o, t, &p, "id", true);
-		const char *name = need_string(o, t, &p, "name", true);
+		const char *id = need_string(o, t, &p, "id");
+		const char *name = need_string(o, t, &p, "name");
+		const char *desc = opt_string(o, t, &p, "description");
 		if (!id || !name)
 			continue;
 		json_t *th = json_pack("{s:s, s:s, s:s}", "id", id, "title", name, "origin", "otm");
-		const char *desc = sget(t, "description");
 		if (desc)
 			json_object_set_new(th, "description", json_string(desc));
 		json_t *cats = json_array();
 		char stride[8] = "";
 		size_t j;
 		json_t *c;
-		json_array_foreach (opt_array(o, t, &p, "categories"), j, c) {
+		json_array_foreach (opt_array(o, t, &p, "categories", true), j, c) {
 			if (!json_is_string(c))
 				continue;
 			json_array_append(cats, c);
@@ -485,9 +592,11 @@ static void convert_threats(struct otm *o)
 		if (*stride)
 			json_object_set_new(th, "stride", json_string(stride));
 		json_t *cwes = json_array();
-		json_array_foreach (opt_array(o, t, &p, "cwes"), j, c) {
+		json_array_foreach (opt_array(o, t, &p, "cwes", true), j, c) {
 			json_int_t n = cwe_number(c);
-			if (n) {
+			if (json_is_null(c)) {
+				continue;
+			} else if (n) {
 				json_array_append_new(cwes, json_integer(n));
 			} else {
 				size_t old = jsonpath_key(&p, "cwes");
@@ -526,23 +635,24 @@ static void convert_mitigations(struct otm *o)
 	json_object_set_new(o->out, "countermeasures", cms);
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	json_t *src = opt_array(o, o->doc, &p, "mitigations");
+	json_t *src = opt_array(o, o->doc, &p, "mitigations", true);
 	size_t i;
 	json_t *mi;
 	json_array_foreach (src, i, mi) {
 		jsonpath_init(&p, "$.mitigations");
 		jsonpath_index(&p, i);
 		if (!json_is_object(mi)) {
-			model_msg_error(o->m, jsonpath_str(&p), "expected an object");
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(mi));
 			continue;
 		}
-		const char *id = need_string(o, mi, &p, "id", true);
-		const char *name = need_string(o, mi, &p, "name", true);
+		const char *id = need_string(o, mi, &p, "id");
+		const char *name = need_string(o, mi, &p, "name");
+		const char *desc = opt_string(o, mi, &p, "description");
 		if (!id || !name)
 			continue;
 		json_t *cm = json_pack("{s:s, s:s, s:s, s:[]}", "id", id, "title", name, "origin",
 		                       "otm", "threats");
-		const char *desc = sget(mi, "description");
 		if (desc)
 			json_object_set_new(cm, "description", json_string(desc));
 		json_t *rr = json_object_get(mi, "riskReduction");
@@ -572,6 +682,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	    .srcmap = json_object(),
 	    .threats = json_object(),
 	    .cms = json_object(),
+	    .zone_ids = json_object(),
 	    .zone_of = json_object(),
 	    .parent_of = json_object(),
 	};
@@ -610,6 +721,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	}
 	json_decref(o.threats);
 	json_decref(o.cms);
+	json_decref(o.zone_ids);
 	json_decref(o.zone_of);
 	json_decref(o.parent_of);
 	*ret_model = o.out;
