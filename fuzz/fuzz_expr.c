@@ -49,7 +49,8 @@ static void eval_both(const struct expr *e, struct expr_env env)
 	if (r1 == 0 && r2 == 0 && plain != indexed)
 		fuzz_fail("the model index changes the result", expr_source(e));
 	if (r1 == 0 && r2 < 0)
-		fuzz_fail("the indexed evaluation needs more steps than the plain one", expr_source(e));
+		fuzz_fail("the indexed evaluation needs more steps than the plain one",
+		          expr_source(e));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ts_err err = {0};
 	int r = expr_parse(src, &e, &err);
 	if (r < 0) {
-		if (r != TS_E_INVALID || err.code != TS_E_INVALID || strncmp(err.msg, "column ", 7) != 0)
+		if (r != TS_E_INVALID || err.code != TS_E_INVALID ||
+		    strncmp(err.msg, "column ", 7) != 0)
 			fuzz_fail("expr_parse failed without its documented error", err.msg);
 		if (e)
 			fuzz_fail("expr_parse failed but returned an expression", NULL);

@@ -23,9 +23,8 @@ static const struct {
 	char letter;
 	const char *name;
 } fuzz_targets[] = {
-    {'c', "component_types.json"},  {'m', "mappings.json"},
-    {'t', "threats/fuzz.json"},     {'k', "countermeasures/fuzz.json"},
-    {'b', "blueprints/fuzz.json"},
+    {'c', "component_types.json"},      {'m', "mappings.json"},        {'t', "threats/fuzz.json"},
+    {'k', "countermeasures/fuzz.json"}, {'b', "blueprints/fuzz.json"},
 };
 
 /* The temporary tree: ROOT/base (component types and one countermeasure file
@@ -80,13 +79,17 @@ static void copy_into_base(const char *rel_src, const char *rel_dst)
 static void remove_tree(void)
 {
 	static const char *const files[] = {
-	    "base/component_types.json", "base/countermeasures/operations.json",
+	    "base/component_types.json",    "base/countermeasures/operations.json",
 	    "overlay/component_types.json", "overlay/mappings.json",
-	    "overlay/threats/fuzz.json", "overlay/countermeasures/fuzz.json",
+	    "overlay/threats/fuzz.json",    "overlay/countermeasures/fuzz.json",
 	    "overlay/blueprints/fuzz.json"};
-	static const char *const dirs[] = {"base/countermeasures", "base", "overlay/threats",
-	                                   "overlay/countermeasures", "overlay/blueprints",
-	                                   "overlay", ""};
+	static const char *const dirs[] = {"base/countermeasures",
+	                                   "base",
+	                                   "overlay/threats",
+	                                   "overlay/countermeasures",
+	                                   "overlay/blueprints",
+	                                   "overlay",
+	                                   ""};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(files); i++) {
 		char *p = ts_asprintf("%s/%s", fuzz_root, files[i]);
 		unlink(p);
@@ -123,7 +126,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		free(p);
 	}
 	copy_into_base("library/component_types.json", "component_types.json");
-	copy_into_base("library/countermeasures/operations.json", "countermeasures/operations.json");
+	copy_into_base("library/countermeasures/operations.json",
+	               "countermeasures/operations.json");
 	return 0;
 }
 

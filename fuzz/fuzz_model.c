@@ -42,8 +42,8 @@ static void check_round_trip(const json_t *model)
 	char *dump2 = model_canonical_dump(again, hash2);
 	json_t *diff = NULL;
 	model_diff(model, again, &diff);
-	bool same = dump2 && strcmp(dump, dump2) == 0 && strcmp(hash, hash2) == 0 &&
-	            model_diff_empty(diff);
+	bool same =
+	    dump2 && strcmp(dump, dump2) == 0 && strcmp(hash, hash2) == 0 && model_diff_empty(diff);
 	json_decref(diff);
 	free(dump2);
 	json_decref(again);
