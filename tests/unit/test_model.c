@@ -3,6 +3,7 @@
  * no-op re-imports, diffs, and the `model import` / `model diff` commands. */
 #include "helpers/testutil.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -375,6 +376,42 @@ static void test_error_cap(void **state)
 		lines += *c == '\n';
 	assert_int_equal(lines, MODEL_MAX_ERRORS + 1);
 	assert_line(err.msg, "many.json: 10 more errors not shown");
+	ts_buf_free(&b);
+}
+
+/* Messages quote the input, the file name and jansson's error text; none of
+ * them need be UTF-8 (jansson cuts its text mid-character, a long message is
+ * cut at a byte count), and an error whose message could not be stored was
+ * lost: the document was refused with no reason, or even accepted. */
+static void test_messages_not_utf8(void **state)
+{
+	(void)state;
+	struct ts_err err = {0};
+	/* found by fuzz_model_threatdragon: jansson quotes half of a character */
+	const char bad_escape[] = " \"}\\\xd4\x8f\x90\x94ou";
+	assert_int_equal(model_parse("t.json", bad_escape, sizeof(bad_escape) - 1,
+	                             MODEL_FORMAT_THREATDRAGON, false, &test_ti, NULL, NULL, NULL,
+	                             &err),
+	                 -EINVAL);
+	assert_string_equal(err.msg, "t.json:1:5: invalid JSON: invalid escape near '\"}\\?'");
+
+	/* a file name that is not UTF-8 */
+	assert_int_equal(model_parse("caf\xe9.json", "[", 1, MODEL_FORMAT_AUTO, false, &test_ti,
+	                             NULL, NULL, NULL, &err),
+	                 -EINVAL);
+	assert_string_equal(err.msg, "caf?.json:1:1: invalid JSON: ']' expected near end of file");
+
+	/* a message cut inside a character: the error still refuses the model */
+	struct ts_buf b = {0};
+	ts_buf_puts(&b, "{\"format\": \"threatsync-model/1\", \"project\": {\"name\": \"x\"}, "
+	                "\"components\": [{\"id\": \"c\", \"name\": \"c\", \"type\": \"");
+	for (int i = 0; i < 700; i++)
+		ts_buf_puts(&b, "\xc3\xa9");
+	ts_buf_puts(&b, "\"}]}");
+	assert_int_equal(model_parse("cut.json", b.data, b.len, MODEL_FORMAT_NATIVE, false,
+	                             &test_ti, NULL, NULL, NULL, &err),
+	                 -EINVAL);
+	assert_non_null(strstr(err.msg, "cut.json: $.components[0].type: "));
 	ts_buf_free(&b);
 }
 
@@ -958,6 +995,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_duplicate_key_and_limits),
 	    cmocka_unit_test(test_error_cap),
+	    cmocka_unit_test(test_messages_not_utf8),
 	    cmocka_unit_test(test_otm),
 	    cmocka_unit_test(test_otm_source_paths),
 	    cmocka_unit_test(test_threatdragon),
