@@ -415,6 +415,33 @@ static void test_messages_not_utf8(void **state)
 	ts_buf_free(&b);
 }
 
+/* Repeated compliance ids and tags are dropped however often they repeat;
+ * from the third on they were compared with one already freed and kept (found
+ * by fuzz_model_otm: the canonical form read back different). */
+static void test_normalise_drops_repeats(void **state)
+{
+	(void)state;
+	const char *doc =
+	    "{\"format\": \"threatsync-model/1\", \"project\": {\"name\": \"x\", "
+	    "\"compliance\": [\"pci-dss\", \"gdpr\", \"gdpr\", \"gdpr\", \"gdpr\"]}, "
+	    "\"trust_zones\": [{\"id\": \"z\", \"name\": \"Z\", \"trust_level\": 50}], "
+	    "\"components\": [{\"id\": \"web\", \"type\": \"web_app\", \"name\": \"W\", "
+	    "\"trust_zone\": \"z\", \"tags\": [\"b\", \"a\", \"b\", \"b\", \"a\", \"b\"]}]}";
+	json_t *m = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(model_parse("r.json", doc, strlen(doc), MODEL_FORMAT_NATIVE, false,
+	                             &test_ti, &m, NULL, NULL, &err),
+	                 0);
+	char *compliance =
+	    json_dumps(json_object_get(json_object_get(m, "project"), "compliance"), 0);
+	assert_string_equal(compliance, "[\"gdpr\", \"pci-dss\"]");
+	char *tags = json_dumps(json_object_get(model_component(m, "web"), "tags"), 0);
+	assert_string_equal(tags, "[\"a\", \"b\"]");
+	free(tags);
+	free(compliance);
+	json_decref(m);
+}
+
 /* --------------------------------------------------------------- OTM */
 
 static json_t *find_id(const json_t *model, const char *kind, const char *id)
@@ -996,6 +1023,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_key_and_limits),
 	    cmocka_unit_test(test_error_cap),
 	    cmocka_unit_test(test_messages_not_utf8),
+	    cmocka_unit_test(test_normalise_drops_repeats),
 	    cmocka_unit_test(test_otm),
 	    cmocka_unit_test(test_otm_source_paths),
 	    cmocka_unit_test(test_threatdragon),
