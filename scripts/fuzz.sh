@@ -46,6 +46,20 @@ max_len_of() {
 	esac
 }
 
+# The model harnesses get the library's type ids and the foreign type names it
+# maps as a dictionary: an element named after a type takes paths of the
+# importers that random bytes reach only by luck.
+model_dict=build/fuzz/model.dict
+{
+	jq -r '.component_types[].id' library/component_types.json
+	jq -r '.type_mappings[] | keys[]' library/mappings.json
+} | LC_ALL=C sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$model_dict"
+dict_of() {
+	case "$1" in
+	model_*) echo "-dict=$model_dict" ;;
+	esac
+}
+
 failed=()
 for h in "${harnesses[@]}"; do
 	bin=build/fuzz/fuzz/fuzz_$h
@@ -71,7 +85,7 @@ for h in "${harnesses[@]}"; do
 	[ "$seconds" -eq 0 ] && continue
 	# shellcheck disable=SC2046
 	if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-		-max_len="$(max_len_of "$h")" -print_final_stats=1 \
+		-max_len="$(max_len_of "$h")" -print_final_stats=1 $(dict_of "$h") \
 		-artifact_prefix="$findings/" "$work" $(seeds_of "$h") >"$log" 2>&1; then
 		status=ok
 	else
