@@ -3,8 +3,10 @@
 # Installs the Debian packages threatsync needs (when missing), then configures
 # and builds. Idempotent, and fast when everything is already there.
 #
-# usage: scripts/setup.sh [--tests] [--build-dir DIR] [--sanitize] [--werror] [--quiet]
+# usage: scripts/setup.sh [--tests] [--fuzz] [--build-dir DIR] [--sanitize] [--werror] [--quiet]
 #   --tests      also install what the test suite needs (valgrind, systemd-analyze, wrk)
+#   --fuzz       also install clang and its libFuzzer runtime, and build the
+#                fuzzing harnesses with it (fuzz/, docs/fuzzing.md) instead of the tests
 #   --build-dir  where to build (default: build)
 #   --sanitize   build with ASan+UBSan
 #   --werror     treat warnings as errors
@@ -13,11 +15,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=build
 tests=0
+fuzz=0
 cmake_args=()
 quiet=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) tests=1 ;;
+	--fuzz) fuzz=1 ;;
 	--build-dir) build_dir=$2; shift ;;
 	--sanitize) cmake_args+=(-DTS_SANITIZE=ON) ;;
 	--werror) cmake_args+=(-DTS_WERROR=ON) ;;
@@ -32,6 +36,11 @@ packages=(build-essential cmake pkg-config ca-certificates python3 jq sqlite3 cu
 	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev)
 if [ $tests -eq 1 ]; then
 	packages+=(valgrind systemd wrk)
+fi
+if [ $fuzz -eq 1 ]; then
+	# clang's libFuzzer and sanitizer runtimes are only recommended by clang
+	packages+=(clang libclang-rt-dev)
+	cmake_args+=(-DCMAKE_C_COMPILER=clang -DTS_FUZZ=ON -DTS_TESTS=OFF)
 fi
 
 missing=()

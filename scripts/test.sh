@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Sets up and runs every test: a build with warnings as errors, then the same
-# suite under ASan+UBSan, then the cmocka cases under valgrind.
+# suite under ASan+UBSan, then the cmocka cases under valgrind, then a short
+# run of every fuzzing harness (clang's libFuzzer) with its kept regressions.
 #
 # usage: scripts/test.sh [--quick]   (--quick: only the first build and its tests)
 set -euo pipefail
@@ -23,3 +24,6 @@ ctest --test-dir build/asan --output-on-failure -j"$jobs"
 
 echo "== cmocka cases under valgrind"
 ctest --test-dir build/werror --output-on-failure -j"$jobs" -L valgrind
+
+echo "== fuzzing smoke run (20 s per harness, regressions replayed)"
+scripts/fuzz.sh 20

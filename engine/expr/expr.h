@@ -29,7 +29,7 @@
 struct expr;
 
 /* Parses src (NUL-terminated, at most EXPR_MAX_SOURCE bytes). On success returns 0
- * and *ret_expr is new (free with expr_free). On a syntax error returns -EINVAL,
+ * and *ret_expr is new (free with expr_free). On a syntax error returns TS_E_INVALID,
  * leaves *ret_expr untouched, and err->msg is "column N: message" (N is the 1-based
  * byte column of the offending token), err->code TS_E_INVALID. Callers prefix the
  * place the text came from (config line, library file and JSON path). */
@@ -69,7 +69,7 @@ struct expr_env {
 };
 
 /* Evaluates e against env (NULL: every root is null) and stores its truthiness in
- * *ret. Allocates nothing and does not modify the JSON values. Returns 0, or -EINVAL
+ * *ret. Allocates nothing and does not modify the JSON values. Returns 0, or TS_E_INVALID
  * with err (TS_E_INVALID) set when the evaluation exceeded its step budget
  * (env->max_steps); every other combination of values has a defined result. */
 int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret, struct ts_err *err);

@@ -20,6 +20,10 @@
 
 static void diag_addv(struct lib_diag *d, bool warning, int code, const char *file,
                       const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+
+static void diag_addv(struct lib_diag *d, bool warning, int code, const char *file,
+                      const char *path, const char *fmt, va_list ap)
 {
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 16;

@@ -59,5 +59,10 @@ char *model_slug(const char *s);
  * for database/db/storage/bucket/queue, generic_actor for user/actor/client/
  * browser, else NULL. */
 const char *model_guess_generic(const char *foreign);
+/* Replaces in place each byte of s that is not part of well-formed UTF-8 with
+ * '?' (s may be NULL). Messages quote the input and jansson's error texts,
+ * which can hold invalid or cut sequences; jansson refuses such a string, and
+ * a message that cannot be stored would lose the error with it. */
+void model_msg_utf8_fix(char *s);
 
 #endif

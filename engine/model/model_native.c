@@ -637,11 +637,16 @@ static void sort_array(json_t *arr, int (*cmp)(const void *, const void *), bool
 		items[i] = json_incref(json_array_get(arr, i));
 	qsort(items, n, sizeof(*items), cmp);
 	json_array_clear(arr);
+	/* compared with the last one kept (arr holds it): a dropped one is freed,
+	 * and three equal values in a row would compare with freed memory */
+	json_t *kept = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (unique && i > 0 && cmp(&items[i - 1], &items[i]) == 0)
+		if (unique && kept && cmp(&kept, &items[i]) == 0) {
 			json_decref(items[i]);
-		else
+		} else {
 			json_array_append_new(arr, items[i]);
+			kept = items[i];
+		}
 	}
 	free(items);
 }

@@ -136,16 +136,23 @@ static json_t *load_bounded(struct model_msgs *m, const char *data, size_t len)
 	}
 	int line = 0, col = 0;
 	if (depth_exceeded(data, len, &line, &col)) {
-		json_array_append_new(m->errors,
-		                      json_sprintf("%s:%d:%d: nesting deeper than %d levels",
-		                                   m->file, line, col, MODEL_MAX_DEPTH));
+		/* the file name comes from the user and need not be UTF-8 either */
+		char *msg = ts_asprintf("%s:%d:%d: nesting deeper than %d levels", m->file, line,
+		                        col, MODEL_MAX_DEPTH);
+		model_msg_utf8_fix(msg);
+		json_array_append_new(m->errors, json_string(msg));
+		free(msg);
 		return NULL;
 	}
 	json_error_t jerr;
 	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
-		json_array_append_new(m->errors, json_sprintf("%s:%d:%d: invalid JSON: %s", m->file,
-		                                              jerr.line, jerr.column, jerr.text));
+		/* jansson quotes the bytes near the error, which need not be UTF-8 */
+		char *msg = ts_asprintf("%s:%d:%d: invalid JSON: %s", m->file, jerr.line,
+		                        jerr.column, jerr.text);
+		model_msg_utf8_fix(msg);
+		json_array_append_new(m->errors, json_string(msg));
+		free(msg);
 		return NULL;
 	}
 	struct jsonpath p;

@@ -3,6 +3,7 @@
  * no-op re-imports, diffs, and the `model import` / `model diff` commands. */
 #include "helpers/testutil.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -376,6 +377,69 @@ static void test_error_cap(void **state)
 	assert_int_equal(lines, MODEL_MAX_ERRORS + 1);
 	assert_line(err.msg, "many.json: 10 more errors not shown");
 	ts_buf_free(&b);
+}
+
+/* Messages quote the input, the file name and jansson's error text; none of
+ * them need be UTF-8 (jansson cuts its text mid-character, a long message is
+ * cut at a byte count), and an error whose message could not be stored was
+ * lost: the document was refused with no reason, or even accepted. */
+static void test_messages_not_utf8(void **state)
+{
+	(void)state;
+	struct ts_err err = {0};
+	/* found by fuzz_model_threatdragon: jansson quotes half of a character */
+	const char bad_escape[] = " \"}\\\xd4\x8f\x90\x94ou";
+	assert_int_equal(model_parse("t.json", bad_escape, sizeof(bad_escape) - 1,
+	                             MODEL_FORMAT_THREATDRAGON, false, &test_ti, NULL, NULL, NULL,
+	                             &err),
+	                 -EINVAL);
+	assert_string_equal(err.msg, "t.json:1:5: invalid JSON: invalid escape near '\"}\\?'");
+
+	/* a file name that is not UTF-8 */
+	assert_int_equal(model_parse("caf\xe9.json", "[", 1, MODEL_FORMAT_AUTO, false, &test_ti,
+	                             NULL, NULL, NULL, &err),
+	                 -EINVAL);
+	assert_string_equal(err.msg, "caf?.json:1:1: invalid JSON: ']' expected near end of file");
+
+	/* a message cut inside a character: the error still refuses the model */
+	struct ts_buf b = {0};
+	ts_buf_puts(&b, "{\"format\": \"threatsync-model/1\", \"project\": {\"name\": \"x\"}, "
+	                "\"components\": [{\"id\": \"c\", \"name\": \"c\", \"type\": \"");
+	for (int i = 0; i < 700; i++)
+		ts_buf_puts(&b, "\xc3\xa9");
+	ts_buf_puts(&b, "\"}]}");
+	assert_int_equal(model_parse("cut.json", b.data, b.len, MODEL_FORMAT_NATIVE, false,
+	                             &test_ti, NULL, NULL, NULL, &err),
+	                 -EINVAL);
+	assert_non_null(strstr(err.msg, "cut.json: $.components[0].type: "));
+	ts_buf_free(&b);
+}
+
+/* Repeated compliance ids and tags are dropped however often they repeat;
+ * from the third on they were compared with one already freed and kept (found
+ * by fuzz_model_otm: the canonical form read back different). */
+static void test_normalise_drops_repeats(void **state)
+{
+	(void)state;
+	const char *doc =
+	    "{\"format\": \"threatsync-model/1\", \"project\": {\"name\": \"x\", "
+	    "\"compliance\": [\"pci-dss\", \"gdpr\", \"gdpr\", \"gdpr\", \"gdpr\"]}, "
+	    "\"trust_zones\": [{\"id\": \"z\", \"name\": \"Z\", \"trust_level\": 50}], "
+	    "\"components\": [{\"id\": \"web\", \"type\": \"web_app\", \"name\": \"W\", "
+	    "\"trust_zone\": \"z\", \"tags\": [\"b\", \"a\", \"b\", \"b\", \"a\", \"b\"]}]}";
+	json_t *m = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(model_parse("r.json", doc, strlen(doc), MODEL_FORMAT_NATIVE, false,
+	                             &test_ti, &m, NULL, NULL, &err),
+	                 0);
+	char *compliance =
+	    json_dumps(json_object_get(json_object_get(m, "project"), "compliance"), 0);
+	assert_string_equal(compliance, "[\"gdpr\", \"pci-dss\"]");
+	char *tags = json_dumps(json_object_get(model_component(m, "web"), "tags"), 0);
+	assert_string_equal(tags, "[\"a\", \"b\"]");
+	free(tags);
+	free(compliance);
+	json_decref(m);
 }
 
 /* --------------------------------------------------------------- OTM */
@@ -961,6 +1025,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_duplicate_key_and_limits),
 	    cmocka_unit_test(test_error_cap),
+	    cmocka_unit_test(test_messages_not_utf8),
+	    cmocka_unit_test(test_normalise_drops_repeats),
 	    cmocka_unit_test(test_otm),
 	    cmocka_unit_test(test_otm_source_paths),
 	    cmocka_unit_test(test_threatdragon),
