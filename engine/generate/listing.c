@@ -109,17 +109,29 @@ static int load_links(struct store *s, int64_t pid, int by, json_t **ret_links, 
 	return 0;
 }
 
+/* What both listings start from: the project's header document, the
+ * overrides in force at now and the threat/countermeasure links keyed by
+ * threats (by 0) or countermeasures (by 1). On error what was made is
+ * returned for the caller's cleanup. */
+static int list_begin(struct store *s, const char *slug, const char *now, int by,
+                      int64_t *ret_project, json_t **ret_doc, json_t **ret_active,
+                      json_t **ret_links, struct ts_err *err)
+{
+	int rc = list_header(s, slug, ret_project, ret_doc, err);
+	if (rc == 0)
+		rc = override_load_active(s, *ret_project, now, ret_active, NULL, err);
+	if (rc == 0)
+		rc = load_links(s, *ret_project, by, ret_links, err);
+	return rc;
+}
+
 int gen_list_threats(struct store *s, const char *slug, bool all, const char *now, json_t **ret_doc,
                      struct ts_err *err)
 {
 	int64_t pid;
 	json_t *doc = NULL, *active = NULL, *links = NULL;
-	int rc = list_header(s, slug, &pid, &doc, err);
+	int rc = list_begin(s, slug, now, 0, &pid, &doc, &active, &links, err);
 	if (rc < 0)
-		goto fail;
-	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
-		goto fail;
-	if ((rc = load_links(s, pid, 0, &links, err)) < 0)
 		goto fail;
 	sqlite3_stmt *st;
 	st = store_prepare(s, SQL_LIST_THREATS);
@@ -183,12 +195,8 @@ int gen_list_countermeasures(struct store *s, const char *slug, bool all, const 
 		                  status);
 	int64_t pid;
 	json_t *doc = NULL, *active = NULL, *links = NULL;
-	int rc = list_header(s, slug, &pid, &doc, err);
+	int rc = list_begin(s, slug, now, 1, &pid, &doc, &active, &links, err);
 	if (rc < 0)
-		goto fail;
-	if ((rc = override_load_active(s, pid, now, &active, NULL, err)) < 0)
-		goto fail;
-	if ((rc = load_links(s, pid, 1, &links, err)) < 0)
 		goto fail;
 	sqlite3_stmt *st;
 	st = store_prepare(s, SQL_LIST_CMS);
