@@ -33,7 +33,7 @@ done
 
 packages=(build-essential cmake pkg-config ca-certificates python3 jq sqlite3 curl
 	libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libconfig-dev
-	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev)
+	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev libyajl-dev libxml2-dev)
 if [ $tests -eq 1 ]; then
 	packages+=(valgrind systemd wrk)
 fi

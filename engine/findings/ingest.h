@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A report into the database: one scan stored in one transaction or not at
+ * all. Each finding gets a stable fingerprint, its lifecycle (open, fixed,
+ * reopened, suppressed, with history rows), the components it maps to
+ * (code.paths globs, code.urls prefixes; the most specific wins), its
+ * correlations with threat instances (same CWE, an ancestor in the CWE
+ * catalog, or a library-declared rule), and the verification of the tasks
+ * behind those threats; tracker notices (reopen, comment, "verified by") are
+ * enqueued in the outbox in the same transaction. No network, no loop. */
+#ifndef TS_ENGINE_INGEST_H
+#define TS_ENGINE_INGEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/findings/findings.h"
+#include "engine/library/cwe.h"
+#include "engine/store/store.h"
+#include "engine/util.h"
+
+struct library;
+
+/* Everything borrowed. */
+struct ingest_request {
+	const char *project;      /* slug; required */
+	const char *path;         /* the report file; required */
+	const char *name;         /* how messages and scans.source_name name it; NULL: path */
+	enum findings_format format; /* FINDINGS_FORMAT_AUTO: detected from the content */
+	const char *scope;        /* branch, path or target the scan covered; NULL: "" */
+	const char *tool_version; /* overrides the report's; NULL: the report's */
+	const struct cwe_catalog *cwe;  /* required: ancestry for correlation */
+	const struct library *library;  /* NULL: no rule-based correlation */
+	const struct config_project *project_cfg; /* NULL: not tracked, defaults */
+	const char *now;          /* ISO 8601 UTC; NULL: the clock */
+};
+
+/* Parses r->path and stores the scan. *ret_result (may be NULL) is a new JSON
+ * object as schema/ingest.schema.json describes (scan ids, tool, counts:
+ * results, new, still_open, fixed, reopened, suppressed, unmapped,
+ * correlated; verification changes; "unchanged": true when the identical
+ * file was already ingested for this project, which is a no-op). Errors:
+ * TS_E_NOTFOUND (no such project), TS_E_IO, TS_E_INVALID ("NAME:
+ * path-in-document: message"; the database is left as it was), TS_E_BUSY,
+ * TS_E_INTERNAL. */
+int ingest_report(struct store *s, const struct ingest_request *r, json_t **ret_result,
+                  struct ts_err *err);
+
+#endif
