@@ -97,6 +97,9 @@ struct findings_report {
 	char detail[64];          /* "sarif 2.1.0", "zap xml", "zap json", "gitlab sast 15.0.4" */
 	size_t results;           /* results handed to the callback */
 	size_t skipped;           /* results left out (SARIF kind pass/notApplicable) */
+	bool incomplete;          /* the report says the scan did not finish (SARIF
+	                           * invocations[].executionSuccessful false): absent
+	                           * findings must not be taken as fixed */
 };
 
 /* Reads the start of path and names its format. An unreadable file is TS_E_IO
