@@ -47,4 +47,40 @@ struct ingest_request {
 int ingest_report(struct store *s, const struct ingest_request *r, json_t **ret_result,
                   struct ts_err *err);
 
+/* Ends the person suppressions of the project whose expiry date is today or
+ * earlier (the finding is open again, with a history row). Runs at every
+ * ingest and listing; call inside a transaction. *ret_n (may be NULL)
+ * receives the number ended. */
+int findings_expire(struct store *s, int64_t project_id, const char *now, int *ret_n,
+                    struct ts_err *err);
+
+/* What `threatsync findings` lists. Everything borrowed. */
+struct findings_filter {
+	const char *project; /* slug; required */
+	const char *status;  /* open | fixed | suppressed; NULL: all */
+	const char *tool;    /* NULL: all */
+	bool unmapped;       /* only findings no component claims */
+	const char *now;     /* NULL: the clock */
+};
+
+/* The findings of a project as schema/findings.schema.json describes (new
+ * object), newest first seen last, ids ascending; expired suppressions end
+ * first (a write). TS_E_NOTFOUND for an unknown project, TS_E_USAGE for an
+ * unknown status. */
+int findings_list(struct store *s, const struct findings_filter *f, json_t **ret,
+                  struct ts_err *err);
+
+/* A person's suppression of finding id of project (reason required, expires
+ * YYYY-MM-DD or NULL), or its end (unsuppress: the finding is open until the
+ * next complete scan decides). Recorded with a history row naming actor.
+ * *ret (may be NULL) is the finding's new state, {"id", "status", "from"}.
+ * TS_E_NOTFOUND: no such project or finding; TS_E_USAGE: no reason, a bad
+ * date, or unsuppressing a finding no person suppressed. The task
+ * verification follows at the next ingest. */
+int findings_suppress(struct store *s, const char *project, int64_t id, const char *reason,
+                      const char *expires, const char *actor, const char *now, json_t **ret,
+                      struct ts_err *err);
+int findings_unsuppress(struct store *s, const char *project, int64_t id, const char *actor,
+                        const char *now, json_t **ret, struct ts_err *err);
+
 #endif
