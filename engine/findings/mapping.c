@@ -51,7 +51,7 @@ static void url_split(const char *u, struct url_parts *p)
 {
 	memset(p, 0, sizeof(*p));
 	const char *sep = strstr(u, "://");
-	if (sep && (size_t)(sep - u) == strcspn(u, "/?#")) {
+	if (sep && (size_t)(sep - u) < strcspn(u, "/?#")) {
 		p->scheme = u;
 		p->scheme_len = (size_t)(sep - u);
 		u = sep + 3;
