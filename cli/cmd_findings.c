@@ -15,7 +15,7 @@
 
 #define INGEST_FILES_MAX 256
 
-/* $THREATSYNC_NOW as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ, so runs can be
+/* $THREATSYNC_NOW as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z, so runs can be
  * reproduced; NULL when unset. false after printing an error. */
 static bool clock_of(char out[32], const char **ret)
 {
@@ -28,10 +28,11 @@ static bool clock_of(char out[32], const char **ret)
 	size_t n = strlen(v);
 	if (override_date_valid(date) && n == 10) {
 		snprintf(out, 32, "%sT00:00:00.000Z", date);
-	} else if (override_date_valid(date) && n == 24 && v[10] == 'T' && v[23] == 'Z') {
-		snprintf(out, 32, "%s", v);
+	} else if (override_date_valid(date) && (n == 20 || n == 24) && v[10] == 'T' &&
+	           v[n - 1] == 'Z' && v[13] == ':' && v[16] == ':' && (n == 20 || v[19] == '.')) {
+		snprintf(out, 32, "%.19s.%.3sZ", v, n == 24 ? v + 20 : "000");
 	} else {
-		cli_error("THREATSYNC_NOW='%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ", v);
+		cli_error("THREATSYNC_NOW='%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z", v);
 		return false;
 	}
 	*ret = out;
