@@ -146,9 +146,15 @@ void fingerprint_compute(const struct finding *f, const char *scope, char out[FI
 	unsigned int dl = 0;
 	EVP_DigestFinal_ex(md, d, &dl);
 	EVP_MD_CTX_free(md);
-	size_t k = (size_t)snprintf(out, FINGERPRINT_MAX, "%s:", kind);
-	for (unsigned int i = 0; i < dl && k + 2 < FINGERPRINT_MAX; i++, k += 2)
-		snprintf(out + k, 3, "%02x", d[i]);
+	static const char hex[] = "0123456789abcdef";
+	size_t k = strlen(kind);
+	memcpy(out, kind, k);
+	out[k++] = ':';
+	for (unsigned int i = 0; i < dl && k + 2 < FINGERPRINT_MAX; i++) {
+		out[k++] = hex[d[i] >> 4];
+		out[k++] = hex[d[i] & 15];
+	}
+	out[k] = '\0';
 }
 
 void fingerprint_kind(const char *fp, char out[16])

@@ -41,11 +41,23 @@ static const char SQL_HAS_TICKET[] =
 static const char SQL_FINDING[] =
     "SELECT tool, rule_id, cwe, path, line, url, method, first_seen, severity, message,"
     " fingerprint, package, image FROM findings WHERE id = ?1";
-static const char SQL_OPEN_FINDINGS[] =
+/* The open findings of a task not yet told, oldest first, up to ?2. */
+static const char SQL_UNTOLD_FINDINGS[] =
     "SELECT DISTINCT f.id FROM threat_countermeasures tc"
     " JOIN correlations co ON co.threat_id = tc.threat_id"
     " JOIN findings f ON f.id = co.finding_id"
-    " WHERE tc.countermeasure_id = ?1 AND f.status = 'open' ORDER BY f.id";
+    " WHERE tc.countermeasure_id = ?1 AND f.status = 'open' AND NOT EXISTS"
+    " (SELECT 1 FROM verification_notices n WHERE n.countermeasure_id = ?1"
+    "  AND n.kind = 'finding' AND n.finding_id = f.id AND n.episode = 0)"
+    " ORDER BY f.id LIMIT ?2";
+/* All of them, recorded as told (a reopen named them), in one statement. */
+static const char SQL_TOLD_BY_REOPEN[] =
+    "INSERT OR IGNORE INTO verification_notices(notice, countermeasure_id, kind, finding_id,"
+    " episode, queued, created_at)"
+    " SELECT DISTINCT NULL, ?1, 'finding', f.id, 0, 0, ?2 FROM threat_countermeasures tc"
+    " JOIN correlations co ON co.threat_id = tc.threat_id"
+    " JOIN findings f ON f.id = co.finding_id"
+    " WHERE tc.countermeasure_id = ?1 AND f.status = 'open'";
 static const char SQL_NOTICE[] =
     "INSERT OR IGNORE INTO verification_notices(notice, countermeasure_id, kind, finding_id,"
     " episode, queued, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -256,15 +268,18 @@ static int notice(struct vctx *v, const struct task_row *t, const char *kind, in
 	return rc;
 }
 
-/* The open findings of task t, ids ascending. New array. */
-static int open_findings(struct vctx *v, int64_t task, int64_t **ret, size_t *ret_n)
+/* The open findings of task t not yet told, at most limit, ids ascending.
+ * New array. */
+static int untold_findings(struct vctx *v, int64_t task, int limit, int64_t **ret,
+                           size_t *ret_n)
 {
 	*ret = NULL;
 	*ret_n = 0;
-	sqlite3_stmt *st = store_prepare(v->s, SQL_OPEN_FINDINGS);
+	sqlite3_stmt *st = store_prepare(v->s, SQL_UNTOLD_FINDINGS);
 	if (!st)
 		return store_fail(v->s, "reading findings of a task", v->err);
 	sqlite3_bind_int64(st, 1, task);
+	sqlite3_bind_int(st, 2, limit);
 	size_t n = 0, cap = 0;
 	int64_t *ids = NULL;
 	int rc;
@@ -279,35 +294,36 @@ static int open_findings(struct vctx *v, int64_t task, int64_t **ret, size_t *re
 	return rc == SQLITE_DONE ? 0 : store_fail(v->s, "reading findings of a task", v->err);
 }
 
-/* Comments for the open findings of a task not done, once per finding; with
- * queue false the findings are only recorded as told (a reopen named them). */
-static int finding_notices(struct vctx *v, const struct task_row *t, bool queue)
+/* One comment for each open finding of a task not done that it was not told
+ * of, COMMENTS_PER_TASK at a time (the rest at the next ingests). */
+static int finding_notices(struct vctx *v, const struct task_row *t)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
-	int rc = open_findings(v, t->id, &ids, &n);
-	int queued = 0;
+	int rc = untold_findings(v, t->id, COMMENTS_PER_TASK, &ids, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct finding_text f;
 		if ((rc = load_finding(v, ids[i], &f)) != 0)
 			break;
-		bool fresh = false;
-		if (!queue || queued >= COMMENTS_PER_TASK) {
-			if (!queue)
-				rc = notice(v, t, "finding", ids[i], f.fingerprint, 0, NULL, NULL, NULL,
-				            &fresh);
-		} else {
-			char *text = render(v->pc->finding_comment, notice_default_finding, &f, NULL,
-			                    t->title, v->now);
-			rc = notice(v, t, "finding", ids[i], f.fingerprint, 0, "comment", "text", text,
-			            &fresh);
-			free(text);
-			queued += fresh;
-		}
+		char *text = render(v->pc->finding_comment, notice_default_finding, &f, NULL, t->title,
+		                    v->now);
+		rc = notice(v, t, "finding", ids[i], f.fingerprint, 0, "comment", "text", text, NULL);
+		free(text);
 		finding_text_free(&f);
 	}
 	free(ids);
 	return rc;
+}
+
+/* A reopen names the findings of the task: each counts as told. */
+static int told_by_reopen(struct vctx *v, const struct task_row *t)
+{
+	sqlite3_stmt *st = store_prepare(v->s, SQL_TOLD_BY_REOPEN);
+	if (!st)
+		return store_fail(v->s, "recording notices", v->err);
+	sqlite3_bind_int64(st, 1, t->id);
+	store_bind_static(st, 2, v->now);
+	return store_step_done(v->s, st, "recording notices", v->err);
 }
 
 static int task_notices(struct vctx *v, struct task_row *t, const char *from, const char *to)
@@ -342,14 +358,14 @@ static int task_notices(struct vctx *v, struct task_row *t, const char *from, co
 				t->status = ts_strdup("todo");
 				/* The reopen told of these findings: no comment each. */
 				if (rc == 0)
-					rc = finding_notices(v, t, false);
+					rc = told_by_reopen(v, t);
 			}
 			free(text);
 			finding_text_free(&f);
 			return rc;
 		}
 		if (task_status_open(t->status))
-			return finding_notices(v, t, true);
+			return finding_notices(v, t);
 		return 0;
 	}
 	if (strcmp(to, "passed") == 0 && from && strcmp(from, "failed") == 0) {

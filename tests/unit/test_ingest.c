@@ -635,6 +635,62 @@ static void test_no_reopen_when_configured(void **state)
 	fx_close(&x);
 }
 
+/* Many results: generated on the fly, a third on each component, a third
+ * unmapped; each file holds four results. */
+struct many {
+	int n;
+};
+
+static int produce_many(void *ud, finding_cb cb, void *cb_ud, struct findings_report *rep,
+                        struct ts_err *err)
+{
+	const struct many *m = ud;
+	rep->format = FINDINGS_FORMAT_SARIF;
+	for (int i = 0; i < m->n; i++) {
+		char path[64], msg[64];
+		static const char *const dirs[] = {"src/web/app", "src/web/api/v1", "vendor/lib"};
+		snprintf(path, sizeof(path), "%s/f%d.c", dirs[i % 3], i / 4);
+		snprintf(msg, sizeof(msg), "result %d", i);
+		int cwe = i % 2 ? 79 : 89;
+		struct finding f = SAST(i % 2 ? "xss" : "sqli", path, i % 97 + 1, cwe, msg);
+		int rc = cb(cb_ud, &f, err);
+		if (rc)
+			return rc;
+		rep->results++;
+	}
+	return 0;
+}
+
+static void test_many_findings(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	/* 250,000 results; fewer under valgrind, which is a hundred times slower. */
+	struct many m = {.n = getenv("TS_VALGRIND") ? 3000 : 250000};
+	struct ingest_request r = {.project = "shop", .path = "big.sarif", .cwe = x.cwe,
+	                           .project_cfg = config_find_project(x.g.cfg, "shop"), .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	int64_t t0 = ts_monotonic_ms();
+	assert_int_equal(ingest_run(x.g.s, &r, "big", produce_many, &m, &res, &err), 0);
+	int64_t t1 = ts_monotonic_ms();
+	assert_int_equal(count(res, "results"), m.n);
+	assert_int_equal(count(res, "new"), m.n);
+	assert_int_equal(count(res, "unmapped"), m.n / 3);
+	assert_int_equal(count(res, "correlated"), m.n - m.n / 3);
+	json_decref(res);
+	/* Again, as the next scan: every finding still open. */
+	r.now = "2026-11-23T10:00:00.000Z";
+	assert_int_equal(ingest_run(x.g.s, &r, "big2", produce_many, &m, &res, &err), 0);
+	int64_t t2 = ts_monotonic_ms();
+	assert_int_equal(count(res, "still_open"), m.n);
+	json_decref(res);
+	print_message("%d results: first ingest %lld ms, second %lld ms\n", m.n,
+	              (long long)(t1 - t0), (long long)(t2 - t1));
+	fx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_verification_failed_then_passed),
 	    cmocka_unit_test(test_done_task_reopened_once),
 	    cmocka_unit_test(test_no_reopen_when_configured),
+	    cmocka_unit_test(test_many_findings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
