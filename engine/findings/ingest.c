@@ -537,19 +537,19 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 	int rc = project_find(s, r->project, &g.project_id, err);
 	if (rc)
 		return rc;
+	/* Inside the write transaction, so two processes ingesting the same file
+	 * at once store it once. */
+	if ((rc = store_begin(s)) != 0)
+		return store_fail(s, "starting the ingest", err);
 	json_t *res = NULL;
-	if ((rc = same_file(&g, &res)) != 0)
-		return rc;
-	if (res) {
+	if ((rc = same_file(&g, &res)) != 0 || res) {
+		store_rollback(s);
 		if (ret_result)
 			*ret_result = res;
 		else
 			json_decref(res);
-		return 0;
+		return rc;
 	}
-
-	if ((rc = store_begin(s)) != 0)
-		return store_fail(s, "starting the ingest", err);
 	g.seen = strmap_new();
 	g.cbuf = ts_calloc(CORRELATE_MAX, sizeof(*g.cbuf));
 	json_t *changes = json_array();
