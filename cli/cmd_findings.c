@@ -92,7 +92,8 @@ static void print_result(const json_t *res)
 		printf("  the report says the scan did not finish: nothing was taken as fixed\n");
 	json_t *v;
 	json_array_foreach (json_object_get(res, "verification"), i, v)
-		printf("  verification of %s: %s -> %s\n", json_string_value(json_object_get(v, "task")),
+		printf("  verification of %s: %s -> %s\n",
+		       json_string_value(json_object_get(v, "task")),
 		       json_string_value(json_object_get(v, "from")),
 		       json_string_value(json_object_get(v, "to")));
 	json_int_t notices = json_integer_value(json_object_get(res, "notices"));
@@ -110,7 +111,8 @@ static struct cwe_catalog *load_cwe(const struct config *cfg)
 	struct cwe_catalog *cat = NULL;
 	struct ts_err err = {0};
 	if (cwe_catalog_load((const char *const *)cfg->library_paths, n, &cat, &err) < 0) {
-		fprintf(stderr, "threatsync: warning: %s: findings correlate by equal CWE ids only\n",
+		fprintf(stderr,
+		        "threatsync: warning: %s: findings correlate by equal CWE ids only\n",
 		        err.msg);
 		return NULL;
 	}
@@ -261,8 +263,8 @@ static void print_list(const json_t *doc)
 		}
 	}
 	const json_t *c = json_object_get(doc, "counts");
-	printf("%" JSON_INTEGER_FORMAT " open, %" JSON_INTEGER_FORMAT " fixed, %" JSON_INTEGER_FORMAT
-	       " suppressed, %" JSON_INTEGER_FORMAT " unmapped\n",
+	printf("%" JSON_INTEGER_FORMAT " open, %" JSON_INTEGER_FORMAT
+	       " fixed, %" JSON_INTEGER_FORMAT " suppressed, %" JSON_INTEGER_FORMAT " unmapped\n",
 	       json_integer_value(json_object_get(c, "open")),
 	       json_integer_value(json_object_get(c, "fixed")),
 	       json_integer_value(json_object_get(c, "suppressed")),

@@ -108,7 +108,8 @@ struct opt {
 	}
 #define O_BOOL(n, st, f, fl, def)                                                                  \
 	{                                                                                          \
-		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f), .def_int = def \
+		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f),               \
+		.def_int = def                                                                     \
 	}
 #define O_SIZE(n, st, f, fl, lo, hi, def)                                                          \
 	{                                                                                          \
@@ -241,8 +242,8 @@ static const struct opt project_opts[] = {
     O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word),
     O_LIST("labels", struct config_project, labels, R, NULL, check_label),
     O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure"),
-    O_BOOL("reopen_on_failed_verification", struct config_project, reopen_on_failed_verification,
-           R, true),
+    O_BOOL("reopen_on_failed_verification", struct config_project, reopen_on_failed_verification, R,
+           true),
     O_STR("verification_failed_comment", struct config_project, verification_failed_comment, R,
           NULL, check_notice),
     O_STR("verification_passed_comment", struct config_project, verification_passed_comment, R,

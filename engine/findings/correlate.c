@@ -66,7 +66,8 @@ int correlator_load(struct store *s, int64_t project_id, const struct cwe_catalo
 		memset(t, 0, sizeof(*t));
 		t->id = sqlite3_column_int64(st, 0);
 		const char *key = store_col_text(st, 1);
-		json_t *arr = json_loads(store_col_text(st, 2) ? store_col_text(st, 2) : "[]", 0, NULL);
+		json_t *arr =
+		    json_loads(store_col_text(st, 2) ? store_col_text(st, 2) : "[]", 0, NULL);
 		size_t i;
 		json_t *v;
 		json_array_foreach (arr, i, v) {
@@ -146,8 +147,8 @@ static int distance(struct correlator *c, int ancestor, int id)
 	return d;
 }
 
-size_t correlate_finding(struct correlator *c, const char *component, const int *cwe,
-                         size_t n_cwe, struct correlation *out)
+size_t correlate_finding(struct correlator *c, const char *component, const int *cwe, size_t n_cwe,
+                         struct correlation *out)
 {
 	if (!component || n_cwe == 0)
 		return 0;

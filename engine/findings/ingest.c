@@ -17,15 +17,23 @@
 #include "engine/findings/ingest_internal.h"
 #include "engine/model/project.h"
 
-#define MESSAGE_MAX 4096   /* bytes of a finding's message kept */
-#define SCANS_MAX 64       /* tools in one report */
+#define MESSAGE_MAX 4096 /* bytes of a finding's message kept */
+#define SCANS_MAX 64     /* tools in one report */
 #define HASH_CHUNK (64 * 1024)
 
-enum { C_RESULTS, C_NEW, C_STILL_OPEN, C_FIXED, C_REOPENED, C_SUPPRESSED, C_UNMAPPED,
-       C_CORRELATED, C_N };
-static const char *const count_names[C_N] = {"results",  "new",        "still_open",
-                                             "fixed",    "reopened",   "suppressed",
-                                             "unmapped", "correlated"};
+enum {
+	C_RESULTS,
+	C_NEW,
+	C_STILL_OPEN,
+	C_FIXED,
+	C_REOPENED,
+	C_SUPPRESSED,
+	C_UNMAPPED,
+	C_CORRELATED,
+	C_N
+};
+static const char *const count_names[C_N] = {"results",  "new",        "still_open", "fixed",
+                                             "reopened", "suppressed", "unmapped",   "correlated"};
 
 struct scan_state {
 	char *tool;
@@ -61,9 +69,8 @@ static const char SQL_SCAN_INSERT[] =
     " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_SCAN_FINISH[] =
     "UPDATE scans SET finding_count = ?2, detail = ?3, incomplete = ?4, format = ?5 WHERE id = ?1";
-static const char SQL_FIND[] =
-    "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
-    " WHERE project_id = ?1 AND fingerprint = ?2";
+static const char SQL_FIND[] = "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
+                               " WHERE project_id = ?1 AND fingerprint = ?2";
 static const char SQL_INSERT[] =
     "INSERT INTO findings(project_id, fingerprint, tool, scope, rule_id, cwe, severity, status,"
     " message, path, line, url, component_key, first_scan_id, last_scan_id, first_seen,"
@@ -90,7 +97,7 @@ static const char SQL_UNCORRELATE[] =
     " AND threat_id NOT IN (SELECT value FROM json_each(?2))";
 /* Absent from a complete scan of the same tool and scope: fixed. */
 #define FIXED_WHERE                                                                                \
-	" FROM findings WHERE project_id = ?1 AND tool = ?2 AND scope = ?3 AND last_scan_id <> ?4"  \
+	" FROM findings WHERE project_id = ?1 AND tool = ?2 AND scope = ?3 AND last_scan_id <> ?4" \
 	" AND (status = 'open' OR (status = 'suppressed' AND suppressed_by = 'tool'))"
 static const char SQL_FIXED_HISTORY[] =
     "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
@@ -114,9 +121,8 @@ static sqlite3_stmt *prep(struct ing *g, const char *sql)
 	return st;
 }
 
-static int history(struct store *s, int64_t finding, const char *from, const char *to,
-                   int64_t scan, const char *reason, const char *actor, const char *now,
-                   struct ts_err *err)
+static int history(struct store *s, int64_t finding, const char *from, const char *to, int64_t scan,
+                   const char *reason, const char *actor, const char *now, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_HISTORY);
 	if (!st)
@@ -384,7 +390,8 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 	}
 	if (rc == 0 && why) {
 		char *text = reason ? ts_asprintf("%s: %s", why, reason) : NULL;
-		rc = history(g->s, id, old_status, to, sc->id, text ? text : why, "", g->now, g->err);
+		rc = history(g->s, id, old_status, to, sc->id, text ? text : why, "", g->now,
+		             g->err);
 		free(text);
 	}
 	if (rc == 0) {
@@ -491,10 +498,11 @@ static int same_file(struct ing *g, json_t **ret)
 		int c[C_N] = {0};
 		c[C_RESULTS] = sqlite3_column_int(st, 3);
 		total[C_RESULTS] += c[C_RESULTS];
-		json_array_append_new(scans, json_pack("{s:I, s:s, s:s, s:o}", "id",
-		                                       (json_int_t)sqlite3_column_int64(st, 0), "tool",
-		                                       store_col_text(st, 1), "tool_version",
-		                                       store_col_text(st, 2), "counts", counts_json(c)));
+		json_array_append_new(scans,
+		                      json_pack("{s:I, s:s, s:s, s:o}", "id",
+		                                (json_int_t)sqlite3_column_int64(st, 0), "tool",
+		                                store_col_text(st, 1), "tool_version",
+		                                store_col_text(st, 2), "counts", counts_json(c)));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -516,8 +524,7 @@ static int same_file(struct ing *g, json_t **ret)
 }
 
 int ingest_run(struct store *s, const struct ingest_request *r, const char *content_hash,
-               ingest_producer produce, void *produce_ud, json_t **ret_result,
-               struct ts_err *err)
+               ingest_producer produce, void *produce_ud, json_t **ret_result, struct ts_err *err)
 {
 	if (ret_result)
 		*ret_result = NULL;
@@ -592,10 +599,10 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		struct scan_state *sc = &g.scans[i];
 		for (int k = 0; k < C_N; k++)
 			total[k] += sc->counts[k];
-		json_array_append_new(scans, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)sc->id,
-		                                       "tool", sc->tool, "tool_version",
-		                                       sc->tool_version, "counts",
-		                                       counts_json(sc->counts)));
+		json_array_append_new(scans,
+		                      json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)sc->id,
+		                                "tool", sc->tool, "tool_version", sc->tool_version,
+		                                "counts", counts_json(sc->counts)));
 	}
 	json_object_set_new(res, "scans", scans);
 	json_object_set_new(res, "counts", counts_json(total));

@@ -22,8 +22,7 @@ typedef int (*ingest_producer)(void *ud, finding_cb cb, void *cb_ud, struct find
 /* ingest_report without the file: content_hash names the report (identical
  * hash, project and scope: a no-op), produce hands over its findings. */
 int ingest_run(struct store *s, const struct ingest_request *r, const char *content_hash,
-               ingest_producer produce, void *produce_ud, json_t **ret_result,
-               struct ts_err *err);
+               ingest_producer produce, void *produce_ud, json_t **ret_result, struct ts_err *err);
 
 /* ---- fingerprints (fingerprint.c) --------------------------------------- */
 
@@ -91,8 +90,8 @@ struct correlation {
 
 /* The correlations of a finding on component (NULL: none) with CWE ids cwe,
  * into out (up to CORRELATE_MAX, ordered by threat id). Returns the count. */
-size_t correlate_finding(struct correlator *c, const char *component, const int *cwe,
-                         size_t n_cwe, struct correlation *out);
+size_t correlate_finding(struct correlator *c, const char *component, const int *cwe, size_t n_cwe,
+                         struct correlation *out);
 
 /* ---- verification and notices (verify.c) -------------------------------- */
 

@@ -11,7 +11,7 @@
 #include "engine/tracking/override.h"
 
 #define EXPIRED_WHERE                                                                              \
-	" FROM findings WHERE project_id = ?1 AND suppressed_by = 'person'"                         \
+	" FROM findings WHERE project_id = ?1 AND suppressed_by = 'person'"                        \
 	" AND suppressed_until IS NOT NULL AND suppressed_until <= substr(?2, 1, 10)"
 static const char SQL_EXPIRE_HISTORY[] =
     "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
@@ -144,7 +144,8 @@ static int change(struct store *s, const char *project, int64_t id, bool suppres
 		goto fail;
 	}
 	if (ret)
-		*ret = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "status", to, "from", from);
+		*ret =
+		    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "status", to, "from", from);
 	free(from);
 	return 0;
 fail:
@@ -232,8 +233,9 @@ int findings_list(struct store *s, const struct findings_filter *f, json_t **ret
 		if (path)
 			loc = line > 0 ? ts_asprintf("%s:%d", path, line) : ts_strdup(path);
 		else if (url)
-			loc = store_col_text(st, 12) ? ts_asprintf("%s %s", store_col_text(st, 12), url)
-			                             : ts_strdup(url);
+			loc = store_col_text(st, 12)
+			          ? ts_asprintf("%s %s", store_col_text(st, 12), url)
+			          : ts_strdup(url);
 		else if (store_col_text(st, 21) || store_col_text(st, 22))
 			loc = ts_strdup(store_col_text(st, 21) ? store_col_text(st, 21)
 			                                       : store_col_text(st, 22));
@@ -241,32 +243,35 @@ int findings_list(struct store *s, const struct findings_filter *f, json_t **ret
 			loc = NULL;
 		json_t *supp = json_null();
 		if (store_col_text(st, 16))
-			supp = json_pack("{s:s, s:o, s:o, s:o}", "by", store_col_text(st, 16), "reason",
-			                 str_or_null(store_col_text(st, 17)), "actor",
+			supp = json_pack("{s:s, s:o, s:o, s:o}", "by", store_col_text(st, 16),
+			                 "reason", str_or_null(store_col_text(st, 17)), "actor",
 			                 str_or_null(store_col_text(st, 18)), "until",
 			                 str_or_null(store_col_text(st, 19)));
 		json_t *cwe = json_loads(store_col_text(st, 7), 0, NULL);
 		json_t *threats = json_loads(store_col_text(st, 23), 0, NULL);
 		json_t *item = json_pack(
-		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o,"
+		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, "
+		    "s:o,"
 		    " s:o, s:s}",
 		    "id", (json_int_t)sqlite3_column_int64(st, 0), "status", status, "severity",
 		    store_col_text(st, 2), "tool", store_col_text(st, 3), "scope",
 		    store_col_text(st, 4), "rule", store_col_text(st, 5), "rule_name",
-		    str_or_null(store_col_text(st, 6)), "cwe", cwe ? cwe : json_array(), "component",
-		    str_or_null(store_col_text(st, 8)), "location", str_or_null(loc), "line",
-		    line > 0 ? json_integer(line) : json_null(), "url", str_or_null(url),
+		    str_or_null(store_col_text(st, 6)), "cwe", cwe ? cwe : json_array(),
+		    "component", str_or_null(store_col_text(st, 8)), "location", str_or_null(loc),
+		    "line", line > 0 ? json_integer(line) : json_null(), "url", str_or_null(url),
 		    "first_seen", store_col_text(st, 13), "last_seen", store_col_text(st, 14),
 		    "fingerprint", store_col_text(st, 15), "suppression", supp, "threats",
 		    threats ? threats : json_array(), "message", store_col_text(st, 20));
 		json_object_set_new(item, "path", str_or_null(path));
 		free(loc);
-		json_object_set_new(counts, status,
-		                    json_integer(json_integer_value(json_object_get(counts, status)) + 1));
+		json_object_set_new(
+		    counts, status,
+		    json_integer(json_integer_value(json_object_get(counts, status)) + 1));
 		if (!store_col_text(st, 8))
 			json_object_set_new(
 			    counts, "unmapped",
-			    json_integer(json_integer_value(json_object_get(counts, "unmapped")) + 1));
+			    json_integer(json_integer_value(json_object_get(counts, "unmapped")) +
+			                 1));
 		json_array_append_new(list, item);
 	}
 	sqlite3_reset(st);
@@ -275,7 +280,7 @@ int findings_list(struct store *s, const struct findings_filter *f, json_t **ret
 		json_decref(counts);
 		return store_fail(s, "listing findings", err);
 	}
-	*ret = json_pack("{s:s, s:o, s:o}", "project", f->project, "findings", list, "counts",
-	                 counts);
+	*ret =
+	    json_pack("{s:s, s:o, s:o}", "project", f->project, "findings", list, "counts", counts);
 	return 0;
 }

@@ -11,13 +11,13 @@
 #include "engine/findings/ingest_internal.h"
 
 struct map_rule {
-	char *pattern;  /* a glob, or a URL prefix */
-	size_t weight;  /* literal characters before the first wildcard / prefix length */
-	size_t comp;    /* index into keys */
+	char *pattern; /* a glob, or a URL prefix */
+	size_t weight; /* literal characters before the first wildcard / prefix length */
+	size_t comp;   /* index into keys */
 };
 
 struct mapping {
-	char **keys;    /* component keys, sorted */
+	char **keys; /* component keys, sorted */
 	size_t n_keys;
 	struct map_rule *paths, *urls;
 	size_t n_paths, n_urls;
@@ -234,7 +234,8 @@ static const char *best(struct mapping *m, const struct map_rule *rules, size_t 
 			if (win && (r->weight < win->weight ||
 			            (r->weight == win->weight && r->comp >= win->comp)))
 				continue; /* keys are sorted: the lower index is the lower key */
-			if (url ? mapping_url_match(r->pattern, what) : glob_at(r->pattern, what, 0))
+			if (url ? mapping_url_match(r->pattern, what)
+			        : glob_at(r->pattern, what, 0))
 				win = r;
 		}
 		*slot = (void *)(uintptr_t)(win ? win->comp + 1 : 0);

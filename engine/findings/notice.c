@@ -17,15 +17,14 @@ const char notice_default_finding[] =
     "{{tool}} finds {{rule}} ({{cwe}}, {{severity}}) at {{location}}, first seen "
     "{{first_seen}}: {{message}}";
 
-static const char *const names[] = {"tool",     "rule",     "cwe",     "location", "first_seen",
-                                    "date",     "severity", "message", "task"};
+static const char *const names[] = {"tool", "rule",     "cwe",     "location", "first_seen",
+                                    "date", "severity", "message", "task"};
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
 static const char *value_of(const struct notice_values *v, size_t i)
 {
-	const char *vals[N_NAMES] = {v->tool,     v->rule,     v->cwe,
-	                             v->location, v->first_seen, v->date,
-	                             v->severity, v->message,  v->task};
+	const char *vals[N_NAMES] = {v->tool, v->rule,     v->cwe,     v->location, v->first_seen,
+	                             v->date, v->severity, v->message, v->task};
 	return vals[i];
 }
 
@@ -43,7 +42,8 @@ static int placeholder(const char *s, size_t *ret_len, char *name, size_t name_l
 	snprintf(name, name_len, "%.*s", (int)(b - a), a);
 	*ret_len = (size_t)(end + 2 - s);
 	for (size_t i = 0; i < N_NAMES; i++)
-		if (strlen(names[i]) == (size_t)(b - a) && memcmp(names[i], a, (size_t)(b - a)) == 0)
+		if (strlen(names[i]) == (size_t)(b - a) &&
+		    memcmp(names[i], a, (size_t)(b - a)) == 0)
 			return (int)i;
 	return -1;
 }
@@ -59,7 +59,8 @@ const char *notice_check(const char *src, char *why, size_t why_len)
 		char name[64];
 		int i = placeholder(p, &len, name, sizeof(name));
 		if (i == -2) {
-			snprintf(why, why_len, "unterminated \"{{\" at byte %zu", (size_t)(p - src));
+			snprintf(why, why_len, "unterminated \"{{\" at byte %zu",
+			         (size_t)(p - src));
 			return why;
 		}
 		if (i < 0) {

@@ -137,7 +137,8 @@ static int64_t single_int(struct vctx *v, const char *sql, int64_t arg, int *rc)
 	if (s == SQLITE_ROW)
 		r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	*rc = s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_fail(v->s, "reading the task", v->err);
+	*rc =
+	    s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_fail(v->s, "reading the task", v->err);
 	return r;
 }
 
@@ -174,7 +175,8 @@ static int load_finding(struct vctx *v, int64_t id, struct finding_text *t)
 		size_t i;
 		json_t *x;
 		json_array_foreach (arr, i, x)
-			ts_buf_printf(&b, "%sCWE-%lld", i ? ", " : "", (long long)json_integer_value(x));
+			ts_buf_printf(&b, "%sCWE-%lld", i ? ", " : "",
+			              (long long)json_integer_value(x));
 		json_decref(arr);
 		ts_buf_puts(&b, "");
 		t->cwe = b.len ? ts_buf_steal(&b) : ts_strdup("no CWE");
@@ -199,8 +201,8 @@ static int load_finding(struct vctx *v, int64_t id, struct finding_text *t)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? ts_err_set(v->err, TS_E_INTERNAL, "finding %lld vanished",
-		                                      (long long)id)
+		return rc == SQLITE_DONE ? ts_err_set(v->err, TS_E_INTERNAL,
+		                                      "finding %lld vanished", (long long)id)
 		                         : store_fail(v->s, "reading a finding", v->err);
 	return 0;
 }
@@ -270,8 +272,7 @@ static int notice(struct vctx *v, const struct task_row *t, const char *kind, in
 
 /* The open findings of task t not yet told, at most limit, ids ascending.
  * New array. */
-static int untold_findings(struct vctx *v, int64_t task, int limit, int64_t **ret,
-                           size_t *ret_n)
+static int untold_findings(struct vctx *v, int64_t task, int limit, int64_t **ret, size_t *ret_n)
 {
 	*ret = NULL;
 	*ret_n = 0;
@@ -305,9 +306,10 @@ static int finding_notices(struct vctx *v, const struct task_row *t)
 		struct finding_text f;
 		if ((rc = load_finding(v, ids[i], &f)) != 0)
 			break;
-		char *text = render(v->pc->finding_comment, notice_default_finding, &f, NULL, t->title,
-		                    v->now);
-		rc = notice(v, t, "finding", ids[i], f.fingerprint, 0, "comment", "text", text, NULL);
+		char *text = render(v->pc->finding_comment, notice_default_finding, &f, NULL,
+		                    t->title, v->now);
+		rc = notice(v, t, "finding", ids[i], f.fingerprint, 0, "comment", "text", text,
+		            NULL);
 		free(text);
 		finding_text_free(&f);
 	}
@@ -341,10 +343,11 @@ static int task_notices(struct vctx *v, struct task_row *t, const char *from, co
 			struct finding_text f;
 			if ((rc = load_finding(v, t->open_id, &f)) != 0)
 				return rc;
-			char *text = render(v->pc->verification_failed_comment, notice_default_failed,
-			                    &f, NULL, t->title, v->now);
+			char *text = render(v->pc->verification_failed_comment,
+			                    notice_default_failed, &f, NULL, t->title, v->now);
 			bool fresh = false;
-			rc = notice(v, t, "reopen", 0, NULL, episode, "reopen", "reason", text, &fresh);
+			rc = notice(v, t, "reopen", 0, NULL, episode, "reopen", "reason", text,
+			            &fresh);
 			if (rc == 0 && fresh) {
 				struct task_status_change c = {.countermeasure_id = t->id,
 				                               .ticket_id = t->ticket_id,
@@ -411,12 +414,12 @@ int verify_project(struct store *s, int64_t project_id, const char *slug,
 			if ((rc = store_step_done(s, st, "recording verification", err)) != 0)
 				break;
 			char *reason =
-			    t->n_open > 0
-			        ? ts_asprintf("%d open finding(s) correlate, first %lld", t->n_open,
-			                      (long long)t->open_id)
-			        : t->n_fixed > 0 ? ts_asprintf("%d correlated finding(s) fixed, none open",
-			                                       t->n_fixed)
-			                         : ts_strdup("no correlated finding");
+			    t->n_open > 0 ? ts_asprintf("%d open finding(s) correlate, first %lld",
+			                                t->n_open, (long long)t->open_id)
+			    : t->n_fixed > 0
+			        ? ts_asprintf("%d correlated finding(s) fixed, none open",
+			                      t->n_fixed)
+			        : ts_strdup("no correlated finding");
 			if (!(st = store_prepare(s, SQL_HISTORY))) {
 				free(reason);
 				rc = store_fail(s, "recording verification history", err);
@@ -433,12 +436,10 @@ int verify_project(struct store *s, int64_t project_id, const char *slug,
 			free(reason);
 			if (rc)
 				break;
-			json_array_append_new(changes,
-			                      json_pack("{s:s, s:s, s:s, s:s, s:o}", "task", t->uid,
-			                                "title", t->title, "from", from, "to", to,
-			                                "finding", finding > 0
-			                                               ? json_integer(finding)
-			                                               : json_null()));
+			json_array_append_new(
+			    changes, json_pack("{s:s, s:s, s:s, s:s, s:o}", "task", t->uid, "title",
+			                       t->title, "from", from, "to", to, "finding",
+			                       finding > 0 ? json_integer(finding) : json_null()));
 		}
 		if (strcmp(to, "failed") == 0 || strcmp(from, to) != 0)
 			rc = task_notices(&v, t, from, to);

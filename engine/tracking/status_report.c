@@ -81,9 +81,9 @@ static int project_status(struct store *s, int64_t id, const char *slug, json_t 
 {
 	json_t *tasks = json_object(), *outbox = json_object(), *verif = json_object();
 	json_t *dead = json_array(), *failing = json_array();
-	json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks,
-	                        "outbox", outbox, "dead", dead, "failing", failing, "verification",
-	                        verif);
+	json_t *doc =
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks, "outbox",
+	              outbox, "dead", dead, "failing", failing, "verification", verif);
 	json_int_t total = 0, linked = 0;
 	int rc = counts(s, SQL_TASKS_BY_STATUS, id, tasks, &total, err);
 	if (rc == 0)

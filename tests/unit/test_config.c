@@ -357,12 +357,13 @@ static void test_project_undefined_connector(void **state)
 static void test_project_findings_options(void **state)
 {
 	struct fx *f = *state;
-	struct config *cfg = expect_ok(f, "projects = (\n"
-	                                  "  { slug = \"a\"; },\n"
-	                                  "  { slug = \"b\"; reopen_on_failed_verification = false;\n"
-	                                  "    finding_comment = \"{{tool}}: {{ rule }} at "
-	                                  "{{location}}\"; }\n"
-	                                  ");\n");
+	struct config *cfg =
+	    expect_ok(f, "projects = (\n"
+	                 "  { slug = \"a\"; },\n"
+	                 "  { slug = \"b\"; reopen_on_failed_verification = false;\n"
+	                 "    finding_comment = \"{{tool}}: {{ rule }} at "
+	                 "{{location}}\"; }\n"
+	                 ");\n");
 	const struct config_project *a = config_find_project(cfg, "a");
 	const struct config_project *b = config_find_project(cfg, "b");
 	assert_true(a->reopen_on_failed_verification);
@@ -372,20 +373,20 @@ static void test_project_findings_options(void **state)
 	assert_string_equal(b->finding_comment, "{{tool}}: {{ rule }} at {{location}}");
 	config_free(cfg);
 	expect_error(f,
-	             "projects = (\n"                                              /* 1 */
+	             "projects = (\n"                                                /* 1 */
 	             "  { slug = \"a\"; reopen_on_failed_verification = \"no\"; }\n" /* 2 */
 	             ");\n",
 	             2, "reopen_on_failed_verification: expected true or false, got a string");
 	expect_error(f,
-	             "projects = (\n"                                               /* 1 */
-	             "  { slug = \"a\";\n"                                          /* 2 */
+	             "projects = (\n"                                                 /* 1 */
+	             "  { slug = \"a\";\n"                                            /* 2 */
 	             "    verification_passed_comment = \"Verified on {{day}}\"; }\n" /* 3 */
 	             ");\n",
 	             3,
 	             "verification_passed_comment: unknown placeholder {{day}} at byte 12; known: "
 	             "tool, rule, cwe, location, first_seen, date, severity, message, task");
 	expect_error(f,
-	             "projects = (\n"                                               /* 1 */
+	             "projects = (\n"                                                  /* 1 */
 	             "  { slug = \"a\"; verification_failed_comment = \"{{tool\"; }\n" /* 2 */
 	             ");\n",
 	             2, "verification_failed_comment: unterminated \"{{\" at byte 0");

@@ -31,8 +31,8 @@ static void cx_close(struct cx *c)
 	gu_close(&c->g);
 }
 
-static int cli(struct cx *c, char **out, char **err, const char *a1, const char *a2,
-               const char *a3, const char *a4, const char *a5)
+static int cli(struct cx *c, char **out, char **err, const char *a1, const char *a2, const char *a3,
+               const char *a4, const char *a5)
 {
 	return tu_cli(out, err, "-c", c->conf, "--db", c->g.db, a1, a2, a3, a4, a5, NULL);
 }
@@ -101,8 +101,8 @@ static void test_findings_command(void **state)
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "project")), "shop");
 	assert_int_equal(json_array_size(json_object_get(doc, "findings")), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "counts"), "open")),
-	                 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "counts"), "open")), 0);
 	json_decref(doc);
 	assert_int_equal(cli(&c, NULL, &err, "findings", "nope", NULL, NULL, NULL), EX_NOINPUT);
 	free(err);
@@ -110,7 +110,8 @@ static void test_findings_command(void **state)
 	                 EX_USAGE);
 	assert_non_null(strstr(err, "unknown finding status 'closed'"));
 	free(err);
-	assert_int_equal(cli(&c, NULL, &err, "findings", "shop", "--suppress", "3", NULL), EX_USAGE);
+	assert_int_equal(cli(&c, NULL, &err, "findings", "shop", "--suppress", "3", NULL),
+	                 EX_USAGE);
 	assert_non_null(strstr(err, "--suppress needs --reason"));
 	free(err);
 	assert_int_equal(cli(&c, NULL, &err, "findings", "shop", "--suppress", "x1", "--reason"),

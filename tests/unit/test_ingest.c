@@ -31,8 +31,9 @@ static int produce(void *ud, finding_cb cb, void *cb_ud, struct findings_report 
 	rep->incomplete = k->incomplete;
 	for (size_t i = 0; i < k->n; i++) {
 		if (k->fail_after > 0 && (int)i == k->fail_after)
-			return ts_err_set(err, TS_E_INVALID, "fake.sarif: $.runs[0].results[%zu]: "
-			                                     "truncated",
+			return ts_err_set(err, TS_E_INVALID,
+			                  "fake.sarif: $.runs[0].results[%zu]: "
+			                  "truncated",
 			                  i);
 		int rc = cb(cb_ud, &k->f[i], err);
 		if (rc)
@@ -120,7 +121,7 @@ static void expect_text(struct fx *x, const char *sql, const char *want)
 
 #define SAST(rule_, path_, line_, cwe_, msg_)                                                      \
 	{                                                                                          \
-		.tool = "scanx", .rule_id = rule_, .path = path_, .line = line_, .cwe = {cwe_},   \
+		.tool = "scanx", .rule_id = rule_, .path = path_, .line = line_, .cwe = {cwe_},    \
 		.n_cwe = (cwe_) ? 1 : 0, .message = msg_, .severity = "high"                       \
 	}
 
@@ -139,7 +140,8 @@ static void test_globs_and_urls(void **state)
 	assert_true(mapping_glob_match("a?c.h", "abc.h"));
 	assert_false(mapping_glob_match("a?c.h", "a/c.h"));
 	assert_true(mapping_glob_match("src/web/api/**", "src/web/api/v1/x.go"));
-	assert_true(mapping_url_match("https://SHOP.example/api", "https://shop.example/api/users"));
+	assert_true(
+	    mapping_url_match("https://SHOP.example/api", "https://shop.example/api/users"));
 	assert_true(mapping_url_match("https://shop.example/api/", "https://shop.example/api"));
 	assert_false(mapping_url_match("https://shop.example/api", "https://shop.example/apix"));
 	assert_false(mapping_url_match("https://shop.example/", "http://shop.example/"));
@@ -162,8 +164,11 @@ static void test_globs_and_urls(void **state)
 	b.path = "src/b.c";
 	fingerprint_compute(&b, "", fb);
 	assert_string_not_equal(fa, fb);
-	struct finding d1 = {.tool = "zap", .rule_id = "40018", .method = "GET",
-	                     .url = "https://shop.example/s?q=1&sid=abc", .param = "q"};
+	struct finding d1 = {.tool = "zap",
+	                     .rule_id = "40018",
+	                     .method = "GET",
+	                     .url = "https://shop.example/s?q=1&sid=abc",
+	                     .param = "q"};
 	struct finding d2 = d1;
 	d2.url = "https://shop.example/s?sid=xyz&q=2#top";
 	fingerprint_compute(&d1, "", fa);
@@ -180,14 +185,23 @@ static void test_correlation_and_mapping(void **state)
 	struct fx x;
 	fx_open(&x);
 	struct finding f[] = {
-	    SAST("sqli", "src/web/db.c", 10, 89, "SQL built from input"),         /* web, ancestor */
-	    SAST("xss", "src/web/api/views.c", 5, 79, "Reflected input"),         /* api, exact */
-	    SAST("xss", "lib/util.c", 7, 79, "Reflected input"),                  /* unmapped */
-	    SAST("todo", "src/web/x.c", 1, 0, "A note without CWE"),              /* mapped, no CWE */
-	    {.tool = "dastx", .rule_id = "40012", .url = "https://shop.example/api/users?id=3",
-	     .method = "GET", .param = "id", .cwe = {79}, .n_cwe = 1},            /* api by URL */
-	    {.tool = "dastx", .rule_id = "40012", .url = "https://shop.example/apix",
-	     .method = "GET", .cwe = {79}, .n_cwe = 1},                            /* web by URL */
+	    SAST("sqli", "src/web/db.c", 10, 89, "SQL built from input"), /* web, ancestor */
+	    SAST("xss", "src/web/api/views.c", 5, 79, "Reflected input"), /* api, exact */
+	    SAST("xss", "lib/util.c", 7, 79, "Reflected input"),          /* unmapped */
+	    SAST("todo", "src/web/x.c", 1, 0, "A note without CWE"),      /* mapped, no CWE */
+	    {.tool = "dastx",
+	     .rule_id = "40012",
+	     .url = "https://shop.example/api/users?id=3",
+	     .method = "GET",
+	     .param = "id",
+	     .cwe = {79},
+	     .n_cwe = 1}, /* api by URL */
+	    {.tool = "dastx",
+	     .rule_id = "40012",
+	     .url = "https://shop.example/apix",
+	     .method = "GET",
+	     .cwe = {79},
+	     .n_cwe = 1}, /* web by URL */
 	};
 	json_t *res = ingest(&x, "h1", NOW, f, 6, false);
 	assert_int_equal(json_array_size(json_object_get(res, "scans")), 2);
@@ -227,8 +241,9 @@ static void test_correlation_and_mapping(void **state)
 	assert_int_equal(findings_list(x.g.s, &flt, &list, &err), 0);
 	json_t *items = json_object_get(list, "findings");
 	assert_int_equal(json_array_size(items), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "location")),
-	                    "lib/util.c:7");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(items, 0), "location")),
+	    "lib/util.c:7");
 	assert_true(json_is_null(json_object_get(json_array_get(items, 0), "component")));
 	json_decref(list);
 	flt.unmapped = false;
@@ -301,8 +316,8 @@ static void test_lifecycle_three_scans(void **state)
 	                 1);
 	/* An incomplete scan fixes nothing. */
 	struct fake k = {.f = ab, .n = 0, .incomplete = true};
-	struct ingest_request r = {.project = "shop", .path = "p.sarif", .cwe = x.cwe,
-	                           .now = "2026-11-23T12:00:00.000Z"};
+	struct ingest_request r = {
+	    .project = "shop", .path = "p.sarif", .cwe = x.cwe, .now = "2026-11-23T12:00:00.000Z"};
 	struct ts_err err = {0};
 	json_t *inc = NULL;
 	assert_int_equal(ingest_run(x.g.s, &r, "s2b", produce, &k, &inc, &err), 0);
@@ -320,10 +335,11 @@ static void test_lifecycle_three_scans(void **state)
 	            " FROM (SELECT * FROM finding_history ORDER BY id) h JOIN findings f"
 	            " ON f.id = h.finding_id WHERE f.rule_id = 'xss'",
 	            "->open open>fixed fixed>open");
-	expect_text(&x,
-	            "SELECT group_concat(h.reason, '|') FROM (SELECT * FROM finding_history"
-	            " ORDER BY id) h JOIN findings f ON f.id = h.finding_id WHERE f.rule_id = 'xss'",
-	            "first seen|absent from scan 2|found again");
+	expect_text(
+	    &x,
+	    "SELECT group_concat(h.reason, '|') FROM (SELECT * FROM finding_history"
+	    " ORDER BY id) h JOIN findings f ON f.id = h.finding_id WHERE f.rule_id = 'xss'",
+	    "first seen|absent from scan 2|found again");
 	assert_int_equal(q(&x, "SELECT count(*) FROM finding_history h JOIN findings f"
 	                       " ON f.id = h.finding_id WHERE f.rule_id = 'sqli'"),
 	                 1);
@@ -353,12 +369,12 @@ static void test_suppression(void **state)
 	json_t *out = NULL;
 	assert_int_equal(findings_suppress(x.g.s, "shop", id, "", NULL, "ann", NOW, NULL, &err),
 	                 TS_E_USAGE);
-	assert_int_equal(findings_suppress(x.g.s, "shop", id, "accepted", "2026-11-01", "ann", NOW,
-	                                   NULL, &err),
-	                 TS_E_USAGE);
-	assert_int_equal(findings_suppress(x.g.s, "shop", 9999, "accepted", NULL, "ann", NOW, NULL,
-	                                   &err),
-	                 TS_E_NOTFOUND);
+	assert_int_equal(
+	    findings_suppress(x.g.s, "shop", id, "accepted", "2026-11-01", "ann", NOW, NULL, &err),
+	    TS_E_USAGE);
+	assert_int_equal(
+	    findings_suppress(x.g.s, "shop", 9999, "accepted", NULL, "ann", NOW, NULL, &err),
+	    TS_E_NOTFOUND);
 	assert_int_equal(findings_suppress(x.g.s, "shop", id, "behind the WAF", "2026-12-01", "ann",
 	                                   NOW, &out, &err),
 	                 0);
@@ -370,12 +386,13 @@ static void test_suppression(void **state)
 	assert_int_equal(count(res, "suppressed"), 1);
 	assert_int_equal(count(res, "still_open"), 1);
 	json_decref(res);
-	expect_text(&x, "SELECT status || ' ' || suppressed_by FROM findings WHERE rule_id = 'sqli'",
+	expect_text(&x,
+	            "SELECT status || ' ' || suppressed_by FROM findings WHERE rule_id = 'sqli'",
 	            "suppressed person");
 	expect_text(&x, "SELECT status FROM findings WHERE rule_id = 'xss'", "open");
 	/* The listing on 2026-12-01 ends it. */
-	struct findings_filter flt = {.project = "shop", .status = "suppressed",
-	                              .now = "2026-11-30T23:00:00.000Z"};
+	struct findings_filter flt = {
+	    .project = "shop", .status = "suppressed", .now = "2026-11-30T23:00:00.000Z"};
 	json_t *list = NULL;
 	assert_int_equal(findings_list(x.g.s, &flt, &list, &err), 0);
 	assert_int_equal(json_array_size(json_object_get(list, "findings")), 1);
@@ -384,20 +401,22 @@ static void test_suppression(void **state)
 	assert_int_equal(findings_list(x.g.s, &flt, &list, &err), 0);
 	assert_int_equal(json_array_size(json_object_get(list, "findings")), 0);
 	json_decref(list);
-	expect_text(&x,
-	            "SELECT group_concat(h.from_status || '>' || h.to_status || ':' || h.reason, '|')"
-	            " FROM (SELECT * FROM finding_history WHERE from_status IS NOT NULL ORDER BY id) h"
-	            " JOIN findings f ON f.id = h.finding_id WHERE f.rule_id = 'sqli'",
-	            "open>suppressed:suppressed: behind the WAF until 2026-12-01|"
-	            "suppressed>open:suppression expired on 2026-12-01");
+	expect_text(
+	    &x,
+	    "SELECT group_concat(h.from_status || '>' || h.to_status || ':' || h.reason, '|')"
+	    " FROM (SELECT * FROM finding_history WHERE from_status IS NOT NULL ORDER BY id) h"
+	    " JOIN findings f ON f.id = h.finding_id WHERE f.rule_id = 'sqli'",
+	    "open>suppressed:suppressed: behind the WAF until 2026-12-01|"
+	    "suppressed>open:suppression expired on 2026-12-01");
 	/* Unsuppressing needs a person's suppression. */
-	assert_int_equal(findings_unsuppress(x.g.s, "shop", id, "ann", NOW, NULL, &err), TS_E_USAGE);
+	assert_int_equal(findings_unsuppress(x.g.s, "shop", id, "ann", NOW, NULL, &err),
+	                 TS_E_USAGE);
 	assert_int_equal(findings_suppress(x.g.s, "shop", id, "again", NULL, "ann",
 	                                   "2026-12-02T00:00:00.000Z", NULL, &err),
 	                 0);
-	assert_int_equal(findings_unsuppress(x.g.s, "shop", id, "bob", "2026-12-03T00:00:00.000Z",
-	                                     NULL, &err),
-	                 0);
+	assert_int_equal(
+	    findings_unsuppress(x.g.s, "shop", id, "bob", "2026-12-03T00:00:00.000Z", NULL, &err),
+	    0);
 	expect_text(&x, "SELECT status FROM findings WHERE rule_id = 'sqli'", "open");
 	fx_close(&x);
 }
@@ -446,7 +465,9 @@ static void test_failed_ingest_changes_nothing(void **state)
 	struct ts_err err = {0};
 	assert_int_equal(store_open(x.g.db, STORE_MIGRATE, &x.g.s, &err), 0);
 	struct fake k = {.f = f, .n = 3, .fail_after = 2};
-	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x.cwe,
+	struct ingest_request r = {.project = "shop",
+	                           .path = "fake.sarif",
+	                           .cwe = x.cwe,
 	                           .project_cfg = config_find_project(x.g.cfg, "shop"),
 	                           .now = "2026-11-23T10:00:00.000Z"};
 	json_t *res = NULL;
@@ -549,12 +570,13 @@ static void test_done_task_reopened_once(void **state)
 	                     "src/web/db.c:10, first seen 2026-11-22.";
 	expect_text(&x, "SELECT json_extract(payload, '$.reason') FROM outbox WHERE op = 'reopen'",
 	            reason);
-	expect_text(&x,
-	            "SELECT h.from_status || '>' || h.to_status || ' ' || h.source || ' ' || h.reason"
-	            " FROM status_history h JOIN countermeasures c ON c.id = h.countermeasure_id"
-	            " WHERE c.uid = 'C-INPUT-VALIDATION@web' AND h.source = 'verify'",
-	            "done>todo verify Reopened by threatsync: scanx still finds sqli (CWE-89) at "
-	            "src/web/db.c:10, first seen 2026-11-22.");
+	expect_text(
+	    &x,
+	    "SELECT h.from_status || '>' || h.to_status || ' ' || h.source || ' ' || h.reason"
+	    " FROM status_history h JOIN countermeasures c ON c.id = h.countermeasure_id"
+	    " WHERE c.uid = 'C-INPUT-VALIDATION@web' AND h.source = 'verify'",
+	    "done>todo verify Reopened by threatsync: scanx still finds sqli (CWE-89) at "
+	    "src/web/db.c:10, first seen 2026-11-22.");
 	/* The same file again, and a rescan that still has the finding. */
 	res = ingest(&x, "r1", "2026-11-22T11:00:00.000Z", f, 1, true);
 	assert_true(json_is_true(json_object_get(res, "unchanged")));
@@ -563,9 +585,10 @@ static void test_done_task_reopened_once(void **state)
 	res = ingest(&x, "r2", "2026-11-23T10:00:00.000Z", f, 1, true);
 	assert_int_equal(json_integer_value(json_object_get(res, "notices")), 0);
 	json_decref(res);
-	assert_int_equal(q(&x, "SELECT count(*) FROM outbox o JOIN countermeasures c"
-	                       " ON c.id = o.countermeasure_id WHERE c.uid = 'C-INPUT-VALIDATION@web'"
-	                       " AND o.op IN ('reopen', 'comment')"),
+	assert_int_equal(q(&x,
+	                   "SELECT count(*) FROM outbox o JOIN countermeasures c"
+	                   " ON c.id = o.countermeasure_id WHERE c.uid = 'C-INPUT-VALIDATION@web'"
+	                   " AND o.op IN ('reopen', 'comment')"),
 	                 1);
 	assert_int_equal(q(&x, "SELECT count(*) FROM status_history WHERE source = 'verify'"), 1);
 	/* Marked done again while the finding is still open: the same failure,
@@ -591,8 +614,9 @@ static void test_done_task_reopened_once(void **state)
 	assert_int_equal(q(&x, "SELECT count(*) FROM outbox WHERE op = 'reopen'"), 2);
 	assert_int_equal(q(&x, "SELECT count(*) FROM outbox WHERE op = 'comment'"), 1);
 	/* Every notice has its own id, 16 hex digits. */
-	assert_int_equal(q(&x, "SELECT count(DISTINCT json_extract(payload, '$.notice')) FROM outbox"
-	                       " WHERE op IN ('reopen', 'comment')"),
+	assert_int_equal(q(&x,
+	                   "SELECT count(DISTINCT json_extract(payload, '$.notice')) FROM outbox"
+	                   " WHERE op IN ('reopen', 'comment')"),
 	                 3);
 	assert_int_equal(q(&x, "SELECT count(*) FROM outbox WHERE op IN ('reopen', 'comment')"
 	                       " AND length(json_extract(payload, '$.notice')) = 16"
@@ -622,15 +646,19 @@ static void test_no_reopen_when_configured(void **state)
 	assert_true(config_find_project(x.g.cfg, "shop")->reopen_on_failed_verification);
 	struct finding f[] = {SAST("sqli", "src/web/db.c", 10, 89, "SQL built from input")};
 	struct fake k = {.f = f, .n = 1};
-	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x.cwe,
-	                           .project_cfg = quiet, .now = NOW};
+	struct ingest_request r = {.project = "shop",
+	                           .path = "fake.sarif",
+	                           .cwe = x.cwe,
+	                           .project_cfg = quiet,
+	                           .now = NOW};
 	json_t *res = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(ingest_run(x.g.s, &r, "q1", produce, &k, &res, &err), 0);
 	assert_int_equal(json_integer_value(json_object_get(res, "notices")), 0);
 	json_decref(res);
-	expect_text(&x, "SELECT status || ' ' || verification FROM countermeasures"
-	                " WHERE uid = 'C-INPUT-VALIDATION@web'",
+	expect_text(&x,
+	            "SELECT status || ' ' || verification FROM countermeasures"
+	            " WHERE uid = 'C-INPUT-VALIDATION@web'",
 	            "done failed");
 	fx_close(&x);
 }
@@ -668,8 +696,11 @@ static void test_many_findings(void **state)
 	fx_open(&x);
 	/* 250,000 results; fewer under valgrind, which is a hundred times slower. */
 	struct many m = {.n = getenv("TS_VALGRIND") ? 3000 : 250000};
-	struct ingest_request r = {.project = "shop", .path = "big.sarif", .cwe = x.cwe,
-	                           .project_cfg = config_find_project(x.g.cfg, "shop"), .now = NOW};
+	struct ingest_request r = {.project = "shop",
+	                           .path = "big.sarif",
+	                           .cwe = x.cwe,
+	                           .project_cfg = config_find_project(x.g.cfg, "shop"),
+	                           .now = NOW};
 	json_t *res = NULL;
 	struct ts_err err = {0};
 	int64_t t0 = ts_monotonic_ms();
