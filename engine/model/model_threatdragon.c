@@ -242,6 +242,53 @@ static json_t *element_props(enum td_kind kind, const json_t *data)
 	return props;
 }
 
+/* A threat's mitigation (its free text, or only its "Mitigated" status)
+ * becomes a countermeasure of the model linked to the threat on this element:
+ * the work the modeller planned, born done when the threat is mitigated. */
+static void add_mitigation(struct td *t, const struct jsonpath *p, json_t *applies, const char *tid,
+                           const char *title, const char *mit, bool mitigated)
+{
+	char *cid = ts_asprintf("%s.m", tid);
+	if (!model_id_valid(cid)) {
+		free(cid);
+		cid = ts_asprintf("td-m-%zu",
+		                  json_array_size(json_object_get(t->out, "countermeasures")) + 1);
+	}
+	/* The title: the text's first line, cut on a character boundary. */
+	char line[161];
+	if (mit && *mit) {
+		size_t n = strcspn(mit, "\r\n");
+		if (n > sizeof(line) - 1) {
+			n = sizeof(line) - 1;
+			while (n > 0 && ((unsigned char)mit[n] & 0xC0) == 0x80)
+				n--;
+		}
+		snprintf(line, sizeof(line), "%.*s", (int)n, mit);
+	}
+	char *ctitle =
+	    mit && *mit && line[0]
+	        ? ts_asprintf("Mitigation: %s", line)
+	        : ts_asprintf("Mitigate: %s", title && *title ? title : "untitled threat");
+	json_t *cm =
+	    json_pack("{s:s, s:s, s:s}", "id", cid, "title", ctitle, "origin", "threatdragon");
+	if (mit && *mit) {
+		size_t n = strlen(mit);
+		if (n > MODEL_MAX_STRING) {
+			n = MODEL_MAX_STRING;
+			while (n > 0 && ((unsigned char)mit[n] & 0xC0) == 0x80)
+				n--;
+		}
+		json_object_set_new(cm, "description", json_stringn(mit, n));
+	}
+	json_array_append_new(json_object_get(t->out, "countermeasures"), cm);
+	map_src(t, "countermeasures", jsonpath_str(p));
+	json_object_set_new(
+	    applies, "countermeasures",
+	    json_pack("[{s:s, s:s}]", "id", cid, "state", mitigated ? "implemented" : "required"));
+	free(ctitle);
+	free(cid);
+}
+
 static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, const char *key,
                         const char *id)
 {
@@ -303,12 +350,16 @@ static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, co
 		free(sev_l);
 		json_t *applies = json_pack("{s:s}", key, id);
 		const char *status = sget(src, "status");
+		bool mitigated = false;
 		if (status && *status) {
 			char *st = model_slug(status);
+			mitigated = strcmp(st, "mitigated") == 0;
 			json_object_set_new(th, "state", json_string(st));
 			json_object_set_new(applies, "state", json_string(st));
 			free(st);
 		}
+		if ((mit && *mit) || mitigated)
+			add_mitigation(t, p, applies, tid, title, mit, mitigated);
 		json_object_set_new(th, "applies_to", json_pack("[o]", applies));
 		json_array_append_new(threats, th);
 		map_src(t, "threats", jsonpath_str(p));
@@ -523,8 +574,8 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
 	struct td t = {
 	    .ti = ti,
 	    .m = m,
-	    .out = json_pack("{s:s, s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
-	                     "trust_zones", "components", "flows", "threats"),
+	    .out = json_pack("{s:s, s:[], s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
+	                     "trust_zones", "components", "flows", "threats", "countermeasures"),
 	    .srcmap = json_object(),
 	    .comp_index = json_object(),
 	    .threat_ids = json_object(),
