@@ -366,6 +366,12 @@ static void test_declared_states(void **state)
 	char *done = ts_asprintf("%s AND c.status = 'done'", td_cms);
 	assert_int_equal(gu_int(&g, done), 3);
 	free(done);
+	/* Its flows drawn across boundary lines cross trust boundaries: the four
+	 * unencrypted ones get the clear-text threat. */
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats t JOIN projects p ON"
+	                            " p.id = t.project_id WHERE p.slug = 'td' AND"
+	                            " t.library_id = 'T-NET-CLEARTEXT'"),
+	                 4);
 	assert_string_equal(cm_status(&g, "td",
 	                              "manual:21fc4b20-ca29-4891-9691-d8f0331b2a11.m@936557f9-22e2-"
 	                              "4bac-bb70-0089c5c2fbe1"),
