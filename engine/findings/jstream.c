@@ -471,11 +471,14 @@ static yajl_handle open_parser(struct jstream *js, struct ts_err *err)
 static int finish(struct jstream *js, yajl_handle h, uint64_t total)
 {
 	int rc;
-	if (js->last_token_chunk == 0) {
+	/* yajl hands over a number at the top level ("5") only when the input
+	 * ends, so whether the input held a value is known after this */
+	yajl_status st = total ? yajl_complete_parse(h) : yajl_status_ok;
+	if (js->last_token_chunk == 0 && js->rc == 0) {
 		fail(js, TS_E_INVALID, total ? "no JSON value in the file" : "the file is empty");
 		rc = js->rc;
 	} else {
-		rc = parse_status(js, h, yajl_complete_parse(h), NULL, 0, total, true);
+		rc = parse_status(js, h, st, NULL, 0, total, true);
 	}
 	yajl_free(h);
 	return rc;
