@@ -225,8 +225,9 @@ static void attach(struct jstream *js, json_t *v)
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (l->is_array)
 		json_array_append_new(l->container, v);
-	else
-		json_object_set_new(l->container, l->key ? l->key : "", v);
+	else /* yajl lets overlong UTF-8 forms through; the checked set would
+	      * refuse such a key and free v, which the caller still uses */
+		json_object_set_new_nocheck(l->container, l->key ? l->key : "", v);
 }
 
 /* A value begins (v: a new scalar, or a new empty container when is_container).
@@ -363,6 +364,8 @@ static int cb_number(void *ctx, const char *s, size_t len)
 		long long n = strtoll(buf, NULL, 10);
 		v = errno == ERANGE ? json_real(strtod(buf, NULL)) : json_integer(n);
 	}
+	if (!v) /* json_real refuses infinity ("1e999") */
+		return fail(js, TS_E_INVALID, "a number out of range");
 	return value_begin(js, v, false, len);
 }
 

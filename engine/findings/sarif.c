@@ -42,13 +42,16 @@ struct sarif {
 	/* rules by id of one run (driver first, then extensions), built at the
 	 * run's first result */
 	json_t *rules_by_id;
-	size_t rules_run;
+	json_t *rules_run; /* the run they are of (a reference: a run replaced by a
+	                    * repeated key is not mistaken for it) */
 };
 
 /* ---- typed access ------------------------------------------------------- */
 
 static const char *type_name(const json_t *v)
 {
+	if (!v)
+		return "nothing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
 	case JSON_ARRAY: return "an array";
@@ -195,18 +198,19 @@ static void add_rules(json_t *map, const json_t *component)
 	json_array_foreach (rules, i, rule) {
 		const char *id = bag_string(rule, "id");
 		if (id && !json_object_get(map, id))
-			json_object_set(map, id, rule);
+			json_object_set_nocheck(map, id, rule);
 	}
 }
 
-/* Rules by id of run r, cached for the run. */
-static json_t *rules_by_id(struct sarif *s, const json_t *run, size_t r)
+/* Rules by id of a run, cached for the run. */
+static json_t *rules_by_id(struct sarif *s, json_t *run)
 {
-	if (s->rules_by_id && s->rules_run == r)
+	if (s->rules_by_id && s->rules_run == run)
 		return s->rules_by_id;
 	json_decref(s->rules_by_id);
+	json_decref(s->rules_run);
 	s->rules_by_id = json_object();
-	s->rules_run = r;
+	s->rules_run = json_incref(run);
 	for (size_t i = 0; component_at(run, i); i++)
 		add_rules(s->rules_by_id, component_at(run, i));
 	return s->rules_by_id;
@@ -335,7 +339,7 @@ static int find_rule(struct sarif *s, const json_t *run, size_t r, const json_t 
 		}
 		return 0;
 	}
-	json_t *map = rules_by_id(s, run, r);
+	json_t *map = rules_by_id(s, (json_t *)run);
 	*ret = json_object_get(map, *rule_id);
 	/* hierarchical ids: "CA2000/1" may be reported against the rule "CA2000" */
 	char *prefix = *ret ? NULL : ts_strdup(*rule_id);
@@ -1032,7 +1036,9 @@ static int pass(struct sarif *s, bool emit, json_t **ret_root)
 	jstream_free(s->js);
 	s->js = NULL;
 	json_decref(s->rules_by_id);
+	json_decref(s->rules_run);
 	s->rules_by_id = NULL;
+	s->rules_run = NULL;
 	return rc;
 }
 

@@ -882,6 +882,28 @@ static void test_hostile_bytes(void **state)
 	free(path);
 }
 
+/* Found by fuzz_sarif (fuzz/regressions/sarif/): yajl lets an overlong UTF-8
+ * form through in a key ("\xC0\x9B"); jansson's checked set refused the key
+ * and freed the new container, which the reader went on filling
+ * (heap-use-after-free in jstream's value_begin). And a number jansson
+ * cannot hold (infinity) came back as no value at all. */
+static void test_jstream_keys_and_numbers(void **state)
+{
+	(void)state;
+	struct got g = {0};
+	struct findings_report rep;
+	parse_ok(HEAD "'tool':{'driver':{'name':'T'}},'originalUriBase\xC0\x9Bs':{'R':{'uri':'x/'}},"
+	              "'artifacts':[{'location':{'uri':'g.c'}}],"
+	              "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'index':0}}}]}]}]}",
+	         &g, &rep);
+	assert_int_equal(rep.results, 1);
+	assert_string_equal(field(&g, 0, "path"), "g.c");
+	json_decref(g.items);
+	parse_bad(HEAD "'tool':{'driver':{'name':'T'}},'results':[{'properties':{'n':1e999}}]}]}",
+	          "t.sarif: $.runs[0].results[0].properties.n: a number out of range");
+	parse_bad("{'version':'2.1.0','runs':[],'x':-1e999}", "t.sarif: $.x: a number out of range");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -904,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_wrong_structure),
 		cmocka_unit_test(test_hostile_bytes),
+		cmocka_unit_test(test_jstream_keys_and_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
