@@ -47,11 +47,12 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 		fuzz_fail("a negative line", NULL);
 	if (f->fingerprint && !f->fingerprint_kind)
 		fuzz_fail("a fingerprint without its kind", f->fingerprint);
-	const char *strings[] = {f->tool_version, f->category, f->rule_id, f->rule_name,
-	                         f->message, f->confidence, f->kind, f->baseline_state,
-	                         f->snippet, f->url, f->method, f->param, f->package,
-	                         f->image, f->fingerprint, f->fingerprint_kind,
-	                         f->suppression_reason};
+	const char *strings[] = {
+	    f->tool_version,      f->category,   f->rule_id,     f->rule_name,
+	    f->message,           f->confidence, f->kind,        f->baseline_state,
+	    f->snippet,           f->url,        f->method,      f->param,
+	    f->package,           f->image,      f->fingerprint, f->fingerprint_kind,
+	    f->suppression_reason};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		check_string(strings[i]);
 	return 0;

@@ -23,7 +23,7 @@
 #include "engine/findings/findings_internal.h"
 #include "engine/findings/jstream.h"
 
-#define SARIF_PATH_MAX 512 /* document paths in messages */
+#define SARIF_PATH_MAX 512     /* document paths in messages */
 #define SARIF_BASE_CHAIN_MAX 8 /* uriBaseId -> originalUriBaseIds[..].uriBaseId -> ... */
 
 struct sarif {
@@ -53,14 +53,21 @@ static const char *type_name(const json_t *v)
 	if (!v)
 		return "nothing";
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "a value";
 }
@@ -68,18 +75,23 @@ static const char *type_name(const json_t *v)
 static const char *want_name(json_type t)
 {
 	switch (t) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	default: return "a value";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	default:
+		return "a value";
 	}
 }
 
 /* o[key] when it has type t (NULL when o is NULL, the key is absent or null);
  * a value of another type is TS_E_INVALID "NAME: PATH.key: expected ...". */
-static int member(struct sarif *s, const json_t *o, const char *path, const char *key,
-                  json_type t, json_t **ret)
+static int member(struct sarif *s, const json_t *o, const char *path, const char *key, json_type t,
+                  json_t **ret)
 {
 	*ret = NULL;
 	json_t *v = json_object_get(o, key);
@@ -144,12 +156,14 @@ static int check_version(struct sarif *s, const json_t *root)
 		                  "2.1.0 is supported)",
 		                  s->in->name);
 	if (!json_is_string(v))
-		return ts_err_set(s->err, TS_E_INVALID, "%s: $.version: expected a string, found %s",
-		                  s->in->name, type_name(v));
-	if (strcmp(json_string_value(v), "2.1.0") != 0)
 		return ts_err_set(s->err, TS_E_INVALID,
-		                  "%s: $.version: SARIF version \"%.64s\" is not supported (2.1.0 is)",
-		                  s->in->name, json_string_value(v));
+		                  "%s: $.version: expected a string, found %s", s->in->name,
+		                  type_name(v));
+	if (strcmp(json_string_value(v), "2.1.0") != 0)
+		return ts_err_set(
+		    s->err, TS_E_INVALID,
+		    "%s: $.version: SARIF version \"%.64s\" is not supported (2.1.0 is)",
+		    s->in->name, json_string_value(v));
 	return 0;
 }
 
@@ -163,14 +177,15 @@ static int run_driver(struct sarif *s, const json_t *run, size_t r, json_t **ret
 	if (rc)
 		return rc;
 	if (!tool)
-		return ts_err_set(s->err, TS_E_INVALID, "%s: %s.tool: missing (a run names its tool)",
-		                  s->in->name, path);
+		return ts_err_set(s->err, TS_E_INVALID,
+		                  "%s: %s.tool: missing (a run names its tool)", s->in->name, path);
 	subpath(path, path, ".tool");
 	rc = member(s, tool, path, "driver", JSON_OBJECT, &driver);
 	if (rc)
 		return rc;
 	if (!driver)
-		return ts_err_set(s->err, TS_E_INVALID, "%s: %s.driver: missing", s->in->name, path);
+		return ts_err_set(s->err, TS_E_INVALID, "%s: %s.driver: missing", s->in->name,
+		                  path);
 	subpath(path, path, ".driver");
 	rc = member(s, driver, path, "name", JSON_STRING, &name);
 	if (rc)
@@ -310,15 +325,17 @@ static int find_rule(struct sarif *s, const json_t *run, size_t r, const json_t 
 		json_int_t i = json_integer_value(index);
 		size_t n = json_array_size(rules);
 		if (i < 0 || (size_t)i >= n)
-			return ts_err_set(s->err, TS_E_INVALID,
-			                  "%s: %s.%s: rule index %lld out of range (%zu rule%s in %s)",
-			                  s->in->name, path, index_path, (long long)i, n,
-			                  n == 1 ? "" : "s", label);
+			return ts_err_set(
+			    s->err, TS_E_INVALID,
+			    "%s: %s.%s: rule index %lld out of range (%zu rule%s in %s)",
+			    s->in->name, path, index_path, (long long)i, n, n == 1 ? "" : "s",
+			    label);
 		json_t *rule = json_array_get(rules, (size_t)i);
 		if (!json_is_object(rule)) {
-			return ts_err_set(s->err, TS_E_INVALID,
-			                  "%s: $.runs[%zu].%s.rules[%lld]: expected an object, found %s",
-			                  s->in->name, r, label, (long long)i, type_name(rule));
+			return ts_err_set(
+			    s->err, TS_E_INVALID,
+			    "%s: $.runs[%zu].%s.rules[%lld]: expected an object, found %s",
+			    s->in->name, r, label, (long long)i, type_name(rule));
 		}
 		*ret = rule;
 		if (!*rule_id)
@@ -400,8 +417,9 @@ static void add_taxon(struct finding *f, const json_t *run, const json_t *ref, b
 		/* by index into the taxonomy's taxa */
 		json_t *tc = json_object_get(ref, "toolComponent");
 		json_t *index = json_object_get(ref, "index");
-		json_t *t = json_array_get(json_object_get(run, "taxonomies"),
-		                           (size_t)json_integer_value(json_object_get(tc, "index")));
+		json_t *t =
+		    json_array_get(json_object_get(run, "taxonomies"),
+		                   (size_t)json_integer_value(json_object_get(tc, "index")));
 		if (json_is_integer(json_object_get(tc, "index")) && json_is_integer(index) &&
 		    json_integer_value(index) >= 0)
 			id = bag_string(json_array_get(json_object_get(t, "taxa"),
@@ -472,7 +490,7 @@ static int severity(struct sarif *s, const json_t *res, const json_t *rule, cons
 	if (!l)
 		l = bag_string(json_object_get(rule, "defaultConfiguration"), "level");
 	static const char *const levels[][2] = {
-		{"error", "high"}, {"warning", "medium"}, {"note", "low"}, {"none", "info"}};
+	    {"error", "high"}, {"warning", "medium"}, {"note", "low"}, {"none", "info"}};
 	*ret = "medium"; /* the default level is warning */
 	for (size_t i = 0; l && i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (strcmp(l, levels[i][0]) == 0)
@@ -658,14 +676,16 @@ static int artifact_path(struct sarif *s, const json_t *run, size_t r, const jso
 		json_int_t i = json_integer_value(index);
 		size_t n = json_array_size(artifacts);
 		if (i < 0 || (size_t)i >= n)
-			return ts_err_set(s->err, TS_E_INVALID,
-			                  "%s: %s.index: artifact index %lld out of range (%zu artifact%s "
-			                  "in $.runs[%zu].artifacts)",
-			                  s->in->name, path, (long long)i, n, n == 1 ? "" : "s", r);
+			return ts_err_set(
+			    s->err, TS_E_INVALID,
+			    "%s: %s.index: artifact index %lld out of range (%zu artifact%s "
+			    "in $.runs[%zu].artifacts)",
+			    s->in->name, path, (long long)i, n, n == 1 ? "" : "s", r);
 		char p[SARIF_PATH_MAX];
 		snprintf(p, sizeof(p), "$.runs[%zu].artifacts[%lld]", r, (long long)i);
 		json_t *loc;
-		rc = member(s, json_array_get(artifacts, (size_t)i), p, "location", JSON_OBJECT, &loc);
+		rc = member(s, json_array_get(artifacts, (size_t)i), p, "location", JSON_OBJECT,
+		            &loc);
 		subpath(p, p, ".location");
 		if (!rc && loc && !uri)
 			rc = member(s, loc, p, "uri", JSON_STRING, &uri);
@@ -714,8 +734,9 @@ static int location(struct sarif *s, const json_t *run, size_t r, const json_t *
 		loc0 = json_array_get(locs, 0);
 		subpath(p, path, ".locations[0]");
 		if (!json_is_object(loc0))
-			return ts_err_set(s->err, TS_E_INVALID, "%s: %s: expected an object, found %s",
-			                  s->in->name, p, type_name(loc0));
+			return ts_err_set(s->err, TS_E_INVALID,
+			                  "%s: %s: expected an object, found %s", s->in->name, p,
+			                  type_name(loc0));
 		rc = member(s, loc0, p, "physicalLocation", JSON_OBJECT, &phys);
 		subpath(p, p, ".physicalLocation");
 		if (!rc)
@@ -819,8 +840,9 @@ static int suppression(struct sarif *s, const json_t *res, const char *path, str
 		char p[SARIF_PATH_MAX];
 		subpath(p, path, ".suppressions[%zu]", i);
 		if (!json_is_object(e))
-			return ts_err_set(s->err, TS_E_INVALID, "%s: %s: expected an object, found %s",
-			                  s->in->name, p, type_name(e));
+			return ts_err_set(s->err, TS_E_INVALID,
+			                  "%s: %s: expected an object, found %s", s->in->name, p,
+			                  type_name(e));
 		json_t *status, *state;
 		rc = member(s, e, p, "status", JSON_STRING, &status);
 		if (!rc)
@@ -929,8 +951,8 @@ out:
 	return rc;
 }
 
-static int on_result(void *ud, json_t *item, const char *doc_path, const size_t *idx,
-                     size_t n_idx, struct ts_err *err)
+static int on_result(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
+                     struct ts_err *err)
 {
 	struct sarif *s = ud;
 	(void)err;
@@ -987,15 +1009,17 @@ static int check_log(struct sarif *s, const json_t *root, bool results_too)
 		return rc;
 	if (!runs)
 		return ts_err_set(s->err, TS_E_INVALID,
-		                  "%s: $.runs: missing (a SARIF log has a runs array)", s->in->name);
+		                  "%s: $.runs: missing (a SARIF log has a runs array)",
+		                  s->in->name);
 	size_t r;
 	json_t *run;
 	json_array_foreach (runs, r, run) {
 		char path[SARIF_PATH_MAX];
 		snprintf(path, sizeof(path), "$.runs[%zu]", r);
 		if (!json_is_object(run))
-			return ts_err_set(s->err, TS_E_INVALID, "%s: %s: expected an object, found %s",
-			                  s->in->name, path, type_name(run));
+			return ts_err_set(s->err, TS_E_INVALID,
+			                  "%s: %s: expected an object, found %s", s->in->name, path,
+			                  type_name(run));
 		json_t *driver, *results, *invocations;
 		rc = run_driver(s, run, r, &driver);
 		if (!rc && results_too)

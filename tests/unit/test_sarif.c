@@ -153,8 +153,9 @@ static void parse_real(const char *name, struct got *g, struct findings_report *
  *              numeric string as a CVSS score, else the word), else level
  *              (result, then rule.defaultConfiguration) error/warning/note/none;
  *              the jq program that does it is in PROVENANCE.md
- *   CWE:       jq '.runs[0].tool.driver.rules[] | [.id, (.properties.tags[]? | select(test("cwe";"i")))]'
- *   fingerprints: jq '[.runs[].results[] | select(.partialFingerprints or .fingerprints)] | length'
+ *   CWE:       jq '.runs[0].tool.driver.rules[] | [.id, (.properties.tags[]? |
+ * select(test("cwe";"i")))]' fingerprints: jq '[.runs[].results[] | select(.partialFingerprints or
+ * .fingerprints)] | length'
  */
 
 static void test_codeql(void **state)
@@ -172,8 +173,8 @@ static void test_codeql(void **state)
 	assert_int_equal(count(&g, "severity", "low"), 57);
 	assert_int_equal(count(&g, "tool", "CodeQL"), 72);
 	assert_int_equal(count(&g, "tool_version", "2.5.4"), 72);
-	assert_int_equal(count(&g, "fingerprint_kind", "partialFingerprints/primaryLocationLineHash"),
-	                 72);
+	assert_int_equal(
+	    count(&g, "fingerprint_kind", "partialFingerprints/primaryLocationLineHash"), 72);
 	/* rules without a CWE tag: commented-out-code 3, import-own-module 1,
 	 * mixed-returns 3, unused-import 40 */
 	assert_int_equal(count(&g, "cwe", ""), 47);
@@ -193,7 +194,8 @@ static void test_codeql(void **state)
 	assert_string_equal(field(&g, 59, "doc_path"), "$.runs[0].results[59]");
 	/* jq -r '.runs[0].results[59].message.text': twelve lines, one per source */
 	const char *m = field(&g, 59, "message");
-	assert_int_equal(strncmp(m, "This SQL query depends on [a user-provided value](1).\n", 54), 0);
+	assert_int_equal(strncmp(m, "This SQL query depends on [a user-provided value](1).\n", 54),
+	                 0);
 	assert_non_null(strstr(m, "\nThis SQL query depends on [a user-provided value](12)."));
 	assert_string_equal(field(&g, 59, "suppressed"), "no");
 	assert_string_equal(field(&g, 0, "path"), "good/db_init.py");
@@ -254,8 +256,10 @@ static void test_grype(void **state)
 	assert_string_equal(field(&g, 13, "rule_id"), "CVE-2019-12419-cxf-xjc-runtime");
 	assert_string_equal(field(&g, 13, "severity"), "critical");
 	assert_string_equal(field(&g, 13, "path"), "lib/cxf-xjc-runtime-3.3.1.jar");
-	assert_string_equal(field(&g, 0, "rule_id"), "CVE-2008-0732-geronimo-j2ee-management_1.1_spec");
-	assert_string_equal(field(&g, 0, "path"), "lib/geronimo-j2ee-management_1.1_spec-1.0.1.jar");
+	assert_string_equal(field(&g, 0, "rule_id"),
+	                    "CVE-2008-0732-geronimo-j2ee-management_1.1_spec");
+	assert_string_equal(field(&g, 0, "path"),
+	                    "lib/geronimo-j2ee-management_1.1_spec-1.0.1.jar");
 	assert_string_equal(field(&g, 0, "lines"), "1-1");
 	assert_string_equal(field(&g, 0, "fingerprint"), "");
 	json_decref(g.items);
@@ -418,8 +422,9 @@ static void test_rule_index_errors(void **state)
 	               "'results':[{},{},{},{},{},{'ruleIndex':7}]}]}",
 	          "t.sarif: $.runs[0].results[5].ruleIndex: rule index 7 out of range (3 rules "
 	          "in tool.driver)");
-	parse_bad(HEAD "'tool':{'driver':{'name':'T'},'extensions':[{'name':'e','rules':[{'id':'A'}]}]},"
-	               "'results':[{'rule':{'index':1,'toolComponent':{'index':0}}}]}]}",
+	parse_bad(HEAD
+	          "'tool':{'driver':{'name':'T'},'extensions':[{'name':'e','rules':[{'id':'A'}]}]},"
+	          "'results':[{'rule':{'index':1,'toolComponent':{'index':0}}}]}]}",
 	          "t.sarif: $.runs[0].results[0].rule.index: rule index 1 out of range (1 rule in "
 	          "tool.extensions[0])");
 	parse_bad(HEAD "'tool':{'driver':{'name':'T'}},"
@@ -441,28 +446,29 @@ static void test_cwe_encodings(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD
-	         "'taxonomies':[{'name':'CWE','guid':'CWE-GUID','taxa':[{'id':'20'},{'id':'502'}]},"
-	         "{'name':'OWASP','taxa':[{'id':'A1'}]}],"
-	         "'tool':{'driver':{'name':'T','rules':["
-	         "{'id':'tags','properties':{'tags':['security','external/cwe/cwe-079','CWE-89',"
-	         "'cwe-22: Path Traversal','79x','352']}},"
-	         "{'id':'rel','relationships':[{'target':{'id':'352','toolComponent':{'name':'CWE'}}},"
-	         "{'target':{'id':'601','toolComponent':{'index':0}}},"
-	         "{'target':{'id':'77','toolComponent':{'index':1}}},"
-	         "{'target':{'id':'CWE-918','toolComponent':{'name':'other'}}},"
-	         "{'target':{'id':'78','toolComponent':{'guid':'cwe-guid'}}}]},"
-	         "{'id':'prop','properties':{'cwe':['CWE-327: Broken crypto',90,'CWE-89']}}]}},"
-	         "'results':["
-	         "{'ruleId':'tags'},"
-	         "{'ruleId':'rel'},"
-	         "{'ruleId':'prop','properties':{'cwe':'CWE-1004'}},"
-	         "{'ruleId':'none','taxa':[{'id':'611','toolComponent':{'name':'CWE'}},"
-	         "{'index':1,'toolComponent':{'index':0}},{'id':'A1','toolComponent':{'index':1}}]},"
-	         "{'ruleId':'none','properties':{'tags':['CWE-1','CWE-2','CWE-3','CWE-4','CWE-5',"
-	         "'CWE-6','CWE-7','CWE-8','CWE-9','CWE-1'],'cwe':5}}"
-	         "]}]}",
-	         &g, &rep);
+	parse_ok(
+	    HEAD
+	    "'taxonomies':[{'name':'CWE','guid':'CWE-GUID','taxa':[{'id':'20'},{'id':'502'}]},"
+	    "{'name':'OWASP','taxa':[{'id':'A1'}]}],"
+	    "'tool':{'driver':{'name':'T','rules':["
+	    "{'id':'tags','properties':{'tags':['security','external/cwe/cwe-079','CWE-89',"
+	    "'cwe-22: Path Traversal','79x','352']}},"
+	    "{'id':'rel','relationships':[{'target':{'id':'352','toolComponent':{'name':'CWE'}}},"
+	    "{'target':{'id':'601','toolComponent':{'index':0}}},"
+	    "{'target':{'id':'77','toolComponent':{'index':1}}},"
+	    "{'target':{'id':'CWE-918','toolComponent':{'name':'other'}}},"
+	    "{'target':{'id':'78','toolComponent':{'guid':'cwe-guid'}}}]},"
+	    "{'id':'prop','properties':{'cwe':['CWE-327: Broken crypto',90,'CWE-89']}}]}},"
+	    "'results':["
+	    "{'ruleId':'tags'},"
+	    "{'ruleId':'rel'},"
+	    "{'ruleId':'prop','properties':{'cwe':'CWE-1004'}},"
+	    "{'ruleId':'none','taxa':[{'id':'611','toolComponent':{'name':'CWE'}},"
+	    "{'index':1,'toolComponent':{'index':0}},{'id':'A1','toolComponent':{'index':1}}]},"
+	    "{'ruleId':'none','properties':{'tags':['CWE-1','CWE-2','CWE-3','CWE-4','CWE-5',"
+	    "'CWE-6','CWE-7','CWE-8','CWE-9','CWE-1'],'cwe':5}}"
+	    "]}]}",
+	    &g, &rep);
 	assert_int_equal(rep.results, 5);
 	assert_string_equal(field(&g, 0, "cwe"), "79,89,22");
 	assert_string_equal(field(&g, 1, "cwe"), "352,601,918,78");
@@ -479,29 +485,28 @@ static void test_severity(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD
-	         "'tool':{'driver':{'name':'T','rules':["
-	         "{'id':'s','properties':{'security-severity':'7.5'}},"
-	         "{'id':'e','defaultConfiguration':{'level':'error'}},"
-	         "{'id':'w','properties':{'security-severity':'MEDIUM'}},"
-	         "{'id':'x','properties':{'security-severity':'bogus'},"
-	         "'defaultConfiguration':{'level':'note'}}]}},"
-	         "'results':["
-	         "{'ruleId':'s'},"
-	         "{'ruleId':'s','properties':{'security-severity':9.1}},"
-	         "{'ruleId':'e'},"
-	         "{'ruleId':'e','level':'none'},"
-	         "{'ruleId':'w','level':'error'},"
-	         "{'ruleId':'x'},"
-	         "{'ruleId':'none'},"
-	         "{'ruleId':'none','level':'note'},"
-	         "{'ruleId':'none','properties':{'security-severity':0}},"
-	         "{'ruleId':'none','properties':{'security-severity':'3.9'}},"
-	         "{'ruleId':'none','properties':{'security-severity':'Critical'}}"
-	         "]}]}",
+	parse_ok(HEAD "'tool':{'driver':{'name':'T','rules':["
+	              "{'id':'s','properties':{'security-severity':'7.5'}},"
+	              "{'id':'e','defaultConfiguration':{'level':'error'}},"
+	              "{'id':'w','properties':{'security-severity':'MEDIUM'}},"
+	              "{'id':'x','properties':{'security-severity':'bogus'},"
+	              "'defaultConfiguration':{'level':'note'}}]}},"
+	              "'results':["
+	              "{'ruleId':'s'},"
+	              "{'ruleId':'s','properties':{'security-severity':9.1}},"
+	              "{'ruleId':'e'},"
+	              "{'ruleId':'e','level':'none'},"
+	              "{'ruleId':'w','level':'error'},"
+	              "{'ruleId':'x'},"
+	              "{'ruleId':'none'},"
+	              "{'ruleId':'none','level':'note'},"
+	              "{'ruleId':'none','properties':{'security-severity':0}},"
+	              "{'ruleId':'none','properties':{'security-severity':'3.9'}},"
+	              "{'ruleId':'none','properties':{'security-severity':'Critical'}}"
+	              "]}]}",
 	         &g, &rep);
-	const char *want[] = {"high", "critical", "high", "info", "medium", "low",
-	                      "medium", "low", "info", "low", "critical"};
+	const char *want[] = {"high",   "critical", "high", "info", "medium",  "low",
+	                      "medium", "low",      "info", "low",  "critical"};
 	assert_int_equal(rep.results, TS_ARRAY_SIZE(want));
 	for (size_t i = 0; i < TS_ARRAY_SIZE(want); i++)
 		assert_string_equal(field(&g, i, "severity"), want[i]);
@@ -513,7 +518,8 @@ static void test_kinds_skipped(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD "'tool':{'driver':{'name':'T'}},'results':["
+	parse_ok(HEAD
+	         "'tool':{'driver':{'name':'T'}},'results':["
 	         "{'kind':'pass'},{'message':{'text':'a'}},{'kind':'notApplicable'},"
 	         "{'kind':'open','message':{'text':'b'}},{'kind':'informational'},"
 	         "{'kind':'review','message':{'text':'c'}},{'kind':'fail','message':{'text':'d'}}"
@@ -536,29 +542,37 @@ static void test_uri_base_ids(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD
-	         "'tool':{'driver':{'name':'T'}},"
-	         "'originalUriBaseIds':{'ROOT':{'uri':'file:///home/runner/work/x/x/'},"
-	         "'SRC':{'uri':'src/','uriBaseId':'ROOT'},'LIB':{'uri':'lib/','uriBaseId':'SRC'},"
-	         "'DESC':{'description':{'text':'no uri: the root'}}},"
-	         "'artifacts':[{'location':{'uri':'zero.c'}},{'location':{'uri':'g.c','uriBaseId':'LIB'}}],"
-	         "'results':["
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'a.c','uriBaseId':'SRC'},"
-	         "'region':{'startLine':3,'endLine':9}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'b/../c.c','uriBaseId':'LIB'}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'./d.c','uriBaseId':'%SRCROOT%'},"
-	         "'contextRegion':{'snippet':{'text':'ctx'}},'region':{'startLine':4}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'e%20f.c','uriBaseId':'ROOT'}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'index':1}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'file:///abs/h.c','uriBaseId':'SRC'}}}]},"
-	         "{'message':{'text':'no location'}},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'i.c','uriBaseId':'DESC'}}}]},"
-	         "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'j.c','uriBaseId':'UNDECLARED'}}}]},"
-	         "{'locations':[]}"
-	         "]}]}",
-	         &g, &rep);
-	const char *paths[] = {"src/a.c", "src/lib/c.c", "d.c", "e f.c", "src/lib/g.c",
-	                       "/abs/h.c", "", "i.c", "j.c", ""};
+	parse_ok(
+	    HEAD
+	    "'tool':{'driver':{'name':'T'}},"
+	    "'originalUriBaseIds':{'ROOT':{'uri':'file:///home/runner/work/x/x/'},"
+	    "'SRC':{'uri':'src/','uriBaseId':'ROOT'},'LIB':{'uri':'lib/','uriBaseId':'SRC'},"
+	    "'DESC':{'description':{'text':'no uri: the root'}}},"
+	    "'artifacts':[{'location':{'uri':'zero.c'}},{'location':{'uri':'g.c','uriBaseId':'LIB'}"
+	    "}],"
+	    "'results':["
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'a.c','uriBaseId':'SRC'},"
+	    "'region':{'startLine':3,'endLine':9}}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'b/../"
+	    "c.c','uriBaseId':'LIB'}}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'./"
+	    "d.c','uriBaseId':'%SRCROOT%'},"
+	    "'contextRegion':{'snippet':{'text':'ctx'}},'region':{'startLine':4}}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'e%20f.c','uriBaseId':'"
+	    "ROOT'}}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'index':1}}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'file:///abs/"
+	    "h.c','uriBaseId':'SRC'}}}]},"
+	    "{'message':{'text':'no location'}},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'i.c','uriBaseId':'DESC'}"
+	    "}}]},"
+	    "{'locations':[{'physicalLocation':{'artifactLocation':{'uri':'j.c','uriBaseId':'"
+	    "UNDECLARED'}}}]},"
+	    "{'locations':[]}"
+	    "]}]}",
+	    &g, &rep);
+	const char *paths[] = {"src/a.c", "src/lib/c.c", "d.c", "e f.c", "src/lib/g.c", "/abs/h.c",
+	                       "",        "i.c",         "j.c", ""};
 	assert_int_equal(rep.results, TS_ARRAY_SIZE(paths));
 	for (size_t i = 0; i < TS_ARRAY_SIZE(paths); i++)
 		assert_string_equal(field(&g, i, "path"), paths[i]);
@@ -575,11 +589,12 @@ static void test_uri_base_ids(void **state)
 	               "{'uri':'x.c','uriBaseId':'A'}}}]}]}]}",
 	          "t.sarif: $.runs[0].originalUriBaseIds: the chain of base URIs from \"A\" is "
 	          "longer than 8 (a cycle?)");
-	parse_bad(HEAD "'tool':{'driver':{'name':'T'}},'artifacts':[{'location':{'uri':'a'}}],"
-	               "'results':[{'locations':[{'physicalLocation':{'artifactLocation':"
-	               "{'index':3}}}]}]}]}",
-	          "t.sarif: $.runs[0].results[0].locations[0].physicalLocation.artifactLocation.index: "
-	          "artifact index 3 out of range (1 artifact in $.runs[0].artifacts)");
+	parse_bad(
+	    HEAD "'tool':{'driver':{'name':'T'}},'artifacts':[{'location':{'uri':'a'}}],"
+	         "'results':[{'locations':[{'physicalLocation':{'artifactLocation':"
+	         "{'index':3}}}]}]}]}",
+	    "t.sarif: $.runs[0].results[0].locations[0].physicalLocation.artifactLocation.index: "
+	    "artifact index 3 out of range (1 artifact in $.runs[0].artifacts)");
 }
 
 /* Results before what they need: the first pass hands over what it can, the
@@ -640,9 +655,9 @@ static void test_tool_after_results(void **state)
 	char *path = tu_write_file(dir, "late.sarif", text);
 	struct got h = {.items = json_array()};
 	struct ts_err err = {0};
-	assert_int_equal(findings_parse(path, "late.sarif", FINDINGS_FORMAT_AUTO, on_finding, &h,
-	                                &rep, &err),
-	                 0);
+	assert_int_equal(
+	    findings_parse(path, "late.sarif", FINDINGS_FORMAT_AUTO, on_finding, &h, &rep, &err),
+	    0);
 	check_two_pass(&h, &rep);
 	json_decref(h.items);
 	free(path);
@@ -658,8 +673,8 @@ static void test_tool_after_results(void **state)
 	char *late = dq("{'runs':[{'tool':{'driver':{'name':'T'}},'results':[{},{}]}],"
 	                "'version':'2.0.0'}");
 	assert_int_equal(parse_text(late, strlen(late), &k, &rep, &err), TS_E_INVALID);
-	assert_string_equal(err.msg,
-	                    "t.sarif: $.version: SARIF version \"2.0.0\" is not supported (2.1.0 is)");
+	assert_string_equal(
+	    err.msg, "t.sarif: $.version: SARIF version \"2.0.0\" is not supported (2.1.0 is)");
 	assert_int_equal(json_array_size(k.items), 0);
 	free(late);
 	json_decref(k.items);
@@ -670,22 +685,29 @@ static void test_message_strings(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD
-	         "'tool':{'driver':{'name':'T','globalMessageStrings':{'g':{'text':'global {0}'}},"
-	         "'rules':[{'id':'R','messageStrings':{'default':{'text':'Use {0} not {1}; {{literal}} {2}'},"
-	         "'md':{'markdown':'**{0}**'}}}]}},"
-	         "'results':["
-	         "{'ruleId':'R','message':{'id':'default','arguments':['a','b']}},"
-	         "{'ruleId':'R','message':{'id':'md','arguments':['m']}},"
-	         "{'ruleId':'R','message':{'id':'g','arguments':['x']}},"
-	         "{'ruleId':'R','message':{'text':'text {0} wins','markdown':'no','arguments':['t']}},"
-	         "{'ruleId':'R','message':{'markdown':'*md*'}},"
-	         "{'ruleId':'R','message':{'id':'missing'}},"
-	         "{'ruleId':'R','message':{'text':'plain {0}'}}"
-	         "]}]}",
-	         &g, &rep);
-	const char *want[] = {"Use a not b; {literal} {2}", "**m**", "global x", "text t wins",
-	                      "*md*", "", "plain {0}"};
+	parse_ok(
+	    HEAD
+	    "'tool':{'driver':{'name':'T','globalMessageStrings':{'g':{'text':'global {0}'}},"
+	    "'rules':[{'id':'R','messageStrings':{'default':{'text':'Use {0} not {1}; {{literal}} "
+	    "{2}'},"
+	    "'md':{'markdown':'**{0}**'}}}]}},"
+	    "'results':["
+	    "{'ruleId':'R','message':{'id':'default','arguments':['a','b']}},"
+	    "{'ruleId':'R','message':{'id':'md','arguments':['m']}},"
+	    "{'ruleId':'R','message':{'id':'g','arguments':['x']}},"
+	    "{'ruleId':'R','message':{'text':'text {0} wins','markdown':'no','arguments':['t']}},"
+	    "{'ruleId':'R','message':{'markdown':'*md*'}},"
+	    "{'ruleId':'R','message':{'id':'missing'}},"
+	    "{'ruleId':'R','message':{'text':'plain {0}'}}"
+	    "]}]}",
+	    &g, &rep);
+	const char *want[] = {"Use a not b; {literal} {2}",
+	                      "**m**",
+	                      "global x",
+	                      "text t wins",
+	                      "*md*",
+	                      "",
+	                      "plain {0}"};
 	assert_int_equal(rep.results, TS_ARRAY_SIZE(want));
 	for (size_t i = 0; i < TS_ARRAY_SIZE(want); i++)
 		assert_string_equal(field(&g, i, "message"), want[i]);
@@ -712,24 +734,23 @@ static void test_fingerprints_suppressions_web(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD
-	         "'tool':{'driver':{'name':'T'}},"
-	         "'webRequests':[{'target':'https://x.test/r','method':'put'}],"
-	         "'invocations':[{'executionSuccessful':true}],"
-	         "'results':["
-	         "{'partialFingerprints':{'b':'2','a':'1','0':5},'fingerprints':{'f':'9'},"
-	         "'suppressions':[{'status':'accepted','justification':'false positive'}],"
-	         "'baselineState':'new'},"
-	         "{'fingerprints':{'z/v1':'9','zz':'8'},'suppressions':[{'kind':'inSource'}]},"
-	         "{'suppressions':[{'status':'underReview','justification':'checking'}]},"
-	         "{'suppressions':[{'status':'rejected'}]},"
-	         "{'suppressions':[{'status':'rejected'},{'status':'underReview'},"
-	         "{'state':'suppressed','justification':'old'}]},"
-	         "{'suppressions':[]},"
-	         "{'webRequest':{'target':'https://x.test/a','method':'post'}},"
-	         "{'webRequest':{'index':0}},"
-	         "{'properties':{'url':'https://x.test/p','method':'get'}}"
-	         "]}]}",
+	parse_ok(HEAD "'tool':{'driver':{'name':'T'}},"
+	              "'webRequests':[{'target':'https://x.test/r','method':'put'}],"
+	              "'invocations':[{'executionSuccessful':true}],"
+	              "'results':["
+	              "{'partialFingerprints':{'b':'2','a':'1','0':5},'fingerprints':{'f':'9'},"
+	              "'suppressions':[{'status':'accepted','justification':'false positive'}],"
+	              "'baselineState':'new'},"
+	              "{'fingerprints':{'z/v1':'9','zz':'8'},'suppressions':[{'kind':'inSource'}]},"
+	              "{'suppressions':[{'status':'underReview','justification':'checking'}]},"
+	              "{'suppressions':[{'status':'rejected'}]},"
+	              "{'suppressions':[{'status':'rejected'},{'status':'underReview'},"
+	              "{'state':'suppressed','justification':'old'}]},"
+	              "{'suppressions':[]},"
+	              "{'webRequest':{'target':'https://x.test/a','method':'post'}},"
+	              "{'webRequest':{'index':0}},"
+	              "{'properties':{'url':'https://x.test/p','method':'get'}}"
+	              "]}]}",
 	         &g, &rep);
 	assert_int_equal(rep.results, 9);
 	assert_false(rep.incomplete);
@@ -779,17 +800,22 @@ static void test_wrong_structure(void **state)
 {
 	(void)state;
 	parse_bad("{'version':'2.1.0'}", "t.sarif: $.runs: missing (a SARIF log has a runs array)");
-	parse_bad("{'version':'2.1.0','runs':5}", "t.sarif: $.runs: expected an array, found an integer");
+	parse_bad("{'version':'2.1.0','runs':5}",
+	          "t.sarif: $.runs: expected an array, found an integer");
 	parse_bad("{'version':'2.1.0','runs':{'results':[{}]}}",
 	          "t.sarif: $.runs: expected an array, found an object");
-	parse_bad("{'version':'2.1.0','runs':[5]}", "t.sarif: $.runs[0]: expected an object, found an integer");
-	parse_bad("{'runs':[]}",
-	          "t.sarif: $.version: missing (a SARIF log states its version; 2.1.0 is supported)");
-	parse_bad("{'version':2.1,'runs':[]}", "t.sarif: $.version: expected a string, found a number");
+	parse_bad("{'version':'2.1.0','runs':[5]}",
+	          "t.sarif: $.runs[0]: expected an object, found an integer");
+	parse_bad(
+	    "{'runs':[]}",
+	    "t.sarif: $.version: missing (a SARIF log states its version; 2.1.0 is supported)");
+	parse_bad("{'version':2.1,'runs':[]}",
+	          "t.sarif: $.version: expected a string, found a number");
 	parse_bad("{'version':'1.0.0','runs':[]}",
 	          "t.sarif: $.version: SARIF version \"1.0.0\" is not supported (2.1.0 is)");
 	parse_bad("[]", "t.sarif: $: expected an object (a SARIF log), found an array");
-	parse_bad(HEAD "'results':[]}]}", "t.sarif: $.runs[0].tool: missing (a run names its tool)");
+	parse_bad(HEAD "'results':[]}]}",
+	          "t.sarif: $.runs[0].tool: missing (a run names its tool)");
 	parse_bad(HEAD "'tool':{'driver':{}},'results':[]}]}",
 	          "t.sarif: $.runs[0].tool.driver.name: missing");
 	parse_bad(HEAD "'tool':{'driver':{'name':5}},'results':[{}]}]}",
@@ -797,23 +823,29 @@ static void test_wrong_structure(void **state)
 	parse_bad(HEAD "'tool':'x','results':[{}]}]}",
 	          "t.sarif: $.runs[0].tool: expected an object, found a string");
 #define T "'tool':{'driver':{'name':'T'}},"
-	parse_bad(HEAD T "'results':{}}]}", "t.sarif: $.runs[0].results: expected an array, found an object");
-	parse_bad(HEAD T "'results':[5]}]}", "t.sarif: $.runs[0].results[0]: expected an object, found an integer");
+	parse_bad(HEAD T "'results':{}}]}",
+	          "t.sarif: $.runs[0].results: expected an array, found an object");
+	parse_bad(HEAD T "'results':[5]}]}",
+	          "t.sarif: $.runs[0].results[0]: expected an object, found an integer");
 	parse_bad(HEAD T "'results':[{'locations':'x'}]}]}",
 	          "t.sarif: $.runs[0].results[0].locations: expected an array, found a string");
-	parse_bad(HEAD T "'results':[{},{'locations':[5]}]}]}",
-	          "t.sarif: $.runs[0].results[1].locations[0]: expected an object, found an integer");
-	parse_bad(HEAD T "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'uri':7}}}]}]}]}",
-	          "t.sarif: $.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri: "
-	          "expected a string, found an integer");
+	parse_bad(
+	    HEAD T "'results':[{},{'locations':[5]}]}]}",
+	    "t.sarif: $.runs[0].results[1].locations[0]: expected an object, found an integer");
+	parse_bad(
+	    HEAD T
+	    "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'uri':7}}}]}]}]}",
+	    "t.sarif: $.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri: "
+	    "expected a string, found an integer");
 	parse_bad(HEAD T "'results':[{'message':'text'}]}]}",
 	          "t.sarif: $.runs[0].results[0].message: expected an object, found a string");
 	parse_bad(HEAD T "'results':[{'ruleIndex':'1'}]}]}",
 	          "t.sarif: $.runs[0].results[0].ruleIndex: expected an integer, found a string");
 	parse_bad(HEAD T "'results':[{'suppressions':{}}]}]}",
 	          "t.sarif: $.runs[0].results[0].suppressions: expected an array, found an object");
-	parse_bad(HEAD T "'results':[{'suppressions':[true]}]}]}",
-	          "t.sarif: $.runs[0].results[0].suppressions[0]: expected an object, found a boolean");
+	parse_bad(
+	    HEAD T "'results':[{'suppressions':[true]}]}]}",
+	    "t.sarif: $.runs[0].results[0].suppressions[0]: expected an object, found a boolean");
 	parse_bad(HEAD T "'results':[{'kind':1}]}]}",
 	          "t.sarif: $.runs[0].results[0].kind: expected a string, found an integer");
 	parse_bad(HEAD T "'invocations':{},'results':[]}]}",
@@ -828,8 +860,9 @@ static void test_hostile_bytes(void **state)
 	struct findings_report rep;
 	struct ts_err err = {0};
 	/* invalid JSON, empty input, a lone number */
-	parse_bad("{'version':'2.1.0','runs':[}",
-	          "t.sarif: $.runs: invalid JSON at byte 28: unallowed token at this point in JSON text");
+	parse_bad(
+	    "{'version':'2.1.0','runs':[}",
+	    "t.sarif: $.runs: invalid JSON at byte 28: unallowed token at this point in JSON text");
 	parse_bad("", "t.sarif: $: the file is empty");
 	parse_bad("5", "t.sarif: $: expected an object (a SARIF log), found an integer");
 	/* invalid UTF-8 in a string */
@@ -862,8 +895,8 @@ static void test_hostile_bytes(void **state)
 	parse_bad(b.data, "t.sarif: $.runs[0].results[0].message.text: a string longer than 1 MiB");
 	ts_buf_free(&b);
 	/* a real log cut in the middle of its results */
-	char *path = ts_asprintf("%s/tests/data/findings/sarif/codeql-2.5.4.sarif",
-	                         tu_env("TS_SOURCE_DIR"));
+	char *path =
+	    ts_asprintf("%s/tests/data/findings/sarif/codeql-2.5.4.sarif", tu_env("TS_SOURCE_DIR"));
 	char *whole = tu_read_file(path);
 	assert_non_null(whole);
 	size_t cut = strlen(whole) / 2;
@@ -892,41 +925,44 @@ static void test_jstream_keys_and_numbers(void **state)
 	(void)state;
 	struct got g = {0};
 	struct findings_report rep;
-	parse_ok(HEAD "'tool':{'driver':{'name':'T'}},'originalUriBase\xC0\x9Bs':{'R':{'uri':'x/'}},"
-	              "'artifacts':[{'location':{'uri':'g.c'}}],"
-	              "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'index':0}}}]}]}]}",
-	         &g, &rep);
+	parse_ok(
+	    HEAD
+	    "'tool':{'driver':{'name':'T'}},'originalUriBase\xC0\x9Bs':{'R':{'uri':'x/'}},"
+	    "'artifacts':[{'location':{'uri':'g.c'}}],"
+	    "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'index':0}}}]}]}]}",
+	    &g, &rep);
 	assert_int_equal(rep.results, 1);
 	assert_string_equal(field(&g, 0, "path"), "g.c");
 	json_decref(g.items);
 	parse_bad(HEAD "'tool':{'driver':{'name':'T'}},'results':[{'properties':{'n':1e999}}]}]}",
 	          "t.sarif: $.runs[0].results[0].properties.n: a number out of range");
-	parse_bad("{'version':'2.1.0','runs':[],'x':-1e999}", "t.sarif: $.x: a number out of range");
+	parse_bad("{'version':'2.1.0','runs':[],'x':-1e999}",
+	          "t.sarif: $.x: a number out of range");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_codeql),
-		cmocka_unit_test(test_cppcheck),
-		cmocka_unit_test(test_grype),
-		cmocka_unit_test(test_njsscan),
-		cmocka_unit_test(test_spec_appendix_k),
-		cmocka_unit_test(test_semgrep),
-		cmocka_unit_test(test_suppression_files),
-		cmocka_unit_test(test_rule_lookup),
-		cmocka_unit_test(test_rule_index_errors),
-		cmocka_unit_test(test_cwe_encodings),
-		cmocka_unit_test(test_severity),
-		cmocka_unit_test(test_kinds_skipped),
-		cmocka_unit_test(test_uri_base_ids),
-		cmocka_unit_test(test_tool_after_results),
-		cmocka_unit_test(test_message_strings),
-		cmocka_unit_test(test_fingerprints_suppressions_web),
-		cmocka_unit_test(test_callback_error),
-		cmocka_unit_test(test_wrong_structure),
-		cmocka_unit_test(test_hostile_bytes),
-		cmocka_unit_test(test_jstream_keys_and_numbers),
+	    cmocka_unit_test(test_codeql),
+	    cmocka_unit_test(test_cppcheck),
+	    cmocka_unit_test(test_grype),
+	    cmocka_unit_test(test_njsscan),
+	    cmocka_unit_test(test_spec_appendix_k),
+	    cmocka_unit_test(test_semgrep),
+	    cmocka_unit_test(test_suppression_files),
+	    cmocka_unit_test(test_rule_lookup),
+	    cmocka_unit_test(test_rule_index_errors),
+	    cmocka_unit_test(test_cwe_encodings),
+	    cmocka_unit_test(test_severity),
+	    cmocka_unit_test(test_kinds_skipped),
+	    cmocka_unit_test(test_uri_base_ids),
+	    cmocka_unit_test(test_tool_after_results),
+	    cmocka_unit_test(test_message_strings),
+	    cmocka_unit_test(test_fingerprints_suppressions_web),
+	    cmocka_unit_test(test_callback_error),
+	    cmocka_unit_test(test_wrong_structure),
+	    cmocka_unit_test(test_hostile_bytes),
+	    cmocka_unit_test(test_jstream_keys_and_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
