@@ -33,6 +33,7 @@ scripts/setup.sh --fuzz --build-dir build/fuzz --quiet
 seeds_of() {
 	case "$1" in
 	model_*) echo tests/data/models ;;
+	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
 	*) echo "fuzz/corpus/$1" ;;
 	esac
 }
