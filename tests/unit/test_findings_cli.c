@@ -13,16 +13,21 @@ struct cx {
 	char *conf;
 };
 
-static void cx_open(struct cx *c)
+static void cx_open_model(struct cx *c, const char *slug, const char *name)
 {
 	c->conf = ts_asprintf("%s/tests/data/ingest/ingest.conf", tu_env("TS_SOURCE_DIR"));
-	char *model = ts_asprintf("%s/tests/data/ingest/shop.json", tu_env("TS_SOURCE_DIR"));
+	char *model = ts_asprintf("%s/tests/data/ingest/%s", tu_env("TS_SOURCE_DIR"), name);
 	gu_open(&c->g, c->conf);
-	gu_import(&c->g, "shop", model);
-	json_decref(gu_generate(&c->g, "shop", "2026-11-01T00:00:00.000Z"));
+	gu_import(&c->g, slug, model);
+	json_decref(gu_generate(&c->g, slug, "2026-11-01T00:00:00.000Z"));
 	free(model);
 	store_close(c->g.s); /* the CLI alone writes from here */
 	c->g.s = NULL;
+}
+
+static void cx_open(struct cx *c)
+{
+	cx_open_model(c, "shop", "shop.json");
 }
 
 static void cx_close(struct cx *c)
@@ -71,11 +76,12 @@ static void test_ingest_refusals(void **state)
 	assert_string_equal(out, "");
 	free(out);
 	free(err);
-	/* A truncated report: exit 65 (or 69 while its format cannot be read),
-	 * nothing written either way. */
-	int rc = cli(&c, &out, &err, "ingest", "shop", bad, NULL, NULL);
-	assert_true(rc == EX_DATAERR || rc == EX_UNAVAILABLE);
-	assert_non_null(strstr(err, "bad.sarif"));
+	/* A truncated report: exit 65, the file and the place in the document
+	 * named, nothing written. */
+	assert_int_equal(cli(&c, &out, &err, "ingest", "shop", bad, NULL, NULL), EX_DATAERR);
+	assert_non_null(strstr(err, "bad.sarif: $.runs[0].results: the file ends inside the "
+	                            "document at byte 25"));
+	assert_string_equal(out, "");
 	free(out);
 	free(err);
 	tu_file_hash(c.g.db, after);
@@ -125,11 +131,55 @@ static void test_findings_command(void **state)
 	cx_close(&c);
 }
 
+/* The CodeQL log of tests/data/findings/sarif: what a person reads. The test
+ * library has no CWE catalog, so correlation is by equal CWE ids only (the
+ * two reflected XSS results), and the command says so. */
+static void test_ingest_real_log(void **state)
+{
+	(void)state;
+	struct cx c;
+	cx_open_model(&c, "vulpy", "vulpy.json");
+	char *log =
+	    ts_asprintf("%s/tests/data/findings/sarif/codeql-2.5.4.sarif", tu_env("TS_SOURCE_DIR"));
+	char *out = NULL, *err = NULL;
+	assert_int_equal(cli(&c, &out, &err, "ingest", "vulpy", log, NULL, NULL), 0);
+	char *want = ts_asprintf("%s: scan 1 by CodeQL 2.5.4: 72 results, 72 new, 0 still open, 0 "
+	                         "fixed, 0 reopened, 0 suppressed, 12 unmapped, 2 correlated\n"
+	                         "  verification of C-OUTPUT-ENCODING@bad: untested -> failed\n"
+	                         "  verification of C-OUTPUT-ENCODING@good: untested -> failed\n",
+	                         log);
+	assert_string_equal(out, want);
+	assert_non_null(strstr(err, "findings correlate by equal CWE ids only"));
+	free(want);
+	free(out);
+	free(err);
+	assert_int_equal(cli(&c, &out, NULL, "ingest", "vulpy", log, "--json", NULL), 0);
+	json_t *doc = json_loads(out, 0, NULL);
+	free(out);
+	json_t *rep = json_array_get(json_object_get(doc, "reports"), 0);
+	assert_true(json_is_true(json_object_get(rep, "unchanged")));
+	json_decref(doc);
+	assert_int_equal(cli(&c, &out, NULL, "findings", "vulpy", "--unmapped", NULL, NULL), 0);
+	assert_non_null(strstr(out, "\n12 open, 0 fixed, 0 suppressed, 12 unmapped\n"));
+	assert_non_null(strstr(out, " unmapped "));
+	free(out);
+	assert_int_equal(cli(&c, &out, NULL, "findings", "vulpy", "--unmapped", "--json", NULL), 0);
+	doc = json_loads(out, 0, NULL);
+	free(out);
+	assert_int_equal(json_array_size(json_object_get(doc, "findings")), 12);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "counts"), "open")), 12);
+	json_decref(doc);
+	free(log);
+	cx_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ingest_refusals),
 	    cmocka_unit_test(test_findings_command),
+	    cmocka_unit_test(test_ingest_real_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -722,6 +722,103 @@ static void test_many_findings(void **state)
 	fx_close(&x);
 }
 
+/* A real CodeQL log (tests/data/findings/sarif, PROVENANCE.md there): 72
+ * results on bad/, good/ and utils/; the expected figures come from jq over
+ * the log and the ChildOf links of library/cwe.json (docs/findings.md). */
+static void test_real_codeql_log(void **state)
+{
+	(void)state;
+	struct fx x;
+	char *conf = ts_asprintf("%s/tests/data/ingest/ingest.conf", tu_env("TS_SOURCE_DIR"));
+	char *model = ts_asprintf("%s/tests/data/ingest/vulpy.json", tu_env("TS_SOURCE_DIR"));
+	char *log =
+	    ts_asprintf("%s/tests/data/findings/sarif/codeql-2.5.4.sarif", tu_env("TS_SOURCE_DIR"));
+	gu_open(&x.g, conf);
+	gu_import(&x.g, "vulpy", model);
+	json_decref(gu_generate(&x.g, "vulpy", "2026-11-01T00:00:00.000Z"));
+	char *dir = ts_asprintf("%s/library", tu_env("TS_SOURCE_DIR"));
+	const char *dirs[] = {dir};
+	struct ts_err err = {0};
+	assert_int_equal(cwe_catalog_load(dirs, 1, &x.cwe, &err), 0);
+	free(dir);
+
+	struct ingest_request r = {
+	    .project = "vulpy", .path = log, .name = "codeql.sarif", .cwe = x.cwe, .now = NOW};
+	json_t *res = NULL;
+	if (ingest_report(x.g.s, &r, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_false(json_is_true(json_object_get(res, "unchanged")));
+	/* sha256sum of the file */
+	assert_string_equal(json_string_value(json_object_get(res, "content_hash")),
+	                    "280da22fe8722af988ab9f7782f247b19f546a0f10a2843f1664706166e1f2eb");
+	assert_string_equal(json_string_value(json_object_get(res, "format")), "sarif");
+	json_t *scans = json_object_get(res, "scans");
+	assert_int_equal(json_array_size(scans), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(scans, 0), "tool")),
+	                    "CodeQL");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(scans, 0), "tool_version")), "2.5.4");
+	assert_int_equal(count(res, "results"), 72);
+	assert_int_equal(count(res, "new"), 72);
+	assert_int_equal(count(res, "unmapped"), 12);
+	assert_int_equal(count(res, "correlated"), 5);
+	assert_int_equal(json_array_size(json_object_get(res, "verification")), 4);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE fingerprint LIKE 'tool:%'"),
+	                 72);
+	assert_int_equal(q(&x, "SELECT count(*) FROM correlations"), 7);
+	expect_text(&x,
+	            "SELECT group_concat(x, '|') FROM (SELECT t.uid || ' ' || c.method || ' ' ||"
+	            " c.cwe_path AS x FROM correlations c JOIN threats t ON t.id = c.threat_id"
+	            " JOIN findings f ON f.id = c.finding_id WHERE f.rule_id = 'py/path-injection'"
+	            " ORDER BY t.uid)",
+	            "T-INJECTION@bad cwe_ancestor [99, 74]");
+	expect_text(&x,
+	            "SELECT group_concat(x, '|') FROM (SELECT uid || ' ' || verification AS x"
+	            " FROM countermeasures ORDER BY uid)",
+	            "C-INPUT-VALIDATION@bad failed|C-INPUT-VALIDATION@good failed|"
+	            "C-OUTPUT-ENCODING@bad failed|C-OUTPUT-ENCODING@good failed");
+
+	/* The same file: nothing new. */
+	r.now = "2026-11-23T10:00:00.000Z";
+	assert_int_equal(ingest_report(x.g.s, &r, &res, &err), 0);
+	assert_true(json_is_true(json_object_get(res, "unchanged")));
+	json_decref(res);
+
+	/* A rescan where the two SQL injections are gone. */
+	json_t *doc = json_load_file(log, 0, NULL);
+	assert_non_null(doc);
+	json_t *results =
+	    json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "results");
+	for (size_t i = json_array_size(results); i-- > 0;) {
+		const char *rule =
+		    json_string_value(json_object_get(json_array_get(results, i), "ruleId"));
+		if (strcmp(rule, "py/sql-injection") == 0)
+			json_array_remove(results, i);
+	}
+	char *rescan = ts_asprintf("%s/rescan.sarif", x.g.dir);
+	assert_int_equal(json_dump_file(doc, rescan, JSON_COMPACT), 0);
+	json_decref(doc);
+	r.path = rescan;
+	r.name = "rescan.sarif";
+	assert_int_equal(ingest_report(x.g.s, &r, &res, &err), 0);
+	assert_int_equal(count(res, "results"), 70);
+	assert_int_equal(count(res, "new"), 0);
+	assert_int_equal(count(res, "still_open"), 70);
+	assert_int_equal(count(res, "fixed"), 2);
+	/* The path injection and the XSS keep bad's tasks failed. */
+	assert_int_equal(json_array_size(json_object_get(res, "verification")), 0);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE status = 'fixed'"
+	                       " AND rule_id = 'py/sql-injection'"),
+	                 2);
+	free(rescan);
+	free(conf);
+	free(model);
+	free(log);
+	fx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +833,7 @@ int main(void)
 	    cmocka_unit_test(test_done_task_reopened_once),
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
+	    cmocka_unit_test(test_real_codeql_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
