@@ -151,10 +151,6 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 	enum findings_format fmt;
 	if (findings_format_parse(format, &fmt, &err) < 0)
 		return fail(&err);
-	if (scope && strlen(scope) > 1024) {
-		cli_error("--scope is longer than 1024 bytes");
-		return EX_USAGE;
-	}
 	char clock[32];
 	const char *now = NULL;
 	if (!clock_of(clock, &now))

@@ -541,6 +541,10 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		ts_now_iso(clock);
 		g.now = clock;
 	}
+	if (strlen(g.scope) > INGEST_SCOPE_MAX ||
+	    (r->tool_version && strlen(r->tool_version) > INGEST_SCOPE_MAX))
+		return ts_err_set(err, TS_E_USAGE, "the scope and the tool version are at most %d bytes",
+		                  INGEST_SCOPE_MAX);
 	int rc = project_find(s, r->project, &g.project_id, err);
 	if (rc)
 		return rc;

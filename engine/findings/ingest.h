@@ -22,6 +22,8 @@
 
 struct library;
 
+#define INGEST_SCOPE_MAX 1024 /* bytes of scope and tool_version */
+
 /* Everything borrowed. */
 struct ingest_request {
 	const char *project;      /* slug; required */

@@ -819,6 +819,34 @@ static void test_real_codeql_log(void **state)
 	fx_close(&x);
 }
 
+/* The tool's suppressions in a real log (tests/data/findings/sarif): three
+ * of four results carry suppressions without a status (accepted). */
+static void test_real_suppressions(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	char *log = ts_asprintf("%s/tests/data/findings/sarif/suppression-test-current.sarif",
+	                        tu_env("TS_SOURCE_DIR"));
+	struct ingest_request r = {.project = "shop", .path = log, .cwe = x.cwe, .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	if (ingest_report(x.g.s, &r, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(count(res, "results"), 4);
+	assert_int_equal(count(res, "new"), 4);
+	assert_int_equal(count(res, "suppressed"), 3);
+	assert_int_equal(count(res, "unmapped"), 4);
+	json_decref(res);
+	expect_text(&x,
+	            "SELECT group_concat(rule_id || ' ' || status, '|') FROM"
+	            " (SELECT * FROM findings ORDER BY rule_id)",
+	            "TST0001 suppressed|TST0002 suppressed|TST0003 suppressed|TST0004 open");
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE suppressed_by = 'tool'"), 3);
+	free(log);
+	fx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,6 +862,7 @@ int main(void)
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
 	    cmocka_unit_test(test_real_codeql_log),
+	    cmocka_unit_test(test_real_suppressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
