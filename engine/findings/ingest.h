@@ -32,20 +32,26 @@ struct ingest_request {
 	enum findings_format format; /* FINDINGS_FORMAT_AUTO: detected from the content */
 	const char *scope;        /* branch, path or target the scan covered; NULL: "" */
 	const char *tool_version; /* overrides the report's; NULL: the report's */
-	const struct cwe_catalog *cwe;  /* required: ancestry for correlation */
-	const struct library *library;  /* NULL: no rule-based correlation */
-	const struct config_project *project_cfg; /* NULL: not tracked, defaults */
+	const struct cwe_catalog *cwe;  /* ancestry for correlation; NULL: equal CWE ids only */
+	const struct library *library;  /* reserved: the library declares no scanner rules yet */
+	const struct config_project *project_cfg; /* NULL: no tracker notices */
 	const char *now;          /* ISO 8601 UTC; NULL: the clock */
 };
 
-/* Parses r->path and stores the scan. *ret_result (may be NULL) is a new JSON
- * object as schema/ingest.schema.json describes (scan ids, tool, counts:
+/* Parses r->path (hashed as a stream, parsed in bounded memory) and stores
+ * it in one transaction: one scans row per tool of the report, its findings
+ * and their history, correlations, the verification of tasks and the outbox
+ * notices, all or nothing. *ret_result (may be NULL) is a new JSON object as
+ * schema/ingest.schema.json describes one report (scan ids, tool, counts:
  * results, new, still_open, fixed, reopened, suppressed, unmapped,
- * correlated; verification changes; "unchanged": true when the identical
- * file was already ingested for this project, which is a no-op). Errors:
- * TS_E_NOTFOUND (no such project), TS_E_IO, TS_E_INVALID ("NAME:
- * path-in-document: message"; the database is left as it was), TS_E_BUSY,
- * TS_E_INTERNAL. */
+ * correlated; verification changes; notices queued; "unchanged": true with
+ * the earlier scans when the identical file was already ingested for this
+ * project and scope, which writes nothing). Uses only s and r: callers on
+ * other threads bring their own connection. Returns 0 or a negative code
+ * with err->code one of TS_E_NOTFOUND (no such project, no such file),
+ * TS_E_IO, TS_E_INVALID ("NAME: path-in-document: message"; the database is
+ * left as it was), TS_E_UNAVAILABLE (a format this build cannot read),
+ * TS_E_USAGE (scope or tool version too long), TS_E_BUSY, TS_E_INTERNAL. */
 int ingest_report(struct store *s, const struct ingest_request *r, json_t **ret_result,
                   struct ts_err *err);
 
