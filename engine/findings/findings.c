@@ -338,6 +338,19 @@ int findings_jstream_run(struct jstream *js, const struct findings_input *in, st
 	return jstream_run_buffer(js, in->data, in->len, err);
 }
 
+void findings_report_tool(struct findings_report *rep, const char *name, const char *version)
+{
+	if (!name || !*name || rep->n_tools >= FINDINGS_TOOLS_MAX)
+		return;
+	for (size_t i = 0; i < rep->n_tools; i++)
+		if (strncmp(rep->tools[i].name, name, sizeof(rep->tools[i].name) - 1) == 0)
+			return;
+	snprintf(rep->tools[rep->n_tools].name, sizeof(rep->tools[0].name), "%s", name);
+	snprintf(rep->tools[rep->n_tools].version, sizeof(rep->tools[0].version), "%s",
+	         version ? version : "");
+	rep->n_tools++;
+}
+
 /* ---- normalisation ------------------------------------------------------ */
 
 char *finding_lower(char *s)

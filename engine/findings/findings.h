@@ -29,6 +29,7 @@ enum findings_format {
 #define FINDINGS_DEPTH_MAX 64                /* JSON nesting, XML element depth */
 #define FINDINGS_ITEM_MAX (8 * 1024 * 1024)  /* one result object, as parsed */
 #define FINDINGS_CWE_MAX 8                   /* CWE ids kept per finding */
+#define FINDINGS_TOOLS_MAX 16                /* tools named by one report */
 
 /* "sarif", "zap", "gitlab", "semgrep" ("auto" for AUTO). Static. */
 const char *findings_format_name(enum findings_format f);
@@ -100,7 +101,19 @@ struct findings_report {
 	bool incomplete;          /* the report says the scan did not finish (SARIF
 	                           * invocations[].executionSuccessful false): absent
 	                           * findings must not be taken as fixed */
+	/* The tools the report names, with results or without (each SARIF run,
+	 * the GitLab scanner): a report without results is still a complete scan
+	 * by them, so what they found before is fixed. */
+	struct {
+		char name[128];
+		char version[64];
+	} tools[FINDINGS_TOOLS_MAX];
+	size_t n_tools;
 };
+
+/* Records a tool in rep->tools (once per name; names and versions cut to fit;
+ * NULL or empty names and tools beyond FINDINGS_TOOLS_MAX are left out). */
+void findings_report_tool(struct findings_report *rep, const char *name, const char *version);
 
 /* Reads the start of path and names its format. An unreadable file is TS_E_IO
  * ("FILE: message"); a file of no supported format is TS_E_INVALID naming what

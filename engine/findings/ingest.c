@@ -574,8 +574,16 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 	rc = produce(produce_ud, on_finding, &g, &rep, err);
 	if (rc)
 		goto fail;
-	/* A report of a single-tool format without results is still a scan: all
-	 * that tool's findings are gone. */
+	/* A tool the report names without results is still a complete scan:
+	 * all that tool's findings are gone. A single-tool format names its tool
+	 * by the format. */
+	for (size_t i = 0; i < rep.n_tools; i++) {
+		struct finding none = {.tool = rep.tools[i].name,
+		                       .tool_version = rep.tools[i].version};
+		struct scan_state *sc;
+		if ((rc = scan_of(&g, &none, &sc)) != 0)
+			goto fail;
+	}
 	if (g.n_scans == 0 &&
 	    (rep.format == FINDINGS_FORMAT_ZAP || rep.format == FINDINGS_FORMAT_SEMGREP)) {
 		struct finding none = {.tool = findings_format_name(rep.format)};

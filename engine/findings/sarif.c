@@ -1034,6 +1034,10 @@ static int check_log(struct sarif *s, const json_t *root, bool results_too)
 			if (json_is_false(json_object_get(inv, "executionSuccessful")))
 				s->rep->incomplete = true;
 		}
+		/* every run is a scan by its tool, with results or without */
+		const char *version = bag_string(driver, "semanticVersion");
+		findings_report_tool(s->rep, bag_string(driver, "name"),
+		                     version ? version : bag_string(driver, "version"));
 	}
 	return 0;
 }

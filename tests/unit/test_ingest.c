@@ -812,6 +812,34 @@ static void test_real_codeql_log(void **state)
 	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE status = 'fixed'"
 	                       " AND rule_id = 'py/sql-injection'"),
 	                 2);
+
+	/* A clean scan: the run of CodeQL without results is still its complete
+	 * scan, so everything it found is fixed and the failed tasks pass. */
+	doc = json_load_file(log, 0, NULL);
+	json_object_set_new(json_array_get(json_object_get(doc, "runs"), 0), "results",
+	                    json_array());
+	char *clean = ts_asprintf("%s/clean.sarif", x.g.dir);
+	assert_int_equal(json_dump_file(doc, clean, JSON_COMPACT), 0);
+	json_decref(doc);
+	r.path = clean;
+	r.name = "clean.sarif";
+	r.now = "2026-11-24T10:00:00.000Z";
+	assert_int_equal(ingest_report(x.g.s, &r, &res, &err), 0);
+	scans = json_object_get(res, "scans");
+	assert_int_equal(json_array_size(scans), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(scans, 0), "tool")),
+	                    "CodeQL");
+	assert_int_equal(count(res, "results"), 0);
+	assert_int_equal(count(res, "fixed"), 70);
+	assert_int_equal(json_array_size(json_object_get(res, "verification")), 4);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE status = 'open'"), 0);
+	expect_text(&x,
+	            "SELECT group_concat(x, '|') FROM (SELECT uid || ' ' || verification AS x"
+	            " FROM countermeasures ORDER BY uid)",
+	            "C-INPUT-VALIDATION@bad passed|C-INPUT-VALIDATION@good passed|"
+	            "C-OUTPUT-ENCODING@bad passed|C-OUTPUT-ENCODING@good passed");
+	free(clean);
 	free(rescan);
 	free(conf);
 	free(model);
