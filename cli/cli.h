@@ -55,6 +55,12 @@ bool cli_has_flag(int argc, char **argv, const char *flag);
  * significant digits, then a newline, on stdout. */
 void cli_print_json(const json_t *doc);
 
+/* The clock of a command: $THREATSYNC_NOW ("YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced, written
+ * to out and *ret pointed at it; *ret NULL (the real clock) otherwise.
+ * Returns false after printing an error. */
+bool cli_clock(char out[32], const char **ret);
+
 /* Prints an error line "threatsync: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -15,29 +15,6 @@
 
 #define INGEST_FILES_MAX 256
 
-/* $THREATSYNC_NOW as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z, so runs can be
- * reproduced; NULL when unset. false after printing an error. */
-static bool clock_of(char out[32], const char **ret)
-{
-	*ret = NULL;
-	const char *v = getenv("THREATSYNC_NOW");
-	if (!v || !*v)
-		return true;
-	char date[11];
-	snprintf(date, sizeof(date), "%.10s", v);
-	size_t n = strlen(v);
-	if (override_date_valid(date) && n == 10) {
-		snprintf(out, 32, "%sT00:00:00.000Z", date);
-	} else if (override_date_valid(date) && (n == 20 || n == 24) && v[10] == 'T' &&
-	           v[n - 1] == 'Z' && v[13] == ':' && v[16] == ':' && (n == 20 || v[19] == '.')) {
-		snprintf(out, 32, "%.19s.%.3sZ", v, n == 24 ? v + 20 : "000");
-	} else {
-		cli_error("THREATSYNC_NOW='%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z", v);
-		return false;
-	}
-	*ret = out;
-	return true;
-}
 
 static int fail(const struct ts_err *err)
 {
@@ -153,7 +130,7 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 		return fail(&err);
 	char clock[32];
 	const char *now = NULL;
-	if (!clock_of(clock, &now))
+	if (!cli_clock(clock, &now))
 		return EX_USAGE;
 	struct config *cfg = cli_config(ctx);
 	if (!cfg)
@@ -317,7 +294,7 @@ int cmd_findings(struct cli_ctx *ctx, int argc, char **argv)
 		return EX_USAGE;
 	}
 	char clock[32];
-	if (!clock_of(clock, &flt.now))
+	if (!cli_clock(clock, &flt.now))
 		return EX_USAGE;
 	int code = 0;
 	struct store *s = cli_store(ctx, false, &code);

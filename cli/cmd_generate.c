@@ -13,41 +13,6 @@
 #include "engine/model/project.h"
 #include "engine/tracking/override.h"
 
-/* The clock of this command: $THREATSYNC_NOW ("YYYY-MM-DD" or
- * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced; NULL (the
- * real clock) otherwise. Returns false after printing an error. */
-static bool cli_now(char out[32], const char **ret)
-{
-	*ret = NULL;
-	const char *v = getenv("THREATSYNC_NOW");
-	if (!v || !*v)
-		return true;
-	size_t n = strlen(v);
-	char date[11];
-	snprintf(date, sizeof(date), "%.10s", v);
-	bool ok = override_date_valid(date);
-	if (ok && n == 10) {
-		snprintf(out, 32, "%sT00:00:00.000Z", date);
-	} else if (ok && (n == 20 || n == 24) && v[10] == 'T' && v[n - 1] == 'Z') {
-		int h, m, s, ms = 0;
-		char tail[8] = "";
-		int got = n == 20 ? sscanf(v + 11, "%2d:%2d:%2d%1s", &h, &m, &s, tail)
-		                  : sscanf(v + 11, "%2d:%2d:%2d.%3d%1s", &h, &m, &s, &ms, tail);
-		ok = got == (n == 20 ? 4 : 5) && h < 24 && m < 60 && s < 60 && ms >= 0 &&
-		     isdigit((unsigned char)v[11]) && strcmp(tail, "Z") == 0;
-		if (ok)
-			snprintf(out, 32, "%sT%02d:%02d:%02d.%03dZ", date, h, m, s, ms);
-	} else {
-		ok = false;
-	}
-	if (!ok) {
-		cli_error("THREATSYNC_NOW='%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z", v);
-		return false;
-	}
-	*ret = out;
-	return true;
-}
-
 /* Options shared by the commands of this file. */
 struct gen_args {
 	const char *slug;
@@ -193,7 +158,7 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 		return code;
 	char clock[32];
 	struct gen_opts opts = {.dry_run = a.dry_run};
-	if (!cli_now(clock, &opts.now))
+	if (!cli_clock(clock, &opts.now))
 		return EX_USAGE;
 	struct config *cfg = cli_config(ctx);
 	if (!cfg)
@@ -256,7 +221,7 @@ int cmd_threats(struct cli_ctx *ctx, int argc, char **argv)
 		return code;
 	char clock[32];
 	const char *now;
-	if (!cli_now(clock, &now))
+	if (!cli_clock(clock, &now))
 		return EX_USAGE;
 	struct store *s = cli_store(ctx, true, &code);
 	if (!s)
@@ -300,7 +265,7 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 		return code;
 	char clock[32];
 	const char *now;
-	if (!cli_now(clock, &now))
+	if (!cli_clock(clock, &now))
 		return EX_USAGE;
 	if (a.status && !gen_status_valid(a.status)) {
 		cli_error("countermeasures: unknown status '%s' (todo, in_progress, done, "
@@ -425,7 +390,7 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	char clock[32];
 	const char *now;
-	if (!cli_now(clock, &now))
+	if (!cli_clock(clock, &now))
 		return EX_USAGE;
 	const char *author = a.author ? a.author : getenv("USER");
 	struct store *s = cli_store(ctx, false, &code);

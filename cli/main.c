@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Entry point of the threatsync command: global options and the command table. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "cli/cli.h"
 #include "engine/library/library.h"
 #include "engine/log.h"
+#include "engine/tracking/override.h"
 
 static const struct cli_command commands[] = {
 	{"db migrate", "", "apply pending schema migrations", NULL, cmd_db_migrate, NULL},
@@ -208,6 +210,41 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 		return NULL;
 	}
 	return ctx->library;
+}
+
+/* The clock of a command: $THREATSYNC_NOW ("YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced; NULL (the
+ * real clock) otherwise. Returns false after printing an error. */
+bool cli_clock(char out[32], const char **ret)
+{
+	*ret = NULL;
+	const char *v = getenv("THREATSYNC_NOW");
+	if (!v || !*v)
+		return true;
+	size_t n = strlen(v);
+	char date[11];
+	snprintf(date, sizeof(date), "%.10s", v);
+	bool ok = override_date_valid(date);
+	if (ok && n == 10) {
+		snprintf(out, 32, "%sT00:00:00.000Z", date);
+	} else if (ok && (n == 20 || n == 24) && v[10] == 'T' && v[n - 1] == 'Z') {
+		int h, m, s, ms = 0;
+		char tail[8] = "";
+		int got = n == 20 ? sscanf(v + 11, "%2d:%2d:%2d%1s", &h, &m, &s, tail)
+		                  : sscanf(v + 11, "%2d:%2d:%2d.%3d%1s", &h, &m, &s, &ms, tail);
+		ok = got == (n == 20 ? 4 : 5) && h < 24 && m < 60 && s < 60 && ms >= 0 &&
+		     isdigit((unsigned char)v[11]) && strcmp(tail, "Z") == 0;
+		if (ok)
+			snprintf(out, 32, "%sT%02d:%02d:%02d.%03dZ", date, h, m, s, ms);
+	} else {
+		ok = false;
+	}
+	if (!ok) {
+		cli_error("THREATSYNC_NOW='%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z", v);
+		return false;
+	}
+	*ret = out;
+	return true;
 }
 
 void cli_print_json(const json_t *doc)
