@@ -201,14 +201,28 @@ static int on_json_alert(void *ud, json_t *item, const char *doc_path, const siz
 	return rc;
 }
 
+static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx,
+                     size_t n_idx, struct ts_err *err)
+{
+	(void)ud;
+	(void)item;
+	(void)doc_path;
+	(void)idx;
+	(void)n_idx;
+	(void)err;
+	return 0;
+}
+
 static int zap_json_parse(struct zap_ctx *c, struct ts_err *err)
 {
 	snprintf(c->rep->detail, sizeof(c->rep->detail), "zap json");
 	struct zap_json z = {.c = *c};
 	struct jstream *body = NULL;
 	z.head = jstream_new(c->in->name);
-	jstream_skip(z.head, "$.site[*].alerts");
-	jstream_skip(z.head, "$.site.alerts");
+	/* alerts are read and dropped one at a time rather than skipped, so an
+	 * error inside one is named with its index */
+	jstream_emit(z.head, "$.site[*].alerts[*]", pass_over, NULL);
+	jstream_emit(z.head, "$.site.alerts[*]", pass_over, NULL);
 	int rc = findings_jstream_run(z.head, c->in, err);
 	if (rc)
 		goto out;
@@ -274,6 +288,9 @@ struct zap_xml {
 	size_t n_inst, cap_inst;
 	size_t item_bytes;
 
+	size_t open;        /* elements open */
+	uint64_t size;      /* of the input, in bytes */
+
 	struct ts_buf text; /* the text of the field being read */
 	char **field;       /* where it goes; NULL when no field is open */
 	int field_depth;
@@ -294,8 +311,16 @@ static void xml_error_cb(void *ud, xmlErrorPtr e)
 	x->xml_error_line = e->line;
 }
 
+/* The line of the node read (an element's start tag), else where the parser
+ * is (it reads ahead). */
 static int xml_line(struct zap_xml *x)
 {
+	xmlNodePtr node = xmlTextReaderCurrentNode(x->r);
+	if (node && node->type == XML_ELEMENT_NODE) {
+		long line = xmlGetLineNo(node);
+		if (line > 0 && line < 65535)
+			return (int)line;
+	}
 	return xmlTextReaderGetParserLineNumber(x->r);
 }
 
@@ -549,6 +574,7 @@ static int xml_step(struct zap_xml *x)
 		return xml_fail(x, "a DOCTYPE is not accepted in a report");
 	case XML_READER_TYPE_ELEMENT: {
 		const char *name = (const char *)xmlTextReaderConstLocalName(x->r);
+		x->open += !xmlTextReaderIsEmptyElement(x->r);
 		int rc = on_element(x, depth, name ? name : "");
 		if (rc == 0 && xmlTextReaderIsEmptyElement(x->r)) {
 			if (x->field && x->field_depth == depth)
@@ -559,6 +585,7 @@ static int xml_step(struct zap_xml *x)
 		return rc;
 	}
 	case XML_READER_TYPE_END_ELEMENT:
+		x->open -= x->open > 0;
 		return on_end(x, depth);
 	case XML_READER_TYPE_TEXT:
 	case XML_READER_TYPE_CDATA:
@@ -601,9 +628,12 @@ static int zap_xml_parse(struct zap_ctx *c, struct ts_err *err)
 			return ts_err_set(err, TS_E_INVALID, "%s: the file is larger than 4 GiB",
 			                  c->in->name);
 		}
+		x.size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	} else if (c->in->len > (size_t)FINDINGS_FILE_MAX || c->in->len > (size_t)INT32_MAX) {
 		return ts_err_set(err, TS_E_INVALID, "%s: the file is larger than 2 GiB",
 		                  c->in->name);
+	} else {
+		x.size = c->in->len;
 	}
 	/* libxml2 reports through the reader's handler and, for some errors,
 	 * through the thread's global one: both point here for the parse, so
@@ -630,8 +660,18 @@ static int zap_xml_parse(struct zap_ctx *c, struct ts_err *err)
 		if (xml_step(&x))
 			break;
 	}
+	long consumed = xmlTextReaderByteConsumed(x.r);
 	if (x.rc) {
 		rc = x.rc;
+	} else if (st < 0 && x.open > 0 &&
+	           ((consumed >= 0 && (uint64_t)consumed + 1 >= x.size) ||
+	            strncmp(x.xml_error, "Extra content", 13) == 0 ||
+	            strncmp(x.xml_error, "Premature end", 13) == 0)) {
+		/* elements still open at the end of the input (libxml2 may call it
+		 * "extra content at the end of the document") */
+		rc = ts_err_set(err, TS_E_INVALID,
+		                "%s: line %d: the file ends inside the document (truncated?)",
+		                c->in->name, x.xml_error[0] ? x.xml_error_line : xml_line(&x));
 	} else if (st < 0 || x.xml_error[0]) {
 		rc = ts_err_set(err, TS_E_INVALID, "%s: line %d: invalid XML: %s", c->in->name,
 		                x.xml_error[0] ? x.xml_error_line : xml_line(&x),
@@ -654,33 +694,72 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------- */
 
-/* The first byte after a UTF-8 byte order mark and space; EOF when none. */
-static int zap_first_byte(const struct findings_input *in, int *ret, struct ts_err *err)
+/* The start of the input: enough for the first byte and the XML prolog. */
+#define ZAP_HEAD (64 * 1024)
+
+static int read_head(const struct findings_input *in, unsigned char *head, size_t *ret_n,
+                     struct ts_err *err)
 {
-	unsigned char head[4096];
-	size_t n = 0;
-	if (in->path) {
-		int fd = open(in->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return ts_err_set(err, TS_E_IO, "%s: %s", in->name, strerror(errno));
-		ssize_t r;
-		do
-			r = read(fd, head, sizeof(head));
-		while (r < 0 && errno == EINTR);
-		int e = errno;
-		close(fd);
-		if (r < 0)
-			return ts_err_set(err, TS_E_IO, "%s: %s", in->name, strerror(e));
-		n = (size_t)r;
-	} else {
-		n = in->len < sizeof(head) ? in->len : sizeof(head);
-		memcpy(head, in->data, n);
+	if (!in->path) {
+		*ret_n = in->len < ZAP_HEAD ? in->len : ZAP_HEAD;
+		memcpy(head, in->data, *ret_n);
+		return 0;
 	}
-	size_t i = n >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-	while (i < n && isspace(head[i]))
-		i++;
-	*ret = i < n ? head[i] : EOF;
+	int fd = open(in->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ts_err_set(err, TS_E_IO, "%s: %s", in->name, strerror(errno));
+	size_t n = 0;
+	while (n < ZAP_HEAD) {
+		ssize_t r = read(fd, head + n, ZAP_HEAD - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			return ts_err_set(err, TS_E_IO, "%s: %s", in->name, strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*ret_n = n;
 	return 0;
+}
+
+/* Finds a DOCTYPE in the prolog (after the XML declaration, comments and
+ * processing instructions, before the root element) of the first bytes, so
+ * that it is refused before libxml2 reads its internal subset. *ret_line: its
+ * line. The reader refuses a DOCTYPE node too, whatever the encoding. */
+static bool prolog_has_doctype(const unsigned char *p, size_t n, int *ret_line)
+{
+	int line = 1;
+	size_t i = n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	for (;;) {
+		while (i < n && isspace(p[i])) {
+			line += p[i] == '\n';
+			i++;
+		}
+		const char *close = NULL;
+		if (i + 2 <= n && memcmp(p + i, "<?", 2) == 0)
+			close = "?>";
+		else if (i + 4 <= n && memcmp(p + i, "<!--", 4) == 0)
+			close = "-->";
+		else if (i + 9 <= n && strncasecmp((const char *)p + i, "<!DOCTYPE", 9) == 0) {
+			*ret_line = line;
+			return true;
+		} else
+			return false;
+		size_t cl = strlen(close);
+		i += 2;
+		while (i + cl <= n && memcmp(p + i, close, cl) != 0) {
+			line += p[i] == '\n';
+			i++;
+		}
+		if (i + cl > n)
+			return false;
+		i += cl;
+	}
 }
 
 int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
@@ -688,11 +767,26 @@ int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
 {
 	rep->format = FINDINGS_FORMAT_ZAP;
 	struct zap_ctx c = {.in = in, .cb = cb, .ud = ud, .rep = rep};
-	int first;
-	int rc = zap_first_byte(in, &first, err);
+	unsigned char *head = ts_malloc(ZAP_HEAD);
+	size_t n = 0;
+	int rc = read_head(in, head, &n, err);
 	if (rc)
-		return rc;
-	if (first == '<')
-		return zap_xml_parse(&c, err);
-	return zap_json_parse(&c, err);
+		goto out;
+	size_t i = n >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	while (i < n && isspace(head[i]))
+		i++;
+	if (i >= n || head[i] != '<') {
+		rc = zap_json_parse(&c, err);
+		goto out;
+	}
+	snprintf(rep->detail, sizeof(rep->detail), "zap xml");
+	int line;
+	if (prolog_has_doctype(head, n, &line))
+		rc = ts_err_set(err, TS_E_INVALID,
+		                "%s: line %d: a DOCTYPE is not accepted in a report", in->name, line);
+	else
+		rc = zap_xml_parse(&c, err);
+out:
+	free(head);
+	return rc;
 }
