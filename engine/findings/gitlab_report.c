@@ -167,8 +167,8 @@ static int on_vulnerability(void *ud, json_t *v, const char *doc_path, const siz
 		const char *host = jstr(loc, "hostname");
 		const char *upath = jstr(loc, "path");
 		if (host)
-			f.url = keep(owned, &n_owned,
-			             ts_asprintf("%s%s", host, upath ? upath : ""));
+			f.url =
+			    keep(owned, &n_owned, ts_asprintf("%s%s", host, upath ? upath : ""));
 		const char *method = jstr(loc, "method");
 		/* SAST reports name the enclosing function "method": only DAST's is HTTP */
 		if (method && host) {
@@ -203,8 +203,8 @@ static int on_vulnerability(void *ud, json_t *v, const char *doc_path, const siz
 	return rc < 0 ? rc : 0;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx,
-                     size_t n_idx, struct ts_err *err)
+static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
+                     struct ts_err *err)
 {
 	(void)ud;
 	(void)item;
@@ -224,7 +224,7 @@ static int read_head(const struct findings_input *in, struct jstream *head, stru
 	jstream_emit(head, "$.vulnerabilities[*]", pass_over, NULL);
 	jstream_skip(head, "$.remediations");
 	jstream_skip(head, "$.dependency_files");
-	jstream_skip(head, "$.site");   /* DAST 13.x embeds ZAP's own report */
+	jstream_skip(head, "$.site"); /* DAST 13.x embeds ZAP's own report */
 	jstream_skip(head, "$.spider");
 	jstream_skip(head, "$.scan.scanned_resources");
 	jstream_skip(head, "$.scan.messages");
@@ -233,7 +233,8 @@ static int read_head(const struct findings_input *in, struct jstream *head, stru
 		return rc;
 	if (!json_is_object(jstream_root(head)))
 		return ts_err_set(err, TS_E_INVALID,
-		                  "%s: $: not a JSON object: not a GitLab security report", in->name);
+		                  "%s: $: not a JSON object: not a GitLab security report",
+		                  in->name);
 	return 0;
 }
 
@@ -251,13 +252,13 @@ int gitlab_report_parse(const struct findings_input *in, finding_cb cb, void *ud
 	const json_t *scan = json_object_get(root, "scan");
 	const json_t *scanner = json_object_get(scan, "scanner");
 	struct gl_ctx c = {
-		.in = in,
-		.cb = cb,
-		.ud = ud,
-		.rep = rep,
-		.scan_type = jstr(scan, "type"),
-		.scanner_name = jstr(scanner, "name"),
-		.scanner_version = jstr(scanner, "version"),
+	    .in = in,
+	    .cb = cb,
+	    .ud = ud,
+	    .rep = rep,
+	    .scan_type = jstr(scan, "type"),
+	    .scanner_name = jstr(scanner, "name"),
+	    .scanner_version = jstr(scanner, "version"),
 	};
 	const char *version = jstr(root, "version");
 	snprintf(rep->detail, sizeof(rep->detail), "gitlab%s%.20s%s%.20s", c.scan_type ? " " : "",

@@ -94,8 +94,8 @@ static int on_result(void *ud, json_t *r, const char *doc_path, const size_t *id
 	return rc < 0 ? rc : 0;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx,
-                     size_t n_idx, struct ts_err *err)
+static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
+                     struct ts_err *err)
 {
 	(void)ud;
 	(void)item;
@@ -128,7 +128,8 @@ int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
 		                in->name);
 		goto out;
 	}
-	struct sg_ctx c = {.in = in, .cb = cb, .ud = ud, .rep = rep, .version = jstr(root, "version")};
+	struct sg_ctx c = {
+	    .in = in, .cb = cb, .ud = ud, .rep = rep, .version = jstr(root, "version")};
 	if (c.version)
 		snprintf(rep->detail, sizeof(rep->detail), "semgrep %.40s", c.version);
 
@@ -142,8 +143,8 @@ int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
 		goto out;
 	const json_t *results = json_object_get(jstream_root(body), "results");
 	if (!results)
-		rc = ts_err_set(err, TS_E_INVALID,
-		                "%s: $: no results array: not a Semgrep report", in->name);
+		rc = ts_err_set(err, TS_E_INVALID, "%s: $: no results array: not a Semgrep report",
+		                in->name);
 	else if (!json_is_array(results))
 		rc = ts_err_set(err, TS_E_INVALID, "%s: $.results: not an array", in->name);
 out:

@@ -157,24 +157,24 @@ static int on_json_alert(void *ud, json_t *item, const char *doc_path, const siz
 		return ts_err_set(err, TS_E_INVALID, "%s: %s: an alert is not a JSON object",
 		                  z->c.in->name, doc_path);
 	const json_t *sites = json_object_get(jstream_root(z->head), "site");
-	const json_t *site = json_is_array(sites) && n_idx == 2 ? json_array_get(sites, idx[0])
-	                                                        : sites;
+	const json_t *site =
+	    json_is_array(sites) && n_idx == 2 ? json_array_get(sites, idx[0]) : sites;
 	const char *site_name = json_string_value(json_object_get(site, "@name"));
 	char risk[24], conf[24], cwe[24], plugin[24];
 	struct zap_alert a = {
-		.pluginid = jfield(item, "pluginid", plugin, sizeof(plugin)),
-		.alert_ref = json_string_value(json_object_get(item, "alertRef")),
-		.alert = json_string_value(json_object_get(item, "alert")),
-		.name = json_string_value(json_object_get(item, "name")),
-		.riskcode = jfield(item, "riskcode", risk, sizeof(risk)),
-		.confidence = jfield(item, "confidence", conf, sizeof(conf)),
-		.desc = json_string_value(json_object_get(item, "desc")),
-		.cweid = jfield(item, "cweid", cwe, sizeof(cwe)),
-		.uri = json_string_value(json_object_get(item, "uri")),
-		.method = json_string_value(json_object_get(item, "method")),
-		.param = json_string_value(json_object_get(item, "param")),
-		.attack = json_string_value(json_object_get(item, "attack")),
-		.evidence = json_string_value(json_object_get(item, "evidence")),
+	    .pluginid = jfield(item, "pluginid", plugin, sizeof(plugin)),
+	    .alert_ref = json_string_value(json_object_get(item, "alertRef")),
+	    .alert = json_string_value(json_object_get(item, "alert")),
+	    .name = json_string_value(json_object_get(item, "name")),
+	    .riskcode = jfield(item, "riskcode", risk, sizeof(risk)),
+	    .confidence = jfield(item, "confidence", conf, sizeof(conf)),
+	    .desc = json_string_value(json_object_get(item, "desc")),
+	    .cweid = jfield(item, "cweid", cwe, sizeof(cwe)),
+	    .uri = json_string_value(json_object_get(item, "uri")),
+	    .method = json_string_value(json_object_get(item, "method")),
+	    .param = json_string_value(json_object_get(item, "param")),
+	    .attack = json_string_value(json_object_get(item, "attack")),
+	    .evidence = json_string_value(json_object_get(item, "evidence")),
 	};
 	const json_t *instances = json_object_get(item, "instances");
 	if (!json_is_array(instances) || json_array_size(instances) == 0)
@@ -185,11 +185,11 @@ static int on_json_alert(void *ud, json_t *item, const char *doc_path, const siz
 	int rc = 0;
 	json_array_foreach (instances, i, e) {
 		struct zap_instance inst = {
-			.uri = json_string_value(json_object_get(e, "uri")),
-			.method = json_string_value(json_object_get(e, "method")),
-			.param = json_string_value(json_object_get(e, "param")),
-			.attack = json_string_value(json_object_get(e, "attack")),
-			.evidence = json_string_value(json_object_get(e, "evidence")),
+		    .uri = json_string_value(json_object_get(e, "uri")),
+		    .method = json_string_value(json_object_get(e, "method")),
+		    .param = json_string_value(json_object_get(e, "param")),
+		    .attack = json_string_value(json_object_get(e, "attack")),
+		    .evidence = json_string_value(json_object_get(e, "evidence")),
 		};
 		path.len = 0;
 		ts_buf_printf(&path, "%s.instances[%zu]", doc_path, i);
@@ -201,8 +201,8 @@ static int on_json_alert(void *ud, json_t *item, const char *doc_path, const siz
 	return rc;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx,
-                     size_t n_idx, struct ts_err *err)
+static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
+                     struct ts_err *err)
 {
 	(void)ud;
 	(void)item;
@@ -256,11 +256,25 @@ out:
 /* ---- XML ------------------------------------------------------------------ */
 
 /* The fields of an alertitem and of its instances, as collected (owned). */
-enum { F_PLUGINID, F_ALERTREF, F_ALERT, F_NAME, F_RISKCODE, F_CONFIDENCE, F_DESC, F_CWEID,
-       F_URI, F_METHOD, F_PARAM, F_ATTACK, F_EVIDENCE, F_COUNT };
+enum {
+	F_PLUGINID,
+	F_ALERTREF,
+	F_ALERT,
+	F_NAME,
+	F_RISKCODE,
+	F_CONFIDENCE,
+	F_DESC,
+	F_CWEID,
+	F_URI,
+	F_METHOD,
+	F_PARAM,
+	F_ATTACK,
+	F_EVIDENCE,
+	F_COUNT
+};
 static const char *const field_names[F_COUNT] = {
-	"pluginid", "alertRef", "alert", "name", "riskcode", "confidence", "desc", "cweid",
-	"uri", "method", "param", "attack", "evidence",
+    "pluginid", "alertRef", "alert",  "name",  "riskcode", "confidence", "desc",
+    "cweid",    "uri",      "method", "param", "attack",   "evidence",
 };
 /* the fields an instance has: F_URI .. F_EVIDENCE */
 #define F_INSTANCE_FIRST F_URI
@@ -288,8 +302,8 @@ struct zap_xml {
 	size_t n_inst, cap_inst;
 	size_t item_bytes;
 
-	size_t open;        /* elements open */
-	uint64_t size;      /* of the input, in bytes */
+	size_t open;   /* elements open */
+	uint64_t size; /* of the input, in bytes */
 
 	struct ts_buf text; /* the text of the field being read */
 	char **field;       /* where it goes; NULL when no field is open */
@@ -349,7 +363,8 @@ static void alert_clear(struct zap_xml *x)
 static void item_path(struct zap_xml *x, struct ts_buf *b)
 {
 	b->len = 0;
-	ts_buf_printf(b, "/OWASPZAPReport/site[%zu]/alerts/alertitem[%zu]", x->site_no, x->alert_no);
+	ts_buf_printf(b, "/OWASPZAPReport/site[%zu]/alerts/alertitem[%zu]", x->site_no,
+	              x->alert_no);
 }
 
 static int field_index(const char *name, size_t first, size_t last)
@@ -364,19 +379,19 @@ static int field_index(const char *name, size_t first, size_t last)
 static int alert_done(struct zap_xml *x)
 {
 	struct zap_alert a = {
-		.pluginid = x->alert[F_PLUGINID],
-		.alert_ref = x->alert[F_ALERTREF],
-		.alert = x->alert[F_ALERT],
-		.name = x->alert[F_NAME],
-		.riskcode = x->alert[F_RISKCODE],
-		.confidence = x->alert[F_CONFIDENCE],
-		.desc = x->alert[F_DESC],
-		.cweid = x->alert[F_CWEID],
-		.uri = x->alert[F_URI],
-		.method = x->alert[F_METHOD],
-		.param = x->alert[F_PARAM],
-		.attack = x->alert[F_ATTACK],
-		.evidence = x->alert[F_EVIDENCE],
+	    .pluginid = x->alert[F_PLUGINID],
+	    .alert_ref = x->alert[F_ALERTREF],
+	    .alert = x->alert[F_ALERT],
+	    .name = x->alert[F_NAME],
+	    .riskcode = x->alert[F_RISKCODE],
+	    .confidence = x->alert[F_CONFIDENCE],
+	    .desc = x->alert[F_DESC],
+	    .cweid = x->alert[F_CWEID],
+	    .uri = x->alert[F_URI],
+	    .method = x->alert[F_METHOD],
+	    .param = x->alert[F_PARAM],
+	    .attack = x->alert[F_ATTACK],
+	    .evidence = x->alert[F_EVIDENCE],
 	};
 	struct ts_buf path = {0};
 	item_path(x, &path);
@@ -388,11 +403,11 @@ static int alert_done(struct zap_xml *x)
 		for (size_t i = 0; i < x->n_inst && rc == 0; i++) {
 			char **v = x->inst[i].v;
 			struct zap_instance inst = {
-				.uri = v[F_URI - F_INSTANCE_FIRST],
-				.method = v[F_METHOD - F_INSTANCE_FIRST],
-				.param = v[F_PARAM - F_INSTANCE_FIRST],
-				.attack = v[F_ATTACK - F_INSTANCE_FIRST],
-				.evidence = v[F_EVIDENCE - F_INSTANCE_FIRST],
+			    .uri = v[F_URI - F_INSTANCE_FIRST],
+			    .method = v[F_METHOD - F_INSTANCE_FIRST],
+			    .param = v[F_PARAM - F_INSTANCE_FIRST],
+			    .attack = v[F_ATTACK - F_INSTANCE_FIRST],
+			    .evidence = v[F_EVIDENCE - F_INSTANCE_FIRST],
 			};
 			path.len = base;
 			path.data[base] = '\0';
@@ -449,9 +464,10 @@ static int on_element(struct zap_xml *x, int depth, const char *name)
 	if (depth == 0) {
 		if (strcmp(name, "OWASPZAPReport") != 0) {
 			char msg[160];
-			snprintf(msg, sizeof(msg),
-			         "an XML document with root element <%.64s>: not an OWASP ZAP report",
-			         name);
+			snprintf(
+			    msg, sizeof(msg),
+			    "an XML document with root element <%.64s>: not an OWASP ZAP report",
+			    name);
 			return xml_fail(x, msg);
 		}
 		x->version = get_attr(x, "version");
@@ -603,13 +619,13 @@ static int zap_xml_parse(struct zap_ctx *c, struct ts_err *err)
 {
 	snprintf(c->rep->detail, sizeof(c->rep->detail), "zap xml");
 	struct zap_xml x = {
-		.c = *c,
-		.err = err,
-		.site_depth = -1,
-		.alerts_depth = -1,
-		.item_depth = -1,
-		.instances_depth = -1,
-		.instance_depth = -1,
+	    .c = *c,
+	    .err = err,
+	    .site_depth = -1,
+	    .alerts_depth = -1,
+	    .item_depth = -1,
+	    .instances_depth = -1,
+	    .instance_depth = -1,
 	};
 	/* no network, no DTD loading, no entity substitution (the default) */
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA;
@@ -762,8 +778,8 @@ static bool prolog_has_doctype(const unsigned char *p, size_t n, int *ret_line)
 	}
 }
 
-int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
-              struct findings_report *rep, struct ts_err *err)
+int zap_parse(const struct findings_input *in, finding_cb cb, void *ud, struct findings_report *rep,
+              struct ts_err *err)
 {
 	rep->format = FINDINGS_FORMAT_ZAP;
 	struct zap_ctx c = {.in = in, .cb = cb, .ud = ud, .rep = rep};
@@ -783,7 +799,8 @@ int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
 	int line;
 	if (prolog_has_doctype(head, n, &line))
 		rc = ts_err_set(err, TS_E_INVALID,
-		                "%s: line %d: a DOCTYPE is not accepted in a report", in->name, line);
+		                "%s: line %d: a DOCTYPE is not accepted in a report", in->name,
+		                line);
 	else
 		rc = zap_xml_parse(&c, err);
 out:

@@ -124,27 +124,33 @@ static void test_zap_xml(void **state)
 	assert_string_equal(rep.detail, "zap xml 2.9.0");
 	assert_int_equal(s.n, 17);
 	assert_sev(&s, 0, 0, 1, 12, 4, 0);
-	assert_string_equal(s.line[0], "zap 2.9.0 dast|10011|Cookie Without Secure Flag|low|medium|"
-	                               "cwe 614|GET https://mainsite.com opvc|"
-	                               "/OWASPZAPReport/site[1]/alerts/alertitem[1]/instances/instance[1]");
-	assert_string_equal(s.line[5], "zap 2.9.0 dast|10054|Cookie Without SameSite Attribute|low|"
-	                               "medium|cwe 16|GET https://mainsite.com JSESSIONID|"
-	                               "/OWASPZAPReport/site[1]/alerts/alertitem[2]/instances/instance[3]");
-	assert_string_equal(s.line[7], "zap 2.9.0 dast|10055|CSP Scanner: Wildcard Directive|medium|"
-	                               "medium|cwe 16|GET https://mainsite.com Content-Security-Policy|"
-	                               "/OWASPZAPReport/site[1]/alerts/alertitem[3]/instances/instance[1]");
+	assert_string_equal(s.line[0],
+	                    "zap 2.9.0 dast|10011|Cookie Without Secure Flag|low|medium|"
+	                    "cwe 614|GET https://mainsite.com opvc|"
+	                    "/OWASPZAPReport/site[1]/alerts/alertitem[1]/instances/instance[1]");
+	assert_string_equal(s.line[5],
+	                    "zap 2.9.0 dast|10054|Cookie Without SameSite Attribute|low|"
+	                    "medium|cwe 16|GET https://mainsite.com JSESSIONID|"
+	                    "/OWASPZAPReport/site[1]/alerts/alertitem[2]/instances/instance[3]");
+	assert_string_equal(s.line[7],
+	                    "zap 2.9.0 dast|10055|CSP Scanner: Wildcard Directive|medium|"
+	                    "medium|cwe 16|GET https://mainsite.com Content-Security-Policy|"
+	                    "/OWASPZAPReport/site[1]/alerts/alertitem[3]/instances/instance[1]");
 	/* an instance without param; riskcode 0, confidence 1 */
-	assert_string_equal(s.line[14], "zap 2.9.0 dast|10096|Timestamp Disclosure - Unix|info|low|"
-	                                "cwe 200|GET https://mainsite.com -|"
-	                                "/OWASPZAPReport/site[1]/alerts/alertitem[5]/instances/instance[4]");
-	assert_string_equal(s.line[16], "zap 2.9.0 dast|10015|Incomplete or No Cache-control and "
-	                                "Pragma HTTP Header Set|low|medium|cwe 525|"
-	                                "GET https://mainsite.com Cache-Control|"
-	                                "/OWASPZAPReport/site[1]/alerts/alertitem[7]/instances/instance[1]");
+	assert_string_equal(s.line[14],
+	                    "zap 2.9.0 dast|10096|Timestamp Disclosure - Unix|info|low|"
+	                    "cwe 200|GET https://mainsite.com -|"
+	                    "/OWASPZAPReport/site[1]/alerts/alertitem[5]/instances/instance[4]");
+	assert_string_equal(s.line[16],
+	                    "zap 2.9.0 dast|10015|Incomplete or No Cache-control and "
+	                    "Pragma HTTP Header Set|low|medium|cwe 525|"
+	                    "GET https://mainsite.com Cache-Control|"
+	                    "/OWASPZAPReport/site[1]/alerts/alertitem[7]/instances/instance[1]");
 	/* name, then desc as text (entities decoded, markup kept) */
-	assert_string_equal(s.message[0], "Cookie Without Secure Flag\n\n<p>A cookie has been set "
-	                                  "without the secure flag, which means that the cookie can "
-	                                  "be accessed via unencrypted connections.</p>");
+	assert_string_equal(s.message[0],
+	                    "Cookie Without Secure Flag\n\n<p>A cookie has been set "
+	                    "without the secure flag, which means that the cookie can "
+	                    "be accessed via unencrypted connections.</p>");
 	seen_free(&s);
 }
 
@@ -163,10 +169,10 @@ static void test_zap_json_matches_xml(void **state)
 	/* XML findings 0-2 (alertitem 1), 7 (3), 11-14 (5) */
 	static const size_t from_xml[] = {0, 1, 2, 7, 11, 12, 13, 14};
 	static const char *const json_paths[] = {
-		"$.site[0].alerts[0].instances[0]", "$.site[0].alerts[0].instances[1]",
-		"$.site[0].alerts[0].instances[2]", "$.site[0].alerts[1].instances[0]",
-		"$.site[0].alerts[2].instances[0]", "$.site[0].alerts[2].instances[1]",
-		"$.site[0].alerts[2].instances[2]", "$.site[0].alerts[2].instances[3]",
+	    "$.site[0].alerts[0].instances[0]", "$.site[0].alerts[0].instances[1]",
+	    "$.site[0].alerts[0].instances[2]", "$.site[0].alerts[1].instances[0]",
+	    "$.site[0].alerts[2].instances[0]", "$.site[0].alerts[2].instances[1]",
+	    "$.site[0].alerts[2].instances[2]", "$.site[0].alerts[2].instances[3]",
 	};
 	for (size_t i = 0; i < 8; i++) {
 		/* the same but for the document path */
@@ -193,11 +199,11 @@ static void test_gitlab_sast_1(void **state)
 	assert_int_equal(s.n, 1);
 	assert_sev(&s, 1, 0, 0, 0, 0, 0);
 	/* no scan, no scanner: the tool is "gitlab"; the fingerprint is the cve */
-	assert_string_equal(s.line[0],
-	                    "gitlab - -|trufflehog_rule_id:Password in URL|Password in URL|critical|-|"
-	                    "cwe|docker-compose.override.unit_tests.yml:19-19|gitlab=docker-compose."
-	                    "override.unit_tests.yml:4dd25cfea7294af80c58a87f764286ce21ec612e78ae7a208"
-	                    "c0a92887870963b:Password in URL|$.vulnerabilities[0]");
+	assert_string_equal(
+	    s.line[0], "gitlab - -|trufflehog_rule_id:Password in URL|Password in URL|critical|-|"
+	               "cwe|docker-compose.override.unit_tests.yml:19-19|gitlab=docker-compose."
+	               "override.unit_tests.yml:4dd25cfea7294af80c58a87f764286ce21ec612e78ae7a208"
+	               "c0a92887870963b:Password in URL|$.vulnerabilities[0]");
 	assert_string_equal(s.message[0], "Password in URL\n\nPassword in URL detected; please "
 	                                  "remove and revoke it if this is a leak.");
 	seen_free(&s);
@@ -213,27 +219,28 @@ static void test_gitlab_sast_cwe(void **state)
 	assert_string_equal(rep.detail, "gitlab sast 3.0.0");
 	assert_int_equal(s.n, 3);
 	assert_sev(&s, 0, 2, 1, 0, 0, 0);
-	assert_string_equal(s.line[0],
-	                    "Find Security Bugs 4.2.0 sast|find_sec_bugs_type:XSS_REQUEST_PARAMETER_TO_"
-	                    "SERVLET_WRITER|Servlet reflected cross site scripting vulnerability|high|-|"
-	                    "cwe 79|src/main/java/servlets/module/lesson/XssLesson.java:96-96|gitlab="
-	                    "3e7ef723fe684a84eb7f9a94b27d1ea2:XSS_REQUEST_PARAMETER_TO_SERVLET_WRITER:"
-	                    "src/main/java/servlets/module/lesson/XssLesson.java:96|$.vulnerabilities[0]");
+	assert_string_equal(
+	    s.line[0],
+	    "Find Security Bugs 4.2.0 sast|find_sec_bugs_type:XSS_REQUEST_PARAMETER_TO_"
+	    "SERVLET_WRITER|Servlet reflected cross site scripting vulnerability|high|-|"
+	    "cwe 79|src/main/java/servlets/module/lesson/XssLesson.java:96-96|gitlab="
+	    "3e7ef723fe684a84eb7f9a94b27d1ea2:XSS_REQUEST_PARAMETER_TO_SERVLET_WRITER:"
+	    "src/main/java/servlets/module/lesson/XssLesson.java:96|$.vulnerabilities[0]");
 	/* value 89 as a JSON number; location.method is a Java method, not HTTP */
-	assert_string_equal(s.line[1],
-	                    "Find Security Bugs 4.2.0 sast|find_sec_bugs_type:SQL_NONCONSTANT_STRING_"
-	                    "PASSED_TO_EXECUTE|Nonconstant string passed to execute or addBatch method "
-	                    "on an SQL statement|medium|-|cwe 89|src/main/java/servlets/module/lesson/"
-	                    "SqlInjectionLesson.java:136-136|gitlab=10b6dd4f1881b067a00b77b2b910e433:"
-	                    "SQL_NONCONSTANT_STRING_PASSED_TO_EXECUTE:src/main/java/servlets/module/"
-	                    "lesson/SqlInjectionLesson.java:136|$.vulnerabilities[1]");
+	assert_string_equal(
+	    s.line[1], "Find Security Bugs 4.2.0 sast|find_sec_bugs_type:SQL_NONCONSTANT_STRING_"
+	               "PASSED_TO_EXECUTE|Nonconstant string passed to execute or addBatch method "
+	               "on an SQL statement|medium|-|cwe 89|src/main/java/servlets/module/lesson/"
+	               "SqlInjectionLesson.java:136-136|gitlab=10b6dd4f1881b067a00b77b2b910e433:"
+	               "SQL_NONCONSTANT_STRING_PASSED_TO_EXECUTE:src/main/java/servlets/module/"
+	               "lesson/SqlInjectionLesson.java:136|$.vulnerabilities[1]");
 	/* a value that is no number: the CWE from the name "CWE-943" */
-	assert_string_equal(s.line[2],
-	                    "Find Security Bugs 4.2.0 sast|njsscan_rule_type:Untrusted user input in "
-	                    "findOne() function can result in NoSQL Injection.|node_nosqli_injection|"
-	                    "high|-|cwe 943|routes/likeProductReviews.js:13-56|gitlab=routes/"
-	                    "likeProductReviews.js:13:node_nosqli_injection:CWE-943|"
-	                    "$.vulnerabilities[2]");
+	assert_string_equal(
+	    s.line[2], "Find Security Bugs 4.2.0 sast|njsscan_rule_type:Untrusted user input in "
+	               "findOne() function can result in NoSQL Injection.|node_nosqli_injection|"
+	               "high|-|cwe 943|routes/likeProductReviews.js:13-56|gitlab=routes/"
+	               "likeProductReviews.js:13:node_nosqli_injection:CWE-943|"
+	               "$.vulnerabilities[2]");
 	seen_free(&s);
 }
 
@@ -246,12 +253,13 @@ static void test_gitlab_sast_many(void **state)
 	assert_int_equal(s.n, 467);
 	/* Unknown is no severity */
 	assert_sev(&s, 13, 4, 143, 41, 0, 266);
-	assert_string_equal(s.line[466],
-	                    "gitlab - -|eslint_rule_id:security/detect-object-injection|Generic Object "
-	                    "Injection Sink|-|-|cwe|dojo/unittests/scans/sonarqube/sonar-table-in-table."
-	                    "html:483-483|gitlab=dojo/unittests/scans/sonarqube/sonar-table-in-table.html"
-	                    ":e8208d82c08970eea19d4137099f8f71ee21a2cc9f51319dbccf1a2fe0bb2574:security/"
-	                    "detect-object-injection|$.vulnerabilities[466]");
+	assert_string_equal(
+	    s.line[466],
+	    "gitlab - -|eslint_rule_id:security/detect-object-injection|Generic Object "
+	    "Injection Sink|-|-|cwe|dojo/unittests/scans/sonarqube/sonar-table-in-table."
+	    "html:483-483|gitlab=dojo/unittests/scans/sonarqube/sonar-table-in-table.html"
+	    ":e8208d82c08970eea19d4137099f8f71ee21a2cc9f51319dbccf1a2fe0bb2574:security/"
+	    "detect-object-injection|$.vulnerabilities[466]");
 	size_t with_cwe = 0;
 	for (size_t i = 0; i < s.n; i++)
 		with_cwe += strstr(s.line[i], "|cwe|") == NULL;
@@ -334,11 +342,11 @@ static void test_semgrep_requires_login(void **state)
 	assert_int_equal(s.n, 2);
 	assert_sev(&s, 0, 1, 1, 0, 0, 0);
 	/* "requires login": no fingerprint */
-	assert_string_equal(s.line[0],
-	                    "semgrep 1.100.0 sast|python.lang.security.audit.dangerous-subprocess-use-"
-	                    "tainted-env-args.dangerous-subprocess-use-tainted-env-args|dangerous-"
-	                    "subprocess-use-tainted-env-args|high|medium|cwe 78|sample/brute.py:31-31|"
-	                    "$.results[0]");
+	assert_string_equal(
+	    s.line[0], "semgrep 1.100.0 sast|python.lang.security.audit.dangerous-subprocess-use-"
+	               "tainted-env-args.dangerous-subprocess-use-tainted-env-args|dangerous-"
+	               "subprocess-use-tainted-env-args|high|medium|cwe 78|sample/brute.py:31-31|"
+	               "$.results[0]");
 	assert_string_equal(s.line[1],
 	                    "semgrep 1.100.0 sast|go.lang.security.audit.database.string-formatted-"
 	                    "query.string-formatted-query|string-formatted-query|medium|low|cwe 89|"
@@ -355,10 +363,10 @@ static void test_semgrep_many(void **state)
 	assert_string_equal(rep.detail, "semgrep");
 	assert_int_equal(s.n, 3);
 	assert_sev(&s, 0, 0, 2, 1, 0, 0);
-	assert_string_equal(s.line[2],
-	                    "semgrep - sast|java.lang.security.audit.cbc-padding-oracle.cbc-padding-"
-	                    "oracle|cbc-padding-oracle|low|-|cwe 696|src/main/java/org/owasp/benchmark/"
-	                    "testcode/BenchmarkTest01150.java:66-66|$.results[2]");
+	assert_string_equal(
+	    s.line[2], "semgrep - sast|java.lang.security.audit.cbc-padding-oracle.cbc-padding-"
+	               "oracle|cbc-padding-oracle|low|-|cwe 696|src/main/java/org/owasp/benchmark/"
+	               "testcode/BenchmarkTest01150.java:66-66|$.results[2]");
 	seen_free(&s);
 }
 
@@ -368,13 +376,14 @@ static void test_trivy_refused(void **state)
 	char *path = data_path("trivy-schema2.json");
 	struct seen s = {0};
 	struct ts_err err = {0};
-	assert_int_equal(findings_parse(path, "trivy.json", FINDINGS_FORMAT_AUTO, on_finding, &s,
-	                                NULL, &err),
-	                 TS_E_INVALID);
-	assert_string_equal(err.msg, "trivy.json: $: a JSON object with keys SchemaVersion, "
-	                             "ArtifactName, ArtifactType, Metadata, Results: not a SARIF log "
-	                             "(runs), ZAP report (site), GitLab report (vulnerabilities) or "
-	                             "Semgrep report (results)");
+	assert_int_equal(
+	    findings_parse(path, "trivy.json", FINDINGS_FORMAT_AUTO, on_finding, &s, NULL, &err),
+	    TS_E_INVALID);
+	assert_string_equal(err.msg,
+	                    "trivy.json: $: a JSON object with keys SchemaVersion, "
+	                    "ArtifactName, ArtifactType, Metadata, Results: not a SARIF log "
+	                    "(runs), ZAP report (site), GitLab report (vulnerabilities) or "
+	                    "Semgrep report (results)");
 	assert_int_equal(s.n, 0);
 	free(path);
 }
@@ -420,7 +429,8 @@ static void test_zap_xml_old_layout(void **state)
 	    "<method>post</method><param>x</param><attack>&lt;script&gt;</attack>"
 	    "<cweid>79</cweid><wascid>8</wascid></alertitem>\n"
 	    "<alertitem><pluginid>10020</pluginid><alertRef>10020-1</alertRef><name>X-Frame</name>"
-	    "<riskcode>2</riskcode><confidence>0</confidence><cweid>-1</cweid><param/></alertitem>\n"
+	    "<riskcode>2</riskcode><confidence>0</confidence><cweid>-1</cweid><param/></"
+	    "alertitem>\n"
 	    "</alerts></site></OWASPZAPReport>\n";
 	struct seen s = {0};
 	struct findings_report rep;
@@ -443,14 +453,14 @@ static void test_zap_xml_hostile(void **state)
 	(void)state;
 	const enum findings_format Z = FINDINGS_FORMAT_ZAP;
 	/* billion laughs: refused at the DOCTYPE, nothing expanded */
-	expect_invalid("<?xml version=\"1.0\"?>\n"
-	               "<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
-	               "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
-	               "<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
-	               "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>\n"
-	               "<OWASPZAPReport>&lol3;</OWASPZAPReport>\n",
-	               FINDINGS_FORMAT_AUTO,
-	               "r: line 2: a DOCTYPE is not accepted in a report");
+	expect_invalid(
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+	    "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+	    "<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
+	    "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>\n"
+	    "<OWASPZAPReport>&lol3;</OWASPZAPReport>\n",
+	    FINDINGS_FORMAT_AUTO, "r: line 2: a DOCTYPE is not accepted in a report");
 	/* an external entity: neither fetched nor read */
 	expect_invalid("<?xml version=\"1.0\"?>\n\n<!DOCTYPE r [<!ENTITY x SYSTEM "
 	               "\"file:///etc/passwd\">]>\n<OWASPZAPReport>&x;</OWASPZAPReport>\n",
@@ -547,9 +557,10 @@ static void test_zap_json_hostile(void **state)
 {
 	(void)state;
 	const enum findings_format Z = FINDINGS_FORMAT_ZAP;
-	expect_invalid("{\"@version\":\"2\",\"site\":[{\"@name\":\"a\",\"alerts\":[{\"pluginid\":",
-	               Z, "r: $.site[0].alerts[0].pluginid: the file ends inside the document at "
-	                  "byte 59 (truncated?)");
+	expect_invalid(
+	    "{\"@version\":\"2\",\"site\":[{\"@name\":\"a\",\"alerts\":[{\"pluginid\":", Z,
+	    "r: $.site[0].alerts[0].pluginid: the file ends inside the document at "
+	    "byte 59 (truncated?)");
 	expect_invalid("{\"site\":[{\"alerts\":[{\"alert\":\"\xC3\x28\"}]}]}", Z,
 	               "r: $.site[0].alerts[0].alert: invalid JSON at byte 32: invalid bytes in "
 	               "UTF8 string.");
@@ -562,24 +573,28 @@ static void test_zap_json_hostile(void **state)
 	ts_buf_puts(&b, "{\"site\":[{\"alerts\":[{\"x\":");
 	for (int i = 0; i < 5000; i++)
 		ts_buf_puts(&b, "[");
-	expect_invalid_n(b.data, b.len, Z,
-	                 "r: $.site[0].alerts[0].x[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
-	                 "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
-	                 "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nesting deeper "
-	                 "than 64 levels");
+	expect_invalid_n(
+	    b.data, b.len, Z,
+	    "r: $.site[0].alerts[0].x[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+	    "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+	    "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nesting deeper "
+	    "than 64 levels");
 	ts_buf_free(&b);
 	/* wrong types everywhere: still one finding each, nothing taken */
-	const char *odd = "{\"@version\":7,\"site\":[{\"@name\":[],\"alerts\":[{\"pluginid\":12,"
-	                  "\"alert\":{},\"riskcode\":3,\"confidence\":\"9\",\"cweid\":\"0\","
-	                  "\"instances\":[5,{\"uri\":1,\"method\":\"get\"}]},{\"instances\":{}}]}]}";
+	const char *odd =
+	    "{\"@version\":7,\"site\":[{\"@name\":[],\"alerts\":[{\"pluginid\":12,"
+	    "\"alert\":{},\"riskcode\":3,\"confidence\":\"9\",\"cweid\":\"0\","
+	    "\"instances\":[5,{\"uri\":1,\"method\":\"get\"}]},{\"instances\":{}}]}]}";
 	struct seen s = {0};
 	struct findings_report rep;
 	struct ts_err err = {0};
 	assert_int_equal(parse_text(odd, strlen(odd), Z, &s, &rep, &err), 0);
 	assert_string_equal(rep.detail, "zap json");
 	assert_int_equal(s.n, 3);
-	assert_string_equal(s.line[0], "zap - dast|12|-|high|-|cwe|$.site[0].alerts[0].instances[0]");
-	assert_string_equal(s.line[1], "zap - dast|12|-|high|-|cwe|$.site[0].alerts[0].instances[1]");
+	assert_string_equal(s.line[0],
+	                    "zap - dast|12|-|high|-|cwe|$.site[0].alerts[0].instances[0]");
+	assert_string_equal(s.line[1],
+	                    "zap - dast|12|-|high|-|cwe|$.site[0].alerts[0].instances[1]");
 	assert_string_equal(s.line[2], "zap - dast|-|-|-|-|cwe|$.site[0].alerts[1]");
 	seen_free(&s);
 }
@@ -590,8 +605,9 @@ static void test_gitlab_hostile(void **state)
 	const enum findings_format G = FINDINGS_FORMAT_GITLAB;
 	expect_invalid("{\"version\":\"15.0.4\",\"vulnerabilities\":[{\"id\":\"a\"},{\"location\":"
 	               "{\"file\":\"x",
-	               G, "r: $.vulnerabilities[1].location.file: the file ends inside the "
-	                  "document at byte 72 (truncated?)");
+	               G,
+	               "r: $.vulnerabilities[1].location.file: the file ends inside the "
+	               "document at byte 72 (truncated?)");
 	expect_invalid("{\"vulnerabilities\":[\"x\"]}", G,
 	               "r: $.vulnerabilities[0]: a vulnerability is not a JSON object");
 	expect_invalid("{\"vulnerabilities\":{}}", G, "r: $.vulnerabilities: not an array");
@@ -607,17 +623,21 @@ static void test_gitlab_hostile(void **state)
 	int k = snprintf(s, 64, "{\"vulnerabilities\":[{\"description\":\"");
 	memset(s + k, 'a', big);
 	strcpy(s + k + big, "\"}]}");
-	expect_invalid(s, G, "r: $.vulnerabilities[0].description: a string or number longer "
-	                     "than 1 MiB");
+	expect_invalid(s, G,
+	               "r: $.vulnerabilities[0].description: a string or number longer "
+	               "than 1 MiB");
 	free(s);
 
 	/* wrong types never taken; every location kind */
 	const char *doc =
-	    "{\"version\":\"15.0.4\",\"scan\":{\"type\":\"dependency_scanning\",\"scanner\":{\"name\":"
+	    "{\"version\":\"15.0.4\",\"scan\":{\"type\":\"dependency_scanning\",\"scanner\":{"
+	    "\"name\":"
 	    "\"Gemnasium\",\"version\":\"3.1\"}},\"vulnerabilities\":["
-	    "{\"id\":\"d1\",\"name\":\"CVE-2021-1\",\"severity\":\"Medium\",\"confidence\":\"High\","
+	    "{\"id\":\"d1\",\"name\":\"CVE-2021-1\",\"severity\":\"Medium\",\"confidence\":"
+	    "\"High\","
 	    "\"identifiers\":[{\"type\":\"CWE\",\"value\":\"x\",\"name\":\"y\"},"
-	    "{\"type\":\"cve\",\"value\":\"CVE-2021-1\"}],\"location\":{\"file\":\"./app/package-lock."
+	    "{\"type\":\"cve\",\"value\":\"CVE-2021-1\"}],\"location\":{\"file\":\"./app/"
+	    "package-lock."
 	    "json\",\"dependency\":{\"package\":{\"name\":\"lodash\"},\"version\":\"4.17.4\"}}},"
 	    "{\"id\":\"c1\",\"severity\":\"Low\",\"scanner\":{\"name\":\"Trivy\"},\"identifiers\":"
 	    "[{\"type\":\"cwe\",\"value\":89},{\"type\":\"cwe\",\"value\":\"89\"}],\"location\":"
@@ -633,9 +653,10 @@ static void test_gitlab_hostile(void **state)
 	assert_int_equal(parse_text(doc, strlen(doc), FINDINGS_FORMAT_AUTO, &r, &rep, &err), 0);
 	assert_string_equal(rep.detail, "gitlab dependency_scanning 15.0.4");
 	assert_int_equal(r.n, 4);
-	assert_string_equal(r.line[0], "Gemnasium 3.1 dependency_scanning|cve:CVE-2021-1|CVE-2021-1|"
-	                               "medium|high|cwe|app/package-lock.json:0-0|lodash@4.17.4 -|"
-	                               "gitlab=d1|$.vulnerabilities[0]");
+	assert_string_equal(r.line[0],
+	                    "Gemnasium 3.1 dependency_scanning|cve:CVE-2021-1|CVE-2021-1|"
+	                    "medium|high|cwe|app/package-lock.json:0-0|lodash@4.17.4 -|"
+	                    "gitlab=d1|$.vulnerabilities[0]");
 	assert_string_equal(r.line[1], "Trivy 3.1 dependency_scanning|-|-|low|-|cwe 89|"
 	                               "musl registry/app:1|gitlab=c1|$.vulnerabilities[1]");
 	assert_string_equal(r.line[2], "Gemnasium 3.1 dependency_scanning|-|-|-|-|cwe|"
@@ -659,23 +680,24 @@ static void test_semgrep_hostile(void **state)
 	expect_invalid("{\"results\":{}}", S, "r: $.results: not an array");
 	expect_invalid("{\"errors\":[]}", S, "r: $: no results array: not a Semgrep report");
 	expect_invalid("", S, "r: $: the file is empty");
-	expect_invalid("{\"results\":[]} x", S,
-	               "r: $: invalid JSON at byte 16: trailing garbage");
+	expect_invalid("{\"results\":[]} x", S, "r: $: invalid JSON at byte 16: trailing garbage");
 	struct ts_buf b = {0};
 	ts_buf_puts(&b, "{\"results\":[");
 	for (int i = 0; i < 5000; i++)
 		ts_buf_puts(&b, "{\"a\":");
-	expect_invalid_n(b.data, b.len, S,
-	                 "r: $.results[0].a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"
-	                 ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a: nesting "
-	                 "deeper than 64 levels");
+	expect_invalid_n(
+	    b.data, b.len, S,
+	    "r: $.results[0].a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"
+	    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a: nesting "
+	    "deeper than 64 levels");
 	ts_buf_free(&b);
 	/* wrong types; newer severity words; cwe a string or a list */
-	const char *doc = "{\"version\":1,\"results\":[{\"check_id\":5,\"path\":\"./a/../b.py\","
-	                  "\"start\":{\"line\":\"3\"},\"end\":[],\"extra\":{\"severity\":\"CRITICAL\","
-	                  "\"lines\":\"x = 1\",\"fingerprint\":7,\"metadata\":{\"cwe\":[\"CWE-79: x\","
-	                  "\"CWE-79\",3,\"CWE-20\"],\"confidence\":\"HIGH\"}}},{\"extra\":\"x\"}],"
-	                  "\"errors\":[{\"message\":\"not a finding\"}]}";
+	const char *doc =
+	    "{\"version\":1,\"results\":[{\"check_id\":5,\"path\":\"./a/../b.py\","
+	    "\"start\":{\"line\":\"3\"},\"end\":[],\"extra\":{\"severity\":\"CRITICAL\","
+	    "\"lines\":\"x = 1\",\"fingerprint\":7,\"metadata\":{\"cwe\":[\"CWE-79: x\","
+	    "\"CWE-79\",3,\"CWE-20\"],\"confidence\":\"HIGH\"}}},{\"extra\":\"x\"}],"
+	    "\"errors\":[{\"message\":\"not a finding\"}]}";
 	struct seen r = {0};
 	struct findings_report rep;
 	struct ts_err err = {0};
@@ -699,9 +721,9 @@ static void test_callback_stops(void **state)
 		struct seen s = {.stop_at = 2};
 		struct ts_err err = {0};
 		struct findings_report rep;
-		assert_int_equal(findings_parse(path, NULL, FINDINGS_FORMAT_AUTO, on_finding, &s,
-		                                &rep, &err),
-		                 TS_E_INVALID);
+		assert_int_equal(
+		    findings_parse(path, NULL, FINDINGS_FORMAT_AUTO, on_finding, &s, &rep, &err),
+		    TS_E_INVALID);
 		assert_string_equal(err.msg, "stopped at 2");
 		assert_int_equal(s.n, 2);
 		seen_free(&s);
@@ -712,24 +734,24 @@ static void test_callback_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_zap_xml),
-		cmocka_unit_test(test_zap_json_matches_xml),
-		cmocka_unit_test(test_gitlab_sast_1),
-		cmocka_unit_test(test_gitlab_sast_cwe),
-		cmocka_unit_test(test_gitlab_sast_many),
-		cmocka_unit_test(test_gitlab_dast_1),
-		cmocka_unit_test(test_gitlab_dast_many),
-		cmocka_unit_test(test_semgrep_cwe_list),
-		cmocka_unit_test(test_semgrep_requires_login),
-		cmocka_unit_test(test_semgrep_many),
-		cmocka_unit_test(test_trivy_refused),
-		cmocka_unit_test(test_zap_xml_old_layout),
-		cmocka_unit_test(test_zap_xml_hostile),
-		cmocka_unit_test(test_zap_xml_quiet),
-		cmocka_unit_test(test_zap_json_hostile),
-		cmocka_unit_test(test_gitlab_hostile),
-		cmocka_unit_test(test_semgrep_hostile),
-		cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_zap_xml),
+	    cmocka_unit_test(test_zap_json_matches_xml),
+	    cmocka_unit_test(test_gitlab_sast_1),
+	    cmocka_unit_test(test_gitlab_sast_cwe),
+	    cmocka_unit_test(test_gitlab_sast_many),
+	    cmocka_unit_test(test_gitlab_dast_1),
+	    cmocka_unit_test(test_gitlab_dast_many),
+	    cmocka_unit_test(test_semgrep_cwe_list),
+	    cmocka_unit_test(test_semgrep_requires_login),
+	    cmocka_unit_test(test_semgrep_many),
+	    cmocka_unit_test(test_trivy_refused),
+	    cmocka_unit_test(test_zap_xml_old_layout),
+	    cmocka_unit_test(test_zap_xml_hostile),
+	    cmocka_unit_test(test_zap_xml_quiet),
+	    cmocka_unit_test(test_zap_json_hostile),
+	    cmocka_unit_test(test_gitlab_hostile),
+	    cmocka_unit_test(test_semgrep_hostile),
+	    cmocka_unit_test(test_callback_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
