@@ -219,14 +219,56 @@ static int call_item(struct jstream *js, const struct js_pattern *p, json_t *ite
 	return 1;
 }
 
-/* Attaches a value started at the current depth to its container. Steals v. */
-static void attach(struct jstream *js, json_t *v)
+/* Attaches a value started at the current depth to its container. Steals v
+ * (Jansson frees it when it cannot be attached: then false, and v is gone). */
+static bool attach(struct jstream *js, json_t *v)
 {
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (l->is_array)
-		json_array_append_new(l->container, v);
-	else
-		json_object_set_new(l->container, l->key ? l->key : "", v);
+		return json_array_append_new(l->container, v) == 0;
+	return json_object_set_new(l->container, l->key ? l->key : "", v) == 0;
+}
+
+/* Strict UTF-8 as Jansson requires it: yajl's own check lets overlong forms,
+ * surrogates and code points past U+10FFFF through, and Jansson then refuses
+ * such a key (freeing the value being attached). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;
+		} else {
+			return false;
+		}
+		if (i + n >= len)
+			return false; /* cut short */
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k <= n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+		i += n + 1;
+	}
+	return true;
 }
 
 /* A value begins (v: a new scalar, or a new empty container when is_container).
@@ -257,7 +299,8 @@ static int value_begin(struct jstream *js, json_t *v, bool is_container, size_t 
 			json_decref(v);
 			return fail(js, TS_E_INVALID, "one result is larger than 8 MiB");
 		}
-		attach(js, v);
+		if (!attach(js, v))
+			return fail(js, TS_E_INVALID, "a value that cannot be stored");
 	} else {
 		uint32_t emit, skip, full_emit, full_skip;
 		match_child(js, &emit, &skip, &full_emit, &full_skip);
@@ -283,8 +326,8 @@ static int value_begin(struct jstream *js, json_t *v, bool is_container, size_t 
 		} else if (js->depth == 0) {
 			json_decref(js->root);
 			js->root = v;
-		} else {
-			attach(js, v);
+		} else if (!attach(js, v)) {
+			return fail(js, TS_E_INVALID, "a value that cannot be stored");
 		}
 		if (is_container) {
 			if (js->depth >= FINDINGS_DEPTH_MAX)
@@ -371,6 +414,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	struct jstream *js = ctx;
 	if (len > FINDINGS_STRING_MAX)
 		return fail(js, TS_E_INVALID, "a string longer than 1 MiB");
+	if (!utf8_valid(s, len))
+		return fail(js, TS_E_INVALID, "a string that is not valid UTF-8");
 	if (js->mode == JS_SKIP)
 		return value_begin(js, NULL, false, 0);
 	return value_begin(js, json_stringn_nocheck((const char *)s, len), false, len);
@@ -388,6 +433,14 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 	js->last_token_chunk = js->chunk_no;
 	if (len > FINDINGS_STRING_MAX)
 		return fail(js, TS_E_INVALID, "an object key longer than 1 MiB");
+	if (!utf8_valid(s, len)) {
+		/* the message names the object, not the key before this one */
+		struct js_level *l = &js->levels[js->depth - 1];
+		free(l->key);
+		l->key = NULL;
+		l->key_cap = 0;
+		return fail(js, TS_E_INVALID, "an object key that is not valid UTF-8");
+	}
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (len + 1 > l->key_cap) {
 		l->key_cap = len + 1 < 64 ? 64 : len + 1;
