@@ -710,6 +710,31 @@ static void test_semgrep_hostile(void **state)
 	seen_free(&r);
 }
 
+/* UTF-8 that yajl lets through and Jansson refuses: an overlong form in a key
+ * (found by fuzz_zap and fuzz_semgrep: the value being attached under it was
+ * freed and then used), a surrogate and a code point past U+10FFFF. */
+static void test_strict_utf8(void **state)
+{
+	(void)state;
+	expect_invalid("{\"sit\xC1\x8C\":[{\"a\":[1]}],\"site\":[]}", FINDINGS_FORMAT_ZAP,
+	               "r: $: an object key that is not valid UTF-8");
+	expect_invalid("{\"results\":[{\"extra\":{\"x\":1,\"\xE0\x80\xAF\":{\"b\":[]}}}]}",
+	               FINDINGS_FORMAT_SEMGREP,
+	               "r: $.results[0].extra: an object key that is not valid UTF-8");
+	expect_invalid("{\"vulnerabilities\":[{\"name\":\"\xED\xA0\x80\"}]}",
+	               FINDINGS_FORMAT_GITLAB,
+	               "r: $.vulnerabilities[0].name: a string that is not valid UTF-8");
+	expect_invalid("{\"results\":[],\"version\":\"\xF4\x90\x80\x80\"}", FINDINGS_FORMAT_SEMGREP,
+	               "r: $.version: a string that is not valid UTF-8");
+	/* the largest code point and a four-byte form are accepted */
+	const char *ok = "{\"results\":[{\"check_id\":\"\xF4\x8F\xBF\xBF\xF0\x9F\x98\x80\"}]}";
+	struct seen s = {0};
+	struct ts_err err = {0};
+	assert_int_equal(parse_text(ok, strlen(ok), FINDINGS_FORMAT_SEMGREP, &s, NULL, &err), 0);
+	assert_int_equal(s.n, 1);
+	seen_free(&s);
+}
+
 /* A callback's error stops the parse and comes back as it is. */
 static void test_callback_stops(void **state)
 {
@@ -751,6 +776,7 @@ int main(void)
 	    cmocka_unit_test(test_zap_json_hostile),
 	    cmocka_unit_test(test_gitlab_hostile),
 	    cmocka_unit_test(test_semgrep_hostile),
+	    cmocka_unit_test(test_strict_utf8),
 	    cmocka_unit_test(test_callback_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
