@@ -114,8 +114,7 @@ void ts_buf_puts(struct ts_buf *b, const char *s)
 	ts_buf_append(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t ts_utf8_len(const unsigned char *p, size_t n)
 {
 	uint32_t cp;
 	size_t len;
@@ -143,6 +142,18 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+bool ts_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t len = ts_utf8_len(p + i, n - i);
+		if (len == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 void ts_buf_json_string(struct ts_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -156,7 +167,7 @@ void ts_buf_json_string(struct ts_buf *b, const char *s)
 			i++;
 			continue;
 		}
-		size_t len = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+		size_t len = c >= 0x80 ? ts_utf8_len(p + i, n - i) : 0;
 		if (len > 0) {
 			run += len;
 			i += len;

@@ -4,6 +4,7 @@
 #define TS_ENGINE_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,11 @@ char *ts_buf_steal(struct ts_buf *b); /* caller owns the result; b is reset */
  * JSON has them, else \u00XX; UTF-8 as it is), so text written with it
  * matches a jansson dump byte for byte. Bytes that are not UTF-8 become
  * U+FFFD (jansson refuses such strings). */
+/* Strict UTF-8, as Jansson checks it (no overlong forms, no surrogates,
+ * nothing past U+10FFFF): the length of the sequence at p (at most n bytes),
+ * 0 when there is none; and whether all n bytes of s are such sequences. */
+size_t ts_utf8_len(const unsigned char *p, size_t n);
+bool ts_utf8_valid(const char *s, size_t n);
 void ts_buf_json_string(struct ts_buf *b, const char *s);
 void ts_buf_free(struct ts_buf *b);
 

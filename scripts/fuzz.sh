@@ -6,7 +6,8 @@
 #
 # usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS   fuzzing time per harness (default 30; 0: only replay the regressions)
-#   HARNESS   model_native model_otm model_threatdragon expr library sarif (default: all)
+#   HARNESS   model_native model_otm model_threatdragon expr library sarif zap gitlab
+#             semgrep (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +17,7 @@ seconds=${1:-30}
 case "$seconds" in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
 esac
-all=(model_native model_otm model_threatdragon expr library sarif)
+all=(model_native model_otm model_threatdragon expr library sarif zap gitlab semgrep)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -34,6 +35,7 @@ seeds_of() {
 	case "$1" in
 	model_*) echo tests/data/models ;;
 	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
+	zap | gitlab | semgrep) echo "fuzz/corpus/$1" tests/data/findings/reports ;;
 	*) echo "fuzz/corpus/$1" ;;
 	esac
 }
@@ -58,6 +60,7 @@ model_dict=build/fuzz/model.dict
 dict_of() {
 	case "$1" in
 	model_*) echo "-dict=$model_dict" ;;
+	zap) echo "-dict=fuzz/zap.dict" ;;
 	esac
 }
 

@@ -51,6 +51,8 @@ struct detect {
 	char keys[DETECT_KEYS][32];
 	size_t n_keys;
 	size_t n_more;
+	bool gitlab_hint; /* a key of GitLab's reports seen (scan, remediations) */
+	bool saw_site;    /* site seen after such a key */
 };
 
 static int d_key(void *ctx, const unsigned char *s, size_t len)
@@ -68,11 +70,21 @@ static int d_key(void *ctx, const unsigned char *s, size_t len)
 		{"results", FINDINGS_FORMAT_SEMGREP},
 	};
 	for (size_t i = 0; i < sizeof(decisive) / sizeof(decisive[0]); i++) {
-		if (len == strlen(decisive[i].key) && memcmp(s, decisive[i].key, len) == 0) {
-			d->found = decisive[i].f;
-			return 0;
+		if (len != strlen(decisive[i].key) || memcmp(s, decisive[i].key, len) != 0)
+			continue;
+		/* GitLab's DAST reports of 13.x embed ZAP's report (site, spider)
+		 * beside their own scan and vulnerabilities, keys in alphabetical
+		 * order: after a GitLab key, site decides nothing yet */
+		if (decisive[i].f == FINDINGS_FORMAT_ZAP && d->gitlab_hint) {
+			d->saw_site = true;
+			return 1;
 		}
+		d->found = decisive[i].f;
+		return 0;
 	}
+	if ((len == 4 && memcmp(s, "scan", 4) == 0) ||
+	    (len == 12 && memcmp(s, "remediations", 12) == 0))
+		d->gitlab_hint = true;
 	d->want_schema = len == 7 && memcmp(s, "$schema", 7) == 0;
 	if (d->n_keys < DETECT_KEYS) {
 		snprintf(d->keys[d->n_keys++], sizeof(d->keys[0]), "%.*s",
@@ -256,6 +268,8 @@ static int detect_input(const struct findings_input *in, enum findings_format *r
 	rc = detect_json(in, &d, err);
 	if (rc)
 		return rc;
+	if (d.found == FINDINGS_FORMAT_AUTO && d.saw_site)
+		d.found = FINDINGS_FORMAT_ZAP;
 	if (d.found != FINDINGS_FORMAT_AUTO) {
 		*ret = d.found;
 		return 0;

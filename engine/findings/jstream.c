@@ -30,10 +30,11 @@ struct js_pattern {
 
 /* One open container. */
 struct js_level {
-	json_t *container; /* borrowed from its parent (or the root / the item); NULL when skipping */
+	json_t
+	    *container; /* borrowed from its parent (or the root / the item); NULL when skipping */
 	bool is_array;
-	size_t count;      /* values started in it so far */
-	char *key;         /* objects: the key of the value being read (owned) */
+	size_t count; /* values started in it so far */
+	char *key;    /* objects: the key of the value being read (owned) */
 	size_t key_cap;
 	uint32_t emit_mask; /* patterns whose segments match the path to this container */
 	uint32_t skip_mask;
@@ -53,8 +54,8 @@ struct jstream {
 	json_t *root;
 
 	enum js_mode mode;
-	size_t mode_depth;  /* depth of the container that began the item or the skip */
-	json_t *item;       /* the value being emitted (owned) */
+	size_t mode_depth; /* depth of the container that began the item or the skip */
+	json_t *item;      /* the value being emitted (owned) */
 	struct js_pattern *item_pattern;
 	size_t item_bytes;
 
@@ -219,15 +220,14 @@ static int call_item(struct jstream *js, const struct js_pattern *p, json_t *ite
 	return 1;
 }
 
-/* Attaches a value started at the current depth to its container. Steals v. */
-static void attach(struct jstream *js, json_t *v)
+/* Attaches a value started at the current depth to its container. Steals v
+ * (Jansson frees it when it cannot be attached: then false, and v is gone). */
+static bool attach(struct jstream *js, json_t *v)
 {
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (l->is_array)
-		json_array_append_new(l->container, v);
-	else /* yajl lets overlong UTF-8 forms through; the checked set would
-	      * refuse such a key and free v, which the caller still uses */
-		json_object_set_new_nocheck(l->container, l->key ? l->key : "", v);
+		return json_array_append_new(l->container, v) == 0;
+	return json_object_set_new(l->container, l->key ? l->key : "", v) == 0;
 }
 
 /* A value begins (v: a new scalar, or a new empty container when is_container).
@@ -258,7 +258,8 @@ static int value_begin(struct jstream *js, json_t *v, bool is_container, size_t 
 			json_decref(v);
 			return fail(js, TS_E_INVALID, "one result is larger than 8 MiB");
 		}
-		attach(js, v);
+		if (!attach(js, v))
+			return fail(js, TS_E_INVALID, "a value that cannot be stored");
 	} else {
 		uint32_t emit, skip, full_emit, full_skip;
 		match_child(js, &emit, &skip, &full_emit, &full_skip);
@@ -284,8 +285,8 @@ static int value_begin(struct jstream *js, json_t *v, bool is_container, size_t 
 		} else if (js->depth == 0) {
 			json_decref(js->root);
 			js->root = v;
-		} else {
-			attach(js, v);
+		} else if (!attach(js, v)) {
+			return fail(js, TS_E_INVALID, "a value that cannot be stored");
 		}
 		if (is_container) {
 			if (js->depth >= FINDINGS_DEPTH_MAX)
@@ -374,6 +375,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	struct jstream *js = ctx;
 	if (len > FINDINGS_STRING_MAX)
 		return fail(js, TS_E_INVALID, "a string longer than 1 MiB");
+	if (!ts_utf8_valid((const char *)s, len))
+		return fail(js, TS_E_INVALID, "a string that is not valid UTF-8");
 	if (js->mode == JS_SKIP)
 		return value_begin(js, NULL, false, 0);
 	return value_begin(js, json_stringn_nocheck((const char *)s, len), false, len);
@@ -391,6 +394,14 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 	js->last_token_chunk = js->chunk_no;
 	if (len > FINDINGS_STRING_MAX)
 		return fail(js, TS_E_INVALID, "an object key longer than 1 MiB");
+	if (!ts_utf8_valid((const char *)s, len)) {
+		/* the message names the object, not the key before this one */
+		struct js_level *l = &js->levels[js->depth - 1];
+		free(l->key);
+		l->key = NULL;
+		l->key_cap = 0;
+		return fail(js, TS_E_INVALID, "an object key that is not valid UTF-8");
+	}
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (len + 1 > l->key_cap) {
 		l->key_cap = len + 1 < 64 ? 64 : len + 1;
@@ -418,20 +429,20 @@ static int cb_start_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
 };
 
 /* Turns a yajl status into js->rc and err. offset: bytes before the chunk. */
-static int parse_status(struct jstream *js, yajl_handle h, yajl_status st, const unsigned char *chunk,
-                        size_t len, uint64_t offset, bool final)
+static int parse_status(struct jstream *js, yajl_handle h, yajl_status st,
+                        const unsigned char *chunk, size_t len, uint64_t offset, bool final)
 {
 	if (st == yajl_status_ok)
 		return 0;
@@ -439,8 +450,9 @@ static int parse_status(struct jstream *js, yajl_handle h, yajl_status st, const
 		return js->rc ? js->rc : TS_E_INVALID;
 	char msg[256];
 	if (final && js->depth > 0) {
-		snprintf(msg, sizeof(msg), "the file ends inside the document at byte %llu "
-		                           "(truncated?)",
+		snprintf(msg, sizeof(msg),
+		         "the file ends inside the document at byte %llu "
+		         "(truncated?)",
 		         (unsigned long long)offset);
 	} else {
 		unsigned char *e = yajl_get_error(h, 0, chunk, len);
@@ -497,12 +509,11 @@ int jstream_run_buffer(struct jstream *js, const char *data, size_t len, struct 
 	while (off < len && rc == 0) {
 		size_t n = len - off < JS_CHUNK ? len - off : JS_CHUNK;
 		js->chunk_no++;
-		rc = parse_status(js, h,
-		                  yajl_parse(h, (const unsigned char *)data + off, n),
+		rc = parse_status(js, h, yajl_parse(h, (const unsigned char *)data + off, n),
 		                  (const unsigned char *)data + off, n, off, false);
 		off += n;
-		if (rc == 0 &&
-		    (js->chunk_no - js->last_token_chunk) * JS_CHUNK > FINDINGS_STRING_MAX + JS_CHUNK) {
+		if (rc == 0 && (js->chunk_no - js->last_token_chunk) * JS_CHUNK >
+		                   FINDINGS_STRING_MAX + JS_CHUNK) {
 			fail(js, TS_E_INVALID, "a string or number longer than 1 MiB");
 			rc = js->rc;
 		}
@@ -551,7 +562,8 @@ int jstream_run(struct jstream *js, const char *path, struct ts_err *err)
 		off += (uint64_t)n;
 		if (rc)
 			break;
-		if ((js->chunk_no - js->last_token_chunk) * JS_CHUNK > FINDINGS_STRING_MAX + JS_CHUNK) {
+		if ((js->chunk_no - js->last_token_chunk) * JS_CHUNK >
+		    FINDINGS_STRING_MAX + JS_CHUNK) {
 			fail(js, TS_E_INVALID, "a string or number longer than 1 MiB");
 			rc = js->rc;
 			break;

@@ -181,45 +181,18 @@ const char *model_guess_generic(const char *foreign)
 	return r;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (the rules jansson checks:
- * no overlong forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		n = 2;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		n = 3;
-		lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-		hi = s[0] == 0xED ? 0x9F : 0xBF;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		n = 4;
-		lo = s[0] == 0xF0 ? 0x90 : 0x80;
-		hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return 0;
-	}
-	/* a NUL fails each test, so nothing past the string is read */
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 void model_msg_utf8_fix(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
+	size_t left = s ? strlen(s) : 0;
 	while (p && *p) {
-		size_t n = utf8_seq_len(p);
+		size_t n = ts_utf8_len(p, left);
 		if (n == 0) {
 			*p++ = '?';
+			left--;
 			continue;
 		}
 		p += n;
+		left -= n;
 	}
 }

@@ -849,6 +849,40 @@ static void test_real_codeql_log(void **state)
 
 /* The tool's suppressions in a real log (tests/data/findings/sarif): three
  * of four results carry suppressions without a status (accepted). */
+/* A GitLab report without vulnerabilities is a complete scan by its scanner:
+ * what that scanner found before is fixed. */
+static void test_real_gitlab_clean_report(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	char *gl =
+	    ts_asprintf("%s/tests/data/findings/reports/gl-sast-cwe.json", tu_env("TS_SOURCE_DIR"));
+	struct ingest_request r = {.project = "shop", .path = gl, .cwe = x.cwe, .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	if (ingest_report(x.g.s, &r, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(count(res, "new"), 3);
+	json_decref(res);
+	json_t *doc = json_load_file(gl, 0, NULL);
+	json_object_set_new(doc, "vulnerabilities", json_array());
+	char *clean = ts_asprintf("%s/clean.json", x.g.dir);
+	assert_int_equal(json_dump_file(doc, clean, 0), 0);
+	json_decref(doc);
+	r.path = clean;
+	r.now = "2026-11-23T10:00:00.000Z";
+	if (ingest_report(x.g.s, &r, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(count(res, "results"), 0);
+	assert_int_equal(count(res, "fixed"), 3);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings WHERE status = 'fixed'"), 3);
+	free(clean);
+	free(gl);
+	fx_close(&x);
+}
+
 static void test_real_suppressions(void **state)
 {
 	(void)state;
@@ -890,6 +924,7 @@ int main(void)
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
 	    cmocka_unit_test(test_real_codeql_log),
+	    cmocka_unit_test(test_real_gitlab_clean_report),
 	    cmocka_unit_test(test_real_suppressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

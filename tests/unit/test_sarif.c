@@ -923,17 +923,14 @@ static void test_hostile_bytes(void **state)
 static void test_jstream_keys_and_numbers(void **state)
 {
 	(void)state;
-	struct got g = {0};
-	struct findings_report rep;
-	parse_ok(
+	/* An overlong UTF-8 form in a key (yajl's check lets it through) is not
+	 * UTF-8: refused with its place, never attached half-way. */
+	parse_bad(
 	    HEAD
 	    "'tool':{'driver':{'name':'T'}},'originalUriBase\xC0\x9Bs':{'R':{'uri':'x/'}},"
 	    "'artifacts':[{'location':{'uri':'g.c'}}],"
 	    "'results':[{'locations':[{'physicalLocation':{'artifactLocation':{'index':0}}}]}]}]}",
-	    &g, &rep);
-	assert_int_equal(rep.results, 1);
-	assert_string_equal(field(&g, 0, "path"), "g.c");
-	json_decref(g.items);
+	    "t.sarif: $.runs[0]: an object key that is not valid UTF-8");
 	parse_bad(HEAD "'tool':{'driver':{'name':'T'}},'results':[{'properties':{'n':1e999}}]}]}",
 	          "t.sarif: $.runs[0].results[0].properties.n: a number out of range");
 	parse_bad("{'version':'2.1.0','runs':[],'x':-1e999}",
