@@ -1275,8 +1275,9 @@ static void jira_find_notice(void *conn, const char *key, const char *notice, co
 	struct jira_op *op = op_new(c, cb, ud);
 	op->key = ts_strdup(key);
 	if (!connector_notice_valid(notice)) {
-		op_fail(op, CONNECTOR_FAILED, "jira '%s': notice on %s: not %d lowercase hex digits",
-		        c->cfg->name, key, CONNECTOR_NOTICE_LEN);
+		op_fail(op, CONNECTOR_FAILED,
+		        "jira '%s': notice on %s: not %d lowercase hex digits", c->cfg->name, key,
+		        CONNECTOR_NOTICE_LEN);
 		op_finish_later(op);
 		return;
 	}

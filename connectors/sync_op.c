@@ -398,8 +398,7 @@ static void op_cb(void *ud, const struct connector_result *r)
 	bool create_like = op->stage == STAGE_CREATE || op->stage == STAGE_FIND;
 	/* A write of a notice may have reached the tracker: its comment is
 	 * looked up before it is sent again. */
-	bool notice_write =
-	    op->notice && (op->stage == STAGE_REOPEN || op->stage == STAGE_COMMENT);
+	bool notice_write = op->notice && (op->stage == STAGE_REOPEN || op->stage == STAGE_COMMENT);
 	switch (r->status) {
 	case CONNECTOR_OK:
 		break;
@@ -535,8 +534,8 @@ static bool notice_begin(struct sync_op *op)
 		return false;
 	}
 	op->notice = json_string_value(n);
-	const char *text = json_string_value(json_object_get(
-	    op->row.payload, op->stage == STAGE_REOPEN ? "reason" : "text"));
+	const char *text = json_string_value(
+	    json_object_get(op->row.payload, op->stage == STAGE_REOPEN ? "reason" : "text"));
 	op->notice_text = op->sc->ops->notice_text(text, op->notice);
 	if (op->row.attempts > 0 || op->row.outcome_unknown) {
 		op->notice_to = op->stage;

@@ -26,7 +26,7 @@ struct fixture {
 	struct gu_emu gitlab;
 	struct gu g;
 	char *dir;
-	char *key;      /* the ticket the rows act on */
+	char *key; /* the ticket the rows act on */
 	int64_t project_id, cm_id, ticket_id;
 };
 
@@ -130,10 +130,9 @@ static void fixture_open(struct fixture *f, enum tracker tr, bool done)
 		/* Comments come two to a page, so the lookup pages. */
 		const char *const args[] = {"--comment-page-max", "2", NULL};
 		ju_emu_start(&f->jira, tr == CLOUD ? "cloud" : "datacenter", args);
-		conn_text = ts_asprintf(
-		    "type = \"jira\"; flavor = \"%s\"; base_url = \"%s\";%s",
-		    tr == CLOUD ? "cloud" : "datacenter", f->jira.base,
-		    tr == CLOUD ? " email = \"threatsync@example.com\";" : "");
+		conn_text = ts_asprintf("type = \"jira\"; flavor = \"%s\"; base_url = \"%s\";%s",
+		                        tr == CLOUD ? "cloud" : "datacenter", f->jira.base,
+		                        tr == CLOUD ? " email = \"threatsync@example.com\";" : "");
 		connector = "WRU";
 	}
 	f->dir = tu_tmpdir();
@@ -174,13 +173,16 @@ static void fixture_open(struct fixture *f, enum tracker tr, bool done)
 	if (!done)
 		return;
 	char *path = issue_path(f, "/transition");
-	json_decref(emu(f, "POST", path,
-	                tr == GITLAB ? "{\"to\":\"closed\"}" : "{\"to\":\"Done\",\"actor\":\"alice\"}"));
+	json_decref(
+	    emu(f, "POST", path,
+	        tr == GITLAB ? "{\"to\":\"closed\"}" : "{\"to\":\"Done\",\"actor\":\"alice\"}"));
 	free(path);
 	run_pass(f);
 	char sql[128];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM countermeasures WHERE id = %lld"
-	         " AND status = 'done'", (long long)f->cm_id);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM countermeasures WHERE id = %lld"
+	         " AND status = 'done'",
+	         (long long)f->cm_id);
 	assert_int_equal(gu_int(&f->g, sql), 1);
 }
 
@@ -236,8 +238,8 @@ static int64_t enqueue_notice(struct fixture *f, const char *op, const char *tex
 
 /* The emulator's counts of the API user's comments and transitions on the
  * ticket, and how many of its comments carry the notice's marker. */
-static void counts(struct fixture *f, const char *notice, int *ret_comments,
-                   int *ret_transitions, int *ret_marked)
+static void counts(struct fixture *f, const char *notice, int *ret_comments, int *ret_transitions,
+                   int *ret_marked)
 {
 	char *path = issue_path(f, "");
 	json_t *iss = emu(f, "GET", path, NULL);
@@ -269,8 +271,8 @@ static const char *state_of(struct fixture *f)
 	char *path = issue_path(f, "");
 	json_t *iss = emu(f, "GET", path, NULL);
 	free(path);
-	const char *s = json_string_value(
-	    json_object_get(iss, f->tr == GITLAB ? "state" : "statusCategory"));
+	const char *s =
+	    json_string_value(json_object_get(iss, f->tr == GITLAB ? "state" : "statusCategory"));
 	snprintf(out, sizeof(out), "%s", s ? s : "?");
 	json_decref(iss);
 	return out;
@@ -279,11 +281,15 @@ static const char *state_of(struct fixture *f)
 static void assert_row(struct fixture *f, int64_t id, const char *state, int attempts)
 {
 	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE id = %lld AND state = '%s'"
-	         " AND attempts = %d", (long long)id, state, attempts);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM outbox WHERE id = %lld AND state = '%s'"
+	         " AND attempts = %d",
+	         (long long)id, state, attempts);
 	if (gu_int(&f->g, sql) != 1) {
-		snprintf(sql, sizeof(sql), "SELECT attempts * 100 + (state = '%s') FROM outbox"
-		         " WHERE id = %lld", state, (long long)id);
+		snprintf(sql, sizeof(sql),
+		         "SELECT attempts * 100 + (state = '%s') FROM outbox"
+		         " WHERE id = %lld",
+		         state, (long long)id);
 		fprintf(stderr, "row %lld: attempts*100+state_ok = %lld\n", (long long)id,
 		        gu_int(&f->g, sql));
 	}
@@ -293,27 +299,28 @@ static void assert_row(struct fixture *f, int64_t id, const char *state, int att
 static void fault(struct fixture *f, const char *match)
 {
 	char *body = ts_asprintf(
-	    "{\"script\":[{\"match\":\"%s\",\"fault\":\"reset_after_commit\",\"times\":1}]}", match);
+	    "{\"script\":[{\"match\":\"%s\",\"fault\":\"reset_after_commit\",\"times\":1}]}",
+	    match);
 	json_decref(emu(f, "POST", "/_emu/faults", body));
 	free(body);
 }
 
 static const char *comment_post(const struct fixture *f)
 {
-	return f->tr == GITLAB ? "POST /api/v4/projects/*/issues/*/notes"
+	return f->tr == GITLAB  ? "POST /api/v4/projects/*/issues/*/notes"
 	       : f->tr == CLOUD ? "POST /rest/api/3/issue/*/comment"
 	                        : "POST /rest/api/2/issue/*/comment";
 }
 
 static const char *transition_post(const struct fixture *f)
 {
-	return f->tr == GITLAB ? "PUT /api/v4/projects/*/issues/*"
+	return f->tr == GITLAB  ? "PUT /api/v4/projects/*/issues/*"
 	       : f->tr == CLOUD ? "POST /rest/api/3/issue/*/transitions"
 	                        : "POST /rest/api/2/issue/*/transitions";
 }
 
-#define REASON                                                                                \
-	"Verification failed: semgrep rule `python.flask.xss` (CWE-79) found "                  \
+#define REASON                                                                                     \
+	"Verification failed: semgrep rule `python.flask.xss` (CWE-79) found "                     \
 	"app/views.py:42, first seen 2026-12-01."
 #define NOTICE_A "0123456789abcdef"
 #define NOTICE_B "fedcba9876543210"
@@ -325,8 +332,8 @@ static void reopen_and_comment(enum tracker tr)
 	struct fixture f;
 	fixture_open(&f, tr, true);
 	int64_t r1 = enqueue_notice(&f, "reopen", REASON, NOTICE_A);
-	int64_t r2 = enqueue_notice(&f, "comment", "Still found by semgrep on 2026-12-02.",
-	                            NOTICE_B);
+	int64_t r2 =
+	    enqueue_notice(&f, "comment", "Still found by semgrep on 2026-12-02.", NOTICE_B);
 	converge(&f);
 	int c, t, m;
 	counts(&f, NOTICE_A, &c, &t, &m);
@@ -429,8 +436,8 @@ static void killed(enum tracker tr)
 	snprintf(sql, sizeof(sql), "UPDATE outbox SET state = 'inflight' WHERE id IN (%lld, %lld)",
 	         (long long)r1, (long long)r2);
 	assert_int_equal(sqlite3_exec(store_db(f.g.s), sql, NULL, NULL, NULL), SQLITE_OK);
-	int64_t r3 = enqueue_notice(&f, "comment", "Verified by semgrep on 2026-12-04.",
-	                            "00000000000000aa");
+	int64_t r3 =
+	    enqueue_notice(&f, "comment", "Verified by semgrep on 2026-12-04.", "00000000000000aa");
 	snprintf(sql, sizeof(sql), "UPDATE outbox SET state = 'inflight' WHERE id = %lld",
 	         (long long)r3);
 	assert_int_equal(sqlite3_exec(store_db(f.g.s), sql, NULL, NULL, NULL), SQLITE_OK);
@@ -448,19 +455,123 @@ static void killed(enum tracker tr)
 	fixture_close(&f);
 }
 
-static void test_reopen_and_comment_cloud(void **s) { (void)s; reopen_and_comment(CLOUD); }
-static void test_reopen_and_comment_dc(void **s) { (void)s; reopen_and_comment(DC); }
-static void test_reopen_and_comment_gitlab(void **s) { (void)s; reopen_and_comment(GITLAB); }
-static void test_comment_reset_cloud(void **s) { (void)s; comment_reset(CLOUD); }
-static void test_comment_reset_dc(void **s) { (void)s; comment_reset(DC); }
-static void test_comment_reset_gitlab(void **s) { (void)s; comment_reset(GITLAB); }
-static void test_transition_reset_cloud(void **s) { (void)s; transition_reset(CLOUD); }
-static void test_transition_reset_dc(void **s) { (void)s; transition_reset(DC); }
-static void test_transition_reset_gitlab(void **s) { (void)s; transition_reset(GITLAB); }
-static void test_reopen_note_reset_gitlab(void **s) { (void)s; reopen_note_reset(); }
-static void test_killed_cloud(void **s) { (void)s; killed(CLOUD); }
-static void test_killed_dc(void **s) { (void)s; killed(DC); }
-static void test_killed_gitlab(void **s) { (void)s; killed(GITLAB); }
+/* The lookup reads the newest CONNECTOR_NOTICE_SCAN comments, page by page
+ * (the emulators serve 2 comments a page on Jira, 3 on GitLab): a marker
+ * buried under 100 newer comments is not seen, and the comment is posted
+ * again (the documented bound). */
+static void bounded(enum tracker tr)
+{
+	struct fixture f;
+	fixture_open(&f, tr, false);
+	int64_t r = enqueue_notice(&f, "comment", "Verified by semgrep on 2026-12-03.", NOTICE_A);
+	fault(&f, comment_post(&f));
+	run_pass(&f);
+	assert_row(&f, r, "failed", 1);
+	char *path = issue_path(&f, tr == GITLAB ? "/note" : "/comment");
+	for (int i = 0; i < CONNECTOR_NOTICE_SCAN; i++) {
+		char body[64];
+		snprintf(body, sizeof(body), "{\"body\":\"human %d\",\"actor\":\"bob\"}", i);
+		json_decref(emu(&f, "POST", path, body));
+	}
+	free(path);
+	json_decref(emu(&f, "DELETE", "/_emu/requests", NULL));
+	usleep(150 * 1000);
+	converge(&f);
+	int c, t, m;
+	counts(&f, NOTICE_A, &c, &t, &m);
+	assert_int_equal(c, 2);
+	assert_int_equal(m, 2);
+	/* Pages of the lookup: 50 of 2 comments on Jira; on GitLab 33 of 3
+	 * notes and a last one of 1. */
+	json_t *all = emu(&f, "GET", "/_emu/requests", NULL);
+	size_t i;
+	json_t *q;
+	int pages = 0;
+	json_array_foreach (all, i, q) {
+		const char *p = json_string_value(json_object_get(q, "path"));
+		pages += strcmp(json_string_value(json_object_get(q, "method")), "GET") == 0 &&
+		         (strstr(p, "/comment") || strstr(p, "/notes"));
+	}
+	json_decref(all);
+	assert_int_equal(pages, tr == GITLAB ? 34 : 50);
+	fixture_close(&f);
+}
+
+static void test_reopen_and_comment_cloud(void **s)
+{
+	(void)s;
+	reopen_and_comment(CLOUD);
+}
+static void test_reopen_and_comment_dc(void **s)
+{
+	(void)s;
+	reopen_and_comment(DC);
+}
+static void test_reopen_and_comment_gitlab(void **s)
+{
+	(void)s;
+	reopen_and_comment(GITLAB);
+}
+static void test_comment_reset_cloud(void **s)
+{
+	(void)s;
+	comment_reset(CLOUD);
+}
+static void test_comment_reset_dc(void **s)
+{
+	(void)s;
+	comment_reset(DC);
+}
+static void test_comment_reset_gitlab(void **s)
+{
+	(void)s;
+	comment_reset(GITLAB);
+}
+static void test_transition_reset_cloud(void **s)
+{
+	(void)s;
+	transition_reset(CLOUD);
+}
+static void test_transition_reset_dc(void **s)
+{
+	(void)s;
+	transition_reset(DC);
+}
+static void test_transition_reset_gitlab(void **s)
+{
+	(void)s;
+	transition_reset(GITLAB);
+}
+static void test_reopen_note_reset_gitlab(void **s)
+{
+	(void)s;
+	reopen_note_reset();
+}
+static void test_killed_cloud(void **s)
+{
+	(void)s;
+	killed(CLOUD);
+}
+static void test_killed_dc(void **s)
+{
+	(void)s;
+	killed(DC);
+}
+static void test_killed_gitlab(void **s)
+{
+	(void)s;
+	killed(GITLAB);
+}
+static void test_bounded_cloud(void **s)
+{
+	(void)s;
+	bounded(CLOUD);
+}
+static void test_bounded_gitlab(void **s)
+{
+	(void)s;
+	bounded(GITLAB);
+}
 
 int main(void)
 {
@@ -478,6 +589,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_killed_cloud, teardown),
 	    cmocka_unit_test_teardown(test_killed_dc, teardown),
 	    cmocka_unit_test_teardown(test_killed_gitlab, teardown),
+	    cmocka_unit_test_teardown(test_bounded_cloud, teardown),
+	    cmocka_unit_test_teardown(test_bounded_gitlab, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
