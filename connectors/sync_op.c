@@ -516,9 +516,12 @@ static struct sync_op *group_release(struct sync_op *op)
 }
 
 /* A reopen or comment row whose payload has a notice: its text gets the
- * notice's marker, and when an earlier attempt may have reached the
- * tracker (attempts made, or the outcome unknown) the row starts with the
- * lookup. false when the row has ended (a malformed notice). */
+ * notice's marker, and the row starts with the lookup when an earlier
+ * attempt may have reached the tracker (attempts made, or the outcome
+ * unknown). A reopen always does: someone may have reopened the ticket
+ * since the scan, and then only its comment is wanted (a transition to the
+ * state the ticket is in would post nothing). false when the row has ended
+ * (a malformed notice). */
 static bool notice_begin(struct sync_op *op)
 {
 	if (op->stage != STAGE_REOPEN && op->stage != STAGE_COMMENT)
@@ -537,7 +540,7 @@ static bool notice_begin(struct sync_op *op)
 	const char *text = json_string_value(
 	    json_object_get(op->row.payload, op->stage == STAGE_REOPEN ? "reason" : "text"));
 	op->notice_text = op->sc->ops->notice_text(text, op->notice);
-	if (op->row.attempts > 0 || op->row.outcome_unknown) {
+	if (op->stage == STAGE_REOPEN || op->row.attempts > 0 || op->row.outcome_unknown) {
 		op->notice_to = op->stage;
 		op->stage = STAGE_NOTICE;
 	}

@@ -352,6 +352,28 @@ static void reopen_and_comment(enum tracker tr)
 	fixture_close(&f);
 }
 
+/* Someone reopened the ticket after the scan, before the poll saw it (the
+ * task is still done): the reopen posts only its comment. */
+static void reopened_meanwhile(enum tracker tr)
+{
+	struct fixture f;
+	fixture_open(&f, tr, true);
+	char *path = issue_path(&f, "/transition");
+	json_decref(emu(&f, "POST", path,
+	                tr == GITLAB ? "{\"to\":\"opened\"}"
+	                             : "{\"to\":\"To Do\",\"actor\":\"alice\"}"));
+	free(path);
+	int64_t r = enqueue_notice(&f, "reopen", REASON, NOTICE_A);
+	converge(&f);
+	int c, t, m;
+	counts(&f, NOTICE_A, &c, &t, &m);
+	assert_int_equal(c, 1);
+	assert_int_equal(t, 0);
+	assert_int_equal(m, 1);
+	assert_row(&f, r, "done", 0);
+	fixture_close(&f);
+}
+
 /* The comment POST is reset after the tracker committed it: the retry finds
  * the notice and sends nothing. */
 static void comment_reset(enum tracker tr)
@@ -562,6 +584,21 @@ static void test_killed_gitlab(void **s)
 	(void)s;
 	killed(GITLAB);
 }
+static void test_reopened_meanwhile_cloud(void **s)
+{
+	(void)s;
+	reopened_meanwhile(CLOUD);
+}
+static void test_reopened_meanwhile_dc(void **s)
+{
+	(void)s;
+	reopened_meanwhile(DC);
+}
+static void test_reopened_meanwhile_gitlab(void **s)
+{
+	(void)s;
+	reopened_meanwhile(GITLAB);
+}
 static void test_bounded_cloud(void **s)
 {
 	(void)s;
@@ -589,6 +626,9 @@ int main(void)
 	    cmocka_unit_test_teardown(test_killed_cloud, teardown),
 	    cmocka_unit_test_teardown(test_killed_dc, teardown),
 	    cmocka_unit_test_teardown(test_killed_gitlab, teardown),
+	    cmocka_unit_test_teardown(test_reopened_meanwhile_cloud, teardown),
+	    cmocka_unit_test_teardown(test_reopened_meanwhile_dc, teardown),
+	    cmocka_unit_test_teardown(test_reopened_meanwhile_gitlab, teardown),
 	    cmocka_unit_test_teardown(test_bounded_cloud, teardown),
 	    cmocka_unit_test_teardown(test_bounded_gitlab, teardown),
 	};
