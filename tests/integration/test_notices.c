@@ -359,9 +359,9 @@ static void reopened_meanwhile(enum tracker tr)
 	struct fixture f;
 	fixture_open(&f, tr, true);
 	char *path = issue_path(&f, "/transition");
-	json_decref(emu(&f, "POST", path,
-	                tr == GITLAB ? "{\"to\":\"opened\"}"
-	                             : "{\"to\":\"To Do\",\"actor\":\"alice\"}"));
+	json_decref(
+	    emu(&f, "POST", path,
+	        tr == GITLAB ? "{\"to\":\"opened\"}" : "{\"to\":\"To Do\",\"actor\":\"alice\"}"));
 	free(path);
 	int64_t r = enqueue_notice(&f, "reopen", REASON, NOTICE_A);
 	converge(&f);
