@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/findings/notice.h"
 #include "engine/log.h"
 #include "engine/tracking/fieldmap.h"
 
@@ -41,6 +42,7 @@ enum opt_type {
 	OPT_PATH,        /* char *, relative resolved against the config file's directory
 	                  * (or $STATE_DIRECTORY with OPT_STATE_DIR) */
 	OPT_INT,         /* int within min..max */
+	OPT_BOOL,        /* bool: true or false */
 	OPT_SIZE,        /* size_t within min..max */
 	OPT_DOUBLE,      /* double within dmin..dmax; integers accepted */
 	OPT_ENUM,        /* int: the value of one of choices */
@@ -104,6 +106,11 @@ struct opt {
 		.name = n, .type = OPT_INT, .flags = fl, .offset = offsetof(st, f), .min = lo,     \
 		.max = hi, .def_int = def                                                          \
 	}
+#define O_BOOL(n, st, f, fl, def)                                                                  \
+	{                                                                                          \
+		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f),               \
+		.def_int = def                                                                     \
+	}
 #define O_SIZE(n, st, f, fl, lo, hi, def)                                                          \
 	{                                                                                          \
 		.name = n, .type = OPT_SIZE, .flags = fl, .offset = offsetof(st, f), .min = lo,    \
@@ -165,6 +172,7 @@ static const char *check_email(const char *v);
 static const char *check_proxy(const char *v);
 static const char *check_label(const char *v);
 static const char *check_word(const char *v);
+static const char *check_notice(const char *v);
 static void section_http(struct loader *l, const config_setting_t *s);
 static void section_connectors(struct loader *l, const config_setting_t *s);
 static void section_projects(struct loader *l, const config_setting_t *s);
@@ -234,6 +242,13 @@ static const struct opt project_opts[] = {
     O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word),
     O_LIST("labels", struct config_project, labels, R, NULL, check_label),
     O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure"),
+    O_BOOL("reopen_on_failed_verification", struct config_project, reopen_on_failed_verification, R,
+           true),
+    O_STR("verification_failed_comment", struct config_project, verification_failed_comment, R,
+          NULL, check_notice),
+    O_STR("verification_passed_comment", struct config_project, verification_passed_comment, R,
+          NULL, check_notice),
+    O_STR("finding_comment", struct config_project, finding_comment, R, NULL, check_notice),
     {0},
 };
 
@@ -589,6 +604,13 @@ static const char *check_label(const char *v)
 	if (strchr(v, ','))
 		return "labels must not contain ','";
 	return NULL;
+}
+
+/* A notice template (engine/findings/notice.h): known placeholders only. */
+static const char *check_notice(const char *v)
+{
+	static _Thread_local char why[256];
+	return notice_check(v, why, sizeof(why));
 }
 
 static const char *check_word(const char *v)
@@ -947,6 +969,13 @@ static void parse_value(struct loader *l, const config_setting_t *s, const struc
 		if (get_integer(l, s, o, o->name, &n))
 			*(size_t *)f = (size_t)n;
 		break;
+	case OPT_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			lerr(l, s, "%s: expected true or false, got %s", o->name,
+			     type_name(config_setting_type(s)));
+		else
+			*(bool *)f = config_setting_get_bool(s) != 0;
+		break;
 	case OPT_DOUBLE:
 		parse_double(l, s, o, f);
 		break;
@@ -992,6 +1021,9 @@ static void apply_defaults(const struct opt *table, void *base, bool jira)
 			break;
 		case OPT_SIZE:
 			*(size_t *)f = (size_t)o->def_int;
+			break;
+		case OPT_BOOL:
+			*(bool *)f = o->def_int != 0;
 			break;
 		case OPT_DOUBLE:
 			*(double *)f = o->def_double;
@@ -1374,6 +1406,46 @@ static void config_free_sections(struct config *cfg)
 	free(cfg->policies);
 }
 
+#ifdef TS_BUILD_DIR
+/* Whether this program's executable lies directly in dir (the build directory
+ * it was compiled in), not in an installed location. */
+static bool running_from_dir(const char *dir)
+{
+	char exe[PATH_MAX], real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash || !realpath(dir, real))
+		return false;
+	*slash = '\0';
+	return strcmp(exe, real) == 0;
+}
+#endif
+
+/* Sets library_paths to the library used when the configuration names none:
+ * $THREATSYNC_LIBRARY when set; else the installed library
+ * (TS_DEFAULT_DATADIR/library) when it exists; else, for a binary run from the
+ * build directory it was compiled in (TS_BUILD_DIR, defined only by builds
+ * with TS_BUILD_TREE_LIBRARY), the checkout's library/; else the installed
+ * path, which loading the library then reports as missing. */
+static void default_library_paths(struct config *cfg)
+{
+	const char *installed = TS_DEFAULT_DATADIR "/library";
+	const char *path = getenv("THREATSYNC_LIBRARY");
+	if (!path || !*path) {
+		path = installed;
+#ifdef TS_BUILD_DIR
+		if (access(installed, F_OK) != 0 && running_from_dir(TS_BUILD_DIR))
+			path = TS_SOURCE_DIR "/library";
+#endif
+	}
+	strv_free(cfg->library_paths);
+	cfg->library_paths = ts_calloc(2, sizeof(char *));
+	cfg->library_paths[0] = ts_strdup(path);
+}
+
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 {
 	struct loader l = {.path = path, .conn_type = -1};
@@ -1399,6 +1471,7 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 	l.cfg->path = ts_strdup(path);
 	apply_defaults(top_opts, l.cfg, true);
 	apply_defaults(http_opts, l.cfg, true);
+	default_library_paths(l.cfg);
 
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		const char *f = config_error_file(&lc);
@@ -1430,16 +1503,7 @@ struct config *config_new_default(void)
 	struct config *cfg = ts_calloc(1, sizeof(*cfg));
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
-	/* Without a file, THREATSYNC_LIBRARY names the library directory: what
-	 * an uninstalled build (tests, scripts/run.sh) uses. */
-	const char *lib = getenv("THREATSYNC_LIBRARY");
-	if (lib && *lib) {
-		for (char **p = cfg->library_paths; p && *p; p++)
-			free(*p);
-		free(cfg->library_paths);
-		cfg->library_paths = ts_calloc(2, sizeof(char *));
-		cfg->library_paths[0] = ts_strdup(lib);
-	}
+	default_library_paths(cfg);
 	return cfg;
 }
 

@@ -69,6 +69,15 @@ struct config_project {
 	char **labels;         /* NULL-terminated, never NULL */
 	char *group_by;        /* "countermeasure" (one ticket per task, the default) |
 	                        * "component" | "threat": docs/grouping.md */
+	/* Scanner findings (docs/findings.md): a done task whose weakness a scan
+	 * still finds goes back to todo and its ticket is reopened (default on). */
+	bool reopen_on_failed_verification;
+	/* Wording of the tracker notices, templates with {{tool}} {{rule}}
+	 * {{cwe}} {{location}} {{first_seen}} {{date}} {{severity}} {{message}}
+	 * {{task}} (engine/findings/notice.h); NULL: the built-in text. */
+	char *verification_failed_comment; /* the reason given with the reopen */
+	char *verification_passed_comment; /* "Verified by {{tool}} on {{date}} ..." */
+	char *finding_comment;             /* a finding on a task not done */
 };
 
 struct config_rule {
@@ -117,8 +126,10 @@ struct config {
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err);
 
 /* A configuration with every default and no file: used when -c is not given and
- * the default file does not exist. $THREATSYNC_LIBRARY, when set, replaces the
- * default library path (for uninstalled builds). Caller frees with config_free. */
+ * the default file does not exist. The default library_paths (here and for a
+ * file that sets none) is $THREATSYNC_LIBRARY when set, else the installed
+ * library, else, for a program run from its build directory, the checkout's
+ * library/. Caller frees with config_free. */
 struct config *config_new_default(void);
 
 void config_free(struct config *cfg); /* NULL is a no-op; wipes secret values */
