@@ -3,7 +3,8 @@
  * payload.notice, queued as findings ingestion queues them, against Jira
  * Cloud, Jira Data Center and GitLab emulators; with "reset after commit"
  * on the comment and on the transition, and with a row left inflight by a
- * process killed after its request reached the tracker. Counts are the
+ * process killed after its request reached the tracker; and end to end,
+ * from a SARIF log through ingestion to the reopened ticket. Counts are the
  * emulator's own (api_counts). Timing-bound: TS_NO_VALGRIND. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 
 #include "connectors/jira.h"
 #include "connectors/sync.h"
+#include "engine/findings/ingest.h"
+#include "engine/library/cwe.h"
 #include "engine/tracking/outbox.h"
 #include "helpers/gen_util.h"
 #include "helpers/gitlab_util.h"
@@ -519,6 +522,168 @@ static void bounded(enum tracker tr)
 	fixture_close(&f);
 }
 
+/* Writes a SARIF log of semgrep in dir/name with one result of rule at
+ * file:line, the rule tagged with CWE cwe (0: none). New path. */
+static char *write_sarif(const char *dir, const char *name, const char *rule, int cwe,
+                         const char *file, int line)
+{
+	json_t *tags = json_array();
+	if (cwe > 0)
+		json_array_append_new(tags, json_sprintf("CWE-%d", cwe));
+	json_t *log =
+	    json_pack("{s:s, s:[{s:{s:{s:s, s:s, s:[{s:s, s:{s:o}}]}},"
+	              " s:[{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i}}}]}]}]}",
+	              "version", "2.1.0", "runs", "tool", "driver", "name", "semgrep", "version",
+	              "1.69.0", "rules", "id", rule, "properties", "tags", tags, "results",
+	              "ruleId", rule, "ruleIndex", 0, "level", "error", "message", "text",
+	              "Untrusted input written to the page", "locations", "physicalLocation",
+	              "artifactLocation", "uri", file, "region", "startLine", line);
+	assert_non_null(log);
+	char *path = ts_asprintf("%s/%s", dir, name);
+	assert_int_equal(json_dump_file(log, path, JSON_INDENT(1)), 0);
+	json_decref(log);
+	return path;
+}
+
+static void ingest_file(struct fixture *f, const struct cwe_catalog *cat, const char *path)
+{
+	struct ingest_request r = {.project = "ntc",
+	                           .path = path,
+	                           .cwe = cat,
+	                           .library = f->g.lib,
+	                           .project_cfg = config_find_project(f->g.cfg, "ntc")};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	int rc = ingest_report(f->g.s, &r, &res, &err);
+	if (rc)
+		fail_msg("ingest %s: %s", path, err.msg);
+	json_decref(res);
+}
+
+/* End to end on Jira Cloud: the WidgetsRUs model with the shipped library,
+ * generated and pushed; a ticket of the portal marked done by a person;
+ * semgrep finds the weakness of its threat in the portal's code: the
+ * ticket is reopened once with the comment naming tool, rule, CWE and
+ * file:line; a rescan without it: one "Verified by" comment. */
+static void test_end_to_end_widgetsrus(void **state)
+{
+	(void)state;
+	struct fixture f;
+	memset(&f, 0, sizeof(f));
+	f.tr = CLOUD;
+	ju_emu_start(&f.jira, "cloud", NULL);
+	f.dir = tu_tmpdir();
+	free(tu_write_file(f.dir, "token", "emu-token\n"));
+	const char *src = tu_env("TS_SOURCE_DIR");
+	char *conf_text = ts_asprintf(
+	    "database = \"unused.db\";\n"
+	    "library_paths = [ \"%s/library\" ];\n"
+	    "connectors = ( { name = \"trk\"; type = \"jira\"; flavor = \"cloud\";"
+	    " base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"token\";"
+	    " concurrency = 4; rate_per_second = 1000.0; burst = 1000; max_attempts = 10;"
+	    " connect_timeout_ms = 1000; request_timeout_ms = 3000; } );\n"
+	    "projects = ( { slug = \"ntc\"; connector = \"trk\"; tracker_project = \"WRU\"; } );\n"
+	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
+	    src, f.jira.base);
+	char *conf = tu_write_file(f.dir, "t.conf", conf_text);
+	char *model = ts_asprintf("%s/examples/widgetsrus/model.json", src);
+	gu_open(&f.g, conf);
+	gu_import(&f.g, "ntc", model);
+	json_decref(gu_generate(&f.g, "ntc", NULL));
+	free(conf_text);
+	free(conf);
+	free(model);
+	converge(&f);
+
+	/* A task of the portal whose threat names a CWE. */
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+	        store_db(f.g.s),
+	        "SELECT c.id, t.remote_key, json_extract(c.body, '$.threats[0].cwe[0]')"
+	        " FROM countermeasures c JOIN tickets t ON t.id = c.ticket_id"
+	        " WHERE json_extract(c.body, '$.component.id') = 'web_portal'"
+	        " AND json_extract(c.body, '$.threats[0].cwe[0]') IS NOT NULL"
+	        " ORDER BY c.id LIMIT 1",
+	        -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	f.cm_id = sqlite3_column_int64(st, 0);
+	f.key = ts_strdup((const char *)sqlite3_column_text(st, 1));
+	int cwe = sqlite3_column_int(st, 2);
+	sqlite3_finalize(st);
+	char *path = issue_path(&f, "/transition");
+	json_decref(emu(&f, "POST", path, "{\"to\":\"Done\",\"actor\":\"alice\"}"));
+	free(path);
+	run_pass(&f);
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM countermeasures WHERE id = %lld"
+	         " AND status = 'done'",
+	         (long long)f.cm_id);
+	assert_int_equal(gu_int(&f.g, sql), 1);
+
+	char *lib = ts_asprintf("%s/library", src);
+	const char *dirs[] = {lib};
+	struct cwe_catalog *cat = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(cwe_catalog_load(dirs, 1, &cat, &err), 0);
+	free(lib);
+	char *scan = write_sarif(f.dir, "scan1.sarif", "csharp.xss", cwe,
+	                         "src/WidgetsRUs.Portal/Views/Home/Index.cshtml", 42);
+	ingest_file(&f, cat, scan);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM outbox WHERE countermeasure_id = %lld"
+	         " AND op = 'reopen' AND state = 'pending'",
+	         (long long)f.cm_id);
+	assert_int_equal(gu_int(&f.g, sql), 1);
+	converge(&f);
+	int c, t;
+	char *ipath = issue_path(&f, "");
+	json_t *iss = emu(&f, "GET", ipath, NULL);
+	json_t *cs = json_object_get(iss, "comments");
+	c = (int)json_integer_value(
+	    json_object_get(json_object_get(iss, "api_counts"), "comments"));
+	t = (int)json_integer_value(
+	    json_object_get(json_object_get(iss, "api_counts"), "transitions"));
+	assert_int_equal(c, 1);
+	assert_int_equal(t, 1);
+	assert_string_equal(json_string_value(json_object_get(iss, "statusCategory")), "new");
+	char *body = json_dumps(json_object_get(json_array_get(cs, 0), "body"), JSON_ENCODE_ANY);
+	char want[64];
+	snprintf(want, sizeof(want), "CWE-%d", cwe);
+	assert_non_null(strstr(body, "semgrep"));
+	assert_non_null(strstr(body, "csharp.xss"));
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "src/WidgetsRUs.Portal/Views/Home/Index.cshtml:42"));
+	assert_non_null(strstr(body, "threatsync notice "));
+	free(body);
+	json_decref(iss);
+
+	/* The rescan has only an unrelated result (a SARIF log without any
+	 * result names no tool, so it would not be a rescan). */
+	char *rescan = write_sarif(f.dir, "scan2.sarif", "generic.todo", 0, "README.md", 1);
+	ingest_file(&f, cat, rescan);
+	converge(&f);
+	iss = emu(&f, "GET", ipath, NULL);
+	cs = json_object_get(iss, "comments");
+	c = (int)json_integer_value(
+	    json_object_get(json_object_get(iss, "api_counts"), "comments"));
+	t = (int)json_integer_value(
+	    json_object_get(json_object_get(iss, "api_counts"), "transitions"));
+	assert_int_equal(c, 2);
+	assert_int_equal(t, 1);
+	body = json_dumps(json_object_get(json_array_get(cs, 1), "body"), JSON_ENCODE_ANY);
+	assert_non_null(strstr(body, "Verified by semgrep"));
+	free(body);
+	json_decref(iss);
+	free(ipath);
+	free(scan);
+	free(rescan);
+	cwe_catalog_free(cat);
+	fixture_close(&f);
+}
+
 static void test_reopen_and_comment_cloud(void **s)
 {
 	(void)s;
@@ -630,6 +795,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_reopened_meanwhile_dc, teardown),
 	    cmocka_unit_test_teardown(test_reopened_meanwhile_gitlab, teardown),
 	    cmocka_unit_test_teardown(test_bounded_cloud, teardown),
+	    cmocka_unit_test_teardown(test_end_to_end_widgetsrus, teardown),
 	    cmocka_unit_test_teardown(test_bounded_gitlab, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
