@@ -11,6 +11,19 @@
 #include "engine/tracking/webhook.h"
 #include "engine/util.h"
 
+bool connector_notice_valid(const char *s)
+{
+	if (!s)
+		return false;
+	size_t n = 0;
+	for (; s[n]; n++) {
+		if (n >= CONNECTOR_NOTICE_LEN ||
+		    !((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	}
+	return n == CONNECTOR_NOTICE_LEN;
+}
+
 void remote_issue_clear(struct remote_issue *i)
 {
 	if (!i)

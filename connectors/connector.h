@@ -91,6 +91,7 @@ struct connector_result {
 	char error[1024];            /* the tracker's own message (Jira errorMessages/errors,
 				      * GitLab message/error) or the transport error; no secrets */
 	bool found;                  /* find_marker/get: the issue exists */
+	bool notice_present;         /* find_notice: a comment carries the notice's marker */
 	struct remote_issue issue;   /* create, find_marker, get, update, set_state */
 	struct remote_issue *issues; /* poll: one page */
 	size_t n_issues;
@@ -149,6 +150,20 @@ struct connector_ops {
 			  connector_cb cb, void *ud);
 	/* Adds a comment/note. */
 	void (*comment)(void *conn, const char *key, const char *text, connector_cb cb, void *ud);
+	/* The text of a comment that carries a notice (connector_notice_valid):
+	 * text (may be NULL: the marker alone) with the notice's hidden marker
+	 * as its last line. Jira: "threatsync notice ID" in plain text, which
+	 * ADF, wiki markup and both API versions keep; GitLab: the HTML comment
+	 * "<!-- threatsync-notice:ID -->", which Markdown does not show. New
+	 * string. */
+	char *(*notice_text)(const char *text, const char *notice);
+	/* Reads the ticket key and its newest comments, newest first, at most
+	 * CONNECTOR_NOTICE_SCAN of them over as many pages as the tracker
+	 * needs, and looks for notice's marker (as notice_text writes it).
+	 * OK: issue has the ticket's state and notice_present whether a comment
+	 * carries the marker. Only reads, so it is safe to repeat. */
+	void (*find_notice)(void *conn, const char *key, const char *notice, connector_cb cb,
+	                    void *ud);
 	/* One page of the tickets carrying the label "threatsync" in
 	 * tracker_project that changed since `since` (the cursor of the last
 	 * complete poll, NULL for all), oldest first; page NULL for the first
@@ -235,6 +250,17 @@ enum connector_status connector_classify_submit(int rc, int64_t *ret_retry_after
  * rate, burst, timeouts, attempts). The connectors' rebind uses it. */
 bool connector_same_connection(const struct config_connector *a,
                                const struct config_connector *b);
+
+/* A notice is the id of one message threatsync leaves on a ticket (a reopen
+ * with its reason, a comment): outbox rows carry it as payload.notice, and
+ * the comment carries its marker, so a row whose outcome is unknown is
+ * looked up (find_notice) before it is sent again. NOTICE_LEN lowercase hex
+ * digits; the lookup reads the newest NOTICE_SCAN comments of the ticket. */
+#define CONNECTOR_NOTICE_LEN 16
+#define CONNECTOR_NOTICE_SCAN 100
+
+/* Whether s is a notice id: CONNECTOR_NOTICE_LEN lowercase hex digits. */
+bool connector_notice_valid(const char *s);
 
 /* The label every threatsync ticket carries besides its marker. */
 #define CONNECTOR_COMMON_LABEL "threatsync"

@@ -27,7 +27,16 @@ struct gitlab {
 	bool in_close; /* inside gitlab_close: it frees, not the last operation */
 };
 
-enum gl_kind { GL_CREATE, GL_FIND, GL_UPDATE, GL_SET_STATE, GL_COMMENT, GL_POLL, GL_GET };
+enum gl_kind {
+	GL_CREATE,
+	GL_FIND,
+	GL_UPDATE,
+	GL_SET_STATE,
+	GL_COMMENT,
+	GL_POLL,
+	GL_GET,
+	GL_NOTICE,
+};
 
 /* Steps of set_state: read the issue, change the state, look for the reason
  * note (when the state was already right), post the reason note. */
@@ -46,7 +55,8 @@ struct gl_op {
 	char *reason;
 	char *since;      /* poll: the caller's cursor, NULL for all */
 	char *page_after; /* poll: the updated_after of this page, NULL for none */
-	long page_no;     /* poll: the page at page_after */
+	long page_no;     /* poll: the page at page_after; find_notice: the page of notes */
+	int scanned;      /* find_notice: notes read so far */
 	bool from_token;  /* poll: page_after came from a page token */
 	char what[192];   /* "GET /projects/x/issues/3" for messages */
 	bool in_http_cb;  /* an HTTP answer is being handled: no deferral needed */
@@ -766,6 +776,45 @@ static void gitlab_comment(void *conn, const char *key, const char *text, connec
 	gl_post_note(op, text);
 }
 
+/* The notice's marker: an HTML comment, kept in the note's Markdown source
+ * and not shown. */
+static char *gitlab_notice_text(const char *text, const char *notice)
+{
+	if (!text || !*text)
+		return ts_asprintf("<!-- threatsync-notice:%s -->", notice);
+	return ts_asprintf("%s\n\n<!-- threatsync-notice:%s -->", text, notice);
+}
+
+/* One page of the issue's notes, newest first. */
+static void gl_notice_page(struct gl_op *op)
+{
+	int want = CONNECTOR_NOTICE_SCAN - op->scanned;
+	char *path = ts_asprintf("/projects/%s/issues/%ld/notes?order_by=created_at&sort=desc"
+	                         "&per_page=%d&page=%ld",
+	                         op->seg, op->iid, want > 100 ? 100 : want, op->page_no);
+	gl_send(op, "GET", path, NULL);
+	free(path);
+}
+
+static void gitlab_find_notice(void *conn, const char *key, const char *notice, connector_cb cb,
+                               void *ud)
+{
+	struct gl_op *op = gl_op_new(conn, GL_NOTICE, cb, ud);
+	if (!gl_op_key(op, key, NULL))
+		return;
+	if (!connector_notice_valid(notice)) {
+		snprintf(op->what, sizeof(op->what), "notice");
+		gl_fail(op, CONNECTOR_FAILED, "notice on %s: not %d lowercase hex digits", key,
+		        CONNECTOR_NOTICE_LEN);
+		return;
+	}
+	op->reason = ts_asprintf("<!-- threatsync-notice:%s -->", notice);
+	op->step = GL_STEP_MAIN;
+	char *path = ts_asprintf("/projects/%s/issues/%ld", op->seg, op->iid);
+	gl_send(op, "GET", path, NULL);
+	free(path);
+}
+
 /* A poll page token: "<updated_after>|<page>". The walk moves updated_after
  * forward to the newest updated_at seen and restarts at page 1, so an issue
  * updated during the walk (it moves to the end of the order) cannot shift an
@@ -1024,6 +1073,50 @@ static void gl_set_state_done(struct gl_op *op, const struct http_response *resp
 	}
 }
 
+/* find_notice: the issue read, then its notes page by page until the
+ * marker, the last page or CONNECTOR_NOTICE_SCAN notes. */
+static void gl_notice_done(struct gl_op *op, const struct http_response *resp)
+{
+	if (op->step == GL_STEP_MAIN) {
+		json_t *doc = gl_body(op, resp, false);
+		if (!doc)
+			return;
+		bool ok = gl_take_issue(op, resp, doc);
+		json_decref(doc);
+		if (!ok)
+			return;
+		op->res.found = true;
+		op->step = GL_STEP_NOTES;
+		op->page_no = 1;
+		gl_notice_page(op);
+		return;
+	}
+	json_t *doc = gl_body(op, resp, true);
+	if (!doc)
+		return;
+	size_t i;
+	const json_t *n;
+	json_array_foreach (doc, i, n) {
+		if (op->scanned >= CONNECTOR_NOTICE_SCAN)
+			break;
+		op->scanned++;
+		const char *b = json_string_value(json_object_get(n, "body"));
+		if (b && strstr(b, op->reason)) {
+			op->res.notice_present = true;
+			break;
+		}
+	}
+	bool more = json_array_size(doc) > 0 && gl_has_next(resp);
+	json_decref(doc);
+	if (!op->res.notice_present && more && op->scanned < CONNECTOR_NOTICE_SCAN) {
+		op->page_no++;
+		gl_notice_page(op);
+		return;
+	}
+	op->res.status = CONNECTOR_OK;
+	gl_op_finish(op);
+}
+
 static void gl_http_cb(const struct http_response *resp, void *ud)
 {
 	struct gl_op *op = ud;
@@ -1069,6 +1162,9 @@ static void gl_http_cb(const struct http_response *resp, void *ud)
 	case GL_COMMENT:
 		op->res.status = CONNECTOR_OK;
 		gl_op_finish(op);
+		return;
+	case GL_NOTICE:
+		gl_notice_done(op, resp);
 		return;
 	}
 }
@@ -1159,6 +1255,8 @@ const struct connector_ops gitlab_connector_ops = {
     .update = gitlab_update,
     .set_state = gitlab_set_state,
     .comment = gitlab_comment,
+    .notice_text = gitlab_notice_text,
+    .find_notice = gitlab_find_notice,
     .poll = gitlab_poll,
     .get = gitlab_get,
     .parse_webhook = gitlab_parse_webhook,

@@ -67,6 +67,8 @@ struct jira_op {
 	char *new_cursor; /* poll: the cursor it stores, from its first page */
 	enum connector_state want;
 	int lookups;
+	int start_at; /* find_notice: the next page of comments starts here */
+	int scanned;  /* find_notice: comments read so far */
 };
 
 /* ---- connector lifetime ---- */
@@ -1172,6 +1174,117 @@ static void jira_comment(void *conn, const char *key, const char *text, connecto
 	op_send(op, "POST", issue_path(key, "/comment"), body, comment_done);
 }
 
+/* ---- notices ---- */
+
+/* The notice's marker as Jira keeps it: a plain last line, the same in ADF,
+ * in wiki markup and in either API version's rendering of the other. */
+#define JIRA_NOTICE_PREFIX "threatsync notice "
+
+static char *jira_notice_text(const char *text, const char *notice)
+{
+	if (!text || !*text)
+		return ts_asprintf(JIRA_NOTICE_PREFIX "%s", notice);
+	return ts_asprintf("%s\n\n" JIRA_NOTICE_PREFIX "%s", text, notice);
+}
+
+/* The text of an ADF node and its children, in document order. */
+static void adf_text(const json_t *node, struct ts_buf *b, int depth)
+{
+	if (depth > 64 || !json_is_object(node))
+		return;
+	const char *t = json_string_value(json_object_get(node, "text"));
+	if (t)
+		ts_buf_puts(b, t);
+	size_t i;
+	const json_t *c;
+	json_array_foreach (json_object_get(node, "content"), i, c)
+		adf_text(c, b, depth + 1);
+	ts_buf_puts(b, "\n");
+}
+
+/* Whether a comment's body (v3: ADF; v2: text) carries the marker. */
+static bool comment_has(const json_t *body, const char *marker)
+{
+	if (json_is_string(body))
+		return strstr(json_string_value(body), marker) != NULL;
+	struct ts_buf b = {0};
+	adf_text(body, &b, 0);
+	bool found = b.data && strstr(b.data, marker);
+	ts_buf_free(&b);
+	return found;
+}
+
+static void notice_page(struct jira_op *op);
+
+static void notice_comments_done(struct jira_op *op, const struct http_response *r)
+{
+	json_t *j = op_answer(op, r);
+	if (!j)
+		return;
+	char marker[64];
+	snprintf(marker, sizeof(marker), JIRA_NOTICE_PREFIX "%s", op->text);
+	const json_t *cs = json_object_get(j, "comments");
+	size_t i;
+	const json_t *c;
+	json_array_foreach (cs, i, c) {
+		if (op->scanned >= CONNECTOR_NOTICE_SCAN)
+			break;
+		op->scanned++;
+		if (comment_has(json_object_get(c, "body"), marker)) {
+			op->res.notice_present = true;
+			break;
+		}
+	}
+	json_int_t total = json_integer_value(json_object_get(j, "total"));
+	op->start_at += (int)json_array_size(cs);
+	bool more = json_array_size(cs) > 0 && op->start_at < total;
+	json_decref(j);
+	if (!op->res.notice_present && more && op->scanned < CONNECTOR_NOTICE_SCAN) {
+		notice_page(op);
+		return;
+	}
+	op->res.status = CONNECTOR_OK;
+	op_finish(op);
+}
+
+/* One page of the comments, newest first. */
+static void notice_page(struct jira_op *op)
+{
+	int want = CONNECTOR_NOTICE_SCAN - op->scanned;
+	char q[96];
+	snprintf(q, sizeof(q), "/comment?orderBy=-created&startAt=%d&maxResults=%d", op->start_at,
+	         want);
+	op_send(op, "GET", issue_path(op->key, q), NULL, notice_comments_done);
+}
+
+static void notice_issue_done(struct jira_op *op, const struct http_response *r)
+{
+	json_t *j = op_answer(op, r);
+	if (!j)
+		return;
+	jira_issue_read(op->c->cfg, j, &op->res.issue);
+	op->res.found = true;
+	json_decref(j);
+	notice_page(op);
+}
+
+static void jira_find_notice(void *conn, const char *key, const char *notice, connector_cb cb,
+                             void *ud)
+{
+	struct jira_conn *c = conn;
+	struct jira_op *op = op_new(c, cb, ud);
+	op->key = ts_strdup(key);
+	if (!connector_notice_valid(notice)) {
+		op_fail(op, CONNECTOR_FAILED,
+		        "jira '%s': notice on %s: not %d lowercase hex digits", c->cfg->name, key,
+		        CONNECTOR_NOTICE_LEN);
+		op_finish_later(op);
+		return;
+	}
+	op->text = ts_strdup(notice);
+	op_send(op, "GET", issue_path(key, "?fields=" JIRA_FIELDS), NULL, notice_issue_done);
+}
+
 /* ---- poll ---- */
 
 /*
@@ -1436,6 +1549,8 @@ const struct connector_ops jira_connector_ops = {
     .update = jira_update,
     .set_state = jira_set_state,
     .comment = jira_comment,
+    .notice_text = jira_notice_text,
+    .find_notice = jira_find_notice,
     .poll = jira_poll,
     .get = jira_get,
     .parse_webhook = jira_parse_webhook,

@@ -20,7 +20,15 @@
 
 struct sync_conn;
 
-enum op_stage { STAGE_FIND, STAGE_CREATE, STAGE_UPDATE, STAGE_CLOSE, STAGE_REOPEN, STAGE_COMMENT };
+enum op_stage {
+	STAGE_FIND,
+	STAGE_CREATE,
+	STAGE_UPDATE,
+	STAGE_CLOSE,
+	STAGE_REOPEN,
+	STAGE_COMMENT,
+	STAGE_NOTICE, /* a notice's comment looked up before a reopen or comment is sent again */
+};
 
 /* One outbox row being worked on. */
 struct sync_op {
@@ -31,6 +39,10 @@ struct sync_op {
 	const char *tracker_project; /* borrowed from the configuration */
 	enum op_stage stage;
 	bool waiting; /* its connector holds it on a timer: counted in sc->waiting */
+	/* A reopen or comment whose payload carries a notice (connector.h). */
+	const char *notice;      /* payload.notice, borrowed from row; NULL: none */
+	char *notice_text;       /* the reason or text with the notice's marker; owned */
+	enum op_stage notice_to; /* the stage a lookup that finds nothing goes on to */
 	/* Grouping (engine/generate/grouping.h): the row acts on its group's ticket. */
 	const char *group_by;       /* borrowed from the configuration; NULL: not grouped */
 	char *group_key;            /* the group, once planned */

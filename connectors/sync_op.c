@@ -17,6 +17,7 @@
 static void op_free(struct sync_op *op)
 {
 	free(op->group_key);
+	free(op->notice_text);
 	free(op->settle_note);
 	remote_issue_clear(&op->settled);
 	outbox_op_clear(&op->row);
@@ -327,6 +328,9 @@ static void op_send(struct sync_op *op)
 		return;
 	}
 	const char *reason = json_string_value(json_object_get(op->row.payload, "reason"));
+	const char *text = json_string_value(json_object_get(op->row.payload, "text"));
+	if (op->notice_text)
+		reason = text = op->notice_text;
 	sc->rep->operations++;
 	switch (op->stage) {
 	case STAGE_FIND:
@@ -347,17 +351,41 @@ static void op_send(struct sync_op *op)
 		                   op_cb, op);
 		break;
 	case STAGE_COMMENT:
-		sc->ops->comment(sc->conn, op->row.remote_key,
-		                 json_string_value(json_object_get(op->row.payload, "text")), op_cb,
-		                 op);
+		sc->ops->comment(sc->conn, op->row.remote_key, text, op_cb, op);
+		break;
+	case STAGE_NOTICE:
+		sc->ops->find_notice(sc->conn, op->row.remote_key, op->notice, op_cb, op);
 		break;
 	}
 }
 
+/* The lookup of a notice after an attempt whose outcome is not known: the
+ * row is done when the comment is there (a reopen too: its comment is
+ * posted with or after the transition, and a ticket closed again since was
+ * closed by someone else); a reopen whose ticket is open already only
+ * posts its comment; otherwise the row goes on as first planned. */
+static void notice_found(struct sync_op *op, const struct connector_result *r)
+{
+	struct sync_conn *sc = op->sc;
+	bool done = r->issue.status_category && strcmp(r->issue.status_category, "done") == 0;
+	if (r->notice_present) {
+		char note[96];
+		snprintf(note, sizeof(note), "notice %s already on the ticket", op->notice);
+		op_complete(op, NULL, &r->issue, note, NULL);
+		return;
+	}
+	if (sc->y->cancelling) {
+		op_release(op, false);
+		return;
+	}
+	op->stage = op->notice_to == STAGE_REOPEN && !done ? STAGE_COMMENT : op->notice_to;
+	op_send(op);
+}
+
 static const char *stage_name(enum op_stage s)
 {
-	static const char *const names[] = {"find marker", "create", "update",
-	                                    "close",       "reopen", "comment"};
+	static const char *const names[] = {"find marker", "create",  "update",       "close",
+	                                    "reopen",      "comment", "notice lookup"};
 	return names[s];
 }
 
@@ -368,15 +396,18 @@ static void op_cb(void *ud, const struct connector_result *r)
 	if (r->http_status > 0)
 		sc->rep->answered++;
 	bool create_like = op->stage == STAGE_CREATE || op->stage == STAGE_FIND;
+	/* A write of a notice may have reached the tracker: its comment is
+	 * looked up before it is sent again. */
+	bool notice_write = op->notice && (op->stage == STAGE_REOPEN || op->stage == STAGE_COMMENT);
 	switch (r->status) {
 	case CONNECTOR_OK:
 		break;
 	case CONNECTOR_CANCELLED:
 		/* A create may have been sent: resolve by marker next time. */
-		op_release(op, op->stage == STAGE_CREATE);
+		op_release(op, op->stage == STAGE_CREATE || notice_write);
 		return;
 	case CONNECTOR_UNKNOWN:
-		op_reschedule(op, r, stage_name(op->stage), create_like);
+		op_reschedule(op, r, stage_name(op->stage), create_like || notice_write);
 		return;
 	case CONNECTOR_DENIED:
 	case CONNECTOR_NO_SCOPE:
@@ -432,6 +463,9 @@ static void op_cb(void *ud, const struct connector_result *r)
 	case STAGE_COMMENT:
 		op_complete(op, NULL, NULL, NULL, &sc->rep->commented);
 		return;
+	case STAGE_NOTICE:
+		notice_found(op, r);
+		return;
 	}
 }
 
@@ -481,6 +515,38 @@ static struct sync_op *group_release(struct sync_op *op)
 	return out;
 }
 
+/* A reopen or comment row whose payload has a notice: its text gets the
+ * notice's marker, and the row starts with the lookup when an earlier
+ * attempt may have reached the tracker (attempts made, or the outcome
+ * unknown). A reopen always does: someone may have reopened the ticket
+ * since the scan, and then only its comment is wanted (a transition to the
+ * state the ticket is in would post nothing). false when the row has ended
+ * (a malformed notice). */
+static bool notice_begin(struct sync_op *op)
+{
+	if (op->stage != STAGE_REOPEN && op->stage != STAGE_COMMENT)
+		return true;
+	const json_t *n = json_object_get(op->row.payload, "notice");
+	if (!n)
+		return true;
+	if (!connector_notice_valid(json_string_value(n))) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "payload.notice is not %d lowercase hex digits",
+		         CONNECTOR_NOTICE_LEN);
+		op_kill(op, msg);
+		return false;
+	}
+	op->notice = json_string_value(n);
+	const char *text = json_string_value(
+	    json_object_get(op->row.payload, op->stage == STAGE_REOPEN ? "reason" : "text"));
+	op->notice_text = op->sc->ops->notice_text(text, op->notice);
+	if (op->stage == STAGE_REOPEN || op->row.attempts > 0 || op->row.outcome_unknown) {
+		op->notice_to = op->stage;
+		op->stage = STAGE_NOTICE;
+	}
+	return true;
+}
+
 /* The first stage of a grouped row, acting on its group's ticket as plan p
  * says. false when the row has ended without a request. */
 static bool group_first_stage(struct sync_op *op, const struct grouping_plan *p)
@@ -524,7 +590,7 @@ static bool group_first_stage(struct sync_op *op, const struct grouping_plan *p)
 	} else {
 		op->stage = STAGE_COMMENT;
 	}
-	return !ended;
+	return !ended && notice_begin(op);
 }
 
 /* Plans a row of a grouping project and starts it on the group's ticket.
@@ -667,7 +733,7 @@ static bool op_first_stage(struct sync_op *op)
 		}
 		op->stage = STAGE_COMMENT;
 	}
-	return true;
+	return notice_begin(op);
 }
 
 static void op_start(struct sync_conn *sc, struct outbox_op *row)

@@ -98,7 +98,7 @@ class GlIssue:
     __slots__ = ("id", "iid", "project", "title", "description", "state", "labels", "due_date",
                  "confidential", "weight", "milestone_id", "assignee_ids", "author_id",
                  "created", "updated", "closed", "closed_by", "notes", "discussion_locked",
-                 "issue_type", "version")
+                 "issue_type", "version", "api_counts")
 
 
 class GitLabEmulator(emucore.EmulatorApp):
@@ -464,6 +464,9 @@ class GitLabEmulator(emucore.EmulatorApp):
         iss.closed = None
         iss.closed_by = None
         iss.notes = []
+        # What the API user did (GET /_emu/issues/P/IID "api_counts"): notes
+        # posted and state changes made.
+        iss.api_counts = {"comments": 0, "transitions": 0}
         iss.version = 1
         p["issues"][iss.iid] = iss
         bisect.insort(p["updated_sorted"], (iss.updated, iss.iid))
@@ -541,6 +544,8 @@ class GitLabEmulator(emucore.EmulatorApp):
             iss.closed = now
             iss.closed_by = actor
             action = "close"
+            if actor == API_USER_ID:
+                iss.api_counts["transitions"] += 1
         elif ev == "reopen" and iss.state != "opened":
             changes["state_id"] = {"previous": 2, "current": 1}
             changes["closed_at"] = {"previous": iso(iss.closed), "current": None}
@@ -548,6 +553,8 @@ class GitLabEmulator(emucore.EmulatorApp):
             iss.closed = None
             iss.closed_by = None
             action = "reopen"
+            if actor == API_USER_ID:
+                iss.api_counts["transitions"] += 1
         if changes:
             before = iso(iss.updated)
             self.touch(iss)
@@ -668,6 +675,7 @@ class GitLabEmulator(emucore.EmulatorApp):
         if not prm["body"].strip():
             raise Invalid({"note": ["can't be blank"]})
         n = self.add_note(iss, prm["body"], API_USER_ID)
+        iss.api_counts["comments"] += 1
         return json_response(201, self.render_note(iss, n), ctype="application/json")
 
     def add_note(self, iss, body, author):
@@ -682,10 +690,30 @@ class GitLabEmulator(emucore.EmulatorApp):
         iss, nf = self.issue_or_404(ref, iid)
         if nf:
             return nf
-        notes = [self.render_note(iss, n) for n in reversed(iss.notes)]
-        return json_response(200, notes, headers=[
-            ("X-Page", "1"), ("X-Per-Page", "20"), ("X-Next-Page", ""), ("X-Prev-Page", ""),
-            ("X-Total", str(len(notes))), ("X-Total-Pages", "1")], ctype="application/json")
+        q = self.params(req)
+        order_by = q.get("order_by", "created_at")
+        if order_by not in ("created_at", "updated_at"):
+            raise BadParam("order_by does not have a valid value")
+        sort = q.get("sort", "desc")
+        if sort not in ("asc", "desc"):
+            raise BadParam("sort does not have a valid value")
+        page = max(1, to_int(q.get("page", "1"), "page"))
+        per_page = to_int(q.get("per_page", "20"), "per_page")
+        if per_page < 1:
+            per_page = 20
+        per_page = min(per_page, 100)
+        if self.args.note_page_max > 0:
+            per_page = min(per_page, self.args.note_page_max)
+        rows = sorted(iss.notes, key=lambda n: (n["created"], n["id"]), reverse=sort == "desc")
+        total = len(rows)
+        pages = max(1, (total + per_page - 1) // per_page)
+        chunk = rows[(page - 1) * per_page:page * per_page]
+        headers = [("X-Page", str(page)), ("X-Per-Page", str(per_page)),
+                   ("X-Next-Page", str(page + 1) if page * per_page < total else ""),
+                   ("X-Prev-Page", str(page - 1) if page > 1 else ""),
+                   ("X-Total", str(total)), ("X-Total-Pages", str(pages))]
+        return json_response(200, [self.render_note(iss, n) for n in chunk], headers=headers,
+                             ctype="application/json")
 
     # --- webhooks ----------------------------------------------------------------------------
     def hook_labels(self, p, labels):
@@ -752,6 +780,7 @@ class GitLabEmulator(emucore.EmulatorApp):
         d = self.render(iss)
         d["created_ms"] = iss.created
         d["updated_ms"] = iss.updated
+        d["api_counts"] = dict(iss.api_counts)
         d["notes"] = [{"id": n["id"], "body": n["body"], "author": USERS.get(n["author_id"],
                                                                              ("?", "?"))[1]}
                       for n in iss.notes]
@@ -878,6 +907,8 @@ class GitLabEmulator(emucore.EmulatorApp):
 def main(argv=None):
     p = emucore.new_parser("GitLab REST v4 issues emulator (threatsync tests)")
     emucore.add_common_args(p)
+    p.add_argument("--note-page-max", type=int, default=0,
+                   help="cap of per_page when listing notes (0: GitLab's 100)")
     p.add_argument("--projects", default="1:security/widgets,2:security/wru",
                    help="comma-separated id:namespace/path projects")
     args = p.parse_args(argv)

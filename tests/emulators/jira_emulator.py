@@ -174,7 +174,7 @@ class Issue:
                  "priority", "labels", "duedate", "components", "parent", "custom", "status",
                  "resolution", "created", "updated", "status_changed", "resolved_at",
                  "comments", "remotelinks", "properties", "histories", "reporter", "assignee",
-                 "environment",
+                 "environment", "api_counts",
                  "version")
 
 
@@ -1350,6 +1350,9 @@ class JiraEmulator(emucore.EmulatorApp):
         iss.created = iss.updated = iss.status_changed = now
         iss.resolved_at = None
         iss.comments = []
+        # What the API user did to the issue (GET /_emu/issues/KEY "api_counts"):
+        # comments posted (alone or with a transition) and transitions made.
+        iss.api_counts = {"comments": 0, "transitions": 0}
         iss.remotelinks = []
         iss.properties = {}
         iss.histories = []
@@ -1532,6 +1535,7 @@ class JiraEmulator(emucore.EmulatorApp):
         if errors:
             return err400([], errors)
         items = self.apply_transition(iss, tid, resolution)
+        iss.api_counts["transitions"] += 1
         comment_body = None
         upd = body.get("update") or {}
         if isinstance(upd, dict) and isinstance(upd.get("comment"), list):
@@ -1540,6 +1544,7 @@ class JiraEmulator(emucore.EmulatorApp):
                 if b is not None:
                     comment_body = b
                     self.add_comment(iss, b, self.api_user)
+                    iss.api_counts["comments"] += 1
         self.emit_issue_event("jira:issue_updated", "issue_generic", iss, self.api_user, items,
                               comment=comment_body)
         return empty_response(204, ctype="text/html;charset=UTF-8")
@@ -1595,17 +1600,38 @@ class JiraEmulator(emucore.EmulatorApp):
         if v == "2" and not isinstance(b, str):
             return err400([], {"comment": "Operation value must be a string"})
         c = self.add_comment(iss, b, self.api_user)
+        iss.api_counts["comments"] += 1
         self.emit_issue_event("jira:issue_updated", "issue_commented", iss, self.api_user, [],
                               comment=c)
         return json_response(201, self.render_comment(iss, c, v))
 
     def r_comments(self, req, v, key):
+        """A page of the comments: startAt, maxResults (default and cap 100 on
+        Cloud, as its OpenAPI document says; --comment-page-max lowers the cap),
+        orderBy created | +created (oldest first, the default) | -created."""
         iss, nf = self.issue_or_404(key)
         if nf:
             return nf
-        cs = [self.render_comment(iss, c, v) for c in iss.comments]
-        return json_response(200, {"startAt": 0, "maxResults": len(cs), "total": len(cs),
-                                   "comments": cs})
+        try:
+            start = int(req.q("startAt", "0"))
+            maxr = int(req.q("maxResults", "100" if self.cloud else "5000"))
+        except ValueError:
+            return err400(["startAt and maxResults must be integers"])
+        if start < 0:
+            return err400(["startAt must be greater than or equal to 0"])
+        cap = 100 if self.cloud else 5000
+        if self.args.comment_page_max > 0:
+            cap = min(cap, self.args.comment_page_max)
+        maxr = max(0, min(maxr, cap))
+        order = req.q("orderBy", "created")
+        if order not in ("created", "+created", "-created"):
+            return err400(["The value '%s' is not valid for orderBy: use created, +created or "
+                           "-created." % order])
+        cs = sorted(iss.comments, key=lambda c: (c["created"], int(c["id"])),
+                    reverse=order == "-created")
+        page = [self.render_comment(iss, c, v) for c in cs[start:start + maxr]]
+        return json_response(200, {"startAt": start, "maxResults": maxr, "total": len(cs),
+                                   "comments": page})
 
     def r_remotelink_post(self, req, v, key):
         iss, nf = self.issue_or_404(key)
@@ -1885,6 +1911,7 @@ class JiraEmulator(emucore.EmulatorApp):
                     {"id": c["id"], "body": c["body"], "author": c["author"].get("displayName"),
                      "created_ms": c["created"]} for c in iss.comments],
                 "remotelinks": [dict(rl) for rl in iss.remotelinks],
+                "api_counts": dict(iss.api_counts),
                 "properties": dict(iss.properties), "indexed": iss.key in self.indexed
                 and self.indexed[iss.key]["updated"] == iss.updated}
 
@@ -2061,6 +2088,8 @@ def main(argv=None):
                    help="transition ids the API user is not offered, e.g. 31,41")
     p.add_argument("--components", default="",
                    help="comma-separated valid component names (empty: any)")
+    p.add_argument("--comment-page-max", type=int, default=0,
+                   help="cap of maxResults when listing comments (0: the tracker's own)")
     p.add_argument("--dc-max-results", type=int, default=1000,
                    help="Data Center cap of maxResults (jira.search.views.default.max)")
     args = p.parse_args(argv)

@@ -314,6 +314,29 @@ class JiraCloudTests(unittest.TestCase):
         _, got, _ = self.emu.json("GET", "/rest/api/3/issue/%s?fields=comment" % key)
         self.assertEqual(got["fields"]["comment"]["total"], 2)
 
+    def test_comment_pages_and_counts(self):
+        key, _, _ = self.create()
+        for n in range(5):
+            self.emu.json("POST", "/rest/api/2/issue/%s/comment" % key, {"body": "c%d" % n},
+                          expect=201)
+        self.emu.json("POST", "/rest/api/3/issue/%s/transitions" % key,
+                      {"transition": {"id": "31"}, "update": {"comment": [
+                          {"add": {"body": ADF}}]}}, expect=204)
+        self.emu.ctl("POST", "issues/%s/comment" % key, {"body": "human", "actor": "bob"})
+        path = "/rest/api/2/issue/%s/comment" % key
+        _, page, _ = self.emu.json("GET", path + "?orderBy=-created&startAt=0&maxResults=3",
+                                   expect=200)
+        self.assertEqual((page["startAt"], page["maxResults"], page["total"]), (0, 3, 7))
+        self.assertEqual([c["body"] for c in page["comments"]][0], "human")
+        self.assertEqual([c["body"] for c in page["comments"]][2], "c4")
+        _, page, _ = self.emu.json("GET", path + "?startAt=5&maxResults=500", expect=200)
+        self.assertEqual(page["maxResults"], 100)
+        self.assertEqual([c["body"] for c in page["comments"]], ["Use TLS.", "human"])
+        st, _, _ = self.emu.json("GET", path + "?orderBy=updated")
+        self.assertEqual(st, 400)
+        dump = self.emu.ctl("GET", "issues/%s" % key)
+        self.assertEqual(dump["api_counts"], {"comments": 6, "transitions": 1})
+
     def test_remotelink_upsert(self):
         key, _, _ = self.create()
         path = "/rest/api/3/issue/%s/remotelink" % key
@@ -669,6 +692,28 @@ class GitLabTests(unittest.TestCase):
             self.assertEqual((st, js), (404, {"message": "404 Project Not Found"}), path)
         self.emu.ctl("POST", "projects", {"id": 1})
         self.assertEqual(self.emu.json("GET", "/api/v4/projects/1/issues/1")[0], 200)
+
+    def test_notes_pages_and_counts(self):
+        self.create()
+        for n in range(3):
+            self.emu.json("POST", "/api/v4/projects/1/issues/1/notes", {"body": "n%d" % n},
+                          expect=201)
+        self.emu.ctl("POST", "issues/1/1/note", {"body": "human"})
+        self.emu.json("PUT", "/api/v4/projects/1/issues/1", {"state_event": "close"}, expect=200)
+        self.emu.json("PUT", "/api/v4/projects/1/issues/1", {"state_event": "close"}, expect=200)
+        self.emu.ctl("POST", "issues/1/1/transition", {"to": "opened"})
+        path = "/api/v4/projects/1/issues/1/notes?order_by=created_at&sort=desc&per_page=3"
+        _, notes, hd = self.emu.json("GET", path, expect=200)
+        self.assertEqual([n["body"] for n in notes], ["human", "n2", "n1"])
+        self.assertEqual((hd["x-next-page"], hd["x-total"], hd["x-total-pages"]), ("2", "4", "2"))
+        _, notes, hd = self.emu.json("GET", path + "&page=2", expect=200)
+        self.assertEqual([n["body"] for n in notes], ["n0"])
+        self.assertEqual(hd["x-next-page"], "")
+        _, notes, _ = self.emu.json("GET", "/api/v4/projects/1/issues/1/notes?sort=asc",
+                                    expect=200)
+        self.assertEqual(notes[0]["body"], "n0")
+        dump = self.emu.ctl("GET", "issues/1/1")
+        self.assertEqual(dump["api_counts"], {"comments": 3, "transitions": 1})
 
     def test_create_get_update_note(self):
         iss = self.create(description="**Requirement**", labels="threatsync,threatsync::todo",
