@@ -413,10 +413,13 @@ static void threat_digest(struct gen *g, const struct gthreat *t, char out[65])
 	ts_sha256_hex(b->data, b->len, out);
 }
 
-static void threat_finish(struct gen *g, struct gthreat *t, int exposure)
+/* excluded: the model marks the element out of scope (properties.out_of_scope,
+ * Threat Dragon's outOfScope): the threat is kept, out of scope. */
+static void threat_finish(struct gen *g, struct gthreat *t, int exposure, bool excluded)
 {
 	t->score = gen_score_threat(t->severity, t->likelihood, g->class_rank, exposure);
-	t->in_scope = classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
+	t->in_scope = !excluded &&
+	              classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
 	t->ovr = override_of(g, "threat", t->uid, false);
 	/* A library threat's digest covers library fields only: taken once. */
 	if (t->origin_manual)
@@ -615,7 +618,7 @@ static int library_threats(struct gen *g)
 				continue;
 			struct gthreat *t = library_instance(g, lib_index, cid);
 			t->component_key = cid;
-			threat_finish(g, t, component_exposure(g, cid));
+			threat_finish(g, t, component_exposure(g, cid), jprop_true(c, "out_of_scope"));
 			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
 				return -EINVAL;
 		}
@@ -651,7 +654,8 @@ static int library_threats(struct gen *g)
 				continue;
 			struct gthreat *t = library_instance(g, k, fid);
 			t->flow_key = fid;
-			threat_finish(g, t, flow_exposure(g, f));
+			threat_finish(g, t, flow_exposure(g, f),
+			              jprop_true(f, "out_of_scope") || jprop_true(owner, "out_of_scope"));
 			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
 				return -EINVAL;
 		}
@@ -749,11 +753,15 @@ static int manual_items(struct gen *g)
 			t->severity = jstr(mt, "severity") ? jstr(mt, "severity") : "medium";
 			t->likelihood = jstr(mt, "likelihood") ? jstr(mt, "likelihood") : "medium";
 			int exposure = 0;
-			if (comp)
+			bool excluded = false;
+			if (comp) {
 				exposure = component_exposure(g, comp);
-			else if (flow && json_object_get(g->flows, flow))
+				excluded = jprop_true(component(g, comp), "out_of_scope");
+			} else if (flow && json_object_get(g->flows, flow)) {
 				exposure = flow_exposure(g, json_object_get(g->flows, flow));
-			threat_finish(g, t, exposure);
+				excluded = jprop_true(json_object_get(g->flows, flow), "out_of_scope");
+			}
+			threat_finish(g, t, exposure, excluded);
 			size_t t_index = g->n_threats - 1;
 			json_array_append_new(idx, json_integer((json_int_t)t_index));
 			json_array_foreach (a ? json_object_get(a, "countermeasures") : NULL, k,

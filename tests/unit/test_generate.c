@@ -245,6 +245,77 @@ static void test_scope_per_policy(void **state)
 	gu_close(&g);
 }
 
+/* An element the model marks out of scope (properties.out_of_scope, what
+ * Threat Dragon's outOfScope becomes) keeps its threats, all out of scope,
+ * and its countermeasures become no tasks; the rest of the model is as
+ * before. */
+static void test_out_of_scope_elements(void **state)
+{
+	(void)state;
+	struct gu g;
+	open_shop(&g, "shop", "shop.json");
+	json_decref(gu_generate(&g, "shop", NOW));
+	long long in_before = gu_int(&g, "SELECT count(*) FROM threats WHERE in_scope = 1");
+	json_t *t = gu_threat(&g, "shop", "T-SNIFF@f-web-db");
+	assert_true(json_is_true(json_object_get(t, "in_scope")));
+	json_decref(t);
+	json_t *c = gu_cm(&g, "shop", "C-AUDIT-LOG@db");
+	assert_true(json_is_true(json_object_get(c, "in_scope")));
+	json_decref(c);
+	long long db_in = gu_int(&g, "SELECT count(*) FROM threats WHERE in_scope = 1 AND"
+	                             " component_key = 'db'");
+	long long flow_in = gu_int(&g, "SELECT count(*) FROM threats WHERE in_scope = 1 AND"
+	                               " flow_key = 'f-web-db'");
+	assert_true(db_in > 0);
+
+	/* The same model with the database and its flow out of scope. */
+	char *path = gu_data("shop.json");
+	json_t *m = json_load_file(path, 0, NULL);
+	free(path);
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(m, "components"), i, e) {
+		if (strcmp(jstr(e, "id"), "db") != 0)
+			continue;
+		if (!json_object_get(e, "properties"))
+			json_object_set_new(e, "properties", json_object());
+		json_object_set_new(json_object_get(e, "properties"), "out_of_scope", json_true());
+	}
+	json_array_foreach (json_object_get(m, "flows"), i, e) {
+		if (strcmp(jstr(e, "id"), "f-web-db") != 0)
+			continue;
+		if (!json_object_get(e, "properties"))
+			json_object_set_new(e, "properties", json_object());
+		json_object_set_new(json_object_get(e, "properties"), "out_of_scope", json_true());
+	}
+	char *out = ts_asprintf("%s/shop-oos.json", g.dir);
+	assert_int_equal(json_dump_file(m, out, JSON_INDENT(1)), 0);
+	json_decref(m);
+	gu_import(&g, "shop", out);
+	free(out);
+	json_decref(gu_generate(&g, "shop", NOW));
+
+	/* Every threat of the two elements is kept, out of scope; nothing else
+	 * changed scope. */
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats WHERE in_scope = 1 AND"
+	                            " (component_key = 'db' OR flow_key = 'f-web-db')"),
+	                 0);
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats WHERE state = 'active' AND"
+	                            " (component_key = 'db' OR flow_key = 'f-web-db')"),
+	                 gu_int(&g, "SELECT count(*) FROM threats WHERE"
+	                            " (component_key = 'db' OR flow_key = 'f-web-db')"));
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats WHERE in_scope = 1"),
+	                 in_before - db_in - flow_in);
+	t = gu_threat(&g, "shop", "T-SNIFF@f-web-db");
+	assert_false(json_is_true(json_object_get(t, "in_scope")));
+	assert_string_equal(jstr(t, "status"), "out_of_scope");
+	json_decref(t);
+	c = gu_cm(&g, "shop", "C-AUDIT-LOG@db");
+	assert_false(json_is_true(json_object_get(c, "in_scope")));
+	json_decref(c);
+	gu_close(&g);
+}
+
 /* ------------------------------------------------------------ regeneration */
 
 static long long outbox_ops(struct gu *g, const char *op, const char *uid)
@@ -732,6 +803,7 @@ int main(void)
 	    cmocka_unit_test(test_satisfied_by),
 	    cmocka_unit_test(test_satisfied_changes_on_regeneration),
 	    cmocka_unit_test(test_scope_per_policy),
+	    cmocka_unit_test(test_out_of_scope_elements),
 	    cmocka_unit_test(test_regeneration_is_stable),
 	    cmocka_unit_test(test_untracked_project_has_no_outbox),
 	    cmocka_unit_test(test_regeneration_add_and_remove),
