@@ -430,6 +430,7 @@ static void test_spool(void **state)
 	char *final_path = ts_asprintf("%s/report.sarif", adir);
 	char *tmp = tu_write_file(adir, ".report.sarif.tmp", SARIF);
 	assert_int_equal(rename(tmp, final_path), 0);
+	free(tmp);
 	char *failed = ts_asprintf("%s/failed/report.sarif", adir);
 	char *reason = ts_asprintf("%s/failed/report.sarif.reason", adir);
 	if (!wait_file(reason, 10000))
