@@ -274,6 +274,7 @@ static const char SQL_FINISH[] =
     " WHERE id = ?1";
 
 static void start_next(struct uploads *u);
+static bool waiting_path(struct store *s, const char *path);
 
 static int record_finish(struct uploads *u, int64_t id, bool ok, const char *result,
                          const char *error, struct ts_err *err)
@@ -766,6 +767,28 @@ static char *upload_dir_of(const char *database)
 	return ts_asprintf("%.*s/uploads", (int)(slash - database), database);
 }
 
+/* Bodies a previous process was receiving when it stopped (never recorded,
+ * never acknowledged) are removed. */
+static void remove_orphans(struct uploads *u)
+{
+	DIR *dh = opendir(u->dir);
+	if (!dh)
+		return;
+	size_t removed = 0;
+	struct dirent *de;
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, "upload-", 7) != 0)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", u->dir, de->d_name);
+		if (!waiting_path(u->d->store, path) && unlink(path) == 0)
+			removed++;
+	}
+	closedir(dh);
+	if (removed)
+		log_info("unrecorded upload bodies removed count=%zu dir=%s", removed, u->dir);
+}
+
 int uploads_start(struct daemon *d, struct uploads **ret_u, struct ts_err *err)
 {
 	struct uploads *u = ts_calloc(1, sizeof(*u));
@@ -786,6 +809,8 @@ int uploads_start(struct daemon *d, struct uploads **ret_u, struct ts_err *err)
 		free(u);
 		return r;
 	}
+	if (u->dir)
+		remove_orphans(u);
 	uv_timer_init(&d->loop, &u->rescan);
 	u->rescan.data = u;
 	uv_timer_init(&d->loop, &u->soon);

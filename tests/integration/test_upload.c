@@ -528,6 +528,9 @@ static void test_restart_resumes(void **state)
 	(void)state;
 	mkdir(F->uploads, 0700);
 	char *kept = tu_write_file(F->uploads, "upload-crashed", SARIF);
+	char *waiting = tu_write_file(F->uploads, "upload-waiting", SARIF);
+	/* A body being received when the daemon died: never recorded. */
+	char *orphan = tu_write_file(F->uploads, "upload-Xy12ab", "{\"runs\": [");
 	char *sql = ts_asprintf(
 	    "INSERT INTO scan_uploads (id, project_id, source, name, path, size, status,"
 	    " received_at, started_at) VALUES"
@@ -537,7 +540,7 @@ static void test_restart_resumes(void **state)
 	    " %zu, 'queued', '2026-12-01T10:00:02.000Z', NULL),"
 	    " (9, (SELECT id FROM projects WHERE slug = 'alpha'), 'api', 'lost.sarif',"
 	    " '%s/upload-gone', 10, 'queued', '2026-12-01T10:00:03.000Z', NULL)",
-	    kept, strlen(SARIF), kept, strlen(SARIF), F->uploads);
+	    kept, strlen(SARIF), waiting, strlen(SARIF), F->uploads);
 	exec_sql(sql);
 	free(sql);
 	start_daemon();
@@ -550,16 +553,24 @@ static void test_restart_resumes(void **state)
 	assert_string_equal(json_string_value(json_object_get(a, "error")), UNAVAILABLE);
 	json_decref(a);
 	json_t *b = wait_outcome(8, TOK_ALPHA, 20000);
-	assert_string_equal(json_string_value(json_object_get(b, "status")), "failed");
+	assert_string_equal(json_string_value(json_object_get(b, "error")), UNAVAILABLE);
 	json_decref(b);
 	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status IN ('queued',"
 	                       " 'running')"),
 	                 0);
 	char *log = du_stderr(F->d);
 	assert_non_null(strstr(log, "scan uploads resumed=2 failed_file_gone=1"));
+	assert_non_null(strstr(log, "unrecorded upload bodies removed count=1"));
 	free(log);
+	struct stat st;
+	assert_int_equal(lstat(orphan, &st), -1);
+	/* The resumed bodies are removed once ingested. */
+	assert_int_equal(lstat(kept, &st), -1);
+	assert_int_equal(count_files(F->uploads), 0);
 	stop_daemon();
 	free(kept);
+	free(waiting);
+	free(orphan);
 }
 
 int main(void)
