@@ -106,8 +106,7 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, const char *url, unsi
 }
 
 /* 401 or 403 for an authentication outcome other than OK. */
-static enum MHD_Result refuse_auth(struct MHD_Connection *conn, const char *url,
-                                   enum api_auth a)
+static enum MHD_Result refuse_auth(struct MHD_Connection *conn, const char *url, enum api_auth a)
 {
 	switch (a) {
 	case API_AUTH_MISSING:
@@ -162,10 +161,10 @@ static enum MHD_Result get_scan(struct daemon *d, struct MHD_Connection *conn, c
 		sqlite3_reset(st);
 		return refuse(conn, url, MHD_HTTP_NOT_FOUND, "no such upload", NULL);
 	}
-	json_t *doc = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)id, "project",
-	                        slug, "status", store_col_text(st, 1), "source",
-	                        store_col_text(st, 6), "name", store_col_text(st, 7),
-	                        "received_at", store_col_text(st, 2));
+	json_t *doc =
+	    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)id, "project", slug,
+	              "status", store_col_text(st, 1), "source", store_col_text(st, 6), "name",
+	              store_col_text(st, 7), "received_at", store_col_text(st, 2));
 	const char *fin = store_col_text(st, 3);
 	json_object_set_new(doc, "finished_at", fin ? json_string(fin) : json_null());
 	const char *result = store_col_text(st, 4);
@@ -365,9 +364,9 @@ static void fsync_cb(uv_fs_t *req)
 		discard_file(r);
 	} else {
 		struct ts_err err = {0};
-		int64_t id = uploads_insert(d->store, r->project_id, "api", r->name, r->path,
-		                            (int64_t)r->len, r->format, r->scope, r->tool_version,
-		                            &err);
+		int64_t id =
+		    uploads_insert(d->store, r->project_id, "api", r->name, r->path,
+		                   (int64_t)r->len, r->format, r->scope, r->tool_version, &err);
 		if (id < 0) {
 			log_err("scan upload not recorded project=%s: %s", r->slug, err.msg);
 			r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -416,12 +415,13 @@ enum MHD_Result api_continue(struct api_req *r, const char *upload_data, size_t 
 			if (n > r->max - r->len) {
 				/* A chunked body that outgrew the bound. */
 				discard_file(r);
-				return refuse(conn, "/api/v1/projects/.../scans",
-				              MHD_HTTP_CONTENT_TOO_LARGE,
-				              "request body larger than http.max_upload_bytes", NULL);
+				return refuse(
+				    conn, "/api/v1/projects/.../scans", MHD_HTTP_CONTENT_TOO_LARGE,
+				    "request body larger than http.max_upload_bytes", NULL);
 			}
 			if (!write_all(r->fd, upload_data, n)) {
-				log_err("upload file %s: write failed: %s", r->path, strerror(errno));
+				log_err("upload file %s: write failed: %s", r->path,
+				        strerror(errno));
 				discard_file(r);
 				return refuse(conn, "/api/v1/projects/.../scans",
 				              MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -453,8 +453,8 @@ enum MHD_Result api_continue(struct api_req *r, const char *upload_data, size_t 
 		if (r->status == MHD_HTTP_ACCEPTED) {
 			char loc[64];
 			snprintf(loc, sizeof(loc), "/api/v1/scans/%lld", (long long)r->id);
-			json_t *doc = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->id, "status",
-			                        "queued", "url", loc);
+			json_t *doc = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->id,
+			                        "status", "queued", "url", loc);
 			return answer(conn, MHD_HTTP_ACCEPTED, doc, loc, NULL, false);
 		}
 		return answer(conn, r->status,

@@ -21,8 +21,8 @@
 #include "engine/library/library.h"
 #include "engine/log.h"
 
-#define SPOOL_SOON_MS 20       /* a watch fired: read the directory after this */
-#define CLASH_SUFFIX_MAX 1000  /* NAME.1 .. NAME.999 in done/ and failed/ */
+#define SPOOL_SOON_MS 20      /* a watch fired: read the directory after this */
+#define CLASH_SUFFIX_MAX 1000 /* NAME.1 .. NAME.999 in done/ and failed/ */
 #define SPOOL_NAME_MAX 200
 
 /* One ingestion handed to the worker. Everything it reads is its own copy:
@@ -147,10 +147,10 @@ static void work_cb(uv_work_t *req)
 	 * and opened here without following one put in its place since. */
 	fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		j->rc = ts_err_set(&err, errno == ENOENT ? TS_E_NOTFOUND : TS_E_IO,
-		                   "%s: cannot open the report: %s", j->name,
-		                   errno == ELOOP ? "a symbolic link (not followed)"
-		                                  : strerror(errno));
+		j->rc =
+		    ts_err_set(&err, errno == ENOENT ? TS_E_NOTFOUND : TS_E_IO,
+		               "%s: cannot open the report: %s", j->name,
+		               errno == ELOOP ? "a symbolic link (not followed)" : strerror(errno));
 		goto out;
 	}
 	struct stat st;
@@ -160,8 +160,8 @@ static void work_cb(uv_work_t *req)
 	}
 	if ((uint64_t)st.st_size > j->max_size) {
 		j->rc = ts_err_set(&err, TS_E_INVALID,
-		                   "%s: %lld bytes, larger than http.max_upload_bytes (%zu)", j->name,
-		                   (long long)st.st_size, j->max_size);
+		                   "%s: %lld bytes, larger than http.max_upload_bytes (%zu)",
+		                   j->name, (long long)st.st_size, j->max_size);
 		goto out;
 	}
 	j->rc = cwe_catalog_load((const char *const *)j->library_paths, n_dirs, &cwe, &err);
@@ -211,8 +211,7 @@ out:
 
 /* Moves path into dir (".../done" or ".../failed") under its own name, or
  * NAME.1, NAME.2, ... when taken; the final path into out. */
-static int move_into(const char *path, const char *dir, const char *name, char *out,
-                     size_t size)
+static int move_into(const char *path, const char *dir, const char *name, char *out, size_t size)
 {
 	for (int i = 0; i < CLASH_SUFFIX_MAX; i++) {
 		if (i == 0)
@@ -415,8 +414,8 @@ static void start_next(struct uploads *u)
 	}
 	u->running = j;
 	daemon_work_begin(d);
-	log_debug("scan upload started id=%lld project=%s name=\"%s\" queued=%zu",
-	          (long long)j->id, j->project, j->name, u->queued);
+	log_debug("scan upload started id=%lld project=%s name=\"%s\" queued=%zu", (long long)j->id,
+	          j->project, j->name, u->queued);
 }
 
 void uploads_kick(struct uploads *u)
@@ -607,8 +606,7 @@ static void spool_entry(struct uploads *u, const char *slug, const char *dir, co
 	else if (!S_ISREG(st.st_mode))
 		refuse = "not a regular file";
 	else if ((uint64_t)st.st_size > u->d->cfg->http_max_upload) {
-		snprintf(why, sizeof(why),
-		         "%lld bytes, larger than http.max_upload_bytes (%zu)",
+		snprintf(why, sizeof(why), "%lld bytes, larger than http.max_upload_bytes (%zu)",
 		         (long long)st.st_size, u->d->cfg->http_max_upload);
 		refuse = why;
 	} else if (project_id == 0) {
@@ -616,8 +614,8 @@ static void spool_entry(struct uploads *u, const char *slug, const char *dir, co
 		refuse = why;
 	}
 	if (refuse) {
-		log_notice("spool file refused project=%s name=\"%.200s\" reason=\"%s\"", slug, name,
-		           refuse);
+		log_notice("spool file refused project=%s name=\"%.200s\" reason=\"%s\"", slug,
+		           name, refuse);
 		spool_settle(path, false, refuse);
 		return;
 	}
@@ -631,8 +629,8 @@ static void spool_entry(struct uploads *u, const char *slug, const char *dir, co
 		log_err("spool file not queued project=%s name=\"%s\": %s", slug, name, err.msg);
 		return;
 	}
-	log_info("spool file queued id=%lld project=%s name=\"%s\" bytes=%lld", (long long)id,
-	         slug, name, (long long)st.st_size);
+	log_info("spool file queued id=%lld project=%s name=\"%s\" bytes=%lld", (long long)id, slug,
+	         name, (long long)st.st_size);
 	u->queued++;
 	*ret_queued = true;
 }

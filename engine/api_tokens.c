@@ -78,7 +78,8 @@ static int parse_scope(struct api_token *tok, const char *s, size_t n, struct ts
 		if (!api_slug_valid(slug)) {
 			char msg[160];
 			snprintf(msg, sizeof(msg),
-			         "'%s' is not a project slug (lower-case letters, digits, '-')", slug);
+			         "'%s' is not a project slug (lower-case letters, digits, '-')",
+			         slug);
 			problem(probs, file, line, msg);
 			return -1;
 		}
@@ -226,8 +227,8 @@ enum api_auth api_tokens_check(const struct api_tokens *t, const char *authoriza
 	 * the result, so the time does not tell which token (if any) matched. */
 	size_t match = 0; /* index + 1 of the matching token; 0: none */
 	for (size_t i = 0; t && i < t->n; i++) {
-		size_t eq = (size_t)ts_secret_equal(t->v[i].token, strlen(t->v[i].token),
-		                                    presented, plen);
+		size_t eq =
+		    (size_t)ts_secret_equal(t->v[i].token, strlen(t->v[i].token), presented, plen);
 		size_t mask = (size_t)0 - eq; /* all ones when equal */
 		match = (match & ~mask) | ((i + 1) & mask);
 	}

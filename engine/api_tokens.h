@@ -10,15 +10,15 @@
 
 #include "engine/util.h"
 
-#define API_TOKENS_MAX 1024         /* tokens in one file */
-#define API_TOKEN_LEN_MAX 512       /* bytes of one token */
-#define API_TOKEN_PROJECTS_MAX 256  /* projects named on one line */
+#define API_TOKENS_MAX 1024        /* tokens in one file */
+#define API_TOKEN_LEN_MAX 512      /* bytes of one token */
+#define API_TOKEN_PROJECTS_MAX 256 /* projects named on one line */
 
 struct api_token {
 	char *token;     /* owned; wiped by api_tokens_free */
 	char **projects; /* owned, n_projects slugs; NULL: every project */
 	size_t n_projects;
-	int line;        /* in the file, for messages */
+	int line; /* in the file, for messages */
 };
 
 struct api_tokens {

@@ -160,15 +160,16 @@ static void run_cli(const char *first, ...)
 
 static void write_conf(size_t max_upload)
 {
-	char *text = ts_asprintf("database = \"%s\";\n"
-	                         "library_paths = [ \"%s/library\" ];\n"
-	                         "log_level = \"debug\";\n"
-	                         "shutdown_timeout_ms = 5000;\n"
-	                         "spool_dir = \"%s\";\n"
-	                         "http = { listen = \"127.0.0.1:%d\"; api_tokens_file = \"tokens\";\n"
-	                         "  max_upload_bytes = %zu; };\n"
-	                         "projects = ( { slug = \"alpha\"; }, { slug = \"beta\"; } );\n",
-	                         F->db, tu_env("TS_SOURCE_DIR"), F->spool, F->port, max_upload);
+	char *text =
+	    ts_asprintf("database = \"%s\";\n"
+	                "library_paths = [ \"%s/library\" ];\n"
+	                "log_level = \"debug\";\n"
+	                "shutdown_timeout_ms = 5000;\n"
+	                "spool_dir = \"%s\";\n"
+	                "http = { listen = \"127.0.0.1:%d\"; api_tokens_file = \"tokens\";\n"
+	                "  max_upload_bytes = %zu; };\n"
+	                "projects = ( { slug = \"alpha\"; }, { slug = \"beta\"; } );\n",
+	                F->db, tu_env("TS_SOURCE_DIR"), F->spool, F->port, max_upload);
 	free(F->conf);
 	F->conf = tu_write_file(F->dir, "threatsync.conf", text);
 	free(text);

@@ -17,10 +17,8 @@
 #define TOK_STAR "star-Token-0003"
 
 static const char FILE_TEXT[] = "# deploy tokens\n"
-                                "\n"
-                                TOK_ALL "\n"
-                                "   # indented comment\n"
-                                TOK_A "  project-a,project-b\r\n"
+                                "\n" TOK_ALL "\n"
+                                "   # indented comment\n" TOK_A "  project-a,project-b\r\n"
                                 "\t" TOK_STAR "\t*\n";
 
 static struct api_tokens *parse_ok(const char *text)
@@ -100,8 +98,7 @@ static void test_check_scopes(void **state)
 	/* Wrong tokens: a prefix, an extension, another case. */
 	assert_int_equal(api_tokens_check(t, "Bearer all-projects-Token-000", "project-a"),
 	                 API_AUTH_INVALID);
-	assert_int_equal(api_tokens_check(t, "Bearer " TOK_ALL "1", "project-a"),
-	                 API_AUTH_INVALID);
+	assert_int_equal(api_tokens_check(t, "Bearer " TOK_ALL "1", "project-a"), API_AUTH_INVALID);
 	assert_int_equal(api_tokens_check(t, "Bearer ALL-PROJECTS-TOKEN-0001", "project-a"),
 	                 API_AUTH_INVALID);
 	/* The global tokens cover every project. */
@@ -146,8 +143,9 @@ static void test_config_token_file(void **state)
 	char *good = tu_write_file(dir, "good.conf",
 	                           "http = { api_tokens_file = \"tokens\";\n"
 	                           "  max_upload_bytes = 4096; };\nspool_dir = \"spool\";\n");
-	char *bad = tu_write_file(dir, "bad.conf", "http = { api_tokens_file = \"bad_tokens\"; };\n"
-	                                           "http_oops = 1;\n");
+	char *bad = tu_write_file(dir, "bad.conf",
+	                          "http = { api_tokens_file = \"bad_tokens\"; };\n"
+	                          "http_oops = 1;\n");
 	struct config *cfg = NULL;
 	struct ts_err err = {0};
 	if (config_load(good, &cfg, &err) != 0)
@@ -180,7 +178,8 @@ static void test_config_token_file(void **state)
 	config_free(cfg);
 
 	/* The bound of max_upload_bytes. */
-	char *over = tu_write_file(dir, "over.conf", "http = { max_upload_bytes = 8589934592; };\n");
+	char *over =
+	    tu_write_file(dir, "over.conf", "http = { max_upload_bytes = 8589934592; };\n");
 	assert_true(config_load(over, &cfg, &err) < 0);
 	assert_non_null(strstr(err.msg, ":1: http: max_upload_bytes"));
 	free(over);
@@ -193,10 +192,8 @@ static void test_config_token_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_lines),
-	    cmocka_unit_test(test_parse_refusals),
-	    cmocka_unit_test(test_check_scopes),
-	    cmocka_unit_test(test_slugs),
+	    cmocka_unit_test(test_parse_lines),       cmocka_unit_test(test_parse_refusals),
+	    cmocka_unit_test(test_check_scopes),      cmocka_unit_test(test_slugs),
 	    cmocka_unit_test(test_config_token_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
