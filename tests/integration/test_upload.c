@@ -574,6 +574,32 @@ static void test_restart_resumes(void **state)
 	free(orphan);
 }
 
+/* A stop leaves no upload running: the running one records its outcome,
+ * the queued ones wait in the table and are ingested after the restart. */
+static void test_stop_keeps_queue(void **state)
+{
+	(void)state;
+	start_daemon();
+	for (int i = 0; i < 20; i++) {
+		struct reply r = post("alpha/scans", TOK_ALPHA, SARIF);
+		assert_int_equal(r.status, 202);
+		reply_free(&r);
+	}
+	stop_daemon();
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads"), 20);
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status = 'running'"), 0);
+	long long queued = q_int("SELECT count(*) FROM scan_uploads WHERE status = 'queued'");
+	print_message("queued at stop: %lld of 20\n", queued);
+	start_daemon();
+	json_t *last = wait_outcome(20, TOK_ALPHA, 20000);
+	json_decref(last);
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status = 'failed' AND"
+	                       " error = '" UNAVAILABLE "'"),
+	                 20);
+	assert_int_equal(count_files(F->uploads), 0);
+	stop_daemon();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +609,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_loop_responsive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_keeps_queue, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
