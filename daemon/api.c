@@ -40,8 +40,14 @@ struct api_req {
 	char slug[72];
 	char format[16];
 	char *scope, *tool_version, *name;
-	uv_fs_t fs;
-	bool fs_busy; /* fs in flight: freeing waits for it */
+	/* Recording, on a worker thread: the file synced, the row inserted
+	 * through a connection of its own, so neither the disk nor a lock held
+	 * by another writer (an ingestion) holds up the loop. */
+	uv_work_t work;
+	char *database;
+	int rec_rc;
+	char rec_err[512];
+	bool fs_busy; /* work in flight: freeing waits for it */
 	bool orphan;  /* freed while fs was in flight */
 	unsigned status;
 	int64_t id;
@@ -279,6 +285,7 @@ static enum MHD_Result post_scan(struct daemon *d, struct MHD_Connection *conn, 
 	r->path = path;
 	r->max = cfg->http_max_upload;
 	r->project_id = pid;
+	r->database = ts_strdup(cfg->database);
 	snprintf(r->slug, sizeof(r->slug), "%s", slug);
 	snprintf(r->format, sizeof(r->format), "%s", findings_format_name(fmt));
 	r->scope = ts_strdup(scope);
@@ -329,6 +336,7 @@ static void req_release(struct api_req *r)
 	free(r->tool_version);
 	free(r->name);
 	free(r->error);
+	free(r->database);
 	free(r);
 }
 
@@ -343,14 +351,51 @@ void api_req_free(struct api_req *r)
 	req_release(r);
 }
 
-static void fsync_cb(uv_fs_t *req)
+/* Worker thread: touches r's own fields only (the loop leaves r alone while
+ * fs_busy, but for setting orphan). */
+static void record_work_cb(uv_work_t *req)
+{
+	struct api_req *r = req->data;
+	struct ts_err err = {0};
+	struct store *s = NULL;
+	if (fdatasync(r->fd) < 0) {
+		r->rec_rc = TS_E_IO;
+		snprintf(r->rec_err, sizeof(r->rec_err), "%s: cannot sync: %s", r->path,
+		         strerror(errno));
+		return;
+	}
+	r->rec_rc = store_open(r->database, STORE_NO_CREATE, &s, &err);
+	if (r->rec_rc == 0) {
+		int64_t id =
+		    uploads_insert(s, r->project_id, "api", r->name, r->path, (int64_t)r->len,
+		                   r->format, r->scope, r->tool_version, &err);
+		if (id < 0)
+			r->rec_rc = (int)id;
+		else
+			r->id = id;
+	}
+	store_close(s);
+	if (r->rec_rc < 0)
+		snprintf(r->rec_err, sizeof(r->rec_err), "%s", err.msg);
+}
+
+static void record_after_cb(uv_work_t *req, int status)
 {
 	struct api_req *r = req->data;
 	struct daemon *d = r->d;
-	ssize_t res = req->result;
-	uv_fs_req_cleanup(req);
 	r->fs_busy = false;
+	if (status < 0 && r->rec_rc == 0) {
+		r->rec_rc = TS_E_INTERNAL;
+		snprintf(r->rec_err, sizeof(r->rec_err), "cancelled");
+	}
 	if (r->orphan) {
+		/* The connection went away meanwhile; a recorded upload is still
+		 * ingested, it is only not acknowledged. */
+		if (r->rec_rc == 0) {
+			free(r->path);
+			r->path = NULL;
+			uploads_kick(d->uploads);
+		}
 		req_release(r);
 		daemon_work_end(d);
 		return;
@@ -358,29 +403,18 @@ static void fsync_cb(uv_fs_t *req)
 	close(r->fd);
 	r->fd = -1;
 	r->state = API_DONE;
-	if (res < 0) {
-		log_err("upload file %s not synced: %s", r->path, uv_strerror((int)res));
+	if (r->rec_rc < 0) {
+		log_err("scan upload not recorded project=%s: %s", r->slug, r->rec_err);
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		discard_file(r);
 	} else {
-		struct ts_err err = {0};
-		int64_t id =
-		    uploads_insert(d->store, r->project_id, "api", r->name, r->path,
-		                   (int64_t)r->len, r->format, r->scope, r->tool_version, &err);
-		if (id < 0) {
-			log_err("scan upload not recorded project=%s: %s", r->slug, err.msg);
-			r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			discard_file(r);
-		} else {
-			/* The row owns the file now. */
-			free(r->path);
-			r->path = NULL;
-			r->id = id;
-			r->status = MHD_HTTP_ACCEPTED;
-			log_info("scan upload queued id=%lld project=%s bytes=%zu format=%s",
-			         (long long)id, r->slug, r->len, r->format);
-			uploads_kick(d->uploads);
-		}
+		/* The row owns the file now. */
+		free(r->path);
+		r->path = NULL;
+		r->status = MHD_HTTP_ACCEPTED;
+		log_info("scan upload queued id=%lld project=%s bytes=%zu format=%s",
+		         (long long)r->id, r->slug, r->len, r->format);
+		uploads_kick(d->uploads);
 	}
 	MHD_resume_connection(r->conn);
 	httpd_wake(d->httpd);
@@ -432,12 +466,13 @@ enum MHD_Result api_continue(struct api_req *r, const char *upload_data, size_t 
 		}
 		if (r->fd < 0)
 			return MHD_YES;
-		/* The whole body is there: sync it off the loop, then record it
-		 * (an upload is acknowledged only once it is on the disk). */
+		/* The whole body is there: sync and record it off the loop (an
+		 * upload is acknowledged only once it is on the disk and in the
+		 * table). */
 		r->state = API_SYNCING;
-		r->fs.data = r;
+		r->work.data = r;
 		MHD_suspend_connection(conn);
-		if (uv_fs_fdatasync(&r->d->loop, &r->fs, r->fd, fsync_cb) < 0) {
+		if (uv_queue_work(&r->d->loop, &r->work, record_work_cb, record_after_cb) < 0) {
 			MHD_resume_connection(conn);
 			discard_file(r);
 			r->state = API_DONE;

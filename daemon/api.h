@@ -27,9 +27,9 @@ bool api_path(const char *url);
 enum MHD_Result api_begin(struct daemon *d, struct MHD_Connection *conn, const char *url,
                           const char *method, struct api_req **ret_req);
 
-/* Next calls: the body's pieces, its end (the file is synced to the disk off
- * the loop while the connection is suspended, then the upload is recorded),
- * and the answer. */
+/* Next calls: the body's pieces, its end (the file is synced and the upload
+ * recorded on a worker thread with a connection of its own, the connection
+ * suspended meanwhile), and the answer. */
 enum MHD_Result api_continue(struct api_req *r, const char *upload_data, size_t *upload_data_size);
 
 /* Frees r (removing a body file that was not recorded). A request whose file
