@@ -62,6 +62,7 @@ struct uploads {
 	size_t queued;
 	bool quiesced;
 	bool closing;
+	bool scan_after; /* a spool read waits for the running ingestion to end */
 	int handles; /* initialised and not yet closed */
 	uv_timer_t rescan;
 	uv_timer_t soon;
@@ -273,6 +274,7 @@ static const char SQL_FINISH[] =
     " WHERE id = ?1";
 
 static void start_next(struct uploads *u);
+static void spool_scan(struct uploads *u);
 static bool waiting_path(struct store *s, const char *path);
 
 static int record_finish(struct uploads *u, int64_t id, bool ok, const char *result,
@@ -341,6 +343,10 @@ static void after_work_cb(uv_work_t *req, int status)
 	if (u->closing) {
 		maybe_free(u);
 	} else {
+		if (u->scan_after) {
+			u->scan_after = false;
+			spool_scan(u);
+		}
 		start_next(u);
 	}
 	/* Last: ending the last unit of work may finish a stop. */
@@ -667,6 +673,12 @@ static void spool_scan(struct uploads *u)
 {
 	if (!u->spool || u->closing || u->quiesced)
 		return;
+	/* The ingestion holds the database's write lock: queueing now would
+	 * make the loop wait for it. */
+	if (u->running) {
+		u->scan_after = true;
+		return;
+	}
 	const struct config *cfg = u->d->cfg;
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		spool_scan_project(u, cfg->projects[i].slug);
