@@ -187,7 +187,9 @@ void daemon_reload(struct daemon *d)
 	keep_unreloadable(d->cfg, next);
 	struct config *old = d->cfg;
 	d->cfg = next;
-	config_free(old);
+	/* The running ingestion reads the old one until it ends. */
+	if (!uploads_retire_config(d->uploads, old))
+		config_free(old);
 	log_set_level((enum log_level)d->cfg->log_level);
 	d->reloads++;
 	log_info("reloaded config=%s log_level=%s connectors=%zu projects=%zu", d->config_path,

@@ -40,6 +40,10 @@ struct job {
 	char *tool_version;
 	char *database;
 	char **library_paths; /* NULL-terminated */
+	/* The configuration in force when the job started, read-only: a reload
+	 * hands it to uploads_retire_config instead of freeing it while the
+	 * worker reads it. */
+	const struct config *cfg;
 	size_t max_size;
 	/* Filled by the worker. */
 	int rc;
@@ -62,8 +66,9 @@ struct uploads {
 	size_t queued;
 	bool quiesced;
 	bool closing;
-	bool scan_after; /* a spool read waits for the running ingestion to end */
-	int handles; /* initialised and not yet closed */
+	bool scan_after;        /* a spool read waits for the running ingestion to end */
+	struct config *retired; /* owned: the running job's configuration, replaced by a reload */
+	int handles;            /* initialised and not yet closed */
 	uv_timer_t rescan;
 	uv_timer_t soon;
 	struct spool_watch *watches;
@@ -191,7 +196,7 @@ static void work_cb(uv_work_t *req)
 	    .tool_version = j->tool_version,
 	    .cwe = cwe,
 	    .library = lib,
-	    .project_cfg = NULL,
+	    .project_cfg = config_find_project(j->cfg, j->project),
 	};
 	j->rc = ingest_report(s, &r, &result, &err);
 	if (j->rc == 0)
@@ -339,6 +344,8 @@ static void after_work_cb(uv_work_t *req, int status)
 		log_warning("cannot remove the upload file %s: %s", j->path, strerror(errno));
 	u->running = NULL;
 	job_free(j);
+	config_free(u->retired);
+	u->retired = NULL;
 	struct daemon *d = u->d;
 	if (u->closing) {
 		maybe_free(u);
@@ -391,6 +398,7 @@ static void start_next(struct uploads *u)
 	j->database = ts_strdup(d->cfg->database);
 	j->library_paths = strv_dup(d->cfg->library_paths);
 	j->max_size = d->cfg->http_max_upload;
+	j->cfg = d->cfg;
 	j->req.data = j;
 
 	char now[32];
@@ -422,6 +430,14 @@ static void start_next(struct uploads *u)
 	daemon_work_begin(d);
 	log_debug("scan upload started id=%lld project=%s name=\"%s\" queued=%zu", (long long)j->id,
 	          j->project, j->name, u->queued);
+}
+
+bool uploads_retire_config(struct uploads *u, struct config *old)
+{
+	if (!u || !u->running || u->running->cfg != old)
+		return false;
+	u->retired = old;
+	return true;
 }
 
 void uploads_kick(struct uploads *u)

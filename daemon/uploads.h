@@ -15,6 +15,7 @@
 #include "engine/store/store.h"
 #include "engine/util.h"
 
+struct config;
 struct daemon;
 struct uploads;
 
@@ -37,6 +38,11 @@ const char *uploads_dir(const struct uploads *u);
 
 /* A row was queued (committed): starts it unless an ingestion runs. */
 void uploads_kick(struct uploads *u);
+
+/* A reload replaced old: when the running ingestion reads it, the uploads
+ * take it and free it once the ingestion ends (true); otherwise the caller
+ * frees it (false). */
+bool uploads_retire_config(struct uploads *u, struct config *old);
 
 /* Uploads queued and not yet started, and whether one is running. */
 size_t uploads_queued(const struct uploads *u);
