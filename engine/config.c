@@ -1402,6 +1402,46 @@ static void config_free_sections(struct config *cfg)
 	free(cfg->policies);
 }
 
+#ifdef TS_BUILD_DIR
+/* Whether this program's executable lies directly in dir (the build directory
+ * it was compiled in), not in an installed location. */
+static bool running_from_dir(const char *dir)
+{
+	char exe[PATH_MAX], real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash || !realpath(dir, real))
+		return false;
+	*slash = '\0';
+	return strcmp(exe, real) == 0;
+}
+#endif
+
+/* Sets library_paths to the library used when the configuration names none:
+ * $THREATSYNC_LIBRARY when set; else the installed library
+ * (TS_DEFAULT_DATADIR/library) when it exists; else, for a binary run from the
+ * build directory it was compiled in (TS_BUILD_DIR, defined only by builds
+ * with TS_BUILD_TREE_LIBRARY), the checkout's library/; else the installed
+ * path, which loading the library then reports as missing. */
+static void default_library_paths(struct config *cfg)
+{
+	const char *installed = TS_DEFAULT_DATADIR "/library";
+	const char *path = getenv("THREATSYNC_LIBRARY");
+	if (!path || !*path) {
+		path = installed;
+#ifdef TS_BUILD_DIR
+		if (access(installed, F_OK) != 0 && running_from_dir(TS_BUILD_DIR))
+			path = TS_SOURCE_DIR "/library";
+#endif
+	}
+	strv_free(cfg->library_paths);
+	cfg->library_paths = ts_calloc(2, sizeof(char *));
+	cfg->library_paths[0] = ts_strdup(path);
+}
+
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 {
 	struct loader l = {.path = path, .conn_type = -1};
@@ -1427,6 +1467,7 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 	l.cfg->path = ts_strdup(path);
 	apply_defaults(top_opts, l.cfg, true);
 	apply_defaults(http_opts, l.cfg, true);
+	default_library_paths(l.cfg);
 
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		const char *f = config_error_file(&lc);
@@ -1458,16 +1499,7 @@ struct config *config_new_default(void)
 	struct config *cfg = ts_calloc(1, sizeof(*cfg));
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
-	/* Without a file, THREATSYNC_LIBRARY names the library directory: what
-	 * an uninstalled build (tests, scripts/run.sh) uses. */
-	const char *lib = getenv("THREATSYNC_LIBRARY");
-	if (lib && *lib) {
-		for (char **p = cfg->library_paths; p && *p; p++)
-			free(*p);
-		free(cfg->library_paths);
-		cfg->library_paths = ts_calloc(2, sizeof(char *));
-		cfg->library_paths[0] = ts_strdup(lib);
-	}
+	default_library_paths(cfg);
 	return cfg;
 }
 

@@ -122,8 +122,10 @@ struct config {
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err);
 
 /* A configuration with every default and no file: used when -c is not given and
- * the default file does not exist. $THREATSYNC_LIBRARY, when set, replaces the
- * default library path (for uninstalled builds). Caller frees with config_free. */
+ * the default file does not exist. The default library_paths (here and for a
+ * file that sets none) is $THREATSYNC_LIBRARY when set, else the installed
+ * library, else, for a program run from its build directory, the checkout's
+ * library/. Caller frees with config_free. */
 struct config *config_new_default(void);
 
 void config_free(struct config *cfg); /* NULL is a no-op; wipes secret values */

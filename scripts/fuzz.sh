@@ -6,7 +6,7 @@
 #
 # usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS   fuzzing time per harness (default 30; 0: only replay the regressions)
-#   HARNESS   model_native model_otm model_threatdragon expr library (default: all)
+#   HARNESS   model_native model_otm model_threatdragon expr library sarif (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +16,7 @@ seconds=${1:-30}
 case "$seconds" in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
 esac
-all=(model_native model_otm model_threatdragon expr library)
+all=(model_native model_otm model_threatdragon expr library sarif)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -33,6 +33,7 @@ scripts/setup.sh --fuzz --build-dir build/fuzz --quiet
 seeds_of() {
 	case "$1" in
 	model_*) echo tests/data/models ;;
+	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
 	*) echo "fuzz/corpus/$1" ;;
 	esac
 }

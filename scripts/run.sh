@@ -83,7 +83,7 @@ src, dst, run, lib, jira, gitlab = sys.argv[1:]
 text = open(src).read()
 subs = [
     (r'database = "[^"]*";', f'database = "{run}/threatsync.db";'),
-    (r'library_paths = \[[^\]]*\];', f'library_paths = [ "{lib}" ];'),
+    (r'#?library_paths = \[[^\]]*\];', f'library_paths = [ "{lib}" ];'),
     (r'listen = "[^"]*";', 'listen = "";'),
     (r'base_url = "https://acme\.atlassian\.net";', f'base_url = "http://127.0.0.1:{jira}";'),
     (r'base_url = "https://gitlab\.acme\.example";', f'base_url = "http://127.0.0.1:{gitlab}";'),

@@ -3,8 +3,13 @@
 # Installs the Debian packages threatsync needs (when missing), then configures
 # and builds. Idempotent, and fast when everything is already there.
 #
-# usage: scripts/setup.sh [--tests] [--fuzz] [--build-dir DIR] [--sanitize] [--werror] [--quiet]
-#   --tests      also install what the test suite needs (valgrind, systemd-analyze, wrk)
+# usage: scripts/setup.sh [--tests] [--fuzz] [--package] [--deps-only] [--build-dir DIR]
+#                          [--sanitize] [--werror] [--quiet]
+#   --tests      also install what the test suite needs (valgrind, systemd-analyze, wrk,
+#                and the Debian packaging tools of --package for the package tests)
+#   --package    also install the Debian packaging tools (debhelper, dpkg-dev,
+#                fakeroot, lintian): scripts/package.sh
+#   --deps-only  install the packages, then stop (no configure, no build)
 #   --fuzz       also install clang and its libFuzzer runtime, and build the
 #                fuzzing harnesses with it (fuzz/, docs/fuzzing.md) instead of the tests
 #   --build-dir  where to build (default: build)
@@ -16,12 +21,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=build
 tests=0
 fuzz=0
+pkg=0
+deps_only=0
 cmake_args=()
 quiet=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) tests=1 ;;
 	--fuzz) fuzz=1 ;;
+	--package) pkg=1 ;;
+	--deps-only) deps_only=1 ;;
 	--build-dir) build_dir=$2; shift ;;
 	--sanitize) cmake_args+=(-DTS_SANITIZE=ON) ;;
 	--werror) cmake_args+=(-DTS_WERROR=ON) ;;
@@ -34,8 +43,14 @@ done
 packages=(build-essential cmake pkg-config ca-certificates python3 jq sqlite3 curl
 	libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libconfig-dev
 	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev libyajl-dev libxml2-dev)
+# The -dev packages above are the package's Build-Depends too (debian/control;
+# the package tests check that each of them is listed here).
 if [ $tests -eq 1 ]; then
 	packages+=(valgrind systemd wrk)
+	pkg=1
+fi
+if [ $pkg -eq 1 ]; then
+	packages+=(debhelper dpkg-dev fakeroot lintian groff-base)
 fi
 if [ $fuzz -eq 1 ]; then
 	# clang's libFuzzer and sanitizer runtimes are only recommended by clang
@@ -60,6 +75,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ $deps_only -eq 1 ]; then
+	exit 0
 fi
 
 cd "$here"

@@ -41,7 +41,7 @@ for s in api_tokens jira_token jira_webhook_secret gitlab_token gitlab_webhook_s
 	echo "not-a-real-secret" >"$tmp/credentials/$s"
 done
 sed -e "s|^database = .*|database = \"$tmp/backlog.db\";|" \
-	-e "s|^library_paths = .*|library_paths = [ \"$here/library\" ];|" \
+	-e "s|^#*library_paths = .*|library_paths = [ \"$here/library\" ];|" \
 	"$here/etc/threatsync.conf" >"$tmp/threatsync.conf"
 
 ts() {

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Offline checks of the shipped systemd unit (skipped where systemd-analyze
 # cannot run them): its sandboxing score and its syntax.
-set(TS_UNIT ${CMAKE_SOURCE_DIR}/systemd/threatsyncd.service)
+# The unit as configured for this build's install prefix.
+set(TS_UNIT ${CMAKE_BINARY_DIR}/threatsyncd.service)
 
 add_test(NAME systemd/security-exposure
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/systemd_security.sh security ${TS_UNIT} 1.5)

@@ -52,9 +52,9 @@ verify)
 	dir=$(mktemp -d) || exit 1
 	trap 'rm -rf "$dir"' EXIT
 	name=$(basename "$unit")
-	sed "s#^ExecStart=/usr/sbin/threatsyncd#ExecStart=$binary#" "$unit" >"$dir/$name"
+	sed "s#^ExecStart=[^ ]*/threatsyncd #ExecStart=$binary #" "$unit" >"$dir/$name"
 	if ! grep -q "^ExecStart=$binary" "$dir/$name"; then
-		echo "FAIL: $unit has no ExecStart=/usr/sbin/threatsyncd line to rewrite"
+		echo "FAIL: $unit has no ExecStart=.../threatsyncd line to rewrite"
 		exit 1
 	fi
 	out=$(cd "$dir" && SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no "$dir/$name" 2>&1)

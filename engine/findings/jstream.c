@@ -225,8 +225,9 @@ static void attach(struct jstream *js, json_t *v)
 	struct js_level *l = &js->levels[js->depth - 1];
 	if (l->is_array)
 		json_array_append_new(l->container, v);
-	else
-		json_object_set_new(l->container, l->key ? l->key : "", v);
+	else /* yajl lets overlong UTF-8 forms through; the checked set would
+	      * refuse such a key and free v, which the caller still uses */
+		json_object_set_new_nocheck(l->container, l->key ? l->key : "", v);
 }
 
 /* A value begins (v: a new scalar, or a new empty container when is_container).
@@ -363,6 +364,8 @@ static int cb_number(void *ctx, const char *s, size_t len)
 		long long n = strtoll(buf, NULL, 10);
 		v = errno == ERANGE ? json_real(strtod(buf, NULL)) : json_integer(n);
 	}
+	if (!v) /* json_real refuses infinity ("1e999") */
+		return fail(js, TS_E_INVALID, "a number out of range");
 	return value_begin(js, v, false, len);
 }
 
@@ -471,11 +474,14 @@ static yajl_handle open_parser(struct jstream *js, struct ts_err *err)
 static int finish(struct jstream *js, yajl_handle h, uint64_t total)
 {
 	int rc;
-	if (js->last_token_chunk == 0) {
+	/* yajl hands over a number at the top level ("5") only when the input
+	 * ends, so whether the input held a value is known after this */
+	yajl_status st = total ? yajl_complete_parse(h) : yajl_status_ok;
+	if (js->last_token_chunk == 0 && js->rc == 0) {
 		fail(js, TS_E_INVALID, total ? "no JSON value in the file" : "the file is empty");
 		rc = js->rc;
 	} else {
-		rc = parse_status(js, h, yajl_complete_parse(h), NULL, 0, total, true);
+		rc = parse_status(js, h, st, NULL, 0, total, true);
 	}
 	yajl_free(h);
 	return rc;

@@ -1,22 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Report parsers for builds without them: every report is refused as
- * unavailable. */
+/* The report formats whose parsers are not part of this build yet: each says
+ * so with TS_E_UNAVAILABLE. */
 #include "engine/findings/findings_internal.h"
 
-static int unavailable(const struct findings_input *in, struct findings_report *rep,
-                       struct ts_err *err)
+static int unavailable(const struct findings_input *in, const char *format, struct ts_err *err)
 {
-	(void)rep;
-	return ts_err_set(err, TS_E_UNAVAILABLE, "%s: this report format is not available in "
-	                  "this build", in->name ? in->name : "report");
-}
-
-int sarif_parse(const struct findings_input *in, finding_cb cb, void *ud,
-                struct findings_report *rep, struct ts_err *err)
-{
-	(void)cb;
-	(void)ud;
-	return unavailable(in, rep, err);
+	return ts_err_set(err, TS_E_UNAVAILABLE, "%s: %s reports cannot be read by this build",
+	                  in->name, format);
 }
 
 int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
@@ -24,7 +14,8 @@ int zap_parse(const struct findings_input *in, finding_cb cb, void *ud,
 {
 	(void)cb;
 	(void)ud;
-	return unavailable(in, rep, err);
+	(void)rep;
+	return unavailable(in, "ZAP", err);
 }
 
 int gitlab_report_parse(const struct findings_input *in, finding_cb cb, void *ud,
@@ -32,7 +23,8 @@ int gitlab_report_parse(const struct findings_input *in, finding_cb cb, void *ud
 {
 	(void)cb;
 	(void)ud;
-	return unavailable(in, rep, err);
+	(void)rep;
+	return unavailable(in, "GitLab", err);
 }
 
 int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
@@ -40,5 +32,6 @@ int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
 {
 	(void)cb;
 	(void)ud;
-	return unavailable(in, rep, err);
+	(void)rep;
+	return unavailable(in, "Semgrep", err);
 }

@@ -41,6 +41,9 @@ void classify_annotate_model(json_t *model)
 			props = json_object();
 			json_object_set_new(f, "properties", props);
 		}
+		/* drawn across a boundary line of a diagram (Threat Dragon) */
+		if (json_is_true(json_object_get(props, "crosses_boundary_line")))
+			crosses = true;
 		json_object_set_new(props, "crosses_trust_boundary", json_boolean(crosses));
 	}
 	json_decref(zones);

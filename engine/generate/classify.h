@@ -30,7 +30,8 @@ int classify_model(const struct config *cfg, json_t *model, struct classify_resu
 
 /* Adds the properties the engine derives, in place, to a model document:
  * flows get properties.crosses_trust_boundary (source and destination in
- * different trust zones). Idempotent. */
+ * different trust zones, or the flow drawn across a boundary line:
+ * properties.crosses_boundary_line). Idempotent. */
 void classify_annotate_model(json_t *model);
 
 /* Makes, in place, the model that classification rules and threat conditions

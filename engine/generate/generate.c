@@ -71,7 +71,10 @@ struct gcm {
 	int any_threat_in_scope;
 	int in_scope;
 	char *satisfied_by; /* owned */
-	size_t *threats;    /* owned: indexes into g->threats, sorted by uid at the end */
+	/* Manual countermeasures: the state the model declares for it here (OTM
+	 * mitigation state, or "mitigated" from its threat), borrowed; NULL: none. */
+	const char *declared_state;
+	size_t *threats; /* owned: indexes into g->threats, sorted by uid at the end */
 	size_t n_threats, cap_threats;
 	struct gtext *text; /* borrowed from g->texts */
 	char hash[65];
@@ -117,6 +120,7 @@ struct gen {
 	struct ts_buf scratch; /* owned: digest input, reused */
 	struct ts_buf row;     /* owned: the JSON text of the row being written */
 	char now[32];
+	char source_name[256]; /* the model version's source file, for history reasons */
 	char today[11];
 
 	struct gthreat *threats;
@@ -418,8 +422,8 @@ static void threat_digest(struct gen *g, const struct gthreat *t, char out[65])
 static void threat_finish(struct gen *g, struct gthreat *t, int exposure, bool excluded)
 {
 	t->score = gen_score_threat(t->severity, t->likelihood, g->class_rank, exposure);
-	t->in_scope = !excluded &&
-	              classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
+	t->in_scope =
+	    !excluded && classify_rank(t->severity) >= classify_rank(g->policy->min_severity);
 	t->ovr = override_of(g, "threat", t->uid, false);
 	/* A library threat's digest covers library fields only: taken once. */
 	if (t->origin_manual)
@@ -618,7 +622,8 @@ static int library_threats(struct gen *g)
 				continue;
 			struct gthreat *t = library_instance(g, lib_index, cid);
 			t->component_key = cid;
-			threat_finish(g, t, component_exposure(g, cid), jprop_true(c, "out_of_scope"));
+			threat_finish(g, t, component_exposure(g, cid),
+			              jprop_true(c, "out_of_scope"));
 			if (link_countermeasures(g, g->n_threats - 1, cid) < 0)
 				return -EINVAL;
 		}
@@ -655,7 +660,8 @@ static int library_threats(struct gen *g)
 			struct gthreat *t = library_instance(g, k, fid);
 			t->flow_key = fid;
 			threat_finish(g, t, flow_exposure(g, f),
-			              jprop_true(f, "out_of_scope") || jprop_true(owner, "out_of_scope"));
+			              jprop_true(f, "out_of_scope") ||
+			                  jprop_true(owner, "out_of_scope"));
 			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
 				return -EINVAL;
 		}
@@ -688,7 +694,7 @@ static const json_t *manual_cm(struct gen *g, const char *id)
 /* Links manual countermeasure mc to the threat instance at t_index, on the
  * component that implements it (the threat's component, a flow's destination,
  * or "*" for the whole system). */
-static void manual_link(struct gen *g, const json_t *mc, size_t t_index)
+static void manual_link(struct gen *g, const json_t *mc, size_t t_index, const char *state)
 {
 	const struct gthreat *t = &g->threats[t_index];
 	const char *comp = t->component_key;
@@ -708,6 +714,8 @@ static void manual_link(struct gen *g, const json_t *mc, size_t t_index)
 		c->title = jstr(mc, "title");
 		c->priority = manual_priority(mc);
 	}
+	if (state && !c->declared_state)
+		c->declared_state = state;
 	cm_link_threat(g, c, t_index);
 }
 
@@ -759,16 +767,21 @@ static int manual_items(struct gen *g)
 				excluded = jprop_true(component(g, comp), "out_of_scope");
 			} else if (flow && json_object_get(g->flows, flow)) {
 				exposure = flow_exposure(g, json_object_get(g->flows, flow));
-				excluded = jprop_true(json_object_get(g->flows, flow), "out_of_scope");
+				excluded =
+				    jprop_true(json_object_get(g->flows, flow), "out_of_scope");
 			}
 			threat_finish(g, t, exposure, excluded);
 			size_t t_index = g->n_threats - 1;
 			json_array_append_new(idx, json_integer((json_int_t)t_index));
+			/* A mitigation's own state, else the threat instance's
+			 * ("mitigated" means its mitigations are in place). */
+			const char *tstate = a ? jstr(a, "state") : NULL;
 			json_array_foreach (a ? json_object_get(a, "countermeasures") : NULL, k,
 			                    ref) {
 				const json_t *mc = manual_cm(g, jstr(ref, "id"));
+				const char *mstate = jstr(ref, "state");
 				if (mc)
-					manual_link(g, mc, t_index);
+					manual_link(g, mc, t_index, mstate ? mstate : tstate);
 			}
 		}
 	}
@@ -779,7 +792,7 @@ static int manual_items(struct gen *g)
 		json_array_foreach (json_object_get(mc, "threats"), j, tid) {
 			json_t *ti;
 			json_array_foreach (json_object_get(by_id, json_string_value(tid)), k, ti) {
-				manual_link(g, mc, (size_t)json_integer_value(ti));
+				manual_link(g, mc, (size_t)json_integer_value(ti), NULL);
 			}
 		}
 	}
@@ -1285,6 +1298,17 @@ static bool acceptance_expired(struct gen *g, const struct gcm *c, const char **
 /* Decides a countermeasure's status from what is stored and what holds now:
  * overrides, then satisfied_by, then the status the tracker owns. *ret_reason
  * is new (may be NULL). */
+/* Whether a state written in an imported model (OTM mitigation states, OTM and
+ * Threat Dragon threat states) says the countermeasure is in place. */
+static bool declared_implemented(const char *state)
+{
+	static const char *const done[] = {"implemented", "mitigated"};
+	for (size_t i = 0; state && i < TS_ARRAY_SIZE(done); i++)
+		if (strcasecmp(state, done[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *decide_status(struct gen *g, struct gcm *c, const char *old_status,
                                  char **ret_reason)
 {
@@ -1299,6 +1323,14 @@ static const char *decide_status(struct gen *g, struct gcm *c, const char *old_s
 	if (c->satisfied_by) {
 		*ret_reason = ts_asprintf("satisfied by component '%s'", c->satisfied_by);
 		return "satisfied";
+	}
+	/* A new task the model says is in place starts done; from then on the
+	 * tracker owns its status, as for any task. */
+	if (!old_status && declared_implemented(c->declared_state)) {
+		*ret_reason = ts_asprintf("implemented according to %s (state '%s')",
+		                          g->source_name[0] ? g->source_name : "the model",
+		                          c->declared_state);
+		return "done";
 	}
 	/* Statuses the tracker owns are kept as stored. */
 	if (task_status_tracker_owned(old_status, false))
@@ -1695,6 +1727,25 @@ static int cms_by_status(struct gen *g)
 
 /* ------------------------------------------------------------ entry */
 
+static const char SQL_SOURCE_NAME[] =
+    "SELECT source_name FROM model_versions WHERE project_id = ?1 AND version = ?2";
+
+/* The file the current model version came from ("" when unknown). */
+static int load_source_name(struct gen *g)
+{
+	sqlite3_stmt *st = store_prepare(g->s, SQL_SOURCE_NAME);
+	if (!st)
+		return store_fail(g->s, "load model version", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	sqlite3_bind_int(st, 2, g->version);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		snprintf(g->source_name, sizeof(g->source_name), "%s", store_col_text(st, 0));
+	else if (r != SQLITE_DONE)
+		return store_fail(g->s, "load model version", g->err);
+	return 0;
+}
+
 static int prepare(struct gen *g)
 {
 	int rc;
@@ -1703,6 +1754,8 @@ static int prepare(struct gen *g)
 	/* The same load and classification as `classify`, so the two agree. */
 	if ((rc = classify_load(g->s, g->lib, g->cfg, g->project_id, 0, &g->model, &g->version,
 	                        &g->cls, g->err)) < 0)
+		return rc;
+	if ((rc = load_source_name(g)) < 0)
 		return rc;
 	const struct config_project *pc = config_find_project(g->cfg, g->slug);
 	g->connector = pc ? pc->connector : NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Open Threat Model (OTM 0.1/0.2) to the native model: trust zones, components,
- * data flows, and the file's threats and mitigations as manual additions. */
+ * data flows, data assets, and the file's threats and mitigations as manual
+ * additions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,14 @@ struct otm {
 	const json_t *doc;
 	const struct model_typeinfo *ti;
 	struct model_msgs *m;
-	json_t *out;       /* native document */
-	json_t *srcmap;    /* kind -> [source paths] */
-	json_t *threats;   /* id -> native threat (borrowed from out) */
-	json_t *cms;       /* id -> native countermeasure (borrowed from out) */
-	json_t *zone_ids;  /* trust zone id -> true */
-	json_t *zone_of;   /* component id -> trust zone id */
-	json_t *parent_of; /* component id -> parent component id */
+	json_t *out;         /* native document */
+	json_t *srcmap;      /* kind -> [source paths] */
+	json_t *threats;     /* id -> native threat (borrowed from out) */
+	json_t *cms;         /* id -> native countermeasure (borrowed from out) */
+	json_t *zone_ids;    /* trust zone id -> true */
+	json_t *zone_of;     /* component id -> trust zone id */
+	json_t *parent_of;   /* component id -> parent component id */
+	json_t *asset_class; /* asset id -> its classification (a string) */
 };
 
 static const char *sget(const json_t *obj, const char *key)
@@ -431,6 +433,135 @@ static void inherit_zones(struct otm *o, json_t *comps)
 	}
 }
 
+/* The sensitivity of an asset from OTM's risk.confidentiality (0-100). */
+static const char *asset_classification(const json_t *risk)
+{
+	json_t *c = json_object_get(risk, "confidentiality");
+	if (!json_is_number(c))
+		return "";
+	double v = json_number_value(c);
+	if (v <= 0)
+		return "public";
+	if (v < 50)
+		return "internal";
+	if (v < 90)
+		return "confidential";
+	return "restricted";
+}
+
+/* OTM assets become the model's data assets: id, name, description, a
+ * classification from risk.confidentiality, the three risk figures and the
+ * attributes as properties. */
+static void convert_assets(struct otm *o)
+{
+	json_t *assets = json_array();
+	json_object_set_new(o->out, "data_assets", assets);
+	struct jsonpath p;
+	jsonpath_init(&p, NULL);
+	json_t *src = opt_array(o, o->doc, &p, "assets", true);
+	size_t i;
+	json_t *a;
+	json_array_foreach (src, i, a) {
+		jsonpath_init(&p, "$.assets");
+		jsonpath_index(&p, i);
+		if (!json_is_object(a)) {
+			model_msg_error(o->m, jsonpath_str(&p), "expected an object, got %s",
+			                model_json_type_name(a));
+			continue;
+		}
+		const char *id = need_string(o, a, &p, "id");
+		const char *name = need_string(o, a, &p, "name");
+		const char *desc = opt_string(o, a, &p, "description");
+		json_t *props = copy_attributes(o, a, &p, NULL);
+		json_t *risk = get_nullable(a, "risk");
+		if (risk && !json_is_object(risk)) {
+			type_error(o, &p, "risk", "an object or null", risk);
+			risk = NULL;
+		}
+		if (!id || !name) {
+			json_decref(props);
+			continue;
+		}
+		static const char *const dims[] = {"confidentiality", "integrity", "availability"};
+		for (size_t k = 0; k < TS_ARRAY_SIZE(dims); k++) {
+			json_t *v = json_object_get(risk, dims[k]);
+			if (json_is_number(v))
+				json_object_set(props, dims[k], v);
+		}
+		const char *cls = asset_classification(risk);
+		if (json_object_get(o->asset_class, id)) {
+			size_t old = jsonpath_key(&p, "id");
+			model_msg_error(o->m, jsonpath_str(&p), "duplicate id '%s'", id);
+			jsonpath_pop(&p, old);
+			json_decref(props);
+			continue;
+		}
+		json_object_set_new(o->asset_class, id, json_string(cls));
+		json_t *da = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "name", name,
+		                       "classification", cls, "properties", props);
+		if (desc)
+			json_object_set_new(da, "description", json_string(desc));
+		json_array_append_new(assets, da);
+		map_src(o, "data_assets", &p);
+	}
+}
+
+/* A component's assets ({processed: [ids], stored: [ids]}): the ids as the
+ * properties assets_processed and assets_stored, and the most sensitive
+ * classification among the file's assets they name as data_classification,
+ * unless the component's attributes set one. */
+static void component_assets(struct otm *o, const json_t *c, struct jsonpath *p, json_t *props)
+{
+	json_t *assets = get_nullable(c, "assets");
+	if (!assets)
+		return;
+	if (!json_is_object(assets)) {
+		type_error(o, p, "assets", "an object or null", assets);
+		return;
+	}
+	static const char *const ranks[] = {"public", "internal", "confidential", "restricted"};
+	int best = -1;
+	size_t old = jsonpath_key(p, "assets");
+	static const char *const kinds[][2] = {{"processed", "assets_processed"},
+	                                       {"stored", "assets_stored"}};
+	for (size_t k = 0; k < TS_ARRAY_SIZE(kinds); k++) {
+		json_t *ids = opt_array(o, assets, p, kinds[k][0], true);
+		if (!ids)
+			continue;
+		json_t *list = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach (ids, i, v) {
+			if (json_is_null(v))
+				continue;
+			size_t o2 = jsonpath_key(p, kinds[k][0]);
+			jsonpath_index(p, i);
+			const char *id = json_string_value(v);
+			const char *cls =
+			    id ? json_string_value(json_object_get(o->asset_class, id)) : NULL;
+			/* An id no asset of the file has is kept as written: OTM
+			 * does not require the reference to resolve. */
+			if (!id)
+				model_msg_error(o->m, jsonpath_str(p),
+				                "expected an asset id, got %s",
+				                model_json_type_name(v));
+			else
+				json_array_append_new(list, json_string(id));
+			for (int r = 0; cls && r < (int)TS_ARRAY_SIZE(ranks); r++)
+				if (strcmp(cls, ranks[r]) == 0 && r > best)
+					best = r;
+			jsonpath_pop(p, o2);
+		}
+		if (json_array_size(list) > 0)
+			json_object_set_new(props, kinds[k][1], list);
+		else
+			json_decref(list);
+	}
+	jsonpath_pop(p, old);
+	if (best >= 0 && !json_object_get(props, "data_classification"))
+		json_object_set_new(props, "data_classification", json_string(ranks[best]));
+}
+
 static void convert_components(struct otm *o)
 {
 	json_t *comps = json_array();
@@ -456,6 +587,7 @@ static void convert_components(struct otm *o)
 		bool parent_ok = component_parent(o, c, &p, &pzone, &pcomp);
 		json_t *tags = copy_tags(o, c, &p);
 		json_t *props = copy_attributes(o, c, &p, NULL);
+		component_assets(o, c, &p, props);
 		/* Recorded even for a component refused below, so that those inside
 		 * it are not also reported as naming an unknown one. */
 		if (id && parent_ok)
@@ -685,6 +817,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	    .zone_ids = json_object(),
 	    .zone_of = json_object(),
 	    .parent_of = json_object(),
+	    .asset_class = json_object(),
 	};
 	if (!json_is_string(json_object_get(doc, "otmVersion")))
 		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
@@ -692,6 +825,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	convert_zones(&o);
 	convert_threats(&o);
 	convert_mitigations(&o);
+	convert_assets(&o);
 	convert_components(&o);
 	convert_flows(&o);
 	/* Threat instances after every element exists, so references resolve. */
@@ -724,6 +858,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	json_decref(o.zone_ids);
 	json_decref(o.zone_of);
 	json_decref(o.parent_of);
+	json_decref(o.asset_class);
 	*ret_model = o.out;
 	*ret_srcmap = o.srcmap;
 }

@@ -2,6 +2,7 @@
 /* OWASP Threat Dragon v2 diagrams to the native model: actors, processes and
  * stores become components, flows become flows, boundary boxes become trust
  * zones by geometry, and element threats become manual additions. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,13 @@ struct td {
 	struct td_box *boxes;
 	size_t n_boxes;
 	bool default_zone_used;
+	uint64_t crossing_budget; /* segment pairs still to test against boundary lines */
+	bool crossing_cut;        /* the budget ran out (reported once) */
 };
+
+/* Segment pairs tested for boundary crossings in one file: ample for drawn
+ * diagrams (thousands of flows and lines), a bound for made-up ones. */
+#define TD_CROSSING_BUDGET ((uint64_t)5 * 1000 * 1000)
 
 static const char *sget(const json_t *obj, const char *key)
 {
@@ -242,6 +249,53 @@ static json_t *element_props(enum td_kind kind, const json_t *data)
 	return props;
 }
 
+/* A threat's mitigation (its free text, or only its "Mitigated" status)
+ * becomes a countermeasure of the model linked to the threat on this element:
+ * the work the modeller planned, born done when the threat is mitigated. */
+static void add_mitigation(struct td *t, const struct jsonpath *p, json_t *applies, const char *tid,
+                           const char *title, const char *mit, bool mitigated)
+{
+	char *cid = ts_asprintf("%s.m", tid);
+	if (!model_id_valid(cid)) {
+		free(cid);
+		cid = ts_asprintf("td-m-%zu",
+		                  json_array_size(json_object_get(t->out, "countermeasures")) + 1);
+	}
+	/* The title: the text's first line, cut on a character boundary. */
+	char line[161];
+	if (mit && *mit) {
+		size_t n = strcspn(mit, "\r\n");
+		if (n > sizeof(line) - 1) {
+			n = sizeof(line) - 1;
+			while (n > 0 && ((unsigned char)mit[n] & 0xC0) == 0x80)
+				n--;
+		}
+		snprintf(line, sizeof(line), "%.*s", (int)n, mit);
+	}
+	char *ctitle =
+	    mit && *mit && line[0]
+	        ? ts_asprintf("Mitigation: %s", line)
+	        : ts_asprintf("Mitigate: %s", title && *title ? title : "untitled threat");
+	json_t *cm =
+	    json_pack("{s:s, s:s, s:s}", "id", cid, "title", ctitle, "origin", "threatdragon");
+	if (mit && *mit) {
+		size_t n = strlen(mit);
+		if (n > MODEL_MAX_STRING) {
+			n = MODEL_MAX_STRING;
+			while (n > 0 && ((unsigned char)mit[n] & 0xC0) == 0x80)
+				n--;
+		}
+		json_object_set_new(cm, "description", json_stringn(mit, n));
+	}
+	json_array_append_new(json_object_get(t->out, "countermeasures"), cm);
+	map_src(t, "countermeasures", jsonpath_str(p));
+	json_object_set_new(
+	    applies, "countermeasures",
+	    json_pack("[{s:s, s:s}]", "id", cid, "state", mitigated ? "implemented" : "required"));
+	free(ctitle);
+	free(cid);
+}
+
 static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, const char *key,
                         const char *id)
 {
@@ -303,12 +357,16 @@ static void add_threats(struct td *t, const json_t *data, struct jsonpath *p, co
 		free(sev_l);
 		json_t *applies = json_pack("{s:s}", key, id);
 		const char *status = sget(src, "status");
+		bool mitigated = false;
 		if (status && *status) {
 			char *st = model_slug(status);
+			mitigated = strcmp(st, "mitigated") == 0;
 			json_object_set_new(th, "state", json_string(st));
 			json_object_set_new(applies, "state", json_string(st));
 			free(st);
 		}
+		if ((mit && *mit) || mitigated)
+			add_mitigation(t, p, applies, tid, title, mit, mitigated);
 		json_object_set_new(th, "applies_to", json_pack("[o]", applies));
 		json_array_append_new(threats, th);
 		map_src(t, "threats", jsonpath_str(p));
@@ -365,13 +423,8 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 				                "missing required field 'id'");
 				continue;
 			}
-			if (kind == TD_CURVE) {
-				model_msg_warning(t->m, jsonpath_str(&p),
-				                  "trust boundary line '%s' ignored: only boundary "
-				                  "boxes assign trust zones",
-				                  name ? name : id);
-				continue;
-			}
+			if (kind == TD_CURVE)
+				continue; /* boundary lines: read with the flows */
 			char *cname = clean_name(name && *name ? name : id);
 			if (kind == TD_BOX) {
 				/* Boxes nest by containment of the whole rectangle; each
@@ -445,6 +498,136 @@ static bool is_actor(struct td *t, const char *id)
 	                strcmp(type, "administrator") == 0 || strcmp(type, "external_system") == 0);
 }
 
+/* ---- boundary lines: which flows cross them ---- */
+
+#define TD_MAX_POINTS 256 /* points of one polyline kept; the rest is ignored */
+
+struct td_point {
+	double x, y;
+};
+
+struct td_line {
+	struct td_point pts[TD_MAX_POINTS];
+	size_t n;
+};
+
+static bool point_of(const json_t *o, struct td_point *pt)
+{
+	json_t *x = json_object_get(o, "x"), *y = json_object_get(o, "y");
+	if (!json_is_number(x) || !json_is_number(y))
+		return false;
+	pt->x = json_number_value(x);
+	pt->y = json_number_value(y);
+	return true;
+}
+
+static void line_add(struct td_line *l, struct td_point pt)
+{
+	if (l->n < TD_MAX_POINTS)
+		l->pts[l->n++] = pt;
+}
+
+/* An end of an edge: a free point {x, y}, or a cell {cell: id}: the centre of
+ * that cell of the diagram (by_id: cell id -> cell). */
+static bool edge_end(const json_t *by_id, const json_t *end, struct td_point *pt)
+{
+	const char *id = sget(end, "cell");
+	if (!id)
+		return point_of(end, pt);
+	double x, y, w, h;
+	if (!geometry(json_object_get(by_id, id), &x, &y, &w, &h))
+		return false;
+	pt->x = x + w / 2;
+	pt->y = y + h / 2;
+	return true;
+}
+
+/* The polyline of an edge cell: source, vertices, target. false when an end
+ * has no position. */
+static bool edge_line(const json_t *by_id, const json_t *cell, struct td_line *l)
+{
+	struct td_point pt;
+	l->n = 0;
+	if (!edge_end(by_id, json_object_get(cell, "source"), &pt))
+		return false;
+	line_add(l, pt);
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(cell, "vertices"), i, v)
+		if (point_of(v, &pt))
+			line_add(l, pt);
+	if (!edge_end(by_id, json_object_get(cell, "target"), &pt))
+		return false;
+	line_add(l, pt);
+	return l->n >= 2;
+}
+
+/* The sign of the turn a -> b -> c: 1 left, -1 right, 0 collinear. */
+static int turn(struct td_point a, struct td_point b, struct td_point c)
+{
+	double v = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+	return v > 1e-9 ? 1 : v < -1e-9 ? -1 : 0;
+}
+
+/* Whether segments ab and cd cross: each one's ends on strictly opposite
+ * sides of the other (touching and overlapping do not count). */
+static bool segments_cross(struct td_point a, struct td_point b, struct td_point c,
+                           struct td_point d)
+{
+	int t1 = turn(a, b, c), t2 = turn(a, b, d), t3 = turn(c, d, a), t4 = turn(c, d, b);
+	return t1 * t2 < 0 && t3 * t4 < 0;
+}
+
+/* Whether polylines p and q cross; *budget counts the segment pairs tested
+ * down, and false is returned once it is spent. */
+static bool lines_cross(const struct td_line *p, const struct td_line *q, uint64_t *budget)
+{
+	for (size_t i = 0; i + 1 < p->n; i++) {
+		for (size_t k = 0; k + 1 < q->n; k++) {
+			if (*budget == 0)
+				return false;
+			(*budget)--;
+			if (segments_cross(p->pts[i], p->pts[i + 1], q->pts[k], q->pts[k + 1]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The boundary lines of a diagram; a line without a usable position is
+ * reported and left out. *ret_n receives their number; the result is new. */
+static struct td_line *boundary_lines(struct td *t, const json_t *cells, const json_t *by_id,
+                                      size_t d, size_t *ret_n)
+{
+	struct td_line *lines = NULL;
+	size_t n = 0;
+	size_t i;
+	json_t *cell;
+	json_array_foreach (cells, i, cell) {
+		if (cell_kind(cell) != TD_CURVE)
+			continue;
+		lines = ts_realloc(lines, (n + 1) * sizeof(*lines));
+		if (edge_line(by_id, cell, &lines[n])) {
+			n++;
+			continue;
+		}
+		struct jsonpath p;
+		jsonpath_init(&p, "$.detail.diagrams");
+		jsonpath_index(&p, d);
+		jsonpath_key(&p, "cells");
+		jsonpath_index(&p, i);
+		const char *name = sget(json_object_get(cell, "data"), "name");
+		const char *id = sget(cell, "id");
+		model_msg_warning(t->m, jsonpath_str(&p),
+		                  "trust boundary line '%s' has no position; ignored",
+		                  name && *name ? name
+		                  : id          ? id
+		                                : "");
+	}
+	*ret_n = n;
+	return lines;
+}
+
 static void convert_flows(struct td *t, const json_t *diagrams)
 {
 	json_t *flows = json_object_get(t->out, "flows");
@@ -452,7 +635,15 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 	size_t d, i;
 	json_t *diagram, *cell;
 	json_array_foreach (diagrams, d, diagram) {
-		json_array_foreach (json_object_get(diagram, "cells"), i, cell) {
+		const json_t *cells = json_object_get(diagram, "cells");
+		json_t *by_id = json_object();
+		json_array_foreach (cells, i, cell)
+			if (sget(cell, "id"))
+				json_object_set(by_id, sget(cell, "id"), cell);
+		size_t n_lines = 0;
+		struct td_line *lines = boundary_lines(t, cells, by_id, d, &n_lines);
+		struct td_line *path = ts_malloc(sizeof(*path));
+		json_array_foreach (cells, i, cell) {
 			if (cell_kind(cell) != TD_FLOW)
 				continue;
 			jsonpath_init(&p, "$.detail.diagrams");
@@ -497,6 +688,20 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 				json_object_set_new(props, "bidirectional", json_true());
 			if (bget(data, "outOfScope"))
 				json_object_set_new(props, "out_of_scope", json_true());
+			/* A flow drawn across a boundary line crosses a trust
+			 * boundary, whatever the zones of its ends. */
+			bool crosses = false;
+			if (n_lines > 0 && edge_line(by_id, cell, path))
+				for (size_t k = 0; !crosses && k < n_lines; k++)
+					crosses = lines_cross(path, &lines[k], &t->crossing_budget);
+			if (t->crossing_budget == 0 && n_lines > 0 && !t->crossing_cut) {
+				t->crossing_cut = true;
+				model_msg_warning(t->m, jsonpath_str(&p),
+				                  "too many boundary line segments: this flow and "
+				                  "those after it are not checked for crossings");
+			}
+			if (crosses)
+				json_object_set_new(props, "crosses_boundary_line", json_true());
 			const char *proto = sget(data, "protocol");
 			json_t *flow = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "source",
 			                         src, "destination", dst, "protocol",
@@ -514,6 +719,9 @@ static void convert_flows(struct td *t, const json_t *diagrams)
 			map_src(t, "flows", jsonpath_str(&p));
 			add_threats(t, data, &p, "flow", id);
 		}
+		free(path);
+		free(lines);
+		json_decref(by_id);
 	}
 }
 
@@ -523,11 +731,12 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
 	struct td t = {
 	    .ti = ti,
 	    .m = m,
-	    .out = json_pack("{s:s, s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
-	                     "trust_zones", "components", "flows", "threats"),
+	    .out = json_pack("{s:s, s:[], s:[], s:[], s:[], s:[]}", "format", MODEL_FORMAT_ID,
+	                     "trust_zones", "components", "flows", "threats", "countermeasures"),
 	    .srcmap = json_object(),
 	    .comp_index = json_object(),
 	    .threat_ids = json_object(),
+	    .crossing_budget = TD_CROSSING_BUDGET,
 	};
 	const char *version = sget(doc, "version");
 	if (!version)

@@ -444,6 +444,54 @@ static void test_dangling_zone(void **state)
 	json_decref(doc);
 }
 
+/* OTM assets become data assets, classified by their confidentiality, and
+ * the assets a component processes or stores become its properties. */
+static void test_assets(void **state)
+{
+	(void)state;
+	json_t *w = NULL;
+	char *path = NULL;
+	json_t *m = import_file("EXAMPLE.json", &w, &path);
+	assert_int_equal(json_array_size(json_object_get(m, "data_assets")), 2);
+	json_t *a = find_id(m, "data_assets", "cc-data");
+	assert_string_equal(sget(a, "name"), "Credit Card Data");
+	assert_string_equal(sget(a, "classification"), "restricted");
+	assert_string_equal(sget(a, "description"),
+	                    "Credit card numbers used for payments in the platform");
+	char *props = json_dumps(json_object_get(a, "properties"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(props,
+	                    "{\"availability\":100,\"confidentiality\":100,\"integrity\":100}");
+	free(props);
+	assert_string_equal(sget(find_id(m, "data_assets", "public-info"), "classification"),
+	                    "public");
+	json_t *c = find_id(m, "components", "web-service");
+	props = json_dumps(json_object_get(c, "properties"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(props, "{\"assets_processed\":[\"cc-data\",\"public-info\"],"
+	                           "\"assets_stored\":[\"public-info\"],"
+	                           "\"data_classification\":\"restricted\"}");
+	free(props);
+	json_decref(m);
+	json_decref(w);
+	free(path);
+
+	/* Assets of the wrong shape: errors in the file's terms. */
+	json_t *doc = json_loads(base_doc, 0, NULL);
+	json_object_set_new(doc, "assets",
+	                    json_pack("[{s:s, s:s, s:{s:i}}, {s:s}]", "id", "pii", "name", "PII",
+	                              "risk", "confidentiality", 60, "name", "no id"));
+	json_t *comp = json_array_get(json_object_get(doc, "components"), 0);
+	json_object_set_new(comp, "assets", json_pack("{s:[s, i]}", "stored", "pii", 7));
+	m = NULL;
+	char *msg = parse_doc(doc, &m);
+	assert_non_null(msg);
+	assert_line(msg, "n.otm: $.assets[1]: missing required field 'id'");
+	assert_line(msg, "n.otm: $.components[0].assets.stored[1]: expected an asset id, got a "
+	                 "number");
+	assert_int_equal(count_lines(msg), 2);
+	free(msg);
+	json_decref(doc);
+}
+
 static void test_dangling_parent(void **state)
 {
 	(void)state;
@@ -480,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_real_files),     cmocka_unit_test(test_example),
 	    cmocka_unit_test(test_nullable_nulls), cmocka_unit_test(test_non_nullable_nulls),
 	    cmocka_unit_test(test_dangling_zone),  cmocka_unit_test(test_dangling_parent),
+	    cmocka_unit_test(test_assets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -167,8 +167,6 @@ static void test_iot_device(void **state)
 	         "generic_process",
 	    CELL "[4].data.name: no mapping for Threat Dragon process 'My script'; using "
 	         "generic_process",
-	    CELL "[11]: trust boundary line 'Internet' ignored: only boundary boxes assign trust "
-	         "zones",
 	    CELL "[22].data.name: no mapping for Threat Dragon process 'Social networks, Weather "
 	         "data, etc'; using generic_process",
 	    CELL "[23].data.name: no mapping for Threat Dragon process 'Web site'; using "
@@ -239,13 +237,121 @@ static void test_v2_demo(void **state)
 	         "generic_store",
 	    CELL "[2].data.name: no mapping for Threat Dragon store 'Web Application Config'; "
 	         "using generic_store",
-	    CELL "[16]: trust boundary line '' ignored: only boundary boxes assign trust zones",
-	    CELL "[17]: trust boundary line '' ignored: only boundary boxes assign trust zones",
-	    CELL "[18]: trust boundary line '' ignored: only boundary boxes assign trust zones",
 	    CELL "[19]: flow 'Web Request' is not connected at both ends; skipped",
 	    NULL,
 	};
 	check_demo(&(struct td_expect){"v2-threat-model.json", 9, 13, zones, comps, warnings});
+}
+
+/* Boundary lines: a flow drawn across one crosses a trust boundary. In the
+ * demo, three lines separate the browser, the web application, the queue
+ * and the database; 7 of its 9 connected flows cross one (the two reads of
+ * configuration files sit beside their readers). */
+static void test_boundary_lines(void **state)
+{
+	(void)state;
+	struct library *lib = shipped_library();
+	struct model_typeinfo ti = {0};
+	library_typeinfo(lib, &ti);
+	char *path = demo_path("v2-threat-model.json");
+	json_t *m = NULL, *warnings = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(
+	    model_parse_file(path, MODEL_FORMAT_AUTO, false, &ti, &m, &warnings, NULL, &err), 0);
+	size_t i, crossing = 0;
+	json_t *f;
+	json_array_foreach (json_object_get(m, "flows"), i, f) {
+		json_t *p = json_object_get(f, "properties");
+		if (json_is_true(json_object_get(p, "crosses_boundary_line"))) {
+			crossing++;
+			assert_string_not_equal(sget(f, "name"), "Read web app config");
+			assert_string_not_equal(sget(f, "name"), "Read worker config");
+		}
+	}
+	assert_int_equal(crossing, 7);
+	json_decref(m);
+	json_decref(warnings);
+	free(path);
+
+	/* Two processes side by side, one flow from left to right, a line
+	 * across it, one beside it, and one with no position. */
+	static const char doc[] =
+	    "{\"version\": \"2.3.0\", \"summary\": {\"title\": \"Lines\"},"
+	    " \"detail\": {\"diagrams\": [{\"cells\": ["
+	    "  {\"id\": \"a\", \"shape\": \"process\", \"position\": {\"x\": 0, \"y\": 0},"
+	    "   \"size\": {\"width\": 100, \"height\": 100}, \"data\": {\"name\": \"Web "
+	    "Application\"}},"
+	    "  {\"id\": \"b\", \"shape\": \"process\", \"position\": {\"x\": 400, \"y\": 0},"
+	    "   \"size\": {\"width\": 100, \"height\": 100}, \"data\": {\"name\": \"REST API\"}},"
+	    "  {\"id\": \"f\", \"shape\": \"flow\", \"source\": {\"cell\": \"a\"},"
+	    "   \"target\": {\"cell\": \"b\"}, \"vertices\": [{\"x\": 250, \"y\": 350}],"
+	    "   \"data\": {\"name\": \"call\"}},"
+	    "  {\"id\": \"g\", \"shape\": \"flow\", \"source\": {\"cell\": \"b\"},"
+	    "   \"target\": {\"cell\": \"a\"}, \"data\": {\"name\": \"reply\"}},"
+	    "  {\"id\": \"l1\", \"shape\": \"trust-boundary-curve\", \"source\": {\"x\": 300,"
+	    "   \"y\": 200}, \"target\": {\"x\": 200, \"y\": 400}},"
+	    "  {\"id\": \"l2\", \"shape\": \"trust-boundary-curve\", \"source\": {\"x\": 0,"
+	    "   \"y\": 500}, \"target\": {\"x\": 500, \"y\": 500}},"
+	    "  {\"id\": \"l3\", \"shape\": \"trust-boundary-curve\", \"source\": {},"
+	    "   \"data\": {\"name\": \"lost\"}}"
+	    "]}]}}";
+	m = warnings = NULL;
+	assert_int_equal(model_parse("lines.json", doc, strlen(doc), MODEL_FORMAT_AUTO, false, &ti,
+	                             &m, &warnings, NULL, &err),
+	                 0);
+	/* "call" bends down through (250, 350), across l1; "reply" goes
+	 * straight back above it; l2 lies below both. */
+	json_t *flows = json_object_get(m, "flows");
+	assert_int_equal(json_array_size(flows), 2);
+	json_array_foreach (flows, i, f) {
+		bool crosses = json_is_true(
+		    json_object_get(json_object_get(f, "properties"), "crosses_boundary_line"));
+		assert_int_equal(crosses, strcmp(sget(f, "id"), "f") == 0);
+	}
+	assert_int_equal(json_array_size(warnings), 1);
+	assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+	                    "lines.json: " CELL "[6]: trust boundary line 'lost' has no position; "
+	                    "ignored");
+	json_decref(m);
+	json_decref(warnings);
+
+	/* Made-up geometry cannot make the import slow: a flow of 200 points
+	 * against 150 lines of 200 points is 5.9 million segment pairs, over
+	 * the bound of 5 million: reported, and the file imported. */
+	json_t *big = json_loads(doc, 0, NULL);
+	json_t *cells = json_object_get(
+	    json_array_get(json_object_get(json_object_get(big, "detail"), "diagrams"), 0),
+	    "cells");
+	json_t *vertices = json_array();
+	for (int k = 0; k < 198; k++)
+		json_array_append_new(vertices,
+		                      json_pack("{s:i, s:i}", "x", 100 + k, "y", 600 + k % 2));
+	json_object_set_new(json_array_get(cells, 2), "vertices", vertices);
+	for (int n = 0; n < 150; n++) {
+		json_t *pts = json_array();
+		for (int k = 0; k < 198; k++)
+			json_array_append_new(pts, json_pack("{s:i, s:i}", "x", 2000 + k, "y", n));
+		json_array_append_new(
+		    cells, json_pack("{s:s#, s:s, s:{s:i, s:i}, s:{s:i, s:i}, s:o}", "id", "x", 1,
+		                     "shape", "trust-boundary-curve", "source", "x", 1990, "y", n,
+		                     "target", "x", 2300, "y", n, "vertices", pts));
+	}
+	/* without the small example's lines (l2 would be crossed at once) */
+	for (size_t k = 6; k >= 4; k--)
+		json_array_remove(cells, k);
+	char *text = json_dumps(big, JSON_COMPACT);
+	json_decref(big);
+	m = warnings = NULL;
+	assert_int_equal(model_parse("big.json", text, strlen(text), MODEL_FORMAT_AUTO, false, &ti,
+	                             &m, &warnings, NULL, &err),
+	                 0);
+	free(text);
+	assert_int_equal(json_array_size(warnings), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(warnings, 0)),
+	                       "too many boundary line segments"));
+	json_decref(m);
+	json_decref(warnings);
+	library_free(lib);
 }
 
 static void test_payment_online(void **state)
@@ -389,10 +495,10 @@ static void test_cli_strict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_generic_cms),    cmocka_unit_test(test_iot_device),
-	    cmocka_unit_test(test_online_game),    cmocka_unit_test(test_v2_demo),
-	    cmocka_unit_test(test_payment_online), cmocka_unit_test(test_fallback_warnings),
-	    cmocka_unit_test(test_cli_strict),
+	    cmocka_unit_test(test_generic_cms),       cmocka_unit_test(test_iot_device),
+	    cmocka_unit_test(test_online_game),       cmocka_unit_test(test_v2_demo),
+	    cmocka_unit_test(test_boundary_lines),    cmocka_unit_test(test_payment_online),
+	    cmocka_unit_test(test_fallback_warnings), cmocka_unit_test(test_cli_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
