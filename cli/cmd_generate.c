@@ -337,6 +337,10 @@ int cmd_countermeasures(struct cli_ctx *ctx, int argc, char **argv)
 				       str(e, "title"));
 				if (json_is_string(json_object_get(e, "satisfied_by")))
 					printf(" (satisfied by %s)", str(e, "satisfied_by"));
+				/* Scanner findings (docs/findings.md): said when known. */
+				const char *verif = str(e, "verification");
+				if (*verif && strcmp(verif, "untested") != 0)
+					printf(" (verification %s)", verif);
 				printf("\n");
 			}
 		}

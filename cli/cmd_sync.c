@@ -175,6 +175,9 @@ static void print_status(const json_t *doc)
 		}
 		printf("%s\n", strcmp(sep, ", ") == 0 ? ")" : "");
 		printf("  tickets linked: %d\n", num(p, "tickets_linked"));
+		const json_t *vf = json_object_get(p, "verification");
+		printf("  verification by scanners: %d passed, %d failed, %d untested\n",
+		       num(vf, "passed"), num(vf, "failed"), num(vf, "untested"));
 		const json_t *ob = json_object_get(p, "outbox");
 		printf(
 		    "  outbox: %d pending, %d inflight, %d failed (retry scheduled), %d dead, %d "

@@ -50,10 +50,26 @@ static const struct cli_command commands[] = {
 	{"countermeasures", "SLUG [--json] [--all] [--status S]",
 	 "list countermeasures (tasks); --all: also out of scope and removed", NULL,
 	 cmd_countermeasures, NULL},
-	{"ingest", "SLUG FILE [--format auto|sarif|zap|gitlab|semgrep]", "ingest scanner findings",
-	 NULL, NULL, "scanner findings ingestion"},
-	{"findings", "SLUG [--json]", "list findings", NULL, NULL,
-	 "scanner findings ingestion"},
+	{"ingest",
+	 "SLUG FILE... [--format auto|sarif|zap|gitlab|semgrep] [--scope S] [--tool-version V]"
+	 " [--json]",
+	 "ingest scanner reports: findings, correlation with threats, verification of tasks",
+	 "Each FILE is stored in one transaction (one scan per tool it holds) or not at all;\n"
+	 "the identical file ingested again for the same project and scope changes nothing.\n"
+	 "--scope names what the scan covered (a branch, a path, a target URL): findings are\n"
+	 "fixed only by a later complete scan of the same tool and scope. A done task whose\n"
+	 "weakness a scanner still finds goes back to todo and its ticket is reopened\n"
+	 "(project option reopen_on_failed_verification): docs/findings.md.",
+	 cmd_ingest, NULL},
+	{"findings",
+	 "SLUG [--status open|fixed|suppressed] [--tool T] [--unmapped] [--json]"
+	 " | SLUG --suppress ID --reason R [--expires YYYY-MM-DD] [--author A]"
+	 " | SLUG --unsuppress ID [--author A]",
+	 "list findings, or suppress one",
+	 "A person's suppression holds until its expiry date (the first ingest or listing on\n"
+	 "or after that day ends it) or --unsuppress. Findings no component's code.paths or\n"
+	 "code.urls claims are listed as unmapped.",
+	 cmd_findings, NULL},
 	{"override",
 	 "SLUG ID --not-applicable|--accept-risk --reason R [--expires YYYY-MM-DD] [--author A]"
 	 " [--revoke] [--json]",

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/api_tokens.h"
+#include "engine/findings/notice.h"
 #include "engine/log.h"
 #include "engine/tracking/fieldmap.h"
 
@@ -42,6 +43,7 @@ enum opt_type {
 	OPT_PATH,        /* char *, relative resolved against the config file's directory
 	                  * (or $STATE_DIRECTORY with OPT_STATE_DIR) */
 	OPT_INT,         /* int within min..max */
+	OPT_BOOL,        /* bool: true or false */
 	OPT_SIZE,        /* size_t within min..max */
 	OPT_DOUBLE,      /* double within dmin..dmax; integers accepted */
 	OPT_ENUM,        /* int: the value of one of choices */
@@ -105,6 +107,11 @@ struct opt {
 		.name = n, .type = OPT_INT, .flags = fl, .offset = offsetof(st, f), .min = lo,     \
 		.max = hi, .def_int = def                                                          \
 	}
+#define O_BOOL(n, st, f, fl, def)                                                                  \
+	{                                                                                          \
+		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f),               \
+		.def_int = def                                                                     \
+	}
 #define O_SIZE(n, st, f, fl, lo, hi, def)                                                          \
 	{                                                                                          \
 		.name = n, .type = OPT_SIZE, .flags = fl, .offset = offsetof(st, f), .min = lo,    \
@@ -166,6 +173,7 @@ static const char *check_email(const char *v);
 static const char *check_proxy(const char *v);
 static const char *check_label(const char *v);
 static const char *check_word(const char *v);
+static const char *check_notice(const char *v);
 static void section_http(struct loader *l, const config_setting_t *s);
 static void section_connectors(struct loader *l, const config_setting_t *s);
 static void section_projects(struct loader *l, const config_setting_t *s);
@@ -237,6 +245,13 @@ static const struct opt project_opts[] = {
     O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word),
     O_LIST("labels", struct config_project, labels, R, NULL, check_label),
     O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure"),
+    O_BOOL("reopen_on_failed_verification", struct config_project, reopen_on_failed_verification, R,
+           true),
+    O_STR("verification_failed_comment", struct config_project, verification_failed_comment, R,
+          NULL, check_notice),
+    O_STR("verification_passed_comment", struct config_project, verification_passed_comment, R,
+          NULL, check_notice),
+    O_STR("finding_comment", struct config_project, finding_comment, R, NULL, check_notice),
     {0},
 };
 
@@ -592,6 +607,13 @@ static const char *check_label(const char *v)
 	if (strchr(v, ','))
 		return "labels must not contain ','";
 	return NULL;
+}
+
+/* A notice template (engine/findings/notice.h): known placeholders only. */
+static const char *check_notice(const char *v)
+{
+	static _Thread_local char why[256];
+	return notice_check(v, why, sizeof(why));
 }
 
 static const char *check_word(const char *v)
@@ -950,6 +972,13 @@ static void parse_value(struct loader *l, const config_setting_t *s, const struc
 		if (get_integer(l, s, o, o->name, &n))
 			*(size_t *)f = (size_t)n;
 		break;
+	case OPT_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			lerr(l, s, "%s: expected true or false, got %s", o->name,
+			     type_name(config_setting_type(s)));
+		else
+			*(bool *)f = config_setting_get_bool(s) != 0;
+		break;
 	case OPT_DOUBLE:
 		parse_double(l, s, o, f);
 		break;
@@ -995,6 +1024,9 @@ static void apply_defaults(const struct opt *table, void *base, bool jira)
 			break;
 		case OPT_SIZE:
 			*(size_t *)f = (size_t)o->def_int;
+			break;
+		case OPT_BOOL:
+			*(bool *)f = o->def_int != 0;
 			break;
 		case OPT_DOUBLE:
 			*(double *)f = o->def_double;

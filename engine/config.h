@@ -70,6 +70,15 @@ struct config_project {
 	char **labels;         /* NULL-terminated, never NULL */
 	char *group_by;        /* "countermeasure" (one ticket per task, the default) |
 	                        * "component" | "threat": docs/grouping.md */
+	/* Scanner findings (docs/findings.md): a done task whose weakness a scan
+	 * still finds goes back to todo and its ticket is reopened (default on). */
+	bool reopen_on_failed_verification;
+	/* Wording of the tracker notices, templates with {{tool}} {{rule}}
+	 * {{cwe}} {{location}} {{first_seen}} {{date}} {{severity}} {{message}}
+	 * {{task}} (engine/findings/notice.h); NULL: the built-in text. */
+	char *verification_failed_comment; /* the reason given with the reopen */
+	char *verification_passed_comment; /* "Verified by {{tool}} on {{date}} ..." */
+	char *finding_comment;             /* a finding on a task not done */
 };
 
 struct config_rule {

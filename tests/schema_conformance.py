@@ -369,6 +369,39 @@ classification = (
         if not st.get("projects") or st["projects"][0].get("tickets_linked", 0) < 1:
             fail(f"status shows no linked ticket: {json.dumps(st)[:300]}")
         check(src, "status.schema.json", "status SLUG", ts("status", "widgetsrus", "--json"))
+        # Findings: a SARIF report of one result on the orders API (CWE-89).
+        sarif = os.path.join(work, "codeql.sarif")
+        with open(sarif, "w") as f:
+            json.dump({"version": "2.1.0", "runs": [{
+                "tool": {"driver": {"name": "CodeQL", "version": "2.15.0", "rules": [
+                    {"id": "cs/sql-injection", "properties": {"tags": [
+                        "security", "external/cwe/cwe-089"]}}]}},
+                "results": [{"ruleId": "cs/sql-injection", "level": "error",
+                             "message": {"text": "Query built from user input."},
+                             "locations": [{"physicalLocation": {
+                                 "artifactLocation": {
+                                     "uri": "src/WidgetsRUs.Orders/OrderRepository.cs"},
+                                 "region": {"startLine": 42}}}]}]}]}, f)
+        r = subprocess.run([threatsync, "-c", conf, "ingest", "widgetsrus", sarif, "--json"],
+                           env=env, capture_output=True, text=True, timeout=120)
+        if r.returncode == 0:
+            ing = json.loads(r.stdout)
+            check(src, "ingest.schema.json", "ingest", ing)
+            if ing["reports"][0]["counts"]["results"] != 1:
+                fail(f"ingest counted no result: {json.dumps(ing)[:300]}")
+            check(src, "ingest.schema.json", "ingest (unchanged)",
+                  ts("ingest", "widgetsrus", sarif, "--json"))
+            fl = ts("findings", "widgetsrus", "--json")
+            check(src, "findings.schema.json", "findings", fl)
+            if len(fl["findings"]) != 1:
+                fail(f"findings lists {len(fl['findings'])} findings, not 1")
+            check(src, "findings.schema.json", "findings --suppress",
+                  ts("findings", "widgetsrus", "--suppress", str(fl["findings"][0]["id"]),
+                     "--reason", "schema test", "--expires", "2026-02-01", "--json"))
+            check(src, "findings.schema.json", "findings --status suppressed",
+                  ts("findings", "widgetsrus", "--status", "suppressed", "--json"))
+        else:
+            fail(f"threatsync ingest exited {r.returncode}: {r.stderr.strip()}")
         # A refused token pauses the connector: the report (exit 77) and status show it.
         with open(os.path.join(creds, "jira_token"), "w") as f:
             f.write("wrong-token\n")

@@ -190,3 +190,27 @@ bool cwe_is_ancestor(const struct cwe_catalog *cat, int ancestor, int id)
 {
 	return cwe_distance(cat, ancestor, id) >= 0;
 }
+
+int cwe_path(const struct cwe_catalog *cat, int ancestor, int id, int *path, size_t max)
+{
+	int d = cwe_distance(cat, ancestor, id);
+	if (d < 0 || (size_t)d + 1 > max)
+		return -1;
+	size_t n = 0;
+	path[n++] = id;
+	while (id != ancestor) {
+		const struct cwe_entry *e = find(cat, id);
+		int next = -1;
+		for (size_t i = 0; e && i < e->n_parents; i++) {
+			int p = e->parents[i];
+			if (distance(cat, ancestor, p, 0) == d - 1 && (next < 0 || p < next))
+				next = p;
+		}
+		if (next < 0)
+			return -1; /* cannot happen: d said there is a way */
+		id = next;
+		d--;
+		path[n++] = id;
+	}
+	return (int)n;
+}

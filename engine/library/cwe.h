@@ -38,5 +38,11 @@ bool cwe_is_ancestor(const struct cwe_catalog *cat, int ancestor, int id);
 /* Distance from id up to ancestor in ChildOf steps (0 when equal), or -1 when
  * ancestor is not an ancestor of id. */
 int cwe_distance(const struct cwe_catalog *cat, int ancestor, int id);
+/* The shortest ChildOf path from id up to ancestor, both included, into
+ * path (at most max ids): [89, 943, 74] for 89 up to 74. Among paths of the
+ * same length the one through the lowest parent id is taken, so the answer
+ * is the same on every run. Returns the number of ids (1 when equal), or -1
+ * when ancestor is not an ancestor of id or the path is longer than max. */
+int cwe_path(const struct cwe_catalog *cat, int ancestor, int id, int *path, size_t max);
 
 #endif

@@ -12,6 +12,9 @@ static const char SQL_PROJECTS[] =
 static const char SQL_TASKS_BY_STATUS[] =
     "SELECT status, count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1 GROUP BY status ORDER BY status";
+static const char SQL_VERIFICATION[] =
+    "SELECT verification, count(*) FROM countermeasures WHERE project_id = ?1"
+    " AND state = 'active' AND in_scope = 1 GROUP BY verification ORDER BY verification";
 static const char SQL_LINKED[] =
     "SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND ticket_id IS NOT NULL";
@@ -76,14 +79,17 @@ static int trouble(struct store *s, int64_t project, const char *state, json_t *
 static int project_status(struct store *s, int64_t id, const char *slug, json_t **ret,
                           struct ts_err *err)
 {
-	json_t *tasks = json_object(), *outbox = json_object();
+	json_t *tasks = json_object(), *outbox = json_object(), *verif = json_object();
 	json_t *dead = json_array(), *failing = json_array();
-	json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks,
-	                        "outbox", outbox, "dead", dead, "failing", failing);
+	json_t *doc =
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "project", slug, "tasks", tasks, "outbox",
+	              outbox, "dead", dead, "failing", failing, "verification", verif);
 	json_int_t total = 0, linked = 0;
 	int rc = counts(s, SQL_TASKS_BY_STATUS, id, tasks, &total, err);
 	if (rc == 0)
 		rc = counts(s, SQL_OUTBOX_BY_STATE, id, outbox, NULL, err);
+	if (rc == 0)
+		rc = counts(s, SQL_VERIFICATION, id, verif, NULL, err);
 	if (rc == 0)
 		rc = trouble(s, id, "dead", dead, err);
 	if (rc == 0)
@@ -101,6 +107,10 @@ static int project_status(struct store *s, int64_t id, const char *slug, json_t 
 			sqlite3_reset(st);
 		}
 	}
+	static const char *const verdicts[] = {"untested", "passed", "failed"};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(verdicts); i++)
+		if (!json_object_get(verif, verdicts[i]))
+			json_object_set_new(verif, verdicts[i], json_integer(0));
 	static const char *const states[] = {"pending", "inflight", "failed", "dead", "done"};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(states); i++)
 		if (!json_object_get(outbox, states[i]))

@@ -353,6 +353,45 @@ static void test_project_undefined_connector(void **state)
 	             "slug: must be 1 to 64 characters among a-z, 0-9 and '-'");
 }
 
+/* The findings options of a project: the reopen rule and the notice wording. */
+static void test_project_findings_options(void **state)
+{
+	struct fx *f = *state;
+	struct config *cfg =
+	    expect_ok(f, "projects = (\n"
+	                 "  { slug = \"a\"; },\n"
+	                 "  { slug = \"b\"; reopen_on_failed_verification = false;\n"
+	                 "    finding_comment = \"{{tool}}: {{ rule }} at "
+	                 "{{location}}\"; }\n"
+	                 ");\n");
+	const struct config_project *a = config_find_project(cfg, "a");
+	const struct config_project *b = config_find_project(cfg, "b");
+	assert_true(a->reopen_on_failed_verification);
+	assert_null(a->finding_comment);
+	assert_null(a->verification_failed_comment);
+	assert_false(b->reopen_on_failed_verification);
+	assert_string_equal(b->finding_comment, "{{tool}}: {{ rule }} at {{location}}");
+	config_free(cfg);
+	expect_error(f,
+	             "projects = (\n"                                                /* 1 */
+	             "  { slug = \"a\"; reopen_on_failed_verification = \"no\"; }\n" /* 2 */
+	             ");\n",
+	             2, "reopen_on_failed_verification: expected true or false, got a string");
+	expect_error(f,
+	             "projects = (\n"                                                 /* 1 */
+	             "  { slug = \"a\";\n"                                            /* 2 */
+	             "    verification_passed_comment = \"Verified on {{day}}\"; }\n" /* 3 */
+	             ");\n",
+	             3,
+	             "verification_passed_comment: unknown placeholder {{day}} at byte 12; known: "
+	             "tool, rule, cwe, location, first_seen, date, severity, message, task");
+	expect_error(f,
+	             "projects = (\n"                                                  /* 1 */
+	             "  { slug = \"a\"; verification_failed_comment = \"{{tool\"; }\n" /* 2 */
+	             ");\n",
+	             2, "verification_failed_comment: unterminated \"{{\" at byte 0");
+}
+
 static void test_inline_secret_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -963,6 +1002,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_good_fixture, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_diff_unreloadable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_config_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_project_findings_options, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,16 @@ static void test_ancestry(void **state)
 	assert_false(cwe_is_ancestor(cat, 89, 943));
 	assert_false(cwe_is_ancestor(cat, 79, 89));
 	assert_false(cwe_is_ancestor(cat, 89, 99999));
+	/* The path itself, from the finding's CWE up to the threat's. */
+	int path[8];
+	assert_int_equal(cwe_path(cat, 74, 89, path, 8), 3);
+	assert_int_equal(path[0], 89);
+	assert_int_equal(path[1], 943);
+	assert_int_equal(path[2], 74);
+	assert_int_equal(cwe_path(cat, 89, 89, path, 8), 1);
+	assert_int_equal(path[0], 89);
+	assert_int_equal(cwe_path(cat, 74, 89, path, 2), -1);
+	assert_int_equal(cwe_path(cat, 79, 89, path, 8), -1);
 	cwe_catalog_free(cat);
 }
 

@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A report into the database, in one transaction: scans (one per tool),
+ * findings with their fingerprints and lifecycle, history rows, correlations,
+ * then the verification of the tasks and the tracker notices. */
+#include "engine/findings/ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "engine/findings/ingest_internal.h"
+#include "engine/model/project.h"
+
+#define MESSAGE_MAX 4096 /* bytes of a finding's message kept */
+#define SCANS_MAX 64     /* tools in one report */
+#define HASH_CHUNK (64 * 1024)
+
+enum {
+	C_RESULTS,
+	C_NEW,
+	C_STILL_OPEN,
+	C_FIXED,
+	C_REOPENED,
+	C_SUPPRESSED,
+	C_UNMAPPED,
+	C_CORRELATED,
+	C_N
+};
+static const char *const count_names[C_N] = {"results",  "new",        "still_open", "fixed",
+                                             "reopened", "suppressed", "unmapped",   "correlated"};
+
+struct scan_state {
+	char *tool;
+	char *tool_version;
+	int64_t id;
+	int counts[C_N];
+};
+
+struct ing {
+	struct store *s;
+	const struct ingest_request *r;
+	struct ts_err *err;
+	int64_t project_id;
+	const char *scope;
+	const char *now;
+	const char *content_hash;
+	const struct findings_report *rep;
+	struct scan_state scans[SCANS_MAX];
+	size_t n_scans;
+	struct strmap *seen; /* base fingerprint -> occurrences in this report */
+	struct mapping *map;
+	struct correlator *corr;
+	struct correlation *cbuf; /* CORRELATE_MAX */
+};
+
+/* ---- statements --------------------------------------------------------- */
+
+static const char SQL_SAME_FILE[] =
+    "SELECT id, tool, tool_version, finding_count FROM scans WHERE project_id = ?1 "
+    "AND content_hash = ?2 AND scope = ?3 ORDER BY id";
+static const char SQL_SCAN_INSERT[] =
+    "INSERT INTO scans(project_id, tool, tool_version, format, scope, source_name, content_hash,"
+    " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_SCAN_FINISH[] =
+    "UPDATE scans SET finding_count = ?2, detail = ?3, incomplete = ?4, format = ?5 WHERE id = ?1";
+static const char SQL_FIND[] = "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
+                               " WHERE project_id = ?1 AND fingerprint = ?2";
+static const char SQL_INSERT[] =
+    "INSERT INTO findings(project_id, fingerprint, tool, scope, rule_id, cwe, severity, status,"
+    " message, path, line, url, component_key, first_scan_id, last_scan_id, first_seen,"
+    " last_seen, fingerprint_kind, category, rule_name, method, param, package, image,"
+    " suppressed_by, suppressed_reason)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?15, ?16,"
+    " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+static const char SQL_UPDATE[] =
+    "UPDATE findings SET status = ?2, rule_id = ?3, cwe = ?4, severity = ?5, message = ?6,"
+    " path = ?7, line = ?8, url = ?9, component_key = ?10, last_scan_id = ?11, last_seen = ?12,"
+    " category = ?13, rule_name = ?14, method = ?15, param = ?16, package = ?17, image = ?18,"
+    " suppressed_by = ?19, suppressed_reason = ?20 WHERE id = ?1";
+static const char SQL_HISTORY[] =
+    "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
+    " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_SCAN_FINDING[] =
+    "INSERT OR IGNORE INTO scan_findings(scan_id, finding_id) VALUES (?1, ?2)";
+static const char SQL_CORRELATE[] =
+    "INSERT INTO correlations(finding_id, threat_id, method, cwe_path, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (finding_id, threat_id) DO UPDATE SET"
+    " method = excluded.method, cwe_path = excluded.cwe_path WHERE method <> 'manual'";
+static const char SQL_UNCORRELATE[] =
+    "DELETE FROM correlations WHERE finding_id = ?1 AND method <> 'manual'"
+    " AND threat_id NOT IN (SELECT value FROM json_each(?2))";
+/* Absent from a complete scan of the same tool and scope: fixed. */
+#define FIXED_WHERE                                                                                \
+	" FROM findings WHERE project_id = ?1 AND tool = ?2 AND scope = ?3 AND last_scan_id <> ?4" \
+	" AND (status = 'open' OR (status = 'suppressed' AND suppressed_by = 'tool'))"
+static const char SQL_FIXED_HISTORY[] =
+    "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
+    " recorded_at) SELECT id, status, 'fixed', ?4, ?5, '', ?6" FIXED_WHERE;
+static const char SQL_FIXED[] =
+    "UPDATE findings SET status = 'fixed', suppressed_by = NULL, suppressed_reason = NULL"
+    " WHERE id IN (SELECT id" FIXED_WHERE ")";
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int step(struct ing *g, sqlite3_stmt *st, const char *what)
+{
+	return store_step_done(g->s, st, what, g->err);
+}
+
+static sqlite3_stmt *prep(struct ing *g, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(g->s, sql);
+	if (!st)
+		store_fail(g->s, "preparing a statement", g->err);
+	return st;
+}
+
+static int history(struct store *s, int64_t finding, const char *from, const char *to, int64_t scan,
+                   const char *reason, const char *actor, const char *now, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_HISTORY);
+	if (!st)
+		return store_fail(s, "recording finding history", err);
+	sqlite3_bind_int64(st, 1, finding);
+	store_bind_static(st, 2, from);
+	store_bind_static(st, 3, to);
+	store_bind_id(st, 4, scan);
+	store_bind_static(st, 5, reason ? reason : "");
+	store_bind_static(st, 6, actor ? actor : "");
+	store_bind_static(st, 7, now);
+	return store_step_done(s, st, "recording finding history", err);
+}
+
+/* A UTF-8 string cut to at most max bytes on a character boundary. New. */
+static char *cut(const char *s, size_t max)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	if (n <= max)
+		return ts_strdup(s);
+	while (n > max || (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80))
+		n--;
+	return ts_strndup(s, n);
+}
+
+static void cwe_json(const int *cwe, size_t n, char *out, size_t len)
+{
+	size_t k = (size_t)snprintf(out, len, "[");
+	for (size_t i = 0; i < n && k < len; i++)
+		k += (size_t)snprintf(out + k, len - k, "%s%d", i ? ", " : "", cwe[i]);
+	if (k < len)
+		snprintf(out + k, len - k, "]");
+}
+
+/* The scan of tool in this report, its row inserted on first use. */
+static int scan_of(struct ing *g, const struct finding *f, struct scan_state **ret)
+{
+	for (size_t i = 0; i < g->n_scans; i++) {
+		if (strcmp(g->scans[i].tool, f->tool) == 0) {
+			*ret = &g->scans[i];
+			return 0;
+		}
+	}
+	if (g->n_scans == SCANS_MAX)
+		return ts_err_set(g->err, TS_E_INVALID, "%s: %s: more than %d tools in one report",
+		                  g->r->name ? g->r->name : g->r->path,
+		                  f->doc_path ? f->doc_path : "$", SCANS_MAX);
+	struct scan_state *sc = &g->scans[g->n_scans];
+	memset(sc, 0, sizeof(*sc));
+	sc->tool = ts_strdup(f->tool);
+	sc->tool_version = ts_strdup(g->r->tool_version ? g->r->tool_version
+	                                                : (f->tool_version ? f->tool_version : ""));
+	g->n_scans++;
+	sqlite3_stmt *st = prep(g, SQL_SCAN_INSERT);
+	if (!st)
+		return g->err->code;
+	enum findings_format fmt = g->rep->format ? g->rep->format : g->r->format;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, sc->tool);
+	store_bind_static(st, 3, sc->tool_version);
+	store_bind_static(st, 4, findings_format_name(fmt ? fmt : FINDINGS_FORMAT_SARIF));
+	store_bind_static(st, 5, g->scope);
+	store_bind_static(st, 6, g->r->name ? g->r->name : g->r->path);
+	store_bind_static(st, 7, g->content_hash);
+	store_bind_static(st, 8, g->now);
+	int rc = step(g, st, "recording the scan");
+	if (rc)
+		return rc;
+	sc->id = sqlite3_last_insert_rowid(store_db(g->s));
+	*ret = sc;
+	return 0;
+}
+
+/* ---- one finding -------------------------------------------------------- */
+
+static int store_correlations(struct ing *g, int64_t finding, bool known, const char *component,
+                              const struct finding *f, size_t *ret_n)
+{
+	size_t n = correlate_finding(g->corr, component, f->cwe, f->n_cwe, g->cbuf);
+	*ret_n = n;
+	char ids[CORRELATE_MAX * 24 + 4];
+	size_t k = (size_t)snprintf(ids, sizeof(ids), "[");
+	for (size_t i = 0; i < n; i++) {
+		const struct correlation *c = &g->cbuf[i];
+		char path[16 * 12 + 4];
+		cwe_json(c->path, c->n_path, path, sizeof(path));
+		sqlite3_stmt *st = prep(g, SQL_CORRELATE);
+		if (!st)
+			return g->err->code;
+		sqlite3_bind_int64(st, 1, finding);
+		sqlite3_bind_int64(st, 2, c->threat_id);
+		store_bind_static(st, 3, c->method);
+		store_bind_static(st, 4, path);
+		store_bind_static(st, 5, g->now);
+		int rc = step(g, st, "recording a correlation");
+		if (rc)
+			return rc;
+		k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%lld", i ? "," : "",
+		                      (long long)c->threat_id);
+	}
+	snprintf(ids + k, sizeof(ids) - k, "]");
+	if (!known)
+		return 0;
+	sqlite3_stmt *st = prep(g, SQL_UNCORRELATE);
+	if (!st)
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, finding);
+	store_bind_static(st, 2, ids);
+	return step(g, st, "updating correlations");
+}
+
+static void bind_details(sqlite3_stmt *st, const struct finding *f, int first)
+{
+	/* category, rule_name, method, param, package, image */
+	store_bind_static(st, first, f->category);
+	store_bind_static(st, first + 1, f->rule_name);
+	store_bind_static(st, first + 2, f->method);
+	store_bind_static(st, first + 3, f->param);
+	store_bind_static(st, first + 4, f->package);
+	store_bind_static(st, first + 5, f->image);
+}
+
+static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
+{
+	struct ing *g = ud;
+	(void)err; /* g->err is the same */
+	struct scan_state *sc = NULL;
+	int rc = scan_of(g, f, &sc);
+	if (rc)
+		return rc;
+	sc->counts[C_RESULTS]++;
+
+	char base[FINGERPRINT_MAX], fp[FINGERPRINT_MAX + 16], kind[16];
+	fingerprint_compute(f, g->scope, base);
+	fingerprint_kind(base, kind);
+	bool created = false;
+	void **occ = strmap_slot(g->seen, base, &created);
+	uintptr_t n_occ = (uintptr_t)*occ + 1;
+	*occ = (void *)n_occ;
+	if (n_occ > 1)
+		snprintf(fp, sizeof(fp), "%s#%lu", base, (unsigned long)n_occ);
+	else
+		snprintf(fp, sizeof(fp), "%s", base);
+
+	const char *component = mapping_find(g->map, f->path, f->url);
+	if (!component)
+		sc->counts[C_UNMAPPED]++;
+	char cwe[FINDINGS_CWE_MAX * 12 + 4];
+	cwe_json(f->cwe, f->n_cwe, cwe, sizeof(cwe));
+	const char *severity = f->severity ? f->severity : "medium";
+	char *message = cut(f->message ? f->message : "", MESSAGE_MAX);
+	bool tool_suppressed = f->suppression == FINDING_SUPPRESSED;
+
+	sqlite3_stmt *st = prep(g, SQL_FIND);
+	if (!st) {
+		free(message);
+		return g->err->code;
+	}
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, fp);
+	int64_t id = 0;
+	char *old_status = NULL, *old_by = NULL, *old_reason = NULL;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		old_status = store_col_dup(st, 1);
+		old_by = store_col_dup(st, 2);
+		old_reason = store_col_dup(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(message);
+		return store_fail(g->s, "reading a finding", g->err);
+	}
+
+	const char *to, *why = NULL;
+	const char *by = NULL, *reason = NULL;
+	if (!id) {
+		to = tool_suppressed ? "suppressed" : "open";
+		by = tool_suppressed ? "tool" : NULL;
+		reason = tool_suppressed ? f->suppression_reason : NULL;
+		why = tool_suppressed ? "first seen, suppressed by the tool" : "first seen";
+		sc->counts[C_NEW]++;
+		if (tool_suppressed)
+			sc->counts[C_SUPPRESSED]++;
+		st = prep(g, SQL_INSERT);
+		if (!st) {
+			free(message);
+			return g->err->code;
+		}
+		sqlite3_bind_int64(st, 1, g->project_id);
+		store_bind_static(st, 2, fp);
+		store_bind_static(st, 3, f->tool);
+		store_bind_static(st, 4, g->scope);
+		store_bind_static(st, 5, f->rule_id ? f->rule_id : "");
+		store_bind_static(st, 6, cwe);
+		store_bind_static(st, 7, severity);
+		store_bind_static(st, 8, to);
+		store_bind_static(st, 9, message);
+		store_bind_static(st, 10, f->path);
+		if (f->line > 0)
+			sqlite3_bind_int(st, 11, f->line);
+		store_bind_static(st, 12, f->url);
+		store_bind_static(st, 13, component);
+		sqlite3_bind_int64(st, 14, sc->id);
+		store_bind_static(st, 15, g->now);
+		store_bind_static(st, 16, kind);
+		bind_details(st, f, 17);
+		store_bind_static(st, 23, by);
+		store_bind_static(st, 24, reason);
+		rc = step(g, st, "recording a finding");
+		if (rc == 0)
+			id = sqlite3_last_insert_rowid(store_db(g->s));
+	} else {
+		bool person = old_by && strcmp(old_by, "person") == 0;
+		to = old_status;
+		by = old_by;
+		reason = old_reason;
+		if (person) {
+			sc->counts[C_SUPPRESSED]++; /* a person's decision stands */
+		} else if (tool_suppressed) {
+			sc->counts[C_SUPPRESSED]++;
+			to = "suppressed";
+			by = "tool";
+			reason = f->suppression_reason;
+			if (strcmp(old_status, "suppressed") != 0)
+				why = "suppressed by the tool";
+		} else {
+			to = "open";
+			by = NULL;
+			reason = NULL;
+			if (strcmp(old_status, "fixed") == 0) {
+				sc->counts[C_REOPENED]++;
+				why = "found again";
+			} else {
+				sc->counts[C_STILL_OPEN]++;
+				if (strcmp(old_status, "open") != 0)
+					why = "no longer suppressed by the tool";
+			}
+		}
+		st = prep(g, SQL_UPDATE);
+		if (!st) {
+			rc = g->err->code;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		store_bind_static(st, 2, to);
+		store_bind_static(st, 3, f->rule_id ? f->rule_id : "");
+		store_bind_static(st, 4, cwe);
+		store_bind_static(st, 5, severity);
+		store_bind_static(st, 6, message);
+		store_bind_static(st, 7, f->path);
+		if (f->line > 0)
+			sqlite3_bind_int(st, 8, f->line);
+		store_bind_static(st, 9, f->url);
+		store_bind_static(st, 10, component);
+		sqlite3_bind_int64(st, 11, sc->id);
+		store_bind_static(st, 12, g->now);
+		bind_details(st, f, 13);
+		store_bind_static(st, 19, by);
+		store_bind_static(st, 20, reason);
+		rc = step(g, st, "updating a finding");
+	}
+	if (rc == 0 && why) {
+		char *text = reason ? ts_asprintf("%s: %s", why, reason) : NULL;
+		rc = history(g->s, id, old_status, to, sc->id, text ? text : why, "", g->now,
+		             g->err);
+		free(text);
+	}
+	if (rc == 0) {
+		st = prep(g, SQL_SCAN_FINDING);
+		rc = st ? 0 : g->err->code;
+		if (st) {
+			sqlite3_bind_int64(st, 1, sc->id);
+			sqlite3_bind_int64(st, 2, id);
+			rc = step(g, st, "recording a finding of the scan");
+		}
+	}
+	size_t n_corr = 0;
+	if (rc == 0)
+		rc = store_correlations(g, id, old_status != NULL, component, f, &n_corr);
+	if (rc == 0 && n_corr > 0)
+		sc->counts[C_CORRELATED]++;
+out:
+	free(message);
+	free(old_status);
+	free(old_by);
+	free(old_reason);
+	return rc;
+}
+
+/* ---- the whole report --------------------------------------------------- */
+
+static int mark_fixed(struct ing *g, struct scan_state *sc)
+{
+	char reason[64];
+	snprintf(reason, sizeof(reason), "absent from scan %lld", (long long)sc->id);
+	sqlite3_stmt *st = prep(g, SQL_FIXED_HISTORY);
+	if (!st)
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, sc->tool);
+	store_bind_static(st, 3, g->scope);
+	sqlite3_bind_int64(st, 4, sc->id);
+	store_bind_static(st, 5, reason);
+	store_bind_static(st, 6, g->now);
+	int rc = step(g, st, "recording fixed findings");
+	if (rc)
+		return rc;
+	st = prep(g, SQL_FIXED);
+	if (!st)
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, sc->tool);
+	store_bind_static(st, 3, g->scope);
+	sqlite3_bind_int64(st, 4, sc->id);
+	rc = step(g, st, "marking fixed findings");
+	if (rc == 0)
+		sc->counts[C_FIXED] = sqlite3_changes(store_db(g->s));
+	return rc;
+}
+
+static int finish_scan(struct ing *g, struct scan_state *sc)
+{
+	sqlite3_stmt *st = prep(g, SQL_SCAN_FINISH);
+	if (!st)
+		return g->err->code;
+	enum findings_format fmt = g->rep->format ? g->rep->format : g->r->format;
+	sqlite3_bind_int64(st, 1, sc->id);
+	sqlite3_bind_int(st, 2, sc->counts[C_RESULTS]);
+	store_bind_static(st, 3, g->rep->detail);
+	sqlite3_bind_int(st, 4, g->rep->incomplete ? 1 : 0);
+	store_bind_static(st, 5, findings_format_name(fmt ? fmt : FINDINGS_FORMAT_SARIF));
+	int rc = step(g, st, "recording the scan");
+	if (rc == 0 && !g->rep->incomplete)
+		rc = mark_fixed(g, sc);
+	return rc;
+}
+
+static json_t *counts_json(const int *c)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < C_N; i++)
+		json_object_set_new(o, count_names[i], json_integer(c[i]));
+	return o;
+}
+
+static json_t *result_new(struct ing *g, bool unchanged)
+{
+	enum findings_format fmt = g->rep && g->rep->format ? g->rep->format : g->r->format;
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "project", g->r->project, "file",
+	                 g->r->name ? g->r->name : g->r->path, "scope", g->scope, "content_hash",
+	                 g->content_hash, "unchanged", unchanged, "incomplete",
+	                 g->rep ? g->rep->incomplete : false, "format",
+	                 fmt ? findings_format_name(fmt) : "auto");
+}
+
+/* The identical file was ingested before: the earlier scans, nothing written. */
+static int same_file(struct ing *g, json_t **ret)
+{
+	sqlite3_stmt *st = prep(g, SQL_SAME_FILE);
+	if (!st)
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, g->content_hash);
+	store_bind_static(st, 3, g->scope);
+	json_t *scans = json_array();
+	int total[C_N] = {0};
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int c[C_N] = {0};
+		c[C_RESULTS] = sqlite3_column_int(st, 3);
+		total[C_RESULTS] += c[C_RESULTS];
+		json_array_append_new(scans,
+		                      json_pack("{s:I, s:s, s:s, s:o}", "id",
+		                                (json_int_t)sqlite3_column_int64(st, 0), "tool",
+		                                store_col_text(st, 1), "tool_version",
+		                                store_col_text(st, 2), "counts", counts_json(c)));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(scans);
+		return store_fail(g->s, "looking for an identical report", g->err);
+	}
+	if (json_array_size(scans) == 0) {
+		json_decref(scans);
+		*ret = NULL;
+		return 0;
+	}
+	json_t *res = result_new(g, true);
+	json_object_set_new(res, "scans", scans);
+	json_object_set_new(res, "counts", counts_json(total));
+	json_object_set_new(res, "verification", json_array());
+	json_object_set_new(res, "notices", json_integer(0));
+	*ret = res;
+	return 0;
+}
+
+int ingest_run(struct store *s, const struct ingest_request *r, const char *content_hash,
+               ingest_producer produce, void *produce_ud, json_t **ret_result, struct ts_err *err)
+{
+	if (ret_result)
+		*ret_result = NULL;
+	char clock[32];
+	struct findings_report rep = {0};
+	struct ing g = {.s = s,
+	                .r = r,
+	                .err = err,
+	                .scope = r->scope ? r->scope : "",
+	                .now = r->now,
+	                .content_hash = content_hash,
+	                .rep = &rep};
+	if (!g.now) {
+		ts_now_iso(clock);
+		g.now = clock;
+	}
+	if (strlen(g.scope) > INGEST_SCOPE_MAX ||
+	    (r->tool_version && strlen(r->tool_version) > INGEST_SCOPE_MAX))
+		return ts_err_set(err, TS_E_USAGE, "the scope and the tool version are at most %d bytes",
+		                  INGEST_SCOPE_MAX);
+	int rc = project_find(s, r->project, &g.project_id, err);
+	if (rc)
+		return rc;
+	/* Inside the write transaction, so two processes ingesting the same file
+	 * at once store it once. */
+	if ((rc = store_begin(s)) != 0)
+		return store_fail(s, "starting the ingest", err);
+	json_t *res = NULL;
+	if ((rc = same_file(&g, &res)) != 0 || res) {
+		store_rollback(s);
+		if (ret_result)
+			*ret_result = res;
+		else
+			json_decref(res);
+		return rc;
+	}
+	g.seen = strmap_new();
+	g.cbuf = ts_calloc(CORRELATE_MAX, sizeof(*g.cbuf));
+	json_t *changes = json_array();
+	int notices = 0;
+	if ((rc = findings_expire(s, g.project_id, g.now, NULL, err)) != 0)
+		goto fail;
+	if ((rc = mapping_load(s, g.project_id, &g.map, err)) != 0)
+		goto fail;
+	if ((rc = correlator_load(s, g.project_id, r->cwe, &g.corr, err)) != 0)
+		goto fail;
+	rc = produce(produce_ud, on_finding, &g, &rep, err);
+	if (rc)
+		goto fail;
+	/* A report of a single-tool format without results is still a scan: all
+	 * that tool's findings are gone. */
+	if (g.n_scans == 0 &&
+	    (rep.format == FINDINGS_FORMAT_ZAP || rep.format == FINDINGS_FORMAT_SEMGREP)) {
+		struct finding none = {.tool = findings_format_name(rep.format)};
+		struct scan_state *sc;
+		if ((rc = scan_of(&g, &none, &sc)) != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < g.n_scans; i++)
+		if ((rc = finish_scan(&g, &g.scans[i])) != 0)
+			goto fail;
+	if ((rc = verify_project(s, g.project_id, r->project, r->project_cfg,
+	                         g.n_scans ? g.scans[0].id : 0, g.now, changes, &notices, err)) !=
+	    0)
+		goto fail;
+	if ((rc = store_commit(s)) != 0) {
+		rc = store_fail(s, "committing the ingest", err);
+		goto fail;
+	}
+
+	res = result_new(&g, false);
+	json_object_set_new(res, "detail", json_string(rep.detail));
+	json_t *scans = json_array();
+	int total[C_N] = {0};
+	for (size_t i = 0; i < g.n_scans; i++) {
+		struct scan_state *sc = &g.scans[i];
+		for (int k = 0; k < C_N; k++)
+			total[k] += sc->counts[k];
+		json_array_append_new(scans,
+		                      json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)sc->id,
+		                                "tool", sc->tool, "tool_version", sc->tool_version,
+		                                "counts", counts_json(sc->counts)));
+	}
+	json_object_set_new(res, "scans", scans);
+	json_object_set_new(res, "counts", counts_json(total));
+	json_object_set_new(res, "verification", changes);
+	json_object_set_new(res, "notices", json_integer(notices));
+	changes = NULL;
+	if (ret_result)
+		*ret_result = res;
+	else
+		json_decref(res);
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	json_decref(changes);
+	for (size_t i = 0; i < g.n_scans; i++) {
+		free(g.scans[i].tool);
+		free(g.scans[i].tool_version);
+	}
+	strmap_free(g.seen, NULL);
+	mapping_free(g.map);
+	correlator_free(g.corr);
+	free(g.cbuf);
+	return rc;
+}
+
+/* ---- from a file -------------------------------------------------------- */
+
+static int hash_file(const char *path, const char *name, char out[65], struct ts_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ts_err_set(err, errno == ENOENT ? TS_E_NOTFOUND : TS_E_IO, "%s: %s", name,
+		                  strerror(errno));
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md)
+		abort();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	char *buf = ts_malloc(HASH_CHUNK);
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, HASH_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = ts_err_set(err, TS_E_IO, "%s: %s", name, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, buf, (size_t)n);
+	}
+	free(buf);
+	close(fd);
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	EVP_DigestFinal_ex(md, d, &dl);
+	EVP_MD_CTX_free(md);
+	for (unsigned int i = 0; i < dl && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	return rc;
+}
+
+struct file_producer {
+	const struct ingest_request *r;
+};
+
+static int produce_file(void *ud, finding_cb cb, void *cb_ud, struct findings_report *rep,
+                        struct ts_err *err)
+{
+	const struct file_producer *p = ud;
+	return findings_parse(p->r->path, p->r->name, p->r->format, cb, cb_ud, rep, err);
+}
+
+int ingest_report(struct store *s, const struct ingest_request *r, json_t **ret_result,
+                  struct ts_err *err)
+{
+	if (ret_result)
+		*ret_result = NULL;
+	const char *name = r->name ? r->name : r->path;
+	char hash[65] = "";
+	int rc = hash_file(r->path, name, hash, err);
+	if (rc)
+		return rc;
+	struct file_producer p = {r};
+	return ingest_run(s, r, hash, produce_file, &p, ret_result, err);
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Findings to components: a component's code.paths globs and code.urls
+ * prefixes (model version in force), the most specific match winning. */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/findings/ingest_internal.h"
+
+struct map_rule {
+	char *pattern; /* a glob, or a URL prefix */
+	size_t weight; /* literal characters before the first wildcard / prefix length */
+	size_t comp;   /* index into keys */
+};
+
+struct mapping {
+	char **keys; /* component keys, sorted */
+	size_t n_keys;
+	struct map_rule *paths, *urls;
+	size_t n_paths, n_urls;
+	struct strmap *cache; /* "p" path or "u" url -> component index + 1, 0: none */
+};
+
+static const char SQL_COMPONENTS[] =
+    "SELECT c.key, c.code FROM components c WHERE c.model_version_id = "
+    "(SELECT id FROM model_versions WHERE project_id = ?1 ORDER BY version DESC LIMIT 1) "
+    "ORDER BY c.key";
+
+static size_t literal_len(const char *glob)
+{
+	return strcspn(glob, "*?");
+}
+
+static void add_rule(struct map_rule **v, size_t *n, char *pattern, size_t weight, size_t comp)
+{
+	*v = ts_realloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = (struct map_rule){pattern, weight, comp};
+}
+
+/* A URL's parts: scheme and host (with port) as they are, the path without
+ * query and fragment. */
+struct url_parts {
+	const char *scheme, *host, *path;
+	size_t scheme_len, host_len, path_len;
+};
+
+static void url_split(const char *u, struct url_parts *p)
+{
+	memset(p, 0, sizeof(*p));
+	const char *sep = strstr(u, "://");
+	if (sep && (size_t)(sep - u) < strcspn(u, "/?#")) {
+		p->scheme = u;
+		p->scheme_len = (size_t)(sep - u);
+		u = sep + 3;
+		p->host = u;
+		p->host_len = strcspn(u, "/?#");
+		u += p->host_len;
+	}
+	p->path = u;
+	p->path_len = strcspn(u, "?#");
+}
+
+int mapping_load(struct store *s, int64_t project_id, struct mapping **ret, struct ts_err *err)
+{
+	struct mapping *m = ts_calloc(1, sizeof(*m));
+	m->cache = strmap_new();
+	sqlite3_stmt *st = store_prepare(s, SQL_COMPONENTS);
+	if (!st) {
+		mapping_free(m);
+		return store_fail(s, "loading components", err);
+	}
+	sqlite3_bind_int64(st, 1, project_id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t comp = m->n_keys;
+		m->keys = ts_realloc(m->keys, (comp + 1) * sizeof(*m->keys));
+		m->keys[m->n_keys++] = store_col_dup(st, 0);
+		const char *code = store_col_text(st, 1);
+		json_t *doc = code ? json_loads(code, 0, NULL) : NULL;
+		size_t i;
+		json_t *v;
+		json_array_foreach (json_object_get(doc, "paths"), i, v) {
+			const char *g = json_string_value(v);
+			if (!g)
+				continue;
+			while (g[0] == '.' && g[1] == '/')
+				g += 2;
+			while (g[0] == '/')
+				g++;
+			if (!*g)
+				continue;
+			size_t len = strlen(g);
+			/* A trailing '/' is the subtree; its literal part is all of it. */
+			char *pat = g[len - 1] == '/' ? ts_asprintf("%s**", g) : ts_strdup(g);
+			add_rule(&m->paths, &m->n_paths, pat, literal_len(g), comp);
+		}
+		json_array_foreach (json_object_get(doc, "urls"), i, v) {
+			const char *u = json_string_value(v);
+			if (!u || !*u)
+				continue;
+			struct url_parts p;
+			url_split(u, &p);
+			size_t pl = p.path_len;
+			while (pl > 0 && p.path[pl - 1] == '/')
+				pl--;
+			add_rule(&m->urls, &m->n_urls, ts_strdup(u), p.host_len + pl, comp);
+		}
+		json_decref(doc);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, "loading components", err);
+		sqlite3_reset(st);
+		mapping_free(m);
+		return rc;
+	}
+	sqlite3_reset(st);
+	*ret = m;
+	return 0;
+}
+
+void mapping_free(struct mapping *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_keys; i++)
+		free(m->keys[i]);
+	for (size_t i = 0; i < m->n_paths; i++)
+		free(m->paths[i].pattern);
+	for (size_t i = 0; i < m->n_urls; i++)
+		free(m->urls[i].pattern);
+	free(m->keys);
+	free(m->paths);
+	free(m->urls);
+	strmap_free(m->cache, NULL);
+	free(m);
+}
+
+/* depth bounds the backtracking of a hostile pattern with many stars. */
+static bool glob_at(const char *p, const char *s, int depth)
+{
+	if (depth > 32)
+		return false;
+	while (*p) {
+		if (p[0] == '*' && p[1] == '*') {
+			p += 2;
+			if (*p == '\0')
+				return true;
+			if (*p == '/') {
+				/* "**" then '/': zero or more whole directories. */
+				p++;
+				for (const char *t = s;; t++) {
+					if ((t == s || t[-1] == '/') && glob_at(p, t, depth + 1))
+						return true;
+					if (!*t)
+						return false;
+				}
+			}
+			for (const char *t = s;; t++) {
+				if (glob_at(p, t, depth + 1))
+					return true;
+				if (!*t)
+					return false;
+			}
+		}
+		if (*p == '*') {
+			p++;
+			for (const char *t = s;; t++) {
+				if (glob_at(p, t, depth + 1))
+					return true;
+				if (!*t || *t == '/')
+					return false;
+			}
+		}
+		if (*p == '?') {
+			if (!*s || *s == '/')
+				return false;
+		} else if (*p != *s) {
+			return false;
+		}
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+bool mapping_glob_match(const char *glob, const char *path)
+{
+	size_t n = strlen(glob);
+	if (n > 0 && glob[n - 1] == '/') {
+		char *g = ts_asprintf("%s**", glob);
+		bool r = glob_at(g, path, 0);
+		free(g);
+		return r;
+	}
+	return glob_at(glob, path, 0);
+}
+
+bool mapping_url_match(const char *prefix, const char *url)
+{
+	struct url_parts a, b;
+	url_split(prefix, &a);
+	url_split(url, &b);
+	if (a.scheme_len != b.scheme_len || a.host_len != b.host_len)
+		return false;
+	if (a.scheme_len && strncasecmp(a.scheme, b.scheme, a.scheme_len) != 0)
+		return false;
+	if (a.host_len && strncasecmp(a.host, b.host, a.host_len) != 0)
+		return false;
+	size_t pl = a.path_len;
+	while (pl > 0 && a.path[pl - 1] == '/')
+		pl--;
+	if (pl == 0)
+		return true;
+	if (b.path_len < pl || memcmp(a.path, b.path, pl) != 0)
+		return false;
+	/* On a segment boundary: /api covers /api and /api/x, not /apix. */
+	return b.path_len == pl || b.path[pl] == '/';
+}
+
+static const char *best(struct mapping *m, const struct map_rule *rules, size_t n, bool url,
+                        const char *what)
+{
+	char *key = ts_asprintf("%c%s", url ? 'u' : 'p', what);
+	bool created = false;
+	void **slot = strmap_slot(m->cache, key, &created);
+	free(key);
+	if (created) {
+		const struct map_rule *win = NULL;
+		for (size_t i = 0; i < n; i++) {
+			const struct map_rule *r = &rules[i];
+			if (win && (r->weight < win->weight ||
+			            (r->weight == win->weight && r->comp >= win->comp)))
+				continue; /* keys are sorted: the lower index is the lower key */
+			if (url ? mapping_url_match(r->pattern, what)
+			        : glob_at(r->pattern, what, 0))
+				win = r;
+		}
+		*slot = (void *)(uintptr_t)(win ? win->comp + 1 : 0);
+	}
+	uintptr_t v = (uintptr_t)*slot;
+	return v ? m->keys[v - 1] : NULL;
+}
+
+const char *mapping_find(struct mapping *m, const char *path, const char *url)
+{
+	if (path && *path)
+		return best(m, m->paths, m->n_paths, false, path);
+	if (url && *url)
+		return best(m, m->urls, m->n_urls, true, url);
+	return NULL;
+}
