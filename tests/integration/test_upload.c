@@ -27,8 +27,8 @@
 #define TOK_ALL "global-Upload-Token-DO-NOT-LOG"
 #define TOK_ALPHA "alpha-Upload-Token-DO-NOT-LOG"
 #define TOK_BETA "beta-Upload-Token-DO-NOT-LOG"
-#define SMALL_MAX 65536
-#define UNAVAILABLE "ingestion is not available in this build"
+#define SMALL_MAX (1024 * 1024)
+#define TRUNCATED "$.runs: the file ends inside the document at byte 10 (truncated?)"
 
 struct fx {
 	char *dir;
@@ -321,6 +321,22 @@ static const char SARIF[] =
     " \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \"src/a.c\"},"
     " \"region\": {\"startLine\": 7}}}]}]}]}\n";
 
+/* A report of tests/data/findings/sarif (new string). */
+static char *sarif_data(const char *name)
+{
+	char *path = ts_asprintf("%s/tests/data/findings/sarif/%s", tu_env("TS_SOURCE_DIR"), name);
+	char *text = tu_read_file(path);
+	if (!text)
+		fail_msg("cannot read %s", path);
+	free(path);
+	return text;
+}
+
+static json_int_t count_of(const json_t *result, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(result, "counts"), key));
+}
+
 /* ------------------------------------------------------------ cases */
 
 static void test_refusals(void **state)
@@ -366,8 +382,10 @@ static void test_upload_and_poll(void **state)
 {
 	(void)state;
 	start_daemon();
-	struct reply r = post("alpha/scans?format=sarif&scope=main&tool_version=1.2&name=ci.sarif",
-	                      TOK_ALPHA, SARIF);
+	char *codeql = sarif_data("codeql-2.5.4.sarif");
+	struct reply r =
+	    post("alpha/scans?format=sarif&scope=main&tool_version=2.5.4-ci&name=codeql.sarif",
+	         TOK_ALPHA, codeql);
 	if (r.status != 202)
 		fail_msg("status %ld: %s", r.status, r.body);
 	json_t *doc = json_loads(r.body, 0, NULL);
@@ -379,27 +397,62 @@ static void test_upload_and_poll(void **state)
 	json_decref(doc);
 	reply_free(&r);
 	char *sql = ts_asprintf("SELECT count(*) FROM scan_uploads WHERE id = 1 AND source = 'api'"
-	                        " AND format = 'sarif' AND scope = 'main' AND tool_version = '1.2'"
-	                        " AND name = 'ci.sarif' AND size = %zu",
-	                        strlen(SARIF));
+	                        " AND format = 'sarif' AND scope = 'main' AND tool_version ="
+	                        " '2.5.4-ci' AND name = 'codeql.sarif' AND size = %zu",
+	                        strlen(codeql));
 	assert_int_equal(q_int(sql), 1);
 	free(sql);
 
-	json_t *out = wait_outcome(id, TOK_ALPHA, 20000);
+	json_t *out = wait_outcome(id, TOK_ALPHA, 30000);
 	assert_int_equal(json_integer_value(json_object_get(out, "id")), 1);
 	assert_string_equal(json_string_value(json_object_get(out, "project")), "alpha");
-	assert_string_equal(json_string_value(json_object_get(out, "status")), "failed");
-	assert_string_equal(json_string_value(json_object_get(out, "error")), UNAVAILABLE);
+	if (strcmp(json_string_value(json_object_get(out, "status")), "done") != 0)
+		fail_msg("upload failed: %s", json_string_value(json_object_get(out, "error")));
+	assert_null(json_object_get(out, "error"));
 	assert_non_null(json_string_value(json_object_get(out, "received_at")));
 	assert_non_null(json_string_value(json_object_get(out, "finished_at")));
+	/* The CodeQL log: 72 results, all new, none under a component of the
+	 * (empty) model. */
+	const json_t *res = json_object_get(out, "result");
+	assert_int_equal(count_of(res, "results"), 72);
+	assert_int_equal(count_of(res, "new"), 72);
+	assert_int_equal(count_of(res, "unmapped"), 72);
+	assert_int_equal(count_of(res, "fixed"), 0);
+	assert_false(json_is_true(json_object_get(res, "unchanged")));
+	assert_string_equal(json_string_value(json_object_get(res, "scope")), "main");
+	const json_t *scan = json_array_get(json_object_get(res, "scans"), 0);
+	assert_string_equal(json_string_value(json_object_get(scan, "tool")), "CodeQL");
+	assert_string_equal(json_string_value(json_object_get(scan, "tool_version")), "2.5.4-ci");
 	json_decref(out);
+	assert_int_equal(q_int("SELECT count(*) FROM findings"), 72);
+	assert_int_equal(q_int("SELECT count(*) FROM scans WHERE source_name = 'codeql.sarif'"
+	                       " AND scope = 'main'"),
+	                 1);
 	/* The global token sees it; another project's token does not. */
 	struct reply g = call("GET", "/api/v1/scans/1", TOK_ALL, NULL, 0);
 	assert_int_equal(g.status, 200);
 	reply_free(&g);
 	expect_refusal(call("GET", "/api/v1/scans/1", TOK_BETA, NULL, 0), 404, "no such upload");
+
+	/* The same report again changes nothing. */
+	r = post("alpha/scans?scope=main&name=codeql.sarif", TOK_ALL, codeql);
+	assert_int_equal(r.status, 202);
+	reply_free(&r);
+	out = wait_outcome(2, TOK_ALPHA, 30000);
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "done");
+	assert_true(json_is_true(json_object_get(json_object_get(out, "result"), "unchanged")));
+	json_decref(out);
+	assert_int_equal(q_int("SELECT count(*) FROM scans"), 1);
 	/* The body's file is removed once ingested. */
 	assert_int_equal(count_files(F->uploads), 0);
+	free(codeql);
+	/* Each ingestion is logged with its counts. */
+	char *log = du_stderr(F->d);
+	assert_non_null(strstr(log, "scan upload ingested id=1 project=alpha source=api "
+	                            "name=\"codeql.sarif\""));
+	assert_non_null(strstr(log, "results=72 new=72 fixed=0 reopened=0 correlated=0 "
+	                            "unchanged=no"));
+	free(log);
 	stop_daemon();
 }
 
@@ -413,9 +466,11 @@ static void test_bad_report(void **state)
 	reply_free(&r);
 	json_t *out = wait_outcome(1, TOK_BETA, 20000);
 	assert_string_equal(json_string_value(json_object_get(out, "status")), "failed");
-	assert_string_equal(json_string_value(json_object_get(out, "error")), UNAVAILABLE);
+	assert_string_equal(json_string_value(json_object_get(out, "error")),
+	                    "broken.json: " TRUNCATED);
 	assert_null(json_object_get(out, "result"));
 	json_decref(out);
+	assert_int_equal(q_int("SELECT count(*) FROM scans"), 0);
 	stop_daemon();
 }
 
@@ -427,22 +482,39 @@ static void test_spool(void **state)
 	/* Created at start, with done/ and failed/. */
 	assert_int_equal(count_files(adir), 2);
 	/* A copy in progress is a dotfile: left alone. */
-	char *partial = tu_write_file(adir, ".report.sarif.part", SARIF);
+	char *cppcheck = sarif_data("cppcheck-2.17.1.sarif");
+	char *partial = tu_write_file(adir, ".report.sarif.part", cppcheck);
 	char *final_path = ts_asprintf("%s/report.sarif", adir);
-	char *tmp = tu_write_file(adir, ".report.sarif.tmp", SARIF);
+	char *tmp = tu_write_file(adir, ".report.sarif.tmp", cppcheck);
 	assert_int_equal(rename(tmp, final_path), 0);
 	free(tmp);
-	char *failed = ts_asprintf("%s/failed/report.sarif", adir);
-	char *reason = ts_asprintf("%s/failed/report.sarif.reason", adir);
+	char *done = ts_asprintf("%s/done/report.sarif", adir);
+	char *result = ts_asprintf("%s/done/report.sarif.result.json", adir);
+	if (!wait_file(result, 10000))
+		fail_msg("%s not written", result);
+	assert_true(wait_file(done, 0));
+	json_t *doc = json_load_file(result, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(count_of(doc, "results"), 7);
+	assert_int_equal(count_of(doc, "new"), 7);
+	const json_t *scan = json_array_get(json_object_get(doc, "scans"), 0);
+	assert_string_equal(json_string_value(json_object_get(scan, "tool")), "Cppcheck");
+	json_decref(doc);
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE source = 'spool' AND"
+	                       " name = 'report.sarif' AND status = 'done'"),
+	                 1);
+	assert_int_equal(q_int("SELECT count(*) FROM findings"), 7);
+	/* A report that does not parse goes to failed/ with the message. */
+	tmp = tu_write_file(adir, ".broken", "{\"runs\": [");
+	char *broken = ts_asprintf("%s/broken.sarif", adir);
+	assert_int_equal(rename(tmp, broken), 0);
+	free(tmp);
+	char *reason = ts_asprintf("%s/failed/broken.sarif.reason", adir);
 	if (!wait_file(reason, 10000))
 		fail_msg("%s not written", reason);
 	char *text = tu_read_file(reason);
-	assert_string_equal(text, UNAVAILABLE "\n");
+	assert_string_equal(text, "broken.sarif: " TRUNCATED "\n");
 	free(text);
-	assert_true(wait_file(failed, 0));
-	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE source = 'spool' AND"
-	                       " name = 'report.sarif' AND status = 'failed'"),
-	                 1);
 	/* A link is refused, never followed. */
 	char *link_path = ts_asprintf("%s/link.sarif", adir);
 	assert_int_equal(symlink("/etc/passwd", link_path), 0);
@@ -457,24 +529,30 @@ static void test_spool(void **state)
 	char *moved_link = ts_asprintf("%s/failed/link.sarif", adir);
 	assert_int_equal(lstat(moved_link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	/* The same name again gets a suffix in failed/. */
-	tmp = tu_write_file(adir, ".again", SARIF);
+	/* The same name again gets a suffix in done/. */
+	tmp = tu_write_file(adir, ".again", cppcheck);
 	assert_int_equal(rename(tmp, final_path), 0);
 	free(tmp);
-	char *reason2 = ts_asprintf("%s/failed/report.sarif.1.reason", adir);
-	if (!wait_file(reason2, 10000))
-		fail_msg("%s not written", reason2);
-	/* The dotfile is still there, not queued. */
+	char *result2 = ts_asprintf("%s/done/report.sarif.1.result.json", adir);
+	if (!wait_file(result2, 10000))
+		fail_msg("%s not written", result2);
+	doc = json_load_file(result2, 0, NULL);
+	assert_true(json_is_true(json_object_get(doc, "unchanged")));
+	json_decref(doc);
+	/* The dotfile is still there, not queued; the link was never a row. */
 	assert_int_equal(lstat(partial, &st), 0);
-	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads"), 3);
 	assert_int_equal(count_files(adir), 3); /* done, failed, the dotfile */
 	stop_daemon();
 	free(adir);
 	free(partial);
 	free(final_path);
-	free(failed);
+	free(done);
+	free(result);
+	free(result2);
+	free(broken);
 	free(reason);
-	free(reason2);
+	free(cppcheck);
 	free(link_path);
 	free(link_reason);
 	free(moved_link);
@@ -551,11 +629,15 @@ static void test_restart_resumes(void **state)
 	                    "stopped with the upload waiting)");
 	json_decref(lost);
 	json_t *a = wait_outcome(7, TOK_ALL, 20000);
-	assert_string_equal(json_string_value(json_object_get(a, "error")), UNAVAILABLE);
+	assert_string_equal(json_string_value(json_object_get(a, "status")), "done");
+	assert_int_equal(count_of(json_object_get(a, "result"), "new"), 1);
 	json_decref(a);
+	/* The same content: the store recognises it. */
 	json_t *b = wait_outcome(8, TOK_ALPHA, 20000);
-	assert_string_equal(json_string_value(json_object_get(b, "error")), UNAVAILABLE);
+	assert_string_equal(json_string_value(json_object_get(b, "status")), "done");
+	assert_true(json_is_true(json_object_get(json_object_get(b, "result"), "unchanged")));
 	json_decref(b);
+	assert_int_equal(q_int("SELECT count(*) FROM findings"), 1);
 	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status IN ('queued',"
 	                       " 'running')"),
 	                 0);
@@ -593,9 +675,9 @@ static void test_stop_keeps_queue(void **state)
 	start_daemon();
 	json_t *last = wait_outcome(20, TOK_ALPHA, 20000);
 	json_decref(last);
-	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status = 'failed' AND"
-	                       " error = '" UNAVAILABLE "'"),
-	                 20);
+	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads WHERE status = 'done'"), 20);
+	/* One scan: the 19 others were the same report. */
+	assert_int_equal(q_int("SELECT count(*) FROM scans"), 1);
 	assert_int_equal(count_files(F->uploads), 0);
 	stop_daemon();
 }
