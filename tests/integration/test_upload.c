@@ -596,6 +596,10 @@ static void test_loop_responsive(void **state)
 	if (!du_under_valgrind() && worst > 0.2)
 		fail_msg("/healthz took %.0f ms during an ingestion", worst * 1000);
 	json_t *out = wait_outcome(1, TOK_ALPHA, 60000);
+	/* The loop was probed while the report was really being ingested. */
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "done");
+	assert_int_equal(count_of(json_object_get(out, "result"), "results"), 60000);
+	assert_true(probes > 5);
 	json_decref(out);
 	stop_daemon();
 }
