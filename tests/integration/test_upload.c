@@ -420,6 +420,7 @@ static void test_upload_and_poll(void **state)
 	assert_int_equal(count_of(res, "fixed"), 0);
 	assert_false(json_is_true(json_object_get(res, "unchanged")));
 	assert_string_equal(json_string_value(json_object_get(res, "scope")), "main");
+	assert_string_equal(json_string_value(json_object_get(res, "file")), "codeql.sarif");
 	const json_t *scan = json_array_get(json_object_get(res, "scans"), 0);
 	assert_string_equal(json_string_value(json_object_get(scan, "tool")), "CodeQL");
 	assert_string_equal(json_string_value(json_object_get(scan, "tool_version")), "2.5.4-ci");
