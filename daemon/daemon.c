@@ -10,6 +10,7 @@
 
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
+#include "daemon/uploads.h"
 #include "engine/log.h"
 
 static void log_lines(enum log_level level, const char *what, const char *msg)
@@ -73,6 +74,10 @@ static void daemon_finish(struct daemon *d)
 	 * final checkpoint. */
 	httpd_close(d->httpd);
 	d->httpd = NULL;
+	/* A running ingestion still ends and records its outcome: the loop
+	 * runs until its worker returns. */
+	uploads_close(d->uploads);
+	d->uploads = NULL;
 
 	struct ts_err err = {0};
 	int wal = 0, done = 0, busy = 0;
@@ -129,6 +134,7 @@ void daemon_stop(struct daemon *d, const char *reason)
 	log_info("stopping reason=%s inflight=%u", reason, d->inflight);
 	notify_stopping("stopping: finishing in-flight work");
 	httpd_quiesce(d->httpd);
+	uploads_quiesce(d->uploads);
 	cron_stop(&d->cron);
 	daemon_quiesce(d);
 }
@@ -181,7 +187,9 @@ void daemon_reload(struct daemon *d)
 	keep_unreloadable(d->cfg, next);
 	struct config *old = d->cfg;
 	d->cfg = next;
-	config_free(old);
+	/* The running ingestion reads the old one until it ends. */
+	if (!uploads_retire_config(d->uploads, old))
+		config_free(old);
 	log_set_level((enum log_level)d->cfg->log_level);
 	d->reloads++;
 	log_info("reloaded config=%s log_level=%s connectors=%zu projects=%zu", d->config_path,
@@ -308,6 +316,10 @@ int daemon_run(struct daemon *d)
 		log_err("cannot start the periodic jobs");
 		return -EINVAL;
 	}
+	struct ts_err err = {0};
+	if (uploads_start(d, &d->uploads, &err) < 0)
+		log_err("scan uploads disabled (the API answers 503, the spool is not read): %s",
+		        err.msg);
 	start_httpd(d);
 	d->state = DAEMON_RUNNING;
 	log_info("started version=%s database=%s config=%s log_level=%s watchdog_ms=%llu",

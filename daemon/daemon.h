@@ -31,6 +31,8 @@ struct daemon {
 	struct config *cfg;  /* owned, current */
 	struct store *store; /* owned */
 	struct httpd *httpd; /* owned: the HTTP endpoint (daemon/httpd.h), NULL when off */
+	struct uploads *uploads; /* owned: scan uploads and the spool (daemon/uploads.h), NULL
+	                          * when off */
 	struct sync_job *sync_job; /* owned by daemon/sync_job.c while it runs, else NULL */
 	enum daemon_state state;
 

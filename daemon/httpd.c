@@ -19,8 +19,10 @@
 #include <uv.h>
 
 #include "connectors/connector.h"
+#include "daemon/api.h"
 #include "daemon/daemon.h"
 #include "daemon/sync_job.h"
+#include "daemon/uploads.h"
 #include "engine/log.h"
 #include "engine/tracking/webhook.h"
 
@@ -45,6 +47,7 @@ struct hreq {
 	struct webhook_event *ev; /* owned once parsed */
 	unsigned status;          /* HREQ_DONE: the answer */
 	struct hreq *next;        /* in the pending batch */
+	struct api_req *api;      /* an /api/ request: daemon/api.c reads and answers it */
 };
 
 struct httpd {
@@ -159,6 +162,9 @@ static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
 	                        (json_int_t)((ts_monotonic_ms() - d->started_ms) / 1000));
 	if (pauses)
 		json_object_set_new(doc, "paused", json_deep_copy(pauses));
+	json_object_set_new(doc, "uploads",
+	                    json_pack("{s:I, s:b}", "queued", (json_int_t)uploads_queued(d->uploads),
+	                              "running", uploads_running(d->uploads)));
 	char *body = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	enum MHD_Result r = respond(conn, MHD_HTTP_OK, body ? body : "{}", "application/json",
@@ -175,6 +181,7 @@ static void hreq_free(struct hreq *r)
 		return;
 	ts_buf_free(&r->body);
 	webhook_event_free(r->ev);
+	api_req_free(r->api);
 	free(r);
 }
 
@@ -385,6 +392,20 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 			              "method not allowed", "GET, HEAD");
 		return healthz(h, conn);
 	}
+	if (api_path(url)) {
+		if (h->quiesced)
+			return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down",
+			              NULL);
+		struct api_req *ar = NULL;
+		enum MHD_Result q = api_begin(h->d, conn, url, method, &ar);
+		if (ar) {
+			struct hreq *r = ts_calloc(1, sizeof(*r));
+			r->conn = conn;
+			r->api = ar;
+			*con_cls = r;
+		}
+		return q;
+	}
 	enum webhook_source source;
 	char name[72];
 	if (!parse_hook_path(url, &source, name, sizeof(name)))
@@ -464,6 +485,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	struct hreq *r = *con_cls;
 	if (!r)
 		return begin_request(h, conn, url, method, con_cls);
+	if (r->api)
+		return api_continue(r->api, upload_data, upload_data_size);
 	switch (r->state) {
 	case HREQ_BODY:
 		if (*upload_data_size == 0)
@@ -674,6 +697,12 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 	run_mhd(h);
 	*ret_h = h;
 	return 0;
+}
+
+void httpd_wake(struct httpd *h)
+{
+	if (h)
+		run_mhd(h);
 }
 
 void httpd_quiesce(struct httpd *h)

@@ -28,6 +28,10 @@ struct httpd;
  * httpd_close. */
 int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err);
 
+/* Lets the endpoint run after a connection was resumed outside its own
+ * callbacks (an upload whose file reached the disk). NULL is a no-op. */
+void httpd_wake(struct httpd *h);
+
 /* Stops accepting connections (the first step of a graceful stop). Requests
  * already received are still answered; new requests on kept-alive
  * connections are answered 503. NULL is a no-op. */

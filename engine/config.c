@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/api_tokens.h"
 #include "engine/findings/notice.h"
 #include "engine/log.h"
 #include "engine/tracking/fieldmap.h"
@@ -187,6 +188,7 @@ static const struct opt top_opts[] = {
     O_ENUM("log_level", struct config, log_level, R, log_levels, LOG_LEVEL_INFO),
     O_PATHLIST("library_paths", struct config, library_paths, R, TS_DEFAULT_DATADIR "/library"),
     O_INT("shutdown_timeout_ms", struct config, shutdown_timeout_ms, R, 100, 60000, 5000),
+    O_PATH("spool_dir", struct config, spool_dir, OPT_STATE_DIR, NULL),
     O_SECTION("http", R, section_http),
     O_SECTION("connectors", R, section_connectors),
     O_SECTION("projects", R, section_projects),
@@ -199,6 +201,7 @@ static const struct opt http_opts[] = {
     O_STR("listen", struct config, http_listen, OPT_EMPTY_NULL, DEFAULT_LISTEN, check_listen),
     O_SECRET("api_tokens_file", struct config, api_tokens, R),
     O_SIZE("max_body_bytes", struct config, http_max_body, R, 1024, 64 * 1024 * 1024, 1024 * 1024),
+    O_SIZE("max_upload_bytes", struct config, http_max_upload, R, 1024, 4LL << 30, 256LL << 20),
     {0},
 };
 
@@ -1139,6 +1142,31 @@ static void section_http(struct loader *l, const config_setting_t *s)
 	snprintf(l->prefix, sizeof(l->prefix), "http: ");
 	parse_group(l, s, http_opts, l->cfg);
 	l->prefix[0] = '\0';
+	/* The token file's own lines are checked now, so a bad line is
+	 * refused with the rest of the configuration ("TOKENFILE:LINE: ..."). */
+	const struct config_secret *sec = &l->cfg->api_tokens;
+	if (sec->value) {
+		struct ts_err terr = {0};
+		if (api_tokens_parse(sec->value, sec->path, &l->cfg->api_token_list, &terr) < 0) {
+			const char *p = terr.msg;
+			while (p && *p) {
+				const char *nl = strchr(p, '\n');
+				char *one = ts_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+				/* "PATH:LINE: message" back into its parts. */
+				size_t plen = strlen(sec->path);
+				const char *msg = one;
+				long line = 0;
+				if (strncmp(one, sec->path, plen) == 0 && one[plen] == ':') {
+					char *e = NULL;
+					line = strtol(one + plen + 1, &e, 10);
+					msg = e && e[0] == ':' && e[1] == ' ' ? e + 2 : one + plen + 2;
+				}
+				problem_add(l, sec->path, (int)line, msg);
+				free(one);
+				p = nl ? nl + 1 : NULL;
+			}
+		}
+	}
 }
 
 /* Reports labels with spaces, which Jira refuses. */
@@ -1513,6 +1541,7 @@ void config_free(struct config *cfg)
 		return;
 	free_fields(top_opts, cfg);
 	free_fields(http_opts, cfg);
+	api_tokens_free(cfg->api_token_list);
 	config_free_sections(cfg);
 	free(cfg->path);
 	free(cfg);

@@ -11,6 +11,7 @@
 
 enum config_connector_type { CONFIG_CONNECTOR_JIRA, CONFIG_CONNECTOR_GITLAB };
 struct fieldmap;
+struct api_tokens;
 enum config_jira_flavor { CONFIG_JIRA_CLOUD, CONFIG_JIRA_DATACENTER };
 
 /* Largest configuration file and largest secret file accepted, in bytes. */
@@ -103,7 +104,11 @@ struct config {
 	int log_level;        /* enum log_level */
 	char *http_listen;    /* "127.0.0.1:8750", NULL: HTTP endpoint disabled */
 	struct config_secret api_tokens; /* one bearer token per line; value NULL: API closed */
+	struct api_tokens *api_token_list; /* api_tokens parsed (engine/api_tokens.h); owned;
+	                                    * NULL when no file is configured */
 	size_t http_max_body;            /* 1024..64 MiB */
+	size_t http_max_upload;          /* scan uploads and spool files: 1024..4 GiB */
+	char *spool_dir;                 /* absolute; NULL: no spool directory */
 	int shutdown_timeout_ms;         /* 100..60000 */
 
 	struct config_connector *connectors;
