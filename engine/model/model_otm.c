@@ -17,9 +17,11 @@ struct otm {
 	json_t *srcmap;      /* kind -> [source paths] */
 	json_t *threats;     /* id -> native threat (borrowed from out) */
 	json_t *cms;         /* id -> native countermeasure (borrowed from out) */
-	json_t *zone_ids;    /* trust zone id -> true */
-	json_t *zone_of;     /* component id -> trust zone id */
+	json_t *zone_ids;    /* trust zone id -> its trust level */
+	json_t *zone_of;     /* component id -> trust zone id; a container's own id */
 	json_t *parent_of;   /* component id -> parent component id */
+	json_t *containers;  /* container component id -> the trust zone made of it */
+	json_t *container_up; /* container id -> {"zone"|"component": its parent} */
 	json_t *asset_class; /* asset id -> its classification (a string) */
 };
 
@@ -236,17 +238,65 @@ static void convert_zones(struct otm *o)
 		if (desc)
 			json_object_set_new(zone, "description", json_string(desc));
 		json_array_append_new(zones, zone);
-		json_object_set_new(o->zone_ids, id, json_true());
+		json_object_set_new(o->zone_ids, id, json_integer(level));
 		jsonpath_init(&p, "$.trustZones");
 		jsonpath_index(&p, i);
 		map_src(o, "trust_zones", &p);
 	}
 }
 
-/* The library type of an OTM component: its type, then each tag; else a
- * generic type by the words of type and tags, with a warning. */
+/* The library type named by a component's name: the whole name, then each
+ * pair of adjacent words ("Public Web App" -> "web-app"), then each word, as
+ * a slug. Tools that leave the type empty (Microsoft TMT through StartLeft)
+ * still name elements "Web API" or "PostgreSQL". NULL when nothing maps. */
+static const char *type_by_name(struct otm *o, const char *name)
+{
+	enum { MAX_WORDS = 32 };
+	char *slug = model_slug(name);
+	const char *t = model_map_type(o->ti, "otm", slug);
+	char *words[MAX_WORDS];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(slug, "-", &save); w && n < MAX_WORDS;
+	     w = strtok_r(NULL, "-", &save))
+		words[n++] = w;
+	for (size_t i = 0; !t && i + 1 < n; i++) {
+		char *pair = ts_asprintf("%s-%s", words[i], words[i + 1]);
+		t = model_map_type(o->ti, "otm", pair);
+		free(pair);
+	}
+	for (size_t i = 0; !t && i < n; i++)
+		t = model_map_type(o->ti, "otm", words[i]);
+	free(slug);
+	return t;
+}
+
+/* Is the component a container (a VPC, a subnet, a resource group) by the
+ * library's container_types: its type, or, when its type maps to nothing,
+ * one of its tags (StartLeft writes "empty-component" with the resource type
+ * "AWS::EC2::Subnet" as a tag)? */
+static bool is_container(struct otm *o, const char *type, const json_t *tags)
+{
+	if (!o->ti || !o->ti->container)
+		return false;
+	if (o->ti->container(o->ti->ud, "otm", type))
+		return true;
+	if (model_map_type(o->ti, "otm", type))
+		return false;
+	size_t i;
+	json_t *tag;
+	json_array_foreach (tags, i, tag) {
+		const char *s = json_string_value(tag);
+		if (s && *s && o->ti->container(o->ti->ud, "otm", s))
+			return true;
+	}
+	return false;
+}
+
+/* The library type of an OTM component: its type, then each tag, then its
+ * name; else a generic type by the words of type and tags, with a warning. */
 static const char *component_type(struct otm *o, const char *type, const json_t *tags,
-                                  struct jsonpath *p)
+                                  const char *name, struct jsonpath *p)
 {
 	const char *t = model_map_type(o->ti, "otm", type);
 	size_t i;
@@ -256,6 +306,8 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 			break;
 		t = model_map_type(o->ti, "otm", json_string_value(tag));
 	}
+	if (!t)
+		t = type_by_name(o, name);
 	if (t)
 		return t;
 	const char *g = model_guess_generic(type);
@@ -562,6 +614,84 @@ static void component_assets(struct otm *o, const json_t *c, struct jsonpath *p,
 		json_object_set_new(props, "data_classification", json_string(ranks[best]));
 }
 
+/* A container component becomes a trust zone of the same id and name, which
+ * holds what the file puts inside it; its trust level, that of the zone that
+ * holds the container, is set by container_levels once all are read. */
+static void add_container(struct otm *o, struct jsonpath *p, const char *id, const char *name,
+                          const char *type, const char *desc, const char *pzone,
+                          const char *pcomp)
+{
+	if (json_object_get(o->zone_ids, id) || json_object_get(o->containers, id)) {
+		size_t old = jsonpath_key(p, "id");
+		model_msg_error(o->m, jsonpath_str(p),
+		                "duplicate id '%s' (a container becomes a trust zone of that id)",
+		                id);
+		jsonpath_pop(p, old);
+		return;
+	}
+	json_t *zone = json_pack("{s:s, s:s, s:i}", "id", id, "name", name, "trust_level", 0);
+	if (desc)
+		json_object_set_new(zone, "description", json_string(desc));
+	else
+		json_object_set_new(zone, "description",
+		                    json_sprintf("Network or account container (OTM type '%s').",
+		                                 type));
+	json_array_append_new(json_object_get(o->out, "trust_zones"), zone);
+	map_src(o, "trust_zones", p);
+	json_object_set(o->containers, id, zone);
+	json_object_set_new(o->zone_of, id, json_string(id));
+	json_object_set_new(o->container_up, id,
+	                    json_pack("{s:s}", pzone ? "zone" : "component", pzone ? pzone : pcomp));
+}
+
+/* The trust level of the file's zone that (through components and other
+ * containers) holds element id; -1 when the chain reaches none. */
+static json_int_t enclosing_level(struct otm *o, const char *id)
+{
+	size_t steps = json_object_size(o->zone_of) + json_object_size(o->parent_of) + 1;
+	for (; id && steps > 0; steps--) {
+		json_t *up = json_object_get(o->container_up, id);
+		const char *z = up ? sget(up, "zone") : json_string_value(json_object_get(o->zone_of, id));
+		const char *c = up ? sget(up, "component")
+		                   : json_string_value(json_object_get(o->parent_of, id));
+		if (z && !json_object_get(o->containers, z)) {
+			json_t *lv = json_object_get(o->zone_ids, z);
+			return json_is_integer(lv) ? json_integer_value(lv) : -1;
+		}
+		id = z ? z : c;
+	}
+	return -1;
+}
+
+/* Components directly inside a container are in its zone; each container's
+ * zone takes the trust level of the zone around it. */
+static void resolve_containers(struct otm *o, json_t *comps)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (comps, i, c) {
+		const char *pcomp = sget(c, "parent");
+		if (pcomp && json_object_get(o->containers, pcomp)) {
+			json_object_set_new(c, "trust_zone", json_string(pcomp));
+			json_object_del(c, "parent");
+		}
+	}
+	const char *id;
+	json_t *zone;
+	json_object_foreach (o->containers, id, zone) {
+		const char *pcomp = sget(json_object_get(o->container_up, id), "component");
+		if (pcomp && !json_object_get(o->zone_of, pcomp) &&
+		    !json_object_get(o->parent_of, pcomp)) {
+			model_msg_error(o->m, "$.components",
+			                "container '%s': unknown parent component '%s'", id, pcomp);
+			continue;
+		}
+		json_int_t level = enclosing_level(o, id);
+		if (level >= 0)
+			json_object_set_new(zone, "trust_level", json_integer(level));
+	}
+}
+
 static void convert_components(struct otm *o)
 {
 	json_t *comps = json_array();
@@ -590,7 +720,8 @@ static void convert_components(struct otm *o)
 		component_assets(o, c, &p, props);
 		/* Recorded even for a component refused below, so that those inside
 		 * it are not also reported as naming an unknown one. */
-		if (id && parent_ok)
+		bool container = id && name && type && parent_ok && is_container(o, type, tags);
+		if (id && parent_ok && !container)
 			json_object_set_new(pzone ? o->zone_of : o->parent_of, id,
 			                    json_string(pzone ? pzone : pcomp));
 		if (!id || !name || !type || !parent_ok) {
@@ -598,7 +729,13 @@ static void convert_components(struct otm *o)
 			json_decref(props);
 			continue;
 		}
-		const char *t = component_type(o, type, tags, &p);
+		if (container) {
+			add_container(o, &p, id, name, type, desc, pzone, pcomp);
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
+		const char *t = component_type(o, type, tags, name, &p);
 		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
 		                         name, "tags", tags, "properties", props);
 		if (desc)
@@ -610,6 +747,7 @@ static void convert_components(struct otm *o)
 		json_array_append_new(comps, comp);
 		map_src(o, "components", &p);
 	}
+	resolve_containers(o, comps);
 	inherit_zones(o, comps);
 }
 
@@ -818,6 +956,8 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	    .zone_of = json_object(),
 	    .parent_of = json_object(),
 	    .asset_class = json_object(),
+	    .containers = json_object(),
+	    .container_up = json_object(),
 	};
 	if (!json_is_string(json_object_get(doc, "otmVersion")))
 		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
@@ -838,6 +978,15 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 			continue;
 		jsonpath_init(&p, "$.components");
 		jsonpath_index(&p, i);
+		if (json_object_get(o.containers, id)) {
+			if (json_array_size(json_object_get(e, "threats")) > 0) {
+				jsonpath_key(&p, "threats");
+				model_msg_warning(m, jsonpath_str(&p),
+				                  "threats of a container (now a trust zone) "
+				                  "are not kept");
+			}
+			continue;
+		}
 		convert_instances(&o, e, &p, "component", id);
 	}
 	json_array_foreach (json_object_get(doc, "dataflows"), i, e) {
@@ -859,6 +1008,8 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	json_decref(o.zone_of);
 	json_decref(o.parent_of);
 	json_decref(o.asset_class);
+	json_decref(o.containers);
+	json_decref(o.container_up);
 	*ret_model = o.out;
 	*ret_srcmap = o.srcmap;
 }
