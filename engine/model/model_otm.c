@@ -22,6 +22,7 @@ struct otm {
 	json_t *parent_of;   /* component id -> parent component id */
 	json_t *containers;  /* container component id -> the trust zone made of it */
 	json_t *container_up; /* container id -> {"zone"|"component": its parent} */
+	json_t *dropped_flows; /* id -> true: flows left out for joining a container */
 	json_t *asset_class; /* asset id -> its classification (a string) */
 };
 
@@ -786,6 +787,21 @@ static void convert_flows(struct otm *o)
 			json_decref(props);
 			continue;
 		}
+		const char *end = json_object_get(o->containers, source) ? source
+		                  : json_object_get(o->containers, dest) ? dest
+		                                                          : NULL;
+		if (end) {
+			/* StartLeft draws flows from a VPC's address range; a flow
+			 * joins two components, and a zone is none. */
+			model_msg_warning(o->m, jsonpath_str(&p),
+			                  "flow not kept: '%s' is a container, now a trust zone",
+			                  end);
+			json_object_set_new(o->dropped_flows, id, json_true());
+			json_decref(flow);
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
 		json_object_set_new(flow, "id", json_string(id));
 		json_object_set_new(flow, "source", json_string(source));
 		json_object_set_new(flow, "destination", json_string(dest));
@@ -958,6 +974,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	    .asset_class = json_object(),
 	    .containers = json_object(),
 	    .container_up = json_object(),
+	    .dropped_flows = json_object(),
 	};
 	if (!json_is_string(json_object_get(doc, "otmVersion")))
 		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
@@ -993,6 +1010,8 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 		const char *id = sget(e, "id");
 		if (!id || !json_is_object(e))
 			continue;
+		if (json_object_get(o.dropped_flows, id))
+			continue;
 		jsonpath_init(&p, "$.dataflows");
 		jsonpath_index(&p, i);
 		convert_instances(&o, e, &p, "flow", id);
@@ -1010,6 +1029,7 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	json_decref(o.asset_class);
 	json_decref(o.containers);
 	json_decref(o.container_up);
+	json_decref(o.dropped_flows);
 	*ret_model = o.out;
 	*ret_srcmap = o.srcmap;
 }
