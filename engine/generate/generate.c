@@ -40,7 +40,7 @@ struct gthreat {
 	const char *flow_key;        /* borrowed from the model; NULL for components */
 	const char *title;
 	const char *description;
-	char *own_description; /* owned: a system-scoped instance's text, else NULL */
+	char *own_title; /* owned: a system-scoped instance's title, else NULL */
 	char stride[8];
 	struct gshared *sh; /* borrowed from g->shared, or owned by a manual threat */
 	const char *severity;
@@ -148,7 +148,7 @@ static void gen_release(struct gen *g)
 {
 	for (size_t i = 0; i < g->n_threats; i++) {
 		free(g->threats[i].uid);
-		free(g->threats[i].own_description);
+		free(g->threats[i].own_title);
 		if (g->threats[i].origin_manual && g->threats[i].sh) {
 			shared_release(g->threats[i].sh);
 			free(g->threats[i].sh);
@@ -673,10 +673,12 @@ static int library_threats(struct gen *g)
 
 /* System-scoped threats: one instance for the whole model ("*") when some
  * components are of the types the threat lists and its condition (over the
- * model) holds. Its description is the library's followed by the names of
- * those components, so its digest is taken over this instance's own text: the
- * stored threat changes when the list does. */
-enum { SYSTEM_NAMES_MAX = 50 };
+ * model) holds. Its title is the library's followed by the names of those
+ * components (the stored and ticketed text, so the list shows wherever the
+ * threat does), at most SYSTEM_TITLE_MAX bytes and cut between names. Its
+ * digest is taken over this instance's own title: the stored threat changes
+ * when the list does. */
+enum { SYSTEM_TITLE_MAX = 240 };
 
 static int system_threats(struct gen *g)
 {
@@ -685,37 +687,38 @@ static int system_threats(struct gen *g)
 		const struct lib_threat *lt = library_threat_at(g->lib, k);
 		if (lt->scope != LIB_SCOPE_SYSTEM)
 			continue;
-		struct ts_buf names = {0};
-		size_t n = 0;
+		struct ts_buf title = {0};
+		ts_buf_puts(&title, lt->title);
+		size_t n = 0, shown = 0;
 		size_t i;
 		json_t *c;
 		json_array_foreach (json_object_get(g->model, "components"), i, c) {
 			if (!type_listed(lt, jstr(c, "type")))
 				continue;
-			/* Bounded: the first SYSTEM_NAMES_MAX by model order, then a count. */
-			if (n < SYSTEM_NAMES_MAX)
-				ts_buf_printf(&names, "%s%s (%s)", n ? ", " : "", jstr(c, "name"),
-				              jstr(c, "type"));
+			const char *name = jstr(c, "name");
+			/* Room is kept for " and N more". */
+			if (shown == n && title.len + strlen(name) + 2 + 24 <= SYSTEM_TITLE_MAX) {
+				ts_buf_printf(&title, "%s%s", n ? ", " : ": ", name);
+				shown++;
+			}
 			n++;
 		}
-		if (n > SYSTEM_NAMES_MAX)
-			ts_buf_printf(&names, " and %zu more", n - SYSTEM_NAMES_MAX);
+		if (n > shown)
+			ts_buf_printf(&title, "%s%zu more", shown ? " and " : ": ", n - shown);
 		bool hit = n > 0;
 		struct expr_env env = {.model = g->model, .index = g->expr_index};
 		if (hit && eval_condition(g, lt, &env, "*", &hit) < 0) {
-			ts_buf_free(&names);
+			ts_buf_free(&title);
 			return -EINVAL;
 		}
 		if (!hit) {
-			ts_buf_free(&names);
+			ts_buf_free(&title);
 			continue;
 		}
 		struct gthreat *t = library_instance(g, k, "*");
 		t->component_key = "*";
-		t->own_description = ts_asprintf("%s\n\nElements (%zu): %s.", lt->description, n,
-		                                 names.data);
-		t->description = t->own_description;
-		ts_buf_free(&names);
+		t->own_title = ts_buf_steal(&title);
+		t->title = t->own_title;
 		threat_finish(g, t, 0, false);
 		threat_digest(g, t, t->hash);
 		if (link_countermeasures(g, g->n_threats - 1, "*") < 0)

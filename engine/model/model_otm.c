@@ -246,52 +246,85 @@ static void convert_zones(struct otm *o)
 	}
 }
 
-/* The library type named by a component's name: the whole name, then each
+/* The keys a component's name is looked up by, in order: the whole name, each
  * pair of adjacent words ("Public Web App" -> "web-app"), then each word, as
- * a slug. Tools that leave the type empty (Microsoft TMT through StartLeft)
- * still name elements "Web API" or "PostgreSQL". NULL when nothing maps. */
-static const char *type_by_name(struct otm *o, const char *name)
+ * slugs (new array). Tools that leave the type empty (Microsoft TMT through
+ * StartLeft) or write "empty-component" still name elements "Web API",
+ * "PostgreSQL" or "Custom VPC". */
+static json_t *name_keys(const char *name)
 {
 	enum { MAX_WORDS = 32 };
+	json_t *keys = json_array();
 	char *slug = model_slug(name);
-	const char *t = model_map_type(o->ti, "otm", slug);
+	json_array_append_new(keys, json_string(slug));
 	char *words[MAX_WORDS];
 	size_t n = 0;
 	char *save = NULL;
 	for (char *w = strtok_r(slug, "-", &save); w && n < MAX_WORDS;
 	     w = strtok_r(NULL, "-", &save))
 		words[n++] = w;
-	for (size_t i = 0; !t && i + 1 < n; i++) {
-		char *pair = ts_asprintf("%s-%s", words[i], words[i + 1]);
-		t = model_map_type(o->ti, "otm", pair);
-		free(pair);
-	}
-	for (size_t i = 0; !t && i < n; i++)
-		t = model_map_type(o->ti, "otm", words[i]);
+	for (size_t i = 0; i + 1 < n; i++)
+		json_array_append_new(keys, json_sprintf("%s-%s", words[i], words[i + 1]));
+	for (size_t i = 0; n > 1 && i < n; i++)
+		json_array_append_new(keys, json_string(words[i]));
 	free(slug);
+	return keys;
+}
+
+/* The library type the name maps to (name_keys order), or NULL. */
+static const char *type_by_name(struct otm *o, const char *name)
+{
+	json_t *keys = name_keys(name);
+	const char *t = NULL;
+	size_t i;
+	json_t *k;
+	json_array_foreach (keys, i, k) {
+		t = model_map_type(o->ti, "otm", json_string_value(k));
+		if (t)
+			break;
+	}
+	json_decref(keys);
 	return t;
 }
 
+static bool container_type(struct otm *o, const char *foreign)
+{
+	return foreign && *foreign && o->ti->container(o->ti->ud, "otm", foreign);
+}
+
 /* Is the component a container (a VPC, a subnet, a resource group) by the
- * library's container_types: its type, or, when its type maps to nothing,
- * one of its tags (StartLeft writes "empty-component" with the resource type
- * "AWS::EC2::Subnet" as a tag)? */
-static bool is_container(struct otm *o, const char *type, const json_t *tags)
+ * library's container_types? Its type says so; or, when its type maps to no
+ * library type, a tag does (StartLeft writes "empty-component" tagged with the
+ * resource type "AWS::EC2::Subnet"); or, when no tag maps either, a key of its
+ * name ("Custom VPC") does, unless the name maps to a type ("VPC endpoint"). */
+static bool is_container(struct otm *o, const char *type, const json_t *tags, const char *name)
 {
 	if (!o->ti || !o->ti->container)
 		return false;
-	if (o->ti->container(o->ti->ud, "otm", type))
+	if (container_type(o, type))
 		return true;
 	if (model_map_type(o->ti, "otm", type))
 		return false;
 	size_t i;
 	json_t *tag;
 	json_array_foreach (tags, i, tag) {
-		const char *s = json_string_value(tag);
-		if (s && *s && o->ti->container(o->ti->ud, "otm", s))
+		if (container_type(o, json_string_value(tag)))
 			return true;
 	}
-	return false;
+	json_array_foreach (tags, i, tag) {
+		if (model_map_type(o->ti, "otm", json_string_value(tag)))
+			return false;
+	}
+	if (type_by_name(o, name))
+		return false;
+	json_t *keys = name_keys(name);
+	bool r = false;
+	json_t *k;
+	json_array_foreach (keys, i, k) {
+		r = r || container_type(o, json_string_value(k));
+	}
+	json_decref(keys);
+	return r;
 }
 
 /* The library type of an OTM component: its type, then each tag, then its
@@ -721,7 +754,7 @@ static void convert_components(struct otm *o)
 		component_assets(o, c, &p, props);
 		/* Recorded even for a component refused below, so that those inside
 		 * it are not also reported as naming an unknown one. */
-		bool container = id && name && type && parent_ok && is_container(o, type, tags);
+		bool container = id && name && type && parent_ok && is_container(o, type, tags, name);
 		if (id && parent_ok && !container)
 			json_object_set_new(pzone ? o->zone_of : o->parent_of, id,
 			                    json_string(pzone ? pzone : pcomp));
