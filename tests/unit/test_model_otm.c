@@ -191,6 +191,48 @@ static void test_real_files_generate(void **state)
 		free(path);
 		free(slug);
 	}
+	json_t *t = gu_threat(&g, "f0", "T-MODEL-INCOMPLETE@*");
+	assert_non_null(t);
+	assert_string_equal(sget(t, "title"),
+	                    "Threat model has elements of unknown technology: Class CustomerDatabase");
+	assert_string_equal(sget(t, "component"), "*");
+	json_decref(t);
+
+	/* Thirty unknown elements: the title names as many as fit in 240 bytes
+	 * and counts the rest, in model order (components sorted by id). */
+	struct ts_buf doc = {0};
+	ts_buf_puts(&doc, "{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"Many\", "
+	                  "\"id\": \"many\"}, \"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", "
+	                  "\"risk\": {\"trustRating\": 50}}], \"dataflows\": [], \"components\": [");
+	for (int i = 0; i < 30; i++)
+		ts_buf_printf(&doc,
+		              "%s{\"id\": \"c%d\", \"name\": \"Unknown element %02d\", \"type\": "
+		              "\"flux-capacitor\", \"parent\": {\"trustZone\": \"z\"}}",
+		              i ? ", " : "", i, i);
+	ts_buf_puts(&doc, "]}");
+	char *many = tu_write_file(cdir, "many.otm", doc.data);
+	ts_buf_free(&doc);
+	gu_import(&g, "many", many);
+	json_decref(gu_generate(&g, "many", "2026-01-05T10:00:00Z"));
+	t = gu_threat(&g, "many", "T-MODEL-INCOMPLETE@*");
+	assert_non_null(t);
+	const char *title = sget(t, "title");
+	assert_true(strlen(title) <= 240);
+	assert_non_null(strstr(title, ": Unknown element 00, Unknown element 01, Unknown element 10, "));
+	if (!strstr(title, ", Unknown element 15 and 22 more"))
+		fail_msg("title: %s (%zu bytes)", title, strlen(title));
+	json_decref(t);
+	/* Every one of them has the baseline of a process of unknown
+	 * technology; with no flows into them, none has the input threat. */
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+	                            " t.project_id WHERE p.slug = 'many' AND t.library_id ="
+	                            " 'T-GENERIC-UNKNOWN-COMPONENT'"),
+	                 30);
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+	                            " t.project_id WHERE p.slug = 'many' AND t.library_id ="
+	                            " 'T-GENERIC-INPUT-UNVALIDATED'"),
+	                 0);
+	free(many);
 	gu_close(&g);
 	free(conf);
 	tu_rmrf(cdir);
