@@ -13,17 +13,17 @@ struct otm {
 	const json_t *doc;
 	const struct model_typeinfo *ti;
 	struct model_msgs *m;
-	json_t *out;         /* native document */
-	json_t *srcmap;      /* kind -> [source paths] */
-	json_t *threats;     /* id -> native threat (borrowed from out) */
-	json_t *cms;         /* id -> native countermeasure (borrowed from out) */
-	json_t *zone_ids;    /* trust zone id -> its trust level */
-	json_t *zone_of;     /* component id -> trust zone id; a container's own id */
-	json_t *parent_of;   /* component id -> parent component id */
-	json_t *containers;  /* container component id -> the trust zone made of it */
-	json_t *container_up; /* container id -> {"zone"|"component": its parent} */
+	json_t *out;           /* native document */
+	json_t *srcmap;        /* kind -> [source paths] */
+	json_t *threats;       /* id -> native threat (borrowed from out) */
+	json_t *cms;           /* id -> native countermeasure (borrowed from out) */
+	json_t *zone_ids;      /* trust zone id -> its trust level */
+	json_t *zone_of;       /* component id -> trust zone id; a container's own id */
+	json_t *parent_of;     /* component id -> parent component id */
+	json_t *containers;    /* container component id -> the trust zone made of it */
+	json_t *container_up;  /* container id -> {"zone"|"component": its parent} */
 	json_t *dropped_flows; /* id -> true: flows left out for joining a container */
-	json_t *asset_class; /* asset id -> its classification (a string) */
+	json_t *asset_class;   /* asset id -> its classification (a string) */
 };
 
 static const char *sget(const json_t *obj, const char *key)
@@ -652,8 +652,7 @@ static void component_assets(struct otm *o, const json_t *c, struct jsonpath *p,
  * holds what the file puts inside it; its trust level, that of the zone that
  * holds the container, is set by container_levels once all are read. */
 static void add_container(struct otm *o, struct jsonpath *p, const char *id, const char *name,
-                          const char *type, const char *desc, const char *pzone,
-                          const char *pcomp)
+                          const char *type, const char *desc, const char *pzone, const char *pcomp)
 {
 	if (json_object_get(o->zone_ids, id) || json_object_get(o->containers, id)) {
 		size_t old = jsonpath_key(p, "id");
@@ -667,15 +666,16 @@ static void add_container(struct otm *o, struct jsonpath *p, const char *id, con
 	if (desc)
 		json_object_set_new(zone, "description", json_string(desc));
 	else
-		json_object_set_new(zone, "description",
-		                    json_sprintf("Network or account container (OTM type '%s').",
-		                                 type));
+		json_object_set_new(
+		    zone, "description",
+		    json_sprintf("Network or account container (OTM type '%s').", type));
 	json_array_append_new(json_object_get(o->out, "trust_zones"), zone);
 	map_src(o, "trust_zones", p);
 	json_object_set(o->containers, id, zone);
 	json_object_set_new(o->zone_of, id, json_string(id));
-	json_object_set_new(o->container_up, id,
-	                    json_pack("{s:s}", pzone ? "zone" : "component", pzone ? pzone : pcomp));
+	json_object_set_new(
+	    o->container_up, id,
+	    json_pack("{s:s}", pzone ? "zone" : "component", pzone ? pzone : pcomp));
 }
 
 /* The trust level of the file's zone that (through components and other
@@ -685,7 +685,8 @@ static json_int_t enclosing_level(struct otm *o, const char *id)
 	size_t steps = json_object_size(o->zone_of) + json_object_size(o->parent_of) + 1;
 	for (; id && steps > 0; steps--) {
 		json_t *up = json_object_get(o->container_up, id);
-		const char *z = up ? sget(up, "zone") : json_string_value(json_object_get(o->zone_of, id));
+		const char *z =
+		    up ? sget(up, "zone") : json_string_value(json_object_get(o->zone_of, id));
 		const char *c = up ? sget(up, "component")
 		                   : json_string_value(json_object_get(o->parent_of, id));
 		if (z && !json_object_get(o->containers, z)) {
@@ -754,7 +755,8 @@ static void convert_components(struct otm *o)
 		component_assets(o, c, &p, props);
 		/* Recorded even for a component refused below, so that those inside
 		 * it are not also reported as naming an unknown one. */
-		bool container = id && name && type && parent_ok && is_container(o, type, tags, name);
+		bool container =
+		    id && name && type && parent_ok && is_container(o, type, tags, name);
 		if (id && parent_ok && !container)
 			json_object_set_new(pzone ? o->zone_of : o->parent_of, id,
 			                    json_string(pzone ? pzone : pcomp));
@@ -822,7 +824,7 @@ static void convert_flows(struct otm *o)
 		}
 		const char *end = json_object_get(o->containers, source) ? source
 		                  : json_object_get(o->containers, dest) ? dest
-		                                                          : NULL;
+		                                                         : NULL;
 		if (end) {
 			/* StartLeft draws flows from a VPC's address range; a flow
 			 * joins two components, and a zone is none. */

@@ -735,7 +735,8 @@ static void test_startleft_vocabulary(void **state)
 	assert_true(library_is_container(lib, "otm", "azurerm_resource_group"));
 	assert_false(library_is_container(lib, "otm", "s3"));
 	assert_false(library_is_container(lib, "threatdragon", "vpc"));
-	assert_string_equal(library_map_type(lib, "otm", "AWS::EC2::VPCEndpoint"), "network_gateway");
+	assert_string_equal(library_map_type(lib, "otm", "AWS::EC2::VPCEndpoint"),
+	                    "network_gateway");
 	free(text);
 	free(path);
 	library_free(lib);

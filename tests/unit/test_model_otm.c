@@ -193,17 +193,19 @@ static void test_real_files_generate(void **state)
 	}
 	json_t *t = gu_threat(&g, "f0", "T-MODEL-INCOMPLETE@*");
 	assert_non_null(t);
-	assert_string_equal(sget(t, "title"),
-	                    "Threat model has elements of unknown technology: Class CustomerDatabase");
+	assert_string_equal(
+	    sget(t, "title"),
+	    "Threat model has elements of unknown technology: Class CustomerDatabase");
 	assert_string_equal(sget(t, "component"), "*");
 	json_decref(t);
 
 	/* Thirty unknown elements: the title names as many as fit in 240 bytes
 	 * and counts the rest, in model order (components sorted by id). */
 	struct ts_buf doc = {0};
-	ts_buf_puts(&doc, "{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"Many\", "
-	                  "\"id\": \"many\"}, \"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", "
-	                  "\"risk\": {\"trustRating\": 50}}], \"dataflows\": [], \"components\": [");
+	ts_buf_puts(&doc,
+	            "{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"Many\", "
+	            "\"id\": \"many\"}, \"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", "
+	            "\"risk\": {\"trustRating\": 50}}], \"dataflows\": [], \"components\": [");
 	for (int i = 0; i < 30; i++)
 		ts_buf_printf(&doc,
 		              "%s{\"id\": \"c%d\", \"name\": \"Unknown element %02d\", \"type\": "
@@ -218,7 +220,8 @@ static void test_real_files_generate(void **state)
 	assert_non_null(t);
 	const char *title = sget(t, "title");
 	assert_true(strlen(title) <= 240);
-	assert_non_null(strstr(title, ": Unknown element 00, Unknown element 01, Unknown element 10, "));
+	assert_non_null(
+	    strstr(title, ": Unknown element 00, Unknown element 01, Unknown element 10, "));
 	if (!strstr(title, ", Unknown element 15 and 22 more"))
 		fail_msg("title: %s (%zu bytes)", title, strlen(title));
 	json_decref(t);
@@ -261,14 +264,16 @@ static void test_containers(void **state)
 	assert_null(find_id(m, "components", vpc));
 	assert_null(find_id(m, "components", sub));
 	/* The ECS service sat in the subnet; its task definition inside it. */
-	json_t *svc = find_id(m, "components", "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
-	                                       "privatesubnet1.service");
+	json_t *svc = find_id(m, "components",
+	                      "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
+	                      "privatesubnet1.service");
 	assert_non_null(svc);
 	assert_string_equal(sget(svc, "type"), "container_orchestrator");
 	assert_string_equal(sget(svc, "trust_zone"), sub);
 	assert_null(json_object_get(svc, "parent"));
-	json_t *task = find_id(m, "components", "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
-	                                        "privatesubnet1.service.servicetaskdefinition");
+	json_t *task = find_id(m, "components",
+	                       "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
+	                       "privatesubnet1.service.servicetaskdefinition");
 	assert_non_null(task);
 	assert_string_equal(sget(task, "trust_zone"), sub);
 	assert_string_equal(sget(task, "parent"), sget(svc, "id"));
@@ -292,8 +297,8 @@ static void test_containers(void **state)
 	/* TMT elements with an empty type are typed by their names. */
 	m = import_file("startleft-mtmt-empty-types.otm", &w, &path);
 	static const char *const names[][2] = {
-	    {"Public Web App", "web_app"}, {"Browser", "user"},
-	    {"Web API", "rest_api"},       {"Intranet Web App", "web_app"},
+	    {"Public Web App", "web_app"},  {"Browser", "user"},
+	    {"Web API", "rest_api"},        {"Intranet Web App", "web_app"},
 	    {"PostgreSQL", "sql_database"}, {"DynamoDB", "nosql_database"},
 	};
 	size_t i;
@@ -707,10 +712,14 @@ static void test_dangling_parent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_files),     cmocka_unit_test(test_example),
-	    cmocka_unit_test(test_real_files_generate), cmocka_unit_test(test_containers),
-	    cmocka_unit_test(test_nullable_nulls), cmocka_unit_test(test_non_nullable_nulls),
-	    cmocka_unit_test(test_dangling_zone),  cmocka_unit_test(test_dangling_parent),
+	    cmocka_unit_test(test_real_files),
+	    cmocka_unit_test(test_example),
+	    cmocka_unit_test(test_real_files_generate),
+	    cmocka_unit_test(test_containers),
+	    cmocka_unit_test(test_nullable_nulls),
+	    cmocka_unit_test(test_non_nullable_nulls),
+	    cmocka_unit_test(test_dangling_zone),
+	    cmocka_unit_test(test_dangling_parent),
 	    cmocka_unit_test(test_assets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
