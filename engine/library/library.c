@@ -1154,8 +1154,7 @@ static bool known_format(const char *fmt)
  * and tags of network or account containers (a VPC, a subnet, a resource
  * group), which an importer turns into trust zones instead of components.
  * Merged over directories into lib->containers, lower-cased. */
-static void load_containers(struct library *lib, struct lib_diag *d, const char *file,
-                            json_t *ct)
+static void load_containers(struct library *lib, struct lib_diag *d, const char *file, json_t *ct)
 {
 	if (!json_is_object(ct)) {
 		lib_diag_add(d, false, TS_E_INVALID, file, "$.container_types",
@@ -1168,8 +1167,9 @@ static void load_containers(struct library *lib, struct lib_diag *d, const char 
 		char *fpath = lib_path_key("$.container_types", fmt);
 		if (!known_format(fmt) || !json_is_array(list)) {
 			lib_diag_add(d, false, TS_E_INVALID, file, fpath,
-			             known_format(fmt) ? "must be an array of foreign types"
-			                               : "unknown format (expected otm or threatdragon)");
+			             known_format(fmt)
+			                 ? "must be an array of foreign types"
+			                 : "unknown format (expected otm or threatdragon)");
 			free(fpath);
 			continue;
 		}
@@ -1191,8 +1191,9 @@ static void load_containers(struct library *lib, struct lib_diag *d, const char 
 				lib_diag_add(d, false, TS_E_INVALID, file, p,
 				             "must be a non-empty foreign type");
 			else if (json_object_get(seen, lower))
-				lib_diag_add(d, false, TS_E_INVALID, file, p,
-				             "duplicate container type (compared case-insensitively)");
+				lib_diag_add(
+				    d, false, TS_E_INVALID, file, p,
+				    "duplicate container type (compared case-insensitively)");
 			else if (library_map_type(lib, fmt, lower))
 				lib_diag_add(d, false, TS_E_INVALID, file, p,
 				             "\"%s\" is also mapped to a component type in "

@@ -173,8 +173,8 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
 		}
 		bump(sev, t->severity);
 		bump(scope, t->scope == LIB_SCOPE_FLOW     ? "flow"
-		           : t->scope == LIB_SCOPE_SYSTEM ? "system"
-		                                          : "component");
+		            : t->scope == LIB_SCOPE_SYSTEM ? "system"
+		                                           : "component");
 		for (size_t k = 0; k < t->n_applies_to; k++)
 			json_object_set_new(covered, t->applies_to[k], json_true());
 	}
