@@ -40,6 +40,7 @@ struct gthreat {
 	const char *flow_key;        /* borrowed from the model; NULL for components */
 	const char *title;
 	const char *description;
+	char *own_title; /* owned: a system-scoped instance's title, else NULL */
 	char stride[8];
 	struct gshared *sh; /* borrowed from g->shared, or owned by a manual threat */
 	const char *severity;
@@ -147,6 +148,7 @@ static void gen_release(struct gen *g)
 {
 	for (size_t i = 0; i < g->n_threats; i++) {
 		free(g->threats[i].uid);
+		free(g->threats[i].own_title);
 		if (g->threats[i].origin_manual && g->threats[i].sh) {
 			shared_release(g->threats[i].sh);
 			free(g->threats[i].sh);
@@ -665,6 +667,62 @@ static int library_threats(struct gen *g)
 			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
 				return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+/* System-scoped threats: one instance for the whole model ("*") when some
+ * components are of the types the threat lists and its condition (over the
+ * model) holds. Its title is the library's followed by the names of those
+ * components (the stored and ticketed text, so the list shows wherever the
+ * threat does), at most SYSTEM_TITLE_MAX bytes and cut between names. Its
+ * digest is taken over this instance's own title: the stored threat changes
+ * when the list does. */
+enum { SYSTEM_TITLE_MAX = 240 };
+
+static int system_threats(struct gen *g)
+{
+	size_t nt = library_n_threats(g->lib);
+	for (size_t k = 0; k < nt; k++) {
+		const struct lib_threat *lt = library_threat_at(g->lib, k);
+		if (lt->scope != LIB_SCOPE_SYSTEM)
+			continue;
+		struct ts_buf title = {0};
+		ts_buf_puts(&title, lt->title);
+		size_t n = 0, shown = 0;
+		size_t i;
+		json_t *c;
+		json_array_foreach (json_object_get(g->model, "components"), i, c) {
+			if (!type_listed(lt, jstr(c, "type")))
+				continue;
+			const char *name = jstr(c, "name");
+			/* Room is kept for " and N more". */
+			if (shown == n && title.len + strlen(name) + 2 + 24 <= SYSTEM_TITLE_MAX) {
+				ts_buf_printf(&title, "%s%s", n ? ", " : ": ", name);
+				shown++;
+			}
+			n++;
+		}
+		if (n > shown)
+			ts_buf_printf(&title, "%s%zu more", shown ? " and " : ": ", n - shown);
+		bool hit = n > 0;
+		struct expr_env env = {.model = g->model, .index = g->expr_index};
+		if (hit && eval_condition(g, lt, &env, "*", &hit) < 0) {
+			ts_buf_free(&title);
+			return -EINVAL;
+		}
+		if (!hit) {
+			ts_buf_free(&title);
+			continue;
+		}
+		struct gthreat *t = library_instance(g, k, "*");
+		t->component_key = "*";
+		t->own_title = ts_buf_steal(&title);
+		t->title = t->own_title;
+		threat_finish(g, t, 0, false);
+		threat_digest(g, t, t->hash);
+		if (link_countermeasures(g, g->n_threats - 1, "*") < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -1780,7 +1838,8 @@ static int prepare(struct gen *g)
 	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
 	                               g->err)) < 0)
 		return rc;
-	if ((rc = library_threats(g)) < 0 || (rc = manual_items(g)) < 0)
+	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
+	    (rc = manual_items(g)) < 0)
 		return rc;
 	for (size_t k = 0; k < g->n_cms; k++)
 		cm_finish(g, &g->cms[k]);

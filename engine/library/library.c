@@ -976,7 +976,7 @@ static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 
 static const char *const severity_names[] = {"low", "medium", "high", "critical"};
 static const char *const likelihood_names[] = {"low", "medium", "high"};
-static const char *const scope_names[] = {"component", "flow"};
+static const char *const scope_names[] = {"component", "flow", "system"};
 
 /* STRIDE letter of a category given as a letter or a name, or 0. */
 static char stride_letter(const char *s)
@@ -1044,8 +1044,8 @@ static void validate_stride(struct lib_vctx *v, struct lib_threat *t)
 /* scope and the condition, whose roots depend on the scope. */
 static void validate_scope(struct lib_vctx *v, struct lib_threat *t)
 {
-	int sc = lib_v_enum(v, "scope", scope_names, 2, true, 0);
-	t->scope = sc == 1 ? LIB_SCOPE_FLOW : LIB_SCOPE_COMPONENT;
+	int sc = lib_v_enum(v, "scope", scope_names, 3, true, 0);
+	t->scope = sc == 1 ? LIB_SCOPE_FLOW : sc == 2 ? LIB_SCOPE_SYSTEM : LIB_SCOPE_COMPONENT;
 	if (sc == 0)
 		t->condition = v_condition(v, "condition", EXPR_USES_COMPONENT | EXPR_USES_MODEL,
 		                           "a component-scoped threat does not have (use "
@@ -1057,6 +1057,10 @@ static void validate_scope(struct lib_vctx *v, struct lib_threat *t)
 		                               EXPR_USES_DESTINATION | EXPR_USES_MODEL,
 		                           "a flow-scoped threat does not have (use flow, source, "
 		                           "destination and model)",
+		                           &t->condition_src);
+	else if (sc == 2)
+		t->condition = v_condition(v, "condition", EXPR_USES_MODEL,
+		                           "a system-scoped threat does not have (use model)",
 		                           &t->condition_src);
 }
 
@@ -1138,18 +1142,92 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 
 static const char *const mapping_formats[] = {"otm", "threatdragon"};
 
+static bool known_format(const char *fmt)
+{
+	for (size_t i = 0; i < TS_ARRAY_SIZE(mapping_formats); i++)
+		if (strcmp(mapping_formats[i], fmt) == 0)
+			return true;
+	return false;
+}
+
+/* container_types: {"otm": ["vpc", "AWS::EC2::Subnet", ...]}, the foreign types
+ * and tags of network or account containers (a VPC, a subnet, a resource
+ * group), which an importer turns into trust zones instead of components.
+ * Merged over directories into lib->containers, lower-cased. */
+static void load_containers(struct library *lib, struct lib_diag *d, const char *file, json_t *ct)
+{
+	if (!json_is_object(ct)) {
+		lib_diag_add(d, false, TS_E_INVALID, file, "$.container_types",
+		             "must be an object of format: [foreign types]");
+		return;
+	}
+	const char *fmt;
+	json_t *list;
+	json_object_foreach (ct, fmt, list) {
+		char *fpath = lib_path_key("$.container_types", fmt);
+		if (!known_format(fmt) || !json_is_array(list)) {
+			lib_diag_add(d, false, TS_E_INVALID, file, fpath,
+			             known_format(fmt)
+			                 ? "must be an array of foreign types"
+			                 : "unknown format (expected otm or threatdragon)");
+			free(fpath);
+			continue;
+		}
+		json_t *merged = json_object_get(lib->containers, fmt);
+		if (!merged) {
+			merged = json_object();
+			json_object_set_new(lib->containers, fmt, merged);
+		}
+		json_t *seen = json_object(); /* lower-case entries of this file */
+		size_t i;
+		json_t *e;
+		json_array_foreach (list, i, e) {
+			char *p = lib_path_index(fpath, i);
+			const char *foreign = json_string_value(e);
+			char *lower = ts_strdup(foreign ? foreign : "");
+			for (char *s = lower; *s; s++)
+				*s = (char)tolower((unsigned char)*s);
+			if (!foreign || !*foreign)
+				lib_diag_add(d, false, TS_E_INVALID, file, p,
+				             "must be a non-empty foreign type");
+			else if (json_object_get(seen, lower))
+				lib_diag_add(
+				    d, false, TS_E_INVALID, file, p,
+				    "duplicate container type (compared case-insensitively)");
+			else if (library_map_type(lib, fmt, lower))
+				lib_diag_add(d, false, TS_E_INVALID, file, p,
+				             "\"%s\" is also mapped to a component type in "
+				             "type_mappings.%s",
+				             foreign, fmt);
+			else {
+				json_object_set_new(seen, lower, json_true());
+				json_object_set_new(merged, lower, json_true());
+			}
+			free(lower);
+			free(p);
+		}
+		json_decref(seen);
+		free(fpath);
+	}
+}
+
 static void load_mappings(struct library *lib, struct lib_diag *d, const char *file, json_t *doc)
 {
-	json_t *tm = top_array(d, file, doc, "type_mappings", false);
+	/* container_types may sit next to type_mappings (read by
+	 * load_containers once every directory's mappings are in); top_array
+	 * reports any other member, so it is taken out of a copy. */
+	json_t *rest = json_is_object(doc) ? json_copy(doc) : json_incref(doc);
+	if (json_is_object(rest))
+		json_object_del(rest, "container_types");
+	json_t *tm = top_array(d, file, rest, "type_mappings", false);
+	json_decref(rest);
 	if (!tm)
 		return;
 	const char *fmt;
 	json_t *map;
 	json_object_foreach (tm, fmt, map) {
 		char *fpath = lib_path_key("$.type_mappings", fmt);
-		bool known = false;
-		for (size_t i = 0; i < TS_ARRAY_SIZE(mapping_formats); i++)
-			known = known || strcmp(mapping_formats[i], fmt) == 0;
+		bool known = known_format(fmt);
 		if (!known || !json_is_object(map)) {
 			lib_diag_add(d, false, TS_E_INVALID, file, fpath,
 			             known ? "must be an object of foreign type: library type"
@@ -1373,6 +1451,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	struct library *lib = ts_calloc(1, sizeof(*lib));
 	lib->docs = json_array();
 	lib->mappings = json_object();
+	lib->containers = json_object();
 	struct pending_list lists[N_CATS] = {0};
 	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
 	int rc = 0;
@@ -1384,6 +1463,12 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	for (size_t di = 0; di < n_dirs; di++)
 		if (maps[di].doc)
 			load_mappings(lib, d, maps[di].file, maps[di].doc);
+	/* After every mapping, so that a container also mapped is refused
+	 * whichever directory maps it. */
+	for (size_t di = 0; di < n_dirs; di++)
+		if (json_object_get(maps[di].doc, "container_types"))
+			load_containers(lib, d, maps[di].file,
+			                json_object_get(maps[di].doc, "container_types"));
 	const char *fk;
 	json_t *fm;
 	json_object_foreach (lib->mappings, fk, fm)
@@ -1453,6 +1538,7 @@ void library_free(struct library *lib)
 	free(lib->cms);
 	free(lib->blueprints);
 	json_decref(lib->mappings);
+	json_decref(lib->containers);
 	json_decref(lib->docs);
 	for (size_t i = 0; i < lib->n_strings; i++)
 		free(lib->strings[i]);
@@ -1553,6 +1639,19 @@ const char *library_map_type(const struct library *lib, const char *format, cons
 	return t;
 }
 
+bool library_is_container(const struct library *lib, const char *format, const char *foreign)
+{
+	json_t *m = json_object_get(lib->containers, format);
+	if (!m || !foreign)
+		return false;
+	char *lower = ts_strdup(foreign);
+	for (char *s = lower; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	bool r = json_object_get(m, lower) != NULL;
+	free(lower);
+	return r;
+}
+
 /* The type's own id string, not type: importers free their words after mapping. */
 static const char *typeinfo_type_id_cb(void *ud, const char *type)
 {
@@ -1571,10 +1670,16 @@ static const char *typeinfo_map_cb(void *ud, const char *format, const char *for
 	return library_map_type(ud, format, foreign);
 }
 
+static bool typeinfo_container_cb(void *ud, const char *format, const char *foreign)
+{
+	return library_is_container(ud, format, foreign);
+}
+
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 {
 	ret->ud = (void *)lib;
 	ret->type_id = typeinfo_type_id_cb;
 	ret->kind = typeinfo_kind_cb;
 	ret->map = typeinfo_map_cb;
+	ret->container = typeinfo_container_cb;
 }

@@ -19,7 +19,9 @@ struct model_typeinfo;
 #define LIBRARY_FILE_MAX (4 * 1024 * 1024)
 
 enum lib_kind { LIB_KIND_PROCESS, LIB_KIND_STORE, LIB_KIND_ACTOR };
-enum lib_scope { LIB_SCOPE_COMPONENT, LIB_SCOPE_FLOW };
+/* A system-scoped threat holds once for the whole model ("*") when a component
+ * of a type it applies to exists; its instance names those components. */
+enum lib_scope { LIB_SCOPE_COMPONENT, LIB_SCOPE_FLOW, LIB_SCOPE_SYSTEM };
 
 /* How a satisfying component ("provider") must be connected to the component
  * that needs the countermeasure, through one data flow of the model. */
@@ -161,6 +163,11 @@ const struct lib_blueprint *library_blueprint(const struct library *lib, const c
 /* The library type a foreign type or tag maps to for format ("otm",
  * "threatdragon"), compared case-insensitively; NULL when unmapped. Borrowed. */
 const char *library_map_type(const struct library *lib, const char *format, const char *foreign);
+
+/* Is foreign (compared case-insensitively) one of the format's container
+ * types (mappings.json container_types): a network or account container
+ * that an importer makes a trust zone rather than a component? */
+bool library_is_container(const struct library *lib, const char *format, const char *foreign);
 
 /* Fills ret (engine/model/model.h) with callbacks answering from lib: the type's own id,
  * kind name of a type, type mapping. lib must outlive every use of ret. */

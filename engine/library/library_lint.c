@@ -161,7 +161,7 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
 	    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "S", 0, "T", 0, "R", 0, "I", 0, "D", 0, "E", 0);
 	json_t *sev =
 	    json_pack("{s:i,s:i,s:i,s:i}", "critical", 0, "high", 0, "medium", 0, "low", 0);
-	json_t *scope = json_pack("{s:i,s:i}", "component", 0, "flow", 0);
+	json_t *scope = json_pack("{s:i,s:i,s:i}", "component", 0, "flow", 0, "system", 0);
 	for (size_t i = 0; i < nt; i++) {
 		const struct lib_threat *t = library_threat_at(lib, i);
 		t_cwe += t->n_cwe > 0;
@@ -172,7 +172,9 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
 			bump(stride, k);
 		}
 		bump(sev, t->severity);
-		bump(scope, t->scope == LIB_SCOPE_FLOW ? "flow" : "component");
+		bump(scope, t->scope == LIB_SCOPE_FLOW     ? "flow"
+		            : t->scope == LIB_SCOPE_SYSTEM ? "system"
+		                                           : "component");
 		for (size_t k = 0; k < t->n_applies_to; k++)
 			json_object_set_new(covered, t->applies_to[k], json_true());
 	}

@@ -39,6 +39,9 @@ struct model_typeinfo {
 	/* maps a foreign type or tag (format "otm" or "threatdragon") to a
 	 * library type; NULL = no mapping. The result is borrowed from ud. */
 	const char *(*map)(void *ud, const char *format, const char *foreign);
+	/* is a foreign type or tag a container (a VPC, a subnet, a resource
+	 * group) that becomes a trust zone? May be NULL: none is. */
+	bool (*container)(void *ud, const char *format, const char *foreign);
 };
 
 /* "auto", "native", "otm", "threatdragon" <-> enum. model_format_from_name

@@ -13,14 +13,17 @@ struct otm {
 	const json_t *doc;
 	const struct model_typeinfo *ti;
 	struct model_msgs *m;
-	json_t *out;         /* native document */
-	json_t *srcmap;      /* kind -> [source paths] */
-	json_t *threats;     /* id -> native threat (borrowed from out) */
-	json_t *cms;         /* id -> native countermeasure (borrowed from out) */
-	json_t *zone_ids;    /* trust zone id -> true */
-	json_t *zone_of;     /* component id -> trust zone id */
-	json_t *parent_of;   /* component id -> parent component id */
-	json_t *asset_class; /* asset id -> its classification (a string) */
+	json_t *out;           /* native document */
+	json_t *srcmap;        /* kind -> [source paths] */
+	json_t *threats;       /* id -> native threat (borrowed from out) */
+	json_t *cms;           /* id -> native countermeasure (borrowed from out) */
+	json_t *zone_ids;      /* trust zone id -> its trust level */
+	json_t *zone_of;       /* component id -> trust zone id; a container's own id */
+	json_t *parent_of;     /* component id -> parent component id */
+	json_t *containers;    /* container component id -> the trust zone made of it */
+	json_t *container_up;  /* container id -> {"zone"|"component": its parent} */
+	json_t *dropped_flows; /* id -> true: flows left out for joining a container */
+	json_t *asset_class;   /* asset id -> its classification (a string) */
 };
 
 static const char *sget(const json_t *obj, const char *key)
@@ -236,17 +239,98 @@ static void convert_zones(struct otm *o)
 		if (desc)
 			json_object_set_new(zone, "description", json_string(desc));
 		json_array_append_new(zones, zone);
-		json_object_set_new(o->zone_ids, id, json_true());
+		json_object_set_new(o->zone_ids, id, json_integer(level));
 		jsonpath_init(&p, "$.trustZones");
 		jsonpath_index(&p, i);
 		map_src(o, "trust_zones", &p);
 	}
 }
 
-/* The library type of an OTM component: its type, then each tag; else a
- * generic type by the words of type and tags, with a warning. */
+/* The keys a component's name is looked up by, in order: the whole name, each
+ * pair of adjacent words ("Public Web App" -> "web-app"), then each word, as
+ * slugs (new array). Tools that leave the type empty (Microsoft TMT through
+ * StartLeft) or write "empty-component" still name elements "Web API",
+ * "PostgreSQL" or "Custom VPC". */
+static json_t *name_keys(const char *name)
+{
+	enum { MAX_WORDS = 32 };
+	json_t *keys = json_array();
+	char *slug = model_slug(name);
+	json_array_append_new(keys, json_string(slug));
+	char *words[MAX_WORDS];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(slug, "-", &save); w && n < MAX_WORDS;
+	     w = strtok_r(NULL, "-", &save))
+		words[n++] = w;
+	for (size_t i = 0; i + 1 < n; i++)
+		json_array_append_new(keys, json_sprintf("%s-%s", words[i], words[i + 1]));
+	for (size_t i = 0; n > 1 && i < n; i++)
+		json_array_append_new(keys, json_string(words[i]));
+	free(slug);
+	return keys;
+}
+
+/* The library type the name maps to (name_keys order), or NULL. */
+static const char *type_by_name(struct otm *o, const char *name)
+{
+	json_t *keys = name_keys(name);
+	const char *t = NULL;
+	size_t i;
+	json_t *k;
+	json_array_foreach (keys, i, k) {
+		t = model_map_type(o->ti, "otm", json_string_value(k));
+		if (t)
+			break;
+	}
+	json_decref(keys);
+	return t;
+}
+
+static bool container_type(struct otm *o, const char *foreign)
+{
+	return foreign && *foreign && o->ti->container(o->ti->ud, "otm", foreign);
+}
+
+/* Is the component a container (a VPC, a subnet, a resource group) by the
+ * library's container_types? Its type says so; or, when its type maps to no
+ * library type, a tag does (StartLeft writes "empty-component" tagged with the
+ * resource type "AWS::EC2::Subnet"); or, when no tag maps either, a key of its
+ * name ("Custom VPC") does, unless the name maps to a type ("VPC endpoint"). */
+static bool is_container(struct otm *o, const char *type, const json_t *tags, const char *name)
+{
+	if (!o->ti || !o->ti->container)
+		return false;
+	if (container_type(o, type))
+		return true;
+	if (model_map_type(o->ti, "otm", type))
+		return false;
+	size_t i;
+	json_t *tag;
+	json_array_foreach (tags, i, tag) {
+		if (container_type(o, json_string_value(tag)))
+			return true;
+	}
+	json_array_foreach (tags, i, tag) {
+		if (model_map_type(o->ti, "otm", json_string_value(tag)))
+			return false;
+	}
+	if (type_by_name(o, name))
+		return false;
+	json_t *keys = name_keys(name);
+	bool r = false;
+	json_t *k;
+	json_array_foreach (keys, i, k) {
+		r = r || container_type(o, json_string_value(k));
+	}
+	json_decref(keys);
+	return r;
+}
+
+/* The library type of an OTM component: its type, then each tag, then its
+ * name; else a generic type by the words of type and tags, with a warning. */
 static const char *component_type(struct otm *o, const char *type, const json_t *tags,
-                                  struct jsonpath *p)
+                                  const char *name, struct jsonpath *p)
 {
 	const char *t = model_map_type(o->ti, "otm", type);
 	size_t i;
@@ -256,6 +340,8 @@ static const char *component_type(struct otm *o, const char *type, const json_t 
 			break;
 		t = model_map_type(o->ti, "otm", json_string_value(tag));
 	}
+	if (!t)
+		t = type_by_name(o, name);
 	if (t)
 		return t;
 	const char *g = model_guess_generic(type);
@@ -562,6 +648,85 @@ static void component_assets(struct otm *o, const json_t *c, struct jsonpath *p,
 		json_object_set_new(props, "data_classification", json_string(ranks[best]));
 }
 
+/* A container component becomes a trust zone of the same id and name, which
+ * holds what the file puts inside it; its trust level, that of the zone that
+ * holds the container, is set by container_levels once all are read. */
+static void add_container(struct otm *o, struct jsonpath *p, const char *id, const char *name,
+                          const char *type, const char *desc, const char *pzone, const char *pcomp)
+{
+	if (json_object_get(o->zone_ids, id) || json_object_get(o->containers, id)) {
+		size_t old = jsonpath_key(p, "id");
+		model_msg_error(o->m, jsonpath_str(p),
+		                "duplicate id '%s' (a container becomes a trust zone of that id)",
+		                id);
+		jsonpath_pop(p, old);
+		return;
+	}
+	json_t *zone = json_pack("{s:s, s:s, s:i}", "id", id, "name", name, "trust_level", 0);
+	if (desc)
+		json_object_set_new(zone, "description", json_string(desc));
+	else
+		json_object_set_new(
+		    zone, "description",
+		    json_sprintf("Network or account container (OTM type '%s').", type));
+	json_array_append_new(json_object_get(o->out, "trust_zones"), zone);
+	map_src(o, "trust_zones", p);
+	json_object_set(o->containers, id, zone);
+	json_object_set_new(o->zone_of, id, json_string(id));
+	json_object_set_new(
+	    o->container_up, id,
+	    json_pack("{s:s}", pzone ? "zone" : "component", pzone ? pzone : pcomp));
+}
+
+/* The trust level of the file's zone that (through components and other
+ * containers) holds element id; -1 when the chain reaches none. */
+static json_int_t enclosing_level(struct otm *o, const char *id)
+{
+	size_t steps = json_object_size(o->zone_of) + json_object_size(o->parent_of) + 1;
+	for (; id && steps > 0; steps--) {
+		json_t *up = json_object_get(o->container_up, id);
+		const char *z =
+		    up ? sget(up, "zone") : json_string_value(json_object_get(o->zone_of, id));
+		const char *c = up ? sget(up, "component")
+		                   : json_string_value(json_object_get(o->parent_of, id));
+		if (z && !json_object_get(o->containers, z)) {
+			json_t *lv = json_object_get(o->zone_ids, z);
+			return json_is_integer(lv) ? json_integer_value(lv) : -1;
+		}
+		id = z ? z : c;
+	}
+	return -1;
+}
+
+/* Components directly inside a container are in its zone; each container's
+ * zone takes the trust level of the zone around it. */
+static void resolve_containers(struct otm *o, json_t *comps)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (comps, i, c) {
+		const char *pcomp = sget(c, "parent");
+		if (pcomp && json_object_get(o->containers, pcomp)) {
+			json_object_set_new(c, "trust_zone", json_string(pcomp));
+			json_object_del(c, "parent");
+		}
+	}
+	const char *id;
+	json_t *zone;
+	json_object_foreach (o->containers, id, zone) {
+		const char *pcomp = sget(json_object_get(o->container_up, id), "component");
+		if (pcomp && !json_object_get(o->zone_of, pcomp) &&
+		    !json_object_get(o->parent_of, pcomp)) {
+			model_msg_error(o->m, "$.components",
+			                "container '%s': unknown parent component '%s'", id, pcomp);
+			continue;
+		}
+		json_int_t level = enclosing_level(o, id);
+		if (level >= 0)
+			json_object_set_new(zone, "trust_level", json_integer(level));
+	}
+}
+
 static void convert_components(struct otm *o)
 {
 	json_t *comps = json_array();
@@ -590,7 +755,9 @@ static void convert_components(struct otm *o)
 		component_assets(o, c, &p, props);
 		/* Recorded even for a component refused below, so that those inside
 		 * it are not also reported as naming an unknown one. */
-		if (id && parent_ok)
+		bool container =
+		    id && name && type && parent_ok && is_container(o, type, tags, name);
+		if (id && parent_ok && !container)
 			json_object_set_new(pzone ? o->zone_of : o->parent_of, id,
 			                    json_string(pzone ? pzone : pcomp));
 		if (!id || !name || !type || !parent_ok) {
@@ -598,7 +765,13 @@ static void convert_components(struct otm *o)
 			json_decref(props);
 			continue;
 		}
-		const char *t = component_type(o, type, tags, &p);
+		if (container) {
+			add_container(o, &p, id, name, type, desc, pzone, pcomp);
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
+		const char *t = component_type(o, type, tags, name, &p);
 		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
 		                         name, "tags", tags, "properties", props);
 		if (desc)
@@ -610,6 +783,7 @@ static void convert_components(struct otm *o)
 		json_array_append_new(comps, comp);
 		map_src(o, "components", &p);
 	}
+	resolve_containers(o, comps);
 	inherit_zones(o, comps);
 }
 
@@ -643,6 +817,21 @@ static void convert_flows(struct otm *o)
 		else if (json_is_true(bidi))
 			json_object_set(props, "bidirectional", bidi);
 		if (!id || !source || !dest) {
+			json_decref(flow);
+			json_decref(tags);
+			json_decref(props);
+			continue;
+		}
+		const char *end = json_object_get(o->containers, source) ? source
+		                  : json_object_get(o->containers, dest) ? dest
+		                                                         : NULL;
+		if (end) {
+			/* StartLeft draws flows from a VPC's address range; a flow
+			 * joins two components, and a zone is none. */
+			model_msg_warning(o->m, jsonpath_str(&p),
+			                  "flow not kept: '%s' is a container, now a trust zone",
+			                  end);
+			json_object_set_new(o->dropped_flows, id, json_true());
 			json_decref(flow);
 			json_decref(tags);
 			json_decref(props);
@@ -818,6 +1007,9 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	    .zone_of = json_object(),
 	    .parent_of = json_object(),
 	    .asset_class = json_object(),
+	    .containers = json_object(),
+	    .container_up = json_object(),
+	    .dropped_flows = json_object(),
 	};
 	if (!json_is_string(json_object_get(doc, "otmVersion")))
 		model_msg_error(m, "$.otmVersion", "expected a version string such as \"0.2.0\"");
@@ -838,11 +1030,22 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 			continue;
 		jsonpath_init(&p, "$.components");
 		jsonpath_index(&p, i);
+		if (json_object_get(o.containers, id)) {
+			if (json_array_size(json_object_get(e, "threats")) > 0) {
+				jsonpath_key(&p, "threats");
+				model_msg_warning(m, jsonpath_str(&p),
+				                  "threats of a container (now a trust zone) "
+				                  "are not kept");
+			}
+			continue;
+		}
 		convert_instances(&o, e, &p, "component", id);
 	}
 	json_array_foreach (json_object_get(doc, "dataflows"), i, e) {
 		const char *id = sget(e, "id");
 		if (!id || !json_is_object(e))
+			continue;
+		if (json_object_get(o.dropped_flows, id))
 			continue;
 		jsonpath_init(&p, "$.dataflows");
 		jsonpath_index(&p, i);
@@ -859,6 +1062,9 @@ void model_from_otm(const json_t *doc, const struct model_typeinfo *ti, struct m
 	json_decref(o.zone_of);
 	json_decref(o.parent_of);
 	json_decref(o.asset_class);
+	json_decref(o.containers);
+	json_decref(o.container_up);
+	json_decref(o.dropped_flows);
 	*ret_model = o.out;
 	*ret_srcmap = o.srcmap;
 }

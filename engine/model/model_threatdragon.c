@@ -174,7 +174,8 @@ static bool is_generic(const char *type)
 	return model_in_list(type, generic);
 }
 
-/* The element's name, then each word of it, then its flags and data type;
+/* The element's name, then each pair of adjacent words and each word of it,
+ * then its flags and data type;
  * else the generic type of its shape. Falling back to a generic type (the
  * shape's own mapping, "tm.Process" and the like, included) is a warning
  * at the element's name, as for OTM types, so --strict refuses it. The
@@ -183,11 +184,24 @@ static const char *element_type(struct td *t, enum td_kind kind, const json_t *d
                                 const char *name, struct jsonpath *p)
 {
 	const char *want = kind == TD_ACTOR ? "actor" : kind == TD_STORE ? "store" : "process";
+	enum { MAX_WORDS = 32 };
 	char *slug = model_slug(name);
 	const char *type = try_map(t, slug, want);
+	char *words[MAX_WORDS];
+	size_t n = 0;
 	char *save = NULL;
-	for (char *w = strtok_r(slug, "-", &save); w && !type; w = strtok_r(NULL, "-", &save))
-		type = try_map(t, w, want);
+	for (char *w = strtok_r(slug, "-", &save); w && n < MAX_WORDS;
+	     w = strtok_r(NULL, "-", &save))
+		words[n++] = w;
+	/* Adjacent pairs before single words: "Merchant Web Server" is a
+	 * web server ("web-server"), not any server. */
+	for (size_t i = 0; !type && i + 1 < n; i++) {
+		char *pair = ts_asprintf("%s-%s", words[i], words[i + 1]);
+		type = try_map(t, pair, want);
+		free(pair);
+	}
+	for (size_t i = 0; !type && i < n; i++)
+		type = try_map(t, words[i], want);
 	free(slug);
 	if (type)
 		return type;

@@ -72,6 +72,12 @@ static void test_shipped_library(void **state)
 	                                    "ml_endpoint",
 	                                    "iot_device",
 	                                    "data_warehouse",
+	                                    "virtual_machine",
+	                                    "message_stream",
+	                                    "network_gateway",
+	                                    "dns_service",
+	                                    "file_storage",
+	                                    "cloud_control_plane",
 	                                    "user",
 	                                    "administrator",
 	                                    "external_system",
@@ -193,12 +199,12 @@ static void test_common_mappings(void **state)
 	    {"otm", "aws-lambda", "serverless_function"},
 	    {"otm", "AWS-S3", "object_storage"},
 	    {"otm", "aws-dynamodb", "nosql_database"},
-	    {"otm", "aws-kinesis", "message_broker"},
+	    {"otm", "aws-kinesis", "message_stream"},
 	    {"otm", "aws-cognito", "identity_provider"},
 	    {"otm", "aws-cloudtrail", "logging_monitoring"},
 	    {"otm", "aws-iot-core", "message_broker"},
 	    {"otm", "azure-app-service", "web_app"},
-	    {"otm", "azure-event-hubs", "message_broker"},
+	    {"otm", "azure-event-hubs", "message_stream"},
 	    {"otm", "azure-cache-for-redis", "cache"},
 	    {"otm", "azure-ad-b2c", "identity_provider"},
 	    {"otm", "azure-openai", "ml_endpoint"},
@@ -679,6 +685,94 @@ static void test_find_provider(void **state)
 	free(dir);
 }
 
+/* Every component type StartLeft's shipped mapping files emit (the list in
+ * tests/data/library/startleft-component-types.txt) maps to a library type
+ * or is a container, but for the two that name no technology. */
+static void test_startleft_vocabulary(void **state)
+{
+	(void)state;
+	char *base = src_path("library");
+	struct library *lib = load_dirs(base, NULL);
+	char *path = src_path("tests/data/library/startleft-component-types.txt");
+	char *text = tu_read_file(path);
+	assert_non_null(text);
+	/* "empty-component" is StartLeft's placeholder for a shape it has no
+	 * type for; "generic-service" is drawn for "Host" and "Web Server"
+	 * alike. Both stay generic_process (with a warning) unless a tag or the
+	 * element's name says more. */
+	static const char *const no_meaning[] = {"empty-component", "generic-service", NULL};
+	size_t n = 0, mapped = 0, containers = 0, generic = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (*line == '#')
+			continue;
+		n++;
+		const char *t = library_map_type(lib, "otm", line);
+		bool c = library_is_container(lib, "otm", line);
+		bool none = false;
+		for (size_t k = 0; no_meaning[k]; k++)
+			none = none || strcmp(no_meaning[k], line) == 0;
+		if (none) {
+			if (t || c)
+				fail_msg("'%s' names no technology but maps to %s", line,
+				         t ? t : "a container");
+			generic++;
+		} else if (c) {
+			containers++;
+		} else if (!t || strncmp(t, "generic_", 8) == 0) {
+			fail_msg("StartLeft type '%s' has no mapping", line);
+		} else {
+			mapped++;
+		}
+	}
+	assert_int_equal(n, 222);
+	assert_int_equal(mapped, 219);
+	assert_int_equal(containers, 1); /* vpc */
+	assert_int_equal(generic, 2);
+	/* Tags StartLeft writes next to "empty-component". */
+	assert_true(library_is_container(lib, "otm", "AWS::EC2::Subnet"));
+	assert_true(library_is_container(lib, "otm", "aws::ec2::vpc"));
+	assert_true(library_is_container(lib, "otm", "azurerm_resource_group"));
+	assert_false(library_is_container(lib, "otm", "s3"));
+	assert_false(library_is_container(lib, "threatdragon", "vpc"));
+	assert_string_equal(library_map_type(lib, "otm", "AWS::EC2::VPCEndpoint"),
+	                    "network_gateway");
+	free(text);
+	free(path);
+	library_free(lib);
+	free(base);
+}
+
+/* container_types: its shape, and no foreign type both a container and mapped. */
+static void test_container_types(void **state)
+{
+	(void)state;
+	expect_error("mappings.json",
+	             "{\"type_mappings\": {\"otm\": {\"vpc\": \"web_app\"}}, "
+	             "\"container_types\": {\"otm\": [\"VPC\"]}}",
+	             "$.container_types.otm[0]: \"VPC\" is also mapped to a component type in "
+	             "type_mappings.otm");
+	expect_error("mappings.json",
+	             "{\"type_mappings\": {}, \"container_types\": {\"visio\": []}}",
+	             "$.container_types.visio: unknown format (expected otm or threatdragon)");
+	expect_error("mappings.json",
+	             "{\"type_mappings\": {}, \"container_types\": {\"otm\": [\"a\", \"A\"]}}",
+	             "$.container_types.otm[1]: duplicate container type");
+	expect_error("mappings.json",
+	             "{\"type_mappings\": {}, \"container_types\": {\"otm\": [\"\"]}}",
+	             "$.container_types.otm[0]: must be a non-empty foreign type");
+	expect_error("mappings.json", "{\"type_mappings\": {}, \"container_types\": []}",
+	             "$.container_types: must be an object");
+	/* A system-scoped threat's condition sees only the model. */
+	expect_error("threats/a.json",
+	             "{\"threats\": [{\"id\": \"T-S\", \"title\": \"S\", \"description\": "
+	             "\"d\", \"stride\": [\"S\"], \"applies_to\": [\"web_app\"], "
+	             "\"scope\": \"system\", \"condition\": \"component.internet_facing\", "
+	             "\"severity\": \"low\", \"likelihood\": \"low\", "
+	             "\"countermeasures\": [\"C-A\"]}]}",
+	             "a system-scoped threat does not have");
+}
+
 static void test_cli_lint(void **state)
 {
 	(void)state;
@@ -691,7 +785,7 @@ static void test_cli_lint(void **state)
 	json_t *rep = json_loads(out, 0, &jerr);
 	assert_non_null(rep);
 	assert_true(json_is_true(json_object_get(rep, "ok")));
-	assert_int_equal(json_integer_value(get_path(rep, "counts", "component_types")), 44);
+	assert_int_equal(json_integer_value(get_path(rep, "counts", "component_types")), 50);
 	json_decref(rep);
 	free(out);
 	free(err);
@@ -750,7 +844,8 @@ int main(void)
 	    cmocka_unit_test(test_common_mappings),   cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_lint_stats),        cmocka_unit_test(test_lint_catalogs),
 	    cmocka_unit_test(test_compliance_shapes), cmocka_unit_test(test_find_provider),
-	    cmocka_unit_test(test_cli_lint),
+	    cmocka_unit_test(test_cli_lint),          cmocka_unit_test(test_startleft_vocabulary),
+	    cmocka_unit_test(test_container_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "engine/library/library.h"
 #include "engine/model/model.h"
+#include "helpers/gen_util.h"
 
 static struct library *lib;
 static struct model_typeinfo ti;
@@ -79,14 +80,28 @@ static json_t *find_id(const json_t *model, const char *kind, const char *id)
 struct real_file {
 	const char *name;
 	size_t components, flows, zones, threats, countermeasures, warnings;
+	/* Components left generic_process/store/actor. Only names with no
+	 * meaning may fall back: EXAMPLE.json's "code-class" named "Class
+	 * CustomerDatabase" (a class diagram element, no technology). */
+	size_t generic;
+	/* Generation with the shipped library: threat instances (library,
+	 * system and manual), tasks, and of them T-MODEL-INCOMPLETE. */
+	size_t gen_threats, gen_cms, incomplete;
 };
 
-/* tests/data/models/otm/PROVENANCE.md says where each comes from. */
+/* tests/data/models/otm/PROVENANCE.md says where each comes from. Before
+ * the StartLeft vocabulary and containers, the CloudFormation, Terraform plan
+ * and empty-type TMT files gave 18, 3 and 6 fallback warnings (18 generic
+ * components of 22, 3 of 8, 6 of 6). Now the CloudFormation file's VPC and
+ * four subnets are trust zones (2 + 5 zones, 17 components); its 6 flows from
+ * the VPC's address range are left out with a warning each. */
 static const struct real_file real_files[] = {
-    {"EXAMPLE.json", 4, 2, 2, 1, 2, 1},
-    {"startleft-cloudformation.otm", 22, 22, 2, 0, 0, 18},
-    {"startleft-tfplan-official.otm", 8, 8, 1, 0, 0, 3},
-    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 6},
+    {"EXAMPLE.json", 4, 2, 2, 1, 2, 1, 1, 52, 62, 1},
+    {"startleft-cloudformation.otm", 17, 16, 7, 0, 0, 6, 0, 130, 151, 0},
+    {"startleft-tfplan-official.otm", 8, 8, 1, 0, 0, 0, 0, 52, 71, 0},
+    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 0, 0, 116, 147, 0},
+    {"startleft-lucid-aws-vpc.otm", 9, 8, 4, 0, 0, 0, 0, 53, 74, 0},
+    {"startleft-mtmt-example.otm", 4, 6, 2, 43, 43, 24, 0, 84, 98, 0},
 };
 
 static json_t *import_file(const char *name, json_t **ret_warnings, char **ret_path)
@@ -110,6 +125,12 @@ static void test_real_files(void **state)
 		json_t *w = NULL;
 		char *path = NULL;
 		json_t *m = import_file(f->name, &w, &path);
+		size_t generic = 0;
+		size_t k;
+		json_t *c;
+		json_array_foreach (json_object_get(m, "components"), k, c) {
+			generic += strncmp(sget(c, "type"), "generic_", 8) == 0;
+		}
 		size_t got[] = {
 		    json_array_size(json_object_get(m, "components")),
 		    json_array_size(json_object_get(m, "flows")),
@@ -117,18 +138,184 @@ static void test_real_files(void **state)
 		    json_array_size(json_object_get(m, "threats")),
 		    json_array_size(json_object_get(m, "countermeasures")),
 		    json_array_size(w),
+		    generic,
 		};
-		size_t want[] = {f->components, f->flows,           f->zones,
-		                 f->threats,    f->countermeasures, f->warnings};
-		for (size_t k = 0; k < TS_ARRAY_SIZE(got); k++)
+		size_t want[] = {f->components,      f->flows,    f->zones,  f->threats,
+		                 f->countermeasures, f->warnings, f->generic};
+		for (k = 0; k < TS_ARRAY_SIZE(got); k++)
 			if (got[k] != want[k])
 				fail_msg("%s: count %zu (components, flows, zones, threats, "
-				         "countermeasures, warnings) is %zu, expected %zu",
+				         "countermeasures, warnings, generic) is %zu, expected %zu",
 				         f->name, k, got[k], want[k]);
 		json_decref(m);
 		json_decref(w);
 		free(path);
 	}
+}
+
+/* Each real file, imported and generated with the shipped library. */
+static void test_real_files_generate(void **state)
+{
+	(void)state;
+	char *cdir = tu_tmpdir();
+	char *text = ts_asprintf("library_paths = [ \"%s/library\" ];\n", tu_env("TS_SOURCE_DIR"));
+	char *conf = tu_write_file(cdir, "shipped.conf", text);
+	free(text);
+	struct gu g;
+	gu_open(&g, conf);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(real_files); i++) {
+		const struct real_file *f = &real_files[i];
+		char *slug = ts_asprintf("f%zu", i);
+		char *path =
+		    ts_asprintf("%s/tests/data/models/otm/%s", tu_env("TS_SOURCE_DIR"), f->name);
+		gu_import(&g, slug, path);
+		json_decref(gu_generate(&g, slug, "2026-01-05T10:00:00Z"));
+		char *q = ts_asprintf("SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+		                      " t.project_id WHERE p.slug = '%s'",
+		                      slug);
+		char *q2 = ts_asprintf("SELECT count(*) FROM countermeasures c JOIN projects p"
+		                       " ON p.id = c.project_id WHERE p.slug = '%s'",
+		                       slug);
+		char *q3 = ts_asprintf("%s AND t.uid = 'T-MODEL-INCOMPLETE@*'", q);
+		size_t got[] = {(size_t)gu_int(&g, q), (size_t)gu_int(&g, q2),
+		                (size_t)gu_int(&g, q3)};
+		size_t want[] = {f->gen_threats, f->gen_cms, f->incomplete};
+		for (size_t k = 0; k < TS_ARRAY_SIZE(got); k++)
+			if (got[k] != want[k])
+				fail_msg("%s: generated count %zu (threats, tasks, incomplete) is "
+				         "%zu, expected %zu",
+				         f->name, k, got[k], want[k]);
+		free(q);
+		free(q2);
+		free(q3);
+		free(path);
+		free(slug);
+	}
+	json_t *t = gu_threat(&g, "f0", "T-MODEL-INCOMPLETE@*");
+	assert_non_null(t);
+	assert_string_equal(
+	    sget(t, "title"),
+	    "Threat model has elements of unknown technology: Class CustomerDatabase");
+	assert_string_equal(sget(t, "component"), "*");
+	json_decref(t);
+
+	/* Thirty unknown elements: the title names as many as fit in 240 bytes
+	 * and counts the rest, in model order (components sorted by id). */
+	struct ts_buf doc = {0};
+	ts_buf_puts(&doc,
+	            "{\"otmVersion\": \"0.2.0\", \"project\": {\"name\": \"Many\", "
+	            "\"id\": \"many\"}, \"trustZones\": [{\"id\": \"z\", \"name\": \"Z\", "
+	            "\"risk\": {\"trustRating\": 50}}], \"dataflows\": [], \"components\": [");
+	for (int i = 0; i < 30; i++)
+		ts_buf_printf(&doc,
+		              "%s{\"id\": \"c%d\", \"name\": \"Unknown element %02d\", \"type\": "
+		              "\"flux-capacitor\", \"parent\": {\"trustZone\": \"z\"}}",
+		              i ? ", " : "", i, i);
+	ts_buf_puts(&doc, "]}");
+	char *many = tu_write_file(cdir, "many.otm", doc.data);
+	ts_buf_free(&doc);
+	gu_import(&g, "many", many);
+	json_decref(gu_generate(&g, "many", "2026-01-05T10:00:00Z"));
+	t = gu_threat(&g, "many", "T-MODEL-INCOMPLETE@*");
+	assert_non_null(t);
+	const char *title = sget(t, "title");
+	assert_true(strlen(title) <= 240);
+	assert_non_null(
+	    strstr(title, ": Unknown element 00, Unknown element 01, Unknown element 10, "));
+	if (!strstr(title, ", Unknown element 15 and 22 more"))
+		fail_msg("title: %s (%zu bytes)", title, strlen(title));
+	json_decref(t);
+	/* Every one of them has the baseline of a process of unknown
+	 * technology; with no flows into them, none has the input threat. */
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+	                            " t.project_id WHERE p.slug = 'many' AND t.library_id ="
+	                            " 'T-GENERIC-UNKNOWN-COMPONENT'"),
+	                 30);
+	assert_int_equal(gu_int(&g, "SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+	                            " t.project_id WHERE p.slug = 'many' AND t.library_id ="
+	                            " 'T-GENERIC-INPUT-UNVALIDATED'"),
+	                 0);
+	free(many);
+	gu_close(&g);
+	free(conf);
+	tu_rmrf(cdir);
+	free(cdir);
+}
+
+/* StartLeft's CloudFormation output: the VPC (type "vpc") and its subnets
+ * ("empty-component" tagged "AWS::EC2::Subnet") are trust zones at the trust
+ * level of the zone that holds them, and what is inside them is in them;
+ * Lucid's "empty-component" named "Custom VPC" is one by its name. */
+static void test_containers(void **state)
+{
+	(void)state;
+	json_t *w = NULL;
+	char *path = NULL;
+	json_t *m = import_file("startleft-cloudformation.otm", &w, &path);
+	const char *vpc = "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc";
+	const char *sub = "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc.privatesubnet1";
+	json_t *z = find_id(m, "trust_zones", vpc);
+	assert_non_null(z);
+	assert_string_equal(sget(z, "name"), "CustomVPC");
+	json_t *pc = find_id(m, "trust_zones", "b61d6911-338d-46a8-9f39-8dcd24abfe91");
+	assert_int_equal(json_integer_value(json_object_get(z, "trust_level")),
+	                 json_integer_value(json_object_get(pc, "trust_level")));
+	assert_non_null(find_id(m, "trust_zones", sub));
+	assert_null(find_id(m, "components", vpc));
+	assert_null(find_id(m, "components", sub));
+	/* The ECS service sat in the subnet; its task definition inside it. */
+	json_t *svc = find_id(m, "components",
+	                      "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
+	                      "privatesubnet1.service");
+	assert_non_null(svc);
+	assert_string_equal(sget(svc, "type"), "container_orchestrator");
+	assert_string_equal(sget(svc, "trust_zone"), sub);
+	assert_null(json_object_get(svc, "parent"));
+	json_t *task = find_id(m, "components",
+	                       "b61d6911-338d-46a8-9f39-8dcd24abfe91.customvpc."
+	                       "privatesubnet1.service.servicetaskdefinition");
+	assert_non_null(task);
+	assert_string_equal(sget(task, "trust_zone"), sub);
+	assert_string_equal(sget(task, "parent"), sget(svc, "id"));
+	char *want = ts_asprintf("%s: $.dataflows[0]: flow not kept: '%s' is a container, now a "
+	                         "trust zone",
+	                         path, vpc);
+	assert_string_equal(json_string_value(json_array_get(w, 0)), want);
+	free(want);
+	json_decref(m);
+	json_decref(w);
+	free(path);
+
+	m = import_file("startleft-lucid-aws-vpc.otm", &w, &path);
+	assert_string_equal(sget(find_id(m, "trust_zones", "7"), "name"), "Custom VPC");
+	assert_string_equal(sget(find_id(m, "components", "9"), "trust_zone"), "7");
+	assert_string_equal(sget(find_id(m, "components", "9"), "type"), "virtual_machine");
+	json_decref(m);
+	json_decref(w);
+	free(path);
+
+	/* TMT elements with an empty type are typed by their names. */
+	m = import_file("startleft-mtmt-empty-types.otm", &w, &path);
+	static const char *const names[][2] = {
+	    {"Public Web App", "web_app"},  {"Browser", "user"},
+	    {"Web API", "rest_api"},        {"Intranet Web App", "web_app"},
+	    {"PostgreSQL", "sql_database"}, {"DynamoDB", "nosql_database"},
+	};
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(m, "components"), i, c) {
+		bool seen = false;
+		for (size_t k = 0; k < TS_ARRAY_SIZE(names); k++) {
+			if (strcmp(sget(c, "name"), names[k][0]) != 0)
+				continue;
+			assert_string_equal(sget(c, "type"), names[k][1]);
+			seen = true;
+		}
+		assert_true(seen);
+	}
+	json_decref(m);
+	json_decref(w);
+	free(path);
 }
 
 /* The OTM project's own example: nulls in 21 places, all read as absent. */
@@ -525,9 +712,14 @@ static void test_dangling_parent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_files),     cmocka_unit_test(test_example),
-	    cmocka_unit_test(test_nullable_nulls), cmocka_unit_test(test_non_nullable_nulls),
-	    cmocka_unit_test(test_dangling_zone),  cmocka_unit_test(test_dangling_parent),
+	    cmocka_unit_test(test_real_files),
+	    cmocka_unit_test(test_example),
+	    cmocka_unit_test(test_real_files_generate),
+	    cmocka_unit_test(test_containers),
+	    cmocka_unit_test(test_nullable_nulls),
+	    cmocka_unit_test(test_non_nullable_nulls),
+	    cmocka_unit_test(test_dangling_zone),
+	    cmocka_unit_test(test_dangling_parent),
 	    cmocka_unit_test(test_assets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 
 #include "engine/library/library.h"
 #include "engine/model/model.h"
+#include "helpers/gen_util.h"
 
 /* One demo model as the importer must see it. */
 struct td_expect {
@@ -149,27 +150,21 @@ static void test_iot_device(void **state)
 	(void)state;
 	static const char *const zones[] = {OUTSIDE " (0)", NULL};
 	static const char *const comps[] = {
-	    "My script: generic_process in " OUTSIDE,
+	    "My script: background_worker in " OUTSIDE,
 	    "Mobile App: mobile_client in " OUTSIDE,
 	    "Local API: rest_api in " OUTSIDE,
-	    "Social networks, Weather data, etc: generic_process in " OUTSIDE,
+	    "Social networks, Weather data, etc: saas_api in " OUTSIDE,
 	    "User: user in " OUTSIDE,
 	    "Cloud API: rest_api in " OUTSIDE,
 	    "Cloud integration: generic_process in " OUTSIDE,
 	    "IoT Device: iot_device in " OUTSIDE,
-	    "Web site: generic_process in " OUTSIDE,
+	    "Web site: web_app in " OUTSIDE,
 	    "Browser: generic_process in " OUTSIDE,
 	    "MySQL database: sql_database in " OUTSIDE,
 	    NULL,
 	};
 	static const char *const warnings[] = {
 	    CELL "[2].data.name: no mapping for Threat Dragon process 'Browser'; using "
-	         "generic_process",
-	    CELL "[4].data.name: no mapping for Threat Dragon process 'My script'; using "
-	         "generic_process",
-	    CELL "[22].data.name: no mapping for Threat Dragon process 'Social networks, Weather "
-	         "data, etc'; using generic_process",
-	    CELL "[23].data.name: no mapping for Threat Dragon process 'Web site'; using "
 	         "generic_process",
 	    CELL "[26].data.name: no mapping for Threat Dragon process 'Cloud integration'; using "
 	         "generic_process",
@@ -190,22 +185,17 @@ static void test_online_game(void **state)
 	    "Customer Support: generic_process in Corp network",
 	    "Anonymous WWW user-agent: user in Player's local machine",
 	    "Moderation Website: web_app in Production network",
-	    "Game client: generic_process in Player's local machine",
+	    "Game client: desktop_client in Player's local machine",
 	    "Website Stats: web_app in Production network",
-	    "Player: generic_actor in Player's local machine",
+	    "Player: user in Player's local machine",
 	    "Stats Database: sql_database in Production network",
 	    "Player Database: sql_database in Production network",
-	    "Game Servers: generic_process in Production network",
+	    "Game Servers: virtual_machine in Production network",
 	    "Lobby: generic_process in Production network",
 	    NULL,
 	};
 	static const char *const warnings[] = {
-	    CELL "[4].data.name: no mapping for Threat Dragon actor 'Player'; using generic_actor",
 	    CELL "[6].data.name: no mapping for Threat Dragon process 'Browser'; using "
-	         "generic_process",
-	    CELL "[7].data.name: no mapping for Threat Dragon process 'Game client'; using "
-	         "generic_process",
-	    CELL "[25].data.name: no mapping for Threat Dragon process 'Game Servers'; using "
 	         "generic_process",
 	    CELL "[26].data.name: no mapping for Threat Dragon process 'Lobby'; using "
 	         "generic_process",
@@ -226,17 +216,13 @@ static void test_v2_demo(void **state)
 	    "Web Application: web_app in " OUTSIDE,
 	    "Background Worker Process: background_worker in " OUTSIDE,
 	    "Database: sql_database in " OUTSIDE,
-	    "Worker Config: generic_store in " OUTSIDE,
+	    "Worker Config: file_storage in " OUTSIDE,
 	    "Browser: user in " OUTSIDE,
-	    "Web Application Config: generic_store in " OUTSIDE,
+	    "Web Application Config: file_storage in " OUTSIDE,
 	    "Message Queue: message_broker in " OUTSIDE,
 	    NULL,
 	};
 	static const char *const warnings[] = {
-	    CELL "[0].data.name: no mapping for Threat Dragon store 'Worker Config'; using "
-	         "generic_store",
-	    CELL "[2].data.name: no mapping for Threat Dragon store 'Web Application Config'; "
-	         "using generic_store",
 	    CELL "[19]: flow 'Web Request' is not connected at both ends; skipped",
 	    NULL,
 	};
@@ -363,15 +349,13 @@ static void test_payment_online(void **state)
 	    "Customer Client: generic_process in Customer / Internet",
 	    "Stripe API service: payment_integration in Stripe / Web",
 	    "Stripe Payment Service: payment_integration in Stripe / Web",
-	    "Merchant Web Server: generic_process in Merchant / Web",
+	    "Merchant Web Server: web_app in Merchant / Web",
 	    "Customer: user in " OUTSIDE,
 	    NULL,
 	};
 	static const char *const warnings[] = {
 	    CELL "[5].data.name: no mapping for Threat Dragon process 'Customer Client'; using "
 	         "generic_process",
-	    CELL "[16].data.name: no mapping for Threat Dragon process 'Merchant Web Server'; "
-	         "using generic_process",
 	    NULL,
 	};
 	check_demo(&(struct td_expect){"payment-online.json", 10, 0, zones, comps, warnings});
@@ -447,6 +431,69 @@ static void test_fallback_warnings(void **state)
 
 /* The command: warnings on stderr and exit 0; with --strict exit 65 (data
  * error), the fallbacks as errors and nothing stored. */
+/* Each demo generated with the shipped library: threat instances, tasks, and
+ * the one system-level "incomplete model" threat naming the elements left
+ * generic. Those are names with no technology in them: "Databse" (a typo),
+ * "Admin" drawn as an actor (the word is the admin console's, a process),
+ * "Browser" and "Customer Client" drawn as processes ("browser" is the user
+ * actor), "Cloud integration", "Customer Support" and "Lobby". */
+static void test_demos_generate(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file;
+		long long threats, tasks;
+		const char *incomplete; /* its title, or NULL when it does not hold */
+	} want[] = {
+	    {"generic-cms.json", 63, 74,
+	     "Threat model has elements of unknown technology: Databse, Admin"},
+	    {"iot-device.json", 140, 163,
+	     "Threat model has elements of unknown technology: Cloud integration, Browser"},
+	    {"online-game.json", 154, 191,
+	     "Threat model has elements of unknown technology: Browser, Customer Support, Lobby"},
+	    {"v2-threat-model.json", 92, 112, NULL},
+	    {"payment-online.json", 86, 96,
+	     "Threat model has elements of unknown technology: Customer Client"},
+	};
+	char *cdir = tu_tmpdir();
+	char *text = ts_asprintf("library_paths = [ \"%s/library\" ];\n", tu_env("TS_SOURCE_DIR"));
+	char *conf = tu_write_file(cdir, "shipped.conf", text);
+	free(text);
+	struct gu g;
+	gu_open(&g, conf);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(want); i++) {
+		char *slug = ts_asprintf("d%zu", i);
+		char *path = demo_path(want[i].file);
+		gu_import(&g, slug, path);
+		json_decref(gu_generate(&g, slug, "2026-01-05T10:00:00Z"));
+		char *q = ts_asprintf("SELECT count(*) FROM threats t JOIN projects p ON p.id ="
+		                      " t.project_id WHERE p.slug = '%s'",
+		                      slug);
+		char *q2 = ts_asprintf("SELECT count(*) FROM countermeasures c JOIN projects p"
+		                       " ON p.id = c.project_id WHERE p.slug = '%s'",
+		                       slug);
+		if (gu_int(&g, q) != want[i].threats || gu_int(&g, q2) != want[i].tasks)
+			fail_msg("%s: %lld threats, %lld tasks; expected %lld, %lld", want[i].file,
+			         gu_int(&g, q), gu_int(&g, q2), want[i].threats, want[i].tasks);
+		json_t *t = gu_threat(&g, slug, "T-MODEL-INCOMPLETE@*");
+		if (want[i].incomplete) {
+			assert_non_null(t);
+			assert_string_equal(sget(t, "title"), want[i].incomplete);
+		} else {
+			assert_null(t);
+		}
+		json_decref(t);
+		free(q);
+		free(q2);
+		free(path);
+		free(slug);
+	}
+	gu_close(&g);
+	free(conf);
+	tu_rmrf(cdir);
+	free(cdir);
+}
+
 static void test_cli_strict(void **state)
 {
 	(void)state;
@@ -499,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(test_online_game),       cmocka_unit_test(test_v2_demo),
 	    cmocka_unit_test(test_boundary_lines),    cmocka_unit_test(test_payment_online),
 	    cmocka_unit_test(test_fallback_warnings), cmocka_unit_test(test_cli_strict),
+	    cmocka_unit_test(test_demos_generate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
