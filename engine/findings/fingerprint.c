@@ -49,6 +49,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void append_lower(struct ts_buf *b, const char *s, size_t n)
+{
+	char chunk[64];
+	while (n > 0) {
+		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+		for (size_t i = 0; i < k; i++)
+			chunk[i] = (char)tolower((unsigned char)s[i]);
+		ts_buf_append(b, chunk, k);
+		s += k;
+		n -= k;
+	}
+}
+
 char *fingerprint_url(const char *url)
 {
 	struct ts_buf b = {0};
@@ -56,18 +69,15 @@ char *fingerprint_url(const char *url)
 	const char *scheme_end = strstr(p, "://");
 	const char *host = p;
 	if (scheme_end) {
-		for (const char *q = p; q < scheme_end; q++)
-			ts_buf_printf(&b, "%c", tolower((unsigned char)*q));
+		append_lower(&b, p, (size_t)(scheme_end - p));
 		ts_buf_puts(&b, "://");
 		host = scheme_end + 3;
 	}
 	size_t hl = strcspn(host, "/?#");
-	for (size_t i = 0; i < hl; i++)
-		ts_buf_printf(&b, "%c", tolower((unsigned char)host[i]));
+	append_lower(&b, host, hl);
 	const char *path = host + hl;
 	size_t pl = strcspn(path, "?#");
 	ts_buf_append(&b, path, pl);
-	ts_buf_puts(&b, "");
 	if (path[pl] == '?') {
 		const char *q = path + pl + 1;
 		size_t ql = strcspn(q, "#");

@@ -223,7 +223,11 @@ bool mapping_url_match(const char *prefix, const char *url)
 static const char *best(struct mapping *m, const struct map_rule *rules, size_t n, bool url,
                         const char *what)
 {
-	char *key = ts_asprintf("%c%s", url ? 'u' : 'p', what);
+	/* A URL matches by scheme, host and path: its query and fragment are
+	 * left out of the cache key, so the cache holds one entry per page, not
+	 * one per request. */
+	int len = (int)(url ? strcspn(what, "?#") : strlen(what));
+	char *key = ts_asprintf("%c%.*s", url ? 'u' : 'p', len, what);
 	bool created = false;
 	void **slot = strmap_slot(m->cache, key, &created);
 	free(key);
