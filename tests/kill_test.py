@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Kill test of exactly-once ticket creation (issue 5).
+"""Kill test of exactly-once ticket creation.
 
 Generates 500 tasks through the real pipeline (project add, model import,
 generate) for two projects, one on the Jira Cloud emulator and one on the

@@ -26,3 +26,17 @@ set_tests_properties(sync/restarts PROPERTIES
   TIMEOUT 400
   LABELS slow
   ENVIRONMENT "${TS_TEST_ENV};PYTHONDONTWRITEBYTECODE=1")
+
+# The kill test of the verification loop: a scan proves 80 done tasks'
+# countermeasures missing; their tickets must be reopened exactly once with
+# exactly one comment each while the daemon is SIGKILLed 12 times and the
+# trackers answer slowly and fail 8 % of the requests.
+add_test(NAME sync/verify-kill
+         COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/verify_kill_test.py
+                 --threatsync $<TARGET_FILE:threatsync>
+                 --threatsyncd $<TARGET_FILE:threatsyncd>
+                 --source-dir ${CMAKE_SOURCE_DIR} --seed 7 --kills 12)
+set_tests_properties(sync/verify-kill PROPERTIES
+  TIMEOUT 600
+  LABELS slow
+  ENVIRONMENT "${TS_TEST_ENV};PYTHONDONTWRITEBYTECODE=1")
