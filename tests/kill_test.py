@@ -104,6 +104,33 @@ def outstanding(db):
         con.close()
 
 
+def write_config(conf, db, lib, jport, gport, concurrency, projects):
+    """The daemon's configuration for the emulators on jport and gport;
+    projects: (slug, connector, tracker project) tuples."""
+    rows = ",\n".join(f'  {{ slug = "{slug}"; connector = "{conn}"; tracker_project = "{tp}"; }}'
+                      for slug, conn, tp in projects)
+    with open(conf, "w") as f:
+        f.write(f"""database = "{db}";
+library_paths = [ "{lib}" ];
+log_level = "info";
+shutdown_timeout_ms = 2000;
+http = {{ listen = ""; }};
+connectors = (
+  {{ name = "jira"; type = "jira"; flavor = "cloud"; base_url = "http://127.0.0.1:{jport}";
+     email = "threatsync@example.com"; token_file = "jira_token";
+     concurrency = {concurrency}; rate_per_second = 1000.0; burst = 1000; max_attempts = 100;
+     poll_interval_s = 5; request_timeout_ms = 10000; }},
+  {{ name = "gitlab"; type = "gitlab"; base_url = "http://127.0.0.1:{gport}";
+     token_file = "gitlab_token"; concurrency = {concurrency}; rate_per_second = 1000.0;
+     burst = 1000; max_attempts = 100; poll_interval_s = 5; request_timeout_ms = 10000; }}
+);
+projects = (
+{rows}
+);
+classification = ( {{ name = "all"; when = "true"; class = "critical"; }} );
+""")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threatsync", required=True)
@@ -134,27 +161,8 @@ def main():
         db = os.path.join(work, "threatsync.db")
         conf = os.path.join(work, "threatsync.conf")
         lib = os.path.join(src, "tests/data/generate/lib")
-        with open(conf, "w") as f:
-            f.write(f"""database = "{db}";
-library_paths = [ "{lib}" ];
-log_level = "info";
-shutdown_timeout_ms = 2000;
-http = {{ listen = ""; }};
-connectors = (
-  {{ name = "jira"; type = "jira"; flavor = "cloud"; base_url = "http://127.0.0.1:{jport}";
-     email = "threatsync@example.com"; token_file = "jira_token"; concurrency = 8;
-     rate_per_second = 1000.0; burst = 1000; max_attempts = 100; poll_interval_s = 5;
-     request_timeout_ms = 10000; }},
-  {{ name = "gitlab"; type = "gitlab"; base_url = "http://127.0.0.1:{gport}";
-     token_file = "gitlab_token"; concurrency = 8; rate_per_second = 1000.0; burst = 1000;
-     max_attempts = 100; poll_interval_s = 5; request_timeout_ms = 10000; }}
-);
-projects = (
-  {{ slug = "kill-jira"; connector = "jira"; tracker_project = "WRU"; }},
-  {{ slug = "kill-gitlab"; connector = "gitlab"; tracker_project = "security/widgets"; }}
-);
-classification = ( {{ name = "all"; when = "true"; class = "critical"; }} );
-""")
+        write_config(conf, db, lib, jport, gport, 8,
+                     (("kill-jira", "jira", "WRU"), ("kill-gitlab", "gitlab", "security/widgets")))
         env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
         env.pop("NOTIFY_SOCKET", None)
         cli = [a.threatsync, "-c", conf]

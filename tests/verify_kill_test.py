@@ -111,27 +111,8 @@ def main():
         db = os.path.join(work, "threatsync.db")
         conf = os.path.join(work, "threatsync.conf")
         lib = os.path.join(src, "tests/data/generate/lib")
-        with open(conf, "w") as f:
-            f.write(f"""database = "{db}";
-library_paths = [ "{lib}" ];
-log_level = "info";
-shutdown_timeout_ms = 2000;
-http = {{ listen = ""; }};
-connectors = (
-  {{ name = "jira"; type = "jira"; flavor = "cloud"; base_url = "http://127.0.0.1:{jport}";
-     email = "threatsync@example.com"; token_file = "jira_token"; concurrency = 4;
-     rate_per_second = 1000.0; burst = 1000; max_attempts = 100; poll_interval_s = 5;
-     request_timeout_ms = 10000; }},
-  {{ name = "gitlab"; type = "gitlab"; base_url = "http://127.0.0.1:{gport}";
-     token_file = "gitlab_token"; concurrency = 4; rate_per_second = 1000.0; burst = 1000;
-     max_attempts = 100; poll_interval_s = 5; request_timeout_ms = 10000; }}
-);
-projects = (
-  {{ slug = "vk-jira"; connector = "jira"; tracker_project = "WRU"; }},
-  {{ slug = "vk-gitlab"; connector = "gitlab"; tracker_project = "security/widgets"; }}
-);
-classification = ( {{ name = "all"; when = "true"; class = "critical"; }} );
-""")
+        kt.write_config(conf, db, lib, jport, gport, 4,
+                        (("vk-jira", "jira", "WRU"), ("vk-gitlab", "gitlab", "security/widgets")))
         env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
         env.pop("NOTIFY_SOCKET", None)
         cli = [a.threatsync, "-c", conf]

@@ -203,25 +203,13 @@ static int on_vulnerability(void *ud, json_t *v, const char *doc_path, const siz
 	return rc < 0 ? rc : 0;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
-                     struct ts_err *err)
-{
-	(void)ud;
-	(void)item;
-	(void)doc_path;
-	(void)idx;
-	(void)n_idx;
-	(void)err;
-	return 0;
-}
-
 /* The first pass: the document without its vulnerabilities and the large
  * arrays beside them. */
 static int read_head(const struct findings_input *in, struct jstream *head, struct ts_err *err)
 {
 	/* read and dropped one at a time rather than skipped, so an error
 	 * inside one is named with its index */
-	jstream_emit(head, "$.vulnerabilities[*]", pass_over, NULL);
+	jstream_emit(head, "$.vulnerabilities[*]", NULL, NULL);
 	jstream_skip(head, "$.remediations");
 	jstream_skip(head, "$.dependency_files");
 	jstream_skip(head, "$.site"); /* DAST 13.x embeds ZAP's own report */

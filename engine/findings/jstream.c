@@ -201,6 +201,8 @@ static void match_child(const struct jstream *js, uint32_t *emit, uint32_t *skip
 
 static int call_item(struct jstream *js, const struct js_pattern *p, json_t *item)
 {
+	if (!p->cb)
+		return 1; /* read and dropped (jstream_emit with no callback) */
 	size_t idx[FINDINGS_DEPTH_MAX];
 	size_t n_idx = 0;
 	/* The item's path: the levels above it. */

@@ -30,7 +30,10 @@ struct jstream *jstream_new(const char *name);
 void jstream_free(struct jstream *js); /* NULL is a no-op */
 
 /* pattern: "$" followed by ".key" and "[*]" segments ("$.runs[*].results[*]").
- * At most 8 patterns of each kind; a value matching both is emitted. */
+ * At most 8 patterns of each kind; a value matching both is emitted. cb NULL:
+ * each value is read (with every bound and exact error paths, unlike a
+ * skipped one) and dropped, as a pass that only wants what is around them
+ * does. */
 void jstream_emit(struct jstream *js, const char *pattern, jstream_cb cb, void *ud);
 void jstream_skip(struct jstream *js, const char *pattern);
 

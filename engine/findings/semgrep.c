@@ -94,18 +94,6 @@ static int on_result(void *ud, json_t *r, const char *doc_path, const size_t *id
 	return rc < 0 ? rc : 0;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
-                     struct ts_err *err)
-{
-	(void)ud;
-	(void)item;
-	(void)doc_path;
-	(void)idx;
-	(void)n_idx;
-	(void)err;
-	return 0;
-}
-
 int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
                   struct findings_report *rep, struct ts_err *err)
 {
@@ -115,7 +103,7 @@ int semgrep_parse(const struct findings_input *in, finding_cb cb, void *ud,
 	struct jstream *body = NULL;
 	/* results are read and dropped one at a time rather than skipped, so an
 	 * error inside one is named with its index */
-	jstream_emit(head, "$.results[*]", pass_over, NULL);
+	jstream_emit(head, "$.results[*]", NULL, NULL);
 	jstream_skip(head, "$.errors");
 	jstream_skip(head, "$.paths");
 	jstream_skip(head, "$.skipped_rules");

@@ -201,18 +201,6 @@ static int on_json_alert(void *ud, json_t *item, const char *doc_path, const siz
 	return rc;
 }
 
-static int pass_over(void *ud, json_t *item, const char *doc_path, const size_t *idx, size_t n_idx,
-                     struct ts_err *err)
-{
-	(void)ud;
-	(void)item;
-	(void)doc_path;
-	(void)idx;
-	(void)n_idx;
-	(void)err;
-	return 0;
-}
-
 static int zap_json_parse(struct zap_ctx *c, struct ts_err *err)
 {
 	snprintf(c->rep->detail, sizeof(c->rep->detail), "zap json");
@@ -221,8 +209,8 @@ static int zap_json_parse(struct zap_ctx *c, struct ts_err *err)
 	z.head = jstream_new(c->in->name);
 	/* alerts are read and dropped one at a time rather than skipped, so an
 	 * error inside one is named with its index */
-	jstream_emit(z.head, "$.site[*].alerts[*]", pass_over, NULL);
-	jstream_emit(z.head, "$.site.alerts[*]", pass_over, NULL);
+	jstream_emit(z.head, "$.site[*].alerts[*]", NULL, NULL);
+	jstream_emit(z.head, "$.site.alerts[*]", NULL, NULL);
 	int rc = findings_jstream_run(z.head, c->in, err);
 	if (rc)
 		goto out;
