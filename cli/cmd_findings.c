@@ -11,10 +11,10 @@
 #include "cli/cli.h"
 #include "engine/findings/ingest.h"
 #include "engine/library/cwe.h"
+#include "engine/library/library.h"
 #include "engine/tracking/override.h"
 
 #define INGEST_FILES_MAX 256
-
 
 static int fail(const struct ts_err *err)
 {
@@ -139,6 +139,11 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 	struct store *s = cli_store(ctx, false, &code);
 	if (!s)
 		return code;
+	/* The library: the scanner rules it declares for threats correlate
+	 * findings that carry no CWE. */
+	struct library *lib = cli_library(ctx, &code);
+	if (!lib)
+		return code;
 	struct cwe_catalog *cat = load_cwe(cfg);
 	json_t *reports = json_array();
 	for (size_t i = 0; i < n_files && code == 0; i++) {
@@ -148,6 +153,7 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 		                           .scope = scope,
 		                           .tool_version = tool_version,
 		                           .cwe = cat,
+		                           .library = lib,
 		                           .project_cfg = config_find_project(cfg, slug),
 		                           .now = now};
 		json_t *res = NULL;

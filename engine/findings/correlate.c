@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Correlation of findings with threat instances: on the finding's component,
  * a CWE of the finding equal to one of the threat's (cwe), or descending from
- * it in the CWE catalog's view 1000 (cwe_ancestor, with the path). */
+ * it in the CWE catalog's view 1000 (cwe_ancestor, with the path), or else the
+ * finding's tool and rule among the scanner rules the library declares for
+ * the threat (rule: detected_by). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/findings/ingest_internal.h"
+#include "engine/library/library.h"
 
 #define THREAT_CWE_MAX 8
 
@@ -15,6 +19,7 @@ struct ct_threat {
 	int64_t id;
 	int cwe[THREAT_CWE_MAX];
 	size_t n_cwe;
+	const struct lib_threat *lt; /* its library entry, NULL: none or no library */
 };
 
 struct ct_range {
@@ -37,11 +42,12 @@ struct correlator {
 };
 
 static const char SQL_THREATS[] =
-    "SELECT id, component_key, cwe FROM threats WHERE project_id = ?1 AND state = 'active' "
+    "SELECT id, component_key, cwe, library_id FROM threats WHERE project_id = ?1 AND state = "
+    "'active' "
     "AND in_scope = 1 AND component_key IS NOT NULL ORDER BY component_key, id";
 
 int correlator_load(struct store *s, int64_t project_id, const struct cwe_catalog *cwe,
-                    struct correlator **ret, struct ts_err *err)
+                    const struct library *lib, struct correlator **ret, struct ts_err *err)
 {
 	struct correlator *c = ts_calloc(1, sizeof(*c));
 	c->cwe = cwe;
@@ -65,6 +71,8 @@ int correlator_load(struct store *s, int64_t project_id, const struct cwe_catalo
 		struct ct_threat *t = &c->threats[c->n];
 		memset(t, 0, sizeof(*t));
 		t->id = sqlite3_column_int64(st, 0);
+		t->lt = lib && store_col_text(st, 3) ? library_threat(lib, store_col_text(st, 3))
+		                                     : NULL;
 		const char *key = store_col_text(st, 1);
 		json_t *arr =
 		    json_loads(store_col_text(st, 2) ? store_col_text(st, 2) : "[]", 0, NULL);
@@ -147,10 +155,26 @@ static int distance(struct correlator *c, int ancestor, int id)
 	return d;
 }
 
-size_t correlate_finding(struct correlator *c, const char *component, const int *cwe, size_t n_cwe,
+/* Whether the library declares tool:rule for the threat. */
+static bool detected_by(const struct lib_threat *lt, const char *tool, const char *rule)
+{
+	if (!lt || !tool || !rule)
+		return false;
+	size_t tl = strlen(tool);
+	for (size_t i = 0; i < lt->n_detected_by; i++) {
+		const char *d = lt->detected_by[i];
+		if (strncasecmp(d, tool, tl) == 0 && d[tl] == ':' && strcmp(d + tl + 1, rule) == 0)
+			return true;
+	}
+	return false;
+}
+
+size_t correlate_finding(struct correlator *c, const char *component, const struct finding *f,
                          struct correlation *out)
 {
-	if (!component || n_cwe == 0)
+	const int *cwe = f->cwe;
+	size_t n_cwe = f->n_cwe;
+	if (!component)
 		return 0;
 	const struct ct_range *r = strmap_get(c->by_component, component);
 	if (!r)
@@ -171,8 +195,15 @@ size_t correlate_finding(struct correlator *c, const char *component, const int 
 				}
 			}
 		}
-		if (best < 0)
+		if (best < 0) {
+			if (!detected_by(t->lt, f->tool, f->rule_id))
+				continue;
+			out[n].threat_id = t->id;
+			out[n].method = "rule";
+			out[n].n_path = 0;
+			n++;
 			continue;
+		}
 		struct correlation *o = &out[n];
 		o->threat_id = t->id;
 		o->method = best == 0 ? "cwe" : "cwe_ancestor";

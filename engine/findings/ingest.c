@@ -203,7 +203,7 @@ static int scan_of(struct ing *g, const struct finding *f, struct scan_state **r
 static int store_correlations(struct ing *g, int64_t finding, bool known, const char *component,
                               const struct finding *f, size_t *ret_n)
 {
-	size_t n = correlate_finding(g->corr, component, f->cwe, f->n_cwe, g->cbuf);
+	size_t n = correlate_finding(g->corr, component, f, g->cbuf);
 	*ret_n = n;
 	char ids[CORRELATE_MAX * 24 + 4];
 	size_t k = (size_t)snprintf(ids, sizeof(ids), "[");
@@ -569,7 +569,7 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		goto fail;
 	if ((rc = mapping_load(s, g.project_id, &g.map, err)) != 0)
 		goto fail;
-	if ((rc = correlator_load(s, g.project_id, r->cwe, &g.corr, err)) != 0)
+	if ((rc = correlator_load(s, g.project_id, r->cwe, r->library, &g.corr, err)) != 0)
 		goto fail;
 	rc = produce(produce_ud, on_finding, &g, &rep, err);
 	if (rc)

@@ -73,24 +73,26 @@ bool mapping_url_match(const char *prefix, const char *url);
 /* ---- correlation (correlate.c) ------------------------------------------ */
 
 struct correlator;
-/* The active in-scope threat instances of the project with a component and
- * their CWE ids. *ret is new (correlator_free). */
+/* The active in-scope threat instances of the project with a component,
+ * their CWE ids and (lib not NULL) the scanner rules the library declares
+ * for them. *ret is new (correlator_free). */
 int correlator_load(struct store *s, int64_t project_id, const struct cwe_catalog *cwe,
-                    struct correlator **ret, struct ts_err *err);
+                    const struct library *lib, struct correlator **ret, struct ts_err *err);
 void correlator_free(struct correlator *c); /* NULL ok */
 
 /* One correlation of a finding with a threat instance. */
 struct correlation {
 	int64_t threat_id;
-	const char *method; /* "cwe" | "cwe_ancestor"; static */
-	int path[16];       /* CWE ids from the finding's up to the threat's */
+	const char *method; /* "cwe" | "cwe_ancestor" | "rule"; static */
+	int path[16];       /* CWE ids from the finding's up to the threat's (none for rule) */
 	size_t n_path;
 };
 #define CORRELATE_MAX 64 /* threat instances per component kept */
 
-/* The correlations of a finding on component (NULL: none) with CWE ids cwe,
- * into out (up to CORRELATE_MAX, ordered by threat id). Returns the count. */
-size_t correlate_finding(struct correlator *c, const char *component, const int *cwe, size_t n_cwe,
+/* The correlations of finding f on component (NULL: none), by its CWE ids or
+ * else its tool and rule, into out (up to CORRELATE_MAX, ordered by threat
+ * id). Returns the count. */
+size_t correlate_finding(struct correlator *c, const char *component, const struct finding *f,
                          struct correlation *out);
 
 /* ---- verification and notices (verify.c) -------------------------------- */

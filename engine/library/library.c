@@ -345,8 +345,8 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 		return NULL;
 	if (r < 0) {
 		if (r == -EFBIG)
-			lib_diag_add(d, false, TS_E_INVALID, file, NULL, "file larger than %d bytes",
-			             LIBRARY_FILE_MAX);
+			lib_diag_add(d, false, TS_E_INVALID, file, NULL,
+			             "file larger than %d bytes", LIBRARY_FILE_MAX);
 		else
 			lib_diag_add(d, false, TS_E_NOTFOUND, file, NULL, "cannot read: %s",
 			             strerror(-r));
@@ -356,8 +356,8 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (!doc) {
-		lib_diag_add(d, false, TS_E_INVALID, file, NULL, "line %d, column %d: %s", jerr.line,
-		             jerr.column, jerr.text);
+		lib_diag_add(d, false, TS_E_INVALID, file, NULL, "line %d, column %d: %s",
+		             jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	json_array_append_new(lib->docs, doc);
@@ -370,7 +370,8 @@ static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, cons
                          bool array)
 {
 	if (!json_is_object(doc)) {
-		lib_diag_add(d, false, TS_E_INVALID, file, "$", "must be an object with \"%s\"", key);
+		lib_diag_add(d, false, TS_E_INVALID, file, "$", "must be an object with \"%s\"",
+		             key);
 		return NULL;
 	}
 	const char *k;
@@ -443,8 +444,8 @@ static char **list_json(const char *dir, const char *sub, struct lib_diag *d)
 	DIR *dh = opendir(path);
 	if (!dh) {
 		if (errno != ENOENT)
-			lib_diag_add(d, false, TS_E_NOTFOUND, path, NULL, "cannot read directory: %s",
-			             strerror(errno));
+			lib_diag_add(d, false, TS_E_NOTFOUND, path, NULL,
+			             "cannot read directory: %s", strerror(errno));
 		free(path);
 		return NULL;
 	}
@@ -1003,6 +1004,7 @@ static char stride_letter(const char *s)
 static void free_threat(struct lib_threat *t)
 {
 	free((void *)t->applies_to);
+	free((void *)t->detected_by);
 	expr_free((struct expr *)t->condition);
 	free((void *)t->cwe);
 	free((void *)t->capec);
@@ -1110,7 +1112,8 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 {
 	static const char *const keys[] = {"id",         "title", "description", "stride",
 	                                   "applies_to", "scope", "condition",   "severity",
-	                                   "likelihood", "cwe",   "capec",       "countermeasures"};
+	                                   "likelihood", "cwe",   "capec",       "countermeasures",
+	                                   "detected_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !id_shape(t->id, 'T'))
@@ -1134,6 +1137,14 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	}
 	t->cwe = v_int_list(v, "cwe", &t->n_cwe);
 	t->capec = v_int_list(v, "capec", &t->n_capec);
+	t->detected_by = lib_v_str_list(v, "detected_by", false, &t->n_detected_by);
+	for (size_t i = 0; i < t->n_detected_by; i++) {
+		const char *colon = strchr(t->detected_by[i], ':');
+		if (!colon || colon == t->detected_by[i] || !colon[1])
+			lib_verr(v, "detected_by",
+			         "\"%s\" must be TOOL:RULE, e.g. \"codeql:py/sql-injection\"",
+			         t->detected_by[i]);
+	}
 	validate_threat_cms(v, t);
 	return lib_vok(v);
 }

@@ -64,6 +64,11 @@ struct lib_threat {
 	size_t n_cwe;
 	const int *capec;
 	size_t n_capec;
+	/* Scanner rules whose results prove the threat present, "tool:rule"
+	 * ("codeql:py/sql-injection", "zap:40018"); the tool is compared without
+	 * regard to case, the rule exactly. For correlation of findings. */
+	const char **detected_by;
+	size_t n_detected_by;
 	const struct lib_countermeasure **countermeasures; /* resolved, in file order */
 	size_t n_countermeasures;
 	const char *file;

@@ -262,6 +262,52 @@ static void test_correlation_and_mapping(void **state)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* A finding without CWE correlates through the scanner rules the library
+ * declares for a threat (detected_by "bandit:B608", the tool's name in any
+ * case), and only when the library is given. */
+static void test_rule_correlation(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct finding f[] = {
+	    {.tool = "Bandit",
+	     .rule_id = "B608",
+	     .path = "src/web/db.py",
+	     .line = 3,
+	     .message = "Possible SQL injection vector through string-based query construction.",
+	     .severity = "medium"},
+	    {.tool = "Bandit",
+	     .rule_id = "B101",
+	     .path = "src/web/db.py",
+	     .line = 9,
+	     .message = "Use of assert detected.",
+	     .severity = "low"},
+	};
+	struct fake k = {.f = f, .n = 2};
+	struct ingest_request r = {
+	    .project = "shop", .path = "bandit.sarif", .cwe = x.cwe, .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	/* without the library: nothing to go by */
+	assert_int_equal(ingest_run(x.g.s, &r, "b1", produce, &k, &res, &err), 0);
+	assert_int_equal(count(res, "correlated"), 0);
+	json_decref(res);
+	r.library = x.g.lib;
+	r.now = "2026-11-23T10:00:00.000Z";
+	assert_int_equal(ingest_run(x.g.s, &r, "b2", produce, &k, &res, &err), 0);
+	assert_int_equal(count(res, "correlated"), 1);
+	json_decref(res);
+	expect_text(&x,
+	            "SELECT t.uid || ' ' || c.method || ' ' || c.cwe_path FROM correlations c"
+	            " JOIN threats t ON t.id = c.threat_id JOIN findings f ON f.id = c.finding_id",
+	            "T-INJECTION@web rule []");
+	expect_text(&x,
+	            "SELECT verification FROM countermeasures WHERE uid = 'C-INPUT-VALIDATION@web'",
+	            "failed");
+	fx_close(&x);
+}
+
 static void test_line_shift_keeps_fingerprint(void **state)
 {
 	(void)state;
@@ -923,6 +969,7 @@ int main(void)
 	    cmocka_unit_test(test_done_task_reopened_once),
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
+	    cmocka_unit_test(test_rule_correlation),
 	    cmocka_unit_test(test_real_codeql_log),
 	    cmocka_unit_test(test_real_gitlab_clean_report),
 	    cmocka_unit_test(test_real_suppressions),
