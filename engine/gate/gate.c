@@ -7,13 +7,14 @@
 
 #include "engine/gate/gate.h"
 #include "engine/model/project.h"
+#include "engine/tracking/task_status.h"
 
 static const char SQL_FAILED[] =
     "SELECT uid, priority FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1 AND verification = 'failed' AND priority <= ?2 ORDER BY uid";
 static const char SQL_OVERDUE[] =
     "SELECT uid, due_date, status FROM countermeasures WHERE project_id = ?1"
-    " AND state = 'active' AND in_scope = 1 AND status IN ('todo', 'in_progress')"
+    " AND state = 'active' AND in_scope = 1 AND status IN " TASK_STATUS_OPEN_SQL
     " AND due_date IS NOT NULL AND substr(due_date, 1, 10) < ?2 ORDER BY uid";
 /* Threats of the listed severities (a JSON array in ?2) with their open
  * tasks that have no ticket, one row per (threat, task). */
@@ -23,7 +24,7 @@ static const char SQL_UNTRACKED[] =
     " JOIN countermeasures c ON c.id = l.countermeasure_id"
     " WHERE t.project_id = ?1 AND t.state = 'active' AND t.in_scope = 1"
     " AND t.severity IN (SELECT value FROM json_each(?2))"
-    " AND c.state = 'active' AND c.in_scope = 1 AND c.status IN ('todo', 'in_progress')"
+    " AND c.state = 'active' AND c.in_scope = 1 AND c.status IN " TASK_STATUS_OPEN_SQL
     " AND c.ticket_id IS NULL ORDER BY t.uid, c.uid";
 
 static void add_reason(json_t *reasons, const char *rule, const char *id, char *message)
