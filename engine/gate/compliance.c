@@ -79,9 +79,10 @@ static int load_mappings(struct store *s, int64_t pid, json_t **ret, struct ts_e
 					json_object_set_new(controls, json_string_value(id), tasks);
 				}
 				json_array_append_new(
-				    tasks, json_pack("{s:s, s:s, s:s, s:b}", "id", uid, "status",
-				                     status, "verification", verification, "complete",
-				                     task_complete(status, verification)));
+				    tasks,
+				    json_pack("{s:s, s:s, s:s, s:b}", "id", uid, "status", status,
+				              "verification", verification, "complete",
+				              task_complete(status, verification)));
 			}
 		}
 		json_decref(comp);
@@ -97,9 +98,8 @@ static int load_mappings(struct store *s, int64_t pid, json_t **ret, struct ts_e
 
 /* The frameworks the latest class's policy and the latest model require, as
  * an object used as a set; *ret_version and *ret_class describe the model. */
-static int load_required(struct store *s, const struct config *cfg, int64_t pid,
-                         json_t **ret_set, int *ret_version, char **ret_class,
-                         struct ts_err *err)
+static int load_required(struct store *s, const struct config *cfg, int64_t pid, json_t **ret_set,
+                         int *ret_version, char **ret_class, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_CLASS);
 	if (!st)
@@ -203,8 +203,8 @@ int gate_compliance(struct store *s, const struct config *cfg, const char *slug,
 			free(known);
 			char *list = ts_buf_steal(&b);
 			rc = ts_err_set(err, TS_E_NOTFOUND,
-			                "project %s: no task maps framework '%s' (mapped: %s)", slug,
-			                framework, list && *list ? list : "none");
+			                "project %s: no task maps framework '%s' (mapped: %s)",
+			                slug, framework, list && *list ? list : "none");
 			free(list);
 			goto out;
 		}
@@ -219,9 +219,9 @@ int gate_compliance(struct store *s, const struct config *cfg, const char *slug,
 	for (size_t i = 0; i < n; i++) {
 		json_t *controls = json_object_get(map, names[i]);
 		json_t *empty = json_object();
-		json_array_append_new(fws,
-		                      framework_json(names[i], json_object_get(required, names[i]) != NULL,
-		                                     controls ? controls : empty));
+		json_array_append_new(
+		    fws, framework_json(names[i], json_object_get(required, names[i]) != NULL,
+		                        controls ? controls : empty));
 		json_decref(empty);
 	}
 	free(names);

@@ -25,8 +25,7 @@ static const char SQL_UNTASKED[] =
     " AND c.state = 'active' AND c.in_scope = 1) ORDER BY t.uid";
 
 /* The first column of sql's rows for project pid, as a new array. */
-static int uid_list(struct store *s, const char *sql, int64_t pid, json_t **ret,
-                    struct ts_err *err)
+static int uid_list(struct store *s, const char *sql, int64_t pid, json_t **ret, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, sql);
 	if (!st)
@@ -99,10 +98,9 @@ static int mem_copy(struct store *s, struct store **ret, struct ts_err *err)
 	int step = sqlite3_backup_step(b, -1);
 	sqlite3_backup_finish(b);
 	if (step != SQLITE_DONE) {
-		rc = ts_err_set(err, step == SQLITE_BUSY || step == SQLITE_LOCKED ? TS_E_BUSY
-		                                                                   : TS_E_INTERNAL,
-		                "database %s: copy to memory: %s", store_path(s),
-		                sqlite3_errstr(step));
+		rc = ts_err_set(
+		    err, step == SQLITE_BUSY || step == SQLITE_LOCKED ? TS_E_BUSY : TS_E_INTERNAL,
+		    "database %s: copy to memory: %s", store_path(s), sqlite3_errstr(step));
 		store_close(m);
 		return rc;
 	}
@@ -189,12 +187,12 @@ int gate_model_delta(struct store *s, const struct library *lib, const struct co
 	}
 	json_decref(all_untasked);
 	model_diff(base, model, &diff);
-	*ret_delta = json_pack(
-	    "{s:o, s:o, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:O}", "base_version",
-	    version > 0 ? json_integer(version) : json_null(), "components",
-	    added_removed(diff, "components"), "flows", added_removed(diff, "flows"), "threats",
-	    "appear", appear, "disappear", minus(t0, t1), "tasks", "appear", minus(c1, c0),
-	    "disappear", minus(c0, c1), "untasked", untasked);
+	*ret_delta =
+	    json_pack("{s:o, s:o, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:O}", "base_version",
+	              version > 0 ? json_integer(version) : json_null(), "components",
+	              added_removed(diff, "components"), "flows", added_removed(diff, "flows"),
+	              "threats", "appear", appear, "disappear", minus(t0, t1), "tasks", "appear",
+	              minus(c1, c0), "disappear", minus(c0, c1), "untasked", untasked);
 	rc = 0;
 out:
 	store_close(m);

@@ -29,8 +29,8 @@ static const char SQL_UNTRACKED[] =
 
 static void add_reason(json_t *reasons, const char *rule, const char *id, char *message)
 {
-	json_array_append_new(reasons, json_pack("{s:s, s:s, s:s}", "rule", rule, "id", id,
-	                                         "message", message));
+	json_array_append_new(
+	    reasons, json_pack("{s:s, s:s, s:s}", "rule", rule, "id", id, "message", message));
 	free(message);
 }
 
@@ -203,9 +203,8 @@ int gate_check(struct store *s, const struct config *cfg, const char *slug,
 			goto out;
 		size_t i;
 		json_t *id;
-		json_array_foreach (g->fail_on_new_untasked ? json_object_get(delta, "untasked")
-		                                            : NULL,
-		                    i, id) {
+		json_array_foreach (
+		    g->fail_on_new_untasked ? json_object_get(delta, "untasked") : NULL, i, id) {
 			const char *uid = json_string_value(id);
 			add_reason(reasons, "new_untasked", uid,
 			           ts_asprintf("new threat without a task: %s", uid));

@@ -325,9 +325,8 @@ static void test_rule_new_untasked(void **state)
 	assert_string_equal(got, "new threat without a task: T-DATA-LEAK@db2\n");
 	free(got);
 	expect_list(json_object_get(doc, "delta"), "threats", "appear", "T-DATA-LEAK@db2");
-	assert_int_equal(json_integer_value(
-	                     json_object_get(json_object_get(doc, "counts"), "new_untasked")),
-	                 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "counts"), "new_untasked")), 1);
 	json_decref(doc);
 	g.cfg->gate.fail_on_new_untasked = false;
 	got = reasons(&g, "plain", NOW, model, NULL);
@@ -411,8 +410,9 @@ static void test_cli_file_unchanged(void **state)
 	assert_int_equal(cli(conf, day, NULL, "check", "shop", "--model", bad, NULL), EX_DATAERR);
 	assert_int_equal(cli(conf, day, NULL, "check", "nope", NULL), EX_NOINPUT);
 	assert_int_equal(cli(conf, "2027-01-01", &out, "check", "shop", NULL), 1);
-	assert_string_equal(out, "shop: gate failed (1 reason)\n"
-	                         "overdue: task C-INPUT-VALIDATION@web was due 2026-12-12 (todo)\n");
+	assert_string_equal(out,
+	                    "shop: gate failed (1 reason)\n"
+	                    "overdue: task C-INPUT-VALIDATION@web was due 2026-12-12 (todo)\n");
 	free(out);
 	tu_file_hash(db, after);
 	assert_string_equal(before, after);
