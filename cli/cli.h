@@ -85,6 +85,8 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_link.c */
 int cmd_outbox_retry(struct cli_ctx *ctx, int argc, char **argv); /* cli/cmd_outbox.c */
 int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv);       /* cli/cmd_findings.c */
 int cmd_findings(struct cli_ctx *ctx, int argc, char **argv);     /* cli/cmd_findings.c */
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);        /* cli/cmd_check.c */
+int cmd_compliance(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_check.c */
 
 /* Library directories for a command (cli/cmd_library.c): args when n_args > 0,
  * else the configuration's library_paths. New array of borrowed strings (free

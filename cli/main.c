@@ -82,9 +82,26 @@ static const struct cli_command commands[] = {
 	 cmd_override, NULL},
 	{"report", "SLUG --format json|md|html|csv [--out FILE]", "write a report", NULL, NULL,
 	 "reports"},
-	{"compliance", "SLUG [--framework F] [--json]", "compliance coverage", NULL, NULL,
-	 "reports"},
-	{"check", "SLUG", "CI gate: exit 0 pass, 1 fail", NULL, NULL, "reports"},
+	{"compliance", "SLUG [--framework F] [--json]",
+	 "compliance coverage per framework and control",
+	 "Controls come from the compliance mappings of the library's countermeasures; the\n"
+	 "frameworks reported are those the risk policy and the model's project.compliance\n"
+	 "require (all mapped ones when none is), or F. A control is covered when every\n"
+	 "in-scope task mapped to it is done, satisfied or not applicable and none failed\n"
+	 "verification; partly when some are. Exit 66 for an unknown project or a\n"
+	 "framework no task maps: docs/gate.md.",
+	 cmd_compliance, NULL},
+	{"check", "SLUG [--model FILE [--format auto|native|otm|threatdragon]] [--json]",
+	 "CI gate: exit 0 pass, 1 fail",
+	 "Fails on what the gate group of the configuration asks: a task of high priority\n"
+	 "whose verification failed, a critical or high threat of a tracked project with an\n"
+	 "open task without a ticket, an open task past its due date. --model FILE reads a\n"
+	 "candidate model (any format the importer reads) and prints, without storing it,\n"
+	 "the components and flows it adds and removes, the threats and tasks that would\n"
+	 "appear and disappear, and fails on a new threat that would have no task. One\n"
+	 "line per reason (at most 20, then \"and N more\"); exit 0 pass, 1 fail, 65 for a\n"
+	 "bad model file, 66 for an unknown project: docs/gate.md.",
+	 cmd_check, NULL},
 	{"sync", "--once [--connector NAME] [--reconcile [--recreate]] [--json]",
 	 "run one push and poll pass",
 	 "Drains the outbox (exactly one ticket per task: an operation whose outcome is\n"

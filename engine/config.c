@@ -180,6 +180,8 @@ static void section_projects(struct loader *l, const config_setting_t *s);
 static void section_classification(struct loader *l, const config_setting_t *s);
 static void section_policies(struct loader *l, const config_setting_t *s);
 static void section_fieldmap(struct loader *l, const config_setting_t *s);
+static void section_gate(struct loader *l, const config_setting_t *s);
+static const char *check_severity(const char *v);
 
 /* Top level. Sections are parsed in this order whatever their order in the file,
  * so projects can refer to connectors defined further down. */
@@ -194,6 +196,7 @@ static const struct opt top_opts[] = {
     O_SECTION("projects", R, section_projects),
     O_SECTION("classification", R, section_classification),
     O_SECTION("policies", R, section_policies),
+    O_SECTION("gate", R, section_gate),
     {0},
 };
 
@@ -268,6 +271,16 @@ static const struct opt policy_opts[] = {
     O_INT("max_priority", struct config_policy, max_priority, R, 1, 4, 0),
     O_LIST("frameworks", struct config_policy, frameworks, R, NULL, check_word),
     O_INTS4("sla_days", struct config_policy, sla_days, R, 0, 3650),
+    {0},
+};
+
+/* The list's default (critical, high) is set by gate_defaults. */
+static const struct opt gate_opts[] = {
+    O_INT("max_priority_failed", struct config_gate, max_priority_failed, OPT_ZERO_OFF | R, 1, 4,
+          2),
+    O_LIST("fail_on_untracked", struct config_gate, fail_on_untracked, R, NULL, check_severity),
+    O_BOOL("fail_on_overdue", struct config_gate, fail_on_overdue, R, true),
+    O_BOOL("fail_on_new_untasked", struct config_gate, fail_on_new_untasked, R, true),
     {0},
 };
 
@@ -614,6 +627,12 @@ static const char *check_notice(const char *v)
 {
 	static _Thread_local char why[256];
 	return notice_check(v, why, sizeof(why));
+}
+
+static const char *check_severity(const char *v)
+{
+	return config_risk_class_valid(v) ? NULL
+	                                  : "not a severity (one of critical, high, medium, low)";
 }
 
 static const char *check_word(const char *v)
@@ -1396,6 +1415,27 @@ static void section_policies(struct loader *l, const config_setting_t *s)
 	}
 }
 
+/* The gate's built-in values; a gate group in the file overrides keys. */
+static void gate_defaults(struct config_gate *g)
+{
+	apply_defaults(gate_opts, g, true);
+	strv_free(g->fail_on_untracked);
+	g->fail_on_untracked = ts_calloc(3, sizeof(char *));
+	g->fail_on_untracked[0] = ts_strdup("critical");
+	g->fail_on_untracked[1] = ts_strdup("high");
+	g->line = 0;
+}
+
+static void section_gate(struct loader *l, const config_setting_t *s)
+{
+	if (!expect_type(l, s, "gate", CONFIG_TYPE_GROUP))
+		return;
+	l->cfg->gate.line = config_setting_source_line(s);
+	snprintf(l->prefix, sizeof(l->prefix), "gate: ");
+	parse_group(l, s, gate_opts, &l->cfg->gate);
+	l->prefix[0] = '\0';
+}
+
 /* --- loading ------------------------------------------------------------------------- */
 
 static char *file_directory(const char *path)
@@ -1499,6 +1539,7 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 	l.cfg->path = ts_strdup(path);
 	apply_defaults(top_opts, l.cfg, true);
 	apply_defaults(http_opts, l.cfg, true);
+	gate_defaults(&l.cfg->gate);
 	default_library_paths(l.cfg);
 
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
@@ -1531,6 +1572,7 @@ struct config *config_new_default(void)
 	struct config *cfg = ts_calloc(1, sizeof(*cfg));
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
+	gate_defaults(&cfg->gate);
 	default_library_paths(cfg);
 	return cfg;
 }
@@ -1541,6 +1583,7 @@ void config_free(struct config *cfg)
 		return;
 	free_fields(top_opts, cfg);
 	free_fields(http_opts, cfg);
+	free_fields(gate_opts, &cfg->gate);
 	api_tokens_free(cfg->api_token_list);
 	config_free_sections(cfg);
 	free(cfg->path);

@@ -97,6 +97,19 @@ struct config_policy {
 	int sla_days[4];    /* due date per priority 1..4, days; 0: no due date */
 };
 
+/* The CI gate of `threatsync check` (docs/gate.md): which conditions fail it. */
+struct config_gate {
+	int line;                /* config line of the gate group; 0 for the defaults */
+	int max_priority_failed; /* a task of priority <= this whose verification failed
+	                          * fails the gate, 1..4; 0 disables the rule */
+	char **fail_on_untracked; /* severities (critical|high|medium|low) of in-scope
+	                           * threats whose open tasks must have a ticket when the
+	                           * project is tracked; NULL-terminated, never NULL,
+	                           * empty disables the rule */
+	bool fail_on_overdue;      /* an open task past its due date fails the gate */
+	bool fail_on_new_untasked; /* with --model: a new threat with no task fails it */
+};
+
 struct config {
 	char *path;           /* the file this was loaded from, as given; NULL for defaults */
 	char *database;       /* SQLite path: absolute, or ":memory:" */
@@ -119,6 +132,7 @@ struct config {
 	size_t n_rules;
 	struct config_policy *policies; /* only the classes the file defines */
 	size_t n_policies;
+	struct config_gate gate; /* defaults: 2, ["critical", "high"], true, true */
 };
 
 /* Loads and validates path. On success returns 0 and *ret_cfg is a new config

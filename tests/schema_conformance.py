@@ -5,7 +5,8 @@
 usage: schema_conformance.py THREATSYNC SOURCE_DIR
 
 Builds a throw-away database with the built CLI (project add, two model
-imports, diff, generate, threats, countermeasures, classify, override, status,
+imports, diff, generate, threats, countermeasures, classify, check, compliance,
+override, status,
 project list, library lint, outbox retry, and `sync --once` against the Jira emulator,
 also with a refused token that pauses the connector) and
 validates each output with a small validator for the subset of JSON Schema
@@ -338,6 +339,27 @@ classification = (
         check(src, "countermeasures.schema.json", "countermeasures --all",
               ts("countermeasures", "widgetsrus", "--all", "--json"))
         check(src, "classify.schema.json", "classify", ts("classify", "widgetsrus", "--json"))
+        # The gate exits 1 when it fails: both outcomes print the document.
+        def gate(*args):
+            r = subprocess.run([threatsync, "-c", conf, *args], env=env, capture_output=True,
+                               text=True, timeout=120)
+            if r.returncode not in (0, 1):
+                raise RuntimeError(f"threatsync {' '.join(args)} exited {r.returncode}: "
+                                   f"{r.stderr.strip()}")
+            doc = json.loads(r.stdout)
+            if doc.get("passed") != (r.returncode == 0):
+                fail(f"threatsync {' '.join(args)}: exit {r.returncode} but passed is "
+                     f"{doc.get('passed')}")
+            return doc
+        check(src, "check.schema.json", "check", gate("check", "widgetsrus", "--json"))
+        # The first model against the stored second: a component comes back.
+        delta = gate("check", "widgetsrus", "--model", model_path, "--json")
+        check(src, "check.schema.json", "check --model", delta)
+        if delta["delta"]["components"]["added"] != [removed["id"]]:
+            fail(f"check --model: components added {delta['delta']['components']['added']}, "
+                 f"not [{removed['id']}]")
+        check(src, "compliance.schema.json", "compliance",
+              ts("compliance", "widgetsrus", "--json"))
 
         # Push the tasks to the emulator so status has linked tickets.
         rep = ts("sync", "--once", "--json")
