@@ -177,7 +177,7 @@ void daemon_reload(struct daemon *d)
 	log_info("reloading config=%s", d->config_path);
 	struct config *next = NULL;
 	struct ts_err err = {0};
-	if (config_load(d->config_path, &next, &err) < 0) {
+	if (config_load_with_secrets(d->config_path, &next, &err) < 0) {
 		d->reload_failures++;
 		log_lines(LOG_LEVEL_ERR, "reload failed, keeping the previous configuration",
 		          err.msg);

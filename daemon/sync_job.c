@@ -230,7 +230,7 @@ static int job_start(struct daemon *d)
 	j->lock_fd = -1;
 	struct ts_err err = {0};
 	if (d->config_path) {
-		if (config_load(d->config_path, &j->cfg, &err) < 0) {
+		if (config_load_with_secrets(d->config_path, &j->cfg, &err) < 0) {
 			log_err("sync: cannot read the configuration: %s", err.msg);
 			free(j);
 			return -EINVAL;
@@ -272,7 +272,7 @@ static void reload_config(struct sync_job *j)
 		return;
 	struct config *next = NULL;
 	struct ts_err err = {0};
-	if (config_load(d->config_path, &next, &err) < 0) {
+	if (config_load_with_secrets(d->config_path, &next, &err) < 0) {
 		log_warning("sync: keeping the previous configuration: %s", err.msg);
 		return;
 	}
