@@ -589,6 +589,65 @@ static void test_secrets_loaded_once(void **state)
 	config_free(def);
 }
 
+/* The commands that never reach a tracker work with a configuration whose
+ * secret files are missing; `config check`, `threatsyncd --check-config` and
+ * `sync --once` name each of them and exit 78. */
+static void test_cli_without_secret_files(void **state)
+{
+	struct fx *f = *state;
+	const char *src = tu_env("TS_SOURCE_DIR");
+	char *text = ts_asprintf(
+	    "database = \"t.db\";\n"                                                /* 1 */
+	    "library_paths = [ \"%s/tests/data/ingest/lib\" ];\n"                    /* 2 */
+	    "connectors = ( { name = \"gl\"; type = \"gitlab\";\n"                   /* 3 */
+	    "    base_url = \"http://127.0.0.1:9\"; token_file = \"no-token\";\n"    /* 4 */
+	    "    webhook_secret_file = \"no-hook\"; } );\n"                          /* 5 */
+	    "projects = ( { slug = \"shop\"; connector = \"gl\";\n"                  /* 6 */
+	    "    tracker_project = \"acme/shop\"; } );\n",                           /* 7 */
+	    src);
+	f->conf = tu_write_file(f->dir, "threatsync.conf", text);
+	free(text);
+	char *model = ts_asprintf("%s/tests/data/ingest/shop.json", src);
+	char *sarif = tu_write_file(f->dir, "empty.sarif",
+	                            "{\"version\": \"2.1.0\", \"runs\": [ {\"tool\": "
+	                            "{\"driver\": {\"name\": \"x\"}}, \"results\": []} ]}\n");
+	const char *c = f->conf;
+	char *out = NULL, *err = NULL;
+	assert_int_equal(tu_cli(NULL, NULL, "-c", c, "project", "add", "shop", NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "-c", c, "model", "import", "shop", model, NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "generate", "shop", NULL), 0);
+	assert_non_null(strstr(out, "countermeasures: 4, 2 in scope"));
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "status", "shop", NULL), 0);
+	assert_non_null(strstr(out, "tasks in scope: 2 (todo 2)"));
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "ingest", "shop", sarif, NULL), 0);
+	assert_non_null(strstr(out, "scan 1 by x: 0 results"));
+	free(out);
+
+	char *want = ts_asprintf("%s:4: connector 'gl': token_file: cannot read the secret file "
+	                         "%s/no-token: No such file or directory\n"
+	                         "%s:5: connector 'gl': webhook_secret_file: cannot read the "
+	                         "secret file %s/no-hook: No such file or directory\n",
+	                         c, f->dir, c, f->dir);
+	assert_int_equal(tu_cli(&out, &err, "-c", c, "config", "check", NULL), EX_CONFIG);
+	assert_string_equal(out, "");
+	assert_string_equal(err, want);
+	free(out);
+	free(err);
+	assert_int_equal(tu_cli(NULL, &err, "-c", c, "sync", "--once", NULL), EX_CONFIG);
+	assert_string_equal(err, want);
+	free(err);
+	const char *argv[] = {tu_env("TS_THREATSYNCD"), "--check-config", c, NULL};
+	assert_int_equal(tu_run(argv, NULL, NULL, 30000, NULL, &err), EX_CONFIG);
+	assert_non_null(strstr(err, "4: connector 'gl': token_file: cannot read the secret file"));
+	assert_non_null(strstr(err, "5: connector 'gl': webhook_secret_file: cannot read"));
+	free(err);
+	free(want);
+	free(sarif);
+	free(model);
+}
+
 static void test_credentials_directory(void **state)
 {
 	struct fx *f = *state;
@@ -1082,6 +1141,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_read_and_stripped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secrets_read_lazily, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secrets_loaded_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_without_secret_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_credentials_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_listen, setup, teardown),
