@@ -287,28 +287,44 @@ static const char *const severities[] = {"critical", "high", "medium", "low"};
 static const char *const statuses[] = {"todo",           "in_progress",   "done",
                                        "not_applicable", "risk_accepted", "satisfied"};
 
-static int render_outbox(struct store *s, struct ts_buf *out, struct ts_err *err)
+/* Appends the three outbox samples of a connector. */
+static void outbox_samples(struct ts_buf *depth, struct ts_buf *dead, struct ts_buf *age,
+                           const char *conn, long long n_depth, long long n_dead, long long age_s)
+{
+	sample_open(depth, "threatsync_outbox_depth", conn);
+	ts_buf_printf(depth, "} %lld\n", n_depth);
+	sample_open(dead, "threatsync_outbox_dead", conn);
+	ts_buf_printf(dead, "} %lld\n", n_dead);
+	sample_open(age, "threatsync_outbox_oldest_pending_age_seconds", conn);
+	ts_buf_printf(age, "} %lld\n", age_s);
+}
+
+/* The outbox per connector: the rows of the database, and zeros for each
+ * configured connector without any. */
+static int render_outbox(const struct config *cfg, struct store *s, struct ts_buf *out,
+                         struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_OUTBOX);
 	if (!st)
 		return store_fail(s, "read the outbox for /metrics", err);
 	struct ts_buf depth = {0}, dead = {0}, age = {0};
+	bool *seen = ts_calloc(cfg->n_connectors + 1, sizeof(*seen));
 	int64_t now = ts_now_ms() / 1000;
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *conn = store_col_text(st, 0);
-		sample_open(&depth, "threatsync_outbox_depth", conn);
-		ts_buf_printf(&depth, "} %lld\n", sqlite3_column_int64(st, 1));
-		sample_open(&dead, "threatsync_outbox_dead", conn);
-		ts_buf_printf(&dead, "} %lld\n", sqlite3_column_int64(st, 2));
+		for (size_t i = 0; i < cfg->n_connectors; i++)
+			seen[i] |= strcmp(cfg->connectors[i].name, conn) == 0;
 		long long oldest = sqlite3_column_int64(st, 3);
-		sample_open(&age, "threatsync_outbox_oldest_pending_age_seconds", conn);
-		ts_buf_printf(&age, "} %lld\n",
-		              sqlite3_column_type(st, 3) == SQLITE_NULL || oldest > now
-		                  ? 0LL
-		                  : (long long)(now - oldest));
+		bool none = sqlite3_column_type(st, 3) == SQLITE_NULL || oldest > now;
+		outbox_samples(&depth, &dead, &age, conn, sqlite3_column_int64(st, 1),
+		               sqlite3_column_int64(st, 2), none ? 0LL : (long long)(now - oldest));
 	}
 	sqlite3_reset(st);
+	for (size_t i = 0; i < cfg->n_connectors; i++)
+		if (!seen[i])
+			outbox_samples(&depth, &dead, &age, cfg->connectors[i].name, 0, 0, 0);
+	free(seen);
 	if (r == SQLITE_DONE) {
 		family(out, "threatsync_outbox_depth", "gauge",
 		       "Ticket operations waiting in the outbox (pending, in flight or failed).");
@@ -416,11 +432,11 @@ int metrics_render(struct metrics *m, const struct config *cfg, struct store *s,
                    struct ts_err *err)
 {
 	/* Every configured connector has its series from the start. */
-	for (size_t i = 0; cfg && i < cfg->n_connectors; i++)
+	for (size_t i = 0; i < cfg->n_connectors; i++)
 		conn_get(m, cfg->connectors[i].name);
 	struct ts_buf b = {0};
 	render_counters(m, &b);
-	int rc = render_outbox(s, &b, err);
+	int rc = render_outbox(cfg, s, &b, err);
 	if (rc == 0)
 		rc = render_last_poll(s, &b, err);
 	if (rc == 0)
