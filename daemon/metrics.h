@@ -3,8 +3,9 @@
  * exposition format 0.0.4: counters the daemon keeps per connector (pushes,
  * failures, retries, rate-limit waits, request durations, webhook
  * deliveries), figures read from the database when scraped (outbox depth,
- * last successful poll, threats and tasks per project) and the process's
- * own (memory, CPU, open files, start time). docs/operations.md lists them. */
+ * last successful poll; threats and tasks per project at most once a
+ * minute) and the process's own (memory, CPU, open files, start time). docs/operations.md lists
+ * them. */
 #ifndef TS_DAEMON_METRICS_H
 #define TS_DAEMON_METRICS_H
 
@@ -20,6 +21,10 @@ struct metrics;
 
 /* Most connectors counted; the counters of any further name are dropped. */
 #define METRICS_MAX_CONNECTORS 256
+
+/* How long the per-project figures are served from memory before the
+ * database is read again, ms. */
+#define METRICS_PROJECTS_TTL_MS 60000
 
 /* Upper bounds (seconds) of the request duration histogram's buckets. */
 #define METRICS_DURATION_BUCKETS                                                                   \
@@ -48,8 +53,8 @@ void metrics_webhook(struct metrics *m, const struct config *cfg, const char *co
                      enum metrics_webhook_result result);
 
 /* Appends the exposition of every metric to out: the counters, the figures
- * of s (read now) and of the process. cfg lists the connectors shown even
- * when idle. Returns 0, or a negative code with err set when the database
+ * of s and of the process. Every connector of cfg has its series, idle or
+ * not. Returns 0, or a negative code with err set when the database
  * could not be read (out then holds nothing new). Never a secret. */
 int metrics_render(struct metrics *m, const struct config *cfg, struct store *s, struct ts_buf *out,
                    struct ts_err *err);
