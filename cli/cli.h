@@ -34,6 +34,11 @@ struct cli_command {
  * NULL when the file is invalid (the caller exits EX_CONFIG). */
 struct config *cli_config(struct cli_ctx *ctx);
 
+/* cli_config with every secret file read (config_load_secrets), for the
+ * commands that reach a tracker and for `config check`; the other commands
+ * never read the secret files. Prints every problem and returns NULL. */
+struct config *cli_config_secrets(struct cli_ctx *ctx);
+
 /* The store, migrated (flags: STORE_MIGRATE unless read_only). Prints the error
  * and returns NULL; *ret_code receives the exit code then. */
 struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);

@@ -64,7 +64,7 @@ int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (argc == 2)
 		ctx->config_path = argv[1];
-	if (!cli_config(ctx))
+	if (!cli_config_secrets(ctx))
 		return EX_CONFIG;
 	printf("%s: configuration OK\n", ctx->cfg->path ? ctx->cfg->path : "(built-in defaults)");
 	return 0;

@@ -107,7 +107,7 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	int code = parse_args(argc, argv, &a);
 	if (code)
 		return code;
-	struct config *cfg = cli_config(ctx);
+	struct config *cfg = cli_config_secrets(ctx);
 	if (!cfg)
 		return EX_CONFIG;
 	const struct config_project *proj;

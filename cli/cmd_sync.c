@@ -119,7 +119,7 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 		          "a reconciliation finds gone from the tracker)");
 		return EX_USAGE;
 	}
-	struct config *cfg = cli_config(ctx);
+	struct config *cfg = cli_config_secrets(ctx);
 	if (!cfg)
 		return EX_CONFIG;
 	int code = 0;

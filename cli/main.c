@@ -164,15 +164,22 @@ bool cli_has_flag(int argc, char **argv, const char *flag)
 	return false;
 }
 
-struct config *cli_config(struct cli_ctx *ctx)
+/* The configuration file in use, or NULL for the built-in defaults. */
+static const char *config_path(const struct cli_ctx *ctx)
 {
-	if (ctx->cfg)
-		return ctx->cfg;
 	const char *path = ctx->config_path;
 	if (!path)
 		path = getenv("THREATSYNC_CONFIG");
 	if (!path && access(TS_DEFAULT_CONFIG, F_OK) == 0)
 		path = TS_DEFAULT_CONFIG;
+	return path;
+}
+
+struct config *cli_config(struct cli_ctx *ctx)
+{
+	if (ctx->cfg)
+		return ctx->cfg;
+	const char *path = config_path(ctx);
 	if (!path) {
 		ctx->cfg = config_new_default();
 		return ctx->cfg;
@@ -183,6 +190,28 @@ struct config *cli_config(struct cli_ctx *ctx)
 		return NULL;
 	}
 	return ctx->cfg;
+}
+
+struct config *cli_config_secrets(struct cli_ctx *ctx)
+{
+	struct ts_err err = {0};
+	const char *path = config_path(ctx);
+	if (!ctx->cfg && path) {
+		/* One load, so a bad key and an unreadable secret are reported together. */
+		if (config_load_with_secrets(path, &ctx->cfg, &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return NULL;
+		}
+		return ctx->cfg;
+	}
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
+		return NULL;
+	if (config_load_secrets(cfg, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	return cfg;
 }
 
 struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)

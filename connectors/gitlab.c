@@ -1190,6 +1190,7 @@ static int gitlab_open(struct http_client *client, const struct config_connector
 	gl->loop = http_client_loop(client);
 	char *name = ts_asprintf("gitlab %s", cfg->name);
 	struct http_endpoint_opts o = {.name = name,
+	                               .label = cfg->name,
 	                               .concurrency = cfg->concurrency,
 	                               .rate_per_second = cfg->rate_per_second,
 	                               .burst = cfg->burst,

@@ -67,6 +67,12 @@ uv_loop_t *http_client_loop(struct http_client *c)
 	return c->loop;
 }
 
+void http_client_set_observer(struct http_client *c, http_observer_cb cb, void *ud)
+{
+	c->observer_cb = cb;
+	c->observer_ud = ud;
+}
+
 void http_client_set_seed(struct http_client *c, uint64_t seed)
 {
 	if (c)
@@ -645,6 +651,7 @@ void http_transfer_start(struct http_req *r)
 		return;
 	}
 	r->attempts++;
+	r->started_ns = uv_hrtime();
 	ep->stats.requests++;
 	ep->stats.in_flight++;
 	http_list_add_tail(&c->active, &r->link);
@@ -804,12 +811,19 @@ static void transfer_done(struct http_req *r, CURLcode rc)
 			ep->stats.requests--;
 		}
 		http_endpoint_hold(ep, r);
-	} else if (rc == CURLE_OK) {
-		on_response(r, status, now);
 	} else {
-		bool sent = !error_before_send(rc) &&
-		            (request_size > 0 || pretransfer > 0 || r->resend_refused);
-		on_transport_error(r, rc, sent, now);
+		struct http_event ev = {.label = ep->label,
+		                        .kind = HTTP_EVENT_ATTEMPT,
+		                        .seconds = (double)(now - r->started_ns) / 1e9,
+		                        .status = rc == CURLE_OK ? status : 0};
+		http_observe(c, &ev);
+		if (rc == CURLE_OK) {
+			on_response(r, status, now);
+		} else {
+			bool sent = !error_before_send(rc) &&
+			            (request_size > 0 || pretransfer > 0 || r->resend_refused);
+			on_transport_error(r, rc, sent, now);
+		}
 	}
 	/* The next hand-off waits for the next loop turn: every answer that
 	 * arrived in this one (a 429 on another socket, say) has been read by

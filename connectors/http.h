@@ -40,6 +40,26 @@ uv_loop_t *http_client_loop(struct http_client *c);
 /* Seeds the PRNG used for backoff jitter (tests use it for determinism). */
 void http_client_set_seed(struct http_client *c, uint64_t seed);
 
+/* What the client saw, for the daemon's metrics: each attempt that went out
+ * and ended (an answer or a transport error), with its duration; and each time
+ * an endpoint held its queue back for its token bucket or for the tracker's
+ * rate-limit gate (Retry-After, a 429, rate-limit headers). */
+enum http_event_kind {
+	HTTP_EVENT_ATTEMPT,   /* seconds: from hand-off to libcurl to the end */
+	HTTP_EVENT_RATE_WAIT, /* seconds: the wait planned */
+};
+struct http_event {
+	const char *label; /* the endpoint's label (http_endpoint_opts), borrowed */
+	enum http_event_kind kind;
+	double seconds;
+	long status; /* ATTEMPT: the HTTP status, 0 without an answer */
+};
+typedef void (*http_observer_cb)(void *ud, const struct http_event *ev);
+
+/* Calls cb (on the loop, synchronously, so it must be cheap) for every event
+ * of c's endpoints; NULL stops. */
+void http_client_set_observer(struct http_client *c, http_observer_cb cb, void *ud);
+
 /* Starts closing: every queued and in-flight request's callback runs once with
  * HTTP_CANCELLED (before this returns), curl_multi_cleanup runs before the uv
  * handles are closed, and memory is freed in the close callbacks. on_closed_cb
@@ -60,6 +80,8 @@ void http_client_close(struct http_client *c, void (*on_closed_cb)(void *ud), vo
  */
 struct http_endpoint_opts {
 	const char *name;          /* required; used in error messages; copied */
+	const char *label;         /* for the client's observer (a connector's name); copied;
+	                            * NULL: name */
 	int concurrency;           /* max requests in flight [4], 1..1024 */
 	double rate_per_second;    /* token bucket refill; 0 = unlimited [0] */
 	int burst;                 /* bucket size [1] */

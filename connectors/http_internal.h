@@ -71,7 +71,16 @@ struct http_client {
 	long max_connections;  /* sum of the endpoints' concurrency: libcurl's limits */
 	void (*on_closed_cb)(void *ud);
 	void *on_closed_ud;
+	http_observer_cb observer_cb; /* http_client_set_observer, or NULL */
+	void *observer_ud;
 };
+
+/* Reports ev to the client's observer, if any. */
+static inline void http_observe(struct http_client *c, const struct http_event *ev)
+{
+	if (c->observer_cb)
+		c->observer_cb(c->observer_ud, ev);
+}
 
 enum http_wake_state { HTTP_WAKE_OPEN, HTTP_WAKE_CLOSING, HTTP_WAKE_CLOSED };
 
@@ -80,6 +89,7 @@ struct http_endpoint {
 	struct http_client *client;
 	struct http_endpoint_opts o; /* defaults applied; strings below are owned */
 	char *name;
+	char *label; /* o.label, defaulting to name */
 	char *ca_bundle;
 	char *proxy;
 	uv_timer_t wake; /* runs only while a queued request waits for a token/gate/backoff */
@@ -99,6 +109,7 @@ struct http_endpoint {
 struct http_req {
 	struct http_list link; /* in ep->ready, ep->delayed or client->active */
 	struct http_endpoint *ep;
+	uint64_t started_ns; /* hand-off of the current attempt to libcurl */
 	void (*cb)(const struct http_response *resp, void *ud);
 	void *ud;
 	char *method;

@@ -78,9 +78,11 @@ int http_endpoint_new(struct http_client *c, const struct http_endpoint_opts *o,
 	ep->client = c;
 	ep->o = *o;
 	ep->name = ts_strdup(o->name);
+	ep->label = ts_strdup(o->label ? o->label : o->name);
 	ep->ca_bundle = ts_strdup(o->ca_bundle);
 	ep->proxy = ts_strdup(o->proxy);
 	ep->o.name = ep->name;
+	ep->o.label = ep->label;
 	ep->o.ca_bundle = ep->ca_bundle;
 	ep->o.proxy = ep->proxy;
 	ep->o.concurrency = or_default(o->concurrency, 4);
@@ -114,6 +116,7 @@ int http_endpoint_new(struct http_client *c, const struct http_endpoint_opts *o,
 static void endpoint_destroy(struct http_endpoint *ep)
 {
 	free(ep->name);
+	free(ep->label);
 	free(ep->ca_bundle);
 	free(ep->proxy);
 	free(ep);
@@ -351,16 +354,24 @@ void http_endpoint_pump(struct http_endpoint *ep)
 			pos = n;
 		}
 		uint64_t wait = 0;
+		bool limited = true; /* by the gate or the bucket, not a backoff */
 		if (ep->gate_ns > now) {
 			wait = ep->gate_ns - now;
 		} else if (http_list_empty(&ep->ready)) {
 			struct http_list *n = ep->delayed.next;
 			wait = HTTP_CONTAINER(n, struct http_req, link)->not_before_ns - now;
+			limited = false;
 		} else {
 			bucket_refill(ep, now);
 			wait = bucket_wait(ep);
 		}
 		if (wait) {
+			if (limited) {
+				struct http_event ev = {.label = ep->label,
+				                        .kind = HTTP_EVENT_RATE_WAIT,
+				                        .seconds = (double)wait / 1e9};
+				http_observe(ep->client, &ev);
+			}
 			wake_in(ep, wait);
 			return;
 		}

@@ -703,6 +703,7 @@ static int jira_open(struct http_client *client, const struct config_connector *
 		                  cfg->line);
 	struct http_endpoint_opts o = {
 	    .name = name,
+	    .label = cfg->name,
 	    .concurrency = cfg->concurrency,
 	    .rate_per_second = cfg->rate_per_second,
 	    .burst = cfg->burst,

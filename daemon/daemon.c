@@ -10,6 +10,7 @@
 
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
+#include "daemon/metrics.h"
 #include "daemon/uploads.h"
 #include "engine/log.h"
 
@@ -177,7 +178,7 @@ void daemon_reload(struct daemon *d)
 	log_info("reloading config=%s", d->config_path);
 	struct config *next = NULL;
 	struct ts_err err = {0};
-	if (config_load(d->config_path, &next, &err) < 0) {
+	if (config_load_with_secrets(d->config_path, &next, &err) < 0) {
 		d->reload_failures++;
 		log_lines(LOG_LEVEL_ERR, "reload failed, keeping the previous configuration",
 		          err.msg);
@@ -250,6 +251,7 @@ int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_
 	d->config_path = ts_strdup(config_path);
 	d->state = DAEMON_STARTING;
 	d->started_ms = ts_monotonic_ms();
+	d->metrics = metrics_new();
 
 	int r = store_open(cfg->database, STORE_MIGRATE | STORE_CHECK, &d->store, err);
 	if (r < 0)
@@ -288,6 +290,7 @@ fail_loop:
 fail_free:
 	store_close(d->store);
 	config_free(d->cfg);
+	metrics_free(d->metrics);
 	free(d->config_path);
 	free(d);
 	return r < 0 ? r : -EINVAL;
@@ -345,6 +348,7 @@ void daemon_free(struct daemon *d)
 		return;
 	store_close(d->store);
 	config_free(d->cfg);
+	metrics_free(d->metrics);
 	free(d->config_path);
 	free(d);
 }

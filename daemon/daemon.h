@@ -34,6 +34,7 @@ struct daemon {
 	struct uploads *uploads; /* owned: scan uploads and the spool (daemon/uploads.h), NULL
 	                          * when off */
 	struct sync_job *sync_job; /* owned by daemon/sync_job.c while it runs, else NULL */
+	struct metrics *metrics;   /* owned: the counters of GET /metrics (daemon/metrics.h) */
 	enum daemon_state state;
 
 	uv_signal_t sig_term, sig_int, sig_hup;

@@ -21,6 +21,7 @@
 #include "connectors/connector.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "daemon/sync_job.h"
 #include "daemon/uploads.h"
 #include "engine/log.h"
@@ -173,6 +174,25 @@ static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
 	return r;
 }
 
+/* The Prometheus exposition (daemon/metrics.h); 500 when the database
+ * cannot be read, so a scrape never shows half the figures. */
+static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *conn)
+{
+	struct ts_buf b = {0};
+	struct ts_err err = {0};
+	enum MHD_Result r;
+	if (metrics_render(h->d->metrics, h->d->cfg, h->d->store, &b, &err) < 0) {
+		log_err("GET /metrics failed: %s", err.msg);
+		r = respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "the database could not be read",
+		                  NULL, false);
+	} else {
+		r = respond(conn, MHD_HTTP_OK, b.data ? b.data : "",
+		            "text/plain; version=0.0.4; charset=utf-8", NULL, false);
+	}
+	ts_buf_free(&b);
+	return r;
+}
+
 /* ------------------------------------------------------------ batches */
 
 static void hreq_free(struct hreq *r)
@@ -291,6 +311,9 @@ static void commit_batch(struct httpd *h)
 		struct hreq *next = r->next;
 		r->next = NULL;
 		r->state = HREQ_DONE;
+		metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
+		                r->status == MHD_HTTP_NO_CONTENT ? METRICS_WEBHOOK_ACCEPTED
+		                                                 : METRICS_WEBHOOK_FAILED);
 		MHD_resume_connection(r->conn);
 		r = next;
 	}
@@ -392,6 +415,12 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 			              "method not allowed", "GET, HEAD");
 		return healthz(h, conn);
 	}
+	if (strcmp(url, "/metrics") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
+			              "method not allowed", "GET, HEAD");
+		return metrics(h, conn);
+	}
 	if (api_path(url)) {
 		if (h->quiesced)
 			return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down",
@@ -424,8 +453,10 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 	int rc = webhook_check_headers(c, &req, &err);
 	if (rc == -ENOENT)
 		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0)
+	if (rc < 0) {
+		metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
 		return reject(h, conn, url, MHD_HTTP_UNAUTHORIZED, err.msg, NULL);
+	}
 
 	const char *cl =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -433,9 +464,11 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 		char *end = NULL;
 		errno = 0;
 		unsigned long long n = strtoull(cl, &end, 10);
-		if (errno || end == cl || *end || n > cfg->http_max_body)
+		if (errno || end == cl || *end || n > cfg->http_max_body) {
+			metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
 			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
 			              "request body larger than http.max_body_bytes", NULL);
+		}
 	}
 	struct hreq *r = ts_calloc(1, sizeof(*r));
 	r->source = source;
@@ -462,12 +495,15 @@ static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *
 	int rc = webhook_authenticate(c, &req, &err);
 	if (rc == -ENOENT)
 		return reject(h, r->conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0)
+	if (rc < 0) {
+		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
 		return reject(h, r->conn, url,
 		              rc == -EACCES ? MHD_HTTP_UNAUTHORIZED
 		                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
 		              err.msg, NULL);
+	}
 	if (connector_webhook_event(c, &req, &r->ev, &err) < 0) {
+		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
 		log_reject(h, r->conn, url, MHD_HTTP_BAD_REQUEST, err.msg);
 		return respond_error(r->conn, MHD_HTTP_BAD_REQUEST, err.msg, NULL, false);
 	}
@@ -495,6 +531,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 			/* A chunked body (no Content-Length) that outgrew the bound:
 			 * answer now; the rest is never read. */
 			*upload_data_size = 0;
+			metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
+			                METRICS_WEBHOOK_REJECTED);
 			enum MHD_Result q =
 			    reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
 			           "request body larger than http.max_body_bytes", NULL);

@@ -4,7 +4,7 @@
  * by a uv_timer_t), so every request is handled on the loop thread. Routes:
  * POST /hooks/jira/<connector>, POST /hooks/gitlab/<connector> (signed
  * webhooks, committed in batches once per loop iteration and acknowledged
- * only after the commit), GET /healthz. */
+ * only after the commit), GET /healthz, GET /metrics (daemon/metrics.h). */
 #ifndef TS_DAEMON_HTTPD_H
 #define TS_DAEMON_HTTPD_H
 

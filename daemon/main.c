@@ -50,7 +50,7 @@ static int load_config(const char *path, struct config **ret_cfg, struct ts_err 
 		*ret_cfg = config_new_default();
 		return 0;
 	}
-	return config_load(path, ret_cfg, err);
+	return config_load_with_secrets(path, ret_cfg, err);
 }
 
 /* The daemon's exit code (sysexits, which systemd shows) for an engine

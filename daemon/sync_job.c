@@ -9,6 +9,7 @@
 #include "connectors/http.h"
 #include "connectors/sync.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "engine/log.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/pause.h"
@@ -185,6 +186,7 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 {
 	struct sync_job *j = ud;
 	j->pass_running = false;
+	metrics_sync_report(j->d->metrics, rep);
 	refresh_pauses(j);
 	store_release(j->d->store);
 	for (size_t i = 0; i < rep->n_connectors; i++) {
@@ -230,7 +232,7 @@ static int job_start(struct daemon *d)
 	j->lock_fd = -1;
 	struct ts_err err = {0};
 	if (d->config_path) {
-		if (config_load(d->config_path, &j->cfg, &err) < 0) {
+		if (config_load_with_secrets(d->config_path, &j->cfg, &err) < 0) {
 			log_err("sync: cannot read the configuration: %s", err.msg);
 			free(j);
 			return -EINVAL;
@@ -272,7 +274,7 @@ static void reload_config(struct sync_job *j)
 		return;
 	struct config *next = NULL;
 	struct ts_err err = {0};
-	if (config_load(d->config_path, &next, &err) < 0) {
+	if (config_load_with_secrets(d->config_path, &next, &err) < 0) {
 		log_warning("sync: keeping the previous configuration: %s", err.msg);
 		return;
 	}
@@ -295,6 +297,8 @@ static int ensure_engine(struct sync_job *j)
 	if (j->sync)
 		return 0;
 	int r = j->http ? 0 : http_client_new(&j->d->loop, &j->http);
+	if (r == 0)
+		http_client_set_observer(j->http, metrics_http_event_cb, j->d->metrics);
 	if (r == 0)
 		r = sync_new(&j->d->loop, j->http, j->d->store, j->cfg,
 		             &(struct sync_opts){.event_cb = event_cb}, &j->sync);

@@ -367,8 +367,9 @@ static void secret_clear(struct config_secret *sec)
 		free(sec->value);
 	}
 	free(sec->path);
-	sec->value = NULL;
-	sec->path = NULL;
+	free(sec->file);
+	free(sec->key);
+	*sec = (struct config_secret){0};
 }
 
 /* --- problems ---------------------------------------------------------------------- */
@@ -817,27 +818,41 @@ static bool get_choice(struct loader *l, const config_setting_t *s, const struct
 	return true;
 }
 
-/* Reads the secret file named by v (at most CONFIG_SECRET_MAX bytes, trailing newlines
- * stripped). Messages name the key and the path, never the contents. */
-static void read_secret(struct loader *l, const config_setting_t *s, const struct opt *o,
+/* Records where the secret named by v is; config_load_secrets reads it. */
+static void note_secret(struct loader *l, const config_setting_t *s, const struct opt *o,
                         const char *v, struct config_secret *sec)
 {
-	char *path = resolve_path(l->cred_dir ? l->cred_dir : l->dir, v);
+	secret_clear(sec);
+	sec->path = resolve_path(l->cred_dir ? l->cred_dir : l->dir, v);
+	sec->file = ts_strdup(setting_file(l, s));
+	sec->line = (int)config_setting_source_line(s);
+	sec->key = ts_asprintf("%s%s", l->prefix, o->name);
+	sec->hidden = looks_like_token(v);
+}
+
+/* Reads a recorded secret file (at most CONFIG_SECRET_MAX bytes, trailing
+ * newlines stripped) unless already read. Messages name the key and the path,
+ * never the contents. */
+static void secret_read(struct loader *l, struct config_secret *sec)
+{
+	if (!sec->path || sec->value)
+		return;
 	char *data = NULL;
 	size_t len = 0;
-	int r = ts_read_file(path, CONFIG_SECRET_MAX, &data, &len);
+	char *msg = NULL;
+	int r = ts_read_file(sec->path, CONFIG_SECRET_MAX, &data, &len);
 	if (r < 0) {
-		if (looks_like_token(v))
-			lerr(
-			    l, s,
-			    "%s: cannot read the secret file: %s (the value is not shown: it looks "
-			    "like a secret itself; put the secret in a file and name the file "
-			    "here)",
-			    o->name, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		const char *why = r == -EFBIG ? "larger than 64 KiB" : strerror(-r);
+		if (sec->hidden)
+			msg = ts_asprintf("%s: cannot read the secret file: %s (the value is not "
+			                  "shown: it looks like a secret itself; put the secret in "
+			                  "a file and name the file here)",
+			                  sec->key, why);
 		else
-			lerr(l, s, "%s: cannot read the secret file %s: %s", o->name, path,
-			     r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
-		free(path);
+			msg = ts_asprintf("%s: cannot read the secret file %s: %s", sec->key,
+			                  sec->path, why);
+		problem_add(l, sec->file, sec->line, msg);
+		free(msg);
 		return;
 	}
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
@@ -848,14 +863,13 @@ static void read_secret(struct loader *l, const config_setting_t *s, const struc
 	else if (strlen(data) != len)
 		problem = "contains a NUL byte";
 	if (problem) {
-		lerr(l, s, "%s: the secret file %s %s", o->name, path, problem);
+		msg = ts_asprintf("%s: the secret file %s %s", sec->key, sec->path, problem);
+		problem_add(l, sec->file, sec->line, msg);
+		free(msg);
 		explicit_bzero(data, len);
 		free(data);
-		free(path);
 		return;
 	}
-	secret_clear(sec);
-	sec->path = path;
 	sec->value = data;
 }
 
@@ -981,7 +995,7 @@ static void parse_value(struct loader *l, const config_setting_t *s, const struc
 		break;
 	case OPT_SECRET_FILE:
 		if (get_string(l, s, o, o->name, &str))
-			read_secret(l, s, o, str, f);
+			note_secret(l, s, o, str, f);
 		break;
 	case OPT_INT:
 		if (get_integer(l, s, o, o->name, &n))
@@ -1161,31 +1175,6 @@ static void section_http(struct loader *l, const config_setting_t *s)
 	snprintf(l->prefix, sizeof(l->prefix), "http: ");
 	parse_group(l, s, http_opts, l->cfg);
 	l->prefix[0] = '\0';
-	/* The token file's own lines are checked now, so a bad line is
-	 * refused with the rest of the configuration ("TOKENFILE:LINE: ..."). */
-	const struct config_secret *sec = &l->cfg->api_tokens;
-	if (sec->value) {
-		struct ts_err terr = {0};
-		if (api_tokens_parse(sec->value, sec->path, &l->cfg->api_token_list, &terr) < 0) {
-			const char *p = terr.msg;
-			while (p && *p) {
-				const char *nl = strchr(p, '\n');
-				char *one = ts_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
-				/* "PATH:LINE: message" back into its parts. */
-				size_t plen = strlen(sec->path);
-				const char *msg = one;
-				long line = 0;
-				if (strncmp(one, sec->path, plen) == 0 && one[plen] == ':') {
-					char *e = NULL;
-					line = strtol(one + plen + 1, &e, 10);
-					msg = e && e[0] == ':' && e[1] == ' ' ? e + 2 : one + plen + 2;
-				}
-				problem_add(l, sec->path, (int)line, msg);
-				free(one);
-				p = nl ? nl + 1 : NULL;
-			}
-		}
-	}
 }
 
 /* Reports labels with spaces, which Jira refuses. */
@@ -1514,7 +1503,42 @@ static void default_library_paths(struct config *cfg)
 	cfg->library_paths[0] = ts_strdup(path);
 }
 
-int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
+/* Reads every recorded secret of l->cfg and parses the API token file, whose
+ * own lines are reported as "TOKENFILE:LINE: ...". */
+static void secrets_read_all(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	for (size_t i = 0; i < cfg->n_connectors; i++) {
+		secret_read(l, &cfg->connectors[i].token);
+		secret_read(l, &cfg->connectors[i].webhook_secret);
+	}
+	struct config_secret *sec = &cfg->api_tokens;
+	secret_read(l, sec);
+	if (!sec->value || cfg->api_token_list)
+		return;
+	struct ts_err terr = {0};
+	if (api_tokens_parse(sec->value, sec->path, &cfg->api_token_list, &terr) == 0)
+		return;
+	const char *p = terr.msg;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		char *one = ts_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		/* "PATH:LINE: message" back into its parts. */
+		size_t plen = strlen(sec->path);
+		const char *msg = one;
+		long line = 0;
+		if (strncmp(one, sec->path, plen) == 0 && one[plen] == ':') {
+			char *e = NULL;
+			line = strtol(one + plen + 1, &e, 10);
+			msg = e && e[0] == ':' && e[1] == ' ' ? e + 2 : one + plen + 2;
+		}
+		problem_add(l, sec->path, (int)line, msg);
+		free(one);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static int load(const char *path, bool secrets, struct config **ret_cfg, struct ts_err *err)
 {
 	struct loader l = {.path = path, .conn_type = -1};
 	char *data = NULL;
@@ -1549,6 +1573,8 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 		            text ? text : "cannot parse the file");
 	} else {
 		parse_group(&l, config_root_setting(&lc), top_opts, l.cfg);
+		if (secrets)
+			secrets_read_all(&l);
 	}
 	config_destroy(&lc);
 
@@ -1564,6 +1590,35 @@ int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
 	problems_free(&l);
 	free(l.dir);
 	free(l.state_dir);
+	return ret;
+}
+
+int config_load(const char *path, struct config **ret_cfg, struct ts_err *err)
+{
+	return load(path, false, ret_cfg, err);
+}
+
+int config_load_with_secrets(const char *path, struct config **ret_cfg, struct ts_err *err)
+{
+	return load(path, true, ret_cfg, err);
+}
+
+int config_load_secrets(struct config *cfg, struct ts_err *err)
+{
+	if (!cfg->path) { /* the built-in defaults name no secret */
+		ts_err_clear(err);
+		return 0;
+	}
+	struct loader l = {.path = cfg->path, .cfg = cfg, .conn_type = -1};
+	secrets_read_all(&l);
+	int ret = 0;
+	if (l.n_probs > 0) {
+		problems_report(&l, err);
+		ret = -EINVAL;
+	} else {
+		ts_err_clear(err);
+	}
+	problems_free(&l);
 	return ret;
 }
 

@@ -18,13 +18,21 @@ enum config_jira_flavor { CONFIG_JIRA_CLOUD, CONFIG_JIRA_DATACENTER };
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_SECRET_MAX (64 * 1024)
 
-/* A secret read from a *_file key. Never logged, never stored in the database.
+/* A secret named by a *_file key. Never logged, never stored in the database.
  * A relative path resolves against $CREDENTIALS_DIRECTORY when set (systemd
- * LoadCredential=), else against the configuration file's directory. */
+ * LoadCredential=), else against the configuration file's directory.
+ *
+ * config_load only records where the secret is; its value is read by
+ * config_load_secrets (the daemon, a sync pass, `config check`), so commands
+ * that never talk to a tracker work without access to the secret files. */
 struct config_secret {
-	char *path;  /* resolved path the secret was read from; NULL when not configured */
+	char *path;  /* resolved path of the secret file; NULL when not configured */
 	char *value; /* contents, trailing newlines stripped, never empty; NULL when not
-	              * configured. Wiped by config_free. */
+	              * configured or not read yet. Wiped by config_free. */
+	char *file;  /* configuration file naming it, for messages; NULL when not configured */
+	char *key;   /* "connector 'jira': token_file", for messages */
+	int line;    /* line of the key in file */
+	bool hidden; /* the configured name looks like a secret itself: never shown */
 };
 
 struct config_connector {
@@ -116,9 +124,10 @@ struct config {
 	char **library_paths; /* NULL-terminated, absolute; later entries overlay earlier ones */
 	int log_level;        /* enum log_level */
 	char *http_listen;    /* "127.0.0.1:8750", NULL: HTTP endpoint disabled */
-	struct config_secret api_tokens; /* one bearer token per line; value NULL: API closed */
-	struct api_tokens *api_token_list; /* api_tokens parsed (engine/api_tokens.h); owned;
-	                                    * NULL when no file is configured */
+	struct config_secret api_tokens; /* one bearer token per line; path NULL: API closed */
+	struct api_tokens *api_token_list; /* api_tokens parsed (engine/api_tokens.h) by
+	                                    * config_load_secrets; owned; NULL when no file
+	                                    * is configured or the secrets are not read */
 	size_t http_max_body;            /* 1024..64 MiB */
 	size_t http_max_upload;          /* scan uploads and spool files: 1024..4 GiB */
 	char *spool_dir;                 /* absolute; NULL: no spool directory */
@@ -143,6 +152,19 @@ struct config {
  * TS_E_CONFIG for every kind of problem, a missing file included. Secret values
  * never appear in err. Every relative path is resolved when loading. */
 int config_load(const char *path, struct config **ret_cfg, struct ts_err *err);
+
+/* config_load, then every secret file read (config_load_secrets) with the
+ * problems of both in err, sorted by line: for the daemon and `config check`. */
+int config_load_with_secrets(const char *path, struct config **ret_cfg, struct ts_err *err);
+
+/* Reads every configured secret not read yet (tokens and webhook secrets of
+ * every connector, http.api_tokens_file, whose lines are parsed into
+ * api_token_list). Returns 0, or a negative errno-style code with every
+ * problem in err, "FILE:LINE: KEY: cannot read the secret file PATH: why" at
+ * the line of the key (err->code TS_E_CONFIG). Secret values never appear in
+ * err. On failure the secrets that could be read stay read (config_free wipes
+ * them); the configuration must not be used to reach a tracker. */
+int config_load_secrets(struct config *cfg, struct ts_err *err);
 
 /* A configuration with every default and no file: used when -c is not given and
  * the default file does not exist. The default library_paths (here and for a

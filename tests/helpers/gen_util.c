@@ -15,7 +15,7 @@
 static void load_conf(struct gu *g, const char *conf)
 {
 	struct ts_err err = {0};
-	if (config_load(conf, &g->cfg, &err) < 0)
+	if (config_load_with_secrets(conf, &g->cfg, &err) < 0)
 		fail_msg("config %s: %s", conf, err.msg);
 	size_t n = 0;
 	while (g->cfg->library_paths[n])

@@ -2,7 +2,7 @@
 /* Tests of the API token file (engine/api_tokens.c): the line format, scopes,
  * comments, every refusal with its FILE:LINE and never the token, the check
  * of an Authorization header against every token, and the file's problems
- * reported by config_load with the rest of the configuration. */
+ * reported by config_load_with_secrets with the rest of the configuration. */
 #include "helpers/testutil.h"
 
 #include <stdio.h>
@@ -133,7 +133,7 @@ static void test_slugs(void **state)
 	assert_true(api_slug_valid(long_slug));
 }
 
-/* config_load parses the token file and refuses it with the rest. */
+/* config_load_with_secrets parses the token file and refuses it with the rest. */
 static void test_config_token_file(void **state)
 {
 	(void)state;
@@ -148,7 +148,7 @@ static void test_config_token_file(void **state)
 	                          "http_oops = 1;\n");
 	struct config *cfg = NULL;
 	struct ts_err err = {0};
-	if (config_load(good, &cfg, &err) != 0)
+	if (config_load_with_secrets(good, &cfg, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_non_null(cfg->api_token_list);
 	assert_int_equal(cfg->api_token_list->n, 3);
@@ -159,7 +159,7 @@ static void test_config_token_file(void **state)
 	config_free(cfg);
 
 	cfg = NULL;
-	assert_true(config_load(bad, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(bad, &cfg, &err) < 0);
 	assert_null(cfg);
 	char *want = ts_asprintf("%s:2: unknown key 'http_oops'\n"
 	                         "%s/bad_tokens:2: 'Not_A_Slug' is not a project slug (lower-case "
@@ -180,7 +180,7 @@ static void test_config_token_file(void **state)
 	/* The bound of max_upload_bytes. */
 	char *over =
 	    tu_write_file(dir, "over.conf", "http = { max_upload_bytes = 8589934592; };\n");
-	assert_true(config_load(over, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(over, &cfg, &err) < 0);
 	assert_non_null(strstr(err.msg, ":1: http: max_upload_bytes"));
 	free(over);
 	free(good);

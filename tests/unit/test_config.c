@@ -51,7 +51,7 @@ static int load_text(struct fx *f, const char *text, struct config **ret, struct
 {
 	free(f->conf);
 	f->conf = tu_write_file(f->dir, "threatsync.conf", text);
-	return config_load(f->conf, ret, err);
+	return config_load_with_secrets(f->conf, ret, err);
 }
 
 static void assert_no_secret(const char *msg)
@@ -179,7 +179,7 @@ static void test_missing_file(void **state)
 	struct ts_err err = {0};
 	struct config *cfg = NULL;
 	char *path = ts_asprintf("%s/absent.conf", f->dir);
-	assert_true(config_load(path, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(path, &cfg, &err) < 0);
 	assert_null(cfg);
 	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_non_null(strstr(err.msg, path));
@@ -205,7 +205,7 @@ static void test_syntax_error_fixture(void **state)
 	struct config *cfg = NULL;
 	char *path = ts_asprintf("%s/tests/data/config/syntax.conf", tu_env("TS_SOURCE_DIR"));
 	char *want = ts_asprintf("%s:5: syntax error", path);
-	assert_true(config_load(path, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(path, &cfg, &err) < 0);
 	assert_int_equal(err.code, TS_E_CONFIG);
 	assert_string_equal(err.msg, want);
 	free(want);
@@ -498,6 +498,156 @@ static void test_secret_read_and_stripped(void **state)
 	config_free(cfg);
 }
 
+/* config_load only records where each secret is: a configuration whose secret
+ * files are missing loads, and config_load_secrets then names every one at the
+ * line of its key, without any secret value. */
+static void test_secrets_read_lazily(void **state)
+{
+	struct fx *f = *state;
+	const char *text = "http = { api_tokens_file = \"no-tokens\"; };\n"      /* 1 */
+	                   "connectors = (\n"                                   /* 2 */
+	                   "  { name = \"gl\"; type = \"gitlab\";\n"            /* 3 */
+	                   "    base_url = \"https://g.example\";\n"            /* 4 */
+	                   "    token_file = \"jira_token\";\n"                 /* 5 */
+	                   "    webhook_secret_file = \"no-hook\"; },\n"        /* 6 */
+	                   "  { name = \"jira\"; type = \"jira\";\n"            /* 7 */
+	                   "    base_url = \"https://j.example\"; email = \"a@b.c\";\n" /* 8 */
+	                   "    token_file = \"no-token\"; }\n"                 /* 9 */
+	                   ");\n";
+	struct config *cfg = NULL;
+	struct ts_err err = {0};
+	f->conf = tu_write_file(f->dir, "threatsync.conf", text);
+	if (config_load(f->conf, &cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+	const struct config_connector *gl = config_find_connector(cfg, "gl");
+	assert_non_null(gl);
+	assert_null(gl->token.value);
+	char *want = ts_asprintf("%s/jira_token", f->dir);
+	assert_string_equal(gl->token.path, want);
+	free(want);
+	assert_int_equal(gl->token.line, 5);
+	assert_null(cfg->api_tokens.value);
+	assert_null(cfg->api_token_list);
+
+	assert_int_equal(config_load_secrets(cfg, &err), -EINVAL);
+	assert_int_equal(err.code, TS_E_CONFIG);
+	assert_no_secret(err.msg);
+	const char *c = f->conf, *d = f->dir;
+	char *exp = ts_asprintf(
+	    "%s:1: http: api_tokens_file: cannot read the secret file %s/no-tokens: No such "
+	    "file or directory\n"
+	    "%s:6: connector 'gl': webhook_secret_file: cannot read the secret file "
+	    "%s/no-hook: No such file or directory\n"
+	    "%s:9: connector 'jira': token_file: cannot read the secret file %s/no-token: No "
+	    "such file or directory",
+	    c, d, c, d, c, d);
+	assert_string_equal(err.msg, exp);
+	free(exp);
+	/* What could be read is read; config_free wipes it. */
+	assert_string_equal(gl->token.value, SECRET);
+	config_free(cfg);
+
+	/* The same file through config_load_with_secrets: the same three problems. */
+	cfg = NULL;
+	assert_true(config_load_with_secrets(f->conf, &cfg, &err) < 0);
+	assert_null(cfg);
+	size_t lines = 1;
+	for (const char *p = err.msg; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+}
+
+/* config_load_secrets reads every secret once and parses the API token file;
+ * a second call changes nothing; the built-in defaults have none. */
+static void test_secrets_loaded_once(void **state)
+{
+	struct fx *f = *state;
+	free(tu_write_file(f->dir, "tokens", SECRET " *\n"));
+	struct config *cfg = NULL;
+	struct ts_err err = {0};
+	f->conf = tu_write_file(f->dir, "threatsync.conf",
+	                        "http = { api_tokens_file = \"tokens\"; };\n"
+	                        "connectors = ( { name = \"gl\"; type = \"gitlab\";\n"
+	                        "    base_url = \"https://g.example\";\n"
+	                        "    token_file = \"jira_token\";\n"
+	                        "    webhook_secret_file = \"hook\"; } );\n");
+	assert_int_equal(config_load(f->conf, &cfg, &err), 0);
+	assert_null(cfg->connectors[0].token.value);
+	assert_int_equal(config_load_secrets(cfg, &err), 0);
+	assert_string_equal(cfg->connectors[0].token.value, SECRET);
+	assert_string_equal(cfg->connectors[0].webhook_secret.value, SECRET2);
+	assert_non_null(cfg->api_token_list);
+	const char *tok = cfg->connectors[0].token.value;
+	const struct api_tokens *list = cfg->api_token_list;
+	assert_int_equal(config_load_secrets(cfg, &err), 0);
+	assert_ptr_equal(cfg->connectors[0].token.value, tok);
+	assert_ptr_equal(cfg->api_token_list, list);
+	config_free(cfg);
+
+	struct config *def = config_new_default();
+	assert_int_equal(config_load_secrets(def, &err), 0);
+	config_free(def);
+}
+
+/* The commands that never reach a tracker work with a configuration whose
+ * secret files are missing; `config check`, `threatsyncd --check-config` and
+ * `sync --once` name each of them and exit 78. */
+static void test_cli_without_secret_files(void **state)
+{
+	struct fx *f = *state;
+	const char *src = tu_env("TS_SOURCE_DIR");
+	char *text = ts_asprintf(
+	    "database = \"t.db\";\n"                                                /* 1 */
+	    "library_paths = [ \"%s/tests/data/ingest/lib\" ];\n"                    /* 2 */
+	    "connectors = ( { name = \"gl\"; type = \"gitlab\";\n"                   /* 3 */
+	    "    base_url = \"http://127.0.0.1:9\"; token_file = \"no-token\";\n"    /* 4 */
+	    "    webhook_secret_file = \"no-hook\"; } );\n"                          /* 5 */
+	    "projects = ( { slug = \"shop\"; connector = \"gl\";\n"                  /* 6 */
+	    "    tracker_project = \"acme/shop\"; } );\n",                           /* 7 */
+	    src);
+	f->conf = tu_write_file(f->dir, "threatsync.conf", text);
+	free(text);
+	char *model = ts_asprintf("%s/tests/data/ingest/shop.json", src);
+	char *sarif = tu_write_file(f->dir, "empty.sarif",
+	                            "{\"version\": \"2.1.0\", \"runs\": [ {\"tool\": "
+	                            "{\"driver\": {\"name\": \"x\"}}, \"results\": []} ]}\n");
+	const char *c = f->conf;
+	char *out = NULL, *err = NULL;
+	assert_int_equal(tu_cli(NULL, NULL, "-c", c, "project", "add", "shop", NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "-c", c, "model", "import", "shop", model, NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "generate", "shop", NULL), 0);
+	assert_non_null(strstr(out, "countermeasures: 4, 2 in scope"));
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "status", "shop", NULL), 0);
+	assert_non_null(strstr(out, "tasks in scope: 2 (todo 2)"));
+	free(out);
+	assert_int_equal(tu_cli(&out, NULL, "-c", c, "ingest", "shop", sarif, NULL), 0);
+	assert_non_null(strstr(out, "scan 1 by x: 0 results"));
+	free(out);
+
+	char *want = ts_asprintf("%s:4: connector 'gl': token_file: cannot read the secret file "
+	                         "%s/no-token: No such file or directory\n"
+	                         "%s:5: connector 'gl': webhook_secret_file: cannot read the "
+	                         "secret file %s/no-hook: No such file or directory\n",
+	                         c, f->dir, c, f->dir);
+	assert_int_equal(tu_cli(&out, &err, "-c", c, "config", "check", NULL), EX_CONFIG);
+	assert_string_equal(out, "");
+	assert_string_equal(err, want);
+	free(out);
+	free(err);
+	assert_int_equal(tu_cli(NULL, &err, "-c", c, "sync", "--once", NULL), EX_CONFIG);
+	assert_string_equal(err, want);
+	free(err);
+	const char *argv[] = {tu_env("TS_THREATSYNCD"), "--check-config", c, NULL};
+	assert_int_equal(tu_run(argv, NULL, NULL, 30000, NULL, &err), EX_CONFIG);
+	assert_non_null(strstr(err, "4: connector 'gl': token_file: cannot read the secret file"));
+	assert_non_null(strstr(err, "5: connector 'gl': webhook_secret_file: cannot read"));
+	free(err);
+	free(want);
+	free(sarif);
+	free(model);
+}
+
 static void test_credentials_directory(void **state)
 {
 	struct fx *f = *state;
@@ -775,7 +925,7 @@ static void test_several_errors(void **state)
 	struct ts_err err = {0};
 	struct config *cfg = NULL;
 	char *path = ts_asprintf("%s/tests/data/config/bad.conf", tu_env("TS_SOURCE_DIR"));
-	assert_true(config_load(path, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(path, &cfg, &err) < 0);
 	assert_int_equal(count_lines(err.msg), 3);
 	char *want = ts_asprintf("%s:4: shutdown_timeout_ms 5 is out of range 100..60000\n"
 	                         "%s:6: http: listen: expected HOST:PORT or [IPV6-ADDRESS]:PORT\n"
@@ -821,12 +971,12 @@ static void test_shipped_example(void **state)
 
 	/* Without its secret files it is refused, naming each, never echoing. */
 	setenv("CREDENTIALS_DIRECTORY", cred, 1);
-	assert_true(config_load(path, &cfg, &err) < 0);
+	assert_true(config_load_with_secrets(path, &cfg, &err) < 0);
 	assert_int_equal(count_lines(err.msg), 5);
 	assert_non_null(strstr(err.msg, "connector 'jira': token_file: cannot read the secret"));
 
 	write_shipped_secrets(cred);
-	if (config_load(path, &cfg, &err) < 0)
+	if (config_load_with_secrets(path, &cfg, &err) < 0)
 		fail_msg("the shipped configuration is invalid:\n%s", err.msg);
 	assert_string_equal(cfg->database, "/var/lib/threatsync/threatsync.db");
 	assert_string_equal(cfg->http_listen, "127.0.0.1:8750");
@@ -864,7 +1014,7 @@ static void test_good_fixture(void **state)
 	char *path = ts_asprintf("%s/good.conf", dir);
 	struct ts_err err = {0};
 	struct config *cfg = NULL;
-	if (config_load(path, &cfg, &err) < 0)
+	if (config_load_with_secrets(path, &cfg, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(cfg->path, path);
 	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
@@ -989,6 +1139,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_file_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_read_and_stripped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secrets_read_lazily, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secrets_loaded_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_without_secret_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_credentials_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_listen, setup, teardown),
