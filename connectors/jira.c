@@ -276,6 +276,12 @@ static void tracker_message(const struct http_response *r, char *out, size_t cap
 	ts_buf_free(&b);
 }
 
+void jira_tracker_message_for_fuzzing(const char *body, size_t body_len, char *out, size_t cap)
+{
+	struct http_response r = {.outcome = HTTP_OK, .body = (char *)body, .body_len = body_len};
+	tracker_message(&r, out, cap);
+}
+
 /* Whether r is a 2xx answer; else op->res says how the operation ended
  * (connector_classify), with the tracker's own words. */
 static bool op_ok(struct jira_op *op, const struct http_response *r)

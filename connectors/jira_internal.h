@@ -29,6 +29,13 @@ void jira_issue_read(const struct config_connector *cfg, const json_t *issue,
  * NULL. */
 char *jira_user_name(const json_t *user);
 
+/* The tracker's own words in the body of an error answer, as the connector's
+ * messages quote them (Cloud's errorMessages and errors, Data Center's
+ * message, a short text body): the reader the fuzzing harness reaches without
+ * a request. body is NUL-terminated at body_len, as struct http_response
+ * promises. Always NUL-terminates out. */
+void jira_tracker_message_for_fuzzing(const char *body, size_t body_len, char *out, size_t cap);
+
 /* jira_connector_ops.parse_webhook (jira_webhook.c): jira:issue_created and
  * jira:issue_updated are relevant; the actor is the delivery's user
  * (jira_user_name), self_actor when its e-mail is the connector's (any

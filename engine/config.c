@@ -685,6 +685,14 @@ static bool looks_like_token(const char *v)
 	return alpha && digit;
 }
 
+/* Whether the key name of s, from a file the configuration includes, looks
+ * like a secret: a secret file included by mistake reads as a key named
+ * after the secret, so messages do not quote it. */
+static bool secret_named_key(const struct loader *l, const config_setting_t *s, const char *name)
+{
+	return strcmp(setting_file(l, s), l->path) != 0 && looks_like_token(name);
+}
+
 /* --- values ------------------------------------------------------------------------- */
 
 static const char *type_name(int type)
@@ -1105,6 +1113,9 @@ static void parse_group(struct loader *l, const config_setting_t *g, const struc
 			     "'%s' looks like an inline secret (value not shown): secrets are read "
 			     "only from files; put it in a file and name that file with '%s'",
 			     name, fk ? fk : "a *_file key");
+		} else if (secret_named_key(l, s, name)) {
+			lerr(l, s, "unknown key (not shown: it looks like a secret; is a secret "
+			           "file included?)");
 		} else {
 			lerr(l, s, "unknown key '%s'", name);
 		}
@@ -1380,7 +1391,8 @@ static void section_policies(struct loader *l, const config_setting_t *s)
 			lerr(l, g,
 			     "policies: '%s' is not a risk class (one of critical, high, medium, "
 			     "low)",
-			     name);
+			     secret_named_key(l, g, name) ? "(not shown: it looks like a secret)"
+			                                  : name);
 			continue;
 		}
 		char what[64];

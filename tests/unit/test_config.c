@@ -465,6 +465,30 @@ static void test_secret_file_empty(void **state)
 	free(want);
 }
 
+/* A secret file included by mistake reads as a key named after the secret:
+ * the message names the file and line, never the key. */
+static void test_included_secret_not_quoted(void **state)
+{
+	struct fx *f = *state;
+	struct config *cfg = NULL;
+	struct ts_err err = {0};
+	assert_true(load_text(f,
+	                      "@include \"jira_token\"\n"     /* 1 */
+	                      " = 1;\n"                         /* 2 */
+	                      "policies = {\n"                  /* 3 */
+	                      "@include \"hook\"\n"           /* 4 */
+	                      " = { max_priority = 2; }; };\n", /* 5 */
+	                      &cfg, &err) < 0);
+	assert_null(cfg);
+	assert_int_equal(err.code, TS_E_CONFIG);
+	assert_no_secret(err.msg);
+	assert_int_equal(count_lines(err.msg), 2);
+	assert_non_null(strstr(err.msg, "jira_token:1: unknown key (not shown: it looks like a "
+	                                "secret; is a secret file included?)"));
+	assert_non_null(strstr(err.msg, "hook:1: policies: '(not shown: it looks like a secret)' "
+	                                "is not a risk class"));
+}
+
 static void test_secret_read_and_stripped(void **state)
 {
 	struct fx *f = *state;
@@ -986,6 +1010,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_connector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_project_undefined_connector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inline_secret_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_included_secret_not_quoted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_read_and_stripped, setup, teardown),
