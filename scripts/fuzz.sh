@@ -37,6 +37,7 @@ seeds_of() {
 	model_*) echo tests/data/models ;;
 	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
 	zap | gitlab | semgrep) echo "fuzz/corpus/$1" tests/data/findings/reports ;;
+	config) echo fuzz/corpus/config tests/data/config ;;
 	*) echo "fuzz/corpus/$1" ;;
 	esac
 }
