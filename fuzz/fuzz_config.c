@@ -25,6 +25,19 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+const char *__lsan_default_suppressions(void);
+
+/* libconfig 1.5 (Debian's libconfig9) does not free the text of a string token
+ * when the file has a syntax error after it (a file holding only `""` is
+ * enough): a leak inside the library, on the path of every configuration
+ * refused that way, which threatsync cannot free. It is the only leak let
+ * through, by the library's own function; everything else still fails the
+ * run (fuzz/regressions/config/README.md). */
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:strbuf_append\n";
+}
+
 /* Every marker starts with this; no message may contain it. */
 #define MARKER "tsfuzzSECRET"
 
