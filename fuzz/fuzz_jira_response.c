@@ -4,7 +4,8 @@
  * answer (errorMessages, errors, message or a short text body), and the
  * issue reader jira_issue_read on the answer itself (an issue read by key)
  * and on each element of its "issues" (a page of a JQL search), with both
- * flavours' connector settings. */
+ * flavours' connector settings, and the Data Center paging of a search page
+ * (jira_next_start). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,6 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *v;
 		json_array_foreach (json_object_get(j, "issues"), i, v)
 			check_issue(i % 2 ? &dc : &cloud, v);
+		/* A Data Center search page: the next page starts past this one
+		 * and before the total, or there is none. */
+		json_int_t start = json_integer_value(json_object_get(j, "startAt"));
+		json_int_t total = json_integer_value(json_object_get(j, "total"));
+		size_t n = json_array_size(json_object_get(j, "issues"));
+		int64_t next = jira_next_start(start, n, total);
+		if (next != -1 && (next <= start || next >= total || next - start != (int64_t)n))
+			fuzz_fail("jira_next_start: a next page out of this page's numbers", NULL);
 	}
 	json_decref(j);
 	free(body);
