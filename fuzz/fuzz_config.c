@@ -27,15 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 const char *__lsan_default_suppressions(void);
 
-/* libconfig 1.5 (Debian's libconfig9) does not free the text of a string token
- * when the file has a syntax error after it (a file holding only `""` is
- * enough): a leak inside the library, on the path of every configuration
- * refused that way, which threatsync cannot free. It is the only leak let
- * through, by the library's own function; everything else still fails the
- * run (fuzz/regressions/config/README.md). */
+/* libconfig 1.5 (Debian's libconfig9) does not free the text of a string
+ * token found where its grammar has none (a file holding only `""`, or
+ * `o={""`): the scanner's buffer of a string (strbuf_append), or the one
+ * byte of an empty string (libconfig_yylex). Leaks inside the library, on
+ * the path of every configuration refused that way, which threatsync cannot
+ * free. Only leaks allocated by the scanner itself are let through; the
+ * settings its parser builds, and everything threatsync allocates, still
+ * fail the run (fuzz/regressions/config/). */
 const char *__lsan_default_suppressions(void)
 {
-	return "leak:strbuf_append\n";
+	return "leak:strbuf_append\nleak:libconfig_yylex\n";
 }
 
 /* Every marker starts with this; no message may contain it. */
@@ -177,7 +179,12 @@ static void fuzz_tokens(const char *text)
 				char *w = strndup(l, n);
 				if (!w)
 					fuzz_fail("out of memory", NULL);
-				if (strstr(err.msg, w))
+				/* Only a word the input holds nowhere else (not inside
+				 * a project list that a message may quote). */
+				size_t seen = 0;
+				for (const char *q = text; (q = strstr(q, w)); q++)
+					seen++;
+				if (seen == 1 && strstr(err.msg, w))
 					fuzz_fail("a refused tokens file's message quotes a token", err.msg);
 				free(w);
 			}
