@@ -1492,7 +1492,8 @@ static void default_library_paths(struct config *cfg)
  * and waits forever on a FIFO. So every "@include" line of text (from file;
  * the same include directory for nested ones, libconfig's depth of 10) must
  * name a regular file, or nothing at all (libconfig then says it cannot
- * open it). Returns false when a problem was recorded. */
+ * open it), with the name plain and on the line (libconfig reads a name
+ * over lines and up to a NUL). Returns false when a problem was recorded. */
 static bool includes_check(struct loader *l, const char *file, const char *text, size_t len,
                            int depth)
 {
@@ -1518,10 +1519,10 @@ static bool includes_check(struct loader *l, const char *file, const char *text,
 			struct stat st;
 			char *data = NULL;
 			size_t n = 0;
-			if (!plain && end) {
+			if (!plain && q < eol && *q == '"') {
 				problem_add(l, file, line,
 				            "@include: the file name has a backslash or a control "
-				            "character");
+				            "character, or no closing quote on its line");
 				ok = false;
 			} else if (full && stat(full, &st) == 0 && !S_ISREG(st.st_mode)) {
 				char *msg = ts_asprintf("@include \"%s\": not a regular file", name);

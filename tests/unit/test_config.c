@@ -504,17 +504,21 @@ static void test_include_not_a_file(void **state)
 	                      "@include \"conf.d\"\n"      /* 1 */
 	                      "  @include \"nested.conf\"\n" /* 2 */
 	                      "@include \"a\tb\"\n"       /* 3 */
-	                      "@include \"\"\n",           /* 4: the directory itself */
+	                      "@include \"\"\n"            /* 4: the directory itself */
+	                      "@include \"open\n"           /* 5 */
+	                      "\"\n",
 	                      &cfg, &err) < 0);
 	assert_null(cfg);
 	assert_int_equal(err.code, TS_E_CONFIG);
-	assert_int_equal(count_lines(err.msg), 4);
+	assert_int_equal(count_lines(err.msg), 5);
 	char *want = ts_asprintf("%s:1: @include \"conf.d\": not a regular file\n"
 	                         "%s:3: @include: the file name has a backslash or a control "
-	                         "character\n"
+	                         "character, or no closing quote on its line\n"
 	                         "%s:4: @include \"\": not a regular file\n"
+	                         "%s:5: @include: the file name has a backslash or a control "
+	                         "character, or no closing quote on its line\n"
 	                         "nested.conf:2: @include \"conf.d\": not a regular file",
-	                         f->conf, f->conf, f->conf);
+	                         f->conf, f->conf, f->conf, f->conf);
 	assert_string_equal(err.msg, want);
 	free(want);
 	/* A missing file is still libconfig's "cannot open include file". */
