@@ -48,8 +48,8 @@ static char conf_path[300];
 
 static void remove_dir(void)
 {
-	static const char *const names[] = {"threatsync.conf", "token", "webhook.secret",
-	                                    "api_tokens", "empty", "nul", NULL};
+	static const char *const names[] = {
+	    "threatsync.conf", "token", "webhook.secret", "api_tokens", "empty", "nul", NULL};
 	char p[320];
 	for (size_t i = 0; names[i]; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
@@ -85,8 +85,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(conf_path, sizeof(conf_path), "%s/threatsync.conf", dir);
 	write_file("token", MARKER "tokenA1b2C3d4e5\n", strlen(MARKER "tokenA1b2C3d4e5\n"));
 	write_file("webhook.secret", MARKER "hookF6g7H8\r\n", strlen(MARKER "hookF6g7H8\r\n"));
-	static const char tokens[] = "# API tokens\n" MARKER "apiI9j0K1 web-app,billing\n" MARKER
-	                             "apiAll *\n";
+	static const char tokens[] =
+	    "# API tokens\n" MARKER "apiI9j0K1 web-app,billing\n" MARKER "apiAll *\n";
 	write_file("api_tokens", tokens, strlen(tokens));
 	write_file("empty", "\n", 1);
 	write_file("nul", MARKER "x\0y", strlen(MARKER) + 3);
@@ -108,7 +108,8 @@ static void check_lines(const char *msg, const char *file)
 				d++;
 			if (!c || c == l || (nl && c > nl) || d == c + 1 || d[0] != ':' ||
 			    d[1] != ' ')
-				fuzz_fail("a problem line that does not start with a file name", msg);
+				fuzz_fail("a problem line that does not start with a file name",
+				          msg);
 		}
 		if (!nl)
 			break;
@@ -142,8 +143,10 @@ static void tokens_check(const struct api_tokens *t)
 			fuzz_fail("a token that is empty or too long", NULL);
 		for (const char *p = tok->token; *p; p++)
 			if (*p <= ' ' || *p > '~')
-				fuzz_fail("a token that is not printable ASCII without blanks", NULL);
-		if (tok->projects && (tok->n_projects == 0 || tok->n_projects > API_TOKEN_PROJECTS_MAX))
+				fuzz_fail("a token that is not printable ASCII without blanks",
+				          NULL);
+		if (tok->projects &&
+		    (tok->n_projects == 0 || tok->n_projects > API_TOKEN_PROJECTS_MAX))
 			fuzz_fail("a project list that is empty or too long", NULL);
 		for (size_t k = 0; tok->projects && k < tok->n_projects; k++)
 			if (!api_slug_valid(tok->projects[k]))
@@ -185,7 +188,8 @@ static void fuzz_tokens(const char *text)
 				for (const char *q = text; (q = strstr(q, w)); q++)
 					seen++;
 				if (seen == 1 && strstr(err.msg, w))
-					fuzz_fail("a refused tokens file's message quotes a token", err.msg);
+					fuzz_fail("a refused tokens file's message quotes a token",
+					          err.msg);
 				free(w);
 			}
 			const char *nl = strchr(l, '\n');
@@ -223,7 +227,8 @@ static void check_config(const struct config *cfg)
 		if (!p->slug || !p->labels)
 			fuzz_fail("a project without its slug or labels", NULL);
 		if (p->connector && !config_find_connector(cfg, p->connector))
-			fuzz_fail("a project synced by a connector that is not defined", p->connector);
+			fuzz_fail("a project synced by a connector that is not defined",
+			          p->connector);
 		total += touch(p->name) + touch(p->tracker_project) + touch(p->group_by);
 	}
 	for (size_t i = 0; i < cfg->n_rules; i++)

@@ -110,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *m = gitlab_labels_marker(labels);
 		if (m && !marker_valid(m))
 			fuzz_fail("gitlab_labels_marker: a label marker_valid refuses", m);
-		(void)touch(gitlab_status_category(json_string_value(json_object_get(j, "state")),
-		                                   labels));
+		(void)touch(
+		    gitlab_status_category(json_string_value(json_object_get(j, "state")), labels));
 	}
 	json_decref(j);
 	free(copy);

@@ -176,7 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc2 = webhook_authenticate(&c, &req, &err);
 	check_auth("webhook_authenticate", rc2, &err);
 	if (rc < 0 && rc2 != rc)
-		fuzz_fail("webhook_authenticate lets through what webhook_check_headers refuses", NULL);
+		fuzz_fail("webhook_authenticate lets through what webhook_check_headers refuses",
+		          NULL);
 	if (right && rc2 != 0)
 		fuzz_fail("the right credential is refused", err.msg);
 	/* The other source is never accepted by this connector. */
