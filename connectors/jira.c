@@ -276,6 +276,12 @@ static void tracker_message(const struct http_response *r, char *out, size_t cap
 	ts_buf_free(&b);
 }
 
+void jira_tracker_message_for_fuzzing(const char *body, size_t body_len, char *out, size_t cap)
+{
+	struct http_response r = {.outcome = HTTP_OK, .body = (char *)body, .body_len = body_len};
+	tracker_message(&r, out, cap);
+}
+
 /* Whether r is a 2xx answer; else op->res says how the operation ended
  * (connector_classify), with the tracker's own words. */
 static bool op_ok(struct jira_op *op, const struct http_response *r)
@@ -1379,6 +1385,13 @@ static bool page_reaches_floor(const struct jira_op *op, int64_t floor_ms)
 	return false;
 }
 
+int64_t jira_next_start(int64_t start, size_t n, int64_t total)
+{
+	if (n == 0 || start < 0 || total <= start || (uint64_t)(total - start) <= n)
+		return -1;
+	return start + (int64_t)n;
+}
+
 static void poll_page_done(struct jira_op *op, const struct http_response *r)
 {
 	json_t *j = op_answer(op, r);
@@ -1398,10 +1411,10 @@ static void poll_page_done(struct jira_op *op, const struct http_response *r)
 		if (!last)
 			next = ts_strdup(tok);
 	} else {
-		json_int_t start = json_integer_value(json_object_get(j, "startAt"));
-		json_int_t total = json_integer_value(json_object_get(j, "total"));
-		if (n > 0 && start + (json_int_t)n < total)
-			next = ts_asprintf("%lld", (long long)(start + (json_int_t)n));
+		int64_t start = jira_next_start(json_integer_value(json_object_get(j, "startAt")),
+		                                n, json_integer_value(json_object_get(j, "total")));
+		if (start >= 0)
+			next = ts_asprintf("%lld", (long long)start);
 	}
 	json_decref(j);
 	/* op->new_cursor: the cursor to store, decided by the first page. */

@@ -29,6 +29,19 @@ void jira_issue_read(const struct config_connector *cfg, const json_t *issue,
  * NULL. */
 char *jira_user_name(const json_t *user);
 
+/* The startAt of the Data Center search page after one that held n issues
+ * from start, of total; -1 when that page was the last, or when the
+ * tracker's numbers cannot be paged on (no issues, a negative start, a start
+ * at or past the total). Never overflows, whatever the answer says. */
+int64_t jira_next_start(int64_t start, size_t n, int64_t total);
+
+/* The tracker's own words in the body of an error answer, as the connector's
+ * messages quote them (Cloud's errorMessages and errors, Data Center's
+ * message, a short text body): the reader the fuzzing harness reaches without
+ * a request. body is NUL-terminated at body_len, as struct http_response
+ * promises. Always NUL-terminates out. */
+void jira_tracker_message_for_fuzzing(const char *body, size_t body_len, char *out, size_t cap);
+
 /* jira_connector_ops.parse_webhook (jira_webhook.c): jira:issue_created and
  * jira:issue_updated are relevant; the actor is the delivery's user
  * (jira_user_name), self_actor when its e-mail is the connector's (any

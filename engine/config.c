@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/api_tokens.h"
@@ -705,6 +706,14 @@ static bool looks_like_token(const char *v)
 	return alpha && digit;
 }
 
+/* Whether the key name of s, from a file the configuration includes, looks
+ * like a secret: a secret file included by mistake reads as a key named
+ * after the secret, so messages do not quote it. */
+static bool secret_named_key(const struct loader *l, const config_setting_t *s, const char *name)
+{
+	return strcmp(setting_file(l, s), l->path) != 0 && looks_like_token(name);
+}
+
 /* --- values ------------------------------------------------------------------------- */
 
 static const char *type_name(int type)
@@ -1138,6 +1147,9 @@ static void parse_group(struct loader *l, const config_setting_t *g, const struc
 			     "'%s' looks like an inline secret (value not shown): secrets are read "
 			     "only from files; put it in a file and name that file with '%s'",
 			     name, fk ? fk : "a *_file key");
+		} else if (secret_named_key(l, s, name)) {
+			lerr(l, s, "unknown key (not shown: it looks like a secret; is a secret "
+			           "file included?)");
 		} else {
 			lerr(l, s, "unknown key '%s'", name);
 		}
@@ -1388,7 +1400,8 @@ static void section_policies(struct loader *l, const config_setting_t *s)
 			lerr(l, g,
 			     "policies: '%s' is not a risk class (one of critical, high, medium, "
 			     "low)",
-			     name);
+			     secret_named_key(l, g, name) ? "(not shown: it looks like a secret)"
+			                                  : name);
 			continue;
 		}
 		char what[64];
@@ -1503,6 +1516,60 @@ static void default_library_paths(struct config *cfg)
 	cfg->library_paths[0] = ts_strdup(path);
 }
 
+/* libconfig exits the process ("input in flex scanner failed") when an
+ * @include names something it can open but not read, such as a directory,
+ * and waits forever on a FIFO. So every "@include" line of text (from file;
+ * the same include directory for nested ones, libconfig's depth of 10) must
+ * name a regular file, or nothing at all (libconfig then says it cannot
+ * open it), with the name plain and on the line (libconfig reads a name
+ * over lines and up to a NUL). Returns false when a problem was recorded. */
+static bool includes_check(struct loader *l, const char *file, const char *text, size_t len,
+                           int depth)
+{
+	bool ok = true;
+	int line = 1;
+	const char *stop = text + len;
+	for (const char *p = text; p < stop && depth < 10; line++) {
+		const char *eol = memchr(p, '\n', (size_t)(stop - p));
+		eol = eol ? eol : stop;
+		const char *q = p;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if (eol - q >= 9 && memcmp(q, "@include", 8) == 0 && (q[8] == ' ' || q[8] == '\t')) {
+			for (q += 8; q < eol && (*q == ' ' || *q == '\t');)
+				q++;
+			const char *end = q < eol && *q == '"' ? memchr(q + 1, '"', (size_t)(eol - q - 1))
+			                                       : NULL;
+			bool plain = end != NULL;
+			for (const char *c = q + 1; plain && c < end; c++)
+				plain = *c != '\\' && (unsigned char)*c >= 0x20 && *c != 0x7f;
+			char *name = plain ? ts_strndup(q + 1, (size_t)(end - q - 1)) : NULL;
+			char *full = name ? ts_asprintf("%s/%s", l->dir, name) : NULL;
+			struct stat st;
+			char *data = NULL;
+			size_t n = 0;
+			if (!plain && q < eol && *q == '"') {
+				problem_add(l, file, line,
+				            "@include: the file name has a backslash or a control "
+				            "character, or no closing quote on its line");
+				ok = false;
+			} else if (full && stat(full, &st) == 0 && !S_ISREG(st.st_mode)) {
+				char *msg = ts_asprintf("@include \"%s\": not a regular file", name);
+				problem_add(l, file, line, msg);
+				free(msg);
+				ok = false;
+			} else if (full && ts_read_file(full, CONFIG_FILE_MAX, &data, &n) == 0) {
+				ok = includes_check(l, name, data, n, depth + 1) && ok;
+				free(data);
+			}
+			free(full);
+			free(name);
+		}
+		p = eol + 1;
+	}
+	return ok;
+}
+
 /* Reads every recorded secret of l->cfg and parses the API token file, whose
  * own lines are reported as "TOKENFILE:LINE: ...". */
 static void secrets_read_all(struct loader *l)
@@ -1542,14 +1609,16 @@ static int load(const char *path, bool secrets, struct config **ret_cfg, struct 
 {
 	struct loader l = {.path = path, .conn_type = -1};
 	char *data = NULL;
-	int r = ts_read_file(path, CONFIG_FILE_MAX, &data, NULL);
+	size_t len = 0;
+	int r = ts_read_file(path, CONFIG_FILE_MAX, &data, &len);
 	if (r < 0)
 		return ts_err_set(err, TS_E_CONFIG, "%s: cannot read the configuration: %s", path,
 		                  r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+	l.dir = file_directory(path);
+	bool includes_ok = includes_check(&l, path, data, len, 0);
 	free(data); /* readable and bounded: libconfig reads it again by name, so
 	             * messages and @include carry the file name */
 
-	l.dir = file_directory(path);
 	const char *sd = getenv("STATE_DIRECTORY");
 	if (sd && *sd)
 		l.state_dir = ts_strndup(sd, strcspn(sd, ":"));
@@ -1566,7 +1635,9 @@ static int load(const char *path, bool secrets, struct config **ret_cfg, struct 
 	gate_defaults(&l.cfg->gate);
 	default_library_paths(l.cfg);
 
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+	if (!includes_ok) {
+		/* the problems are recorded; libconfig would not survive the file */
+	} else if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		const char *f = config_error_file(&lc);
 		const char *text = config_error_text(&lc);
 		problem_add(&l, f ? f : path, config_error_line(&lc),

@@ -7,7 +7,7 @@
 # usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS   fuzzing time per harness (default 30; 0: only replay the regressions)
 #   HARNESS   model_native model_otm model_threatdragon expr library sarif zap gitlab
-#             semgrep (default: all)
+#             semgrep config webhook jira_response gitlab_response (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +17,8 @@ seconds=${1:-30}
 case "$seconds" in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
 esac
-all=(model_native model_otm model_threatdragon expr library sarif zap gitlab semgrep)
+all=(model_native model_otm model_threatdragon expr library sarif zap gitlab semgrep config webhook
+	jira_response gitlab_response)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -36,6 +37,7 @@ seeds_of() {
 	model_*) echo tests/data/models ;;
 	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
 	zap | gitlab | semgrep) echo "fuzz/corpus/$1" tests/data/findings/reports ;;
+	config) echo fuzz/corpus/config tests/data/config ;;
 	*) echo "fuzz/corpus/$1" ;;
 	esac
 }

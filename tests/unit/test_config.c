@@ -465,6 +465,68 @@ static void test_secret_file_empty(void **state)
 	free(want);
 }
 
+/* A secret file included by mistake reads as a key named after the secret:
+ * the message names the file and line, never the key. */
+static void test_included_secret_not_quoted(void **state)
+{
+	struct fx *f = *state;
+	struct config *cfg = NULL;
+	struct ts_err err = {0};
+	assert_true(load_text(f,
+	                      "@include \"jira_token\"\n"     /* 1 */
+	                      " = 1;\n"                         /* 2 */
+	                      "policies = {\n"                  /* 3 */
+	                      "@include \"hook\"\n"           /* 4 */
+	                      " = { max_priority = 2; }; };\n", /* 5 */
+	                      &cfg, &err) < 0);
+	assert_null(cfg);
+	assert_int_equal(err.code, TS_E_CONFIG);
+	assert_no_secret(err.msg);
+	assert_int_equal(count_lines(err.msg), 2);
+	assert_non_null(strstr(err.msg, "jira_token:1: unknown key (not shown: it looks like a "
+	                                "secret; is a secret file included?)"));
+	assert_non_null(strstr(err.msg, "hook:1: policies: '(not shown: it looks like a secret)' "
+	                                "is not a risk class"));
+}
+
+/* libconfig ends the process when an @include names a directory: the
+ * loader refuses it first, in the file itself and in an included file, and
+ * names with a control character. A missing file is libconfig's to report. */
+static void test_include_not_a_file(void **state)
+{
+	struct fx *f = *state;
+	char *sub = ts_asprintf("%s/conf.d", f->dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	free(tu_write_file(f->dir, "nested.conf", "log_level = \"info\";\n@include \"conf.d\"\n"));
+	struct config *cfg = NULL;
+	struct ts_err err = {0};
+	assert_true(load_text(f,
+	                      "@include \"conf.d\"\n"      /* 1 */
+	                      "  @include \"nested.conf\"\n" /* 2 */
+	                      "@include \"a\tb\"\n"       /* 3 */
+	                      "@include \"\"\n"            /* 4: the directory itself */
+	                      "@include \"open\n"           /* 5 */
+	                      "\"\n",
+	                      &cfg, &err) < 0);
+	assert_null(cfg);
+	assert_int_equal(err.code, TS_E_CONFIG);
+	assert_int_equal(count_lines(err.msg), 5);
+	char *want = ts_asprintf("%s:1: @include \"conf.d\": not a regular file\n"
+	                         "%s:3: @include: the file name has a backslash or a control "
+	                         "character, or no closing quote on its line\n"
+	                         "%s:4: @include \"\": not a regular file\n"
+	                         "%s:5: @include: the file name has a backslash or a control "
+	                         "character, or no closing quote on its line\n"
+	                         "nested.conf:2: @include \"conf.d\": not a regular file",
+	                         f->conf, f->conf, f->conf, f->conf);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* A missing file is still libconfig's "cannot open include file". */
+	assert_true(load_text(f, "@include \"missing.conf\"\n", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, ":1: cannot open include file"));
+	free(sub); /* teardown removes the directory */
+}
+
 static void test_secret_read_and_stripped(void **state)
 {
 	struct fx *f = *state;
@@ -1136,6 +1198,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_connector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_project_undefined_connector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inline_secret_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_included_secret_not_quoted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_include_not_a_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_read_and_stripped, setup, teardown),
