@@ -232,20 +232,34 @@ static int move_into(const char *path, const char *dir, const char *name, char *
 	return -EEXIST;
 }
 
+/* Writes final_path + suffix whole or not at all: into a dotfile beside it
+ * first, renamed into place once written, so a CI job that waits for the file
+ * never reads half of it. */
 static void write_beside(const char *final_path, const char *suffix, const char *text)
 {
-	char p[4096];
+	char p[4096], tmp[4200];
 	snprintf(p, sizeof(p), "%s%s", final_path, suffix);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	const char *slash = strrchr(p, '/');
+	if (!slash)
+		return;
+	snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - p), p, slash + 1);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		log_warning("spool: cannot write %s: %s", p, strerror(errno));
+		log_warning("spool: cannot write %s: %s", tmp, strerror(errno));
 		return;
 	}
 	size_t len = strlen(text);
 	ssize_t w = write(fd, text, len);
-	if (w < 0 || (size_t)w != len || write(fd, "\n", 1) != 1)
-		log_warning("spool: cannot write %s: %s", p, strerror(errno));
+	bool ok = w >= 0 && (size_t)w == len && write(fd, "\n", 1) == 1;
+	if (!ok)
+		log_warning("spool: cannot write %s: %s", tmp, strerror(errno));
 	close(fd);
+	if (ok && rename(tmp, p) != 0) {
+		log_warning("spool: cannot rename %s to %s: %s", tmp, p, strerror(errno));
+		ok = false;
+	}
+	if (!ok)
+		unlink(tmp);
 }
 
 /* A spool file leaves SPOOL/SLUG/ for done/ (with NAME.result.json) or
