@@ -79,7 +79,7 @@ static void copy_into_base(const char *rel_src, const char *rel_dst)
 static void remove_tree(void)
 {
 	static const char *const files[] = {
-	    "base/component_types.json",    "base/countermeasures/operations.json",
+	    "base/component_types.json",    "base/countermeasures/ops-logging.json",
 	    "overlay/component_types.json", "overlay/mappings.json",
 	    "overlay/threats/fuzz.json",    "overlay/countermeasures/fuzz.json",
 	    "overlay/blueprints/fuzz.json"};
@@ -126,8 +126,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		free(p);
 	}
 	copy_into_base("library/component_types.json", "component_types.json");
-	copy_into_base("library/countermeasures/operations.json",
-	               "countermeasures/operations.json");
+	copy_into_base("library/countermeasures/ops-logging.json",
+	               "countermeasures/ops-logging.json");
 	return 0;
 }
 
