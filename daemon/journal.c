@@ -37,8 +37,7 @@ static bool has_field(const struct journal_entry *e, const char *name)
 	return false;
 }
 
-void journal_entry_fill(struct journal_entry *e, const struct log_event *ev,
-                        const char *identifier)
+void journal_entry_fill(struct journal_entry *e, const struct log_event *ev, const char *identifier)
 {
 	char num[24];
 	e->n = 0;

@@ -100,19 +100,70 @@ struct opt {
 /* Each macro ends with the option's documentation as designated
  * initializers: .doc = "...", and .doc_type, .doc_default, .doc_values where
  * needed. */
-#define O_STR(n, st, f, fl, def, chk, ...) {.name = n, .type = OPT_STRING, .flags = fl, .offset = offsetof(st, f), .def_str = def, .check = chk, __VA_ARGS__}
-#define O_PATH(n, st, f, fl, def, ...) {.name = n, .type = OPT_PATH, .flags = fl, .offset = offsetof(st, f), .def_str = def, __VA_ARGS__}
-#define O_SECRET(n, st, f, fl, ...) {.name = n, .type = OPT_SECRET_FILE, .flags = (fl) | OPT_SECRET, .offset = offsetof(st, f), __VA_ARGS__}
-#define O_INT(n, st, f, fl, lo, hi, def, ...) {.name = n, .type = OPT_INT, .flags = fl, .offset = offsetof(st, f), .min = lo, .max = hi, .def_int = def, __VA_ARGS__}
-#define O_BOOL(n, st, f, fl, def, ...) {.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f), .def_int = def, __VA_ARGS__}
-#define O_SIZE(n, st, f, fl, lo, hi, def, ...) {.name = n, .type = OPT_SIZE, .flags = fl, .offset = offsetof(st, f), .min = lo, .max = hi, .def_int = def, __VA_ARGS__}
-#define O_DBL(n, st, f, fl, lo, hi, def, ...) {.name = n, .type = OPT_DOUBLE, .flags = fl, .offset = offsetof(st, f), .dmin = lo, .dmax = hi, .def_double = def, __VA_ARGS__}
-#define O_ENUM(n, st, f, fl, ch, def, ...) {.name = n, .type = OPT_ENUM, .flags = fl, .offset = offsetof(st, f), .choices = ch, .def_int = def, __VA_ARGS__}
-#define O_CHOICE(n, st, f, fl, ch, def, ...) {.name = n, .type = OPT_CHOICE, .flags = fl, .offset = offsetof(st, f), .choices = ch, .def_str = def, __VA_ARGS__}
-#define O_LIST(n, st, f, fl, def, chk, ...) {.name = n, .type = OPT_STRLIST, .flags = fl, .offset = offsetof(st, f), .def_str = def, .check = chk, __VA_ARGS__}
-#define O_PATHLIST(n, st, f, fl, def, ...) {.name = n, .type = OPT_PATHLIST, .flags = fl, .offset = offsetof(st, f), .def_str = def, __VA_ARGS__}
-#define O_INTS4(n, st, f, fl, lo, hi, ...) {.name = n, .type = OPT_INTS4, .flags = fl, .offset = offsetof(st, f), .min = lo, .max = hi, __VA_ARGS__}
-#define O_SECTION(n, fl, fn, ...) {.name = n, .type = OPT_SECTION, .flags = fl, .section = fn, __VA_ARGS__}
+#define O_STR(n, st, f, fl, def, chk, ...)                                                         \
+	{                                                                                          \
+		.name = n, .type = OPT_STRING, .flags = fl, .offset = offsetof(st, f),             \
+		.def_str = def, .check = chk, __VA_ARGS__                                          \
+	}
+#define O_PATH(n, st, f, fl, def, ...)                                                             \
+	{                                                                                          \
+		.name = n, .type = OPT_PATH, .flags = fl, .offset = offsetof(st, f),               \
+		.def_str = def, __VA_ARGS__                                                        \
+	}
+#define O_SECRET(n, st, f, fl, ...)                                                                \
+	{                                                                                          \
+		.name = n, .type = OPT_SECRET_FILE, .flags = (fl) | OPT_SECRET,                    \
+		.offset = offsetof(st, f), __VA_ARGS__                                             \
+	}
+#define O_INT(n, st, f, fl, lo, hi, def, ...)                                                      \
+	{                                                                                          \
+		.name = n, .type = OPT_INT, .flags = fl, .offset = offsetof(st, f), .min = lo,     \
+		.max = hi, .def_int = def, __VA_ARGS__                                             \
+	}
+#define O_BOOL(n, st, f, fl, def, ...)                                                             \
+	{                                                                                          \
+		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f),               \
+		.def_int = def, __VA_ARGS__                                                        \
+	}
+#define O_SIZE(n, st, f, fl, lo, hi, def, ...)                                                     \
+	{                                                                                          \
+		.name = n, .type = OPT_SIZE, .flags = fl, .offset = offsetof(st, f), .min = lo,    \
+		.max = hi, .def_int = def, __VA_ARGS__                                             \
+	}
+#define O_DBL(n, st, f, fl, lo, hi, def, ...)                                                      \
+	{                                                                                          \
+		.name = n, .type = OPT_DOUBLE, .flags = fl, .offset = offsetof(st, f),             \
+		.dmin = lo, .dmax = hi, .def_double = def, __VA_ARGS__                             \
+	}
+#define O_ENUM(n, st, f, fl, ch, def, ...)                                                         \
+	{                                                                                          \
+		.name = n, .type = OPT_ENUM, .flags = fl, .offset = offsetof(st, f),               \
+		.choices = ch, .def_int = def, __VA_ARGS__                                         \
+	}
+#define O_CHOICE(n, st, f, fl, ch, def, ...)                                                       \
+	{                                                                                          \
+		.name = n, .type = OPT_CHOICE, .flags = fl, .offset = offsetof(st, f),             \
+		.choices = ch, .def_str = def, __VA_ARGS__                                         \
+	}
+#define O_LIST(n, st, f, fl, def, chk, ...)                                                        \
+	{                                                                                          \
+		.name = n, .type = OPT_STRLIST, .flags = fl, .offset = offsetof(st, f),            \
+		.def_str = def, .check = chk, __VA_ARGS__                                          \
+	}
+#define O_PATHLIST(n, st, f, fl, def, ...)                                                         \
+	{                                                                                          \
+		.name = n, .type = OPT_PATHLIST, .flags = fl, .offset = offsetof(st, f),           \
+		.def_str = def, __VA_ARGS__                                                        \
+	}
+#define O_INTS4(n, st, f, fl, lo, hi, ...)                                                         \
+	{                                                                                          \
+		.name = n, .type = OPT_INTS4, .flags = fl, .offset = offsetof(st, f),              \
+		.min = lo, .max = hi, __VA_ARGS__                                                  \
+	}
+#define O_SECTION(n, fl, fn, ...)                                                                  \
+	{                                                                                          \
+		.name = n, .type = OPT_SECTION, .flags = fl, .section = fn, __VA_ARGS__            \
+	}
 
 static const struct choice log_levels[] = {
     {"error", LOG_LEVEL_ERR}, {"warning", LOG_LEVEL_WARNING}, {"notice", LOG_LEVEL_NOTICE},
@@ -157,8 +208,8 @@ static const struct opt top_opts[] = {
            .doc = "the least important level logged"),
     O_PATHLIST("library_paths", struct config, library_paths, R, TS_DEFAULT_DATADIR "/library",
                .doc = "the threat library directories; later directories overlay earlier ones",
-               .doc_default = "`$THREATSYNC_LIBRARY` when set, else `[ \"DATADIR/threatsync/library\" ]`"
-                              " of the installation (`/usr/share/threatsync/library` from the"
+               .doc_default = "`$THREATSYNC_LIBRARY` when set, else"
+                              " `[ \"DATADIR/threatsync/library\" ]` of the installation (`/usr/share/threatsync/library` from the"
                               " package); a program run from its build directory uses the"
                               " checkout's `library/` when that is not installed",
                .doc_values = "`[]` allowed"),
@@ -168,7 +219,8 @@ static const struct opt top_opts[] = {
            .doc = "the directory scan reports are dropped into; the daemon creates `SLUG/`,"
                   " `SLUG/done/` and `SLUG/failed/` for every configured project"
                   " (docs/findings.md, \"Upload API and spool\")",
-           .doc_default = "none (no spool)", .doc_values = "relative paths resolve like `database`"),
+           .doc_default = "none (no spool)",
+           .doc_values = "relative paths resolve like `database`"),
     O_SECTION("http", R, section_http, .doc = "the daemon's HTTP endpoint (below)",
               .doc_type = "group", .doc_default = "see below"),
     O_SECTION("connectors", R, section_connectors, .doc = "tracker connections (below)",
@@ -227,8 +279,8 @@ static const struct opt connector_opts[] = {
            .doc_values = "must be readable"),
     O_STR("proxy", CC, proxy, R, NULL, check_proxy, .doc = "the proxy of the tracker's requests",
           .doc_default = "standard proxy environment variables",
-          .doc_values = "`http`, `https`, `socks4`, `socks4a`, `socks5`, `socks5h` `://HOST[:PORT]`,"
-                        " no credentials"),
+          .doc_values = "`http`, `https`, `socks4`, `socks4a`, `socks5`, `socks5h`"
+                        " `://HOST[:PORT]`, no credentials"),
     O_INT("concurrency", CC, concurrency, R, 1, 64, 4, .doc = "requests in flight at once"),
     O_DBL("rate_per_second", CC, rate_per_second, R, 0.1, 100000.0, 10.0,
           .doc = "token bucket refill rate"),

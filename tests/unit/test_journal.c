@@ -60,14 +60,12 @@ static void test_context_values(void **state)
 {
 	(void)state;
 	char v[32];
-	assert_int_equal(log_context_value("sync pass connector=jira created=1", "connector", v,
-	                                   sizeof(v)),
-	                 4);
+	assert_int_equal(
+	    log_context_value("sync pass connector=jira created=1", "connector", v, sizeof(v)), 4);
 	assert_string_equal(v, "jira");
 	/* A value that ends a clause keeps no punctuation. */
-	assert_int_equal(log_context_value("not recorded project=shop: disk full", "project", v,
-	                                   sizeof(v)),
-	                 4);
+	assert_int_equal(
+	    log_context_value("not recorded project=shop: disk full", "project", v, sizeof(v)), 4);
 	assert_string_equal(v, "shop");
 	/* Quoted values, at the start of the text too. */
 	assert_int_equal(log_context_value("task=\"C-A@web b\" done", "task", v, sizeof(v)), 9);
@@ -85,22 +83,23 @@ static void test_fields(void **state)
 {
 	(void)state;
 	int line = __LINE__ + 1;
-	log_warning("scan upload failed id=3 project=shop connector=jira ticket=SEC-7 task=C-X@web: %s",
-	            "boom");
+	log_warning(
+	    "scan upload failed id=3 project=shop connector=jira ticket=SEC-7 task=C-X@web: %s",
+	    "boom");
 	assert_int_equal(n_sent, 1);
-	char *want = ts_asprintf(
-	    "MESSAGE=scan upload failed id=3 project=shop connector=jira ticket=SEC-7 task=C-X@web: "
-	    "boom\n"
-	    "PRIORITY=4\n"
-	    "CODE_FILE=%s\n"
-	    "CODE_LINE=%d\n"
-	    "CODE_FUNC=test_fields\n"
-	    "SYSLOG_IDENTIFIER=threatsyncd\n"
-	    "PROJECT=shop\n"
-	    "CONNECTOR=jira\n"
-	    "TICKET=SEC-7\n"
-	    "TASK=C-X@web",
-	    __FILE__, line);
+	char *want = ts_asprintf("MESSAGE=scan upload failed id=3 project=shop connector=jira "
+	                         "ticket=SEC-7 task=C-X@web: "
+	                         "boom\n"
+	                         "PRIORITY=4\n"
+	                         "CODE_FILE=%s\n"
+	                         "CODE_LINE=%d\n"
+	                         "CODE_FUNC=test_fields\n"
+	                         "SYSLOG_IDENTIFIER=threatsyncd\n"
+	                         "PROJECT=shop\n"
+	                         "CONNECTOR=jira\n"
+	                         "TICKET=SEC-7\n"
+	                         "TASK=C-X@web",
+	                         __FILE__, line);
 	assert_string_equal(sent[0], want);
 	free(want);
 }
@@ -202,7 +201,8 @@ static void test_no_sink_plain_lines(void **state)
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	char *text = tu_read_file(path);
-	assert_string_equal(text, "<4>stopping project=shop\nthreatsync: warning: stopping project=shop\n");
+	assert_string_equal(
+	    text, "<4>stopping project=shop\nthreatsync: warning: stopping project=shop\n");
 	assert_int_equal(n_sent, 0);
 	free(text);
 	free(path);
