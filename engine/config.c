@@ -209,8 +209,8 @@ static const struct opt top_opts[] = {
     O_PATHLIST("library_paths", struct config, library_paths, R, TS_DEFAULT_DATADIR "/library",
                .doc = "the threat library directories; later directories overlay earlier ones",
                .doc_default = "`$THREATSYNC_LIBRARY` when set, else"
-                              " `[ \"DATADIR/threatsync/library\" ]` of the installation (`/usr/share/threatsync/library` from the"
-                              " package); a program run from its build directory uses the"
+                              " `[ \"DATADIR/threatsync/library\" ]` of the installation"
+                              " (`/usr/share/threatsync/library` from the package); a program run from its build directory uses the"
                               " checkout's `library/` when that is not installed",
                .doc_values = "`[]` allowed"),
     O_INT("shutdown_timeout_ms", struct config, shutdown_timeout_ms, R, 100, 60000, 5000,
