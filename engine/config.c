@@ -210,8 +210,9 @@ static const struct opt top_opts[] = {
                .doc = "the threat library directories; later directories overlay earlier ones",
                .doc_default = "`$THREATSYNC_LIBRARY` when set, else"
                               " `[ \"DATADIR/threatsync/library\" ]` of the installation"
-                              " (`/usr/share/threatsync/library` from the package); a program run from its build directory uses the"
-                              " checkout's `library/` when that is not installed",
+                              " (`/usr/share/threatsync/library` from the package); a program"
+                              " run from its build directory uses the checkout's `library/`"
+                              " when that is not installed",
                .doc_values = "`[]` allowed"),
     O_INT("shutdown_timeout_ms", struct config, shutdown_timeout_ms, R, 100, 60000, 5000,
           .doc = "how long the daemon waits for work in flight when asked to stop"),
