@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 int (*journal_sendv)(const struct iovec *iov, int n) = sd_journal_sendv;
+const char *journal_socket_path = "/run/systemd/journal/socket";
 
 /* Appends "NAME=value" to e, cut at JOURNAL_FIELD_MAX - 1 bytes. */
 static void add_field(struct journal_entry *e, const char *name, const char *value)
@@ -81,8 +82,10 @@ bool journal_wanted(void)
 			return false;
 		return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 	}
+	/* sd_journal_sendv drops entries silently when no journald listens:
+	 * without the socket, stderr lines are the only log there is. */
 	const char *inv = getenv("INVOCATION_ID");
-	return inv && *inv;
+	return inv && *inv && access(journal_socket_path, W_OK) == 0;
 }
 
 void journal_install(void)

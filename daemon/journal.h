@@ -34,11 +34,15 @@ void journal_entry_fill(struct journal_entry *e, const struct log_event *ev,
 /* Whether the daemon runs under systemd with its stderr connected to the
  * journal: $JOURNAL_STREAM ("DEV:INODE") names stderr, or, without
  * JOURNAL_STREAM, $INVOCATION_ID is set (a unit whose stderr systemd
- * redirected). */
+ * redirected) and journald's socket (journal_socket_path) exists. */
 bool journal_wanted(void);
 
+/* Where journald listens; tests point it elsewhere. */
+extern const char *journal_socket_path;
+
 /* Installs the journal sink in engine/log.c. An entry the journal refuses
- * (no journald socket, say) is written to stderr as a plain line instead. */
+ * (too large, the socket's buffer full) is written to stderr as a plain line
+ * instead. */
 void journal_install(void);
 
 /* The sending function: sd_journal_sendv, or a recording one in tests. */

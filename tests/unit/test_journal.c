@@ -127,7 +127,7 @@ static void test_ticket_from_key(void **state)
 	assert_null(strstr(sent[2], "TICKET="));
 }
 
-/* A refused entry (no journald socket) is written to stderr as a "<N>" line. */
+/* A refused entry is written to stderr as a "<N>" line. */
 static void test_refused_falls_back(void **state)
 {
 	(void)state;
@@ -160,17 +160,25 @@ static void test_detection(void **state)
 	(void)state;
 	struct stat st;
 	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	char *dir = tu_tmpdir();
+	char *sock = tu_write_file(dir, "socket", "");
+	char *none = ts_asprintf("%s/none", dir);
 	char buf[64];
 	unsetenv("JOURNAL_STREAM");
 	unsetenv("INVOCATION_ID");
+	journal_socket_path = sock;
 	assert_false(journal_wanted());
+	/* INVOCATION_ID alone: only where journald listens. */
 	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
 	assert_true(journal_wanted());
+	journal_socket_path = none;
+	assert_false(journal_wanted());
 	/* JOURNAL_STREAM decides when set: stderr must be that stream. */
 	snprintf(buf, sizeof(buf), "%llu:%llu", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", buf, 1);
 	assert_true(journal_wanted());
+	journal_socket_path = sock;
 	snprintf(buf, sizeof(buf), "%llu:%llu", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino + 1);
 	setenv("JOURNAL_STREAM", buf, 1);
@@ -179,6 +187,10 @@ static void test_detection(void **state)
 	assert_false(journal_wanted());
 	unsetenv("JOURNAL_STREAM");
 	unsetenv("INVOCATION_ID");
+	tu_rmrf(dir);
+	free(dir);
+	free(sock);
+	free(none);
 }
 
 /* Without a sink the lines are as before. */
