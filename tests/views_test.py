@@ -306,7 +306,7 @@ READS = (
 )
 
 
-def reader(db, stop, result):
+def reader(db, started, stop, result):
     """Reads the views until stop is set; timeout 0: a busy database raises."""
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=0,
                           isolation_level=None)
@@ -322,9 +322,12 @@ def reader(db, stop, result):
                     return
             result.setdefault("tasks", set()).add(
                 con.execute("SELECT count(*) FROM v_tasks").fetchone()[0])
+            result.setdefault("findings", set()).add(
+                con.execute("SELECT count(DISTINCT finding) FROM v_findings").fetchone()[0])
             con.execute("SELECT count(*) FROM v_compliance").fetchone()
             con.execute("COMMIT")
             n += 1
+            started.set()
     except sqlite3.OperationalError as err:
         result["error"] = "after %d reads: %s" % (n, err)
     finally:
@@ -345,9 +348,12 @@ def test_concurrent(e):
             ("generic.todo", 1164, "README.md", 2)]),
     ]
     stop = threading.Event()
+    started = threading.Event()
     result = {}
-    t = threading.Thread(target=reader, args=(e.db, stop, result))
+    t = threading.Thread(target=reader, args=(e.db, started, stop, result))
     t.start()
+    # The writes begin once the reader has read the database as built.
+    started.wait(timeout=60)
     threat = "T-DATA-EMAIL-SPOOFING@sendgrid"
     try:
         for i in range(15):
@@ -361,6 +367,8 @@ def test_concurrent(e):
     check("error" not in result, "concurrent reader: %s" % result.get("error"))
     check(result["reads"] >= 5, "reads: %d" % result["reads"])
     check_equal(result["tasks"], {312}, "task counts seen")
+    # The reader saw the state before the second report and after it.
+    check_equal(result["findings"], {2, 4}, "finding counts seen")
     check_equal(rows(e.db, "SELECT count(DISTINCT finding) AS n FROM v_findings"), [{"n": 4}],
                 "findings after the loop")
     print("views: %d consistent read transactions while the CLI wrote" % result["reads"])
