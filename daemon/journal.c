@@ -38,6 +38,22 @@ static bool has_field(const struct journal_entry *e, const char *name)
 	return false;
 }
 
+/* The source file as the repository names it ("daemon/api.c"): without the
+ * checkout's directory or the "../" a relative build adds. */
+static const char *source_name(const char *file)
+{
+	if (!file)
+		return "";
+#ifdef TS_SOURCE_DIR
+	size_t n = strlen(TS_SOURCE_DIR);
+	if (strncmp(file, TS_SOURCE_DIR, n) == 0 && file[n] == '/')
+		return file + n + 1;
+#endif
+	while (strncmp(file, "../", 3) == 0 || strncmp(file, "./", 2) == 0)
+		file += file[1] == '/' ? 2 : 3;
+	return file;
+}
+
 void journal_entry_fill(struct journal_entry *e, const struct log_event *ev, const char *identifier)
 {
 	char num[24];
@@ -45,7 +61,7 @@ void journal_entry_fill(struct journal_entry *e, const struct log_event *ev, con
 	add_field(e, "MESSAGE", ev->message);
 	snprintf(num, sizeof(num), "%d", (int)ev->level);
 	add_field(e, "PRIORITY", num);
-	add_field(e, "CODE_FILE", ev->file ? ev->file : "");
+	add_field(e, "CODE_FILE", source_name(ev->file));
 	snprintf(num, sizeof(num), "%d", ev->line);
 	add_field(e, "CODE_LINE", num);
 	add_field(e, "CODE_FUNC", ev->func ? ev->func : "");

@@ -25,7 +25,8 @@ struct journal_entry {
 	char text[JOURNAL_MAX_FIELDS][JOURNAL_FIELD_MAX];
 };
 
-/* Fills e with the fields of ev: MESSAGE, PRIORITY, CODE_FILE, CODE_LINE,
+/* Fills e with the fields of ev: MESSAGE, PRIORITY, CODE_FILE (relative to
+ * the source tree: "daemon/api.c"), CODE_LINE,
  * CODE_FUNC, SYSLOG_IDENTIFIER=identifier, then one field per context key
  * the message carries (a key named twice, as ticket= and key=, once). */
 void journal_entry_fill(struct journal_entry *e, const struct log_event *ev,

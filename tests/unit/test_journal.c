@@ -91,7 +91,7 @@ static void test_fields(void **state)
 	                         "ticket=SEC-7 task=C-X@web: "
 	                         "boom\n"
 	                         "PRIORITY=4\n"
-	                         "CODE_FILE=%s\n"
+	                         "CODE_FILE=tests/unit/test_journal.c\n"
 	                         "CODE_LINE=%d\n"
 	                         "CODE_FUNC=test_fields\n"
 	                         "SYSLOG_IDENTIFIER=threatsyncd\n"
@@ -99,7 +99,7 @@ static void test_fields(void **state)
 	                         "CONNECTOR=jira\n"
 	                         "TICKET=SEC-7\n"
 	                         "TASK=C-X@web",
-	                         __FILE__, line);
+	                         line);
 	assert_string_equal(sent[0], want);
 	free(want);
 }
