@@ -73,6 +73,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_options(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv);

@@ -18,6 +18,11 @@ static const struct cli_command commands[] = {
 	{"backup", "FILE", "copy the database to FILE (safe while the daemon runs)", NULL,
 	 cmd_backup, NULL},
 	{"config check", "", "validate the configuration file", NULL, cmd_config_check, NULL},
+	{"config options", "[--json]", "list every configuration option",
+	 "The option table the configuration is checked against: section, key, type, bounds,\n"
+	 "default, whether a reload may change it and whether it is secret, with its\n"
+	 "description. docs/configuration.md and threatsync.conf(5) are written from it.",
+	 cmd_config_options, NULL},
 	{"project add", "SLUG [--name N] [--description D]", "create a project", NULL,
 	 cmd_project_add, NULL},
 	{"project list", "[--json]", "list projects", NULL, cmd_project_list, NULL},

@@ -7,7 +7,7 @@ usage: schema_conformance.py THREATSYNC SOURCE_DIR
 Builds a throw-away database with the built CLI (project add, two model
 imports, diff, generate, threats, countermeasures, classify, check, compliance,
 override, status,
-project list, library lint, outbox retry, and `sync --once` against the Jira emulator,
+project list, config options, library lint, outbox retry, and `sync --once` against the Jira emulator,
 also with a refused token that pauses the connector) and
 validates each output with a small validator for the subset of JSON Schema
 2020-12 the files in schema/ use. Before that it checks that the validator
@@ -444,6 +444,8 @@ classification = (
               ts("outbox", "retry", "widgetsrus", "--json"))
         check(src, "sync-report.schema.json", "sync --once (pause ended)",
               ts("sync", "--once", "--json"))
+        opts = ts("config", "options", "--json")
+        check(src, "config-options.schema.json", "config options", opts)
         plist = ts("project", "list", "--json")
         check(src, "project-list.schema.json", "project list", plist)
         if [p.get("slug") for p in plist] != ["widgetsrus"]:
