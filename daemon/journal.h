@@ -13,7 +13,7 @@
 
 #include "engine/log.h"
 
-/* At most this many fields per entry: 7 fixed ones and the context keys. */
+/* At most this many fields per entry: 6 fixed ones and the context keys. */
 #define JOURNAL_MAX_FIELDS 12
 /* Bytes of one field ("NAME=value"); longer values are cut. */
 #define JOURNAL_FIELD_MAX 4200

@@ -170,7 +170,8 @@ def test_threats(e, cms):
         if status == "open":
             tasks = [by_task[u] for u in t["countermeasures"]
                      if by_task[u]["state"] == "active" and by_task[u]["in_scope"]]
-            if tasks and all(complete(c["status"], c["verification"]) for c in tasks):
+            if tasks and all(c["verification"] != "failed" and c["status"] in (
+                    "done", "satisfied", "not_applicable", "risk_accepted") for c in tasks):
                 status = "mitigated"
         want[t["id"]] = {
             "project": SLUG, "threat": t["id"], "library_id": t["library_id"],
@@ -256,20 +257,25 @@ def test_metrics(e):
     with con:
         pid = con.execute("SELECT id FROM projects WHERE slug = ?", (SLUG,)).fetchone()[0]
         con.execute("INSERT INTO metric_snapshots (project_id, taken_at, metrics)"
-                    " VALUES (?, '2026-01-09T00:00:00.000Z', '{\"tasks_open\": 9}')", (pid,))
+                    " VALUES (?, '2026-01-09T00:00:00.000Z', '{\"overdue\": 9}')", (pid,))
+        doc = {"threats_open": {"critical": 3, "high": 120, "medium": 90, "low": 26},
+               "tasks": {"todo": 280, "in_progress": 4, "done": 12, "not_applicable": 1,
+                         "risk_accepted": 0, "satisfied": 0},
+               "verification_failed": 1, "risk_score": 1234.5, "overdue": 0,
+               "mttr_days": None}
         con.execute("INSERT INTO metric_snapshots (project_id, taken_at, metrics)"
-                    " VALUES (?, '2026-01-10T00:00:00.000Z', ?)",
-                    (pid, json.dumps({"tasks_total": 312, "tasks_open": 300, "tasks_done": 12,
-                                      "tasks_overdue": 0, "threats_open": 239,
-                                      "findings_open": 2, "extra": [1]})))
+                    " VALUES (?, '2026-01-10T00:00:00.000Z', ?)", (pid, json.dumps(doc)))
     con.close()
     got = rows(e.db, "SELECT * FROM v_latest_metrics")
     check_equal(len(got), 1, "v_latest_metrics rows")
-    m = json.loads(got[0].pop("metrics"))
-    check_equal(m["extra"], [1], "metrics document")
+    check_equal(json.loads(got[0].pop("metrics")), doc, "metrics document")
     check_equal(got[0], {"project": SLUG, "taken_at": "2026-01-10T00:00:00.000Z",
-                         "tasks_total": 312, "tasks_open": 300, "tasks_done": 12,
-                         "tasks_overdue": 0, "threats_open": 239, "findings_open": 2},
+                         "threats_open_critical": 3, "threats_open_high": 120,
+                         "threats_open_medium": 90, "threats_open_low": 26,
+                         "tasks_todo": 280, "tasks_in_progress": 4, "tasks_done": 12,
+                         "tasks_not_applicable": 1, "tasks_risk_accepted": 0,
+                         "tasks_satisfied": 0, "verification_failed": 1, "overdue": 0,
+                         "risk_score": 1234.5, "mttr_days": None},
                 "v_latest_metrics")
 
 

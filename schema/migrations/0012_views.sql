@@ -41,8 +41,9 @@ SELECT p.slug                           AS project,
 -- model); the kind of the override in force ('not_applicable',
 -- 'risk_accepted'; the latest one not revoked, unless it has expired);
 -- 'out_of_scope'; 'mitigated' when the threat has active, in-scope tasks and
--- every one of them is complete (done, satisfied or not applicable, and its
--- verification not failed: the compliance rule); else 'open'.
+-- every one of them is complete (done, satisfied, not applicable or risk
+-- accepted, and its verification not failed: what the metrics count as an
+-- addressed threat); else 'open'.
 CREATE VIEW v_threats AS
 SELECT p.slug                           AS project,
        t.uid                            AS threat,
@@ -69,7 +70,8 @@ SELECT p.slug                           AS project,
                                     AND c.in_scope = 1
                                     AND (c.verification = 'failed'
                                          OR c.status NOT IN ('done', 'satisfied',
-                                                             'not_applicable')))
+                                                             'not_applicable',
+                                                             'risk_accepted')))
                  THEN 'mitigated'
             ELSE 'open' END             AS status,
        t.in_scope                       AS in_scope,
@@ -141,17 +143,28 @@ SELECT p.slug                           AS project,
  GROUP BY p.slug, tc.framework, tc.control;
 
 -- The latest metric snapshot of each project: the whole JSON document and
--- its headline numbers (NULL when a snapshot lacks one).
+-- its numbers as columns (NULL when a snapshot lacks one). The document:
+-- {"threats_open": {"critical", "high", "medium", "low"}, "tasks": {status:
+-- n for the six statuses}, "verification_failed", "risk_score", "overdue",
+-- "mttr_days"}, of the active, in-scope threats and tasks.
 CREATE VIEW v_latest_metrics AS
-SELECT p.slug                                        AS project,
-       m.taken_at                                    AS taken_at,
-       json_extract(m.metrics, '$.tasks_total')      AS tasks_total,
-       json_extract(m.metrics, '$.tasks_open')       AS tasks_open,
-       json_extract(m.metrics, '$.tasks_done')       AS tasks_done,
-       json_extract(m.metrics, '$.tasks_overdue')    AS tasks_overdue,
-       json_extract(m.metrics, '$.threats_open')     AS threats_open,
-       json_extract(m.metrics, '$.findings_open')    AS findings_open,
-       m.metrics                                     AS metrics
+SELECT p.slug                                                AS project,
+       m.taken_at                                            AS taken_at,
+       json_extract(m.metrics, '$.threats_open.critical')    AS threats_open_critical,
+       json_extract(m.metrics, '$.threats_open.high')        AS threats_open_high,
+       json_extract(m.metrics, '$.threats_open.medium')      AS threats_open_medium,
+       json_extract(m.metrics, '$.threats_open.low')         AS threats_open_low,
+       json_extract(m.metrics, '$.tasks.todo')               AS tasks_todo,
+       json_extract(m.metrics, '$.tasks.in_progress')        AS tasks_in_progress,
+       json_extract(m.metrics, '$.tasks.done')               AS tasks_done,
+       json_extract(m.metrics, '$.tasks.not_applicable')     AS tasks_not_applicable,
+       json_extract(m.metrics, '$.tasks.risk_accepted')      AS tasks_risk_accepted,
+       json_extract(m.metrics, '$.tasks.satisfied')          AS tasks_satisfied,
+       json_extract(m.metrics, '$.verification_failed')      AS verification_failed,
+       json_extract(m.metrics, '$.overdue')                  AS overdue,
+       json_extract(m.metrics, '$.risk_score')               AS risk_score,
+       json_extract(m.metrics, '$.mttr_days')                AS mttr_days,
+       m.metrics                                             AS metrics
   FROM metric_snapshots m
   JOIN projects p ON p.id = m.project_id
  WHERE m.id = (SELECT m2.id FROM metric_snapshots m2
