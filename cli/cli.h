@@ -66,6 +66,11 @@ void cli_print_json(const json_t *doc);
  * Returns false after printing an error. */
 bool cli_clock(char out[32], const char **ret);
 
+/* Writes text to path through a temporary file beside it (PATH.tmp.PID),
+ * fsynced, then renamed over path, so a failed write leaves no half file
+ * behind. Returns 0, or the exit code after printing the error. */
+int cli_write_atomic(const char *path, const char *text);
+
 /* Prints an error line "threatsync: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -92,6 +97,8 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv);       /* cli/cmd_fin
 int cmd_findings(struct cli_ctx *ctx, int argc, char **argv);     /* cli/cmd_findings.c */
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);        /* cli/cmd_check.c */
 int cmd_compliance(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_check.c */
+int cmd_report(struct cli_ctx *ctx, int argc, char **argv);       /* cli/cmd_report.c */
+int cmd_release(struct cli_ctx *ctx, int argc, char **argv);      /* cli/cmd_report.c */
 
 /* Library directories for a command (cli/cmd_library.c): args when n_args > 0,
  * else the configuration's library_paths. New array of borrowed strings (free

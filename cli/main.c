@@ -80,8 +80,15 @@ static const struct cli_command commands[] = {
 	 "--accept-risk needs --expires, a date after today and at most 366 days ahead.\n"
 	 "--revoke withdraws the override in force and returns the tasks to todo.",
 	 cmd_override, NULL},
-	{"report", "SLUG --format json|md|html|csv [--out FILE]", "write a report", NULL, NULL,
-	 "reports"},
+	{"report",
+	 "SLUG --format json|md|html|csv [--out FILE] | --portfolio [--format F] [--out FILE]",
+	 "write a project's report, or the portfolio of all projects",
+	 "The report holds the classification, the model, open threats, tasks with their\n"
+	 "tickets, verification, findings, overrides, compliance coverage, metrics, releases\n"
+	 "and the trend of the metrics snapshots (docs/reports.md). CSV has one row per task;\n"
+	 "--portfolio one row per project (Markdown by default). --out FILE is written\n"
+	 "beside and renamed. THREATSYNC_NOW fixes the clock. Exit 66 for an unknown project.",
+	 cmd_report, NULL},
 	{"compliance", "SLUG [--framework F] [--json]",
 	 "compliance coverage per framework and control",
 	 "Controls come from the compliance mappings of the library's countermeasures; the\n"
@@ -139,8 +146,12 @@ static const struct cli_command commands[] = {
 	 "--catalogs (or $TS_CATALOGS_DIR) checks NIST SP 800-53 and ASVS ids against the\n"
 	 "catalog files. Exit 0 when there is no error, 65 otherwise.",
 	 cmd_library_lint, NULL},
-	{"release", "SLUG NAME", "record a release snapshot", NULL, NULL,
-	 "reports"},
+	{"release", "SLUG NAME [--json]", "record a release snapshot",
+	 "Records the metrics, the model version and the threats addressed (every task\n"
+	 "complete) under NAME (1 to 100 bytes, no control characters), and prints the\n"
+	 "threats addressed since the previous release. Exit 65 when the project has a\n"
+	 "release of that name (nothing recorded), 66 for an unknown project.",
+	 cmd_release, NULL},
 };
 
 void cli_error(const char *fmt, ...)
@@ -291,6 +302,31 @@ bool cli_clock(char out[32], const char **ret)
 	}
 	*ret = out;
 	return true;
+}
+
+/* The one writer of output files: beside, then renamed. */
+int cli_write_atomic(const char *path, const char *text)
+{
+	char *tmp = ts_asprintf("%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "wx");
+	if (!f) {
+		cli_error("%s: cannot create: %s", tmp, strerror(errno));
+		free(tmp);
+		return EX_CANTCREAT;
+	}
+	size_t len = strlen(text);
+	bool ok = fwrite(text, 1, len, f) == len;
+	ok = (fflush(f) == 0) && ok;
+	ok = (fsync(fileno(f)) == 0) && ok;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		cli_error("%s: cannot write: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return EX_IOERR;
+	}
+	free(tmp);
+	return 0;
 }
 
 void cli_print_json(const json_t *doc)
