@@ -71,6 +71,12 @@ bool cli_clock(char out[32], const char **ret);
  * behind. Returns 0, or the exit code after printing the error. */
 int cli_write_atomic(const char *path, const char *text);
 
+/* Takes the metrics snapshot of project slug (NULL: of every project) after
+ * a command changed its state (engine/report/metrics.h: coalesced to one row
+ * a minute). now as cli_clock gives it. A failure is printed as a warning:
+ * the change itself stands. */
+void cli_snapshot(struct store *s, const char *slug, const char *now);
+
 /* Prints an error line "threatsync: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

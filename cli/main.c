@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "engine/library/library.h"
 #include "engine/log.h"
+#include "engine/report/metrics.h"
 #include "engine/tracking/override.h"
 
 static const struct cli_command commands[] = {
@@ -327,6 +328,15 @@ int cli_write_atomic(const char *path, const char *text)
 	}
 	free(tmp);
 	return 0;
+}
+
+void cli_snapshot(struct store *s, const char *slug, const char *now)
+{
+	struct ts_err err = {0};
+	int rc = slug ? metrics_snapshot_slug(s, slug, now, &err)
+	              : metrics_snapshot_all(s, now, NULL, &err);
+	if (rc < 0)
+		cli_error("warning: metrics snapshot: %s", err.msg);
 }
 
 void cli_print_json(const json_t *doc)
