@@ -15,8 +15,10 @@ static const char *str(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* One cell (NULL: empty), preceded by a comma unless first. */
-static void cell(struct ts_buf *b, bool first, const char *s)
+/* One cell (NULL: empty), preceded by a comma unless first. A text cell
+ * (guard) that would start a formula gets a leading apostrophe; numbers
+ * written here (a negative delta) are left as they are. */
+static void cell_text(struct ts_buf *b, bool first, const char *s, bool guard)
 {
 	if (!first)
 		ts_buf_puts(b, ",");
@@ -24,7 +26,7 @@ static void cell(struct ts_buf *b, bool first, const char *s)
 		s = "";
 	/* =, +, -, @ start a formula in the common spreadsheets; a TAB or CR
 	 * may hide one after it. */
-	bool formula = strchr("=+-@\t\r", s[0]) && s[0] != '\0';
+	bool formula = guard && s[0] != '\0' && strchr("=+-@\t\r", s[0]);
 	bool quote = formula || strpbrk(s, "\",\r\n") != NULL;
 	if (quote)
 		ts_buf_puts(b, "\"");
@@ -40,12 +42,17 @@ static void cell(struct ts_buf *b, bool first, const char *s)
 		ts_buf_puts(b, "\"");
 }
 
+static void cell(struct ts_buf *b, bool first, const char *s)
+{
+	cell_text(b, first, s, true);
+}
+
 static void cell_int(struct ts_buf *b, bool first, const json_t *v)
 {
 	char n[32] = "";
 	if (json_is_integer(v))
 		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(v));
-	cell(b, first, n);
+	cell_text(b, first, n, false);
 }
 
 static void cell_num(struct ts_buf *b, bool first, const json_t *v)
@@ -53,7 +60,7 @@ static void cell_num(struct ts_buf *b, bool first, const json_t *v)
 	char n[32] = "";
 	if (json_is_number(v))
 		snprintf(n, sizeof(n), "%.2f", json_number_value(v));
-	cell(b, first, n);
+	cell_text(b, first, n, false);
 }
 
 static int cmp_str(const void *a, const void *b)

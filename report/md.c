@@ -2,7 +2,7 @@
 /* Markdown of a project's report and of the portfolio. Every value from the
  * document goes through md_text, so a title cannot break a table, start a
  * raw HTML element or inject a link. */
-#include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +27,7 @@ static const char *str(const json_t *o, const char *k)
 
 /* s as inline Markdown text, safe in a table cell: '|' and '\' escaped,
  * line breaks as spaces, '<' and '&' as HTML entities, link and emphasis
- * characters escaped. NULL or "" as an em dash. */
+ * characters escaped ('_' only where it could emphasise). NULL or "" as an em dash. */
 static void md_text(struct ts_buf *b, const char *s)
 {
 	if (!s || !*s) {
@@ -36,12 +36,18 @@ static void md_text(struct ts_buf *b, const char *s)
 	}
 	for (const char *p = s; *p; p++) {
 		switch (*p) {
+		case '_':
+			/* Inside a word (in_progress) it emphasises nothing. */
+			if (p > s && isalnum((unsigned char)p[-1]) && isalnum((unsigned char)p[1]))
+				ts_buf_puts(b, "_");
+			else
+				ts_buf_puts(b, "\\_");
+			break;
 		case '|':
 		case '\\':
 		case '[':
 		case ']':
 		case '*':
-		case '_':
 		case '`':
 			ts_buf_printf(b, "\\%c", *p);
 			break;

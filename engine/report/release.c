@@ -195,8 +195,6 @@ static int record(struct store *s, int64_t pid, const char *slug, const char *na
 		if ((rc = store_step_done(s, st, "record release threats", err)) < 0)
 			goto out;
 	}
-	if ((rc = metrics_snapshot(s, pid, now, NULL, err)) < 0)
-		goto out;
 	if ((rc = release_list(s, pid, &list, err)) < 0)
 		goto out;
 	size_t n = json_array_size(list);

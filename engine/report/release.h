@@ -19,7 +19,8 @@ bool release_name_valid(const char *name);
 
 /* Records release name of project slug at now (NULL: the clock): the latest
  * model version, the metrics (metrics_compute) and the threats addressed now,
- * in one transaction; a metrics snapshot is taken in it too. *ret_doc is new
+ * in one transaction (the trend shows the release beside the snapshots, so
+ * no snapshot is taken). *ret_doc is new
  * (schema/release.schema.json): {"project", "name", "created_at",
  * "model_version", "metrics", "previous": name | null, "addressed": n,
  * "threats_addressed": [uids addressed now and not at the previous
