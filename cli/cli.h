@@ -60,6 +60,9 @@ bool cli_has_flag(int argc, char **argv, const char *flag);
  * significant digits, then a newline, on stdout. */
 void cli_print_json(const json_t *doc);
 
+/* The text cli_print_json prints, as a new string (caller frees). */
+char *cli_json_text(const json_t *doc);
+
 /* The clock of a command: $THREATSYNC_NOW ("YYYY-MM-DD" or
  * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced, written
  * to out and *ret pointed at it; *ret NULL (the real clock) otherwise.

@@ -100,8 +100,8 @@ int cmd_report(struct cli_ctx *ctx, int argc, char **argv)
 	if (render) {
 		rc = render(doc, &text, &err);
 	} else {
-		char *j = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
-		ts_buf_printf(&text, "%s\n", j ? j : "");
+		char *j = cli_json_text(doc);
+		ts_buf_puts(&text, j);
 		free(j);
 	}
 	json_decref(doc);
@@ -157,8 +157,8 @@ int cmd_release(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		const json_t *ids = json_object_get(doc, "threats_addressed");
 		const char *prev = json_string_value(json_object_get(doc, "previous"));
-		printf("%s: release %s recorded: %lld threats addressed, %zu since %s\n", slug, name,
-		       (long long)json_integer_value(json_object_get(doc, "addressed")),
+		printf("%s: release %s recorded: %lld threats addressed, %zu since %s\n", slug,
+		       name, (long long)json_integer_value(json_object_get(doc, "addressed")),
 		       json_array_size(ids), prev ? prev : "the start");
 		size_t i;
 		json_t *id;

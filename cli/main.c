@@ -339,11 +339,18 @@ void cli_snapshot(struct store *s, const char *slug, const char *now)
 		cli_error("warning: metrics snapshot: %s", err.msg);
 }
 
-void cli_print_json(const json_t *doc)
+char *cli_json_text(const json_t *doc)
 {
 	char *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
-	if (out)
-		printf("%s\n", out);
+	char *text = ts_asprintf("%s\n", out ? out : "null");
+	free(out);
+	return text;
+}
+
+void cli_print_json(const json_t *doc)
+{
+	char *out = cli_json_text(doc);
+	fputs(out, stdout);
 	free(out);
 }
 

@@ -120,8 +120,8 @@ static char *task_frameworks(const json_t *c)
 		const json_t *ctl;
 		json_array_foreach (controls, k, ctl) {
 			if (json_is_string(ctl))
-				json_array_append_new(all, json_sprintf("%s:%s", fw,
-				                                        json_string_value(ctl)));
+				json_array_append_new(
+				    all, json_sprintf("%s:%s", fw, json_string_value(ctl)));
 		}
 	}
 	size_t n = json_array_size(all);
@@ -216,8 +216,9 @@ int report_render_portfolio_csv(const json_t *doc, struct ts_buf *out, struct ts
 		cell(out, false, str(p, "name"));
 		cell(out, false, str(p, "risk_class"));
 		for (size_t k = 0; k < TS_ARRAY_SIZE(severities); k++)
-			cell_int(out, false,
-			         json_object_get(json_object_get(p, "threats_open"), severities[k]));
+			cell_int(
+			    out, false,
+			    json_object_get(json_object_get(p, "threats_open"), severities[k]));
 		cell_int(out, false, json_object_get(p, "overdue"));
 		cell_int(out, false, json_object_get(p, "verification_failed"));
 		cell_num(out, false, json_object_get(p, "risk_score"));
@@ -229,10 +230,11 @@ int report_render_portfolio_csv(const json_t *doc, struct ts_buf *out, struct ts
 		size_t k;
 		const json_t *c;
 		json_array_foreach (json_object_get(p, "coverage"), k, c) {
-			ts_buf_printf(&cov, "%s%s:%lld/%lld/%lld", k ? ";" : "", str(c, "framework"),
-			              (long long)json_integer_value(json_object_get(c, "covered")),
-			              (long long)json_integer_value(json_object_get(c, "partly")),
-			              (long long)json_integer_value(json_object_get(c, "not_covered")));
+			ts_buf_printf(
+			    &cov, "%s%s:%lld/%lld/%lld", k ? ";" : "", str(c, "framework"),
+			    (long long)json_integer_value(json_object_get(c, "covered")),
+			    (long long)json_integer_value(json_object_get(c, "partly")),
+			    (long long)json_integer_value(json_object_get(c, "not_covered")));
 		}
 		cell(out, false, cov.data);
 		ts_buf_free(&cov);

@@ -198,7 +198,8 @@ static void compliance(struct ts_buf *b, const json_t *doc)
 				if (strcmp(str(c, "status"), gaps[g]) != 0)
 					continue;
 				if (!header)
-					ts_buf_puts(b, "| Control | Status | Tasks |\n|---|---|---|\n");
+					ts_buf_puts(
+					    b, "| Control | Status | Tasks |\n|---|---|---|\n");
 				header = true;
 				ts_buf_puts(b, "| ");
 				md_text(b, str(c, "id"));
@@ -327,8 +328,8 @@ static void verification(struct ts_buf *b, const json_t *doc)
 		if (strcmp(str(f, "status"), "open") == 0)
 			open++;
 	}
-	ts_buf_printf(b, "Findings: %zu listed, %zu open.\n\n", json_array_size(get(doc, "findings")),
-	              open);
+	ts_buf_printf(b, "Findings: %zu listed, %zu open.\n\n",
+	              json_array_size(get(doc, "findings")), open);
 }
 
 static void metrics_cells(struct ts_buf *b, const json_t *m)

@@ -24,8 +24,7 @@ static const char SQL_THREAT_TASKS[] =
     "  AND c.in_scope = 1),"
     " (SELECT count(*) FROM threat_countermeasures l JOIN countermeasures c"
     "  ON c.id = l.countermeasure_id WHERE l.threat_id = t.id AND c.state = 'active'"
-    "  AND c.in_scope = 1 AND c.status IN " METRICS_COMPLETE_SQL
-    "  AND c.verification <> 'failed')"
+    "  AND c.in_scope = 1 AND c.status IN " METRICS_COMPLETE_SQL "  AND c.verification <> 'failed')"
     " FROM threats t WHERE t.project_id = ?1 AND t.state = 'active' AND t.in_scope = 1"
     " ORDER BY t.uid";
 static const char SQL_TASKS[] =
@@ -80,9 +79,9 @@ int metrics_overdue(struct store *s, int64_t project_id, const char *now, json_t
 	json_t *list = json_array();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", store_col_text(st, 0),
-		                                      "due_date", store_col_text(st, 1), "status",
-		                                      store_col_text(st, 2)));
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:s}", "id", store_col_text(st, 0), "due_date",
+		                    store_col_text(st, 1), "status", store_col_text(st, 2)));
 	if (rc != SQLITE_DONE) {
 		json_decref(list);
 		return store_fail(s, "overdue tasks", err);
@@ -116,7 +115,7 @@ static int threat_states(struct store *s, int64_t project_id, const char *now, j
 		bool accepted = json_object_get(active, key) != NULL;
 		free(key);
 		int n = sqlite3_column_int(st, 3), complete = sqlite3_column_int(st, 4);
-		const char *state = accepted                   ? "accepted"
+		const char *state = accepted                 ? "accepted"
 		                    : n > 0 && complete == n ? "addressed"
 		                                             : "open";
 		json_object_set_new(states, uid, json_string(state));
@@ -140,8 +139,8 @@ static int threat_states(struct store *s, int64_t project_id, const char *now, j
 	return 0;
 }
 
-int metrics_threat_states(struct store *s, int64_t project_id, const char *now,
-                          json_t **ret_states, struct ts_err *err)
+int metrics_threat_states(struct store *s, int64_t project_id, const char *now, json_t **ret_states,
+                          struct ts_err *err)
 {
 	return threat_states(s, project_id, now, ret_states, NULL, NULL, err);
 }

@@ -31,8 +31,8 @@ int metrics_overdue(struct store *s, int64_t project_id, const char *now, json_t
  * not applicable or risk accepted). Addressed: the threat has at least one
  * active, in-scope task and every one of them is complete (done, satisfied,
  * not_applicable or risk_accepted, verification not failed). */
-int metrics_threat_states(struct store *s, int64_t project_id, const char *now,
-                          json_t **ret_states, struct ts_err *err);
+int metrics_threat_states(struct store *s, int64_t project_id, const char *now, json_t **ret_states,
+                          struct ts_err *err);
 
 /* METRICS of project_id at now (NULL: the clock) as a new object:
  * {"threats_open": {"critical", "high", "medium", "low"}, "tasks": {status: n
@@ -61,8 +61,7 @@ int metrics_snapshot(struct store *s, int64_t project_id, const char *now, int *
                      struct ts_err *err);
 
 /* metrics_snapshot for project slug; TS_E_NOTFOUND for an unknown one. */
-int metrics_snapshot_slug(struct store *s, const char *slug, const char *now,
-                          struct ts_err *err);
+int metrics_snapshot_slug(struct store *s, const char *slug, const char *now, struct ts_err *err);
 
 /* metrics_snapshot for every project (the daemon's daily job and its passes).
  * Stops at the first error. *ret_n (may be NULL): rows written. */

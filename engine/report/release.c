@@ -130,8 +130,8 @@ out:
 }
 
 /* The writes of release_record, inside its transaction. */
-static int record(struct store *s, int64_t pid, const char *slug, const char *name,
-                  const char *now, json_t **ret_doc, struct ts_err *err)
+static int record(struct store *s, int64_t pid, const char *slug, const char *name, const char *now,
+                  json_t **ret_doc, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_EXISTS);
 	if (!st)
@@ -141,8 +141,8 @@ static int record(struct store *s, int64_t pid, const char *slug, const char *na
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
-		return ts_err_set(err, TS_E_INVALID, "project %s: release '%s' exists already", slug,
-		                  name);
+		return ts_err_set(err, TS_E_INVALID, "project %s: release '%s' exists already",
+		                  slug, name);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "find release", err);
 
@@ -200,11 +200,11 @@ static int record(struct store *s, int64_t pid, const char *slug, const char *na
 	size_t n = json_array_size(list);
 	json_t *mine = json_array_get(list, n - 1);
 	json_t *prev = n >= 2 ? json_object_get(json_array_get(list, n - 2), "name") : NULL;
-	*ret_doc = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:i, s:O}", "project", slug, "name",
-	                     name, "created_at", now, "model_version", version, "metrics", metrics,
-	                     "previous", prev ? json_incref(prev) : json_null(), "addressed",
-	                     addressed, "threats_addressed",
-	                     json_object_get(mine, "threats_addressed"));
+	*ret_doc =
+	    json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:i, s:O}", "project", slug, "name", name,
+	              "created_at", now, "model_version", version, "metrics", metrics, "previous",
+	              prev ? json_incref(prev) : json_null(), "addressed", addressed,
+	              "threats_addressed", json_object_get(mine, "threats_addressed"));
 	rc = 0;
 out:
 	json_decref(version);

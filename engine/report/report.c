@@ -150,8 +150,8 @@ static json_t *open_by_element(const json_t *threats, const json_t *states)
 				e = json_pack("{s:i, s:s}", "n", 0, "max", sev);
 				json_object_set_new(acc, key, e);
 			}
-			json_object_set_new(e, "n", json_integer(json_integer_value(
-			                                   json_object_get(e, "n")) + 1));
+			json_object_set_new(
+			    e, "n", json_integer(json_integer_value(json_object_get(e, "n")) + 1));
 			if (severity_rank(sev) <
 			    severity_rank(json_string_value(json_object_get(e, "max"))))
 				json_object_set_new(e, "max", json_string(sev));
@@ -180,8 +180,8 @@ static int load_model(struct store *s, int64_t pid, const json_t *threats, const
 	int rc = sqlite3_step(st);
 	json_t *zones = json_array(), *comps = json_array(), *flows = json_array();
 	if (rc == SQLITE_DONE) {
-		*ret = json_pack("{s:n, s:n, s:n, s:o, s:o, s:o}", "version", "imported_at", "source",
-		                 "zones", zones, "components", comps, "flows", flows);
+		*ret = json_pack("{s:n, s:n, s:n, s:o, s:o, s:o}", "version", "imported_at",
+		                 "source", "zones", zones, "components", comps, "flows", flows);
 		return 0;
 	}
 	if (rc != SQLITE_ROW) {
@@ -197,23 +197,25 @@ static int load_model(struct store *s, int64_t pid, const json_t *threats, const
 	json_t *e;
 	json_array_foreach (json_object_get(doc, "trust_zones"), i, e) {
 		json_t *trust = json_object_get(e, "trust_level");
-		json_array_append_new(zones, json_pack("{s:O, s:O, s:O}", "id", json_object_get(e, "id"),
-		                                       "name", json_object_get(e, "name"), "trust",
-		                                       json_is_integer(trust) ? trust : json_null()));
+		json_array_append_new(zones,
+		                      json_pack("{s:O, s:O, s:O}", "id", json_object_get(e, "id"),
+		                                "name", json_object_get(e, "name"), "trust",
+		                                json_is_integer(trust) ? trust : json_null()));
 	}
 	json_array_foreach (json_object_get(doc, "components"), i, e) {
 		const char *id = json_string_value(json_object_get(e, "id"));
 		const char *zone = json_string_value(json_object_get(e, "trust_zone"));
 		char *key = ts_asprintf("c:%s", id);
-		const char *max = json_string_value(json_object_get(json_object_get(acc, key), "max"));
+		const char *max =
+		    json_string_value(json_object_get(json_object_get(acc, key), "max"));
 		free(key);
 		if (zone)
 			json_object_set_new(zone_of, id, json_string(zone));
 		json_array_append_new(
 		    comps, json_pack("{s:s, s:O, s:O, s:o, s:I, s:o}", "id", id, "name",
 		                     json_object_get(e, "name"), "type", json_object_get(e, "type"),
-		                     "zone", str_or_null(zone), "threats_open", open_count(acc, 'c', id),
-		                     "max_severity", str_or_null(max)));
+		                     "zone", str_or_null(zone), "threats_open",
+		                     open_count(acc, 'c', id), "max_severity", str_or_null(max)));
 	}
 	json_array_foreach (json_object_get(doc, "flows"), i, e) {
 		const char *id = json_string_value(json_object_get(e, "id"));
@@ -258,11 +260,12 @@ static int load_overrides(struct store *s, int64_t pid, const char *now, json_t 
 		/* The rule of override_load_active: a date against the day of now. */
 		bool active = !expires || strncmp(expires, now, 10) > 0;
 		json_array_append_new(
-		    list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "target_kind",
-		                    store_col_text(st, 0), "target", store_col_text(st, 1), "kind",
-		                    store_col_text(st, 2), "reason", store_col_text(st, 3), "author",
-		                    store_col_text(st, 4), "expires_at", str_or_null(expires),
-		                    "created_at", store_col_text(st, 6), "active", active));
+		    list,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "target_kind",
+		              store_col_text(st, 0), "target", store_col_text(st, 1), "kind",
+		              store_col_text(st, 2), "reason", store_col_text(st, 3), "author",
+		              store_col_text(st, 4), "expires_at", str_or_null(expires),
+		              "created_at", store_col_text(st, 6), "active", active));
 	}
 	if (rc != SQLITE_DONE) {
 		json_decref(list);
@@ -361,8 +364,8 @@ int report_build(struct store *s, const struct config *cfg, const struct library
 	int rc = load_project(s, slug, &pid, &project, err);
 	if (rc < 0)
 		return rc;
-	json_t *doc = json_pack("{s:i, s:s, s:o}", "report_version", REPORT_VERSION,
-	                        "generated_at", now, "project", project);
+	json_t *doc = json_pack("{s:i, s:s, s:o}", "report_version", REPORT_VERSION, "generated_at",
+	                        now, "project", project);
 	if ((rc = load_class(s, cfg, pid, &part, err)) < 0)
 		goto fail;
 	json_object_set_new(doc, "classification", part);
@@ -394,14 +397,13 @@ int report_build(struct store *s, const struct config *cfg, const struct library
 		goto fail;
 	if ((rc = metrics_verification(s, pid, &verif, err)) < 0)
 		goto fail;
-	json_object_set_new(
-	    doc, "summary",
-	    json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "threats_open",
-	              json_object_get(metrics, "threats_open"), "tasks",
-	              json_object_get(metrics, "tasks"), "verification", verif, "overdue",
-	              json_object_get(metrics, "overdue"), "risk_score",
-	              json_object_get(metrics, "risk_score"), "mttr_days",
-	              json_object_get(metrics, "mttr_days")));
+	json_object_set_new(doc, "summary",
+	                    json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "threats_open",
+	                              json_object_get(metrics, "threats_open"), "tasks",
+	                              json_object_get(metrics, "tasks"), "verification", verif,
+	                              "overdue", json_object_get(metrics, "overdue"), "risk_score",
+	                              json_object_get(metrics, "risk_score"), "mttr_days",
+	                              json_object_get(metrics, "mttr_days")));
 	json_object_set_new(doc, "metrics", metrics);
 	metrics = NULL;
 	json_object_set_new(doc, "threat_states", states);
@@ -444,8 +446,7 @@ static int portfolio_project(struct store *s, const struct config *cfg, const ch
                              const char *now, json_t **ret, struct ts_err *err)
 {
 	int64_t pid = 0;
-	json_t *project = NULL, *cls = NULL, *metrics = NULL, *compliance = NULL,
-	       *releases = NULL;
+	json_t *project = NULL, *cls = NULL, *metrics = NULL, *compliance = NULL, *releases = NULL;
 	int rc = load_project(s, slug, &pid, &project, err);
 	if (rc < 0)
 		return rc;
@@ -507,8 +508,8 @@ static int portfolio_cmp(const void *a, const void *b)
 	              json_string_value(json_object_get(y, "slug")));
 }
 
-int report_portfolio(struct store *s, const struct config *cfg, const char *now,
-                     json_t **ret_doc, struct ts_err *err)
+int report_portfolio(struct store *s, const struct config *cfg, const char *now, json_t **ret_doc,
+                     struct ts_err *err)
 {
 	*ret_doc = NULL;
 	char clock[32];

@@ -26,7 +26,7 @@ int report_build(struct store *s, const struct config *cfg, const struct library
 /* The portfolio of every project at now as a new document
  * (schema/portfolio.schema.json), projects sorted by risk class (critical
  * first, unclassified last), then risk score (descending), then slug. */
-int report_portfolio(struct store *s, const struct config *cfg, const char *now,
-                     json_t **ret_doc, struct ts_err *err);
+int report_portfolio(struct store *s, const struct config *cfg, const char *now, json_t **ret_doc,
+                     struct ts_err *err);
 
 #endif

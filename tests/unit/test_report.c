@@ -275,9 +275,8 @@ static void test_release_addressed(void **state)
 	struct ts_err err = {0};
 	json_t *doc = NULL;
 	set_status(&g, "plain", "C-AUDIT-LOG@db", "done", "2026-11-24T10:00:00.000Z");
-	assert_int_equal(release_record(g.s, "plain", "1.0", "2026-11-25T10:00:00.000Z", &doc,
-	                                &err),
-	                 0);
+	assert_int_equal(
+	    release_record(g.s, "plain", "1.0", "2026-11-25T10:00:00.000Z", &doc, &err), 0);
 	expect_addressed(doc, "T-DATA-LEAK@db T-SNIFF@f-gw-web T-SNIFF@f-web-db"
 	                      " T-SNIFF@f-web-sso T-SPOOF-LOGIN@web");
 	assert_true(json_is_null(json_object_get(doc, "previous")));
@@ -289,9 +288,8 @@ static void test_release_addressed(void **state)
 	set_status(&g, "plain", "C-AUDIT-LOG@web", "done", "2026-11-26T11:00:00.000Z");
 	exec_sql(&g, "UPDATE countermeasures SET verification = 'failed'"
 	             " WHERE uid = 'C-TLS@web'");
-	assert_int_equal(release_record(g.s, "plain", "1.1", "2026-11-27T10:00:00.000Z", &doc,
-	                                &err),
-	                 0);
+	assert_int_equal(
+	    release_record(g.s, "plain", "1.1", "2026-11-27T10:00:00.000Z", &doc, &err), 0);
 	expect_addressed(doc, "T-INJECTION@web");
 	assert_string_equal(json_string_value(json_object_get(doc, "previous")), "1.0");
 	assert_int_equal(json_integer_value(json_object_get(doc, "addressed")), 3);
@@ -302,11 +300,11 @@ static void test_release_addressed(void **state)
 	assert_int_equal(release_list(g.s, pid_of(&g, "plain"), &list, &err), 0);
 	assert_int_equal(json_array_size(list), 2);
 	expect_addressed(json_array_get(list, 1), "T-INJECTION@web");
-	assert_int_equal(
-	    json_integer_value(json_object_get(
-	        json_object_get(json_object_get(json_array_get(list, 0), "metrics"), "threats_open"),
-	        "critical")),
-	    1);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(json_object_get(json_array_get(list, 0), "metrics"),
+	                                     "threats_open"),
+	                     "critical")),
+	                 1);
 	json_decref(list);
 	gu_close(&g);
 }
@@ -326,8 +324,7 @@ static void test_release_duplicate(void **state)
 	long long before = gu_int(&g, count);
 	assert_int_equal(before, 10000 + 4 * 100 + 0);
 	set_status(&g, "plain", "C-AUDIT-LOG@db", "done", "2026-11-24T10:00:00.000Z");
-	assert_int_equal(release_record(g.s, "plain", "r1", "2026-11-24T10:00:00.000Z", &doc,
-	                                &err),
+	assert_int_equal(release_record(g.s, "plain", "r1", "2026-11-24T10:00:00.000Z", &doc, &err),
 	                 TS_E_INVALID);
 	assert_null(doc);
 	assert_string_equal(err.msg, "project plain: release 'r1' exists already");
@@ -391,14 +388,14 @@ static void test_portfolio_order(void **state)
 	assert_true(json_is_null(json_object_get(since, "risk_score_delta")));
 	struct ts_buf b = {0};
 	assert_int_equal(report_render_portfolio_csv(doc, &b, &err), 0);
-	assert_string_equal(b.data,
-	                    "slug,name,risk_class,critical,high,medium,low,overdue,"
-	                    "verification_failed,risk_score,since_release,risk_score_delta,"
-	                    "coverage\r\n"
-	                    "alpha,alpha,high,1,0,0,0,0,0,76.50,,,gdpr:0/1/0;owasp-asvs:2/0/1\r\n"
-	                    "beta,beta,high,0,1,0,0,0,0,19.10,b1,-76.50,gdpr:0/1/0;owasp-asvs:3/0/0\r\n"
-	                    "delta,delta,high,0,1,0,0,0,0,19.10,,,gdpr:0/1/0;owasp-asvs:3/0/0\r\n"
-	                    "gamma,Gamma,,0,0,0,0,0,0,0.00,,,\r\n");
+	assert_string_equal(
+	    b.data, "slug,name,risk_class,critical,high,medium,low,overdue,"
+	            "verification_failed,risk_score,since_release,risk_score_delta,"
+	            "coverage\r\n"
+	            "alpha,alpha,high,1,0,0,0,0,0,76.50,,,gdpr:0/1/0;owasp-asvs:2/0/1\r\n"
+	            "beta,beta,high,0,1,0,0,0,0,19.10,b1,-76.50,gdpr:0/1/0;owasp-asvs:3/0/0\r\n"
+	            "delta,delta,high,0,1,0,0,0,0,19.10,,,gdpr:0/1/0;owasp-asvs:3/0/0\r\n"
+	            "gamma,Gamma,,0,0,0,0,0,0,0.00,,,\r\n");
 	ts_buf_free(&b);
 	json_decref(doc);
 	gu_close(&g);
@@ -415,9 +412,11 @@ static json_t *hostile_doc(void)
 	    "{\"report_version\": 1, \"generated_at\": \"2026-01-01T00:00:00.000Z\","
 	    " \"project\": {\"slug\": \"p\", \"name\": \"P | <b>\", \"description\": null},"
 	    " \"overdue_tasks\": [\"T2\"],"
-	    " \"threats\": [{\"id\": \"TH1\", \"cwe\": [89, 79, 89]}, {\"id\": \"TH2\", \"cwe\": []}],"
+	    " \"threats\": [{\"id\": \"TH1\", \"cwe\": [89, 79, 89]}, {\"id\": \"TH2\", \"cwe\": "
+	    "[]}],"
 	    " \"countermeasures\": ["
-	    "  {\"id\": \"T1\", \"title\": \"=HYPERLINK(\\\"http://x\\\")\", \"component\": \"@evil\","
+	    "  {\"id\": \"T1\", \"title\": \"=HYPERLINK(\\\"http://x\\\")\", \"component\": "
+	    "\"@evil\","
 	    "   \"priority\": 1, \"status\": \"todo\", \"verification\": \"untested\","
 	    "   \"due_date\": null, \"threats\": [\"TH1\", \"TH2\"],"
 	    "   \"ticket\": {\"connector\": \"j\", \"key\": \"K-1\", \"url\": \"https://j/K-1\"},"
@@ -425,7 +424,8 @@ static json_t *hostile_doc(void)
 	    "  {\"id\": \"T2\", \"title\": \"a \\\"quoted\\\", two\\nlines | <script>\","
 	    "   \"component\": \"-1+1\", \"priority\": 2, \"status\": \"in_progress\","
 	    "   \"verification\": \"failed\", \"due_date\": \"2025-12-01\", \"threats\": [],"
-	    "   \"ticket\": {\"connector\": \"j\", \"key\": \"K-2\", \"url\": \"javascript:alert(1)\"},"
+	    "   \"ticket\": {\"connector\": \"j\", \"key\": \"K-2\", \"url\": "
+	    "\"javascript:alert(1)\"},"
 	    "   \"details\": {}},"
 	    "  {\"id\": \"T3\", \"title\": \"\\tTAB\", \"component\": \"+x\", \"priority\": 3,"
 	    "   \"status\": \"done\", \"verification\": \"passed\", \"due_date\": null,"
@@ -648,8 +648,8 @@ static void test_cli_report(void **state)
 	assert_non_null(gen_text);
 	const char *rest = strstr(gen_text, "connectors");
 	assert_non_null(rest);
-	char *text = ts_asprintf("database = \"%s/t.db\";\nlibrary_paths = [ \"%s\" ];\n%s", dir,
-	                         lib, rest);
+	char *text =
+	    ts_asprintf("database = \"%s/t.db\";\nlibrary_paths = [ \"%s\" ];\n%s", dir, lib, rest);
 	char *conf = tu_write_file(dir, "c.conf", text);
 	char *tok = gu_data("token");
 	char *tok_text = tu_read_file(tok);
@@ -665,9 +665,8 @@ static void test_cli_report(void **state)
 	/* The report written beside and renamed: the same bytes as stdout. */
 	char *file = ts_asprintf("%s/r.csv", dir);
 	assert_int_equal(cli(conf, &out, NULL, "report", "shop", "--format", "csv", NULL), 0);
-	assert_int_equal(cli(conf, NULL, NULL, "report", "shop", "--format", "csv", "--out", file,
-	                     NULL),
-	                 0);
+	assert_int_equal(
+	    cli(conf, NULL, NULL, "report", "shop", "--format", "csv", "--out", file, NULL), 0);
 	char *written = tu_read_file(file);
 	assert_non_null(written);
 	assert_string_equal(written, out);
