@@ -165,11 +165,12 @@ static void classification(struct ts_buf *b, const json_t *doc)
 	              json_array_size(get(m, "zones")));
 }
 
-/* Frameworks with their controls not covered, then partly covered. */
+/* Per framework its totals and its controls, the gaps first: not covered,
+ * then partly covered, then covered. */
 static void compliance(struct ts_buf *b, const json_t *doc)
 {
 	const json_t *fws = get(get(doc, "compliance"), "frameworks");
-	ts_buf_puts(b, "## Compliance gaps\n\n");
+	ts_buf_puts(b, "## Compliance\n\n");
 	if (json_array_size(fws) == 0) {
 		ts_buf_puts(b, "No framework is required and no task maps one.\n\n");
 		return;
@@ -190,12 +191,12 @@ static void compliance(struct ts_buf *b, const json_t *doc)
 		md_int(b, get(t, "not_covered"));
 		ts_buf_puts(b, " not covered.\n\n");
 		bool header = false;
-		static const char *const gaps[] = {"not_covered", "partly"};
-		for (size_t g = 0; g < TS_ARRAY_SIZE(gaps); g++) {
+		static const char *const order[] = {"not_covered", "partly", "covered"};
+		for (size_t g = 0; g < TS_ARRAY_SIZE(order); g++) {
 			size_t k;
 			const json_t *c;
 			json_array_foreach (get(fw, "controls"), k, c) {
-				if (strcmp(str(c, "status"), gaps[g]) != 0)
+				if (strcmp(str(c, "status"), order[g]) != 0)
 					continue;
 				if (!header)
 					ts_buf_puts(
@@ -203,7 +204,7 @@ static void compliance(struct ts_buf *b, const json_t *doc)
 				header = true;
 				ts_buf_puts(b, "| ");
 				md_text(b, str(c, "id"));
-				ts_buf_printf(b, " | %s | ", gaps[g]);
+				ts_buf_printf(b, " | %s | ", order[g]);
 				size_t j;
 				const json_t *task;
 				json_array_foreach (get(c, "tasks"), j, task) {
@@ -216,7 +217,7 @@ static void compliance(struct ts_buf *b, const json_t *doc)
 				ts_buf_puts(b, " |\n");
 			}
 		}
-		ts_buf_puts(b, header ? "\n" : "Every control is covered.\n\n");
+		ts_buf_puts(b, header ? "\n" : "No control is mapped.\n\n");
 	}
 }
 
