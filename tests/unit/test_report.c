@@ -683,6 +683,11 @@ static void test_cli_report(void **state)
 	free(err);
 	assert_int_equal(cli(conf, NULL, NULL, "report", "nope", "--format", "md", NULL),
 	                 EX_NOINPUT);
+	char *nodir = ts_asprintf("%s/no/such/dir/r.md", dir);
+	assert_int_equal(
+	    cli(conf, NULL, NULL, "report", "shop", "--format", "md", "--out", nodir, NULL),
+	    EX_CANTCREAT);
+	free(nodir);
 	assert_int_equal(cli(conf, NULL, NULL, "report", "shop", NULL), EX_USAGE);
 	assert_int_equal(cli(conf, NULL, NULL, "report", "shop", "--format", "pdf", NULL),
 	                 EX_USAGE);
