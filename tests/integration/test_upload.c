@@ -362,6 +362,10 @@ static void test_upload_and_poll(void **state)
 	assert_string_equal(json_string_value(json_object_get(scan, "tool_version")), "2.5.4-ci");
 	json_decref(out);
 	assert_int_equal(q_int("SELECT count(*) FROM findings"), 72);
+	/* The daily metrics snapshot at start and the ingestion's, a few
+	 * seconds apart, coalesce: one row for each of the two projects. */
+	assert_int_equal(q_int("SELECT count(*) FROM metric_snapshots"), 2);
+	assert_int_equal(q_int("SELECT count(DISTINCT project_id) FROM metric_snapshots"), 2);
 	assert_int_equal(q_int("SELECT count(*) FROM scans WHERE source_name = 'codeql.sarif'"
 	                       " AND scope = 'main'"),
 	                 1);
