@@ -7,8 +7,8 @@ usage: schema_conformance.py THREATSYNC SOURCE_DIR
 Builds a throw-away database with the built CLI (project add, two model
 imports, diff, generate, threats, countermeasures, classify, check, compliance,
 override, status,
- project list, config options, library lint, outbox retry, release, report (a
- project's and the portfolio), and `sync --once` against the Jira emulator,
+project list, config options, library lint, outbox retry, release, report (a
+project's and the portfolio), and `sync --once` against the Jira emulator,
 also with a refused token that pauses the connector) and
 validates each output with a small validator for the subset of JSON Schema
 2020-12 the files in schema/ use. Before that it checks that the validator

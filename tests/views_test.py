@@ -253,23 +253,31 @@ def test_compliance(e):
 
 
 def test_metrics(e):
+    # The commands above ran at one pinned instant: their snapshots coalesced
+    # into one row, which the view shows until a later one exists.
+    got = rows(e.db, "SELECT * FROM v_latest_metrics")
+    check_equal(len(got), 1, "v_latest_metrics rows after the commands")
+    check_equal(got[0]["taken_at"], NOW + "T00:00:00.000Z", "snapshot of the commands")
+    check_equal(got[0]["tasks_todo"] + got[0]["tasks_in_progress"] + got[0]["tasks_done"]
+                + got[0]["tasks_not_applicable"] + got[0]["tasks_risk_accepted"]
+                + got[0]["tasks_satisfied"], 312, "tasks in the commands' snapshot")
     con = sqlite3.connect(e.db)
     with con:
         pid = con.execute("SELECT id FROM projects WHERE slug = ?", (SLUG,)).fetchone()[0]
         con.execute("INSERT INTO metric_snapshots (project_id, taken_at, metrics)"
-                    " VALUES (?, '2026-01-09T00:00:00.000Z', '{\"overdue\": 9}')", (pid,))
+                    " VALUES (?, '2026-01-11T00:00:00.000Z', '{\"overdue\": 9}')", (pid,))
         doc = {"threats_open": {"critical": 3, "high": 120, "medium": 90, "low": 26},
                "tasks": {"todo": 280, "in_progress": 4, "done": 12, "not_applicable": 1,
                          "risk_accepted": 0, "satisfied": 0},
                "verification_failed": 1, "risk_score": 1234.5, "overdue": 0,
                "mttr_days": None}
         con.execute("INSERT INTO metric_snapshots (project_id, taken_at, metrics)"
-                    " VALUES (?, '2026-01-10T00:00:00.000Z', ?)", (pid, json.dumps(doc)))
+                    " VALUES (?, '2026-01-12T00:00:00.000Z', ?)", (pid, json.dumps(doc)))
     con.close()
     got = rows(e.db, "SELECT * FROM v_latest_metrics")
     check_equal(len(got), 1, "v_latest_metrics rows")
     check_equal(json.loads(got[0].pop("metrics")), doc, "metrics document")
-    check_equal(got[0], {"project": SLUG, "taken_at": "2026-01-10T00:00:00.000Z",
+    check_equal(got[0], {"project": SLUG, "taken_at": "2026-01-12T00:00:00.000Z",
                          "threats_open_critical": 3, "threats_open_high": 120,
                          "threats_open_medium": 90, "threats_open_low": 26,
                          "tasks_todo": 280, "tasks_in_progress": 4, "tasks_done": 12,
