@@ -73,6 +73,7 @@ struct library {
 	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
 	size_t n_mappings;
 	json_t *containers; /* {"otm": {"lower-case foreign": true}, ...} */
+	json_t *aliases;    /* {"OLD-ID": "NEW-ID"}, threats and countermeasures */
 	json_t *docs;       /* every parsed file: keeps the borrowed strings alive */
 	char **strings;     /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;
