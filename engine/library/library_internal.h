@@ -90,6 +90,14 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
                             const char *path, struct lib_diag *d);
 
+/* Lint checks of engine/library/lint_duplicates.c: identical titles among
+ * threats and among countermeasures (errors), threats sharing a CWE, a
+ * component type and their condition (warnings), and threats mapped only to
+ * Pillar or Class CWE entries of the catalog in dirs (warnings; skipped when
+ * no directory has one). */
+void lib_lint_duplicates(const struct library *lib, const char *const *dirs, size_t n_dirs,
+                         struct lib_diag *d);
+
 /* Shape of a control id of framework ("nist-800-53", ...): NULL when valid, else
  * a static description of the expected shape. Unknown framework: "unknown". */
 const char *lib_compliance_shape_error(const char *framework, const char *id);
