@@ -21,9 +21,8 @@ static const char SQL_CM_BY_UID[] = "SELECT id, uid, state, ticket_id FROM count
 static const char SQL_THREAT_RENAME[] =
     "UPDATE threats SET uid = ?2, library_id = ?3 WHERE id = ?1";
 /* The marker key is the uid the task had first: set on its first rename. */
-static const char SQL_CM_RENAME[] =
-    "UPDATE countermeasures SET uid = ?2, library_id = ?3,"
-    " marker_key = coalesce(marker_key, uid) WHERE id = ?1";
+static const char SQL_CM_RENAME[] = "UPDATE countermeasures SET uid = ?2, library_id = ?3,"
+                                    " marker_key = coalesce(marker_key, uid) WHERE id = ?1";
 static const char SQL_OVERRIDE_RENAME[] =
     "UPDATE overrides SET target_uid = ?4 WHERE project_id = ?1 AND target_kind = ?2"
     " AND target_uid = ?3";
@@ -100,8 +99,8 @@ static int alias_rows(struct store *s, const struct library *lib, const struct a
 }
 
 /* The row holding uid: 1 and *ret filled (uid new), 0 when none. */
-static int row_by_uid(struct store *s, const struct atable *t, int64_t project_id,
-                      const char *uid, struct arow *ret, struct ts_err *err)
+static int row_by_uid(struct store *s, const struct atable *t, int64_t project_id, const char *uid,
+                      struct arow *ret, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, t->by_uid);
 	if (!st)
@@ -165,8 +164,8 @@ static bool alias_row_wins(const struct arow *a, const struct arow *b)
 }
 
 /* Carries alias row a over to uid now. */
-static int carry(struct store *s, const struct atable *t, int64_t project_id,
-                 const struct arow *a, const char *now, json_t *merged, struct ts_err *err)
+static int carry(struct store *s, const struct atable *t, int64_t project_id, const struct arow *a,
+                 const char *now, json_t *merged, struct ts_err *err)
 {
 	struct arow b = {0};
 	int rc = row_by_uid(s, t, project_id, now, &b, err);

@@ -973,10 +973,9 @@ static void validate_training(struct lib_vctx *v, struct lib_countermeasure *c)
 
 static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 {
-	static const char *const keys[] = {"id",          "title",      "aliases",
-	                                   "priority",    "requirement", "how_to",
-	                                   "acceptance_test", "training", "compliance",
-	                                   "satisfied_by"};
+	static const char *const keys[] = {
+	    "id",     "title",           "aliases",  "priority",   "requirement",
+	    "how_to", "acceptance_test", "training", "compliance", "satisfied_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	c->id = lib_v_str(v, "id", true);
 	if (c->id && !id_shape(c->id, 'C'))
@@ -1130,10 +1129,10 @@ static void validate_threat_cms(struct lib_vctx *v, struct lib_threat *t)
 
 static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 {
-	static const char *const keys[] = {"id",         "title",      "aliases",  "description",
-	                                   "stride",     "applies_to", "scope",    "condition",
-	                                   "severity",   "likelihood", "cwe",      "capec",
-	                                   "countermeasures", "detected_by"};
+	static const char *const keys[] = {
+	    "id",         "title", "aliases",         "description", "stride",
+	    "applies_to", "scope", "condition",       "severity",    "likelihood",
+	    "cwe",        "capec", "countermeasures", "detected_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !id_shape(t->id, 'T'))

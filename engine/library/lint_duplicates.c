@@ -103,7 +103,8 @@ static void threat_overlaps(const struct library *lib, struct lib_diag *d)
 			             "\"%s\" and %s: merge them or set them apart (applies_to, "
 			             "condition or CWE)",
 			             a->id, b->id, cwe, type,
-			             a->condition_src ? "their condition" : "the absence of a condition");
+			             a->condition_src ? "their condition"
+			                              : "the absence of a condition");
 		}
 	}
 }

@@ -36,7 +36,8 @@ static char *write_conf(struct fixture *f, const char *name, const char *lib)
 	    " base_url = \"%s\"; email = \"threatsync@example.com\"; token_file = \"jira_token\";"
 	    " concurrency = 4; rate_per_second = 1000.0; burst = 1000; max_attempts = 100;"
 	    " connect_timeout_ms = 1000; request_timeout_ms = 1500; poll_interval_s = 5; } );\n"
-	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; } );\n"
+	    "projects = ( { slug = \"sync\"; connector = \"jira\"; tracker_project = \"WRU\"; } "
+	    ");\n"
 	    "classification = ( { name = \"all\"; when = \"true\"; class = \"critical\"; } );\n",
 	    lib, f->emu.base);
 	char *conf = tu_write_file(f->dir, name, text);
@@ -91,7 +92,8 @@ static char *merged_library(struct fixture *f, const char *name, const char *new
 		const char *id = json_string_value(json_object_get(cm, "id"));
 		if (strcmp(id, olds[0]) == 0) {
 			json_object_set_new(cm, "id", json_string(new_id));
-			json_object_set_new(cm, "title", json_string("Validate input against a schema"));
+			json_object_set_new(cm, "title",
+			                    json_string("Validate input against a schema"));
 			json_object_set(cm, "aliases", aliases);
 		} else {
 			for (size_t k = 1; k < n; k++)
@@ -195,15 +197,14 @@ static json_t *run_pass(struct fixture *f)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_true(p.done);
 	assert_int_equal(uv_loop_close(&loop), 0);
-	json_t *c = json_incref(json_object_get(
-	    json_array_get(json_object_get(p.report, "connectors"), 0), "outbox"));
+	json_t *c = json_incref(
+	    json_object_get(json_array_get(json_object_get(p.report, "connectors"), 0), "outbox"));
 	json_decref(p.report);
 	return c;
 }
 
 /* The recorded requests that create a ticket or change its workflow state. */
-static void count_writes(struct fixture *f, int *ret_creates, int *ret_transitions,
-                         int *ret_edits)
+static void count_writes(struct fixture *f, int *ret_creates, int *ret_transitions, int *ret_edits)
 {
 	json_t *all = ju_requests(&f->emu);
 	size_t i;
@@ -262,8 +263,8 @@ static void test_rename_keeps_ticket(void **state)
 	                 1);
 
 	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld",
-	         cm_id);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld", cm_id);
 	long long history = gu_int(&f.g, sql);
 	assert_true(history >= 1); /* in_progress, from the tracker */
 
@@ -294,16 +295,16 @@ static void test_rename_keeps_ticket(void **state)
 	assert_int_equal(gu_int(&f.g, "SELECT ticket_id FROM countermeasures"
 	                              " WHERE uid = 'C-SCHEMA-VALIDATION@web0'"),
 	                 ticket);
-	assert_int_equal(gu_int(&f.g, "SELECT id FROM threats WHERE uid = 'T-INPUT-INJECTION@web0'"),
-	                 th_id);
+	assert_int_equal(
+	    gu_int(&f.g, "SELECT id FROM threats WHERE uid = 'T-INPUT-INJECTION@web0'"), th_id);
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM countermeasures"
 	                              " WHERE uid LIKE 'C-INPUT-VALIDATION@%'"),
 	                 0);
-	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM threats WHERE uid LIKE 'T-INJECTION@%'"),
-	                 0);
+	assert_int_equal(
+	    gu_int(&f.g, "SELECT count(*) FROM threats WHERE uid LIKE 'T-INJECTION@%'"), 0);
 	/* Its history is the row's: nothing added by the rename. */
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld",
-	         cm_id);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM status_history WHERE countermeasure_id = %lld", cm_id);
 	assert_int_equal(gu_int(&f.g, sql), history);
 
 	/* The sync pass edits the ticket in place: nothing created or closed,
@@ -329,8 +330,9 @@ static void test_rename_keeps_ticket(void **state)
 	assert_non_null(strstr(body, marker));
 	assert_null(strstr(body, renamed));
 	json_decref(puts);
-	char *stored = text_of(&f, "SELECT t.marker FROM tickets t JOIN countermeasures c"
-	                           " ON c.ticket_id = t.id WHERE c.uid = 'C-SCHEMA-VALIDATION@web0'");
+	char *stored =
+	    text_of(&f, "SELECT t.marker FROM tickets t JOIN countermeasures c"
+	                " ON c.ticket_id = t.id WHERE c.uid = 'C-SCHEMA-VALIDATION@web0'");
 	assert_string_equal(stored, marker);
 	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM tickets"), 4);
 	json_t *issues = ju_emu_call(&f.emu, "GET", "/_emu/issues", NULL, NULL);
@@ -384,8 +386,9 @@ static void test_merge_two_tasks(void **state)
 	assert_int_equal(gu_changes(sum, "outbox", "create"), 0);
 	assert_int_equal(gu_changes(sum, "outbox", "close"), 1);
 	json_decref(sum);
-	assert_int_equal(gu_int(&f.g, "SELECT id FROM countermeasures"
-	                              " WHERE uid = 'C-SCHEMA-VALIDATION@web0' AND state = 'active'"),
+	assert_int_equal(gu_int(&f.g,
+	                        "SELECT id FROM countermeasures"
+	                        " WHERE uid = 'C-SCHEMA-VALIDATION@web0' AND state = 'active'"),
 	                 older);
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*) FROM countermeasures WHERE id = %lld AND state = 'removed'"

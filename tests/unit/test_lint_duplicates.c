@@ -173,7 +173,8 @@ static void test_abstract_cwe(void **state)
 	(void)state;
 	char *a = threat("T-A", "Injection", "[74, 284]", "[\"web_app\"]", NULL, "");
 	char *b = threat("T-B", "XSS", "[74, 79]", "[\"rest_api\"]", NULL, "");
-	char *c = threat("T-C", "Authz", "[862]", "[\"rest_api\"]", "component.internet_facing", "");
+	char *c =
+	    threat("T-C", "Authz", "[862]", "[\"rest_api\"]", "component.internet_facing", "");
 	char *all = ts_asprintf("%s, %s, %s", a, b, c);
 	char *dir = make_library(CM_A, all, true);
 	json_t *rep = lint(dir);
@@ -184,13 +185,15 @@ static void test_abstract_cwe(void **state)
 	json_array_foreach (json_object_get(rep, "warnings"), i, w) {
 		const char *msg = json_string_value(json_object_get(w, "message"));
 		const char *path = json_string_value(json_object_get(w, "path"));
-		if (strstr(msg, "\"T-A\" is mapped only to Pillar or Class CWE entries (CWE-74 is a "
-		                "Class)")) {
+		if (strstr(msg,
+		           "\"T-A\" is mapped only to Pillar or Class CWE entries (CWE-74 is a "
+		           "Class)")) {
 			assert_string_equal(path, "$.threats[0].cwe");
 			seen++;
 		}
-		if (strstr(msg, "\"T-C\" is mapped only to Pillar or Class CWE entries (CWE-862 is a "
-		                "Class)")) {
+		if (strstr(msg,
+		           "\"T-C\" is mapped only to Pillar or Class CWE entries (CWE-862 is a "
+		           "Class)")) {
 			assert_string_equal(path, "$.threats[2].cwe");
 			seen++;
 		}
@@ -326,8 +329,8 @@ static void test_shipped_library(void **state)
 	for (size_t i = 0; i < TS_ARRAY_SIZE(merged); i++) {
 		const char *to = library_alias_target(lib, merged[i][0]);
 		if (!to || strcmp(to, merged[i][1]) != 0)
-			fail_msg("%s resolves to %s, expected %s", merged[i][0], to ? to : "nothing",
-			         merged[i][1]);
+			fail_msg("%s resolves to %s, expected %s", merged[i][0],
+			         to ? to : "nothing", merged[i][1]);
 		assert_null(library_threat(lib, merged[i][0]));
 		assert_null(library_countermeasure(lib, merged[i][0]));
 	}
@@ -341,9 +344,12 @@ static void test_shipped_library(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_same_threat_titles),  cmocka_unit_test(test_same_cm_titles),
-	    cmocka_unit_test(test_overlapping_threats), cmocka_unit_test(test_abstract_cwe),
-	    cmocka_unit_test(test_aliases),             cmocka_unit_test(test_shipped_library),
+	    cmocka_unit_test(test_same_threat_titles),
+	    cmocka_unit_test(test_same_cm_titles),
+	    cmocka_unit_test(test_overlapping_threats),
+	    cmocka_unit_test(test_abstract_cwe),
+	    cmocka_unit_test(test_aliases),
+	    cmocka_unit_test(test_shipped_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
