@@ -9,6 +9,11 @@ usage: scripts/build-cwe-catalog.py [--xml FILE] [--out FILE]
 Without --xml it runs `npm pack cwe-sdk@1.1.19` in a temporary directory and
 reads the XML from the package. Each weakness becomes one row:
 [id, name, abstraction, [parent ids in the Research Concepts view 1000]].
+
+The newest cwe-sdk release carries CWE 4.15; the few later entries the library
+maps threats to are added from ADDITIONS below (MITRE's own id, name,
+abstraction and ChildOf links of view 1000, from the CWE release that
+introduced them), and the catalog's "about" names them.
 """
 import argparse
 import json
@@ -21,6 +26,22 @@ import xml.etree.ElementTree as ET
 
 NS = "{http://cwe.mitre.org/cwe-7}"
 PACKAGE = "cwe-sdk@1.1.19"
+
+# Entries newer than the package's CWE release: [id, name, abstraction,
+# [ChildOf parents in view 1000], the CWE release that added it].
+ADDITIONS = [
+    [1427, "Improper Neutralization of Input Used for LLM Prompting", "Base", [77],
+     "4.16, 2024-11-19"],
+]
+
+
+def add_additions(rows):
+    """Appends the ADDITIONS not in rows (a newer package may carry them)."""
+    have = {r[0] for r in rows}
+    added = [a for a in ADDITIONS if a[0] not in have]
+    rows.extend(a[:4] for a in added)
+    rows.sort(key=lambda r: r[0])
+    return added
 
 
 def fetch_xml(tmp):
@@ -63,12 +84,18 @@ def main():
         version, date, rows = parse(xml)
     if not rows:
         sys.exit("build-cwe-catalog: no weaknesses found in %s" % xml)
+    added = add_additions(rows)
+    extra = ""
+    if added:
+        extra = (" Added from later CWE releases: %s." %
+                 ", ".join("CWE-%d (added in CWE %s)" % (a[0], a[4]) for a in added))
     doc = {
         "about": ("Derived from the CWE(TM) List version %s (%s) by The MITRE Corporation, "
                   "https://cwe.mitre.org, as shipped in the npm package %s, with "
                   "scripts/build-cwe-catalog.py. CWE is a trademark of MITRE; the CWE "
                   "content is used under the CWE Terms of Use "
-                  "(https://cwe.mitre.org/about/termsofuse.html)." % (version, date, PACKAGE)),
+                  "(https://cwe.mitre.org/about/termsofuse.html).%s"
+                  % (version, date, PACKAGE, extra)),
         "version": version,
         "columns": ["id", "name", "abstraction", "parents_view_1000"],
         "weaknesses": rows,

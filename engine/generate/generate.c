@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "engine/expr/expr.h"
+#include "engine/generate/aliases.h"
 #include "engine/generate/classify.h"
 #include "engine/generate/score.h"
 #include "engine/model/model.h"
@@ -131,6 +132,7 @@ struct gen {
 	struct uid_map cm_index; /* uid -> index into cms */
 	json_t *active;          /* owned: overrides in force (override_load_active) */
 	json_t *expired;         /* owned: risk acceptances that have expired */
+	json_t *merged;          /* owned: uid -> "merged into NEW@key" (gen_apply_aliases) */
 	json_t *summary;         /* owned until returned */
 	json_t *changes;         /* borrowed from summary */
 	struct ts_err *err;
@@ -177,6 +179,7 @@ static void gen_release(struct gen *g)
 	ts_buf_free(&g->row);
 	json_decref(g->active);
 	json_decref(g->expired);
+	json_decref(g->merged);
 	json_decref(g->frameworks);
 	json_decref(g->components);
 	json_decref(g->flows);
@@ -1157,6 +1160,9 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 /* Why an item keyed "...@key" is no longer generated. */
 static char *removal_reason(struct gen *g, const char *uid, bool threat)
 {
+	const char *merged = json_string_value(json_object_get(g->merged, uid));
+	if (merged)
+		return ts_strdup(merged);
 	const char *at = strrchr(uid, '@');
 	const char *key = at ? at + 1 : "";
 	bool gone = strcmp(key, "*") != 0 && !component(g, key) &&
@@ -1838,6 +1844,9 @@ static int prepare(struct gen *g)
 	if ((rc = override_load_active(g->s, g->project_id, g->now, &g->active, &g->expired,
 	                               g->err)) < 0)
 		return rc;
+	/* Overrides set on a merged entry's former id hold for the survivor. */
+	gen_alias_override_keys(g->lib, g->active);
+	gen_alias_override_keys(g->lib, g->expired);
 	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
 	    (rc = manual_items(g)) < 0)
 		return rc;
@@ -1874,6 +1883,9 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	store_bind_static(st, 3, g.cls.risk_class);
 	store_bind_static(st, 4, g.cls.rule);
 	if ((rc = step_done(&g, st, "record classification")) < 0)
+		goto rollback;
+	g.merged = json_object();
+	if ((rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
 		goto rollback;
 	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
 	    (rc = cms_by_status(&g)) < 0)

@@ -677,6 +677,22 @@ static bool type_id_shape(const char *id)
 	return true;
 }
 
+/* The optional "aliases" member: former ids shaped like the entry's own
+ * (prefix 'T' or 'C'), none repeated. New array of borrowed strings. */
+static const char **v_aliases(struct lib_vctx *v, char prefix, size_t *ret_n)
+{
+	const char **al = lib_v_str_list(v, "aliases", false, ret_n);
+	for (size_t i = 0; i < *ret_n; i++) {
+		if (!id_shape(al[i], prefix))
+			lib_verr(v, "aliases", "\"%s\" must look like %c-WORD[-WORD...]", al[i],
+			         prefix);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(al[k], al[i]) == 0)
+				lib_verr(v, "aliases", "\"%s\" is listed twice", al[i]);
+	}
+	return al;
+}
+
 static const char *const kind_names[] = {"process", "store", "actor"};
 
 static bool validate_type(struct lib_vctx *v, struct lib_component_type *t)
@@ -843,6 +859,7 @@ static void validate_satisfied_by(struct lib_vctx *v, struct lib_countermeasure 
 
 static void free_cm(struct lib_countermeasure *c)
 {
+	free((void *)c->aliases);
 	free((void *)c->how_to);
 	free((void *)c->training);
 	for (size_t i = 0; i < c->n_compliance; i++)
@@ -956,15 +973,16 @@ static void validate_training(struct lib_vctx *v, struct lib_countermeasure *c)
 
 static bool validate_cm(struct lib_vctx *v, struct lib_countermeasure *c)
 {
-	static const char *const keys[] = {"id",          "title",      "priority",
-	                                   "requirement", "how_to",     "acceptance_test",
-	                                   "training",    "compliance", "satisfied_by"};
+	static const char *const keys[] = {
+	    "id",     "title",           "aliases",  "priority",   "requirement",
+	    "how_to", "acceptance_test", "training", "compliance", "satisfied_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	c->id = lib_v_str(v, "id", true);
 	if (c->id && !id_shape(c->id, 'C'))
 		lib_verr(v, "id",
 		         "must look like C-WORD[-WORD...] (upper case letters and digits)");
 	c->title = lib_v_str(v, "title", true);
+	c->aliases = v_aliases(v, 'C', &c->n_aliases);
 	c->requirement = lib_v_str(v, "requirement", true);
 	c->acceptance_test = lib_v_str(v, "acceptance_test", false);
 	validate_priority(v, c);
@@ -1003,6 +1021,7 @@ static char stride_letter(const char *s)
 
 static void free_threat(struct lib_threat *t)
 {
+	free((void *)t->aliases);
 	free((void *)t->applies_to);
 	free((void *)t->detected_by);
 	expr_free((struct expr *)t->condition);
@@ -1110,16 +1129,17 @@ static void validate_threat_cms(struct lib_vctx *v, struct lib_threat *t)
 
 static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 {
-	static const char *const keys[] = {"id",         "title", "description", "stride",
-	                                   "applies_to", "scope", "condition",   "severity",
-	                                   "likelihood", "cwe",   "capec",       "countermeasures",
-	                                   "detected_by"};
+	static const char *const keys[] = {
+	    "id",         "title", "aliases",         "description", "stride",
+	    "applies_to", "scope", "condition",       "severity",    "likelihood",
+	    "cwe",        "capec", "countermeasures", "detected_by"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !id_shape(t->id, 'T'))
 		lib_verr(v, "id",
 		         "must look like T-WORD[-WORD...] (upper case letters and digits)");
 	t->title = lib_v_str(v, "title", true);
+	t->aliases = v_aliases(v, 'T', &t->n_aliases);
 	t->description = lib_v_str(v, "description", true);
 	validate_stride(v, t);
 	t->applies_to = lib_v_str_list(v, "applies_to", true, &t->n_applies_to);
@@ -1435,6 +1455,43 @@ static void load_threats(struct library *lib, struct lib_diag *d, struct pending
 	free(win);
 }
 
+/* Records one alias of the entry id (file, path: the entry), refusing one that
+ * is an id or already another entry's alias. */
+static void add_alias(struct library *lib, struct lib_diag *d, const char *alias, const char *id,
+                      const char *file, const char *path)
+{
+	const char *other = json_string_value(json_object_get(lib->aliases, alias));
+	bool is_id = library_threat(lib, alias) || library_countermeasure(lib, alias);
+	if (!is_id && !other) {
+		json_object_set_new(lib->aliases, alias, json_string(id));
+		return;
+	}
+	char *p = lib_path_key(path, "aliases");
+	if (is_id)
+		lib_diag_add(d, false, TS_E_INVALID, file, p,
+		             "alias \"%s\" of \"%s\" is the id of an entry", alias, id);
+	else
+		lib_diag_add(d, false, TS_E_INVALID, file, p,
+		             "alias \"%s\" of \"%s\" is already an alias of \"%s\"", alias, id,
+		             other);
+	free(p);
+}
+
+/* The alias table, once every threat and countermeasure is known. */
+static void load_aliases(struct library *lib, struct lib_diag *d)
+{
+	for (size_t i = 0; i < lib->n_cms; i++) {
+		const struct lib_countermeasure *c = &lib->cms[i];
+		for (size_t k = 0; k < c->n_aliases; k++)
+			add_alias(lib, d, c->aliases[k], c->id, c->file, c->path);
+	}
+	for (size_t i = 0; i < lib->n_threats; i++) {
+		const struct lib_threat *t = &lib->threats[i];
+		for (size_t k = 0; k < t->n_aliases; k++)
+			add_alias(lib, d, t->aliases[k], t->id, t->file, t->path);
+	}
+}
+
 static void load_blueprints(struct library *lib, struct lib_diag *d, struct pending_list *l)
 {
 	size_t n = 0;
@@ -1463,6 +1520,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	lib->docs = json_array();
 	lib->mappings = json_object();
 	lib->containers = json_object();
+	lib->aliases = json_object();
 	struct pending_list lists[N_CATS] = {0};
 	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
 	int rc = 0;
@@ -1486,6 +1544,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 		lib->n_mappings += json_object_size(fm);
 	load_cms(lib, d, &lists[CAT_CMS]);
 	load_threats(lib, d, &lists[CAT_THREATS]);
+	load_aliases(lib, d);
 	load_blueprints(lib, d, &lists[CAT_BLUEPRINTS]);
 	for (int c = 0; c < N_CATS; c++)
 		free(lists[c].v);
@@ -1550,6 +1609,7 @@ void library_free(struct library *lib)
 	free(lib->blueprints);
 	json_decref(lib->mappings);
 	json_decref(lib->containers);
+	json_decref(lib->aliases);
 	json_decref(lib->docs);
 	for (size_t i = 0; i < lib->n_strings; i++)
 		free(lib->strings[i]);
@@ -1635,6 +1695,11 @@ const struct lib_countermeasure *library_countermeasure(const struct library *li
 const struct lib_blueprint *library_blueprint(const struct library *lib, const char *kind)
 {
 	return search_id(lib->blueprints, lib->n_blueprints, sizeof(*lib->blueprints), kind);
+}
+
+const char *library_alias_target(const struct library *lib, const char *old_id)
+{
+	return old_id ? json_string_value(json_object_get(lib->aliases, old_id)) : NULL;
 }
 
 const char *library_map_type(const struct library *lib, const char *format, const char *foreign)

@@ -49,6 +49,10 @@ struct lib_component_type {
 struct lib_threat {
 	const char *id; /* "T-WEB-XSS" */
 	const char *title;
+	/* Former ids of the entry (merged duplicates): generation renames stored
+	 * threats "ALIAS@key" to "ID@key". Never an id or another entry's alias. */
+	const char **aliases;
+	size_t n_aliases;
 	const char *description;
 	char stride[7];          /* letters in STRIDE order, e.g. "TI" */
 	const char **applies_to; /* component type ids */
@@ -110,6 +114,8 @@ struct lib_satisfied_by {
 struct lib_countermeasure {
 	const char *id; /* "C-OUTPUT-ENCODING" */
 	const char *title;
+	const char **aliases; /* former ids, as for threats */
+	size_t n_aliases;
 	int priority;            /* 1 (most urgent) .. 4 */
 	const char *requirement; /* user story */
 	const struct lib_how_to *how_to;
@@ -164,6 +170,10 @@ const struct lib_component_type *library_component_type(const struct library *li
 const struct lib_threat *library_threat(const struct library *lib, const char *id);
 const struct lib_countermeasure *library_countermeasure(const struct library *lib, const char *id);
 const struct lib_blueprint *library_blueprint(const struct library *lib, const char *kind);
+
+/* The id an entry's former id (an alias of a threat or countermeasure) now
+ * has, borrowed; NULL when old_id is no alias. */
+const char *library_alias_target(const struct library *lib, const char *old_id);
 
 /* The library type a foreign type or tag maps to for format ("otm",
  * "threatdragon"), compared case-insensitively; NULL when unmapped. Borrowed. */

@@ -73,6 +73,7 @@ struct library {
 	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
 	size_t n_mappings;
 	json_t *containers; /* {"otm": {"lower-case foreign": true}, ...} */
+	json_t *aliases;    /* {"OLD-ID": "NEW-ID"}, threats and countermeasures */
 	json_t *docs;       /* every parsed file: keeps the borrowed strings alive */
 	char **strings;     /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;
@@ -88,6 +89,14 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
  * are known: structure, conditions over the profile, types and references. */
 void lib_blueprint_validate(const struct library *lib, json_t *bp, const char *file,
                             const char *path, struct lib_diag *d);
+
+/* Lint checks of engine/library/lint_duplicates.c: identical titles among
+ * threats and among countermeasures (errors), threats sharing a CWE, a
+ * component type and their condition (warnings), and threats mapped only to
+ * Pillar or Class CWE entries of the catalog in dirs (warnings; skipped when
+ * no directory has one). */
+void lib_lint_duplicates(const struct library *lib, const char *const *dirs, size_t n_dirs,
+                         struct lib_diag *d);
 
 /* Shape of a control id of framework ("nist-800-53", ...): NULL when valid, else
  * a static description of the expected shape. Unknown framework: "unknown". */

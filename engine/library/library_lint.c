@@ -295,6 +295,7 @@ int library_lint(const char *const *dirs, size_t n_dirs, const struct library_li
 	if (asvs)
 		check_catalog(lib, &d, "owasp-asvs", asvs, false);
 	extra_warnings(lib, &d);
+	lib_lint_duplicates(lib, dirs, n_dirs, &d);
 
 	json_t *report = json_object();
 	json_object_set_new(report, "format", json_string("threatsync-library-lint/1"));

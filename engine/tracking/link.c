@@ -12,7 +12,8 @@
 
 static const char SQL_PROJECT[] = "SELECT id FROM projects WHERE slug = ?1";
 static const char SQL_TASK[] =
-    "SELECT c.id, t.remote_key FROM countermeasures c LEFT JOIN tickets t ON t.id = c.ticket_id"
+    "SELECT c.id, t.remote_key, coalesce(c.marker_key, c.uid) FROM countermeasures c"
+    " LEFT JOIN tickets t ON t.id = c.ticket_id"
     " WHERE c.project_id = ?1 AND c.uid = ?2";
 static const char SQL_KEY_OWNER[] =
     "SELECT t.marker, (SELECT group_concat(c.uid, ', ') FROM countermeasures c"
@@ -70,10 +71,11 @@ int link_task_find(struct store *s, const char *slug, const char *uid, struct li
 	ret->project_id = project;
 	ret->countermeasure_id = sqlite3_column_int64(st, 0);
 	ret->ticket_key = ts_strdup(store_col_text(st, 1));
+	/* A task renamed by a library merge keeps the marker of its first uid. */
+	marker_make(slug, store_col_text(st, 2), ret->marker);
 	sqlite3_reset(st);
 	ret->slug = ts_strdup(slug);
 	ret->uid = ts_strdup(uid);
-	marker_make(slug, uid, ret->marker);
 	return 0;
 }
 

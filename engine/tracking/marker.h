@@ -13,7 +13,8 @@
 /* Bytes a marker needs, with its NUL (27 + 1, rounded up). */
 #define MARKER_SIZE 32
 
-/* The marker of the ticket of key (a task uid "C-X@component", or a group key)
+/* The marker of the ticket of key (a task uid "C-X@component", or a group key;
+ * for a task renamed by a library merge, the uid it had first: marker_key)
  * in project slug: MARKER_PREFIX and the first 16 lower-case hex digits of
  * SHA-256("SLUG/KEY"). Stable across versions: existing tickets are found by
  * it. */

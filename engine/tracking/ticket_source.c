@@ -10,7 +10,7 @@
 
 static const char SQL_TASK[] =
     "SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, c.last_version,"
-    " c.state, p.slug, x.hash, x.body FROM countermeasures c"
+    " c.state, p.slug, x.hash, x.body, coalesce(c.marker_key, c.uid) FROM countermeasures c"
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";
 
@@ -162,10 +162,12 @@ int ticket_source_load_cached(struct store *s, struct ticket_texts *texts,
 	const char *state = (const char *)sqlite3_column_text(st, 7);
 	t->active = state && strcmp(state, "active") == 0;
 	t->project_slug = ts_strdup((const char *)sqlite3_column_text(st, 8));
+	/* A task renamed by a library merge keeps the marker of its first uid. */
+	marker_make(t->project_slug, (const char *)sqlite3_column_text(st, 11), t->marker);
 	sqlite3_reset(st);
 	t->severity = ts_strdup(highest_severity(t->body));
 	t->link_back = ts_asprintf("threatsync task %s of project %s", t->cm_uid, t->project_slug);
-	marker_make(t->project_slug, t->cm_uid, t->marker);
+
 	*ret = t;
 	return 0;
 }
