@@ -230,7 +230,7 @@ static void test_common_mappings(void **state)
 	    {"otm", "paypal", "payment_integration"},
 	    {"otm", "mailgun", "messaging_gateway"},
 	    {"otm", "vonage", "messaging_gateway"},
-	    {"otm", "pinecone", "search_engine"},
+	    {"otm", "pinecone", "vector_store"},
 	    {"otm", "databricks", "data_warehouse"},
 	    {"threatdragon", "api-gateway", "api_gateway"},
 	    {"threatdragon", "load-balancer", "load_balancer"},
