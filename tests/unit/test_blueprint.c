@@ -545,7 +545,7 @@ static void test_rules_other_kinds(void **state)
 	                           json_pack("[s]", "personal"),
 	                           json_pack("[s,s]", "azure-openai", "rag")));
 	assert_true(has_string(json_object_get(comp(m, "model"), "tags"), "llm"));
-	assert_string_equal(type_of(m, "vector"), "search_engine");
+	assert_string_equal(type_of(m, "vector"), "vector_store");
 	assert_string_equal(type_of(m, "provider"), "saas_api");
 	assert_true(has_string(prop(flow(m, "model-provider"), "data"), "pii"));
 	json_decref(m);
