@@ -97,10 +97,10 @@ struct real_file {
  * the VPC's address range are left out with a warning each. */
 static const struct real_file real_files[] = {
     {"EXAMPLE.json", 4, 2, 2, 1, 2, 1, 1, 52, 62, 1},
-    {"startleft-cloudformation.otm", 17, 16, 7, 0, 0, 6, 0, 130, 151, 0},
+    {"startleft-cloudformation.otm", 17, 16, 7, 0, 0, 6, 0, 131, 153, 0},
     {"startleft-tfplan-official.otm", 8, 8, 1, 0, 0, 0, 0, 52, 71, 0},
-    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 0, 0, 116, 147, 0},
-    {"startleft-lucid-aws-vpc.otm", 9, 8, 4, 0, 0, 0, 0, 53, 74, 0},
+    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 0, 0, 118, 151, 0},
+    {"startleft-lucid-aws-vpc.otm", 9, 8, 4, 0, 0, 0, 0, 54, 76, 0},
     {"startleft-mtmt-example.otm", 4, 6, 2, 43, 43, 24, 0, 84, 98, 0},
 };
 

@@ -445,14 +445,14 @@ static void test_demos_generate(void **state)
 		long long threats, tasks;
 		const char *incomplete; /* its title, or NULL when it does not hold */
 	} want[] = {
-	    {"generic-cms.json", 63, 74,
+	    {"generic-cms.json", 65, 78,
 	     "Threat model has elements of unknown technology: Databse, Admin"},
-	    {"iot-device.json", 140, 163,
+	    {"iot-device.json", 152, 182,
 	     "Threat model has elements of unknown technology: Cloud integration, Browser"},
-	    {"online-game.json", 154, 191,
+	    {"online-game.json", 160, 203,
 	     "Threat model has elements of unknown technology: Browser, Customer Support, Lobby"},
-	    {"v2-threat-model.json", 92, 112, NULL},
-	    {"payment-online.json", 86, 96,
+	    {"v2-threat-model.json", 94, 116, NULL},
+	    {"payment-online.json", 87, 98,
 	     "Threat model has elements of unknown technology: Customer Client"},
 	};
 	char *cdir = tu_tmpdir();
