@@ -194,9 +194,10 @@ static void test_every_blueprint(void **state)
 						    variant == 0 ? json_pack("[s]", "postgres")
 						    : variant == 1
 						        ? json_pack("[s,s]", "mongodb", "grpc")
-						        : json_pack("[s,s,s,s,s,s]", "react-native",
-						                    "graphql", "redis", "openai",
-						                    "vault", "timescaledb");
+						        : json_pack("[s,s,s,s,s,s,s]",
+						                    "react-native", "graphql",
+						                    "redis", "openai", "vault",
+						                    "timescaledb", "mcp");
 						json_t *p =
 						    profile_of(bp->id, auths[a], exposures[x],
 						               hostings[h], data, stack);
@@ -545,9 +546,18 @@ static void test_rules_other_kinds(void **state)
 	                           json_pack("[s]", "personal"),
 	                           json_pack("[s,s]", "azure-openai", "rag")));
 	assert_true(has_string(json_object_get(comp(m, "model"), "tags"), "llm"));
-	assert_string_equal(type_of(m, "vector"), "search_engine");
+	assert_string_equal(type_of(m, "vector"), "vector_store");
 	assert_string_equal(type_of(m, "provider"), "saas_api");
 	assert_true(has_string(prop(flow(m, "model-provider"), "data"), "pii"));
+	assert_null(comp(m, "agent"));
+	json_decref(m);
+	/* An agent stack adds the agent orchestrator, MCP its tool server. */
+	m = expand(lib, profile_of("ml_inference", "sso", "internet", "aws", json_array(),
+	                           json_pack("[s,s,s]", "bedrock", "langgraph", "mcp")));
+	assert_string_equal(type_of(m, "agent"), "ai_agent");
+	assert_string_equal(type_of(m, "tools"), "mcp_server");
+	assert_non_null(flow(m, "agent-tools"));
+	assert_non_null(flow(m, "agent-model"));
 	json_decref(m);
 	m = expand(lib, profile_of("ml_inference", "api_keys", "partner", "aws", json_array(),
 	                           json_pack("[s]", "vllm")));

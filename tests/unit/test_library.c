@@ -83,7 +83,12 @@ static void test_shipped_library(void **state)
 	                                    "external_system",
 	                                    "generic_process",
 	                                    "generic_store",
-	                                    "generic_actor"};
+	                                    "generic_actor",
+	                                    "native_service",
+	                                    "service_registry",
+	                                    "mcp_server",
+	                                    "ai_agent",
+	                                    "vector_store"};
 	assert_int_equal(library_n_component_types(lib), TS_ARRAY_SIZE(vocab));
 	for (size_t i = 0; i < TS_ARRAY_SIZE(vocab); i++)
 		assert_non_null(library_component_type(lib, vocab[i]));
@@ -230,7 +235,7 @@ static void test_common_mappings(void **state)
 	    {"otm", "paypal", "payment_integration"},
 	    {"otm", "mailgun", "messaging_gateway"},
 	    {"otm", "vonage", "messaging_gateway"},
-	    {"otm", "pinecone", "search_engine"},
+	    {"otm", "pinecone", "vector_store"},
 	    {"otm", "databricks", "data_warehouse"},
 	    {"threatdragon", "api-gateway", "api_gateway"},
 	    {"threatdragon", "load-balancer", "load_balancer"},
@@ -791,7 +796,7 @@ static void test_cli_lint(void **state)
 	json_t *rep = json_loads(out, 0, &jerr);
 	assert_non_null(rep);
 	assert_true(json_is_true(json_object_get(rep, "ok")));
-	assert_int_equal(json_integer_value(get_path(rep, "counts", "component_types")), 50);
+	assert_int_equal(json_integer_value(get_path(rep, "counts", "component_types")), 55);
 	json_decref(rep);
 	free(out);
 	free(err);
