@@ -1226,14 +1226,72 @@ static void load_containers(struct library *lib, struct lib_diag *d, const char 
 	}
 }
 
+/* implied_properties: {format: {foreign type or tag: {property: value}}}; a
+ * later directory's entry for the same (format, foreign) replaces the earlier. */
+static void load_implied(struct library *lib, struct lib_diag *d, const char *file, json_t *ip)
+{
+	if (!ip)
+		return;
+	if (!json_is_object(ip)) {
+		lib_diag_add(d, false, TS_E_INVALID, file, "$.implied_properties",
+		             "must be an object of format: {foreign type: {properties}}");
+		return;
+	}
+	const char *fmt;
+	json_t *map;
+	json_object_foreach (ip, fmt, map) {
+		char *fpath = lib_path_key("$.implied_properties", fmt);
+		if (!known_format(fmt) || !json_is_object(map)) {
+			lib_diag_add(d, false, TS_E_INVALID, file, fpath,
+			             known_format(fmt)
+			                 ? "must be an object of foreign type: {properties}"
+			                 : "unknown format (expected otm or threatdragon)");
+			free(fpath);
+			continue;
+		}
+		json_t *merged = json_object_get(lib->implied, fmt);
+		if (!merged) {
+			merged = json_object();
+			json_object_set_new(lib->implied, fmt, merged);
+		}
+		const char *foreign;
+		json_t *props;
+		json_object_foreach (map, foreign, props) {
+			char *p = lib_path_key(fpath, foreign);
+			bool ok = *foreign && json_is_object(props) && json_object_size(props) > 0;
+			const char *k;
+			json_t *v;
+			json_object_foreach (props, k, v) {
+				ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+			}
+			if (!ok) {
+				lib_diag_add(d, false, TS_E_INVALID, file, p,
+				             "must be a non-empty object of property: string, number "
+				             "or boolean");
+			} else {
+				char *lower = ts_strdup(foreign);
+				for (char *c = lower; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				json_object_set(merged, lower, props);
+				free(lower);
+			}
+			free(p);
+		}
+		free(fpath);
+	}
+}
+
 static void load_mappings(struct library *lib, struct lib_diag *d, const char *file, json_t *doc)
 {
 	/* container_types may sit next to type_mappings (read by
 	 * load_containers once every directory's mappings are in); top_array
 	 * reports any other member, so it is taken out of a copy. */
 	json_t *rest = json_is_object(doc) ? json_copy(doc) : json_incref(doc);
-	if (json_is_object(rest))
+	if (json_is_object(rest)) {
 		json_object_del(rest, "container_types");
+		json_object_del(rest, "implied_properties");
+	}
+	load_implied(lib, d, file, json_object_get(doc, "implied_properties"));
 	json_t *tm = top_array(d, file, rest, "type_mappings", false);
 	json_decref(rest);
 	if (!tm)
@@ -1624,6 +1682,7 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	lib->docs = json_array();
 	lib->mappings = json_object();
 	lib->containers = json_object();
+	lib->implied = json_object();
 	struct pending_list lists[N_LISTS] = {0};
 	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
 	int rc = 0;
@@ -1717,6 +1776,7 @@ void library_free(struct library *lib)
 	free(lib->tags);
 	json_decref(lib->mappings);
 	json_decref(lib->containers);
+	json_decref(lib->implied);
 	json_decref(lib->docs);
 	for (size_t i = 0; i < lib->n_strings; i++)
 		free(lib->strings[i]);
@@ -1916,6 +1976,25 @@ static bool typeinfo_container_cb(void *ud, const char *format, const char *fore
 	return library_is_container(ud, format, foreign);
 }
 
+json_t *library_implied_properties(const struct library *lib, const char *format,
+                                   const char *foreign)
+{
+	json_t *m = json_object_get(lib->implied, format);
+	if (!m || !foreign || !*foreign)
+		return NULL;
+	char *lower = ts_strdup(foreign);
+	for (char *s = lower; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	json_t *props = json_object_get(m, lower);
+	free(lower);
+	return props;
+}
+
+static json_t *typeinfo_implied_cb(void *ud, const char *format, const char *foreign)
+{
+	return library_implied_properties(ud, format, foreign);
+}
+
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 {
 	ret->ud = (void *)lib;
@@ -1923,4 +2002,5 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 	ret->kind = typeinfo_kind_cb;
 	ret->map = typeinfo_map_cb;
 	ret->container = typeinfo_container_cb;
+	ret->implied = typeinfo_implied_cb;
 }

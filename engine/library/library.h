@@ -209,6 +209,12 @@ const char *library_map_type(const struct library *lib, const char *format, cons
  * that an importer makes a trust zone rather than a component? */
 bool library_is_container(const struct library *lib, const char *format, const char *foreign);
 
+/* The properties a foreign type or tag of format implies for the component
+ * it names (mappings.json implied_properties: "openai" implies llm), compared
+ * case-insensitively: an object borrowed from lib, or NULL when none. */
+json_t *library_implied_properties(const struct library *lib, const char *format,
+                                   const char *foreign);
+
 /* Fills ret (engine/model/model.h) with callbacks answering from lib: the type's own id,
  * kind name of a type, type mapping. lib must outlive every use of ret. */
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);

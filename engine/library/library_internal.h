@@ -77,6 +77,7 @@ struct library {
 	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
 	size_t n_mappings;
 	json_t *containers; /* {"otm": {"lower-case foreign": true}, ...} */
+	json_t *implied;    /* {"otm": {"lower-case foreign": {properties}}, ...} */
 	json_t *docs;       /* every parsed file: keeps the borrowed strings alive */
 	char **strings;     /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;

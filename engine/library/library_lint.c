@@ -286,6 +286,19 @@ static void vocabulary_check(const struct library *lib, struct lib_diag *d,
 	}
 	for (size_t i = 0; i < library_n_blueprints(lib); i++)
 		vocab_blueprint(&vc, library_blueprint_at(lib, i));
+	/* What importers imply from foreign types (the file is no longer known
+	 * after overlaying: named by the member). */
+	const char *fmt, *foreign;
+	json_t *map, *props;
+	json_object_foreach (lib->implied, fmt, map) {
+		json_object_foreach (map, foreign, props) {
+			char *p1 = lib_path_key("$.implied_properties", fmt);
+			char *p2 = lib_path_key(p1, foreign);
+			vocab_sets(&vc, props, LIB_PROP_COMPONENT, "mappings.json", p2);
+			free(p1);
+			free(p2);
+		}
+	}
 	for (size_t i = 0; i < library_n_properties(lib); i++) {
 		const struct lib_property *p = library_property_at(lib, i);
 		if (!vc.used_props[i])
