@@ -71,7 +71,8 @@ def tasks_of(sb, slug, model=None, profile=None):
     if model:
         sb.run("model", "import", slug, model)
     else:
-        sb.run("model", "init", slug, "--profile", profile)
+        sb.run("model", "init", slug, "--profile", profile, "--out",
+               os.path.join(sb.tmp, slug + ".model.json"))
     sb.run("generate", slug)
     doc = json.loads(sb.run("countermeasures", slug, "--json"))
     return [c for c in doc["countermeasures"]
