@@ -445,14 +445,14 @@ static void test_demos_generate(void **state)
 		long long threats, tasks;
 		const char *incomplete; /* its title, or NULL when it does not hold */
 	} want[] = {
-	    {"generic-cms.json", 63, 74,
+	    {"generic-cms.json", 60, 71,
 	     "Threat model has elements of unknown technology: Databse, Admin"},
-	    {"iot-device.json", 140, 163,
+	    {"iot-device.json", 133, 155,
 	     "Threat model has elements of unknown technology: Cloud integration, Browser"},
-	    {"online-game.json", 154, 191,
+	    {"online-game.json", 147, 184,
 	     "Threat model has elements of unknown technology: Browser, Customer Support, Lobby"},
-	    {"v2-threat-model.json", 92, 112, NULL},
-	    {"payment-online.json", 86, 96,
+	    {"v2-threat-model.json", 87, 107, NULL},
+	    {"payment-online.json", 83, 93,
 	     "Threat model has elements of unknown technology: Customer Client"},
 	};
 	char *cdir = tu_tmpdir();
