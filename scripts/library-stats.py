@@ -9,11 +9,14 @@ WidgetsRUs (examples/widgetsrus/model.json) and every example profile
 generated with the shipped configuration in a throw-away database.
 
 usage: scripts/library-stats.py THREATSYNC [--json]
-       scripts/library-stats.py THREATSYNC --per-component PROJECT
+       scripts/library-stats.py THREATSYNC --per-component PROJECT [--check FILE]
            (PROJECT: widgetsrus or a profile's file name without .json) prints
            "component P1 P2 P3 P4 total" lines: the golden
            tests/data/library/widgetsrus-tasks.txt is this output for widgetsrus.
+           --check FILE compares instead of printing, and exits 1 with the
+           difference when they differ.
 """
+import difflib
 import glob
 import json
 import os
@@ -111,7 +114,7 @@ def main():
         sys.exit(__doc__)
     sb = Sandbox(args[0])
     try:
-        if len(args) == 3 and args[1] == "--per-component":
+        if len(args) in (3, 5) and args[1] == "--per-component":
             found = dict(projects())
             if args[2] not in found:
                 sys.exit("no such project: %s" % args[2])
@@ -119,13 +122,25 @@ def main():
             comps = {}
             for c in tasks:
                 comps.setdefault(c["component"], []).append(c)
-            print("# component P1 P2 P3 P4 total (in-scope open tasks, %s)" % args[2])
+            lines = ["# component P1 P2 P3 P4 total (in-scope open tasks, %s; "
+                     "scripts/library-stats.py)" % args[2]]
             for name in sorted(comps):
                 p = per_priority(comps[name])
-                print("%s %d %d %d %d %d" % (name, p["P1"], p["P2"], p["P3"], p["P4"],
-                                             len(comps[name])))
+                lines.append("%s %d %d %d %d %d" % (name, p["P1"], p["P2"], p["P3"], p["P4"],
+                                                    len(comps[name])))
             p = per_priority(tasks)
-            print("TOTAL %d %d %d %d %d" % (p["P1"], p["P2"], p["P3"], p["P4"], len(tasks)))
+            lines.append("TOTAL %d %d %d %d %d" % (p["P1"], p["P2"], p["P3"], p["P4"],
+                                                  len(tasks)))
+            text = "\n".join(lines) + "\n"
+            if len(args) == 5 and args[3] == "--check":
+                with open(args[4]) as f:
+                    want = f.read()
+                if want != text:
+                    sys.stdout.writelines(difflib.unified_diff(
+                        want.splitlines(True), text.splitlines(True), args[4], "generated"))
+                    sys.exit(1)
+                return
+            sys.stdout.write(text)
             return
         out = {"library": library_distribution(sb), "projects": {}}
         for slug, src in projects():
