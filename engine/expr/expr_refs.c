@@ -37,14 +37,13 @@ struct walk {
 
 /* Fields of the model's objects that are structure, not properties
  * (schema/model.schema.json). NULL-terminated. */
-static const char *const component_fields[] = {
-    "id", "type", "name", "trust_zone", "parent", "description", "tags", "properties", "code",
-    NULL};
+static const char *const component_fields[] = {"id",     "type",        "name", "trust_zone",
+                                               "parent", "description", "tags", "properties",
+                                               "code",   NULL};
 static const char *const flow_fields[] = {
-    "id", "source", "destination", "protocol", "name", "description", "tags", "properties",
-    NULL};
-static const char *const model_fields[] = {
-    "format", "trust_zones", "threats", "countermeasures", NULL};
+    "id", "source", "destination", "protocol", "name", "description", "tags", "properties", NULL};
+static const char *const model_fields[] = {"format", "trust_zones", "threats", "countermeasures",
+                                           NULL};
 static const char *const project_fields[] = {"name", "description", "owner", NULL};
 
 static bool one_of(const char *key, const char *const *names)
@@ -65,8 +64,7 @@ static void emit(struct walk *w, enum expr_ref_kind kind, enum expr_ref_scope sc
 }
 
 /* A property reference: reported, and its value reached. */
-static struct reached property(struct walk *w, enum expr_ref_scope scope,
-                               const struct expr_node *n)
+static struct reached property(struct walk *w, enum expr_ref_scope scope, const struct expr_node *n)
 {
 	emit(w, EXPR_REF_PROPERTY, scope, n->u.member.key, n->u.member.key_len, NULL, n->col);
 	return (struct reached){R_PROPERTY, scope, n->u.member.key};

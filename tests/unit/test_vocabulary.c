@@ -122,7 +122,8 @@ static json_t *lint_dir(const char *dir)
 
 static const char *item(json_t *rep, const char *which, size_t i, const char *key)
 {
-	return json_string_value(json_object_get(json_array_get(json_object_get(rep, which), i), key));
+	return json_string_value(
+	    json_object_get(json_array_get(json_object_get(rep, which), i), key));
 }
 
 static void test_lint_undeclared_and_unused(void **state)
@@ -166,9 +167,8 @@ static void test_lint_undeclared_and_unused(void **state)
 	                    "the flow property \"unused\" is declared but no condition tests it");
 	assert_string_equal(item(rep, "warnings", 3, "message"),
 	                    "the tag \"saas\" is declared but no condition tests it");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "counts"),
-	                                                    "properties")),
-	                 3);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(rep, "counts"), "properties")), 3);
 	json_decref(rep);
 	tu_rmrf(dir);
 	free(dir);
@@ -248,8 +248,8 @@ static json_t *parse_with(struct library *lib, const char *name, const char *tex
 	library_typeinfo(lib, &ti);
 	json_t *model = NULL;
 	struct ts_err err = {0};
-	if (model_parse(name, text, strlen(text), MODEL_FORMAT_AUTO, false, &ti, &model, NULL,
-	                NULL, &err) < 0)
+	if (model_parse(name, text, strlen(text), MODEL_FORMAT_AUTO, false, &ti, &model, NULL, NULL,
+	                &err) < 0)
 		fail_msg("model_parse: %s", err.msg);
 	return model;
 }
@@ -351,20 +351,21 @@ static void test_blueprint_llm_provider(void **state)
 		size_t i;
 		json_t *c;
 		json_array_foreach (json_object_get(model, "components"), i, c) {
-			if (strcmp(json_string_value(json_object_get(c, "id")), "llm-provider") == 0)
+			if (strcmp(json_string_value(json_object_get(c, "id")), "llm-provider") ==
+			    0)
 				provider = c;
 		}
 		bool flow = false;
 		json_array_foreach (json_object_get(model, "flows"), i, c) {
-			flow = flow || strcmp(json_string_value(json_object_get(c, "id")),
-			                      "web-llm") == 0;
+			flow = flow ||
+			       strcmp(json_string_value(json_object_get(c, "id")), "web-llm") == 0;
 		}
 		if (k == 0) {
 			assert_non_null(provider);
-			assert_string_equal(
-			    json_string_value(json_object_get(provider, "type")), "saas_api");
-			assert_true(json_is_true(json_object_get(
-			    json_object_get(provider, "properties"), "llm")));
+			assert_string_equal(json_string_value(json_object_get(provider, "type")),
+			                    "saas_api");
+			assert_true(json_is_true(
+			    json_object_get(json_object_get(provider, "properties"), "llm")));
 			assert_true(flow);
 		} else {
 			assert_null(provider);
@@ -383,23 +384,24 @@ static void test_blueprint_llm_provider(void **state)
 static const char *model_json(const char *web_props, const char *llm_props, const char *llm_tags)
 {
 	static char buf[4096];
-	snprintf(buf, sizeof(buf),
-	         "{\"project\": {\"name\": \"Helpdesk\"},"
-	         " \"trust_zones\": [{\"id\": \"internet\", \"name\": \"Internet\", "
-	         "\"trust_level\": 0}, {\"id\": \"app\", \"name\": \"App\", \"trust_level\": 60},"
-	         " {\"id\": \"vendor\", \"name\": \"Vendor\", \"trust_level\": 10}],"
-	         " \"components\": ["
-	         "  {\"id\": \"user\", \"type\": \"user\", \"name\": \"User\", \"trust_zone\": "
-	         "\"internet\"},"
-	         "  {\"id\": \"web\", \"type\": \"web_app\", \"name\": \"Helpdesk\", \"trust_zone\": "
-	         "\"app\", \"properties\": %s},"
-	         "  {\"id\": \"llm\", \"type\": \"saas_api\", \"name\": \"Hosted model\", "
-	         "\"trust_zone\": \"vendor\", \"tags\": %s, \"properties\": %s}],"
-	         " \"flows\": [{\"id\": \"f1\", \"source\": \"user\", \"destination\": \"web\", "
-	         "\"protocol\": \"https\"},"
-	         "  {\"id\": \"f2\", \"source\": \"web\", \"destination\": \"llm\", \"protocol\": "
-	         "\"https\"}]}",
-	         web_props, llm_tags, llm_props);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"project\": {\"name\": \"Helpdesk\"},"
+	    " \"trust_zones\": [{\"id\": \"internet\", \"name\": \"Internet\", "
+	    "\"trust_level\": 0}, {\"id\": \"app\", \"name\": \"App\", \"trust_level\": 60},"
+	    " {\"id\": \"vendor\", \"name\": \"Vendor\", \"trust_level\": 10}],"
+	    " \"components\": ["
+	    "  {\"id\": \"user\", \"type\": \"user\", \"name\": \"User\", \"trust_zone\": "
+	    "\"internet\"},"
+	    "  {\"id\": \"web\", \"type\": \"web_app\", \"name\": \"Helpdesk\", \"trust_zone\": "
+	    "\"app\", \"properties\": %s},"
+	    "  {\"id\": \"llm\", \"type\": \"saas_api\", \"name\": \"Hosted model\", "
+	    "\"trust_zone\": \"vendor\", \"tags\": %s, \"properties\": %s}],"
+	    " \"flows\": [{\"id\": \"f1\", \"source\": \"user\", \"destination\": \"web\", "
+	    "\"protocol\": \"https\"},"
+	    "  {\"id\": \"f2\", \"source\": \"web\", \"destination\": \"llm\", \"protocol\": "
+	    "\"https\"}]}",
+	    web_props, llm_tags, llm_props);
 	return buf;
 }
 
