@@ -228,6 +228,41 @@ static void test_lint_configuration_rules(void **state)
 	free(dir);
 }
 
+/* `threatsync -c CONF library lint DIR` checks the configuration's rules:
+ * exit 65 naming the configuration file and the rule's line. */
+static void test_cli_lint_configuration(void **state)
+{
+	(void)state;
+	char *dir = write_library("component.handles_pii",
+	                          ", \"properties\": [{\"name\": \"handles_pii\", \"scope\": "
+	                          "\"component\", \"type\": \"boolean\", \"description\": \"x\"}]");
+	char *conf = tu_write_file(dir, "t.conf",
+	                           "library_paths = [ \".\" ];\n"
+	                           "classification = (\n"
+	                           "\t{ name = \"pii\"; when = \"model.any(c, c.handles_pii)\"; "
+	                           "class = \"high\"; },\n"
+	                           "\t{ name = \"cash\"; when = \"model.any(c, c.handles_cash)\"; "
+	                           "class = \"critical\"; }\n"
+	                           ");\n");
+	char *out = NULL, *err = NULL;
+	assert_int_equal(tu_cli(&out, &err, "-c", conf, "library", "lint", dir, NULL), EX_DATAERR);
+	char *want = ts_asprintf("%s: line 4: classify rule 'cash': column 16: tests the component "
+	                         "property \"handles_cash\", which is not declared",
+	                         conf);
+	if (!strstr(err, want) && !strstr(out, want))
+		fail_msg("expected '%s' in:\n%s%s", want, out, err);
+	free(want);
+	free(out);
+	free(err);
+	/* Without the configuration the rules are not read: the library is OK. */
+	assert_int_equal(tu_cli(&out, &err, "library", "lint", dir, NULL), 0);
+	free(out);
+	free(err);
+	free(conf);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 /* ---- the shipped library ------------------------------------------------- */
 
 static struct library *shipped_library(void)
@@ -475,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(test_refs_component_flow_project),
 	    cmocka_unit_test(test_lint_undeclared_and_unused),
 	    cmocka_unit_test(test_lint_configuration_rules),
+	    cmocka_unit_test(test_cli_lint_configuration),
 	    cmocka_unit_test(test_otm_implies_llm),
 	    cmocka_unit_test(test_threatdragon_implies_llm),
 	    cmocka_unit_test(test_blueprint_llm_provider),
