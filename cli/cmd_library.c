@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/config.h"
 #include "engine/library/library.h"
 
 /* The library directories to use: the arguments, else the configuration's
@@ -104,14 +105,41 @@ int cmd_library_lint(struct cli_ctx *ctx, int argc, char **argv)
 	if (!dirs)
 		return code;
 	struct library_lint_opts opts = {.catalogs_dir = catalogs};
+	/* The configuration's classification rules test the model too: with a
+	 * configuration in use (-c, or the one naming the library), they are
+	 * checked against the declared vocabulary as well. */
+	struct config *cfg = NULL;
+	if (n_args == 0 || ctx->config_path) {
+		cfg = cli_config(ctx);
+		if (!cfg) {
+			free(dirs);
+			return EX_CONFIG;
+		}
+	}
+	size_t n_rules = cfg ? cfg->n_rules : 0;
+	const char **conds = ts_calloc(n_rules + 1, sizeof(char *));
+	char **places = ts_calloc(n_rules + 1, sizeof(char *));
+	for (size_t i = 0; i < n_rules; i++) {
+		conds[i] = cfg->rules[i].when;
+		places[i] = ts_asprintf("line %d: classify rule '%s'", cfg->rules[i].line,
+		                        cfg->rules[i].name);
+	}
+	opts.conditions = conds;
+	opts.condition_places = (const char *const *)places;
+	opts.n_conditions = n_rules;
+	opts.conditions_file = cfg ? cfg->path : NULL;
 	struct ts_err err = {0};
 	json_t *report = NULL;
-	if (library_lint(dirs, n, &opts, &report, &err) < 0) {
+	int r = library_lint(dirs, n, &opts, &report, &err);
+	for (size_t i = 0; i < n_rules; i++)
+		free(places[i]);
+	free(places);
+	free(conds);
+	free(dirs);
+	if (r < 0) {
 		cli_error("%s", err.msg);
-		free(dirs);
 		return cli_exit_code(err.code, EX_SOFTWARE);
 	}
-	free(dirs);
 	bool ok = json_is_true(json_object_get(report, "ok"));
 	if (json) {
 		cli_print_json(report);

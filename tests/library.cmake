@@ -20,3 +20,22 @@ add_test(NAME examples/widgetsrus-backlog
                  --check ${CMAKE_SOURCE_DIR}/examples/widgetsrus/backlog.md)
 set_tests_properties(examples/widgetsrus-backlog PROPERTIES TIMEOUT 120
                      ENVIRONMENT "${TS_TEST_ENV}")
+
+# library/widgetsrus-priorities: WidgetsRUs's open in-scope tasks per priority
+# and component (scripts/library-stats.py with the shipped configuration and
+# library) are tests/data/library/widgetsrus-tasks.txt, so that a change of
+# severities, likelihoods, conditions or priorities shows in review.
+add_test(NAME library/widgetsrus-priorities
+         COMMAND Python3::Interpreter ${CMAKE_SOURCE_DIR}/scripts/library-stats.py
+                 $<TARGET_FILE:threatsync> --per-component widgetsrus
+                 --check ${CMAKE_CURRENT_SOURCE_DIR}/data/library/widgetsrus-tasks.txt)
+set_tests_properties(library/widgetsrus-priorities PROPERTIES TIMEOUT 120
+                     ENVIRONMENT "${TS_TEST_ENV}")
+
+# library/vocabulary-docs-current: the vocabulary tables of docs/library.md and
+# the described properties of schema/model.schema.json are what
+# tools/gen-vocabulary-docs.py writes from library/component_types.json.
+add_test(NAME library/vocabulary-docs-current
+         COMMAND Python3::Interpreter ${CMAKE_SOURCE_DIR}/tools/gen-vocabulary-docs.py --check
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(library/vocabulary-docs-current PROPERTIES TIMEOUT 60)

@@ -78,4 +78,40 @@ int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret, 
  * and the other model functions), e.g. to reject `flow` in a component condition. */
 unsigned expr_uses(const struct expr *e);
 
+/* What an expression reads of a model, for checking it against a declared
+ * vocabulary (library/component_types.json "properties" and "tags"). */
+enum expr_ref_kind {
+	EXPR_REF_PROPERTY, /* a property: component.llm, f.data, model.compliance */
+	EXPR_REF_TAG,      /* a string tested against tags: "saas" in component.tags */
+	EXPR_REF_VALUE,    /* a string a property is compared with: f.protocol == "ldap" */
+};
+
+/* Where a property lives. */
+enum expr_ref_scope {
+	EXPR_SCOPE_COMPONENT,
+	EXPR_SCOPE_FLOW,
+	EXPR_SCOPE_PROJECT, /* model.NAME falling back to model.project.NAME */
+	EXPR_SCOPE_ASSET,   /* a data asset's properties.NAME */
+};
+
+/* One reference. name (len bytes, not necessarily NUL-terminated) is the
+ * property, the tag or the value; for EXPR_REF_VALUE, property names the
+ * property compared. Every pointer is borrowed from the expression. */
+struct expr_ref {
+	enum expr_ref_kind kind;
+	enum expr_ref_scope scope; /* of the property (PROPERTY and VALUE) */
+	const char *name;
+	size_t len;
+	const char *property; /* VALUE only, NUL-terminated */
+	int col;              /* 1-based column of the token */
+};
+
+/* Calls cb for every property, tag and compared value e reads, in source
+ * order; the same name may come several times. What a member access reaches
+ * is decided from the tree alone: the roots and the variables of model.any
+ * and the _flow quantifiers are components and flows, a component's or flow's
+ * own fields (id, type, name, tags, protocol, ...) are not properties, any
+ * other member of them is one. Allocates nothing. */
+void expr_refs(const struct expr *e, void (*cb)(const struct expr_ref *ref, void *arg), void *arg);
+
 #endif

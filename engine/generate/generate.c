@@ -69,6 +69,7 @@ struct gcm {
 	const char *component_key;
 	const char *title;
 	int priority;
+	int priority_floor; /* most urgent priority its threats justify; 0: none yet */
 	double score;
 	int any_threat_in_scope;
 	int in_scope;
@@ -575,6 +576,9 @@ static void cm_link_threat(struct gen *g, struct gcm *c, size_t threat_index)
 	const struct gthreat *t = &g->threats[threat_index];
 	if (t->score > c->score)
 		c->score = t->score;
+	int floor = gen_priority_floor(t->severity, t->likelihood);
+	if (!c->priority_floor || floor < c->priority_floor)
+		c->priority_floor = floor;
 	if (t->in_scope)
 		c->any_threat_in_scope = 1;
 }
@@ -948,6 +952,10 @@ static struct gtext *text_of(struct gen *g, const struct gcm *c)
 static void cm_finish(struct gen *g, struct gcm *c)
 {
 	const struct config_policy *p = g->policy;
+	/* A library countermeasure is never more urgent than the most serious
+	 * threat it answers (gen_priority_floor); a manual one keeps its own. */
+	if (c->lc && c->priority_floor > c->priority)
+		c->priority = c->priority_floor;
 	c->in_scope = c->any_threat_in_scope &&
 	              (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
 	/* Threats in a stable order, whatever order they were linked in. */

@@ -49,3 +49,18 @@ double gen_score_threat(const char *severity, const char *likelihood, int class_
 	return gen_score(classify_rank(severity), likelihood_rank(likelihood), class_rank,
 	                 exposure);
 }
+
+int gen_priority_floor(const char *severity, const char *likelihood)
+{
+	/* [severity rank - 1][likelihood rank - 1] */
+	static const int floor_of[4][3] = {
+	    {4, 4, 3}, /* low */
+	    {4, 3, 2}, /* medium */
+	    {3, 2, 1}, /* high */
+	    {2, 1, 1}, /* critical */
+	};
+	int sev = severity ? classify_rank(severity) : 2;
+	if (sev < 1 || sev > 4)
+		sev = 2;
+	return floor_of[sev - 1][likelihood_rank(likelihood) - 1];
+}

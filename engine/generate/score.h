@@ -15,4 +15,15 @@ double gen_score(int severity_rank, int likelihood_rank, int class_rank, int exp
  * likelihood ("high" .. "low"; NULL or unknown counts as medium). */
 double gen_score_threat(const char *severity, const char *likelihood, int class_rank, int exposure);
 
+/* The most urgent task priority (1..4) a threat of this severity and
+ * likelihood justifies (docs/risk-score.md, "Priority"): a task is never more
+ * urgent than the most serious threat it answers.
+ *                 likelihood high  medium  low
+ *   critical                   1       1    2
+ *   high                       1       2    3
+ *   medium                     2       3    4
+ *   low                        3       4    4
+ * NULL or unknown names count as medium. */
+int gen_priority_floor(const char *severity, const char *likelihood);
+
 #endif

@@ -377,7 +377,11 @@ static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, cons
 	const char *k;
 	json_t *v;
 	json_object_foreach (doc, k, v) {
-		if (strcmp(k, key) != 0 && strcmp(k, "$schema") != 0 && strncmp(k, "x-", 2) != 0) {
+		/* The declared vocabulary lives beside the component types. */
+		bool vocab = strcmp(key, "component_types") == 0 &&
+		             (strcmp(k, "properties") == 0 || strcmp(k, "tags") == 0);
+		if (strcmp(k, key) != 0 && strcmp(k, "$schema") != 0 && strncmp(k, "x-", 2) != 0 &&
+		    !vocab) {
 			char *p = lib_path_key("$", k);
 			lib_diag_add(d, false, TS_E_INVALID, file, p,
 			             "unknown field (expected \"%s\")", key);
@@ -1242,14 +1246,72 @@ static void load_containers(struct library *lib, struct lib_diag *d, const char 
 	}
 }
 
+/* implied_properties: {format: {foreign type or tag: {property: value}}}; a
+ * later directory's entry for the same (format, foreign) replaces the earlier. */
+static void load_implied(struct library *lib, struct lib_diag *d, const char *file, json_t *ip)
+{
+	if (!ip)
+		return;
+	if (!json_is_object(ip)) {
+		lib_diag_add(d, false, TS_E_INVALID, file, "$.implied_properties",
+		             "must be an object of format: {foreign type: {properties}}");
+		return;
+	}
+	const char *fmt;
+	json_t *map;
+	json_object_foreach (ip, fmt, map) {
+		char *fpath = lib_path_key("$.implied_properties", fmt);
+		if (!known_format(fmt) || !json_is_object(map)) {
+			lib_diag_add(d, false, TS_E_INVALID, file, fpath,
+			             known_format(fmt)
+			                 ? "must be an object of foreign type: {properties}"
+			                 : "unknown format (expected otm or threatdragon)");
+			free(fpath);
+			continue;
+		}
+		json_t *merged = json_object_get(lib->implied, fmt);
+		if (!merged) {
+			merged = json_object();
+			json_object_set_new(lib->implied, fmt, merged);
+		}
+		const char *foreign;
+		json_t *props;
+		json_object_foreach (map, foreign, props) {
+			char *p = lib_path_key(fpath, foreign);
+			bool ok = *foreign && json_is_object(props) && json_object_size(props) > 0;
+			const char *k;
+			json_t *v;
+			json_object_foreach (props, k, v) {
+				ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+			}
+			if (!ok) {
+				lib_diag_add(d, false, TS_E_INVALID, file, p,
+				             "must be a non-empty object of property: string, number "
+				             "or boolean");
+			} else {
+				char *lower = ts_strdup(foreign);
+				for (char *c = lower; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				json_object_set(merged, lower, props);
+				free(lower);
+			}
+			free(p);
+		}
+		free(fpath);
+	}
+}
+
 static void load_mappings(struct library *lib, struct lib_diag *d, const char *file, json_t *doc)
 {
 	/* container_types may sit next to type_mappings (read by
 	 * load_containers once every directory's mappings are in); top_array
 	 * reports any other member, so it is taken out of a copy. */
 	json_t *rest = json_is_object(doc) ? json_copy(doc) : json_incref(doc);
-	if (json_is_object(rest))
+	if (json_is_object(rest)) {
 		json_object_del(rest, "container_types");
+		json_object_del(rest, "implied_properties");
+	}
+	load_implied(lib, d, file, json_object_get(doc, "implied_properties"));
 	json_t *tm = top_array(d, file, rest, "type_mappings", false);
 	json_decref(rest);
 	if (!tm)
@@ -1307,6 +1369,8 @@ static void load_mappings(struct library *lib, struct lib_diag *d, const char *f
 /* ---- the loader -------------------------------------------------------- */
 
 enum { CAT_TYPES, CAT_CMS, CAT_THREATS, CAT_BLUEPRINTS, N_CATS };
+/* Lists beyond the categories: the vocabulary of component_types.json. */
+enum { LIST_PROPS = N_CATS, LIST_TAGS, N_LISTS };
 
 static const struct {
 	const char *key;  /* top-level member */
@@ -1357,6 +1421,159 @@ static const struct lib_countermeasure *find_cm(const struct library *lib, const
 	return library_countermeasure(lib, id);
 }
 
+/* ---- the declared vocabulary ------------------------------------------ */
+
+static const char *const prop_scopes[] = {"component", "flow", "project", "asset"};
+static const char *const prop_types[] = {"boolean", "string", "integer", "number",
+                                         "string_list"};
+
+/* Collects the "properties" (keyed "SCOPE:NAME") and "tags" (keyed by the
+ * tag) of a component_types.json document into lists[LIST_PROPS], [LIST_TAGS]. */
+static void collect_vocabulary(struct library *lib, struct lib_diag *d, const char *file,
+                               json_t *doc, size_t dir, struct pending_list *lists)
+{
+	static const struct {
+		const char *key, *idkey;
+		int list;
+	} parts[] = {{"properties", "name", LIST_PROPS}, {"tags", "tag", LIST_TAGS}};
+	for (size_t k = 0; k < TS_ARRAY_SIZE(parts); k++) {
+		json_t *arr = json_object_get(doc, parts[k].key);
+		if (!arr)
+			continue;
+		char *base = lib_path_key("$", parts[k].key);
+		if (!json_is_array(arr)) {
+			lib_diag_add(d, false, TS_E_INVALID, file, base, "must be an array");
+			free(base);
+			continue;
+		}
+		size_t i;
+		json_t *e;
+		json_array_foreach (arr, i, e) {
+			char *path = lib_path_index(base, i);
+			json_t *id = json_object_get(e, parts[k].idkey);
+			if (!json_is_object(e) || !json_is_string(id) || !*json_string_value(id)) {
+				lib_diag_add(d, false, TS_E_INVALID, file, path,
+				             json_is_object(e) ? "\"%s\" must be a non-empty string"
+				                               : "must be an object with \"%s\"",
+				             parts[k].idkey);
+				free(path);
+				continue;
+			}
+			const char *key = json_string_value(id);
+			if (parts[k].list == LIST_PROPS) {
+				const char *scope = json_string_value(json_object_get(e, "scope"));
+				key = intern(lib, ts_asprintf("%s:%s", scope ? scope : "", key));
+			}
+			struct pending p = {.id = key,
+			                    .entry = e,
+			                    .file = file,
+			                    .path = intern(lib, path),
+			                    .dir = dir};
+			pending_add(&lists[parts[k].list], &p);
+		}
+		free(base);
+	}
+}
+
+static bool property_name_shape(const char *s)
+{
+	if (!(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* Tags as conditions write them: lower case letters, digits and . _ + - */
+static bool tag_shape(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr("._+-", *s)))
+			return false;
+	return true;
+}
+
+static bool validate_property(struct lib_vctx *v, struct lib_property *p)
+{
+	static const char *const keys[] = {"name", "scope", "type", "values", "description"};
+	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
+	p->name = lib_v_str(v, "name", true);
+	if (p->name && !property_name_shape(p->name))
+		lib_verr(v, "name", "must match [a-z][a-z0-9_]*");
+	int scope = lib_v_enum(v, "scope", prop_scopes, TS_ARRAY_SIZE(prop_scopes), true, -1);
+	int type = lib_v_enum(v, "type", prop_types, TS_ARRAY_SIZE(prop_types), true, -1);
+	p->description = lib_v_str(v, "description", true);
+	if (json_object_get(v->obj, "values")) {
+		p->values = lib_v_str_list(v, "values", true, &p->n_values);
+		if (type >= 0 && strcmp(prop_types[type], "string") != 0 &&
+		    strcmp(prop_types[type], "string_list") != 0)
+			lib_verr(v, "values", "only a string or string_list property has values");
+	}
+	if (scope >= 0) {
+		p->scope = (enum lib_prop_scope)scope;
+		p->scope_name = prop_scopes[scope];
+	}
+	if (type >= 0)
+		p->type = prop_types[type];
+	return lib_vok(v);
+}
+
+static int property_cmp(const void *a, const void *b)
+{
+	const struct lib_property *x = a, *y = b;
+	if (x->scope != y->scope)
+		return x->scope < y->scope ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void load_properties(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n);
+	lib->props = ts_calloc(n + 1, sizeof(*lib->props));
+	for (size_t i = 0; i < n; i++) {
+		struct lib_vctx v = {lib, d, win[i].file, win[i].path, win[i].entry, d->n_errors};
+		struct lib_property *p = &lib->props[lib->n_props];
+		memset(p, 0, sizeof(*p));
+		if (validate_property(&v, p)) {
+			p->file = win[i].file;
+			p->path = win[i].path;
+			lib->n_props++;
+		} else {
+			free(p->values);
+		}
+	}
+	if (lib->n_props > 1)
+		qsort(lib->props, lib->n_props, sizeof(*lib->props), property_cmp);
+	free(win);
+}
+
+static void load_tags(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	static const char *const keys[] = {"tag", "description"};
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n); /* sorted by tag */
+	lib->tags = ts_calloc(n + 1, sizeof(*lib->tags));
+	for (size_t i = 0; i < n; i++) {
+		struct lib_vctx v = {lib, d, win[i].file, win[i].path, win[i].entry, d->n_errors};
+		lib_v_keys(&v, keys, TS_ARRAY_SIZE(keys));
+		const char *tag = lib_v_str(&v, "tag", true);
+		if (tag && !tag_shape(tag))
+			lib_verr(&v, "tag",
+			         "must be lower case letters, digits and . _ + - (starting "
+			         "with a letter or digit)");
+		const char *desc = lib_v_str(&v, "description", true);
+		if (!lib_vok(&v))
+			continue;
+		lib->tags[lib->n_tags++] =
+		    (struct lib_tag){tag, desc, win[i].file, win[i].path};
+	}
+	free(win);
+}
+
 /* A directory's mappings.json, read with the directory, applied after the types. */
 struct map_doc {
 	json_t *doc; /* borrowed from lib->docs, NULL when absent */
@@ -1366,7 +1583,7 @@ struct map_doc {
 /* Reads every document of directory number di into lists (one per category)
  * and its mappings into *ret_map. -ENOENT when it is not a directory. */
 static int read_dir(struct library *lib, struct lib_diag *d, const char *dir, size_t di,
-                    struct pending_list lists[N_CATS], struct map_doc *ret_map)
+                    struct pending_list lists[N_LISTS], struct map_doc *ret_map)
 {
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -1386,6 +1603,8 @@ static int read_dir(struct library *lib, struct lib_diag *d, const char *dir, si
 			json_t *doc = read_doc(lib, d, file, cats[c].file != NULL);
 			if (doc)
 				collect_entries(lib, d, file, doc, cats[c].key, di, &lists[c]);
+			if (doc && c == CAT_TYPES)
+				collect_vocabulary(lib, d, file, doc, di, lists);
 		}
 		free(files);
 	}
@@ -1521,7 +1740,8 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	lib->mappings = json_object();
 	lib->containers = json_object();
 	lib->aliases = json_object();
-	struct pending_list lists[N_CATS] = {0};
+	lib->implied = json_object();
+	struct pending_list lists[N_LISTS] = {0};
 	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
 	int rc = 0;
 	for (size_t di = 0; di < n_dirs; di++)
@@ -1546,7 +1766,9 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	load_threats(lib, d, &lists[CAT_THREATS]);
 	load_aliases(lib, d);
 	load_blueprints(lib, d, &lists[CAT_BLUEPRINTS]);
-	for (int c = 0; c < N_CATS; c++)
+	load_properties(lib, d, &lists[LIST_PROPS]);
+	load_tags(lib, d, &lists[LIST_TAGS]);
+	for (int c = 0; c < N_LISTS; c++)
 		free(lists[c].v);
 	free(maps);
 	*ret_lib = lib;
@@ -1607,9 +1829,14 @@ void library_free(struct library *lib)
 	free(lib->threats);
 	free(lib->cms);
 	free(lib->blueprints);
+	for (size_t i = 0; i < lib->n_props; i++)
+		free(lib->props[i].values);
+	free(lib->props);
+	free(lib->tags);
 	json_decref(lib->mappings);
 	json_decref(lib->containers);
 	json_decref(lib->aliases);
+	json_decref(lib->implied);
 	json_decref(lib->docs);
 	for (size_t i = 0; i < lib->n_strings; i++)
 		free(lib->strings[i]);
@@ -1702,6 +1929,69 @@ const char *library_alias_target(const struct library *lib, const char *old_id)
 	return old_id ? json_string_value(json_object_get(lib->aliases, old_id)) : NULL;
 }
 
+size_t library_n_properties(const struct library *lib)
+{
+	return lib->n_props;
+}
+
+const struct lib_property *library_property_at(const struct library *lib, size_t i)
+{
+	return i < lib->n_props ? &lib->props[i] : NULL;
+}
+
+size_t library_n_tags(const struct library *lib)
+{
+	return lib->n_tags;
+}
+
+const struct lib_tag *library_tag_at(const struct library *lib, size_t i)
+{
+	return i < lib->n_tags ? &lib->tags[i] : NULL;
+}
+
+/* strcmp of a NUL-terminated string with len bytes of name. */
+static int cmp_n(const char *s, const char *name, size_t len)
+{
+	int c = strncmp(s, name, len);
+	if (c)
+		return c;
+	return s[len] ? 1 : 0;
+}
+
+const struct lib_property *library_property(const struct library *lib, enum lib_prop_scope scope,
+                                            const char *name, size_t len)
+{
+	size_t lo = 0, hi = lib->n_props;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct lib_property *p = &lib->props[mid];
+		int c = p->scope != scope ? (p->scope < scope ? -1 : 1) : cmp_n(p->name, name, len);
+		if (c == 0)
+			return p;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct lib_tag *library_tag(const struct library *lib, const char *tag, size_t len)
+{
+	size_t lo = 0, hi = lib->n_tags;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_n(lib->tags[mid].tag, tag, len);
+		if (c == 0)
+			return &lib->tags[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 const char *library_map_type(const struct library *lib, const char *format, const char *foreign)
 {
 	json_t *m = json_object_get(lib->mappings, format);
@@ -1751,6 +2041,25 @@ static bool typeinfo_container_cb(void *ud, const char *format, const char *fore
 	return library_is_container(ud, format, foreign);
 }
 
+json_t *library_implied_properties(const struct library *lib, const char *format,
+                                   const char *foreign)
+{
+	json_t *m = json_object_get(lib->implied, format);
+	if (!m || !foreign || !*foreign)
+		return NULL;
+	char *lower = ts_strdup(foreign);
+	for (char *s = lower; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	json_t *props = json_object_get(m, lower);
+	free(lower);
+	return props;
+}
+
+static json_t *typeinfo_implied_cb(void *ud, const char *format, const char *foreign)
+{
+	return library_implied_properties(ud, format, foreign);
+}
+
 void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 {
 	ret->ud = (void *)lib;
@@ -1758,4 +2067,5 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret)
 	ret->kind = typeinfo_kind_cb;
 	ret->map = typeinfo_map_cb;
 	ret->container = typeinfo_container_cb;
+	ret->implied = typeinfo_implied_cb;
 }

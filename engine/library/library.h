@@ -142,6 +142,31 @@ struct lib_blueprint {
 	json_t *json; /* the validated blueprint (borrowed) */
 };
 
+/* Where a declared property lives in the model. */
+enum lib_prop_scope { LIB_PROP_COMPONENT, LIB_PROP_FLOW, LIB_PROP_PROJECT, LIB_PROP_ASSET };
+
+/* A property of the model that conditions may test, declared in
+ * component_types.json "properties". (scope, name) is unique. */
+struct lib_property {
+	const char *name; /* [a-z][a-z0-9_]* */
+	enum lib_prop_scope scope;
+	const char *scope_name; /* "component" | "flow" | "project" | "asset" */
+	const char *type;       /* "boolean" | "string" | "integer" | "number" | "string_list" */
+	const char **values;    /* allowed strings (string, string_list); NULL when any */
+	size_t n_values;
+	const char *description;
+	const char *file;
+	const char *path;
+};
+
+/* A tag conditions may test, declared in component_types.json "tags". */
+struct lib_tag {
+	const char *tag;
+	const char *description;
+	const char *file;
+	const char *path;
+};
+
 struct library;
 
 /* Loads each directory in order; later directories overlay earlier ones: an entry
@@ -165,6 +190,16 @@ const struct lib_countermeasure *library_countermeasure_at(const struct library 
 size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 
+/* The declared vocabulary, sorted by scope, then name (properties) and by tag. */
+size_t library_n_properties(const struct library *lib);
+const struct lib_property *library_property_at(const struct library *lib, size_t i);
+size_t library_n_tags(const struct library *lib);
+const struct lib_tag *library_tag_at(const struct library *lib, size_t i);
+/* NULL when not declared. name is len bytes (need not be NUL-terminated). */
+const struct lib_property *library_property(const struct library *lib, enum lib_prop_scope scope,
+                                            const char *name, size_t len);
+const struct lib_tag *library_tag(const struct library *lib, const char *tag, size_t len);
+
 /* Lookups by id; NULL when absent. */
 const struct lib_component_type *library_component_type(const struct library *lib, const char *id);
 const struct lib_threat *library_threat(const struct library *lib, const char *id);
@@ -183,6 +218,12 @@ const char *library_map_type(const struct library *lib, const char *format, cons
  * types (mappings.json container_types): a network or account container
  * that an importer makes a trust zone rather than a component? */
 bool library_is_container(const struct library *lib, const char *format, const char *foreign);
+
+/* The properties a foreign type or tag of format implies for the component
+ * it names (mappings.json implied_properties: "openai" implies llm), compared
+ * case-insensitively: an object borrowed from lib, or NULL when none. */
+json_t *library_implied_properties(const struct library *lib, const char *format,
+                                   const char *foreign);
 
 /* Fills ret (engine/model/model.h) with callbacks answering from lib: the type's own id,
  * kind name of a type, type mapping. lib must outlive every use of ret. */
@@ -204,6 +245,13 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
 struct library_lint_opts {
 	const char *catalogs_dir; /* directory holding nist-800-53r5-baselines.tsv and
 	                           * asvs-4.0.3.tsv, or NULL: check shapes only */
+	/* Further conditions checked against the vocabulary (the configuration's
+	 * classification rules): sources, and for messages the file and each
+	 * one's place in it ("line 195"). Any may be NULL when n_conditions is 0. */
+	const char *const *conditions;
+	const char *const *condition_places;
+	size_t n_conditions;
+	const char *conditions_file;
 };
 
 /* Loads the directories like library_load but keeps going to report every

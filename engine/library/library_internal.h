@@ -70,10 +70,15 @@ struct library {
 	size_t n_cms;
 	struct lib_blueprint *blueprints;
 	size_t n_blueprints;
+	struct lib_property *props; /* sorted by scope, then name */
+	size_t n_props;
+	struct lib_tag *tags; /* sorted by tag */
+	size_t n_tags;
 	json_t *mappings; /* {"otm": {"lower-case foreign": "type id"}, ...} */
 	size_t n_mappings;
 	json_t *containers; /* {"otm": {"lower-case foreign": true}, ...} */
 	json_t *aliases;    /* {"OLD-ID": "NEW-ID"}, threats and countermeasures */
+	json_t *implied;    /* {"otm": {"lower-case foreign": {properties}}, ...} */
 	json_t *docs;       /* every parsed file: keeps the borrowed strings alive */
 	char **strings;     /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/expr/expr.h"
 #include "engine/library/library.h"
 #include "engine/library/library_internal.h"
 
@@ -119,6 +120,200 @@ static void extra_warnings(const struct library *lib, struct lib_diag *d)
 			             "countermeasure \"%s\" is not used by any threat", cm->id);
 	}
 	free(used);
+}
+
+/* ---- the declared vocabulary ------------------------------------------ */
+
+static const char *const scope_names[] = {"component", "flow", "project", "asset"};
+
+/* Which declared properties and tags something tests, and where problems go. */
+struct vocab_check {
+	const struct library *lib;
+	struct lib_diag *d;
+	bool *used_props;
+	bool *used_tags;
+	const char *file; /* of the condition being checked */
+	const char *path;
+};
+
+static void vocab_ref_cb(const struct expr_ref *ref, void *arg)
+{
+	struct vocab_check *vc = arg;
+	const struct library *lib = vc->lib;
+	enum lib_prop_scope scope = (enum lib_prop_scope)ref->scope;
+	int len = ref->len > 200 ? 200 : (int)ref->len;
+	if (ref->kind == EXPR_REF_TAG) {
+		const struct lib_tag *t = library_tag(lib, ref->name, ref->len);
+		if (t)
+			vc->used_tags[t - library_tag_at(lib, 0)] = true;
+		else
+			lib_diag_add(vc->d, false, TS_E_INVALID, vc->file, vc->path,
+			             "column %d: tests the tag \"%.*s\", which is not declared "
+			             "(component_types.json \"tags\")",
+			             ref->col, len, ref->name);
+		return;
+	}
+	if (ref->kind == EXPR_REF_VALUE) {
+		const struct lib_property *p =
+		    library_property(lib, scope, ref->property, strlen(ref->property));
+		if (!p || !p->n_values)
+			return;
+		for (size_t i = 0; i < p->n_values; i++)
+			if (strlen(p->values[i]) == ref->len &&
+			    memcmp(p->values[i], ref->name, ref->len) == 0)
+				return;
+		lib_diag_add(vc->d, false, TS_E_INVALID, vc->file, vc->path,
+		             "column %d: compares the %s property \"%s\" with \"%.*s\", which is "
+		             "not one of its declared values",
+		             ref->col, scope_names[scope], ref->property, len, ref->name);
+		return;
+	}
+	const struct lib_property *p = library_property(lib, scope, ref->name, ref->len);
+	if (p)
+		vc->used_props[p - library_property_at(lib, 0)] = true;
+	else
+		lib_diag_add(vc->d, false, TS_E_INVALID, vc->file, vc->path,
+		             "column %d: tests the %s property \"%.*s\", which is not declared "
+		             "(component_types.json \"properties\")",
+		             ref->col, scope_names[scope], len, ref->name);
+}
+
+static void vocab_condition(struct vocab_check *vc, const struct expr *e, const char *file,
+                            const char *path)
+{
+	vc->file = file;
+	vc->path = path;
+	expr_refs(e, vocab_ref_cb, vc);
+}
+
+/* The properties an object sets (a type's defaults, a blueprint's components,
+ * flows and rules) must be declared in scope. */
+static void vocab_sets(struct vocab_check *vc, json_t *props, enum lib_prop_scope scope,
+                       const char *file, const char *path)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach (props, k, v) {
+		if (library_property(vc->lib, scope, k, strlen(k)))
+			continue;
+		char *p = lib_path_key(path, k);
+		lib_diag_add(vc->d, false, TS_E_INVALID, file, p,
+		             "sets the %s property \"%s\", which is not declared "
+		             "(component_types.json \"properties\")",
+		             scope_names[scope], k);
+		free(p);
+	}
+}
+
+static void vocab_blueprint(struct vocab_check *vc, const struct lib_blueprint *bp)
+{
+	static const struct {
+		const char *key;
+		enum lib_prop_scope scope;
+	} parts[] = {{"components", LIB_PROP_COMPONENT}, {"flows", LIB_PROP_FLOW}};
+	for (size_t k = 0; k < TS_ARRAY_SIZE(parts); k++) {
+		char *base = lib_path_key(bp->path, parts[k].key);
+		size_t i;
+		json_t *e;
+		json_array_foreach (json_object_get(bp->json, parts[k].key), i, e) {
+			char *p = lib_path_index(base, i);
+			char *pp = lib_path_key(p, "properties");
+			vocab_sets(vc, json_object_get(e, "properties"), parts[k].scope, bp->file,
+			           pp);
+			free(pp);
+			free(p);
+		}
+		free(base);
+	}
+	char *base = lib_path_key(bp->path, "rules");
+	size_t i;
+	json_t *r;
+	json_array_foreach (json_object_get(bp->json, "rules"), i, r) {
+		enum lib_prop_scope scope =
+		    json_object_get(r, "flows") ? LIB_PROP_FLOW : LIB_PROP_COMPONENT;
+		char *p = lib_path_index(base, i);
+		static const char *const ops[] = {"set", "append"};
+		for (size_t o = 0; o < TS_ARRAY_SIZE(ops); o++) {
+			char *pp = lib_path_key(p, ops[o]);
+			vocab_sets(vc, json_object_get(r, ops[o]), scope, bp->file, pp);
+			free(pp);
+		}
+		free(p);
+	}
+	free(base);
+}
+
+/* Every property and tag a condition tests (threats, satisfied_by rules and the
+ * configuration's classification rules) must be declared, and so must every
+ * property the library sets; a declared one that nothing tests is a warning. */
+static void vocabulary_check(const struct library *lib, struct lib_diag *d,
+                             const struct library_lint_opts *opts)
+{
+	struct vocab_check vc = {lib, d, ts_calloc(library_n_properties(lib) + 1, sizeof(bool)),
+	                         ts_calloc(library_n_tags(lib) + 1, sizeof(bool)), NULL, NULL};
+	for (size_t i = 0; i < library_n_threats(lib); i++) {
+		const struct lib_threat *t = library_threat_at(lib, i);
+		char *p = lib_path_key(t->path, "condition");
+		vocab_condition(&vc, t->condition, t->file, p);
+		free(p);
+	}
+	for (size_t i = 0; i < library_n_countermeasures(lib); i++) {
+		const struct lib_countermeasure *c = library_countermeasure_at(lib, i);
+		if (!c->satisfied_by || !c->satisfied_by->condition)
+			continue;
+		char *p1 = lib_path_key(c->path, "satisfied_by");
+		char *p2 = lib_path_key(p1, "condition");
+		vocab_condition(&vc, c->satisfied_by->condition, c->file, p2);
+		free(p1);
+		free(p2);
+	}
+	for (size_t i = 0; opts && i < opts->n_conditions; i++) {
+		struct expr *e = NULL;
+		struct ts_err err = {0};
+		if (expr_parse(opts->conditions[i], &e, &err) < 0) {
+			lib_diag_add(d, false, TS_E_INVALID, opts->conditions_file,
+			             opts->condition_places[i], "%s", err.msg);
+			continue;
+		}
+		vocab_condition(&vc, e, opts->conditions_file, opts->condition_places[i]);
+		expr_free(e);
+	}
+	for (size_t i = 0; i < library_n_component_types(lib); i++) {
+		const struct lib_component_type *t = library_component_type_at(lib, i);
+		char *p = lib_path_key(t->path, "default_properties");
+		vocab_sets(&vc, t->default_properties, LIB_PROP_COMPONENT, t->file, p);
+		free(p);
+	}
+	for (size_t i = 0; i < library_n_blueprints(lib); i++)
+		vocab_blueprint(&vc, library_blueprint_at(lib, i));
+	/* What importers imply from foreign types (the file is no longer known
+	 * after overlaying: named by the member). */
+	const char *fmt, *foreign;
+	json_t *map, *props;
+	json_object_foreach (lib->implied, fmt, map) {
+		json_object_foreach (map, foreign, props) {
+			char *p1 = lib_path_key("$.implied_properties", fmt);
+			char *p2 = lib_path_key(p1, foreign);
+			vocab_sets(&vc, props, LIB_PROP_COMPONENT, "mappings.json", p2);
+			free(p1);
+			free(p2);
+		}
+	}
+	for (size_t i = 0; i < library_n_properties(lib); i++) {
+		const struct lib_property *p = library_property_at(lib, i);
+		if (!vc.used_props[i])
+			lib_diag_add(d, true, 0, p->file, p->path,
+			             "the %s property \"%s\" is declared but no condition tests it",
+			             p->scope_name, p->name);
+	}
+	for (size_t i = 0; i < library_n_tags(lib); i++) {
+		const struct lib_tag *t = library_tag_at(lib, i);
+		if (!vc.used_tags[i])
+			lib_diag_add(d, true, 0, t->file, t->path,
+			             "the tag \"%s\" is declared but no condition tests it", t->tag);
+	}
+	free(vc.used_props);
+	free(vc.used_tags);
 }
 
 static json_t *ratio(size_t count, size_t total)
@@ -259,6 +454,9 @@ static json_t *statistics(const struct library *lib)
 	json_object_set_new(counts, "blueprints",
 	                    json_integer((json_int_t)library_n_blueprints(lib)));
 	json_object_set_new(counts, "type_mappings", json_integer((json_int_t)lib->n_mappings));
+	json_object_set_new(counts, "properties",
+	                    json_integer((json_int_t)library_n_properties(lib)));
+	json_object_set_new(counts, "tags", json_integer((json_int_t)library_n_tags(lib)));
 
 	return json_pack("{s:o,s:o,s:o}", "counts", counts, "completeness", completeness,
 	                 "coverage", coverage);
@@ -296,6 +494,7 @@ int library_lint(const char *const *dirs, size_t n_dirs, const struct library_li
 		check_catalog(lib, &d, "owasp-asvs", asvs, false);
 	extra_warnings(lib, &d);
 	lib_lint_duplicates(lib, dirs, n_dirs, &d);
+	vocabulary_check(lib, &d, opts);
 
 	json_t *report = json_object();
 	json_object_set_new(report, "format", json_string("threatsync-library-lint/1"));

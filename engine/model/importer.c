@@ -105,6 +105,20 @@ const char *model_map_type(const struct model_typeinfo *ti, const char *format, 
 	return type;
 }
 
+void model_imply_properties(const struct model_typeinfo *ti, const char *format,
+                            const char *foreign, json_t *props)
+{
+	if (!ti || !ti->implied || !foreign || !*foreign || !json_is_object(props))
+		return;
+	json_t *implied = ti->implied(ti->ud, format, foreign);
+	const char *k;
+	json_t *v;
+	json_object_foreach (implied, k, v) {
+		if (!json_object_get(props, k))
+			json_object_set(props, k, v);
+	}
+}
+
 const char *model_type_kind(const struct model_typeinfo *ti, const char *type)
 {
 	if (ti && ti->kind)

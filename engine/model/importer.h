@@ -47,6 +47,11 @@ void model_from_threatdragon(const json_t *doc, const struct model_typeinfo *ti,
  * foreign or a pointer into it: callers may free foreign right after. */
 const char *model_map_type(const struct model_typeinfo *ti, const char *format,
                            const char *foreign);
+/* Copies into props (an object) each property the foreign type or tag implies
+ * (ti->implied) that props does not already have: what the source file says
+ * outright wins over what its type implies. */
+void model_imply_properties(const struct model_typeinfo *ti, const char *format,
+                            const char *foreign, json_t *props);
 /* The kind of a library type via ti, or NULL. */
 const char *model_type_kind(const struct model_typeinfo *ti, const char *type);
 /* The STRIDE letter of a category name ("Spoofing", "Information disclosure",

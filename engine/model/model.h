@@ -42,6 +42,10 @@ struct model_typeinfo {
 	/* is a foreign type or tag a container (a VPC, a subnet, a resource
 	 * group) that becomes a trust zone? May be NULL: none is. */
 	bool (*container)(void *ud, const char *format, const char *foreign);
+	/* the properties a foreign type or tag implies for its component
+	 * ("openai" implies llm: true), an object borrowed from ud, or NULL.
+	 * May be NULL: none implies any. */
+	json_t *(*implied)(void *ud, const char *format, const char *foreign);
 };
 
 /* "auto", "native", "otm", "threatdragon" <-> enum. model_format_from_name

@@ -772,6 +772,13 @@ static void convert_components(struct otm *o)
 			continue;
 		}
 		const char *t = component_type(o, type, tags, name, &p);
+		/* What the OTM type or a tag says outright ("openai": it calls a
+		 * language model); the attributes, already in props, win. */
+		model_imply_properties(o->ti, "otm", type, props);
+		size_t ti;
+		json_t *tag;
+		json_array_foreach (tags, ti, tag)
+			model_imply_properties(o->ti, "otm", json_string_value(tag), props);
 		json_t *comp = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", id, "type", t, "name",
 		                         name, "tags", tags, "properties", props);
 		if (desc)

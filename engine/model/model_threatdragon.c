@@ -226,6 +226,31 @@ static const char *element_type(struct td *t, enum td_kind kind, const json_t *d
 	return type;
 }
 
+/* The properties the element's name implies (mappings.json
+ * implied_properties: "OpenAI API" calls a language model), by the same
+ * words element_type maps: the whole name, adjacent pairs, single words.
+ * The element's own flags, already in props, win. */
+static void imply_from_name(struct td *t, const char *name, json_t *props)
+{
+	enum { MAX_WORDS = 32 };
+	char *slug = model_slug(name);
+	model_imply_properties(t->ti, "threatdragon", slug, props);
+	char *words[MAX_WORDS];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(slug, "-", &save); w && n < MAX_WORDS;
+	     w = strtok_r(NULL, "-", &save))
+		words[n++] = w;
+	for (size_t i = 0; i + 1 < n; i++) {
+		char *pair = ts_asprintf("%s-%s", words[i], words[i + 1]);
+		model_imply_properties(t->ti, "threatdragon", pair, props);
+		free(pair);
+	}
+	for (size_t i = 0; i < n; i++)
+		model_imply_properties(t->ti, "threatdragon", words[i], props);
+	free(slug);
+}
+
 /* Threat Dragon names may hold line breaks from the diagram labels. */
 static char *clean_name(const char *name)
 {
@@ -460,6 +485,7 @@ static void convert_nodes(struct td *t, const json_t *diagrams)
 			json_t *comp = json_pack("{s:s, s:s, s:s, s:s, s:[], s:o}", "id", id,
 			                         "type", type, "name", cname, "trust_zone", zone,
 			                         "tags", "properties", element_props(kind, data));
+			imply_from_name(t, cname, json_object_get(comp, "properties"));
 			const char *desc = sget(data, "description");
 			if (desc && *desc)
 				json_object_set_new(comp, "description", json_string(desc));

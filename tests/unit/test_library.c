@@ -304,7 +304,9 @@ static char *mini_library(void)
 	                   "{\"id\": \"sql_database\", \"name\": \"DB\", \"kind\": \"store\", "
 	                   "\"description\": \"d\"},"
 	                   "{\"id\": \"user\", \"name\": \"User\", \"kind\": \"actor\", "
-	                   "\"description\": \"d\"}]}"));
+	                   "\"description\": \"d\"}],"
+	                   "\"properties\": [{\"name\": \"internet_facing\", \"scope\": "
+	                   "\"component\", \"type\": \"boolean\", \"description\": \"d\"}]}"));
 	free(tu_write_file(q, "a.json",
 	                   "{\"countermeasures\": ["
 	                   "{\"id\": \"C-A\", \"title\": \"A\", \"priority\": 1, "

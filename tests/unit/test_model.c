@@ -57,7 +57,7 @@ static const char *ti_map(void *ud, const char *format, const char *foreign)
 	return NULL;
 }
 
-static const struct model_typeinfo test_ti = {NULL, ti_type_id, ti_kind, ti_map, NULL};
+static const struct model_typeinfo test_ti = {NULL, ti_type_id, ti_kind, ti_map, NULL, NULL};
 
 static char *fixture(const char *name)
 {
