@@ -163,6 +163,10 @@ static const struct choice jira_flavors[] = {
     {"cloud", CONFIG_JIRA_CLOUD}, {"datacenter", CONFIG_JIRA_DATACENTER}, {NULL, 0}};
 static const struct choice risk_classes[] = {
     {"critical", 0}, {"high", 1}, {"medium", 2}, {"low", 3}, {NULL, 0}};
+static const struct choice other_stacks_modes[] = {{"links", CONFIG_OTHER_STACKS_LINKS},
+                                                   {"none", CONFIG_OTHER_STACKS_NONE},
+                                                   {"all", CONFIG_OTHER_STACKS_ALL},
+                                                   {NULL, 0}};
 /* Project group_by (docs/grouping.md). */
 static const struct choice group_modes[] = {
     {"countermeasure", 0}, {"component", 1}, {"threat", 2}, {NULL, 0}};
@@ -182,6 +186,7 @@ static void section_classification(struct loader *l, const config_setting_t *s);
 static void section_policies(struct loader *l, const config_setting_t *s);
 static void section_fieldmap(struct loader *l, const config_setting_t *s);
 static void section_gate(struct loader *l, const config_setting_t *s);
+static void section_generation(struct loader *l, const config_setting_t *s);
 static const char *check_severity(const char *v);
 
 /* Top level. Sections are parsed in this order whatever their order in the file,
@@ -198,6 +203,7 @@ static const struct opt top_opts[] = {
     O_SECTION("classification", R, section_classification),
     O_SECTION("policies", R, section_policies),
     O_SECTION("gate", R, section_gate),
+    O_SECTION("generation", R, section_generation),
     {0},
 };
 
@@ -282,6 +288,14 @@ static const struct opt gate_opts[] = {
     O_LIST("fail_on_untracked", struct config_gate, fail_on_untracked, R, NULL, check_severity),
     O_BOOL("fail_on_overdue", struct config_gate, fail_on_overdue, R, true),
     O_BOOL("fail_on_new_untasked", struct config_gate, fail_on_new_untasked, R, true),
+    {0},
+};
+
+static const struct opt generation_opts[] = {
+    O_ENUM("other_stacks", struct config_generation, other_stacks, R, other_stacks_modes,
+           CONFIG_OTHER_STACKS_LINKS),
+    O_STR("library_url", struct config_generation, library_url, OPT_EMPTY_NULL | R, NULL,
+          check_url),
     {0},
 };
 
@@ -1438,6 +1452,15 @@ static void section_gate(struct loader *l, const config_setting_t *s)
 	l->prefix[0] = '\0';
 }
 
+static void section_generation(struct loader *l, const config_setting_t *s)
+{
+	if (!expect_type(l, s, "generation", CONFIG_TYPE_GROUP))
+		return;
+	snprintf(l->prefix, sizeof(l->prefix), "generation: ");
+	parse_group(l, s, generation_opts, &l->cfg->generation);
+	l->prefix[0] = '\0';
+}
+
 /* --- loading ------------------------------------------------------------------------- */
 
 static char *file_directory(const char *path)
@@ -1633,6 +1656,7 @@ static int load(const char *path, bool secrets, struct config **ret_cfg, struct 
 	apply_defaults(top_opts, l.cfg, true);
 	apply_defaults(http_opts, l.cfg, true);
 	gate_defaults(&l.cfg->gate);
+	apply_defaults(generation_opts, &l.cfg->generation, true);
 	default_library_paths(l.cfg);
 
 	if (!includes_ok) {
@@ -1699,6 +1723,7 @@ struct config *config_new_default(void)
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
 	gate_defaults(&cfg->gate);
+	apply_defaults(generation_opts, &cfg->generation, true);
 	default_library_paths(cfg);
 	return cfg;
 }
@@ -1710,6 +1735,7 @@ void config_free(struct config *cfg)
 	free_fields(top_opts, cfg);
 	free_fields(http_opts, cfg);
 	free_fields(gate_opts, &cfg->gate);
+	free_fields(generation_opts, &cfg->generation);
 	api_tokens_free(cfg->api_token_list);
 	config_free_sections(cfg);
 	free(cfg->path);
