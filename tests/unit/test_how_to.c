@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "connectors/render.h"
 #include "connectors/ticket_doc.h"
@@ -203,6 +205,84 @@ static void test_profile_stacks(void **state)
 	assert_int_equal(blueprint_profile_stacks(lib, p, "shop.json", &err), 0);
 	json_decref(p);
 	library_free(lib);
+}
+
+/* model init refuses a profile naming an unlisted stack: exit 65, the file
+ * and the path in the message, no model written. */
+static void test_model_init_unknown_stack(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *db = ts_asprintf("%s/db.sqlite", dir);
+	char *lib = ts_asprintf("%s/library", tu_env("TS_SOURCE_DIR"));
+	char *prof = tu_write_file(dir, "elixir.json",
+	                           "{\"name\": \"Shop\", \"kind\": \"web_app\", "
+	                           "\"stack\": [\"postgresql\", \"elixir\"]}");
+	char *out = ts_asprintf("%s/shop.model.json", dir);
+	char *o = NULL, *e = NULL;
+	assert_int_equal(tu_cli(&o, &e, "--db", db, "model", "init", "shop", "--profile", prof,
+	                        "--out", out, "--library", lib, NULL),
+	                 65);
+	char *want = ts_asprintf("%s: $.stack[1]: unknown stack \"elixir\"", prof);
+	if (!strstr(e, want))
+		fail_msg("stderr: %s", e);
+	assert_int_equal(access(out, F_OK), -1);
+	free(want);
+	free(o);
+	free(e);
+	free(out);
+	free(prof);
+	free(lib);
+	free(db);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* A blueprint testing an unlisted stack is an error of the lint. */
+static void test_blueprint_unknown_stack(void **state)
+{
+	(void)state;
+	const char *src = tu_env("TS_SOURCE_DIR");
+	char *dir = tu_tmpdir();
+	char *bpdir = ts_asprintf("%s/blueprints", dir);
+	assert_int_equal(mkdir(bpdir, 0700), 0);
+	static const char *const files[] = {"component_types.json", "stacks.json"};
+	for (size_t i = 0; i < TS_ARRAY_SIZE(files); i++) {
+		char *from = ts_asprintf("%s/library/%s", src, files[i]);
+		char *text = tu_read_file(from);
+		assert_non_null(text);
+		free(tu_write_file(dir, files[i], text));
+		free(text);
+		free(from);
+	}
+	char *from = ts_asprintf("%s/library/blueprints/web_app.json", src);
+	char *text = tu_read_file(from);
+	assert_non_null(text);
+	/* The document-database choice tests "firestore" twice; make the second a
+	 * name no stack has. */
+	char *at = strstr(text, "\"firestore\"");
+	assert_non_null(at);
+	at = strstr(at + 1, "\"firestore\"");
+	assert_non_null(at);
+	memcpy(at, "\"firestone\"", 11);
+	free(tu_write_file(bpdir, "web_app.json", text));
+	const char *dirs[] = {dir};
+	json_t *report = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(library_lint(dirs, 1, NULL, &report, &err), 0);
+	json_t *errors = json_object_get(report, "errors");
+	assert_int_equal(json_array_size(errors), 1);
+	json_t *e0 = json_array_get(errors, 0);
+	assert_string_equal(json_string_value(json_object_get(e0, "message")),
+	                    "unknown stack \"firestone\" (not in the library's stacks.json)");
+	const char *path = json_string_value(json_object_get(e0, "path"));
+	assert_non_null(strstr(path, ".when.stack_contains[3]"));
+	json_decref(report);
+	free(text);
+	free(from);
+	free(bpdir);
+	tu_rmrf(dir);
+	free(dir);
 }
 
 /* ---- generation on WidgetsRUs ---- */
@@ -433,6 +513,8 @@ int main(void)
 	    cmocka_unit_test(test_stack_lint),
 	    cmocka_unit_test(test_select),
 	    cmocka_unit_test(test_profile_stacks),
+	    cmocka_unit_test(test_model_init_unknown_stack),
+	    cmocka_unit_test(test_blueprint_unknown_stack),
 	    cmocka_unit_test(test_portal_ticket_golden),
 	    cmocka_unit_test(test_option_links),
 	    cmocka_unit_test(test_option_none),
