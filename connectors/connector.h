@@ -26,7 +26,8 @@ struct ticket_spec {
 	const char *marker;          /* idempotency label "threatsync-<16 hex>" */
 	const char *summary;         /* one line, at most 255 bytes */
 	/* The countermeasure body as stored (countermeasures.body): requirement,
-	 * how_to [{stack, text}] (the component's stacks), other_stacks [{stack,
+	 * how_to [{stack, name, text}] (the component's stacks; name is the
+	 * stack's display name, older bodies lack it), other_stacks [{stack,
 	 * name}] and library_url (the others, when named), acceptance_test,
 	 * training [{title, url}],
 	 * compliance {framework: [ids]}, threats [{uid, title, cwe [ints],

@@ -299,9 +299,9 @@ static void section_how_to(struct ticket_doc *d, const json_t *body)
 	heading(d, 3, "How to");
 	for (size_t i = 0; i < json_array_size(how); i++) {
 		const json_t *h = json_array_get(how, i);
-		const char *stack = jstr(h, "stack");
-		if (nonempty(stack))
-			heading(d, 4, stack);
+		const char *stack = jstr(h, "stack"), *name = jstr(h, "name");
+		if (nonempty(name) || nonempty(stack))
+			heading(d, 4, nonempty(name) ? name : stack);
 		ticket_doc_markdown(d, jstr(h, "text"));
 	}
 	if (json_array_size(others) > 0)

@@ -911,7 +911,8 @@ static void how_to_choice(const struct gen *g, const struct lib_countermeasure *
 	library_how_to_select(g->lib, lc, component, own);
 }
 
-/* The how-tos of the body: the shown blocks in library order, and with
+/* The how-tos of the body: the shown blocks in library order ({stack, name,
+ * text}: the name is the stack's display name, the ticket's heading), and with
  * other_stacks = links the names of the others' stacks (other_stacks) and the
  * library's page (library_url). */
 static void how_to_json(const struct gen *g, const struct lib_countermeasure *lc, const bool *own,
@@ -920,14 +921,14 @@ static void how_to_json(const struct gen *g, const struct lib_countermeasure *lc
 	json_t *how = json_array(), *others = json_array();
 	for (size_t i = 0; i < lc->n_how_to; i++) {
 		const char *stack = lc->how_to[i].stack;
-		if (own[i]) {
-			json_array_append_new(how, json_pack("{s:s, s:s}", "stack", stack, "text",
-			                                     lc->how_to[i].text));
-			continue;
-		}
 		const struct lib_stack *st = library_stack(g->lib, stack);
-		json_array_append_new(others, json_pack("{s:s, s:s}", "stack", stack, "name",
-		                                        st ? st->name : stack));
+		const char *name = st ? st->name : stack;
+		if (own[i])
+			json_array_append_new(how, json_pack("{s:s, s:s, s:s}", "stack", stack, "name",
+			                                     name, "text", lc->how_to[i].text));
+		else
+			json_array_append_new(others,
+			                      json_pack("{s:s, s:s}", "stack", stack, "name", name));
 	}
 	json_object_set_new(body, "how_to", how);
 	const struct config_generation *o = gen_options(g);

@@ -404,8 +404,8 @@ static void test_portal_ticket_golden(void **state)
 	char *want = tu_read_file(golden);
 	assert_non_null(want);
 	assert_string_equal(section, want);
-	assert_non_null(strstr(section, "### aspnetcore\n"));
-	assert_null(strstr(section, "### go\n"));
+	assert_non_null(strstr(section, "### ASP.NET Core\n"));
+	assert_null(strstr(section, "### Go\n"));
 	assert_null(strstr(section, "exec.Command"));
 	assert_non_null(strstr(section, "Also for: Spring, Django, Go ([threat library]("
 	                                "https://docs.example.test/library))."));
