@@ -40,7 +40,7 @@ static void test_shipped_stacks(void **state)
 {
 	(void)state;
 	struct library *lib = shipped_library();
-	assert_int_equal(library_n_stacks(lib), 137);
+	assert_int_equal(library_n_stacks(lib), 153);
 	const struct lib_stack *s = library_stack(lib, "terraform-aws");
 	assert_non_null(s);
 	assert_string_equal(s->id, "aws");
