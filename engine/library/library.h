@@ -198,7 +198,8 @@ const struct lib_stack *library_stack(const struct library *lib, const char *nam
 /* Which of cm's how-to blocks a component is shown (docs/generation.md), one
  * flag per block in ret_own (cm->n_how_to entries). The component's stack is
  * the stacks its "stack" property (a string or a list of strings) and its tags
- * name; names the library does not list are ignored. A block is the
+ * name, compared without regard to case; names the library does not list are
+ * ignored. A block is the
  * component's own when its stack is "generic"; or is on the component's stack
  * or a broader stack of it (a dotnet block for an aspnetcore component); or is
  * a framework or IaC stack whose broader stack the component is on, unless the

@@ -200,12 +200,20 @@ const struct lib_stack *library_stack(const struct library *lib, const char *nam
 	return i ? &lib->stacks[json_integer_value(i)] : NULL;
 }
 
-/* Adds the listed stack name to the component's stacks (at most
+/* Adds the stack name names, compared without regard to case (tags are
+ * free-form: "PostgreSQL" is postgres), to the component's stacks (at most
  * COMPONENT_STACKS_MAX, each once). */
 static void add_named(const struct library *lib, const json_t *name, const struct lib_stack **v,
                       size_t *n)
 {
-	const struct lib_stack *s = library_stack(lib, json_string_value(name));
+	const char *str = json_string_value(name);
+	char lower[65];
+	size_t len = str ? strlen(str) : 0;
+	if (len == 0 || len >= sizeof(lower))
+		return;
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = (char)tolower((unsigned char)str[i]);
+	const struct lib_stack *s = library_stack(lib, lower);
 	if (!s || s->kind == LIB_STACK_GENERIC || *n == COMPONENT_STACKS_MAX)
 		return;
 	for (size_t i = 0; i < *n; i++)

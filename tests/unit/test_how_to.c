@@ -177,6 +177,7 @@ static void test_select(void **state)
 	/* The framework itself, and through a tag. */
 	ASSERT_SHOWN(lib, dbg, "{\"tags\": [\"dotnet\", \"aspnetcore\"]}", "aspnetcore");
 	ASSERT_SHOWN(lib, dbg, "{\"properties\": {\"stack\": \"golang\"}}", "go");
+	ASSERT_SHOWN(lib, dbg, "{\"tags\": [\"Spring-Boot\"]}", "spring");
 	/* A language without a named framework gets its frameworks' advice;
 	 * naming another framework of it does not. */
 	ASSERT_SHOWN(lib, dbg, "{\"properties\": {\"stack\": [\"java\"]}}", "spring");
