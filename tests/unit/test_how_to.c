@@ -301,6 +301,49 @@ static void test_blueprint_unknown_stack(void **state)
 	free(dir);
 }
 
+/* The generation group: defaults, values, and refusals naming the line. */
+static void test_generation_config(void **state)
+{
+	(void)state;
+	struct config *cfg = config_new_default();
+	assert_int_equal(cfg->generation.other_stacks, CONFIG_OTHER_STACKS_LINKS);
+	assert_null(cfg->generation.library_url);
+	config_free(cfg);
+	char *dir = tu_tmpdir();
+	char *ok = tu_write_file(dir, "ok.conf",
+	                         "database = \":memory:\";\n"
+	                         "generation = { other_stacks = \"none\"; library_url = "
+	                         "\"https://wiki.example.test/lib\"; };\n");
+	struct ts_err err = {0};
+	cfg = NULL;
+	if (config_load(ok, &cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg->generation.other_stacks, CONFIG_OTHER_STACKS_NONE);
+	assert_string_equal(cfg->generation.library_url, "https://wiki.example.test/lib");
+	config_free(cfg);
+	char *bad = tu_write_file(dir, "bad.conf",
+	                          "database = \":memory:\";\n"
+	                          "generation = {\n"
+	                          "\tother_stacks = \"some\";\n"
+	                          "\tlibrary_url = \"ftp://x\";\n"
+	                          "};\n");
+	cfg = NULL;
+	assert_true(config_load(bad, &cfg, &err) < 0);
+	assert_null(cfg);
+	assert_int_equal(err.code, TS_E_CONFIG);
+	char *want = ts_asprintf("%s:3: generation: other_stacks 'some' is not one of: links, "
+	                         "none, all\n"
+	                         "%s:4: generation: library_url: must start with http:// or "
+	                         "https://",
+	                         bad, bad);
+	assert_string_equal(err.msg, want);
+	free(want);
+	free(bad);
+	free(ok);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 /* ---- generation on WidgetsRUs ---- */
 
 /* A configuration: the checkout's library, a Jira connector for the project
@@ -538,6 +581,7 @@ int main(void)
 	    cmocka_unit_test(test_profile_stacks),
 	    cmocka_unit_test(test_model_init_unknown_stack),
 	    cmocka_unit_test(test_blueprint_unknown_stack),
+	    cmocka_unit_test(test_generation_config),
 	    cmocka_unit_test(test_portal_ticket_golden),
 	    cmocka_unit_test(test_option_links),
 	    cmocka_unit_test(test_option_none),
