@@ -115,7 +115,7 @@ struct gen {
 	json_t *exposure;       /* owned: component id -> 0/1/2 */
 	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
 	struct gshared *shared; /* owned: one per library threat, by library index */
-	json_t *text_index;     /* owned: "C-ID/101" (library id, how-tos shown) -> index into texts */
+	json_t *text_index;     /* owned: "C-ID/101" (id, how-tos shown) -> index into texts */
 	struct gtext **texts;   /* owned, with every element */
 	size_t n_texts, cap_texts;
 	struct ts_buf scratch; /* owned: digest input, reused */
@@ -924,16 +924,16 @@ static void how_to_json(const struct gen *g, const struct lib_countermeasure *lc
 		const struct lib_stack *st = library_stack(g->lib, stack);
 		const char *name = st ? st->name : stack;
 		if (own[i])
-			json_array_append_new(how, json_pack("{s:s, s:s, s:s}", "stack", stack, "name",
-			                                     name, "text", lc->how_to[i].text));
+			json_array_append_new(how,
+			                      json_pack("{s:s, s:s, s:s}", "stack", stack, "name",
+			                                name, "text", lc->how_to[i].text));
 		else
-			json_array_append_new(others,
-			                      json_pack("{s:s, s:s}", "stack", stack, "name", name));
+			json_array_append_new(
+			    others, json_pack("{s:s, s:s}", "stack", stack, "name", name));
 	}
 	json_object_set_new(body, "how_to", how);
 	const struct config_generation *o = gen_options(g);
-	if (o->other_stacks != CONFIG_OTHER_STACKS_LINKS ||
-	    json_array_size(others) == 0) {
+	if (o->other_stacks != CONFIG_OTHER_STACKS_LINKS || json_array_size(others) == 0) {
 		json_decref(others);
 		return;
 	}

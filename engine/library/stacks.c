@@ -36,8 +36,9 @@ static bool validate_stack(struct lib_vctx *v, struct lib_stack *s)
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	s->id = lib_v_str(v, "id", true);
 	if (s->id && !lib_stack_shape(s->id))
-		lib_verr(v, "id", "must be a lower-case name ([a-z0-9][a-z0-9_.+-]*, at most 64 "
-		                  "characters)");
+		lib_verr(v, "id",
+		         "must be a lower-case name ([a-z0-9][a-z0-9_.+-]*, at most 64 "
+		         "characters)");
 	s->name = lib_v_str(v, "name", true);
 	if (s->name && strlen(s->name) > 80)
 		lib_verr(v, "name", "must be at most 80 characters");
@@ -165,8 +166,7 @@ void lib_stacks_load(struct library *lib, struct lib_diag *d, const struct lib_e
 			continue;
 		char *p = lib_path_key(lib->stacks[i].path, "belongs_to");
 		lib_diag_add(d, false, TS_E_INVALID, lib->stacks[i].file, p,
-		             "the chain of broader stacks comes back to \"%s\"",
-		             lib->stacks[i].id);
+		             "the chain of broader stacks comes back to \"%s\"", lib->stacks[i].id);
 		free(p);
 	}
 	/* Cut every cycle only after all are reported, so walks always end. */

@@ -185,8 +185,9 @@ static void test_select(void **state)
 	ASSERT_SHOWN(lib, dbg, "{\"properties\": {\"stack\": [\"python\", \"flask\"]}}",
 	             "spring django go aspnetcore");
 	/* Several stacks; tags that are no stack are ignored. */
-	ASSERT_SHOWN(lib, dbg, "{\"tags\": [\"microservice\", \"go\"], \"properties\": "
-	                       "{\"stack\": [\"spring-boot\"]}}",
+	ASSERT_SHOWN(lib, dbg,
+	             "{\"tags\": [\"microservice\", \"go\"], \"properties\": "
+	             "{\"stack\": [\"spring-boot\"]}}",
 	             "spring go");
 	/* Nothing matches and no generic block: every block. */
 	ASSERT_SHOWN(lib, dbg, "{\"tags\": [\"azure\"]}", "spring django go aspnetcore");
@@ -198,8 +199,8 @@ static void test_select(void **state)
 	/* A platform's children: an aurora component is on aws. */
 	ASSERT_SHOWN(lib, "C-DATA-RESTORE-TESTING", "{\"properties\": {\"stack\": \"aurora\"}}",
 	             "aws");
-	ASSERT_SHOWN(lib, "C-DATA-RESTORE-TESTING", "{\"properties\": {\"stack\": \"timescaledb\"}}",
-	             "postgres");
+	ASSERT_SHOWN(lib, "C-DATA-RESTORE-TESTING",
+	             "{\"properties\": {\"stack\": \"timescaledb\"}}", "postgres");
 	library_free(lib);
 }
 
@@ -356,7 +357,8 @@ static char *write_conf(const char *dir, const char *generation)
 	    "database = \"%s/unused.db\";\n"
 	    "library_paths = [ \"%s/library\" ];\n"
 	    "connectors = ( { name = \"jira\"; type = \"jira\"; base_url = "
-	    "\"https://jira.example.test\"; email = \"bot@example.test\"; token_file = \"%s\"; } );\n"
+	    "\"https://jira.example.test\"; email = \"bot@example.test\"; token_file = \"%s\"; } "
+	    ");\n"
 	    "projects = ( { slug = \"widgetsrus\"; connector = \"jira\"; tracker_project = "
 	    "\"WR\"; } );\n"
 	    "%s%s%s",
@@ -400,7 +402,8 @@ static char *stacks_of(const json_t *list)
 	size_t i;
 	json_t *e;
 	json_array_foreach (list, i, e)
-		ts_buf_printf(&b, "%s%s", i ? " " : "", json_string_value(json_object_get(e, "stack")));
+		ts_buf_printf(&b, "%s%s", i ? " " : "",
+		              json_string_value(json_object_get(e, "stack")));
 	return b.data ? ts_buf_steal(&b) : ts_strdup("");
 }
 
