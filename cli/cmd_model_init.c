@@ -80,7 +80,8 @@ static int build_model(struct cli_ctx *ctx, const struct init_args *a, const cha
 		return rc;
 	int r = library_load(dirs, n_dirs, &im->lib, &err);
 	free(dirs);
-	if (r < 0 || blueprint_expand(im->lib, im->profile, &im->model, &err) < 0) {
+	if (r < 0 || blueprint_profile_stacks(im->lib, im->profile, a->profile_path, &err) < 0 ||
+	    blueprint_expand(im->lib, im->profile, &im->model, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return cli_exit_code(err.code, EX_DATAERR);
 	}

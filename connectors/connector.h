@@ -26,7 +26,10 @@ struct ticket_spec {
 	const char *marker;          /* idempotency label "threatsync-<16 hex>" */
 	const char *summary;         /* one line, at most 255 bytes */
 	/* The countermeasure body as stored (countermeasures.body): requirement,
-	 * how_to [{stack, text}], acceptance_test, training [{title, url}],
+	 * how_to [{stack, name, text}] (the component's stacks; name is the
+	 * stack's display name, older bodies lack it), other_stacks [{stack,
+	 * name}] and library_url (the others, when named), acceptance_test,
+	 * training [{title, url}],
 	 * compliance {framework: [ids]}, threats [{uid, title, cwe [ints],
 	 * severity}], component {id, name, type}. The connector builds the
 	 * ticket document from it (ticket_doc.h) and renders that (Jira Cloud:

@@ -270,18 +270,42 @@ static bool nonempty(const char *s)
 	return s && *s;
 }
 
-static void section_how_to(struct ticket_doc *d, const json_t *how)
+/* "Also for: Go, Java (threat library)." naming the stacks whose how-tos
+ * the task leaves out (generation.other_stacks = links). */
+static void other_stacks(struct ticket_doc *d, const json_t *others, const char *url)
 {
-	if (json_array_size(how) == 0)
+	struct ticket_block *b = doc_add(d, TICKET_BLOCK_PARAGRAPH);
+	span_text(b, "Also for: ");
+	for (size_t i = 0; i < json_array_size(others); i++) {
+		const json_t *o = json_array_get(others, i);
+		const char *name = jstr(o, "name");
+		span_text(b, i ? ", " : "");
+		span_text(b, nonempty(name) ? name : jstr(o, "stack"));
+	}
+	if (nonempty(url) && url_start(url)) {
+		span_text(b, " (");
+		span_add(b, TICKET_SPAN_LINK, "threat library", 14, url);
+		span_text(b, ")");
+	}
+	span_text(b, ".");
+}
+
+static void section_how_to(struct ticket_doc *d, const json_t *body)
+{
+	const json_t *how = json_object_get(body, "how_to");
+	const json_t *others = json_object_get(body, "other_stacks");
+	if (json_array_size(how) == 0 && json_array_size(others) == 0)
 		return;
 	heading(d, 3, "How to");
 	for (size_t i = 0; i < json_array_size(how); i++) {
 		const json_t *h = json_array_get(how, i);
-		const char *stack = jstr(h, "stack");
-		if (nonempty(stack))
-			heading(d, 4, stack);
+		const char *stack = jstr(h, "stack"), *name = jstr(h, "name");
+		if (nonempty(name) || nonempty(stack))
+			heading(d, 4, nonempty(name) ? name : stack);
 		ticket_doc_markdown(d, jstr(h, "text"));
 	}
+	if (json_array_size(others) > 0)
+		other_stacks(d, others, jstr(body, "library_url"));
 }
 
 static void section_training(struct ticket_doc *d, const json_t *training)
@@ -440,7 +464,7 @@ void ticket_doc_build(struct ticket_doc *d, const struct ticket_spec *t)
 		heading(d, 3, "Requirement");
 		ticket_doc_markdown(d, req);
 	}
-	section_how_to(d, json_object_get(body, "how_to"));
+	section_how_to(d, body);
 	const char *acc = jstr(body, "acceptance_test");
 	if (nonempty(acc)) {
 		heading(d, 3, "Acceptance test");

@@ -175,6 +175,10 @@ static const struct choice jira_flavors[] = {
     {"cloud", CONFIG_JIRA_CLOUD}, {"datacenter", CONFIG_JIRA_DATACENTER}, {NULL, 0}};
 static const struct choice risk_classes[] = {
     {"critical", 0}, {"high", 1}, {"medium", 2}, {"low", 3}, {NULL, 0}};
+static const struct choice other_stacks_modes[] = {{"links", CONFIG_OTHER_STACKS_LINKS},
+                                                   {"none", CONFIG_OTHER_STACKS_NONE},
+                                                   {"all", CONFIG_OTHER_STACKS_ALL},
+                                                   {NULL, 0}};
 /* Project group_by (docs/grouping.md). */
 static const struct choice group_modes[] = {
     {"countermeasure", 0}, {"component", 1}, {"threat", 2}, {NULL, 0}};
@@ -194,6 +198,7 @@ static void section_classification(struct loader *l, const config_setting_t *s);
 static void section_policies(struct loader *l, const config_setting_t *s);
 static void section_fieldmap(struct loader *l, const config_setting_t *s);
 static void section_gate(struct loader *l, const config_setting_t *s);
+static void section_generation(struct loader *l, const config_setting_t *s);
 static const char *check_severity(const char *v);
 
 /* Top level. Sections are parsed in this order whatever their order in the file,
@@ -235,6 +240,9 @@ static const struct opt top_opts[] = {
               .doc_type = "group of groups", .doc_default = "built-in per class"),
     O_SECTION("gate", R, section_gate, .doc = "what fails the CI gate (below)",
               .doc_type = "group", .doc_default = "see below"),
+    O_SECTION("generation", R, section_generation,
+              .doc = "what generated tasks show (below)", .doc_type = "group",
+              .doc_default = "see below"),
     {0},
 };
 
@@ -420,6 +428,20 @@ static const struct opt gate_opts[] = {
     O_BOOL("fail_on_new_untasked", struct config_gate, fail_on_new_untasked, R, true,
            .doc = "with `check --model`: a threat the candidate model brings that would have no"
                   " in-scope task fails the gate"),
+    {0},
+};
+
+static const struct opt generation_opts[] = {
+    O_ENUM("other_stacks", struct config_generation, other_stacks, R, other_stacks_modes,
+           CONFIG_OTHER_STACKS_LINKS,
+           .doc = "how a task shows the how-tos written for stacks other than its component's:"
+                  " `links` names them after the component's own (\"Also for: Go, Java\"),"
+                  " `none` leaves them out, `all` shows them in full"),
+    O_STR("library_url", struct config_generation, library_url, OPT_EMPTY_NULL | R, NULL,
+          check_url,
+          .doc = "the address the \"Also for\" line of a ticket links to (the threat library's"
+                 " documentation)",
+          .doc_default = "none (the other stacks are named without a link)"),
     {0},
 };
 
@@ -1576,6 +1598,15 @@ static void section_gate(struct loader *l, const config_setting_t *s)
 	l->prefix[0] = '\0';
 }
 
+static void section_generation(struct loader *l, const config_setting_t *s)
+{
+	if (!expect_type(l, s, "generation", CONFIG_TYPE_GROUP))
+		return;
+	snprintf(l->prefix, sizeof(l->prefix), "generation: ");
+	parse_group(l, s, generation_opts, &l->cfg->generation);
+	l->prefix[0] = '\0';
+}
+
 /* --- loading ------------------------------------------------------------------------- */
 
 static char *file_directory(const char *path)
@@ -1771,6 +1802,7 @@ static int load(const char *path, bool secrets, struct config **ret_cfg, struct 
 	apply_defaults(top_opts, l.cfg, true);
 	apply_defaults(http_opts, l.cfg, true);
 	gate_defaults(&l.cfg->gate);
+	apply_defaults(generation_opts, &l.cfg->generation, true);
 	default_library_paths(l.cfg);
 
 	if (!includes_ok) {
@@ -1837,6 +1869,7 @@ struct config *config_new_default(void)
 	apply_defaults(top_opts, cfg, true);
 	apply_defaults(http_opts, cfg, true);
 	gate_defaults(&cfg->gate);
+	apply_defaults(generation_opts, &cfg->generation, true);
 	default_library_paths(cfg);
 	return cfg;
 }
@@ -1848,6 +1881,7 @@ void config_free(struct config *cfg)
 	free_fields(top_opts, cfg);
 	free_fields(http_opts, cfg);
 	free_fields(gate_opts, &cfg->gate);
+	free_fields(generation_opts, &cfg->generation);
 	api_tokens_free(cfg->api_token_list);
 	config_free_sections(cfg);
 	free(cfg->path);

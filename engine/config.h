@@ -118,6 +118,19 @@ struct config_gate {
 	bool fail_on_new_untasked; /* with --model: a new threat with no task fails it */
 };
 
+/* What a task shows of the how-tos written for other stacks than its
+ * component's (docs/generation.md). */
+enum config_other_stacks {
+	CONFIG_OTHER_STACKS_LINKS, /* named ("also: Go, Java"), with library_url */
+	CONFIG_OTHER_STACKS_NONE,  /* left out */
+	CONFIG_OTHER_STACKS_ALL,   /* shown in full, like the component's own */
+};
+
+struct config_generation {
+	int other_stacks;  /* enum config_other_stacks, default links */
+	char *library_url; /* http(s) page of the library's how-tos; NULL: none */
+};
+
 struct config {
 	char *path;           /* the file this was loaded from, as given; NULL for defaults */
 	char *database;       /* SQLite path: absolute, or ":memory:" */
@@ -142,6 +155,7 @@ struct config {
 	struct config_policy *policies; /* only the classes the file defines */
 	size_t n_policies;
 	struct config_gate gate; /* defaults: 2, ["critical", "high"], true, true */
+	struct config_generation generation; /* defaults: links, no URL */
 };
 
 /* Loads and validates path. On success returns 0 and *ret_cfg is a new config

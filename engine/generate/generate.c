@@ -117,7 +117,7 @@ struct gen {
 	json_t *exposure;       /* owned: component id -> 0/1/2 */
 	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
 	struct gshared *shared; /* owned: one per library threat, by library index */
-	json_t *text_index;     /* owned: library countermeasure id -> index into texts */
+	json_t *text_index;     /* owned: "C-ID/101" (id, how-tos shown) -> index into texts */
 	struct gtext **texts;   /* owned, with every element */
 	size_t n_texts, cap_texts;
 	struct ts_buf scratch; /* owned: digest input, reused */
@@ -897,25 +897,88 @@ static void sort_threats(const struct gen *g, size_t *v, size_t n)
 	}
 }
 
+/* The generation options: the configuration's, or the defaults without one. */
+static const struct config_generation *gen_options(const struct gen *g)
+{
+	static const struct config_generation defaults = {CONFIG_OTHER_STACKS_LINKS, NULL};
+	return g->cfg ? &g->cfg->generation : &defaults;
+}
+
+/* Which how-tos of lc the task on component shows (own[i]), by
+ * generation.other_stacks: all of them, or the component's own
+ * (library_how_to_select). */
+static void how_to_choice(const struct gen *g, const struct lib_countermeasure *lc,
+                          const json_t *component, bool *own)
+{
+	if (gen_options(g)->other_stacks == CONFIG_OTHER_STACKS_ALL) {
+		for (size_t i = 0; i < lc->n_how_to; i++)
+			own[i] = true;
+		return;
+	}
+	library_how_to_select(g->lib, lc, component, own);
+}
+
+/* The how-tos of the body: the shown blocks in library order ({stack, name,
+ * text}: the name is the stack's display name, the ticket's heading), and with
+ * other_stacks = links the names of the others' stacks (other_stacks) and the
+ * library's page (library_url). */
+static void how_to_json(const struct gen *g, const struct lib_countermeasure *lc, const bool *own,
+                        json_t *body)
+{
+	json_t *how = json_array(), *others = json_array();
+	for (size_t i = 0; i < lc->n_how_to; i++) {
+		const char *stack = lc->how_to[i].stack;
+		const struct lib_stack *st = library_stack(g->lib, stack);
+		const char *name = st ? st->name : stack;
+		if (own[i])
+			json_array_append_new(how,
+			                      json_pack("{s:s, s:s, s:s}", "stack", stack, "name",
+			                                name, "text", lc->how_to[i].text));
+		else
+			json_array_append_new(
+			    others, json_pack("{s:s, s:s}", "stack", stack, "name", name));
+	}
+	json_object_set_new(body, "how_to", how);
+	const struct config_generation *o = gen_options(g);
+	if (o->other_stacks != CONFIG_OTHER_STACKS_LINKS || json_array_size(others) == 0) {
+		json_decref(others);
+		return;
+	}
+	json_object_set_new(body, "other_stacks", others);
+	if (o->library_url)
+		json_object_set_new(body, "library_url", json_string(o->library_url));
+}
+
 /* The parts of a countermeasure's text that come from its library entry,
- * built once per entry and shared by all its instances, with the digest of
- * their canonical dump: hashing every instance's full text would dominate
- * generation time on large models. A manual countermeasure gets its own. */
+ * built once per entry and choice of how-tos and shared by all the instances
+ * that show the same ones, with the digest of their canonical dump: hashing
+ * every instance's full text would dominate generation time on large models.
+ * A manual countermeasure gets its own. */
 static struct gtext *text_of(struct gen *g, const struct gcm *c)
 {
-	json_t *idx = c->lc ? json_object_get(g->text_index, c->lc->id) : NULL;
-	if (idx)
+	bool own[LIBRARY_HOW_TO_MAX];
+	char *key = NULL;
+	if (c->lc) {
+		/* "C-ID/10110": the entry and which of its blocks are shown. */
+		how_to_choice(g, c->lc, component(g, c->component_key), own);
+		size_t n = strlen(c->lc->id);
+		key = ts_malloc(n + c->lc->n_how_to + 2);
+		memcpy(key, c->lc->id, n);
+		key[n] = '/';
+		for (size_t i = 0; i < c->lc->n_how_to; i++)
+			key[n + 1 + i] = own[i] ? '1' : '0';
+		key[n + 1 + c->lc->n_how_to] = '\0';
+	}
+	json_t *idx = key ? json_object_get(g->text_index, key) : NULL;
+	if (idx) {
+		free(key);
 		return g->texts[json_integer_value(idx)];
+	}
 	json_t *body = json_object();
 	if (c->lc) {
 		const struct lib_countermeasure *lc = c->lc;
 		json_object_set_new(body, "requirement", json_string(lc->requirement));
-		json_t *how = json_array();
-		for (size_t i = 0; i < lc->n_how_to; i++)
-			json_array_append_new(how,
-			                      json_pack("{s:s, s:s}", "stack", lc->how_to[i].stack,
-			                                "text", lc->how_to[i].text));
-		json_object_set_new(body, "how_to", how);
+		how_to_json(g, lc, own, body);
 		if (lc->acceptance_test)
 			json_object_set_new(body, "acceptance_test",
 			                    json_string(lc->acceptance_test));
@@ -943,8 +1006,9 @@ static struct gtext *text_of(struct gen *g, const struct gcm *c)
 		g->cap_texts = g->cap_texts ? g->cap_texts * 2 : 64;
 		g->texts = ts_realloc(g->texts, g->cap_texts * sizeof(*g->texts));
 	}
-	if (c->lc)
-		json_object_set_new(g->text_index, c->lc->id, json_integer((json_int_t)g->n_texts));
+	if (key)
+		json_object_set_new(g->text_index, key, json_integer((json_int_t)g->n_texts));
+	free(key);
 	g->texts[g->n_texts++] = x;
 	return x;
 }

@@ -189,6 +189,29 @@ int blueprint_profile_load(const char *path, json_t **ret_profile, struct ts_err
 	return r;
 }
 
+int blueprint_profile_stacks(const struct library *lib, const json_t *profile, const char *file,
+                             struct ts_err *err)
+{
+	struct lib_diag d = {0};
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(profile, "stack"), i, e) {
+		if (library_stack(lib, json_string_value(e)))
+			continue;
+		char *p = lib_path_index("$.stack", i);
+		lib_diag_add(&d, false, TS_E_INVALID, file, p,
+		             "unknown stack \"%s\" (the library's stacks.json lists the "
+		             "known ones and their synonyms)",
+		             json_string_value(e));
+		free(p);
+	}
+	int rc = d.n_errors ? -EINVAL : 0;
+	if (rc)
+		lib_diag_format(&d, err);
+	lib_diag_free(&d);
+	return rc;
+}
+
 /* ---- "when": conditions over the profile ------------------------------- */
 
 /* Members of a "when" object: which profile field, and whether it is a list
@@ -265,7 +288,15 @@ static void check_when(struct lib_vctx *v, json_t *when, const char *path)
 				const char *s = json_string_value(e);
 				bool ok = s && (wk->names ? in_names(s, wk->names, wk->n)
 				                          : stack_shape(s));
-				if (!ok) {
+				if (ok && !wk->names && v->lib && !library_stack(v->lib, s)) {
+					char *p2 = json_is_string(val) ? ts_strdup(p)
+					                               : lib_path_index(p, i);
+					lib_diag_add(v->d, false, TS_E_INVALID, v->file, p2,
+					             "unknown stack \"%s\" (not in the library's "
+					             "stacks.json)",
+					             s);
+					free(p2);
+				} else if (!ok) {
 					char *all = wk->names ? names_list(wk->names, wk->n)
 					                      : ts_strdup("lower-case names");
 					char *p2 = json_is_string(val) ? ts_strdup(p)

@@ -32,6 +32,12 @@ int blueprint_profile_check(json_t *profile, const char *file, json_t **ret_prof
  * TS_E_NOTFOUND when it cannot be read, TS_E_INVALID when it is not valid JSON. */
 int blueprint_profile_load(const char *path, json_t **ret_profile, struct ts_err *err);
 
+/* Checks that every entry of a normalised profile's stack is a stack of lib
+ * (an id or a synonym of stacks.json). On failure err lists each unknown one,
+ * "FILE: $.stack[N]: message", with code TS_E_INVALID. */
+int blueprint_profile_stacks(const struct library *lib, const json_t *profile, const char *file,
+                             struct ts_err *err);
+
 /* Expands a normalised profile with the library's blueprint of its kind into a
  * new native model document ("format": "threatsync-model/1"; caller decrefs):
  * same library and profile, same document, member order included. TS_E_INVALID

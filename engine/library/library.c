@@ -888,6 +888,38 @@ static void validate_priority(struct lib_vctx *v, struct lib_countermeasure *c)
 		c->priority = (int)json_integer_value(prio);
 }
 
+/* The stack id of a how-to block: its label when stacks.json lists it, the id
+ * of a synonym (with a warning: the library labels blocks with ids), NULL
+ * after an error for a stack the library does not list. A second block of the
+ * same stack in one countermeasure is a warning: one block per stack. */
+static const char *how_to_stack(struct lib_vctx *hv, const struct lib_how_to *prev, size_t n_prev)
+{
+	const char *name = lib_v_str(hv, "stack", true);
+	if (!name || !hv->lib)
+		return name;
+	const struct lib_stack *s = library_stack(hv->lib, name);
+	char *p = lib_path_key(hv->path, "stack");
+	if (!s) {
+		lib_diag_add(hv->d, false, TS_E_INVALID, hv->file, p,
+		             "unknown stack \"%s\" (not in the library's stacks.json)", name);
+		free(p);
+		return NULL;
+	}
+	if (strcmp(s->id, name) != 0)
+		lib_diag_add(hv->d, true, 0, hv->file, p,
+		             "\"%s\" is a synonym: label the block with the stack id \"%s\"", name,
+		             s->id);
+	for (size_t i = 0; i < n_prev; i++)
+		if (strcmp(prev[i].stack, s->id) == 0) {
+			lib_diag_add(hv->d, true, 0, hv->file, p,
+			             "a second how-to for the stack \"%s\": one block per stack",
+			             s->id);
+			break;
+		}
+	free(p);
+	return s->id;
+}
+
 /* how_to: [{stack, text}]; c->how_to is always allocated (empty when absent). */
 static void validate_how_to(struct lib_vctx *v, struct lib_countermeasure *c)
 {
@@ -899,6 +931,10 @@ static void validate_how_to(struct lib_vctx *v, struct lib_countermeasure *c)
 	}
 	if (!how)
 		return;
+	if (json_array_size(how) > LIBRARY_HOW_TO_MAX) {
+		lib_verr(v, "how_to", "has more than %d blocks", LIBRARY_HOW_TO_MAX);
+		return;
+	}
 	struct lib_how_to *h = ts_calloc(json_array_size(how) + 1, sizeof(*h));
 	free((void *)c->how_to);
 	c->how_to = h;
@@ -915,7 +951,7 @@ static void validate_how_to(struct lib_vctx *v, struct lib_countermeasure *c)
 		} else {
 			static const char *const hk[] = {"stack", "text"};
 			lib_v_keys(&hv, hk, 2);
-			h[c->n_how_to].stack = lib_v_str(&hv, "stack", true);
+			h[c->n_how_to].stack = how_to_stack(&hv, h, c->n_how_to);
 			h[c->n_how_to].text = lib_v_str(&hv, "text", true);
 			if (h[c->n_how_to].stack && h[c->n_how_to].text)
 				c->n_how_to++;
@@ -1368,7 +1404,7 @@ static void load_mappings(struct library *lib, struct lib_diag *d, const char *f
 
 /* ---- the loader -------------------------------------------------------- */
 
-enum { CAT_TYPES, CAT_CMS, CAT_THREATS, CAT_BLUEPRINTS, N_CATS };
+enum { CAT_TYPES, CAT_STACKS, CAT_CMS, CAT_THREATS, CAT_BLUEPRINTS, N_CATS };
 /* Lists beyond the categories: the vocabulary of component_types.json. */
 enum { LIST_PROPS = N_CATS, LIST_TAGS, N_LISTS };
 
@@ -1378,6 +1414,7 @@ static const struct {
 	const char *sub;  /* subdirectory, or NULL */
 } cats[N_CATS] = {
     [CAT_TYPES] = {"component_types", "component_types.json", NULL},
+    [CAT_STACKS] = {"stacks", "stacks.json", NULL},
     [CAT_CMS] = {"countermeasures", NULL, "countermeasures"},
     [CAT_THREATS] = {"threats", NULL, "threats"},
     [CAT_BLUEPRINTS] = {"blueprints", NULL, "blueprints"},
@@ -1632,6 +1669,18 @@ static void load_types(struct library *lib, struct lib_diag *d, struct pending_l
 	free(win);
 }
 
+static void load_stacks(struct library *lib, struct lib_diag *d, struct pending_list *l)
+{
+	size_t n = 0;
+	struct pending *win = overlay(l, d, &n);
+	struct lib_entry_ref *refs = ts_calloc(n + 1, sizeof(*refs));
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct lib_entry_ref){win[i].entry, win[i].file, win[i].path};
+	lib_stacks_load(lib, d, refs, n);
+	free(refs);
+	free(win);
+}
+
 static void load_cms(struct library *lib, struct lib_diag *d, struct pending_list *l)
 {
 	size_t n = 0;
@@ -1762,6 +1811,8 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	json_t *fm;
 	json_object_foreach (lib->mappings, fk, fm)
 		lib->n_mappings += json_object_size(fm);
+	/* Stacks before the countermeasures, whose how-tos name them. */
+	load_stacks(lib, d, &lists[CAT_STACKS]);
 	load_cms(lib, d, &lists[CAT_CMS]);
 	load_threats(lib, d, &lists[CAT_THREATS]);
 	load_aliases(lib, d);
@@ -1833,6 +1884,7 @@ void library_free(struct library *lib)
 		free(lib->props[i].values);
 	free(lib->props);
 	free(lib->tags);
+	lib_stacks_free(lib);
 	json_decref(lib->mappings);
 	json_decref(lib->containers);
 	json_decref(lib->aliases);

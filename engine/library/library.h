@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The threat library: component types, threats, countermeasures, type mappings and
- * blueprints loaded from one or more directories of JSON (later ones overlay earlier
+/* The threat library: component types, technology stacks, threats, countermeasures,
+ * type mappings and blueprints loaded from one or more directories of JSON (later ones overlay earlier
  * ones), validated whole and then immutable. docs/library.md describes the format. */
 #ifndef TS_ENGINE_LIBRARY_H
 #define TS_ENGINE_LIBRARY_H
@@ -80,8 +80,30 @@ struct lib_threat {
 	json_t *json;     /* the entry as written (borrowed) */
 };
 
+/* A technology stack of stacks.json: what a how-to block is written for, and
+ * what a component's "stack" property and tags and a profile's stack name. */
+enum lib_stack_kind {
+	LIB_STACK_LANGUAGE,
+	LIB_STACK_FRAMEWORK,
+	LIB_STACK_PLATFORM,
+	LIB_STACK_IAC,
+	LIB_STACK_GENERIC, /* advice for any stack: only the id "generic" */
+};
+
+struct lib_stack {
+	const char *id;   /* "aspnetcore": [a-z0-9][a-z0-9_.+-]*, at most 64 */
+	const char *name; /* display name, "ASP.NET Core" */
+	enum lib_stack_kind kind;
+	const char *kind_name;                /* "language", "framework", ... */
+	const struct lib_stack *belongs_to;   /* the broader stack (dotnet), or NULL */
+	const char **synonyms;                /* other names resolved to id */
+	size_t n_synonyms;
+	const char *file; /* NULL for the built-in "generic" */
+	const char *path;
+};
+
 struct lib_how_to {
-	const char *stack; /* "aspnetcore", "spring", "nginx", "generic", ... */
+	const char *stack; /* a stack id ("aspnetcore", "generic"; synonyms resolved) */
 	const char *text;  /* markdown */
 };
 
@@ -187,6 +209,8 @@ size_t library_n_threats(const struct library *lib);
 const struct lib_threat *library_threat_at(const struct library *lib, size_t i);
 size_t library_n_countermeasures(const struct library *lib);
 const struct lib_countermeasure *library_countermeasure_at(const struct library *lib, size_t i);
+size_t library_n_stacks(const struct library *lib);
+const struct lib_stack *library_stack_at(const struct library *lib, size_t i);
 size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 
@@ -205,6 +229,27 @@ const struct lib_component_type *library_component_type(const struct library *li
 const struct lib_threat *library_threat(const struct library *lib, const char *id);
 const struct lib_countermeasure *library_countermeasure(const struct library *lib, const char *id);
 const struct lib_blueprint *library_blueprint(const struct library *lib, const char *kind);
+/* The stack named name, by id or synonym (exact, lower case); NULL when the
+ * library does not list it. "generic" is always listed. */
+const struct lib_stack *library_stack(const struct library *lib, const char *name);
+
+/* Largest number of how-to blocks of one countermeasure. */
+#define LIBRARY_HOW_TO_MAX 64
+
+/* Which of cm's how-to blocks a component is shown (docs/generation.md), one
+ * flag per block in ret_own (cm->n_how_to entries). The component's stack is
+ * the stacks its "stack" property (a string or a list of strings) and its tags
+ * name, compared without regard to case; names the library does not list are
+ * ignored. A block is the
+ * component's own when its stack is "generic"; or is on the component's stack
+ * or a broader stack of it (a dotnet block for an aspnetcore component); or is
+ * a framework or IaC stack whose broader stack the component is on, unless the
+ * component names another framework (IaC tool) of that broader stack (an
+ * aspnetcore block for a component that says only dotnet). When no block is
+ * the component's own, every block is: a task is never without its how-tos.
+ * Returns the number of own blocks. component may be NULL (no stack). */
+size_t library_how_to_select(const struct library *lib, const struct lib_countermeasure *cm,
+                             const json_t *component, bool *ret_own);
 
 /* The id an entry's former id (an alias of a threat or countermeasure) now
  * has, borrowed; NULL when old_id is no alias. */

@@ -64,6 +64,9 @@ const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, 
 struct library {
 	struct lib_component_type *types;
 	size_t n_types;
+	struct lib_stack *stacks; /* sorted by id */
+	size_t n_stacks;
+	json_t *stack_names; /* id or synonym -> index into stacks */
 	struct lib_threat *threats;
 	size_t n_threats;
 	struct lib_countermeasure *cms;
@@ -89,6 +92,22 @@ struct library {
  * missing directory (also recorded in d, code TS_E_NOTFOUND). */
 int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                   struct lib_diag *d);
+
+/* One winning entry of stacks.json after the overlay. */
+struct lib_entry_ref {
+	json_t *entry; /* borrowed from lib->docs */
+	const char *file;
+	const char *path;
+};
+
+/* Validates and loads the stacks (engine/library/stacks.c), sorted by id, adds
+ * the built-in "generic" when no file defines it, resolves belongs_to and
+ * indexes ids and synonyms; problems go to d and the entry is left out. */
+void lib_stacks_load(struct library *lib, struct lib_diag *d, const struct lib_entry_ref *v,
+                     size_t n);
+void lib_stacks_free(struct library *lib);
+/* Shape of a stack name: [a-z0-9][a-z0-9_.+-]*, at most 64 characters. */
+bool lib_stack_shape(const char *s);
 
 /* Blueprint checks (engine/library/blueprint.c), run by the loader once component types
  * are known: structure, conditions over the profile, types and references. */
