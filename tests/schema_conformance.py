@@ -389,7 +389,8 @@ classification = (
         if len(tasks) < 1 or not threats.get("threats"):
             fail("the example produced no threats or tasks to override")
         else:
-            cm_id = tasks[0]["id"]
+            # A task with a ticket to close: open, so pushed.
+            cm_id = next(x["id"] for x in tasks if x["status"] == "todo")
             ov = ts("override", "widgetsrus", cm_id, "--not-applicable",
                     "--reason", "schema test", "--author", "tester", "--json")
             check(src, "override.schema.json", "override --not-applicable", ov)

@@ -56,7 +56,7 @@ int gen_priority_floor(const char *severity, const char *likelihood)
 	static const int floor_of[4][3] = {
 	    {4, 4, 3}, /* low */
 	    {4, 3, 2}, /* medium */
-	    {3, 2, 1}, /* high */
+	    {3, 1, 1}, /* high */
 	    {2, 1, 1}, /* critical */
 	};
 	int sev = severity ? classify_rank(severity) : 2;

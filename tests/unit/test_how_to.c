@@ -168,7 +168,7 @@ static char *shown(const struct library *lib, const char *cm_id, const char *com
 
 /* The rules of library_how_to_select on real entries: C-DEBUG-ENDPOINTS-OFF
  * has spring, django, go and aspnetcore; C-OBJECT-LEVEL-AUTHZ adds generic;
- * C-DATA-RESTORE-TESTING (aws, postgres, mongodb) has none. */
+ * C-RESTORE-DRILLS (aws, postgres, kubernetes) has none. */
 static void test_select(void **state)
 {
 	(void)state;
@@ -197,9 +197,9 @@ static void test_select(void **state)
 	             "aspnetcore generic");
 	ASSERT_SHOWN(lib, "C-OBJECT-LEVEL-AUTHZ", "{\"tags\": [\"go\"]}", "generic");
 	/* A platform's children: an aurora component is on aws. */
-	ASSERT_SHOWN(lib, "C-DATA-RESTORE-TESTING", "{\"properties\": {\"stack\": \"aurora\"}}",
+	ASSERT_SHOWN(lib, "C-RESTORE-DRILLS", "{\"properties\": {\"stack\": \"aurora\"}}",
 	             "aws");
-	ASSERT_SHOWN(lib, "C-DATA-RESTORE-TESTING",
+	ASSERT_SHOWN(lib, "C-RESTORE-DRILLS",
 	             "{\"properties\": {\"stack\": \"timescaledb\"}}", "postgres");
 	library_free(lib);
 }

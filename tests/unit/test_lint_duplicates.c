@@ -41,7 +41,9 @@ static char *make_library(const char *cms, const char *threats, bool with_cwe)
 	                   "{\"id\": \"web_app\", \"name\": \"Web\", \"kind\": \"process\", "
 	                   "\"description\": \"d\"},"
 	                   "{\"id\": \"rest_api\", \"name\": \"API\", \"kind\": \"process\", "
-	                   "\"description\": \"d\"}]}"));
+	                   "\"description\": \"d\"}],"
+	                   " \"properties\": [{\"name\": \"internet_facing\", \"scope\": "
+	                   "\"component\", \"type\": \"boolean\", \"description\": \"d\"}]}"));
 	char *doc = ts_asprintf("{\"countermeasures\": [%s]}", cms);
 	free(tu_write_file(c, "a.json", doc));
 	free(doc);
@@ -302,8 +304,8 @@ static void test_shipped_library(void **state)
 	assert_true(json_is_true(json_object_get(rep, "ok")));
 	assert_int_equal(json_array_size(json_object_get(rep, "errors")), 0);
 	assert_int_equal(count_with(rep, "warnings", "Pillar or Class"), 0);
-	assert_int_equal(count_with(rep, "warnings", "share CWE"), 51);
-	assert_int_equal(json_array_size(json_object_get(rep, "warnings")), 51);
+	assert_int_equal(count_with(rep, "warnings", "share CWE"), 63);
+	assert_int_equal(json_array_size(json_object_get(rep, "warnings")), 63);
 	/* The merged entries: their former ids resolve, and are no ids. */
 	const char *dirs[1] = {dir};
 	struct library *lib = NULL;
@@ -334,8 +336,8 @@ static void test_shipped_library(void **state)
 		assert_null(library_threat(lib, merged[i][0]));
 		assert_null(library_countermeasure(lib, merged[i][0]));
 	}
-	assert_int_equal(library_n_threats(lib), 283);
-	assert_int_equal(library_n_countermeasures(lib), 295);
+	assert_int_equal(library_n_threats(lib), 345);
+	assert_int_equal(library_n_countermeasures(lib), 368);
 	library_free(lib);
 	json_decref(rep);
 	free(dir);
