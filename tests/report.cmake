@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: Apache-2.0
+# The report renderers: the cmocka programs of the HTML report and the
+# diagram link tsreport; the browser test opens a rendered page in headless
+# Chromium (label "browser").
+foreach(prog test_report_html test_diagram)
+  if(TARGET ${prog})
+    target_link_libraries(${prog} PRIVATE tsreport)
+  endif()
+endforeach()
+
+# The page under test is rendered from tests/data/report/widgetsrus.report.json
+# by this program; `threatsync report widgetsrus --format html` can replace it
+# once the CLI writes reports (tests/browser/report_browser.py --html FILE).
+add_executable(report_render_html ${CMAKE_CURRENT_SOURCE_DIR}/report/render_html.c)
+target_link_libraries(report_render_html PRIVATE tsreport)
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME browser/report_html
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/report_browser.py
+                   --render $<TARGET_FILE:report_render_html>
+                   --doc ${CMAKE_CURRENT_SOURCE_DIR}/data/report/widgetsrus.report.json
+                   --out-dir ${CMAKE_BINARY_DIR}/browser-artefacts)
+  # 77: Chromium is not installed (scripts/setup.sh --tests installs it)
+  set_tests_properties(browser/report_html PROPERTIES TIMEOUT 120 LABELS browser
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${TS_TEST_ENV}")
+  add_test(NAME browser/console_check_fails
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/report_browser.py
+                   --self-check --out-dir ${CMAKE_BINARY_DIR}/browser-artefacts)
+  set_tests_properties(browser/console_check_fails PROPERTIES TIMEOUT 120 LABELS browser
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${TS_TEST_ENV}")
+endif()
