@@ -152,7 +152,7 @@ static int optional_array(const json_t *model, const char *key, const json_t **r
 /* Builds the graph of the model into g; Graphviz owns everything it creates
  * (agclose frees it). */
 static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
-                       const json_t *flows, bool clusters, struct ts_err *err)
+                       const json_t *flows, struct ts_err *err)
 {
 	struct ts_buf name = {0}, label = {0};
 	size_t i;
@@ -182,8 +182,6 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 		}
 		if ((rc = opt_string(e, "name", "zones", i, &zname, err)) < 0)
 			goto out;
-		if (!clusters)
-			continue;
 		name.len = 0;
 		diagram_element_id(&name, "cluster_zone-", id);
 		if (agsubg(g, name.data, 0)) {
@@ -234,7 +232,7 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 			goto out;
 		}
 		Agraph_t *parent = g;
-		if (clusters && zone) {
+		if (zone) {
 			struct ts_buf zn = {0};
 			diagram_element_id(&zn, "cluster_zone-", zone);
 			Agraph_t *sg = agsubg(g, zn.data, 0);
@@ -313,7 +311,7 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 		if (proto) {
 			label.len = 0;
 			plain_label(&label, proto);
-			set(ed, "label", label.data);
+			set(ed, "xlabel", label.data);
 		}
 		if (json_is_true(json_object_get(e, "crosses_boundary"))) {
 			set(ed, "color", "#c62828");
@@ -346,7 +344,6 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 		                  "the model has %zu components and %zu flows, more than a "
 		                  "diagram shows legibly (at most %d and %d)",
 		                  ncomp, nflow, DIAGRAM_MAX_COMPONENTS, DIAGRAM_MAX_FLOWS);
-	bool dot = ncomp <= DIAGRAM_DOT_MAX_COMPONENTS;
 
 	capture_len = 0;
 	capture[0] = '\0';
@@ -359,14 +356,16 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 	unsigned int len = 0;
 	bool laid_out = false;
 
-	rc = build_graph(g, zones, comps, flows, dot, err);
+	rc = build_graph(g, zones, comps, flows, err);
 	if (rc < 0)
 		goto out;
-	if (!dot) {
-		set(g, "overlap", "prism");
-		set(g, "splines", "false");
+	if (ncomp > DIAGRAM_FAST_COMPONENTS) {
+		/* fewer passes of crossing minimisation and network simplex */
+		set(g, "mclimit", "0.3");
+		set(g, "nslimit", "2");
+		set(g, "nslimit1", "2");
 	}
-	if (gvLayout(gvc, g, dot ? "dot" : "sfdp") != 0) {
+	if (gvLayout(gvc, g, "dot") != 0) {
 		rc = ts_err_set(err, TS_E_INTERNAL, "Graphviz could not lay out the diagram: %s",
 		                capture_len ? capture : "no reason given");
 		goto out;

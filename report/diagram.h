@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The data-flow diagram of a report's model, laid out by Graphviz as SVG. */
+/* The data-flow diagram of a report's model, laid out by Graphviz (dot) as SVG. */
 #ifndef TS_REPORT_DIAGRAM_H
 #define TS_REPORT_DIAGRAM_H
 
@@ -7,13 +7,15 @@
 
 #include "engine/util.h"
 
-/* Above this many components the diagram is laid out by a layout engine
- * that scales (no clusters); above DIAGRAM_MAX_COMPONENTS or
- * DIAGRAM_MAX_FLOWS it is not drawn at all (TS_E_UNAVAILABLE, with a
- * sentence saying why). Measured in docs/report-html.md. */
-#define DIAGRAM_DOT_MAX_COMPONENTS 400
-#define DIAGRAM_MAX_COMPONENTS 5000
-#define DIAGRAM_MAX_FLOWS 10000
+/* Bounds of the diagram. Graphviz's dot lays out 1,000 components and
+ * 1,500 flows in four zones in about 0.8 s and 2,000 components in about
+ * 3 s (2 cores, docs/report-html.md); sfdp is no faster at that size and
+ * takes 30 s for 5,000. A larger model gets no diagram (TS_E_UNAVAILABLE
+ * with a sentence saying why) rather than a page nobody can read. Above
+ * DIAGRAM_FAST_COMPONENTS the crossing minimisation is cut short. */
+#define DIAGRAM_MAX_COMPONENTS 1000
+#define DIAGRAM_MAX_FLOWS 2500
+#define DIAGRAM_FAST_COMPONENTS 300
 
 /* The id an element gets in the SVG: prefix ("comp-", "flow-", "zone-")
  * then the id with every byte outside [A-Za-z0-9_] written as -XX (hex), so
