@@ -54,26 +54,6 @@ static void plain_label(struct ts_buf *b, const char *s)
 	}
 }
 
-/* Text inside an HTML-like Graphviz label: the XML characters as entities,
- * control characters as spaces. */
-static void html_label_text(struct ts_buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '&': ts_buf_puts(b, "&amp;"); break;
-		case '<': ts_buf_puts(b, "&lt;"); break;
-		case '>': ts_buf_puts(b, "&gt;"); break;
-		case '"': ts_buf_puts(b, "&quot;"); break;
-		case '\'': ts_buf_puts(b, "&#39;"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7F)
-				ts_buf_puts(b, " ");
-			else
-				ts_buf_append(b, (const char *)p, 1);
-		}
-	}
-}
-
 static void set(void *obj, const char *name, const char *value)
 {
 	agsafeset(obj, (char *)name, (char *)value, "");
@@ -165,6 +145,7 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 	set(g, "bgcolor", "transparent");
 	set(g, "nodesep", "0.3");
 	set(g, "ranksep", "0.6");
+	set(g, "forcelabels", "true");
 	agattr(g, AGNODE, "fontname", "Helvetica");
 	agattr(g, AGNODE, "fontsize", "11");
 	agattr(g, AGNODE, "style", "filled");
@@ -253,24 +234,24 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 			set(n, "shape", "box");
 			set(n, "style", "rounded,filled");
 		}
+		label.len = 0;
+		plain_label(&label, cname ? cname : id);
+		set(n, "label", label.data);
 		long long nopen = json_is_integer(open) ? json_integer_value(open) : 0;
 		if (nopen > 0) {
-			/* the badge: an HTML-like label of escaped text only */
+			/* the badge: an HTML-like external label of our own text only
+			 * (a name in an HTML-like label would still have its \N and
+			 * the like replaced by Graphviz) */
 			label.len = 0;
-			ts_buf_puts(&label, "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" "
-			                    "CELLPADDING=\"1\"><TR><TD>");
-			html_label_text(&label, cname ? cname : id);
 			ts_buf_printf(&label,
-			              "</TD></TR><TR><TD BGCOLOR=\"%s\"><FONT COLOR=\"#ffffff\" "
-			              "POINT-SIZE=\"9\"> %lld open </FONT></TD></TR></TABLE>",
+			              "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" "
+			              "CELLPADDING=\"1\"><TR><TD BGCOLOR=\"%s\"><FONT "
+			              "COLOR=\"#ffffff\" POINT-SIZE=\"9\"> %lld open </FONT></TD></TR>"
+			              "</TABLE>",
 			              severity_colour(sev), nopen);
 			char *html = agstrdup_html(g, label.data);
-			set(n, "label", html);
+			set(n, "xlabel", html);
 			agstrfree(g, html);
-		} else {
-			label.len = 0;
-			plain_label(&label, cname ? cname : id);
-			set(n, "label", label.data);
 		}
 	}
 
