@@ -58,7 +58,9 @@ bool html_url_linkable(const char *s)
 	if (s[skip] == '\0' || s[skip] == '/' || s[skip] == '?' || s[skip] == '#')
 		return false;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7F)
+		/* none of these belongs in a URL unencoded; refusing them keeps
+		 * a link's text and attribute plain */
+		if (*p <= 0x20 || *p >= 0x7F || strchr("\"'<>\\`", *p))
 			return false;
 	}
 	return strlen(s) <= 2048;

@@ -14,7 +14,7 @@
 void html_escape(struct ts_buf *b, const char *s);
 
 /* Whether s is a URL a report may link to: http:// or https:// (any case),
- * a host part, and no whitespace or control character. Anything else
+ * a host part, only printable ASCII and none of " ' < > \ `. Anything else
  * (javascript:, data:, relative paths) is shown as text only. */
 bool html_url_linkable(const char *s);
 
