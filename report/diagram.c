@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The data-flow diagram: the report's model as a Graphviz graph laid out in
  * process (cgraph + gvc) and rendered as inline SVG. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,41 @@
 #include <graphviz/gvc.h>
 
 #include "report/diagram.h"
+
+/* The two Graphviz plugins the diagram needs, opened from Graphviz's plugin
+ * directory and registered by hand instead of through gvContext(): that
+ * reads Graphviz's plugin configuration and loses its text on every call
+ * (Graphviz 2.43), and it brings in the Pango text layout with the leaks of
+ * fontconfig; text widths come from Graphviz's own metrics instead, enough
+ * for SVG shown in a browser. */
+static const char *const plugins[][2] = {
+    {TS_GV_PLUGINDIR "/libgvplugin_dot_layout.so.6", "gvplugin_dot_layout_LTX_library"},
+    {TS_GV_PLUGINDIR "/libgvplugin_core.so.6", "gvplugin_core_LTX_library"},
+};
+
+/* A context with the plugins; handles[] get what to dlclose after
+ * gvFreeContext. */
+static GVC_t *context_new(void *handles[2], struct ts_err *err)
+{
+	GVC_t *gvc = gvContextPlugins(NULL, 0);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(plugins); i++) {
+		handles[i] = dlopen(plugins[i][0], RTLD_NOW | RTLD_LOCAL);
+		void *lib = handles[i] ? dlsym(handles[i], plugins[i][1]) : NULL;
+		if (!lib) {
+			ts_err_set(err, TS_E_UNAVAILABLE, "Graphviz's plugin %s cannot be loaded: %s",
+			           plugins[i][0], dlerror());
+			gvFreeContext(gvc);
+			for (size_t k = 0; k <= i; k++) {
+				if (handles[k])
+					dlclose(handles[k]);
+				handles[k] = NULL;
+			}
+			return NULL;
+		}
+		gvAddLibrary(gvc, lib);
+	}
+	return gvc;
+}
 
 /* Graphviz reports problems through one process-wide callback without a
  * user pointer; they are collected here for the duration of one
@@ -331,7 +367,13 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 	agusererrf old_cb = agseterrf(capture_cb);
 	agerrlevel_t old_level = agseterr(AGWARN);
 
-	GVC_t *gvc = gvContext();
+	void *handles[2] = {NULL, NULL};
+	GVC_t *gvc = context_new(handles, err);
+	if (!gvc) {
+		agseterr(old_level);
+		agseterrf(old_cb);
+		return TS_E_UNAVAILABLE;
+	}
 	Agraph_t *g = agopen("dataflow", Agdirected, NULL);
 	char *data = NULL;
 	unsigned int len = 0;
@@ -376,6 +418,8 @@ out:
 		gvFreeLayout(gvc, g);
 	agclose(g);
 	gvFreeContext(gvc);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(handles); i++)
+		dlclose(handles[i]);
 	agseterr(old_level);
 	agseterrf(old_cb);
 	return rc;

@@ -30,3 +30,15 @@ if(Python3_FOUND)
   set_tests_properties(browser/console_check_fails PROPERTIES TIMEOUT 120 LABELS browser
                        SKIP_RETURN_CODE 77 ENVIRONMENT "${TS_TEST_ENV}")
 endif()
+
+# Graphviz's own losses inside gvLayout (tests/valgrind/graphviz.supp) are
+# not ours; everything else in these programs must be valgrind clean.
+foreach(prog diagram report_html)
+  if(TARGET test_${prog} AND VALGRIND AND NOT TS_SANITIZE)
+    ts_cmocka_cases(${CMAKE_CURRENT_SOURCE_DIR}/unit/test_${prog}.c cases)
+    foreach(case IN LISTS cases)
+      set_property(TEST valgrind/${prog}/${case} APPEND PROPERTY ENVIRONMENT
+        "VALGRIND_OPTS=--num-callers=50 --suppressions=${CMAKE_CURRENT_SOURCE_DIR}/valgrind/graphviz.supp")
+    endforeach()
+  endif()
+endforeach()
