@@ -13,6 +13,7 @@ endforeach()
 # once the CLI writes reports (tests/browser/report_browser.py --html FILE).
 add_executable(report_render_html ${CMAKE_CURRENT_SOURCE_DIR}/report/render_html.c)
 target_link_libraries(report_render_html PRIVATE tsreport)
+target_include_directories(report_render_html PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)

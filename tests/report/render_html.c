@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "helpers/graphviz_lsan.h"
 #include "report/render.h"
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 
 #include "helpers/testutil.h"
+#include "helpers/graphviz_lsan.h"
 #include "report/diagram.h"
 
 static json_t *widgetsrus_doc(void)

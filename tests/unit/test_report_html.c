@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "helpers/testutil.h"
+#include "helpers/graphviz_lsan.h"
 #include "report/render.h"
 
 static json_t *widgetsrus_doc(void)
