@@ -23,16 +23,17 @@ static double num(const json_t *v)
 	return json_is_number(v) ? json_number_value(v) : 0.0;
 }
 
-/* A round axis maximum at or above v: 1, 2 or 5 times a power of ten. */
+/* A round axis maximum at or above v: 1, 2, 4 or 8 times a power of ten,
+ * so that its quarters (the grid lines) are round too. */
 static double nice_max(double v)
 {
+	static const double steps[] = {1, 2, 4, 8};
 	if (!(v > 0))
 		return 1;
 	double p = pow(10, floor(log10(v)));
-	for (int i = 0; i < 3; i++) {
-		double m = (i == 0 ? 1 : i == 1 ? 2 : 5) * p;
-		if (m >= v)
-			return m;
+	for (size_t i = 0; i < TS_ARRAY_SIZE(steps); i++) {
+		if (steps[i] * p >= v)
+			return steps[i] * p;
 	}
 	return 10 * p;
 }
@@ -56,9 +57,10 @@ static double x_at(size_t i, size_t n, bool bars)
 	double plot = W - ML - MR;
 	if (bars)
 		return ML + plot * ((double)i + 0.5) / (double)n;
+	/* points of a line keep clear of the ends, so their labels fit */
 	if (n == 1)
 		return ML + plot / 2;
-	return ML + plot * (double)i / (double)(n - 1);
+	return ML + 40 + (plot - 80) * (double)i / (double)(n - 1);
 }
 
 static double y_at(double v, double max)
@@ -148,7 +150,8 @@ static void severity_bars(const json_t *pts, size_t first, size_t n, struct ts_b
 		if (sum > max)
 			max = sum;
 	}
-	max = nice_max(max);
+	/* counts: at least 4, so the grid lines fall on whole numbers */
+	max = fmax(nice_max(max), 4);
 	axes(out, "chart-open", "Open threats by severity", pts, first, n, max, true);
 	double bw = (W - ML - MR) / (double)n * 0.6;
 	for (size_t i = 0; i < n; i++) {

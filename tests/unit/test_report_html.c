@@ -13,7 +13,8 @@
  *   jq '[.countermeasures[] | select((.status == "todo" or .status ==
  *        "in_progress") and .due_date < "2026-01-15")] | length'                 3
  *   jq '.compliance.frameworks | map(.controls | length)'                [0, 2, 17]
- *   jq '.trend | length'                                                         4 */
+ *   jq '.trend | length'                                                         4
+ *   jq '[.trend[].metrics.risk_score] | max'                                 857.3 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,13 @@ static void test_widgetsrus_page(void **state)
 	/* the trend: two charts, 4 points on the line */
 	assert_int_equal(count(html, "<svg class=\"chart\""), 2);
 	assert_int_equal(count(html, "<circle "), 4);
+	/* round axes (risk 857.3 at most, 33 open threats at most); one bar
+	 * part per severity with threats: 3 + 3 + 2 + 1 (jq '.trend[].metrics
+	 * .threats_open') */
+	assert_non_null(strstr(html, "class=\"ylab\" text-anchor=\"end\">1000</text>"));
+	assert_non_null(strstr(html, "class=\"ylab\" text-anchor=\"end\">40</text>"));
+	assert_int_equal(count(html, "</title></rect>"), 9);
+	assert_non_null(strstr(html, "<title>2025.11: 29 critical</title></rect>"));
 	assert_non_null(strstr(html, "<title id=\"chart-risk-title\">Risk score over time</title>"));
 	assert_non_null(strstr(html, "<title id=\"chart-open-title\">Open threats by severity"
 	                             "</title>"));
