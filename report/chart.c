@@ -86,10 +86,11 @@ static void axes(struct ts_buf *out, const char *id, const char *title, const js
 	for (int t = 0; t <= 4; t++) {
 		double v = max * t / 4;
 		double y = y_at(v, max);
-		ts_buf_printf(out,
-		              "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
-		              "<text x=\"%d\" y=\"%.1f\" class=\"ylab\" text-anchor=\"end\">%g</text>",
-		              ML, y, W - MR, y, ML - 6, y + 4, v);
+		ts_buf_printf(
+		    out,
+		    "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
+		    "<text x=\"%d\" y=\"%.1f\" class=\"ylab\" text-anchor=\"end\">%g</text>",
+		    ML, y, W - MR, y, ML - 6, y + 4, v);
 	}
 	ts_buf_printf(out,
 	              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>"
@@ -97,7 +98,8 @@ static void axes(struct ts_buf *out, const char *id, const char *title, const js
 	              ML, MT, ML, H - MB, ML, H - MB, W - MR, H - MB);
 	size_t step = n > 8 ? (n + 7) / 8 : 1;
 	for (size_t i = 0; i < n; i += step) {
-		ts_buf_printf(out, "<text x=\"%.1f\" y=\"%d\" class=\"xlab\" text-anchor=\"middle\">",
+		ts_buf_printf(out,
+		              "<text x=\"%.1f\" y=\"%d\" class=\"xlab\" text-anchor=\"middle\">",
 		              x_at(i, n, bars), H - MB + 16);
 		x_label(out, json_array_get(pts, first + i));
 		ts_buf_puts(out, "</text>");
@@ -130,7 +132,8 @@ static void risk_line(const json_t *pts, size_t first, size_t n, struct ts_buf *
 		double v = num(json_object_get(json_object_get(pt, "metrics"), "risk_score"));
 		if (v < 0)
 			v = 0;
-		ts_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#1565c0\"><title>",
+		ts_buf_printf(out,
+		              "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#1565c0\"><title>",
 		              x_at(i, n, false), y_at(v, max));
 		x_label(out, pt);
 		ts_buf_printf(out, ": %g</title></circle>", v);
@@ -156,7 +159,8 @@ static void severity_bars(const json_t *pts, size_t first, size_t n, struct ts_b
 	double bw = (W - ML - MR) / (double)n * 0.6;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *pt = json_array_get(pts, first + i);
-		const json_t *open = json_object_get(json_object_get(pt, "metrics"), "threats_open");
+		const json_t *open =
+		    json_object_get(json_object_get(pt, "metrics"), "threats_open");
 		double base = 0;
 		for (size_t s = 0; s < 4; s++) {
 			double v = fmax(0, num(json_object_get(open, sev_names[s])));

@@ -31,8 +31,9 @@ static GVC_t *context_new(void *handles[2], struct ts_err *err)
 		handles[i] = dlopen(plugins[i][0], RTLD_NOW | RTLD_LOCAL);
 		void *lib = handles[i] ? dlsym(handles[i], plugins[i][1]) : NULL;
 		if (!lib) {
-			ts_err_set(err, TS_E_UNAVAILABLE, "Graphviz's plugin %s cannot be loaded: %s",
-			           plugins[i][0], dlerror());
+			ts_err_set(err, TS_E_UNAVAILABLE,
+			           "Graphviz's plugin %s cannot be loaded: %s", plugins[i][0],
+			           dlerror());
 			gvFreeContext(gvc);
 			for (size_t k = 0; k <= i; k++) {
 				if (handles[k])
@@ -114,13 +115,13 @@ static const char *severity_colour(const char *sev)
  * its type (the kinds of library/component_types.json). */
 static const char *component_kind(const json_t *comp)
 {
-	static const char *const actors[] = {"user", "administrator", "external_system",
-	                                     "generic_actor", "browser", "actor"};
+	static const char *const actors[] = {"user",          "administrator", "external_system",
+	                                     "generic_actor", "browser",       "actor"};
 	static const char *const stores[] = {
-	    "session_store",      "sql_database",   "nosql_database",  "cache",
-	    "message_broker",     "object_storage", "search_engine",   "source_repository",
+	    "session_store",      "sql_database",    "nosql_database",     "cache",
+	    "message_broker",     "object_storage",  "search_engine",      "source_repository",
 	    "container_registry", "secrets_manager", "logging_monitoring", "data_warehouse",
-	    "message_stream",     "file_storage",   "generic_store",   "database"};
+	    "message_stream",     "file_storage",    "generic_store",      "database"};
 	const char *kind = json_string_value(json_object_get(comp, "kind"));
 	const char *type = json_string_value(json_object_get(comp, "type"));
 	if (kind && (strcmp(kind, "actor") == 0 || strcmp(kind, "store") == 0 ||
@@ -167,8 +168,8 @@ static int optional_array(const json_t *model, const char *key, const json_t **r
 
 /* Builds the graph of the model into g; Graphviz owns everything it creates
  * (agclose frees it). */
-static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
-                       const json_t *flows, struct ts_err *err)
+static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps, const json_t *flows,
+                       struct ts_err *err)
 {
 	struct ts_buf name = {0}, label = {0};
 	size_t i;
@@ -202,8 +203,8 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 		name.len = 0;
 		diagram_element_id(&name, "cluster_zone-", id);
 		if (agsubg(g, name.data, 0)) {
-			rc = ts_err_set(err, TS_E_INVALID, "model.zones[%zu].id: '%s' appears twice",
-			                i, id);
+			rc = ts_err_set(err, TS_E_INVALID,
+			                "model.zones[%zu].id: '%s' appears twice", i, id);
 			goto out;
 		}
 		Agraph_t *sg = agsubg(g, name.data, 1);
@@ -211,7 +212,8 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 		plain_label(&label, zname ? zname : id);
 		const json_t *trust = json_object_get(e, "trust");
 		if (json_is_integer(trust))
-			ts_buf_printf(&label, " (trust %lld)", (long long)json_integer_value(trust));
+			ts_buf_printf(&label, " (trust %lld)",
+			              (long long)json_integer_value(trust));
 		set(sg, "label", label.data);
 		set(sg, "labeljust", "l");
 		set(sg, "style", "dashed,rounded");
@@ -279,12 +281,13 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 			 * (a name in an HTML-like label would still have its \N and
 			 * the like replaced by Graphviz) */
 			label.len = 0;
-			ts_buf_printf(&label,
-			              "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" "
-			              "CELLPADDING=\"1\"><TR><TD BGCOLOR=\"%s\"><FONT "
-			              "COLOR=\"#ffffff\" POINT-SIZE=\"9\"> %lld open </FONT></TD></TR>"
-			              "</TABLE>",
-			              severity_colour(sev), nopen);
+			ts_buf_printf(
+			    &label,
+			    "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" "
+			    "CELLPADDING=\"1\"><TR><TD BGCOLOR=\"%s\"><FONT "
+			    "COLOR=\"#ffffff\" POINT-SIZE=\"9\"> %lld open </FONT></TD></TR>"
+			    "</TABLE>",
+			    severity_colour(sev), nopen);
 			char *html = agstrdup_html(g, label.data);
 			set(n, "xlabel", html);
 			agstrfree(g, html);
@@ -307,8 +310,8 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps,
 		const char *ids[2] = {src, dst};
 		for (int k = 0; k < 2; k++) {
 			if (!ids[k]) {
-				rc = ts_err_set(err, TS_E_INVALID, "model.flows[%zu].%s: missing", i,
-				                which[k]);
+				rc = ts_err_set(err, TS_E_INVALID, "model.flows[%zu].%s: missing",
+				                i, which[k]);
 				goto out;
 			}
 			name.len = 0;

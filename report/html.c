@@ -182,8 +182,8 @@ static void none(struct ts_buf *b, const char *what)
 
 /* Member key of doc (whose path is path): an array, or NULL when absent or
  * null; another type is an error naming the path. */
-static int member_array(const json_t *doc, const char *path, const char *key,
-                        const json_t **ret, struct ts_err *err)
+static int member_array(const json_t *doc, const char *path, const char *key, const json_t **ret,
+                        struct ts_err *err)
 {
 	const json_t *v = json_object_get(doc, key);
 	*ret = NULL;
@@ -195,8 +195,8 @@ static int member_array(const json_t *doc, const char *path, const char *key,
 	return 0;
 }
 
-static int member_object(const json_t *doc, const char *path, const char *key,
-                         const json_t **ret, struct ts_err *err)
+static int member_object(const json_t *doc, const char *path, const char *key, const json_t **ret,
+                         struct ts_err *err)
 {
 	const json_t *v = json_object_get(doc, key);
 	*ret = NULL;
@@ -492,7 +492,7 @@ static void ticket_cell(struct ts_buf *b, const json_t *ticket)
 
 static void section_countermeasures(struct ts_buf *b, const json_t *cms, const char *today)
 {
-	static const char *const cols[] = {"#Priority", "Title",        "Component", "Status",
+	static const char *const cols[] = {"#Priority",    "Title",    "Component", "Status",
 	                                   "Verification", "Due date", "Ticket"};
 	size_t i;
 	const json_t *c;
@@ -529,8 +529,8 @@ static void section_countermeasures(struct ts_buf *b, const json_t *cms, const c
 
 static void section_findings(struct ts_buf *b, const json_t *findings)
 {
-	static const char *const cols[] = {"#ID",       "Status",   "Severity", "Tool", "Rule",
-	                                   "Component", "Location", "CWE"};
+	static const char *const cols[] = {"#ID",  "Status",    "Severity", "Tool",
+	                                   "Rule", "Component", "Location", "CWE"};
 	size_t i;
 	const json_t *f;
 	section_start(b, "findings", "Findings");
@@ -572,7 +572,7 @@ static void section_findings(struct ts_buf *b, const json_t *findings)
 
 static void section_overrides(struct ts_buf *b, const json_t *ovs)
 {
-	static const char *const cols[] = {"Target", "Decision", "Reason", "Author",
+	static const char *const cols[] = {"Target",  "Decision", "Reason", "Author",
 	                                   "Expires", "Recorded", "Active"};
 	size_t i;
 	const json_t *o;
@@ -627,8 +627,9 @@ static int control_cmp(const void *a, const void *b)
 static void coverage_bar(struct ts_buf *b, double covered, double partly, double gaps)
 {
 	double total = covered + partly + gaps;
-	ts_buf_printf(b, "<div class=\"bar\" role=\"img\" aria-label=\"%g covered, %g partly, %g "
-	                 "not covered\">",
+	ts_buf_printf(b,
+	              "<div class=\"bar\" role=\"img\" aria-label=\"%g covered, %g partly, %g "
+	              "not covered\">",
 	              covered, partly, gaps);
 	if (total > 0) {
 		ts_buf_printf(b, "<span class=\"b-ok\" style=\"width:%.1f%%\"></span>",
@@ -732,7 +733,7 @@ static void section_compliance(struct ts_buf *b, const json_t *comp)
 
 static void section_releases(struct ts_buf *b, const json_t *rels)
 {
-	static const char *const cols[] = {"Release",     "Created",   "#Model version",
+	static const char *const cols[] = {"Release",     "Created",       "#Model version",
 	                                   "#Risk score", "#Open threats", "Threats addressed"};
 	size_t i;
 	const json_t *r;
@@ -878,11 +879,11 @@ int report_render_portfolio_html(const json_t *doc, struct ts_buf *out, struct t
 		none(out, "No projects.");
 	} else {
 		static const char *const cols[] = {
-		    "Project",     "Risk class",   "#Critical", "#High",
-		    "#Medium",     "#Low",         "#Overdue",  "#Verification failed",
+		    "Project",     "Risk class",     "#Critical", "#High",
+		    "#Medium",     "#Low",           "#Overdue",  "#Verification failed",
 		    "#Risk score", "#Since release", "Coverage"};
-		table_start(out, "portfolio-table",
-		            "Projects by risk class, then risk score", cols, TS_ARRAY_SIZE(cols));
+		table_start(out, "portfolio-table", "Projects by risk class, then risk score", cols,
+		            TS_ARRAY_SIZE(cols));
 		json_array_foreach (projects, i, p) {
 			ts_buf_puts(out, "<tr><td>");
 			text_or_dash(out, str(p, "name"));

@@ -24,8 +24,8 @@
 
 static json_t *widgetsrus_doc(void)
 {
-	char *path = ts_asprintf("%s/tests/data/report/widgetsrus.report.json",
-	                         tu_env("TS_SOURCE_DIR"));
+	char *path =
+	    ts_asprintf("%s/tests/data/report/widgetsrus.report.json", tu_env("TS_SOURCE_DIR"));
 	json_error_t jerr;
 	json_t *doc = json_load_file(path, 0, &jerr);
 	assert_non_null(doc);
@@ -156,14 +156,14 @@ static void test_widgetsrus(void **state)
 
 static void test_hostile_names(void **state)
 {
-	json_t *model = json_pack(
-	    "{s:[{s:s,s:s}],s:[{s:s,s:s,s:s,s:i,s:s},{s:s,s:s,s:n}],"
-	    "s:[{s:s,s:s,s:s,s:s,s:b}]}",
-	    "zones", "id", "z\"1", "name", "Zone & <b>bold</b>", "components", "id", "a<b>",
-	    "name", "<script>alert(\"x\")</script> & 'q' \\N", "zone", "z\"1", "threats_open", 2,
-	    "max_severity", "high", "id", "plain", "name", "Plain \\G name", "zone",
-	    "flows", "id", "f\"1", "source", "a<b>", "target", "plain", "protocol",
-	    "HTTP\\n]]><x>", "crosses_boundary", 1);
+	json_t *model =
+	    json_pack("{s:[{s:s,s:s}],s:[{s:s,s:s,s:s,s:i,s:s},{s:s,s:s,s:n}],"
+	              "s:[{s:s,s:s,s:s,s:s,s:b}]}",
+	              "zones", "id", "z\"1", "name", "Zone & <b>bold</b>", "components", "id",
+	              "a<b>", "name", "<script>alert(\"x\")</script> & 'q' \\N", "zone", "z\"1",
+	              "threats_open", 2, "max_severity", "high", "id", "plain", "name",
+	              "Plain \\G name", "zone", "flows", "id", "f\"1", "source", "a<b>", "target",
+	              "plain", "protocol", "HTTP\\n]]><x>", "crosses_boundary", 1);
 	assert_non_null(model);
 	struct ts_buf svg = {0};
 	struct ts_err err = {0};
@@ -253,8 +253,8 @@ static void test_element_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_widgetsrus),    cmocka_unit_test(test_hostile_names),
-	    cmocka_unit_test(test_bad_shape),     cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_widgetsrus), cmocka_unit_test(test_hostile_names),
+	    cmocka_unit_test(test_bad_shape),  cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_element_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,8 +27,8 @@
 
 static json_t *widgetsrus_doc(void)
 {
-	char *path = ts_asprintf("%s/tests/data/report/widgetsrus.report.json",
-	                         tu_env("TS_SOURCE_DIR"));
+	char *path =
+	    ts_asprintf("%s/tests/data/report/widgetsrus.report.json", tu_env("TS_SOURCE_DIR"));
 	json_error_t jerr;
 	json_t *doc = json_load_file(path, 0, &jerr);
 	assert_non_null(doc);
@@ -95,15 +95,16 @@ static void test_widgetsrus_page(void **state)
 {
 	json_t *doc = widgetsrus_doc();
 	char *html = render(doc);
-	assert_memory_equal(html, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	                          "<meta charset=\"utf-8\">\n",
+	assert_memory_equal(html,
+	                    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	                    "<meta charset=\"utf-8\">\n",
 	                    strlen("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	                           "<meta charset=\"utf-8\">\n"));
 	assert_non_null(strstr(html, "<title>Threat model report: WidgetsRUs</title>"));
 	assert_string_equal(html + strlen(html) - 8, "</html>\n");
-	static const char *const sections[] = {"summary",  "diagram",    "threats",
+	static const char *const sections[] = {"summary",         "diagram",  "threats",
 	                                       "countermeasures", "findings", "overrides",
-	                                       "compliance", "releases", "trend"};
+	                                       "compliance",      "releases", "trend"};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(sections); i++) {
 		char *id = ts_asprintf("<section id=\"%s\"", sections[i]);
 		assert_int_equal(count(html, id), 1);
@@ -157,7 +158,8 @@ static void test_widgetsrus_page(void **state)
 	assert_non_null(strstr(html, "class=\"ylab\" text-anchor=\"end\">40</text>"));
 	assert_int_equal(count(html, "</title></rect>"), 9);
 	assert_non_null(strstr(html, "<title>2025.11: 29 critical</title></rect>"));
-	assert_non_null(strstr(html, "<title id=\"chart-risk-title\">Risk score over time</title>"));
+	assert_non_null(
+	    strstr(html, "<title id=\"chart-risk-title\">Risk score over time</title>"));
 	assert_non_null(strstr(html, "<title id=\"chart-open-title\">Open threats by severity"
 	                             "</title>"));
 	free(html);
@@ -193,8 +195,9 @@ static void test_diagram_in_page(void **state)
 	assert_non_null(f16);
 	const char *path = strstr(f16, "<path ");
 	assert_non_null(path);
-	assert_memory_equal(path, "<path fill=\"none\" stroke=\"#c62828\" stroke-width=\"2\" "
-	                          "stroke-dasharray=\"5,2\"",
+	assert_memory_equal(path,
+	                    "<path fill=\"none\" stroke=\"#c62828\" stroke-width=\"2\" "
+	                    "stroke-dasharray=\"5,2\"",
 	                    strlen("<path fill=\"none\" stroke=\"#c62828\" stroke-width=\"2\" "
 	                           "stroke-dasharray=\"5,2\""));
 	/* f09 stays inside the application tier: not highlighted */
@@ -216,8 +219,7 @@ static void test_no_external_loads(void **state)
 	    "href=\"https://acme.atlassian.net/browse/WID-101\"",
 	    "href=\"https://acme.atlassian.net/browse/WID-102\"",
 	    "href=\"https://gitlab.example.com/widgets/app/-/issues/7\"",
-	    "xmlns=\"http://www.w3.org/2000/svg\"",
-	    "xmlns:xlink=\"http://www.w3.org/1999/xlink\""};
+	    "xmlns=\"http://www.w3.org/2000/svg\"", "xmlns:xlink=\"http://www.w3.org/1999/xlink\""};
 	size_t seen = 0, text = 0;
 	for (const char *p = html; (p = strstr(p, "http")) != NULL; p++) {
 		if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0)
@@ -261,8 +263,8 @@ static void test_hostile_names(void **state)
 	json_t *project = json_object_get(doc, "project");
 	json_object_set_new(project, "name", json_string("<script>alert(1)</script> & Co"));
 	json_object_set_new(project, "description", json_string("\" onload=\"alert(2)"));
-	json_t *comp = json_array_get(json_object_get(json_object_get(doc, "model"),
-	                                              "components"), 0);
+	json_t *comp =
+	    json_array_get(json_object_get(json_object_get(doc, "model"), "components"), 0);
 	json_object_set_new(comp, "name", json_string("\"><script>alert(3)</script>"));
 	json_t *threat = json_array_get(json_object_get(doc, "threats"), 0);
 	json_object_set_new(threat, "title", json_string("<img src=x onerror=alert(4)>"));
@@ -306,17 +308,17 @@ static void test_hostile_names(void **state)
 
 static void test_empty_sections(void **state)
 {
-	json_t *doc = json_pack(
-	    "{s:i,s:s,s:{s:s,s:s,s:n},s:{s:n,s:n},s:{s:n,s:n,s:n,s:[],s:[],s:[]},"
-	    "s:{s:{s:i,s:i,s:i,s:i},s:{},s:{},s:i,s:f,s:n},s:[],s:[],s:[],s:[],"
-	    "s:{s:[],s:[]},s:[],s:[]}",
-	    "report_version", 1, "generated_at", "2026-01-15T10:00:00.000Z", "project", "slug",
-	    "empty", "name", "Empty", "description", "classification", "risk_class", "rule",
-	    "model", "version", "imported_at", "source", "zones", "components", "flows",
-	    "summary", "threats_open", "critical", 0, "high", 0, "medium", 0, "low", 0, "tasks",
-	    "verification", "overdue", 0, "risk_score", 0.0, "mttr_days", "threats",
-	    "countermeasures", "findings", "overrides", "compliance", "required", "frameworks",
-	    "releases", "trend");
+	json_t *doc =
+	    json_pack("{s:i,s:s,s:{s:s,s:s,s:n},s:{s:n,s:n},s:{s:n,s:n,s:n,s:[],s:[],s:[]},"
+	              "s:{s:{s:i,s:i,s:i,s:i},s:{},s:{},s:i,s:f,s:n},s:[],s:[],s:[],s:[],"
+	              "s:{s:[],s:[]},s:[],s:[]}",
+	              "report_version", 1, "generated_at", "2026-01-15T10:00:00.000Z", "project",
+	              "slug", "empty", "name", "Empty", "description", "classification",
+	              "risk_class", "rule", "model", "version", "imported_at", "source", "zones",
+	              "components", "flows", "summary", "threats_open", "critical", 0, "high", 0,
+	              "medium", 0, "low", 0, "tasks", "verification", "overdue", 0, "risk_score",
+	              0.0, "mttr_days", "threats", "countermeasures", "findings", "overrides",
+	              "compliance", "required", "frameworks", "releases", "trend");
 	assert_non_null(doc);
 	char *html = render(doc);
 	static const char *const sentences[] = {
@@ -432,8 +434,9 @@ static void test_diagram_refused(void **state)
 	json_t *flow = json_array_get(json_object_get(json_object_get(doc, "model"), "flows"), 0);
 	json_object_set_new(flow, "target", json_string("<gone>"));
 	char *html = render(doc);
-	assert_non_null(strstr(html, "<p class=\"none\">The diagram is not drawn: "
-	                             "model.flows[0].target: no component &#39;&lt;gone&gt;&#39;</p>"));
+	assert_non_null(strstr(html,
+	                       "<p class=\"none\">The diagram is not drawn: "
+	                       "model.flows[0].target: no component &#39;&lt;gone&gt;&#39;</p>"));
 	assert_null(strstr(html, "viewBox=\"0.00 0.00 "));
 	assert_int_equal(body_rows(html, "threats-table"), 27);
 	free(html);
@@ -443,10 +446,10 @@ static void test_diagram_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_widgetsrus_page), cmocka_unit_test(test_diagram_in_page),
+	    cmocka_unit_test(test_widgetsrus_page),   cmocka_unit_test(test_diagram_in_page),
 	    cmocka_unit_test(test_no_external_loads), cmocka_unit_test(test_hostile_names),
-	    cmocka_unit_test(test_empty_sections), cmocka_unit_test(test_portfolio),
-	    cmocka_unit_test(test_bad_document), cmocka_unit_test(test_diagram_refused),
+	    cmocka_unit_test(test_empty_sections),    cmocka_unit_test(test_portfolio),
+	    cmocka_unit_test(test_bad_document),      cmocka_unit_test(test_diagram_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
