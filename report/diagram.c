@@ -11,20 +11,21 @@
 
 #include "report/diagram.h"
 
-/* The two Graphviz plugins the diagram needs, opened from Graphviz's plugin
- * directory and registered by hand instead of through gvContext(): that
- * reads Graphviz's plugin configuration and loses its text on every call
- * (Graphviz 2.43), and it brings in the Pango text layout with the leaks of
- * fontconfig; text widths come from Graphviz's own metrics instead, enough
- * for SVG shown in a browser. */
+/* The three Graphviz plugins the diagram needs (dot and sfdp layouts, SVG), opened from Graphviz's
+ * plugin directory and registered by hand instead of through gvContext(): that reads Graphviz's
+ * plugin configuration and loses its text on every call (Graphviz 2.43), and it brings in the Pango
+ * text layout with the leaks of fontconfig; text widths come from Graphviz's own metrics instead,
+ * enough for SVG shown in a browser. */
 static const char *const plugins[][2] = {
     {TS_GV_PLUGINDIR "/libgvplugin_dot_layout.so.6", "gvplugin_dot_layout_LTX_library"},
+    {TS_GV_PLUGINDIR "/libgvplugin_neato_layout.so.6", "gvplugin_neato_layout_LTX_library"},
     {TS_GV_PLUGINDIR "/libgvplugin_core.so.6", "gvplugin_core_LTX_library"},
 };
+#define NPLUGINS TS_ARRAY_SIZE(plugins)
 
 /* A context with the plugins; handles[] get what to dlclose after
  * gvFreeContext. */
-static GVC_t *context_new(void *handles[2], struct ts_err *err)
+static GVC_t *context_new(void *handles[NPLUGINS], struct ts_err *err)
 {
 	GVC_t *gvc = gvContextPlugins(NULL, 0);
 	for (size_t i = 0; i < TS_ARRAY_SIZE(plugins); i++) {
@@ -166,10 +167,10 @@ static int optional_array(const json_t *model, const char *key, const json_t **r
 	return 0;
 }
 
-/* Builds the graph of the model into g; Graphviz owns everything it creates
- * (agclose frees it). */
+/* Builds the graph of the model into g, the zones as clusters when clusters
+ * is set; Graphviz owns everything it creates (agclose frees it). */
 static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps, const json_t *flows,
-                       struct ts_err *err)
+                       bool clusters, struct ts_err *err)
 {
 	struct ts_buf name = {0}, label = {0};
 	size_t i;
@@ -200,6 +201,8 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps, co
 		}
 		if ((rc = opt_string(e, "name", "zones", i, &zname, err)) < 0)
 			goto out;
+		if (!clusters)
+			continue;
 		name.len = 0;
 		diagram_element_id(&name, "cluster_zone-", id);
 		if (agsubg(g, name.data, 0)) {
@@ -251,7 +254,7 @@ static int build_graph(Agraph_t *g, const json_t *zones, const json_t *comps, co
 			goto out;
 		}
 		Agraph_t *parent = g;
-		if (zone) {
+		if (clusters && zone) {
 			struct ts_buf zn = {0};
 			diagram_element_id(&zn, "cluster_zone-", zone);
 			Agraph_t *sg = agsubg(g, zn.data, 0);
@@ -365,12 +368,18 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 		                  "diagram shows legibly (at most %d and %d)",
 		                  ncomp, nflow, DIAGRAM_MAX_COMPONENTS, DIAGRAM_MAX_FLOWS);
 
+	/* dot's time grows steeply with size and depends on the wiring (1,000
+	 * nodes without clusters can take minutes); sfdp's grows steadily:
+	 * large models get sfdp's layout, straight edges and no clusters
+	 * (their zones stay in the page's tables) */
+	bool dot = ncomp <= DIAGRAM_DOT_MAX_COMPONENTS && nflow <= DIAGRAM_DOT_MAX_FLOWS;
+
 	capture_len = 0;
 	capture[0] = '\0';
 	agusererrf old_cb = agseterrf(capture_cb);
 	agerrlevel_t old_level = agseterr(AGWARN);
 
-	void *handles[2] = {NULL, NULL};
+	void *handles[NPLUGINS] = {NULL};
 	GVC_t *gvc = context_new(handles, err);
 	if (!gvc) {
 		agseterr(old_level);
@@ -382,16 +391,15 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 	unsigned int len = 0;
 	bool laid_out = false;
 
-	rc = build_graph(g, zones, comps, flows, err);
+	rc = build_graph(g, zones, comps, flows, dot, err);
 	if (rc < 0)
 		goto out;
-	if (ncomp > DIAGRAM_FAST_COMPONENTS) {
-		/* fewer passes of crossing minimisation and network simplex */
-		set(g, "mclimit", "0.3");
-		set(g, "nslimit", "2");
-		set(g, "nslimit1", "2");
+	if (!dot) {
+		set(g, "overlap", "prism");
+		set(g, "splines", "false");
+		set(g, "outputorder", "edgesfirst");
 	}
-	if (gvLayout(gvc, g, "dot") != 0) {
+	if (gvLayout(gvc, g, dot ? "dot" : "sfdp") != 0) {
 		rc = ts_err_set(err, TS_E_INTERNAL, "Graphviz could not lay out the diagram: %s",
 		                capture_len ? capture : "no reason given");
 		goto out;

@@ -242,6 +242,63 @@ static void test_too_large(void **state)
 	json_decref(model);
 }
 
+/* The largest model drawn: 1,000 components in 4 zones with 2,500 flows,
+ * laid out by sfdp without clusters (docs/report-html.md: about 3 s; the
+ * bound here allows for a loaded machine and the sanitizers). Not under
+ * valgrind, 50 times slower. */
+static void test_thousand_components(void **state)
+{
+	if (getenv("TS_VALGRIND"))
+		skip();
+	json_t *zones = json_array(), *comps = json_array(), *flows = json_array();
+	for (int z = 0; z < 4; z++)
+		json_array_append_new(zones, json_pack("{s:s%,s:s,s:i}", "id", "z0123" + z,
+		                                       (size_t)1, "name", "Zone", "trust", z * 30));
+	char id[16], id2[16];
+	for (int i = 0; i < DIAGRAM_MAX_COMPONENTS; i++) {
+		snprintf(id, sizeof(id), "c%04d", i);
+		json_array_append_new(comps, json_pack("{s:s,s:s,s:s%,s:i,s:s}", "id", id, "name",
+		                                       "A component with a name", "zone",
+		                                       "z0123" + i % 4, (size_t)1, "threats_open",
+		                                       i % 3, "max_severity", "high"));
+	}
+	/* a fixed pseudo-random wiring (a linear congruential sequence) */
+	unsigned r = 12345;
+	for (int i = 0; i < DIAGRAM_MAX_FLOWS; i++) {
+		r = r * 1103515245u + 12345u;
+		int a = (int)((r >> 8) % DIAGRAM_MAX_COMPONENTS);
+		r = r * 1103515245u + 12345u;
+		int b = (int)((r >> 8) % DIAGRAM_MAX_COMPONENTS);
+		snprintf(id, sizeof(id), "c%04d", a);
+		snprintf(id2, sizeof(id2), "c%04d", b);
+		char fid[16];
+		snprintf(fid, sizeof(fid), "f%05d", i);
+		json_array_append_new(flows, json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", fid, "source",
+		                                       id, "target", id2, "protocol", "HTTPS",
+		                                       "crosses_boundary", a % 4 != b % 4));
+	}
+	json_t *model =
+	    json_pack("{s:o,s:o,s:o}", "zones", zones, "components", comps, "flows", flows);
+	struct ts_buf svg = {0};
+	struct ts_err err = {0};
+	int64_t t0 = ts_monotonic_ms();
+	assert_int_equal(diagram_svg(model, &svg, &err), 0);
+	int64_t ms = ts_monotonic_ms() - t0;
+	print_message("1000 components, 2500 flows: %lld ms\n", (long long)ms);
+	assert_true(ms < 30000);
+	size_t nodes = 0, edges = 0;
+	for (const char *p = strstr(svg.data, "class=\"node\""); p;
+	     p = strstr(p + 1, "class=\"node\""))
+		nodes++;
+	for (const char *p = strstr(svg.data, "class=\"edge"); p; p = strstr(p + 1, "class=\"edge"))
+		edges++;
+	assert_int_equal(nodes, 1000);
+	assert_int_equal(edges, 2500);
+	assert_null(strstr(svg.data, "class=\"cluster\""));
+	ts_buf_free(&svg);
+	json_decref(model);
+}
+
 static void test_element_id(void **state)
 {
 	struct ts_buf b = {0};
@@ -253,9 +310,9 @@ static void test_element_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_widgetsrus), cmocka_unit_test(test_hostile_names),
-	    cmocka_unit_test(test_bad_shape),  cmocka_unit_test(test_too_large),
-	    cmocka_unit_test(test_element_id),
+	    cmocka_unit_test(test_widgetsrus),          cmocka_unit_test(test_hostile_names),
+	    cmocka_unit_test(test_bad_shape),           cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_thousand_components), cmocka_unit_test(test_element_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
