@@ -371,7 +371,7 @@ int diagram_svg(const json_t *model, struct ts_buf *svg, struct ts_err *err)
 	/* dot's time grows steeply with size and depends on the wiring (1,000
 	 * nodes without clusters can take minutes); sfdp's grows steadily:
 	 * large models get sfdp's layout, straight edges and no clusters
-	 * (their zones stay in the page's tables) */
+	 * (sfdp does not draw them) */
 	bool dot = ncomp <= DIAGRAM_DOT_MAX_COMPONENTS && nflow <= DIAGRAM_DOT_MAX_FLOWS;
 
 	capture_len = 0;
