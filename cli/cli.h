@@ -60,11 +60,25 @@ bool cli_has_flag(int argc, char **argv, const char *flag);
  * significant digits, then a newline, on stdout. */
 void cli_print_json(const json_t *doc);
 
+/* The text cli_print_json prints, as a new string (caller frees). */
+char *cli_json_text(const json_t *doc);
+
 /* The clock of a command: $THREATSYNC_NOW ("YYYY-MM-DD" or
  * "YYYY-MM-DDTHH:MM:SS[.mmm]Z") when set, so runs can be reproduced, written
  * to out and *ret pointed at it; *ret NULL (the real clock) otherwise.
  * Returns false after printing an error. */
 bool cli_clock(char out[32], const char **ret);
+
+/* Writes text to path through a temporary file beside it (PATH.tmp.PID),
+ * fsynced, then renamed over path, so a failed write leaves no half file
+ * behind. Returns 0, or the exit code after printing the error. */
+int cli_write_atomic(const char *path, const char *text);
+
+/* Takes the metrics snapshot of project slug (NULL: of every project) after
+ * a command changed its state (engine/report/metrics.h: coalesced to one row
+ * a minute). now as cli_clock gives it. A failure is printed as a warning:
+ * the change itself stands. */
+void cli_snapshot(struct store *s, const char *slug, const char *now);
 
 /* Prints an error line "threatsync: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -73,6 +87,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_db_migrate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_options(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_project_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv);
@@ -92,6 +107,8 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv);       /* cli/cmd_fin
 int cmd_findings(struct cli_ctx *ctx, int argc, char **argv);     /* cli/cmd_findings.c */
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);        /* cli/cmd_check.c */
 int cmd_compliance(struct cli_ctx *ctx, int argc, char **argv);   /* cli/cmd_check.c */
+int cmd_report(struct cli_ctx *ctx, int argc, char **argv);       /* cli/cmd_report.c */
+int cmd_release(struct cli_ctx *ctx, int argc, char **argv);      /* cli/cmd_report.c */
 
 /* Library directories for a command (cli/cmd_library.c): args when n_args > 0,
  * else the configuration's library_paths. New array of borrowed strings (free

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `threatsync db migrate`, `backup FILE` and `config check`. */
+/* `threatsync db migrate`, `backup FILE`, `config check` and `config options`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -67,5 +67,39 @@ int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv)
 	if (!cli_config_secrets(ctx))
 		return EX_CONFIG;
 	printf("%s: configuration OK\n", ctx->cfg->path ? ctx->cfg->path : "(built-in defaults)");
+	return 0;
+}
+
+int cmd_config_options(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else {
+			cli_error("usage: threatsync config options [--json]");
+			return EX_USAGE;
+		}
+	}
+	json_t *doc = config_options_json();
+	if (json) {
+		cli_print_json(doc);
+		json_decref(doc);
+		return 0;
+	}
+	size_t i, k;
+	json_t *sec, *o;
+	json_array_foreach (json_object_get(doc, "sections"), i, sec) {
+		const char *name = json_string_value(json_object_get(sec, "section"));
+		json_array_foreach (json_object_get(sec, "options"), k, o) {
+			printf("%s%s%s\t%s%s%s\n", name, *name ? "." : "",
+			       json_string_value(json_object_get(o, "name")),
+			       json_string_value(json_object_get(o, "type")),
+			       json_is_true(json_object_get(o, "reloadable")) ? "" : ", restart",
+			       json_is_true(json_object_get(o, "required")) ? ", required" : "");
+		}
+	}
+	json_decref(doc);
 	return 0;
 }

@@ -165,6 +165,8 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 			print_result(res);
 		json_array_append_new(reports, res);
 	}
+	if (json_array_size(reports) > 0)
+		cli_snapshot(s, slug, now);
 	if (code == 0 && json) {
 		json_t *doc = json_pack("{s:s, s:O}", "project", slug, "reports", reports);
 		cli_print_json(doc);

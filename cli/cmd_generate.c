@@ -172,6 +172,8 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *sum = NULL;
 	if (gen_run(s, lib, cfg, a.slug, &opts, &sum, &err) < 0)
 		return fail(&err);
+	if (!a.dry_run)
+		cli_snapshot(s, a.slug, opts.now);
 	if (a.json)
 		cli_print_json(sum);
 	else
@@ -405,6 +407,7 @@ int cmd_override(struct cli_ctx *ctx, int argc, char **argv)
 	                                 &res, &err);
 	if (rc < 0)
 		return fail(&err);
+	cli_snapshot(s, a.slug, now);
 	if (a.json) {
 		cli_print_json(res);
 	} else {

@@ -125,5 +125,9 @@ int cmd_link(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	print_outcome(&a, cc->name, &o);
 	link_outcome_clear(&o);
+	char clock[32];
+	const char *now = NULL;
+	if (cli_clock(clock, &now))
+		cli_snapshot(s, a.slug, now);
 	return 0;
 }

@@ -20,32 +20,6 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Writes text to path through a temporary file and rename, so a failed write
- * leaves no half file behind. */
-static int write_atomic(const char *path, const char *text)
-{
-	char *tmp = ts_asprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wx");
-	if (!f) {
-		cli_error("%s: cannot create: %s", tmp, strerror(errno));
-		free(tmp);
-		return EX_CANTCREAT;
-	}
-	size_t len = strlen(text);
-	bool ok = fwrite(text, 1, len, f) == len;
-	ok = (fflush(f) == 0) && ok;
-	ok = (fsync(fileno(f)) == 0) && ok;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		cli_error("%s: cannot write: %s", path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return EX_IOERR;
-	}
-	free(tmp);
-	return 0;
-}
-
 struct init_args {
 	const char *slug, *profile_path, *out_arg;
 	bool force;
@@ -188,7 +162,7 @@ int cmd_model_init(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = init_project(s, slug, im.profile, &project_id, &created)) != 0)
 		goto out;
 	char *file_text = ts_asprintf("%s\n", im.text);
-	rc = write_atomic(out_path, file_text);
+	rc = cli_write_atomic(out_path, file_text);
 	free(file_text);
 	if (rc)
 		goto out;

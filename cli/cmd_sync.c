@@ -140,6 +140,11 @@ int cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	else
 		print_report(report);
 	json_decref(report);
+	/* A pass may have pulled status changes into any project. */
+	char clock[32];
+	const char *now = NULL;
+	if (cli_clock(clock, &now))
+		cli_snapshot(s, NULL, now);
 	if (rc < 0) {
 		cli_error("sync: %s", err.msg);
 		return cli_exit_code(err.code, EX_SOFTWARE);

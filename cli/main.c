@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "engine/library/library.h"
 #include "engine/log.h"
+#include "engine/report/metrics.h"
 #include "engine/tracking/override.h"
 
 static const struct cli_command commands[] = {
@@ -18,6 +19,11 @@ static const struct cli_command commands[] = {
 	{"backup", "FILE", "copy the database to FILE (safe while the daemon runs)", NULL,
 	 cmd_backup, NULL},
 	{"config check", "", "validate the configuration file", NULL, cmd_config_check, NULL},
+	{"config options", "[--json]", "list every configuration option",
+	 "The option table the configuration is checked against: section, key, type, bounds,\n"
+	 "default, whether a reload may change it and whether it is secret, with its\n"
+	 "description. docs/configuration.md and threatsync.conf(5) are written from it.",
+	 cmd_config_options, NULL},
 	{"project add", "SLUG [--name N] [--description D]", "create a project", NULL,
 	 cmd_project_add, NULL},
 	{"project list", "[--json]", "list projects", NULL, cmd_project_list, NULL},
@@ -80,8 +86,15 @@ static const struct cli_command commands[] = {
 	 "--accept-risk needs --expires, a date after today and at most 366 days ahead.\n"
 	 "--revoke withdraws the override in force and returns the tasks to todo.",
 	 cmd_override, NULL},
-	{"report", "SLUG --format json|md|html|csv [--out FILE]", "write a report", NULL, NULL,
-	 "reports"},
+	{"report",
+	 "SLUG --format json|md|html|csv [--out FILE] | --portfolio [--format F] [--out FILE]",
+	 "write a project's report, or the portfolio of all projects",
+	 "The report holds the classification, the model, open threats, tasks with their\n"
+	 "tickets, verification, findings, overrides, compliance coverage, metrics, releases\n"
+	 "and the trend of the metrics snapshots (docs/reports.md). CSV has one row per task;\n"
+	 "--portfolio one row per project (Markdown by default). --out FILE is written\n"
+	 "beside and renamed. THREATSYNC_NOW fixes the clock. Exit 66 for an unknown project.",
+	 cmd_report, NULL},
 	{"compliance", "SLUG [--framework F] [--json]",
 	 "compliance coverage per framework and control",
 	 "Controls come from the compliance mappings of the library's countermeasures; the\n"
@@ -139,8 +152,12 @@ static const struct cli_command commands[] = {
 	 "--catalogs (or $TS_CATALOGS_DIR) checks NIST SP 800-53 and ASVS ids against the\n"
 	 "catalog files. Exit 0 when there is no error, 65 otherwise.",
 	 cmd_library_lint, NULL},
-	{"release", "SLUG NAME", "record a release snapshot", NULL, NULL,
-	 "reports"},
+	{"release", "SLUG NAME [--json]", "record a release snapshot",
+	 "Records the metrics, the model version and the threats addressed (every task\n"
+	 "complete) under NAME (1 to 100 bytes, no control characters), and prints the\n"
+	 "threats addressed since the previous release. Exit 65 when the project has a\n"
+	 "release of that name (nothing recorded), 66 for an unknown project.",
+	 cmd_release, NULL},
 };
 
 void cli_error(const char *fmt, ...)
@@ -293,11 +310,52 @@ bool cli_clock(char out[32], const char **ret)
 	return true;
 }
 
-void cli_print_json(const json_t *doc)
+/* The one writer of output files: beside, then renamed. */
+int cli_write_atomic(const char *path, const char *text)
+{
+	char *tmp = ts_asprintf("%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "wx");
+	if (!f) {
+		cli_error("%s: cannot create: %s", tmp, strerror(errno));
+		free(tmp);
+		return EX_CANTCREAT;
+	}
+	size_t len = strlen(text);
+	bool ok = fwrite(text, 1, len, f) == len;
+	ok = (fflush(f) == 0) && ok;
+	ok = (fsync(fileno(f)) == 0) && ok;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		cli_error("%s: cannot write: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return EX_IOERR;
+	}
+	free(tmp);
+	return 0;
+}
+
+void cli_snapshot(struct store *s, const char *slug, const char *now)
+{
+	struct ts_err err = {0};
+	int rc = slug ? metrics_snapshot_slug(s, slug, now, &err)
+	              : metrics_snapshot_all(s, now, NULL, &err);
+	if (rc < 0)
+		cli_error("warning: metrics snapshot: %s", err.msg);
+}
+
+char *cli_json_text(const json_t *doc)
 {
 	char *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
-	if (out)
-		printf("%s\n", out);
+	char *text = ts_asprintf("%s\n", out ? out : "null");
+	free(out);
+	return text;
+}
+
+void cli_print_json(const json_t *doc)
+{
+	char *out = cli_json_text(doc);
+	fputs(out, stdout);
 	free(out);
 }
 

@@ -21,6 +21,7 @@
 #include "connectors/connector.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "daemon/jobs.h"
 #include "daemon/metrics.h"
 #include "daemon/sync_job.h"
 #include "daemon/uploads.h"
@@ -233,8 +234,9 @@ static void log_applied(const struct hreq *r, const struct webhook_result *res)
 /* Applies deliveries in one transaction; on any error rolls it back and
  * returns the error (the caller then goes one by one). */
 static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool prune,
-                     struct ts_err *err)
+                     bool *ret_applied, struct ts_err *err)
 {
+	bool applied = false;
 	struct store *s = h->d->store;
 	int rc = store_begin(s);
 	if (rc < 0)
@@ -247,6 +249,8 @@ static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool p
 		const struct config_connector *c =
 		    config_find_connector(h->d->cfg, r->ev->connector);
 		rc = webhook_apply(s, c ? c->fieldmap : NULL, r->ev, now, &res, err);
+		applied = applied ||
+		          (rc == 0 && res.outcome == WEBHOOK_APPLIED && res.apply.changed > 0);
 		if (rc == 0 && log_enabled(LOG_LEVEL_INFO))
 			log_applied(r, &res);
 	}
@@ -262,6 +266,8 @@ static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool p
 		rc = store_fail(s, "commit", err);
 	if (rc < 0)
 		store_rollback(s);
+	else
+		*ret_applied = *ret_applied || applied;
 	return rc;
 }
 
@@ -283,7 +289,8 @@ static void commit_batch(struct httpd *h)
 	int64_t mono = ts_monotonic_ms();
 	bool prune = h->last_prune_ms == 0 || mono - h->last_prune_ms >= PRUNE_PERIOD_MS;
 	struct ts_err err = {0};
-	if (apply_all(h, list, now, prune, &err) == 0) {
+	bool applied = false;
+	if (apply_all(h, list, now, prune, &applied, &err) == 0) {
 		if (prune)
 			h->last_prune_ms = mono;
 		for (struct hreq *r = list; r; r = r->next)
@@ -297,7 +304,7 @@ static void commit_batch(struct httpd *h)
 			struct hreq *next = r->next;
 			r->next = NULL;
 			ts_err_clear(&err);
-			if (apply_all(h, r, now, false, &err) == 0) {
+			if (apply_all(h, r, now, false, &applied, &err) == 0) {
 				r->status = MHD_HTTP_NO_CONTENT;
 			} else {
 				r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -317,6 +324,9 @@ static void commit_batch(struct httpd *h)
 		MHD_resume_connection(r->conn);
 		r = next;
 	}
+	/* Task statuses changed: the projects' metrics moved (coalesced). */
+	if (applied)
+		jobs_snapshot(h->d, NULL);
 }
 
 static void check_cb(uv_check_t *c)

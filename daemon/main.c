@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/journal.h"
 #include "daemon/notify.h"
 #include "engine/config.h"
 #include "engine/log.h"
@@ -138,9 +139,12 @@ int main(int argc, char **argv)
 	if (check)
 		return check_config(check_arg ? check_arg : resolve_config_path(config_arg));
 
-	/* The daemon writes to stderr only, which journald reads with the <N>
-	 * prefix as the priority. */
+	/* The daemon writes to stderr, which journald reads with the <N>
+	 * prefix as the priority; under systemd each event goes to the journal
+	 * as a structured entry instead (daemon/journal.h). */
 	log_set_prefix_style(true);
+	if (journal_wanted())
+		journal_install();
 	/* A peer closing a socket must be an error return, not process death. */
 	signal(SIGPIPE, SIG_IGN);
 

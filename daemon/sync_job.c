@@ -9,6 +9,7 @@
 #include "connectors/http.h"
 #include "connectors/sync.h"
 #include "daemon/daemon.h"
+#include "daemon/jobs.h"
 #include "daemon/metrics.h"
 #include "engine/log.h"
 #include "engine/tracking/outbox.h"
@@ -189,8 +190,10 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 	metrics_sync_report(j->d->metrics, rep);
 	refresh_pauses(j);
 	store_release(j->d->store);
+	bool changed = false;
 	for (size_t i = 0; i < rep->n_connectors; i++) {
 		const struct sync_connector_report *c = &rep->connectors[i];
+		changed = changed || c->changed > 0;
 		bool busy = c->created || c->adopted || c->updated || c->closed || c->reopened ||
 		            c->commented || c->rescheduled || c->dead || c->changed ||
 		            c->poll_errors || !c->opened;
@@ -216,6 +219,9 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 	}
 	if (rep->store_error)
 		log_err("sync: %s", rep->err.msg);
+	/* Statuses the pass pulled in: the projects' metrics moved. */
+	if (changed)
+		jobs_snapshot(j->d, NULL);
 	if (j->stopping)
 		close_all(j);
 }

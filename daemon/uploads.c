@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "daemon/daemon.h"
+#include "daemon/jobs.h"
 #include "engine/findings/ingest.h"
 #include "engine/library/cwe.h"
 #include "engine/library/library.h"
@@ -356,6 +357,9 @@ static void after_work_cb(uv_work_t *req, int status)
 		spool_settle(j->path, j->rc == 0, j->rc == 0 ? j->result : j->error);
 	else if (unlink(j->path) < 0 && errno != ENOENT)
 		log_warning("cannot remove the upload file %s: %s", j->path, strerror(errno));
+	/* The ingestion changed the project (findings, verification). */
+	if (j->rc == 0 && !u->closing)
+		jobs_snapshot(u->d, j->project);
 	u->running = NULL;
 	job_free(j);
 	config_free(u->retired);

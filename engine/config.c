@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -85,72 +86,83 @@ struct opt {
 	double def_double;                       /* OPT_DOUBLE */
 	const char *(*check)(const char *value); /* strings: NULL or why it is refused */
 	void (*section)(struct loader *l, const config_setting_t *s); /* OPT_SECTION */
+	/* Documentation (docs/configuration.md and threatsync.conf(5) are
+	 * generated from it by tools/gen-config-docs.py): what the option does,
+	 * and text replacing the type, default or values the table implies, or
+	 * added to the values, where those say too little. */
+	const char *doc;
+	const char *doc_type;
+	const char *doc_default;
+	const char *doc_values;
 };
 
 #define R OPT_RELOADABLE
-#define O_STR(n, st, f, fl, def, chk)                                                              \
+/* Each macro ends with the option's documentation as designated
+ * initializers: .doc = "...", and .doc_type, .doc_default, .doc_values where
+ * needed. */
+#define O_STR(n, st, f, fl, def, chk, ...)                                                         \
 	{                                                                                          \
 		.name = n, .type = OPT_STRING, .flags = fl, .offset = offsetof(st, f),             \
-		.def_str = def, .check = chk                                                       \
+		.def_str = def, .check = chk, __VA_ARGS__                                          \
 	}
-#define O_PATH(n, st, f, fl, def)                                                                  \
+#define O_PATH(n, st, f, fl, def, ...)                                                             \
 	{                                                                                          \
 		.name = n, .type = OPT_PATH, .flags = fl, .offset = offsetof(st, f),               \
-		.def_str = def                                                                     \
+		.def_str = def, __VA_ARGS__                                                        \
 	}
-#define O_SECRET(n, st, f, fl)                                                                     \
+#define O_SECRET(n, st, f, fl, ...)                                                                \
 	{                                                                                          \
 		.name = n, .type = OPT_SECRET_FILE, .flags = (fl) | OPT_SECRET,                    \
-		.offset = offsetof(st, f)                                                          \
+		.offset = offsetof(st, f), __VA_ARGS__                                             \
 	}
-#define O_INT(n, st, f, fl, lo, hi, def)                                                           \
+#define O_INT(n, st, f, fl, lo, hi, def, ...)                                                      \
 	{                                                                                          \
 		.name = n, .type = OPT_INT, .flags = fl, .offset = offsetof(st, f), .min = lo,     \
-		.max = hi, .def_int = def                                                          \
+		.max = hi, .def_int = def, __VA_ARGS__                                             \
 	}
-#define O_BOOL(n, st, f, fl, def)                                                                  \
+#define O_BOOL(n, st, f, fl, def, ...)                                                             \
 	{                                                                                          \
 		.name = n, .type = OPT_BOOL, .flags = fl, .offset = offsetof(st, f),               \
-		.def_int = def                                                                     \
+		.def_int = def, __VA_ARGS__                                                        \
 	}
-#define O_SIZE(n, st, f, fl, lo, hi, def)                                                          \
+#define O_SIZE(n, st, f, fl, lo, hi, def, ...)                                                     \
 	{                                                                                          \
 		.name = n, .type = OPT_SIZE, .flags = fl, .offset = offsetof(st, f), .min = lo,    \
-		.max = hi, .def_int = def                                                          \
+		.max = hi, .def_int = def, __VA_ARGS__                                             \
 	}
-#define O_DBL(n, st, f, fl, lo, hi, def)                                                           \
+#define O_DBL(n, st, f, fl, lo, hi, def, ...)                                                      \
 	{                                                                                          \
-		.name = n, .type = OPT_DOUBLE, .flags = fl, .offset = offsetof(st, f), .dmin = lo, \
-		.dmax = hi, .def_double = def                                                      \
+		.name = n, .type = OPT_DOUBLE, .flags = fl, .offset = offsetof(st, f),             \
+		.dmin = lo, .dmax = hi, .def_double = def, __VA_ARGS__                             \
 	}
-#define O_ENUM(n, st, f, fl, ch, def)                                                              \
+#define O_ENUM(n, st, f, fl, ch, def, ...)                                                         \
 	{                                                                                          \
 		.name = n, .type = OPT_ENUM, .flags = fl, .offset = offsetof(st, f),               \
-		.choices = ch, .def_int = def                                                      \
+		.choices = ch, .def_int = def, __VA_ARGS__                                         \
 	}
-#define O_CHOICE(n, st, f, fl, ch, def)                                                            \
+#define O_CHOICE(n, st, f, fl, ch, def, ...)                                                       \
 	{                                                                                          \
 		.name = n, .type = OPT_CHOICE, .flags = fl, .offset = offsetof(st, f),             \
-		.choices = ch, .def_str = def                                                      \
+		.choices = ch, .def_str = def, __VA_ARGS__                                         \
 	}
-#define O_LIST(n, st, f, fl, def, chk)                                                             \
+#define O_LIST(n, st, f, fl, def, chk, ...)                                                        \
 	{                                                                                          \
 		.name = n, .type = OPT_STRLIST, .flags = fl, .offset = offsetof(st, f),            \
-		.def_str = def, .check = chk                                                       \
+		.def_str = def, .check = chk, __VA_ARGS__                                          \
 	}
-#define O_PATHLIST(n, st, f, fl, def)                                                              \
+#define O_PATHLIST(n, st, f, fl, def, ...)                                                         \
 	{                                                                                          \
 		.name = n, .type = OPT_PATHLIST, .flags = fl, .offset = offsetof(st, f),           \
-		.def_str = def                                                                     \
+		.def_str = def, __VA_ARGS__                                                        \
 	}
-#define O_INTS4(n, st, f, fl, lo, hi)                                                              \
+#define O_INTS4(n, st, f, fl, lo, hi, ...)                                                         \
 	{                                                                                          \
-		.name = n, .type = OPT_INTS4, .flags = fl, .offset = offsetof(st, f), .min = lo,   \
-		.max = hi                                                                          \
+		.name = n, .type = OPT_INTS4, .flags = fl, .offset = offsetof(st, f),              \
+		.min = lo, .max = hi, __VA_ARGS__                                                  \
 	}
-#define O_SECTION(n, fl, fn)                                                                       \
+#define O_SECTION(n, fl, fn, ...)                                                                  \
 	{                                                                                          \
-		.name = n, .type = OPT_SECTION, .flags = fl, .section = fn                         \
+		.name = n, .type = OPT_SECTION, .flags = fl, .section = fn, __VA_ARGS__            \
 	}
 
 static const struct choice log_levels[] = {
@@ -187,101 +199,227 @@ static const char *check_severity(const char *v);
 /* Top level. Sections are parsed in this order whatever their order in the file,
  * so projects can refer to connectors defined further down. */
 static const struct opt top_opts[] = {
-    O_PATH("database", struct config, database, OPT_STATE_DIR, DEFAULT_DATABASE),
-    O_ENUM("log_level", struct config, log_level, R, log_levels, LOG_LEVEL_INFO),
-    O_PATHLIST("library_paths", struct config, library_paths, R, TS_DEFAULT_DATADIR "/library"),
-    O_INT("shutdown_timeout_ms", struct config, shutdown_timeout_ms, R, 100, 60000, 5000),
-    O_PATH("spool_dir", struct config, spool_dir, OPT_STATE_DIR, NULL),
-    O_SECTION("http", R, section_http),
-    O_SECTION("connectors", R, section_connectors),
-    O_SECTION("projects", R, section_projects),
-    O_SECTION("classification", R, section_classification),
-    O_SECTION("policies", R, section_policies),
-    O_SECTION("gate", R, section_gate),
+    O_PATH("database", struct config, database, OPT_STATE_DIR, DEFAULT_DATABASE,
+           .doc = "the SQLite database; give an absolute path, since the daemon (under systemd)"
+                  " and the CLI (in a shell) see different environments; `\":memory:\"` or a"
+                  " `file:` URI is passed to SQLite unchanged",
+           .doc_values = "see Paths"),
+    O_ENUM("log_level", struct config, log_level, R, log_levels, LOG_LEVEL_INFO,
+           .doc = "the least important level logged"),
+    O_PATHLIST("library_paths", struct config, library_paths, R, TS_DEFAULT_DATADIR "/library",
+               .doc = "the threat library directories; later directories overlay earlier ones",
+               .doc_default = "`$THREATSYNC_LIBRARY` when set, else"
+                              " `[ \"DATADIR/threatsync/library\" ]` of the installation"
+                              " (`/usr/share/threatsync/library` from the package); a program"
+                              " run from its build directory uses the checkout's `library/`"
+                              " when that is not installed",
+               .doc_values = "`[]` allowed"),
+    O_INT("shutdown_timeout_ms", struct config, shutdown_timeout_ms, R, 100, 60000, 5000,
+          .doc = "how long the daemon waits for work in flight when asked to stop"),
+    O_PATH("spool_dir", struct config, spool_dir, OPT_STATE_DIR, NULL,
+           .doc = "the directory scan reports are dropped into; the daemon creates `SLUG/`,"
+                  " `SLUG/done/` and `SLUG/failed/` for every configured project"
+                  " (docs/findings.md, \"Upload API and spool\")",
+           .doc_default = "none (no spool)",
+           .doc_values = "relative paths resolve like `database`"),
+    O_SECTION("http", R, section_http, .doc = "the daemon's HTTP endpoint (below)",
+              .doc_type = "group", .doc_default = "see below"),
+    O_SECTION("connectors", R, section_connectors, .doc = "tracker connections (below)",
+              .doc_type = "list of groups", .doc_default = "none"),
+    O_SECTION("projects", R, section_projects, .doc = "the tracker project of each project (below)",
+              .doc_type = "list of groups", .doc_default = "none"),
+    O_SECTION("classification", R, section_classification,
+              .doc = "rules giving a project its risk class (below)", .doc_type = "list of groups",
+              .doc_default = "none"),
+    O_SECTION("policies", R, section_policies, .doc = "what each risk class gets (below)",
+              .doc_type = "group of groups", .doc_default = "built-in per class"),
+    O_SECTION("gate", R, section_gate, .doc = "what fails the CI gate (below)",
+              .doc_type = "group", .doc_default = "see below"),
     {0},
 };
 
 static const struct opt http_opts[] = {
-    O_STR("listen", struct config, http_listen, OPT_EMPTY_NULL, DEFAULT_LISTEN, check_listen),
-    O_SECRET("api_tokens_file", struct config, api_tokens, R),
-    O_SIZE("max_body_bytes", struct config, http_max_body, R, 1024, 64 * 1024 * 1024, 1024 * 1024),
-    O_SIZE("max_upload_bytes", struct config, http_max_upload, R, 1024, 4LL << 30, 256LL << 20),
+    O_STR("listen", struct config, http_listen, OPT_EMPTY_NULL, DEFAULT_LISTEN, check_listen,
+          .doc = "the address of the endpoint for webhooks, uploads, `/metrics` and `/healthz`;"
+                 " `\"\"` disables the endpoint",
+          .doc_values = "`HOST:PORT` (IPv4 address or host name) or `[IPV6]:PORT`, port 1..65535"),
+    O_SECRET("api_tokens_file", struct config, api_tokens, R,
+             .doc = "bearer tokens accepted by the API, one per line, each alone (every project)"
+                    " or followed by `*` or the projects it covers (`TOKEN shop,billing`); `#`"
+                    " starts a comment line; without it the API refuses every request"),
+    O_SIZE("max_body_bytes", struct config, http_max_body, R, 1024, 64 * 1024 * 1024, 1024 * 1024,
+           .doc = "the largest request body (webhooks, API requests)"),
+    O_SIZE("max_upload_bytes", struct config, http_max_upload, R, 1024, 4LL << 30, 256LL << 20,
+           .doc = "the largest scan report uploaded to the API or dropped into the spool"),
     {0},
 };
 
 #define CC struct config_connector
 static const struct opt connector_opts[] = {
-    O_STR("name", CC, name, OPT_REQUIRED | R, NULL, check_name),
-    O_ENUM("type", CC, type, OPT_REQUIRED | R, connector_types, CONFIG_CONNECTOR_JIRA),
-    O_ENUM("flavor", CC, flavor, OPT_JIRA_ONLY | R, jira_flavors, CONFIG_JIRA_CLOUD),
-    O_STR("base_url", CC, base_url, OPT_REQUIRED | R, NULL, check_url),
-    O_STR("email", CC, email, OPT_JIRA_ONLY | R, NULL, check_email),
-    O_SECRET("token_file", CC, token, OPT_REQUIRED | R),
-    O_SECRET("webhook_secret_file", CC, webhook_secret, R),
-    O_PATH("ca_bundle", CC, ca_bundle, OPT_READABLE | R, NULL),
-    O_STR("proxy", CC, proxy, R, NULL, check_proxy),
-    O_INT("concurrency", CC, concurrency, R, 1, 64, 4),
-    O_DBL("rate_per_second", CC, rate_per_second, R, 0.1, 100000.0, 10.0),
-    O_INT("burst", CC, burst, R, 1, 100000, 20),
-    O_INT("max_attempts", CC, max_attempts, R, 1, 100, 10),
-    O_INT("connect_timeout_ms", CC, connect_timeout_ms, R, 100, 600000, 10000),
-    O_INT("request_timeout_ms", CC, request_timeout_ms, R, 100, 600000, 30000),
-    O_INT("poll_interval_s", CC, poll_interval_s, OPT_ZERO_OFF | R, 5, 86400, 60),
-    O_INT("reconcile_interval_s", CC, reconcile_interval_s, OPT_ZERO_OFF | R, 60, 604800, 86400),
-    O_INT("pause_probe_interval_s", CC, pause_probe_interval_s, R, 1, 86400, 300),
-    O_STR("issue_type", CC, issue_type, OPT_JIRA_ONLY | R, "Task", NULL),
-    O_LIST("labels", CC, labels, R, NULL, check_label),
-    O_STR("done_status", CC, done_status, OPT_JIRA_ONLY | R, "Done", NULL),
-    O_STR("reopen_status", CC, reopen_status, OPT_JIRA_ONLY | R, "To Do", NULL),
+    O_STR("name", CC, name, OPT_REQUIRED | R, NULL, check_name,
+          .doc = "projects refer to it; unique", .doc_values = "1..64 of `a-z`, `0-9`, `-`"),
+    O_ENUM("type", CC, type, OPT_REQUIRED | R, connector_types, CONFIG_CONNECTOR_JIRA,
+           .doc = "the tracker"),
+    O_ENUM("flavor", CC, flavor, OPT_JIRA_ONLY | R, jira_flavors, CONFIG_JIRA_CLOUD,
+           .doc = "Jira Cloud or Jira Data Center"),
+    O_STR("base_url", CC, base_url, OPT_REQUIRED | R, NULL, check_url,
+          .doc = "the tracker's address; a trailing `/` is removed, a path prefix"
+                 " (`https://host/jira`) is kept",
+          .doc_values = "`http://` or `https://` URL, no credentials, query or fragment"),
+    O_STR("email", CC, email, OPT_JIRA_ONLY | R, NULL, check_email,
+          .doc = "the account of the API token; **required** for `flavor = \"cloud\"`",
+          .doc_values = "an e-mail address"),
+    O_SECRET("token_file", CC, token, OPT_REQUIRED | R,
+             .doc = "Jira Cloud: API token; Jira Data Center: personal access token; GitLab:"
+                    " access token with `api` scope"),
+    O_SECRET("webhook_secret_file", CC, webhook_secret, R,
+             .doc = "shared secret of the tracker's webhook; without it webhooks for this"
+                    " connector are refused"),
+    O_PATH("ca_bundle", CC, ca_bundle, OPT_READABLE | R, NULL,
+           .doc = "PEM bundle for a private CA", .doc_default = "system default",
+           .doc_values = "must be readable"),
+    O_STR("proxy", CC, proxy, R, NULL, check_proxy, .doc = "the proxy of the tracker's requests",
+          .doc_default = "standard proxy environment variables",
+          .doc_values = "`http`, `https`, `socks4`, `socks4a`, `socks5`, `socks5h`"
+                        " `://HOST[:PORT]`, no credentials"),
+    O_INT("concurrency", CC, concurrency, R, 1, 64, 4, .doc = "requests in flight at once"),
+    O_DBL("rate_per_second", CC, rate_per_second, R, 0.1, 100000.0, 10.0,
+          .doc = "token bucket refill rate"),
+    O_INT("burst", CC, burst, R, 1, 100000, 20, .doc = "token bucket size"),
+    O_INT("max_attempts", CC, max_attempts, R, 1, 100, 10,
+          .doc = "attempts of a ticket operation; then it is marked dead"),
+    O_INT("connect_timeout_ms", CC, connect_timeout_ms, R, 100, 600000, 10000,
+          .doc = "time allowed to connect to the tracker"),
+    O_INT("request_timeout_ms", CC, request_timeout_ms, R, 100, 600000, 30000,
+          .doc = "time allowed for a whole request; at least `connect_timeout_ms`"),
+    O_INT("poll_interval_s", CC, poll_interval_s, OPT_ZERO_OFF | R, 5, 86400, 60,
+          .doc = "seconds between polls of the tracker; 0: no polling (webhooks only)"),
+    O_INT("reconcile_interval_s", CC, reconcile_interval_s, OPT_ZERO_OFF | R, 60, 604800, 86400,
+          .doc = "seconds between reconciliations; 0: no periodic reconciliation"
+                 " (docs/reconciliation.md)"),
+    O_INT("pause_probe_interval_s", CC, pause_probe_interval_s, R, 1, 86400, 300,
+          .doc = "while the connector (or one of its projects) is paused after a refused token"
+                 " or a missing project, one probe per this many seconds; a reload probes at"
+                 " once (docs/sync.md)"),
+    O_STR("issue_type", CC, issue_type, OPT_JIRA_ONLY | R, "Task", NULL,
+          .doc = "the issue type of the tickets created"),
+    O_LIST("labels", CC, labels, R, NULL, check_label, .doc = "added to every ticket",
+           .doc_values = "no `,`, at most 255 characters; for Jira no spaces"),
+    O_STR("done_status", CC, done_status, OPT_JIRA_ONLY | R, "Done", NULL,
+          .doc = "workflow status to close a ticket"),
+    O_STR("reopen_status", CC, reopen_status, OPT_JIRA_ONLY | R, "To Do", NULL,
+          .doc = "workflow status to reopen a ticket"),
     /* engine/tracking/fieldmap.c parses these four into c->fieldmap. */
-    O_SECTION("priority_map", OPT_JIRA_ONLY | R, section_fieldmap),
-    O_SECTION("custom_fields", OPT_JIRA_ONLY | R, section_fieldmap),
-    O_SECTION("transition_fields", OPT_JIRA_ONLY | R, section_fieldmap),
-    O_SECTION("status_map", R, section_fieldmap),
+    O_SECTION("priority_map", OPT_JIRA_ONLY | R, section_fieldmap,
+              .doc = "priority names for 1..4 (docs/field-mapping.md)",
+              .doc_type = "list of 4 strings",
+              .doc_default = "`[\"Highest\", \"High\", \"Medium\", \"Low\"]`"),
+    O_SECTION("custom_fields", OPT_JIRA_ONLY | R, section_fieldmap,
+              .doc = "fields set on the tickets (docs/field-mapping.md)",
+              .doc_type = "list of groups", .doc_default = "none",
+              .doc_values = "`field`, `value` (template), `type`, `owned`"),
+    O_SECTION("transition_fields", OPT_JIRA_ONLY | R, section_fieldmap,
+              .doc = "fields a transition requires", .doc_type = "list of groups",
+              .doc_default = "none", .doc_values = "`to`, `field`, `value`"),
+    O_SECTION("status_map", R, section_fieldmap,
+              .doc = "remote status → task status (docs/field-mapping.md)",
+              .doc_type = "list of groups", .doc_default = "none",
+              .doc_values = "`status` and/or `resolution`, `to`"),
     {0},
 };
 #undef CC
 
 static const struct opt project_opts[] = {
-    O_STR("slug", struct config_project, slug, OPT_REQUIRED | R, NULL, check_name),
-    O_STR("name", struct config_project, name, R, NULL, NULL),
-    O_STR("connector", struct config_project, connector, R, NULL, check_name),
-    O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word),
-    O_LIST("labels", struct config_project, labels, R, NULL, check_label),
-    O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure"),
+    O_STR("slug", struct config_project, slug, OPT_REQUIRED | R, NULL, check_name,
+          .doc = "the project, as on the command line; unique",
+          .doc_values = "1..64 of `a-z`, `0-9`, `-`"),
+    O_STR("name", struct config_project, name, R, NULL, NULL, .doc = "display name",
+          .doc_default = "the slug"),
+    O_STR("connector", struct config_project, connector, R, NULL, check_name,
+          .doc = "where its tickets go; may be defined anywhere in the file",
+          .doc_default = "none (not synced)",
+          .doc_values = "the `name` of a connector in `connectors`"),
+    O_STR("tracker_project", struct config_project, tracker_project, R, NULL, check_word,
+          .doc = "Jira project key or GitLab project path/id; **required** with `connector`, an"
+                 " error without it",
+          .doc_values = "no spaces"),
+    O_LIST("labels", struct config_project, labels, R, NULL, check_label,
+           .doc = "added to this project's tickets", .doc_values = "as connector labels"),
+    O_CHOICE("group_by", struct config_project, group_by, R, group_modes, "countermeasure",
+             .doc = "one ticket per task, per component or per threat instance; the group's"
+                    " status applies to each of its tasks (docs/grouping.md)"),
     O_BOOL("reopen_on_failed_verification", struct config_project, reopen_on_failed_verification, R,
-           true),
+           true,
+           .doc = "a done task whose weakness a scanner still finds (verification turns failed)"
+                  " goes back to todo and its ticket is reopened, once per failure"
+                  " (docs/findings.md)"),
     O_STR("verification_failed_comment", struct config_project, verification_failed_comment, R,
-          NULL, check_notice),
+          NULL, check_notice,
+          .doc = "the reason given with that reopen; an unknown placeholder or an unterminated"
+                 " `{{` is an error naming the line",
+          .doc_default = "built-in",
+          .doc_values = "at most 2048 bytes; placeholders `{{tool}}` `{{rule}}` `{{cwe}}`"
+                        " `{{location}}` `{{first_seen}}` `{{date}}` `{{severity}}`"
+                        " `{{message}}` `{{task}}`"),
     O_STR("verification_passed_comment", struct config_project, verification_passed_comment, R,
-          NULL, check_notice),
-    O_STR("finding_comment", struct config_project, finding_comment, R, NULL, check_notice),
+          NULL, check_notice,
+          .doc = "the comment when a task that had failed verification passes (\"Verified by"
+                 " {{tool}} on {{date}} ...\")",
+          .doc_default = "built-in", .doc_values = "as `verification_failed_comment`"),
+    O_STR("finding_comment", struct config_project, finding_comment, R, NULL, check_notice,
+          .doc = "the comment telling a task not done of a finding correlated with it, once per"
+                 " finding",
+          .doc_default = "built-in", .doc_values = "as `verification_failed_comment`"),
     {0},
 };
 
 static const struct opt rule_opts[] = {
-    O_STR("name", struct config_rule, name, OPT_REQUIRED | R, NULL, check_name),
-    O_STR("when", struct config_rule, when, OPT_REQUIRED | R, NULL, NULL),
-    O_CHOICE("class", struct config_rule, risk_class, OPT_REQUIRED | R, risk_classes, NULL),
+    O_STR("name", struct config_rule, name, OPT_REQUIRED | R, NULL, check_name,
+          .doc = "the rule, in messages and `classify`; unique",
+          .doc_values = "1..64 of `a-z`, `0-9`, `-`"),
+    O_STR("when", struct config_rule, when, OPT_REQUIRED | R, NULL, NULL,
+          .doc = "the condition on the model (docs/expressions.md)",
+          .doc_values = "an expression, not empty"),
+    O_CHOICE("class", struct config_rule, risk_class, OPT_REQUIRED | R, risk_classes, NULL,
+             .doc = "the risk class the project gets when `when` holds"),
     {0},
 };
 
 /* Defaults come from config_default_policy of the group's class, not from here. */
 static const struct opt policy_opts[] = {
-    O_CHOICE("min_severity", struct config_policy, min_severity, R, risk_classes, NULL),
-    O_INT("max_priority", struct config_policy, max_priority, R, 1, 4, 0),
-    O_LIST("frameworks", struct config_policy, frameworks, R, NULL, check_word),
-    O_INTS4("sla_days", struct config_policy, sla_days, R, 0, 3650),
+    O_CHOICE("min_severity", struct config_policy, min_severity, R, risk_classes, NULL,
+             .doc = "threats at least this severe get countermeasures",
+             .doc_default = "built-in per class"),
+    O_INT("max_priority", struct config_policy, max_priority, R, 1, 4, 0,
+          .doc = "countermeasures of priority 1..`max_priority` become tasks",
+          .doc_default = "built-in per class"),
+    O_LIST("frameworks", struct config_policy, frameworks, R, NULL, check_word,
+           .doc = "compliance frameworks reported for this class (`iso-27001`, `owasp-asvs`,"
+                  " `nist-800-53`, `pci-dss`, `gdpr`, `hipaa`, `soc2`, `ccpa`)",
+           .doc_default = "built-in per class", .doc_values = "no spaces"),
+    O_INTS4("sla_days", struct config_policy, sla_days, R, 0, 3650,
+            .doc = "days until due for priority 1, 2, 3, 4; 0: no due date",
+            .doc_default = "built-in per class"),
     {0},
 };
 
 /* The list's default (critical, high) is set by gate_defaults. */
 static const struct opt gate_opts[] = {
     O_INT("max_priority_failed", struct config_gate, max_priority_failed, OPT_ZERO_OFF | R, 1, 4,
-          2),
-    O_LIST("fail_on_untracked", struct config_gate, fail_on_untracked, R, NULL, check_severity),
-    O_BOOL("fail_on_overdue", struct config_gate, fail_on_overdue, R, true),
-    O_BOOL("fail_on_new_untasked", struct config_gate, fail_on_new_untasked, R, true),
+          2,
+          .doc = "an active, in-scope task of priority 1..N whose verification failed (a scanner"
+                 " still finds its weakness) fails the gate; 0 turns the rule off"),
+    O_LIST("fail_on_untracked", struct config_gate, fail_on_untracked, R, NULL, check_severity,
+           .doc = "for a project with a connector: an in-scope threat of one of these severities"
+                  " with an open task (todo, in progress) that has no ticket fails the gate; `[]`"
+                  " turns the rule off",
+           .doc_default = "`[ \"critical\", \"high\" ]`",
+           .doc_values = "`critical`, `high`, `medium`, `low`"),
+    O_BOOL("fail_on_overdue", struct config_gate, fail_on_overdue, R, true,
+           .doc = "an open task whose due date is before today fails the gate"),
+    O_BOOL("fail_on_new_untasked", struct config_gate, fail_on_new_untasked, R, true,
+           .doc = "with `check --model`: a threat the candidate model brings that would have no"
+                  " in-scope task fails the gate"),
     {0},
 };
 
@@ -1863,4 +2001,91 @@ void config_keep_unreloadable(struct config *new_cfg, const struct config *old_c
 			}
 		}
 	}
+}
+
+/* The sections of the documentation, in its order. */
+static const struct {
+	const char *name;
+	const struct opt *opts;
+} doc_sections[] = {
+    {"", top_opts},           {"http", http_opts},
+    {"connectors", connector_opts}, {"projects", project_opts},
+    {"classification", rule_opts},  {"policies", policy_opts},
+    {"gate", gate_opts},
+};
+
+static const char *const type_names[] = {
+    [OPT_STRING] = "string",       [OPT_PATH] = "path",         [OPT_INT] = "integer",
+    [OPT_BOOL] = "boolean",        [OPT_SIZE] = "size",         [OPT_DOUBLE] = "number",
+    [OPT_ENUM] = "enum",           [OPT_CHOICE] = "choice",     [OPT_STRLIST] = "string_list",
+    [OPT_PATHLIST] = "path_list",  [OPT_INTS4] = "integers4",   [OPT_SECRET_FILE] = "secret_file",
+    [OPT_SECTION] = "section",
+};
+
+static json_t *opt_default_json(const struct opt *o)
+{
+	if (o->flags & OPT_REQUIRED || o->doc_default)
+		return json_null();
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_PATH:
+	case OPT_CHOICE:
+		return o->def_str ? json_string(o->def_str) : json_null();
+	case OPT_INT:
+	case OPT_SIZE:
+		return json_integer(o->def_int);
+	case OPT_BOOL:
+		return json_boolean(o->def_int);
+	case OPT_DOUBLE:
+		return json_real(o->def_double);
+	case OPT_ENUM:
+		for (const struct choice *c = o->choices; c && c->name; c++)
+			if (c->value == o->def_int)
+				return json_string(c->name);
+		return json_null();
+	case OPT_STRLIST:
+	case OPT_PATHLIST:
+		return o->def_str ? json_pack("[s]", o->def_str) : json_array();
+	default:
+		return json_null();
+	}
+}
+
+static json_t *opt_json(const struct opt *o)
+{
+	json_t *min = json_null(), *max = json_null(), *choices = json_null();
+	if (o->type == OPT_INT || o->type == OPT_SIZE || o->type == OPT_INTS4) {
+		min = json_integer(o->min);
+		max = json_integer(o->max);
+	} else if (o->type == OPT_DOUBLE) {
+		min = json_real(o->dmin);
+		max = json_real(o->dmax);
+	}
+	if (o->choices) {
+		choices = json_array();
+		for (const struct choice *c = o->choices; c->name; c++)
+			json_array_append_new(choices, json_string(c->name));
+	}
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:s?,"
+	                 " s:s?}",
+	                 "name", o->name, "type", type_names[o->type], "required",
+	                 (o->flags & OPT_REQUIRED) != 0, "reloadable",
+	                 (o->flags & OPT_RELOADABLE) != 0, "secret", (o->flags & OPT_SECRET) != 0,
+	                 "jira_only", (o->flags & OPT_JIRA_ONLY) != 0, "zero_off",
+	                 (o->flags & OPT_ZERO_OFF) != 0, "min", min, "max", max, "choices", choices,
+	                 "default", opt_default_json(o), "doc", o->doc, "doc_type", o->doc_type,
+	                 "doc_default", o->doc_default, "doc_values", o->doc_values);
+}
+
+json_t *config_options_json(void)
+{
+	json_t *sections = json_array();
+	for (size_t i = 0; i < TS_ARRAY_SIZE(doc_sections); i++) {
+		json_t *opts = json_array();
+		for (const struct opt *o = doc_sections[i].opts; o->name; o++)
+			json_array_append_new(opts, opt_json(o));
+		json_array_append_new(sections, json_pack("{s:s, s:o}", "section", doc_sections[i].name,
+		                                          "options", opts));
+	}
+	return json_pack("{s:o}", "sections", sections);
 }

@@ -203,4 +203,16 @@ int config_diff_unreloadable(const struct config *old_cfg, const struct config *
  * config_diff_unreloadable has reported them). */
 void config_keep_unreloadable(struct config *new_cfg, const struct config *old_cfg);
 
+/* The option tables as a new JSON document (caller frees with json_decref):
+ * {"sections": [{"section": "" | "http" | "connectors" | ..., "options": [
+ * {"name", "type", "required", "reloadable", "secret", "jira_only",
+ * "zero_off", "min", "max" (numbers or null), "choices" (names or null),
+ * "default" (the built-in value or null), "doc", "doc_type", "doc_default",
+ * "doc_values" (strings or null)}]}]}. Built for tools/gen-config-docs.py
+ * (`threatsync config options --json`), which writes docs/configuration.md
+ * and threatsync.conf(5). Defaults that depend on the installation prefix are
+ * given by doc_default only. */
+struct json_t;
+struct json_t *config_options_json(void);
+
 #endif

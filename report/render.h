@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The report renderers: Markdown, CSV and HTML of a report document and of a
- * portfolio document (the documents of `threatsync report --format json`). */
+/* Renderers of the report documents (engine/report/report.h): Markdown, CSV
+ * and HTML of one project's report and of the portfolio. They read only the
+ * document (borrowed) and append to out (the caller's buffer, freed by the
+ * caller also on error). 0, or a negative TS_E_* code with err filled.
+ * docs/reports.md. */
 #ifndef TS_REPORT_RENDER_H
 #define TS_REPORT_RENDER_H
 
@@ -8,9 +11,6 @@
 
 #include "engine/util.h"
 
-/* Each appends the rendering of doc (borrowed) to out and returns 0, or
- * returns a negative TS_E_* code with err naming the path in the document
- * that is not as the report document describes it. */
 int report_render_md(const json_t *doc, struct ts_buf *out, struct ts_err *err);
 int report_render_csv(const json_t *doc, struct ts_buf *out, struct ts_err *err);
 int report_render_html(const json_t *doc, struct ts_buf *out, struct ts_err *err);

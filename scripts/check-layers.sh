@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Checks the direction of dependencies between the layers by their #include
-# lines: the engine uses no connector, daemon or CLI header and no network or
-# event-loop library; the connectors use nothing of the daemon or the CLI; the
-# daemon and the CLI do not use each other. Prints every offending line and
+# lines: the engine uses no connector, renderer, daemon or CLI header and no
+# network, event-loop or Graphviz library; the connectors use nothing of the
+# renderers, the daemon or the CLI; the renderers (report/) use the engine
+# only; the daemon and the CLI do not use each other. Prints every offending line and
 # exits 1 when there is one (ctest layers/includes runs it).
 #
 # usage: scripts/check-layers.sh [SOURCE_DIR]   (default: the repository root)
@@ -26,16 +27,19 @@ forbid() {
 	fi
 }
 
-for layer in engine connectors daemon cli; do
+for layer in engine connectors report daemon cli; do
 	if [ ! -d "$layer" ]; then
 		echo "check-layers: no $layer/ in $root" >&2
 		exit 2
 	fi
 done
 
-forbid engine '"(connectors|daemon|cli)/' 'the engine uses no outer layer'
+forbid engine '"(connectors|report|daemon|cli)/' 'the engine uses no outer layer'
 forbid engine '<(curl/|uv\.h|uv/|microhttpd\.h|systemd/)' 'the engine has no network, loop or service library'
-forbid connectors '"(daemon|cli)/' 'connectors use nothing of the daemon or the CLI'
+forbid engine '<(graphviz/|gvc\.h|cgraph\.h)' 'Graphviz belongs to the renderers'
+forbid connectors '"(report|daemon|cli)/' 'connectors use nothing of the renderers, the daemon or the CLI'
+forbid report '"(connectors|daemon|cli)/' 'the renderers use the engine only'
+forbid report '<(curl/|uv\.h|uv/|microhttpd\.h|systemd/)' 'the renderers have no network, loop or service library'
 forbid connectors '<(microhttpd\.h|systemd/)' 'the HTTP server and systemd belong to the daemon'
 forbid daemon '"cli/' 'the daemon does not use the CLI'
 forbid cli '"daemon/' 'the CLI does not use the daemon'
@@ -44,4 +48,4 @@ if [ "$bad" -ne 0 ]; then
 	echo "check-layers: dependency direction broken (see docs/architecture.md)" >&2
 	exit 1
 fi
-echo "check-layers: engine <- connectors <- daemon, cli: OK"
+echo "check-layers: engine <- connectors, report <- daemon, cli: OK"

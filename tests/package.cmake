@@ -18,14 +18,25 @@ if(TS_PYTHON3)
                    ${CMAKE_SOURCE_DIR})
   set_tests_properties(package/cli-docs-current PROPERTIES TIMEOUT 60 LABELS package)
 endif()
+# docs/configuration.md and threatsync.conf(5) are generated from the option
+# table of engine/config.c (tools/gen-config-docs.py, through `threatsync
+# config options --json`): the committed files must be what it writes today,
+# and every option must have a description.
+if(TS_PYTHON3)
+  add_test(NAME package/config-docs-current
+           COMMAND ${TS_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/gen-config-docs.py --check
+                   $<TARGET_FILE:threatsync> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(package/config-docs-current PROPERTIES TIMEOUT 60 LABELS package)
+endif()
 add_test(NAME package/completion
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package/completion.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(package/completion PROPERTIES TIMEOUT 60 LABELS package)
 
-# Both manual pages are valid man(7) for groff, with every warning enabled.
+# The manual pages are valid man(7) for groff, with every warning enabled.
 add_test(NAME package/man-lint
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/package/man_lint.sh
-                 ${CMAKE_SOURCE_DIR}/man/threatsync.1 ${CMAKE_SOURCE_DIR}/man/threatsyncd.8)
+                 ${CMAKE_SOURCE_DIR}/man/threatsync.1 ${CMAKE_SOURCE_DIR}/man/threatsyncd.8
+                 ${CMAKE_SOURCE_DIR}/man/threatsync.conf.5)
 set_tests_properties(package/man-lint PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS package)
 
 # The Debian package: built from this checkout with scripts/package.sh (tests

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # schema/conformance: every `--json` output of the CLI (model import/diff,
 # generate, threats, countermeasures, classify, check, compliance, override,
-# sync --once against
+# release, report, report --portfolio, sync --once against
 # the Jira emulator, status, project list, library lint) validated against its
 # JSON Schema in schema/ by a standard-library validator that first proves it
 # rejects wrong documents.

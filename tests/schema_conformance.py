@@ -7,7 +7,8 @@ usage: schema_conformance.py THREATSYNC SOURCE_DIR
 Builds a throw-away database with the built CLI (project add, two model
 imports, diff, generate, threats, countermeasures, classify, check, compliance,
 override, status,
-project list, library lint, outbox retry, and `sync --once` against the Jira emulator,
+ project list, config options, library lint, outbox retry, release, report (a
+ project's and the portfolio), and `sync --once` against the Jira emulator,
 also with a refused token that pauses the connector) and
 validates each output with a small validator for the subset of JSON Schema
 2020-12 the files in schema/ use. Before that it checks that the validator
@@ -63,8 +64,9 @@ def json_equal(a, b):
 
 
 class Validator:
-    def __init__(self, root):
+    def __init__(self, root, schema_dir=None):
         self.root = root
+        self.schema_dir = schema_dir
 
     def resolve(self, ref):
         if not ref.startswith("#/"):
@@ -90,7 +92,18 @@ class Validator:
             raise SchemaError(f"unsupported keyword(s) {sorted(unknown)} (at {path})")
         errs = []
         if "$ref" in schema:
-            errs += self.validate(value, self.resolve(schema["$ref"]), path)
+            ref = schema["$ref"]
+            if ref.startswith("#"):
+                errs += self.validate(value, self.resolve(ref), path)
+            else:
+                # "other.schema.json#/..." beside this schema: resolved, with the
+                # local references inside it, against that file.
+                name, _, frag = ref.partition("#")
+                if not self.schema_dir or "/" in name:
+                    raise SchemaError(f"$ref '{ref}': only a schema beside this one")
+                with open(os.path.join(self.schema_dir, name)) as f:
+                    other = Validator(json.load(f), self.schema_dir)
+                errs += other.validate(value, other.resolve("#" + frag), path)
         if "type" in schema:
             types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             if not any(type_ok(value, t) for t in types):
@@ -178,7 +191,7 @@ def load_schema(src, name):
 def check(src, schema_name, what, doc):
     schema = load_schema(src, schema_name)
     try:
-        errs = Validator(schema).validate(doc, schema)
+        errs = Validator(schema, os.path.join(src, "schema")).validate(doc, schema)
     except SchemaError as e:
         fail(f"{schema_name}: {e}")
         return
@@ -222,6 +235,11 @@ def self_test(src):
     for bad in (4, "y", True, 2.5):
         if not v.validate(bad, s):
             fail(f"self-test: {bad!r} is accepted by the $ref/oneOf schema")
+    # A reference to a schema beside this one, with its own local references.
+    s = {"$ref": "findings.schema.json#/$defs/finding"}
+    v = Validator(s, os.path.join(src, "schema"))
+    if not v.validate({"id": 1}, s):
+        fail("self-test: an incomplete finding is accepted through a file $ref")
     print("ok: validator self-test")
 
 
@@ -444,6 +462,8 @@ classification = (
               ts("outbox", "retry", "widgetsrus", "--json"))
         check(src, "sync-report.schema.json", "sync --once (pause ended)",
               ts("sync", "--once", "--json"))
+        opts = ts("config", "options", "--json")
+        check(src, "config-options.schema.json", "config options", opts)
         plist = ts("project", "list", "--json")
         check(src, "project-list.schema.json", "project list", plist)
         if [p.get("slug") for p in plist] != ["widgetsrus"]:
@@ -456,6 +476,21 @@ classification = (
         except ValueError as e:
             raise RuntimeError(f"library lint: output is not JSON ({e}); {r.stderr.strip()}")
         check(src, "library-lint.schema.json", "library lint", lint)
+        # Releases, the report and the portfolio (docs/reports.md).
+        rel = ts("release", "widgetsrus", "r1", "--json")
+        check(src, "release.schema.json", "release", rel)
+        if rel["previous"] is not None:
+            fail(f"the first release names a previous one: {rel['previous']}")
+        check(src, "release.schema.json", "release (second)",
+              ts("release", "widgetsrus", "r2", "--json"))
+        report = ts("report", "widgetsrus", "--format", "json")
+        check(src, "report.schema.json", "report", report)
+        if [r["name"] for r in report["releases"]] != ["r1", "r2"]:
+            fail(f"report releases: {[r['name'] for r in report['releases']]}, not r1, r2")
+        if len(report["countermeasures"]) != len(cms["countermeasures"]):
+            fail("report and countermeasures list a different number of tasks")
+        check(src, "portfolio.schema.json", "report --portfolio",
+              ts("report", "--portfolio", "--format", "json"))
     except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyError, IndexError) as e:
         fail(f"{type(e).__name__}: {e}")
     finally:

@@ -224,6 +224,7 @@ def man_page(src, commands, options):
         '.B check',
         'exits 1 when the gate fails.',
         '.SH SEE ALSO',
+        '.BR threatsync.conf (5),',
         '.BR threatsyncd (8),',
         '.BR sysexits (3)',
     ]

@@ -10,10 +10,18 @@
 
 #include "engine/findings/ingest_internal.h"
 
+/* A URL's parts: scheme and host (with port) as they are, the path without
+ * query and fragment. */
+struct url_parts {
+	const char *scheme, *host, *path;
+	size_t scheme_len, host_len, path_len;
+};
+
 struct map_rule {
-	char *pattern; /* a glob, or a URL prefix */
-	size_t weight; /* literal characters before the first wildcard / prefix length */
-	size_t comp;   /* index into keys */
+	char *pattern;        /* a glob, or a URL prefix */
+	struct url_parts url; /* of a URL prefix: its parts, pointing into pattern */
+	size_t weight;        /* literal characters before the first wildcard / prefix length */
+	size_t comp;          /* index into keys */
 };
 
 struct mapping {
@@ -34,18 +42,13 @@ static size_t literal_len(const char *glob)
 	return strcspn(glob, "*?");
 }
 
-static void add_rule(struct map_rule **v, size_t *n, char *pattern, size_t weight, size_t comp)
+static struct map_rule *add_rule(struct map_rule **v, size_t *n, char *pattern, size_t weight,
+                                 size_t comp)
 {
 	*v = ts_realloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = (struct map_rule){pattern, weight, comp};
+	(*v)[*n] = (struct map_rule){.pattern = pattern, .weight = weight, .comp = comp};
+	return &(*v)[(*n)++];
 }
-
-/* A URL's parts: scheme and host (with port) as they are, the path without
- * query and fragment. */
-struct url_parts {
-	const char *scheme, *host, *path;
-	size_t scheme_len, host_len, path_len;
-};
 
 static void url_split(const char *u, struct url_parts *p)
 {
@@ -101,12 +104,12 @@ int mapping_load(struct store *s, int64_t project_id, struct mapping **ret, stru
 			const char *u = json_string_value(v);
 			if (!u || !*u)
 				continue;
+			char *pat = ts_strdup(u);
 			struct url_parts p;
-			url_split(u, &p);
-			size_t pl = p.path_len;
-			while (pl > 0 && p.path[pl - 1] == '/')
-				pl--;
-			add_rule(&m->urls, &m->n_urls, ts_strdup(u), p.host_len + pl, comp);
+			url_split(pat, &p);
+			while (p.path_len > 0 && p.path[p.path_len - 1] == '/')
+				p.path_len--;
+			add_rule(&m->urls, &m->n_urls, pat, p.host_len + p.path_len, comp)->url = p;
 		}
 		json_decref(doc);
 	}
@@ -198,26 +201,33 @@ bool mapping_glob_match(const char *glob, const char *path)
 	return glob_at(glob, path, 0);
 }
 
+/* Whether url (split) lies under the prefix a (split, its path without
+ * trailing '/'). */
+static bool url_under(const struct url_parts *a, const struct url_parts *b)
+{
+	if (a->scheme_len != b->scheme_len || a->host_len != b->host_len)
+		return false;
+	if (a->scheme_len && strncasecmp(a->scheme, b->scheme, a->scheme_len) != 0)
+		return false;
+	if (a->host_len && strncasecmp(a->host, b->host, a->host_len) != 0)
+		return false;
+	size_t pl = a->path_len;
+	if (pl == 0)
+		return true;
+	if (b->path_len < pl || memcmp(a->path, b->path, pl) != 0)
+		return false;
+	/* On a segment boundary: /api covers /api and /api/x, not /apix. */
+	return b->path_len == pl || b->path[pl] == '/';
+}
+
 bool mapping_url_match(const char *prefix, const char *url)
 {
 	struct url_parts a, b;
 	url_split(prefix, &a);
+	while (a.path_len > 0 && a.path[a.path_len - 1] == '/')
+		a.path_len--;
 	url_split(url, &b);
-	if (a.scheme_len != b.scheme_len || a.host_len != b.host_len)
-		return false;
-	if (a.scheme_len && strncasecmp(a.scheme, b.scheme, a.scheme_len) != 0)
-		return false;
-	if (a.host_len && strncasecmp(a.host, b.host, a.host_len) != 0)
-		return false;
-	size_t pl = a.path_len;
-	while (pl > 0 && a.path[pl - 1] == '/')
-		pl--;
-	if (pl == 0)
-		return true;
-	if (b.path_len < pl || memcmp(a.path, b.path, pl) != 0)
-		return false;
-	/* On a segment boundary: /api covers /api and /api/x, not /apix. */
-	return b.path_len == pl || b.path[pl] == '/';
+	return url_under(&a, &b);
 }
 
 static const char *best(struct mapping *m, const struct map_rule *rules, size_t n, bool url,
@@ -232,14 +242,16 @@ static const char *best(struct mapping *m, const struct map_rule *rules, size_t 
 	void **slot = strmap_slot(m->cache, key, &created);
 	free(key);
 	if (created) {
+		struct url_parts what_url;
+		if (url)
+			url_split(what, &what_url);
 		const struct map_rule *win = NULL;
 		for (size_t i = 0; i < n; i++) {
 			const struct map_rule *r = &rules[i];
 			if (win && (r->weight < win->weight ||
 			            (r->weight == win->weight && r->comp >= win->comp)))
 				continue; /* keys are sorted: the lower index is the lower key */
-			if (url ? mapping_url_match(r->pattern, what)
-			        : glob_at(r->pattern, what, 0))
+			if (url ? url_under(&r->url, &what_url) : glob_at(r->pattern, what, 0))
 				win = r;
 		}
 		*slot = (void *)(uintptr_t)(win ? win->comp + 1 : 0);

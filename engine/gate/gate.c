@@ -7,15 +7,12 @@
 
 #include "engine/gate/gate.h"
 #include "engine/model/project.h"
+#include "engine/report/metrics.h"
 #include "engine/tracking/task_status.h"
 
 static const char SQL_FAILED[] =
     "SELECT uid, priority FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1 AND verification = 'failed' AND priority <= ?2 ORDER BY uid";
-static const char SQL_OVERDUE[] =
-    "SELECT uid, due_date, status FROM countermeasures WHERE project_id = ?1"
-    " AND state = 'active' AND in_scope = 1 AND status IN " TASK_STATUS_OPEN_SQL
-    " AND due_date IS NOT NULL AND substr(due_date, 1, 10) < ?2 ORDER BY uid";
 /* Threats of the listed severities (a JSON array in ?2) with their open
  * tasks that have no ticket, one row per (threat, task). */
 static const char SQL_UNTRACKED[] =
@@ -57,24 +54,23 @@ static int rule_failed(struct store *s, int64_t pid, int max_priority, json_t *r
 	return 0;
 }
 
-static int rule_overdue(struct store *s, int64_t pid, const char *today, json_t *reasons,
+static int rule_overdue(struct store *s, int64_t pid, const char *now, json_t *reasons,
                         struct ts_err *err)
 {
-	sqlite3_stmt *st = store_prepare(s, SQL_OVERDUE);
-	if (!st)
-		return store_fail(s, "gate: overdue tasks", err);
-	sqlite3_bind_int64(st, 1, pid);
-	store_bind_text(st, 2, today);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uid = store_col_text(st, 0);
+	json_t *list = NULL;
+	int rc = metrics_overdue(s, pid, now, &list, err);
+	if (rc < 0)
+		return rc;
+	size_t i;
+	json_t *t;
+	json_array_foreach (list, i, t) {
+		const char *uid = json_string_value(json_object_get(t, "id"));
 		add_reason(reasons, "overdue", uid,
 		           ts_asprintf("overdue: task %s was due %.10s (%s)", uid,
-		                       store_col_text(st, 1), store_col_text(st, 2)));
+		                       json_string_value(json_object_get(t, "due_date")),
+		                       json_string_value(json_object_get(t, "status"))));
 	}
-	if (rc != SQLITE_DONE)
-		return store_fail(s, "gate: overdue tasks", err);
-	sqlite3_reset(st);
+	json_decref(list);
 	return 0;
 }
 
@@ -183,8 +179,6 @@ int gate_check(struct store *s, const struct config *cfg, const char *slug,
 		ts_now_iso(clock);
 		now = clock;
 	}
-	char today[11];
-	snprintf(today, sizeof(today), "%.10s", now);
 	const struct config_gate *g = &cfg->gate;
 	const struct config_project *cp = config_find_project(cfg, slug);
 	bool tracked = cp && cp->connector;
@@ -195,7 +189,7 @@ int gate_check(struct store *s, const struct config *cfg, const char *slug,
 		goto out;
 	if (tracked && (rc = rule_untracked(s, pid, g->fail_on_untracked, reasons, err)) < 0)
 		goto out;
-	if (g->fail_on_overdue && (rc = rule_overdue(s, pid, today, reasons, err)) < 0)
+	if (g->fail_on_overdue && (rc = rule_overdue(s, pid, now, reasons, err)) < 0)
 		goto out;
 	if (opts && opts->model) {
 		rc = gate_model_delta(s, opts->lib, cfg, slug, opts->model, opts->now, &delta, err);

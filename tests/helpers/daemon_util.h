@@ -29,8 +29,8 @@ enum du_flags {
 
 /* Starts TS_THREATSYNCD with args (NULL-terminated, after argv[0]) in dir,
  * with NOTIFY_SOCKET pointing at a socket in dir and stderr going to
- * dir/stderr.log. The environment is the test's, minus any NOTIFY_SOCKET and
- * WATCHDOG_*, plus env_extra ("K=V", NULL-terminated, may be NULL). Fails the
+ * dir/stderr.log. The environment is the test's, minus any NOTIFY_SOCKET,
+ * WATCHDOG_*, INVOCATION_ID and JOURNAL_STREAM, plus env_extra ("K=V", NULL-terminated, may be NULL). Fails the
  * test on error. Free with du_free. */
 struct du_daemon *du_start(const char *dir, const char *const args[], const char *const env_extra[],
                            int flags);

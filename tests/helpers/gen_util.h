@@ -51,4 +51,10 @@ long long gu_int(struct gu *g, const char *sql);
  * in a DMZ, one HTTPS flow from the customer to each. */
 void gu_write_web_model(const char *path, const char *name, int components);
 
+/* A copy of etc/threatsync.conf in dir with the database and library paths
+ * pointed at dir and the source tree, and its secrets provided through
+ * $CREDENTIALS_DIRECTORY (set here; dir/credentials). Returns the new config
+ * path (caller frees). */
+char *gu_shipped_config(const char *dir);
+
 #endif

@@ -11,7 +11,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <openssl/hmac.h>
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "helpers/daemon_util.h"
+#include "helpers/http_util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
 
@@ -45,95 +45,35 @@ static struct fx *F;
 
 /* ------------------------------------------------------------ helpers */
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static size_t collect_cb(char *p, size_t size, size_t n, void *ud)
-{
-	ts_buf_append(ud, p, size * n);
-	return size * n;
-}
-
 /* One request to the daemon; returns the status (0 when the connection
  * failed) and the body in *ret_body when not NULL. */
 static long call(const char *method, const char *path, const char *const headers[],
                  const char *body, char **ret_body)
 {
-	CURL *c = curl_easy_init();
-	assert_non_null(c);
-	char *url = ts_asprintf("%s%s", F->base, path);
-	struct ts_buf out = {0};
-	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "Expect:");
-	for (size_t i = 0; headers && headers[i]; i++)
-		hl = curl_slist_append(hl, headers[i]);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	struct hu_reply r =
+	    hu_request(F->base, method, path, headers, body, body ? strlen(body) : 0, 10000);
+	if (ret_body) {
+		*ret_body = r.body;
+		r.body = NULL;
 	}
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	long status = 0;
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
-	free(url);
-	if (ret_body)
-		*ret_body = ts_buf_steal(&out);
-	ts_buf_free(&out);
+	long status = r.status;
+	hu_reply_free(&r);
 	return status;
 }
 
-static void sign(const char *secret, const char *body, char out[80])
+static void sign(const char *secret, const char *body, char out[120])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body),
-	     md, &n);
-	strcpy(out, "X-Hub-Signature: sha256=");
-	size_t off = strlen(out);
-	for (unsigned i = 0; i < n; i++)
-		sprintf(out + off + 2 * i, "%02x", md[i]);
+	hu_sign("X-Hub-Signature", secret, body, out, 120);
 }
 
 static long long q_int(const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(F->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(F->sq));
-	long long v = -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return hu_sql_int(F->sq, sql);
 }
 
 static char *q_text(const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(F->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(F->sq));
-	char *v = NULL;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		v = ts_strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v;
+	return hu_sql_text(F->sq, sql);
 }
 
 /* Everything a webhook could change, as one string. */
@@ -149,29 +89,7 @@ static char *fingerprint(void)
 
 static bool wait_for(const char *sql, long long want, int timeout_ms)
 {
-	for (int waited = 0; waited <= timeout_ms; waited += 100) {
-		if (q_int(sql) == want)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-static void run_cli(const char *conf, ...)
-{
-	const char *argv[16] = {tu_env("TS_THREATSYNC"), "-c", conf};
-	size_t n = 3;
-	va_list ap;
-	va_start(ap, conf);
-	for (const char *a = va_arg(ap, const char *); a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *err = NULL;
-	int rc = tu_run(argv, NULL, NULL, 60000, NULL, &err);
-	if (rc != 0)
-		fail_msg("%s %s: exit %d: %s", argv[3], n > 4 ? argv[4] : "", rc, err ? err : "");
-	free(err);
+	return hu_sql_wait(F->sq, sql, want, timeout_ms);
 }
 
 static const char MODEL[] =
@@ -198,7 +116,7 @@ static int group_setup(void **state)
 	F = ts_calloc(1, sizeof(*F));
 	F->dir = tu_tmpdir();
 	F->db = ts_asprintf("%s/threatsync.db", F->dir);
-	F->port = free_port();
+	F->port = hu_free_port();
 	snprintf(F->base, sizeof(F->base), "http://127.0.0.1:%d", F->port);
 	ju_emu_start(&F->emu, "cloud", NULL);
 
@@ -238,10 +156,10 @@ static int group_setup(void **state)
 	char *conf = tu_write_file(F->dir, "threatsync.conf", conf_text);
 	free(conf_text);
 	char *model = tu_write_file(F->dir, "model.json", MODEL);
-	run_cli(conf, "db", "migrate", NULL);
-	run_cli(conf, "project", "add", "hooks", NULL);
-	run_cli(conf, "model", "import", "hooks", model, NULL);
-	run_cli(conf, "generate", "hooks", NULL);
+	hu_cli_ok(conf, "db", "migrate", NULL);
+	hu_cli_ok(conf, "project", "add", "hooks", NULL);
+	hu_cli_ok(conf, "model", "import", "hooks", model, NULL);
+	hu_cli_ok(conf, "generate", "hooks", NULL);
 	free(model);
 
 	assert_int_equal(sqlite3_open_v2(F->db, &F->sq, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);

@@ -6,14 +6,11 @@
  * shows the pause, `outbox retry` re-queues failed and dead rows, and the
  * daemon shows the pause on /healthz and probes at once after SIGHUP.
  * Timing-bound: TS_NO_VALGRIND. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "connectors/jira.h"
@@ -21,6 +18,7 @@
 #include "engine/tracking/pause.h"
 #include "helpers/daemon_util.h"
 #include "helpers/gen_util.h"
+#include "helpers/http_util.h"
 #include "helpers/jira_util.h"
 #include "helpers/testutil.h"
 
@@ -411,41 +409,14 @@ static void test_outbox_retry(void **state)
 	fixture_close(&f);
 }
 
-static int free_port(void)
+/* GET base/healthz; the status (0 when the connection failed) and the body (new). */
+static long http_get(const char *base, char **ret_body)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static size_t collect_cb(char *p, size_t size, size_t n, void *ud)
-{
-	ts_buf_append(ud, p, size * n);
-	return size * n;
-}
-
-/* GET url; the status (0 when the connection failed) and the body (new). */
-static long http_get(const char *url, char **ret_body)
-{
-	CURL *c = curl_easy_init();
-	assert_non_null(c);
-	struct ts_buf out = {0};
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	long status = 0;
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	ts_buf_append(&out, "", 1);
-	*ret_body = ts_buf_steal(&out);
-	ts_buf_free(&out);
+	struct hu_reply r = hu_request(base, "GET", "/healthz", NULL, NULL, 0, 10000);
+	*ret_body = r.body;
+	r.body = NULL;
+	long status = r.status;
+	hu_reply_free(&r);
 	return status;
 }
 
@@ -468,7 +439,7 @@ static void test_daemon_healthz_and_sighup(void **state)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct fixture f;
 	fixture_open(&f, WRONG, 2, false);
-	int port = free_port();
+	int port = hu_free_port();
 	char *text = ts_asprintf(
 	    "database = \"%s\";\n"
 	    "library_paths = [ \"%s/tests/data/generate/lib\" ];\n"
@@ -490,7 +461,7 @@ static void test_daemon_healthz_and_sighup(void **state)
 	assert_non_null(du_wait_notify(d, "READY=1", 15000));
 	assert_true(
 	    wait_int(&f, "SELECT count(*) FROM connector_pauses WHERE scope = ''", 1, 15000));
-	char *url = ts_asprintf("http://127.0.0.1:%d/healthz", port);
+	char *url = ts_asprintf("http://127.0.0.1:%d", port);
 	char *body = NULL;
 	bool shown = false;
 	for (int i = 0; i < 50 && !shown; i++) {

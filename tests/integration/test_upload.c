@@ -6,22 +6,20 @@
  * settles in done/ or failed/ with its result or reason, dotfiles left alone,
  * links refused), the loop answering /healthz while a large report is
  * ingested, and uploads left by a crash resumed at start-up. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers/daemon_util.h"
+#include "helpers/http_util.h"
 #include "helpers/testutil.h"
 
 #define TOK_ALL "global-Upload-Token-DO-NOT-LOG"
@@ -45,88 +43,26 @@ static struct fx *F;
 
 /* ------------------------------------------------------------ helpers */
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static size_t collect_cb(char *p, size_t size, size_t n, void *ud)
-{
-	ts_buf_append(ud, p, size * n);
-	return size * n;
-}
-
-struct reply {
-	long status;
-	char *body;    /* new */
-	char *headers; /* new: the response's header lines */
-	double seconds;
-};
-
-static void reply_free(struct reply *r)
-{
-	free(r->body);
-	free(r->headers);
-	memset(r, 0, sizeof(*r));
-}
-
 /* One request; token NULL sends no Authorization. */
-static struct reply call(const char *method, const char *path, const char *token, const char *body,
-                         size_t body_len)
+static struct hu_reply call(const char *method, const char *path, const char *token,
+                            const char *body, size_t body_len)
 {
-	CURL *c = curl_easy_init();
-	assert_non_null(c);
-	char *url = ts_asprintf("%s%s", F->base, path);
-	struct ts_buf out = {0}, hdr = {0};
-	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "Expect:");
 	char *auth = token ? ts_asprintf("Authorization: Bearer %s", token) : NULL;
-	if (auth)
-		hl = curl_slist_append(hl, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-	}
-	struct reply r = {0};
-	if (curl_easy_perform(c) == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-		curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r.seconds);
-	}
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
+	const char *headers[] = {auth, NULL};
+	struct hu_reply r = hu_request(F->base, method, path, headers, body, body_len, 30000);
 	free(auth);
-	free(url);
-	r.body = ts_buf_steal(&out);
-	r.headers = ts_buf_steal(&hdr);
-	ts_buf_free(&out);
-	ts_buf_free(&hdr);
 	return r;
 }
 
-static struct reply post(const char *query, const char *token, const char *body)
+static struct hu_reply post(const char *query, const char *token, const char *body)
 {
 	char *path = ts_asprintf("/api/v1/projects/%s", query);
-	struct reply r = call("POST", path, token, body, body ? strlen(body) : 0);
+	struct hu_reply r = call("POST", path, token, body, body ? strlen(body) : 0);
 	free(path);
 	return r;
 }
 
-static void expect_refusal(struct reply r, long status, const char *error)
+static void expect_refusal(struct hu_reply r, long status, const char *error)
 {
 	if (r.status != status)
 		fail_msg("status %ld, want %ld: %s", r.status, status, r.body ? r.body : "");
@@ -138,7 +74,7 @@ static void expect_refusal(struct reply r, long status, const char *error)
 		assert_non_null(strstr(r.headers, "WWW-Authenticate: Bearer\r\n"));
 	else
 		assert_null(strstr(r.headers, "WWW-Authenticate"));
-	reply_free(&r);
+	hu_reply_free(&r);
 }
 
 static void run_cli(const char *first, ...)
@@ -206,7 +142,7 @@ static int setup(void **state)
 	F->db = ts_asprintf("%s/threatsync.db", F->dir);
 	F->spool = ts_asprintf("%s/spool", F->dir);
 	F->uploads = ts_asprintf("%s/uploads", F->dir);
-	F->port = free_port();
+	F->port = hu_free_port();
 	snprintf(F->base, sizeof(F->base), "http://127.0.0.1:%d", F->port);
 	free(tu_write_file(F->dir, "tokens",
 	                   "# CI tokens\n" TOK_ALL "\n" TOK_ALPHA " alpha\n" TOK_BETA " beta\n"));
@@ -288,10 +224,10 @@ static json_t *wait_outcome(long long id, const char *token, int timeout_ms)
 	char path[64];
 	snprintf(path, sizeof(path), "/api/v1/scans/%lld", id);
 	for (int waited = 0; waited <= timeout_ms; waited += 50) {
-		struct reply r = call("GET", path, token, NULL, 0);
+		struct hu_reply r = call("GET", path, token, NULL, 0);
 		assert_int_equal(r.status, 200);
 		json_t *doc = json_loads(r.body, 0, NULL);
-		reply_free(&r);
+		hu_reply_free(&r);
 		assert_non_null(doc);
 		const char *st = json_string_value(json_object_get(doc, "status"));
 		if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
@@ -371,10 +307,10 @@ static void test_refusals(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads"), 0);
 	assert_int_equal(count_files(F->uploads), 0);
 	/* The queue in /healthz. */
-	struct reply h = call("GET", "/healthz", NULL, NULL, 0);
+	struct hu_reply h = call("GET", "/healthz", NULL, NULL, 0);
 	assert_int_equal(h.status, 200);
 	assert_non_null(strstr(h.body, "\"uploads\":{\"queued\":0,\"running\":false}"));
-	reply_free(&h);
+	hu_reply_free(&h);
 	stop_daemon();
 }
 
@@ -383,7 +319,7 @@ static void test_upload_and_poll(void **state)
 	(void)state;
 	start_daemon();
 	char *codeql = sarif_data("codeql-2.5.4.sarif");
-	struct reply r =
+	struct hu_reply r =
 	    post("alpha/scans?format=sarif&scope=main&tool_version=2.5.4-ci&name=codeql.sarif",
 	         TOK_ALPHA, codeql);
 	if (r.status != 202)
@@ -395,7 +331,7 @@ static void test_upload_and_poll(void **state)
 	assert_string_equal(json_string_value(json_object_get(doc, "url")), "/api/v1/scans/1");
 	assert_non_null(strstr(r.headers, "Location: /api/v1/scans/1\r\n"));
 	json_decref(doc);
-	reply_free(&r);
+	hu_reply_free(&r);
 	char *sql = ts_asprintf("SELECT count(*) FROM scan_uploads WHERE id = 1 AND source = 'api'"
 	                        " AND format = 'sarif' AND scope = 'main' AND tool_version ="
 	                        " '2.5.4-ci' AND name = 'codeql.sarif' AND size = %zu",
@@ -426,19 +362,23 @@ static void test_upload_and_poll(void **state)
 	assert_string_equal(json_string_value(json_object_get(scan, "tool_version")), "2.5.4-ci");
 	json_decref(out);
 	assert_int_equal(q_int("SELECT count(*) FROM findings"), 72);
+	/* The daily metrics snapshot at start and the ingestion's, a few
+	 * seconds apart, coalesce: one row for each of the two projects. */
+	assert_int_equal(q_int("SELECT count(*) FROM metric_snapshots"), 2);
+	assert_int_equal(q_int("SELECT count(DISTINCT project_id) FROM metric_snapshots"), 2);
 	assert_int_equal(q_int("SELECT count(*) FROM scans WHERE source_name = 'codeql.sarif'"
 	                       " AND scope = 'main'"),
 	                 1);
 	/* The global token sees it; another project's token does not. */
-	struct reply g = call("GET", "/api/v1/scans/1", TOK_ALL, NULL, 0);
+	struct hu_reply g = call("GET", "/api/v1/scans/1", TOK_ALL, NULL, 0);
 	assert_int_equal(g.status, 200);
-	reply_free(&g);
+	hu_reply_free(&g);
 	expect_refusal(call("GET", "/api/v1/scans/1", TOK_BETA, NULL, 0), 404, "no such upload");
 
 	/* The same report again changes nothing. */
 	r = post("alpha/scans?scope=main&name=codeql.sarif", TOK_ALL, codeql);
 	assert_int_equal(r.status, 202);
-	reply_free(&r);
+	hu_reply_free(&r);
 	out = wait_outcome(2, TOK_ALPHA, 30000);
 	assert_string_equal(json_string_value(json_object_get(out, "status")), "done");
 	assert_true(json_is_true(json_object_get(json_object_get(out, "result"), "unchanged")));
@@ -462,9 +402,9 @@ static void test_bad_report(void **state)
 {
 	(void)state;
 	start_daemon();
-	struct reply r = post("beta/scans?name=broken.json", TOK_BETA, "{\"runs\": [");
+	struct hu_reply r = post("beta/scans?name=broken.json", TOK_BETA, "{\"runs\": [");
 	assert_int_equal(r.status, 202);
-	reply_free(&r);
+	hu_reply_free(&r);
 	json_t *out = wait_outcome(1, TOK_BETA, 20000);
 	assert_string_equal(json_string_value(json_object_get(out, "status")), "failed");
 	assert_string_equal(json_string_value(json_object_get(out, "error")),
@@ -575,20 +515,20 @@ static void test_loop_responsive(void **state)
 		              " {\"uri\": \"src/f%d.c\"}, \"region\": {\"startLine\": %d}}}]}",
 		              i ? "," : "", i % 50, i, i % 977, i % 500 + 1);
 	ts_buf_puts(&b, "]}]}\n");
-	struct reply r = call("POST", "/api/v1/projects/alpha/scans", TOK_ALPHA, b.data, b.len);
+	struct hu_reply r = call("POST", "/api/v1/projects/alpha/scans", TOK_ALPHA, b.data, b.len);
 	assert_int_equal(r.status, 202);
-	reply_free(&r);
+	hu_reply_free(&r);
 	ts_buf_free(&b);
 	double worst = 0;
 	int probes = 0;
 	for (int i = 0; i < 400; i++) {
-		struct reply h = call("GET", "/healthz", NULL, NULL, 0);
+		struct hu_reply h = call("GET", "/healthz", NULL, NULL, 0);
 		assert_int_equal(h.status, 200);
 		if (h.seconds > worst)
 			worst = h.seconds;
 		probes++;
 		bool idle = strstr(h.body, "\"queued\":0,\"running\":false") != NULL;
-		reply_free(&h);
+		hu_reply_free(&h);
 		if (idle)
 			break;
 		usleep(10 * 1000);
@@ -668,9 +608,9 @@ static void test_stop_keeps_queue(void **state)
 	(void)state;
 	start_daemon();
 	for (int i = 0; i < 20; i++) {
-		struct reply r = post("alpha/scans", TOK_ALPHA, SARIF);
+		struct hu_reply r = post("alpha/scans", TOK_ALPHA, SARIF);
 		assert_int_equal(r.status, 202);
-		reply_free(&r);
+		hu_reply_free(&r);
 	}
 	stop_daemon();
 	assert_int_equal(q_int("SELECT count(*) FROM scan_uploads"), 20);

@@ -31,7 +31,8 @@ echo "built $deb"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's#^\./#/#' >"$work/files"
 for f in /usr/bin/threatsync /usr/sbin/threatsyncd /etc/threatsync/threatsync.conf \
 	/lib/systemd/system/threatsyncd.service /usr/share/man/man1/threatsync.1.gz \
-	/usr/share/man/man8/threatsyncd.8.gz /usr/share/bash-completion/completions/threatsync \
+	/usr/share/man/man8/threatsyncd.8.gz /usr/share/man/man5/threatsync.conf.5.gz \
+	/usr/share/bash-completion/completions/threatsync \
 	/usr/share/threatsync/examples/threatsync.conf \
 	/usr/share/threatsync/examples/widgetsrus/model.json /usr/share/doc/threatsync/copyright; do
 	grep -qx "$f" "$work/files" || fail "$f is not in the package"

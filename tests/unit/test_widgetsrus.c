@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "engine/generate/classify.h"
 #include "engine/generate/generate.h"
@@ -14,39 +13,6 @@
 #include "helpers/testutil.h"
 
 #define NOW "2026-01-10T09:00:00.000Z"
-
-/* A copy of etc/threatsync.conf with the database and library paths pointed
- * at the temporary directory and the source tree, and its secrets provided
- * through $CREDENTIALS_DIRECTORY. Returns the new config path. */
-static char *shipped_config(const char *dir)
-{
-	const char *src = tu_env("TS_SOURCE_DIR");
-	char *orig_path = ts_asprintf("%s/etc/threatsync.conf", src);
-	char *text = tu_read_file(orig_path);
-	assert_non_null(text);
-	struct ts_buf out = {0};
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "database = ", 11) == 0)
-			ts_buf_printf(&out, "database = \"%s/unused.db\";\n", dir);
-		else if (strncmp(line, "library_paths = ", 16) == 0)
-			ts_buf_printf(&out, "library_paths = [ \"%s/library\" ];\n", src);
-		else
-			ts_buf_printf(&out, "%s\n", line);
-	}
-	static const char *const secrets[] = {"api_tokens", "jira_token", "jira_webhook_secret",
-	                                      "gitlab_token", "gitlab_webhook_secret"};
-	char *creds = ts_asprintf("%s/credentials", dir);
-	assert_int_equal(mkdir(creds, 0700), 0);
-	for (size_t i = 0; i < TS_ARRAY_SIZE(secrets); i++)
-		free(tu_write_file(creds, secrets[i], "not-a-real-secret\n"));
-	setenv("CREDENTIALS_DIRECTORY", creds, 1);
-	char *path = tu_write_file(dir, "threatsync.conf", out.data);
-	ts_buf_free(&out);
-	free(creds);
-	free(text);
-	free(orig_path);
-	return path;
-}
 
 static bool has(const json_t *array, const char *s)
 {
@@ -124,7 +90,7 @@ static void test_widgetsrus(void **state)
 {
 	(void)state;
 	char *dir = tu_tmpdir();
-	char *conf = shipped_config(dir);
+	char *conf = gu_shipped_config(dir);
 	struct gu g;
 	gu_open(&g, conf);
 	char *native = ts_asprintf("%s/examples/widgetsrus/model.json", tu_env("TS_SOURCE_DIR"));
