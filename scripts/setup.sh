@@ -5,7 +5,7 @@
 #
 # usage: scripts/setup.sh [--tests] [--fuzz] [--package] [--deps-only] [--build-dir DIR]
 #                          [--sanitize] [--werror] [--quiet]
-#   --tests      also install what the test suite needs (valgrind, systemd-analyze, wrk,
+#   --tests      also install what the test suite needs (valgrind, systemd-analyze, wrk, chromium,
 #                and the Debian packaging tools of --package for the package tests)
 #   --package    also install the Debian packaging tools (debhelper, dpkg-dev,
 #                fakeroot, lintian): scripts/package.sh
@@ -42,11 +42,13 @@ done
 
 packages=(build-essential cmake pkg-config ca-certificates python3 jq sqlite3 curl
 	libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libconfig-dev
-	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev libyajl-dev libxml2-dev)
+	libsystemd-dev libmicrohttpd-dev libssl-dev libcmocka-dev libyajl-dev libxml2-dev
+	libgraphviz-dev)
 # The -dev packages above are the package's Build-Depends too (debian/control;
 # the package tests check that each of them is listed here).
 if [ $tests -eq 1 ]; then
-	packages+=(valgrind systemd wrk)
+	# chromium: the HTML report's browser test (tests/browser/)
+	packages+=(valgrind systemd wrk chromium)
 	pkg=1
 fi
 if [ $pkg -eq 1 ]; then
