@@ -35,6 +35,7 @@ enum hreq_state {
 	HREQ_BODY,   /* reading the body */
 	HREQ_QUEUED, /* authenticated and parsed, suspended until the batch commits */
 	HREQ_DONE,   /* committed (or failed): answer with status */
+	HREQ_TOO_LARGE, /* a chunked body outgrew the bound: the rest is discarded */
 };
 
 /* One webhook request (libmicrohttpd's per-request pointer). */
@@ -45,6 +46,7 @@ struct hreq {
 	struct MHD_Connection *conn;
 	struct ts_buf body;
 	size_t max_body;
+	size_t discarded; /* HREQ_TOO_LARGE: bytes thrown away */
 	struct webhook_event *ev; /* owned once parsed */
 	unsigned status;          /* HREQ_DONE: the answer */
 	struct hreq *next;        /* in the pending batch */
@@ -528,18 +530,32 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		if (*upload_data_size == 0)
 			return finish_body(h, r, url);
 		if (*upload_data_size > r->max_body - r->body.len) {
-			/* A chunked body (no Content-Length) that outgrew the bound:
-			 * answer now; the rest is never read. */
+			/* A chunked body (no Content-Length) that outgrew the bound.
+			 * libmicrohttpd answers only once the body has been read:
+			 * the rest is discarded, up to another max_body bytes, and
+			 * answered 413; a longer one is cut off. */
+			ts_buf_free(&r->body);
+			r->state = HREQ_TOO_LARGE;
+			r->discarded = *upload_data_size;
 			*upload_data_size = 0;
 			metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
 			                METRICS_WEBHOOK_REJECTED);
-			enum MHD_Result q =
-			    reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
-			           "request body larger than http.max_body_bytes", NULL);
-			return q == MHD_YES ? MHD_YES : MHD_NO;
+			return MHD_YES;
 		}
 		ts_buf_append(&r->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		return MHD_YES;
+	case HREQ_TOO_LARGE:
+		if (*upload_data_size == 0)
+			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			              "request body larger than http.max_body_bytes", NULL);
+		r->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		if (r->discarded > r->max_body) {
+			log_reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			           "request body larger than http.max_body_bytes (connection closed)");
+			return MHD_NO;
+		}
 		return MHD_YES;
 	case HREQ_QUEUED:
 		/* Not reached: a suspended connection is not processed. */
@@ -642,7 +658,7 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (a->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 511) == 0) {
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, HTTPD_LISTEN_BACKLOG) == 0) {
 			*ret_v6 = a->ai_family == AF_INET6;
 			break;
 		}
@@ -693,6 +709,7 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 	h->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTPD_PER_IP_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONNECTION_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
