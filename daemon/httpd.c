@@ -152,17 +152,39 @@ static enum MHD_Result reject(struct httpd *h, struct MHD_Connection *conn, cons
 	return respond_error(conn, status, reason, allow, true);
 }
 
+static void iso_of_ms(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[24];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
 /* 200 while the daemon runs, also when a connector is paused (the process is
  * healthy; the tracker refused): "status" is "paused" then, and "paused"
- * lists each pause with the tracker's words, from the sync job's memory. */
+ * lists each pause with the tracker's words, from the sync job's memory.
+ * "degraded" (before "paused") while the database refuses writes: "storage"
+ * gives the failure, since when and how many in a row; what can be served
+ * still is, and the writes are retried. Never reads the database. */
 static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
 {
 	const struct daemon *d = h->d;
 	const char *state = d->state == DAEMON_RUNNING ? "running" : "stopping";
 	const json_t *pauses = sync_job_pauses(d);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "status", pauses ? "paused" : "ok", "state",
-	                        state, "version", TS_VERSION, "uptime_s",
+	bool degraded = d->storage_failures > 0;
+	const char *status = degraded ? "degraded" : pauses ? "paused" : "ok";
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "status", status, "state", state, "version",
+	                        TS_VERSION, "uptime_s",
 	                        (json_int_t)((ts_monotonic_ms() - d->started_ms) / 1000));
+	if (degraded) {
+		char since[32];
+		iso_of_ms(d->storage_failed_ms, since);
+		json_object_set_new(doc, "storage",
+		                    json_pack("{s:s, s:s, s:I}", "error", d->storage_error, "since",
+		                              since, "failures", (json_int_t)d->storage_failures));
+	}
 	if (pauses)
 		json_object_set_new(doc, "paused", json_deep_copy(pauses));
 	json_object_set_new(doc, "uploads",
@@ -207,15 +229,6 @@ static void hreq_free(struct hreq *r)
 	free(r);
 }
 
-static void iso_of_ms(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char base[24];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
-}
 
 static void log_applied(const struct hreq *r, const struct webhook_result *res)
 {
@@ -286,15 +299,27 @@ static void commit_batch(struct httpd *h)
 	bool prune = h->last_prune_ms == 0 || mono - h->last_prune_ms >= PRUNE_PERIOD_MS;
 	struct ts_err err = {0};
 	if (apply_all(h, list, now, prune, &err) == 0) {
+		daemon_storage_ok(h->d, "webhooks");
 		if (prune)
 			h->last_prune_ms = mono;
 		for (struct hreq *r = list; r; r = r->next)
 			r->status = MHD_HTTP_NO_CONTENT;
+	} else if (err.code == TS_E_BUSY) {
+		/* Another process holds the database: each delivery alone would
+		 * wait the busy timeout again, holding up the loop. 500: the
+		 * tracker retries, and the poll reads the change meanwhile. */
+		log_warning("webhook batch not stored, the database is busy deliveries=%zu "
+		            "error=\"%s\"",
+		            n, err.msg);
+		daemon_storage_failed(h->d, "webhooks", err.msg);
+		for (struct hreq *r = list; r; r = r->next)
+			r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	} else {
 		/* One delivery the store refuses must not fail the others: retry
 		 * each alone; the failing ones get a 500 and the tracker retries. */
 		log_warning("webhook batch failed, retrying one by one deliveries=%zu error=\"%s\"",
 		            n, err.msg);
+		daemon_storage_failed(h->d, "webhooks", err.msg);
 		for (struct hreq *r = list; r; r = r->next) {
 			struct hreq *next = r->next;
 			r->next = NULL;

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,11 +93,22 @@ class Daemon:
         self.log_path, self.port = log_path, port
         self.proc = None
 
-    def start(self, wait=True, preexec=None):
+    def start(self, wait=True, pipe=False):
+        """pipe: the log through a pipe copied by a thread (not a regular file,
+        so a file size limit on the daemon does not reach its log)."""
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([self.binary, "-c", self.conf], stderr=log,
-                                     stdout=log, env=self.env, preexec_fn=preexec)
-        log.close()
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf],
+                                     stderr=subprocess.PIPE if pipe else log,
+                                     stdout=log, env=self.env)
+        if pipe:
+            def copy(src, dst):
+                for line in iter(src.readline, b""):
+                    dst.write(line.decode(errors="replace"))
+                    dst.flush()
+                dst.close()
+            threading.Thread(target=copy, args=(self.proc.stderr, log), daemon=True).start()
+        else:
+            log.close()
         if wait:
             self.wait_healthy()
         return self.proc
