@@ -21,13 +21,13 @@
 #include "connectors/connector.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "daemon/http_route.h"
 #include "daemon/metrics.h"
 #include "daemon/sync_job.h"
 #include "daemon/uploads.h"
 #include "engine/log.h"
 #include "engine/tracking/webhook.h"
 
-#define HOOK_PREFIX "/hooks/"
 #define PRUNE_PERIOD_MS (3600 * 1000)
 #define REJECT_LOG_PERIOD_MS 1000
 
@@ -388,47 +388,12 @@ static void enqueue(struct httpd *h, struct hreq *r)
 
 /* ------------------------------------------------------------ requests */
 
-/* "/hooks/jira/NAME" or "/hooks/gitlab/NAME" with NAME a connector name. */
-static bool parse_hook_path(const char *url, enum webhook_source *ret_source, char *name,
-                            size_t size)
+/* The request's values for daemon/http_route.c. */
+static const char *mhd_lookup_cb(void *ctx, enum http_value_kind kind, const char *name)
 {
-	if (strncmp(url, HOOK_PREFIX, sizeof(HOOK_PREFIX) - 1) != 0)
-		return false;
-	const char *p = url + sizeof(HOOK_PREFIX) - 1;
-	if (strncmp(p, "jira/", 5) == 0) {
-		*ret_source = WEBHOOK_JIRA;
-		p += 5;
-	} else if (strncmp(p, "gitlab/", 7) == 0) {
-		*ret_source = WEBHOOK_GITLAB;
-		p += 7;
-	} else {
-		return false;
-	}
-	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
-	if (n == 0 || n >= size || n > 64 || p[n] != '\0')
-		return false;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	return true;
-}
-
-static void fill_request(struct MHD_Connection *conn, enum webhook_source source,
-                         struct webhook_request *req)
-{
-	memset(req, 0, sizeof(*req));
-	req->source = source;
-	if (source == WEBHOOK_JIRA) {
-		req->signature =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature");
-		req->url_secret =
-		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "secret");
-		req->delivery_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		                                               "X-Atlassian-Webhook-Identifier");
-	} else {
-		req->token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Token");
-		req->delivery_id =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Event-UUID");
-	}
+	return MHD_lookup_connection_value(ctx, kind == HTTP_HEADER ? MHD_HEADER_KIND
+	                                                            : MHD_GET_ARGUMENT_KIND,
+	                                   name);
 }
 
 /* First call of a request: route and check everything the headers tell, so
@@ -436,22 +401,15 @@ static void fill_request(struct MHD_Connection *conn, enum webhook_source source
 static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *conn, const char *url,
                                      const char *method, void **con_cls)
 {
-	if (strcmp(url, "/healthz") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
-			              "method not allowed", "GET, HEAD");
+	const struct config *cfg = h->d->cfg;
+	struct http_route rt;
+	http_route_head(cfg, method, url, h->quiesced, mhd_lookup_cb, conn, &rt);
+	switch (rt.kind) {
+	case HTTP_ROUTE_HEALTHZ:
 		return healthz(h, conn);
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
-			              "method not allowed", "GET, HEAD");
+	case HTTP_ROUTE_METRICS:
 		return metrics(h, conn);
-	}
-	if (api_path(url)) {
-		if (h->quiesced)
-			return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down",
-			              NULL);
+	case HTTP_ROUTE_API: {
 		struct api_req *ar = NULL;
 		enum MHD_Result q = api_begin(h->d, conn, url, method, &ar);
 		if (ar) {
@@ -462,46 +420,18 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 		}
 		return q;
 	}
-	enum webhook_source source;
-	char name[72];
-	if (!parse_hook_path(url, &source, name, sizeof(name)))
-		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (strcmp(method, "POST") != 0)
-		return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-		              "POST");
-	if (h->quiesced)
-		return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
-
-	const struct config *cfg = h->d->cfg;
-	const struct config_connector *c = config_find_connector(cfg, name);
-	struct webhook_request req;
-	fill_request(conn, source, &req);
-	struct ts_err err = {0};
-	int rc = webhook_check_headers(c, &req, &err);
-	if (rc == -ENOENT)
-		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0) {
-		metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
-		return reject(h, conn, url, MHD_HTTP_UNAUTHORIZED, err.msg, NULL);
-	}
-
-	const char *cl =
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl) {
-		char *end = NULL;
-		errno = 0;
-		unsigned long long n = strtoull(cl, &end, 10);
-		if (errno || end == cl || *end || n > cfg->http_max_body) {
-			metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
-			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
-			              "request body larger than http.max_body_bytes", NULL);
-		}
+	case HTTP_ROUTE_REFUSE:
+		if (rt.rejected_webhook)
+			metrics_webhook(h->d->metrics, cfg, rt.connector, METRICS_WEBHOOK_REJECTED);
+		return reject(h, conn, url, rt.status, rt.reason, rt.allow);
+	case HTTP_ROUTE_HOOK:
+		break;
 	}
 	struct hreq *r = ts_calloc(1, sizeof(*r));
-	r->source = source;
+	r->source = rt.source;
 	r->conn = conn;
-	r->max_body = cfg->http_max_body;
-	snprintf(r->connector, sizeof(r->connector), "%s", name);
+	r->max_body = rt.max_body;
+	snprintf(r->connector, sizeof(r->connector), "%s", rt.connector);
 	*con_cls = r;
 	return MHD_YES;
 }
@@ -512,27 +442,18 @@ static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *
 {
 	if (h->quiesced)
 		return reject(h, r->conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
-	/* The configuration may have been reloaded while the body arrived. */
-	const struct config_connector *c = config_find_connector(h->d->cfg, r->connector);
-	struct webhook_request req;
-	fill_request(r->conn, r->source, &req);
-	req.body = r->body.data;
-	req.body_len = r->body.len;
-	struct ts_err err = {0};
-	int rc = webhook_authenticate(c, &req, &err);
-	if (rc == -ENOENT)
-		return reject(h, r->conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0) {
-		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
-		return reject(h, r->conn, url,
-		              rc == -EACCES ? MHD_HTTP_UNAUTHORIZED
-		                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		              err.msg, NULL);
-	}
-	if (connector_webhook_event(c, &req, &r->ev, &err) < 0) {
-		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
-		log_reject(h, r->conn, url, MHD_HTTP_BAD_REQUEST, err.msg);
-		return respond_error(r->conn, MHD_HTTP_BAD_REQUEST, err.msg, NULL, false);
+	struct http_route rt = {.kind = HTTP_ROUTE_HOOK, .source = r->source};
+	snprintf(rt.connector, sizeof(rt.connector), "%s", r->connector);
+	if (http_route_body(h->d->cfg, &rt, mhd_lookup_cb, r->conn, r->body.data, r->body.len,
+	                    &r->ev) < 0) {
+		if (rt.rejected_webhook)
+			metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
+			                METRICS_WEBHOOK_REJECTED);
+		if (rt.status != MHD_HTTP_BAD_REQUEST)
+			return reject(h, r->conn, url, rt.status, rt.reason, NULL);
+		/* The body was read whole: the connection stays usable. */
+		log_reject(h, r->conn, url, rt.status, rt.reason);
+		return respond_error(r->conn, rt.status, rt.reason, NULL, false);
 	}
 	ts_buf_free(&r->body);
 	enqueue(h, r);
@@ -554,7 +475,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	case HREQ_BODY:
 		if (*upload_data_size == 0)
 			return finish_body(h, r, url);
-		if (*upload_data_size > r->max_body - r->body.len) {
+		if (!http_route_body_fits(r->body.len, *upload_data_size, r->max_body)) {
 			/* A chunked body (no Content-Length) that outgrew the bound.
 			 * libmicrohttpd answers only once the body has been read:
 			 * the rest is discarded, up to another max_body bytes, and
