@@ -6,7 +6,8 @@ Starts threatsyncd with a Jira and a GitLab connector that accept webhooks (no
 project is synced, so no other work writes to the database) and sends, on
 /hooks/jira/jira and /hooks/gitlab/gl: unsigned deliveries, wrong signatures,
 a signature of another body, a wrong GitLab token, a signed body over
-http.max_body_bytes (Content-Length and chunked), and the exact replay of an
+http.max_body_bytes (Content-Length and chunked; chunked over twice the bound
+is cut off without an answer), and the exact replay of an
 accepted delivery. Each must get its status (401, 413, or 204 for the replay,
 which the tracker's own retries also are) and leave the database as it was:
 PRAGMA data_version of a connection beside the daemon's (it changes whenever
@@ -116,6 +117,11 @@ def main():
         st_chunked = chunked_post(port, "/hooks/jira/jira",
                                   {"X-Hub-Signature": th.sign(HOOK, big)}, big)
         results.append(("oversized, chunked", st_chunked, 413))
+        # Over twice the bound: cut off without an answer.
+        far = " " * (3 * MAX_BODY)
+        results.append(("far oversized, chunked",
+                        chunked_post(port, "/hooks/jira/jira",
+                                     {"X-Hub-Signature": th.sign(HOOK, far)}, far), 0))
         wrong = [f"{n}: {st} (expected {w})" for n, st, w in results if st != w]
         th.check(not wrong, "refusals answered wrongly: " + "; ".join(wrong))
         after = probe.snapshot()
@@ -144,7 +150,8 @@ def main():
         probe.close()
         rc = d.stop()
         th.check(rc == 0, f"threatsyncd exited {rc}")
-        print(f"webhook_refusals: OK: {len(results)} refusals (401 x7, 413 x3), 1 accepted, "
+        print(f"webhook_refusals: OK: {len(results)} refusals (401 x7, 413 x3, 1 cut off), "
+              f"1 accepted, "
               f"1 replay (204), 1 forged replay (401); data_version "
               f"{before['data_version']} -> {accepted['data_version']} only for the accepted one")
     except th.Failure as e:
