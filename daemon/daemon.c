@@ -181,7 +181,8 @@ void daemon_storage_ok(struct daemon *d, const char *what)
 	d->storage_failures = 0;
 	d->storage_failed_ms = 0;
 	d->storage_error[0] = '\0';
-	announce_ready(d);
+	if (d->state == DAEMON_RUNNING)
+		announce_ready(d);
 }
 
 /* --- instance lock ------------------------------------------------------ */
