@@ -97,7 +97,9 @@ class Daemon:
         """pipe: the log through a pipe copied by a thread (not a regular file,
         so a file size limit on the daemon does not reach its log)."""
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([self.binary, "-c", self.conf],
+        # TS_DAEMON_WRAP: a command prefix, e.g. "valgrind --error-exitcode=99".
+        wrap = os.environ.get("TS_DAEMON_WRAP", "").split()
+        self.proc = subprocess.Popen(wrap + [self.binary, "-c", self.conf],
                                      stderr=subprocess.PIPE if pipe else log,
                                      stdout=log, env=self.env)
         if pipe:
