@@ -64,8 +64,8 @@ static bool read_only_method(const char *method)
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
-void http_route_head(const struct config *cfg, const char *method, const char *url,
-                     bool quiesced, http_lookup_fn lookup, void *ctx, struct http_route *rt)
+void http_route_head(const struct config *cfg, const char *method, const char *url, bool quiesced,
+                     http_lookup_fn lookup, void *ctx, struct http_route *rt)
 {
 	memset(rt, 0, sizeof(*rt));
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
@@ -131,8 +131,7 @@ bool http_route_body_fits(size_t have, size_t more, size_t max)
 }
 
 int http_route_body(const struct config *cfg, struct http_route *rt, http_lookup_fn lookup,
-                    void *ctx, const char *body, size_t body_len,
-                    struct webhook_event **ret_ev)
+                    void *ctx, const char *body, size_t body_len, struct webhook_event **ret_ev)
 {
 	*ret_ev = NULL;
 	/* The configuration may have been reloaded while the body arrived. */

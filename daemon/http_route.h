@@ -31,21 +31,21 @@ enum http_route_kind {
 
 struct http_route {
 	enum http_route_kind kind;
-	unsigned status;        /* HTTP_ROUTE_REFUSE: the answer's status */
-	const char *reason;     /* its message: static, or route->err.msg */
-	const char *allow;      /* the Allow header of a 405, else NULL */
-	bool rejected_webhook;  /* counts as a rejected delivery of connector */
+	unsigned status;       /* HTTP_ROUTE_REFUSE: the answer's status */
+	const char *reason;    /* its message: static, or route->err.msg */
+	const char *allow;     /* the Allow header of a 405, else NULL */
+	bool rejected_webhook; /* counts as a rejected delivery of connector */
 	enum webhook_source source;
-	char connector[72];     /* HTTP_ROUTE_HOOK and rejected deliveries: the name */
-	size_t max_body;        /* HTTP_ROUTE_HOOK: http.max_body_bytes */
-	struct ts_err err;      /* where a refusal's message may live */
+	char connector[72]; /* HTTP_ROUTE_HOOK and rejected deliveries: the name */
+	size_t max_body;    /* HTTP_ROUTE_HOOK: http.max_body_bytes */
+	struct ts_err err;  /* where a refusal's message may live */
 };
 
 /* Routes a request from its method, URL path and values (lookup/ctx);
  * quiesced: the endpoint is stopping. cfg is borrowed. Fills *ret; never
  * fails. A message never quotes a credential. */
-void http_route_head(const struct config *cfg, const char *method, const char *url,
-                     bool quiesced, http_lookup_fn lookup, void *ctx, struct http_route *ret);
+void http_route_head(const struct config *cfg, const char *method, const char *url, bool quiesced,
+                     http_lookup_fn lookup, void *ctx, struct http_route *ret);
 
 /* The credentials and delivery id of a webhook request of source. */
 void http_route_fill(enum webhook_source source, http_lookup_fn lookup, void *ctx,
@@ -60,7 +60,6 @@ bool http_route_body_fits(size_t have, size_t more, size_t max);
  * (404 connector gone, 401 credentials, 500 HMAC failure, 400 body) and
  * returns a negative code. */
 int http_route_body(const struct config *cfg, struct http_route *rt, http_lookup_fn lookup,
-                    void *ctx, const char *body, size_t body_len,
-                    struct webhook_event **ret_ev);
+                    void *ctx, const char *body, size_t body_len, struct webhook_event **ret_ev);
 
 #endif

@@ -190,14 +190,14 @@ static struct config *fuzz_config(void)
 	static char *no_labels[] = {NULL};
 	static struct config_connector conns[3];
 	static struct config cfg;
-	conns[0] = (struct config_connector){.name = n_j, .type = CONFIG_CONNECTOR_JIRA,
-	                                     .base_url = b_j, .labels = no_labels};
+	conns[0] = (struct config_connector){
+	    .name = n_j, .type = CONFIG_CONNECTOR_JIRA, .base_url = b_j, .labels = no_labels};
 	conns[0].webhook_secret.value = s_j;
-	conns[1] = (struct config_connector){.name = n_g, .type = CONFIG_CONNECTOR_GITLAB,
-	                                     .base_url = b_g, .labels = no_labels};
+	conns[1] = (struct config_connector){
+	    .name = n_g, .type = CONFIG_CONNECTOR_GITLAB, .base_url = b_g, .labels = no_labels};
 	conns[1].webhook_secret.value = s_g;
-	conns[2] = (struct config_connector){.name = n_n, .type = CONFIG_CONNECTOR_JIRA,
-	                                     .base_url = b_j, .labels = no_labels};
+	conns[2] = (struct config_connector){
+	    .name = n_n, .type = CONFIG_CONNECTOR_JIRA, .base_url = b_j, .labels = no_labels};
 	cfg.connectors = conns;
 	cfg.n_connectors = 3;
 	cfg.http_max_body = MAX_BODY;
@@ -287,8 +287,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		request_free(&r);
 		return 0;
 	}
-	unsigned knob = r.version && r.version[0] ? (unsigned char)r.version[strlen(r.version) - 1]
-	                                          : 0;
+	unsigned knob =
+	    r.version && r.version[0] ? (unsigned char)r.version[strlen(r.version) - 1] : 0;
 	bool quiesced = (knob & 0x80) != 0;
 	size_t step = 1 + (knob & 0x7f) * 13;
 	struct http_route rt;
@@ -300,8 +300,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rt.status == 401 && strcmp(r.path, "/hooks/gitlab/gitlab") == 0 &&
 		    right_credential(&rt, &r))
 			fuzz_fail("the right GitLab token is refused", rt.reason);
-		if (rt.status == 413 && r.body_len <= MAX_BODY && !lookup_cb(&r, HTTP_HEADER,
-		                                                           "Content-Length"))
+		if (rt.status == 413 && r.body_len <= MAX_BODY &&
+		    !lookup_cb(&r, HTTP_HEADER, "Content-Length"))
 			fuzz_fail("413 without a Content-Length", NULL);
 		break;
 	}
@@ -324,7 +324,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case HTTP_ROUTE_HOOK:
 		if (strcmp(r.method, "POST") != 0 || quiesced)
-			fuzz_fail("a webhook route for another method, or while stopping", r.method);
+			fuzz_fail("a webhook route for another method, or while stopping",
+			          r.method);
 		hook(cfg, &rt, &r, step);
 		if (rt.kind == HTTP_ROUTE_REFUSE && rt.status == 401 && right_credential(&rt, &r))
 			fuzz_fail("the right credential is refused", rt.reason);
