@@ -3,10 +3,12 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
@@ -153,6 +155,80 @@ void daemon_work_end(struct daemon *d)
 		daemon_finish(d);
 }
 
+/* --- storage health ----------------------------------------------------- */
+
+void daemon_storage_failed(struct daemon *d, const char *what, const char *msg)
+{
+	d->storage_failures++;
+	snprintf(d->storage_error, sizeof(d->storage_error), "%s: %s", what, msg);
+	if (d->storage_failures > 1) {
+		log_debug("database still failing failures=%u %s", d->storage_failures,
+		          d->storage_error);
+		return;
+	}
+	d->storage_failed_ms = ts_now_ms();
+	log_err("database degraded, retrying (what it cannot write now waits): %s",
+	        d->storage_error);
+	notify_status("degraded: the database refuses writes (see the log)");
+}
+
+void daemon_storage_ok(struct daemon *d, const char *what)
+{
+	if (d->storage_failures == 0)
+		return;
+	log_notice("database writable again what=%s failures=%u degraded_ms=%lld", what,
+	           d->storage_failures, (long long)(ts_now_ms() - d->storage_failed_ms));
+	d->storage_failures = 0;
+	d->storage_failed_ms = 0;
+	d->storage_error[0] = '\0';
+	if (d->state == DAEMON_RUNNING)
+		announce_ready(d);
+}
+
+/* --- instance lock ------------------------------------------------------ */
+
+/* One daemon per database: two would each drain the outbox and poll; the
+ * sync lock keeps their passes apart, but not their webhooks, uploads and
+ * checkpoints. The lock goes with the process, so a killed daemon leaves
+ * none behind. */
+static int lock_instance(struct daemon *d, const char *database, struct ts_err *err)
+{
+	if (!database || strcmp(database, ":memory:") == 0)
+		return 0;
+	char *path = ts_asprintf("%s.lock", database);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		ts_err_set(err, TS_E_CREATE, "instance lock %s: %s", path, strerror(e));
+		free(path);
+		return -e;
+	}
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		int e = errno;
+		struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		long pid = fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? (long)who.l_pid
+		                                                                   : 0;
+		close(fd);
+		if (e == EAGAIN || e == EACCES)
+			ts_err_set(err, TS_E_BUSY,
+			           "database %s is in use by another threatsyncd (pid %ld, lock %s)",
+			           database, pid, path);
+		else
+			ts_err_set(err, TS_E_IO, "instance lock %s: %s", path, strerror(e));
+		free(path);
+		return e == EAGAIN || e == EACCES ? -EBUSY : -e;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	/* For a person looking: the lock itself is what counts. */
+	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) < 0)
+		log_debug("instance lock %s: pid not written: %s", path, strerror(errno));
+	free(path);
+	d->lock_fd = fd;
+	return 0;
+}
+
 /* --- reload ------------------------------------------------------------- */
 
 /* Keys that only take effect at start-up keep their running values; the
@@ -252,10 +328,19 @@ int daemon_new(const char *config_path, struct config *cfg, struct daemon **ret_
 	d->state = DAEMON_STARTING;
 	d->started_ms = ts_monotonic_ms();
 	d->metrics = metrics_new();
+	d->lock_fd = -1;
 
-	int r = store_open(cfg->database, STORE_MIGRATE | STORE_CHECK, &d->store, err);
+	int r = lock_instance(d, cfg->database, err);
 	if (r < 0)
 		goto fail_free;
+	r = store_open(cfg->database, STORE_MIGRATE | STORE_CHECK, &d->store, err);
+	if (r < 0)
+		goto fail_free;
+	/* The loop waits for the database on its own thread: a database another
+	 * process holds must cost each attempt a short stall, not the store's
+	 * default wait; the work is retried (webhooks by the tracker, the
+	 * outbox and the polls at the next tick). */
+	sqlite3_busy_timeout(store_db(d->store), DAEMON_BUSY_TIMEOUT_MS);
 
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
@@ -289,6 +374,8 @@ fail_loop:
 	abandon_loop(&d->loop);
 fail_free:
 	store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	config_free(d->cfg);
 	metrics_free(d->metrics);
 	free(d->config_path);
@@ -347,6 +434,8 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	config_free(d->cfg);
 	metrics_free(d->metrics);
 	free(d->config_path);

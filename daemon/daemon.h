@@ -15,6 +15,9 @@
 #include "engine/store/store.h"
 #include "engine/util.h"
 
+/* How long the loop waits for a database another process is writing. */
+#define DAEMON_BUSY_TIMEOUT_MS 1000
+
 enum daemon_state {
 	DAEMON_STARTING,
 	DAEMON_RUNNING,
@@ -43,6 +46,13 @@ struct daemon {
 	uv_timer_t quiesce_timer; /* the shutdown deadline */
 	bool quiesce_timer_initialized;
 
+	int lock_fd; /* the instance lock on DATABASE.lock (daemon_new), -1 when none */
+	/* The database as the daemon last found it when it wrote (GET /healthz
+	 * "degraded"): the failure, since when, and how many in a row. */
+	char storage_error[300]; /* "" while writes succeed */
+	int64_t storage_failed_ms; /* wall clock of the first failure in a row, 0 when none */
+	unsigned storage_failures;
+
 	unsigned inflight; /* units of work started and not finished */
 	unsigned reloads;  /* successful reloads, for STATUS= */
 	unsigned reload_failures;
@@ -50,7 +60,10 @@ struct daemon {
 };
 
 /* Creates the daemon: the loop, the signal handlers and the cron, and opens
- * (migrating) cfg->database. Takes ownership of cfg whatever the outcome;
+ * (migrating) cfg->database, after taking the instance lock: an fcntl write
+ * lock on DATABASE.lock, held until daemon_free, so a second threatsyncd on
+ * the same database refuses to start (TS_E_BUSY, exit 75, naming the pid of
+ * the one running). Takes ownership of cfg whatever the outcome;
  * config_path is copied (may be NULL: defaults, nothing to reload). On
  * failure returns a negative code with err filled (err.code an enum
  * ts_error such as TS_E_CREATE or TS_E_INVALID from the store) and *ret_d
@@ -78,6 +91,15 @@ void daemon_stop(struct daemon *d, const char *reason);
  * is stopping and the count drops to zero, the stop completes at once. */
 void daemon_work_begin(struct daemon *d);
 void daemon_work_end(struct daemon *d);
+
+/* What the daemon's modules report after their writes to the database:
+ * daemon_storage_failed with what was being written and the store's message
+ * (the first failure in a row is logged at error level and shown by /healthz
+ * as "degraded" until a write succeeds again; the work itself is retried by
+ * its module), daemon_storage_ok after a write that succeeded (logs the
+ * recovery once). */
+void daemon_storage_failed(struct daemon *d, const char *what, const char *msg);
+void daemon_storage_ok(struct daemon *d, const char *what);
 
 /* Closes the store, frees the configuration and the daemon. Call after
  * daemon_run returned (the loop must have no live handles). NULL is a no-op. */

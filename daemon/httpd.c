@@ -21,6 +21,7 @@
 #include "connectors/connector.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "daemon/http_route.h"
 #include "daemon/jobs.h"
 #include "daemon/metrics.h"
 #include "daemon/sync_job.h"
@@ -28,7 +29,6 @@
 #include "engine/log.h"
 #include "engine/tracking/webhook.h"
 
-#define HOOK_PREFIX "/hooks/"
 #define PRUNE_PERIOD_MS (3600 * 1000)
 #define REJECT_LOG_PERIOD_MS 1000
 
@@ -36,6 +36,7 @@ enum hreq_state {
 	HREQ_BODY,   /* reading the body */
 	HREQ_QUEUED, /* authenticated and parsed, suspended until the batch commits */
 	HREQ_DONE,   /* committed (or failed): answer with status */
+	HREQ_TOO_LARGE, /* a chunked body outgrew the bound: the rest is discarded */
 };
 
 /* One webhook request (libmicrohttpd's per-request pointer). */
@@ -46,6 +47,7 @@ struct hreq {
 	struct MHD_Connection *conn;
 	struct ts_buf body;
 	size_t max_body;
+	size_t discarded; /* HREQ_TOO_LARGE: bytes thrown away */
 	struct webhook_event *ev; /* owned once parsed */
 	unsigned status;          /* HREQ_DONE: the answer */
 	struct hreq *next;        /* in the pending batch */
@@ -151,17 +153,39 @@ static enum MHD_Result reject(struct httpd *h, struct MHD_Connection *conn, cons
 	return respond_error(conn, status, reason, allow, true);
 }
 
+static void iso_of_ms(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[24];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
 /* 200 while the daemon runs, also when a connector is paused (the process is
  * healthy; the tracker refused): "status" is "paused" then, and "paused"
- * lists each pause with the tracker's words, from the sync job's memory. */
+ * lists each pause with the tracker's words, from the sync job's memory.
+ * "degraded" (before "paused") while the database refuses writes: "storage"
+ * gives the failure, since when and how many in a row; what can be served
+ * still is, and the writes are retried. Never reads the database. */
 static enum MHD_Result healthz(struct httpd *h, struct MHD_Connection *conn)
 {
 	const struct daemon *d = h->d;
 	const char *state = d->state == DAEMON_RUNNING ? "running" : "stopping";
 	const json_t *pauses = sync_job_pauses(d);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "status", pauses ? "paused" : "ok", "state",
-	                        state, "version", TS_VERSION, "uptime_s",
+	bool degraded = d->storage_failures > 0;
+	const char *status = degraded ? "degraded" : pauses ? "paused" : "ok";
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "status", status, "state", state, "version",
+	                        TS_VERSION, "uptime_s",
 	                        (json_int_t)((ts_monotonic_ms() - d->started_ms) / 1000));
+	if (degraded) {
+		char since[32];
+		iso_of_ms(d->storage_failed_ms, since);
+		json_object_set_new(doc, "storage",
+		                    json_pack("{s:s, s:s, s:I}", "error", d->storage_error, "since",
+		                              since, "failures", (json_int_t)d->storage_failures));
+	}
 	if (pauses)
 		json_object_set_new(doc, "paused", json_deep_copy(pauses));
 	json_object_set_new(doc, "uploads",
@@ -206,15 +230,6 @@ static void hreq_free(struct hreq *r)
 	free(r);
 }
 
-static void iso_of_ms(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char base[24];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
-}
 
 static void log_applied(const struct hreq *r, const struct webhook_result *res)
 {
@@ -291,15 +306,27 @@ static void commit_batch(struct httpd *h)
 	struct ts_err err = {0};
 	bool applied = false;
 	if (apply_all(h, list, now, prune, &applied, &err) == 0) {
+		daemon_storage_ok(h->d, "webhooks");
 		if (prune)
 			h->last_prune_ms = mono;
 		for (struct hreq *r = list; r; r = r->next)
 			r->status = MHD_HTTP_NO_CONTENT;
+	} else if (err.code == TS_E_BUSY) {
+		/* Another process holds the database: each delivery alone would
+		 * wait the busy timeout again, holding up the loop. 500: the
+		 * tracker retries, and the poll reads the change meanwhile. */
+		log_warning("webhook batch not stored, the database is busy deliveries=%zu "
+		            "error=\"%s\"",
+		            n, err.msg);
+		daemon_storage_failed(h->d, "webhooks", err.msg);
+		for (struct hreq *r = list; r; r = r->next)
+			r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	} else {
 		/* One delivery the store refuses must not fail the others: retry
 		 * each alone; the failing ones get a 500 and the tracker retries. */
 		log_warning("webhook batch failed, retrying one by one deliveries=%zu error=\"%s\"",
 		            n, err.msg);
+		daemon_storage_failed(h->d, "webhooks", err.msg);
 		for (struct hreq *r = list; r; r = r->next) {
 			struct hreq *next = r->next;
 			r->next = NULL;
@@ -371,47 +398,12 @@ static void enqueue(struct httpd *h, struct hreq *r)
 
 /* ------------------------------------------------------------ requests */
 
-/* "/hooks/jira/NAME" or "/hooks/gitlab/NAME" with NAME a connector name. */
-static bool parse_hook_path(const char *url, enum webhook_source *ret_source, char *name,
-                            size_t size)
+/* The request's values for daemon/http_route.c. */
+static const char *mhd_lookup_cb(void *ctx, enum http_value_kind kind, const char *name)
 {
-	if (strncmp(url, HOOK_PREFIX, sizeof(HOOK_PREFIX) - 1) != 0)
-		return false;
-	const char *p = url + sizeof(HOOK_PREFIX) - 1;
-	if (strncmp(p, "jira/", 5) == 0) {
-		*ret_source = WEBHOOK_JIRA;
-		p += 5;
-	} else if (strncmp(p, "gitlab/", 7) == 0) {
-		*ret_source = WEBHOOK_GITLAB;
-		p += 7;
-	} else {
-		return false;
-	}
-	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
-	if (n == 0 || n >= size || n > 64 || p[n] != '\0')
-		return false;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	return true;
-}
-
-static void fill_request(struct MHD_Connection *conn, enum webhook_source source,
-                         struct webhook_request *req)
-{
-	memset(req, 0, sizeof(*req));
-	req->source = source;
-	if (source == WEBHOOK_JIRA) {
-		req->signature =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature");
-		req->url_secret =
-		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "secret");
-		req->delivery_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		                                               "X-Atlassian-Webhook-Identifier");
-	} else {
-		req->token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Token");
-		req->delivery_id =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitlab-Event-UUID");
-	}
+	return MHD_lookup_connection_value(ctx, kind == HTTP_HEADER ? MHD_HEADER_KIND
+	                                                            : MHD_GET_ARGUMENT_KIND,
+	                                   name);
 }
 
 /* First call of a request: route and check everything the headers tell, so
@@ -419,22 +411,15 @@ static void fill_request(struct MHD_Connection *conn, enum webhook_source source
 static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *conn, const char *url,
                                      const char *method, void **con_cls)
 {
-	if (strcmp(url, "/healthz") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
-			              "method not allowed", "GET, HEAD");
+	const struct config *cfg = h->d->cfg;
+	struct http_route rt;
+	http_route_head(cfg, method, url, h->quiesced, mhd_lookup_cb, conn, &rt);
+	switch (rt.kind) {
+	case HTTP_ROUTE_HEALTHZ:
 		return healthz(h, conn);
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED,
-			              "method not allowed", "GET, HEAD");
+	case HTTP_ROUTE_METRICS:
 		return metrics(h, conn);
-	}
-	if (api_path(url)) {
-		if (h->quiesced)
-			return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down",
-			              NULL);
+	case HTTP_ROUTE_API: {
 		struct api_req *ar = NULL;
 		enum MHD_Result q = api_begin(h->d, conn, url, method, &ar);
 		if (ar) {
@@ -445,46 +430,18 @@ static enum MHD_Result begin_request(struct httpd *h, struct MHD_Connection *con
 		}
 		return q;
 	}
-	enum webhook_source source;
-	char name[72];
-	if (!parse_hook_path(url, &source, name, sizeof(name)))
-		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (strcmp(method, "POST") != 0)
-		return reject(h, conn, url, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-		              "POST");
-	if (h->quiesced)
-		return reject(h, conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
-
-	const struct config *cfg = h->d->cfg;
-	const struct config_connector *c = config_find_connector(cfg, name);
-	struct webhook_request req;
-	fill_request(conn, source, &req);
-	struct ts_err err = {0};
-	int rc = webhook_check_headers(c, &req, &err);
-	if (rc == -ENOENT)
-		return reject(h, conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0) {
-		metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
-		return reject(h, conn, url, MHD_HTTP_UNAUTHORIZED, err.msg, NULL);
-	}
-
-	const char *cl =
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl) {
-		char *end = NULL;
-		errno = 0;
-		unsigned long long n = strtoull(cl, &end, 10);
-		if (errno || end == cl || *end || n > cfg->http_max_body) {
-			metrics_webhook(h->d->metrics, cfg, name, METRICS_WEBHOOK_REJECTED);
-			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
-			              "request body larger than http.max_body_bytes", NULL);
-		}
+	case HTTP_ROUTE_REFUSE:
+		if (rt.rejected_webhook)
+			metrics_webhook(h->d->metrics, cfg, rt.connector, METRICS_WEBHOOK_REJECTED);
+		return reject(h, conn, url, rt.status, rt.reason, rt.allow);
+	case HTTP_ROUTE_HOOK:
+		break;
 	}
 	struct hreq *r = ts_calloc(1, sizeof(*r));
-	r->source = source;
+	r->source = rt.source;
 	r->conn = conn;
-	r->max_body = cfg->http_max_body;
-	snprintf(r->connector, sizeof(r->connector), "%s", name);
+	r->max_body = rt.max_body;
+	snprintf(r->connector, sizeof(r->connector), "%s", rt.connector);
 	*con_cls = r;
 	return MHD_YES;
 }
@@ -495,27 +452,18 @@ static enum MHD_Result finish_body(struct httpd *h, struct hreq *r, const char *
 {
 	if (h->quiesced)
 		return reject(h, r->conn, url, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
-	/* The configuration may have been reloaded while the body arrived. */
-	const struct config_connector *c = config_find_connector(h->d->cfg, r->connector);
-	struct webhook_request req;
-	fill_request(r->conn, r->source, &req);
-	req.body = r->body.data;
-	req.body_len = r->body.len;
-	struct ts_err err = {0};
-	int rc = webhook_authenticate(c, &req, &err);
-	if (rc == -ENOENT)
-		return reject(h, r->conn, url, MHD_HTTP_NOT_FOUND, "not found", NULL);
-	if (rc < 0) {
-		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
-		return reject(h, r->conn, url,
-		              rc == -EACCES ? MHD_HTTP_UNAUTHORIZED
-		                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		              err.msg, NULL);
-	}
-	if (connector_webhook_event(c, &req, &r->ev, &err) < 0) {
-		metrics_webhook(h->d->metrics, h->d->cfg, r->connector, METRICS_WEBHOOK_REJECTED);
-		log_reject(h, r->conn, url, MHD_HTTP_BAD_REQUEST, err.msg);
-		return respond_error(r->conn, MHD_HTTP_BAD_REQUEST, err.msg, NULL, false);
+	struct http_route rt = {.kind = HTTP_ROUTE_HOOK, .source = r->source};
+	snprintf(rt.connector, sizeof(rt.connector), "%s", r->connector);
+	if (http_route_body(h->d->cfg, &rt, mhd_lookup_cb, r->conn, r->body.data, r->body.len,
+	                    &r->ev) < 0) {
+		if (rt.rejected_webhook)
+			metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
+			                METRICS_WEBHOOK_REJECTED);
+		if (rt.status != MHD_HTTP_BAD_REQUEST)
+			return reject(h, r->conn, url, rt.status, rt.reason, NULL);
+		/* The body was read whole: the connection stays usable. */
+		log_reject(h, r->conn, url, rt.status, rt.reason);
+		return respond_error(r->conn, rt.status, rt.reason, NULL, false);
 	}
 	ts_buf_free(&r->body);
 	enqueue(h, r);
@@ -537,19 +485,33 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	case HREQ_BODY:
 		if (*upload_data_size == 0)
 			return finish_body(h, r, url);
-		if (*upload_data_size > r->max_body - r->body.len) {
-			/* A chunked body (no Content-Length) that outgrew the bound:
-			 * answer now; the rest is never read. */
+		if (!http_route_body_fits(r->body.len, *upload_data_size, r->max_body)) {
+			/* A chunked body (no Content-Length) that outgrew the bound.
+			 * libmicrohttpd answers only once the body has been read:
+			 * the rest is discarded, up to another max_body bytes, and
+			 * answered 413; a longer one is cut off. */
+			ts_buf_free(&r->body);
+			r->state = HREQ_TOO_LARGE;
+			r->discarded = *upload_data_size;
 			*upload_data_size = 0;
 			metrics_webhook(h->d->metrics, h->d->cfg, r->connector,
 			                METRICS_WEBHOOK_REJECTED);
-			enum MHD_Result q =
-			    reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
-			           "request body larger than http.max_body_bytes", NULL);
-			return q == MHD_YES ? MHD_YES : MHD_NO;
+			return MHD_YES;
 		}
 		ts_buf_append(&r->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		return MHD_YES;
+	case HREQ_TOO_LARGE:
+		if (*upload_data_size == 0)
+			return reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			              "request body larger than http.max_body_bytes", NULL);
+		r->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		if (r->discarded > r->max_body) {
+			log_reject(h, conn, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			           "request body larger than http.max_body_bytes (connection closed)");
+			return MHD_NO;
+		}
 		return MHD_YES;
 	case HREQ_QUEUED:
 		/* Not reached: a suspended connection is not processed. */
@@ -652,7 +614,7 @@ static int bind_listen(const char *listen_spec, bool *ret_v6, struct ts_err *err
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (a->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 511) == 0) {
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, HTTPD_LISTEN_BACKLOG) == 0) {
 			*ret_v6 = a->ai_family == AF_INET6;
 			break;
 		}
@@ -703,6 +665,7 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 	h->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTPD_PER_IP_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONNECTION_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,

@@ -14,10 +14,19 @@ struct daemon;
 struct httpd;
 
 /* Bounds of the endpoint (request bodies are bounded by http.max_body_bytes; a
- * batch by the connection limit, each waiting delivery holding its connection). */
+ * batch by the connection limit, each waiting delivery holding its connection).
+ * One peer holds at most HTTPD_PER_IP_LIMIT connections, so a peer that opens
+ * many and sends slowly (slowloris) cannot take the slots of the others: its
+ * connections over the bound are closed as they are accepted. Connections
+ * over HTTPD_CONNECTION_LIMIT are closed likewise; those the loop has not
+ * accepted yet wait in the kernel's backlog (HTTPD_LISTEN_BACKLOG). Request
+ * lines and headers larger than HTTPD_CONNECTION_MEMORY are answered 414 and
+ * 431. */
 #define HTTPD_CONNECTION_LIMIT 256          /* open connections at once */
+#define HTTPD_PER_IP_LIMIT 64               /* open connections of one peer address */
 #define HTTPD_CONNECTION_TIMEOUT_S 30       /* idle or slow connection */
 #define HTTPD_CONNECTION_MEMORY (32 * 1024) /* per connection: request line and headers */
+#define HTTPD_LISTEN_BACKLOG 511            /* connections the kernel queues for us */
 
 /* Binds d->cfg->http_listen and starts serving on d's loop. d (borrowed) must
  * outlive the endpoint; its cfg is read afresh for every request, so a reload

@@ -13,9 +13,10 @@ static void wal_checkpoint_job_cb(void *ctx)
 	struct ts_err err = {0};
 	int log_frames = 0, done = 0, busy = 0;
 	if (store_wal_checkpoint(d->store, &log_frames, &done, &busy, &err) < 0) {
-		log_warning("wal checkpoint failed: %s", err.msg);
+		daemon_storage_failed(d, "wal checkpoint", err.msg);
 		return;
 	}
+	daemon_storage_ok(d, "wal checkpoint");
 	log_debug("wal checkpoint wal_frames=%d checkpointed=%d busy=%d", log_frames, done, busy);
 }
 

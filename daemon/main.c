@@ -147,6 +147,9 @@ int main(int argc, char **argv)
 		journal_install();
 	/* A peer closing a socket must be an error return, not process death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit reached (RLIMIT_FSIZE) must be a failed write the
+	 * store reports and retries, not process death. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	const char *path = resolve_config_path(config_arg);
 	struct config *cfg = NULL;

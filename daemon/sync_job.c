@@ -218,7 +218,9 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 			    rep->cpu_ms);
 	}
 	if (rep->store_error)
-		log_err("sync: %s", rep->err.msg);
+		daemon_storage_failed(j->d, "sync", rep->err.msg);
+	else
+		daemon_storage_ok(j->d, "sync");
 	/* Statuses the pass pulled in: the projects' metrics moved. */
 	if (changed)
 		jobs_snapshot(j->d, NULL);
@@ -333,7 +335,7 @@ void sync_job_tick(void *ctx)
 	bool poll_due = period > 0 && (j->last_poll_ms == 0 || now - j->last_poll_ms >= period);
 	bool push_due = false;
 	if (!poll_due && outbox_has_due(d->store, NULL, ts_now_ms(), &push_due, &err) < 0) {
-		log_warning("sync: %s", err.msg);
+		daemon_storage_failed(d, "sync", err.msg);
 		return;
 	}
 	/* A paused connector's rows are not due; its probe is. */

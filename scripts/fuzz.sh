@@ -7,7 +7,8 @@
 # usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS   fuzzing time per harness (default 30; 0: only replay the regressions)
 #   HARNESS   model_native model_otm model_threatdragon expr library sarif zap gitlab
-#             semgrep config webhook jira_response gitlab_response (default: all)
+#             semgrep config webhook jira_response gitlab_response http_request
+#             (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,7 @@ case "$seconds" in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
 esac
 all=(model_native model_otm model_threatdragon expr library sarif zap gitlab semgrep config webhook
-	jira_response gitlab_response)
+	jira_response gitlab_response http_request)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -63,6 +64,7 @@ dict_of() {
 	case "$1" in
 	model_*) echo "-dict=$model_dict" ;;
 	zap) echo "-dict=fuzz/zap.dict" ;;
+	http_request) echo "-dict=fuzz/http_request.dict" ;;
 	esac
 }
 
