@@ -219,3 +219,23 @@ class DbProbe:
 
     def close(self):
         self.con.close()
+
+
+def report_failure(tag, e, daemon, tail=4000):
+    """Prints a test's failure with the end of the daemon's log and exits 1."""
+    print(f"{tag}: FAIL: {e}", file=sys.stderr)
+    if daemon:
+        sys.stderr.write(daemon.log()[-tail:])
+    sys.exit(1)
+
+
+def stop_all(daemon, procs=()):
+    """Kills the daemon (when it was started) and ends the emulators."""
+    if daemon:
+        daemon.kill()
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -77,23 +77,6 @@ static void expect_refusal(struct hu_reply r, long status, const char *error)
 	hu_reply_free(&r);
 }
 
-static void run_cli(const char *first, ...)
-{
-	const char *argv[16] = {tu_env("TS_THREATSYNC"), "-c", F->conf, first};
-	size_t n = 4;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = va_arg(ap, const char *); a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *err = NULL;
-	int rc = tu_run(argv, NULL, NULL, 60000, NULL, &err);
-	if (rc != 0)
-		fail_msg("%s: exit %d: %s", first, rc, err ? err : "");
-	free(err);
-}
-
 static void write_conf(size_t max_upload)
 {
 	char *text =
@@ -147,9 +130,9 @@ static int setup(void **state)
 	free(tu_write_file(F->dir, "tokens",
 	                   "# CI tokens\n" TOK_ALL "\n" TOK_ALPHA " alpha\n" TOK_BETA " beta\n"));
 	write_conf(SMALL_MAX);
-	run_cli("db", "migrate", NULL);
-	run_cli("project", "add", "alpha", NULL);
-	run_cli("project", "add", "beta", NULL);
+	hu_cli_ok(F->conf, "db", "migrate", NULL);
+	hu_cli_ok(F->conf, "project", "add", "alpha", NULL);
+	hu_cli_ok(F->conf, "project", "add", "beta", NULL);
 	*state = F;
 	return 0;
 }

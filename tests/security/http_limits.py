@@ -204,15 +204,11 @@ def main():
               f"{a.slow - held} closed; a valid delivery answered 204 in {took * 1000:.0f} ms "
               f"during the flood ({flood_s:.1f} s)")
     except th.Failure as e:
-        print(f"http_limits: FAIL: {e}", file=sys.stderr)
-        if d:
-            sys.stderr.write(d.log()[-3000:])
-        sys.exit(1)
+        th.report_failure("http_limits", e, d, 3000)
     finally:
         if flood:
             flood.close()
-        if d:
-            d.kill()
+        th.stop_all(d)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -274,19 +274,9 @@ def main():
               f"webhook changes {history('webhook')}, poll changes {history('poll')}; "
               f"the planted control text: {len(seen)} found")
     except th.Failure as e:
-        print(f"secrets_nowhere: FAIL: {e}", file=sys.stderr)
-        if d:
-            sys.stderr.write(d.log()[-4000:])
-        sys.exit(1)
+        th.report_failure("secrets_nowhere", e, d, 4000)
     finally:
-        if d:
-            d.kill()
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        th.stop_all(d, procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -155,13 +155,9 @@ def main():
               f"1 replay (204), 1 forged replay (401); data_version "
               f"{before['data_version']} -> {accepted['data_version']} only for the accepted one")
     except th.Failure as e:
-        print(f"webhook_refusals: FAIL: {e}", file=sys.stderr)
-        if d:
-            sys.stderr.write(d.log()[-3000:])
-        sys.exit(1)
+        th.report_failure("webhook_refusals", e, d, 3000)
     finally:
-        if d:
-            d.kill()
+        th.stop_all(d)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -35,7 +35,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -366,19 +365,9 @@ def main():
               f"uploads ingested; {requests} tracker requests, {n_holds} Retry-After holds, "
               f"0 broken; 0 dead rows; drained in {drain_s:.1f} s; integrity ok; {rss_msg}")
     except th.Failure as e:
-        print(f"soak_test: FAIL: {e}", file=sys.stderr)
-        if d:
-            sys.stderr.write(d.log()[-5000:])
-        sys.exit(1)
+        th.report_failure("soak_test", e, d, 5000)
     finally:
-        if d:
-            d.kill()
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        th.stop_all(d, procs)
         if a.keep:
             print(f"soak_test: work directory kept: {work}")
         else:

@@ -281,21 +281,11 @@ def main():
               f"{recovered_s:.1f} s after the fault began; /healthz slowest {slowest:.2f} s, "
               f"reason: {reason}")
     except th.Failure as e:
-        print(f"{tag}: FAIL: {e}", file=sys.stderr)
-        if d:
-            sys.stderr.write(d.log()[-4000:])
-        sys.exit(1)
+        th.report_failure(tag, e, d, 4000)
     finally:
         if immutable:
             chattr("-i", immutable)
-        if d:
-            d.kill()
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        th.stop_all(d, procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
