@@ -399,49 +399,94 @@ static bool is_endpoint(const struct expr_node *n, int slot)
 	       is_member_of(n, EXPR_N_VAR, slot, "destination");
 }
 
-/* Whether cond can only hold for a flow (bound to slot) that starts or ends at
- * the `component` root: `f.source == component.id`, `f.destination ==
- * component.id`, a conjunction with one of them, or a disjunction of them. */
-static bool touches_component(const struct expr_node *cond, int slot)
+/* Whether n reads the variable bound to slot anywhere below it. */
+static bool reads_slot(const struct expr_node *n, int slot)
+{
+	const struct expr_node *op;
+	switch (n->kind) {
+	case EXPR_N_VAR:
+		return n->u.slot == slot;
+	case EXPR_N_MEMBER:
+		return reads_slot(n->u.member.base, slot);
+	case EXPR_N_NOT:
+	case EXPR_N_LOOKUP:
+		return reads_slot(n->u.operand, slot);
+	case EXPR_N_AND:
+	case EXPR_N_OR:
+		for (op = n->u.first; op; op = op->next)
+			if (reads_slot(op, slot))
+				return true;
+		return false;
+	case EXPR_N_CMP:
+		return reads_slot(n->u.cmp.l, slot) || reads_slot(n->u.cmp.r, slot);
+	case EXPR_N_QUANT:
+		return (n->u.quant.list && reads_slot(n->u.quant.list, slot)) ||
+		       reads_slot(n->u.quant.cond, slot);
+	default:
+		return false;
+	}
+}
+
+/* The component id every flow (bound to slot) satisfying cond must start or
+ * end at, when cond says so: `f.source == X` or `f.destination == X` with X
+ * not reading f (component.id, an outer flow's endpoint, another component's
+ * id), a conjunction with one of them, or a disjunction of them naming one
+ * id. X is evaluated here, once; *id is set when it is a string. */
+static bool anchor_of(struct eval_ctx *c, const struct expr_node *cond, int slot,
+                      struct expr_value *id)
 {
 	const struct expr_node *op;
 	switch (cond->kind) {
 	case EXPR_N_CMP: {
 		const struct expr_node *l = cond->u.cmp.l, *r = cond->u.cmp.r;
+		const struct expr_node *x = NULL;
 		if (cond->u.cmp.op != EXPR_OP_EQ)
 			return false;
-		return (is_endpoint(l, slot) &&
-		        is_member_of(r, EXPR_N_ROOT, EXPR_ROOT_COMPONENT, "id")) ||
-		       (is_endpoint(r, slot) &&
-		        is_member_of(l, EXPR_N_ROOT, EXPR_ROOT_COMPONENT, "id"));
+		if (is_endpoint(l, slot) && !reads_slot(r, slot))
+			x = r;
+		else if (is_endpoint(r, slot) && !reads_slot(l, slot))
+			x = l;
+		if (!x)
+			return false;
+		*id = eval(c, x);
+		return id->kind == EXPR_V_STRING;
 	}
 	case EXPR_N_AND:
 		for (op = cond->u.first; op; op = op->next)
-			if (touches_component(op, slot))
+			if (anchor_of(c, op, slot, id))
 				return true;
 		return false;
-	case EXPR_N_OR:
-		for (op = cond->u.first; op; op = op->next)
-			if (!touches_component(op, slot))
+	case EXPR_N_OR: {
+		struct expr_value first = null_value;
+		for (op = cond->u.first; op; op = op->next) {
+			struct expr_value v;
+			if (!anchor_of(c, op, slot, &v))
 				return false;
+			if (op == cond->u.first)
+				first = v;
+			else if (v.u.s.n != first.u.s.n ||
+			         memcmp(v.u.s.p, first.u.s.p, v.u.s.n) != 0)
+				return false;
+		}
+		*id = first;
 		return cond->u.first != NULL;
+	}
 	default:
 		return false;
 	}
 }
 
 /* The flows a model.any_flow/count_flow must visit: with an index and a
- * condition that requires the flow to touch the component, only that
- * component's flows (the others cannot satisfy it, so any/count agree). */
+ * condition that requires the flow to touch one component (anchor_of), only
+ * that component's flows (the others cannot satisfy it, so any and count
+ * agree with a visit of every flow). */
 static struct expr_value flows_to_visit(struct eval_ctx *c, const struct expr_node *n)
 {
 	const struct expr_env *env = c->env;
-	if (env->index && env->component && n->u.quant.q != EXPR_Q_ALL &&
-	    touches_component(n->u.quant.cond, n->u.quant.slot)) {
-		const char *id = json_string_value(json_object_get(env->component, "id"));
-		json_t *list = expr_index_flows_of(env->index, id);
-		if (!list)
-			return from_json(NULL, EXPR_FB_ELEMENTS);
+	struct expr_value id;
+	if (env->index && n->u.quant.q != EXPR_Q_ALL &&
+	    anchor_of(c, n->u.quant.cond, n->u.quant.slot, &id)) {
+		json_t *list = json_object_getn(env->index->flows_of, id.u.s.p, id.u.s.n);
 		return from_json(list, EXPR_FB_ELEMENTS);
 	}
 	return model_list(c, "flows");

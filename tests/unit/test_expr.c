@@ -794,6 +794,60 @@ static void test_no_allocation(void **state)
 		expr_free(e[i]);
 }
 
+/* With a model index, a flow quantifier whose condition pins the flow to one
+ * component (component.id, an outer flow's endpoint, another variable's id,
+ * a disjunction naming one id) visits only that component's flows: the
+ * results are those of a visit of every flow, for every component. */
+static void test_index_anchors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *src;
+		const char *true_for; /* the components it holds for, "web api ..." */
+	} cases[] = {
+	    {"model.any_flow(f, f.destination == component.id)", "api db"},
+	    {"model.count_flow(f, f.source == component.id || f.destination == component.id) >= 2",
+	     "api"},
+	    /* two hops: a flow into this component from one that an SSO flow reaches */
+	    {"model.any_flow(f, f.destination == component.id && model.any_flow(g, "
+	     "g.destination == f.source && model.component(g.source).type == "
+	     "\"identity_provider\"))",
+	     "db"},
+	    /* a component elsewhere with no flow at all */
+	    {"model.any(w, w.type == \"sql_database\" && !model.any_flow(g, g.source == w.id || "
+	     "g.destination == w.id))",
+	     "web api db db2 sso"},
+	    /* a disjunction naming two ids is not anchored, and still right */
+	    {"model.any_flow(f, f.source == \"sso\" || f.destination == component.id)",
+	     "web api db db2 sso"},
+	    /* all_flow visits every flow of the model: never anchored */
+	    {"model.all_flow(f, f.source == component.id || f.destination == component.id)", "api"},
+	};
+	static const char *const comps[] = {"web", "api", "db", "db2", "sso"};
+	struct expr_index *ix = expr_index_new(model);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		struct expr *e = parse_ok(cases[i].src);
+		for (size_t k = 0; k < TS_ARRAY_SIZE(comps); k++) {
+			struct expr_env plain = env_for(comps[k], NULL), indexed = plain;
+			indexed.index = ix;
+			bool a = false, b = false;
+			struct ts_err err = {0};
+			assert_int_equal(expr_eval_bool(e, &plain, &a, &err), 0);
+			assert_int_equal(expr_eval_bool(e, &indexed, &b, &err), 0);
+			char *padded = ts_asprintf(" %s ", cases[i].true_for);
+			char *word = ts_asprintf(" %s ", comps[k]);
+			bool want = strstr(padded, word) != NULL;
+			if (a != want || b != want)
+				fail_msg("%s on %s: %d without the index, %d with it, want %d",
+				         cases[i].src, comps[k], a, b, want);
+			free(padded);
+			free(word);
+		}
+		expr_free(e);
+	}
+	expr_index_free(ix);
+}
+
 static bool under_valgrind(void)
 {
 	const char *p = getenv("LD_PRELOAD");
@@ -899,6 +953,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_index_anchors),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_operators),
