@@ -90,6 +90,19 @@ def cpu_ticks():
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
 
 
+def sched_ns():
+    """Time on CPU of all the daemon's threads (ns, /proc/PID/task/*/schedstat):
+    finer than the clock ticks of utime + stime."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
 def kib(path, keys):
     out = {}
     with open(path) as f:
@@ -128,7 +141,7 @@ while True:
     time.sleep(0.2)
 settle_requests = last
 
-t0, c0 = time.monotonic(), cpu_ticks()
+t0, c0, s0 = time.monotonic(), cpu_ticks(), sched_ns()
 peak = {"VmRSS": 0, "Pss": 0, "Anonymous": 0}
 while True:
     alive()
@@ -140,13 +153,13 @@ while True:
     if left <= 0:
         break
     time.sleep(min(1.0, left))
-c1, t1 = cpu_ticks(), time.monotonic()
+c1, t1, s1 = cpu_ticks(), time.monotonic(), sched_ns()
 reqs = emu.stats()["total"] - settle_requests
 cpu_ms = (c1 - c0) * 1000.0 / tck
 per_min = cpu_ms * 60.0 / (t1 - t0)
-print("RESULT seconds=%.1f cpu_ms=%.0f cpu_ms_per_min=%.0f rss_kib=%d pss_kib=%d anon_kib=%d "
+print("RESULT seconds=%.1f cpu_ms=%.0f cpu_ms_per_min=%.0f sched_ms=%.1f rss_kib=%d pss_kib=%d anon_kib=%d "
       "requests=%d first_pass_requests=%d cpu_goal=%s anon_goal=%s" % (
-          t1 - t0, cpu_ms, per_min, peak["VmRSS"], peak["Pss"], peak["Anonymous"], reqs,
+          t1 - t0, cpu_ms, per_min, (s1 - s0) / 1e6, peak["VmRSS"], peak["Pss"], peak["Anonymous"], reqs,
           settle_requests, "met" if per_min <= 60 else "not_met",
           "met" if peak["Anonymous"] <= 4096 else "not_met"))
 PY
@@ -154,4 +167,4 @@ kill -TERM "$pid"
 wait "$pid" || { echo "bench_idle.sh: the daemon did not stop cleanly" >&2; exit 1; }
 pid=
 echo "idle daemon: one project, $queued tasks pushed on the first pass, Jira emulator, default poll interval"
-echo "CPU resolution: 1 clock tick ($(getconf CLK_TCK)/s); peaks of 1 s samples; goal <= 60 ms CPU per minute, anonymous <= 4096 KiB"
+echo "CPU: utime + stime in clock ticks ($(getconf CLK_TCK)/s); sched_ms: time on CPU of all threads (schedstat, ns); peaks of 1 s samples; goal <= 60 ms CPU per minute, anonymous <= 4096 KiB"

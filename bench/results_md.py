@@ -106,9 +106,10 @@ def generate(raw, classes, out):
             n, jq, imp, gen, total, copy, peak = (int(r[0]), num(r[2]), num(r[3]), num(r[4]),
                                                   num(r[5]), num(r[7]), num(r[9]))
             ratio = total / copy if copy else 0
-            goal = mark(ratio <= 1.5) + " (≤ 1.5×)"
+            goal = "– (stated for 1,000)"
             if n == 1000:
-                goal = "%s (≤ 0.25 s); %s" % (mark(total <= 0.25), goal)
+                goal = "%s (≤ 0.25 s); %s (≤ 1.5× the copy)" % (mark(total <= 0.25),
+                                                                mark(ratio <= 1.5))
             out.append("| %s | %s | %.3f | %.3f | %.2f× (%.2f×) | %.3f | %.1f× | %.1f | %s | %s |" % (
                 cls, fmt(n, 0), total, copy, ratio, gen / copy if copy else 0, jq,
                 total / jq if jq else 0, peak, fmt(int(r[10]), 0), goal))
@@ -119,7 +120,8 @@ def ingest(raw, classes, out):
     out.append("## Ingestion: `bench_ingest.sh` (scanner reports)\n")
     out.append("Baselines of the same run: `jq -c '.runs[].results[]'` (SARIF) and "
                "`xmllint --stream --noout` (ZAP XML) on the same file. Goal: wall time ≤ 1.0× "
-               "the baseline, peak RSS ≤ 2.5× the file.\n")
+               "the baseline, peak RSS ≤ 2.5× the file (stated for reports of ~100 MB; below "
+               "50 MB the process's fixed ~25 MiB dominates, so RSS is not judged there).\n")
     out.append("| class | format | MB | results | ingest s | baseline s | ratio | peak RSS MiB "
                "(× file) | baseline RSS MiB | stored | goal |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -134,7 +136,8 @@ def ingest(raw, classes, out):
             out.append("| %s | %s | %s | %s | %s | %s | %.2f× | %s (%.2f×) | %s | %s | wall %s, "
                        "RSS %s |" % (cls, "SARIF" if r[0] == "sarif" else "ZAP XML", r[1],
                                      fmt(int(r[2]), 0), r[4], r[3], ratio, r[7], rssf, r[6],
-                                     fmt(int(r[9]), 0), mark(ratio <= 1.0), mark(rssf <= 2.5)))
+                                     fmt(int(r[9]), 0), mark(ratio <= 1.0),
+                                     mark(rssf <= 2.5) if num(r[1]) >= 50 else "–"))
     out.append("")
 
 
@@ -246,21 +249,22 @@ def idle(raw, classes, out):
     out.append("## Idle daemon: `bench_idle.sh`\n")
     out.append("threatsyncd with one project (10 components, its tasks pushed on the first pass) "
                "and the Jira emulator, polling at the default interval (60 s); after the first "
-               "pass, /proc/PID sampled every second for 60 s: CPU = utime + stime delta, RSS, "
+               "pass, /proc/PID sampled every second for 60 s: CPU = utime + stime delta (10 ms "
+               "clock ticks; the threads' schedstat in ns alongside), RSS, "
                "and PSS and anonymous memory from smaps_rollup (largest sample). Goal: ≤ 60 ms "
                "CPU per minute, anonymous ≤ 4 MiB.\n")
-    out.append("| seconds | CPU ms | CPU ms per minute | RSS MiB | PSS MiB | anonymous MiB | "
+    out.append("| seconds | CPU ms (utime + stime) | CPU ms per minute | on CPU ms (schedstat) | RSS MiB | PSS MiB | anonymous MiB | "
                "requests in the window | goal |")
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---|")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for cls, m in runs(raw, "idle", classes):
         r = re.search(r"^RESULT (.*)$", m["text"], re.M)
         if m["rc"] != 0 or not r:
             tail = (m["err"].strip().splitlines() or ["no output"])[-1]
-            out.append("| failed (exit %d): %s | | | | | | | |" % (m["rc"], tail.replace("|", "/")))
+            out.append("| failed (exit %d): %s | | | | | | | | |" % (m["rc"], tail.replace("|", "/")))
             continue
         f = dict(kv.split("=", 1) for kv in r.group(1).split())
-        out.append("| %s | %s | %s | %.1f | %.1f | %.2f | %s | CPU %s, anonymous %s |" % (
-            f["seconds"], f["cpu_ms"], f["cpu_ms_per_min"], int(f["rss_kib"]) / 1024.0,
+        out.append("| %s | %s | %s | %s | %.1f | %.1f | %.2f | %s | CPU %s, anonymous %s |" % (
+            f["seconds"], f["cpu_ms"], f["cpu_ms_per_min"], f.get("sched_ms", "–"), int(f["rss_kib"]) / 1024.0,
             int(f["pss_kib"]) / 1024.0, int(f["anon_kib"]) / 1024.0, f["requests"],
             mark(f["cpu_goal"] == "met"), mark(f["anon_goal"] == "met")))
     out.append("")
