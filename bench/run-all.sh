@@ -94,6 +94,7 @@ bench() {
 idle_done=
 for c in $(echo "$classes" | tr ',' ' '); do
 	for b in $only; do
+		# shellcheck disable=SC2046 # the sizes are words
 		set -- $(size_of "$b" "$c")
 		case $b in
 		generate) bench generate "$c" "$here/bench_generate.sh" "$cli" "$1" ;;
