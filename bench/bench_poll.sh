@@ -31,16 +31,9 @@ for t in curl python3 sqlite3; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ts-bench-poll.XXXXXX")
-emu_pid=
-stop_emu() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null || true
-		wait "$emu_pid" 2>/dev/null || true
-		emu_pid=
-	fi
-}
+. "$here/lib.sh"
 cleanup() {
-	stop_emu
+	bench_stop_emu
 	[ "${KEEP:-0}" = 1 ] && echo "work directory kept: $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,12 +44,7 @@ results=
 for n in $sizes; do
 	dir="$work/n$n"
 	mkdir "$dir"
-	rm -f "$work/emu.port"
-	python3 "$src/tests/emulators/jira_emulator.py" --port 0 --port-file "$work/emu.port" \
-		>"$dir/emu.log" 2>&1 &
-	emu_pid=$!
-	port=$(python3 "$util" wait-port "$work/emu.port" 20) || { cat "$dir/emu.log" >&2; exit 1; }
-	url="http://127.0.0.1:$port"
+	bench_start_emu jira "$dir/emu.log" || exit 1
 	cat >"$dir/bench.conf" <<CONF
 database = "$dir/bench.db";
 library_paths = [ "$src/library" ];
@@ -81,7 +69,7 @@ CONF
 			"$dir" "$dir/result.json" "$rounds" ||
 			{ echo "bench_poll.sh: the daemon run failed ($n tickets), see $dir/daemon.log" >&2; exit 1; }
 	fi
-	stop_emu
+	bench_stop_emu
 	results="$results $dir/result.json"
 done
 python3 "$here/sync_poll.py" table $results

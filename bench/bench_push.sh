@@ -40,16 +40,9 @@ for t in $trackers; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ts-bench-push.XXXXXX")
-emu_pid=
-stop_emu() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null || true
-		wait "$emu_pid" 2>/dev/null || true
-		emu_pid=
-	fi
-}
+. "$here/lib.sh"
 cleanup() {
-	stop_emu
+	bench_stop_emu
 	[ "${KEEP:-0}" = 1 ] && echo "work directory kept: $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,15 +50,7 @@ trap 'exit 130' INT TERM
 
 # start_emu TRACKER: a fresh, empty emulator on a free loopback port; sets url.
 start_emu() {
-	rm -f "$work/emu.port"
-	python3 "$src/tests/emulators/${1}_emulator.py" --port 0 --port-file "$work/emu.port" \
-		>>"$work/emu-$1.log" 2>&1 &
-	emu_pid=$!
-	port=$(python3 "$util" wait-port "$work/emu.port" 20) || {
-		cat "$work/emu-$1.log" >&2
-		exit 1
-	}
-	url="http://127.0.0.1:$port"
+	bench_start_emu "$1" "$work/emu-$1.log" || exit 1
 }
 
 # write_conf JIRA_URL GITLAB_URL: the configuration (both URLs are rewritten
@@ -152,12 +137,12 @@ for t in $trackers; do
 		{ echo "bench_push.sh: threatsync sync --once failed for $t:" >&2; tail -20 "$work/sync-$t.log" >&2; exit 1; }
 	python3 "$here/sync_push.py" analyze "$url" "$t" "$tasks" "$work/run-$t.json" \
 		"$work/report-$t.json" "$work/analyze-$t.json" "$work/reqs-$t.jsonl"
-	stop_emu
+	bench_stop_emu
 	# The baseline: the same create requests from curl, on a fresh emulator.
 	start_emu "$t"
 	python3 "$here/sync_push.py" baseline "$url" "$t" "$work/reqs-$t.jsonl" "$conc" "$work" \
 		"$work/baseline-$t.json"
-	stop_emu
+	bench_stop_emu
 	pairs="$pairs $work/analyze-$t.json $work/baseline-$t.json"
 done
 python3 "$here/sync_push.py" table "$tasks" "$conc" $pairs

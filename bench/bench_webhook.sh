@@ -42,7 +42,8 @@ trap cleanup EXIT INT TERM
 secret="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$secret" >"$work/hook_secret"
 printf 'unused-token\n' >"$work/token"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$here/lib.sh"
+port=$(bench_free_port)
 db="$work/bench.db"
 cat >"$work/bench.conf" <<CONF
 database = "$db";
