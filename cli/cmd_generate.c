@@ -21,7 +21,7 @@ struct gen_args {
 	const char *expires;
 	const char *author;
 	const char *kind;
-	bool json, all, dry_run, revoke;
+	bool json, all, dry_run, revoke, full;
 };
 
 enum {
@@ -30,6 +30,7 @@ enum {
 	ARG_DRY_RUN = 1 << 2,
 	ARG_STATUS = 1 << 3,
 	ARG_OVERRIDE = 1 << 4, /* ID, kind, --reason, --expires, --author, --revoke */
+	ARG_FULL = 1 << 5,
 };
 
 /* Parses argv (argv[0] is the command word) accepting the options in allowed.
@@ -47,6 +48,8 @@ static int parse_args(int argc, char **argv, unsigned allowed, const char *usage
 			a->all = true;
 		} else if ((allowed & ARG_DRY_RUN) && strcmp(o, "--dry-run") == 0) {
 			a->dry_run = true;
+		} else if ((allowed & ARG_FULL) && strcmp(o, "--full") == 0) {
+			a->full = true;
 		} else if ((allowed & ARG_STATUS) && strcmp(o, "--status") == 0 && has_value) {
 			a->status = argv[++i];
 		} else if ((allowed & ARG_OVERRIDE) && strcmp(o, "--not-applicable") == 0) {
@@ -115,6 +118,13 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 		       cnt(sum, "rule_line", NULL));
 	else
 		printf(" (no classification rule matched)\n");
+	const json_t *reg = json_object_get(sum, "regenerated");
+	const char *scope = json_string_value(json_object_get(reg, "scope"));
+	if (scope && strcmp(scope, "changed") == 0)
+		printf("regenerated: %d of %d components (those the model change affects)\n",
+		       cnt(reg, "components", NULL), cnt(reg, "of", NULL));
+	else
+		printf("regenerated: all %d components\n", cnt(reg, "of", NULL));
 	printf("threats: %d (critical %d, high %d, medium %d, low %d), %d in scope, %d "
 	       "overridden\n",
 	       cnt(t, "total", NULL), cnt(t, "by_severity", "critical"),
@@ -152,11 +162,12 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct gen_args a;
-	int code = parse_args(argc, argv, ARG_JSON | ARG_DRY_RUN, "SLUG [--json] [--dry-run]", &a);
+	int code = parse_args(argc, argv, ARG_JSON | ARG_DRY_RUN | ARG_FULL,
+	                      "SLUG [--json] [--dry-run] [--full]", &a);
 	if (code)
 		return code;
 	char clock[32];
-	struct gen_opts opts = {.dry_run = a.dry_run};
+	struct gen_opts opts = {.dry_run = a.dry_run, .full = a.full};
 	if (!cli_clock(clock, &opts.now))
 		return EX_USAGE;
 	struct config *cfg = cli_config(ctx);

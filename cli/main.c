@@ -49,7 +49,9 @@ static const struct cli_command commands[] = {
 	 "rows with the tracker's own error), the last poll of each connector, and the\n"
 	 "connectors and tracker projects paused after a refusal, with the tracker's words.",
 	 cmd_status, NULL},
-	{"generate", "SLUG [--json] [--dry-run]", "generate threats and countermeasures",
+	{"generate", "SLUG [--json] [--dry-run] [--full]", "generate threats and countermeasures",
+	 "Regenerates only the components a model change affects when nothing else\n"
+	 "changed since the last run; --full regenerates every component.\n"
 	 "Set THREATSYNC_NOW=YYYY-MM-DD[THH:MM:SS[.mmm]Z] to fix the clock (due dates,\n"
 	 "expiry of risk acceptances, timestamps): docs/generation.md.",
 	 cmd_generate, NULL},

@@ -55,6 +55,28 @@ json_t *expr_index_component(const struct expr_index *ix, const char *id);
  * borrowed array; NULL when the component has none or is unknown. */
 json_t *expr_index_flows_of(const struct expr_index *ix, const char *id);
 
+/* A memo of the quantifiers over the whole model whose condition reads only
+ * their own variables and the model (`model.any(c, c.type == "waf")`): their
+ * value is the same wherever the expression is evaluated, so with a memo in
+ * the environment each is evaluated once per model instead of once per
+ * component. Valid for one model: the model must not change while it is in
+ * use. Owned by the caller; inserting a value may allocate. */
+struct expr_memo;
+struct expr_memo *expr_memo_new(void);
+void expr_memo_free(struct expr_memo *m); /* NULL ok */
+
+/* What an evaluation read of the model beyond the roots it was given, for
+ * callers that re-evaluate only what a change can affect: read(arg, id, len)
+ * for each component looked up by id (model.component(id)) or whose flows were
+ * visited (an any_flow/count_flow anchored to it), and read(arg, NULL, 0) when
+ * it walked all components or flows (then any change may change the result).
+ * A quantifier answered from the memo reports nothing: its value is the
+ * caller's to track (expr_closed_values). */
+struct expr_deps {
+	void (*read)(void *arg, const char *id, size_t len);
+	void *arg;
+};
+
 /* What the root names refer to. All pointers borrowed; any may be NULL, then the
  * root is null. component/flow/source/destination are objects of the native model
  * format; model is the whole model document. */
@@ -66,6 +88,8 @@ struct expr_env {
 	json_t *model;
 	unsigned long max_steps;        /* 0: EXPR_DEFAULT_MAX_STEPS */
 	const struct expr_index *index; /* of model, or NULL */
+	struct expr_memo *memo;         /* of model, or NULL */
+	const struct expr_deps *deps;   /* or NULL */
 };
 
 /* Evaluates e against env (NULL: every root is null) and stores its truthiness in
@@ -73,6 +97,14 @@ struct expr_env {
  * with err (TS_E_INVALID) set when the evaluation exceeded its step budget
  * (env->max_steps); every other combination of values has a defined result. */
 int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret, struct ts_err *err);
+
+/* Evaluates every quantifier of e that the memo answers (see struct
+ * expr_memo; env->memo must be set) and calls cb with each value (a count, or
+ * 0/1), in source order: together they are what e's results depend on beyond
+ * the elements read (struct expr_deps). Returns 0 or TS_E_INVALID as
+ * expr_eval_bool. */
+int expr_closed_values(const struct expr *e, const struct expr_env *env,
+                       void (*cb)(void *arg, long long value), void *arg, struct ts_err *err);
 
 /* Bit set of EXPR_USES_* for the roots e names (directly or through model.any(...)
  * and the other model functions), e.g. to reject `flow` in a component condition. */

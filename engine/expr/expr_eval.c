@@ -2,6 +2,8 @@
 /* Evaluator of parsed expressions: values on the C stack, no allocation, bounded steps. */
 #include "engine/expr/expr.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/expr/expr_internal.h"
@@ -12,6 +14,7 @@ struct eval_ctx {
 	unsigned long steps;
 	unsigned long max_steps;
 	bool over; /* the step budget ran out: unwind with nulls, report at the top */
+	int quiet; /* > 0: inside a memoised quantifier, reads are not reported */
 	struct expr_value vars[EXPR_MAX_VARS];
 };
 
@@ -33,6 +36,13 @@ static bool step(struct eval_ctx *c)
 		return false;
 	}
 	return true;
+}
+
+static void note_read(struct eval_ctx *c, const char *id, size_t len)
+{
+	const struct expr_deps *d = c->env->deps;
+	if (d && !c->quiet)
+		d->read(d->arg, id, len);
 }
 
 static struct expr_value from_json(const json_t *j, enum expr_fallback fb)
@@ -486,13 +496,93 @@ static struct expr_value flows_to_visit(struct eval_ctx *c, const struct expr_no
 	struct expr_value id;
 	if (env->index && n->u.quant.q != EXPR_Q_ALL &&
 	    anchor_of(c, n->u.quant.cond, n->u.quant.slot, &id)) {
+		note_read(c, id.u.s.p, id.u.s.n);
 		json_t *list = json_object_getn(env->index->flows_of, id.u.s.p, id.u.s.n);
 		return from_json(list, EXPR_FB_ELEMENTS);
 	}
+	note_read(c, NULL, 0);
 	return model_list(c, "flows");
 }
 
+/* The memo: open addressing over quantifier nodes. */
+struct memo_slot {
+	const struct expr_node *node; /* NULL: empty */
+	struct expr_value v;
+};
+
+struct expr_memo {
+	struct memo_slot *slots; /* owned */
+	size_t cap, count;
+};
+
+struct expr_memo *expr_memo_new(void)
+{
+	return ts_calloc(1, sizeof(struct expr_memo));
+}
+
+void expr_memo_free(struct expr_memo *m)
+{
+	if (!m)
+		return;
+	free(m->slots);
+	free(m);
+}
+
+static struct memo_slot *memo_slot(struct memo_slot *slots, size_t cap, const struct expr_node *n)
+{
+	size_t i = ((uintptr_t)n >> 4) * 11400714819323198485ULL >> 7;
+	for (i &= cap - 1;; i = (i + 1) & (cap - 1))
+		if (slots[i].node == n || !slots[i].node)
+			return &slots[i];
+}
+
+static const struct expr_value *memo_get(const struct expr_memo *m, const struct expr_node *n)
+{
+	if (!m->cap)
+		return NULL;
+	struct memo_slot *sl = memo_slot(m->slots, m->cap, n);
+	return sl->node ? &sl->v : NULL;
+}
+
+static void memo_put(struct expr_memo *m, const struct expr_node *n, struct expr_value v)
+{
+	if ((m->count + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct memo_slot *slots = ts_calloc(cap, sizeof(*slots));
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].node)
+				*memo_slot(slots, cap, m->slots[i].node) = m->slots[i];
+		free(m->slots);
+		m->slots = slots;
+		m->cap = cap;
+	}
+	struct memo_slot *sl = memo_slot(m->slots, m->cap, n);
+	if (!sl->node)
+		m->count++;
+	sl->node = n;
+	sl->v = v;
+}
+
+static struct expr_value eval_quant_once(struct eval_ctx *c, const struct expr_node *n);
+
 static struct expr_value eval_quant(struct eval_ctx *c, const struct expr_node *n)
+{
+	struct expr_memo *m = c->env->memo;
+	if (!n->u.quant.closed || !m)
+		return eval_quant_once(c, n);
+	const struct expr_value *hit = memo_get(m, n);
+	if (hit)
+		return *hit;
+	c->quiet++;
+	struct expr_value v = eval_quant_once(c, n);
+	c->quiet--;
+	/* A value cut short by the step budget is not a value. */
+	if (!c->over)
+		memo_put(m, n, v);
+	return v;
+}
+
+static struct expr_value eval_quant_once(struct eval_ctx *c, const struct expr_node *n)
 {
 	struct expr_value list, el;
 	struct iter it;
@@ -501,6 +591,7 @@ static struct expr_value eval_quant(struct eval_ctx *c, const struct expr_node *
 
 	switch (n->u.quant.src) {
 	case EXPR_QS_COMPONENTS:
+		note_read(c, NULL, 0);
 		list = model_list(c, "components");
 		break;
 	case EXPR_QS_FLOWS:
@@ -543,6 +634,7 @@ static struct expr_value eval_lookup(struct eval_ctx *c, const struct expr_node 
 
 	if (id.kind != EXPR_V_STRING)
 		return null_value;
+	note_read(c, id.u.s.p, id.u.s.n);
 	if (c->env->index) {
 		json_t *hit = json_object_getn(c->env->index->by_id, id.u.s.p, id.u.s.n);
 		return hit ? from_json(hit, EXPR_FB_PROPERTIES) : null_value;
@@ -593,6 +685,11 @@ static struct expr_value eval(struct eval_ctx *c, const struct expr_node *n)
 		return c->vars[n->u.slot];
 	case EXPR_N_MEMBER:
 		v = eval(c, n->u.member.base);
+		/* model.components, model.flows: a walk of all of them. */
+		if (v.fallback == EXPR_FB_PROJECT &&
+		    (key_is(n->u.member.key, n->u.member.key_len, "components") ||
+		     key_is(n->u.member.key, n->u.member.key_len, "flows")))
+			note_read(c, NULL, 0);
 		return member(&v, n->u.member.key, n->u.member.key_len);
 	case EXPR_N_NOT:
 		v = eval(c, n->u.operand);
@@ -629,5 +726,56 @@ int expr_eval_bool(const struct expr *e, const struct expr_env *env, bool *ret, 
 		                  "evaluation of '%.200s' exceeded its budget of %lu steps",
 		                  e->source, c.max_steps);
 	*ret = truthy(&v);
+	return 0;
+}
+
+/* Calls cb for each memoised quantifier under n that is not inside another
+ * one (the outer one's value covers it). */
+static void closed_walk(struct eval_ctx *c, const struct expr_node *n,
+                        void (*cb)(void *arg, long long value), void *arg)
+{
+	const struct expr_node *op;
+	switch (n->kind) {
+	case EXPR_N_QUANT:
+		if (n->u.quant.closed) {
+			struct expr_value v = eval_quant(c, n);
+			cb(arg, v.kind == EXPR_V_INT ? (long long)v.u.i : v.kind == EXPR_V_BOOL && v.u.b);
+			return;
+		}
+		if (n->u.quant.list)
+			closed_walk(c, n->u.quant.list, cb, arg);
+		closed_walk(c, n->u.quant.cond, cb, arg);
+		return;
+	case EXPR_N_MEMBER:
+		closed_walk(c, n->u.member.base, cb, arg);
+		return;
+	case EXPR_N_NOT:
+	case EXPR_N_LOOKUP:
+		closed_walk(c, n->u.operand, cb, arg);
+		return;
+	case EXPR_N_AND:
+	case EXPR_N_OR:
+		for (op = n->u.first; op; op = op->next)
+			closed_walk(c, op, cb, arg);
+		return;
+	case EXPR_N_CMP:
+		closed_walk(c, n->u.cmp.l, cb, arg);
+		closed_walk(c, n->u.cmp.r, cb, arg);
+		return;
+	default:
+		return;
+	}
+}
+
+int expr_closed_values(const struct expr *e, const struct expr_env *env,
+                       void (*cb)(void *arg, long long value), void *arg, struct ts_err *err)
+{
+	struct eval_ctx c = {.env = env};
+	c.max_steps = env->max_steps ? env->max_steps : EXPR_DEFAULT_MAX_STEPS;
+	closed_walk(&c, e->root, cb, arg);
+	if (c.over)
+		return ts_err_set(err, TS_E_INVALID,
+		                  "evaluation of '%.200s' exceeded its budget of %lu steps",
+		                  e->source, c.max_steps);
 	return 0;
 }

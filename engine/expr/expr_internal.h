@@ -116,6 +116,10 @@ struct expr_node {
 			int slot;
 			const struct expr_node *list; /* EXPR_QS_LIST only */
 			const struct expr_node *cond;
+			/* Over the model's components or flows, with a condition that
+			 * reads nothing but its own variables and the model: the same
+			 * value for every component and flow of one model. */
+			bool closed;
 		} quant;
 	} u;
 };

@@ -523,6 +523,40 @@ static bool bind_variable(struct parser *p, const struct token *fn)
 	return next(p) && next(p); /* the name and the comma */
 }
 
+/* Whether n reads no root but the model and no variable bound outside the
+ * quantifier of slot (slots are numbered outwards in: an enclosing
+ * quantifier's variable has a lower slot). */
+static bool closed_below(const struct expr_node *n, int slot)
+{
+	const struct expr_node *op;
+	switch (n->kind) {
+	case EXPR_N_ROOT:
+		return n->u.root == EXPR_ROOT_MODEL;
+	case EXPR_N_VAR:
+		return n->u.slot >= slot;
+	case EXPR_N_MEMBER:
+		return closed_below(n->u.member.base, slot);
+	case EXPR_N_NOT:
+	case EXPR_N_LOOKUP:
+		return closed_below(n->u.operand, slot);
+	case EXPR_N_AND:
+	case EXPR_N_OR:
+		for (op = n->u.first; op; op = op->next)
+			if (!closed_below(op, slot))
+				return false;
+		return true;
+	case EXPR_N_CMP:
+		return closed_below(n->u.cmp.l, slot) && closed_below(n->u.cmp.r, slot);
+	case EXPR_N_QUANT:
+		return (!n->u.quant.list || closed_below(n->u.quant.list, slot)) &&
+		       closed_below(n->u.quant.cond, slot);
+	case EXPR_N_CONST:
+	case EXPR_N_LIST:
+		return true;
+	}
+	return false;
+}
+
 /* RECV.NAME( ... ): the current token is '('. */
 static struct expr_node *parse_call(struct parser *p, struct expr_node *recv,
                                     const struct token *fn)
@@ -574,6 +608,8 @@ static struct expr_node *parse_call(struct parser *p, struct expr_node *recv,
 	n->u.quant.cond = parse_or(p);
 	if (!n->u.quant.cond)
 		return NULL;
+	n->u.quant.closed =
+	    n->u.quant.src != EXPR_QS_LIST && closed_below(n->u.quant.cond, n->u.quant.slot);
 	p->nvars--;
 	if (!expect_close(p, open))
 		return NULL;

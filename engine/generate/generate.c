@@ -12,6 +12,7 @@
 #include "engine/expr/expr.h"
 #include "engine/generate/aliases.h"
 #include "engine/generate/classify.h"
+#include "engine/generate/gen_state.h"
 #include "engine/generate/score.h"
 #include "engine/model/model.h"
 #include "engine/model/project.h"
@@ -137,6 +138,15 @@ struct gen {
 	json_t *summary;         /* owned until returned */
 	json_t *changes;         /* borrowed from summary */
 	struct ts_err *err;
+
+	/* Regeneration of what a change affects (gen_state.h). */
+	struct expr_memo *memo;   /* owned: the model-wide quantifiers of this model */
+	char context[65];         /* digest of what generation reads beyond the elements */
+	struct gen_state_old old; /* owned: the state of the last generation */
+	json_t *cdigest, *fdigest; /* owned: id -> digest, components and flows */
+	json_t *dirty;       /* owned: the components regenerated, NULL: all (a full run) */
+	json_t *dirty_flows; /* owned: flow keys whose stored threats are regenerated */
+	json_t *deps;        /* owned: component id -> set of the ids its decisions read */
 };
 
 static void shared_release(struct gshared *sh)
@@ -187,6 +197,13 @@ static void gen_release(struct gen *g)
 	json_decref(g->exposure);
 	json_decref(g->by_type);
 	expr_index_free(g->expr_index);
+	expr_memo_free(g->memo);
+	gen_state_old_free(&g->old);
+	json_decref(g->cdigest);
+	json_decref(g->fdigest);
+	json_decref(g->dirty);
+	json_decref(g->dirty_flows);
+	json_decref(g->deps);
 	json_decref(g->model);
 	json_decref(g->summary);
 }
@@ -469,6 +486,33 @@ static bool type_listed(const struct lib_threat *lt, const char *type)
 	return false;
 }
 
+/* Records what an evaluation read (struct expr_deps) into a set. */
+static void dep_read(void *arg, const char *id, size_t len)
+{
+	json_t *set = arg;
+	if (id)
+		json_object_setn_new(set, id, len, json_true());
+	else
+		json_object_set_new(set, "*", json_true());
+}
+
+/* The set of ids component id's decisions read, created when first asked. */
+static json_t *deps_of(struct gen *g, const char *id)
+{
+	json_t *set = json_object_get(g->deps, id);
+	if (!set) {
+		set = json_object();
+		json_object_set_new(g->deps, id, set);
+	}
+	return set;
+}
+
+/* Whether the run regenerates component id's threats and tasks. */
+static bool is_dirty(const struct gen *g, const char *id)
+{
+	return !g->dirty || (id && json_object_get(g->dirty, id));
+}
+
 static int eval_condition(struct gen *g, const struct lib_threat *lt, struct expr_env *env,
                           const char *where, bool *ret)
 {
@@ -596,9 +640,10 @@ static int link_countermeasures(struct gen *g, size_t threat_index, const char *
 			c->title = lc->title;
 			c->priority = lc->priority;
 			json_t *provider = NULL;
-			int rc =
-			    library_find_provider(lc, g->model, g->expr_index,
-			                          component(g, component_key), &provider, g->err);
+			struct expr_deps dp = {dep_read, deps_of(g, component_key)};
+			int rc = library_find_provider_tracked(lc, g->model, g->expr_index, g->memo,
+			                                       &dp, component(g, component_key),
+			                                       &provider, g->err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
@@ -617,13 +662,19 @@ static int library_threats(struct gen *g)
 	 * library order for each component in model order. */
 	json_array_foreach (json_object_get(g->model, "components"), i, c) {
 		const char *cid = jstr(c, "id");
+		if (!is_dirty(g, cid))
+			continue;
 		size_t k;
 		json_t *ti;
+		struct expr_deps dp = {dep_read, deps_of(g, cid)};
 		json_array_foreach (json_object_get(g->by_type, jstr(c, "type")), k, ti) {
 			size_t lib_index = (size_t)json_integer_value(ti);
 			const struct lib_threat *lt = library_threat_at(g->lib, lib_index);
-			struct expr_env env = {
-			    .component = c, .model = g->model, .index = g->expr_index};
+			struct expr_env env = {.component = c,
+			                       .model = g->model,
+			                       .index = g->expr_index,
+			                       .memo = g->memo,
+			                       .deps = &dp};
 			bool hit;
 			if (eval_condition(g, lt, &env, cid, &hit) < 0)
 				return -EINVAL;
@@ -639,13 +690,23 @@ static int library_threats(struct gen *g)
 	}
 	/* Flow-scoped threats: one instance per (threat, flow) where the type of
 	 * the destination (or else the source) is listed; its countermeasures go
-	 * to that component, the side that has to implement them. */
+	 * to that component, the side that has to implement them. A run that
+	 * regenerates some components visits the flows touching them; what such
+	 * a flow's evaluation reads counts for both its ends (either may own
+	 * its threats). */
 	size_t nt = library_n_threats(g->lib);
+	json_t *fset = json_object();
+	struct expr_deps dp = {dep_read, fset};
+	int rc = 0;
 	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
 		const char *fid = jstr(f, "id");
-		json_t *src = component(g, jstr(f, "source"));
-		json_t *dst = component(g, jstr(f, "destination"));
-		for (size_t k = 0; k < nt; k++) {
+		const char *ends[2] = {jstr(f, "source"), jstr(f, "destination")};
+		if (!is_dirty(g, ends[0]) && !is_dirty(g, ends[1]))
+			continue;
+		json_t *src = component(g, ends[0]);
+		json_t *dst = component(g, ends[1]);
+		json_object_clear(fset);
+		for (size_t k = 0; rc == 0 && k < nt; k++) {
 			const struct lib_threat *lt = library_threat_at(g->lib, k);
 			if (lt->scope != LIB_SCOPE_FLOW)
 				continue;
@@ -660,10 +721,14 @@ static int library_threats(struct gen *g)
 			                       .source = src,
 			                       .destination = dst,
 			                       .model = g->model,
-			                       .index = g->expr_index};
+			                       .index = g->expr_index,
+			                       .memo = g->memo,
+			                       .deps = &dp};
 			bool hit;
-			if (eval_condition(g, lt, &env, fid, &hit) < 0)
-				return -EINVAL;
+			if (eval_condition(g, lt, &env, fid, &hit) < 0) {
+				rc = -EINVAL;
+				break;
+			}
 			if (!hit)
 				continue;
 			struct gthreat *t = library_instance(g, k, fid);
@@ -671,11 +736,26 @@ static int library_threats(struct gen *g)
 			threat_finish(g, t, flow_exposure(g, f),
 			              jprop_true(f, "out_of_scope") ||
 			                  jprop_true(owner, "out_of_scope"));
-			if (link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
-				return -EINVAL;
+			/* An owner this run does not regenerate keeps its tasks as
+			 * stored: the instance is unchanged (gen_state.h). */
+			if (is_dirty(g, jstr(owner, "id")) &&
+			    link_countermeasures(g, g->n_threats - 1, jstr(owner, "id")) < 0)
+				rc = -EINVAL;
 		}
+		for (int e = 0; rc == 0 && e < 2; e++) {
+			if (!ends[e] || !component(g, ends[e]) || !is_dirty(g, ends[e]))
+				continue;
+			json_t *set = deps_of(g, ends[e]);
+			json_object_update(set, fset);
+			for (int o = 0; o < 2; o++)
+				if (ends[o])
+					json_object_set_new(set, ends[o], json_true());
+		}
+		if (rc < 0)
+			break;
 	}
-	return 0;
+	json_decref(fset);
+	return rc;
 }
 
 /* System-scoped threats: one instance for the whole model ("*") when some
@@ -713,7 +793,7 @@ static int system_threats(struct gen *g)
 		if (n > shown)
 			ts_buf_printf(&title, "%s%zu more", shown ? " and " : ": ", n - shown);
 		bool hit = n > 0;
-		struct expr_env env = {.model = g->model, .index = g->expr_index};
+		struct expr_env env = {.model = g->model, .index = g->expr_index, .memo = g->memo};
 		if (hit && eval_condition(g, lt, &env, "*", &hit) < 0) {
 			ts_buf_free(&title);
 			return -EINVAL;
@@ -1089,7 +1169,8 @@ static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 /* ------------------------------------------------------------ store diff */
 
 static const char SQL_THREATS_EXISTING[] =
-    "SELECT id, uid, state, content_hash, score, in_scope FROM threats WHERE project_id = ?1";
+    "SELECT id, uid, state, content_hash, score, in_scope, component_key, flow_key, origin"
+    " FROM threats WHERE project_id = ?1";
 static const char SQL_THREAT_INSERT[] =
     "INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
     " cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
@@ -1118,8 +1199,10 @@ static const char SQL_CMS_SEEN[] =
 static const char SQL_LINK_INSERT[] =
     "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
 static const char SQL_CMS_EXISTING[] =
-    "SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score"
-    " FROM countermeasures WHERE project_id = ?1";
+    "SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score,"
+    " component_key, origin, satisfied_by FROM countermeasures WHERE project_id = ?1";
+static const char SQL_LINKS_OF_CM[] =
+    "SELECT threat_id, countermeasure_id FROM threat_countermeasures WHERE countermeasure_id = ?1";
 static const char SQL_CM_INSERT[] =
     "INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
     " status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
@@ -1247,8 +1330,24 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
 }
 
-/* The stored threats of the project: uid -> [id, state, hash, score, in_scope]
- * in *existing (a new object, also on error). */
+/* Whether a run that regenerates some components regenerates the stored
+ * threat in the current row of SQL_THREATS_EXISTING: the whole-model and
+ * manual ones always, the others by component or by flow. */
+static bool threat_row_regenerated(const struct gen *g, sqlite3_stmt *st)
+{
+	const char *comp = (const char *)sqlite3_column_text(st, 6);
+	const char *flow = (const char *)sqlite3_column_text(st, 7);
+	const char *origin = (const char *)sqlite3_column_text(st, 8);
+	if (strcmp(origin, "manual") == 0)
+		return true;
+	if (flow)
+		return json_object_get(g->dirty_flows, flow) != NULL;
+	return comp && (strcmp(comp, "*") == 0 || json_object_get(g->dirty, comp));
+}
+
+/* The stored threats of the project that this run regenerates (all of them
+ * in a full run): uid -> [id, state, hash, score, in_scope] in *existing (a
+ * new object, also on error). */
 static int load_existing_threats(struct gen *g, json_t **existing)
 {
 	*existing = json_object();
@@ -1257,13 +1356,16 @@ static int load_existing_threats(struct gen *g, json_t **existing)
 		return store_fail(g->s, "load threats", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (g->dirty && !threat_row_regenerated(g, st))
+			continue;
 		json_object_set_new(
 		    *existing, (const char *)sqlite3_column_text(st, 1),
 		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
 		              (const char *)sqlite3_column_text(st, 2),
 		              (const char *)sqlite3_column_text(st, 3),
 		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
+	}
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "load threats", g->err);
 	return 0;
@@ -1381,7 +1483,7 @@ static int store_threats(struct gen *g)
 	int rc = load_existing_threats(g, &existing);
 	if (rc < 0)
 		goto out;
-	g->had_threats = json_object_size(existing) > 0;
+	g->had_threats = g->dirty || json_object_size(existing) > 0;
 	for (size_t i = 0; i < g->n_threats; i++) {
 		struct gthreat *t = &g->threats[i];
 		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
@@ -1489,16 +1591,21 @@ static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 		return store_fail(g->s, "load countermeasures", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *comp = (const char *)sqlite3_column_text(st, 9);
+		if (g->dirty && strcmp((const char *)sqlite3_column_text(st, 10), "manual") != 0 &&
+		    strcmp(comp, "*") != 0 && !json_object_get(g->dirty, comp))
+			continue;
 		json_object_set_new(
 		    existing, (const char *)sqlite3_column_text(st, 1),
-		    json_pack("[I, s, s, s, i, s?, I, f]", (json_int_t)sqlite3_column_int64(st, 0),
+		    json_pack("[I, s, s, s, i, s?, I, f, s?]", (json_int_t)sqlite3_column_int64(st, 0),
 		              (const char *)sqlite3_column_text(st, 2),
 		              (const char *)sqlite3_column_text(st, 3),
 		              (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
 		              (const char *)sqlite3_column_text(st, 6),
-		              (json_int_t)sqlite3_column_int64(st, 7),
-		              sqlite3_column_double(st, 8)));
+		              (json_int_t)sqlite3_column_int64(st, 7), sqlite3_column_double(st, 8),
+		              (const char *)sqlite3_column_text(st, 11)));
+	}
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "load countermeasures", g->err);
 	st = store_prepare(g->s, SQL_TRACKED);
@@ -1581,8 +1688,13 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 	bool changed_text = strcmp(ohash, c->hash) != 0;
 	bool changed_status = strcmp(ostatus, status) != 0;
 	bool changed_due = (due == NULL) != (odue == NULL) || (due && strcmp(due, odue) != 0);
-	bool changed =
-	    reactivated || changed_text || changed_status || oscope != c->in_scope || changed_due;
+	/* The provider of a satisfied task, which another one may replace. */
+	const char *oprov = json_string_value(json_array_get(old, 8));
+	const char *prov = strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL;
+	bool changed_provider =
+	    (prov == NULL) != (oprov == NULL) || (prov && strcmp(prov, oprov) != 0);
+	bool changed = reactivated || changed_text || changed_status || oscope != c->in_scope ||
+	               changed_due || changed_provider;
 	sqlite3_stmt *st;
 	if (changed) {
 		st = store_prepare(g->s, SQL_CM_UPDATE);
@@ -1672,18 +1784,10 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 	return 0;
 }
 
-/* Links between threats and countermeasures: inserts the new pairs and
- * deletes the stale ones, so an unchanged model writes nothing. */
-static int store_links(struct gen *g)
+/* Reads the links of st's query into stale: "threat_id:cm_id" -> [threat_id,
+ * cm_id]. */
+static int read_links(struct gen *g, sqlite3_stmt *st, json_t *stale)
 {
-	json_t *stale = json_object(); /* "threat_id:cm_id" -> [threat_id, cm_id] */
-	int rc = 0;
-	sqlite3_stmt *st = store_prepare(g->s, SQL_LINKS_EXISTING);
-	if (!st) {
-		rc = store_fail(g->s, "link threats", g->err);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	char key[48];
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1693,9 +1797,41 @@ static int store_links(struct gen *g)
 		                    json_pack("[I, I]", (json_int_t)sqlite3_column_int64(st, 0),
 		                              (json_int_t)sqlite3_column_int64(st, 1)));
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(g->s, "link threats", g->err);
-		goto out;
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "link threats", g->err);
+}
+
+/* Links between threats and countermeasures: inserts the new pairs and
+ * deletes the stale ones, so an unchanged model writes nothing. The stored
+ * links considered are the project's, or in a run that regenerates some
+ * components those of the countermeasures it loaded (cm_ids). */
+static int store_links(struct gen *g, const json_t *cm_ids)
+{
+	json_t *stale = json_object(); /* "threat_id:cm_id" -> [threat_id, cm_id] */
+	int rc = 0;
+	sqlite3_stmt *st;
+	char key[48];
+	if (!cm_ids) {
+		st = store_prepare(g->s, SQL_LINKS_EXISTING);
+		if (!st) {
+			rc = store_fail(g->s, "link threats", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, g->project_id);
+		if ((rc = read_links(g, st, stale)) < 0)
+			goto out;
+	}
+	size_t n;
+	json_t *id;
+	json_array_foreach (cm_ids, n, id) {
+		st = store_prepare(g->s, SQL_LINKS_OF_CM);
+		if (!st) {
+			rc = store_fail(g->s, "link threats", g->err);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, json_integer_value(id));
+		if ((rc = read_links(g, st, stale)) < 0)
+			goto out;
 	}
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		for (size_t k = 0; rc == 0 && k < g->cms[i].n_threats; k++) {
@@ -1765,7 +1901,13 @@ static int store_cms(struct gen *g)
 	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
 	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
 	int rc = load_existing_cms(g, existing, tracked);
-	g->had_cms = json_object_size(existing) > 0;
+	g->had_cms = g->dirty || json_object_size(existing) > 0;
+	/* A partial run diffs the links of the tasks it loaded. */
+	json_t *cm_ids = g->dirty ? json_array() : NULL;
+	const char *uid;
+	json_t *row;
+	json_object_foreach (cm_ids ? existing : NULL, uid, row)
+		json_array_append(cm_ids, json_array_get(row, 0));
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
 		struct gcm *c = &g->cms[i];
 		json_t *old = json_object_get(existing, c->uid);
@@ -1795,7 +1937,8 @@ static int store_cms(struct gen *g)
 	if (rc == 0)
 		rc = remove_cms(g, existing, tracked);
 	if (rc == 0)
-		rc = store_links(g);
+		rc = store_links(g, cm_ids);
+	json_decref(cm_ids);
 	if (rc == 0)
 		rc = mark_seen(g);
 	json_decref(existing);
@@ -1863,6 +2006,87 @@ static int cms_by_status(struct gen *g)
 
 /* ------------------------------------------------------------ entry */
 
+static int check_state(struct gen *g)
+{
+	int r = gen_state_unchanged(g->s, g->project_id, &g->old, g->err);
+	if (r == 0)
+		return ts_err_set(g->err, TS_E_BUSY,
+		                  "project '%s' was generated by another run meanwhile; run generate "
+		                  "again",
+		                  g->slug);
+	return r < 0 ? r : 0;
+}
+
+static const char SQL_THREAT_TOTALS[] =
+    "SELECT severity, count(*), sum(in_scope) FROM threats"
+    " WHERE project_id = ?1 AND state = 'active' GROUP BY severity";
+static const char SQL_THREAT_ACTIVE[] =
+    "SELECT 1 FROM threats WHERE project_id = ?1 AND uid = ?2 AND state = 'active'";
+static const char SQL_CM_TOTALS[] =
+    "SELECT count(*), coalesce(sum(in_scope), 0), coalesce(sum(satisfied_by IS NOT NULL), 0)"
+    " FROM countermeasures WHERE project_id = ?1 AND state = 'active'";
+
+/* The summary's totals from what is stored after the run (a run that
+ * regenerates some components holds only those): threats by severity, in
+ * scope and overridden; tasks, in scope and satisfied by another component. */
+static int totals(struct gen *g)
+{
+	json_t *t = json_object_get(g->summary, "threats");
+	json_t *c = json_object_get(g->summary, "countermeasures");
+	json_t *by = json_object_get(t, "by_severity");
+	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_TOTALS);
+	if (!st)
+		return store_fail(g->s, "count threats", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	json_int_t total = 0, in_scope = 0, over = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach (by, key, v)
+		json_integer_set(v, 0);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_object_set_new(by, store_col_text(st, 0),
+		                    json_integer(sqlite3_column_int64(st, 1)));
+		total += sqlite3_column_int64(st, 1);
+		in_scope += sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return store_fail(g->s, "count threats", g->err);
+	json_object_foreach (g->active, key, v) {
+		if (strncmp(key, "threat:", 7) != 0)
+			continue;
+		st = store_prepare(g->s, SQL_THREAT_ACTIVE);
+		if (!st)
+			return store_fail(g->s, "count threats", g->err);
+		sqlite3_bind_int64(st, 1, g->project_id);
+		store_bind_static(st, 2, key + 7);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			return store_fail(g->s, "count threats", g->err);
+		over += r == SQLITE_ROW;
+	}
+	json_object_set_new(t, "total", json_integer(total));
+	json_object_set_new(t, "in_scope", json_integer(in_scope));
+	json_object_set_new(t, "overridden", json_integer(over));
+	st = store_prepare(g->s, SQL_CM_TOTALS);
+	if (!st)
+		return store_fail(g->s, "count countermeasures", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		json_object_set_new(c, "total", json_integer(sqlite3_column_int64(st, 0)));
+		json_object_set_new(c, "in_scope", json_integer(sqlite3_column_int64(st, 1)));
+		json_object_set_new(c, "satisfied", json_integer(sqlite3_column_int64(st, 2)));
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW)
+		return store_fail(g->s, "count countermeasures", g->err);
+	return 0;
+}
+
 static const char SQL_SOURCE_NAME[] =
     "SELECT source_name FROM model_versions WHERE project_id = ?1 AND version = ?2";
 
@@ -1882,7 +2106,105 @@ static int load_source_name(struct gen *g)
 	return 0;
 }
 
-static int prepare(struct gen *g)
+static void ctx_value(void *arg, long long v)
+{
+	ts_buf_printf(arg, "%lld,", v);
+}
+
+static void ctx_json(struct ts_buf *b, const json_t *v)
+{
+	char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	ts_buf_printf(b, "%s\n", text ? text : "null");
+	free(text);
+}
+
+/* The digest of everything generation reads besides the model's components
+ * and flows: the library, the classification and its policy, the options,
+ * the overrides, the rest of the model, and the value of every model-wide
+ * quantifier of the library's conditions (the memo's, struct expr_memo). When
+ * it is unchanged, a component's threats and tasks depend only on the
+ * components its last evaluation read (gen_state.h). */
+static int gen_context(struct gen *g)
+{
+	struct ts_buf b = {0};
+	const struct config_policy *p = g->policy;
+	const struct config_generation *o = gen_options(g);
+	ts_buf_printf(&b, "threatsync generation 1\n%s\n%s|%s|%d\n", library_digest(g->lib),
+	              g->cls.risk_class, g->cls.rule ? g->cls.rule : "", g->cls.rule_line);
+	ts_buf_printf(&b, "%s|%d|%d,%d,%d,%d|%d|%s|%s\n", p->min_severity, p->max_priority,
+	              p->sla_days[0], p->sla_days[1], p->sla_days[2], p->sla_days[3],
+	              o->other_stacks, o->library_url ? o->library_url : "",
+	              g->connector ? g->connector : "");
+	ctx_json(&b, g->frameworks);
+	ctx_json(&b, g->active);
+	ctx_json(&b, g->expired);
+	json_t *rest = json_copy(g->model);
+	json_object_del(rest, "components");
+	json_object_del(rest, "flows");
+	ctx_json(&b, rest);
+	json_decref(rest);
+	struct expr_env env = {.model = g->model, .index = g->expr_index, .memo = g->memo};
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < library_n_threats(g->lib); k++) {
+		const struct lib_threat *lt = library_threat_at(g->lib, k);
+		if (!lt->condition)
+			continue;
+		ts_buf_printf(&b, "t%zu:", k);
+		struct ts_err e = {0};
+		if (expr_closed_values(lt->condition, &env, ctx_value, &b, &e) < 0)
+			rc = ts_err_set(g->err, TS_E_INVALID, "%s: %s.condition: %s", lt->file,
+			                lt->path, e.msg);
+	}
+	for (size_t k = 0; rc == 0 && k < library_n_countermeasures(g->lib); k++) {
+		const struct lib_countermeasure *lc = library_countermeasure_at(g->lib, k);
+		if (!lc->satisfied_by || !lc->satisfied_by->condition)
+			continue;
+		ts_buf_printf(&b, "c%zu:", k);
+		struct ts_err e = {0};
+		if (expr_closed_values(lc->satisfied_by->condition, &env, ctx_value, &b, &e) < 0)
+			rc = ts_err_set(g->err, TS_E_INVALID, "%s: %s.satisfied_by.condition: %s",
+			                lc->file, lc->path, e.msg);
+	}
+	ts_sha256_hex(b.data ? b.data : "", b.len, g->context);
+	ts_buf_free(&b);
+	return rc;
+}
+
+/* Decides between a full run and one over the components a change affects:
+ * the latter when the stored state was made under the same context. */
+static int choose_scope(struct gen *g, bool full)
+{
+	int rc;
+	g->memo = expr_memo_new();
+	g->deps = json_object();
+	if ((rc = gen_context(g)) < 0)
+		return rc;
+	gen_state_digests(g->model, &g->cdigest, &g->fdigest);
+	if ((rc = gen_state_load(g->s, g->project_id, &g->old, g->err)) < 0)
+		return rc;
+	if (full || !g->old.present || strcmp(g->old.context, g->context) != 0)
+		return 0;
+	json_t *removed = NULL;
+	g->dirty = gen_state_dirty(&g->old, g->model, g->cdigest, g->fdigest, &removed);
+	g->dirty_flows = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach (removed, i, v)
+		json_object_set(g->dirty_flows, json_string_value(v), json_true());
+	json_decref(removed);
+	const char *id;
+	json_object_foreach (g->dirty, id, v) {
+		json_t *f;
+		json_array_foreach (expr_index_flows_of(g->expr_index, id), i, f) {
+			const char *fid = jstr(f, "id");
+			if (fid)
+				json_object_set(g->dirty_flows, fid, json_true());
+		}
+	}
+	return 0;
+}
+
+static int prepare(struct gen *g, bool full)
 {
 	int rc;
 	if ((rc = project_find(g->s, g->slug, &g->project_id, g->err)) < 0)
@@ -1919,6 +2241,8 @@ static int prepare(struct gen *g)
 	/* Overrides set on a merged entry's former id hold for the survivor. */
 	gen_alias_override_keys(g->lib, g->active);
 	gen_alias_override_keys(g->lib, g->expired);
+	if ((rc = choose_scope(g, full)) < 0)
+		return rc;
 	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
 	    (rc = manual_items(g)) < 0)
 		return rc;
@@ -1937,7 +2261,7 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	else
 		ts_now_iso(g.now);
 	snprintf(g.today, sizeof(g.today), "%.10s", g.now);
-	int rc = prepare(&g);
+	int rc = prepare(&g, opts && opts->full);
 	if (rc < 0)
 		goto out;
 	summarise(&g, dry_run);
@@ -1957,11 +2281,27 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	if ((rc = step_done(&g, st, "record classification")) < 0)
 		goto rollback;
 	g.merged = json_object();
-	if ((rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
+	/* The stored state must be the one the scope was chosen from: another
+	 * generation may have committed since. */
+	if ((rc = check_state(&g)) < 0)
+		goto rollback;
+	/* Aliases are carried over when the library changed, which makes a full
+	 * run. */
+	if (!g.dirty && (rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
 		goto rollback;
 	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
-	    (rc = cms_by_status(&g)) < 0)
+	    (rc = cms_by_status(&g)) < 0 || (rc = totals(&g)) < 0)
 		goto rollback;
+	if (!dry_run &&
+	    (rc = gen_state_store(s, g.project_id, g.context, g.version, g.model, g.cdigest,
+	                          g.fdigest, g.deps, g.dirty, &g.old, err)) < 0)
+		goto rollback;
+	json_object_set_new(g.summary, "regenerated",
+	                    json_pack("{s:s, s:i, s:i}", "scope", g.dirty ? "changed" : "all",
+	                              "components",
+	                              g.dirty ? (int)json_object_size(g.dirty)
+	                                      : (int)json_object_size(g.cdigest),
+	                              "of", (int)json_object_size(g.cdigest)));
 	if (dry_run) {
 		store_rollback(s);
 	} else if ((rc = store_commit(s)) < 0) {

@@ -20,6 +20,8 @@ struct gen_opts {
 	const char *now;
 	/* Compute and report, but roll back instead of committing. */
 	bool dry_run;
+	/* Regenerate every component, not only those a model change affects. */
+	bool full;
 };
 
 /* Generates (or regenerates) the threats and countermeasures of project slug

@@ -352,6 +352,9 @@ static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *fil
 			             strerror(-r));
 		return NULL;
 	}
+	char h[65];
+	ts_sha256_hex(data, len, h);
+	ts_buf_printf(&lib->files, "%s\t%s\n", file, h);
 	json_error_t jerr;
 	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
@@ -1822,6 +1825,8 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	for (int c = 0; c < N_LISTS; c++)
 		free(lists[c].v);
 	free(maps);
+	ts_sha256_hex(lib->files.data ? lib->files.data : "", lib->files.len, lib->digest);
+	ts_buf_free(&lib->files);
 	*ret_lib = lib;
 	return rc;
 }
@@ -1866,6 +1871,11 @@ int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_li
 	lib_diag_free(&d);
 	*ret_lib = lib;
 	return 0;
+}
+
+const char *library_digest(const struct library *lib)
+{
+	return lib->digest;
 }
 
 void library_free(struct library *lib)

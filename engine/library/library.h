@@ -13,6 +13,8 @@
 
 struct expr;
 struct expr_index;
+struct expr_memo;
+struct expr_deps;
 struct model_typeinfo;
 
 /* Largest library file accepted, in bytes. */
@@ -202,6 +204,10 @@ int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_li
                  struct ts_err *err);
 void library_free(struct library *lib); /* NULL is a no-op */
 
+/* The SHA-256 (hex) of the library's content: the names and digests of every
+ * file it was loaded from, in order. Borrowed, valid as long as lib. */
+const char *library_digest(const struct library *lib);
+
 /* Entries sorted by id; i < the count. */
 size_t library_n_component_types(const struct library *lib);
 const struct lib_component_type *library_component_type_at(const struct library *lib, size_t i);
@@ -285,6 +291,12 @@ void library_typeinfo(const struct library *lib, struct model_typeinfo *ret);
 int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
                           const struct expr_index *index, json_t *component,
                           json_t **ret_provider, struct ts_err *err);
+/* The same, evaluating with memo and reporting what it read to deps (both may
+ * be NULL; see engine/expr/expr.h). */
+int library_find_provider_tracked(const struct lib_countermeasure *cm, json_t *model,
+                                  const struct expr_index *index, struct expr_memo *memo,
+                                  const struct expr_deps *deps, json_t *component,
+                                  json_t **ret_provider, struct ts_err *err);
 
 /* Options of library_lint. */
 struct library_lint_opts {

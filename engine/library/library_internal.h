@@ -83,6 +83,8 @@ struct library {
 	json_t *aliases;    /* {"OLD-ID": "NEW-ID"}, threats and countermeasures */
 	json_t *implied;    /* {"otm": {"lower-case foreign": {properties}}, ...} */
 	json_t *docs;       /* every parsed file: keeps the borrowed strings alive */
+	struct ts_buf files; /* "path\tsha-256\n" of every file read, while loading */
+	char digest[65];     /* of files: the library's content, set at the end of loading */
 	char **strings;     /* file names and paths the entries borrow */
 	size_t n_strings, cap_strings;
 };

@@ -47,6 +47,15 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
                           const struct expr_index *index, json_t *component, json_t **ret_provider,
                           struct ts_err *err)
 {
+	return library_find_provider_tracked(cm, model, index, NULL, NULL, component, ret_provider,
+	                                     err);
+}
+
+int library_find_provider_tracked(const struct lib_countermeasure *cm, json_t *model,
+                                  const struct expr_index *index, struct expr_memo *memo,
+                                  const struct expr_deps *deps, json_t *component,
+                                  json_t **ret_provider, struct ts_err *err)
+{
 	const struct lib_satisfied_by *sb = cm->satisfied_by;
 	const char *self = jstr(component, "id");
 	if (!sb || !self)
@@ -62,6 +71,8 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
 		const char *other = other_end(sb, f, self);
 		if (!other)
 			continue;
+		if (deps)
+			deps->read(deps->arg, other, strlen(other));
 		json_t *p = component_by_id(model, index, other);
 		if (!is_provider_type(sb, jstr(p, "type")))
 			continue;
@@ -82,7 +93,9 @@ int library_find_provider(const struct lib_countermeasure *cm, json_t *model,
 			    .source = component_by_id(model, index, jstr(f, "source")),
 			    .destination = component_by_id(model, index, jstr(f, "destination")),
 			    .model = model,
-			    .index = index};
+			    .index = index,
+			    .memo = memo,
+			    .deps = deps};
 			bool ok = false;
 			struct ts_err e = {0};
 			if (expr_eval_bool(sb->condition, &env, &ok, &e) < 0)

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The stored state of the last generation and the components a change affects. */
+#include "engine/generate/gen_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_STATE_LOAD[] =
+    "SELECT kind, key, digest, deps FROM generation_state WHERE project_id = ?1";
+static const char SQL_STATE_CLEAR[] = "DELETE FROM generation_state WHERE project_id = ?1";
+static const char SQL_STATE_PUT[] =
+    "INSERT OR REPLACE INTO generation_state(project_id, kind, key, digest, deps)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_STATE_DELETE[] =
+    "DELETE FROM generation_state WHERE project_id = ?1 AND kind = ?2 AND key = ?3";
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+void gen_state_old_free(struct gen_state_old *old)
+{
+	json_decref(old->components);
+	json_decref(old->flows);
+	old->components = old->flows = NULL;
+}
+
+int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *old,
+                   struct ts_err *err)
+{
+	memset(old, 0, sizeof(*old));
+	old->components = json_object();
+	old->flows = json_object();
+	sqlite3_stmt *st = store_prepare(s, SQL_STATE_LOAD);
+	if (!st)
+		return store_fail(s, "load generation state", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = store_col_text(st, 0), *key = store_col_text(st, 1);
+		const char *digest = store_col_text(st, 2), *deps = store_col_text(st, 3);
+		if (strcmp(kind, "context") == 0) {
+			old->present = true;
+			snprintf(old->context, sizeof(old->context), "%s", digest);
+			old->version = atoi(deps);
+			continue;
+		}
+		json_object_set_new(strcmp(kind, "flow") == 0 ? old->flows : old->components, key,
+		                    json_pack("[s, s]", digest, deps));
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return store_fail(s, "load generation state", err);
+	return 0;
+}
+
+static void digest_all(const json_t *list, json_t *out)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (list, i, e) {
+		const char *id = jstr(e, "id");
+		if (!id)
+			continue;
+		char *text = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
+		char h[65];
+		ts_sha256_hex(text ? text : "", text ? strlen(text) : 0, h);
+		free(text);
+		json_object_set_new(out, id, json_string(h));
+	}
+}
+
+void gen_state_digests(const json_t *model, json_t **ret_components, json_t **ret_flows)
+{
+	*ret_components = json_object();
+	*ret_flows = json_object();
+	digest_all(json_object_get(model, "components"), *ret_components);
+	digest_all(json_object_get(model, "flows"), *ret_flows);
+}
+
+static void mark(json_t *set, const char *id)
+{
+	if (id && *id)
+		json_object_set_new(set, id, json_true());
+}
+
+/* Marks the ends of a stored flow ("source\ndestination"). */
+static void mark_ends(json_t *set, const char *ends)
+{
+	const char *nl = ends ? strchr(ends, '\n') : NULL;
+	if (!nl)
+		return;
+	json_object_setn_new(set, ends, (size_t)(nl - ends), json_true());
+	mark(set, nl + 1);
+}
+
+/* Whether the '\n'-separated list deps names "*" or an id in set. */
+static bool deps_hit(const char *deps, const json_t *set)
+{
+	while (deps && *deps) {
+		const char *nl = strchr(deps, '\n');
+		size_t n = nl ? (size_t)(nl - deps) : strlen(deps);
+		if ((n == 1 && deps[0] == '*') || json_object_getn(set, deps, n))
+			return true;
+		deps = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+json_t *gen_state_dirty(const struct gen_state_old *old, const json_t *model,
+                        const json_t *components, const json_t *flows,
+                        json_t **ret_removed_flows)
+{
+	json_t *changed = json_object();
+	*ret_removed_flows = json_array();
+	const char *id;
+	json_t *v;
+	/* Components added or changed, then removed. */
+	json_object_foreach ((json_t *)components, id, v) {
+		json_t *o = json_object_get(old->components, id);
+		if (!o || strcmp(json_string_value(json_array_get(o, 0)), json_string_value(v)) != 0)
+			mark(changed, id);
+	}
+	json_object_foreach (old->components, id, v) {
+		if (!json_object_get(components, id))
+			mark(changed, id);
+	}
+	/* Flows: the ends before and after of each one added, changed or removed
+	 * (a component's exposure and flow conditions read its flows). */
+	size_t i;
+	json_t *f;
+	json_array_foreach (json_object_get(model, "flows"), i, f) {
+		const char *fid = jstr(f, "id");
+		json_t *o = fid ? json_object_get(old->flows, fid) : NULL;
+		const char *now = fid ? json_string_value(json_object_get(flows, fid)) : NULL;
+		if (o && now && strcmp(json_string_value(json_array_get(o, 0)), now) == 0)
+			continue;
+		mark(changed, jstr(f, "source"));
+		mark(changed, jstr(f, "destination"));
+		if (o)
+			mark_ends(changed, json_string_value(json_array_get(o, 1)));
+	}
+	json_object_foreach (old->flows, id, v) {
+		if (json_object_get(flows, id))
+			continue;
+		mark_ends(changed, json_string_value(json_array_get(v, 1)));
+		json_array_append_new(*ret_removed_flows, json_string(id));
+	}
+	/* Components whose last decision read a changed one. */
+	json_t *dirty = json_deep_copy(changed);
+	json_object_foreach ((json_t *)components, id, v) {
+		json_t *o = json_object_get(old->components, id);
+		if (o && !json_object_get(dirty, id) &&
+		    deps_hit(json_string_value(json_array_get(o, 1)), changed))
+			mark(dirty, id);
+	}
+	json_decref(changed);
+	return dirty;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *gen_state_deps_text(const json_t *set, const char *self)
+{
+	if (json_object_get(set, "*"))
+		return ts_strdup("*");
+	size_t n = json_object_size(set), k = 0;
+	const char **ids = ts_malloc((n + 1) * sizeof(*ids));
+	const char *id;
+	json_t *v;
+	json_object_foreach ((json_t *)set, id, v) {
+		if (!self || strcmp(id, self) != 0)
+			ids[k++] = id;
+	}
+	qsort(ids, k, sizeof(*ids), cmp_str);
+	struct ts_buf b = {0};
+	ts_buf_puts(&b, "");
+	for (size_t i = 0; i < k; i++) {
+		if (i)
+			ts_buf_append(&b, "\n", 1);
+		ts_buf_puts(&b, ids[i]);
+	}
+	free(ids);
+	return ts_buf_steal(&b);
+}
+
+static int put(struct store *s, int64_t project_id, const char *kind, const char *key,
+               const char *digest, const char *deps, struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_STATE_PUT);
+	if (!st)
+		return store_fail(s, "store generation state", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	store_bind_static(st, 2, kind);
+	store_bind_static(st, 3, key);
+	store_bind_static(st, 4, digest);
+	store_bind_static(st, 5, deps ? deps : "");
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "store generation state", err);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int drop(struct store *s, int64_t project_id, const char *kind, const char *key,
+                struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_STATE_DELETE);
+	if (!st)
+		return store_fail(s, "store generation state", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	store_bind_static(st, 2, kind);
+	store_bind_static(st, 3, key);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "store generation state", err);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static const char SQL_STATE_CONTEXT[] = "SELECT digest, deps FROM generation_state"
+                                        " WHERE project_id = ?1 AND kind = 'context'";
+
+int gen_state_unchanged(struct store *s, int64_t project_id, const struct gen_state_old *old,
+                        struct ts_err *err)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_STATE_CONTEXT);
+	if (!st)
+		return store_fail(s, "load generation state", err);
+	sqlite3_bind_int64(st, 1, project_id);
+	int r = sqlite3_step(st), same;
+	if (r == SQLITE_ROW)
+		same = old->present && strcmp(store_col_text(st, 0), old->context) == 0 &&
+		       atoi(store_col_text(st, 1)) == old->version;
+	else
+		same = !old->present;
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_fail(s, "load generation state", err);
+	return same;
+}
+
+int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
+                    const json_t *model,
+                    const json_t *components, const json_t *flows, const json_t *deps,
+                    const json_t *dirty, const struct gen_state_old *old, struct ts_err *err)
+{
+	int rc = 0;
+	if (!dirty) {
+		sqlite3_stmt *st = store_prepare(s, SQL_STATE_CLEAR);
+		if (!st)
+			return store_fail(s, "store generation state", err);
+		sqlite3_bind_int64(st, 1, project_id);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "store generation state", err);
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
+	}
+	char ver[24];
+	snprintf(ver, sizeof(ver), "%d", version);
+	if ((rc = put(s, project_id, "context", "", context, ver, err)) < 0)
+		return rc;
+	const char *id;
+	json_t *v;
+	json_object_foreach ((json_t *)components, id, v) {
+		if (dirty && !json_object_get(dirty, id))
+			continue;
+		char *text = gen_state_deps_text(json_object_get(deps, id), id);
+		rc = put(s, project_id, "component", id, json_string_value(v), text, err);
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach (json_object_get(model, "flows"), i, f) {
+		const char *fid = jstr(f, "id");
+		const char *digest = fid ? json_string_value(json_object_get(flows, fid)) : NULL;
+		if (!digest)
+			continue;
+		json_t *o = dirty ? json_object_get(old->flows, fid) : NULL;
+		if (o && strcmp(json_string_value(json_array_get(o, 0)), digest) == 0)
+			continue;
+		char *ends = ts_asprintf("%s\n%s", jstr(f, "source") ? jstr(f, "source") : "",
+		                         jstr(f, "destination") ? jstr(f, "destination") : "");
+		rc = put(s, project_id, "flow", fid, digest, ends, err);
+		free(ends);
+		if (rc < 0)
+			return rc;
+	}
+	if (!dirty)
+		return 0;
+	json_object_foreach (old->components, id, v) {
+		if (!json_object_get(components, id) &&
+		    (rc = drop(s, project_id, "component", id, err)) < 0)
+			return rc;
+	}
+	json_object_foreach (old->flows, id, v) {
+		if (!json_object_get(flows, id) && (rc = drop(s, project_id, "flow", id, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
