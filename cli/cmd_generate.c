@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "engine/generate/classify.h"
@@ -159,8 +160,20 @@ static void print_summary(const json_t *sum, const struct config *cfg)
 		printf("dry run: nothing was written\n");
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 {
+	/* THREATSYNC_TIMING set: the time of each phase on stderr. */
+	bool timing = getenv("THREATSYNC_TIMING") != NULL;
+	struct timespec t0;
+	double t_lib = 0, t_gen = 0, t_snap = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct gen_args a;
 	int code = parse_args(argc, argv, ARG_JSON | ARG_DRY_RUN | ARG_FULL,
 	                      "SLUG [--json] [--dry-run] [--full]", &a);
@@ -176,15 +189,26 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	struct library *lib = cli_library(ctx, &code);
 	if (!lib)
 		return code;
+	t_lib = ms_since(&t0);
 	struct store *s = cli_store(ctx, false, &code);
 	if (!s)
 		return code;
 	struct ts_err err = {0};
 	json_t *sum = NULL;
+	double t1 = ms_since(&t0);
 	if (gen_run(s, lib, cfg, a.slug, &opts, &sum, &err) < 0)
 		return fail(&err);
-	if (!a.dry_run)
+	t_gen = ms_since(&t0) - t1;
+	if (!a.dry_run) {
+		t1 = ms_since(&t0);
 		cli_snapshot(s, a.slug, opts.now);
+		t_snap = ms_since(&t0) - t1;
+	}
+	if (timing)
+		fprintf(stderr,
+		        "timing: configuration and library %.1f ms, generation %.1f ms, metrics "
+		        "snapshot %.1f ms, command %.1f ms\n",
+		        t_lib, t_gen, t_snap, ms_since(&t0));
 	if (a.json)
 		cli_print_json(sum);
 	else

@@ -55,7 +55,14 @@ int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *ol
 	return 0;
 }
 
-static void digest_all(const json_t *list, json_t *out)
+static int dump_to_buf(const char *data, size_t size, void *arg)
+{
+	ts_buf_append(arg, data, size);
+	return 0;
+}
+
+/* Digests each element of list by id into out; b is a reused buffer. */
+static void digest_all(const json_t *list, json_t *out, struct ts_buf *b)
 {
 	size_t i;
 	json_t *e;
@@ -63,10 +70,12 @@ static void digest_all(const json_t *list, json_t *out)
 		const char *id = jstr(e, "id");
 		if (!id)
 			continue;
-		char *text = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
+		b->len = 0;
+		/* In the model's own key order: the same stored model dumps the
+		 * same; an equal one in another order only costs a regeneration. */
+		json_dump_callback(e, dump_to_buf, b, JSON_COMPACT);
 		char h[65];
-		ts_sha256_hex(text ? text : "", text ? strlen(text) : 0, h);
-		free(text);
+		ts_sha256_hex(b->data ? b->data : "", b->len, h);
 		json_object_set_new(out, id, json_string(h));
 	}
 }
@@ -75,8 +84,10 @@ void gen_state_digests(const json_t *model, json_t **ret_components, json_t **re
 {
 	*ret_components = json_object();
 	*ret_flows = json_object();
-	digest_all(json_object_get(model, "components"), *ret_components);
-	digest_all(json_object_get(model, "flows"), *ret_flows);
+	struct ts_buf b = {0};
+	digest_all(json_object_get(model, "components"), *ret_components, &b);
+	digest_all(json_object_get(model, "flows"), *ret_flows, &b);
+	ts_buf_free(&b);
 }
 
 static void mark(json_t *set, const char *id)

@@ -12,6 +12,14 @@
 #include "engine/store/store.h"
 #include "engine/util.h"
 
+/* SQL for the model version a stored threat or task (table alias A) was last
+ * generated from: an active one is as of the project's last generation, which
+ * does not rewrite the rows it leaves unchanged; a removed one as stored. */
+#define GEN_LAST_VERSION_SQL(A)                                                          \
+	"CASE WHEN " A ".state = 'active' THEN max(" A ".last_version, coalesce((SELECT"   \
+	" CAST(gs.deps AS INTEGER) FROM generation_state gs WHERE gs.project_id = " A       \
+	".project_id AND gs.kind = 'context' AND gs.key = ''), 0)) ELSE " A ".last_version END"
+
 /* The state stored by the last generation. */
 struct gen_state_old {
 	bool present;    /* a context row exists */

@@ -105,7 +105,6 @@ struct gen {
 	struct expr_index *expr_index; /* of model, owned */
 	const char *slug;
 	int64_t project_id;
-	bool had_threats, had_cms; /* the project had rows before this run */
 	const char *connector;     /* borrowed from cfg, NULL: no tracker */
 	json_t *model;             /* owned */
 	int version;
@@ -1168,9 +1167,14 @@ static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 
 /* ------------------------------------------------------------ store diff */
 
-static const char SQL_THREATS_EXISTING[] =
-    "SELECT id, uid, state, content_hash, score, in_scope, component_key, flow_key, origin"
-    " FROM threats WHERE project_id = ?1";
+#define SQL_THREAT_COLS "SELECT id, uid, state, content_hash, score, in_scope FROM threats"
+static const char SQL_THREATS_EXISTING[] = SQL_THREAT_COLS " WHERE project_id = ?1";
+static const char SQL_THREATS_BY_COMPONENT[] =
+    SQL_THREAT_COLS " WHERE project_id = ?1 AND component_key = ?2";
+static const char SQL_THREATS_BY_FLOW[] = SQL_THREAT_COLS " WHERE project_id = ?1 AND flow_key = ?2";
+/* Manual items' uids begin with "manual:" (';' follows ':'). */
+static const char SQL_THREATS_MANUAL[] =
+    SQL_THREAT_COLS " WHERE project_id = ?1 AND uid >= 'manual:' AND uid < 'manual;'";
 static const char SQL_THREAT_INSERT[] =
     "INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
     " cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
@@ -1190,17 +1194,16 @@ static const char SQL_LINKS_EXISTING[] =
     " JOIN threats t ON t.id = l.threat_id WHERE t.project_id = ?1";
 static const char SQL_LINK_DELETE[] =
     "DELETE FROM threat_countermeasures WHERE threat_id = ?1 AND countermeasure_id = ?2";
-static const char SQL_THREATS_SEEN[] =
-    "UPDATE threats SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
-    " AND last_version <> ?2";
-static const char SQL_CMS_SEEN[] =
-    "UPDATE countermeasures SET last_version = ?2 WHERE project_id = ?1 AND state = 'active'"
-    " AND last_version <> ?2";
 static const char SQL_LINK_INSERT[] =
     "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
-static const char SQL_CMS_EXISTING[] =
-    "SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score,"
-    " component_key, origin, satisfied_by FROM countermeasures WHERE project_id = ?1";
+#define SQL_CM_COLS                                                                           \
+	"SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score,"  \
+	" satisfied_by FROM countermeasures"
+static const char SQL_CMS_EXISTING[] = SQL_CM_COLS " WHERE project_id = ?1";
+static const char SQL_CMS_BY_COMPONENT[] =
+    SQL_CM_COLS " WHERE project_id = ?1 AND component_key = ?2";
+static const char SQL_CMS_MANUAL[] =
+    SQL_CM_COLS " WHERE project_id = ?1 AND uid >= 'manual:' AND uid < 'manual;'";
 static const char SQL_LINKS_OF_CM[] =
     "SELECT threat_id, countermeasure_id FROM threat_countermeasures WHERE countermeasure_id = ?1";
 static const char SQL_CM_INSERT[] =
@@ -1330,45 +1333,62 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	return ts_asprintf("no threat of model version %d calls for it any more", g->version);
 }
 
-/* Whether a run that regenerates some components regenerates the stored
- * threat in the current row of SQL_THREATS_EXISTING: the whole-model and
- * manual ones always, the others by component or by flow. */
-static bool threat_row_regenerated(const struct gen *g, sqlite3_stmt *st)
-{
-	const char *comp = (const char *)sqlite3_column_text(st, 6);
-	const char *flow = (const char *)sqlite3_column_text(st, 7);
-	const char *origin = (const char *)sqlite3_column_text(st, 8);
-	if (strcmp(origin, "manual") == 0)
-		return true;
-	if (flow)
-		return json_object_get(g->dirty_flows, flow) != NULL;
-	return comp && (strcmp(comp, "*") == 0 || json_object_get(g->dirty, comp));
-}
-
 /* The stored threats of the project that this run regenerates (all of them
  * in a full run): uid -> [id, state, hash, score, in_scope] in *existing (a
  * new object, also on error). */
-static int load_existing_threats(struct gen *g, json_t **existing)
+/* Reads the rows of a query of SQL_THREAT_COLS into existing. */
+static int read_threats(struct gen *g, sqlite3_stmt *st, json_t *existing)
 {
-	*existing = json_object();
-	sqlite3_stmt *st = store_prepare(g->s, SQL_THREATS_EXISTING);
-	if (!st)
-		return store_fail(g->s, "load threats", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (g->dirty && !threat_row_regenerated(g, st))
-			continue;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
-		    *existing, (const char *)sqlite3_column_text(st, 1),
+		    existing, (const char *)sqlite3_column_text(st, 1),
 		    json_pack("[I, s, s, f, i]", (json_int_t)sqlite3_column_int64(st, 0),
 		              (const char *)sqlite3_column_text(st, 2),
 		              (const char *)sqlite3_column_text(st, 3),
 		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load threats", g->err);
+}
+
+/* Runs sql (?1 the project, ?2 key when not NULL) and reads its rows with
+ * reader into existing. */
+static int load_rows(struct gen *g, const char *sql, const char *key,
+                     int (*reader)(struct gen *, sqlite3_stmt *, json_t *), json_t *existing)
+{
+	sqlite3_stmt *st = store_prepare(g->s, sql);
+	if (!st)
+		return store_fail(g->s, "load generated items", g->err);
+	sqlite3_bind_int64(st, 1, g->project_id);
+	if (key)
+		store_bind_static(st, 2, key);
+	return reader(g, st, existing);
+}
+
+/* The stored threats this run regenerates, all of the project's in a full
+ * run; in a partial one those of the components it redoes, of the flows
+ * touching them, the whole model's and the manual ones: uid -> [id, state,
+ * hash, score, in_scope] in *existing (a new object, also on error). */
+static int load_existing_threats(struct gen *g, json_t **existing)
+{
+	*existing = json_object();
+	if (!g->dirty)
+		return load_rows(g, SQL_THREATS_EXISTING, NULL, read_threats, *existing);
+	int rc = load_rows(g, SQL_THREATS_BY_COMPONENT, "*", read_threats, *existing);
+	if (rc == 0)
+		rc = load_rows(g, SQL_THREATS_MANUAL, NULL, read_threats, *existing);
+	const char *key;
+	json_t *v;
+	json_object_foreach (g->dirty, key, v) {
+		if (rc == 0)
+			rc = load_rows(g, SQL_THREATS_BY_COMPONENT, key, read_threats, *existing);
 	}
-	if (r != SQLITE_DONE)
-		return store_fail(g->s, "load threats", g->err);
-	return 0;
+	json_object_foreach (g->dirty_flows, key, v) {
+		if (rc == 0)
+			rc = load_rows(g, SQL_THREATS_BY_FLOW, key, read_threats, *existing);
+	}
+	return rc;
 }
 
 static int insert_threat(struct gen *g, struct gthreat *t)
@@ -1441,7 +1461,8 @@ static int store_threat(struct gen *g, struct gthreat *t, json_t *old, json_t *e
 	else if (strcmp(ohash, t->hash) != 0)
 		count(changes, "updated");
 	if (!same) {
-		/* Unchanged rows get last_version for all at once (mark_seen). */
+		/* Unchanged rows are not written: readers take an active row's
+		 * last_version from the generation state (GEN_LAST_VERSION_SQL). */
 		int rc = update_threat(g, t);
 		if (rc < 0)
 			return rc;
@@ -1483,7 +1504,6 @@ static int store_threats(struct gen *g)
 	int rc = load_existing_threats(g, &existing);
 	if (rc < 0)
 		goto out;
-	g->had_threats = g->dirty || json_object_size(existing) > 0;
 	for (size_t i = 0; i < g->n_threats; i++) {
 		struct gthreat *t = &g->threats[i];
 		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
@@ -1584,18 +1604,11 @@ static const char *decide_status(struct gen *g, struct gcm *c, const char *old_s
 	return "todo";
 }
 
-static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
+/* Reads the rows of a query of SQL_CM_COLS into existing. */
+static int read_cms(struct gen *g, sqlite3_stmt *st, json_t *existing)
 {
-	sqlite3_stmt *st = store_prepare(g->s, SQL_CMS_EXISTING);
-	if (!st)
-		return store_fail(g->s, "load countermeasures", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *comp = (const char *)sqlite3_column_text(st, 9);
-		if (g->dirty && strcmp((const char *)sqlite3_column_text(st, 10), "manual") != 0 &&
-		    strcmp(comp, "*") != 0 && !json_object_get(g->dirty, comp))
-			continue;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(
 		    existing, (const char *)sqlite3_column_text(st, 1),
 		    json_pack("[I, s, s, s, i, s?, I, f, s?]", (json_int_t)sqlite3_column_int64(st, 0),
@@ -1604,19 +1617,43 @@ static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 		              (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
 		              (const char *)sqlite3_column_text(st, 6),
 		              (json_int_t)sqlite3_column_int64(st, 7), sqlite3_column_double(st, 8),
-		              (const char *)sqlite3_column_text(st, 11)));
+		              (const char *)sqlite3_column_text(st, 9)));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load countermeasures", g->err);
+}
+
+/* The stored tasks this run regenerates (as load_existing_threats) into
+ * existing, and the ids of the tasks with a create queued into tracked. */
+static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
+{
+	int rc;
+	if (!g->dirty) {
+		rc = load_rows(g, SQL_CMS_EXISTING, NULL, read_cms, existing);
+	} else {
+		rc = load_rows(g, SQL_CMS_BY_COMPONENT, "*", read_cms, existing);
+		if (rc == 0)
+			rc = load_rows(g, SQL_CMS_MANUAL, NULL, read_cms, existing);
+		const char *key;
+		json_t *v;
+		json_object_foreach (g->dirty, key, v) {
+			if (rc == 0)
+				rc = load_rows(g, SQL_CMS_BY_COMPONENT, key, read_cms, existing);
+		}
 	}
-	if (r != SQLITE_DONE)
-		return store_fail(g->s, "load countermeasures", g->err);
-	st = store_prepare(g->s, SQL_TRACKED);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = store_prepare(g->s, SQL_TRACKED);
 	if (!st)
 		return store_fail(g->s, "load outbox", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
+	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		char key[32];
 		snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
 		json_object_set_new(tracked, key, json_true());
 	}
+	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
 		return store_fail(g->s, "load outbox", g->err);
 	return 0;
@@ -1725,7 +1762,7 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		sqlite3_bind_int64(st, 1, c->row_id);
 		sqlite3_bind_double(st, 2, c->score);
 	} else {
-		st = NULL; /* unchanged; last_version is bumped by mark_seen */
+		st = NULL; /* unchanged: not written (GEN_LAST_VERSION_SQL) */
 	}
 	int rc = st ? step_done(g, st, "update countermeasure") : 0;
 	if (rc < 0)
@@ -1873,35 +1910,12 @@ out:
 	return rc;
 }
 
-/* Every active item was generated from this version. */
-static int mark_seen(struct gen *g)
-{
-	const char *sql[] = {SQL_THREATS_SEEN, SQL_CMS_SEEN};
-	const bool had[] = {g->had_threats, g->had_cms};
-	for (size_t i = 0; i < 2; i++) {
-		/* Without earlier rows, every active row was written by this run
-		 * with this version: nothing to scan. */
-		if (!had[i])
-			continue;
-		sqlite3_stmt *st = store_prepare(g->s, sql[i]);
-		if (!st)
-			return store_fail(g->s, "record model version", g->err);
-		sqlite3_bind_int64(st, 1, g->project_id);
-		sqlite3_bind_int(st, 2, g->version);
-		int rc = step_done(g, st, "record model version");
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 static int store_cms(struct gen *g)
 {
 	json_t *existing =
 	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
 	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
 	int rc = load_existing_cms(g, existing, tracked);
-	g->had_cms = g->dirty || json_object_size(existing) > 0;
 	/* A partial run diffs the links of the tasks it loaded. */
 	json_t *cm_ids = g->dirty ? json_array() : NULL;
 	const char *uid;
@@ -1939,8 +1953,6 @@ static int store_cms(struct gen *g)
 	if (rc == 0)
 		rc = store_links(g, cm_ids);
 	json_decref(cm_ids);
-	if (rc == 0)
-		rc = mark_seen(g);
 	json_decref(existing);
 	json_decref(tracked);
 	return rc;
@@ -2023,12 +2035,14 @@ static const char SQL_THREAT_TOTALS[] =
 static const char SQL_THREAT_ACTIVE[] =
     "SELECT 1 FROM threats WHERE project_id = ?1 AND uid = ?2 AND state = 'active'";
 static const char SQL_CM_TOTALS[] =
-    "SELECT count(*), coalesce(sum(in_scope), 0), coalesce(sum(satisfied_by IS NOT NULL), 0)"
+    "SELECT count(*), coalesce(sum(in_scope), 0), coalesce(sum(status = 'satisfied'), 0)"
     " FROM countermeasures WHERE project_id = ?1 AND state = 'active'";
 
 /* The summary's totals from what is stored after the run (a run that
  * regenerates some components holds only those): threats by severity, in
- * scope and overridden; tasks, in scope and satisfied by another component. */
+ * scope and overridden; tasks, in scope and satisfied by another component
+ * (status satisfied: a provider whose task an override decides is not
+ * counted). Covering indexes answer both (migration 0014). */
 static int totals(struct gen *g)
 {
 	json_t *t = json_object_get(g->summary, "threats");

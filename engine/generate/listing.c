@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/generate/gen_state.h"
 #include "engine/model/project.h"
 #include "engine/tracking/override.h"
 
@@ -25,8 +26,8 @@ static const char SQL_LATEST_CLASS[] =
     " AND risk_class IS NOT NULL ORDER BY version DESC LIMIT 1";
 static const char SQL_LIST_THREATS[] =
     "SELECT uid, library_id, origin, component_key, flow_key, title, stride, cwe, capec,"
-    " severity, likelihood, score, in_scope, state, removed_reason, first_version,"
-    " last_version FROM threats WHERE project_id = ?1"
+    " severity, likelihood, score, in_scope, state, removed_reason, first_version, "
+    GEN_LAST_VERSION_SQL("threats") " FROM threats WHERE project_id = ?1"
     " AND (?2 OR (state = 'active' AND in_scope = 1)) ORDER BY score DESC, uid";
 static const char SQL_LIST_LINKS[] =
     "SELECT t.uid, c.uid FROM threat_countermeasures l JOIN threats t ON t.id = l.threat_id"
@@ -36,7 +37,7 @@ static const char SQL_LIST_CMS[] =
     "SELECT c.uid, c.library_id, c.origin, c.component_key, c.title, c.priority, c.status,"
     " c.satisfied_by, c.verification, c.in_scope, c.score, c.due_date, c.state,"
     " c.removed_reason, json_patch(coalesce(x.body, '{}'), c.body), t.connector, t.remote_key,"
-    " t.remote_url, c.first_version, c.last_version FROM countermeasures c"
+    " t.remote_url, c.first_version, " GEN_LAST_VERSION_SQL("c") " FROM countermeasures c"
     " LEFT JOIN tickets t ON t.id = c.ticket_id"
     " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash"
     " WHERE c.project_id = ?1 AND (?2 OR (c.state = 'active' AND c.in_scope = 1))"

@@ -17,16 +17,16 @@ static const char SQL_OVERDUE[] =
     " AND due_date IS NOT NULL AND substr(due_date, 1, 10) < ?2 ORDER BY uid";
 /* Each active, in-scope threat with its active, in-scope tasks counted, all
  * and complete ones. */
+/* Each open threat in scope with the number of its active tasks in scope and
+ * of those complete (one pass over the links, not a lookup per threat). */
 static const char SQL_THREAT_TASKS[] =
-    "SELECT t.uid, t.severity, t.score,"
-    " (SELECT count(*) FROM threat_countermeasures l JOIN countermeasures c"
-    "  ON c.id = l.countermeasure_id WHERE l.threat_id = t.id AND c.state = 'active'"
-    "  AND c.in_scope = 1),"
-    " (SELECT count(*) FROM threat_countermeasures l JOIN countermeasures c"
-    "  ON c.id = l.countermeasure_id WHERE l.threat_id = t.id AND c.state = 'active'"
-    "  AND c.in_scope = 1 AND c.status IN " METRICS_COMPLETE_SQL "  AND c.verification <> 'failed')"
-    " FROM threats t WHERE t.project_id = ?1 AND t.state = 'active' AND t.in_scope = 1"
-    " ORDER BY t.uid";
+    "SELECT t.uid, t.severity, t.score, count(c.id),"
+    " coalesce(sum(c.status IN " METRICS_COMPLETE_SQL " AND c.verification <> 'failed'), 0)"
+    " FROM threats t LEFT JOIN threat_countermeasures l ON l.threat_id = t.id"
+    " LEFT JOIN countermeasures c ON c.id = l.countermeasure_id AND c.state = 'active'"
+    " AND c.in_scope = 1"
+    " WHERE t.project_id = ?1 AND t.state = 'active' AND t.in_scope = 1"
+    " GROUP BY t.id";
 static const char SQL_TASKS[] =
     "SELECT status, count(*), sum(verification = 'failed') FROM countermeasures"
     " WHERE project_id = ?1 AND state = 'active' AND in_scope = 1 GROUP BY status";
@@ -96,7 +96,8 @@ int metrics_overdue(struct store *s, int64_t project_id, const char *now, json_t
 static int threat_states(struct store *s, int64_t project_id, const char *now, json_t **ret_states,
                          int sev_counts[4], double *ret_score, struct ts_err *err)
 {
-	*ret_states = NULL;
+	if (ret_states)
+		*ret_states = NULL;
 	json_t *active = NULL;
 	int rc = override_load_active(s, project_id, now, &active, NULL, err);
 	if (rc < 0)
@@ -107,18 +108,23 @@ static int threat_states(struct store *s, int64_t project_id, const char *now, j
 		return store_fail(s, "threat states", err);
 	}
 	sqlite3_bind_int64(st, 1, project_id);
-	json_t *states = json_object();
+	json_t *states = ret_states ? json_object() : NULL;
 	double score = 0;
+	struct ts_buf key = {0};
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *uid = store_col_text(st, 0);
-		char *key = ts_asprintf("threat:%s", uid);
-		bool accepted = json_object_get(active, key) != NULL;
-		free(key);
+		bool accepted = false;
+		if (json_object_size(active) > 0) {
+			key.len = 0;
+			ts_buf_printf(&key, "threat:%s", uid);
+			accepted = json_object_get(active, key.data) != NULL;
+		}
 		int n = sqlite3_column_int(st, 3), complete = sqlite3_column_int(st, 4);
 		const char *state = accepted                 ? "accepted"
 		                    : n > 0 && complete == n ? "addressed"
 		                                             : "open";
-		json_object_set_new(states, uid, json_string(state));
+		if (states)
+			json_object_set_new(states, uid, json_string(state));
 		if (strcmp(state, "open") != 0)
 			continue;
 		score += sqlite3_column_double(st, 2);
@@ -128,6 +134,7 @@ static int threat_states(struct store *s, int64_t project_id, const char *now, j
 				sev_counts[i]++;
 	}
 	json_decref(active);
+	ts_buf_free(&key);
 	if (rc != SQLITE_DONE) {
 		json_decref(states);
 		return store_fail(s, "threat states", err);
@@ -135,7 +142,8 @@ static int threat_states(struct store *s, int64_t project_id, const char *now, j
 	sqlite3_reset(st);
 	if (ret_score)
 		*ret_score = score;
-	*ret_states = states;
+	if (ret_states)
+		*ret_states = states;
 	return 0;
 }
 
@@ -214,13 +222,12 @@ int metrics_compute(struct store *s, int64_t project_id, const char *now, json_t
 	char clock[32];
 	now = clock_or(now, clock);
 	*ret_metrics = NULL;
-	json_t *states = NULL, *overdue = NULL;
+	json_t *overdue = NULL;
 	int sev[4] = {0};
 	double score = 0;
-	int rc = threat_states(s, project_id, now, &states, sev, &score, err);
+	int rc = threat_states(s, project_id, now, NULL, sev, &score, err);
 	if (rc < 0)
 		return rc;
-	json_decref(states);
 	json_t *m = json_object();
 	json_t *open = json_object();
 	for (size_t i = 0; i < TS_ARRAY_SIZE(severities); i++)

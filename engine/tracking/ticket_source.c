@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/generate/gen_state.h"
 #include "engine/generate/generate.h"
 #include "engine/tracking/marker.h"
 
 static const char SQL_TASK[] =
-    "SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, c.last_version,"
+    "SELECT c.uid, c.title, c.priority, c.due_date, c.body, c.content_hash, "
+    GEN_LAST_VERSION_SQL("c") ","
     " c.state, p.slug, x.hash, x.body, coalesce(c.marker_key, c.uid) FROM countermeasures c"
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN countermeasure_texts x ON x.hash = c.text_hash WHERE c.id = ?1";

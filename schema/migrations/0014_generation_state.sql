@@ -17,3 +17,15 @@ CREATE TABLE generation_state (
     deps       TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (project_id, kind, key)
 ) WITHOUT ROWID;
+
+-- A regeneration loads the stored threats and tasks of the components it
+-- redoes, by component (and flow).
+CREATE INDEX threats_by_component ON threats(project_id, component_key);
+CREATE INDEX threats_by_flow ON threats(project_id, flow_key) WHERE flow_key IS NOT NULL;
+CREATE INDEX countermeasures_by_component ON countermeasures(project_id, component_key);
+
+-- The summary's totals and the progress metrics read these columns alone
+-- (covering indexes: no row lookups).
+CREATE INDEX threats_progress ON threats(project_id, state, in_scope, severity, score);
+DROP INDEX countermeasures_by_status;
+CREATE INDEX countermeasures_by_status ON countermeasures(project_id, state, status, in_scope);

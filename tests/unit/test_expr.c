@@ -848,6 +848,117 @@ static void test_index_anchors(void **state)
 	expr_index_free(ix);
 }
 
+/* Records the reads an evaluation reports: ids space-separated, "*" for a
+ * walk of the whole model. */
+static void record_read(void *arg, const char *id, size_t len)
+{
+	struct ts_buf *b = arg;
+	if (id)
+		ts_buf_printf(b, "%.*s ", (int)len, id);
+	else
+		ts_buf_puts(b, "* ");
+}
+
+static void record_value(void *arg, long long v)
+{
+	ts_buf_printf(arg, "%lld,", v);
+}
+
+/* A quantifier over the whole model that reads only its own variable is
+ * memoised: same results as without the memo, evaluated once, its value
+ * reported by expr_closed_values; one that reads the component is not. */
+static void test_memo(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *src;
+		const char *closed; /* the values expr_closed_values reports */
+	} cases[] = {
+	    {"model.any(c, c.type == \"identity_provider\")", "1,"},
+	    {"model.count(c, c.type == \"sql_database\") >= 2 && component.id == \"api\"", "2,"},
+	    {"model.any(c, c.id == component.id)", ""},
+	    {"model.any_flow(f, f.destination == component.id && model.any(c, c.type == \"nope\"))",
+	     "0,"},
+	    {"model.any(c, model.any_flow(f, f.source == c.id))", "1,"},
+	};
+	static const char *const comps[] = {"web", "api", "db", "db2", "sso"};
+	struct expr_index *ix = expr_index_new(model);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		struct expr *e = parse_ok(cases[i].src);
+		struct expr_memo *memo = expr_memo_new();
+		for (size_t k = 0; k < TS_ARRAY_SIZE(comps); k++) {
+			struct expr_env plain = env_for(comps[k], NULL), memoed = plain;
+			memoed.index = ix;
+			memoed.memo = memo;
+			bool a = false, b = false;
+			struct ts_err err = {0};
+			assert_int_equal(expr_eval_bool(e, &plain, &a, &err), 0);
+			assert_int_equal(expr_eval_bool(e, &memoed, &b, &err), 0);
+			if (a != b)
+				fail_msg("%s on %s: %d without the memo, %d with it", cases[i].src,
+				         comps[k], a, b);
+		}
+		struct ts_buf got = {0};
+		ts_buf_puts(&got, "");
+		struct expr_env env = {.model = model, .index = ix, .memo = memo};
+		struct ts_err err = {0};
+		assert_int_equal(expr_closed_values(e, &env, record_value, &got, &err), 0);
+		assert_string_equal(got.data, cases[i].closed);
+		ts_buf_free(&got);
+		expr_memo_free(memo);
+		expr_free(e);
+	}
+	expr_index_free(ix);
+}
+
+/* What an evaluation reports reading: lookups and anchored flow quantifiers
+ * name their component, walks of the whole model report "*", and a memoised
+ * quantifier reports nothing. */
+static void test_deps(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *src;
+		const char *comp;
+		bool memo;
+		const char *reads;
+	} cases[] = {
+	    {"component.internet_facing == true", "api", false, ""},
+	    {"model.component(\"db\").type == \"sql_database\"", "api", false, "db "},
+	    {"model.component(\"gone\") == null", "api", false, "gone "},
+	    {"model.any_flow(f, f.destination == component.id)", "db", false, "db "},
+	    {"model.any_flow(f, f.destination == component.id && "
+	     "model.component(f.source).type == \"web_app\")",
+	     "db", false, "db api "},
+	    {"model.all_flow(f, f.source != \"x\")", "db", false, "* "},
+	    {"model.any(c, c.type == \"identity_provider\")", "db", false, "* "},
+	    {"model.any(c, c.type == \"identity_provider\")", "db", true, ""},
+	    {"model.any(c, c.id == component.id)", "db", true, "* "},
+	    {"model.components == null", "db", false, "* "},
+	};
+	struct expr_index *ix = expr_index_new(model);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(cases); i++) {
+		struct expr *e = parse_ok(cases[i].src);
+		struct expr_memo *memo = cases[i].memo ? expr_memo_new() : NULL;
+		struct ts_buf got = {0};
+		ts_buf_puts(&got, "");
+		struct expr_deps deps = {record_read, &got};
+		struct expr_env env = env_for(cases[i].comp, NULL);
+		env.index = ix;
+		env.memo = memo;
+		env.deps = &deps;
+		bool r = false;
+		struct ts_err err = {0};
+		assert_int_equal(expr_eval_bool(e, &env, &r, &err), 0);
+		if (strcmp(got.data, cases[i].reads) != 0)
+			fail_msg("%s: read '%s', want '%s'", cases[i].src, got.data, cases[i].reads);
+		ts_buf_free(&got);
+		expr_memo_free(memo);
+		expr_free(e);
+	}
+	expr_index_free(ix);
+}
+
 static bool under_valgrind(void)
 {
 	const char *p = getenv("LD_PRELOAD");
@@ -954,6 +1065,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_valid),
 	    cmocka_unit_test(test_index_anchors),
+	    cmocka_unit_test(test_memo),
+	    cmocka_unit_test(test_deps),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_operators),
