@@ -47,6 +47,25 @@ print("%.4f %d" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
+# regen_once DB [--full]: one `generate` (the regeneration), printing "wall_s
+# generation_ms snapshot_ms regenerated_components".
+regen_once() {
+	python3 - "$bin" "$work/bench.conf" "$@" <<'PY'
+import json, os, re, subprocess, sys, time
+ts, conf, db = sys.argv[1:4]
+env = dict(os.environ, THREATSYNC_TIMING="1")
+t = time.monotonic()
+p = subprocess.run([ts, "-c", conf, "--db", db, "generate", "bench", "--json"] + sys.argv[4:],
+                   capture_output=True, text=True, env=env)
+wall = time.monotonic() - t
+if p.returncode != 0:
+    sys.exit("bench: generate exited %d: %s" % (p.returncode, p.stderr))
+m = re.search(r"generation ([0-9.]+) ms, metrics snapshot ([0-9.]+) ms", p.stderr)
+reg = json.loads(p.stdout)["regenerated"]
+print("%.4f %s %s %d" % (wall, m.group(1), m.group(2), reg["components"]))
+PY
+}
+
 # The second baseline, the floor of what generate writes: the sqlite3 shell
 # copying the generated rows (threats, tasks, texts, links, outbox) into a copy
 # of the database taken before generate, in one transaction, with the same
@@ -91,4 +110,30 @@ print("%-10s %8d %10.3f %10.3f %10.3f %8.3f %10.1f %10.3f %10.1f %10.1f %8s" % (
     gen / copy if copy > 0 else 0, max(int(r1), int(r2)) / 1024.0, threats))
 PY
 	rm -f "$work/pre-$n.db" "$work/pre-$n.db-wal" "$work/pre-$n.db-shm"
+	# Regeneration after one component changed (renamed, and whether it
+	# authenticates users toggled), against a full regeneration (--full) of
+	# the same model in the same run.
+	python3 - "$model" "$work/changed-$n.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+c = m["components"][len(m["components"]) // 2]
+c["name"] += " (changed)"
+p = c.setdefault("properties", {})
+p["authenticates_users"] = not p.get("authenticates_users", False)
+json.dump(m, open(sys.argv[2], "w"))
+PY
+	"$bin" -c "$work/bench.conf" --db "$db" model import bench "$work/changed-$n.json" >/dev/null
+	regen=$(regen_once "$db")
+	"$bin" -c "$work/bench.conf" --db "$db" model import bench "$model" >/dev/null
+	"$bin" -c "$work/bench.conf" --db "$db" generate bench >/dev/null
+	full=$(regen_once "$db" --full)
+	echo "regen $n $regen $full" >>"$work/regen.txt"
 done
+# One line per size: components, then for the regeneration after one change
+# and for a full regeneration: wall seconds, generation ms, metrics snapshot
+# ms, components regenerated (THREATSYNC_TIMING and the summary).
+echo
+printf '%-6s %10s %10s %8s %8s %11s %10s %8s %8s %11s\n' regen components changed_s gen_ms snap_ms regenerated full_s gen_ms snap_ms regenerated
+while read -r tag n a b c d e f g h; do
+	printf '%-6s %10s %10s %8s %8s %11s %10s %8s %8s %11s\n' "$tag" "$n" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
+done <"$work/regen.txt"
