@@ -47,9 +47,9 @@ static void test_page_cache_released(void **state)
 	/* Another connection reading the same rows would not fill ours: read
 	 * through it, as a sync pass does. */
 	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), sum(length(x)) FROM scratch", -1,
-	                                    &st, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*), sum(length(x)) FROM scratch", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), ROWS);
 	assert_int_equal(sqlite3_column_int64(st, 1), (int64_t)ROWS * 1000);
