@@ -382,11 +382,11 @@ def main():
             warm = [m[1:] for m in mem if MEM_WARM_S <= m[0] < MEM_WARM_S + MEM_WINDOW_S]
             last = [m[1:] for m in mem if m[0] > t_end - MEM_WINDOW_S]
             figures = {}
-            for i, what in enumerate(("RSS", "anonymous")):
+            for i, what in enumerate(("RSS", "anonymous memory")):
                 w, e = median([x[i] for x in warm]), median([x[i] for x in last])
                 figures[what] = (start[i], w, e)
                 th.check(e <= w + MEM_TOLERANCE_KIB,
-                         f"{what} memory grew after the first minute: {w:.0f} KiB at "
+                         f"{what} grew after the first minute: {w:.0f} KiB at "
                          f"{MEM_WARM_S}-{MEM_WARM_S + MEM_WINDOW_S} s, {e:.0f} KiB in the "
                          f"last {MEM_WINDOW_S} s of {t_end:.0f} s (tolerance "
                          f"{MEM_TOLERANCE_KIB} KiB)")
