@@ -6,7 +6,8 @@
 # first pass is done (outbox empty, emulator quiet), the daemon is sampled for
 # IDLE_S seconds from /proc/PID: CPU used (utime + stime delta), RSS, and PSS
 # and anonymous memory from smaps_rollup (the largest of the samples taken
-# every second). See bench/README.md.
+# every second; that sample's anonymous memory split by mapping from smaps).
+# See bench/README.md.
 #
 # Usage: bench/bench_idle.sh [THREATSYNCD] [THREATSYNC]
 #   binaries default to $TS_THREATSYNCD / $TS_THREATSYNC, else build/.
@@ -113,6 +114,23 @@ def kib(path, keys):
     return out
 
 
+def anon_split():
+    """The anonymous memory by where it is mapped (KiB): the heap (brk), other
+    anonymous mappings (thread stacks, malloc arenas, large blocks) and the
+    private written pages of mapped files (the libraries' relocated data)."""
+    out = {"heap": 0, "anon": 0, "file": 0}
+    where = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split(None, 6)
+            if len(head) >= 5 and "-" in head[0] and ":" not in head[0]:
+                name = head[5].strip() if len(head) > 5 else ""
+                where = "heap" if name == "[heap]" else "file" if name.startswith("/") else "anon"
+            elif line.startswith("Anonymous:") and where:
+                out[where] += int(line.split()[1])
+    return out
+
+
 def open_rows():
     con = sqlite3.connect(db, timeout=30)
     try:
@@ -143,10 +161,13 @@ settle_requests = last
 
 t0, c0, s0 = time.monotonic(), cpu_ticks(), sched_ns()
 peak = {"VmRSS": 0, "Pss": 0, "Anonymous": 0}
+split = {"heap": 0, "anon": 0, "file": 0}  # of the sample with the most anonymous memory
 while True:
     alive()
     s = kib("/proc/%d/status" % pid, ("VmRSS",))
     s.update(kib("/proc/%d/smaps_rollup" % pid, ("Pss", "Anonymous")))
+    if s.get("Anonymous", 0) > peak["Anonymous"]:
+        split = anon_split()
     for k in peak:
         peak[k] = max(peak[k], s.get(k, 0))
     left = t0 + idle_s - time.monotonic()
@@ -158,13 +179,15 @@ reqs = emu.stats()["total"] - settle_requests
 cpu_ms = (c1 - c0) * 1000.0 / tck
 per_min = cpu_ms * 60.0 / (t1 - t0)
 print("RESULT seconds=%.1f cpu_ms=%.0f cpu_ms_per_min=%.0f sched_ms=%.1f rss_kib=%d pss_kib=%d anon_kib=%d "
+      "anon_heap_kib=%d anon_maps_kib=%d anon_files_kib=%d "
       "requests=%d first_pass_requests=%d cpu_goal=%s anon_goal=%s" % (
-          t1 - t0, cpu_ms, per_min, (s1 - s0) / 1e6, peak["VmRSS"], peak["Pss"], peak["Anonymous"], reqs,
-          settle_requests, "met" if per_min <= 60 else "not_met",
+          t1 - t0, cpu_ms, per_min, (s1 - s0) / 1e6, peak["VmRSS"], peak["Pss"], peak["Anonymous"],
+          split["heap"], split["anon"], split["file"], reqs, settle_requests, "met" if per_min <= 60 else "not_met",
           "met" if peak["Anonymous"] <= 4096 else "not_met"))
 PY
 kill -TERM "$pid"
 wait "$pid" || { echo "bench_idle.sh: the daemon did not stop cleanly" >&2; exit 1; }
 pid=
 echo "idle daemon: one project, $queued tasks pushed on the first pass, Jira emulator, default poll interval"
+echo "anonymous memory of the largest sample: anon_heap_kib the heap, anon_maps_kib other anonymous mappings (thread stacks, arenas), anon_files_kib the libraries' written pages"
 echo "CPU: utime + stime in clock ticks ($(getconf CLK_TCK)/s); sched_ms: time on CPU of all threads (schedstat, ns); peaks of 1 s samples; goal <= 60 ms CPU per minute, anonymous <= 4096 KiB"

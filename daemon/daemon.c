@@ -12,6 +12,7 @@
 
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
+#include "daemon/memory.h"
 #include "daemon/metrics.h"
 #include "daemon/uploads.h"
 #include "engine/log.h"
@@ -269,6 +270,7 @@ void daemon_reload(struct daemon *d)
 		config_free(old);
 	log_set_level((enum log_level)d->cfg->log_level);
 	d->reloads++;
+	memory_release(store_db(d->store), "reload");
 	log_info("reloaded config=%s log_level=%s connectors=%zu projects=%zu", d->config_path,
 	         log_level_name((enum log_level)d->cfg->log_level), d->cfg->n_connectors,
 	         d->cfg->n_projects);
@@ -411,6 +413,9 @@ int daemon_run(struct daemon *d)
 		log_err("scan uploads disabled (the API answers 503, the spool is not read): %s",
 		        err.msg);
 	start_httpd(d);
+	/* The quick_check of the start read the whole database into the page
+	 * cache; configuration and migrations are done with too. */
+	memory_release(store_db(d->store), "start");
 	d->state = DAEMON_RUNNING;
 	log_info("started version=%s database=%s config=%s log_level=%s watchdog_ms=%llu",
 	         TS_VERSION, d->cfg->database, d->config_path ? d->config_path : "(defaults)",

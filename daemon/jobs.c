@@ -3,6 +3,7 @@
 #include "daemon/jobs.h"
 
 #include "daemon/daemon.h"
+#include "daemon/memory.h"
 #include "daemon/sync_job.h"
 #include "engine/log.h"
 #include "engine/report/metrics.h"
@@ -36,7 +37,10 @@ void jobs_snapshot(struct daemon *d, const char *slug)
 
 static void metrics_snapshot_job_cb(void *ctx)
 {
-	jobs_snapshot(ctx, NULL);
+	struct daemon *d = ctx;
+	jobs_snapshot(d, NULL);
+	/* It read every project's rows. */
+	memory_release(store_db(d->store), "metrics snapshot");
 }
 
 static const struct cron_job table[] = {

@@ -10,6 +10,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/journal.h"
+#include "daemon/memory.h"
 #include "daemon/notify.h"
 #include "engine/config.h"
 #include "engine/log.h"
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
 
 	if (check)
 		return check_config(check_arg ? check_arg : resolve_config_path(config_arg));
+
+	memory_setup();
 
 	/* The daemon writes to stderr, which journald reads with the <N>
 	 * prefix as the priority; under systemd each event goes to the journal

@@ -10,6 +10,7 @@
 #include "connectors/sync.h"
 #include "daemon/daemon.h"
 #include "daemon/jobs.h"
+#include "daemon/memory.h"
 #include "daemon/metrics.h"
 #include "engine/log.h"
 #include "engine/tracking/outbox.h"
@@ -224,6 +225,7 @@ static void pass_done_cb(void *ud, const struct sync_report *rep)
 	/* Statuses the pass pulled in: the projects' metrics moved. */
 	if (changed)
 		jobs_snapshot(j->d, NULL);
+	memory_release(store_db(j->d->store), "sync pass");
 	if (j->stopping)
 		close_all(j);
 }

@@ -17,6 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/jobs.h"
+#include "daemon/memory.h"
 #include "engine/findings/ingest.h"
 #include "engine/library/cwe.h"
 #include "engine/library/library.h"
@@ -365,6 +366,9 @@ static void after_work_cb(uv_work_t *req, int status)
 	config_free(u->retired);
 	u->retired = NULL;
 	struct daemon *d = u->d;
+	/* The worker's catalog, library and connection are freed: their pages
+	 * go back before the next one starts. */
+	memory_release(store_db(d->store), "scan upload");
 	if (u->closing) {
 		maybe_free(u);
 	} else {
