@@ -17,6 +17,8 @@ struct model_typeinfo;
 
 /* Largest library file accepted, in bytes. */
 #define LIBRARY_FILE_MAX (4 * 1024 * 1024)
+/* Longest "unconditional" reason of a threat, in bytes (one sentence). */
+#define LIBRARY_UNCONDITIONAL_MAX 400
 
 enum lib_kind { LIB_KIND_PROCESS, LIB_KIND_STORE, LIB_KIND_ACTOR };
 /* A system-scoped threat holds once for the whole model ("*") when a component
@@ -60,6 +62,10 @@ struct lib_threat {
 	enum lib_scope scope;
 	const char *condition_src;    /* NULL when the threat has no condition */
 	const struct expr *condition; /* parsed condition; NULL when none */
+	/* Why a threat without a condition holds for every component (flow) of
+	 * its types, one sentence; NULL when not given (lint: an error when
+	 * the condition is missing too). */
+	const char *unconditional;
 	const char *severity;         /* "critical" | "high" | "medium" | "low" */
 	int severity_rank;            /* critical 4 .. low 1 */
 	const char *likelihood;       /* "high" | "medium" | "low" */
