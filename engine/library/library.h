@@ -104,6 +104,10 @@ struct lib_stack {
 	const struct lib_stack *belongs_to;   /* the broader stack (dotnet), or NULL */
 	const char **synonyms;                /* other names resolved to id */
 	size_t n_synonyms;
+	/* The component types a profile's stack is put on at model init
+	 * (library_stack_fits); none: those of the broader stack. */
+	const char **component_types;
+	size_t n_component_types;
 	const char *file; /* NULL for the built-in "generic" */
 	const char *path;
 };
@@ -217,6 +221,12 @@ size_t library_n_countermeasures(const struct library *lib);
 const struct lib_countermeasure *library_countermeasure_at(const struct library *lib, size_t i);
 size_t library_n_stacks(const struct library *lib);
 const struct lib_stack *library_stack_at(const struct library *lib, size_t i);
+/* Whether a profile's stack s belongs on a component of type type_id at model
+ * init: a type its component_types list, or else the nearest broader stack's
+ * (belongs_to); a stack with none along its chain (a cloud such as aws) fits
+ * every type that is not an actor, and generic fits none. */
+bool library_stack_fits(const struct library *lib, const struct lib_stack *s,
+                        const char *type_id);
 size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 
