@@ -447,11 +447,11 @@ static void test_demos_generate(void **state)
 	} want[] = {
 	    {"generic-cms.json", 54, 68,
 	     "Threat model has elements of unknown technology: Databse, Admin"},
-	    {"iot-device.json", 121, 145,
+	    {"iot-device.json", 120, 144,
 	     "Threat model has elements of unknown technology: Cloud integration, Browser"},
 	    {"online-game.json", 130, 171,
 	     "Threat model has elements of unknown technology: Browser, Customer Support, Lobby"},
-	    {"v2-threat-model.json", 81, 101, NULL},
+	    {"v2-threat-model.json", 80, 100, NULL},
 	    {"payment-online.json", 76, 87,
 	     "Threat model has elements of unknown technology: Customer Client"},
 	};
