@@ -53,6 +53,18 @@ static void test_shipped_stacks(void **state)
 	assert_string_equal(library_stack(lib, "generic")->kind_name, "generic");
 	assert_null(library_stack(lib, "pci-dss"));
 	assert_null(library_stack(lib, "Dotnet"));
+	/* Where model init puts a profile's stack: the types a stack lists, else
+	 * its broader stack's; with none along the chain, any non-actor. */
+	assert_true(library_stack_fits(lib, library_stack(lib, "aspnetcore"), "rest_api"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "dotnet"), "spa"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "react"), "spa"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "react"), "rest_api"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "postgresql"), "sql_database"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "postgres"), "web_app"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "aws"), "object_storage"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "aws"), "user"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "generic"), "web_app"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "go"), "no_such_type"));
 	size_t blocks = 0;
 	for (size_t i = 0; i < library_n_countermeasures(lib); i++) {
 		const struct lib_countermeasure *c = library_countermeasure_at(lib, i);
@@ -115,6 +127,7 @@ static void test_stack_lint(void **state)
 	char *want = ts_asprintf(
 	    "e stacks.json $.stacks[6].id must be a lower-case name ([a-z0-9][a-z0-9_.+-]*, at "
 	    "most 64 characters)\n"
+	    "e stacks.json $.stacks[6].component_types[1] unknown component type \"mainframe\"\n"
 	    "e stacks.json $.stacks[4].kind only the stack \"generic\" is of kind generic\n"
 	    "e stacks.json $.stacks[0].synonyms \"gopher\" already names the stack \"gopher\" "
 	    "(%s/stacks.json at $.stacks[1])\n"
