@@ -66,10 +66,10 @@ struct lib_threat {
 	 * its types, one sentence; NULL when not given (lint: an error when
 	 * the condition is missing too). */
 	const char *unconditional;
-	const char *severity;         /* "critical" | "high" | "medium" | "low" */
-	int severity_rank;            /* critical 4 .. low 1 */
-	const char *likelihood;       /* "high" | "medium" | "low" */
-	int likelihood_rank;          /* high 3 .. low 1 */
+	const char *severity;   /* "critical" | "high" | "medium" | "low" */
+	int severity_rank;      /* critical 4 .. low 1 */
+	const char *likelihood; /* "high" | "medium" | "low" */
+	int likelihood_rank;    /* high 3 .. low 1 */
 	const int *cwe;
 	size_t n_cwe;
 	const int *capec;
@@ -100,9 +100,9 @@ struct lib_stack {
 	const char *id;   /* "aspnetcore": [a-z0-9][a-z0-9_.+-]*, at most 64 */
 	const char *name; /* display name, "ASP.NET Core" */
 	enum lib_stack_kind kind;
-	const char *kind_name;                /* "language", "framework", ... */
-	const struct lib_stack *belongs_to;   /* the broader stack (dotnet), or NULL */
-	const char **synonyms;                /* other names resolved to id */
+	const char *kind_name;              /* "language", "framework", ... */
+	const struct lib_stack *belongs_to; /* the broader stack (dotnet), or NULL */
+	const char **synonyms;              /* other names resolved to id */
 	size_t n_synonyms;
 	/* The component types a profile's stack is put on at model init
 	 * (library_stack_fits); none: those of the broader stack. */
@@ -225,8 +225,7 @@ const struct lib_stack *library_stack_at(const struct library *lib, size_t i);
  * init: a type its component_types list, or else the nearest broader stack's
  * (belongs_to); a stack with none along its chain (a cloud such as aws) fits
  * every type that is not an actor, and generic fits none. */
-bool library_stack_fits(const struct library *lib, const struct lib_stack *s,
-                        const char *type_id);
+bool library_stack_fits(const struct library *lib, const struct lib_stack *s, const char *type_id);
 size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 

@@ -32,8 +32,8 @@ bool lib_stack_shape(const char *s)
  * belongs_to is resolved later, once every stack is known. */
 static bool validate_stack(struct lib_vctx *v, struct lib_stack *s)
 {
-	static const char *const keys[] = {"id",       "name",           "kind", "belongs_to",
-	                                   "synonyms", "component_types"};
+	static const char *const keys[] = {"id",         "name",     "kind",
+	                                   "belongs_to", "synonyms", "component_types"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	s->id = lib_v_str(v, "id", true);
 	if (s->id && !lib_stack_shape(s->id))
@@ -214,8 +214,7 @@ const struct lib_stack *library_stack(const struct library *lib, const char *nam
 	return i ? &lib->stacks[json_integer_value(i)] : NULL;
 }
 
-bool library_stack_fits(const struct library *lib, const struct lib_stack *s,
-                        const char *type_id)
+bool library_stack_fits(const struct library *lib, const struct lib_stack *s, const char *type_id)
 {
 	const struct lib_component_type *t = library_component_type(lib, type_id);
 	if (!s || !t || s->kind == LIB_STACK_GENERIC)

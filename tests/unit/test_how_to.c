@@ -541,15 +541,14 @@ static void test_model_init_stack(void **state)
 		fail_msg("generate: %d %s", rc, e);
 	free(o);
 	free(e);
-	assert_int_equal(tu_cli(&o, &e, "-c", conf, "--db", db, "countermeasures", "shop", "--json",
-	                        NULL),
-	                 0);
+	assert_int_equal(
+	    tu_cli(&o, &e, "-c", conf, "--db", db, "countermeasures", "shop", "--json", NULL), 0);
 	json_t *doc = json_loads(o, 0, NULL);
 	assert_non_null(doc);
 	json_t *task = NULL;
 	json_array_foreach (json_object_get(doc, "countermeasures"), i, c)
-		if (strcmp(json_string_value(json_object_get(c, "id")), "C-DEPENDENCY-SCANNING@web") ==
-		    0)
+		if (strcmp(json_string_value(json_object_get(c, "id")),
+		           "C-DEPENDENCY-SCANNING@web") == 0)
 			task = c;
 	assert_non_null(task);
 	json_t *details = json_object_get(task, "details");

@@ -120,8 +120,9 @@ static void test_shipped_library(void **state)
 	assert_string_equal(csrf->severity, "medium");
 	assert_int_equal(csrf->cwe[0], 352);
 	assert_non_null(csrf->condition);
-	assert_string_equal(csrf->condition_src,
-	                    "component.authenticates_users == true || component.cookie_sessions == true");
+	assert_string_equal(
+	    csrf->condition_src,
+	    "component.authenticates_users == true || component.cookie_sessions == true");
 
 	const struct lib_countermeasure *tls = library_countermeasure(lib, "C-TLS-EVERYWHERE");
 	assert_non_null(tls);
