@@ -8,7 +8,8 @@ read it, so that neither can drift from the library:
     "vocabulary:end" markers;
   - schema/model.schema.json: the typed, described properties of components,
     flows and data assets (an entry the schema already constrains further,
-    with an enum or as computed, keeps that constraint).
+    with an enum, as computed or as one of several shapes, keeps that
+    constraint).
 
 usage: gen-vocabulary-docs.py [--check] SOURCE_DIR
   --check: write nothing; exit 1 naming each file that differs from what would
@@ -101,8 +102,8 @@ def model_schema(src, props):
         desc = p["description"]
         if p.get("values"):
             desc += " Conditions of the library compare it with: %s." % ", ".join(p["values"])
-        if "not" in entry or "enum" in entry:
-            new = dict(entry)  # computed, or already constrained further
+        if "not" in entry or "enum" in entry or "anyOf" in entry:
+            new = dict(entry)  # computed, constrained further, or of several shapes
         else:
             new = dict(JSON_TYPES[p["type"]])
         new["description"] = desc

@@ -903,6 +903,41 @@ static void expand_rules(struct expansion *x)
 	}
 }
 
+/* Puts the profile's stacks on the components they fit (library_stack_fits):
+ * their ids, in the profile's order, as the component's "stack" property, so
+ * that its tasks show those stacks' how-tos. A component whose blueprint entry
+ * or rules already set "stack" keeps it. */
+static void expand_stacks(const struct library *lib, struct expansion *x)
+{
+	const char *id;
+	json_t *c;
+	json_object_foreach (x->comp_by_id, id, c) {
+		json_t *props = json_object_get(c, "properties");
+		if (json_object_get(props, "stack"))
+			continue;
+		const char *type = json_string_value(json_object_get(c, "type"));
+		json_t *stack = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach (json_object_get(x->profile, "stack"), i, e) {
+			const struct lib_stack *s = library_stack(lib, json_string_value(e));
+			if (!s || !type || !library_stack_fits(lib, s, type))
+				continue;
+			bool have = false;
+			size_t j;
+			json_t *h;
+			json_array_foreach (stack, j, h)
+				have = have || strcmp(json_string_value(h), s->id) == 0;
+			if (!have)
+				json_array_append_new(stack, json_string(s->id));
+		}
+		if (json_array_size(stack) > 0)
+			json_object_set_new(props, "stack", stack);
+		else
+			json_decref(stack);
+	}
+}
+
 /* The model's project from the profile (new object). */
 static json_t *expand_project(const json_t *profile, const char *pname)
 {
@@ -955,6 +990,7 @@ int blueprint_expand(const struct library *lib, json_t *profile, json_t **ret_mo
 	json_t *flows = expand_flows(&x);
 	json_t *assets = expand_assets(&x);
 	expand_rules(&x);
+	expand_stacks(lib, &x);
 	json_t *model = json_object();
 	json_object_set_new(model, "format", json_string(MODEL_FORMAT_ID));
 	json_object_set_new(model, "project", expand_project(profile, pname));

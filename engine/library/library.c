@@ -1175,7 +1175,7 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	static const char *const keys[] = {
 	    "id",         "title", "aliases",         "description", "stride",
 	    "applies_to", "scope", "condition",       "severity",    "likelihood",
-	    "cwe",        "capec", "countermeasures", "detected_by"};
+	    "cwe",        "capec", "countermeasures", "detected_by", "unconditional"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	t->id = lib_v_str(v, "id", true);
 	if (t->id && !id_shape(t->id, 'T'))
@@ -1188,6 +1188,14 @@ static bool validate_threat(struct lib_vctx *v, struct lib_threat *t)
 	t->applies_to = lib_v_str_list(v, "applies_to", true, &t->n_applies_to);
 	v_known_types(v, "applies_to", t->applies_to, t->n_applies_to);
 	validate_scope(v, t);
+	t->unconditional = lib_v_str(v, "unconditional", false);
+	if (t->unconditional && strlen(t->unconditional) > LIBRARY_UNCONDITIONAL_MAX)
+		lib_verr(v, "unconditional", "must be one sentence of at most %d bytes",
+		         LIBRARY_UNCONDITIONAL_MAX);
+	if (t->unconditional && t->condition_src)
+		lib_verr(v, "unconditional",
+		         "a threat with a condition does not say why it is unconditional: "
+		         "drop one of the two");
 	int sev = lib_v_enum(v, "severity", severity_names, 4, true, 0);
 	if (sev >= 0) {
 		t->severity = severity_names[sev];

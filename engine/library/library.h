@@ -19,6 +19,8 @@ struct model_typeinfo;
 
 /* Largest library file accepted, in bytes. */
 #define LIBRARY_FILE_MAX (4 * 1024 * 1024)
+/* Longest "unconditional" reason of a threat, in bytes (one sentence). */
+#define LIBRARY_UNCONDITIONAL_MAX 400
 
 enum lib_kind { LIB_KIND_PROCESS, LIB_KIND_STORE, LIB_KIND_ACTOR };
 /* A system-scoped threat holds once for the whole model ("*") when a component
@@ -62,10 +64,14 @@ struct lib_threat {
 	enum lib_scope scope;
 	const char *condition_src;    /* NULL when the threat has no condition */
 	const struct expr *condition; /* parsed condition; NULL when none */
-	const char *severity;         /* "critical" | "high" | "medium" | "low" */
-	int severity_rank;            /* critical 4 .. low 1 */
-	const char *likelihood;       /* "high" | "medium" | "low" */
-	int likelihood_rank;          /* high 3 .. low 1 */
+	/* Why a threat without a condition holds for every component (flow) of
+	 * its types, one sentence; NULL when not given (lint: an error when
+	 * the condition is missing too). */
+	const char *unconditional;
+	const char *severity;   /* "critical" | "high" | "medium" | "low" */
+	int severity_rank;      /* critical 4 .. low 1 */
+	const char *likelihood; /* "high" | "medium" | "low" */
+	int likelihood_rank;    /* high 3 .. low 1 */
 	const int *cwe;
 	size_t n_cwe;
 	const int *capec;
@@ -96,10 +102,14 @@ struct lib_stack {
 	const char *id;   /* "aspnetcore": [a-z0-9][a-z0-9_.+-]*, at most 64 */
 	const char *name; /* display name, "ASP.NET Core" */
 	enum lib_stack_kind kind;
-	const char *kind_name;                /* "language", "framework", ... */
-	const struct lib_stack *belongs_to;   /* the broader stack (dotnet), or NULL */
-	const char **synonyms;                /* other names resolved to id */
+	const char *kind_name;              /* "language", "framework", ... */
+	const struct lib_stack *belongs_to; /* the broader stack (dotnet), or NULL */
+	const char **synonyms;              /* other names resolved to id */
 	size_t n_synonyms;
+	/* The component types a profile's stack is put on at model init
+	 * (library_stack_fits); none: those of the broader stack. */
+	const char **component_types;
+	size_t n_component_types;
 	const char *file; /* NULL for the built-in "generic" */
 	const char *path;
 };
@@ -217,6 +227,11 @@ size_t library_n_countermeasures(const struct library *lib);
 const struct lib_countermeasure *library_countermeasure_at(const struct library *lib, size_t i);
 size_t library_n_stacks(const struct library *lib);
 const struct lib_stack *library_stack_at(const struct library *lib, size_t i);
+/* Whether a profile's stack s belongs on a component of type type_id at model
+ * init: a type its component_types list, or else the nearest broader stack's
+ * (belongs_to); a stack with none along its chain (a cloud such as aws) fits
+ * every type that is not an actor, and generic fits none. */
+bool library_stack_fits(const struct library *lib, const struct lib_stack *s, const char *type_id);
 size_t library_n_blueprints(const struct library *lib);
 const struct lib_blueprint *library_blueprint_at(const struct library *lib, size_t i);
 

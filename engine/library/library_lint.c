@@ -122,6 +122,23 @@ static void extra_warnings(const struct library *lib, struct lib_diag *d)
 	free(used);
 }
 
+/* Every threat says when it applies: a condition, or in "unconditional" why
+ * it holds for every component of its types. A broad threat without either
+ * fires where a reviewer would call it out of place, so this is an error. */
+static void condition_audit(const struct library *lib, struct lib_diag *d)
+{
+	for (size_t i = 0; i < library_n_threats(lib); i++) {
+		const struct lib_threat *t = library_threat_at(lib, i);
+		if (t->condition || t->unconditional)
+			continue;
+		lib_diag_add(d, false, TS_E_INVALID, t->file, t->path,
+		             "threat \"%s\" has neither a condition nor an \"unconditional\" "
+		             "reason: add a condition naming what makes it possible, or say in "
+		             "one sentence why it holds for every component of its types",
+		             t->id);
+	}
+}
+
 /* ---- the declared vocabulary ------------------------------------------ */
 
 static const char *const scope_names[] = {"component", "flow", "project", "asset"};
@@ -351,7 +368,7 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
                               json_t *covered)
 {
 	size_t nt = library_n_threats(lib);
-	size_t t_cwe = 0, t_capec = 0, t_cond = 0;
+	size_t t_cwe = 0, t_capec = 0, t_cond = 0, t_uncond = 0;
 	json_t *stride =
 	    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "S", 0, "T", 0, "R", 0, "I", 0, "D", 0, "E", 0);
 	json_t *sev =
@@ -362,6 +379,7 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
 		t_cwe += t->n_cwe > 0;
 		t_capec += t->n_capec > 0;
 		t_cond += t->condition != NULL;
+		t_uncond += t->unconditional != NULL;
 		for (const char *s = t->stride; *s; s++) {
 			char k[2] = {*s, '\0'};
 			bump(stride, k);
@@ -376,6 +394,7 @@ static void threat_statistics(const struct library *lib, json_t *completeness, j
 	json_object_set_new(completeness, "threats_with_cwe", ratio(t_cwe, nt));
 	json_object_set_new(completeness, "threats_with_capec", ratio(t_capec, nt));
 	json_object_set_new(completeness, "threats_with_condition", ratio(t_cond, nt));
+	json_object_set_new(completeness, "threats_unconditional", ratio(t_uncond, nt));
 	json_object_set_new(coverage, "stride", stride);
 	json_object_set_new(coverage, "severity", sev);
 	json_object_set_new(coverage, "scope", scope);
@@ -493,6 +512,7 @@ int library_lint(const char *const *dirs, size_t n_dirs, const struct library_li
 	if (asvs)
 		check_catalog(lib, &d, "owasp-asvs", asvs, false);
 	extra_warnings(lib, &d);
+	condition_audit(lib, &d);
 	lib_lint_duplicates(lib, dirs, n_dirs, &d);
 	vocabulary_check(lib, &d, opts);
 

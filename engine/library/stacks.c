@@ -32,7 +32,8 @@ bool lib_stack_shape(const char *s)
  * belongs_to is resolved later, once every stack is known. */
 static bool validate_stack(struct lib_vctx *v, struct lib_stack *s)
 {
-	static const char *const keys[] = {"id", "name", "kind", "belongs_to", "synonyms"};
+	static const char *const keys[] = {"id",         "name",     "kind",
+	                                   "belongs_to", "synonyms", "component_types"};
 	lib_v_keys(v, keys, TS_ARRAY_SIZE(keys));
 	s->id = lib_v_str(v, "id", true);
 	if (s->id && !lib_stack_shape(s->id))
@@ -64,6 +65,16 @@ static bool validate_stack(struct lib_vctx *v, struct lib_stack *s)
 			             "\"%s\" must be a lower-case name ([a-z0-9][a-z0-9_.+-]*, at "
 			             "most 64 characters)",
 			             s->synonyms[i]);
+			free(p2);
+			free(p);
+		}
+	s->component_types = lib_v_str_list(v, "component_types", false, &s->n_component_types);
+	for (size_t i = 0; i < s->n_component_types; i++)
+		if (!library_component_type(v->lib, s->component_types[i])) {
+			char *p = lib_path_key(v->path, "component_types");
+			char *p2 = lib_path_index(p, i);
+			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p2,
+			             "unknown component type \"%s\"", s->component_types[i]);
 			free(p2);
 			free(p);
 		}
@@ -129,6 +140,7 @@ void lib_stacks_load(struct library *lib, struct lib_diag *d, const struct lib_e
 		memset(s, 0, sizeof(*s));
 		if (!validate_stack(&vc, s)) {
 			free((void *)s->synonyms);
+			free((void *)s->component_types);
 			continue;
 		}
 		s->file = v[i].file;
@@ -178,8 +190,10 @@ void lib_stacks_load(struct library *lib, struct lib_diag *d, const struct lib_e
 
 void lib_stacks_free(struct library *lib)
 {
-	for (size_t i = 0; i < lib->n_stacks; i++)
+	for (size_t i = 0; i < lib->n_stacks; i++) {
 		free((void *)lib->stacks[i].synonyms);
+		free((void *)lib->stacks[i].component_types);
+	}
 	free(lib->stacks);
 	json_decref(lib->stack_names);
 }
@@ -198,6 +212,23 @@ const struct lib_stack *library_stack(const struct library *lib, const char *nam
 {
 	json_t *i = name ? json_object_get(lib->stack_names, name) : NULL;
 	return i ? &lib->stacks[json_integer_value(i)] : NULL;
+}
+
+bool library_stack_fits(const struct library *lib, const struct lib_stack *s, const char *type_id)
+{
+	const struct lib_component_type *t = library_component_type(lib, type_id);
+	if (!s || !t || s->kind == LIB_STACK_GENERIC)
+		return false;
+	const struct lib_stack *x = s;
+	for (size_t k = 0; x && k < STACK_DEPTH_MAX; k++, x = x->belongs_to) {
+		if (x->n_component_types == 0)
+			continue;
+		for (size_t i = 0; i < x->n_component_types; i++)
+			if (strcmp(x->component_types[i], type_id) == 0)
+				return true;
+		return false;
+	}
+	return t->kind != LIB_KIND_ACTOR;
 }
 
 /* Adds the stack name names, compared without regard to case (tags are

@@ -53,6 +53,18 @@ static void test_shipped_stacks(void **state)
 	assert_string_equal(library_stack(lib, "generic")->kind_name, "generic");
 	assert_null(library_stack(lib, "pci-dss"));
 	assert_null(library_stack(lib, "Dotnet"));
+	/* Where model init puts a profile's stack: the types a stack lists, else
+	 * its broader stack's; with none along the chain, any non-actor. */
+	assert_true(library_stack_fits(lib, library_stack(lib, "aspnetcore"), "rest_api"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "dotnet"), "spa"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "react"), "spa"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "react"), "rest_api"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "postgresql"), "sql_database"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "postgres"), "web_app"));
+	assert_true(library_stack_fits(lib, library_stack(lib, "aws"), "object_storage"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "aws"), "user"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "generic"), "web_app"));
+	assert_false(library_stack_fits(lib, library_stack(lib, "go"), "no_such_type"));
 	size_t blocks = 0;
 	for (size_t i = 0; i < library_n_countermeasures(lib); i++) {
 		const struct lib_countermeasure *c = library_countermeasure_at(lib, i);
@@ -115,6 +127,7 @@ static void test_stack_lint(void **state)
 	char *want = ts_asprintf(
 	    "e stacks.json $.stacks[6].id must be a lower-case name ([a-z0-9][a-z0-9_.+-]*, at "
 	    "most 64 characters)\n"
+	    "e stacks.json $.stacks[6].component_types[1] unknown component type \"mainframe\"\n"
 	    "e stacks.json $.stacks[4].kind only the stack \"generic\" is of kind generic\n"
 	    "e stacks.json $.stacks[0].synonyms \"gopher\" already names the stack \"gopher\" "
 	    "(%s/stacks.json at $.stacks[1])\n"
@@ -483,6 +496,79 @@ static void test_portal_ticket_golden(void **state)
 	free(dir);
 }
 
+/* model init puts the profile's stacks on the components they fit: the shop
+ * profile (dotnet, postgres, redis) gives its web application "dotnet", its
+ * database "postgres" and its session store "redis", the users none; after
+ * generate, the web application's dependency-scanning task shows the .NET
+ * how-to (and the one for any stack), and names Go among the others. */
+static void test_model_init_stack(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *conf = write_conf(dir, NULL);
+	char *db = ts_asprintf("%s/db.sqlite", dir);
+	char *prof = ts_asprintf("%s/examples/profiles/shop.json", tu_env("TS_SOURCE_DIR"));
+	char *out = ts_asprintf("%s/shop.model.json", dir);
+	char *o = NULL, *e = NULL;
+	int rc = tu_cli(&o, &e, "-c", conf, "--db", db, "model", "init", "shop", "--profile", prof,
+	                "--out", out, NULL);
+	if (rc != 0)
+		fail_msg("model init: %d %s", rc, e);
+	free(o);
+	free(e);
+	char *text = tu_read_file(out);
+	json_t *model = json_loads(text, 0, NULL);
+	assert_non_null(model);
+	struct ts_buf got = {0};
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(model, "components"), i, c) {
+		json_t *stack = json_object_get(json_object_get(c, "properties"), "stack");
+		ts_buf_printf(&got, "%s=", json_string_value(json_object_get(c, "id")));
+		size_t k;
+		json_t *n;
+		json_array_foreach (stack, k, n)
+			ts_buf_printf(&got, "%s%s", k ? "," : "", json_string_value(n));
+		ts_buf_puts(&got, " ");
+	}
+	assert_string_equal(got.data, "user= admin= cdn= waf= lb= web=dotnet sessions=redis "
+	                              "db=postgres payments=dotnet psp= mailer= secrets= logs= ");
+	free(got.data);
+	json_decref(model);
+	free(text);
+	rc = tu_cli(&o, &e, "-c", conf, "--db", db, "generate", "shop", NULL);
+	if (rc != 0)
+		fail_msg("generate: %d %s", rc, e);
+	free(o);
+	free(e);
+	assert_int_equal(
+	    tu_cli(&o, &e, "-c", conf, "--db", db, "countermeasures", "shop", "--json", NULL), 0);
+	json_t *doc = json_loads(o, 0, NULL);
+	assert_non_null(doc);
+	json_t *task = NULL;
+	json_array_foreach (json_object_get(doc, "countermeasures"), i, c)
+		if (strcmp(json_string_value(json_object_get(c, "id")),
+		           "C-DEPENDENCY-SCANNING@web") == 0)
+			task = c;
+	assert_non_null(task);
+	json_t *details = json_object_get(task, "details");
+	char *own = stacks_of(json_object_get(details, "how_to"));
+	char *others = stacks_of(json_object_get(details, "other_stacks"));
+	assert_string_equal(own, "dotnet generic");
+	assert_string_equal(others, "node python java go github gitlab docker");
+	free(own);
+	free(others);
+	json_decref(doc);
+	free(o);
+	free(e);
+	free(out);
+	free(prof);
+	free(db);
+	free(conf);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 /* other_stacks = none: the same blocks, the others not named; all: every
  * block in library order, nothing named. */
 static void check_option(const char *generation, const char *want_own, const char *want_others)
@@ -586,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_blueprint_unknown_stack),
 	    cmocka_unit_test(test_generation_config),
 	    cmocka_unit_test(test_portal_ticket_golden),
+	    cmocka_unit_test(test_model_init_stack),
 	    cmocka_unit_test(test_option_links),
 	    cmocka_unit_test(test_option_none),
 	    cmocka_unit_test(test_option_all),

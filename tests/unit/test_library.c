@@ -120,7 +120,9 @@ static void test_shipped_library(void **state)
 	assert_string_equal(csrf->severity, "medium");
 	assert_int_equal(csrf->cwe[0], 352);
 	assert_non_null(csrf->condition);
-	assert_string_equal(csrf->condition_src, "component.authenticates_users == true");
+	assert_string_equal(
+	    csrf->condition_src,
+	    "component.authenticates_users == true || component.cookie_sessions == true");
 
 	const struct lib_countermeasure *tls = library_countermeasure(lib, "C-TLS-EVERYWHERE");
 	assert_non_null(tls);
@@ -327,6 +329,7 @@ static char *mini_library(void)
 	                   "{\"id\": \"T-B\", \"title\": \"B\", \"description\": \"d\", "
 	                   "\"stride\": [\"D\"], \"applies_to\": [\"sql_database\"], "
 	                   "\"scope\": \"flow\", \"severity\": \"low\", \"likelihood\": \"low\", "
+	                   "\"unconditional\": \"Every flow to a database carries queries.\", "
 	                   "\"countermeasures\": [\"C-A\", \"C-B\"]}]}"));
 	free(p);
 	free(q);
@@ -508,6 +511,7 @@ static void test_lint_stats(void **state)
 	assert_int_equal(json_integer_value(get_path(c, "threats_with_cwe", "total")), 2);
 	assert_true(json_real_value(get_path(c, "threats_with_cwe", "ratio")) == 0.5);
 	assert_true(json_real_value(get_path(c, "threats_with_condition", "ratio")) == 0.5);
+	assert_int_equal(json_integer_value(get_path(c, "threats_unconditional", "count")), 1);
 	assert_true(json_real_value(get_path(c, "countermeasures_with_acceptance_test", "ratio")) ==
 	            0.5);
 	assert_true(json_real_value(get_path(c, "countermeasures_with_satisfied_by", "ratio")) ==
@@ -539,6 +543,62 @@ static void test_lint_stats(void **state)
 	free(q);
 	tu_rmrf(dir);
 	free(dir);
+}
+
+/* Every threat has a condition or says why it is unconditional: neither is
+ * an error of the lint (not of loading, so that a team's overlay still
+ * loads); both, or a reason longer than one sentence, an error of loading. */
+static void test_lint_condition_audit(void **state)
+{
+	(void)state;
+	char *dir = mini_library();
+	char *q = ts_asprintf("%s/threats", dir);
+	free(tu_write_file(q, "c.json", THREAT("")));
+	const char *dirs[1] = {dir};
+	struct library *lib = NULL;
+	struct ts_err err = {0};
+	if (library_load(dirs, 1, &lib, &err) < 0)
+		fail_msg("%s", err.msg);
+	library_free(lib);
+	json_t *rep = NULL;
+	assert_int_equal(library_lint(dirs, 1, NULL, &rep, &err), 0);
+	assert_false(json_is_true(json_object_get(rep, "ok")));
+	json_t *errs = json_object_get(rep, "errors");
+	assert_int_equal(json_array_size(errs), 1);
+	json_t *e0 = json_array_get(errs, 0);
+	assert_string_equal(json_string_value(json_object_get(e0, "path")), "$.threats[0]");
+	assert_non_null(strstr(json_string_value(json_object_get(e0, "file")), "threats/c.json"));
+	assert_string_equal(json_string_value(json_object_get(e0, "message")),
+	                    "threat \"T-X\" has neither a condition nor an \"unconditional\" "
+	                    "reason: add a condition naming what makes it possible, or say in one "
+	                    "sentence why it holds for every component of its types");
+	json_t *c = json_object_get(rep, "completeness");
+	assert_int_equal(json_integer_value(get_path(c, "threats_unconditional", "count")), 1);
+	assert_int_equal(json_integer_value(get_path(c, "threats_unconditional", "total")), 3);
+	json_decref(rep);
+	free(q);
+	tu_rmrf(dir);
+	free(dir);
+
+	expect_error("threats/c.json",
+	             THREAT(", \"condition\": \"component.internet_facing\", "
+	                    "\"unconditional\": \"Always.\""),
+	             "$.threats[0].unconditional: a threat with a condition does not say why it "
+	             "is unconditional: drop one of the two");
+	expect_error("threats/c.json", THREAT(", \"unconditional\": \"\""),
+	             "$.threats[0].unconditional: must be a non-empty string");
+	char long_reason[LIBRARY_UNCONDITIONAL_MAX + 2];
+	memset(long_reason, 'a', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	char *doc = ts_asprintf("{\"threats\": [{\"id\": \"T-X\", \"title\": \"X\", "
+	                        "\"description\": \"d\", \"stride\": [\"S\"], \"applies_to\": "
+	                        "[\"web_app\"], \"scope\": \"component\", \"severity\": \"low\", "
+	                        "\"likelihood\": \"low\", \"countermeasures\": [\"C-A\"], "
+	                        "\"unconditional\": \"%s\"}]}",
+	                        long_reason);
+	expect_error("threats/c.json", doc,
+	             "$.threats[0].unconditional: must be one sentence of at most 400 bytes");
+	free(doc);
 }
 
 static void test_lint_catalogs(void **state)
@@ -860,7 +920,7 @@ int main(void)
 	    cmocka_unit_test(test_lint_stats),        cmocka_unit_test(test_lint_catalogs),
 	    cmocka_unit_test(test_compliance_shapes), cmocka_unit_test(test_find_provider),
 	    cmocka_unit_test(test_cli_lint),          cmocka_unit_test(test_startleft_vocabulary),
-	    cmocka_unit_test(test_container_types),
+	    cmocka_unit_test(test_container_types),   cmocka_unit_test(test_lint_condition_audit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

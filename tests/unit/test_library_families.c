@@ -142,6 +142,9 @@ static const char *const want_realtime[] = {
     "T-WS-UNAUTHENTICATED-UPGRADE@realtime",
 };
 
+/* The knowledge base holds customer tickets (personal data): other users'
+ * chunks and recoverable embeddings matter there; the index of the public
+ * product manual gets only poisoning and exposure. */
 static const char *const want_agents[] = {
     "T-AGENT-DATA-EXFILTRATION@assistant",
     "T-AGENT-INDIRECT-PROMPT-INJECTION@assistant",
@@ -157,7 +160,9 @@ static const char *const want_agents[] = {
     "T-MCP-UNAUTHENTICATED-ENDPOINT@tickets_mcp",
     "T-VECTOR-CROSS-TENANT-RETRIEVAL@kb_index",
     "T-VECTOR-EMBEDDING-INVERSION@kb_index",
+    "T-VECTOR-POISONING@docs_index",
     "T-VECTOR-POISONING@kb_index",
+    "T-VECTOR-STORE-EXPOSED@docs_index",
     "T-VECTOR-STORE-EXPOSED@kb_index",
 };
 

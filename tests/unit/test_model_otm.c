@@ -96,12 +96,12 @@ struct real_file {
  * four subnets are trust zones (2 + 5 zones, 17 components); its 6 flows from
  * the VPC's address range are left out with a warning each. */
 static const struct real_file real_files[] = {
-    {"EXAMPLE.json", 4, 2, 2, 1, 2, 1, 1, 49, 59, 1},
-    {"startleft-cloudformation.otm", 17, 16, 7, 0, 0, 6, 0, 123, 147, 0},
-    {"startleft-tfplan-official.otm", 8, 8, 1, 0, 0, 0, 0, 48, 63, 0},
-    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 0, 0, 109, 142, 0},
-    {"startleft-lucid-aws-vpc.otm", 9, 8, 4, 0, 0, 0, 0, 54, 73, 0},
-    {"startleft-mtmt-example.otm", 4, 6, 2, 43, 43, 24, 0, 83, 94, 0},
+    {"EXAMPLE.json", 4, 2, 2, 1, 2, 1, 1, 40, 49, 1},
+    {"startleft-cloudformation.otm", 17, 16, 7, 0, 0, 6, 0, 113, 136, 0},
+    {"startleft-tfplan-official.otm", 8, 8, 1, 0, 0, 0, 0, 42, 56, 0},
+    {"startleft-mtmt-empty-types.otm", 6, 0, 2, 0, 0, 0, 0, 85, 111, 0},
+    {"startleft-lucid-aws-vpc.otm", 9, 8, 4, 0, 0, 0, 0, 51, 70, 0},
+    {"startleft-mtmt-example.otm", 4, 6, 2, 43, 43, 24, 0, 75, 85, 0},
 };
 
 static json_t *import_file(const char *name, json_t **ret_warnings, char **ret_path)

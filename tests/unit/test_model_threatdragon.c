@@ -445,14 +445,14 @@ static void test_demos_generate(void **state)
 		long long threats, tasks;
 		const char *incomplete; /* its title, or NULL when it does not hold */
 	} want[] = {
-	    {"generic-cms.json", 61, 76,
+	    {"generic-cms.json", 54, 68,
 	     "Threat model has elements of unknown technology: Databse, Admin"},
-	    {"iot-device.json", 145, 174,
+	    {"iot-device.json", 120, 144,
 	     "Threat model has elements of unknown technology: Cloud integration, Browser"},
-	    {"online-game.json", 153, 196,
+	    {"online-game.json", 130, 171,
 	     "Threat model has elements of unknown technology: Browser, Customer Support, Lobby"},
-	    {"v2-threat-model.json", 89, 110, NULL},
-	    {"payment-online.json", 83, 96,
+	    {"v2-threat-model.json", 80, 100, NULL},
+	    {"payment-online.json", 76, 87,
 	     "Threat model has elements of unknown technology: Customer Client"},
 	};
 	char *cdir = tu_tmpdir();
