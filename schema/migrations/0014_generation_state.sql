@@ -28,4 +28,5 @@ CREATE INDEX countermeasures_by_component ON countermeasures(project_id, compone
 -- (covering indexes: no row lookups).
 CREATE INDEX threats_progress ON threats(project_id, state, in_scope, severity, score);
 DROP INDEX countermeasures_by_status;
-CREATE INDEX countermeasures_by_status ON countermeasures(project_id, state, status, in_scope);
+CREATE INDEX countermeasures_by_status
+    ON countermeasures(project_id, state, status, in_scope, due_date);
