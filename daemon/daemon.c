@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/checkpoint.h"
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
 #include "daemon/metrics.h"
@@ -82,6 +83,8 @@ static void daemon_finish(struct daemon *d)
 	uploads_close(d->uploads);
 	d->uploads = NULL;
 
+	checkpointer_close(d->checkpointer);
+	d->checkpointer = NULL;
 	struct ts_err err = {0};
 	int wal = 0, done = 0, busy = 0;
 	if (store_wal_checkpoint(d->store, &wal, &done, &busy, &err) < 0)
@@ -410,6 +413,7 @@ int daemon_run(struct daemon *d)
 	if (uploads_start(d, &d->uploads, &err) < 0)
 		log_err("scan uploads disabled (the API answers 503, the spool is not read): %s",
 		        err.msg);
+	d->checkpointer = checkpointer_start(d);
 	start_httpd(d);
 	d->state = DAEMON_RUNNING;
 	log_info("started version=%s database=%s config=%s log_level=%s watchdog_ms=%llu",
