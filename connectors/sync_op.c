@@ -210,7 +210,8 @@ static void settle_claim(struct sync_conn *sc)
 	struct sync *y = sc->y;
 	unsigned limit = slot_limit(sc);
 	unsigned busy = busy_slots(sc) - sc->n_settling;
-	size_t ahead = reserve_len(sc) < reserve_target(sc) ? reserve_target(sc) - reserve_len(sc) : 0;
+	size_t ahead =
+	    reserve_len(sc) < reserve_target(sc) ? reserve_target(sc) - reserve_len(sc) : 0;
 	size_t want = (busy < limit ? limit - busy : 0) + ahead;
 	if (y->cancelling || sc->finished || sc->polling || sc->paused_all || want == 0 ||
 	    (sc->drained && !sc->settle_cm_row))

@@ -1615,7 +1615,6 @@ static void test_hold_under_load(void **state)
 	finish(fx);
 }
 
-
 /* http_client_flush: requests submitted over a warm pool leave at once,
  * before the loop turns again; their answers are reported by the loop
  * afterwards, not inside the flush. */
@@ -1658,8 +1657,9 @@ static void test_flush_sends_now(void **state)
 		/* On one of the warm connections. */
 		bool warm_conn = false;
 		for (size_t k = 0; k < 3; k++)
-			warm_conn |= json_integer_value(json_object_get(one, "conn")) ==
-			             json_integer_value(json_object_get(json_array_get(w, k), "conn"));
+			warm_conn |=
+			    json_integer_value(json_object_get(one, "conn")) ==
+			    json_integer_value(json_object_get(json_array_get(w, k), "conn"));
 		assert_true(warm_conn);
 		assert_int_equal(post[i].done, 0);
 		json_decref(e);

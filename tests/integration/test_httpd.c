@@ -537,7 +537,8 @@ static void test_snapshot_follows_webhooks(void **state)
 	char *marker = q_text(sql);
 	assert_non_null(key);
 	assert_non_null(marker);
-	const char *in_progress = "SELECT count(*) FROM countermeasures WHERE status = 'in_progress'";
+	const char *in_progress =
+	    "SELECT count(*) FROM countermeasures WHERE status = 'in_progress'";
 	long long before = q_int(in_progress);
 	char *body = jira_body(key, marker, "In Progress", "indeterminate", "carol@example.com");
 	char sig[120];

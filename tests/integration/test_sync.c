@@ -674,7 +674,6 @@ static void test_lookups_do_not_hold_slots(void **state)
 	fixture_close(&f);
 }
 
-
 /* ---- a pass cancelled while rows are claimed ahead ---- */
 
 struct cancel_pass {
