@@ -24,14 +24,35 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sync_util  # noqa: E402
 
 
+def start_ms(r):
+    """When the emulator began a request, ms (t_start has microseconds)."""
+    return r["t_start"] * 1000.0 if "t_start" in r else float(r["ts_ms"])
+
+
 def window(records):
     """Seconds from the first request received to the last one answered, on
     the emulator's clock (None without records)."""
     if not records:
         return None
-    start = min(r["ts_ms"] for r in records)
-    end = max(r["ts_ms"] + r["duration_ms"] for r in records)
+    start = min(start_ms(r) for r in records)
+    end = max(start_ms(r) + r["duration_ms"] for r in records)
     return max(end - start, 1.0) / 1000.0
+
+
+def idle_share(records):
+    """Share of the window in which the emulator held no request at all: the
+    gaps the client left in the pipe (it had nothing sent, or had not yet read
+    what was answered)."""
+    w = window(records)
+    if not w:
+        return 0.0
+    spans = sorted((start_ms(r), start_ms(r) + r["duration_ms"]) for r in records)
+    idle, reach = 0.0, spans[0][0]
+    for a, b in spans:
+        if a > reach:
+            idle += a - reach
+        reach = max(reach, b)
+    return idle / 1000.0 / w
 
 
 def busy(records):
@@ -68,7 +89,8 @@ def analyze(url, tracker, tasks, run_file, report_file, out_file, reqs_file):
         "requests_total": stats["total"], "requests_push": len(push),
         "requests_errors": len(bad),
         "by_route": {k: sum(v.values()) for k, v in stats["by_endpoint"].items()},
-        "ts_push_s": window(push), "ts_busy": busy(push), "ts_wall_s": run["wall_s"], "ts_cpu_ms": run["cpu_ms"],
+        "ts_push_s": window(push), "ts_busy": busy(push), "ts_idle": idle_share(push),
+        "ts_wall_s": run["wall_s"], "ts_cpu_ms": run["cpu_ms"],
         "ts_maxrss_kib": run["maxrss_kib"], "ts_rc": run["rc"],
     }
     with open(out_file, "w") as f:
@@ -95,7 +117,8 @@ def baseline(url, tracker, reqs_file, conc, workdir, out_file):
         recs = emu.requests(since=seq)
         res[name] = {"requests": len(batch), "received": emu.stats()["total"] - before,
                      "codes": m["codes"], "wall_s": m["wall_s"], "cpu_ms": m["cpu_ms"],
-                     "window_s": window(recs), "busy": busy(recs), "rc": m["rc"]}
+                     "window_s": window(recs), "busy": busy(recs), "idle": idle_share(recs),
+                     "rc": m["rc"]}
         if m["rc"] != 0:
             sys.stderr.write("sync_push.py: curl exited %d in phase %s\n" % (m["rc"], name))
     with open(out_file, "w") as f:
@@ -150,6 +173,8 @@ def table(tasks, conc, files):
                   r["tracker"], r.get("ts_busy", 0), c.get("busy", 0),
                   r.get("ts_busy", 0) * (r["ts_push_s"] or 0) * 1000 / max(r["requests_push"], 1),
                   c.get("busy", 0) * (c["window_s"] or 0) * 1000 / max(c["received"], 1)))
+        print("%-7s emulator holding no request: threatsync %.0f%% of its window, curl %.0f%%" % (
+            r["tracker"], 100 * r.get("ts_idle", 0), 100 * c.get("idle", 0)))
         codes = ", ".join("%s x%d" % (k, v) for k, v in sorted(b["creates"]["codes"].items()))
         print("%-7s curl create answers: %s" % (r["tracker"], codes))
         if r["created"] != tasks or r["creates_201"] != tasks or r["ts_rc"] != 0:

@@ -291,6 +291,24 @@ void http_client_remove_capacity(struct http_client *c, int concurrency)
 	client_set_limits(c);
 }
 
+void http_client_flush(struct http_client *c)
+{
+	if (!c || c->closing || !c->multi)
+		return;
+	for (struct http_list *e = c->endpoints.next; e != &c->endpoints; e = e->next) {
+		struct http_endpoint *ep = HTTP_CONTAINER(e, struct http_endpoint, link);
+		if (!http_list_empty(&ep->ready))
+			http_endpoint_pump(ep);
+	}
+	/* The transfers just added are due at once: curl starts them here.
+	 * Transfers that end meanwhile are reported on the next loop turn
+	 * (the timer drains), not inside the caller. */
+	int running = 0;
+	(void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (!c->closing && c->multi)
+		uv_timer_start(&c->timer, curl_timer_cb, 0, 0);
+}
+
 /* ---- requests ---- */
 
 static void attempt_reset(struct http_req *r)
@@ -311,7 +329,6 @@ static void attempt_reset(struct http_req *r)
 	r->limits_applied = false;
 	r->gate_refused = false;
 	r->status_seen = 0;
-	r->upload_off = 0;
 	r->errbuf[0] = '\0';
 }
 
@@ -461,37 +478,6 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
-{
-	struct http_req *r = ud;
-	size_t want = size * n;
-	size_t left = r->body_len - r->upload_off;
-	if (want > left)
-		want = left;
-	if (want)
-		memcpy(buf, r->body + r->upload_off, want);
-	r->upload_off += want;
-	return want;
-}
-
-/* libcurl rewinds the body when it silently resends a request on a reused
- * connection that died after the body went out. For a request that is not
- * idempotent that resend could duplicate a ticket, so we refuse (prereq_cb
- * refuses it too, also for empty bodies); the transfer then fails and the
- * caller gets HTTP_OUTCOME_UNKNOWN. */
-static int seek_cb(void *ud, curl_off_t offset, int origin)
-{
-	struct http_req *r = ud;
-	if (!r->idempotent) {
-		r->resend_refused = true;
-		return CURL_SEEKFUNC_CANTSEEK;
-	}
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_len)
-		return CURL_SEEKFUNC_FAIL;
-	r->upload_off = (size_t)offset;
-	return CURL_SEEKFUNC_OK;
-}
-
 /* Runs right before each send of the request. A second call on the same
  * handle is libcurl resending on its own after a reused connection died,
  * which must not happen to a request that is not idempotent: the first copy
@@ -599,14 +585,16 @@ static void configure(struct setopt_state *st, struct http_req *r)
 	} else if (strcmp(r->method, "HEAD") == 0) {
 		set_long(st, CURLOPT_NOBODY, 1L);
 	} else if (has_body) {
-		/* The body goes through a read callback so that curl cannot
-		 * resend it without asking seek_cb. */
+		/* The body is handed over in memory (it lives as long as the
+		 * transfer): libcurl then writes a body that fits its buffer
+		 * in the same send as the headers, where a read callback
+		 * costs a second segment the server waits for. A silent
+		 * resend of a request that is not idempotent is still
+		 * refused, by prereq_cb, before anything leaves. The size is
+		 * set first: POSTFIELDS without it would take strlen. */
 		set_long(st, CURLOPT_POST, 1L);
-		set_fn(st, CURLOPT_READFUNCTION, (void (*)(void))read_cb);
-		set_ptr(st, CURLOPT_READDATA, r);
-		set_fn(st, CURLOPT_SEEKFUNCTION, (void (*)(void))seek_cb);
-		set_ptr(st, CURLOPT_SEEKDATA, r);
 		set_off(st, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		set_ptr(st, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 		if (strcmp(r->method, "POST") != 0)
 			set_ptr(st, CURLOPT_CUSTOMREQUEST, r->method);
 	} else {

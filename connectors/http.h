@@ -40,6 +40,13 @@ uv_loop_t *http_client_loop(struct http_client *c);
 /* Seeds the PRNG used for backoff jitter (tests use it for determinism). */
 void http_client_set_seed(struct http_client *c, uint64_t seed);
 
+/* Hands the requests submitted so far to libcurl and lets it send them now,
+ * instead of on the next loop turn (a caller about to do long work, such as
+ * a database commit, gets its requests on the wire first). Endpoint limits
+ * hold as usual. No request callback runs from here, except for a request
+ * that fails before anything is sent (out of memory). */
+void http_client_flush(struct http_client *c);
+
 /* What the client saw, for the daemon's metrics: each attempt that went out
  * and ended (an answer or a transport error), with its duration; and each time
  * an endpoint held its queue back for its token bucket or for the tracker's

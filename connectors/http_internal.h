@@ -131,7 +131,6 @@ struct http_req {
 	long status_seen;    /* status of the response whose headers are arriving */
 	/* State of the current attempt. */
 	CURL *easy;
-	size_t upload_off;
 	struct ts_buf in;
 	struct http_header *hdrs;
 	size_t n_hdrs;

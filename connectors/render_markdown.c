@@ -13,29 +13,52 @@
 /* Characters CommonMark or GitLab give a meaning wherever they appear. */
 static bool md_always_special(char c)
 {
-	return strchr("\\`*_[]<>|~@", c) != NULL;
+	switch (c) {
+	case '\\':
+	case '`':
+	case '*':
+	case '_':
+	case '[':
+	case ']':
+	case '<':
+	case '>':
+	case '|':
+	case '~':
+	case '@':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* GitLab reference sigils (#12, !12, $12, %milestone, &epic) and entities
  * (&amp;) only count when a word character follows. */
 static bool md_sigil(char c)
 {
-	return strchr("#!$%&", c) != NULL;
+	return c == '#' || c == '!' || c == '$' || c == '%' || c == '&';
 }
 
+/* The n bytes of s on one line: specials escaped, line breaks and tabs as
+ * spaces. Runs of plain characters are copied whole (the text of a ticket
+ * is mostly plain). */
 static void md_escape_line(struct ts_buf *out, const char *s, size_t n)
 {
+	size_t plain = 0; /* the first byte not yet copied */
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (c == '\r' || c == '\n' || c == '\t') {
-			ts_buf_puts(out, " ");
-			continue;
-		}
+		bool blank = c == '\r' || c == '\n' || c == '\t';
 		bool next_word = i + 1 < n && (isalnum((unsigned char)s[i + 1]) || s[i + 1] == '_');
-		if (md_always_special(c) || (md_sigil(c) && next_word) || (c == '#' && i == 0))
-			ts_buf_puts(out, "\\");
-		ts_buf_append(out, &c, 1);
+		bool escape = !blank && (md_always_special(c) || (md_sigil(c) && next_word) ||
+		                         (c == '#' && i == 0));
+		if (!blank && !escape)
+			continue;
+		if (i > plain)
+			ts_buf_append(out, s + plain, i - plain);
+		ts_buf_puts(out, blank ? " " : "\\");
+		plain = blank ? i + 1 : i;
 	}
+	if (n > plain)
+		ts_buf_append(out, s + plain, n - plain);
 }
 
 /* s as inline text: markdown punctuation is backslash-escaped, and so are

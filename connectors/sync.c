@@ -236,6 +236,7 @@ void sync_conn_finished(struct sync_conn *sc)
 {
 	if (sc->finished)
 		return;
+	sync_reserve_release(sc);
 	sc->finished = true;
 	struct sync *y = sc->y;
 	for (size_t i = 0; i < y->n_conns; i++)

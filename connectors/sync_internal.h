@@ -100,6 +100,12 @@ struct sync_conn {
 	bool settle_cm_row;        /* one of them belongs to a task */
 	struct outbox_op *claimed; /* rows claimed in the same transaction, to start */
 	size_t n_claimed;
+	/* Rows claimed one batch ahead, not started yet (sync_op.c): they take
+	 * the slots freed by an iteration's answers before its group commit,
+	 * so their requests are on the wire while the commit runs. Claimed
+	 * (committed) before they are sent, like every row. */
+	struct outbox_op *reserve;
+	size_t n_reserve, reserve_head; /* rows reserve[reserve_head..n_reserve) wait */
 	/* Pauses after a permanent refusal (sync_pause.c). */
 	struct sync_pause *pauses;
 	size_t n_pauses;
@@ -190,6 +196,9 @@ void sync_op_wait_cb(void *ud, bool waiting);
  * nothing is in flight, goes on to polling (or finishes when cancelling).
  * Re-entry from a callback only asks for another round. */
 void sync_pump(struct sync_conn *sc);
+/* Gives back the rows sc claimed ahead and did not start (the pass ends,
+ * is cancelled or pauses the connector): pending again, attempts untouched. */
+void sync_reserve_release(struct sync_conn *sc);
 
 /* ---- sync_pause.c ---- */
 

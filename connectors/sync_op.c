@@ -60,6 +60,67 @@ static unsigned busy_slots(const struct sync_conn *sc)
 	return sc->inflight - free_waiting;
 }
 
+/* Slots limit of sc. */
+static unsigned slot_limit(const struct sync_conn *sc)
+{
+	return (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
+}
+
+/* How many rows sc keeps claimed ahead: one batch, the connector's
+ * concurrency. Bounded by it, so a process that dies leaves at most that
+ * many more rows in flight (each looked up by marker before it is sent). */
+static size_t reserve_target(const struct sync_conn *sc)
+{
+	return slot_limit(sc);
+}
+
+static size_t reserve_len(const struct sync_conn *sc)
+{
+	return sc->n_reserve - sc->reserve_head;
+}
+
+/* Appends rows (taken over; the array is freed) to the reserve. */
+static void reserve_add(struct sync_conn *sc, struct outbox_op *rows, size_t n)
+{
+	if (n == 0) {
+		free(rows);
+		return;
+	}
+	size_t left = reserve_len(sc);
+	if (sc->reserve_head > 0 && left > 0)
+		memmove(sc->reserve, sc->reserve + sc->reserve_head, left * sizeof(*rows));
+	sc->reserve_head = 0;
+	sc->n_reserve = left;
+	sc->reserve = ts_realloc(sc->reserve, (left + n) * sizeof(*rows));
+	memcpy(sc->reserve + left, rows, n * sizeof(*rows));
+	sc->n_reserve += n;
+	free(rows);
+}
+
+void sync_reserve_release(struct sync_conn *sc)
+{
+	char now[32];
+	/* One transaction for all of them when it can be had. */
+	bool batch = reserve_len(sc) > 1 && store_begin(sc->y->s) == 0;
+	for (size_t i = sc->reserve_head; i < sc->n_reserve; i++) {
+		struct ts_err err = {0};
+		int rc = outbox_release(sc->y->s, &sc->reserve[i], false, sync_now_iso(now), &err);
+		if (rc < 0)
+			sync_store_error(sc->y, rc, &err);
+		outbox_op_clear(&sc->reserve[i]);
+	}
+	if (batch && store_commit(sc->y->s) < 0) {
+		/* The rows stay in flight: the next pass recovers them. */
+		struct ts_err err = {0};
+		sync_store_error(sc->y, store_fail(sc->y->s, "release claimed rows", &err), &err);
+		store_rollback(sc->y->s);
+	}
+	free(sc->reserve);
+	sc->reserve = NULL;
+	sc->n_reserve = 0;
+	sc->reserve_head = 0;
+}
+
 void sync_op_wait_cb(void *ud, bool waiting)
 {
 	struct sync_op *op = ud;
@@ -142,22 +203,43 @@ static int settle_write(struct sync_op *op)
 }
 
 /* Inside the group commit: claims the rows that take the places of the
- * connector's settled operations. */
+ * connector's settled operations (those the reserve did not fill), and
+ * refills the reserve. */
 static void settle_claim(struct sync_conn *sc)
 {
 	struct sync *y = sc->y;
-	unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
+	unsigned limit = slot_limit(sc);
 	unsigned busy = busy_slots(sc) - sc->n_settling;
-	if (y->cancelling || sc->finished || sc->polling || sc->paused_all || busy >= limit ||
+	size_t ahead =
+	    reserve_len(sc) < reserve_target(sc) ? reserve_target(sc) - reserve_len(sc) : 0;
+	size_t want = (busy < limit ? limit - busy : 0) + ahead;
+	if (y->cancelling || sc->finished || sc->polling || sc->paused_all || want == 0 ||
 	    (sc->drained && !sc->settle_cm_row))
 		return;
 	char now[32];
 	struct ts_err err = {0};
 	int rc = outbox_claim_except(y->s, sc->cfg->name, sc->skip_projects, y->pass_wall_ms - 1,
-	                             limit - busy, sync_now_iso(now), &sc->claimed, &sc->n_claimed,
-	                             &err);
+	                             want, sync_now_iso(now), &sc->claimed, &sc->n_claimed, &err);
 	if (rc < 0)
 		sync_store_error(y, rc, &err);
+}
+
+/* Before the group commit: rows of the reserve take the slots that sc's
+ * settling operations free, and are sent now. Their requests are built and
+ * on the wire while the commit runs, instead of after it. */
+static bool reserve_start(struct sync_conn *sc)
+{
+	struct sync *y = sc->y;
+	if (y->cancelling || sc->finished || sc->polling || sc->paused_all)
+		return false;
+	bool started = false;
+	unsigned limit = slot_limit(sc);
+	while (reserve_len(sc) > 0 && busy_slots(sc) - sc->n_settling < limit) {
+		struct outbox_op row = sc->reserve[sc->reserve_head++];
+		op_start(sc, &row);
+		started = true;
+	}
+	return started;
 }
 
 static void settle_cb(uv_check_t *h)
@@ -174,6 +256,18 @@ static void settle_cb(uv_check_t *h)
 		op->sc->n_settling++;
 		op->sc->settle_cm_row |= op->row.countermeasure_id > 0;
 	}
+	/* A pump meanwhile (a row that ends at once) only asks for another
+	 * round: the claims are this function's. */
+	bool sent = false;
+	for (size_t i = 0; i < y->n_conns; i++) {
+		struct sync_conn *sc = &y->conns[i];
+		if (sc->n_settling == 0)
+			continue;
+		sc->pumping = true;
+		sent |= reserve_start(sc);
+	}
+	if (sent)
+		http_client_flush(y->http);
 	/* Without the enclosing transaction (another writer holds the
 	 * database past the busy timeout) each write is its own unit. */
 	bool batch = store_begin(y->s) == 0;
@@ -219,13 +313,11 @@ static void settle_cb(uv_check_t *h)
 			continue;
 		sc->n_settling = 0;
 		sc->settle_cm_row = false;
-		struct outbox_op *rows = sc->claimed;
-		size_t n = sc->n_claimed;
+		/* The claimed rows fill the free slots; the others wait in the
+		 * reserve, behind the rows already there. */
+		reserve_add(sc, sc->claimed, sc->n_claimed);
 		sc->claimed = NULL;
 		sc->n_claimed = 0;
-		for (size_t k = 0; k < n; k++)
-			op_start(sc, &rows[k]);
-		free(rows);
 		sc->pumping = false;
 		sync_pump(sc);
 	}
@@ -778,7 +870,8 @@ static void op_start(struct sync_conn *sc, struct outbox_op *row)
 		op_send(op);
 }
 
-/* Claims due rows while there is room, then moves on to polling. */
+/* Starts rows of the reserve, else claims due rows, while there is room,
+ * then moves on to polling. */
 void sync_pump(struct sync_conn *sc)
 {
 	if (sc->finished)
@@ -791,9 +884,14 @@ void sync_pump(struct sync_conn *sc)
 	sc->pumping = true;
 	do {
 		sc->repump = false;
-		unsigned limit = (unsigned)(sc->cfg->concurrency > 0 ? sc->cfg->concurrency : 1);
-		while (!y->cancelling && !sc->drained && !sc->polling && !sc->paused_all &&
-		       busy_slots(sc) < limit) {
+		unsigned limit = slot_limit(sc);
+		while (!y->cancelling && (!sc->drained || reserve_len(sc) > 0) && !sc->polling &&
+		       !sc->paused_all && busy_slots(sc) < limit) {
+			if (reserve_len(sc) > 0) {
+				struct outbox_op row = sc->reserve[sc->reserve_head++];
+				op_start(sc, &row);
+				continue;
+			}
 			struct outbox_op *rows = NULL;
 			size_t n = 0;
 			char now[32];
@@ -818,8 +916,10 @@ void sync_pump(struct sync_conn *sc)
 	sc->pumping = false;
 	if (sc->inflight > 0 || sc->polling)
 		return;
-	if (y->cancelling || sc->paused_all)
+	if (y->cancelling || sc->paused_all) {
 		sync_conn_finished(sc);
-	else if (sc->drained)
+	} else if (sc->drained && reserve_len(sc) == 0) {
+		sync_reserve_release(sc); /* frees the emptied array */
 		sync_start_poll(sc);
+	}
 }

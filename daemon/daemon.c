@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/checkpoint.h"
 #include "daemon/httpd.h"
 #include "daemon/jobs.h"
 #include "daemon/memory.h"
@@ -83,6 +84,8 @@ static void daemon_finish(struct daemon *d)
 	uploads_close(d->uploads);
 	d->uploads = NULL;
 
+	checkpointer_close(d->checkpointer);
+	d->checkpointer = NULL;
 	struct ts_err err = {0};
 	int wal = 0, done = 0, busy = 0;
 	if (store_wal_checkpoint(d->store, &wal, &done, &busy, &err) < 0)
@@ -412,6 +415,7 @@ int daemon_run(struct daemon *d)
 	if (uploads_start(d, &d->uploads, &err) < 0)
 		log_err("scan uploads disabled (the API answers 503, the spool is not read): %s",
 		        err.msg);
+	d->checkpointer = checkpointer_start(d);
 	start_httpd(d);
 	/* The quick_check of the start read the whole database into the page
 	 * cache; configuration and migrations are done with too. */

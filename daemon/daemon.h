@@ -38,6 +38,7 @@ struct daemon {
 	                          * when off */
 	struct sync_job *sync_job; /* owned by daemon/sync_job.c while it runs, else NULL */
 	struct metrics *metrics;   /* owned: the counters of GET /metrics (daemon/metrics.h) */
+	struct checkpointer *checkpointer; /* owned: WAL checkpoints off the loop, or NULL */
 	enum daemon_state state;
 
 	uv_signal_t sig_term, sig_int, sig_hup;

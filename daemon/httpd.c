@@ -30,6 +30,10 @@
 #include "engine/tracking/webhook.h"
 
 #define PRUNE_PERIOD_MS (3600 * 1000)
+/* Metrics snapshots after webhook batches that changed tasks are taken once
+ * for all the batches of this long: a snapshot computes every project's
+ * metrics, which must not hold up each batch's answers. */
+#define SNAPSHOT_DELAY_MS 1000
 #define REJECT_LOG_PERIOD_MS 1000
 
 enum hreq_state {
@@ -65,6 +69,7 @@ struct httpd {
 	uv_timer_t timer; /* MHD's next timeout */
 	uv_check_t check; /* commits the batch after the loop's I/O phase */
 	uv_idle_t idle;   /* while a batch waits: the loop's poll does not block */
+	uv_timer_t snap;  /* armed: a metrics snapshot is due (SNAPSHOT_DELAY_MS) */
 	int handles;      /* initialised and not yet closed */
 	struct hreq *pending, **pending_tail;
 	size_t n_pending;
@@ -288,6 +293,12 @@ static int apply_all(struct httpd *h, struct hreq *list, const char *now, bool p
 
 static void run_mhd(struct httpd *h);
 
+static void snap_cb(uv_timer_t *t)
+{
+	struct httpd *h = t->data;
+	jobs_snapshot(h->d, NULL);
+}
+
 /* Commits every pending delivery, then lets their connections answer: a
  * tracker is only told 2xx once its event is in the database. */
 static void commit_batch(struct httpd *h)
@@ -351,9 +362,10 @@ static void commit_batch(struct httpd *h)
 		MHD_resume_connection(r->conn);
 		r = next;
 	}
-	/* Task statuses changed: the projects' metrics moved (coalesced). */
-	if (applied)
-		jobs_snapshot(h->d, NULL);
+	/* Task statuses changed: the projects' metrics moved. One snapshot
+	 * for the batches of the next moment, off their answers' path. */
+	if (applied && h->ready && !uv_is_active((uv_handle_t *)&h->snap))
+		uv_timer_start(&h->snap, snap_cb, SNAPSHOT_DELAY_MS, 0);
 }
 
 static void check_cb(uv_check_t *c)
@@ -639,7 +651,8 @@ static void handle_closed_cb(uv_handle_t *hd)
 static void close_handles(struct httpd *h)
 {
 	uv_handle_t *hs[] = {(uv_handle_t *)&h->poll, (uv_handle_t *)&h->timer,
-	                     (uv_handle_t *)&h->check, (uv_handle_t *)&h->idle};
+	                     (uv_handle_t *)&h->check, (uv_handle_t *)&h->idle,
+	                     (uv_handle_t *)&h->snap};
 	int n = h->handles;
 	/* Handles are initialised in this order; only those are closed. */
 	for (int i = 0; i < n && i < (int)TS_ARRAY_SIZE(hs); i++)
@@ -696,6 +709,11 @@ int httpd_start(struct daemon *d, struct httpd **ret_h, struct ts_err *err)
 	if (r == 0) {
 		h->handles++;
 		h->idle.data = h;
+		r = uv_timer_init(&d->loop, &h->snap);
+	}
+	if (r == 0) {
+		h->handles++;
+		h->snap.data = h;
 		r = uv_poll_start(&h->poll, UV_READABLE, poll_cb);
 	}
 	if (r < 0) {
@@ -735,6 +753,11 @@ void httpd_close(struct httpd *h)
 	 * connections close (a stop at its deadline included). */
 	commit_batch(h);
 	run_mhd(h);
+	/* A snapshot still due is taken now: the changes stay measured. */
+	if (h->ready && uv_is_active((uv_handle_t *)&h->snap)) {
+		uv_timer_stop(&h->snap);
+		jobs_snapshot(h->d, NULL);
+	}
 	h->closing = true;
 	if (h->handles > 0)
 		uv_poll_stop(&h->poll);

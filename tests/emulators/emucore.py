@@ -790,7 +790,8 @@ class EmulatorApp:
             "query": req.raw_query, "headers": redact_headers(headers),
             "body": req.body.decode("utf-8", "replace"), "status": status,
             "fault": fault, "route": req.route or route or self.route_name(req),
-            "conn": h.conn_id, "duration_ms": round((time.time() - t0) * 1000, 3)})
+            "conn": h.conn_id, "t_start": round(t0, 6),
+            "duration_ms": round((time.time() - t0) * 1000, 3)})
         # A slow tracker is slow to compute; its front (rate limiter, proxy)
         # answers 429s and injected errors at once.
         delay = self.answer_delay_s() if route is not None else 0.0

@@ -1615,6 +1615,72 @@ static void test_hold_under_load(void **state)
 	finish(fx);
 }
 
+/* http_client_flush: requests submitted over a warm pool leave at once,
+ * before the loop turns again; their answers are reported by the loop
+ * afterwards, not inside the flush. */
+static void test_flush_sends_now(void **state)
+{
+	struct fx *fx = *state;
+	srv_start(&fx->srv, "{\"routes\":[{\"path\":\"/warm\",\"replies\":[{\"delay_ms\":100,"
+	                    "\"body\":\"w\"}]}],\"default\":{\"status\":201,\"body\":\"made\"}}");
+	struct http_endpoint *ep =
+	    endpoint(fx, (struct http_endpoint_opts){.concurrency = 3, .name = "flush"});
+	char *uw = url(fx, "/warm");
+	struct result warm[3] = {{0}}, post[3] = {{0}};
+	for (int i = 0; i < 3; i++)
+		submit(ep, "GET", uw, NULL, &warm[i]);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(warm[i].status, 200);
+	/* Three connections are idle now. */
+	char *up[3];
+	char body[3][32];
+	for (int i = 0; i < 3; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/make?i=%d", i);
+		up[i] = url(fx, path);
+		snprintf(body[i], sizeof(body[i]), "{\"i\":%d}", i);
+		submit(ep, "POST", up[i], body[i], &post[i]);
+	}
+	http_client_flush(fx->client);
+	json_t *log = srv_log_wait(&fx->srv, 6);
+	assert_int_equal(json_array_size(log), 6);
+	json_t *w = log_for(log, "GET", "/warm");
+	assert_int_equal(json_array_size(w), 3);
+	for (int i = 0; i < 3; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/make?i=%d", i);
+		json_t *e = log_for(log, "POST", path);
+		assert_int_equal(json_array_size(e), 1);
+		json_t *one = json_array_get(e, 0);
+		assert_string_equal(json_string_value(json_object_get(one, "body")), body[i]);
+		/* On one of the warm connections. */
+		bool warm_conn = false;
+		for (size_t k = 0; k < 3; k++)
+			warm_conn |=
+			    json_integer_value(json_object_get(one, "conn")) ==
+			    json_integer_value(json_object_get(json_array_get(w, k), "conn"));
+		assert_true(warm_conn);
+		assert_int_equal(post[i].done, 0);
+		json_decref(e);
+	}
+	json_decref(w);
+	json_decref(log);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(post[i].done, 1);
+		assert_int_equal(post[i].status, 201);
+		assert_int_equal(post[i].attempts, 1);
+		assert_string_equal(post[i].body, "made");
+		free(up[i]);
+	}
+	results_free(warm, 3);
+	results_free(post, 3);
+	free(uw);
+	http_endpoint_free(ep);
+	finish(fx);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1639,6 +1705,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_sends_now, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_oversized, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_never_visible, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_cancels, setup, teardown),

@@ -522,6 +522,48 @@ static void test_emulator_delivers(void **state)
 	free(marker);
 }
 
+/* The metrics follow the webhooks: a batch that changed tasks is snapshot
+ * shortly after (once for the batches of that second, off their answers'
+ * path). */
+static void test_snapshot_follows_webhooks(void **state)
+{
+	(void)state;
+	const char *pick = "FROM tickets t JOIN countermeasures c ON c.ticket_id = t.id"
+	                   " WHERE c.status = 'todo' ORDER BY t.id DESC LIMIT 1";
+	char sql[400];
+	snprintf(sql, sizeof(sql), "SELECT t.remote_key %s", pick);
+	char *key = q_text(sql);
+	snprintf(sql, sizeof(sql), "SELECT t.marker %s", pick);
+	char *marker = q_text(sql);
+	assert_non_null(key);
+	assert_non_null(marker);
+	const char *in_progress =
+	    "SELECT count(*) FROM countermeasures WHERE status = 'in_progress'";
+	long long before = q_int(in_progress);
+	char *body = jira_body(key, marker, "In Progress", "indeterminate", "carol@example.com");
+	char sig[120];
+	sign(HOOK_SECRET, body, sig);
+	const char *h[] = {sig, "X-Atlassian-Webhook-Identifier: snapshot-1", NULL};
+	assert_int_equal(call("POST", "/hooks/jira/jira", h, body, NULL), 204);
+	long long after = q_int(in_progress);
+	assert_true(after > before);
+	/* The latest snapshot of every project counts what the tasks say. */
+	assert_true(wait_for("SELECT count(*) FROM projects p WHERE"
+	                     " (SELECT json_extract(s.metrics, '$.tasks.in_progress')"
+	                     " FROM metric_snapshots s WHERE s.project_id = p.id"
+	                     " ORDER BY s.taken_at DESC, s.id DESC LIMIT 1) ="
+	                     " (SELECT count(*) FROM countermeasures c WHERE c.project_id = p.id"
+	                     " AND c.state = 'active' AND c.in_scope = 1"
+	                     " AND c.status = 'in_progress')",
+	                     q_int("SELECT count(*) FROM projects"), 5000));
+	assert_true(q_int("SELECT count(*) FROM metric_snapshots s JOIN countermeasures c ON"
+	                  " c.project_id = s.project_id WHERE c.status = 'in_progress' AND"
+	                  " json_extract(s.metrics, '$.tasks.in_progress') > 0") > 0);
+	free(body);
+	free(key);
+	free(marker);
+}
+
 static void test_stop_and_log(void **state)
 {
 	(void)state;
@@ -550,6 +592,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals_change_nothing),
 	    cmocka_unit_test(test_accept_and_replay),
 	    cmocka_unit_test(test_emulator_delivers),
+	    cmocka_unit_test(test_snapshot_follows_webhooks),
 	    cmocka_unit_test(test_stop_and_log),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

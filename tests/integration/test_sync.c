@@ -674,6 +674,65 @@ static void test_lookups_do_not_hold_slots(void **state)
 	fixture_close(&f);
 }
 
+/* ---- a pass cancelled while rows are claimed ahead ---- */
+
+struct cancel_pass {
+	struct live *lv;
+	uv_timer_t timer;
+};
+
+static void cancel_timer_cb(uv_timer_t *t)
+{
+	struct cancel_pass *cp = t->data;
+	sync_cancel(cp->lv->sync);
+}
+
+/* The pass claims a batch of rows ahead of the free slots (the reserve);
+ * cancelled meanwhile, it gives them back: no row is left in flight, the
+ * rows never sent are pending with no attempt and no unknown outcome, and
+ * the next pass finishes the work with one ticket per task. */
+static void test_cancel_gives_back_claimed_rows(void **state)
+{
+	(void)state;
+	struct fixture f;
+	const char *const args[] = {"--latency-ms", "40", NULL};
+	fixture_open(&f, args, 10);
+	struct live lv;
+	live_open(&f, &lv, opened_cb);
+	struct cancel_pass cp = {.lv = &lv};
+	assert_int_equal(uv_timer_init(&lv.loop, &cp.timer), 0);
+	cp.timer.data = &cp;
+	/* 4 slots, 40 ms a create: about a dozen creates answered by then. */
+	assert_int_equal(uv_timer_start(&cp.timer, cancel_timer_cb, 150, 0), 0);
+	json_t *rep = live_pass(&lv, &(struct sync_pass_opts){.push_only = true});
+	uv_close((uv_handle_t *)&cp.timer, NULL);
+	int created = num(rep, "outbox", "created");
+	assert_true(created > 0);
+	assert_true(created < f.tasks);
+	assert_int_equal(num(rep, "outbox", "released"), 0);
+	json_decref(rep);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state = 'inflight'"), 0);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE op = 'create'"
+	                              " AND state = 'done'"),
+	                 created);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE op = 'create'"
+	                              " AND state = 'pending' AND attempts = 0"
+	                              " AND json_extract(payload, '$.outcome_unknown') IS NULL"),
+	                 f.tasks - created);
+	/* Every create sent was answered and recorded: as many as tickets. */
+	json_t *posts = ju_requests_for(&f.emu, "POST", "/rest/api/3/issue");
+	assert_int_equal((int)json_array_size(posts), created);
+	json_decref(posts);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM tickets"), created);
+	json_t *rest = live_pass(&lv, &(struct sync_pass_opts){.push_only = true});
+	assert_int_equal(num(rest, "outbox", "created"), f.tasks - created);
+	json_decref(rest);
+	live_close(&lv);
+	assert_int_equal(gu_int(&f.g, "SELECT count(*) FROM outbox WHERE state <> 'done'"), 0);
+	assert_one_ticket_per_task(&f);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +743,7 @@ int main(void)
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_quiet_poll_after_push),
 	    cmocka_unit_test(test_lookups_do_not_hold_slots),
+	    cmocka_unit_test(test_cancel_gives_back_claimed_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
