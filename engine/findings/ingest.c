@@ -20,6 +20,7 @@
 #define MESSAGE_MAX 4096 /* bytes of a finding's message kept */
 #define SCANS_MAX 64     /* tools in one report */
 #define HASH_CHUNK (64 * 1024)
+#define INGEST_CACHE_KIB 65536 /* page cache during an ingest */
 
 enum {
 	C_RESULTS,
@@ -40,6 +41,10 @@ struct scan_state {
 	char *tool_version;
 	int64_t id;
 	int counts[C_N];
+	/* No finding of this tool and scope was stored before this report: none
+	 * of its fingerprints (a digest over tool and scope) can be known yet,
+	 * so nothing is looked up. */
+	bool first;
 };
 
 struct ing {
@@ -69,6 +74,8 @@ static const char SQL_SCAN_INSERT[] =
     " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_SCAN_FINISH[] =
     "UPDATE scans SET finding_count = ?2, detail = ?3, incomplete = ?4, format = ?5 WHERE id = ?1";
+static const char SQL_ANY[] = "SELECT EXISTS (SELECT 1 FROM findings WHERE project_id = ?1"
+                              " AND tool = ?2 AND scope = ?3)";
 static const char SQL_FIND[] = "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
                                " WHERE project_id = ?1 AND fingerprint = ?2";
 static const char SQL_INSERT[] =
@@ -137,6 +144,26 @@ static int history(struct store *s, int64_t finding, const char *from, const cha
 	return store_step_done(s, st, "recording finding history", err);
 }
 
+/* PRAGMA cache_size: pages when positive, KiB when negative. */
+static int cache_size(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA cache_size");
+	int v = 0;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return v;
+}
+
+/* A hint only: a failure leaves the size as it was. */
+static void set_cache_size(struct store *s, int v)
+{
+	char sql[48];
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", v);
+	(void)sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+}
+
 /* A UTF-8 string cut to at most max bytes on a character boundary. New. */
 static char *cut(const char *s, size_t max)
 {
@@ -194,6 +221,16 @@ static int scan_of(struct ing *g, const struct finding *f, struct scan_state **r
 	if (rc)
 		return rc;
 	sc->id = sqlite3_last_insert_rowid(store_db(g->s));
+	if (!(st = prep(g, SQL_ANY)))
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, sc->tool);
+	store_bind_static(st, 3, g->scope);
+	rc = sqlite3_step(st);
+	sc->first = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(g->s, "looking for earlier findings", g->err);
 	*ret = sc;
 	return 0;
 }
@@ -278,26 +315,28 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 	char *message = cut(f->message ? f->message : "", MESSAGE_MAX);
 	bool tool_suppressed = f->suppression == FINDING_SUPPRESSED;
 
-	sqlite3_stmt *st = prep(g, SQL_FIND);
-	if (!st) {
-		free(message);
-		return g->err->code;
-	}
-	sqlite3_bind_int64(st, 1, g->project_id);
-	store_bind_static(st, 2, fp);
+	sqlite3_stmt *st;
 	int64_t id = 0;
 	char *old_status = NULL, *old_by = NULL, *old_reason = NULL;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		old_status = store_col_dup(st, 1);
-		old_by = store_col_dup(st, 2);
-		old_reason = store_col_dup(st, 3);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(message);
-		return store_fail(g->s, "reading a finding", g->err);
+	if (!sc->first) {
+		if (!(st = prep(g, SQL_FIND))) {
+			free(message);
+			return g->err->code;
+		}
+		sqlite3_bind_int64(st, 1, g->project_id);
+		store_bind_static(st, 2, fp);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			old_status = store_col_dup(st, 1);
+			old_by = store_col_dup(st, 2);
+			old_reason = store_col_dup(st, 3);
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			free(message);
+			return store_fail(g->s, "reading a finding", g->err);
+		}
 	}
 
 	const char *to, *why = NULL;
@@ -561,6 +600,13 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 			json_decref(res);
 		return rc;
 	}
+	/* The fingerprint index takes its rows in random order: a page cache
+	 * that holds it for a report of some 100 MB keeps the transaction from
+	 * spilling pages to the WAL mid-way. Only pages used take memory; the
+	 * connection's own size comes back afterwards. */
+	int cache_kib = cache_size(s);
+	if (cache_kib > -INGEST_CACHE_KIB)
+		set_cache_size(s, -INGEST_CACHE_KIB);
 	g.seen = strmap_new();
 	g.cbuf = ts_calloc(CORRELATE_MAX, sizeof(*g.cbuf));
 	json_t *changes = json_array();
@@ -634,6 +680,8 @@ out:
 		free(g.scans[i].tool);
 		free(g.scans[i].tool_version);
 	}
+	if (cache_kib > -INGEST_CACHE_KIB)
+		set_cache_size(s, cache_kib);
 	strmap_free(g.seen, NULL);
 	mapping_free(g.map);
 	correlator_free(g.corr);

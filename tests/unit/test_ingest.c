@@ -177,6 +177,42 @@ static void test_globs_and_urls(void **state)
 	assert_int_equal(strncmp(fa, "dast:", 5), 0);
 }
 
+/* The fingerprints stored by earlier versions stay what they were: the exact
+ * digests of a dynamic, a static, a dependency and a tool-given result. */
+static void test_fingerprints_pinned(void **state)
+{
+	(void)state;
+	char fp[FINGERPRINT_MAX];
+	struct finding d = {.tool = "zap",
+	                    .rule_id = "40012",
+	                    .method = "POST",
+	                    .url = "HTTPS://App.Example.com/c057/page0?t=907796&id=0#x",
+	                    .param = "q0"};
+	fingerprint_compute(&d, "", fp);
+	assert_string_equal(fp, "dast:fab08aa09bfd681062e31ed63bd02f7e4a6c3db81f4a79b4d9d0e09db2790057");
+	fingerprint_compute(&d, "staging", fp);
+	assert_string_equal(fp, "dast:4f373eb5b937ec4dacf002448b1744f48913c4bd1195e6aa099e09004eb06486");
+	struct finding s = SAST("r1", "src/a.c", 10, 89, "  SQL   built\n from input ");
+	fingerprint_compute(&s, "main", fp);
+	assert_string_equal(fp, "sast:82e392e19b84332d03e27b5afdb71c7e5fdb60f6b33f4e29af7591004fa0a9ec");
+	s.snippet = "cursor.execute(q)";
+	fingerprint_compute(&s, "", fp);
+	assert_string_equal(fp, "sast:563bfc608628e5b17fded2270306ff1d127b3f458506ec294f1502e15b2ba26a");
+	struct finding p = {.tool = "trivy", .rule_id = "CVE-2024-1", .package = "openssl@3.0.1"};
+	fingerprint_compute(&p, "", fp);
+	assert_string_equal(fp, "dependency:d774325537e1ddf65e1538f0b30436d2dffbfed67b141bc325d22802bbf0685d");
+	struct finding t = {.tool = "CodeQL",
+	                    .rule_id = "py/sqli",
+	                    .path = "a.py",
+	                    .fingerprint = "abc:1",
+	                    .fingerprint_kind = "partialFingerprints/primaryLocationLineHash"};
+	fingerprint_compute(&t, "", fp);
+	assert_string_equal(fp, "tool:d97ff2163f78f661831c28f128d3acb7425cc27fe22b6f8c81103974f304af90");
+	struct finding o = {.tool = "x", .message = "no path"};
+	fingerprint_compute(&o, "", fp);
+	assert_string_equal(fp, "other:fba471b262a9dbfe9a32bc376e03acf22768dc9db8f143276f4d13b878b840cb");
+}
+
 /* ---- correlation and mapping ------------------------------------------- */
 
 static void test_correlation_and_mapping(void **state)
@@ -959,6 +995,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_globs_and_urls),
+	    cmocka_unit_test(test_fingerprints_pinned),
 	    cmocka_unit_test(test_correlation_and_mapping),
 	    cmocka_unit_test(test_line_shift_keeps_fingerprint),
 	    cmocka_unit_test(test_lifecycle_three_scans),
