@@ -51,6 +51,30 @@ void **strmap_slot(struct strmap *m, const char *key, bool *ret_created);
 void *strmap_get(const struct strmap *m, const char *key);
 size_t strmap_size(const struct strmap *m);
 
+/* ---- rows written many at a time (rowbatch.c) --------------------------- */
+
+#define ROWBATCH_ROWS 64 /* rows per multi-row statement */
+
+/* The rows of one INSERT, queued (values copied) and written by
+ * rowbatch_flush: ROWBATCH_ROWS to a statement, the rest one by one, in the
+ * order queued, so rowids come out as row-by-row inserts give them. head is
+ * "INSERT INTO t(a, b) VALUES ", tail what follows the values ("" or an ON
+ * CONFLICT clause), what names the writing in messages; all three static.
+ * *ret new (rowbatch_free, which finalizes its statements: free it before
+ * the store is closed). */
+struct rowbatch;
+struct rowbatch *rowbatch_new(const char *head, const char *tail, int ncols, const char *what);
+void rowbatch_free(struct rowbatch *rb); /* NULL ok; queued rows are dropped */
+/* The next value of the row being queued (ncols make a row); s NULL: NULL. */
+void rowbatch_text(struct rowbatch *rb, const char *s);
+void rowbatch_int(struct rowbatch *rb, int64_t i);
+void rowbatch_null(struct rowbatch *rb);
+size_t rowbatch_rows(const struct rowbatch *rb);
+size_t rowbatch_bytes(const struct rowbatch *rb); /* memory the queue holds */
+/* Writes the queued rows and empties the queue (also on an error, which is
+ * store_fail's). */
+int rowbatch_flush(struct rowbatch *rb, struct store *s, struct ts_err *err);
+
 /* ---- mapping to components (mapping.c) ---------------------------------- */
 
 struct mapping;
