@@ -57,8 +57,10 @@ struct ing {
 	const char *now;
 	const char *content_hash;
 	const struct findings_report *rep;
+	enum findings_format format; /* the report's, as the parser has set it */
 	struct scan_state scans[SCANS_MAX];
 	size_t n_scans;
+	/* the parser's thread's alone during the parse (prepare) */
 	struct strmap *seen; /* base fingerprint -> occurrences in this report */
 	struct mapping *map;
 	struct correlator *corr;
@@ -204,7 +206,7 @@ static int scan_of(struct ing *g, const struct finding *f, struct scan_state **r
 	sqlite3_stmt *st = prep(g, SQL_SCAN_INSERT);
 	if (!st)
 		return g->err->code;
-	enum findings_format fmt = g->rep->format ? g->rep->format : g->r->format;
+	enum findings_format fmt = g->format ? g->format : g->r->format;
 	sqlite3_bind_int64(st, 1, g->project_id);
 	store_bind_static(st, 2, sc->tool);
 	store_bind_static(st, 3, sc->tool_version);
@@ -311,29 +313,47 @@ static void bind_details(sqlite3_stmt *st, const struct finding *f, int first)
 	store_bind_static(st, first + 5, f->image);
 }
 
-static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
+/* What a finding's storing needs that the parser's thread computes. */
+struct prepared {
+	char fp[FINGERPRINT_MAX + 16]; /* with "#n" from the second occurrence */
+	char kind[16];
+	const char *component; /* borrowed from the mapping; NULL: unmapped */
+};
+
+static int prepare_finding(void *ud, const struct finding *f, void *extra, struct ts_err *err)
+{
+	struct ing *g = ud;
+	struct prepared *p = extra;
+	(void)err;
+	char base[FINGERPRINT_MAX];
+	fingerprint_compute(f, g->scope, base);
+	fingerprint_kind(base, p->kind);
+	bool created = false;
+	void **occ = strmap_slot(g->seen, base, &created);
+	uintptr_t n_occ = (uintptr_t)*occ + 1;
+	*occ = (void *)n_occ;
+	if (n_occ > 1)
+		snprintf(p->fp, sizeof(p->fp), "%s#%lu", base, (unsigned long)n_occ);
+	else
+		snprintf(p->fp, sizeof(p->fp), "%s", base);
+	p->component = mapping_find(g->map, f->path, f->url);
+	return 0;
+}
+
+static int store_finding(void *ud, const struct finding *f, const void *extra,
+                         enum findings_format format, struct ts_err *err)
 {
 	struct ing *g = ud;
 	(void)err; /* g->err is the same */
+	const struct prepared *p = extra;
+	const char *fp = p->fp, *kind = p->kind, *component = p->component;
+	g->format = format;
 	struct scan_state *sc = NULL;
 	int rc = scan_of(g, f, &sc);
 	if (rc)
 		return rc;
 	sc->counts[C_RESULTS]++;
 
-	char base[FINGERPRINT_MAX], fp[FINGERPRINT_MAX + 16], kind[16];
-	fingerprint_compute(f, g->scope, base);
-	fingerprint_kind(base, kind);
-	bool created = false;
-	void **occ = strmap_slot(g->seen, base, &created);
-	uintptr_t n_occ = (uintptr_t)*occ + 1;
-	*occ = (void *)n_occ;
-	if (n_occ > 1)
-		snprintf(fp, sizeof(fp), "%s#%lu", base, (unsigned long)n_occ);
-	else
-		snprintf(fp, sizeof(fp), "%s", base);
-
-	const char *component = mapping_find(g->map, f->path, f->url);
 	if (!component)
 		sc->counts[C_UNMAPPED]++;
 	char cwe[FINDINGS_CWE_MAX * 12 + 4];
@@ -664,7 +684,13 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		goto fail;
 	if ((rc = correlator_load(s, g.project_id, r->cwe, r->library, &g.corr, err)) != 0)
 		goto fail;
-	rc = produce(produce_ud, on_finding, &g, &rep, err);
+	static const struct pipeline_ops ops = {
+	    .prepare = prepare_finding,
+	    .consume = store_finding,
+	    .extra_size = sizeof(struct prepared),
+	};
+	rc = pipeline_run(&ops, &g, produce, produce_ud, true, &rep, err);
+	g.format = rep.format;
 	if (rc == 0)
 		rc = flush_rows(&g);
 	if (rc)

@@ -51,6 +51,31 @@ void **strmap_slot(struct strmap *m, const char *key, bool *ret_created);
 void *strmap_get(const struct strmap *m, const char *key);
 size_t strmap_size(const struct strmap *m);
 
+/* ---- parsing beside storing (pipeline.c) -------------------------------- */
+
+/* What is done per finding: prepare (may be NULL) on the parser's thread,
+ * in document order, filling extra (extra_size bytes, kept with the
+ * finding); consume on the calling thread, in the same order, with the
+ * report's format as the parser had set it by then. Either returns 0 or a
+ * negative code with err set. */
+struct pipeline_ops {
+	int (*prepare)(void *ud, const struct finding *f, void *extra, struct ts_err *err);
+	int (*consume)(void *ud, const struct finding *f, const void *extra,
+	               enum findings_format format, struct ts_err *err);
+	size_t extra_size;
+};
+
+/* Runs produce and hands each finding to ops: with threaded, produce runs on
+ * a thread of its own and the findings wait in a bounded queue (256
+ * findings, 4 MiB of text), so what prepare and consume touch must be
+ * theirs alone during the run; else (or when no thread can be started) all
+ * on the calling thread. rep is filled as produce fills it. The error
+ * returned is the first in document order: a consume error stops the
+ * parser; a parse error comes after every finding before it is consumed. */
+int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produce,
+                 void *produce_ud, bool threaded, struct findings_report *rep,
+                 struct ts_err *err);
+
 /* ---- rows written many at a time (rowbatch.c) --------------------------- */
 
 #define ROWBATCH_ROWS 64 /* rows per multi-row statement */
