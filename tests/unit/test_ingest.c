@@ -771,6 +771,149 @@ static int produce_many(void *ud, finding_cb cb, void *cb_ud, struct findings_re
 	return 0;
 }
 
+/* Findings "result N" (a path and message of their own) in the order of
+ * idx; tools[i] (when set) names the tool of the i-th. */
+struct listed {
+	const int *idx;
+	int n;
+	int handed; /* results the callback took */
+	bool many_tools;
+};
+
+static int produce_listed(void *ud, finding_cb cb, void *cb_ud, struct findings_report *rep,
+                          struct ts_err *err)
+{
+	struct listed *l = ud;
+	rep->format = FINDINGS_FORMAT_SARIF;
+	for (int i = 0; i < l->n; i++) {
+		char path[64], msg[64], tool[32];
+		snprintf(path, sizeof(path), "src/web/r%d.c", l->idx[i]);
+		snprintf(msg, sizeof(msg), "result %d", l->idx[i]);
+		snprintf(tool, sizeof(tool), "tool%d", i);
+		struct finding f = SAST("sqli", path, 1, 89, msg);
+		if (l->many_tools)
+			f.tool = tool;
+		int rc = cb(cb_ud, &f, err);
+		if (rc)
+			return rc;
+		l->handed++;
+		rep->results++;
+	}
+	return 0;
+}
+
+static json_t *ingest_listed(struct fx *x, const char *hash, const int *idx, int n)
+{
+	struct listed l = {.idx = idx, .n = n};
+	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x->cwe,
+	                           .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	if (ingest_run(x->g.s, &r, hash, produce_listed, &l, &res, &err))
+		fail_msg("ingest: %s", err.msg);
+	return res;
+}
+
+/* The finding ids of scan's history rows, in the order recorded. */
+static void expect_history(struct fx *x, int scan, const char *want)
+{
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+	         "SELECT group_concat(finding_id, ',') FROM (SELECT finding_id FROM"
+	         " finding_history WHERE scan_id = %d ORDER BY id)",
+	         scan);
+	expect_text(x, sql, want);
+}
+
+/* Rows are written many to a statement: ids and history rows still come
+ * out in document order, as row-by-row writing gave them, across the
+ * statement boundaries and with known and new findings interleaved. */
+static void test_rows_in_document_order(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	int idx[200];
+	for (int i = 0; i < 200; i++)
+		idx[i] = i;
+	/* scan 1: results 0..99 get ids 1..100 */
+	json_t *res = ingest_listed(&x, "a", idx, 100);
+	assert_int_equal(count(res, "new"), 100);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 100);
+	/* scan 2: 50..99 known, 100..199 new (ids 101..200), 0..49 fixed */
+	res = ingest_listed(&x, "b", idx + 50, 150);
+	assert_int_equal(count(res, "new"), 100);
+	assert_int_equal(count(res, "still_open"), 50);
+	assert_int_equal(count(res, "fixed"), 50);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 200);
+	struct ts_buf want = {0};
+	for (int i = 101; i <= 200; i++)
+		ts_buf_printf(&want, "%s%d", want.len ? "," : "", i);
+	for (int i = 1; i <= 50; i++)
+		ts_buf_printf(&want, ",%d", i);
+	expect_history(&x, 2, want.data);
+	/* scan 3: fixed 0..49 and new 200..249 in turns, then 50..99 still
+	 * open; 100..199 fixed */
+	int mix[150];
+	for (int k = 0; k < 100; k++)
+		mix[k] = k % 2 ? 200 + k / 2 : k / 2;
+	for (int k = 100; k < 150; k++)
+		mix[k] = k - 50;
+	res = ingest_listed(&x, "c", mix, 150);
+	assert_int_equal(count(res, "reopened"), 50);
+	assert_int_equal(count(res, "new"), 50);
+	assert_int_equal(count(res, "still_open"), 50);
+	assert_int_equal(count(res, "fixed"), 100);
+	json_decref(res);
+	want.len = 0;
+	for (int k = 0; k < 100; k++)
+		ts_buf_printf(&want, "%s%d", k ? "," : "", k % 2 ? 201 + k / 2 : 1 + k / 2);
+	for (int i = 101; i <= 200; i++)
+		ts_buf_printf(&want, ",%d", i);
+	expect_history(&x, 3, want.data);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 250);
+	assert_int_equal(q(&x, "SELECT count(*) FROM scan_findings WHERE scan_id = 3"), 150);
+	ts_buf_free(&want);
+	fx_close(&x);
+}
+
+/* An error while storing (the 65th tool of a report) stops the parse, which
+ * runs on its own thread: it hands over at most a queue's worth more, and
+ * nothing is written. */
+static void test_store_error_stops_parse(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	enum { N = 100000 };
+	int *idx = ts_malloc(N * sizeof(*idx));
+	for (int i = 0; i < N; i++)
+		idx[i] = i;
+	struct listed l = {.idx = idx, .n = N, .many_tools = true};
+	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x.cwe,
+	                           .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(ingest_run(x.g.s, &r, "tools", produce_listed, &l, &res, &err),
+	                 TS_E_INVALID);
+	assert_null(res);
+	assert_string_equal(err.msg, "fake.sarif: $: more than 64 tools in one report");
+	assert_true(l.handed >= 64);
+	assert_true(l.handed <= 64 + 256 + 1);
+	assert_int_equal(q(&x, "SELECT count(*) FROM scans"), 0);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"), 0);
+	free(idx);
+	fx_close(&x);
+}
+
 static void test_many_findings(void **state)
 {
 	(void)state;
@@ -1006,6 +1149,8 @@ int main(void)
 	    cmocka_unit_test(test_done_task_reopened_once),
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
+	    cmocka_unit_test(test_rows_in_document_order),
+	    cmocka_unit_test(test_store_error_stops_parse),
 	    cmocka_unit_test(test_rule_correlation),
 	    cmocka_unit_test(test_real_codeql_log),
 	    cmocka_unit_test(test_real_gitlab_clean_report),
