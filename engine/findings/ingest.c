@@ -559,7 +559,8 @@ static int finish_scan(struct ing *g, struct scan_state *sc)
 	sqlite3_bind_int(st, 4, g->rep->incomplete ? 1 : 0);
 	store_bind_static(st, 5, findings_format_name(fmt ? fmt : FINDINGS_FORMAT_SARIF));
 	int rc = step(g, st, "recording the scan");
-	if (rc == 0 && !g->rep->incomplete)
+	/* a first scan of its tool and scope has nothing before it to fix */
+	if (rc == 0 && !g->rep->incomplete && !sc->first)
 		rc = mark_fixed(g, sc);
 	return rc;
 }
