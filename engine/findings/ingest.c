@@ -20,7 +20,6 @@
 #define MESSAGE_MAX 4096 /* bytes of a finding's message kept */
 #define SCANS_MAX 64     /* tools in one report */
 #define HASH_CHUNK (64 * 1024)
-#define INGEST_CACHE_KIB 65536 /* page cache during an ingest */
 #define ROWS_BYTES_MAX (1024 * 1024) /* queued rows written before they take more */
 
 enum {
@@ -154,12 +153,15 @@ static int cache_size(struct store *s)
 	return v;
 }
 
-/* A hint only: a failure leaves the size as it was. */
-static void set_cache_size(struct store *s, int v)
+/* A hint only: a failure leaves the size as it was. The statements are
+ * constants (no SQL is built from values): the ingest's size, and the size
+ * the store opens connections with, the only one it changes. */
+#define STORE_CACHE_KIB 32768
+static void set_cache_size(struct store *s, bool ingest)
 {
-	char sql[48];
-	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", v);
-	(void)sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+	(void)sqlite3_exec(store_db(s),
+	                   ingest ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -32768", NULL,
+	                   NULL, NULL);
 }
 
 /* A UTF-8 string cut to at most max bytes on a character boundary. New. */
@@ -663,12 +665,13 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		return rc;
 	}
 	/* The fingerprint index takes its rows in random order: a page cache
-	 * that holds it for a report of some 100 MB keeps the transaction from
-	 * spilling pages to the WAL mid-way. Only pages used take memory; the
-	 * connection's own size comes back afterwards. */
-	int cache_kib = cache_size(s);
-	if (cache_kib > -INGEST_CACHE_KIB)
-		set_cache_size(s, -INGEST_CACHE_KIB);
+	 * of 64 MiB holds it for a report of some 100 MB and keeps the
+	 * transaction from spilling pages to the WAL mid-way. Only pages used
+	 * take memory; the store's size comes back afterwards (a size someone
+	 * set otherwise is left alone). */
+	bool cache_grown = cache_size(s) == -STORE_CACHE_KIB;
+	if (cache_grown)
+		set_cache_size(s, true);
 	g.seen = strmap_new();
 	g.cbuf = ts_calloc(CORRELATE_MAX, sizeof(*g.cbuf));
 	g.b_find = rowbatch_new(SQL_INSERT_HEAD, "", INSERT_COLS, "recording a finding");
@@ -756,8 +759,8 @@ out:
 		free(g.scans[i].tool);
 		free(g.scans[i].tool_version);
 	}
-	if (cache_kib > -INGEST_CACHE_KIB)
-		set_cache_size(s, cache_kib);
+	if (cache_grown)
+		set_cache_size(s, false);
 	rowbatch_free(g.b_find);
 	rowbatch_free(g.b_hist);
 	rowbatch_free(g.b_link);

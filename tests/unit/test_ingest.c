@@ -881,6 +881,8 @@ static void test_rows_in_document_order(void **state)
 	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
 	                 250);
 	assert_int_equal(q(&x, "SELECT count(*) FROM scan_findings WHERE scan_id = 3"), 150);
+	/* the page cache grown for the ingests is the store's again */
+	assert_int_equal(q(&x, "PRAGMA cache_size"), -32768);
 	ts_buf_free(&want);
 	fx_close(&x);
 }
