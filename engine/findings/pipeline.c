@@ -3,6 +3,7 @@
  * calling thread through a bounded queue: parsing (and what ops->prepare
  * computes per finding) overlaps with the storing. */
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -159,9 +160,16 @@ int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produ
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->not_full, NULL);
 	pthread_cond_init(&p->not_empty, NULL);
+	/* The parser's thread takes no signals: they stay with the threads
+	 * that handle them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t th;
+	int started = pthread_create(&th, NULL, parser_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	int rc = 0;
-	if (pthread_create(&th, NULL, parser_main, p) != 0) {
+	if (started != 0) {
 		rc = run_inline(ops, ud, produce, produce_ud, rep, err);
 		goto out;
 	}
