@@ -160,8 +160,8 @@ static int cache_size(struct store *s)
 static void set_cache_size(struct store *s, bool ingest)
 {
 	(void)sqlite3_exec(store_db(s),
-	                   ingest ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -32768", NULL,
-	                   NULL, NULL);
+	                   ingest ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -32768",
+	                   NULL, NULL, NULL);
 }
 
 /* A UTF-8 string cut to at most max bytes on a character boundary. New. */
@@ -505,10 +505,10 @@ static int store_finding(void *ud, const struct finding *f, const void *extra,
 		sc->counts[C_CORRELATED]++;
 	/* a bound on the memory the queues hold too: a finding's texts may be
 	 * large */
-	if (rc == 0 && (++g->pending >= ROWBATCH_ROWS ||
-	                rowbatch_bytes(g->b_find) + rowbatch_bytes(g->b_hist) +
-	                        rowbatch_bytes(g->b_corr) >
-	                    ROWS_BYTES_MAX))
+	if (rc == 0 &&
+	    (++g->pending >= ROWBATCH_ROWS ||
+	     rowbatch_bytes(g->b_find) + rowbatch_bytes(g->b_hist) + rowbatch_bytes(g->b_corr) >
+	         ROWS_BYTES_MAX))
 		rc = flush_rows(g);
 out:
 	free(message);

@@ -73,8 +73,7 @@ struct pipeline_ops {
  * returned is the first in document order: a consume error stops the
  * parser; a parse error comes after every finding before it is consumed. */
 int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produce,
-                 void *produce_ud, bool threaded, struct findings_report *rep,
-                 struct ts_err *err);
+                 void *produce_ud, bool threaded, struct findings_report *rep, struct ts_err *err);
 
 /* ---- rows written many at a time (rowbatch.c) --------------------------- */
 

@@ -17,25 +17,35 @@
 
 /* The text fields of struct finding, copied into a slot. */
 static const size_t text_fields[] = {
-    offsetof(struct finding, tool),           offsetof(struct finding, tool_version),
-    offsetof(struct finding, category),       offsetof(struct finding, rule_id),
-    offsetof(struct finding, rule_name),      offsetof(struct finding, message),
-    offsetof(struct finding, severity),       offsetof(struct finding, confidence),
-    offsetof(struct finding, kind),           offsetof(struct finding, baseline_state),
-    offsetof(struct finding, path),           offsetof(struct finding, snippet),
-    offsetof(struct finding, url),            offsetof(struct finding, method),
-    offsetof(struct finding, param),          offsetof(struct finding, package),
-    offsetof(struct finding, image),          offsetof(struct finding, fingerprint),
-    offsetof(struct finding, fingerprint_kind), offsetof(struct finding, suppression_reason),
+    offsetof(struct finding, tool),
+    offsetof(struct finding, tool_version),
+    offsetof(struct finding, category),
+    offsetof(struct finding, rule_id),
+    offsetof(struct finding, rule_name),
+    offsetof(struct finding, message),
+    offsetof(struct finding, severity),
+    offsetof(struct finding, confidence),
+    offsetof(struct finding, kind),
+    offsetof(struct finding, baseline_state),
+    offsetof(struct finding, path),
+    offsetof(struct finding, snippet),
+    offsetof(struct finding, url),
+    offsetof(struct finding, method),
+    offsetof(struct finding, param),
+    offsetof(struct finding, package),
+    offsetof(struct finding, image),
+    offsetof(struct finding, fingerprint),
+    offsetof(struct finding, fingerprint_kind),
+    offsetof(struct finding, suppression_reason),
     offsetof(struct finding, doc_path),
 };
 #define N_TEXT (sizeof(text_fields) / sizeof(text_fields[0]))
 
 struct slot {
-	struct finding f;    /* its texts point into text */
-	struct ts_buf text;  /* the texts, each NUL-terminated */
+	struct finding f;   /* its texts point into text */
+	struct ts_buf text; /* the texts, each NUL-terminated */
 	enum findings_format format;
-	void *extra;         /* ops->extra_size bytes */
+	void *extra; /* ops->extra_size bytes */
 };
 
 struct pipe {
@@ -84,8 +94,8 @@ static int enqueue_cb(void *ud, const struct finding *f, struct ts_err *err)
 {
 	struct pipe *p = ud;
 	pthread_mutex_lock(&p->mu);
-	while (!p->stop && (p->head - p->tail == QUEUE_SLOTS ||
-	                    (p->bytes > QUEUE_BYTES && p->head != p->tail)))
+	while (!p->stop &&
+	       (p->head - p->tail == QUEUE_SLOTS || (p->bytes > QUEUE_BYTES && p->head != p->tail)))
 		pthread_cond_wait(&p->not_full, &p->mu);
 	int stop = p->stop;
 	pthread_mutex_unlock(&p->mu);
@@ -145,8 +155,7 @@ static int run_inline(const struct pipeline_ops *ops, void *ud, ingest_producer 
 }
 
 int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produce,
-                 void *produce_ud, bool threaded, struct findings_report *rep,
-                 struct ts_err *err)
+                 void *produce_ud, bool threaded, struct findings_report *rep, struct ts_err *err)
 {
 	if (!threaded)
 		return run_inline(ops, ud, produce, produce_ud, rep, err);

@@ -189,28 +189,35 @@ static void test_fingerprints_pinned(void **state)
 	                    .url = "HTTPS://App.Example.com/c057/page0?t=907796&id=0#x",
 	                    .param = "q0"};
 	fingerprint_compute(&d, "", fp);
-	assert_string_equal(fp, "dast:fab08aa09bfd681062e31ed63bd02f7e4a6c3db81f4a79b4d9d0e09db2790057");
+	assert_string_equal(
+	    fp, "dast:fab08aa09bfd681062e31ed63bd02f7e4a6c3db81f4a79b4d9d0e09db2790057");
 	fingerprint_compute(&d, "staging", fp);
-	assert_string_equal(fp, "dast:4f373eb5b937ec4dacf002448b1744f48913c4bd1195e6aa099e09004eb06486");
+	assert_string_equal(
+	    fp, "dast:4f373eb5b937ec4dacf002448b1744f48913c4bd1195e6aa099e09004eb06486");
 	struct finding s = SAST("r1", "src/a.c", 10, 89, "  SQL   built\n from input ");
 	fingerprint_compute(&s, "main", fp);
-	assert_string_equal(fp, "sast:82e392e19b84332d03e27b5afdb71c7e5fdb60f6b33f4e29af7591004fa0a9ec");
+	assert_string_equal(
+	    fp, "sast:82e392e19b84332d03e27b5afdb71c7e5fdb60f6b33f4e29af7591004fa0a9ec");
 	s.snippet = "cursor.execute(q)";
 	fingerprint_compute(&s, "", fp);
-	assert_string_equal(fp, "sast:563bfc608628e5b17fded2270306ff1d127b3f458506ec294f1502e15b2ba26a");
+	assert_string_equal(
+	    fp, "sast:563bfc608628e5b17fded2270306ff1d127b3f458506ec294f1502e15b2ba26a");
 	struct finding p = {.tool = "trivy", .rule_id = "CVE-2024-1", .package = "openssl@3.0.1"};
 	fingerprint_compute(&p, "", fp);
-	assert_string_equal(fp, "dependency:d774325537e1ddf65e1538f0b30436d2dffbfed67b141bc325d22802bbf0685d");
+	assert_string_equal(
+	    fp, "dependency:d774325537e1ddf65e1538f0b30436d2dffbfed67b141bc325d22802bbf0685d");
 	struct finding t = {.tool = "CodeQL",
 	                    .rule_id = "py/sqli",
 	                    .path = "a.py",
 	                    .fingerprint = "abc:1",
 	                    .fingerprint_kind = "partialFingerprints/primaryLocationLineHash"};
 	fingerprint_compute(&t, "", fp);
-	assert_string_equal(fp, "tool:d97ff2163f78f661831c28f128d3acb7425cc27fe22b6f8c81103974f304af90");
+	assert_string_equal(
+	    fp, "tool:d97ff2163f78f661831c28f128d3acb7425cc27fe22b6f8c81103974f304af90");
 	struct finding o = {.tool = "x", .message = "no path"};
 	fingerprint_compute(&o, "", fp);
-	assert_string_equal(fp, "other:fba471b262a9dbfe9a32bc376e03acf22768dc9db8f143276f4d13b878b840cb");
+	assert_string_equal(
+	    fp, "other:fba471b262a9dbfe9a32bc376e03acf22768dc9db8f143276f4d13b878b840cb");
 }
 
 /* ---- correlation and mapping ------------------------------------------- */
@@ -805,8 +812,8 @@ static int produce_listed(void *ud, finding_cb cb, void *cb_ud, struct findings_
 static json_t *ingest_listed(struct fx *x, const char *hash, const int *idx, int n)
 {
 	struct listed l = {.idx = idx, .n = n};
-	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x->cwe,
-	                           .now = NOW};
+	struct ingest_request r = {
+	    .project = "shop", .path = "fake.sarif", .cwe = x->cwe, .now = NOW};
 	json_t *res = NULL;
 	struct ts_err err = {0};
 	if (ingest_run(x->g.s, &r, hash, produce_listed, &l, &res, &err))
@@ -900,8 +907,8 @@ static void test_store_error_stops_parse(void **state)
 	for (int i = 0; i < N; i++)
 		idx[i] = i;
 	struct listed l = {.idx = idx, .n = N, .many_tools = true};
-	struct ingest_request r = {.project = "shop", .path = "fake.sarif", .cwe = x.cwe,
-	                           .now = NOW};
+	struct ingest_request r = {
+	    .project = "shop", .path = "fake.sarif", .cwe = x.cwe, .now = NOW};
 	json_t *res = NULL;
 	struct ts_err err = {0};
 	assert_int_equal(ingest_run(x.g.s, &r, "tools", produce_listed, &l, &res, &err),
