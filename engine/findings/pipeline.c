@@ -14,6 +14,9 @@
 #define QUEUE_SLOTS 256
 #define QUEUE_BYTES (4 * 1024 * 1024) /* texts queued before the parser waits */
 #define SLOT_KEEP (64 * 1024)         /* a slot's text buffer kept up to this */
+/* A waiting side is woken when the other has done this much, not at every
+ * finding: a thread switch per finding costs more than the finding. */
+#define WAKE_SLOTS 32
 
 /* The text fields of struct finding, copied into a slot. */
 static const size_t text_fields[] = {
@@ -63,6 +66,7 @@ struct pipe {
 	size_t head, tail; /* slots filled and consumed, counting from 0 */
 	size_t bytes;      /* texts in the queue */
 	bool done;         /* the parser has returned */
+	bool parser_waits, storer_waits;
 	int stop;          /* the consumer failed with this: the parser stops */
 };
 
@@ -95,8 +99,14 @@ static int enqueue_cb(void *ud, const struct finding *f, struct ts_err *err)
 	struct pipe *p = ud;
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop &&
-	       (p->head - p->tail == QUEUE_SLOTS || (p->bytes > QUEUE_BYTES && p->head != p->tail)))
+	       (p->head - p->tail == QUEUE_SLOTS || (p->bytes > QUEUE_BYTES && p->head != p->tail))) {
+		/* the storer may wait for more: what is queued is all there is */
+		if (p->storer_waits)
+			pthread_cond_signal(&p->not_empty);
+		p->parser_waits = true;
 		pthread_cond_wait(&p->not_full, &p->mu);
+		p->parser_waits = false;
+	}
 	int stop = p->stop;
 	pthread_mutex_unlock(&p->mu);
 	if (stop)
@@ -111,7 +121,8 @@ static int enqueue_cb(void *ud, const struct finding *f, struct ts_err *err)
 	pthread_mutex_lock(&p->mu);
 	p->head++;
 	p->bytes += s->text.len;
-	pthread_cond_signal(&p->not_empty);
+	if (p->storer_waits && p->head - p->tail >= WAKE_SLOTS)
+		pthread_cond_signal(&p->not_empty);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
@@ -188,8 +199,11 @@ int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produ
 	int crc = 0;
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		while (p->head == p->tail && !p->done)
+		while (p->head == p->tail && !p->done) {
+			p->storer_waits = true;
 			pthread_cond_wait(&p->not_empty, &p->mu);
+			p->storer_waits = false;
+		}
 		bool empty = p->head == p->tail;
 		pthread_mutex_unlock(&p->mu);
 		if (empty)
@@ -204,7 +218,8 @@ int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produ
 		p->bytes -= len;
 		if (crc)
 			p->stop = crc;
-		pthread_cond_signal(&p->not_full);
+		if (p->parser_waits && (crc || p->head - p->tail <= QUEUE_SLOTS - WAKE_SLOTS))
+			pthread_cond_signal(&p->not_full);
 		pthread_mutex_unlock(&p->mu);
 		if (crc)
 			break;
