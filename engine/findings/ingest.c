@@ -85,8 +85,11 @@ static const char SQL_SCAN_FINISH[] =
     "UPDATE scans SET finding_count = ?2, detail = ?3, incomplete = ?4, format = ?5 WHERE id = ?1";
 static const char SQL_ANY[] = "SELECT EXISTS (SELECT 1 FROM findings WHERE project_id = ?1"
                               " AND tool = ?2 AND scope = ?3)";
-static const char SQL_FIND[] = "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
-                               " WHERE project_id = ?1 AND fingerprint = ?2";
+/* auto: whether the finding has correlations a scan may take back */
+static const char SQL_FIND[] =
+    "SELECT id, status, suppressed_by, suppressed_reason, EXISTS (SELECT 1 FROM correlations c"
+    " WHERE c.finding_id = findings.id AND c.method <> 'manual') FROM findings"
+    " WHERE project_id = ?1 AND fingerprint = ?2";
 static const char SQL_MAX_ID[] = "SELECT coalesce(max(id), 0) FROM findings";
 static const char SQL_INSERT_HEAD[] =
     "INSERT INTO findings(id, project_id, fingerprint, tool, scope, rule_id, cwe, severity,"
@@ -94,11 +97,15 @@ static const char SQL_INSERT_HEAD[] =
     " first_seen, last_seen, fingerprint_kind, category, rule_name, method, param, package,"
     " image, suppressed_by, suppressed_reason) VALUES ";
 #define INSERT_COLS 27
-static const char SQL_UPDATE[] =
-    "UPDATE findings SET status = ?2, rule_id = ?3, cwe = ?4, severity = ?5, message = ?6,"
-    " path = ?7, line = ?8, url = ?9, component_key = ?10, last_scan_id = ?11, last_seen = ?12,"
-    " category = ?13, rule_name = ?14, method = ?15, param = ?16, package = ?17, image = ?18,"
-    " suppressed_by = ?19, suppressed_reason = ?20 WHERE id = ?1";
+#define UPDATE_REST                                                                                \
+	" rule_id = ?3, cwe = ?4, severity = ?5, message = ?6, path = ?7, line = ?8, url = ?9,"    \
+	" component_key = ?10, last_scan_id = ?11, last_seen = ?12, category = ?13,"               \
+	" rule_name = ?14, method = ?15, param = ?16, package = ?17, image = ?18,"                 \
+	" suppressed_by = ?19, suppressed_reason = ?20 WHERE id = ?1"
+static const char SQL_UPDATE[] = "UPDATE findings SET status = ?2," UPDATE_REST;
+/* The status as it was: the indexes on it are left alone (SQLite rewrites
+ * the entries of every index on a column the SET names). ?2 is unused. */
+static const char SQL_UPDATE_SAME[] = "UPDATE findings SET" UPDATE_REST;
 static const char SQL_HISTORY_HEAD[] =
     "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
     " recorded_at) VALUES ";
@@ -272,6 +279,8 @@ static int new_id(struct ing *g, int64_t *ret)
 	return 0;
 }
 
+/* known: the finding has correlations of an earlier scan that this one may
+ * not confirm. */
 static int store_correlations(struct ing *g, int64_t finding, bool known, const char *component,
                               const struct finding *f, size_t *ret_n)
 {
@@ -367,6 +376,7 @@ static int store_finding(void *ud, const struct finding *f, const void *extra,
 	sqlite3_stmt *st;
 	int64_t id = 0;
 	char *old_status = NULL, *old_by = NULL, *old_reason = NULL;
+	bool old_auto = false;
 	if (!sc->first) {
 		if (!(st = prep(g, SQL_FIND))) {
 			free(message);
@@ -380,6 +390,7 @@ static int store_finding(void *ud, const struct finding *f, const void *extra,
 			old_status = store_col_dup(st, 1);
 			old_by = store_col_dup(st, 2);
 			old_reason = store_col_dup(st, 3);
+			old_auto = sqlite3_column_int(st, 4) != 0;
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -459,7 +470,7 @@ static int store_finding(void *ud, const struct finding *f, const void *extra,
 					why = "no longer suppressed by the tool";
 			}
 		}
-		st = prep(g, SQL_UPDATE);
+		st = prep(g, strcmp(to, old_status) == 0 ? SQL_UPDATE_SAME : SQL_UPDATE);
 		if (!st) {
 			rc = g->err->code;
 			goto out;
@@ -500,7 +511,7 @@ static int store_finding(void *ud, const struct finding *f, const void *extra,
 	}
 	size_t n_corr = 0;
 	if (rc == 0)
-		rc = store_correlations(g, id, old_status != NULL, component, f, &n_corr);
+		rc = store_correlations(g, id, old_auto, component, f, &n_corr);
 	if (rc == 0 && n_corr > 0)
 		sc->counts[C_CORRELATED]++;
 	/* a bound on the memory the queues hold too: a finding's texts may be

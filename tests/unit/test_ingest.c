@@ -894,6 +894,54 @@ static void test_rows_in_document_order(void **state)
 	fx_close(&x);
 }
 
+/* A rescan takes back the correlations the scan no longer confirms, keeps a
+ * person's, and adds new ones to a finding that had none. */
+static void test_rescan_takes_back_correlations(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct finding f[] = {SAST("sqli", "src/web/db.c", 10, 89, "SQL built from input"),
+	                      SAST("todo", "src/web/x.c", 1, 0, "A note")};
+	static const char by_rule[] =
+	    "SELECT group_concat(x, '|') FROM (SELECT t.uid || ' ' || c.method AS x FROM"
+	    " correlations c JOIN threats t ON t.id = c.threat_id JOIN findings f ON"
+	    " f.id = c.finding_id WHERE f.rule_id = '%s' ORDER BY t.uid)";
+	char sql[400];
+	json_decref(ingest(&x, "h1", NOW, f, 2, false));
+	snprintf(sql, sizeof(sql), by_rule, "sqli");
+	expect_text(&x, sql, "T-INJECTION@web cwe_ancestor");
+	assert_int_equal(q(&x, "SELECT count(*) FROM correlations c JOIN findings f ON"
+	                       " f.id = c.finding_id WHERE f.rule_id = 'todo'"),
+	                 0);
+	assert_int_equal(sqlite3_exec(store_db(x.g.s),
+	                              "INSERT INTO correlations(finding_id, threat_id, method,"
+	                              " cwe_path, created_at) SELECT f.id, t.id, 'manual', '[]',"
+	                              " 'now' FROM findings f, threats t WHERE f.rule_id = 'todo'"
+	                              " AND t.uid = 'T-XSS@api'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	/* the CWE moves from one finding to the other */
+	f[0].n_cwe = 0;
+	f[1].cwe[0] = 89;
+	f[1].n_cwe = 1;
+	json_t *res = ingest(&x, "h2", "2026-11-23T10:00:00.000Z", f, 2, false);
+	assert_int_equal(count(res, "still_open"), 2);
+	assert_int_equal(count(res, "correlated"), 1);
+	json_decref(res);
+	snprintf(sql, sizeof(sql), by_rule, "sqli");
+	assert_int_equal(q(&x, "SELECT count(*) FROM correlations c JOIN findings f ON"
+	                       " f.id = c.finding_id WHERE f.rule_id = 'sqli'"),
+	                 0);
+	snprintf(sql, sizeof(sql), by_rule, "todo");
+	expect_text(&x, sql, "T-INJECTION@web cwe_ancestor|T-XSS@api manual");
+	/* and away again: the person's stays */
+	f[1].n_cwe = 0;
+	json_decref(ingest(&x, "h3", "2026-11-24T10:00:00.000Z", f, 2, false));
+	expect_text(&x, sql, "T-XSS@api manual");
+	fx_close(&x);
+}
+
 /* An error while storing (the 65th tool of a report) stops the parse, which
  * runs on its own thread: it hands over at most a queue's worth more, and
  * nothing is written. */
@@ -1160,6 +1208,7 @@ int main(void)
 	    cmocka_unit_test(test_many_findings),
 	    cmocka_unit_test(test_rows_in_document_order),
 	    cmocka_unit_test(test_store_error_stops_parse),
+	    cmocka_unit_test(test_rescan_takes_back_correlations),
 	    cmocka_unit_test(test_rule_correlation),
 	    cmocka_unit_test(test_real_codeql_log),
 	    cmocka_unit_test(test_real_gitlab_clean_report),
