@@ -11,20 +11,30 @@
 
 #include "engine/findings/ingest_internal.h"
 
-/* Adds a field to the digest with its length first, so no two different
+/* The bytes a fingerprint digests, gathered in one buffer and digested at
+ * once: each field with its length first ("5:hello"), so no two different
  * lists of fields give the same bytes. */
-static void field(EVP_MD_CTX *md, const char *s)
+static void field_n(struct ts_buf *b, const char *s, size_t n)
 {
 	char len[24];
-	size_t n = s ? strlen(s) : 0;
-	int k = snprintf(len, sizeof(len), "%zu:", n);
-	EVP_DigestUpdate(md, len, (size_t)k);
-	if (n)
-		EVP_DigestUpdate(md, s, n);
+	char *p = len + sizeof(len);
+	*--p = ':';
+	size_t v = n;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ts_buf_append(b, p, (size_t)(len + sizeof(len) - p));
+	ts_buf_append(b, s, n);
 }
 
-/* s with every run of white space folded to one space, trimmed. New. */
-static char *fold(const char *s)
+static void field(struct ts_buf *b, const char *s)
+{
+	field_n(b, s, s ? strlen(s) : 0);
+}
+
+/* s with every run of white space folded to one space, trimmed, as a field. */
+static void field_folded(struct ts_buf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	char *out = ts_malloc(n + 1);
@@ -40,69 +50,93 @@ static char *fold(const char *s)
 		space = false;
 		out[k++] = s[i];
 	}
-	out[k] = '\0';
-	return out;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	field_n(b, out, k);
+	free(out);
 }
 
 static void append_lower(struct ts_buf *b, const char *s, size_t n)
 {
-	char chunk[64];
-	while (n > 0) {
-		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
-		for (size_t i = 0; i < k; i++)
-			chunk[i] = (char)tolower((unsigned char)s[i]);
-		ts_buf_append(b, chunk, k);
-		s += k;
-		n -= k;
+	size_t at = b->len;
+	ts_buf_append(b, s, n);
+	for (size_t i = at; i < b->len; i++)
+		b->data[i] = (char)tolower((unsigned char)b->data[i]);
+}
+
+/* A key of a query: where it starts and its length. */
+struct qkey {
+	const char *s;
+	size_t n;
+};
+
+/* As strcmp on the keys as strings (none holds a NUL). */
+static int cmp_key(const void *a, const void *b)
+{
+	const struct qkey *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	if (c)
+		return c;
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* fingerprint_url appended to b. */
+static void url_into(struct ts_buf *b, const char *url)
+{
+	const char *p = url ? url : "";
+	const char *scheme_end = strstr(p, "://");
+	const char *host = p;
+	if (scheme_end) {
+		append_lower(b, p, (size_t)(scheme_end - p));
+		ts_buf_append(b, "://", 3);
+		host = scheme_end + 3;
 	}
+	size_t hl = strcspn(host, "/?#");
+	append_lower(b, host, hl);
+	const char *path = host + hl;
+	size_t pl = strcspn(path, "?#");
+	ts_buf_append(b, path, pl);
+	if (path[pl] != '?')
+		return;
+	const char *q = path + pl + 1;
+	size_t ql = strcspn(q, "#");
+	/* the keys of the non-empty "&" or ";" separated parts, sorted, once */
+	struct qkey local[32], *keys = local;
+	size_t n = 0, cap = sizeof(local) / sizeof(local[0]);
+	for (size_t i = 0; i < ql;) {
+		size_t part = strcspn(q + i, "&;");
+		if (part > ql - i)
+			part = ql - i;
+		size_t kn = 0;
+		while (kn < part && q[i + kn] != '=')
+			kn++;
+		if (kn > 0) {
+			if (n == cap) {
+				cap *= 2;
+				if (keys == local) {
+					keys = ts_malloc(cap * sizeof(*keys));
+					memcpy(keys, local, sizeof(local));
+				} else {
+					keys = ts_realloc(keys, cap * sizeof(*keys));
+				}
+			}
+			keys[n++] = (struct qkey){q + i, kn};
+		}
+		i += part + 1;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && cmp_key(&keys[i], &keys[i - 1]) == 0)
+			continue;
+		ts_buf_append(b, i == 0 ? "?" : "&", 1);
+		ts_buf_append(b, keys[i].s, keys[i].n);
+	}
+	if (keys != local)
+		free(keys);
 }
 
 char *fingerprint_url(const char *url)
 {
 	struct ts_buf b = {0};
-	const char *p = url ? url : "";
-	const char *scheme_end = strstr(p, "://");
-	const char *host = p;
-	if (scheme_end) {
-		append_lower(&b, p, (size_t)(scheme_end - p));
-		ts_buf_puts(&b, "://");
-		host = scheme_end + 3;
-	}
-	size_t hl = strcspn(host, "/?#");
-	append_lower(&b, host, hl);
-	const char *path = host + hl;
-	size_t pl = strcspn(path, "?#");
-	ts_buf_append(&b, path, pl);
-	if (path[pl] == '?') {
-		const char *q = path + pl + 1;
-		size_t ql = strcspn(q, "#");
-		char *query = ts_strndup(q, ql);
-		size_t n = 0, cap = 8;
-		char **keys = ts_malloc(cap * sizeof(*keys));
-		for (char *save = NULL, *t = strtok_r(query, "&;", &save); t;
-		     t = strtok_r(NULL, "&;", &save)) {
-			t[strcspn(t, "=")] = '\0';
-			if (!*t)
-				continue;
-			if (n == cap)
-				keys = ts_realloc(keys, (cap *= 2) * sizeof(*keys));
-			keys[n++] = t;
-		}
-		qsort(keys, n, sizeof(*keys), cmp_str);
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)
-				continue;
-			ts_buf_puts(&b, i == 0 ? "?" : "&");
-			ts_buf_puts(&b, keys[i]);
-		}
-		free(keys);
-		free(query);
-	}
+	url_into(&b, url);
 	return ts_buf_steal(&b);
 }
 
@@ -113,49 +147,47 @@ static bool has(const char *s)
 
 void fingerprint_compute(const struct finding *f, const char *scope, char out[FINGERPRINT_MAX])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		abort(); /* out of memory, as ts_malloc does */
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	field(md, "threatsync-finding/1");
-	field(md, f->tool);
-	field(md, scope);
+	struct ts_buf b = {0};
+	field(&b, "threatsync-finding/1");
+	field(&b, f->tool);
+	field(&b, scope);
 	const char *kind;
 	if (has(f->fingerprint)) {
 		kind = "tool";
-		field(md, kind);
-		field(md, f->fingerprint_kind);
-		field(md, f->fingerprint);
+		field(&b, kind);
+		field(&b, f->fingerprint_kind);
+		field(&b, f->fingerprint);
 	} else if (has(f->url)) {
 		kind = "dast";
-		char *u = fingerprint_url(f->url);
-		field(md, kind);
-		field(md, f->rule_id);
-		field(md, f->method);
-		field(md, u);
-		field(md, f->param);
-		free(u);
+		field(&b, kind);
+		field(&b, f->rule_id);
+		field(&b, f->method);
+		/* the canonical URL as a field: its length goes first */
+		struct ts_buf u = {0};
+		url_into(&u, f->url);
+		field_n(&b, u.data, u.len);
+		ts_buf_free(&u);
+		field(&b, f->param);
 	} else if (has(f->package) || has(f->image)) {
 		kind = "dependency";
-		field(md, kind);
-		field(md, f->rule_id);
-		field(md, f->package);
-		field(md, f->image);
+		field(&b, kind);
+		field(&b, f->rule_id);
+		field(&b, f->package);
+		field(&b, f->image);
 	} else {
 		/* Static analysis: the path and what the result says or shows,
 		 * never the line, so a result that only moved keeps its identity. */
 		kind = has(f->path) ? "sast" : "other";
-		char *text = fold(has(f->snippet) ? f->snippet : f->message);
-		field(md, kind);
-		field(md, f->rule_id);
-		field(md, f->path);
-		field(md, text);
-		free(text);
+		field(&b, kind);
+		field(&b, f->rule_id);
+		field(&b, f->path);
+		field_folded(&b, has(f->snippet) ? f->snippet : f->message);
 	}
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
-	EVP_DigestFinal_ex(md, d, &dl);
-	EVP_MD_CTX_free(md);
+	if (EVP_Digest(b.data, b.len, d, &dl, EVP_sha256(), NULL) != 1)
+		abort(); /* out of memory, as ts_malloc does */
+	ts_buf_free(&b);
 	static const char hex[] = "0123456789abcdef";
 	size_t k = strlen(kind);
 	memcpy(out, kind, k);

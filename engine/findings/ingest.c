@@ -20,6 +20,7 @@
 #define MESSAGE_MAX 4096 /* bytes of a finding's message kept */
 #define SCANS_MAX 64     /* tools in one report */
 #define HASH_CHUNK (64 * 1024)
+#define ROWS_BYTES_MAX (1024 * 1024) /* queued rows written before they take more */
 
 enum {
 	C_RESULTS,
@@ -40,6 +41,10 @@ struct scan_state {
 	char *tool_version;
 	int64_t id;
 	int counts[C_N];
+	/* No finding of this tool and scope was stored before this report: none
+	 * of its fingerprints (a digest over tool and scope) can be known yet,
+	 * so nothing is looked up. */
+	bool first;
 };
 
 struct ing {
@@ -51,12 +56,21 @@ struct ing {
 	const char *now;
 	const char *content_hash;
 	const struct findings_report *rep;
+	enum findings_format format; /* the report's, as the parser has set it */
 	struct scan_state scans[SCANS_MAX];
 	size_t n_scans;
+	/* the parser's thread's alone during the parse (prepare) */
 	struct strmap *seen; /* base fingerprint -> occurrences in this report */
 	struct mapping *map;
 	struct correlator *corr;
 	struct correlation *cbuf; /* CORRELATE_MAX */
+	/* The rows of the findings handed over since the last flush: written
+	 * ROWBATCH_ROWS to a statement, findings first (the others refer to
+	 * them). A new finding's id is given here, as SQLite would give it: one
+	 * more than the largest (next_id, read before the first). */
+	struct rowbatch *b_find, *b_hist, *b_link, *b_corr;
+	size_t pending;
+	int64_t next_id;
 };
 
 /* ---- statements --------------------------------------------------------- */
@@ -69,29 +83,42 @@ static const char SQL_SCAN_INSERT[] =
     " imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_SCAN_FINISH[] =
     "UPDATE scans SET finding_count = ?2, detail = ?3, incomplete = ?4, format = ?5 WHERE id = ?1";
-static const char SQL_FIND[] = "SELECT id, status, suppressed_by, suppressed_reason FROM findings"
-                               " WHERE project_id = ?1 AND fingerprint = ?2";
-static const char SQL_INSERT[] =
-    "INSERT INTO findings(project_id, fingerprint, tool, scope, rule_id, cwe, severity, status,"
-    " message, path, line, url, component_key, first_scan_id, last_scan_id, first_seen,"
-    " last_seen, fingerprint_kind, category, rule_name, method, param, package, image,"
-    " suppressed_by, suppressed_reason)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?15, ?16,"
-    " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
-static const char SQL_UPDATE[] =
-    "UPDATE findings SET status = ?2, rule_id = ?3, cwe = ?4, severity = ?5, message = ?6,"
-    " path = ?7, line = ?8, url = ?9, component_key = ?10, last_scan_id = ?11, last_seen = ?12,"
-    " category = ?13, rule_name = ?14, method = ?15, param = ?16, package = ?17, image = ?18,"
-    " suppressed_by = ?19, suppressed_reason = ?20 WHERE id = ?1";
-static const char SQL_HISTORY[] =
+static const char SQL_ANY[] = "SELECT EXISTS (SELECT 1 FROM findings WHERE project_id = ?1"
+                              " AND tool = ?2 AND scope = ?3)";
+/* auto: whether the finding has correlations a scan may take back */
+static const char SQL_FIND[] =
+    "SELECT id, status, suppressed_by, suppressed_reason, EXISTS (SELECT 1 FROM correlations c"
+    " WHERE c.finding_id = findings.id AND c.method <> 'manual') FROM findings"
+    " WHERE project_id = ?1 AND fingerprint = ?2";
+static const char SQL_MAX_ID[] = "SELECT coalesce(max(id), 0) FROM findings";
+static const char SQL_INSERT_HEAD[] =
+    "INSERT INTO findings(id, project_id, fingerprint, tool, scope, rule_id, cwe, severity,"
+    " status, message, path, line, url, component_key, first_scan_id, last_scan_id,"
+    " first_seen, last_seen, fingerprint_kind, category, rule_name, method, param, package,"
+    " image, suppressed_by, suppressed_reason) VALUES ";
+#define INSERT_COLS 27
+#define UPDATE_REST                                                                                \
+	" rule_id = ?3, cwe = ?4, severity = ?5, message = ?6, path = ?7, line = ?8, url = ?9,"    \
+	" component_key = ?10, last_scan_id = ?11, last_seen = ?12, category = ?13,"               \
+	" rule_name = ?14, method = ?15, param = ?16, package = ?17, image = ?18,"                 \
+	" suppressed_by = ?19, suppressed_reason = ?20 WHERE id = ?1"
+static const char SQL_UPDATE[] = "UPDATE findings SET status = ?2," UPDATE_REST;
+/* The status as it was: the indexes on it are left alone (SQLite rewrites
+ * the entries of every index on a column the SET names). ?2 is unused. */
+static const char SQL_UPDATE_SAME[] = "UPDATE findings SET" UPDATE_REST;
+static const char SQL_HISTORY_HEAD[] =
     "INSERT INTO finding_history(finding_id, from_status, to_status, scan_id, reason, actor,"
-    " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char SQL_SCAN_FINDING[] =
-    "INSERT OR IGNORE INTO scan_findings(scan_id, finding_id) VALUES (?1, ?2)";
-static const char SQL_CORRELATE[] =
-    "INSERT INTO correlations(finding_id, threat_id, method, cwe_path, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (finding_id, threat_id) DO UPDATE SET"
+    " recorded_at) VALUES ";
+#define HISTORY_COLS 7
+static const char SQL_SCAN_FINDING_HEAD[] =
+    "INSERT OR IGNORE INTO scan_findings(scan_id, finding_id) VALUES ";
+#define SCAN_FINDING_COLS 2
+static const char SQL_CORRELATE_HEAD[] =
+    "INSERT INTO correlations(finding_id, threat_id, method, cwe_path, created_at) VALUES ";
+static const char SQL_CORRELATE_TAIL[] =
+    " ON CONFLICT (finding_id, threat_id) DO UPDATE SET"
     " method = excluded.method, cwe_path = excluded.cwe_path WHERE method <> 'manual'";
+#define CORRELATE_COLS 5
 static const char SQL_UNCORRELATE[] =
     "DELETE FROM correlations WHERE finding_id = ?1 AND method <> 'manual'"
     " AND threat_id NOT IN (SELECT value FROM json_each(?2))";
@@ -121,20 +148,27 @@ static sqlite3_stmt *prep(struct ing *g, const char *sql)
 	return st;
 }
 
-static int history(struct store *s, int64_t finding, const char *from, const char *to, int64_t scan,
-                   const char *reason, const char *actor, const char *now, struct ts_err *err)
+/* PRAGMA cache_size: pages when positive, KiB when negative. */
+static int cache_size(struct store *s)
 {
-	sqlite3_stmt *st = store_prepare(s, SQL_HISTORY);
-	if (!st)
-		return store_fail(s, "recording finding history", err);
-	sqlite3_bind_int64(st, 1, finding);
-	store_bind_static(st, 2, from);
-	store_bind_static(st, 3, to);
-	store_bind_id(st, 4, scan);
-	store_bind_static(st, 5, reason ? reason : "");
-	store_bind_static(st, 6, actor ? actor : "");
-	store_bind_static(st, 7, now);
-	return store_step_done(s, st, "recording finding history", err);
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA cache_size");
+	int v = 0;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return v;
+}
+
+/* A hint only: a failure leaves the size as it was. The statements are
+ * constants (no SQL is built from values): the ingest's size, and the size
+ * the store opens connections with, the only one it changes. */
+#define STORE_CACHE_KIB 32768
+static void set_cache_size(struct store *s, bool ingest)
+{
+	(void)sqlite3_exec(store_db(s),
+	                   ingest ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -32768",
+	                   NULL, NULL, NULL);
 }
 
 /* A UTF-8 string cut to at most max bytes on a character boundary. New. */
@@ -181,7 +215,7 @@ static int scan_of(struct ing *g, const struct finding *f, struct scan_state **r
 	sqlite3_stmt *st = prep(g, SQL_SCAN_INSERT);
 	if (!st)
 		return g->err->code;
-	enum findings_format fmt = g->rep->format ? g->rep->format : g->r->format;
+	enum findings_format fmt = g->format ? g->format : g->r->format;
 	sqlite3_bind_int64(st, 1, g->project_id);
 	store_bind_static(st, 2, sc->tool);
 	store_bind_static(st, 3, sc->tool_version);
@@ -194,12 +228,59 @@ static int scan_of(struct ing *g, const struct finding *f, struct scan_state **r
 	if (rc)
 		return rc;
 	sc->id = sqlite3_last_insert_rowid(store_db(g->s));
+	if (!(st = prep(g, SQL_ANY)))
+		return g->err->code;
+	sqlite3_bind_int64(st, 1, g->project_id);
+	store_bind_static(st, 2, sc->tool);
+	store_bind_static(st, 3, g->scope);
+	rc = sqlite3_step(st);
+	sc->first = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(g->s, "looking for earlier findings", g->err);
 	*ret = sc;
 	return 0;
 }
 
 /* ---- one finding -------------------------------------------------------- */
 
+/* The queued rows written, the queues emptied. */
+static int flush_rows(struct ing *g)
+{
+	g->pending = 0;
+	int rc = rowbatch_flush(g->b_find, g->s, g->err);
+	if (rc == 0)
+		rc = rowbatch_flush(g->b_hist, g->s, g->err);
+	if (rc == 0)
+		rc = rowbatch_flush(g->b_link, g->s, g->err);
+	if (rc == 0)
+		rc = rowbatch_flush(g->b_corr, g->s, g->err);
+	return rc;
+}
+
+/* The id the next new finding gets. */
+static int new_id(struct ing *g, int64_t *ret)
+{
+	if (g->next_id == 0) {
+		sqlite3_stmt *st = prep(g, SQL_MAX_ID);
+		if (!st)
+			return g->err->code;
+		int rc = sqlite3_step(st);
+		int64_t max = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_fail(g->s, "numbering findings", g->err);
+		if (max >= INT64_MAX / 2)
+			return ts_err_set(g->err, TS_E_INTERNAL,
+			                  "finding ids are exhausted in this database");
+		g->next_id = max + 1;
+	}
+	*ret = g->next_id++;
+	return 0;
+}
+
+/* known: the finding has correlations of an earlier scan that this one may
+ * not confirm. */
 static int store_correlations(struct ing *g, int64_t finding, bool known, const char *component,
                               const struct finding *f, size_t *ret_n)
 {
@@ -211,23 +292,19 @@ static int store_correlations(struct ing *g, int64_t finding, bool known, const 
 		const struct correlation *c = &g->cbuf[i];
 		char path[16 * 12 + 4];
 		cwe_json(c->path, c->n_path, path, sizeof(path));
-		sqlite3_stmt *st = prep(g, SQL_CORRELATE);
-		if (!st)
-			return g->err->code;
-		sqlite3_bind_int64(st, 1, finding);
-		sqlite3_bind_int64(st, 2, c->threat_id);
-		store_bind_static(st, 3, c->method);
-		store_bind_static(st, 4, path);
-		store_bind_static(st, 5, g->now);
-		int rc = step(g, st, "recording a correlation");
-		if (rc)
-			return rc;
+		rowbatch_int(g->b_corr, finding);
+		rowbatch_int(g->b_corr, c->threat_id);
+		rowbatch_text(g->b_corr, c->method);
+		rowbatch_text(g->b_corr, path);
+		rowbatch_text(g->b_corr, g->now);
 		k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%lld", i ? "," : "",
 		                      (long long)c->threat_id);
 	}
 	snprintf(ids + k, sizeof(ids) - k, "]");
 	if (!known)
 		return 0;
+	/* the queued upserts are of the threats kept: they and this delete
+	 * touch different rows, in either order */
 	sqlite3_stmt *st = prep(g, SQL_UNCORRELATE);
 	if (!st)
 		return g->err->code;
@@ -247,29 +324,47 @@ static void bind_details(sqlite3_stmt *st, const struct finding *f, int first)
 	store_bind_static(st, first + 5, f->image);
 }
 
-static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
+/* What a finding's storing needs that the parser's thread computes. */
+struct prepared {
+	char fp[FINGERPRINT_MAX + 16]; /* with "#n" from the second occurrence */
+	char kind[16];
+	const char *component; /* borrowed from the mapping; NULL: unmapped */
+};
+
+static int prepare_finding(void *ud, const struct finding *f, void *extra, struct ts_err *err)
+{
+	struct ing *g = ud;
+	struct prepared *p = extra;
+	(void)err;
+	char base[FINGERPRINT_MAX];
+	fingerprint_compute(f, g->scope, base);
+	fingerprint_kind(base, p->kind);
+	bool created = false;
+	void **occ = strmap_slot(g->seen, base, &created);
+	uintptr_t n_occ = (uintptr_t)*occ + 1;
+	*occ = (void *)n_occ;
+	if (n_occ > 1)
+		snprintf(p->fp, sizeof(p->fp), "%s#%lu", base, (unsigned long)n_occ);
+	else
+		snprintf(p->fp, sizeof(p->fp), "%s", base);
+	p->component = mapping_find(g->map, f->path, f->url);
+	return 0;
+}
+
+static int store_finding(void *ud, const struct finding *f, const void *extra,
+                         enum findings_format format, struct ts_err *err)
 {
 	struct ing *g = ud;
 	(void)err; /* g->err is the same */
+	const struct prepared *p = extra;
+	const char *fp = p->fp, *kind = p->kind, *component = p->component;
+	g->format = format;
 	struct scan_state *sc = NULL;
 	int rc = scan_of(g, f, &sc);
 	if (rc)
 		return rc;
 	sc->counts[C_RESULTS]++;
 
-	char base[FINGERPRINT_MAX], fp[FINGERPRINT_MAX + 16], kind[16];
-	fingerprint_compute(f, g->scope, base);
-	fingerprint_kind(base, kind);
-	bool created = false;
-	void **occ = strmap_slot(g->seen, base, &created);
-	uintptr_t n_occ = (uintptr_t)*occ + 1;
-	*occ = (void *)n_occ;
-	if (n_occ > 1)
-		snprintf(fp, sizeof(fp), "%s#%lu", base, (unsigned long)n_occ);
-	else
-		snprintf(fp, sizeof(fp), "%s", base);
-
-	const char *component = mapping_find(g->map, f->path, f->url);
 	if (!component)
 		sc->counts[C_UNMAPPED]++;
 	char cwe[FINDINGS_CWE_MAX * 12 + 4];
@@ -278,26 +373,30 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 	char *message = cut(f->message ? f->message : "", MESSAGE_MAX);
 	bool tool_suppressed = f->suppression == FINDING_SUPPRESSED;
 
-	sqlite3_stmt *st = prep(g, SQL_FIND);
-	if (!st) {
-		free(message);
-		return g->err->code;
-	}
-	sqlite3_bind_int64(st, 1, g->project_id);
-	store_bind_static(st, 2, fp);
+	sqlite3_stmt *st;
 	int64_t id = 0;
 	char *old_status = NULL, *old_by = NULL, *old_reason = NULL;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		old_status = store_col_dup(st, 1);
-		old_by = store_col_dup(st, 2);
-		old_reason = store_col_dup(st, 3);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(message);
-		return store_fail(g->s, "reading a finding", g->err);
+	bool old_auto = false;
+	if (!sc->first) {
+		if (!(st = prep(g, SQL_FIND))) {
+			free(message);
+			return g->err->code;
+		}
+		sqlite3_bind_int64(st, 1, g->project_id);
+		store_bind_static(st, 2, fp);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			old_status = store_col_dup(st, 1);
+			old_by = store_col_dup(st, 2);
+			old_reason = store_col_dup(st, 3);
+			old_auto = sqlite3_column_int(st, 4) != 0;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			free(message);
+			return store_fail(g->s, "reading a finding", g->err);
+		}
 	}
 
 	const char *to, *why = NULL;
@@ -310,34 +409,40 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 		sc->counts[C_NEW]++;
 		if (tool_suppressed)
 			sc->counts[C_SUPPRESSED]++;
-		st = prep(g, SQL_INSERT);
-		if (!st) {
-			free(message);
-			return g->err->code;
-		}
-		sqlite3_bind_int64(st, 1, g->project_id);
-		store_bind_static(st, 2, fp);
-		store_bind_static(st, 3, f->tool);
-		store_bind_static(st, 4, g->scope);
-		store_bind_static(st, 5, f->rule_id ? f->rule_id : "");
-		store_bind_static(st, 6, cwe);
-		store_bind_static(st, 7, severity);
-		store_bind_static(st, 8, to);
-		store_bind_static(st, 9, message);
-		store_bind_static(st, 10, f->path);
+		rc = new_id(g, &id);
+		if (rc)
+			goto out;
+		struct rowbatch *b = g->b_find;
+		rowbatch_int(b, id);
+		rowbatch_int(b, g->project_id);
+		rowbatch_text(b, fp);
+		rowbatch_text(b, f->tool);
+		rowbatch_text(b, g->scope);
+		rowbatch_text(b, f->rule_id ? f->rule_id : "");
+		rowbatch_text(b, cwe);
+		rowbatch_text(b, severity);
+		rowbatch_text(b, to);
+		rowbatch_text(b, message);
+		rowbatch_text(b, f->path);
 		if (f->line > 0)
-			sqlite3_bind_int(st, 11, f->line);
-		store_bind_static(st, 12, f->url);
-		store_bind_static(st, 13, component);
-		sqlite3_bind_int64(st, 14, sc->id);
-		store_bind_static(st, 15, g->now);
-		store_bind_static(st, 16, kind);
-		bind_details(st, f, 17);
-		store_bind_static(st, 23, by);
-		store_bind_static(st, 24, reason);
-		rc = step(g, st, "recording a finding");
-		if (rc == 0)
-			id = sqlite3_last_insert_rowid(store_db(g->s));
+			rowbatch_int(b, f->line);
+		else
+			rowbatch_null(b);
+		rowbatch_text(b, f->url);
+		rowbatch_text(b, component);
+		rowbatch_int(b, sc->id); /* first_scan_id */
+		rowbatch_int(b, sc->id); /* last_scan_id */
+		rowbatch_text(b, g->now);
+		rowbatch_text(b, g->now);
+		rowbatch_text(b, kind);
+		rowbatch_text(b, f->category);
+		rowbatch_text(b, f->rule_name);
+		rowbatch_text(b, f->method);
+		rowbatch_text(b, f->param);
+		rowbatch_text(b, f->package);
+		rowbatch_text(b, f->image);
+		rowbatch_text(b, by);
+		rowbatch_text(b, reason);
 	} else {
 		bool person = old_by && strcmp(old_by, "person") == 0;
 		to = old_status;
@@ -365,7 +470,7 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 					why = "no longer suppressed by the tool";
 			}
 		}
-		st = prep(g, SQL_UPDATE);
+		st = prep(g, strcmp(to, old_status) == 0 ? SQL_UPDATE_SAME : SQL_UPDATE);
 		if (!st) {
 			rc = g->err->code;
 			goto out;
@@ -390,24 +495,32 @@ static int on_finding(void *ud, const struct finding *f, struct ts_err *err)
 	}
 	if (rc == 0 && why) {
 		char *text = reason ? ts_asprintf("%s: %s", why, reason) : NULL;
-		rc = history(g->s, id, old_status, to, sc->id, text ? text : why, "", g->now,
-		             g->err);
+		struct rowbatch *b = g->b_hist;
+		rowbatch_int(b, id);
+		rowbatch_text(b, old_status);
+		rowbatch_text(b, to);
+		rowbatch_int(b, sc->id);
+		rowbatch_text(b, text ? text : why);
+		rowbatch_text(b, "");
+		rowbatch_text(b, g->now);
 		free(text);
 	}
 	if (rc == 0) {
-		st = prep(g, SQL_SCAN_FINDING);
-		rc = st ? 0 : g->err->code;
-		if (st) {
-			sqlite3_bind_int64(st, 1, sc->id);
-			sqlite3_bind_int64(st, 2, id);
-			rc = step(g, st, "recording a finding of the scan");
-		}
+		rowbatch_int(g->b_link, sc->id);
+		rowbatch_int(g->b_link, id);
 	}
 	size_t n_corr = 0;
 	if (rc == 0)
-		rc = store_correlations(g, id, old_status != NULL, component, f, &n_corr);
+		rc = store_correlations(g, id, old_auto, component, f, &n_corr);
 	if (rc == 0 && n_corr > 0)
 		sc->counts[C_CORRELATED]++;
+	/* a bound on the memory the queues hold too: a finding's texts may be
+	 * large */
+	if (rc == 0 &&
+	    (++g->pending >= ROWBATCH_ROWS ||
+	     rowbatch_bytes(g->b_find) + rowbatch_bytes(g->b_hist) + rowbatch_bytes(g->b_corr) >
+	         ROWS_BYTES_MAX))
+		rc = flush_rows(g);
 out:
 	free(message);
 	free(old_status);
@@ -459,7 +572,8 @@ static int finish_scan(struct ing *g, struct scan_state *sc)
 	sqlite3_bind_int(st, 4, g->rep->incomplete ? 1 : 0);
 	store_bind_static(st, 5, findings_format_name(fmt ? fmt : FINDINGS_FORMAT_SARIF));
 	int rc = step(g, st, "recording the scan");
-	if (rc == 0 && !g->rep->incomplete)
+	/* a first scan of its tool and scope has nothing before it to fix */
+	if (rc == 0 && !g->rep->incomplete && !sc->first)
 		rc = mark_fixed(g, sc);
 	return rc;
 }
@@ -561,8 +675,22 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 			json_decref(res);
 		return rc;
 	}
+	/* The fingerprint index takes its rows in random order: a page cache
+	 * of 64 MiB holds it for a report of some 100 MB and keeps the
+	 * transaction from spilling pages to the WAL mid-way. Only pages used
+	 * take memory; the store's size comes back afterwards (a size someone
+	 * set otherwise is left alone). */
+	bool cache_grown = cache_size(s) == -STORE_CACHE_KIB;
+	if (cache_grown)
+		set_cache_size(s, true);
 	g.seen = strmap_new();
 	g.cbuf = ts_calloc(CORRELATE_MAX, sizeof(*g.cbuf));
+	g.b_find = rowbatch_new(SQL_INSERT_HEAD, "", INSERT_COLS, "recording a finding");
+	g.b_hist = rowbatch_new(SQL_HISTORY_HEAD, "", HISTORY_COLS, "recording finding history");
+	g.b_link = rowbatch_new(SQL_SCAN_FINDING_HEAD, "", SCAN_FINDING_COLS,
+	                        "recording a finding of the scan");
+	g.b_corr = rowbatch_new(SQL_CORRELATE_HEAD, SQL_CORRELATE_TAIL, CORRELATE_COLS,
+	                        "recording a correlation");
 	json_t *changes = json_array();
 	int notices = 0;
 	if ((rc = findings_expire(s, g.project_id, g.now, NULL, err)) != 0)
@@ -571,7 +699,15 @@ int ingest_run(struct store *s, const struct ingest_request *r, const char *cont
 		goto fail;
 	if ((rc = correlator_load(s, g.project_id, r->cwe, r->library, &g.corr, err)) != 0)
 		goto fail;
-	rc = produce(produce_ud, on_finding, &g, &rep, err);
+	static const struct pipeline_ops ops = {
+	    .prepare = prepare_finding,
+	    .consume = store_finding,
+	    .extra_size = sizeof(struct prepared),
+	};
+	rc = pipeline_run(&ops, &g, produce, produce_ud, true, &rep, err);
+	g.format = rep.format;
+	if (rc == 0)
+		rc = flush_rows(&g);
 	if (rc)
 		goto fail;
 	/* A tool the report names without results is still a complete scan:
@@ -634,6 +770,12 @@ out:
 		free(g.scans[i].tool);
 		free(g.scans[i].tool_version);
 	}
+	if (cache_grown)
+		set_cache_size(s, false);
+	rowbatch_free(g.b_find);
+	rowbatch_free(g.b_hist);
+	rowbatch_free(g.b_link);
+	rowbatch_free(g.b_corr);
 	strmap_free(g.seen, NULL);
 	mapping_free(g.map);
 	correlator_free(g.corr);

@@ -47,7 +47,8 @@ struct ingest_request {
  * correlated; verification changes; notices queued; "unchanged": true with
  * the earlier scans when the identical file was already ingested for this
  * project and scope, which writes nothing). Uses only s and r: callers on
- * other threads bring their own connection. Returns 0 or a negative code
+ * other threads bring their own connection. The file is parsed on a second
+ * thread, started and joined here, which touches no database. Returns 0 or a negative code
  * with err->code one of TS_E_NOTFOUND (no such project, no such file),
  * TS_E_IO, TS_E_INVALID ("NAME: path-in-document: message"; the database is
  * left as it was), TS_E_UNAVAILABLE (a format this build cannot read),

@@ -51,6 +51,54 @@ void **strmap_slot(struct strmap *m, const char *key, bool *ret_created);
 void *strmap_get(const struct strmap *m, const char *key);
 size_t strmap_size(const struct strmap *m);
 
+/* ---- parsing beside storing (pipeline.c) -------------------------------- */
+
+/* What is done per finding: prepare (may be NULL) on the parser's thread,
+ * in document order, filling extra (extra_size bytes, kept with the
+ * finding); consume on the calling thread, in the same order, with the
+ * report's format as the parser had set it by then. Either returns 0 or a
+ * negative code with err set. */
+struct pipeline_ops {
+	int (*prepare)(void *ud, const struct finding *f, void *extra, struct ts_err *err);
+	int (*consume)(void *ud, const struct finding *f, const void *extra,
+	               enum findings_format format, struct ts_err *err);
+	size_t extra_size;
+};
+
+/* Runs produce and hands each finding to ops: with threaded, produce runs on
+ * a thread of its own and the findings wait in a bounded queue (256
+ * findings, 4 MiB of text), so what prepare and consume touch must be
+ * theirs alone during the run; else (or when no thread can be started) all
+ * on the calling thread. rep is filled as produce fills it. The error
+ * returned is the first in document order: a consume error stops the
+ * parser; a parse error comes after every finding before it is consumed. */
+int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produce,
+                 void *produce_ud, bool threaded, struct findings_report *rep, struct ts_err *err);
+
+/* ---- rows written many at a time (rowbatch.c) --------------------------- */
+
+#define ROWBATCH_ROWS 64 /* rows per multi-row statement */
+
+/* The rows of one INSERT, queued (values copied) and written by
+ * rowbatch_flush: ROWBATCH_ROWS to a statement, the rest one by one, in the
+ * order queued, so rowids come out as row-by-row inserts give them. head is
+ * "INSERT INTO t(a, b) VALUES ", tail what follows the values ("" or an ON
+ * CONFLICT clause), what names the writing in messages; all three static.
+ * *ret new (rowbatch_free, which finalizes its statements: free it before
+ * the store is closed). */
+struct rowbatch;
+struct rowbatch *rowbatch_new(const char *head, const char *tail, int ncols, const char *what);
+void rowbatch_free(struct rowbatch *rb); /* NULL ok; queued rows are dropped */
+/* The next value of the row being queued (ncols make a row); s NULL: NULL. */
+void rowbatch_text(struct rowbatch *rb, const char *s);
+void rowbatch_int(struct rowbatch *rb, int64_t i);
+void rowbatch_null(struct rowbatch *rb);
+size_t rowbatch_rows(const struct rowbatch *rb);
+size_t rowbatch_bytes(const struct rowbatch *rb); /* memory the queue holds */
+/* Writes the queued rows and empties the queue (also on an error, which is
+ * store_fail's). */
+int rowbatch_flush(struct rowbatch *rb, struct store *s, struct ts_err *err);
+
 /* ---- mapping to components (mapping.c) ---------------------------------- */
 
 struct mapping;

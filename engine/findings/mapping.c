@@ -29,7 +29,9 @@ struct mapping {
 	size_t n_keys;
 	struct map_rule *paths, *urls;
 	size_t n_paths, n_urls;
-	struct strmap *cache; /* "p" path or "u" url -> component index + 1, 0: none */
+	struct strmap *cache;    /* path -> component index + 1, 0: none */
+	struct strmap *prefixes; /* url_key of a URL prefix -> component index + 1 */
+	struct ts_buf key;       /* scratch for url_key */
 };
 
 static const char SQL_COMPONENTS[] =
@@ -66,10 +68,27 @@ static void url_split(const char *u, struct url_parts *p)
 	p->path_len = strcspn(u, "?#");
 }
 
+/* The key of a URL's scheme and host (lower case, each with its length, so
+ * no two splits give the same bytes) followed by its path, into b. Returns
+ * the length of the part before the path. */
+static size_t url_key(struct ts_buf *b, const struct url_parts *p)
+{
+	b->len = 0;
+	ts_buf_printf(b, "%zu:%zu:", p->scheme_len, p->host_len);
+	ts_buf_append(b, p->scheme, p->scheme_len);
+	ts_buf_append(b, p->host, p->host_len);
+	for (size_t i = 0; i < b->len; i++)
+		b->data[i] = (char)tolower((unsigned char)b->data[i]);
+	size_t head = b->len;
+	ts_buf_append(b, p->path, p->path_len);
+	return head;
+}
+
 int mapping_load(struct store *s, int64_t project_id, struct mapping **ret, struct ts_err *err)
 {
 	struct mapping *m = ts_calloc(1, sizeof(*m));
 	m->cache = strmap_new();
+	m->prefixes = strmap_new();
 	sqlite3_stmt *st = store_prepare(s, SQL_COMPONENTS);
 	if (!st) {
 		mapping_free(m);
@@ -110,6 +129,13 @@ int mapping_load(struct store *s, int64_t project_id, struct mapping **ret, stru
 			while (p.path_len > 0 && p.path[p.path_len - 1] == '/')
 				p.path_len--;
 			add_rule(&m->urls, &m->n_urls, pat, p.host_len + p.path_len, comp)->url = p;
+			/* Equal prefixes have equal weights: the first component
+			 * (the lower key) keeps it. */
+			url_key(&m->key, &p);
+			bool created = false;
+			void **slot = strmap_slot(m->prefixes, m->key.data, &created);
+			if (created)
+				*slot = (void *)(uintptr_t)(comp + 1);
 		}
 		json_decref(doc);
 	}
@@ -138,6 +164,8 @@ void mapping_free(struct mapping *m)
 	free(m->paths);
 	free(m->urls);
 	strmap_free(m->cache, NULL);
+	strmap_free(m->prefixes, NULL);
+	ts_buf_free(&m->key);
 	free(m);
 }
 
@@ -230,28 +258,18 @@ bool mapping_url_match(const char *prefix, const char *url)
 	return url_under(&a, &b);
 }
 
-static const char *best(struct mapping *m, const struct map_rule *rules, size_t n, bool url,
-                        const char *what)
+static const char *best_path(struct mapping *m, const char *path)
 {
-	/* A URL matches by scheme, host and path: its query and fragment are
-	 * left out of the cache key, so the cache holds one entry per page, not
-	 * one per request. */
-	int len = (int)(url ? strcspn(what, "?#") : strlen(what));
-	char *key = ts_asprintf("%c%.*s", url ? 'u' : 'p', len, what);
 	bool created = false;
-	void **slot = strmap_slot(m->cache, key, &created);
-	free(key);
+	void **slot = strmap_slot(m->cache, path, &created);
 	if (created) {
-		struct url_parts what_url;
-		if (url)
-			url_split(what, &what_url);
 		const struct map_rule *win = NULL;
-		for (size_t i = 0; i < n; i++) {
-			const struct map_rule *r = &rules[i];
+		for (size_t i = 0; i < m->n_paths; i++) {
+			const struct map_rule *r = &m->paths[i];
 			if (win && (r->weight < win->weight ||
 			            (r->weight == win->weight && r->comp >= win->comp)))
 				continue; /* keys are sorted: the lower index is the lower key */
-			if (url ? url_under(&r->url, &what_url) : glob_at(r->pattern, what, 0))
+			if (glob_at(r->pattern, path, 0))
 				win = r;
 		}
 		*slot = (void *)(uintptr_t)(win ? win->comp + 1 : 0);
@@ -260,11 +278,37 @@ static const char *best(struct mapping *m, const struct map_rule *rules, size_t 
 	return v ? m->keys[v - 1] : NULL;
 }
 
+/* The prefixes that can cover a URL share its scheme and host and have as
+ * path the URL's path cut at a segment boundary (all of it, before each
+ * '/', or nothing); with the same host a longer path weighs more, so the
+ * first one found from the longest down is the most specific. A few hash
+ * look-ups per URL, whatever the number of prefixes, and nothing kept per
+ * URL (a scan's URLs are mostly distinct). */
+static const char *best_url(struct mapping *m, const char *url)
+{
+	if (m->n_urls == 0)
+		return NULL;
+	struct url_parts p;
+	url_split(url, &p);
+	size_t head = url_key(&m->key, &p);
+	char *k = m->key.data;
+	for (size_t len = p.path_len;; len--) {
+		if (len == p.path_len || p.path[len] == '/') {
+			k[head + len] = '\0';
+			uintptr_t v = (uintptr_t)strmap_get(m->prefixes, k);
+			if (v)
+				return m->keys[v - 1];
+		}
+		if (len == 0)
+			return NULL;
+	}
+}
+
 const char *mapping_find(struct mapping *m, const char *path, const char *url)
 {
 	if (path && *path)
-		return best(m, m->paths, m->n_paths, false, path);
+		return best_path(m, path);
 	if (url && *url)
-		return best(m, m->urls, m->n_urls, true, url);
+		return best_url(m, url);
 	return NULL;
 }

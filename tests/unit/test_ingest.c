@@ -177,6 +177,49 @@ static void test_globs_and_urls(void **state)
 	assert_int_equal(strncmp(fa, "dast:", 5), 0);
 }
 
+/* The fingerprints stored by earlier versions stay what they were: the exact
+ * digests of a dynamic, a static, a dependency and a tool-given result. */
+static void test_fingerprints_pinned(void **state)
+{
+	(void)state;
+	char fp[FINGERPRINT_MAX];
+	struct finding d = {.tool = "zap",
+	                    .rule_id = "40012",
+	                    .method = "POST",
+	                    .url = "HTTPS://App.Example.com/c057/page0?t=907796&id=0#x",
+	                    .param = "q0"};
+	fingerprint_compute(&d, "", fp);
+	assert_string_equal(
+	    fp, "dast:fab08aa09bfd681062e31ed63bd02f7e4a6c3db81f4a79b4d9d0e09db2790057");
+	fingerprint_compute(&d, "staging", fp);
+	assert_string_equal(
+	    fp, "dast:4f373eb5b937ec4dacf002448b1744f48913c4bd1195e6aa099e09004eb06486");
+	struct finding s = SAST("r1", "src/a.c", 10, 89, "  SQL   built\n from input ");
+	fingerprint_compute(&s, "main", fp);
+	assert_string_equal(
+	    fp, "sast:82e392e19b84332d03e27b5afdb71c7e5fdb60f6b33f4e29af7591004fa0a9ec");
+	s.snippet = "cursor.execute(q)";
+	fingerprint_compute(&s, "", fp);
+	assert_string_equal(
+	    fp, "sast:563bfc608628e5b17fded2270306ff1d127b3f458506ec294f1502e15b2ba26a");
+	struct finding p = {.tool = "trivy", .rule_id = "CVE-2024-1", .package = "openssl@3.0.1"};
+	fingerprint_compute(&p, "", fp);
+	assert_string_equal(
+	    fp, "dependency:d774325537e1ddf65e1538f0b30436d2dffbfed67b141bc325d22802bbf0685d");
+	struct finding t = {.tool = "CodeQL",
+	                    .rule_id = "py/sqli",
+	                    .path = "a.py",
+	                    .fingerprint = "abc:1",
+	                    .fingerprint_kind = "partialFingerprints/primaryLocationLineHash"};
+	fingerprint_compute(&t, "", fp);
+	assert_string_equal(
+	    fp, "tool:d97ff2163f78f661831c28f128d3acb7425cc27fe22b6f8c81103974f304af90");
+	struct finding o = {.tool = "x", .message = "no path"};
+	fingerprint_compute(&o, "", fp);
+	assert_string_equal(
+	    fp, "other:fba471b262a9dbfe9a32bc376e03acf22768dc9db8f143276f4d13b878b840cb");
+}
+
 /* ---- correlation and mapping ------------------------------------------- */
 
 static void test_correlation_and_mapping(void **state)
@@ -735,6 +778,199 @@ static int produce_many(void *ud, finding_cb cb, void *cb_ud, struct findings_re
 	return 0;
 }
 
+/* Findings "result N" (a path and message of their own) in the order of
+ * idx; tools[i] (when set) names the tool of the i-th. */
+struct listed {
+	const int *idx;
+	int n;
+	int handed; /* results the callback took */
+	bool many_tools;
+};
+
+static int produce_listed(void *ud, finding_cb cb, void *cb_ud, struct findings_report *rep,
+                          struct ts_err *err)
+{
+	struct listed *l = ud;
+	rep->format = FINDINGS_FORMAT_SARIF;
+	for (int i = 0; i < l->n; i++) {
+		char path[64], msg[64], tool[32];
+		snprintf(path, sizeof(path), "src/web/r%d.c", l->idx[i]);
+		snprintf(msg, sizeof(msg), "result %d", l->idx[i]);
+		snprintf(tool, sizeof(tool), "tool%d", i);
+		struct finding f = SAST("sqli", path, 1, 89, msg);
+		if (l->many_tools)
+			f.tool = tool;
+		int rc = cb(cb_ud, &f, err);
+		if (rc)
+			return rc;
+		l->handed++;
+		rep->results++;
+	}
+	return 0;
+}
+
+static json_t *ingest_listed(struct fx *x, const char *hash, const int *idx, int n)
+{
+	struct listed l = {.idx = idx, .n = n};
+	struct ingest_request r = {
+	    .project = "shop", .path = "fake.sarif", .cwe = x->cwe, .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	if (ingest_run(x->g.s, &r, hash, produce_listed, &l, &res, &err))
+		fail_msg("ingest: %s", err.msg);
+	return res;
+}
+
+/* The finding ids of scan's history rows, in the order recorded. */
+static void expect_history(struct fx *x, int scan, const char *want)
+{
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+	         "SELECT group_concat(finding_id, ',') FROM (SELECT finding_id FROM"
+	         " finding_history WHERE scan_id = %d ORDER BY id)",
+	         scan);
+	expect_text(x, sql, want);
+}
+
+/* Rows are written many to a statement: ids and history rows still come
+ * out in document order, as row-by-row writing gave them, across the
+ * statement boundaries and with known and new findings interleaved. */
+static void test_rows_in_document_order(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	int idx[200];
+	for (int i = 0; i < 200; i++)
+		idx[i] = i;
+	/* scan 1: results 0..99 get ids 1..100 */
+	json_t *res = ingest_listed(&x, "a", idx, 100);
+	assert_int_equal(count(res, "new"), 100);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 100);
+	/* scan 2: 50..99 known, 100..199 new (ids 101..200), 0..49 fixed */
+	res = ingest_listed(&x, "b", idx + 50, 150);
+	assert_int_equal(count(res, "new"), 100);
+	assert_int_equal(count(res, "still_open"), 50);
+	assert_int_equal(count(res, "fixed"), 50);
+	json_decref(res);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 200);
+	struct ts_buf want = {0};
+	for (int i = 101; i <= 200; i++)
+		ts_buf_printf(&want, "%s%d", want.len ? "," : "", i);
+	for (int i = 1; i <= 50; i++)
+		ts_buf_printf(&want, ",%d", i);
+	expect_history(&x, 2, want.data);
+	/* scan 3: fixed 0..49 and new 200..249 in turns, then 50..99 still
+	 * open; 100..199 fixed */
+	int mix[150];
+	for (int k = 0; k < 100; k++)
+		mix[k] = k % 2 ? 200 + k / 2 : k / 2;
+	for (int k = 100; k < 150; k++)
+		mix[k] = k - 50;
+	res = ingest_listed(&x, "c", mix, 150);
+	assert_int_equal(count(res, "reopened"), 50);
+	assert_int_equal(count(res, "new"), 50);
+	assert_int_equal(count(res, "still_open"), 50);
+	assert_int_equal(count(res, "fixed"), 100);
+	json_decref(res);
+	want.len = 0;
+	for (int k = 0; k < 100; k++)
+		ts_buf_printf(&want, "%s%d", k ? "," : "", k % 2 ? 201 + k / 2 : 1 + k / 2);
+	for (int i = 101; i <= 200; i++)
+		ts_buf_printf(&want, ",%d", i);
+	expect_history(&x, 3, want.data);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"
+	                       " WHERE id = CAST(substr(message, 8) AS INTEGER) + 1"),
+	                 250);
+	assert_int_equal(q(&x, "SELECT count(*) FROM scan_findings WHERE scan_id = 3"), 150);
+	/* the page cache grown for the ingests is the store's again */
+	assert_int_equal(q(&x, "PRAGMA cache_size"), -32768);
+	ts_buf_free(&want);
+	fx_close(&x);
+}
+
+/* A rescan takes back the correlations the scan no longer confirms, keeps a
+ * person's, and adds new ones to a finding that had none. */
+static void test_rescan_takes_back_correlations(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	struct finding f[] = {SAST("sqli", "src/web/db.c", 10, 89, "SQL built from input"),
+	                      SAST("todo", "src/web/x.c", 1, 0, "A note")};
+	static const char by_rule[] =
+	    "SELECT group_concat(x, '|') FROM (SELECT t.uid || ' ' || c.method AS x FROM"
+	    " correlations c JOIN threats t ON t.id = c.threat_id JOIN findings f ON"
+	    " f.id = c.finding_id WHERE f.rule_id = '%s' ORDER BY t.uid)";
+	char sql[400];
+	json_decref(ingest(&x, "h1", NOW, f, 2, false));
+	snprintf(sql, sizeof(sql), by_rule, "sqli");
+	expect_text(&x, sql, "T-INJECTION@web cwe_ancestor");
+	assert_int_equal(q(&x, "SELECT count(*) FROM correlations c JOIN findings f ON"
+	                       " f.id = c.finding_id WHERE f.rule_id = 'todo'"),
+	                 0);
+	assert_int_equal(sqlite3_exec(store_db(x.g.s),
+	                              "INSERT INTO correlations(finding_id, threat_id, method,"
+	                              " cwe_path, created_at) SELECT f.id, t.id, 'manual', '[]',"
+	                              " 'now' FROM findings f, threats t WHERE f.rule_id = 'todo'"
+	                              " AND t.uid = 'T-XSS@api'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	/* the CWE moves from one finding to the other */
+	f[0].n_cwe = 0;
+	f[1].cwe[0] = 89;
+	f[1].n_cwe = 1;
+	json_t *res = ingest(&x, "h2", "2026-11-23T10:00:00.000Z", f, 2, false);
+	assert_int_equal(count(res, "still_open"), 2);
+	assert_int_equal(count(res, "correlated"), 1);
+	json_decref(res);
+	snprintf(sql, sizeof(sql), by_rule, "sqli");
+	assert_int_equal(q(&x, "SELECT count(*) FROM correlations c JOIN findings f ON"
+	                       " f.id = c.finding_id WHERE f.rule_id = 'sqli'"),
+	                 0);
+	snprintf(sql, sizeof(sql), by_rule, "todo");
+	expect_text(&x, sql, "T-INJECTION@web cwe_ancestor|T-XSS@api manual");
+	/* and away again: the person's stays */
+	f[1].n_cwe = 0;
+	json_decref(ingest(&x, "h3", "2026-11-24T10:00:00.000Z", f, 2, false));
+	expect_text(&x, sql, "T-XSS@api manual");
+	fx_close(&x);
+}
+
+/* An error while storing (the 65th tool of a report) stops the parse, which
+ * runs on its own thread: it hands over at most a queue's worth more, and
+ * nothing is written. */
+static void test_store_error_stops_parse(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x);
+	enum { N = 100000 };
+	int *idx = ts_malloc(N * sizeof(*idx));
+	for (int i = 0; i < N; i++)
+		idx[i] = i;
+	struct listed l = {.idx = idx, .n = N, .many_tools = true};
+	struct ingest_request r = {
+	    .project = "shop", .path = "fake.sarif", .cwe = x.cwe, .now = NOW};
+	json_t *res = NULL;
+	struct ts_err err = {0};
+	assert_int_equal(ingest_run(x.g.s, &r, "tools", produce_listed, &l, &res, &err),
+	                 TS_E_INVALID);
+	assert_null(res);
+	assert_string_equal(err.msg, "fake.sarif: $: more than 64 tools in one report");
+	assert_true(l.handed >= 64);
+	assert_true(l.handed <= 64 + 256 + 1);
+	assert_int_equal(q(&x, "SELECT count(*) FROM scans"), 0);
+	assert_int_equal(q(&x, "SELECT count(*) FROM findings"), 0);
+	free(idx);
+	fx_close(&x);
+}
+
 static void test_many_findings(void **state)
 {
 	(void)state;
@@ -959,6 +1195,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_globs_and_urls),
+	    cmocka_unit_test(test_fingerprints_pinned),
 	    cmocka_unit_test(test_correlation_and_mapping),
 	    cmocka_unit_test(test_line_shift_keeps_fingerprint),
 	    cmocka_unit_test(test_lifecycle_three_scans),
@@ -969,6 +1206,9 @@ int main(void)
 	    cmocka_unit_test(test_done_task_reopened_once),
 	    cmocka_unit_test(test_no_reopen_when_configured),
 	    cmocka_unit_test(test_many_findings),
+	    cmocka_unit_test(test_rows_in_document_order),
+	    cmocka_unit_test(test_store_error_stops_parse),
+	    cmocka_unit_test(test_rescan_takes_back_correlations),
 	    cmocka_unit_test(test_rule_correlation),
 	    cmocka_unit_test(test_real_codeql_log),
 	    cmocka_unit_test(test_real_gitlab_clean_report),
