@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,6 +645,16 @@ static int open_pragmas(struct store *s, bool fresh, struct ts_err *err)
 	return 0;
 }
 
+/* Before the first connection: no memory statistics, which cost a global
+ * mutex on every allocation SQLite makes. Fails harmlessly when SQLite was
+ * initialised already. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const char *path, int flags, struct store **ret_store, struct ts_err *err)
 {
 	*ret_store = NULL;
@@ -670,7 +681,11 @@ int store_open(const char *path, int flags, struct store **ret_store, struct ts_
 	struct store *s = ts_calloc(1, sizeof(*s));
 	s->path = ts_strdup(path);
 	s->flags = flags;
-	int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	pthread_once(&sqlite_once, sqlite_setup);
+	/* A connection is used by one thread at a time (the daemon's checkpoint
+	 * worker opens its own): no mutex per call. */
+	int oflags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	             SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
 	int r = 0;
 	if (rc != SQLITE_OK) {
