@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/generate/gen_state.h"
 #include "engine/generate/generate.h"
 #include "engine/generate/listing.h"
 #include "engine/generate/score.h"
@@ -551,6 +552,33 @@ static int64_t pid_of(struct gu *g, const char *slug)
 	return id;
 }
 
+/* The stored generation state a run chose its scope from is still the one
+ * in the database when nothing else generated; after another generation
+ * commits, it is not (gen_run then stops with TS_E_BUSY and writes nothing). */
+static void test_state_changed_meanwhile(void **state)
+{
+	(void)state;
+	struct gu g;
+	open_shop(&g, "tracked", "shop.json");
+	json_decref(gu_generate(&g, "tracked", NOW));
+	struct gen_state_old old;
+	struct ts_err err = {0};
+	assert_int_equal(gen_state_load(g.s, pid_of(&g, "tracked"), &old, &err), 0);
+	assert_true(old.present);
+	assert_int_equal(gen_state_unchanged(g.s, pid_of(&g, "tracked"), &old, &err), 1);
+	/* Another run generates a new model version of the project. */
+	import(&g, "tracked", "shop_api.json");
+	json_decref(gu_generate(&g, "tracked", NOW));
+	assert_int_equal(gen_state_unchanged(g.s, pid_of(&g, "tracked"), &old, &err), 0);
+	gen_state_old_free(&old);
+	/* A project never generated: unchanged while it stays so. */
+	assert_int_equal(gen_state_load(g.s, pid_of(&g, "tracked") + 1000, &old, &err), 0);
+	assert_false(old.present);
+	assert_int_equal(gen_state_unchanged(g.s, pid_of(&g, "tracked") + 1000, &old, &err), 1);
+	gen_state_old_free(&old);
+	gu_close(&g);
+}
+
 static void test_override_survives_regeneration(void **state)
 {
 	(void)state;
@@ -883,6 +911,7 @@ int main(void)
 	    cmocka_unit_test(test_override_errors),
 	    cmocka_unit_test(test_manual_threats_preserved),
 	    cmocka_unit_test(test_cli_determinism),
+	    cmocka_unit_test(test_state_changed_meanwhile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
