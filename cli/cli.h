@@ -16,6 +16,7 @@ struct cli_ctx {
 	struct config *cfg;      /* loaded lazily by cli_config(); owned here */
 	struct store *store;     /* opened lazily by cli_store(); owned here */
 	struct library *library; /* loaded lazily by cli_library(); owned here */
+	struct cli_library_job *library_job; /* cli_library_start's load, owned here */
 };
 
 /* A command: words ("db migrate") and a handler taking the arguments after the
@@ -47,6 +48,12 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
  * earlier ones), loaded once. Prints the error and returns NULL; *ret_code
  * receives the exit code then. Borrowed: freed when the command ends. */
 struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
+
+/* Starts loading the library on a thread of its own, so that a command can read
+ * the store meanwhile; cli_library() then waits for it and reports as it would
+ * have. Does nothing when the library is loaded or loading, or the
+ * configuration does not load (cli_library reports that). */
+void cli_library_start(struct cli_ctx *ctx);
 
 /* The exit code (sysexits) of an engine error code (enum ts_error in
  * engine/util.h); fallback when code is 0 or not an engine code. */

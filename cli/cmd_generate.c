@@ -172,7 +172,7 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	/* THREATSYNC_TIMING set: the time of each phase on stderr. */
 	bool timing = getenv("THREATSYNC_TIMING") != NULL;
 	struct timespec t0;
-	double t_lib = 0, t_gen = 0, t_snap = 0;
+	double t_load = 0, t_lib = 0, t_gen = 0, t_snap = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct gen_args a;
 	int code = parse_args(argc, argv, ARG_JSON | ARG_DRY_RUN | ARG_FULL,
@@ -186,17 +186,32 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	struct config *cfg = cli_config(ctx);
 	if (!cfg)
 		return EX_CONFIG;
-	struct library *lib = cli_library(ctx, &code);
-	if (!lib)
-		return code;
-	t_lib = ms_since(&t0);
+	/* The library loads on another thread while the model, its digests and
+	 * the last generation's state are read. */
+	cli_library_start(ctx);
 	struct store *s = cli_store(ctx, false, &code);
 	if (!s)
 		return code;
 	struct ts_err err = {0};
+	struct gen_input in;
+	int rc = gen_input_load(s, a.slug, &in, &err);
+	t_load = ms_since(&t0);
+	struct library *lib = cli_library(ctx, &code);
+	t_lib = ms_since(&t0);
+	if (!lib) {
+		gen_input_free(&in);
+		return code;
+	}
+	if (rc < 0) {
+		gen_input_free(&in);
+		return fail(&err);
+	}
+	opts.input = &in;
 	json_t *sum = NULL;
 	double t1 = ms_since(&t0);
-	if (gen_run(s, lib, cfg, a.slug, &opts, &sum, &err) < 0)
+	rc = gen_run(s, lib, cfg, a.slug, &opts, &sum, &err);
+	gen_input_free(&in);
+	if (rc < 0)
 		return fail(&err);
 	t_gen = ms_since(&t0) - t1;
 	if (!a.dry_run) {
@@ -206,9 +221,9 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (timing)
 		fprintf(stderr,
-		        "timing: configuration and library %.1f ms, generation %.1f ms, metrics "
-		        "snapshot %.1f ms, command %.1f ms\n",
-		        t_lib, t_gen, t_snap, ms_since(&t0));
+		        "timing: model read %.1f ms, configuration and library %.1f ms, "
+		        "generation %.1f ms, metrics snapshot %.1f ms, command %.1f ms\n",
+		        t_load, t_lib, t_gen, t_snap, ms_since(&t0));
 	if (a.json)
 		cli_print_json(sum);
 	else

@@ -2,6 +2,7 @@
 /* Entry point of the threatsync command: global options and the command table. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,8 +257,70 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
 	return ctx->store;
 }
 
+struct cli_library_job {
+	pthread_t thread;
+	const struct config *cfg; /* borrowed */
+	struct library *lib;      /* owned until taken */
+	struct ts_err err;
+	int rc;
+};
+
+static int load_library(const struct config *cfg, struct library **ret, struct ts_err *err)
+{
+	size_t n = 0;
+	while (cfg->library_paths[n])
+		n++;
+	return library_load((const char *const *)cfg->library_paths, n, ret, err);
+}
+
+static void *library_job_run(void *arg)
+{
+	struct cli_library_job *job = arg;
+	job->rc = load_library(job->cfg, &job->lib, &job->err);
+	return NULL;
+}
+
+void cli_library_start(struct cli_ctx *ctx)
+{
+	if (ctx->library || ctx->library_job)
+		return;
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
+		return;
+	struct cli_library_job *job = ts_calloc(1, sizeof(*job));
+	job->cfg = cfg;
+	/* Jansson seeds its hash function on first use: do it here, not in two
+	 * threads at once. */
+	json_object_seed(0);
+	if (pthread_create(&job->thread, NULL, library_job_run, job) != 0) {
+		free(job);
+		return;
+	}
+	ctx->library_job = job;
+}
+
+/* Waits for cli_library_start's load: the library (also in ctx->library), or
+ * NULL with *err set. */
+static struct library *library_job_wait(struct cli_ctx *ctx, struct ts_err *err)
+{
+	struct cli_library_job *job = ctx->library_job;
+	pthread_join(job->thread, NULL);
+	ctx->library_job = NULL;
+	ctx->library = job->lib;
+	if (job->rc < 0)
+		*err = job->err;
+	free(job);
+	return ctx->library;
+}
+
 struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 {
+	struct ts_err err = {0};
+	if (ctx->library_job) {
+		if (!library_job_wait(ctx, &err))
+			goto fail;
+		return ctx->library;
+	}
 	if (ctx->library)
 		return ctx->library;
 	struct config *cfg = cli_config(ctx);
@@ -265,16 +328,13 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 		*ret_code = EX_CONFIG;
 		return NULL;
 	}
-	size_t n = 0;
-	while (cfg->library_paths[n])
-		n++;
-	struct ts_err err = {0};
-	if (library_load((const char *const *)cfg->library_paths, n, &ctx->library, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		*ret_code = cli_exit_code(err.code, EX_DATAERR);
-		return NULL;
-	}
+	if (load_library(cfg, &ctx->library, &err) < 0)
+		goto fail;
 	return ctx->library;
+fail:
+	fprintf(stderr, "%s\n", err.msg);
+	*ret_code = cli_exit_code(err.code, EX_DATAERR);
+	return NULL;
 }
 
 /* The clock of a command: $THREATSYNC_NOW ("YYYY-MM-DD" or
@@ -452,6 +512,10 @@ int main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	int rc = cmd->run(&ctx, sub_argc, sub_argv);
+	if (ctx.library_job) {
+		struct ts_err err = {0};
+		library_job_wait(&ctx, &err);
+	}
 	store_close(ctx.store);
 	library_free(ctx.library);
 	config_free(ctx.cfg);

@@ -55,10 +55,59 @@ int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *ol
 	return 0;
 }
 
-static int dump_to_buf(const char *data, size_t size, void *arg)
+static void put_len(struct ts_buf *b, char tag, size_t n)
 {
-	ts_buf_append(arg, data, size);
-	return 0;
+	char tmp[24];
+	int k = snprintf(tmp, sizeof(tmp), "%c%zu:", tag, n);
+	ts_buf_append(b, tmp, (size_t)k);
+}
+
+/* v's content into b, unambiguously: every value tagged, strings and keys
+ * with their length, objects in the model's own key order (the same stored
+ * model gives the same bytes; an equal one in another order only costs a
+ * regeneration). Cheaper than a JSON dump, which formats and escapes. */
+static void canon(struct ts_buf *b, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *x;
+		put_len(b, '{', json_object_size(v));
+		json_object_foreach ((json_t *)v, k, x) {
+			put_len(b, 'k', strlen(k));
+			ts_buf_puts(b, k);
+			canon(b, x);
+		}
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *x;
+		put_len(b, '[', json_array_size(v));
+		json_array_foreach (v, i, x)
+			canon(b, x);
+		break;
+	}
+	case JSON_STRING:
+		put_len(b, 's', json_string_length(v));
+		ts_buf_append(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		ts_buf_printf(b, "i%" JSON_INTEGER_FORMAT ";", json_integer_value(v));
+		break;
+	case JSON_REAL:
+		ts_buf_printf(b, "r%.17g;", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		ts_buf_append(b, "t", 1);
+		break;
+	case JSON_FALSE:
+		ts_buf_append(b, "f", 1);
+		break;
+	case JSON_NULL:
+		ts_buf_append(b, "n", 1);
+		break;
+	}
 }
 
 /* Digests each element of list by id into out; b is a reused buffer. */
@@ -71,9 +120,7 @@ static void digest_all(const json_t *list, json_t *out, struct ts_buf *b)
 		if (!id)
 			continue;
 		b->len = 0;
-		/* In the model's own key order: the same stored model dumps the
-		 * same; an equal one in another order only costs a regeneration. */
-		json_dump_callback(e, dump_to_buf, b, JSON_COMPACT);
+		canon(b, e);
 		char h[65];
 		ts_sha256_hex(b->data ? b->data : "", b->len, h);
 		json_object_set_new(out, id, json_string(h));

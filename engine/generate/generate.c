@@ -1228,10 +1228,6 @@ static const char SQL_TRACKED[] =
     " AND state <> 'dead' AND countermeasure_id IS NOT NULL";
 static const char SQL_CLASS[] = "UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
                                 " WHERE project_id = ?1 AND version = ?2";
-static const char SQL_BY_STATUS[] =
-    "SELECT status, count(*) FROM countermeasures"
-    " WHERE project_id = ?1 AND state = 'active' GROUP BY status ORDER BY status";
-
 /* Steps a write, then drops its bindings: bind_text leaves pointers to the
  * caller's strings in the statement, which must not outlive the step. */
 static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
@@ -2000,22 +1996,6 @@ static void summarise(struct gen *g, bool dry_run)
 	g->changes = changes;
 }
 
-static int cms_by_status(struct gen *g)
-{
-	sqlite3_stmt *st = store_prepare(g->s, SQL_BY_STATUS);
-	if (!st)
-		return store_fail(g->s, "count countermeasures", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
-	json_t *by = json_object_get(json_object_get(g->summary, "countermeasures"), "by_status");
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
-		                    json_integer(sqlite3_column_int(st, 1)));
-	if (r != SQLITE_DONE)
-		return store_fail(g->s, "count countermeasures", g->err);
-	return 0;
-}
-
 /* ------------------------------------------------------------ entry */
 
 static int check_state(struct gen *g)
@@ -2029,20 +2009,32 @@ static int check_state(struct gen *g)
 	return r < 0 ? r : 0;
 }
 
+/* In the order of the covering indexes threats_progress and
+ * countermeasures_by_status (migration 0014): no sorting. */
 static const char SQL_THREAT_TOTALS[] =
-    "SELECT severity, count(*), sum(in_scope) FROM threats"
-    " WHERE project_id = ?1 AND state = 'active' GROUP BY severity";
+    "SELECT in_scope, severity, count(*) FROM threats"
+    " WHERE project_id = ?1 AND state = 'active' GROUP BY in_scope, severity";
 static const char SQL_THREAT_ACTIVE[] =
     "SELECT 1 FROM threats WHERE project_id = ?1 AND uid = ?2 AND state = 'active'";
 static const char SQL_CM_TOTALS[] =
-    "SELECT count(*), coalesce(sum(in_scope), 0), coalesce(sum(status = 'satisfied'), 0)"
-    " FROM countermeasures WHERE project_id = ?1 AND state = 'active'";
+    "SELECT status, in_scope, count(*) FROM countermeasures"
+    " WHERE project_id = ?1 AND state = 'active' GROUP BY status, in_scope";
+
+/* Adds n to obj[key] (an integer, created when missing). */
+static void add_count(json_t *obj, const char *key, json_int_t n)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v)
+		json_integer_set(v, json_integer_value(v) + n);
+	else
+		json_object_set_new(obj, key, json_integer(n));
+}
 
 /* The summary's totals from what is stored after the run (a run that
  * regenerates some components holds only those): threats by severity, in
- * scope and overridden; tasks, in scope and satisfied by another component
- * (status satisfied: a provider whose task an override decides is not
- * counted). Covering indexes answer both (migration 0014). */
+ * scope and overridden; tasks by status, in scope and satisfied by another
+ * component (status satisfied: a provider whose task an override decides is
+ * not counted). */
 static int totals(struct gen *g)
 {
 	json_t *t = json_object_get(g->summary, "threats");
@@ -2059,10 +2051,11 @@ static int totals(struct gen *g)
 		json_integer_set(v, 0);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_object_set_new(by, store_col_text(st, 0),
-		                    json_integer(sqlite3_column_int64(st, 1)));
-		total += sqlite3_column_int64(st, 1);
-		in_scope += sqlite3_column_int64(st, 2);
+		json_int_t n = sqlite3_column_int64(st, 2);
+		add_count(by, store_col_text(st, 1), n);
+		total += n;
+		if (sqlite3_column_int(st, 0))
+			in_scope += n;
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
@@ -2089,15 +2082,25 @@ static int totals(struct gen *g)
 	if (!st)
 		return store_fail(g->s, "count countermeasures", g->err);
 	sqlite3_bind_int64(st, 1, g->project_id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		json_object_set_new(c, "total", json_integer(sqlite3_column_int64(st, 0)));
-		json_object_set_new(c, "in_scope", json_integer(sqlite3_column_int64(st, 1)));
-		json_object_set_new(c, "satisfied", json_integer(sqlite3_column_int64(st, 2)));
+	/* by_status in status order, as the rows come. */
+	json_t *by_status = json_object_get(c, "by_status");
+	json_int_t c_total = 0, c_scope = 0, c_sat = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *status = store_col_text(st, 0);
+		json_int_t n = sqlite3_column_int64(st, 2);
+		add_count(by_status, status, n);
+		c_total += n;
+		if (sqlite3_column_int(st, 1))
+			c_scope += n;
+		if (strcmp(status, "satisfied") == 0)
+			c_sat += n;
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_ROW)
+	if (r != SQLITE_DONE)
 		return store_fail(g->s, "count countermeasures", g->err);
+	json_object_set_new(c, "total", json_integer(c_total));
+	json_object_set_new(c, "in_scope", json_integer(c_scope));
+	json_object_set_new(c, "satisfied", json_integer(c_sat));
 	return 0;
 }
 
@@ -2193,9 +2196,6 @@ static int choose_scope(struct gen *g, bool full)
 	g->deps = json_object();
 	if ((rc = gen_context(g)) < 0)
 		return rc;
-	gen_state_digests(g->model, &g->cdigest, &g->fdigest);
-	if ((rc = gen_state_load(g->s, g->project_id, &g->old, g->err)) < 0)
-		return rc;
 	if (full || !g->old.present || strcmp(g->old.context, g->context) != 0)
 		return 0;
 	json_t *removed = NULL;
@@ -2218,14 +2218,47 @@ static int choose_scope(struct gen *g, bool full)
 	return 0;
 }
 
+void gen_input_free(struct gen_input *in)
+{
+	json_decref(in->model);
+	json_decref(in->cdigest);
+	json_decref(in->fdigest);
+	gen_state_old_free(&in->old);
+	memset(in, 0, sizeof(*in));
+}
+
+int gen_input_load(struct store *s, const char *slug, struct gen_input *in, struct ts_err *err)
+{
+	memset(in, 0, sizeof(*in));
+	int rc;
+	if ((rc = project_find(s, slug, &in->project_id, err)) < 0 ||
+	    (rc = model_load(s, in->project_id, 0, &in->model, &in->version, err)) < 0)
+		return rc;
+	/* Digests of the model as stored: what the library adds to it is in the
+	 * context digest. */
+	gen_state_digests(in->model, &in->cdigest, &in->fdigest);
+	return gen_state_load(s, in->project_id, &in->old, err);
+}
+
+/* Moves in's contents into g. */
+static void take_input(struct gen *g, struct gen_input *in)
+{
+	g->project_id = in->project_id;
+	g->model = in->model;
+	g->version = in->version;
+	g->cdigest = in->cdigest;
+	g->fdigest = in->fdigest;
+	g->old = in->old;
+	memset(in, 0, sizeof(*in));
+}
+
 static int prepare(struct gen *g, bool full)
 {
 	int rc;
-	if ((rc = project_find(g->s, g->slug, &g->project_id, g->err)) < 0)
-		return rc;
-	/* The same load and classification as `classify`, so the two agree. */
-	if ((rc = classify_load(g->s, g->lib, g->cfg, g->project_id, 0, &g->model, &g->version,
-	                        &g->cls, g->err)) < 0)
+	/* The same preparation and classification as `classify` (classify_load),
+	 * so the two agree. */
+	classify_prepare_model(g->lib, g->model);
+	if ((rc = classify_model(g->cfg, g->model, &g->cls, g->err)) < 0)
 		return rc;
 	if ((rc = load_source_name(g)) < 0)
 		return rc;
@@ -2275,8 +2308,17 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	else
 		ts_now_iso(g.now);
 	snprintf(g.today, sizeof(g.today), "%.10s", g.now);
-	int rc = prepare(&g, opts && opts->full);
-	if (rc < 0)
+	int rc;
+	if (opts && opts->input) {
+		take_input(&g, opts->input);
+	} else {
+		struct gen_input in;
+		rc = gen_input_load(s, slug, &in, err);
+		take_input(&g, &in);
+		if (rc < 0)
+			goto out;
+	}
+	if ((rc = prepare(&g, opts && opts->full)) < 0)
 		goto out;
 	summarise(&g, dry_run);
 	if ((rc = store_begin(s)) < 0) {
@@ -2304,7 +2346,7 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	if (!g.dirty && (rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
 		goto rollback;
 	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
-	    (rc = cms_by_status(&g)) < 0 || (rc = totals(&g)) < 0)
+	    (rc = totals(&g)) < 0)
 		goto rollback;
 	if (!dry_run &&
 	    (rc = gen_state_store(s, g.project_id, g.context, g.version, g.model, g.cdigest,

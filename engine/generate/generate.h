@@ -9,9 +9,28 @@
 #include <stdbool.h>
 
 #include "engine/config.h"
+#include "engine/generate/gen_state.h"
 #include "engine/library/library.h"
 #include "engine/store/store.h"
 #include "engine/util.h"
+
+/* What a generation reads from the store before it needs the library: the
+ * project, its latest model version as stored (before the library's type
+ * defaults are applied), the digests of its elements and the state of the last
+ * generation. A caller can load it while the library loads elsewhere. */
+struct gen_input {
+	int64_t project_id;
+	json_t *model; /* owned */
+	int version;
+	json_t *cdigest, *fdigest; /* owned: id -> digest (gen_state_digests) */
+	struct gen_state_old old;  /* owned */
+};
+
+/* Fills *in (zeroed first; free with gen_input_free, also on error) for project
+ * slug. Errors: TS_E_NOTFOUND (no such project, no model yet), TS_E_INVALID (a
+ * stored model that is not JSON), store errors. */
+int gen_input_load(struct store *s, const char *slug, struct gen_input *in, struct ts_err *err);
+void gen_input_free(struct gen_input *in);
 
 struct gen_opts {
 	/* Generation time, "YYYY-MM-DDTHH:MM:SS.mmmZ"; NULL: the clock. Decides
@@ -22,6 +41,9 @@ struct gen_opts {
 	bool dry_run;
 	/* Regenerate every component, not only those a model change affects. */
 	bool full;
+	/* What gen_input_load read for the same store and slug, taken over
+	 * (emptied) by gen_run; NULL: gen_run loads it. */
+	struct gen_input *input;
 };
 
 /* Generates (or regenerates) the threats and countermeasures of project slug
