@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/findings/ingest.h"
+#include "engine/store/rowbatch.h"
 
 /* ---- the core (ingest.c) ------------------------------------------------ */
 
@@ -74,30 +75,6 @@ struct pipeline_ops {
  * parser; a parse error comes after every finding before it is consumed. */
 int pipeline_run(const struct pipeline_ops *ops, void *ud, ingest_producer produce,
                  void *produce_ud, bool threaded, struct findings_report *rep, struct ts_err *err);
-
-/* ---- rows written many at a time (rowbatch.c) --------------------------- */
-
-#define ROWBATCH_ROWS 64 /* rows per multi-row statement */
-
-/* The rows of one INSERT, queued (values copied) and written by
- * rowbatch_flush: ROWBATCH_ROWS to a statement, the rest one by one, in the
- * order queued, so rowids come out as row-by-row inserts give them. head is
- * "INSERT INTO t(a, b) VALUES ", tail what follows the values ("" or an ON
- * CONFLICT clause), what names the writing in messages; all three static.
- * *ret new (rowbatch_free, which finalizes its statements: free it before
- * the store is closed). */
-struct rowbatch;
-struct rowbatch *rowbatch_new(const char *head, const char *tail, int ncols, const char *what);
-void rowbatch_free(struct rowbatch *rb); /* NULL ok; queued rows are dropped */
-/* The next value of the row being queued (ncols make a row); s NULL: NULL. */
-void rowbatch_text(struct rowbatch *rb, const char *s);
-void rowbatch_int(struct rowbatch *rb, int64_t i);
-void rowbatch_null(struct rowbatch *rb);
-size_t rowbatch_rows(const struct rowbatch *rb);
-size_t rowbatch_bytes(const struct rowbatch *rb); /* memory the queue holds */
-/* Writes the queued rows and empties the queue (also on an error, which is
- * store_fail's). */
-int rowbatch_flush(struct rowbatch *rb, struct store *s, struct ts_err *err);
 
 /* ---- mapping to components (mapping.c) ---------------------------------- */
 

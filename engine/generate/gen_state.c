@@ -2,6 +2,8 @@
 /* The stored state of the last generation and the components a change affects. */
 #include "engine/generate/gen_state.h"
 
+#include "engine/store/rowbatch.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +11,7 @@ static const char SQL_STATE_LOAD[] =
     "SELECT kind, key, digest, deps FROM generation_state WHERE project_id = ?1";
 static const char SQL_STATE_CLEAR[] = "DELETE FROM generation_state WHERE project_id = ?1";
 static const char SQL_STATE_PUT[] =
-    "INSERT OR REPLACE INTO generation_state(project_id, kind, key, digest, deps)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT OR REPLACE INTO generation_state(project_id, kind, key, digest, deps) VALUES ";
 static const char SQL_STATE_DELETE[] =
     "DELETE FROM generation_state WHERE project_id = ?1 AND kind = ?2 AND key = ?3";
 
@@ -46,8 +47,11 @@ int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *ol
 			old->version = atoi(deps);
 			continue;
 		}
+		json_t *pair = json_array();
+		json_array_append_new(pair, json_string(digest));
+		json_array_append_new(pair, json_string(deps));
 		json_object_set_new(strcmp(kind, "flow") == 0 ? old->flows : old->components, key,
-		                    json_pack("[s, s]", digest, deps));
+		                    pair);
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
@@ -55,11 +59,19 @@ int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *ol
 	return 0;
 }
 
+/* tag, n in decimal, ':' into b (by hand: this runs for every value of the
+ * model). */
 static void put_len(struct ts_buf *b, char tag, size_t n)
 {
 	char tmp[24];
-	int k = snprintf(tmp, sizeof(tmp), "%c%zu:", tag, n);
-	ts_buf_append(b, tmp, (size_t)k);
+	size_t k = sizeof(tmp);
+	tmp[--k] = ':';
+	do {
+		tmp[--k] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	tmp[--k] = tag;
+	ts_buf_append(b, tmp + k, sizeof(tmp) - k);
 }
 
 /* v's content into b, unambiguously: every value tagged, strings and keys
@@ -74,8 +86,9 @@ static void canon(struct ts_buf *b, const json_t *v)
 		json_t *x;
 		put_len(b, '{', json_object_size(v));
 		json_object_foreach ((json_t *)v, k, x) {
-			put_len(b, 'k', strlen(k));
-			ts_buf_puts(b, k);
+			size_t n = strlen(k);
+			put_len(b, 'k', n);
+			ts_buf_append(b, k, n);
 			canon(b, x);
 		}
 		break;
@@ -246,21 +259,16 @@ char *gen_state_deps_text(const json_t *set, const char *self)
 	return ts_buf_steal(&b);
 }
 
-static int put(struct store *s, int64_t project_id, const char *kind, const char *key,
-               const char *digest, const char *deps, struct ts_err *err)
+/* Queues one row; written ROWBATCH_ROWS at a time. */
+static int put(struct store *s, struct rowbatch *rb, int64_t project_id, const char *kind,
+               const char *key, const char *digest, const char *deps, struct ts_err *err)
 {
-	sqlite3_stmt *st = store_prepare(s, SQL_STATE_PUT);
-	if (!st)
-		return store_fail(s, "store generation state", err);
-	sqlite3_bind_int64(st, 1, project_id);
-	store_bind_static(st, 2, kind);
-	store_bind_static(st, 3, key);
-	store_bind_static(st, 4, digest);
-	store_bind_static(st, 5, deps ? deps : "");
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "store generation state", err);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc;
+	rowbatch_int(rb, project_id);
+	rowbatch_text(rb, kind);
+	rowbatch_text(rb, key);
+	rowbatch_text(rb, digest);
+	rowbatch_text(rb, deps ? deps : "");
+	return rowbatch_flush_full(rb, s, err);
 }
 
 static int drop(struct store *s, int64_t project_id, const char *kind, const char *key,
@@ -318,18 +326,19 @@ int gen_state_store(struct store *s, int64_t project_id, const char *context, in
 	}
 	char ver[24];
 	snprintf(ver, sizeof(ver), "%d", version);
-	if ((rc = put(s, project_id, "context", "", context, ver, err)) < 0)
-		return rc;
+	struct rowbatch *rb = rowbatch_new(SQL_STATE_PUT, "", 5, "store generation state");
+	if ((rc = put(s, rb, project_id, "context", "", context, ver, err)) < 0)
+		goto out;
 	const char *id;
 	json_t *v;
 	json_object_foreach ((json_t *)components, id, v) {
 		if (dirty && !json_object_get(dirty, id))
 			continue;
 		char *text = gen_state_deps_text(json_object_get(deps, id), id);
-		rc = put(s, project_id, "component", id, json_string_value(v), text, err);
+		rc = put(s, rb, project_id, "component", id, json_string_value(v), text, err);
 		free(text);
 		if (rc < 0)
-			return rc;
+			goto out;
 	}
 	size_t i;
 	json_t *f;
@@ -343,21 +352,23 @@ int gen_state_store(struct store *s, int64_t project_id, const char *context, in
 			continue;
 		char *ends = ts_asprintf("%s\n%s", jstr(f, "source") ? jstr(f, "source") : "",
 		                         jstr(f, "destination") ? jstr(f, "destination") : "");
-		rc = put(s, project_id, "flow", fid, digest, ends, err);
+		rc = put(s, rb, project_id, "flow", fid, digest, ends, err);
 		free(ends);
 		if (rc < 0)
-			return rc;
+			goto out;
 	}
-	if (!dirty)
-		return 0;
+	if ((rc = rowbatch_flush(rb, s, err)) < 0 || !dirty)
+		goto out;
 	json_object_foreach (old->components, id, v) {
 		if (!json_object_get(components, id) &&
 		    (rc = drop(s, project_id, "component", id, err)) < 0)
-			return rc;
+			goto out;
 	}
 	json_object_foreach (old->flows, id, v) {
 		if (!json_object_get(flows, id) && (rc = drop(s, project_id, "flow", id, err)) < 0)
-			return rc;
+			goto out;
 	}
-	return 0;
+out:
+	rowbatch_free(rb);
+	return rc;
 }

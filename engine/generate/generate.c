@@ -16,6 +16,7 @@
 #include "engine/generate/score.h"
 #include "engine/model/model.h"
 #include "engine/model/project.h"
+#include "engine/store/rowbatch.h"
 #include "engine/tracking/outbox.h"
 #include "engine/tracking/override.h"
 #include "engine/tracking/task_status.h"
@@ -146,6 +147,12 @@ struct gen {
 	json_t *dirty;       /* owned: the components regenerated, NULL: all (a full run) */
 	json_t *dirty_flows; /* owned: flow keys whose stored threats are regenerated */
 	json_t *deps;        /* owned: component id -> set of the ids its decisions read */
+
+	/* New rows, written many to a statement with the ids given here: the
+	 * foreign keys are checked at commit (defer_foreign_keys), so history
+	 * and outbox rows may name a task still queued. */
+	struct rowbatch *b_threats, *b_cms, *b_texts, *b_links; /* owned */
+	int64_t next_threat_id, next_cm_id; /* 0: not read yet */
 };
 
 static void shared_release(struct gshared *sh)
@@ -205,6 +212,10 @@ static void gen_release(struct gen *g)
 	json_decref(g->deps);
 	json_decref(g->model);
 	json_decref(g->summary);
+	rowbatch_free(g->b_threats);
+	rowbatch_free(g->b_cms);
+	rowbatch_free(g->b_texts);
+	rowbatch_free(g->b_links);
 }
 
 /* ------------------------------------------------------------ text helpers */
@@ -1176,11 +1187,10 @@ static const char SQL_THREATS_BY_FLOW[] = SQL_THREAT_COLS " WHERE project_id = ?
 static const char SQL_THREATS_MANUAL[] =
     SQL_THREAT_COLS " WHERE project_id = ?1 AND uid >= 'manual:' AND uid < 'manual;'";
 static const char SQL_THREAT_INSERT[] =
-    "INSERT INTO threats(project_id, uid, library_id, component_key, flow_key, title, stride,"
-    " cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
-    " first_version, last_version, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15,"
-    " ?16, ?16, ?17, ?17)";
+    "INSERT INTO threats(id, project_id, uid, library_id, component_key, flow_key, title,"
+    " stride, cwe, capec, severity, likelihood, score, in_scope, origin, state, content_hash,"
+    " first_version, last_version, created_at, updated_at) VALUES ";
+#define THREAT_INSERT_COLS 21
 static const char SQL_THREAT_UPDATE[] =
     "UPDATE threats SET title = ?2, stride = ?3, cwe = ?4, capec = ?5, severity = ?6,"
     " likelihood = ?7, score = ?8, in_scope = ?9, state = 'active', removed_reason = NULL,"
@@ -1195,7 +1205,7 @@ static const char SQL_LINKS_EXISTING[] =
 static const char SQL_LINK_DELETE[] =
     "DELETE FROM threat_countermeasures WHERE threat_id = ?1 AND countermeasure_id = ?2";
 static const char SQL_LINK_INSERT[] =
-    "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES (?1, ?2)";
+    "INSERT OR IGNORE INTO threat_countermeasures(threat_id, countermeasure_id) VALUES ";
 #define SQL_CM_COLS                                                                           \
 	"SELECT id, uid, state, status, content_hash, in_scope, due_date, ticket_id, score,"  \
 	" satisfied_by FROM countermeasures"
@@ -1207,13 +1217,14 @@ static const char SQL_CMS_MANUAL[] =
 static const char SQL_LINKS_OF_CM[] =
     "SELECT threat_id, countermeasure_id FROM threat_countermeasures WHERE countermeasure_id = ?1";
 static const char SQL_CM_INSERT[] =
-    "INSERT INTO countermeasures(project_id, uid, library_id, component_key, title, priority,"
-    " status, satisfied_by, in_scope, score, due_date, body, content_hash, origin, state,"
-    " first_version, last_version, created_at, updated_at, text_hash)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,"
-    " ?16, ?16, ?17)";
+    "INSERT INTO countermeasures(id, project_id, uid, library_id, component_key, title,"
+    " priority, status, satisfied_by, in_scope, score, due_date, body, content_hash, origin,"
+    " state, first_version, last_version, created_at, updated_at, text_hash) VALUES ";
+#define CM_INSERT_COLS 21
 static const char SQL_TEXT_INSERT[] =
-    "INSERT OR IGNORE INTO countermeasure_texts(hash, body) VALUES (?1, ?2)";
+    "INSERT OR IGNORE INTO countermeasure_texts(hash, body) VALUES ";
+static const char SQL_MAX_THREAT_ID[] = "SELECT coalesce(max(id), 0) FROM threats";
+static const char SQL_MAX_CM_ID[] = "SELECT coalesce(max(id), 0) FROM countermeasures";
 static const char SQL_CM_UPDATE[] =
     "UPDATE countermeasures SET title = ?2, priority = ?3, status = ?4, satisfied_by = ?5,"
     " in_scope = ?6, score = ?7, due_date = ?8, body = ?9, content_hash = ?10,"
@@ -1250,16 +1261,40 @@ static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
 {
 	struct gtext *x = c->text;
 	*ret_hash = x->hash;
-	/* One INSERT per library entry and run, not per instance. */
+	/* One row per library entry and run, not per instance. */
 	if (x->written)
 		return 0;
 	x->written = true;
-	sqlite3_stmt *st = store_prepare(g->s, SQL_TEXT_INSERT);
+	rowbatch_text(g->b_texts, x->hash);
+	rowbatch_text(g->b_texts, x->json);
+	return rowbatch_flush_full(g->b_texts, g->s, g->err);
+}
+
+/* The id the next row of table gets: one more than the largest, as SQLite
+ * would give it, read once per run inside its transaction. */
+static int next_id(struct gen *g, const char *sql, int64_t *next)
+{
+	if (*next > 0)
+		return 0;
+	sqlite3_stmt *st = store_prepare(g->s, sql);
 	if (!st)
-		return store_fail(g->s, "store countermeasure text", g->err);
-	store_bind_static(st, 1, x->hash);
-	store_bind_static(st, 2, x->json);
-	return step_done(g, st, "store countermeasure text");
+		return store_fail(g->s, "allocate row ids", g->err);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*next = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : store_fail(g->s, "allocate row ids", g->err);
+}
+
+/* Writes every queued row. */
+static int flush_rows(struct gen *g)
+{
+	int rc;
+	if ((rc = rowbatch_flush(g->b_threats, g->s, g->err)) < 0 ||
+	    (rc = rowbatch_flush(g->b_texts, g->s, g->err)) < 0 ||
+	    (rc = rowbatch_flush(g->b_cms, g->s, g->err)) < 0)
+		return rc;
+	return rowbatch_flush(g->b_links, g->s, g->err);
 }
 
 static void count(json_t *obj, const char *key)
@@ -1389,30 +1424,33 @@ static int load_existing_threats(struct gen *g, json_t **existing)
 
 static int insert_threat(struct gen *g, struct gthreat *t)
 {
-	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_INSERT);
-	if (!st)
-		return store_fail(g->s, "insert threat", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
-	store_bind_static(st, 2, t->uid);
-	store_bind_static(st, 3, t->lt ? t->lt->id : t->uid);
-	store_bind_static(st, 4, t->component_key);
-	store_bind_static(st, 5, t->flow_key);
-	store_bind_static(st, 6, t->title);
-	store_bind_static(st, 7, t->stride);
-	store_bind_static(st, 8, t->sh->cwe_json);
-	store_bind_static(st, 9, t->sh->capec_json);
-	store_bind_static(st, 10, t->severity);
-	store_bind_static(st, 11, t->likelihood);
-	sqlite3_bind_double(st, 12, t->score);
-	sqlite3_bind_int(st, 13, t->in_scope);
-	store_bind_static(st, 14, t->origin_manual ? "manual" : "library");
-	store_bind_static(st, 15, t->hash);
-	sqlite3_bind_int(st, 16, g->version);
-	store_bind_static(st, 17, g->now);
-	int rc = step_done(g, st, "insert threat");
-	if (rc == 0)
-		t->row_id = sqlite3_last_insert_rowid(store_db(g->s));
-	return rc;
+	int rc = next_id(g, SQL_MAX_THREAT_ID, &g->next_threat_id);
+	if (rc < 0)
+		return rc;
+	struct rowbatch *b = g->b_threats;
+	t->row_id = g->next_threat_id++;
+	rowbatch_int(b, t->row_id);
+	rowbatch_int(b, g->project_id);
+	rowbatch_text(b, t->uid);
+	rowbatch_text(b, t->lt ? t->lt->id : t->uid);
+	rowbatch_text(b, t->component_key);
+	rowbatch_text(b, t->flow_key);
+	rowbatch_text(b, t->title);
+	rowbatch_text(b, t->stride);
+	rowbatch_text(b, t->sh->cwe_json);
+	rowbatch_text(b, t->sh->capec_json);
+	rowbatch_text(b, t->severity);
+	rowbatch_text(b, t->likelihood);
+	rowbatch_double(b, t->score);
+	rowbatch_int(b, t->in_scope);
+	rowbatch_text(b, t->origin_manual ? "manual" : "library");
+	rowbatch_text(b, "active");
+	rowbatch_text(b, t->hash);
+	rowbatch_int(b, g->version);
+	rowbatch_int(b, g->version);
+	rowbatch_text(b, g->now);
+	rowbatch_text(b, g->now);
+	return rowbatch_flush_full(b, g->s, g->err);
 }
 
 static int update_threat(struct gen *g, const struct gthreat *t)
@@ -1666,35 +1704,37 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
                      const char *due)
 {
 	json_t *changes = json_object_get(g->changes, "countermeasures");
-	sqlite3_stmt *st = store_prepare(g->s, SQL_CM_INSERT);
-	if (!st)
-		return store_fail(g->s, "insert countermeasure", g->err);
-	sqlite3_bind_int64(st, 1, g->project_id);
-	store_bind_static(st, 2, c->uid);
-	store_bind_static(st, 3, c->lc ? c->lc->id : jstr(c->manual, "id"));
-	store_bind_static(st, 4, c->component_key);
-	store_bind_static(st, 5, c->title);
-	sqlite3_bind_int(st, 6, c->priority);
-	store_bind_static(st, 7, status);
-	store_bind_static(st, 8, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
-	sqlite3_bind_int(st, 9, c->in_scope);
-	sqlite3_bind_double(st, 10, c->score);
-	store_bind_static(st, 11, due);
-	cm_body(g, c, &g->row);
-	bind_buf(st, 12, &g->row);
-	store_bind_static(st, 13, c->hash);
-	store_bind_static(st, 14, c->lc ? "library" : "manual");
-	sqlite3_bind_int(st, 15, g->version);
-	store_bind_static(st, 16, g->now);
 	const char *text_hash = NULL;
-	int rc = store_text(g, c, &text_hash);
-	if (rc < 0)
+	int rc;
+	if ((rc = next_id(g, SQL_MAX_CM_ID, &g->next_cm_id)) < 0 ||
+	    (rc = store_text(g, c, &text_hash)) < 0)
 		return rc;
-	store_bind_static(st, 17, text_hash);
-	rc = step_done(g, st, "insert countermeasure");
-	if (rc < 0)
+	struct rowbatch *b = g->b_cms;
+	c->row_id = g->next_cm_id++;
+	rowbatch_int(b, c->row_id);
+	rowbatch_int(b, g->project_id);
+	rowbatch_text(b, c->uid);
+	rowbatch_text(b, c->lc ? c->lc->id : jstr(c->manual, "id"));
+	rowbatch_text(b, c->component_key);
+	rowbatch_text(b, c->title);
+	rowbatch_int(b, c->priority);
+	rowbatch_text(b, status);
+	rowbatch_text(b, strcmp(status, "satisfied") == 0 ? c->satisfied_by : NULL);
+	rowbatch_int(b, c->in_scope);
+	rowbatch_double(b, c->score);
+	rowbatch_text(b, due);
+	cm_body(g, c, &g->row);
+	rowbatch_textn(b, g->row.data ? g->row.data : "", g->row.len);
+	rowbatch_text(b, c->hash);
+	rowbatch_text(b, c->lc ? "library" : "manual");
+	rowbatch_text(b, "active");
+	rowbatch_int(b, g->version);
+	rowbatch_int(b, g->version);
+	rowbatch_text(b, g->now);
+	rowbatch_text(b, g->now);
+	rowbatch_text(b, text_hash);
+	if ((rc = rowbatch_flush_full(b, g->s, g->err)) < 0)
 		return rc;
-	c->row_id = sqlite3_last_insert_rowid(store_db(g->s));
 	count(changes, "created");
 	/* A task born todo needs no history row; any other start is a decision
 	 * worth recording. */
@@ -1877,14 +1917,9 @@ static int store_links(struct gen *g, const json_t *cm_ids)
 					continue;
 				}
 			}
-			st = store_prepare(g->s, SQL_LINK_INSERT);
-			if (!st) {
-				rc = store_fail(g->s, "link threats", g->err);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, tid);
-			sqlite3_bind_int64(st, 2, g->cms[i].row_id);
-			rc = step_done(g, st, "link threats");
+			rowbatch_int(g->b_links, tid);
+			rowbatch_int(g->b_links, g->cms[i].row_id);
+			rc = rowbatch_flush_full(g->b_links, g->s, g->err);
 		}
 	}
 	const char *k;
@@ -1948,6 +1983,8 @@ static int store_cms(struct gen *g)
 		rc = remove_cms(g, existing, tracked);
 	if (rc == 0)
 		rc = store_links(g, cm_ids);
+	if (rc == 0)
+		rc = flush_rows(g);
 	json_decref(cm_ids);
 	json_decref(existing);
 	json_decref(tracked);
@@ -2304,10 +2341,10 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err};
 	bool dry_run = opts && opts->dry_run;
 	if (opts && opts->now)
-		snprintf(g.now, sizeof(g.now), "%s", opts->now);
+		strncpy(g.now, opts->now, sizeof(g.now) - 1);
 	else
 		ts_now_iso(g.now);
-	snprintf(g.today, sizeof(g.today), "%.10s", g.now);
+	memcpy(g.today, g.now, sizeof(g.today) - 1); /* YYYY-MM-DD */
 	int rc;
 	if (opts && opts->input) {
 		take_input(&g, opts->input);
@@ -2325,6 +2362,15 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 		rc = store_fail(s, "begin generation", err);
 		goto out;
 	}
+	if (sqlite3_exec(store_db(s), "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = store_fail(s, "begin generation", err);
+		goto rollback;
+	}
+	g.b_threats = rowbatch_new(SQL_THREAT_INSERT, "", THREAT_INSERT_COLS, "insert threat");
+	g.b_cms = rowbatch_new(SQL_CM_INSERT, "", CM_INSERT_COLS, "insert countermeasure");
+	g.b_texts = rowbatch_new(SQL_TEXT_INSERT, "", 2, "store countermeasure text");
+	g.b_links = rowbatch_new(SQL_LINK_INSERT, "", 2, "link threats");
 	sqlite3_stmt *st = store_prepare(s, SQL_CLASS);
 	if (!st) {
 		rc = store_fail(s, "record classification", err);

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Rows of one INSERT queued and written many to a statement: one multi-row
- * INSERT runs its cursors, constraint checks and statement journal once for
- * ROWBATCH_ROWS rows instead of once per row. */
+/* Rows of one INSERT queued and written many to a statement (rowbatch.h). */
+#include "engine/store/rowbatch.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/findings/ingest_internal.h"
-
-enum val_kind { V_NULL, V_INT, V_TEXT };
+enum val_kind { V_NULL, V_INT, V_DOUBLE, V_TEXT };
 
 struct val {
 	enum val_kind kind;
-	int64_t i;  /* V_INT */
-	size_t off; /* V_TEXT: into the arena */
+	union {
+		int64_t i;  /* V_INT */
+		double d;   /* V_DOUBLE */
+		size_t off; /* V_TEXT: into the arena */
+	} u;
+	size_t len; /* V_TEXT: bytes */
 };
 
 struct rowbatch {
@@ -21,7 +23,7 @@ struct rowbatch {
 	int ncols;
 	struct val *v; /* the queued values, row after row */
 	size_t n, cap;
-	struct ts_buf arena; /* their texts, each NUL-terminated */
+	struct ts_buf arena; /* their texts, back to back */
 	sqlite3_stmt *one, *many;
 	bool many_failed; /* the multi-row statement could not be prepared */
 };
@@ -78,21 +80,33 @@ static struct val *push(struct rowbatch *rb)
 
 void rowbatch_text(struct rowbatch *rb, const char *s)
 {
+	if (s)
+		rowbatch_textn(rb, s, strlen(s));
+	else
+		push(rb)->kind = V_NULL;
+}
+
+void rowbatch_textn(struct rowbatch *rb, const char *s, size_t n)
+{
 	struct val *v = push(rb);
-	if (!s) {
-		v->kind = V_NULL;
-		return;
-	}
 	v->kind = V_TEXT;
-	v->off = rb->arena.len;
-	ts_buf_append(&rb->arena, s, strlen(s) + 1);
+	v->u.off = rb->arena.len;
+	v->len = n;
+	ts_buf_append(&rb->arena, s, n);
 }
 
 void rowbatch_int(struct rowbatch *rb, int64_t i)
 {
 	struct val *v = push(rb);
 	v->kind = V_INT;
-	v->i = i;
+	v->u.i = i;
+}
+
+void rowbatch_double(struct rowbatch *rb, double d)
+{
+	struct val *v = push(rb);
+	v->kind = V_DOUBLE;
+	v->u.d = d;
 }
 
 void rowbatch_null(struct rowbatch *rb)
@@ -134,10 +148,16 @@ static int run(struct rowbatch *rb, struct store *s, sqlite3_stmt *st, size_t fi
 			sqlite3_bind_null(st, i + 1);
 			break;
 		case V_INT:
-			sqlite3_bind_int64(st, i + 1, v[i].i);
+			sqlite3_bind_int64(st, i + 1, v[i].u.i);
+			break;
+		case V_DOUBLE:
+			sqlite3_bind_double(st, i + 1, v[i].u.d);
 			break;
 		case V_TEXT:
-			sqlite3_bind_text(st, i + 1, rb->arena.data + v[i].off, -1, SQLITE_STATIC);
+			/* An empty text is "", not a NULL pointer (SQL NULL). */
+			sqlite3_bind_text(st, i + 1,
+			                  v[i].len ? rb->arena.data + v[i].u.off : "",
+			                  (int)v[i].len, SQLITE_STATIC);
 			break;
 		}
 	}
@@ -168,4 +188,9 @@ int rowbatch_flush(struct rowbatch *rb, struct store *s, struct ts_err *err)
 	rb->n = 0;
 	rb->arena.len = 0;
 	return rc;
+}
+
+int rowbatch_flush_full(struct rowbatch *rb, struct store *s, struct ts_err *err)
+{
+	return rowbatch_rows(rb) >= ROWBATCH_ROWS ? rowbatch_flush(rb, s, err) : 0;
 }
