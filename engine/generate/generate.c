@@ -4,6 +4,7 @@
 #include "engine/generate/generate.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2001,6 +2002,8 @@ static json_t *zero_counts(const char *const *keys, size_t n)
 	return o;
 }
 
+/* The summary with every count at zero: totals() fills the totals from what
+ * is stored, the writers count the changes. */
 static void summarise(struct gen *g, bool dry_run)
 {
 	static const char *const sev[] = {"critical", "high", "medium", "low"};
@@ -2008,21 +2011,10 @@ static void summarise(struct gen *g, bool dry_run)
 	static const char *const cdiff[] = {"created", "updated", "removed", "reactivated",
 	                                    "status_changed"};
 	static const char *const ops[] = {"create", "update", "close", "reopen"};
-	json_t *by_sev = zero_counts(sev, 4);
-	int t_scope = 0, t_over = 0, c_scope = 0, c_sat = 0;
-	for (size_t i = 0; i < g->n_threats; i++) {
-		count(by_sev, g->threats[i].severity);
-		t_scope += g->threats[i].in_scope;
-		t_over += g->threats[i].ovr != NULL;
-	}
-	for (size_t i = 0; i < g->n_cms; i++) {
-		c_scope += g->cms[i].in_scope;
-		c_sat += g->cms[i].satisfied_by != NULL;
-	}
-	json_t *t = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_threats, "in_scope",
-	                      t_scope, "overridden", t_over, "by_severity", by_sev);
-	json_t *c = json_pack("{s:i, s:i, s:i, s:o}", "total", (int)g->n_cms, "in_scope", c_scope,
-	                      "satisfied", c_sat, "by_status", json_object());
+	json_t *t = json_pack("{s:i, s:i, s:i, s:o}", "total", 0, "in_scope", 0, "overridden", 0,
+	                      "by_severity", zero_counts(sev, 4));
+	json_t *c = json_pack("{s:i, s:i, s:i, s:o}", "total", 0, "in_scope", 0, "satisfied", 0,
+	                      "by_status", json_object());
 	json_t *changes =
 	    json_pack("{s:o, s:o, s:o}", "threats", zero_counts(diff, 4), "countermeasures",
 	              zero_counts(cdiff, 5), "outbox", zero_counts(ops, 4));
@@ -2031,6 +2023,39 @@ static void summarise(struct gen *g, bool dry_run)
 	                       g->cls.rule, "rule_line", g->cls.rule_line, "dry_run", dry_run,
 	                       "threats", t, "countermeasures", c, "changes", changes);
 	g->changes = changes;
+}
+
+/* Finishing the tasks (cm_finish) on a thread of its own while the threats
+ * are written: it reads the model, the library and the threats' texts and
+ * writes only the tasks, their texts and g->scratch, none of which
+ * store_threats touches. */
+struct finish_job {
+	struct gen *g;
+	pthread_t thread;
+	bool started;
+};
+
+static void *finish_all(void *arg)
+{
+	struct gen *g = arg;
+	for (size_t k = 0; k < g->n_cms; k++)
+		cm_finish(g, &g->cms[k]);
+	return NULL;
+}
+
+static void finish_start(struct finish_job *j, struct gen *g)
+{
+	j->g = g;
+	j->started = pthread_create(&j->thread, NULL, finish_all, g) == 0;
+	if (!j->started)
+		finish_all(g);
+}
+
+static void finish_wait(struct finish_job *j)
+{
+	if (j->started)
+		pthread_join(j->thread, NULL);
+	j->started = false;
 }
 
 /* ------------------------------------------------------------ entry */
@@ -2330,8 +2355,6 @@ static int prepare(struct gen *g, bool full)
 	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
 	    (rc = manual_items(g)) < 0)
 		return rc;
-	for (size_t k = 0; k < g->n_cms; k++)
-		cm_finish(g, &g->cms[k]);
 	return 0;
 }
 
@@ -2391,8 +2414,11 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	 * run. */
 	if (!g.dirty && (rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
 		goto rollback;
-	if ((rc = store_threats(&g)) < 0 || (rc = store_cms(&g)) < 0 ||
-	    (rc = totals(&g)) < 0)
+	struct finish_job fin;
+	finish_start(&fin, &g);
+	rc = store_threats(&g);
+	finish_wait(&fin);
+	if (rc < 0 || (rc = store_cms(&g)) < 0 || (rc = totals(&g)) < 0)
 		goto rollback;
 	if (!dry_run &&
 	    (rc = gen_state_store(s, g.project_id, g.context, g.version, g.model, g.cdigest,
