@@ -66,6 +66,20 @@ print("%.4f %s %s %d" % (wall, m.group(1), m.group(2), reg["components"]))
 PY
 }
 
+# regen_median DB [--full]: regen_once on $REGEN_RUNS (default 5) copies of
+# DB (each run starts from the same state), the run of median wall time.
+regen_median() {
+	db0=$1
+	shift
+	for i in $(seq 1 "${REGEN_RUNS:-5}"); do
+		cp "$db0" "$db0.run"
+		rm -f "$db0.run-wal" "$db0.run-shm"
+		if [ -f "$db0-wal" ]; then cp "$db0-wal" "$db0.run-wal"; fi
+		regen_once "$db0.run" "$@"
+	done | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
+	rm -f "$db0.run" "$db0.run-wal" "$db0.run-shm"
+}
+
 # The second baseline, the floor of what generate writes: the sqlite3 shell
 # copying the generated rows (threats, tasks, texts, links, outbox) into a copy
 # of the database taken before generate, in one transaction, with the same
@@ -123,10 +137,10 @@ p["authenticates_users"] = not p.get("authenticates_users", False)
 json.dump(m, open(sys.argv[2], "w"))
 PY
 	"$bin" -c "$work/bench.conf" --db "$db" model import bench "$work/changed-$n.json" >/dev/null
-	regen=$(regen_once "$db")
+	regen=$(regen_median "$db")
 	"$bin" -c "$work/bench.conf" --db "$db" model import bench "$model" >/dev/null
 	"$bin" -c "$work/bench.conf" --db "$db" generate bench >/dev/null
-	full=$(regen_once "$db" --full)
+	full=$(regen_median "$db" --full)
 	echo "regen $n $regen $full" >>"$work/regen.txt"
 done
 # One line per size: components, then for the regeneration after one change
