@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `threatsync generate`, `threats`, `countermeasures`, `classify` and `override`. */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,12 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static void *free_input(void *arg)
+{
+	gen_input_free(arg);
+	return NULL;
+}
+
 int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 {
 	/* THREATSYNC_TIMING set: the time of each phase on stderr. */
@@ -210,15 +217,23 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *sum = NULL;
 	double t1 = ms_since(&t0);
 	rc = gen_run(s, lib, cfg, a.slug, &opts, &sum, &err);
-	gen_input_free(&in);
-	if (rc < 0)
+	if (rc < 0) {
+		gen_input_free(&in);
 		return fail(&err);
+	}
 	t_gen = ms_since(&t0) - t1;
+	/* The model is freed on another thread while the snapshot is taken. */
+	pthread_t freer;
+	bool freeing = pthread_create(&freer, NULL, free_input, &in) == 0;
+	if (!freeing)
+		gen_input_free(&in);
 	if (!a.dry_run) {
 		t1 = ms_since(&t0);
 		cli_snapshot(s, a.slug, opts.now);
 		t_snap = ms_since(&t0) - t1;
 	}
+	if (freeing)
+		pthread_join(freer, NULL);
 	if (timing)
 		fprintf(stderr,
 		        "timing: model read %.1f ms, configuration and library %.1f ms, "

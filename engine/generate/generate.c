@@ -148,6 +148,7 @@ struct gen {
 	json_t *dirty;       /* owned: the components regenerated, NULL: all (a full run) */
 	json_t *dirty_flows; /* owned: flow keys whose stored threats are regenerated */
 	json_t *deps;        /* owned: component id -> set of the ids its decisions read */
+	json_t *pre_dirty, *pre_removed; /* owned: gen_state_dirty's, from gen_input_load */
 
 	/* New rows, written many to a statement with the ids given here: the
 	 * foreign keys are checked at commit (defer_foreign_keys), so history
@@ -210,6 +211,8 @@ static void gen_release(struct gen *g)
 	json_decref(g->fdigest);
 	json_decref(g->dirty);
 	json_decref(g->dirty_flows);
+	json_decref(g->pre_dirty);
+	json_decref(g->pre_removed);
 	json_decref(g->deps);
 	json_decref(g->model);
 	json_decref(g->summary);
@@ -2260,8 +2263,10 @@ static int choose_scope(struct gen *g, bool full)
 		return rc;
 	if (full || !g->old.present || strcmp(g->old.context, g->context) != 0)
 		return 0;
-	json_t *removed = NULL;
-	g->dirty = gen_state_dirty(&g->old, g->model, g->cdigest, g->fdigest, &removed);
+	/* gen_input_load computed the set from the same state and model. */
+	json_t *removed = g->pre_removed;
+	g->dirty = g->pre_dirty;
+	g->pre_dirty = g->pre_removed = NULL;
 	g->dirty_flows = json_object();
 	size_t i;
 	json_t *v;
@@ -2286,6 +2291,9 @@ void gen_input_free(struct gen_input *in)
 	json_decref(in->cdigest);
 	json_decref(in->fdigest);
 	gen_state_old_free(&in->old);
+	expr_index_free(in->index);
+	json_decref(in->dirty);
+	json_decref(in->removed_flows);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -2299,19 +2307,32 @@ int gen_input_load(struct store *s, const char *slug, struct gen_input *in, stru
 	/* Digests of the model as stored: what the library adds to it is in the
 	 * context digest. */
 	gen_state_digests(in->model, &in->cdigest, &in->fdigest);
-	return gen_state_load(s, in->project_id, &in->old, err);
+	if ((rc = gen_state_load(s, in->project_id, &in->old, err)) < 0)
+		return rc;
+	/* The index holds the model's own objects, which the library's type
+	 * defaults later extend in place. */
+	in->index = expr_index_new(in->model);
+	if (in->old.present)
+		in->dirty = gen_state_dirty(&in->old, in->model, in->cdigest, in->fdigest,
+		                            &in->removed_flows);
+	return 0;
 }
 
-/* Moves in's contents into g. */
+/* Moves in's contents into g, but for the model, which g shares. */
 static void take_input(struct gen *g, struct gen_input *in)
 {
 	g->project_id = in->project_id;
-	g->model = in->model;
+	g->model = json_incref(in->model);
 	g->version = in->version;
 	g->cdigest = in->cdigest;
 	g->fdigest = in->fdigest;
 	g->old = in->old;
+	g->expr_index = in->index;
+	g->pre_dirty = in->dirty;
+	g->pre_removed = in->removed_flows;
+	json_t *model = in->model;
 	memset(in, 0, sizeof(*in));
+	in->model = model;
 }
 
 static int prepare(struct gen *g, bool full)
@@ -2326,7 +2347,8 @@ static int prepare(struct gen *g, bool full)
 		return rc;
 	const struct config_project *pc = config_find_project(g->cfg, g->slug);
 	g->connector = pc ? pc->connector : NULL;
-	g->expr_index = expr_index_new(g->model);
+	if (!g->expr_index)
+		g->expr_index = expr_index_new(g->model);
 	g->class_rank = classify_rank(g->cls.risk_class);
 	g->policy = config_find_policy(g->cfg, g->cls.risk_class);
 	if (!g->policy)
@@ -2375,6 +2397,7 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 		struct gen_input in;
 		rc = gen_input_load(s, slug, &in, err);
 		take_input(&g, &in);
+		gen_input_free(&in);
 		if (rc < 0)
 			goto out;
 	}

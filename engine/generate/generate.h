@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "engine/config.h"
+#include "engine/expr/expr.h"
 #include "engine/generate/gen_state.h"
 #include "engine/library/library.h"
 #include "engine/store/store.h"
@@ -24,6 +25,9 @@ struct gen_input {
 	int version;
 	json_t *cdigest, *fdigest; /* owned: id -> digest (gen_state_digests) */
 	struct gen_state_old old;  /* owned */
+	struct expr_index *index;  /* owned: of model */
+	/* owned: gen_state_dirty's set and removed flows when old is present */
+	json_t *dirty, *removed_flows;
 };
 
 /* Fills *in (zeroed first; free with gen_input_free, also on error) for project
@@ -41,8 +45,9 @@ struct gen_opts {
 	bool dry_run;
 	/* Regenerate every component, not only those a model change affects. */
 	bool full;
-	/* What gen_input_load read for the same store and slug, taken over
-	 * (emptied) by gen_run; NULL: gen_run loads it. */
+	/* What gen_input_load read for the same store and slug, taken over by
+	 * gen_run but for the model, which stays the caller's to free (after
+	 * gen_run returns; it is freed with the input); NULL: gen_run loads it. */
 	struct gen_input *input;
 };
 
