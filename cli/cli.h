@@ -16,6 +16,9 @@ struct cli_ctx {
 	struct config *cfg;      /* loaded lazily by cli_config(); owned here */
 	struct store *store;     /* opened lazily by cli_store(); owned here */
 	struct library *library; /* loaded lazily by cli_library(); owned here */
+	/* the types and mappings only (LIBRARY_PARTS_TYPES), loaded by
+	 * cli_typeinfo() when library is not loaded; owned here */
+	struct library *type_library;
 };
 
 /* A command: words ("db migrate") and a handler taking the arguments after the
@@ -117,9 +120,11 @@ const char **cli_library_dirs(struct cli_ctx *ctx, const char **args, size_t n_a
 			      size_t *ret_n, int *ret_code);
 
 /* Component type information for model imports (cli/typeinfo.c), answered by
- * the library of cli_library(). Returns 0 or the exit code (the error printed).
- * ret stays valid while ctx's library lives; cli_typeinfo_free is a no-op kept
- * for symmetry. */
+ * the library of cli_library() when it is loaded, else by its types and
+ * mappings alone (loaded once into ctx->type_library): an import reads
+ * nothing else of the library. Returns 0 or the exit code (the error printed).
+ * ret stays valid while ctx lives; cli_typeinfo_free is a no-op kept for
+ * symmetry. */
 struct model_typeinfo;
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret);
 void cli_typeinfo_free(struct model_typeinfo *ti);

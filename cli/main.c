@@ -454,6 +454,7 @@ int main(int argc, char **argv)
 	int rc = cmd->run(&ctx, sub_argc, sub_argv);
 	store_close(ctx.store);
 	library_free(ctx.library);
+	library_free(ctx.type_library);
 	config_free(ctx.cfg);
 	return rc;
 }
