@@ -708,16 +708,6 @@ json_t *model_native_normalise(json_t *doc)
 	return out;
 }
 
-char *model_canonical_dump(const json_t *model, char hash[65])
-{
-	char *s = json_dumps(model, JSON_SORT_KEYS | JSON_COMPACT);
-	if (!s)
-		abort(); /* only on out-of-memory for a valid tree */
-	if (hash)
-		ts_sha256_hex(s, strlen(s), hash);
-	return s;
-}
-
 /* ---------------------------------------------------------------- lookups */
 
 static json_t *find_by_id(const json_t *model, const char *key, const char *id)
