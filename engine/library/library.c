@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "engine/expr/expr.h"
+#include "engine/jsonload.h"
 #include "engine/library/library_internal.h"
 #include "engine/model/model.h"
 
@@ -1690,7 +1691,7 @@ static void job_read(struct lib_job *j)
 	if (j->read_rc < 0)
 		return;
 	ts_sha256_hex(data, len, j->sha);
-	j->doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &j->jerr);
+	j->doc = ts_json_loadb(data, len, &j->jerr);
 	free(data);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsonload.h"
 #include "engine/jsonpath.h"
 #include "engine/model/importer.h"
 #include "engine/model/model.h"
@@ -167,7 +168,7 @@ static json_t *load_bounded(struct model_msgs *m, const char *data, size_t len)
 		return NULL;
 	}
 	json_error_t jerr;
-	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *doc = ts_json_loadb(data, len, &jerr);
 	if (!doc) {
 		/* jansson quotes the bytes near the error, which need not be UTF-8 */
 		char *msg = ts_asprintf("%s:%d:%d: invalid JSON: %s", m->file, jerr.line,
