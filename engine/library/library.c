@@ -80,16 +80,36 @@ static bool is_identifier(const char *s)
 	return true;
 }
 
+/* base + a + b + c as a new string: paths are made for every entry, so
+ * without printf. */
+static char *concat3(const char *base, const char *a, const char *b, size_t blen,
+                     const char *c)
+{
+	size_t lb = strlen(base), la = strlen(a), lc = strlen(c);
+	char *s = ts_malloc(lb + la + blen + lc + 1);
+	memcpy(s, base, lb);
+	memcpy(s + lb, a, la);
+	memcpy(s + lb + la, b, blen);
+	memcpy(s + lb + la + blen, c, lc + 1);
+	return s;
+}
+
 char *lib_path_key(const char *base, const char *key)
 {
 	if (is_identifier(key))
-		return ts_asprintf("%s.%s", base, key);
-	return ts_asprintf("%s[\"%s\"]", base, key);
+		return concat3(base, ".", key, strlen(key), "");
+	return concat3(base, "[\"", key, strlen(key), "\"]");
 }
 
 char *lib_path_index(const char *base, size_t index)
 {
-	return ts_asprintf("%s[%zu]", base, index);
+	char digits[24];
+	size_t n = sizeof(digits);
+	do {
+		digits[--n] = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	return concat3(base, "[", digits + n, sizeof(digits) - n, "]");
 }
 
 /* ---- compliance id shapes ---------------------------------------------- */
@@ -493,20 +513,20 @@ const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, 
 		return ts_calloc(1, sizeof(char *));
 	}
 	const char **out = ts_calloc(json_array_size(j) + 1, sizeof(char *));
-	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (j, i, e) {
 		if (!json_is_string(e) || !*json_string_value(e)) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "must be a non-empty string");
 			free(p);
+			free(base);
 			continue;
 		}
 		out[(*ret_n)++] = json_string_value(e);
 	}
-	free(base);
 	return out;
 }
 
@@ -521,21 +541,21 @@ static int *v_int_list(struct lib_vctx *v, const char *key, size_t *ret_n)
 		return ts_calloc(1, sizeof(int));
 	}
 	int *out = ts_calloc(json_array_size(j) + 1, sizeof(int));
-	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (j, i, e) {
 		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
 		    json_integer_value(e) > 100000) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "must be an integer from 1 to 100000");
 			free(p);
+			free(base);
 			continue;
 		}
 		out[(*ret_n)++] = (int)json_integer_value(e);
 	}
-	free(base);
 	return out;
 }
 
@@ -684,22 +704,22 @@ static const struct lib_component_type *find_type(const struct library *lib, con
 /* Type ids of list that the library does not define are errors. */
 static void v_known_types(struct lib_vctx *v, const char *key, const char **ids, size_t n)
 {
-	char *base = lib_path_key(v->path, key);
 	json_t *arr = json_object_get(v->obj, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (arr, i, e) {
 		const char *id = json_string_value(e);
 		if (id && *id && !find_type(v->lib, id)) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "unknown component type \"%s\"", id);
 			free(p);
+			free(base);
 		}
 	}
 	(void)ids;
 	(void)n;
-	free(base);
 }
 
 static int compliance_cmp(const void *a, const void *b)
@@ -743,17 +763,19 @@ static void validate_compliance(struct lib_vctx *v, struct lib_countermeasure *c
 		size_t i;
 		json_t *e;
 		json_array_foreach (ids, i, e) {
-			char *p = lib_path_index(fpath, i);
 			const char *id = json_string_value(e);
 			const char *shape = id ? lib_compliance_shape_error(fw, id) : NULL;
+			if (id && !shape) {
+				lc->ids[lc->n_ids++] = id;
+				continue;
+			}
+			char *p = lib_path_index(fpath, i);
 			if (!id)
 				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 				             "must be a string");
-			else if (shape)
+			else
 				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 				             "\"%s\" is not %s", id, shape);
-			else
-				lc->ids[lc->n_ids++] = id;
 			free(p);
 		}
 		free(fpath);
