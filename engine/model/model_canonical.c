@@ -8,6 +8,26 @@
 
 #include "engine/model/model_native.h"
 
+/* Appends n bytes: in place while they fit (ts_buf_append grows the buffer
+ * and ends it with a NUL, done once at the end). */
+static inline void put(struct ts_buf *b, const char *s, size_t n)
+{
+	if (b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	} else {
+		ts_buf_append(b, s, n);
+	}
+}
+
+static inline void put_char(struct ts_buf *b, char c)
+{
+	if (b->len + 1 < b->cap)
+		b->data[b->len++] = c;
+	else
+		ts_buf_append(b, &c, 1);
+}
+
 /* Appends the string s of n bytes, quoted and escaped as jansson escapes it
  * without flags: '"' and '\\', the control characters (the short forms JSON
  * has, else \u00XX with upper case digits); every other byte as it is (a
@@ -15,13 +35,13 @@
 static void put_string(struct ts_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	ts_buf_append(b, "\"", 1);
+	put_char(b, '"');
 	size_t run = 0; /* start of the bytes not yet written */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		ts_buf_append(b, s + run, i - run);
+		put(b, s + run, i - run);
 		run = i + 1;
 		char esc[6] = {'\\', 0};
 		size_t len = 2;
@@ -52,10 +72,10 @@ static void put_string(struct ts_buf *b, const char *s, size_t n)
 			len = 6;
 			break;
 		}
-		ts_buf_append(b, esc, len);
+		put(b, esc, len);
 	}
-	ts_buf_append(b, s + run, n - run);
-	ts_buf_append(b, "\"", 1);
+	put(b, s + run, n - run);
+	put_char(b, '"');
 }
 
 static void put_integer(struct ts_buf *b, json_int_t v)
@@ -70,7 +90,7 @@ static void put_integer(struct ts_buf *b, json_int_t v)
 	} while (u);
 	if (v < 0)
 		digits[--n] = '-';
-	ts_buf_append(b, digits + n, sizeof(digits) - n);
+	put(b, digits + n, sizeof(digits) - n);
 }
 
 /* One member of an object, for sorting. */
@@ -123,19 +143,19 @@ static void put_object(struct ts_buf *b, const json_t *obj, const struct model_c
 	struct member small[32];
 	size_t n = 0;
 	struct member *m = sorted_members(obj, small, TS_ARRAY_SIZE(small), &n);
-	ts_buf_append(b, "{", 1);
+	put_char(b, '{');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			ts_buf_append(b, ",", 1);
+			put_char(b, ',');
 		put_string(b, m[i].key, strlen(m[i].key));
-		ts_buf_append(b, ":", 1);
+		put_char(b, ':');
 		size_t start = b->len;
 		put_value(b, m[i].value, NULL);
 		for (size_t k = 0; cap && k < cap->n; k++)
 			if (strcmp(cap->names[k], m[i].key) == 0)
 				cap->out[k] = (struct model_span){start, b->len - start};
 	}
-	ts_buf_append(b, "}", 1);
+	put_char(b, '}');
 	if (m != small)
 		free(m);
 }
@@ -147,15 +167,15 @@ static void put_value(struct ts_buf *b, const json_t *v, const struct model_capt
 		put_object(b, v, cap);
 		break;
 	case JSON_ARRAY: {
-		ts_buf_append(b, "[", 1);
+		put_char(b, '[');
 		size_t i;
 		json_t *e;
 		json_array_foreach (v, i, e) {
 			if (i)
-				ts_buf_append(b, ",", 1);
+				put_char(b, ',');
 			put_value(b, e, NULL);
 		}
-		ts_buf_append(b, "]", 1);
+		put_char(b, ']');
 		break;
 	}
 	case JSON_STRING:
@@ -175,13 +195,13 @@ static void put_value(struct ts_buf *b, const json_t *v, const struct model_capt
 		break;
 	}
 	case JSON_TRUE:
-		ts_buf_append(b, "true", 4);
+		put(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		ts_buf_append(b, "false", 5);
+		put(b, "false", 5);
 		break;
 	case JSON_NULL:
-		ts_buf_append(b, "null", 4);
+		put(b, "null", 4);
 		break;
 	}
 }
@@ -195,6 +215,7 @@ void model_canon_build(const json_t *model, struct model_canon *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	struct ts_buf b = {0};
+	ts_buf_append(&b, "", 0);
 	struct member small[32];
 	size_t n = 0;
 	if (!json_is_object(model)) {
@@ -202,12 +223,12 @@ void model_canon_build(const json_t *model, struct model_canon *ret)
 		goto done;
 	}
 	struct member *m = sorted_members(model, small, TS_ARRAY_SIZE(small), &n);
-	ts_buf_append(&b, "{", 1);
+	put_char(&b, '{');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			ts_buf_append(&b, ",", 1);
+			put_char(&b, ',');
 		put_string(&b, m[i].key, strlen(m[i].key));
-		ts_buf_append(&b, ":", 1);
+		put_char(&b, ':');
 		const char *const *names = NULL;
 		size_t n_names = 0;
 		struct model_span **spans = NULL;
@@ -235,21 +256,22 @@ void model_canon_build(const json_t *model, struct model_canon *ret)
 		size_t ne = json_array_size(m[i].value);
 		*spans = ts_calloc(ne * n_names + 1, sizeof(**spans));
 		*n_elems = ne;
-		ts_buf_append(&b, "[", 1);
+		put_char(&b, '[');
 		size_t k;
 		json_t *e;
 		json_array_foreach (m[i].value, k, e) {
 			if (k)
-				ts_buf_append(&b, ",", 1);
+				put_char(&b, ',');
 			struct model_capture cap = {names, n_names, *spans + k * n_names};
 			put_value(&b, e, json_is_object(e) ? &cap : NULL);
 		}
-		ts_buf_append(&b, "]", 1);
+		put_char(&b, ']');
 	}
-	ts_buf_append(&b, "}", 1);
+	put_char(&b, '}');
 	if (m != small)
 		free(m);
 done:
+	ts_buf_append(&b, "", 0); /* the NUL */
 	ret->len = b.len;
 	ret->text = ts_buf_steal(&b);
 	ts_sha256_hex(ret->text, ret->len, ret->hash);

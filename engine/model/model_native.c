@@ -3,6 +3,7 @@
  * canonical (normalised) form and its hash, and lookups by id. */
 #include "engine/model/model_native.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,24 +155,6 @@ static void check_props(struct vctx *v, const json_t *props, struct jsonpath *p,
 	}
 }
 
-/* Reports every key of obj that fields does not name. */
-static void check_unknown_keys(struct vctx *v, const json_t *obj, struct jsonpath *p,
-                               const struct field *fields, size_t n)
-{
-	const char *key;
-	json_t *val;
-	json_object_foreach ((json_t *)obj, key, val) {
-		bool found = false;
-		for (size_t i = 0; i < n && !found; i++)
-			found = strcmp(fields[i].name, key) == 0;
-		if (!found) {
-			size_t old = jsonpath_key(p, key);
-			model_msg_error(v->m, jsonpath_str(p), "unknown field '%s'", key);
-			jsonpath_pop(p, old);
-		}
-	}
-}
-
 /* A string field, with the syntax its type adds (id, severity, likelihood,
  * STRIDE letters; a name must not be empty). */
 static void check_string_value(struct vctx *v, const struct field *f, const json_t *val,
@@ -262,7 +245,11 @@ static void check_value(struct vctx *v, const struct field *f, const json_t *val
 	}
 }
 
-/* Checks obj against fields: unknown keys, missing required ones, and types. */
+/* Most fields of one kind of object. */
+#define FIELDS_MAX 16
+
+/* Checks obj against fields (at most FIELDS_MAX): unknown keys, missing
+ * required ones, and types. */
 static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
                          const struct field *fields, size_t n, enum kind k)
 {
@@ -271,10 +258,27 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		                model_json_type_name(obj));
 		return;
 	}
-	check_unknown_keys(v, obj, p, fields, n);
+	/* One walk over the members: the unknown ones reported in the
+	 * object's order, the known ones taken for the checks below. */
+	assert(n <= FIELDS_MAX);
+	json_t *vals[FIELDS_MAX] = {NULL};
+	const char *key;
+	json_t *member;
+	json_object_foreach ((json_t *)obj, key, member) {
+		size_t i = 0;
+		while (i < n && strcmp(fields[i].name, key) != 0)
+			i++;
+		if (i < n) {
+			vals[i] = member;
+			continue;
+		}
+		size_t old = jsonpath_key(p, key);
+		model_msg_error(v->m, jsonpath_str(p), "unknown field '%s'", key);
+		jsonpath_pop(p, old);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct field *f = &fields[i];
-		json_t *val = json_object_get(obj, f->name);
+		json_t *val = vals[i];
 		if (!val) {
 			if (f->required)
 				model_msg_error(v->m, jsonpath_str(p),
