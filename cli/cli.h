@@ -128,5 +128,13 @@ const char **cli_library_dirs(struct cli_ctx *ctx, const char **args, size_t n_a
 struct model_typeinfo;
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret);
 void cli_typeinfo_free(struct model_typeinfo *ti);
+/* The same for one model read: the types and mappings are loaded on a thread
+ * of their own while the caller reads the file, and ret's callbacks wait for
+ * them when first asked (from the calling thread only). Returns 0 or the
+ * configuration's exit code. cli_typeinfo_finish waits for the load and
+ * returns 0, or the library's exit code with its error printed: then what
+ * the callbacks answered is void (they answered nothing). */
+int cli_typeinfo_start(struct cli_ctx *ctx, struct model_typeinfo *ret);
+int cli_typeinfo_finish(struct cli_ctx *ctx, struct model_typeinfo *ti);
 
 #endif
