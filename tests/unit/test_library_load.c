@@ -306,6 +306,85 @@ static void test_broken_documents_in_order(void **state)
 	free(threats);
 }
 
+/* `model import` reads only the library's types and mappings, on a thread
+ * while it reads the model: a broken threat file does not stop it; a broken
+ * mappings.json or a missing directory is reported alone, with the exit code
+ * of before, whatever the model holds, and nothing is stored. */
+static void test_cli_import_reads_types(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *lib = ts_asprintf("%s/lib", dir);
+	char *threats = ts_asprintf("%s/lib/threats", dir);
+	assert_int_equal(mkdir(lib, 0700) | mkdir(threats, 0700), 0);
+	free(tu_write_file(lib, "component_types.json",
+	                   "{\"component_types\": [{\"id\": \"web_app\", \"name\": \"Web\", "
+	                   "\"kind\": \"process\", \"description\": \"d\"}]}"));
+	free(tu_write_file(threats, "a.json", "{\"threats\": [}"));
+	char *conf_text = ts_asprintf("database = \"%s/ts.db\";\nlibrary_paths = [ \"%s\" ];\n",
+	                              dir, lib);
+	char *conf = tu_write_file(dir, "ts.conf", conf_text);
+	char *good = tu_write_file(
+	    dir, "m.json",
+	    "{\"format\": \"threatsync-model/1\", \"project\": {\"name\": \"p\"}, "
+	    "\"trust_zones\": [{\"id\": \"z\", \"name\": \"z\", \"trust_level\": 0}], "
+	    "\"components\": [{\"id\": \"a\", \"type\": \"web_app\", \"name\": \"A\", "
+	    "\"trust_zone\": \"z\"}]}");
+	char *bad = tu_write_file(dir, "bad.json", "{\"format\": 7}");
+	char *out = NULL, *err = NULL;
+	assert_int_equal(tu_cli(&out, &err, "-c", conf, "project", "add", "p", NULL), 0);
+	free(out);
+	free(err);
+	assert_int_equal(tu_cli(&out, &err, "-c", conf, "model", "import", "p", good, NULL), 0);
+	char *want = ts_asprintf("imported %s as version 1 of p (format native, 1 components, "
+	                         "0 flows)\n",
+	                         good);
+	assert_string_equal(out, want);
+	assert_string_equal(err, "");
+	free(want);
+	free(out);
+	free(err);
+
+	/* a broken mappings.json: its error alone, for a good and a bad model */
+	free(tu_write_file(lib, "mappings.json", "[1, 2"));
+	char *db = ts_asprintf("%s/ts.db", dir);
+	char before[65], after[65];
+	tu_file_hash(db, before);
+	want = ts_asprintf("%s/mappings.json: line 1, column 5: ']' expected near end of file\n",
+	                   lib);
+	const char *models[] = {good, bad};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(
+		    tu_cli(&out, &err, "-c", conf, "model", "import", "p", models[i], NULL), 65);
+		assert_string_equal(out, "");
+		assert_string_equal(err, want);
+		free(out);
+		free(err);
+	}
+	free(want);
+	tu_file_hash(db, after);
+	assert_string_equal(before, after);
+
+	/* a missing library directory: exit 66 (no input) */
+	tu_rmrf(lib);
+	assert_int_equal(tu_cli(&out, &err, "-c", conf, "model", "import", "p", good, NULL), 66);
+	want = ts_asprintf("%s: library directory not found\n", lib);
+	assert_string_equal(err, want);
+	free(want);
+	free(out);
+	free(err);
+
+	tu_rmrf(dir);
+	free(db);
+	free(dir);
+	free(lib);
+	free(threats);
+	free(conf_text);
+	free(conf);
+	free(good);
+	free(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(test_types_only_errors),
 	    cmocka_unit_test(test_thread_load_same),
 	    cmocka_unit_test(test_broken_documents_in_order),
+	    cmocka_unit_test(test_cli_import_reads_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
