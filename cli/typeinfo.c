@@ -138,6 +138,8 @@ int cli_typeinfo_start(struct cli_ctx *ctx, struct model_typeinfo *ret)
 	struct pending_types *p = ts_calloc(1, sizeof(*p));
 	p->dirs = dirs;
 	p->n_dirs = n;
+	/* both threads build JSON objects: the hash seed is chosen first */
+	json_object_seed(0);
 	if (pthread_create(&p->thread, NULL, pending_main, p) != 0) {
 		free(p);
 		return cli_typeinfo(ctx, ret);

@@ -210,8 +210,10 @@ struct library;
  * library_free). On failure returns a negative code, *ret_lib is untouched, err
  * holds the problems found (as many as fit, one per line, "FILE: $.PATH:
  * message") with code TS_E_INVALID, or TS_E_NOTFOUND when a directory is missing.
- * Keeps no state outside the library: any thread may load one, and the files
- * are read and parsed on a second thread of the call's own. */
+ * Keeps no state outside the library: any thread may load one. The files are
+ * read and parsed on a second thread of the call's own, after Jansson's hash
+ * seed is set (json_object_seed); a caller parsing JSON on another thread
+ * meanwhile sets it before starting the load. */
 int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                  struct ts_err *err);
 void library_free(struct library *lib); /* NULL is a no-op */
