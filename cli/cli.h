@@ -17,6 +17,9 @@ struct cli_ctx {
 	struct store *store;     /* opened lazily by cli_store(); owned here */
 	struct library *library; /* loaded lazily by cli_library(); owned here */
 	struct cli_library_job *library_job; /* cli_library_start's load, owned here */
+	/* the types and mappings only (LIBRARY_PARTS_TYPES), loaded by
+	 * cli_typeinfo() when library is not loaded; owned here */
+	struct library *type_library;
 };
 
 /* A command: words ("db migrate") and a handler taking the arguments after the
@@ -124,11 +127,21 @@ const char **cli_library_dirs(struct cli_ctx *ctx, const char **args, size_t n_a
 			      size_t *ret_n, int *ret_code);
 
 /* Component type information for model imports (cli/typeinfo.c), answered by
- * the library of cli_library(). Returns 0 or the exit code (the error printed).
- * ret stays valid while ctx's library lives; cli_typeinfo_free is a no-op kept
- * for symmetry. */
+ * the library of cli_library() when it is loaded, else by its types and
+ * mappings alone (loaded once into ctx->type_library): an import reads
+ * nothing else of the library. Returns 0 or the exit code (the error printed).
+ * ret stays valid while ctx lives; cli_typeinfo_free is a no-op kept for
+ * symmetry. */
 struct model_typeinfo;
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret);
 void cli_typeinfo_free(struct model_typeinfo *ti);
+/* The same for one model read: the types and mappings are loaded on a thread
+ * of their own while the caller reads the file, and ret's callbacks wait for
+ * them when first asked (from the calling thread only). Returns 0 or the
+ * configuration's exit code. cli_typeinfo_finish waits for the load and
+ * returns 0, or the library's exit code with its error printed: then what
+ * the callbacks answered is void (they answered nothing). */
+int cli_typeinfo_start(struct cli_ctx *ctx, struct model_typeinfo *ret);
+int cli_typeinfo_finish(struct cli_ctx *ctx, struct model_typeinfo *ti);
 
 #endif

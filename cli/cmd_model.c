@@ -86,8 +86,10 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	int code = parse_import_args(argc, argv, &a);
 	if (code)
 		return code;
+	/* The library's types load while the file is read; a library that
+	 * cannot be loaded is reported first, as if nothing had been read. */
 	struct model_typeinfo ti = {0};
-	code = cli_typeinfo(ctx, &ti);
+	code = cli_typeinfo_start(ctx, &ti);
 	if (code)
 		return code;
 	/* The file is checked completely before the database is opened: bad
@@ -95,13 +97,18 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	struct ts_err err = {0};
 	json_t *model = NULL, *warnings = NULL;
 	enum model_format detected = MODEL_FORMAT_AUTO;
-	if (model_parse_file(a.file, a.fmt, a.strict, &ti, &model, &warnings, &detected, &err) <
-	    0) {
+	int rc = model_parse_file(a.file, a.fmt, a.strict, &ti, &model, &warnings, &detected,
+	                          &err);
+	code = cli_typeinfo_finish(ctx, &ti);
+	if (code) {
+		json_decref(model);
+		json_decref(warnings);
+		return code;
+	}
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		cli_typeinfo_free(&ti);
 		return cli_exit_code(err.code, EX_DATAERR);
 	}
-	cli_typeinfo_free(&ti);
 	size_t i;
 	json_t *w;
 	json_array_foreach (warnings, i, w) {

@@ -518,6 +518,7 @@ int main(int argc, char **argv)
 	}
 	store_close(ctx.store);
 	library_free(ctx.library);
+	library_free(ctx.type_library);
 	config_free(ctx.cfg);
 	return rc;
 }

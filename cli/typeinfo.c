@@ -1,22 +1,174 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Component type information for the importers, answered by the threat library. */
+/* Component type information for the importers, answered by the threat library:
+ * at once, or loaded on a thread of its own while the caller reads its model. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "cli/cli.h"
 #include "engine/library/library.h"
 #include "engine/model/model.h"
 
+/* The library directories of the configuration (borrowed), or NULL after
+ * printing the configuration's error. */
+static const char *const *library_dirs(struct cli_ctx *ctx, size_t *ret_n)
+{
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
+		return NULL;
+	size_t n = 0;
+	while (cfg->library_paths[n])
+		n++;
+	*ret_n = n;
+	return (const char *const *)cfg->library_paths;
+}
+
+/* Loads the types and mappings into ctx->type_library; 0 or the exit code
+ * with the error printed. */
+static int load_types(struct cli_ctx *ctx)
+{
+	size_t n = 0;
+	const char *const *dirs = library_dirs(ctx, &n);
+	if (!dirs)
+		return EX_CONFIG;
+	struct ts_err err = {0};
+	if (library_load_parts(dirs, n, LIBRARY_PARTS_TYPES, &ctx->type_library, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return cli_exit_code(err.code, EX_DATAERR);
+	}
+	return 0;
+}
+
 int cli_typeinfo(struct cli_ctx *ctx, struct model_typeinfo *ret)
 {
-	int code = 0;
-	struct library *lib = cli_library(ctx, &code);
-	if (!lib)
-		return code;
-	library_typeinfo(lib, ret);
+	if (ctx->library) {
+		library_typeinfo(ctx->library, ret);
+		return 0;
+	}
+	if (!ctx->type_library) {
+		int code = load_types(ctx);
+		if (code)
+			return code;
+	}
+	library_typeinfo(ctx->type_library, ret);
 	return 0;
 }
 
 void cli_typeinfo_free(struct model_typeinfo *ti)
 {
-	/* The library owns everything the callbacks use; cli_ctx frees it. */
+	/* ctx owns the library the callbacks use and frees it. */
 	if (ti)
 		ti->ud = NULL;
+}
+
+/* ---- loading while the model is read ------------------------------------ */
+
+/* The library being loaded on its thread; what the callbacks answer from
+ * once it is there. Used by the calling thread only, after the join. */
+struct pending_types {
+	pthread_t thread;
+	bool joined;
+	const char *const *dirs; /* borrowed from the configuration */
+	size_t n_dirs;
+	struct library *lib; /* set by the thread; NULL when loading failed */
+	struct ts_err err;
+	struct model_typeinfo ready; /* library_typeinfo of lib */
+};
+
+static void *pending_main(void *arg)
+{
+	struct pending_types *p = arg;
+	if (library_load_parts(p->dirs, p->n_dirs, LIBRARY_PARTS_TYPES, &p->lib, &p->err) < 0)
+		p->lib = NULL;
+	return NULL;
+}
+
+/* The loaded library's callbacks, waiting for the thread the first time;
+ * NULL when loading failed (cli_typeinfo_finish reports it). */
+static const struct model_typeinfo *pending_wait(void *ud)
+{
+	struct pending_types *p = ud;
+	if (!p->joined) {
+		pthread_join(p->thread, NULL);
+		p->joined = true;
+		if (p->lib)
+			library_typeinfo(p->lib, &p->ready);
+	}
+	return p->lib ? &p->ready : NULL;
+}
+
+static const char *pending_type_id_cb(void *ud, const char *type)
+{
+	const struct model_typeinfo *ti = pending_wait(ud);
+	return ti ? ti->type_id(ti->ud, type) : NULL;
+}
+
+static const char *pending_kind_cb(void *ud, const char *type)
+{
+	const struct model_typeinfo *ti = pending_wait(ud);
+	return ti ? ti->kind(ti->ud, type) : NULL;
+}
+
+static const char *pending_map_cb(void *ud, const char *format, const char *foreign)
+{
+	const struct model_typeinfo *ti = pending_wait(ud);
+	return ti ? ti->map(ti->ud, format, foreign) : NULL;
+}
+
+static bool pending_container_cb(void *ud, const char *format, const char *foreign)
+{
+	const struct model_typeinfo *ti = pending_wait(ud);
+	return ti ? ti->container(ti->ud, format, foreign) : false;
+}
+
+static json_t *pending_implied_cb(void *ud, const char *format, const char *foreign)
+{
+	const struct model_typeinfo *ti = pending_wait(ud);
+	return ti ? ti->implied(ti->ud, format, foreign) : NULL;
+}
+
+int cli_typeinfo_start(struct cli_ctx *ctx, struct model_typeinfo *ret)
+{
+	if (ctx->library || ctx->type_library)
+		return cli_typeinfo(ctx, ret);
+	size_t n = 0;
+	const char *const *dirs = library_dirs(ctx, &n);
+	if (!dirs)
+		return EX_CONFIG;
+	struct pending_types *p = ts_calloc(1, sizeof(*p));
+	p->dirs = dirs;
+	p->n_dirs = n;
+	/* both threads build JSON objects: the hash seed is chosen first */
+	json_object_seed(0);
+	if (pthread_create(&p->thread, NULL, pending_main, p) != 0) {
+		free(p);
+		return cli_typeinfo(ctx, ret);
+	}
+	*ret = (struct model_typeinfo){.ud = p,
+	                               .type_id = pending_type_id_cb,
+	                               .kind = pending_kind_cb,
+	                               .map = pending_map_cb,
+	                               .container = pending_container_cb,
+	                               .implied = pending_implied_cb};
+	return 0;
+}
+
+int cli_typeinfo_finish(struct cli_ctx *ctx, struct model_typeinfo *ti)
+{
+	if (ti->type_id != pending_type_id_cb) {
+		cli_typeinfo_free(ti);
+		return 0;
+	}
+	struct pending_types *p = ti->ud;
+	pending_wait(p);
+	int code = 0;
+	if (p->lib) {
+		ctx->type_library = p->lib;
+	} else {
+		fprintf(stderr, "%s\n", p->err.msg);
+		code = cli_exit_code(p->err.code, EX_DATAERR);
+	}
+	free(p);
+	ti->ud = NULL;
+	return code;
 }

@@ -6,8 +6,8 @@
 #
 # usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS   fuzzing time per harness (default 30; 0: only replay the regressions)
-#   HARNESS   model_native model_otm model_threatdragon expr library sarif zap gitlab
-#             semgrep config webhook jira_response gitlab_response http_request
+#   HARNESS   model_native model_otm model_threatdragon expr library jsonload sarif zap
+#             gitlab semgrep config webhook jira_response gitlab_response http_request
 #             (default: all)
 set -euo pipefail
 
@@ -18,8 +18,8 @@ seconds=${1:-30}
 case "$seconds" in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
 esac
-all=(model_native model_otm model_threatdragon expr library sarif zap gitlab semgrep config webhook
-	jira_response gitlab_response http_request)
+all=(model_native model_otm model_threatdragon expr library jsonload sarif zap gitlab semgrep config
+	webhook jira_response gitlab_response http_request)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -35,7 +35,7 @@ scripts/setup.sh --fuzz --build-dir build/fuzz --quiet
 # it adds new inputs to, so it is a work directory under build/, never a seed.
 seeds_of() {
 	case "$1" in
-	model_*) echo tests/data/models ;;
+	model_* | jsonload) echo tests/data/models ;;
 	sarif) echo fuzz/corpus/sarif tests/data/findings/sarif ;;
 	zap | gitlab | semgrep) echo "fuzz/corpus/$1" tests/data/findings/reports ;;
 	config) echo fuzz/corpus/config tests/data/config ;;

@@ -6,13 +6,16 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "engine/expr/expr.h"
+#include "engine/jsonload.h"
 #include "engine/library/library_internal.h"
 #include "engine/model/model.h"
 
@@ -77,16 +80,36 @@ static bool is_identifier(const char *s)
 	return true;
 }
 
+/* base + a + b + c as a new string: paths are made for every entry, so
+ * without printf. */
+static char *concat3(const char *base, const char *a, const char *b, size_t blen,
+                     const char *c)
+{
+	size_t lb = strlen(base), la = strlen(a), lc = strlen(c);
+	char *s = ts_malloc(lb + la + blen + lc + 1);
+	memcpy(s, base, lb);
+	memcpy(s + lb, a, la);
+	memcpy(s + lb + la, b, blen);
+	memcpy(s + lb + la + blen, c, lc + 1);
+	return s;
+}
+
 char *lib_path_key(const char *base, const char *key)
 {
 	if (is_identifier(key))
-		return ts_asprintf("%s.%s", base, key);
-	return ts_asprintf("%s[\"%s\"]", base, key);
+		return concat3(base, ".", key, strlen(key), "");
+	return concat3(base, "[\"", key, strlen(key), "\"]");
 }
 
 char *lib_path_index(const char *base, size_t index)
 {
-	return ts_asprintf("%s[%zu]", base, index);
+	char digits[24];
+	size_t n = sizeof(digits);
+	do {
+		digits[--n] = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	return concat3(base, "[", digits + n, sizeof(digits) - n, "]");
 }
 
 /* ---- compliance id shapes ---------------------------------------------- */
@@ -334,39 +357,6 @@ static int pending_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-/* Reads and parses one file. Returns the document (owned by lib->docs), or NULL
- * when the file is absent (missing_ok) or broken (recorded in d). */
-static json_t *read_doc(struct library *lib, struct lib_diag *d, const char *file, bool missing_ok)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int r = ts_read_file(file, LIBRARY_FILE_MAX, &data, &len);
-	if (r == -ENOENT && missing_ok)
-		return NULL;
-	if (r < 0) {
-		if (r == -EFBIG)
-			lib_diag_add(d, false, TS_E_INVALID, file, NULL,
-			             "file larger than %d bytes", LIBRARY_FILE_MAX);
-		else
-			lib_diag_add(d, false, TS_E_NOTFOUND, file, NULL, "cannot read: %s",
-			             strerror(-r));
-		return NULL;
-	}
-	char h[65];
-	ts_sha256_hex(data, len, h);
-	ts_buf_printf(&lib->files, "%s\t%s\n", file, h);
-	json_error_t jerr;
-	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(data);
-	if (!doc) {
-		lib_diag_add(d, false, TS_E_INVALID, file, NULL, "line %d, column %d: %s",
-		             jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	json_array_append_new(lib->docs, doc);
-	return doc;
-}
-
 /* Checks the top level {"KEY": [...]} ("$schema" and "x-" keys allowed) and
  * returns the array, or NULL after recording the problem. */
 static json_t *top_array(struct lib_diag *d, const char *file, json_t *doc, const char *key,
@@ -438,43 +428,6 @@ static void collect_entries(struct library *lib, struct lib_diag *d, const char 
 	free(base);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The *.json files of dir/sub in name order (new list of new strings, NULL
- * terminated), or NULL when the subdirectory does not exist. */
-static char **list_json(const char *dir, const char *sub, struct lib_diag *d)
-{
-	char *path = ts_asprintf("%s/%s", dir, sub);
-	DIR *dh = opendir(path);
-	if (!dh) {
-		if (errno != ENOENT)
-			lib_diag_add(d, false, TS_E_NOTFOUND, path, NULL,
-			             "cannot read directory: %s", strerror(errno));
-		free(path);
-		return NULL;
-	}
-	size_t n = 0, cap = 8;
-	char **names = ts_malloc(cap * sizeof(char *));
-	struct dirent *de;
-	while ((de = readdir(dh))) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (n + 1 >= cap) {
-			cap *= 2;
-			names = ts_realloc(names, cap * sizeof(char *));
-		}
-		names[n++] = ts_asprintf("%s/%s", path, de->d_name);
-	}
-	closedir(dh);
-	free(path);
-	qsort(names, n, sizeof(char *), name_cmp);
-	names[n] = NULL;
-	return names;
-}
 
 /* ---- validating entries ------------------------------------------------ */
 
@@ -560,20 +513,20 @@ const char **lib_v_str_list(struct lib_vctx *v, const char *key, bool required, 
 		return ts_calloc(1, sizeof(char *));
 	}
 	const char **out = ts_calloc(json_array_size(j) + 1, sizeof(char *));
-	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (j, i, e) {
 		if (!json_is_string(e) || !*json_string_value(e)) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "must be a non-empty string");
 			free(p);
+			free(base);
 			continue;
 		}
 		out[(*ret_n)++] = json_string_value(e);
 	}
-	free(base);
 	return out;
 }
 
@@ -588,21 +541,21 @@ static int *v_int_list(struct lib_vctx *v, const char *key, size_t *ret_n)
 		return ts_calloc(1, sizeof(int));
 	}
 	int *out = ts_calloc(json_array_size(j) + 1, sizeof(int));
-	char *base = lib_path_key(v->path, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (j, i, e) {
 		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
 		    json_integer_value(e) > 100000) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "must be an integer from 1 to 100000");
 			free(p);
+			free(base);
 			continue;
 		}
 		out[(*ret_n)++] = (int)json_integer_value(e);
 	}
-	free(base);
 	return out;
 }
 
@@ -751,22 +704,22 @@ static const struct lib_component_type *find_type(const struct library *lib, con
 /* Type ids of list that the library does not define are errors. */
 static void v_known_types(struct lib_vctx *v, const char *key, const char **ids, size_t n)
 {
-	char *base = lib_path_key(v->path, key);
 	json_t *arr = json_object_get(v->obj, key);
 	size_t i;
 	json_t *e;
 	json_array_foreach (arr, i, e) {
 		const char *id = json_string_value(e);
 		if (id && *id && !find_type(v->lib, id)) {
+			char *base = lib_path_key(v->path, key);
 			char *p = lib_path_index(base, i);
 			lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 			             "unknown component type \"%s\"", id);
 			free(p);
+			free(base);
 		}
 	}
 	(void)ids;
 	(void)n;
-	free(base);
 }
 
 static int compliance_cmp(const void *a, const void *b)
@@ -810,17 +763,19 @@ static void validate_compliance(struct lib_vctx *v, struct lib_countermeasure *c
 		size_t i;
 		json_t *e;
 		json_array_foreach (ids, i, e) {
-			char *p = lib_path_index(fpath, i);
 			const char *id = json_string_value(e);
 			const char *shape = id ? lib_compliance_shape_error(fw, id) : NULL;
+			if (id && !shape) {
+				lc->ids[lc->n_ids++] = id;
+				continue;
+			}
+			char *p = lib_path_index(fpath, i);
 			if (!id)
 				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 				             "must be a string");
-			else if (shape)
+			else
 				lib_diag_add(v->d, false, TS_E_INVALID, v->file, p,
 				             "\"%s\" is not %s", id, shape);
-			else
-				lc->ids[lc->n_ids++] = id;
 			free(p);
 		}
 		free(fpath);
@@ -1622,44 +1577,219 @@ static void load_tags(struct library *lib, struct lib_diag *d, struct pending_li
 	free(win);
 }
 
+/* ---- reading the files ------------------------------------------------- */
+
+/* The job of reading mappings.json, beside the categories. */
+#define JOB_MAPPINGS N_CATS
+
+/* One step of reading the directories, in the order the loader takes them:
+ * a file to read and parse, or a directory that cannot be read. The files
+ * are read and parsed on up to two threads; what they found is then taken in
+ * this order on the calling thread, so the problems, the entries and the
+ * digest come out the same whichever thread read which file. */
+struct lib_job {
+	const char *file; /* interned; NULL for a directory problem */
+	int cat;          /* category, or JOB_MAPPINGS */
+	size_t dir;
+	bool missing_ok;
+	/* a directory problem: recorded as lib_diag_add(code, path, NULL, msg) */
+	int diag_code;
+	char *diag_path, *diag_msg;
+	/* what reading found */
+	int read_rc; /* 0 or the negative errno of ts_read_file */
+	char sha[65];
+	json_t *doc; /* new reference, NULL when the JSON is broken */
+	json_error_t jerr;
+};
+
+struct lib_jobs {
+	struct lib_job *v;
+	size_t n, cap;
+	atomic_size_t next; /* the next job a reader takes */
+};
+
+static struct lib_job *job_add(struct lib_jobs *l)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = ts_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	struct lib_job *j = &l->v[l->n++];
+	memset(j, 0, sizeof(*j));
+	return j;
+}
+
+static void job_diag(struct lib_jobs *l, int code, char *path, char *msg)
+{
+	struct lib_job *j = job_add(l);
+	j->diag_code = code;
+	j->diag_path = path;
+	j->diag_msg = msg;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.json files of dir/sub in name order (new list of new strings, NULL
+ * terminated), or NULL when the subdirectory does not exist (or cannot be
+ * read: a problem added to l). */
+static char **list_json(const char *dir, const char *sub, struct lib_jobs *l)
+{
+	char *path = ts_asprintf("%s/%s", dir, sub);
+	DIR *dh = opendir(path);
+	if (!dh) {
+		if (errno != ENOENT)
+			job_diag(l, TS_E_NOTFOUND, path,
+			         ts_asprintf("cannot read directory: %s", strerror(errno)));
+		else
+			free(path);
+		return NULL;
+	}
+	size_t n = 0, cap = 8;
+	char **names = ts_malloc(cap * sizeof(char *));
+	struct dirent *de;
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n + 1 >= cap) {
+			cap *= 2;
+			names = ts_realloc(names, cap * sizeof(char *));
+		}
+		names[n++] = ts_asprintf("%s/%s", path, de->d_name);
+	}
+	closedir(dh);
+	free(path);
+	qsort(names, n, sizeof(char *), name_cmp);
+	names[n] = NULL;
+	return names;
+}
+
+/* Lists the files of directory number di that parts needs, in reading
+ * order. -ENOENT when it is not a directory (a problem added to l). */
+static int list_dir(struct library *lib, const char *dir, size_t di, enum library_parts parts,
+                    struct lib_jobs *l)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		job_diag(l, TS_E_NOTFOUND, ts_strdup(dir), ts_strdup("library directory not found"));
+		return -ENOENT;
+	}
+	for (int c = 0; c < N_CATS; c++) {
+		if (parts == LIBRARY_PARTS_TYPES && c != CAT_TYPES)
+			continue;
+		char **files = NULL;
+		if (cats[c].file) {
+			files = ts_calloc(2, sizeof(char *));
+			files[0] = ts_asprintf("%s/%s", dir, cats[c].file);
+		} else {
+			files = list_json(dir, cats[c].sub, l);
+		}
+		for (size_t f = 0; files && files[f]; f++) {
+			struct lib_job *j = job_add(l);
+			j->file = intern(lib, files[f]);
+			j->cat = c;
+			j->dir = di;
+			j->missing_ok = cats[c].file != NULL;
+		}
+		free(files);
+	}
+	struct lib_job *j = job_add(l);
+	j->file = intern(lib, ts_asprintf("%s/mappings.json", dir));
+	j->cat = JOB_MAPPINGS;
+	j->dir = di;
+	j->missing_ok = true;
+	return 0;
+}
+
+/* Reads, digests and parses one file. Touches nothing but j: runs on any thread. */
+static void job_read(struct lib_job *j)
+{
+	char *data = NULL;
+	size_t len = 0;
+	j->read_rc = ts_read_file(j->file, LIBRARY_FILE_MAX, &data, &len);
+	if (j->read_rc < 0)
+		return;
+	ts_sha256_hex(data, len, j->sha);
+	j->doc = ts_json_loadb(data, len, &j->jerr);
+	free(data);
+}
+
+static void *reader_main(void *arg)
+{
+	struct lib_jobs *l = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&l->next, 1)) < l->n)
+		if (l->v[i].file)
+			job_read(&l->v[i]);
+	return NULL;
+}
+
+/* Reads every file of l, on a second thread as well when there are two or
+ * more. Jansson's hash seed is chosen first: each thread then builds its own
+ * documents. */
+static void read_all(struct lib_jobs *l)
+{
+	size_t n_files = 0;
+	for (size_t i = 0; i < l->n; i++)
+		n_files += l->v[i].file != NULL;
+	atomic_init(&l->next, 0);
+	json_object_seed(0);
+	pthread_t th;
+	bool helper = n_files >= 2 && pthread_create(&th, NULL, reader_main, l) == 0;
+	reader_main(l);
+	if (helper)
+		pthread_join(th, NULL);
+}
+
 /* A directory's mappings.json, read with the directory, applied after the types. */
 struct map_doc {
 	json_t *doc; /* borrowed from lib->docs, NULL when absent */
 	const char *file;
 };
 
-/* Reads every document of directory number di into lists (one per category)
- * and its mappings into *ret_map. -ENOENT when it is not a directory. */
-static int read_dir(struct library *lib, struct lib_diag *d, const char *dir, size_t di,
-                    struct pending_list lists[N_LISTS], struct map_doc *ret_map)
+/* Takes what reading found, in order: problems to d, documents to lib->docs,
+ * their digests to lib->files, entries to lists, mappings to maps. */
+static void take_all(struct library *lib, struct lib_diag *d, struct lib_jobs *l,
+                     struct pending_list lists[N_LISTS], struct map_doc *maps)
 {
-	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		lib_diag_add(d, false, TS_E_NOTFOUND, dir, NULL, "library directory not found");
-		return -ENOENT;
-	}
-	for (int c = 0; c < N_CATS; c++) {
-		char **files = NULL;
-		if (cats[c].file) {
-			files = ts_calloc(2, sizeof(char *));
-			files[0] = ts_asprintf("%s/%s", dir, cats[c].file);
-		} else {
-			files = list_json(dir, cats[c].sub, d);
+	for (size_t i = 0; i < l->n; i++) {
+		struct lib_job *j = &l->v[i];
+		if (!j->file) {
+			lib_diag_add(d, false, j->diag_code, j->diag_path, NULL, "%s", j->diag_msg);
+			free(j->diag_path);
+			free(j->diag_msg);
+			continue;
 		}
-		for (size_t f = 0; files && files[f]; f++) {
-			const char *file = intern(lib, files[f]);
-			json_t *doc = read_doc(lib, d, file, cats[c].file != NULL);
-			if (doc)
-				collect_entries(lib, d, file, doc, cats[c].key, di, &lists[c]);
-			if (doc && c == CAT_TYPES)
-				collect_vocabulary(lib, d, file, doc, di, lists);
+		if (j->read_rc == -ENOENT && j->missing_ok)
+			continue;
+		if (j->read_rc == -EFBIG) {
+			lib_diag_add(d, false, TS_E_INVALID, j->file, NULL,
+			             "file larger than %d bytes", LIBRARY_FILE_MAX);
+			continue;
 		}
-		free(files);
+		if (j->read_rc < 0) {
+			lib_diag_add(d, false, TS_E_NOTFOUND, j->file, NULL, "cannot read: %s",
+			             strerror(-j->read_rc));
+			continue;
+		}
+		ts_buf_printf(&lib->files, "%s\t%s\n", j->file, j->sha);
+		if (!j->doc) {
+			lib_diag_add(d, false, TS_E_INVALID, j->file, NULL, "line %d, column %d: %s",
+			             j->jerr.line, j->jerr.column, j->jerr.text);
+			continue;
+		}
+		json_array_append_new(lib->docs, j->doc);
+		if (j->cat == JOB_MAPPINGS) {
+			maps[j->dir] = (struct map_doc){j->doc, j->file};
+			continue;
+		}
+		collect_entries(lib, d, j->file, j->doc, cats[j->cat].key, j->dir, &lists[j->cat]);
+		if (j->cat == CAT_TYPES)
+			collect_vocabulary(lib, d, j->file, j->doc, j->dir, lists);
 	}
-	const char *mfile = intern(lib, ts_asprintf("%s/mappings.json", dir));
-	ret_map->file = mfile;
-	ret_map->doc = read_doc(lib, d, mfile, true);
-	return 0;
 }
 
 static void load_types(struct library *lib, struct lib_diag *d, struct pending_list *l)
@@ -1795,6 +1925,12 @@ static void load_blueprints(struct library *lib, struct lib_diag *d, struct pend
 int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                   struct lib_diag *d)
 {
+	return lib_load_parts(dirs, n_dirs, LIBRARY_PARTS_ALL, ret_lib, d);
+}
+
+int lib_load_parts(const char *const *dirs, size_t n_dirs, enum library_parts parts,
+                   struct library **ret_lib, struct lib_diag *d)
+{
 	struct library *lib = ts_calloc(1, sizeof(*lib));
 	lib->docs = json_array();
 	lib->mappings = json_object();
@@ -1804,9 +1940,13 @@ int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_l
 	struct pending_list lists[N_LISTS] = {0};
 	struct map_doc *maps = ts_calloc(n_dirs + 1, sizeof(*maps));
 	int rc = 0;
+	struct lib_jobs jobs = {0};
 	for (size_t di = 0; di < n_dirs; di++)
-		if (read_dir(lib, d, dirs[di], di, lists, &maps[di]) < 0)
+		if (list_dir(lib, dirs[di], di, parts, &jobs) < 0)
 			rc = -ENOENT;
+	read_all(&jobs);
+	take_all(lib, d, &jobs, lists, maps);
+	free(jobs.v);
 	/* Component types first: everything else refers to them. */
 	load_types(lib, d, &lists[CAT_TYPES]);
 	for (size_t di = 0; di < n_dirs; di++)
@@ -1866,9 +2006,15 @@ void lib_diag_format(const struct lib_diag *d, struct ts_err *err)
 int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                  struct ts_err *err)
 {
+	return library_load_parts(dirs, n_dirs, LIBRARY_PARTS_ALL, ret_lib, err);
+}
+
+int library_load_parts(const char *const *dirs, size_t n_dirs, enum library_parts parts,
+                       struct library **ret_lib, struct ts_err *err)
+{
 	struct lib_diag d = {0};
 	struct library *lib = NULL;
-	lib_load_diag(dirs, n_dirs, &lib, &d);
+	lib_load_parts(dirs, n_dirs, parts, &lib, &d);
 	if (d.n_errors) {
 		lib_diag_format(&d, err);
 		int code = d.code;

@@ -209,10 +209,30 @@ struct library;
  * optional in every directory. On success *ret_lib is a new library (free with
  * library_free). On failure returns a negative code, *ret_lib is untouched, err
  * holds the problems found (as many as fit, one per line, "FILE: $.PATH:
- * message") with code TS_E_INVALID, or TS_E_NOTFOUND when a directory is missing. */
+ * message") with code TS_E_INVALID, or TS_E_NOTFOUND when a directory is missing.
+ * Keeps no state outside the library: any thread may load one. The files are
+ * read and parsed on a second thread of the call's own, after Jansson's hash
+ * seed is set (json_object_seed); a caller parsing JSON on another thread
+ * meanwhile sets it before starting the load. */
 int library_load(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                  struct ts_err *err);
 void library_free(struct library *lib); /* NULL is a no-op */
+
+/* What library_load_parts reads. */
+enum library_parts {
+	LIBRARY_PARTS_ALL, /* everything: library_load */
+	/* component_types.json (the types and the declared vocabulary) and
+	 * mappings.json only: all that library_typeinfo answers from, for the
+	 * model importers. The other entries (stacks apart from the built-in
+	 * "generic", countermeasures, threats, blueprints) are absent, and the
+	 * digest is that of the two files. */
+	LIBRARY_PARTS_TYPES,
+};
+
+/* library_load of parts: the same entries, checks and problems for what it
+ * reads (a problem of a file it does not read goes unnoticed). */
+int library_load_parts(const char *const *dirs, size_t n_dirs, enum library_parts parts,
+                       struct library **ret_lib, struct ts_err *err);
 
 /* The SHA-256 (hex) of the library's content: the names and digests of every
  * file it was loaded from, in order. Borrowed, valid as long as lib. */

@@ -94,6 +94,9 @@ struct library {
  * missing directory (also recorded in d, code TS_E_NOTFOUND). */
 int lib_load_diag(const char *const *dirs, size_t n_dirs, struct library **ret_lib,
                   struct lib_diag *d);
+/* The same, reading only what parts names. */
+int lib_load_parts(const char *const *dirs, size_t n_dirs, enum library_parts parts,
+                   struct library **ret_lib, struct lib_diag *d);
 
 /* One winning entry of stacks.json after the overlay. */
 struct lib_entry_ref {

@@ -3,6 +3,7 @@
  * canonical (normalised) form and its hash, and lookups by id. */
 #include "engine/model/model_native.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,24 +155,6 @@ static void check_props(struct vctx *v, const json_t *props, struct jsonpath *p,
 	}
 }
 
-/* Reports every key of obj that fields does not name. */
-static void check_unknown_keys(struct vctx *v, const json_t *obj, struct jsonpath *p,
-                               const struct field *fields, size_t n)
-{
-	const char *key;
-	json_t *val;
-	json_object_foreach ((json_t *)obj, key, val) {
-		bool found = false;
-		for (size_t i = 0; i < n && !found; i++)
-			found = strcmp(fields[i].name, key) == 0;
-		if (!found) {
-			size_t old = jsonpath_key(p, key);
-			model_msg_error(v->m, jsonpath_str(p), "unknown field '%s'", key);
-			jsonpath_pop(p, old);
-		}
-	}
-}
-
 /* A string field, with the syntax its type adds (id, severity, likelihood,
  * STRIDE letters; a name must not be empty). */
 static void check_string_value(struct vctx *v, const struct field *f, const json_t *val,
@@ -262,7 +245,11 @@ static void check_value(struct vctx *v, const struct field *f, const json_t *val
 	}
 }
 
-/* Checks obj against fields: unknown keys, missing required ones, and types. */
+/* Most fields of one kind of object. */
+#define FIELDS_MAX 16
+
+/* Checks obj against fields (at most FIELDS_MAX): unknown keys, missing
+ * required ones, and types. */
 static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
                          const struct field *fields, size_t n, enum kind k)
 {
@@ -271,10 +258,27 @@ static void check_fields(struct vctx *v, const json_t *obj, struct jsonpath *p,
 		                model_json_type_name(obj));
 		return;
 	}
-	check_unknown_keys(v, obj, p, fields, n);
+	/* One walk over the members: the unknown ones reported in the
+	 * object's order, the known ones taken for the checks below. */
+	assert(n <= FIELDS_MAX);
+	json_t *vals[FIELDS_MAX] = {NULL};
+	const char *key;
+	json_t *member;
+	json_object_foreach ((json_t *)obj, key, member) {
+		size_t i = 0;
+		while (i < n && strcmp(fields[i].name, key) != 0)
+			i++;
+		if (i < n) {
+			vals[i] = member;
+			continue;
+		}
+		size_t old = jsonpath_key(p, key);
+		model_msg_error(v->m, jsonpath_str(p), "unknown field '%s'", key);
+		jsonpath_pop(p, old);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct field *f = &fields[i];
-		json_t *val = json_object_get(obj, f->name);
+		json_t *val = vals[i];
 		if (!val) {
 			if (f->required)
 				model_msg_error(v->m, jsonpath_str(p),
@@ -612,40 +616,58 @@ void model_native_validate(struct model_msgs *m, const struct model_typeinfo *ti
 
 /* ---------------------------------------------------------- normalisation */
 
-static int cmp_str_values(const void *a, const void *b)
+/* An item of an array being sorted: its sort key and place. */
+struct sort_item {
+	const char *key; /* "" when the item has none */
+	json_t *v;
+	size_t at;
+};
+
+/* By key, then by place: the order a stable sort gives. */
+static int sort_item_cmp(const void *a, const void *b)
 {
-	const char *x = json_string_value(*(json_t *const *)a);
-	const char *y = json_string_value(*(json_t *const *)b);
-	return strcmp(x ? x : "", y ? y : "");
+	const struct sort_item *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	return x->at < y->at ? -1 : (x->at > y->at);
 }
 
-static int cmp_ids(const void *a, const void *b)
-{
-	const char *x = str_field(*(json_t *const *)a, "id");
-	const char *y = str_field(*(json_t *const *)b, "id");
-	return strcmp(x ? x : "", y ? y : "");
-}
-
-/* Sorts arr in place with cmp; with unique set, drops equal neighbours. */
-static void sort_array(json_t *arr, int (*cmp)(const void *, const void *), bool unique)
+/* Sorts arr in place by the string of each item (by_id: of its "id"
+ * member); with unique set, drops the items equal to the one before. The
+ * keys are taken once, and an array already in order is left alone. */
+static void sort_array(json_t *arr, bool by_id, bool unique)
 {
 	size_t n = json_array_size(arr);
 	if (n < 2)
 		return;
-	json_t **items = ts_calloc(n, sizeof(*items));
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_incref(json_array_get(arr, i));
-	qsort(items, n, sizeof(*items), cmp);
-	json_array_clear(arr);
-	/* compared with the last one kept (arr holds it): a dropped one is freed,
-	 * and three equal values in a row would compare with freed memory */
-	json_t *kept = NULL;
+	struct sort_item *items = ts_malloc(n * sizeof(*items));
+	bool in_order = true;
 	for (size_t i = 0; i < n; i++) {
-		if (unique && kept && cmp(&kept, &items[i]) == 0) {
-			json_decref(items[i]);
+		json_t *e = json_array_get(arr, i);
+		const char *k = by_id ? str_field(e, "id") : json_string_value(e);
+		items[i] = (struct sort_item){k ? k : "", e, i};
+		if (i > 0 && in_order) {
+			int c = strcmp(items[i - 1].key, items[i].key);
+			in_order = unique ? c < 0 : c <= 0;
+		}
+	}
+	if (in_order) {
+		free(items);
+		return;
+	}
+	qsort(items, n, sizeof(*items), sort_item_cmp);
+	for (size_t i = 0; i < n; i++)
+		json_incref(items[i].v);
+	json_array_clear(arr);
+	/* compared with the last one kept (arr holds it): a dropped one is freed */
+	const char *kept = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (unique && kept && strcmp(kept, items[i].key) == 0) {
+			json_decref(items[i].v);
 		} else {
-			json_array_append_new(arr, items[i]);
-			kept = items[i];
+			json_array_append_new(arr, items[i].v);
+			kept = items[i].key;
 		}
 	}
 	free(items);
@@ -670,7 +692,7 @@ json_t *model_native_normalise(json_t *doc)
 	json_t *project = json_object_get(out, "project");
 	set_default(project, "description", json_string(""));
 	set_default(project, "compliance", json_array());
-	sort_array(json_object_get(project, "compliance"), cmp_str_values, true);
+	sort_array(json_object_get(project, "compliance"), false, true);
 	for (int k = 0; k < K_COUNT; k++) {
 		set_default(out, kind_key((enum kind)k), json_array());
 		json_t *arr = json_object_get(out, kind_key((enum kind)k));
@@ -685,12 +707,12 @@ json_t *model_native_normalise(json_t *doc)
 				json_t *code = json_object_get(e, "code");
 				set_default(code, "paths", json_array());
 				set_default(code, "urls", json_array());
-				sort_array(json_object_get(e, "tags"), cmp_str_values, true);
+				sort_array(json_object_get(e, "tags"), false, true);
 				break;
 			case K_FLOW:
 				set_default(e, "protocol", json_string(""));
 				set_default(e, "properties", json_object());
-				sort_array(json_object_get(e, "tags"), cmp_str_values, true);
+				sort_array(json_object_get(e, "tags"), false, true);
 				break;
 			case K_ASSET:
 				set_default(e, "classification", json_string(""));
@@ -703,19 +725,9 @@ json_t *model_native_normalise(json_t *doc)
 				break;
 			}
 		}
-		sort_array(arr, cmp_ids, false);
+		sort_array(arr, true, false);
 	}
 	return out;
-}
-
-char *model_canonical_dump(const json_t *model, char hash[65])
-{
-	char *s = json_dumps(model, JSON_SORT_KEYS | JSON_COMPACT);
-	if (!s)
-		abort(); /* only on out-of-memory for a valid tree */
-	if (hash)
-		ts_sha256_hex(s, strlen(s), hash);
-	return s;
 }
 
 /* ---------------------------------------------------------------- lookups */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsonload.h"
 #include "engine/jsonpath.h"
 #include "engine/model/importer.h"
 #include "engine/model/model.h"
@@ -41,40 +42,62 @@ const char *model_format_name(enum model_format f)
 /* ------------------------------------------------------- bounded parsing */
 
 /* Finds nesting deeper than MODEL_MAX_DEPTH before jansson builds the tree.
- * Only brackets outside strings count; malformed input is left to jansson. */
+ * Only brackets outside strings count; malformed input is left to jansson.
+ * The line and column of the bracket are counted only when there is one. */
 static bool depth_exceeded(const char *data, size_t len, int *ret_line, int *ret_col)
 {
-	int depth = 0, line = 1, col = 0;
-	bool in_str = false, esc = false;
-	for (size_t i = 0; i < len; i++) {
+	int depth = 0;
+	size_t i = 0;
+	for (; i < len; i++) {
 		char c = data[i];
-		col++;
-		if (c == '\n') {
-			line++;
-			col = 0;
-		}
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
 		if (c == '"') {
-			in_str = true;
+			/* to the closing quote, over escaped characters */
+			for (i++; i < len && data[i] != '"'; i++)
+				if (data[i] == '\\')
+					i++;
 		} else if (c == '{' || c == '[') {
-			if (++depth > MODEL_MAX_DEPTH) {
-				*ret_line = line;
-				*ret_col = col;
-				return true;
-			}
+			if (++depth > MODEL_MAX_DEPTH)
+				break;
 		} else if ((c == '}' || c == ']') && depth > 0) {
 			depth--;
 		}
 	}
-	return false;
+	if (i >= len)
+		return false;
+	int line = 1, col = 0;
+	for (size_t k = 0; k <= i; k++) {
+		col++;
+		if (data[k] == '\n') {
+			line++;
+			col = 0;
+		}
+	}
+	*ret_line = line;
+	*ret_col = col;
+	return true;
+}
+
+/* Whether every string and key of v is within MODEL_MAX_STRING bytes: the
+ * walk without paths, for the common case. */
+static bool strings_fit(const json_t *v)
+{
+	if (json_is_string(v))
+		return json_string_length(v) <= MODEL_MAX_STRING;
+	const char *k;
+	json_t *c;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, c) {
+			if (strlen(k) > MODEL_MAX_STRING || !strings_fit(c))
+				return false;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach (v, i, c) {
+			if (!strings_fit(c))
+				return false;
+		}
+	}
+	return true;
 }
 
 /* Every string and key at most MODEL_MAX_STRING bytes. */
@@ -145,7 +168,7 @@ static json_t *load_bounded(struct model_msgs *m, const char *data, size_t len)
 		return NULL;
 	}
 	json_error_t jerr;
-	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *doc = ts_json_loadb(data, len, &jerr);
 	if (!doc) {
 		/* jansson quotes the bytes near the error, which need not be UTF-8 */
 		char *msg = ts_asprintf("%s:%d:%d: invalid JSON: %s", m->file, jerr.line,
@@ -157,7 +180,8 @@ static json_t *load_bounded(struct model_msgs *m, const char *data, size_t len)
 	}
 	struct jsonpath p;
 	jsonpath_init(&p, NULL);
-	check_strings(m, doc, &p);
+	if (!strings_fit(doc))
+		check_strings(m, doc, &p);
 	if (json_array_size(m->errors)) {
 		json_decref(doc);
 		return NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/model/model.h"
+#include "engine/model/model_native.h"
 
 static const char SQL_LATEST[] = "SELECT version, content_hash FROM model_versions "
                                  "WHERE project_id = ?1 ORDER BY version DESC LIMIT 1";
@@ -57,15 +58,19 @@ int model_latest_version(struct store *s, int64_t project_id, int *ret_version, 
 	return latest(s, project_id, ret_version, NULL, err);
 }
 
-/* Binds a JSON value as its compact text with sorted keys; dflt when absent. */
-static void bind_json(sqlite3_stmt *st, int idx, const json_t *v, const char *dflt)
+/* Binds a member of element i as its canonical text, the span k of the
+ * element's nspan spans in c (spans NULL: none); dflt when absent. The text
+ * is c's: bound without a copy, so c outlives the statement's step. */
+static void bind_span(sqlite3_stmt *st, int idx, const struct model_canon *c,
+                      const struct model_span *spans, size_t i, size_t nspan, size_t k,
+                      const char *dflt)
 {
-	if (!v) {
+	const struct model_span *sp = spans ? &spans[i * nspan + k] : NULL;
+	if (!sp || !sp->len) {
 		sqlite3_bind_text(st, idx, dflt, -1, SQLITE_STATIC);
 		return;
 	}
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	sqlite3_bind_text(st, idx, s, -1, free);
+	sqlite3_bind_text(st, idx, c->text + sp->off, (int)sp->len, SQLITE_STATIC);
 }
 
 /* Binds a string member; dflt (NULL: SQL NULL) when absent. */
@@ -76,63 +81,119 @@ static void bind_str(sqlite3_stmt *st, int idx, const json_t *obj, const char *k
 	if (!v)
 		v = dflt;
 	if (v)
-		sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC); /* the model outlives the step */
 	else
 		sqlite3_bind_null(st, idx);
 }
 
-static int insert_rows(struct store *s, int64_t mv, const json_t *model, struct ts_err *err)
+/* Binds the columns of one row of a kind at parameters base + 1 ...: element
+ * i (e) of the model version mv. */
+typedef void (*bind_row_fn)(sqlite3_stmt *st, int base, int64_t mv, const json_t *e,
+                            const struct model_canon *c, size_t i);
+
+static void bind_zone(sqlite3_stmt *st, int base, int64_t mv, const json_t *e,
+                      const struct model_canon *c, size_t i)
 {
-	size_t i;
-	json_t *e;
-	sqlite3_stmt *st;
-	json_array_foreach (json_object_get(model, "trust_zones"), i, e) {
-		if (!(st = store_prepare(s, SQL_INSERT_ZONE)))
-			return store_fail(s, "insert trust zone", err);
-		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id", NULL);
-		bind_str(st, 3, e, "name", NULL);
-		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(e, "trust_level")));
+	(void)c;
+	(void)i;
+	sqlite3_bind_int64(st, base + 1, mv);
+	bind_str(st, base + 2, e, "id", NULL);
+	bind_str(st, base + 3, e, "name", NULL);
+	sqlite3_bind_int64(st, base + 4, json_integer_value(json_object_get(e, "trust_level")));
+}
+
+static void bind_component(sqlite3_stmt *st, int base, int64_t mv, const json_t *e,
+                           const struct model_canon *c, size_t i)
+{
+	sqlite3_bind_int64(st, base + 1, mv);
+	bind_str(st, base + 2, e, "id", NULL);
+	bind_str(st, base + 3, e, "type", NULL);
+	bind_str(st, base + 4, e, "name", NULL);
+	bind_str(st, base + 5, e, "trust_zone", NULL);
+	bind_str(st, base + 6, e, "parent", NULL);
+	bind_span(st, base + 7, c, c->components, i, 3, 0, "[]");
+	bind_span(st, base + 8, c, c->components, i, 3, 1, "{}");
+	bind_span(st, base + 9, c, c->components, i, 3, 2, "{}");
+}
+
+static void bind_flow(sqlite3_stmt *st, int base, int64_t mv, const json_t *e,
+                      const struct model_canon *c, size_t i)
+{
+	sqlite3_bind_int64(st, base + 1, mv);
+	bind_str(st, base + 2, e, "id", NULL);
+	bind_str(st, base + 3, e, "source", NULL);
+	bind_str(st, base + 4, e, "destination", NULL);
+	bind_str(st, base + 5, e, "protocol", "");
+	bind_span(st, base + 6, c, c->flows, i, 1, 0, "{}");
+}
+
+static void bind_asset(sqlite3_stmt *st, int base, int64_t mv, const json_t *e,
+                       const struct model_canon *c, size_t i)
+{
+	sqlite3_bind_int64(st, base + 1, mv);
+	bind_str(st, base + 2, e, "id", NULL);
+	bind_str(st, base + 3, e, "name", NULL);
+	bind_str(st, base + 4, e, "classification", "");
+	bind_span(st, base + 5, c, c->assets, i, 1, 0, "{}");
+}
+
+/* The rows of one element array: ROWS_MANY to a statement while that many
+ * are left (one statement's cursors and constraint checks for all of them),
+ * the rest one by one; in the array's order, so the ids are as one by one. */
+struct row_kind {
+	const char *member; /* of the model: "components" */
+	const char *sql_one, *sql_many;
+	int ncols;
+	bind_row_fn bind;
+	const char *what; /* for messages */
+};
+
+#define ROWS_MANY 16
+#define ROWS4(r) r ", " r ", " r ", " r
+#define ROWS16(r) ROWS4(r) ", " ROWS4(r) ", " ROWS4(r) ", " ROWS4(r)
+
+static const char SQL_INSERT_COMPONENTS[] =
+    "INSERT INTO components(model_version_id, key, type, name, trust_zone, parent, tags, "
+    "properties, code) VALUES " ROWS16("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+static const char SQL_INSERT_FLOWS[] =
+    "INSERT INTO data_flows(model_version_id, key, source, destination, protocol, properties) "
+    "VALUES " ROWS16("(?, ?, ?, ?, ?, ?)");
+
+static const struct row_kind row_kinds[] = {
+    {"trust_zones", SQL_INSERT_ZONE, NULL, 4, bind_zone, "insert trust zone"},
+    {"components", SQL_INSERT_COMPONENT, SQL_INSERT_COMPONENTS, 9, bind_component,
+     "insert component"},
+    {"flows", SQL_INSERT_FLOW, SQL_INSERT_FLOWS, 6, bind_flow, "insert data flow"},
+    {"data_assets", SQL_INSERT_ASSET, NULL, 5, bind_asset, "insert data asset"},
+};
+
+static int insert_kind(struct store *s, int64_t mv, const json_t *model,
+                       const struct model_canon *c, const struct row_kind *k,
+                       struct ts_err *err)
+{
+	json_t *arr = json_object_get(model, k->member);
+	size_t n = json_array_size(arr);
+	for (size_t i = 0; i < n;) {
+		size_t rows = k->sql_many && n - i >= ROWS_MANY ? ROWS_MANY : 1;
+		sqlite3_stmt *st = store_prepare(s, rows > 1 ? k->sql_many : k->sql_one);
+		if (!st)
+			return store_fail(s, k->what, err);
+		for (size_t r = 0; r < rows; r++)
+			k->bind(st, (int)r * k->ncols, mv, json_array_get(arr, i + r), c, i + r);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return store_fail(s, "insert trust zone", err);
+			return store_fail(s, k->what, err);
+		i += rows;
 	}
-	json_array_foreach (json_object_get(model, "components"), i, e) {
-		if (!(st = store_prepare(s, SQL_INSERT_COMPONENT)))
-			return store_fail(s, "insert component", err);
-		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id", NULL);
-		bind_str(st, 3, e, "type", NULL);
-		bind_str(st, 4, e, "name", NULL);
-		bind_str(st, 5, e, "trust_zone", NULL);
-		bind_str(st, 6, e, "parent", NULL);
-		bind_json(st, 7, json_object_get(e, "tags"), "[]");
-		bind_json(st, 8, json_object_get(e, "properties"), "{}");
-		bind_json(st, 9, json_object_get(e, "code"), "{}");
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return store_fail(s, "insert component", err);
-	}
-	json_array_foreach (json_object_get(model, "flows"), i, e) {
-		if (!(st = store_prepare(s, SQL_INSERT_FLOW)))
-			return store_fail(s, "insert data flow", err);
-		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id", NULL);
-		bind_str(st, 3, e, "source", NULL);
-		bind_str(st, 4, e, "destination", NULL);
-		bind_str(st, 5, e, "protocol", "");
-		bind_json(st, 6, json_object_get(e, "properties"), "{}");
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return store_fail(s, "insert data flow", err);
-	}
-	json_array_foreach (json_object_get(model, "data_assets"), i, e) {
-		if (!(st = store_prepare(s, SQL_INSERT_ASSET)))
-			return store_fail(s, "insert data asset", err);
-		sqlite3_bind_int64(st, 1, mv);
-		bind_str(st, 2, e, "id", NULL);
-		bind_str(st, 3, e, "name", NULL);
-		bind_str(st, 4, e, "classification", "");
-		bind_json(st, 5, json_object_get(e, "properties"), "{}");
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return store_fail(s, "insert data asset", err);
+	return 0;
+}
+
+static int insert_rows(struct store *s, int64_t mv, const json_t *model,
+                       const struct model_canon *c, struct ts_err *err)
+{
+	for (size_t k = 0; k < TS_ARRAY_SIZE(row_kinds); k++) {
+		int r = insert_kind(s, mv, model, c, &row_kinds[k], err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -141,11 +202,15 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
                  enum model_format detected, const char *source_name, int *ret_version,
                  bool *ret_unchanged, struct ts_err *err)
 {
-	char hash[65], prev_hash[65];
+	char prev_hash[65];
 	int prev = 0, r;
 	if (detected == MODEL_FORMAT_AUTO)
 		detected = MODEL_FORMAT_NATIVE;
-	char *doc = model_canonical_dump(model, hash);
+	/* One canonical text: the document, its hash and every element's
+	 * stored members are all cut from it. */
+	struct model_canon canon;
+	model_canon_build(model, &canon);
+	const char *hash = canon.hash;
 	/* Checked before the write transaction so an unchanged import writes nothing;
 	 * checked again inside it against a concurrent import. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -159,12 +224,12 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
 				*ret_version = prev;
 			if (ret_unchanged)
 				*ret_unchanged = true;
-			free(doc);
+			model_canon_free(&canon);
 			return 0;
 		}
 		if (pass == 0 && store_begin(s) < 0) {
 			r = store_fail(s, "begin model import", err);
-			free(doc);
+			model_canon_free(&canon);
 			return r;
 		}
 	}
@@ -180,7 +245,7 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
 	sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, model_format_name(detected), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, source_name ? source_name : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, doc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, canon.text, (int)canon.len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = store_fail(s, "insert model version", err);
@@ -188,14 +253,14 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
 	}
 	sqlite3_reset(st); /* releases the borrowed document buffer */
 	int64_t mv = sqlite3_last_insert_rowid(store_db(s));
-	r = insert_rows(s, mv, model, err);
+	r = insert_rows(s, mv, model, &canon, err);
 	if (r < 0)
 		goto fail;
 	if (store_commit(s) < 0) {
 		r = store_fail(s, "commit model import", err);
 		goto fail;
 	}
-	free(doc);
+	model_canon_free(&canon);
 	if (ret_version)
 		*ret_version = prev + 1;
 	if (ret_unchanged)
@@ -203,7 +268,7 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
 	return 0;
 fail:
 	store_rollback(s);
-	free(doc);
+	model_canon_free(&canon);
 	return r;
 }
 
