@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A one-pass JSON reader for the documents threatsync reads most (models and
- * the library), answering exactly as json_loadb(JSON_REJECT_DUPLICATES)
- * does: whatever it is not sure to read as jansson would, it gives up on,
- * and jansson reads the document instead. */
+/* Reading the documents threatsync reads most (models and the library) with
+ * yajl's parser building the jansson tree directly, answering exactly as
+ * json_loadb(JSON_REJECT_DUPLICATES) does: whatever it is not sure to read
+ * as jansson would, it gives up on, and jansson reads the document instead
+ * (which also gives jansson's own error for a broken one). */
 #include "engine/jsonload.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 
 #include "engine/util.h"
 
@@ -18,316 +20,168 @@
 /* Longest number token read here; longer ones are left to jansson. */
 #define FAST_MAX_NUMBER 64
 
-struct reader {
-	const char *p, *end;
-	struct ts_buf scratch; /* a string being unescaped */
+struct builder {
+	json_t *root;                   /* owned: the document, every value in it */
+	json_t *open[FAST_MAX_DEPTH];   /* borrowed: the containers being filled */
+	struct ts_buf key[FAST_MAX_DEPTH]; /* the member key pending in open[i] */
 	int depth;
 };
 
-static void skip_ws(struct reader *r)
+/* Adds v (a new reference, taken also on failure) where the document is:
+ * false gives up (a duplicate key, or a key jansson refuses). */
+static bool add(struct builder *b, json_t *v)
 {
-	while (r->p < r->end &&
-	       (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
-		r->p++;
-}
-
-/* A string at r->p (the opening quote): its bytes unescaped into *ret and
- * *ret_len, pointing into data when it has no escapes, else into scratch
- * (NUL-terminated either way only in scratch). False for what jansson
- * refuses (control characters, bad escapes or UTF-8) and for \u escapes. */
-static bool read_string(struct reader *r, const char **ret, size_t *ret_len, bool *ret_copied)
-{
-	const char *s = ++r->p;
-	bool ascii = true;
-	const char *q = s;
-	while (q < r->end) {
-		unsigned char c = (unsigned char)*q;
-		if (c == '"' || c == '\\' || c < 0x20)
-			break;
-		ascii = ascii && c < 0x80;
-		q++;
-	}
-	if (q >= r->end || (unsigned char)*q < 0x20)
+	if (!v)
 		return false;
-	if (!ascii && !ts_utf8_valid(s, (size_t)(q - s)))
-		return false;
-	if (*q == '"') {
-		*ret = s;
-		*ret_len = (size_t)(q - s);
-		*ret_copied = false;
-		r->p = q + 1;
+	if (b->depth == 0) {
+		if (b->root) {
+			json_decref(v);
+			return false;
+		}
+		b->root = v;
 		return true;
 	}
-	/* escapes: copied piece by piece into scratch */
-	r->scratch.len = 0;
-	ts_buf_append(&r->scratch, s, (size_t)(q - s));
-	for (;;) {
-		if (q >= r->end)
-			return false;
-		unsigned char c = (unsigned char)*q;
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			return false;
-		if (c != '\\') {
-			const char *run = q;
-			bool plain = true;
-			while (q < r->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) {
-				plain = plain && (unsigned char)*q < 0x80;
-				q++;
-			}
-			if (!plain && !ts_utf8_valid(run, (size_t)(q - run)))
-				return false;
-			ts_buf_append(&r->scratch, run, (size_t)(q - run));
-			continue;
-		}
-		if (q + 1 >= r->end)
-			return false;
-		char e;
-		switch (q[1]) {
-		case '"':
-		case '\\':
-		case '/':
-			e = q[1];
-			break;
-		case 'b':
-			e = '\b';
-			break;
-		case 'f':
-			e = '\f';
-			break;
-		case 'n':
-			e = '\n';
-			break;
-		case 'r':
-			e = '\r';
-			break;
-		case 't':
-			e = '\t';
-			break;
-		default:
-			return false; /* \u and anything invalid: jansson's */
-		}
-		ts_buf_append(&r->scratch, &e, 1);
-		q += 2;
+	json_t *top = b->open[b->depth - 1];
+	if (json_is_array(top))
+		return json_array_append_new(top, v) == 0;
+	const struct ts_buf *k = &b->key[b->depth - 1];
+	const char *key = k->data ? k->data : "";
+	if (json_object_getn(top, key, k->len)) {
+		json_decref(v);
+		return false;
 	}
-	*ret = r->scratch.data;
-	*ret_len = r->scratch.len;
-	*ret_copied = true;
-	r->p = q + 1;
+	/* validates the key's UTF-8 as jansson does */
+	return json_object_setn_new(top, key, k->len, v) == 0;
+}
+
+static bool open_container(struct builder *b, json_t *c)
+{
+	if (b->depth >= FAST_MAX_DEPTH) {
+		json_decref(c);
+		return false;
+	}
+	if (!add(b, c))
+		return false;
+	b->open[b->depth++] = c;
 	return true;
 }
 
-/* A number at r->p: JSON's grammar exactly; an integer of up to 18 digits
- * (jansson's strtoll cannot overflow there), or a real read with strtod as
- * jansson reads it (an overflow is jansson's error, so it is left to it). */
-static json_t *read_number(struct reader *r)
+static int on_null(void *ud)
 {
-	const char *s = r->p, *q = s;
-	if (q < r->end && *q == '-')
-		q++;
-	const char *digits = q;
-	if (q < r->end && *q == '0') {
-		q++;
-	} else {
-		while (q < r->end && *q >= '0' && *q <= '9')
-			q++;
-	}
-	size_t n_int = (size_t)(q - digits);
-	if (n_int == 0 || (q < r->end && *q >= '0' && *q <= '9'))
-		return NULL;
-	bool real = false;
-	if (q < r->end && *q == '.') {
-		real = true;
-		const char *f = ++q;
-		while (q < r->end && *q >= '0' && *q <= '9')
-			q++;
-		if (q == f)
-			return NULL;
-	}
-	if (q < r->end && (*q == 'e' || *q == 'E')) {
-		real = true;
-		q++;
-		if (q < r->end && (*q == '+' || *q == '-'))
-			q++;
-		const char *x = q;
-		while (q < r->end && *q >= '0' && *q <= '9')
-			q++;
-		if (q == x)
-			return NULL;
-	}
-	if ((size_t)(q - s) > FAST_MAX_NUMBER)
-		return NULL;
-	r->p = q;
-	if (!real) {
-		if (n_int > 18)
-			return NULL;
-		json_int_t v = 0;
-		for (const char *d = digits; d < q; d++)
-			v = v * 10 + (*d - '0');
-		return json_integer(*s == '-' ? -v : v);
-	}
+	return add(ud, json_null());
+}
+
+static int on_boolean(void *ud, int v)
+{
+	return add(ud, json_boolean(v));
+}
+
+/* jansson's reading of a number token: an integer unless it has a fraction
+ * or an exponent; integers past 18 digits and reals that overflow are left
+ * to jansson (it refuses some of them). */
+static int on_number(void *ud, const char *s, size_t n)
+{
+	if (n > FAST_MAX_NUMBER)
+		return 0;
 	char tok[FAST_MAX_NUMBER + 1];
-	memcpy(tok, s, (size_t)(q - s));
-	tok[q - s] = '\0';
+	memcpy(tok, s, n);
+	tok[n] = '\0';
+	if (!strpbrk(tok, ".eE")) {
+		size_t digits = n - (tok[0] == '-');
+		if (digits > 18)
+			return 0;
+		return add(ud, json_integer(strtoll(tok, NULL, 10)));
+	}
 	errno = 0;
 	double d = strtod(tok, NULL);
 	if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+		return 0;
+	return add(ud, json_real(d));
+}
+
+static int on_string(void *ud, const unsigned char *s, size_t n)
+{
+	/* json_stringn checks the UTF-8 as jansson's reader does */
+	return add(ud, json_stringn((const char *)s, n));
+}
+
+static int on_start_map(void *ud)
+{
+	return open_container(ud, json_object());
+}
+
+static int on_map_key(void *ud, const unsigned char *s, size_t n)
+{
+	struct builder *b = ud;
+	struct ts_buf *k = &b->key[b->depth - 1];
+	k->len = 0;
+	ts_buf_append(k, (const char *)s, n);
+	return 1;
+}
+
+static int on_end(void *ud)
+{
+	struct builder *b = ud;
+	b->depth--;
+	return 1;
+}
+
+static int on_start_array(void *ud)
+{
+	return open_container(ud, json_array());
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* Whether data holds a \u escape (or what looks like one). */
+static bool has_u_escape(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	while ((p = memchr(p, '\\', (size_t)(end - p))) && p + 1 < end) {
+		if (p[1] == 'u')
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
+/* yajl's reading of data, or NULL to leave it to jansson. */
+static json_t *read_with_yajl(const char *data, size_t len)
+{
+	/* \u escapes (surrogates, NUL) are jansson's to judge */
+	if (has_u_escape(data, len))
 		return NULL;
-	return json_real(d);
-}
-
-static bool literal(struct reader *r, const char *word, size_t n)
-{
-	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-		return false;
-	r->p += n;
-	return true;
-}
-
-static json_t *read_value(struct reader *r);
-
-static json_t *read_object(struct reader *r)
-{
-	r->p++; /* '{' */
-	json_t *obj = json_object();
-	skip_ws(r);
-	if (r->p < r->end && *r->p == '}') {
-		r->p++;
-		return obj;
+	struct builder *b = ts_calloc(1, sizeof(*b));
+	yajl_handle h = yajl_alloc(&callbacks, NULL, b);
+	json_t *doc = NULL;
+	if (h && yajl_parse(h, (const unsigned char *)data, len) == yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok && b->depth == 0 &&
+	    (json_is_object(b->root) || json_is_array(b->root))) {
+		doc = b->root;
+		b->root = NULL;
 	}
-	for (;;) {
-		skip_ws(r);
-		if (r->p >= r->end || *r->p != '"')
-			goto fail;
-		const char *k;
-		size_t klen;
-		bool copied;
-		if (!read_string(r, &k, &klen, &copied))
-			goto fail;
-		/* the key NUL-terminated, out of the way of the value's strings */
-		char key[256];
-		char *heap = NULL;
-		const char *kcopy = key;
-		if (klen < sizeof(key)) {
-			memcpy(key, k, klen);
-			key[klen] = '\0';
-		} else {
-			heap = ts_strndup(k, klen);
-			kcopy = heap;
-		}
-		skip_ws(r);
-		if (r->p >= r->end || *r->p != ':') {
-			free(heap);
-			goto fail;
-		}
-		r->p++;
-		json_t *v = read_value(r);
-		if (!v) {
-			free(heap);
-			goto fail;
-		}
-		size_t before = json_object_size(obj);
-		int rc = json_object_set_new_nocheck(obj, kcopy, v);
-		free(heap);
-		/* a key seen before replaced its value: jansson refuses it */
-		if (rc < 0 || json_object_size(obj) == before)
-			goto fail;
-		skip_ws(r);
-		if (r->p >= r->end)
-			goto fail;
-		if (*r->p == ',') {
-			r->p++;
-			continue;
-		}
-		if (*r->p != '}')
-			goto fail;
-		r->p++;
-		return obj;
-	}
-fail:
-	json_decref(obj);
-	return NULL;
-}
-
-static json_t *read_array(struct reader *r)
-{
-	r->p++; /* '[' */
-	json_t *arr = json_array();
-	skip_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-		return arr;
-	}
-	for (;;) {
-		json_t *v = read_value(r);
-		if (!v || json_array_append_new(arr, v) < 0)
-			goto fail;
-		skip_ws(r);
-		if (r->p >= r->end)
-			goto fail;
-		if (*r->p == ',') {
-			r->p++;
-			continue;
-		}
-		if (*r->p != ']')
-			goto fail;
-		r->p++;
-		return arr;
-	}
-fail:
-	json_decref(arr);
-	return NULL;
-}
-
-static json_t *read_value(struct reader *r)
-{
-	skip_ws(r);
-	if (r->p >= r->end)
-		return NULL;
-	switch (*r->p) {
-	case '{':
-	case '[': {
-		if (++r->depth > FAST_MAX_DEPTH)
-			return NULL;
-		json_t *v = *r->p == '{' ? read_object(r) : read_array(r);
-		r->depth--;
-		return v;
-	}
-	case '"': {
-		const char *s;
-		size_t n;
-		bool copied;
-		if (!read_string(r, &s, &n, &copied))
-			return NULL;
-		return json_stringn_nocheck(s, n);
-	}
-	case 't':
-		return literal(r, "true", 4) ? json_true() : NULL;
-	case 'f':
-		return literal(r, "false", 5) ? json_false() : NULL;
-	case 'n':
-		return literal(r, "null", 4) ? json_null() : NULL;
-	default:
-		return read_number(r);
-	}
+	if (h)
+		yajl_free(h);
+	json_decref(b->root);
+	for (int i = 0; i < FAST_MAX_DEPTH; i++)
+		ts_buf_free(&b->key[i]);
+	free(b);
+	return doc;
 }
 
 json_t *ts_json_loadb(const char *data, size_t len, json_error_t *err)
 {
-	struct reader r = {.p = data, .end = data + len};
-	json_t *doc = NULL;
-	skip_ws(&r);
-	/* jansson reads an object or an array, then nothing but white space */
-	if (r.p < r.end && (*r.p == '{' || *r.p == '[')) {
-		doc = read_value(&r);
-		skip_ws(&r);
-		if (doc && r.p != r.end) {
-			json_decref(doc);
-			doc = NULL;
-		}
-	}
-	ts_buf_free(&r.scratch);
+	json_t *doc = read_with_yajl(data, len);
 	if (doc)
 		return doc;
 	return json_loadb(data, len, JSON_REJECT_DUPLICATES, err);

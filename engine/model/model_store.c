@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsonload.h"
 #include "engine/model/model.h"
 #include "engine/model/model_native.h"
 
@@ -295,7 +296,9 @@ int model_load(struct store *s, int64_t project_id, int version, json_t **ret_mo
 	int got = sqlite3_column_int(st, 0);
 	const char *text = (const char *)sqlite3_column_text(st, 1);
 	json_error_t jerr;
-	json_t *doc = json_loads(text ? text : "", 0, &jerr);
+	/* The stored text is a canonical dump: no duplicate keys to reject. */
+	json_t *doc = text ? ts_json_loadb(text, (size_t)sqlite3_column_bytes(st, 1), &jerr)
+	                   : json_loads("", 0, &jerr);
 	sqlite3_reset(st);
 	if (!doc)
 		return ts_err_set(err, TS_E_INVALID,
