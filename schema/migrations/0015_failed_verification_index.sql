@@ -1,0 +1,8 @@
+-- The progress metrics need, for every active task in scope, whether its
+-- verification failed; no other index holds that column, so each metrics
+-- snapshot read every task row. Failed verifications are few: this partial
+-- index holds those alone (and covers the metrics' and the gate's look-ups),
+-- and costs nothing to the writes of the others.
+CREATE INDEX countermeasures_failed
+    ON countermeasures(project_id, state, in_scope, verification)
+    WHERE verification = 'failed';
