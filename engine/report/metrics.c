@@ -36,13 +36,12 @@ static const char SQL_TASKS_FAILED[] =
     "SELECT id FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1 AND verification = 'failed'";
 /* The active threats in scope, from the covering index threats_progress
- * alone; with their uids, a row look-up each. */
+ * alone; and the uids of the project's threats, from the covering index of
+ * UNIQUE (project_id, uid) (a row look-up for each uid costs thrice as much). */
 static const char SQL_THREAT_ROWS[] =
     "SELECT id, severity, score FROM threats WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1";
-static const char SQL_THREAT_ROWS_UID[] =
-    "SELECT id, severity, score, uid FROM threats WHERE project_id = ?1"
-    " AND state = 'active' AND in_scope = 1";
+static const char SQL_THREAT_UIDS[] = "SELECT id, uid FROM threats WHERE project_id = ?1";
 static const char SQL_THREAT_ID[] = "SELECT id FROM threats WHERE project_id = ?1 AND uid = ?2";
 /* The links of the threats with ids in [?1, ?2], in threat id order (a range
  * of the primary key); of one threat; of one task (threat_countermeasures_by_cm). */
@@ -340,12 +339,19 @@ static void sort_threats(struct progress *p)
 	p->threats = sorted;
 }
 
+static struct mthreat *find_threat(struct progress *p, int64_t id)
+{
+	struct mthreat key = {.id = id};
+	if (p->n_threats == 0)
+		return NULL;
+	return bsearch(&key, p->threats, p->n_threats, sizeof(*p->threats), threat_id_cmp);
+}
+
 /* The project's threats into p, sorted by id, with their uids when with_uid. */
 static int load_threats(struct store *s, int64_t project_id, bool with_uid, struct progress *p,
                         struct ts_err *err)
 {
-	sqlite3_stmt *st =
-	    prepare_project(s, with_uid ? SQL_THREAT_ROWS_UID : SQL_THREAT_ROWS, project_id, NULL);
+	sqlite3_stmt *st = prepare_project(s, SQL_THREAT_ROWS, project_id, NULL);
 	if (!st)
 		return store_fail(s, "threat states", err);
 	size_t cap = 0, last_sev = 0;
@@ -358,8 +364,7 @@ static int load_threats(struct store *s, int64_t project_id, bool with_uid, stru
 		struct mthreat *t = &p->threats[p->n_threats++];
 		*t = (struct mthreat){.id = sqlite3_column_int64(st, 0),
 		                      .score = sqlite3_column_double(st, 2),
-		                      .severity = -1,
-		                      .uid = with_uid ? store_col_dup(st, 3) : NULL};
+		                      .severity = -1};
 		/* The rows come by severity: the last one's is the first guess. */
 		const char *sev = store_col_text(st, 1);
 		if (sev && strcmp(sev, severities[last_sev]) == 0) {
@@ -376,15 +381,19 @@ static int load_threats(struct store *s, int64_t project_id, bool with_uid, stru
 		return store_fail(s, "threat states", err);
 	sqlite3_reset(st);
 	sort_threats(p);
+	if (!with_uid)
+		return 0;
+	if (!(st = prepare_project(s, SQL_THREAT_UIDS, project_id, NULL)))
+		return store_fail(s, "threat states", err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mthreat *t = find_threat(p, sqlite3_column_int64(st, 0));
+		if (t && !t->uid)
+			t->uid = store_col_dup(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "threat states", err);
+	sqlite3_reset(st);
 	return 0;
-}
-
-static struct mthreat *find_threat(struct progress *p, int64_t id)
-{
-	struct mthreat key = {.id = id};
-	if (p->n_threats == 0)
-		return NULL;
-	return bsearch(&key, p->threats, p->n_threats, sizeof(*p->threats), threat_id_cmp);
 }
 
 /* Marks the threats with an override in force at now (the keys "threat:UID"
@@ -548,9 +557,11 @@ int metrics_threat_states(struct store *s, int64_t project_id, const char *now, 
 	int rc = progress_load(s, project_id, now, true, &p, err);
 	if (rc == 0) {
 		json_t *states = json_object();
+		/* (A threat without a uid was deleted since it was read.) */
 		for (size_t i = 0; i < p.n_threats; i++)
-			json_object_set_new(states, p.threats[i].uid,
-			                    json_string(threat_state(&p.threats[i])));
+			if (p.threats[i].uid)
+				json_object_set_new(states, p.threats[i].uid,
+				                    json_string(threat_state(&p.threats[i])));
 		*ret_states = states;
 	}
 	progress_free(&p);
