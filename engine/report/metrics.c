@@ -39,6 +39,23 @@ static const char SQL_TASK_ROWS[] =
 static const char SQL_TASKS_FAILED[] =
     "SELECT id FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
     " AND in_scope = 1 AND verification = 'failed'";
+/* Those of a complete status; the number of one status (?2), counted by
+ * SQLite (a row it counts costs less than half one it hands over); and the
+ * overdue ones (SQL_OVERDUE's rule: for a day of ASCII characters,
+ * `substr(due_date, 1, 10) < ?2` holds exactly when `due_date < ?2`, a range
+ * of the index). All ranges of countermeasures_by_status. */
+static const char SQL_TASKS_COMPLETE[] =
+    "SELECT id FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
+    " AND status IN " METRICS_COMPLETE_SQL " AND in_scope = 1";
+static const char SQL_TASK_COUNT[] =
+    "SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
+    " AND status = ?2 AND in_scope = 1";
+static const char SQL_OVERDUE_COUNT[] =
+    "SELECT count(*) FROM countermeasures WHERE project_id = ?1 AND state = 'active'"
+    " AND status IN " TASK_STATUS_OPEN_SQL " AND in_scope = 1 AND due_date < ?2";
+/* Whether task ?1 is active and in scope (a row look-up). */
+static const char SQL_TASK_LIVE[] =
+    "SELECT state = 'active' AND in_scope = 1 FROM countermeasures WHERE id = ?1";
 /* The active threats in scope, from the covering index threats_progress
  * alone; and the uids of the project's threats, from the covering index of
  * UNIQUE (project_id, uid) (a row look-up for each uid costs thrice as much). */
@@ -94,17 +111,16 @@ static const char *const statuses[] = {"todo",           "in_progress",   "done"
 static const bool status_complete[] = {false, false, true, true, true, true};
 _Static_assert(TS_ARRAY_SIZE(status_complete) == TS_ARRAY_SIZE(statuses), "one flag a status");
 
-/* What a task_set knows of a task: TASK_IN marks a used slot. */
-enum { TASK_IN = 1 << 0, TASK_COMPLETE = 1 << 1 };
+/* What a task_set knows of a task: TASK_IN marks a used slot; TASK_LIVE an
+ * active task in scope; TASK_COMPLETE a complete one. */
+enum { TASK_IN = 1 << 0, TASK_LIVE = 1 << 1, TASK_COMPLETE = 1 << 2 };
 
-/* The active tasks in scope of a project, by id: open addressing, linear
- * probing, at most half full. */
+/* Tasks by id: open addressing, linear probing, at most half full. */
 struct task_set {
 	int64_t *ids;   /* owned */
 	uint8_t *flags; /* owned */
 	size_t mask;    /* slots - 1, slots a power of two */
 	size_t n;
-	size_t n_complete;
 };
 
 /* An active threat in scope of the project. */
@@ -250,9 +266,10 @@ static bool due_before(const unsigned char *due, const char *today)
 	return c < 0 || (c == 0 && len < today_len);
 }
 
-/* The task figures into p, and the project's active tasks in scope into t. */
-static int load_tasks(struct store *s, int64_t project_id, const char *today, struct progress *p,
-                      struct task_set *t, struct ts_err *err)
+/* The task figures into p and every active task in scope of the project into
+ * t: one pass. */
+static int load_all_tasks(struct store *s, int64_t project_id, const char *today,
+                          struct progress *p, struct task_set *t, struct ts_err *err)
 {
 	sqlite3_stmt *st = prepare_project(s, SQL_TASK_ROWS, project_id, NULL);
 	if (!st)
@@ -280,23 +297,74 @@ static int load_tasks(struct store *s, int64_t project_id, const char *today, st
 		} else {
 			k = 0; /* none the schema allows: an incomplete task */
 		}
-		task_set_add(t, sqlite3_column_int64(st, 0), complete ? TASK_COMPLETE : 0);
-		t->n_complete += complete;
+		task_set_add(t, sqlite3_column_int64(st, 0),
+		             TASK_LIVE | (complete ? TASK_COMPLETE : 0));
 	}
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "task counts", err);
 	sqlite3_reset(st);
+	return 0;
+}
 
-	/* A failed verification makes a task incomplete whatever its status. */
-	if (!(st = prepare_project(s, SQL_TASKS_FAILED, project_id, NULL)))
+/* The task figures into p, counted by SQLite. */
+static int count_tasks(struct store *s, int64_t project_id, const char *today, struct progress *p,
+                       struct ts_err *err)
+{
+	sqlite3_stmt *st = prepare_project(s, SQL_TASK_COUNT, project_id, NULL);
+	if (!st)
+		return store_fail(s, "task counts", err);
+	for (size_t i = 0; i < TS_ARRAY_SIZE(statuses); i++) {
+		store_bind_text(st, 2, statuses[i]);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return store_fail(s, "task counts", err);
+		p->by_status[i] = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	if (!(st = prepare_project(s, SQL_OVERDUE_COUNT, project_id, today)))
+		return store_fail(s, "overdue tasks", err);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_fail(s, "overdue tasks", err);
+	p->overdue = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Adds to t the project's active tasks in scope of a complete status while
+ * they are at most limit; *ret_over: there are more. */
+static int load_complete(struct store *s, int64_t project_id, size_t limit, struct task_set *t,
+                         bool *ret_over, struct ts_err *err)
+{
+	*ret_over = false;
+	sqlite3_stmt *st = prepare_project(s, SQL_TASKS_COMPLETE, project_id, NULL);
+	if (!st)
+		return store_fail(s, "complete tasks", err);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (t->n == limit) {
+			*ret_over = true;
+			break;
+		}
+		task_set_add(t, sqlite3_column_int64(st, 0), TASK_LIVE | TASK_COMPLETE);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "complete tasks", err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Counts the failed verifications into p; each makes its task incomplete
+ * whatever its status. */
+static int apply_failed(struct store *s, int64_t project_id, struct task_set *t, struct progress *p,
+                        struct ts_err *err)
+{
+	sqlite3_stmt *st = prepare_project(s, SQL_TASKS_FAILED, project_id, NULL);
+	if (!st)
 		return store_fail(s, "failed verifications", err);
+	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		if (task_flags(t, id) & TASK_COMPLETE) {
-			/* In the set: task_slot finds it. */
+		if (task_flags(t, id) & TASK_COMPLETE) /* in the set: task_slot finds it */
 			t->flags[task_slot(t, id)] &= (uint8_t)~TASK_COMPLETE;
-			t->n_complete--;
-		}
 		p->failed++;
 	}
 	if (rc != SQLITE_DONE)
@@ -439,21 +507,36 @@ static int mark_accepted(struct store *s, int64_t project_id, const char *now, s
 	return rc < 0 ? rc : 0;
 }
 
-/* Counts one link of threat t to task_id. */
-static void count_link(struct mthreat *t, const struct task_set *tasks, int64_t task_id)
+/* Counts one link of threat t to task_id. A task tasks does not know is not
+ * an active task in scope, or with look_up is looked up (and then known). */
+static int count_link(struct store *s, struct mthreat *t, struct task_set *tasks, int64_t task_id,
+                      bool look_up, struct ts_err *err)
 {
 	uint8_t f = task_flags(tasks, task_id);
-	if (!f)
-		return; /* not an active task in scope */
+	if (!f && look_up) {
+		sqlite3_stmt *st = store_prepare(s, SQL_TASK_LIVE);
+		if (!st)
+			return store_fail(s, "threat tasks", err);
+		sqlite3_bind_int64(st, 1, task_id);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, "threat tasks", err);
+		f = TASK_IN | (rc == SQLITE_ROW && sqlite3_column_int(st, 0) ? TASK_LIVE : 0);
+		sqlite3_reset(st);
+		task_set_add(tasks, task_id, f);
+	}
+	if (!(f & TASK_LIVE))
+		return 0;
 	t->tasks++;
 	if (f & TASK_COMPLETE)
 		t->complete++;
+	return 0;
 }
 
 /* Counts the tasks of every threat: the links of runs of threat ids at most
  * LINK_GAP apart, one range each, merged with the threats (both in id
  * order). */
-static int count_all_links(struct store *s, const struct task_set *tasks, struct progress *p,
+static int count_all_links(struct store *s, struct task_set *tasks, struct progress *p,
                            struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, SQL_LINKS);
@@ -475,7 +558,8 @@ static int count_all_links(struct store *s, const struct task_set *tasks, struct
 			while (k < j && t[k].id < threat_id)
 				k++;
 			if (t[k].id == threat_id) /* else another project's threat */
-				count_link(&t[k], tasks, sqlite3_column_int64(st, 1));
+				count_link(s, &t[k], tasks, sqlite3_column_int64(st, 1), false,
+				           err);
 		}
 		if (rc != SQLITE_DONE)
 			return store_fail(s, "threat tasks", err);
@@ -488,7 +572,7 @@ static int count_all_links(struct store *s, const struct task_set *tasks, struct
 /* Counts the tasks of the threats linked to a complete task, the only ones
  * that can be addressed (the others keep no complete task: open): the links
  * of the complete tasks, then those of each such threat. */
-static int count_candidate_links(struct store *s, int64_t project_id, const struct task_set *tasks,
+static int count_candidate_links(struct store *s, int64_t project_id, struct task_set *tasks,
                                  struct progress *p, struct ts_err *err)
 {
 	sqlite3_stmt *st = prepare_project(s, SQL_COMPLETE_LINKS, project_id, NULL);
@@ -510,8 +594,13 @@ static int count_candidate_links(struct store *s, int64_t project_id, const stru
 		if (!t->linked)
 			continue;
 		sqlite3_bind_int64(st, 1, t->id);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			count_link(t, tasks, sqlite3_column_int64(st, 0));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int r = count_link(s, t, tasks, sqlite3_column_int64(st, 0), true, err);
+			if (r < 0) {
+				sqlite3_reset(st);
+				return r;
+			}
+		}
 		if (rc != SQLITE_DONE)
 			return store_fail(s, "threat tasks", err);
 		sqlite3_reset(st);
@@ -528,18 +617,28 @@ static int progress_load(struct store *s, int64_t project_id, const char *now, b
 	*p = (struct progress){0};
 	char today[11];
 	snprintf(today, sizeof(today), "%.10s", now);
-	struct task_set tasks = {0};
-	int rc = load_tasks(s, project_id, today, p, &tasks, err);
-	if (rc == 0)
-		rc = load_threats(s, project_id, with_uid, p, err);
+	int rc = load_threats(s, project_id, with_uid, p, err);
 	if (rc == 0)
 		rc = mark_accepted(s, project_id, now, p, err);
-	/* Few complete tasks (a project's start): their threats alone, else
-	 * every link, whichever reads fewer rows. */
-	if (rc == 0 && tasks.n_complete * 4 < p->n_threats)
-		rc = count_candidate_links(s, project_id, &tasks, p, err);
-	else if (rc == 0)
-		rc = count_all_links(s, &tasks, p, err);
+	if (rc < 0)
+		return rc;
+	/* Few complete tasks (a project's start): only the threats linked to one
+	 * can be addressed, and theirs are the only links read; else every link
+	 * is, against every active task in scope. Whichever reads fewer rows. */
+	struct task_set tasks = {0};
+	bool over = false;
+	rc = load_complete(s, project_id, p->n_threats / 4, &tasks, &over, err);
+	if (rc == 0 && !over) {
+		if ((rc = count_tasks(s, project_id, today, p, err)) == 0 &&
+		    (rc = apply_failed(s, project_id, &tasks, p, err)) == 0)
+			rc = count_candidate_links(s, project_id, &tasks, p, err);
+	} else if (rc == 0) {
+		task_set_free(&tasks);
+		tasks = (struct task_set){0};
+		if ((rc = load_all_tasks(s, project_id, today, p, &tasks, err)) == 0 &&
+		    (rc = apply_failed(s, project_id, &tasks, p, err)) == 0)
+			rc = count_all_links(s, &tasks, p, err);
+	}
 	task_set_free(&tasks);
 	return rc;
 }
