@@ -3,15 +3,17 @@
  *
  * A threat's state joins it with its tasks. Joined in SQL (for each threat a
  * seek into its links, then one into each task's row) that cost as much as a
- * regeneration on a project of 14,000 threats. Here each figure comes from
- * one pass over a covering index, joined in C: the project's tasks (counts,
- * overdue, complete or not, into a hash set), the few whose verification
- * failed, the threats (sorted by id: the scores add up in that order, as
- * they always have), and the links: those of the threats linked to a complete
- * task when complete tasks are few (no other threat can be addressed), else
- * every link of the project's threats, by ranges of threat ids. SQLite
- * visiting a row costs about as much whether it returns it or counts it, so
- * no index is read twice. */
+ * regeneration on a project of 14,000 threats. Here the rows come from
+ * ranges of covering indexes and are joined in C, and no index is read
+ * twice (SQLite visiting a row costs about as much whether it hands it over
+ * or counts it): the threats, sorted by id (their scores add up in that
+ * order, as they always have); then, while complete tasks are few (a
+ * project's start), those tasks, the counts by status made by SQLite, and
+ * the links of the threats linked to a complete task (no other threat can be
+ * addressed); else one pass over every active task in scope (counts, overdue,
+ * complete or not, into a hash set) and every link of the project's threats,
+ * by ranges of threat ids. The few failed verifications come from a partial
+ * index. */
 #include "engine/report/metrics.h"
 
 #include <math.h>

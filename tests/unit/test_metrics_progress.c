@@ -69,8 +69,8 @@ static int64_t last_id(struct fx *f)
 
 static int64_t add_project(struct fx *f, const char *slug)
 {
-	exec(f, "INSERT INTO projects(slug, name, created_at) VALUES ('%s', '%s', '%s')", slug, slug,
-	     NOW);
+	exec(f, "INSERT INTO projects(slug, name, created_at) VALUES ('%s', '%s', '%s')", slug,
+	     slug, NOW);
 	return last_id(f);
 }
 
@@ -92,8 +92,8 @@ static int64_t add_threat(struct fx *f, int64_t pid, int64_t id, const char *uid
 
 /* A task; id 0: the next rowid; due NULL: none. */
 static int64_t add_task(struct fx *f, int64_t pid, int64_t id, const char *uid, const char *status,
-                        const char *verification, int in_scope, const char *state,
-                        const char *due, const char *created_at)
+                        const char *verification, int in_scope, const char *state, const char *due,
+                        const char *created_at)
 {
 	char idtext[32] = "NULL";
 	if (id)
@@ -186,19 +186,19 @@ static void test_exact_figures(void **state)
 	 * ids are contiguous. */
 	int64_t c1 = add_task(&f, a, 0, "C1", "todo", "untested", 1, "active", "2026-12-01", c0);
 	int64_t d1 = add_task(&f, b, 0, "C1", "done", "passed", 1, "active", NULL, c0);
-	int64_t c2 = add_task(&f, a, 0, "C2", "in_progress", "untested", 1, "active",
-	                      "2026-12-10", c0);
+	int64_t c2 =
+	    add_task(&f, a, 0, "C2", "in_progress", "untested", 1, "active", "2026-12-10", c0);
 	int64_t d2 = add_task(&f, b, 0, "C2", "todo", "untested", 1, "active", "2026-01-01", c0);
 	int64_t c3 = add_task(&f, a, 0, "C3", "done", "passed", 1, "active", NULL, c0);
-	int64_t d3 = add_task(&f, b, 0, "C3", "done", "failed", 1, "active", NULL, c0);
+	add_task(&f, b, 0, "C3", "done", "failed", 1, "active", NULL, c0);
 	int64_t c4 = add_task(&f, a, 0, "C4", "done", "failed", 1, "active", NULL, c0);
 	int64_t c5 = add_task(&f, a, 0, "C5", "satisfied", "untested", 1, "active", NULL, c0);
 	int64_t c6 = add_task(&f, a, 0, "C6", "not_applicable", "untested", 1, "active", NULL, c0);
 	int64_t c7 = add_task(&f, a, 0, "C7", "risk_accepted", "untested", 1, "active", NULL, c0);
 	int64_t c8 = add_task(&f, a, 0, "C8", "todo", "untested", 0, "active", "2026-01-01", c0);
 	int64_t c9 = add_task(&f, a, 0, "C9", "done", "passed", 1, "removed", NULL, c0);
-	int64_t c10 = add_task(&f, a, 0, "C10", "todo", "untested", 1, "active",
-	                       "2026-11-30T23:59:59Z", c0);
+	int64_t c10 =
+	    add_task(&f, a, 0, "C10", "todo", "untested", 1, "active", "2026-11-30T23:59:59Z", c0);
 	int64_t c11 = add_task(&f, a, 0, "C11", "done", "untested", 1, "active", "2026-01-01", c0);
 	add_task(&f, a, 0, "C12", "todo", "failed", 0, "active", NULL, c0);
 	add_task(&f, a, 0, "C13", "done", "failed", 1, "removed", NULL, c0);
@@ -234,25 +234,24 @@ static void test_exact_figures(void **state)
 	int64_t t12 = add_threat(&f, a, 100000, "T-12", "low", 1.25, 1, "active");
 	int64_t t13 = add_threat(&f, a, 0, "T-13", "medium", 8, 1, "active");
 
-	link_task(&f, t1, c1);              /* todo: open */
-	link_task(&f, t2, c3);              /* done and satisfied: addressed */
-	link_task(&f, t2, c5);              /*   (C5 shared with T-12) */
-	link_task(&f, t3, c3);              /* done, and done but failed: open */
-	link_task(&f, t3, c4);              /* T-4: no task, open */
-	link_task(&f, t5, c6);              /* not applicable; C8 out of scope: */
-	link_task(&f, t5, c8);              /*   addressed */
-	link_task(&f, t6, c9);              /* its only task removed: open */
-	link_task(&f, t7, c1);              /* open, but risk accepted: accepted */
-	link_task(&f, t8, c7);              /* risk accepted task: addressed */
-	link_task(&f, t9, c2);              /* in progress, acceptance expired: open */
-	link_task(&f, t10, c3);             /* out of scope: not counted */
-	link_task(&f, t11, c3);             /* removed: not counted */
-	link_task(&f, t12, c5);             /* satisfied and todo: open */
-	link_task(&f, t12, c10);            /*   */
-	link_task(&f, t13, c11);            /* addressed, but not applicable: accepted */
-	link_task(&f, u1, d1);              /* beta: done, accepted too */
-	link_task(&f, u2, d2);              /* beta: todo, open */
-	(void)d3;
+	link_task(&f, t1, c1);  /* todo: open */
+	link_task(&f, t2, c3);  /* done and satisfied: addressed */
+	link_task(&f, t2, c5);  /*   (C5 shared with T-12) */
+	link_task(&f, t3, c3);  /* done, and done but failed: open */
+	link_task(&f, t3, c4);  /*   (T-4 has no task: open) */
+	link_task(&f, t5, c6);  /* not applicable; C8 out of scope: */
+	link_task(&f, t5, c8);  /*   addressed */
+	link_task(&f, t6, c9);  /* its only task removed: open */
+	link_task(&f, t7, c1);  /* open, but risk accepted: accepted */
+	link_task(&f, t8, c7);  /* risk accepted task: addressed */
+	link_task(&f, t9, c2);  /* in progress, acceptance expired: open */
+	link_task(&f, t10, c3); /* out of scope: not counted */
+	link_task(&f, t11, c3); /* removed: not counted */
+	link_task(&f, t12, c5); /* satisfied and todo: open */
+	link_task(&f, t12, c10);
+	link_task(&f, t13, c11); /* addressed, but not applicable: accepted */
+	link_task(&f, u1, d1);   /* beta: done, accepted too */
+	link_task(&f, u2, d2);   /* beta: todo, open */
 
 	add_override(&f, a, "threat", "T-7", "risk_accepted", "2026-12-31", NULL);
 	add_override(&f, a, "threat", "T-9", "risk_accepted", "2026-12-05", NULL);
@@ -379,9 +378,9 @@ static json_t *ref_compute(struct fx *f, int64_t pid, json_t **ret_states)
 		const char *uid = (const char *)sqlite3_column_text(st, 0);
 		char *key = ts_asprintf("threat:%s", uid);
 		int n = sqlite3_column_int(st, 3), complete = sqlite3_column_int(st, 4);
-		const char *state = json_object_get(active, key)  ? "accepted"
-		                    : n > 0 && complete == n ? "addressed"
-		                                             : "open";
+		const char *state = json_object_get(active, key) ? "accepted"
+		                    : n > 0 && complete == n     ? "addressed"
+		                                                 : "open";
 		free(key);
 		json_object_set_new(states, uid, json_string(state));
 		if (strcmp(state, "open") != 0)
@@ -400,8 +399,9 @@ static json_t *ref_compute(struct fx *f, int64_t pid, json_t **ret_states)
 		json_object_set_new(o, sevs[i], json_integer(open[i]));
 	json_object_set_new(m, "threats_open", o);
 	json_object_set_new(m, "risk_score", json_real(round(score * 100.0) / 100.0));
-	json_t *tasks = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "todo", 0, "in_progress", 0,
-	                          "done", 0, "not_applicable", 0, "risk_accepted", 0, "satisfied", 0);
+	json_t *tasks =
+	    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "todo", 0, "in_progress", 0, "done", 0,
+	              "not_applicable", 0, "risk_accepted", 0, "satisfied", 0);
 	json_int_t failed = 0;
 	st = ref_prepare(f, REF_TASKS, pid);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -453,10 +453,19 @@ static void random_round(uint64_t seed)
 	                                       "risk_accepted"};
 	static const char *const open[] = {"todo", "in_progress"};
 	static const char *const verifs[] = {"untested", "untested", "passed", "failed"};
-	static const char *const dues[] = {
-	    "2026-12-09",      "2026-12-10",           "2026-12-11", "2026-12-10T00:00:00Z",
-	    "2026-12-1",       "",                     "2026-12-09\xc3\xa9", "\xc3\xa9" "026-01-01",
-	    "2027-01-01",      "2026-11-30T23:59:59.999Z", "2026-12-0",  "2026-12-10\xe2\x82\xac"};
+	static const char *const dues[] = {"2026-12-09",
+	                                   "2026-12-10",
+	                                   "2026-12-11",
+	                                   "2026-12-10T00:00:00Z",
+	                                   "2026-12-1",
+	                                   "",
+	                                   "2026-12-09\xc3\xa9",
+	                                   "\xc3\xa9"
+	                                   "026-01-01",
+	                                   "2027-01-01",
+	                                   "2026-11-30T23:59:59.999Z",
+	                                   "2026-12-0",
+	                                   "2026-12-10\xe2\x82\xac"};
 	static const char *const kinds[] = {"not_applicable", "risk_accepted", "added"};
 	static const char *const expiries[] = {"2026-12-01", "2026-12-10", "2026-12-11",
 	                                       "2026-12-31"};
@@ -496,12 +505,12 @@ static void random_round(uint64_t seed)
 		if (rnd(20) == 0)
 			snprintf(created, sizeof(created), "not a time");
 		else
-			snprintf(created, sizeof(created), "2026-11-%02uT%02u:%02u:00.000Z", 1 + rnd(28),
-			         rnd(24), rnd(60));
+			snprintf(created, sizeof(created), "2026-11-%02uT%02u:%02u:00.000Z",
+			         1 + rnd(28), rnd(24), rnd(60));
 		const char *status = rnd(100) < pct_complete ? PICK(complete) : PICK(open);
-		int64_t id = add_task(&f, pids[p], next, uid, status, PICK(verifs), rnd(8) != 0,
-		                      rnd(10) ? "active" : "removed", rnd(3) ? PICK(dues) : NULL,
-		                      created);
+		int64_t id =
+		    add_task(&f, pids[p], next, uid, status, PICK(verifs), rnd(8) != 0,
+		             rnd(10) ? "active" : "removed", rnd(3) ? PICK(dues) : NULL, created);
 		cids[p][made[p]++] = id;
 		for (unsigned h = rnd(4); h > 0; h--) {
 			char at[40];
@@ -548,8 +557,8 @@ static void random_round(uint64_t seed)
 		json_t *got = compute(&f, pids[p]);
 		char *w = dump(want), *g = dump(got);
 		if (strcmp(w, g) != 0)
-			fail_msg("seed %llu project %d\n got %s\nwant %s", (unsigned long long)seed, p, g,
-			         w);
+			fail_msg("seed %llu project %d\n got %s\nwant %s", (unsigned long long)seed,
+			         p, g, w);
 		json_t *states = states_of(&f, pids[p]);
 		if (!json_equal(states, ref_states)) {
 			char *a = json_dumps(states, JSON_COMPACT | JSON_SORT_KEYS);
