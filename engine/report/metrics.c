@@ -83,15 +83,17 @@ static const char SQL_VERIFICATION[] =
     "SELECT verification, count(*) FROM countermeasures WHERE project_id = ?1"
     " AND state = 'active' AND in_scope = 1 GROUP BY verification";
 /* Days from creation to the last move to done, of each task now done that has
- * moved to done, in id order: the project's done tasks, then the history of
- * each (not the history of every project). Materialized, so that the last
- * move of each task is looked up once. */
+ * moved to done, in id order: the project's done tasks (covering
+ * countermeasures_by_status), the last move of each (status_history_by_cm,
+ * not the history of every project), then the creation of those that moved
+ * (a row look-up). Materialized, so that each last move is looked up once. */
 static const char SQL_MTTR[] =
-    "WITH d AS MATERIALIZED (SELECT c.id, c.created_at,"
-    " (SELECT max(h.recorded_at) FROM status_history h WHERE h.countermeasure_id = c.id"
-    "  AND h.to_status = 'done') AS at FROM countermeasures c WHERE c.project_id = ?1"
-    " AND c.state = 'active' AND c.in_scope = 1 AND c.status = 'done')"
-    " SELECT julianday(at) - julianday(created_at) FROM d WHERE at IS NOT NULL ORDER BY id";
+    "WITH d AS MATERIALIZED (SELECT c.id, (SELECT max(h.recorded_at) FROM status_history h"
+    "  WHERE h.countermeasure_id = c.id AND h.to_status = 'done') AS at"
+    "  FROM countermeasures c WHERE c.project_id = ?1 AND c.state = 'active'"
+    "  AND c.in_scope = 1 AND c.status = 'done')"
+    " SELECT julianday(d.at) - julianday(c.created_at) FROM d"
+    " JOIN countermeasures c ON c.id = d.id WHERE d.at IS NOT NULL ORDER BY d.id";
 static const char SQL_LATEST_SNAPSHOT[] =
     "SELECT id, taken_at, metrics, (julianday(?2) - julianday(taken_at)) * 86400.0"
     " FROM metric_snapshots WHERE project_id = ?1 ORDER BY taken_at DESC LIMIT 1";
