@@ -143,9 +143,13 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = on_end,
 };
 
-/* Whether data holds a \u escape (or what looks like one). */
-static bool has_u_escape(const char *data, size_t len)
+/* Whether data holds what yajl and jansson may read differently: a \u
+ * escape (surrogates, NUL), or a vertical tab or form feed, which yajl takes
+ * for white space and jansson refuses. */
+static bool unusual(const char *data, size_t len)
 {
+	if (memchr(data, '\v', len) || memchr(data, '\f', len))
+		return true;
 	const char *p = data, *end = data + len;
 	while ((p = memchr(p, '\\', (size_t)(end - p))) && p + 1 < end) {
 		if (p[1] == 'u')
@@ -158,8 +162,7 @@ static bool has_u_escape(const char *data, size_t len)
 /* yajl's reading of data, or NULL to leave it to jansson. */
 static json_t *read_with_yajl(const char *data, size_t len)
 {
-	/* \u escapes (surrogates, NUL) are jansson's to judge */
-	if (has_u_escape(data, len))
+	if (unusual(data, len))
 		return NULL;
 	struct builder *b = ts_calloc(1, sizeof(*b));
 	yajl_handle h = yajl_alloc(&callbacks, NULL, b);

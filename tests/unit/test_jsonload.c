@@ -133,6 +133,13 @@ static void test_broken_documents(void **state)
 	    "[\"unterminated",
 	    "{\"a\": 1 \"b\": 2}",
 	    "[1] \x01",
+	    /* white space to yajl, not to JSON or jansson */
+	    "{\v\"a\": 1}",
+	    "[1,\f2]",
+	    "[1]\v",
+	    /* comments are not JSON */
+	    "[1 /* c */]",
+	    "[1] // c",
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(docs); i++)
 		if (agree_str(docs[i]))
