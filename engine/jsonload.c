@@ -25,6 +25,8 @@ struct builder {
 	json_t *open[FAST_MAX_DEPTH];   /* borrowed: the containers being filled */
 	struct ts_buf key[FAST_MAX_DEPTH]; /* the member key pending in open[i] */
 	int depth;
+	yajl_handle h;
+	size_t end; /* the offset just past the document's closing bracket */
 };
 
 /* Adds v (a new reference, taken also on failure) where the document is:
@@ -122,8 +124,21 @@ static int on_map_key(void *ud, const unsigned char *s, size_t n)
 static int on_end(void *ud)
 {
 	struct builder *b = ud;
-	b->depth--;
+	/* yajl has consumed the bracket when it calls back */
+	if (--b->depth == 0)
+		b->end = yajl_get_bytes_consumed(b->h);
 	return 1;
+}
+
+/* Whether data[from..len) is JSON white space alone: yajl takes an
+ * unfinished token after the document (a lone quote) for the end of its
+ * input, jansson refuses it. */
+static bool only_space_after(const char *data, size_t len, size_t from)
+{
+	for (size_t i = from; i < len; i++)
+		if (data[i] != ' ' && data[i] != '\t' && data[i] != '\n' && data[i] != '\r')
+			return false;
+	return true;
 }
 
 static int on_start_array(void *ud)
@@ -166,10 +181,12 @@ static json_t *read_with_yajl(const char *data, size_t len)
 		return NULL;
 	struct builder *b = ts_calloc(1, sizeof(*b));
 	yajl_handle h = yajl_alloc(&callbacks, NULL, b);
+	b->h = h;
 	json_t *doc = NULL;
 	if (h && yajl_parse(h, (const unsigned char *)data, len) == yajl_status_ok &&
 	    yajl_complete_parse(h) == yajl_status_ok && b->depth == 0 &&
-	    (json_is_object(b->root) || json_is_array(b->root))) {
+	    (json_is_object(b->root) || json_is_array(b->root)) &&
+	    only_space_after(data, len, b->end)) {
 		doc = b->root;
 		b->root = NULL;
 	}

@@ -140,6 +140,11 @@ static void test_broken_documents(void **state)
 	    /* comments are not JSON */
 	    "[1 /* c */]",
 	    "[1] // c",
+	    /* an unfinished token after the document */
+	    "{\"a\": 1}\n  \"",
+	    "[1] \"abc]",
+	    "[1] tru",
+	    "{} 1",
 	};
 	for (size_t i = 0; i < TS_ARRAY_SIZE(docs); i++)
 		if (agree_str(docs[i]))
