@@ -125,6 +125,7 @@ struct gen {
 	struct ts_buf scratch; /* owned: digest input, reused */
 	struct ts_buf row;     /* owned: the JSON text of the row being written */
 	char now[32];
+	char due_by[4][11]; /* the due date of a new task per priority ("": not made yet) */
 	char source_name[256]; /* the model version's source file, for history reasons */
 	char today[11];
 
@@ -1969,9 +1970,13 @@ static int store_cms(struct gen *g)
 		char due[11] = "";
 		const char *due_date = odue;
 		if (!due_date && c->in_scope && task_status_open(status)) {
-			int days = g->policy->sla_days[c->priority - 1];
+			int p = c->priority - 1;
+			int days = g->policy->sla_days[p];
 			if (days > 0) {
-				add_days(g->today, days, due);
+				/* one date per priority and run */
+				if (!g->due_by[p][0])
+					add_days(g->today, days, g->due_by[p]);
+				memcpy(due, g->due_by[p], sizeof(due));
 				due_date = due;
 			}
 		}
