@@ -140,14 +140,19 @@ static void digest_all(const json_t *list, json_t *out, struct ts_buf *b)
 	}
 }
 
+json_t *gen_state_digest_list(const json_t *list)
+{
+	json_t *out = json_object();
+	struct ts_buf b = {0};
+	digest_all(list, out, &b);
+	ts_buf_free(&b);
+	return out;
+}
+
 void gen_state_digests(const json_t *model, json_t **ret_components, json_t **ret_flows)
 {
-	*ret_components = json_object();
-	*ret_flows = json_object();
-	struct ts_buf b = {0};
-	digest_all(json_object_get(model, "components"), *ret_components, &b);
-	digest_all(json_object_get(model, "flows"), *ret_flows, &b);
-	ts_buf_free(&b);
+	*ret_components = gen_state_digest_list(json_object_get(model, "components"));
+	*ret_flows = gen_state_digest_list(json_object_get(model, "flows"));
 }
 
 static void mark(json_t *set, const char *id)

@@ -39,6 +39,8 @@ void gen_state_old_free(struct gen_state_old *old);
  * strings): SHA-256 of each element's content (values tagged, strings with
  * their length, keys in the model's order). */
 void gen_state_digests(const json_t *model, json_t **ret_components, json_t **ret_flows);
+/* The same for one list (components or flows): a new object. */
+json_t *gen_state_digest_list(const json_t *list);
 
 /* The components to regenerate (a new object used as a set of ids): the ones
  * added, removed or changed, the ends (before and after) of every flow added,

@@ -104,7 +104,8 @@ struct gen {
 	struct store *s;
 	const struct library *lib;
 	const struct config *cfg;
-	struct expr_index *expr_index; /* of model, owned */
+	struct expr_index *expr_index; /* of model, owned unless index_borrowed */
+	bool index_borrowed;           /* the caller's gen_input holds it */
 	const char *slug;
 	int64_t project_id;
 	const char *connector;     /* borrowed from cfg, NULL: no tracker */
@@ -114,8 +115,7 @@ struct gen {
 	int class_rank;
 	const struct config_policy *policy;
 	json_t *frameworks;     /* owned: object used as a set of required frameworks */
-	json_t *components;     /* owned: id -> component (borrowed refs into model) */
-	json_t *flows;          /* owned: id -> flow */
+	json_t *flows;          /* owned: id -> flow, built when first asked (flow_of) */
 	json_t *exposure;       /* owned: component id -> 0/1/2 */
 	json_t *by_type;        /* owned: type -> array of component-scoped threat indexes */
 	struct gshared *shared; /* owned: one per library threat, by library index */
@@ -201,11 +201,11 @@ static void gen_release(struct gen *g)
 	json_decref(g->expired);
 	json_decref(g->merged);
 	json_decref(g->frameworks);
-	json_decref(g->components);
 	json_decref(g->flows);
 	json_decref(g->exposure);
 	json_decref(g->by_type);
-	expr_index_free(g->expr_index);
+	if (!g->index_borrowed)
+		expr_index_free(g->expr_index);
 	expr_memo_free(g->memo);
 	gen_state_old_free(&g->old);
 	json_decref(g->cdigest);
@@ -299,7 +299,24 @@ static bool jprop_true(const json_t *obj, const char *key)
 
 static json_t *component(struct gen *g, const char *id)
 {
-	return id ? json_object_get(g->components, id) : NULL;
+	return id ? expr_index_component(g->expr_index, id) : NULL;
+}
+
+/* The flow with that id (borrowed from the model), NULL when absent: the
+ * index by id is built when first asked (few runs need it). */
+static json_t *flow_of(struct gen *g, const char *id)
+{
+	if (!g->flows) {
+		g->flows = json_object();
+		size_t i;
+		json_t *f;
+		json_array_foreach (json_object_get(g->model, "flows"), i, f) {
+			const char *fid = jstr(f, "id");
+			if (fid)
+				json_object_set(g->flows, fid, f);
+		}
+	}
+	return id ? json_object_get(g->flows, id) : NULL;
 }
 
 /* ------------------------------------------------------------ indexes */
@@ -309,8 +326,7 @@ static json_t *component(struct gen *g, const char *id)
  * linear in its size. */
 static void build_indexes(struct gen *g)
 {
-	g->components = json_object();
-	g->flows = json_object();
+
 	g->exposure = json_object();
 	g->by_type = json_object();
 	size_t i;
@@ -319,14 +335,10 @@ static void build_indexes(struct gen *g)
 		const char *id = jstr(c, "id");
 		if (!id)
 			continue;
-		json_object_set(g->components, id, c);
 		json_object_set_new(g->exposure, id,
 		                    json_integer(jprop_true(c, "internet_facing") ? 2 : 0));
 	}
 	json_array_foreach (json_object_get(g->model, "flows"), i, f) {
-		const char *fid = jstr(f, "id");
-		if (fid)
-			json_object_set(g->flows, fid, f);
 		const char *ends[2] = {jstr(f, "source"), jstr(f, "destination")};
 		bool crosses = jprop_true(f, "crosses_trust_boundary");
 		for (int k = 0; k < 2; k++) {
@@ -859,7 +871,7 @@ static void manual_link(struct gen *g, const json_t *mc, size_t t_index, const c
 	const struct gthreat *t = &g->threats[t_index];
 	const char *comp = t->component_key;
 	if (t->flow_key) {
-		json_t *f = json_object_get(g->flows, t->flow_key);
+		json_t *f = flow_of(g, t->flow_key);
 		comp = f ? jstr(f, "destination") : NULL;
 	}
 	if (!comp)
@@ -925,10 +937,10 @@ static int manual_items(struct gen *g)
 			if (comp) {
 				exposure = component_exposure(g, comp);
 				excluded = jprop_true(component(g, comp), "out_of_scope");
-			} else if (flow && json_object_get(g->flows, flow)) {
-				exposure = flow_exposure(g, json_object_get(g->flows, flow));
+			} else if (flow && flow_of(g, flow)) {
+				exposure = flow_exposure(g, flow_of(g, flow));
 				excluded =
-				    jprop_true(json_object_get(g->flows, flow), "out_of_scope");
+				    jprop_true(flow_of(g, flow), "out_of_scope");
 			}
 			threat_finish(g, t, exposure, excluded);
 			size_t t_index = g->n_threats - 1;
@@ -1360,7 +1372,7 @@ static char *removal_reason(struct gen *g, const char *uid, bool threat)
 	const char *at = strrchr(uid, '@');
 	const char *key = at ? at + 1 : "";
 	bool gone = strcmp(key, "*") != 0 && !component(g, key) &&
-	            !(threat && json_object_get(g->flows, key));
+	            !(threat && flow_of(g, key));
 	if (gone)
 		return ts_asprintf("'%s' is no longer in the model (version %d)", key, g->version);
 	if (threat)
@@ -2302,42 +2314,106 @@ void gen_input_free(struct gen_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
+/* gen_input_load's second thread: the last generation's state, read while
+ * the calling thread parses the model (the store is this thread's alone
+ * meanwhile). */
+struct state_job {
+	struct store *s;
+	int64_t project_id;
+	struct gen_state_old *old;
+	struct ts_err err;
+	int rc;
+};
+
+static void *load_state(void *arg)
+{
+	struct state_job *j = arg;
+	j->rc = gen_state_load(j->s, j->project_id, j->old, &j->err);
+	return NULL;
+}
+
+/* And its third: the flows' digests, while the calling thread digests the
+ * components. */
+struct digest_job {
+	const json_t *list;
+	json_t *out;
+};
+
+static void *digest_list(void *arg)
+{
+	struct digest_job *j = arg;
+	j->out = gen_state_digest_list(j->list);
+	return NULL;
+}
+
 int gen_input_load(struct store *s, const char *slug, struct gen_input *in, struct ts_err *err)
 {
 	memset(in, 0, sizeof(*in));
 	int rc;
+	char *text = NULL;
+	size_t len = 0;
 	if ((rc = project_find(s, slug, &in->project_id, err)) < 0 ||
-	    (rc = model_load(s, in->project_id, 0, &in->model, &in->version, err)) < 0)
+	    (rc = model_load_text(s, in->project_id, 0, &text, &len, &in->version, err)) < 0)
 		return rc;
-	/* Digests of the model as stored: what the library adds to it is in the
-	 * context digest. */
-	gen_state_digests(in->model, &in->cdigest, &in->fdigest);
-	if ((rc = gen_state_load(s, in->project_id, &in->old, err)) < 0)
+	/* Both other threads build JSON objects: the hash seed is chosen first. */
+	json_object_seed(0);
+	struct state_job sj = {.s = s, .project_id = in->project_id, .old = &in->old};
+	pthread_t st;
+	bool st_started = pthread_create(&st, NULL, load_state, &sj) == 0;
+	if (!st_started)
+		load_state(&sj);
+	rc = model_parse_stored(text, len, in->version, &in->model, err);
+	free(text);
+	if (rc == 0) {
+		/* Digests of the model as stored: what the library adds to it is in
+		 * the context digest. */
+		struct digest_job dj = {.list = json_object_get(in->model, "flows")};
+		pthread_t dt;
+		bool dt_started = pthread_create(&dt, NULL, digest_list, &dj) == 0;
+		if (!dt_started)
+			digest_list(&dj);
+		in->cdigest = gen_state_digest_list(json_object_get(in->model, "components"));
+		/* The index holds the model's own objects, which the library's type
+		 * defaults later extend in place. */
+		in->index = expr_index_new(in->model);
+		if (dt_started)
+			pthread_join(dt, NULL);
+		in->fdigest = dj.out;
+	}
+	if (st_started)
+		pthread_join(st, NULL);
+	if (rc < 0)
 		return rc;
-	/* The index holds the model's own objects, which the library's type
-	 * defaults later extend in place. */
-	in->index = expr_index_new(in->model);
+	if (sj.rc < 0) {
+		if (err)
+			*err = sj.err;
+		return sj.rc;
+	}
 	if (in->old.present)
 		in->dirty = gen_state_dirty(&in->old, in->model, in->cdigest, in->fdigest,
 		                            &in->removed_flows);
 	return 0;
 }
 
-/* Moves in's contents into g, but for the model, which g shares. */
-static void take_input(struct gen *g, struct gen_input *in)
+/* In's contents into g: shared (in keeps its references and the index, and
+ * frees them when the caller frees it) or moved (all but the model, which g
+ * shares). */
+static void take_input(struct gen *g, struct gen_input *in, bool share)
 {
 	g->project_id = in->project_id;
 	g->model = json_incref(in->model);
 	g->version = in->version;
-	g->cdigest = in->cdigest;
-	g->fdigest = in->fdigest;
+	g->cdigest = json_incref(in->cdigest);
+	g->fdigest = json_incref(in->fdigest);
 	g->old = in->old;
+	json_incref(g->old.components);
+	json_incref(g->old.flows);
 	g->expr_index = in->index;
-	g->pre_dirty = in->dirty;
-	g->pre_removed = in->removed_flows;
-	json_t *model = in->model;
-	memset(in, 0, sizeof(*in));
-	in->model = model;
+	g->index_borrowed = share;
+	g->pre_dirty = json_incref(in->dirty);
+	g->pre_removed = json_incref(in->removed_flows);
+	if (!share)
+		in->index = NULL;
 }
 
 static int prepare(struct gen *g, bool full)
@@ -2397,11 +2473,11 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	memcpy(g.today, g.now, sizeof(g.today) - 1); /* YYYY-MM-DD */
 	int rc;
 	if (opts && opts->input) {
-		take_input(&g, opts->input);
+		take_input(&g, opts->input, true);
 	} else {
 		struct gen_input in;
 		rc = gen_input_load(s, slug, &in, err);
-		take_input(&g, &in);
+		take_input(&g, &in, false);
 		gen_input_free(&in);
 		if (rc < 0)
 			goto out;

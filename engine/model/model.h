@@ -89,6 +89,14 @@ int model_import(struct store *s, int64_t project_id, const json_t *model,
  * yet or no such version. */
 int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
                int *ret_version, struct ts_err *err);
+/* model_load in two halves, so that the parse can run while the store serves
+ * other reads: the stored text of a version (0 = latest; *ret_text new,
+ * NUL-terminated, *ret_len its length; the same errors as model_load), then
+ * its parse (TS_E_INVALID naming the version when it is not JSON). */
+int model_load_text(struct store *s, int64_t project_id, int version, char **ret_text,
+                    size_t *ret_len, int *ret_version, struct ts_err *err);
+int model_parse_stored(const char *text, size_t len, int version, json_t **ret_model,
+                       struct ts_err *err);
 
 /* The latest version number of a project's model, 0 when there is none. */
 int model_latest_version(struct store *s, int64_t project_id, int *ret_version, struct ts_err *err);

@@ -273,8 +273,8 @@ fail:
 	return r;
 }
 
-int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
-               int *ret_version, struct ts_err *err)
+int model_load_text(struct store *s, int64_t project_id, int version, char **ret_text,
+                    size_t *ret_len, int *ret_version, struct ts_err *err)
 {
 	sqlite3_stmt *st = store_prepare(s, version > 0 ? SQL_LOAD : SQL_LOAD_LATEST);
 	if (!st)
@@ -293,18 +293,42 @@ int model_load(struct store *s, int64_t project_id, int version, json_t **ret_mo
 	}
 	if (rc != SQLITE_ROW)
 		return store_fail(s, "load model", err);
-	int got = sqlite3_column_int(st, 0);
+	*ret_version = sqlite3_column_int(st, 0);
 	const char *text = (const char *)sqlite3_column_text(st, 1);
+	size_t len = text ? (size_t)sqlite3_column_bytes(st, 1) : 0;
+	*ret_text = ts_malloc(len + 1);
+	if (len)
+		memcpy(*ret_text, text, len);
+	(*ret_text)[len] = '\0';
+	*ret_len = len;
+	sqlite3_reset(st);
+	return 0;
+}
+
+int model_parse_stored(const char *text, size_t len, int version, json_t **ret_model,
+                       struct ts_err *err)
+{
 	json_error_t jerr;
 	/* The stored text is a canonical dump: no duplicate keys to reject. */
-	json_t *doc = text ? ts_json_loadb(text, (size_t)sqlite3_column_bytes(st, 1), &jerr)
-	                   : json_loads("", 0, &jerr);
-	sqlite3_reset(st);
+	json_t *doc = ts_json_loadb(text, len, &jerr);
 	if (!doc)
 		return ts_err_set(err, TS_E_INVALID,
-		                  "stored model version %d is not valid JSON: %s", got, jerr.text);
+		                  "stored model version %d is not valid JSON: %s", version, jerr.text);
 	*ret_model = doc;
-	if (ret_version)
-		*ret_version = got;
 	return 0;
+}
+
+int model_load(struct store *s, int64_t project_id, int version, json_t **ret_model,
+               int *ret_version, struct ts_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int got = 0;
+	int rc = model_load_text(s, project_id, version, &text, &len, &got, err);
+	if (rc == 0)
+		rc = model_parse_stored(text, len, got, ret_model, err);
+	free(text);
+	if (rc == 0 && ret_version)
+		*ret_version = got;
+	return rc;
 }
