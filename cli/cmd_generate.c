@@ -168,9 +168,18 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void *free_input(void *arg)
+/* What the command no longer needs once generation is done, freed on
+ * another thread while the snapshot is taken. */
+struct leftovers {
+	struct gen_input in;
+	struct library *lib; /* owned */
+};
+
+static void *free_leftovers(void *arg)
 {
-	gen_input_free(arg);
+	struct leftovers *l = arg;
+	gen_input_free(&l->in);
+	library_free(l->lib);
 	return NULL;
 }
 
@@ -222,11 +231,14 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 		return fail(&err);
 	}
 	t_gen = ms_since(&t0) - t1;
-	/* The model is freed on another thread while the snapshot is taken. */
+	/* The model and the library are freed on another thread while the
+	 * snapshot is taken. */
+	struct leftovers left = {.in = in, .lib = ctx->library};
+	ctx->library = NULL;
 	pthread_t freer;
-	bool freeing = pthread_create(&freer, NULL, free_input, &in) == 0;
+	bool freeing = pthread_create(&freer, NULL, free_leftovers, &left) == 0;
 	if (!freeing)
-		gen_input_free(&in);
+		free_leftovers(&left);
 	if (!a.dry_run) {
 		t1 = ms_since(&t0);
 		cli_snapshot(s, a.slug, opts.now);
