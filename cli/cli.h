@@ -17,6 +17,7 @@ struct cli_ctx {
 	struct store *store;     /* opened lazily by cli_store(); owned here */
 	struct library *library; /* loaded lazily by cli_library(); owned here */
 	struct cli_library_job *library_job; /* cli_library_start's load, owned here */
+	struct cli_release *release;         /* cli_release_later's thread, owned here */
 	/* the types and mappings only (LIBRARY_PARTS_TYPES), loaded by
 	 * cli_typeinfo() when library is not loaded; owned here */
 	struct library *type_library;
@@ -51,6 +52,12 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
  * earlier ones), loaded once. Prints the error and returns NULL; *ret_code
  * receives the exit code then. Borrowed: freed when the command ends. */
 struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
+
+/* Runs release(arg) on a thread of its own, to free what a command no longer
+ * needs while the command goes on and the store is closed (its last
+ * checkpoint); joined before the process ends. Runs it at once when called twice or when no thread can be
+ * started. */
+void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg);
 
 /* Starts loading the library on a thread of its own, so that a command can read
  * the store meanwhile; cli_library() then waits for it and reports as it would

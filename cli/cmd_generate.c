@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `threatsync generate`, `threats`, `countermeasures`, `classify` and `override`. */
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,19 +167,20 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* What the command no longer needs once generation is done, freed on
- * another thread while the snapshot is taken. */
+/* What the command no longer needs once generation is done: freed on
+ * another thread while the snapshot is taken and the store closed
+ * (cli_release_later). */
 struct leftovers {
 	struct gen_input in;
 	struct library *lib; /* owned */
 };
 
-static void *free_leftovers(void *arg)
+static void free_leftovers(void *arg)
 {
 	struct leftovers *l = arg;
 	gen_input_free(&l->in);
 	library_free(l->lib);
-	return NULL;
+	free(l);
 }
 
 int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
@@ -231,21 +231,16 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 		return fail(&err);
 	}
 	t_gen = ms_since(&t0) - t1;
-	/* The model and the library are freed on another thread while the
-	 * snapshot is taken. */
-	struct leftovers left = {.in = in, .lib = ctx->library};
+	struct leftovers *left = ts_calloc(1, sizeof(*left));
+	left->in = in;
+	left->lib = ctx->library;
 	ctx->library = NULL;
-	pthread_t freer;
-	bool freeing = pthread_create(&freer, NULL, free_leftovers, &left) == 0;
-	if (!freeing)
-		free_leftovers(&left);
+	cli_release_later(ctx, free_leftovers, left);
 	if (!a.dry_run) {
 		t1 = ms_since(&t0);
 		cli_snapshot(s, a.slug, opts.now);
 		t_snap = ms_since(&t0) - t1;
 	}
-	if (freeing)
-		pthread_join(freer, NULL);
 	if (timing)
 		fprintf(stderr,
 		        "timing: model read %.1f ms, configuration and library %.1f ms, "

@@ -257,6 +257,34 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
 	return ctx->store;
 }
 
+struct cli_release {
+	pthread_t thread;
+	void (*release)(void *);
+	void *arg;
+};
+
+static void *release_run(void *arg)
+{
+	struct cli_release *r = arg;
+	r->release(r->arg);
+	return NULL;
+}
+
+void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg)
+{
+	struct cli_release *r = ctx->release ? NULL : ts_calloc(1, sizeof(*r));
+	if (r) {
+		r->release = release;
+		r->arg = arg;
+		if (pthread_create(&r->thread, NULL, release_run, r) == 0) {
+			ctx->release = r;
+			return;
+		}
+		free(r);
+	}
+	release(arg);
+}
+
 struct cli_library_job {
 	pthread_t thread;
 	const struct config *cfg; /* borrowed */
@@ -517,6 +545,10 @@ int main(int argc, char **argv)
 		library_job_wait(&ctx, &err);
 	}
 	store_close(ctx.store);
+	if (ctx.release) {
+		pthread_join(ctx.release->thread, NULL);
+		free(ctx.release);
+	}
 	library_free(ctx.library);
 	library_free(ctx.type_library);
 	config_free(ctx.cfg);
