@@ -1254,8 +1254,11 @@ static const char SQL_CM_REMOVE[] =
 static const char SQL_TRACKED[] =
     "SELECT DISTINCT countermeasure_id FROM outbox WHERE project_id = ?1 AND op = 'create'"
     " AND state <> 'dead' AND countermeasure_id IS NOT NULL";
+/* Written only when it changes: the row holds the model's text, which an
+ * update rewrites whole. */
 static const char SQL_CLASS[] = "UPDATE model_versions SET risk_class = ?3, class_rule = ?4"
-                                " WHERE project_id = ?1 AND version = ?2";
+                                " WHERE project_id = ?1 AND version = ?2"
+                                " AND (risk_class IS NOT ?3 OR class_rule IS NOT ?4)";
 /* Steps a write, then drops its bindings: bind_text leaves pointers to the
  * caller's strings in the statement, which must not outlive the step. */
 static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
