@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "engine/config.h"
+#include "engine/library/library.h"
 #include "engine/store/store.h"
 
 struct cli_ctx {
@@ -58,6 +59,13 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
  * checkpoint); joined before the process ends. Runs it at once when called twice or when no thread can be
  * started. */
 void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg);
+
+/* A library loaded on a thread of its own (library_load_parts with parts):
+ * started, or NULL when no thread can be started (load it in place then);
+ * joined once, giving the library (owned by the caller) or NULL with *err
+ * set. The job is freed by the join. */
+struct cli_library_job *cli_library_job_start(const struct config *cfg, enum library_parts parts);
+struct library *cli_library_job_join(struct cli_library_job *job, struct ts_err *err);
 
 /* Starts loading the library on a thread of its own, so that a command can read
  * the store meanwhile; cli_library() then waits for it and reports as it would

@@ -288,24 +288,51 @@ void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg)
 struct cli_library_job {
 	pthread_t thread;
 	const struct config *cfg; /* borrowed */
-	struct library *lib;      /* owned until taken */
+	enum library_parts parts;
+	struct library *lib; /* owned until taken */
 	struct ts_err err;
 	int rc;
 };
 
-static int load_library(const struct config *cfg, struct library **ret, struct ts_err *err)
+static int load_library(const struct config *cfg, enum library_parts parts,
+                        struct library **ret, struct ts_err *err)
 {
 	size_t n = 0;
 	while (cfg->library_paths[n])
 		n++;
-	return library_load((const char *const *)cfg->library_paths, n, ret, err);
+	return library_load_parts((const char *const *)cfg->library_paths, n, parts, ret, err);
 }
 
 static void *library_job_run(void *arg)
 {
 	struct cli_library_job *job = arg;
-	job->rc = load_library(job->cfg, &job->lib, &job->err);
+	job->rc = load_library(job->cfg, job->parts, &job->lib, &job->err);
 	return NULL;
+}
+
+struct cli_library_job *cli_library_job_start(const struct config *cfg, enum library_parts parts)
+{
+	struct cli_library_job *job = ts_calloc(1, sizeof(*job));
+	job->cfg = cfg;
+	job->parts = parts;
+	/* Jansson seeds its hash function on first use: do it here, not in two
+	 * threads at once. */
+	json_object_seed(0);
+	if (pthread_create(&job->thread, NULL, library_job_run, job) != 0) {
+		free(job);
+		return NULL;
+	}
+	return job;
+}
+
+struct library *cli_library_job_join(struct cli_library_job *job, struct ts_err *err)
+{
+	pthread_join(job->thread, NULL);
+	struct library *lib = job->lib;
+	if (job->rc < 0)
+		*err = job->err;
+	free(job);
+	return lib;
 }
 
 void cli_library_start(struct cli_ctx *ctx)
@@ -313,31 +340,16 @@ void cli_library_start(struct cli_ctx *ctx)
 	if (ctx->library || ctx->library_job)
 		return;
 	struct config *cfg = cli_config(ctx);
-	if (!cfg)
-		return;
-	struct cli_library_job *job = ts_calloc(1, sizeof(*job));
-	job->cfg = cfg;
-	/* Jansson seeds its hash function on first use: do it here, not in two
-	 * threads at once. */
-	json_object_seed(0);
-	if (pthread_create(&job->thread, NULL, library_job_run, job) != 0) {
-		free(job);
-		return;
-	}
-	ctx->library_job = job;
+	if (cfg)
+		ctx->library_job = cli_library_job_start(cfg, LIBRARY_PARTS_ALL);
 }
 
 /* Waits for cli_library_start's load: the library (also in ctx->library), or
  * NULL with *err set. */
 static struct library *library_job_wait(struct cli_ctx *ctx, struct ts_err *err)
 {
-	struct cli_library_job *job = ctx->library_job;
-	pthread_join(job->thread, NULL);
+	ctx->library = cli_library_job_join(ctx->library_job, err);
 	ctx->library_job = NULL;
-	ctx->library = job->lib;
-	if (job->rc < 0)
-		*err = job->err;
-	free(job);
 	return ctx->library;
 }
 
@@ -356,7 +368,7 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 		*ret_code = EX_CONFIG;
 		return NULL;
 	}
-	if (load_library(cfg, &ctx->library, &err) < 0)
+	if (load_library(cfg, LIBRARY_PARTS_ALL, &ctx->library, &err) < 0)
 		goto fail;
 	return ctx->library;
 fail:

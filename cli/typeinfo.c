@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Component type information for the importers, answered by the threat library:
  * at once, or loaded on a thread of its own while the caller reads its model. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -63,34 +62,23 @@ void cli_typeinfo_free(struct model_typeinfo *ti)
 
 /* ---- loading while the model is read ------------------------------------ */
 
-/* The library being loaded on its thread; what the callbacks answer from
- * once it is there. Used by the calling thread only, after the join. */
+/* The library being loaded on its thread (cli_library_job_start); what the
+ * callbacks answer from once it is there. Used by the calling thread only. */
 struct pending_types {
-	pthread_t thread;
-	bool joined;
-	const char *const *dirs; /* borrowed from the configuration */
-	size_t n_dirs;
-	struct library *lib; /* set by the thread; NULL when loading failed */
+	struct cli_library_job *job; /* owned until joined */
+	struct library *lib;         /* after the join; NULL when loading failed */
 	struct ts_err err;
 	struct model_typeinfo ready; /* library_typeinfo of lib */
 };
-
-static void *pending_main(void *arg)
-{
-	struct pending_types *p = arg;
-	if (library_load_parts(p->dirs, p->n_dirs, LIBRARY_PARTS_TYPES, &p->lib, &p->err) < 0)
-		p->lib = NULL;
-	return NULL;
-}
 
 /* The loaded library's callbacks, waiting for the thread the first time;
  * NULL when loading failed (cli_typeinfo_finish reports it). */
 static const struct model_typeinfo *pending_wait(void *ud)
 {
 	struct pending_types *p = ud;
-	if (!p->joined) {
-		pthread_join(p->thread, NULL);
-		p->joined = true;
+	if (p->job) {
+		p->lib = cli_library_job_join(p->job, &p->err);
+		p->job = NULL;
 		if (p->lib)
 			library_typeinfo(p->lib, &p->ready);
 	}
@@ -131,19 +119,14 @@ int cli_typeinfo_start(struct cli_ctx *ctx, struct model_typeinfo *ret)
 {
 	if (ctx->library || ctx->type_library)
 		return cli_typeinfo(ctx, ret);
-	size_t n = 0;
-	const char *const *dirs = library_dirs(ctx, &n);
-	if (!dirs)
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
 		return EX_CONFIG;
-	struct pending_types *p = ts_calloc(1, sizeof(*p));
-	p->dirs = dirs;
-	p->n_dirs = n;
-	/* both threads build JSON objects: the hash seed is chosen first */
-	json_object_seed(0);
-	if (pthread_create(&p->thread, NULL, pending_main, p) != 0) {
-		free(p);
+	struct cli_library_job *job = cli_library_job_start(cfg, LIBRARY_PARTS_TYPES);
+	if (!job)
 		return cli_typeinfo(ctx, ret);
-	}
+	struct pending_types *p = ts_calloc(1, sizeof(*p));
+	p->job = job;
 	*ret = (struct model_typeinfo){.ud = p,
 	                               .type_id = pending_type_id_cb,
 	                               .kind = pending_kind_cb,
