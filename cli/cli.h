@@ -60,6 +60,10 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
  * started. */
 void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg);
 
+/* library_load_parts over the configuration's library_paths. */
+int cli_library_load(const struct config *cfg, enum library_parts parts, struct library **ret,
+                     struct ts_err *err);
+
 /* A library loaded on a thread of its own (library_load_parts with parts):
  * started, or NULL when no thread can be started (load it in place then);
  * joined once, giving the library (owned by the caller) or NULL with *err

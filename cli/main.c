@@ -294,8 +294,8 @@ struct cli_library_job {
 	int rc;
 };
 
-static int load_library(const struct config *cfg, enum library_parts parts,
-                        struct library **ret, struct ts_err *err)
+int cli_library_load(const struct config *cfg, enum library_parts parts, struct library **ret,
+                     struct ts_err *err)
 {
 	size_t n = 0;
 	while (cfg->library_paths[n])
@@ -306,7 +306,7 @@ static int load_library(const struct config *cfg, enum library_parts parts,
 static void *library_job_run(void *arg)
 {
 	struct cli_library_job *job = arg;
-	job->rc = load_library(job->cfg, job->parts, &job->lib, &job->err);
+	job->rc = cli_library_load(job->cfg, job->parts, &job->lib, &job->err);
 	return NULL;
 }
 
@@ -368,7 +368,7 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code)
 		*ret_code = EX_CONFIG;
 		return NULL;
 	}
-	if (load_library(cfg, LIBRARY_PARTS_ALL, &ctx->library, &err) < 0)
+	if (cli_library_load(cfg, LIBRARY_PARTS_ALL, &ctx->library, &err) < 0)
 		goto fail;
 	return ctx->library;
 fail:

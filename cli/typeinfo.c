@@ -8,30 +8,15 @@
 #include "engine/library/library.h"
 #include "engine/model/model.h"
 
-/* The library directories of the configuration (borrowed), or NULL after
- * printing the configuration's error. */
-static const char *const *library_dirs(struct cli_ctx *ctx, size_t *ret_n)
-{
-	struct config *cfg = cli_config(ctx);
-	if (!cfg)
-		return NULL;
-	size_t n = 0;
-	while (cfg->library_paths[n])
-		n++;
-	*ret_n = n;
-	return (const char *const *)cfg->library_paths;
-}
-
 /* Loads the types and mappings into ctx->type_library; 0 or the exit code
  * with the error printed. */
 static int load_types(struct cli_ctx *ctx)
 {
-	size_t n = 0;
-	const char *const *dirs = library_dirs(ctx, &n);
-	if (!dirs)
+	struct config *cfg = cli_config(ctx);
+	if (!cfg)
 		return EX_CONFIG;
 	struct ts_err err = {0};
-	if (library_load_parts(dirs, n, LIBRARY_PARTS_TYPES, &ctx->type_library, &err) < 0) {
+	if (cli_library_load(cfg, LIBRARY_PARTS_TYPES, &ctx->type_library, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return cli_exit_code(err.code, EX_DATAERR);
 	}

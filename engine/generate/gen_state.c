@@ -149,12 +149,6 @@ json_t *gen_state_digest_list(const json_t *list)
 	return out;
 }
 
-void gen_state_digests(const json_t *model, json_t **ret_components, json_t **ret_flows)
-{
-	*ret_components = gen_state_digest_list(json_object_get(model, "components"));
-	*ret_flows = gen_state_digest_list(json_object_get(model, "flows"));
-}
-
 static void mark(json_t *set, const char *id)
 {
 	if (id && *id)

@@ -35,11 +35,9 @@ int gen_state_load(struct store *s, int64_t project_id, struct gen_state_old *ol
                    struct ts_err *err);
 void gen_state_old_free(struct gen_state_old *old);
 
-/* The digests of model's components and flows by id (new objects of 64-hex
- * strings): SHA-256 of each element's content (values tagged, strings with
- * their length, keys in the model's order). */
-void gen_state_digests(const json_t *model, json_t **ret_components, json_t **ret_flows);
-/* The same for one list (components or flows): a new object. */
+/* The digests of a list of the model's components or flows by id (a new
+ * object of 64-hex strings): SHA-256 of each element's content (values
+ * tagged, strings with their length, keys in the model's order). */
 json_t *gen_state_digest_list(const json_t *list);
 
 /* The components to regenerate (a new object used as a set of ids): the ones

@@ -23,7 +23,7 @@ struct gen_input {
 	int64_t project_id;
 	json_t *model; /* owned */
 	int version;
-	json_t *cdigest, *fdigest; /* owned: id -> digest (gen_state_digests) */
+	json_t *cdigest, *fdigest; /* owned: id -> digest (gen_state_digest_list) */
 	struct gen_state_old old;  /* owned */
 	struct expr_index *index;  /* owned: of model */
 	/* owned: gen_state_dirty's set and removed flows when old is present */
