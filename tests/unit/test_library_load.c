@@ -345,6 +345,26 @@ static void test_cli_import_reads_types(void **state)
 	free(out);
 	free(err);
 
+	/* generate loads the whole library on a thread while it reads the
+	 * model: the broken threat file's error alone, for a project that
+	 * exists and for one that does not, and nothing written */
+	char *db0 = ts_asprintf("%s/ts.db", dir);
+	char h0[65], h1[65];
+	tu_file_hash(db0, h0);
+	want = ts_asprintf("%s/a.json: line 1, column 14: unexpected token near '}'\n", threats);
+	const char *slugs[] = {"p", "nope"};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(tu_cli(&out, &err, "-c", conf, "generate", slugs[i], NULL), 65);
+		assert_string_equal(out, "");
+		assert_string_equal(err, want);
+		free(out);
+		free(err);
+	}
+	free(want);
+	tu_file_hash(db0, h1);
+	assert_string_equal(h0, h1);
+	free(db0);
+
 	/* a broken mappings.json: its error alone, for a good and a bad model */
 	free(tu_write_file(lib, "mappings.json", "[1, 2"));
 	char *db = ts_asprintf("%s/ts.db", dir);
