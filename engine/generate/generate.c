@@ -151,10 +151,13 @@ struct gen {
 	json_t *deps;        /* owned: component id -> set of the ids its decisions read */
 	json_t *pre_dirty, *pre_removed; /* owned: gen_state_dirty's, from gen_input_load */
 
-	/* New rows, written many to a statement with the ids given here: the
-	 * foreign keys are checked at commit (defer_foreign_keys), so history
-	 * and outbox rows may name a task still queued. */
+	/* New rows, written many to a statement with the ids given here, each
+	 * after the rows it refers to (flush_cms): the foreign keys are checked
+	 * row by row, and no check finds a parent missing. A parent missing
+	 * would also make SQLite look for the children of every parent row
+	 * inserted until the end of the transaction. */
 	struct rowbatch *b_threats, *b_cms, *b_texts, *b_links; /* owned */
+	struct rowbatch *b_history, *b_outbox; /* owned: rows naming tasks */
 	int64_t next_threat_id, next_cm_id; /* 0: not read yet */
 };
 
@@ -221,6 +224,8 @@ static void gen_release(struct gen *g)
 	rowbatch_free(g->b_cms);
 	rowbatch_free(g->b_texts);
 	rowbatch_free(g->b_links);
+	rowbatch_free(g->b_history);
+	rowbatch_free(g->b_outbox);
 }
 
 /* ------------------------------------------------------------ text helpers */
@@ -1287,7 +1292,7 @@ static int store_text(struct gen *g, const struct gcm *c, const char **ret_hash)
 	x->written = true;
 	rowbatch_text(g->b_texts, x->hash);
 	rowbatch_text(g->b_texts, x->json);
-	return rowbatch_flush_full(g->b_texts, g->s, g->err);
+	return 0; /* written by flush_cms, or by update_cm before its row */
 }
 
 /* The id the next row of table gets: one more than the largest, as SQLite
@@ -1306,15 +1311,16 @@ static int next_id(struct gen *g, const char *sql, int64_t *next)
 	return r == SQLITE_ROW ? 0 : store_fail(g->s, "allocate row ids", g->err);
 }
 
-/* Writes every queued row. */
-static int flush_rows(struct gen *g)
+/* Writes the queued tasks, then the rows naming them: texts first, history
+ * and outbox rows after. Each queue keeps the order rows were queued in. */
+static int flush_cms(struct gen *g)
 {
 	int rc;
-	if ((rc = rowbatch_flush(g->b_threats, g->s, g->err)) < 0 ||
-	    (rc = rowbatch_flush(g->b_texts, g->s, g->err)) < 0 ||
-	    (rc = rowbatch_flush(g->b_cms, g->s, g->err)) < 0)
+	if ((rc = rowbatch_flush(g->b_texts, g->s, g->err)) < 0 ||
+	    (rc = rowbatch_flush(g->b_cms, g->s, g->err)) < 0 ||
+	    (rc = rowbatch_flush(g->b_history, g->s, g->err)) < 0)
 		return rc;
-	return rowbatch_flush(g->b_links, g->s, g->err);
+	return rowbatch_flush(g->b_outbox, g->s, g->err);
 }
 
 static void count(json_t *obj, const char *key)
@@ -1335,10 +1341,10 @@ static int history(struct gen *g, int64_t cm_id, int64_t ticket_id, const char *
 	                               .to = to,
 	                               .source = "generate",
 	                               .reason = reason};
-	int rc = task_status_history(g->s, &c, g->now, g->err);
-	if (rc == 0 && from)
+	task_status_history_queue(g->b_history, &c, g->now);
+	if (from)
 		count(json_object_get(g->changes, "countermeasures"), "status_changed");
-	return rc;
+	return 0;
 }
 
 static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_id,
@@ -1360,10 +1366,9 @@ static int outbox(struct gen *g, const char *op, int64_t cm_id, int64_t ticket_i
 	                         .ticket_id = ticket_id,
 	                         .payload = b->data,
 	                         .payload_len = b->len};
-	int rc = outbox_enqueue(g->s, &e, g->now, g->err);
-	if (rc == 0)
-		count(json_object_get(g->changes, "outbox"), op);
-	return rc;
+	outbox_queue(g->b_outbox, &e, g->now);
+	count(json_object_get(g->changes, "outbox"), op);
+	return 0;
 }
 
 /* Why an item keyed "...@key" is no longer generated. */
@@ -1563,6 +1568,8 @@ static int store_threats(struct gen *g)
 		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
 			goto out;
 	}
+	if ((rc = rowbatch_flush(g->b_threats, g->s, g->err)) < 0)
+		goto out;
 	rc = remove_threats(g, existing);
 out:
 	json_decref(existing);
@@ -1753,7 +1760,7 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	rowbatch_text(b, g->now);
 	rowbatch_text(b, g->now);
 	rowbatch_text(b, text_hash);
-	if ((rc = rowbatch_flush_full(b, g->s, g->err)) < 0)
+	if (rowbatch_rows(b) >= ROWBATCH_ROWS && (rc = flush_cms(g)) < 0)
 		return rc;
 	count(changes, "created");
 	/* A task born todo needs no history row; any other start is a decision
@@ -1808,8 +1815,13 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		store_bind_static(st, 12, g->now);
 		const char *text_hash = NULL;
 		int trc = store_text(g, c, &text_hash);
-		if (trc < 0)
+		/* The row names its text: written first. */
+		if (trc == 0)
+			trc = rowbatch_flush(g->b_texts, g->s, g->err);
+		if (trc < 0) {
+			sqlite3_clear_bindings(st);
 			return trc;
+		}
 		store_bind_static(st, 13, text_hash);
 	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
 		st = store_prepare(g->s, SQL_CM_SCORE);
@@ -2006,9 +2018,11 @@ static int store_cms(struct gen *g)
 	if (rc == 0)
 		rc = remove_cms(g, existing, tracked);
 	if (rc == 0)
+		rc = flush_cms(g);
+	if (rc == 0)
 		rc = store_links(g, cm_ids);
 	if (rc == 0)
-		rc = flush_rows(g);
+		rc = rowbatch_flush(g->b_links, g->s, g->err);
 	json_decref(cm_ids);
 	json_decref(existing);
 	json_decref(tracked);
@@ -2492,15 +2506,12 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 		rc = store_fail(s, "begin generation", err);
 		goto out;
 	}
-	if (sqlite3_exec(store_db(s), "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		rc = store_fail(s, "begin generation", err);
-		goto rollback;
-	}
 	g.b_threats = rowbatch_new(SQL_THREAT_INSERT, "", THREAT_INSERT_COLS, "insert threat");
 	g.b_cms = rowbatch_new(SQL_CM_INSERT, "", CM_INSERT_COLS, "insert countermeasure");
 	g.b_texts = rowbatch_new(SQL_TEXT_INSERT, "", 2, "store countermeasure text");
 	g.b_links = rowbatch_new(SQL_LINK_INSERT, "", 2, "link threats");
+	g.b_history = task_status_history_batch();
+	g.b_outbox = outbox_batch();
 	sqlite3_stmt *st = store_prepare(s, SQL_CLASS);
 	if (!st) {
 		rc = store_fail(s, "record classification", err);

@@ -7,10 +7,11 @@
 
 #include "engine/tracking/ticket.h"
 
-static const char SQL_ENQUEUE[] =
-    "INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"
-    " state, attempts, next_attempt_at, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
+#define ENQUEUE_INSERT                                                                       \
+	"INSERT INTO outbox(project_id, connector, op, countermeasure_id, ticket_id, payload,"   \
+	" state, attempts, next_attempt_at, created_at, updated_at) VALUES "
+#define ENQUEUE_COLS 11
+static const char SQL_ENQUEUE[] = ENQUEUE_INSERT "(?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, 0, ?7, ?7)";
 static const char SQL_RECOVER[] =
     "UPDATE outbox SET state = 'pending',"
     " payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
@@ -100,6 +101,37 @@ int outbox_enqueue(struct store *s, const struct outbox_entry *e, const char *no
 	 * frees or reuses them. */
 	sqlite3_clear_bindings(st);
 	return rc;
+}
+
+struct rowbatch *outbox_batch(void)
+{
+	return rowbatch_new(ENQUEUE_INSERT, "", ENQUEUE_COLS, "queue ticket operation");
+}
+
+static void queue_id(struct rowbatch *b, int64_t v)
+{
+	if (v > 0)
+		rowbatch_int(b, v);
+	else
+		rowbatch_null(b);
+}
+
+void outbox_queue(struct rowbatch *b, const struct outbox_entry *e, const char *now)
+{
+	rowbatch_int(b, e->project_id);
+	rowbatch_text(b, e->connector);
+	rowbatch_text(b, e->op);
+	queue_id(b, e->countermeasure_id);
+	queue_id(b, e->ticket_id);
+	if (e->payload)
+		rowbatch_textn(b, e->payload, e->payload_len ? e->payload_len : strlen(e->payload));
+	else
+		rowbatch_text(b, "{}");
+	rowbatch_text(b, "pending");
+	rowbatch_int(b, 0);
+	rowbatch_int(b, 0);
+	rowbatch_text(b, now);
+	rowbatch_text(b, now);
 }
 
 void outbox_op_clear(struct outbox_op *op)

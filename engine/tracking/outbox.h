@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/store/rowbatch.h"
 #include "engine/store/store.h"
 #include "engine/util.h"
 
@@ -53,6 +54,12 @@ struct outbox_entry {
  * call. */
 int outbox_enqueue(struct store *s, const struct outbox_entry *e, const char *now,
                    struct ts_err *err);
+
+/* The same rows queued (values copied) in a batch of outbox_batch for a
+ * writer of many, which writes them with rowbatch_flush once their tasks are
+ * written. */
+struct rowbatch *outbox_batch(void);
+void outbox_queue(struct rowbatch *b, const struct outbox_entry *e, const char *now);
 
 /* Frees n rows and the array. NULL is a no-op. A caller may instead move
  * rows out (struct copy), free each with outbox_op_clear, and free(ops). */

@@ -12,9 +12,11 @@
 static const char SQL_TASK_REF[] = "SELECT project_id, uid FROM countermeasures WHERE id = ?1";
 static const char SQL_SET_STATUS[] =
     "UPDATE countermeasures SET status = ?2, satisfied_by = NULL, updated_at = ?3 WHERE id = ?1";
-static const char SQL_HISTORY[] =
-    "INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source,"
-    " actor, remote_time, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+#define HISTORY_INSERT                                                                        \
+	"INSERT INTO status_history(countermeasure_id, ticket_id, from_status, to_status, source," \
+	" actor, remote_time, reason, recorded_at) VALUES "
+#define HISTORY_COLS 9
+static const char SQL_HISTORY[] = HISTORY_INSERT "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 bool task_status_open(const char *status)
 {
@@ -93,6 +95,28 @@ int task_status_history(struct store *s, const struct task_status_change *c, con
 	int rc = store_step_done(s, st, "record status history", err);
 	sqlite3_clear_bindings(st);
 	return rc;
+}
+
+struct rowbatch *task_status_history_batch(void)
+{
+	return rowbatch_new(HISTORY_INSERT, "", HISTORY_COLS, "record status history");
+}
+
+void task_status_history_queue(struct rowbatch *b, const struct task_status_change *c,
+                               const char *now)
+{
+	rowbatch_int(b, c->countermeasure_id);
+	if (c->ticket_id > 0)
+		rowbatch_int(b, c->ticket_id);
+	else
+		rowbatch_null(b);
+	rowbatch_text(b, c->from);
+	rowbatch_text(b, c->to);
+	rowbatch_text(b, c->source);
+	rowbatch_text(b, c->actor ? c->actor : "");
+	rowbatch_text(b, c->remote_time);
+	rowbatch_text(b, c->reason);
+	rowbatch_text(b, now);
 }
 
 /* Why the tracker's state gives a risk acceptance or not applicable: new. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/store/rowbatch.h"
 #include "engine/store/store.h"
 #include "engine/tracking/fieldmap.h"
 #include "engine/tracking/outbox.h"
@@ -60,6 +61,13 @@ struct task_status_change {
  * without copying: c's strings need only live for the call. */
 int task_status_history(struct store *s, const struct task_status_change *c, const char *now,
                         struct ts_err *err);
+
+/* The same rows queued (values copied) in a batch of task_status_history_batch
+ * for a writer of many, which writes them with rowbatch_flush once their
+ * tasks are written. */
+struct rowbatch *task_status_history_batch(void);
+void task_status_history_queue(struct rowbatch *b, const struct task_status_change *c,
+                               const char *now);
 
 /* Sets task c->countermeasure_id to c->to (satisfied_by cleared) and records
  * the status_history row. When c->tracker is set (the tracker's state caused
