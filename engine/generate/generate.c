@@ -140,6 +140,10 @@ struct gen {
 	json_t *summary;         /* owned until returned */
 	json_t *changes;         /* borrowed from summary */
 	struct ts_err *err;
+	/* Where the writing reports its errors: err, or the threat writer's own
+	 * while it runs beside the evaluation (threats_run). */
+	struct ts_err *werr;
+	struct threat_writer *writer; /* set while the threat writer runs */
 
 	/* Regeneration of what a change affects (gen_state.h). */
 	struct expr_memo *memo;   /* owned: the model-wide quantifiers of this model */
@@ -399,11 +403,84 @@ static const json_t *override_of(struct gen *g, const char *target_kind, const c
 
 /* ------------------------------------------------------------ threats */
 
+/* ------------------------------------------------------------ relays */
+
+/* One thread completes the items of a list in order and publishes how many
+ * are complete; another takes them in that order, waking for a batch at a
+ * time. */
+struct relay {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	size_t ready; /* items complete */
+	size_t want;  /* the consumer sleeps until this many are (0: it does not) */
+	bool done;    /* no item will follow */
+};
+
+static void relay_init(struct relay *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->more, NULL);
+}
+
+static void relay_destroy(struct relay *r)
+{
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->more);
+}
+
+static void relay_publish(struct relay *r, size_t ready, bool done)
+{
+	pthread_mutex_lock(&r->lock);
+	r->ready = ready;
+	r->done = r->done || done;
+	if (r->want && (r->ready >= r->want || r->done)) {
+		r->want = 0;
+		pthread_cond_signal(&r->more);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Waits until item i is complete, for up to batch items, or until no more
+ * will come; returns how many are complete. */
+static size_t relay_wait(struct relay *r, size_t i, size_t batch)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->ready <= i && !r->done) {
+		r->want = i + batch;
+		pthread_cond_wait(&r->more, &r->lock);
+	}
+	size_t n = r->ready;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+/* The threats are written on a thread of their own while they are
+ * generated (threats_run): it takes each threat once the next one is begun,
+ * in order, under grow, which the evaluation takes only to move the array. */
+struct threat_writer {
+	struct gen *g;
+	json_t *existing; /* owned: load_existing_threats' */
+	struct relay relay;
+	pthread_mutex_t grow;
+	pthread_t thread;
+	size_t stored; /* threats handled */
+	int rc;
+	struct ts_err err;
+};
+
 static struct gthreat *add_threat(struct gen *g)
 {
+	struct threat_writer *w = g->writer;
+	if (w) /* every threat before this one is complete */
+		relay_publish(&w->relay, g->n_threats, false);
 	if (g->n_threats == g->cap_threats) {
+		if (w)
+			pthread_mutex_lock(&w->grow);
 		g->cap_threats = g->cap_threats ? g->cap_threats * 2 : 64;
 		g->threats = ts_realloc(g->threats, g->cap_threats * sizeof(*g->threats));
+		if (w)
+			pthread_mutex_unlock(&w->grow);
 	}
 	struct gthreat *t = &g->threats[g->n_threats++];
 	memset(t, 0, sizeof(*t));
@@ -1270,7 +1347,7 @@ static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 {
 	int rc = 0;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = store_fail(g->s, what, g->err);
+		rc = store_fail(g->s, what, g->werr);
 	sqlite3_clear_bindings(st);
 	return rc;
 }
@@ -1303,12 +1380,12 @@ static int next_id(struct gen *g, const char *sql, int64_t *next)
 		return 0;
 	sqlite3_stmt *st = store_prepare(g->s, sql);
 	if (!st)
-		return store_fail(g->s, "allocate row ids", g->err);
+		return store_fail(g->s, "allocate row ids", g->werr);
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		*next = sqlite3_column_int64(st, 0) + 1;
 	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 0 : store_fail(g->s, "allocate row ids", g->err);
+	return r == SQLITE_ROW ? 0 : store_fail(g->s, "allocate row ids", g->werr);
 }
 
 /* Writes the queued tasks, then the rows naming them: texts first, history
@@ -1316,11 +1393,11 @@ static int next_id(struct gen *g, const char *sql, int64_t *next)
 static int flush_cms(struct gen *g)
 {
 	int rc;
-	if ((rc = rowbatch_flush(g->b_texts, g->s, g->err)) < 0 ||
-	    (rc = rowbatch_flush(g->b_cms, g->s, g->err)) < 0 ||
-	    (rc = rowbatch_flush(g->b_history, g->s, g->err)) < 0)
+	if ((rc = rowbatch_flush(g->b_texts, g->s, g->werr)) < 0 ||
+	    (rc = rowbatch_flush(g->b_cms, g->s, g->werr)) < 0 ||
+	    (rc = rowbatch_flush(g->b_history, g->s, g->werr)) < 0)
 		return rc;
-	return rowbatch_flush(g->b_outbox, g->s, g->err);
+	return rowbatch_flush(g->b_outbox, g->s, g->werr);
 }
 
 static void count(json_t *obj, const char *key)
@@ -1405,7 +1482,7 @@ static int read_threats(struct gen *g, sqlite3_stmt *st, json_t *existing)
 		              sqlite3_column_double(st, 4), sqlite3_column_int(st, 5)));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load threats", g->err);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load threats", g->werr);
 }
 
 /* Runs sql (?1 the project, ?2 key when not NULL) and reads its rows with
@@ -1415,7 +1492,7 @@ static int load_rows(struct gen *g, const char *sql, const char *key,
 {
 	sqlite3_stmt *st = store_prepare(g->s, sql);
 	if (!st)
-		return store_fail(g->s, "load generated items", g->err);
+		return store_fail(g->s, "load generated items", g->werr);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	if (key)
 		store_bind_static(st, 2, key);
@@ -1475,14 +1552,14 @@ static int insert_threat(struct gen *g, struct gthreat *t)
 	rowbatch_int(b, g->version);
 	rowbatch_text(b, g->now);
 	rowbatch_text(b, g->now);
-	return rowbatch_flush_full(b, g->s, g->err);
+	return rowbatch_flush_full(b, g->s, g->werr);
 }
 
 static int update_threat(struct gen *g, const struct gthreat *t)
 {
 	sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_UPDATE);
 	if (!st)
-		return store_fail(g->s, "update threat", g->err);
+		return store_fail(g->s, "update threat", g->werr);
 	sqlite3_bind_int64(st, 1, t->row_id);
 	store_bind_static(st, 2, t->title);
 	store_bind_static(st, 3, t->stride);
@@ -1543,7 +1620,7 @@ static int remove_threats(struct gen *g, json_t *existing)
 		sqlite3_stmt *st = store_prepare(g->s, SQL_THREAT_REMOVE);
 		if (!st) {
 			free(reason);
-			return store_fail(g->s, "remove threat", g->err);
+			return store_fail(g->s, "remove threat", g->werr);
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(old, 0)));
 		store_bind_static(st, 2, reason);
@@ -1557,22 +1634,82 @@ static int remove_threats(struct gen *g, json_t *existing)
 	return 0;
 }
 
-static int store_threats(struct gen *g)
+/* Stores threats [w->stored, n). */
+static int store_some(struct threat_writer *w, size_t n)
 {
-	json_t *existing = NULL;
-	int rc = load_existing_threats(g, &existing);
+	struct gen *g = w->g;
+	int rc = 0;
+	for (; rc == 0 && w->stored < n; w->stored++) {
+		struct gthreat *t = &g->threats[w->stored];
+		rc = store_threat(g, t, json_object_get(w->existing, t->uid), w->existing);
+	}
+	return rc;
+}
+
+static void *write_threats(void *arg)
+{
+	struct threat_writer *w = arg;
+	for (;;) {
+		size_t n = relay_wait(&w->relay, w->stored, ROWBATCH_ROWS);
+		if (n <= w->stored)
+			break;
+		pthread_mutex_lock(&w->grow);
+		w->rc = store_some(w, n);
+		pthread_mutex_unlock(&w->grow);
+		if (w->rc < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int evaluate(struct gen *g)
+{
+	int rc;
+	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
+	    (rc = manual_items(g)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Generates the threats and stores them: a thread writes them while the
+ * evaluation goes on, with errors of its own (g->werr) so that neither
+ * overwrites the other's. */
+static int threats_run(struct gen *g)
+{
+	struct threat_writer w = {.g = g};
+	int rc = load_existing_threats(g, &w.existing);
 	if (rc < 0)
 		goto out;
-	for (size_t i = 0; i < g->n_threats; i++) {
-		struct gthreat *t = &g->threats[i];
-		if ((rc = store_threat(g, t, json_object_get(existing, t->uid), existing)) < 0)
-			goto out;
+	relay_init(&w.relay);
+	pthread_mutex_init(&w.grow, NULL);
+	g->writer = &w;
+	g->werr = &w.err;
+	bool started = pthread_create(&w.thread, NULL, write_threats, &w) == 0;
+	if (!started) {
+		g->writer = NULL;
+		g->werr = g->err;
 	}
-	if ((rc = rowbatch_flush(g->b_threats, g->s, g->err)) < 0)
-		goto out;
-	rc = remove_threats(g, existing);
+	rc = evaluate(g);
+	if (started) {
+		relay_publish(&w.relay, g->n_threats, true);
+		pthread_join(w.thread, NULL);
+		g->writer = NULL;
+		g->werr = g->err;
+		if (rc == 0 && w.rc < 0) {
+			*g->err = w.err;
+			rc = w.rc;
+		}
+	}
+	relay_destroy(&w.relay);
+	pthread_mutex_destroy(&w.grow);
+	if (rc == 0)
+		rc = store_some(&w, g->n_threats);
+	if (rc == 0)
+		rc = rowbatch_flush(g->b_threats, g->s, g->err);
+	if (rc == 0)
+		rc = remove_threats(g, w.existing);
 out:
-	json_decref(existing);
+	json_decref(w.existing);
 	return rc;
 }
 
@@ -1681,7 +1818,7 @@ static int read_cms(struct gen *g, sqlite3_stmt *st, json_t *existing)
 		              (const char *)sqlite3_column_text(st, 9)));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load countermeasures", g->err);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "load countermeasures", g->werr);
 }
 
 /* The stored tasks this run regenerates (as load_existing_threats) into
@@ -1706,7 +1843,7 @@ static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 		return rc;
 	sqlite3_stmt *st = store_prepare(g->s, SQL_TRACKED);
 	if (!st)
-		return store_fail(g->s, "load outbox", g->err);
+		return store_fail(g->s, "load outbox", g->werr);
 	sqlite3_bind_int64(st, 1, g->project_id);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1716,7 +1853,7 @@ static int load_existing_cms(struct gen *g, json_t *existing, json_t *tracked)
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
-		return store_fail(g->s, "load outbox", g->err);
+		return store_fail(g->s, "load outbox", g->werr);
 	return 0;
 }
 
@@ -1799,7 +1936,7 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 	if (changed) {
 		st = store_prepare(g->s, SQL_CM_UPDATE);
 		if (!st)
-			return store_fail(g->s, "update countermeasure", g->err);
+			return store_fail(g->s, "update countermeasure", g->werr);
 		sqlite3_bind_int64(st, 1, c->row_id);
 		store_bind_static(st, 2, c->title);
 		sqlite3_bind_int(st, 3, c->priority);
@@ -1817,7 +1954,7 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		int trc = store_text(g, c, &text_hash);
 		/* The row names its text: written first. */
 		if (trc == 0)
-			trc = rowbatch_flush(g->b_texts, g->s, g->err);
+			trc = rowbatch_flush(g->b_texts, g->s, g->werr);
 		if (trc < 0) {
 			sqlite3_clear_bindings(st);
 			return trc;
@@ -1826,7 +1963,7 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 	} else if (json_real_value(json_array_get(old, 7)) != c->score) {
 		st = store_prepare(g->s, SQL_CM_SCORE);
 		if (!st)
-			return store_fail(g->s, "update countermeasure", g->err);
+			return store_fail(g->s, "update countermeasure", g->werr);
 		sqlite3_bind_int64(st, 1, c->row_id);
 		sqlite3_bind_double(st, 2, c->score);
 	} else {
@@ -1870,7 +2007,7 @@ static int remove_cms(struct gen *g, json_t *existing, json_t *tracked)
 		sqlite3_stmt *st = store_prepare(g->s, SQL_CM_REMOVE);
 		if (!st) {
 			free(reason);
-			return store_fail(g->s, "remove countermeasure", g->err);
+			return store_fail(g->s, "remove countermeasure", g->werr);
 		}
 		sqlite3_bind_int64(st, 1, id);
 		store_bind_static(st, 2, reason);
@@ -1903,7 +2040,7 @@ static int read_links(struct gen *g, sqlite3_stmt *st, json_t *stale)
 		                              (json_int_t)sqlite3_column_int64(st, 1)));
 	}
 	sqlite3_reset(st);
-	return r == SQLITE_DONE ? 0 : store_fail(g->s, "link threats", g->err);
+	return r == SQLITE_DONE ? 0 : store_fail(g->s, "link threats", g->werr);
 }
 
 /* Links between threats and countermeasures: inserts the new pairs and
@@ -1919,7 +2056,7 @@ static int store_links(struct gen *g, const json_t *cm_ids)
 	if (!cm_ids) {
 		st = store_prepare(g->s, SQL_LINKS_EXISTING);
 		if (!st) {
-			rc = store_fail(g->s, "link threats", g->err);
+			rc = store_fail(g->s, "link threats", g->werr);
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, g->project_id);
@@ -1931,7 +2068,7 @@ static int store_links(struct gen *g, const json_t *cm_ids)
 	json_array_foreach (cm_ids, n, id) {
 		st = store_prepare(g->s, SQL_LINKS_OF_CM);
 		if (!st) {
-			rc = store_fail(g->s, "link threats", g->err);
+			rc = store_fail(g->s, "link threats", g->werr);
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(id));
@@ -1951,7 +2088,7 @@ static int store_links(struct gen *g, const json_t *cm_ids)
 			}
 			rowbatch_int(g->b_links, tid);
 			rowbatch_int(g->b_links, g->cms[i].row_id);
-			rc = rowbatch_flush_full(g->b_links, g->s, g->err);
+			rc = rowbatch_flush_full(g->b_links, g->s, g->werr);
 		}
 	}
 	const char *k;
@@ -1961,7 +2098,7 @@ static int store_links(struct gen *g, const json_t *cm_ids)
 			break;
 		st = store_prepare(g->s, SQL_LINK_DELETE);
 		if (!st) {
-			rc = store_fail(g->s, "unlink threats", g->err);
+			rc = store_fail(g->s, "unlink threats", g->werr);
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, json_integer_value(json_array_get(pair, 0)));
@@ -1973,8 +2110,20 @@ out:
 	return rc;
 }
 
-static int store_cms(struct gen *g)
+/* Finishing the tasks (cm_finish) on a thread of its own, in order, while
+ * store_cms writes those finished: it reads the model, the library and the
+ * threats and writes only the tasks, their texts and g->scratch; store_cms
+ * reads a task once it is finished and a text once its task is. */
+struct finish_job {
+	struct gen *g;
+	struct relay relay;
+	pthread_t thread;
+	bool started;
+};
+
+static int store_cms(struct gen *g, struct finish_job *fin)
 {
+	size_t finished = 0;
 	json_t *existing =
 	    json_object(); /* uid -> [id, state, status, hash, in_scope, due, ticket] */
 	json_t *tracked = json_object(); /* countermeasure id -> true: a create is queued */
@@ -1986,6 +2135,8 @@ static int store_cms(struct gen *g)
 	json_object_foreach (cm_ids ? existing : NULL, uid, row)
 		json_array_append(cm_ids, json_array_get(row, 0));
 	for (size_t i = 0; rc == 0 && i < g->n_cms; i++) {
+		if (i >= finished)
+			finished = relay_wait(&fin->relay, i, ROWBATCH_ROWS);
 		struct gcm *c = &g->cms[i];
 		json_t *old = json_object_get(existing, c->uid);
 		const char *ostatus = old ? json_string_value(json_array_get(old, 2)) : NULL;
@@ -2022,7 +2173,7 @@ static int store_cms(struct gen *g)
 	if (rc == 0)
 		rc = store_links(g, cm_ids);
 	if (rc == 0)
-		rc = rowbatch_flush(g->b_links, g->s, g->err);
+		rc = rowbatch_flush(g->b_links, g->s, g->werr);
 	json_decref(cm_ids);
 	json_decref(existing);
 	json_decref(tracked);
@@ -2062,30 +2213,25 @@ static void summarise(struct gen *g, bool dry_run)
 	g->changes = changes;
 }
 
-/* Finishing the tasks (cm_finish) on a thread of its own while the threats
- * are written: it reads the model, the library and the threats' texts and
- * writes only the tasks, their texts and g->scratch, none of which
- * store_threats touches. */
-struct finish_job {
-	struct gen *g;
-	pthread_t thread;
-	bool started;
-};
-
 static void *finish_all(void *arg)
 {
-	struct gen *g = arg;
-	for (size_t k = 0; k < g->n_cms; k++)
+	struct finish_job *j = arg;
+	struct gen *g = j->g;
+	for (size_t k = 0; k < g->n_cms; k++) {
 		cm_finish(g, &g->cms[k]);
+		relay_publish(&j->relay, k + 1, k + 1 == g->n_cms);
+	}
+	relay_publish(&j->relay, g->n_cms, true);
 	return NULL;
 }
 
 static void finish_start(struct finish_job *j, struct gen *g)
 {
 	j->g = g;
-	j->started = pthread_create(&j->thread, NULL, finish_all, g) == 0;
+	relay_init(&j->relay);
+	j->started = pthread_create(&j->thread, NULL, finish_all, j) == 0;
 	if (!j->started)
-		finish_all(g);
+		finish_all(j);
 }
 
 static void finish_wait(struct finish_job *j)
@@ -2093,6 +2239,7 @@ static void finish_wait(struct finish_job *j)
 	if (j->started)
 		pthread_join(j->thread, NULL);
 	j->started = false;
+	relay_destroy(&j->relay);
 }
 
 /* ------------------------------------------------------------ entry */
@@ -2470,18 +2617,13 @@ static int prepare(struct gen *g, bool full)
 	/* Overrides set on a merged entry's former id hold for the survivor. */
 	gen_alias_override_keys(g->lib, g->active);
 	gen_alias_override_keys(g->lib, g->expired);
-	if ((rc = choose_scope(g, full)) < 0)
-		return rc;
-	if ((rc = library_threats(g)) < 0 || (rc = system_threats(g)) < 0 ||
-	    (rc = manual_items(g)) < 0)
-		return rc;
-	return 0;
+	return choose_scope(g, full);
 }
 
 int gen_run(struct store *s, const struct library *lib, const struct config *cfg, const char *slug,
             const struct gen_opts *opts, json_t **ret_summary, struct ts_err *err)
 {
-	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err};
+	struct gen g = {.s = s, .lib = lib, .cfg = cfg, .slug = slug, .err = err, .werr = err};
 	bool dry_run = opts && opts->dry_run;
 	if (opts && opts->now)
 		strncpy(g.now, opts->now, sizeof(g.now) - 1);
@@ -2532,11 +2674,13 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 	 * run. */
 	if (!g.dirty && (rc = gen_apply_aliases(s, lib, g.project_id, g.merged, err)) < 0)
 		goto rollback;
+	if ((rc = threats_run(&g)) < 0)
+		goto rollback;
 	struct finish_job fin;
 	finish_start(&fin, &g);
-	rc = store_threats(&g);
+	rc = store_cms(&g, &fin);
 	finish_wait(&fin);
-	if (rc < 0 || (rc = store_cms(&g)) < 0 || (rc = totals(&g)) < 0)
+	if (rc < 0 || (rc = totals(&g)) < 0)
 		goto rollback;
 	if (!dry_run &&
 	    (rc = gen_state_store(s, g.project_id, g.context, g.version, g.model, g.cdigest,
