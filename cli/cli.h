@@ -18,7 +18,6 @@ struct cli_ctx {
 	struct store *store;     /* opened lazily by cli_store(); owned here */
 	struct library *library; /* loaded lazily by cli_library(); owned here */
 	struct cli_library_job *library_job; /* cli_library_start's load, owned here */
-	struct cli_release *release;         /* cli_release_later's thread, owned here */
 	/* the types and mappings only (LIBRARY_PARTS_TYPES), loaded by
 	 * cli_typeinfo() when library is not loaded; owned here */
 	struct library *type_library;
@@ -54,11 +53,12 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code);
  * receives the exit code then. Borrowed: freed when the command ends. */
 struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
 
-/* Runs release(arg) on a thread of its own, to free what a command no longer
- * needs while the command goes on and the store is closed (its last
- * checkpoint); joined before the process ends. Runs it at once when called twice or when no thread can be
- * started. */
-void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg);
+/* Keeps arg, a large tree a command no longer needs (a model, a library, a
+ * generation's working set), until the process ends, which returns its
+ * memory at once instead of freeing it node by node: a static table holds
+ * it, so it stays reachable and leak checkers do not count it. release(arg)
+ * frees it at once when the table is full. */
+void cli_keep_until_exit(void (*release)(void *), void *arg);
 
 /* library_load_parts over the configuration's library_paths. */
 int cli_library_load(const struct config *cfg, enum library_parts parts, struct library **ret,

@@ -167,9 +167,8 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* What the command no longer needs once generation is done: freed on
- * another thread while the snapshot is taken and the store closed
- * (cli_release_later). */
+/* What the command no longer needs once generation is done: kept until the
+ * process ends (cli_keep_until_exit). */
 struct leftovers {
 	struct gen_input in;
 	struct library *lib; /* owned */
@@ -196,7 +195,7 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	if (code)
 		return code;
 	char clock[32];
-	struct gen_opts opts = {.dry_run = a.dry_run, .full = a.full};
+	struct gen_opts opts = {.dry_run = a.dry_run, .full = a.full, .keep = cli_keep_until_exit};
 	if (!cli_clock(clock, &opts.now))
 		return EX_USAGE;
 	struct config *cfg = cli_config(ctx);
@@ -235,7 +234,7 @@ int cmd_generate(struct cli_ctx *ctx, int argc, char **argv)
 	left->in = in;
 	left->lib = ctx->library;
 	ctx->library = NULL;
-	cli_release_later(ctx, free_leftovers, left);
+	cli_keep_until_exit(free_leftovers, left);
 	if (!a.dry_run) {
 		t1 = ms_since(&t0);
 		cli_snapshot(s, a.slug, opts.now);

@@ -257,30 +257,20 @@ struct store *cli_store(struct cli_ctx *ctx, bool read_only, int *ret_code)
 	return ctx->store;
 }
 
-struct cli_release {
-	pthread_t thread;
+/* What commands leave to the end of the process (cli_keep_until_exit). */
+static struct kept {
 	void (*release)(void *);
 	void *arg;
-};
+} kept[8];
+static size_t n_kept;
 
-static void *release_run(void *arg)
+void cli_keep_until_exit(void (*release)(void *), void *arg)
 {
-	struct cli_release *r = arg;
-	r->release(r->arg);
-	return NULL;
-}
-
-void cli_release_later(struct cli_ctx *ctx, void (*release)(void *), void *arg)
-{
-	struct cli_release *r = ctx->release ? NULL : ts_calloc(1, sizeof(*r));
-	if (r) {
-		r->release = release;
-		r->arg = arg;
-		if (pthread_create(&r->thread, NULL, release_run, r) == 0) {
-			ctx->release = r;
-			return;
-		}
-		free(r);
+	if (n_kept < sizeof(kept) / sizeof(kept[0])) {
+		kept[n_kept].release = release;
+		kept[n_kept].arg = arg;
+		n_kept++;
+		return;
 	}
 	release(arg);
 }
@@ -557,10 +547,6 @@ int main(int argc, char **argv)
 		library_job_wait(&ctx, &err);
 	}
 	store_close(ctx.store);
-	if (ctx.release) {
-		pthread_join(ctx.release->thread, NULL);
-		free(ctx.release);
-	}
 	library_free(ctx.library);
 	library_free(ctx.type_library);
 	config_free(ctx.cfg);

@@ -232,6 +232,12 @@ static void gen_release(struct gen *g)
 	rowbatch_free(g->b_outbox);
 }
 
+static void gen_free(void *arg)
+{
+	gen_release(arg);
+	free(arg);
+}
+
 /* ------------------------------------------------------------ text helpers */
 
 static void buf_reset(struct ts_buf *b)
@@ -2705,6 +2711,12 @@ int gen_run(struct store *s, const struct library *lib, const struct config *cfg
 rollback:
 	store_rollback(s);
 out:
-	gen_release(&g);
+	if (opts && opts->keep) {
+		struct gen *kept = ts_malloc(sizeof(*kept));
+		*kept = g;
+		opts->keep(gen_free, kept);
+	} else {
+		gen_release(&g);
+	}
 	return rc;
 }

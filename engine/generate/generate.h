@@ -49,6 +49,10 @@ struct gen_opts {
 	 * gen_run but for the model, which stays the caller's to free (after
 	 * gen_run returns; it is freed with the input); NULL: gen_run loads it. */
 	struct gen_input *input;
+	/* Given, gen_run hands its working set to keep with the function that
+	 * frees it instead of freeing it (a process about to end keeps it);
+	 * NULL: gen_run frees it. */
+	void (*keep)(void (*release)(void *), void *arg);
 };
 
 /* Generates (or regenerates) the threats and countermeasures of project slug
