@@ -3,7 +3,8 @@
 # Benchmark of `model import` + `generate` on synthetic models of 100, 1,000 and
 # 10,000 components (five flows each), with `jq` reading the same model and the
 # sqlite3 shell copying the generated rows as the baselines of the same run.
-# Reports wall time and peak RSS. See bench/README.md.
+# Reports wall time (the median of GEN_RUNS runs, default 3) and peak RSS.
+# See bench/README.md.
 #
 # Usage: bench/bench_generate.sh [THREATSYNC_BINARY] [SIZES...]
 #   THREATSYNC_BINARY defaults to $TS_THREATSYNC, else build/threatsync.
@@ -103,27 +104,42 @@ for n in $sizes; do
 	db="$work/bench-$n.db"
 	python3 "$here/gen_model.py" "$n" "$model"
 	"$bin" -c "$work/bench.conf" --db "$db" project add bench >/dev/null
+	cp "$db" "$work/empty-$n.db"
 	set -- $(measure jq '.components | length' "$model")
 	jq_s=$1
-	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" model import bench "$model")
-	imp_s=$1 imp_rss=$2
-	cp "$db" "$work/pre-$n.db"
-	set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" generate bench)
-	gen_s=$1 gen_rss=$2
-	sed "s|GENERATED|$db|" "$work/copy.sql" >"$work/copy-$n.sql"
-	set -- $(measure sqlite3 "$work/pre-$n.db" ".read $work/copy-$n.sql")
-	copy_s=$1
+	# GEN_RUNS (default 3) runs from the same empty project: import, then
+	# generate, then the sqlite3 copy of what that generate wrote into the
+	# database as it was before generate. One line per run: import_s
+	# generate_s copy_s import_rss generate_rss.
+	: >"$work/runs-$n.txt"
+	for r in $(seq 1 "${GEN_RUNS:-3}"); do
+		rm -f "$db" "$db-wal" "$db-shm"
+		cp "$work/empty-$n.db" "$db"
+		set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" model import bench "$model")
+		imp_s=$1 imp_rss=$2
+		rm -f "$work/pre-$n.db" "$work/pre-$n.db-wal" "$work/pre-$n.db-shm"
+		cp "$db" "$work/pre-$n.db"
+		set -- $(measure "$bin" -c "$work/bench.conf" --db "$db" generate bench)
+		gen_s=$1 gen_rss=$2
+		sed "s|GENERATED|$db|" "$work/copy.sql" >"$work/copy-$n.sql"
+		set -- $(measure sqlite3 "$work/pre-$n.db" ".read $work/copy-$n.sql")
+		echo "$imp_s $gen_s $1 $imp_rss $gen_rss" >>"$work/runs-$n.txt"
+	done
 	threats=$("$bin" -c "$work/bench.conf" --db "$db" threats bench --json --all | jq '.threats | length')
-	python3 - "$n" "$jq_s" "$imp_s" "$gen_s" "$imp_rss" "$gen_rss" "$threats" "$copy_s" <<'PY'
-import sys
-n, jq, imp, gen, r1, r2, threats, copy = sys.argv[1:]
-jq, imp, gen, copy = float(jq), float(imp), float(gen), float(copy)
+	# Each column's median over the runs.
+	python3 - "$n" "$jq_s" "$threats" "$work/runs-$n.txt" <<'PY'
+import statistics, sys
+n, jq, threats, runs = sys.argv[1:]
+rows = [list(map(float, l.split())) for l in open(runs) if l.strip()]
+imp, gen, copy = (statistics.median(r[k] for r in rows) for k in range(3))
+rss = max(max(r[3], r[4]) for r in rows)
+jq = float(jq)
 total = imp + gen
 print("%-10s %8d %10.3f %10.3f %10.3f %8.3f %10.1f %10.3f %10.1f %10.1f %8s" % (
     n, 5 * int(n), jq, imp, gen, total, total / jq if jq > 0 else 0, copy,
-    gen / copy if copy > 0 else 0, max(int(r1), int(r2)) / 1024.0, threats))
+    gen / copy if copy > 0 else 0, rss / 1024.0, threats))
 PY
-	rm -f "$work/pre-$n.db" "$work/pre-$n.db-wal" "$work/pre-$n.db-shm"
+	rm -f "$work/pre-$n.db" "$work/pre-$n.db-wal" "$work/pre-$n.db-shm" "$work/empty-$n.db"
 	# Regeneration after one component changed (renamed, and whether it
 	# authenticates users toggled), against a full regeneration (--full) of
 	# the same model in the same run.

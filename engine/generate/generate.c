@@ -84,6 +84,8 @@ struct gcm {
 	size_t n_threats, cap_threats;
 	struct gtext *text; /* borrowed from g->texts */
 	char hash[65];
+	char *body; /* owned: the body column (cm_body), made by cm_finish */
+	size_t body_len;
 	int64_t row_id;
 };
 
@@ -188,6 +190,7 @@ static void gen_release(struct gen *g)
 		free(g->cms[i].uid);
 		free(g->cms[i].satisfied_by);
 		free(g->cms[i].threats);
+		free(g->cms[i].body);
 	}
 	free(g->cms);
 	free(g->cm_index.slots);
@@ -1208,44 +1211,9 @@ static struct gtext *text_of(struct gen *g, const struct gcm *c)
 	return x;
 }
 
-static void cm_finish(struct gen *g, struct gcm *c)
-{
-	const struct config_policy *p = g->policy;
-	/* A library countermeasure is never more urgent than the most serious
-	 * threat it answers (gen_priority_floor); a manual one keeps its own. */
-	if (c->lc && c->priority_floor > c->priority)
-		c->priority = c->priority_floor;
-	c->in_scope = c->any_threat_in_scope &&
-	              (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
-	/* Threats in a stable order, whatever order they were linked in. */
-	sort_threats(g, c->threats, c->n_threats);
-	/* The digest covers everything the task's text is made of (cm_body). */
-	c->text = text_of(g, c);
-	struct ts_buf *b = &g->scratch;
-	buf_reset(b);
-	hash_field(b, c->text->hash);
-	hash_field(b, c->title);
-	buf_int(b, c->priority);
-	ts_buf_append(b, ";", 1);
-	for (size_t i = 0; i < c->n_threats; i++) {
-		const struct gthreat *t = &g->threats[c->threats[i]];
-		hash_field(b, t->uid);
-		hash_field(b, t->title);
-		ts_buf_puts(b, t->sh->cwe_digest);
-		hash_field(b, t->severity);
-	}
-	json_t *comp = component(g, c->component_key);
-	const char *name = comp ? jstr(comp, "name") : NULL;
-	const char *type = comp ? jstr(comp, "type") : NULL;
-	hash_field(b, c->component_key);
-	hash_field(b, name ? name : "");
-	hash_field(b, type ? type : "");
-	ts_sha256_hex(b->data, b->len, c->hash);
-}
-
-/* The instance part of a task's text (the body column) into b, built only
- * when it is written; the library part is stored once in countermeasure_texts
- * (store_text) and joined with json_patch by readers. The JSON is what
+/* The instance part of a task's text (the body column) into b; the library
+ * part is stored once in countermeasure_texts (store_text) and joined with
+ * json_patch by readers. The JSON is what
  * json_dumps(JSON_SORT_KEYS | JSON_COMPACT) wrote for {"threats": [{uid,
  * title, cwe, severity}...], "component": {id, name, type}}. */
 static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
@@ -1279,6 +1247,46 @@ static void cm_body(struct gen *g, const struct gcm *c, struct ts_buf *b)
 		ts_buf_append(b, "}", 1);
 	}
 	ts_buf_puts(b, "]}");
+}
+
+static void cm_finish(struct gen *g, struct gcm *c)
+{
+	const struct config_policy *p = g->policy;
+	/* A library countermeasure is never more urgent than the most serious
+	 * threat it answers (gen_priority_floor); a manual one keeps its own. */
+	if (c->lc && c->priority_floor > c->priority)
+		c->priority = c->priority_floor;
+	c->in_scope = c->any_threat_in_scope &&
+	              (c->priority <= p->max_priority || maps_required_framework(g, c->lc));
+	/* Threats in a stable order, whatever order they were linked in. */
+	sort_threats(g, c->threats, c->n_threats);
+	/* The digest covers everything the task's text is made of (cm_body). */
+	c->text = text_of(g, c);
+	struct ts_buf *b = &g->scratch;
+	buf_reset(b);
+	hash_field(b, c->text->hash);
+	hash_field(b, c->title);
+	buf_int(b, c->priority);
+	ts_buf_append(b, ";", 1);
+	for (size_t i = 0; i < c->n_threats; i++) {
+		const struct gthreat *t = &g->threats[c->threats[i]];
+		hash_field(b, t->uid);
+		hash_field(b, t->title);
+		ts_buf_puts(b, t->sh->cwe_digest);
+		hash_field(b, t->severity);
+	}
+	json_t *comp = component(g, c->component_key);
+	const char *name = comp ? jstr(comp, "name") : NULL;
+	const char *type = comp ? jstr(comp, "type") : NULL;
+	hash_field(b, c->component_key);
+	hash_field(b, name ? name : "");
+	hash_field(b, type ? type : "");
+	ts_sha256_hex(b->data, b->len, c->hash);
+	cm_body(g, c, b);
+	c->body_len = b->len;
+	c->body = ts_malloc(b->len + 1);
+	memcpy(c->body, b->data, b->len);
+	c->body[b->len] = '\0';
 }
 
 /* ------------------------------------------------------------ store diff */
@@ -1356,11 +1364,6 @@ static int step_done(struct gen *g, sqlite3_stmt *st, const char *what)
 		rc = store_fail(g->s, what, g->werr);
 	sqlite3_clear_bindings(st);
 	return rc;
-}
-
-static void bind_buf(sqlite3_stmt *st, int i, const struct ts_buf *b)
-{
-	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_STATIC);
 }
 
 /* Stores the library part of c's text once (content-addressed) and returns
@@ -1893,8 +1896,7 @@ static int insert_cm(struct gen *g, struct gcm *c, const char *status, const cha
 	rowbatch_int(b, c->in_scope);
 	rowbatch_double(b, c->score);
 	rowbatch_text(b, due);
-	cm_body(g, c, &g->row);
-	rowbatch_textn(b, g->row.data ? g->row.data : "", g->row.len);
+	rowbatch_textn(b, c->body, c->body_len);
 	rowbatch_text(b, c->hash);
 	rowbatch_text(b, c->lc ? "library" : "manual");
 	rowbatch_text(b, "active");
@@ -1951,8 +1953,7 @@ static int update_cm(struct gen *g, struct gcm *c, json_t *old, json_t *tracked,
 		sqlite3_bind_int(st, 6, c->in_scope);
 		sqlite3_bind_double(st, 7, c->score);
 		store_bind_static(st, 8, due);
-		cm_body(g, c, &g->row);
-		bind_buf(st, 9, &g->row);
+		sqlite3_bind_text(st, 9, c->body, (int)c->body_len, SQLITE_STATIC);
 		store_bind_static(st, 10, c->hash);
 		sqlite3_bind_int(st, 11, g->version);
 		store_bind_static(st, 12, g->now);
