@@ -307,10 +307,9 @@ int gen_state_unchanged(struct store *s, int64_t project_id, const struct gen_st
 	return same;
 }
 
-int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
-                    const json_t *model,
-                    const json_t *components, const json_t *flows, const json_t *deps,
-                    const json_t *dirty, const struct gen_state_old *old, struct ts_err *err)
+int gen_state_store_flows(struct store *s, int64_t project_id, const char *context, int version,
+                          const json_t *model, const json_t *flows, const json_t *dirty,
+                          const struct gen_state_old *old, struct ts_err *err)
 {
 	int rc = 0;
 	if (!dirty) {
@@ -328,17 +327,6 @@ int gen_state_store(struct store *s, int64_t project_id, const char *context, in
 	struct rowbatch *rb = rowbatch_new(SQL_STATE_PUT, "", 5, "store generation state");
 	if ((rc = put(s, rb, project_id, "context", "", context, ver, err)) < 0)
 		goto out;
-	const char *id;
-	json_t *v;
-	json_object_foreach ((json_t *)components, id, v) {
-		if (dirty && !json_object_get(dirty, id))
-			continue;
-		char *text = gen_state_deps_text(json_object_get(deps, id), id);
-		rc = put(s, rb, project_id, "component", id, json_string_value(v), text, err);
-		free(text);
-		if (rc < 0)
-			goto out;
-	}
 	size_t i;
 	json_t *f;
 	json_array_foreach (json_object_get(model, "flows"), i, f) {
@@ -358,11 +346,8 @@ int gen_state_store(struct store *s, int64_t project_id, const char *context, in
 	}
 	if ((rc = rowbatch_flush(rb, s, err)) < 0 || !dirty)
 		goto out;
-	json_object_foreach (old->components, id, v) {
-		if (!json_object_get(components, id) &&
-		    (rc = drop(s, project_id, "component", id, err)) < 0)
-			goto out;
-	}
+	const char *id;
+	json_t *v;
 	json_object_foreach (old->flows, id, v) {
 		if (!json_object_get(flows, id) && (rc = drop(s, project_id, "flow", id, err)) < 0)
 			goto out;
@@ -370,4 +355,44 @@ int gen_state_store(struct store *s, int64_t project_id, const char *context, in
 out:
 	rowbatch_free(rb);
 	return rc;
+}
+
+int gen_state_store_components(struct store *s, int64_t project_id, const json_t *components,
+                               const json_t *deps, const json_t *dirty,
+                               const struct gen_state_old *old, struct ts_err *err)
+{
+	int rc = 0;
+	struct rowbatch *rb = rowbatch_new(SQL_STATE_PUT, "", 5, "store generation state");
+	const char *id;
+	json_t *v;
+	json_object_foreach ((json_t *)components, id, v) {
+		if (dirty && !json_object_get(dirty, id))
+			continue;
+		char *text = gen_state_deps_text(json_object_get(deps, id), id);
+		rc = put(s, rb, project_id, "component", id, json_string_value(v), text, err);
+		free(text);
+		if (rc < 0)
+			goto out;
+	}
+	if ((rc = rowbatch_flush(rb, s, err)) < 0 || !dirty)
+		goto out;
+	json_object_foreach (old->components, id, v) {
+		if (!json_object_get(components, id) &&
+		    (rc = drop(s, project_id, "component", id, err)) < 0)
+			goto out;
+	}
+out:
+	rowbatch_free(rb);
+	return rc;
+}
+
+int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
+                    const json_t *model, const json_t *components, const json_t *flows,
+                    const json_t *deps, const json_t *dirty, const struct gen_state_old *old,
+                    struct ts_err *err)
+{
+	int rc = gen_state_store_flows(s, project_id, context, version, model, flows, dirty, old,
+	                               err);
+	return rc < 0 ? rc : gen_state_store_components(s, project_id, components, deps, dirty,
+	                                                 old, err);
 }

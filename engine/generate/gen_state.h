@@ -67,8 +67,17 @@ int gen_state_unchanged(struct store *s, int64_t project_id, const struct gen_st
  * in the model deleted. Call inside the generation's transaction. Returns 0
  * or store_fail's code. */
 int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
-                    const json_t *model,
-                    const json_t *components, const json_t *flows, const json_t *deps,
-                    const json_t *dirty, const struct gen_state_old *old, struct ts_err *err);
+                    const json_t *model, const json_t *components, const json_t *flows,
+                    const json_t *deps, const json_t *dirty, const struct gen_state_old *old,
+                    struct ts_err *err);
+/* gen_state_store in two parts, in this order: what is known before the
+ * evaluation (the context, the flows, and in a full generation the clearing
+ * of the old rows), then the components' digests and dependencies. */
+int gen_state_store_flows(struct store *s, int64_t project_id, const char *context, int version,
+                          const json_t *model, const json_t *flows, const json_t *dirty,
+                          const struct gen_state_old *old, struct ts_err *err);
+int gen_state_store_components(struct store *s, int64_t project_id, const json_t *components,
+                               const json_t *deps, const json_t *dirty,
+                               const struct gen_state_old *old, struct ts_err *err);
 
 #endif
