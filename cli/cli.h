@@ -59,6 +59,8 @@ struct library *cli_library(struct cli_ctx *ctx, int *ret_code);
  * it, so it stays reachable and leak checkers do not count it. release(arg)
  * frees it at once when the table is full. */
 void cli_keep_until_exit(void (*release)(void *), void *arg);
+/* cli_keep_until_exit of a JSON value (json_decref); NULL is a no-op. */
+void cli_keep_json_until_exit(json_t *v);
 
 /* library_load_parts over the configuration's library_paths. */
 int cli_library_load(const struct config *cfg, enum library_parts parts, struct library **ret,

@@ -130,7 +130,7 @@ int cmd_model_import(struct cli_ctx *ctx, int argc, char **argv)
 	print_import(&a, model, warnings, detected, version, unchanged);
 	code = 0;
 out:
-	json_decref(model);
+	cli_keep_json_until_exit(model);
 	json_decref(warnings);
 	return code;
 }

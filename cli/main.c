@@ -275,6 +275,17 @@ void cli_keep_until_exit(void (*release)(void *), void *arg)
 	release(arg);
 }
 
+static void json_release(void *v)
+{
+	json_decref(v);
+}
+
+void cli_keep_json_until_exit(json_t *v)
+{
+	if (v)
+		cli_keep_until_exit(json_release, v);
+}
+
 struct cli_library_job {
 	pthread_t thread;
 	const struct config *cfg; /* borrowed */
