@@ -79,6 +79,11 @@ void http_client_set_seed(struct http_client *c, uint64_t seed)
 		c->rng = seed;
 }
 
+const char *http_client_error(int r)
+{
+	return r == -ELIBACC ? curl_dl_error() : uv_strerror(r);
+}
+
 /* ---- closing and handle bookkeeping ---- */
 
 static void client_finish(struct http_client *c)
@@ -86,7 +91,7 @@ static void client_finish(struct http_client *c)
 	void (*cb)(void *) = c->on_closed_cb;
 	void *ud = c->on_closed_ud;
 	free(c);
-	curl_global_cleanup();
+	curl_dl.global_cleanup();
 	if (cb)
 		cb(ud);
 }
@@ -133,7 +138,7 @@ static void drain(struct http_client *c)
 		int left = 0;
 		if (c->closing || !c->multi)
 			return;
-		CURLMsg *m = curl_multi_info_read(c->multi, &left);
+		CURLMsg *m = curl_dl.multi_info_read(c->multi, &left);
 		if (!m)
 			return;
 		if (m->msg != CURLMSG_DONE)
@@ -141,7 +146,7 @@ static void drain(struct http_client *c)
 		CURL *easy = m->easy_handle;
 		CURLcode rc = m->data.result;
 		void *priv = NULL;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		curl_dl.easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
 		transfer_done(priv, rc);
 	}
 }
@@ -153,7 +158,7 @@ static void socket_action(struct http_client *c, curl_socket_t fd, int flags)
 		return;
 	/* An error here means a bad socket or a misuse: the affected transfers
 	 * still finish through info_read, so there is nothing else to do. */
-	(void)curl_multi_socket_action(c->multi, fd, flags, &running);
+	(void)curl_dl.multi_socket_action(c->multi, fd, flags, &running);
 	drain(c);
 }
 
@@ -199,7 +204,7 @@ static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
 			sock_close(s);
-			curl_multi_assign(c->multi, fd, NULL);
+			curl_dl.multi_assign(c->multi, fd, NULL);
 		}
 		return 0;
 	}
@@ -216,7 +221,7 @@ static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		s->poll.data = s;
 		c->open_handles++;
 		http_list_add_tail(&c->socks, &s->link);
-		curl_multi_assign(c->multi, fd, s);
+		curl_dl.multi_assign(c->multi, fd, s);
 	}
 	int events = 0;
 	if (what & CURL_POLL_IN)
@@ -230,7 +235,10 @@ int http_client_new(uv_loop_t *loop, struct http_client **ret)
 {
 	if (!loop || !ret)
 		return -EINVAL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	int lr = curl_dl_load();
+	if (lr < 0)
+		return lr;
+	if (curl_dl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
 	struct http_client *c = ts_calloc(1, sizeof(*c));
 	c->loop = loop;
@@ -239,25 +247,25 @@ int http_client_new(uv_loop_t *loop, struct http_client **ret)
 	http_list_init(&c->active);
 	if (RAND_bytes((unsigned char *)&c->rng, sizeof(c->rng)) != 1)
 		c->rng = uv_hrtime();
-	c->multi = curl_multi_init();
+	c->multi = curl_dl.multi_init();
 	if (!c->multi) {
 		free(c);
-		curl_global_cleanup();
+		curl_dl.global_cleanup();
 		return -ENOMEM;
 	}
 	int r = uv_timer_init(loop, &c->timer);
 	if (r < 0) {
-		curl_multi_cleanup(c->multi);
+		curl_dl.multi_cleanup(c->multi);
 		free(c);
-		curl_global_cleanup();
+		curl_dl.global_cleanup();
 		return r;
 	}
 	c->timer.data = c;
 	c->open_handles = 1;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_fn);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_fn);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	*ret = c;
 	return 0;
 }
@@ -270,9 +278,9 @@ int http_client_new(uv_loop_t *loop, struct http_client **ret)
  * up, so neither limit may be one endpoint's alone. */
 static void client_set_limits(struct http_client *c)
 {
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_connections);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->max_connections);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->max_connections);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_connections);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->max_connections);
+	curl_dl.multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->max_connections);
 }
 
 void http_client_add_capacity(struct http_client *c, int concurrency)
@@ -304,7 +312,7 @@ void http_client_flush(struct http_client *c)
 	 * Transfers that end meanwhile are reported on the next loop turn
 	 * (the timer drains), not inside the caller. */
 	int running = 0;
-	(void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	(void)curl_dl.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	if (!c->closing && c->multi)
 		uv_timer_start(&c->timer, curl_timer_cb, 0, 0);
 }
@@ -340,7 +348,7 @@ static void req_free(struct http_req *r)
 	}
 	if (r->headers_tail)
 		r->headers_tail->next = NULL; /* unlink our auth node first */
-	curl_slist_free_all(r->headers);
+	curl_dl.slist_free_all(r->headers);
 	attempt_reset(r);
 	free(r->method);
 	free(r->url);
@@ -513,7 +521,7 @@ struct setopt_state {
 static void set_long(struct setopt_state *st, CURLoption opt, long v)
 {
 	if (st->rc == CURLE_OK) {
-		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->rc = curl_dl.easy_setopt(st->easy, opt, v);
 		st->failed = opt;
 	}
 }
@@ -521,7 +529,7 @@ static void set_long(struct setopt_state *st, CURLoption opt, long v)
 static void set_ptr(struct setopt_state *st, CURLoption opt, const void *v)
 {
 	if (st->rc == CURLE_OK) {
-		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->rc = curl_dl.easy_setopt(st->easy, opt, v);
 		st->failed = opt;
 	}
 }
@@ -529,7 +537,7 @@ static void set_ptr(struct setopt_state *st, CURLoption opt, const void *v)
 static void set_off(struct setopt_state *st, CURLoption opt, curl_off_t v)
 {
 	if (st->rc == CURLE_OK) {
-		st->rc = curl_easy_setopt(st->easy, opt, v);
+		st->rc = curl_dl.easy_setopt(st->easy, opt, v);
 		st->failed = opt;
 	}
 }
@@ -537,7 +545,7 @@ static void set_off(struct setopt_state *st, CURLoption opt, curl_off_t v)
 static void set_fn(struct setopt_state *st, CURLoption opt, void (*fn)(void))
 {
 	if (st->rc == CURLE_OK) {
-		st->rc = curl_easy_setopt(st->easy, opt, fn);
+		st->rc = curl_dl.easy_setopt(st->easy, opt, fn);
 		st->failed = opt;
 	}
 }
@@ -614,7 +622,7 @@ void http_transfer_start(struct http_req *r)
 	char msg[256];
 
 	attempt_reset(r);
-	r->easy = curl_easy_init();
+	r->easy = curl_dl.easy_init();
 	if (!r->easy) {
 		fail_message(r, "failed: curl_easy_init: out of memory", msg, sizeof(msg));
 		deliver(r, HTTP_FAILED, 0, msg);
@@ -624,15 +632,15 @@ void http_transfer_start(struct http_req *r)
 	configure(&st, r);
 	CURLMcode mc = CURLM_OK;
 	if (st.rc == CURLE_OK)
-		mc = curl_multi_add_handle(c->multi, r->easy);
+		mc = curl_dl.multi_add_handle(c->multi, r->easy);
 	if (st.rc != CURLE_OK || mc != CURLM_OK) {
 		char what[200];
 		if (st.rc != CURLE_OK)
 			snprintf(what, sizeof(what), "not sent: curl option %d: %s", (int)st.failed,
-			         curl_easy_strerror(st.rc));
+			         curl_dl.easy_strerror(st.rc));
 		else
-			snprintf(what, sizeof(what), "not sent: %s", curl_multi_strerror(mc));
-		curl_easy_cleanup(r->easy);
+			snprintf(what, sizeof(what), "not sent: %s", curl_dl.multi_strerror(mc));
+		curl_dl.easy_cleanup(r->easy);
 		r->easy = NULL;
 		fail_message(r, what, msg, sizeof(msg));
 		deliver(r, HTTP_FAILED, 0, msg);
@@ -723,7 +731,7 @@ static void on_transport_error(struct http_req *r, CURLcode rc, bool sent, uint6
 		else
 			snprintf(what, sizeof(what), "%s: %.150s (curl error %d)",
 			         sent ? "outcome unknown" : "failed",
-			         r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), (int)rc);
+			         r->errbuf[0] ? r->errbuf : curl_dl.easy_strerror(rc), (int)rc);
 		/* Not sent, or safe to send twice: try again. */
 		retry = error_transient(rc) && (r->idempotent || !sent) && !r->resend_refused;
 	}
@@ -777,13 +785,13 @@ static void transfer_done(struct http_req *r, CURLcode rc)
 	long request_size = 0;
 	curl_off_t pretransfer = 0, up = 0, down = 0;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &request_size);
-	curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
-	curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
-	curl_multi_remove_handle(c->multi, r->easy);
-	curl_easy_cleanup(r->easy);
+	curl_dl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_dl.easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &request_size);
+	curl_dl.easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_dl.easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_dl.easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	curl_dl.multi_remove_handle(c->multi, r->easy);
+	curl_dl.easy_cleanup(r->easy);
 	r->easy = NULL;
 	http_list_del(&r->link);
 	ep->stats.in_flight--;
@@ -885,11 +893,11 @@ int http_submit(struct http_endpoint *e, const struct http_request *req,
 	}
 	r->idempotent = (req->flags & HTTP_IDEMPOTENT) || method_idempotent(req->method);
 	/* An empty "Expect:" stops curl from waiting for 100 Continue. */
-	r->headers = curl_slist_append(NULL, "Expect:");
+	r->headers = curl_dl.slist_append(NULL, "Expect:");
 	for (const char *const *h = req->headers; r->headers && h && *h; h++) {
-		struct curl_slist *n = curl_slist_append(r->headers, *h);
+		struct curl_slist *n = curl_dl.slist_append(r->headers, *h);
 		if (!n) {
-			curl_slist_free_all(r->headers);
+			curl_dl.slist_free_all(r->headers);
 			r->headers = NULL;
 		}
 	}
@@ -924,8 +932,8 @@ static void collect(struct http_client *c, struct http_endpoint *only, struct ht
 		struct http_list *next = it->next;
 		struct http_req *r = HTTP_CONTAINER(it, struct http_req, link);
 		if (!only || r->ep == only) {
-			curl_multi_remove_handle(c->multi, r->easy);
-			curl_easy_cleanup(r->easy);
+			curl_dl.multi_remove_handle(c->multi, r->easy);
+			curl_dl.easy_cleanup(r->easy);
 			r->easy = NULL;
 			r->ep->stats.in_flight--;
 			http_list_del(&r->link);
@@ -983,7 +991,7 @@ void http_client_close(struct http_client *c, void (*on_closed_cb)(void *ud), vo
 
 	/* curl first: its cleanup may still call socket_fn/timer_fn, which
 	 * need the uv handles open. */
-	curl_multi_cleanup(c->multi);
+	curl_dl.multi_cleanup(c->multi);
 	c->multi = NULL;
 
 	uv_close((uv_handle_t *)&c->timer, timer_closed_cb);

@@ -31,8 +31,12 @@ struct http_client;
 struct http_endpoint;
 
 /* New client on loop. *ret is owned by the caller and released through
- * http_client_close. Returns 0, -ENOMEM or a negative libuv error. */
+ * http_client_close. The first one loads libcurl (connectors/curl_dl.h).
+ * Returns 0, -ENOMEM, -ELIBACC (libcurl cannot be loaded) or a negative
+ * libuv error. */
 int http_client_new(uv_loop_t *loop, struct http_client **ret);
+/* What a negative return of http_client_new means, for messages. */
+const char *http_client_error(int r);
 
 /* The loop c runs on (borrowed), for connectors that need their own timers. */
 uv_loop_t *http_client_loop(struct http_client *c);

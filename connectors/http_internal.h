@@ -3,11 +3,11 @@
 #ifndef TS_CONNECTORS_HTTP_INTERNAL_H
 #define TS_CONNECTORS_HTTP_INTERNAL_H
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
+#include "connectors/curl_dl.h"
 #include "connectors/http.h"
 #include "engine/util.h"
 

@@ -77,7 +77,7 @@ static int start(uv_loop_t *loop, const struct config_connector *cc, const char 
 		return ts_err_set(err, TS_E_SYSTEM, "%s", uv_strerror(r));
 	if ((r = http_client_new(loop, &f->http)) < 0) {
 		uv_close((uv_handle_t *)&f->closer, closer_closed_cb);
-		return ts_err_set(err, TS_E_SYSTEM, "%s", uv_strerror(r));
+		return ts_err_set(err, TS_E_SYSTEM, "%s", http_client_error(r));
 	}
 	struct ts_err oerr = {0};
 	if (f->ops->open(f->http, cc, &f->conn, &oerr) < 0) {

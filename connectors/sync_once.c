@@ -79,7 +79,7 @@ int sync_once(struct store *s, const struct config *cfg, const struct sync_pass_
 	struct once o = {0};
 	if ((r = http_client_new(&loop, &o.http)) < 0 ||
 	    (r = sync_new(&loop, o.http, s, cfg, so, &o.sync)) < 0) {
-		rc = ts_err_set(err, TS_E_SYSTEM, "sync: %s", uv_strerror(r));
+		rc = ts_err_set(err, TS_E_SYSTEM, "sync: %s", http_client_error(r));
 	} else if ((r = sync_run_pass(o.sync, po, once_done_cb, &o, err)) < 0) {
 		char *msg = ts_strdup(err->msg[0] ? err->msg : uv_strerror(r));
 		rc = ts_err_set(err, err->code ? err->code : TS_E_INTERNAL, "sync: %s", msg);

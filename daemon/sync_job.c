@@ -313,7 +313,7 @@ static int ensure_engine(struct sync_job *j)
 		r = sync_new(&j->d->loop, j->http, j->d->store, j->cfg,
 		             &(struct sync_opts){.event_cb = event_cb}, &j->sync);
 	if (r < 0)
-		log_err("sync: cannot start: %s", uv_strerror(r));
+		log_err("sync: cannot start: %s", http_client_error(r));
 	return r;
 }
 

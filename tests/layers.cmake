@@ -10,3 +10,12 @@ add_test(NAME layers/self-check
          COMMAND sh -c "! sh \"$0\" \"$1\" >/dev/null 2>&1 && test \"$(sh \"$0\" \"$1\" 2>/dev/null | grep -c ' <- ')\" -eq 9"
                  ${CMAKE_SOURCE_DIR}/scripts/check-layers.sh ${CMAKE_CURRENT_SOURCE_DIR}/data/layers)
 set_tests_properties(layers/self-check PROPERTIES TIMEOUT 60)
+
+# libcurl is loaded by the first HTTP client (connectors/curl_dl.c): neither
+# binary names it among the libraries loaded at start.
+foreach(prog threatsync threatsyncd)
+  add_test(NAME layers/${prog}-loads-libcurl-on-use
+           COMMAND sh -c "readelf -d \"$0\" | grep -q NEEDED && ! readelf -d \"$0\" | grep NEEDED | grep -q libcurl"
+                   $<TARGET_FILE:${prog}>)
+  set_tests_properties(layers/${prog}-loads-libcurl-on-use PROPERTIES TIMEOUT 60)
+endforeach()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the HTTP client against tests/http_server.py: limits, gates, retries, outcomes, closing.
  */
+#include "connectors/curl_dl.h"
 #include "connectors/http.h"
 #include "helpers/gitlab_util.h"
 #include "helpers/jira_util.h"
@@ -1681,10 +1682,27 @@ static void test_flush_sends_now(void **state)
 	finish(fx);
 }
 
+/* libcurl is loaded on first use: every function the client calls is found,
+ * a second load is the same, and the load failure has its own message. */
+static void test_curl_loaded_on_use(void **state)
+{
+	(void)state;
+	assert_int_equal(curl_dl_load(), 0);
+	assert_int_equal(curl_dl_load(), 0);
+	assert_non_null(curl_dl.global_init);
+	assert_non_null(curl_dl.easy_setopt);
+	assert_non_null(curl_dl.multi_socket_action);
+	assert_non_null(curl_dl.slist_free_all);
+	assert_string_equal(curl_dl.easy_strerror(CURLE_OK), curl_easy_strerror(CURLE_OK));
+	assert_string_equal(http_client_error(-ENOMEM), uv_strerror(-ENOMEM));
+	assert_ptr_equal(http_client_error(-ELIBACC), curl_dl_error());
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_curl_loaded_on_use),
 	    cmocka_unit_test(test_http_date_parser),
 	    cmocka_unit_test(test_iso_and_retry_after),
 	    cmocka_unit_test_setup_teardown(test_opts_check, setup, teardown),
