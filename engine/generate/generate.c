@@ -609,10 +609,14 @@ static bool type_listed(const struct lib_threat *lt, const char *type)
 static void dep_read(void *arg, const char *id, size_t len)
 {
 	json_t *set = arg;
-	if (id)
-		json_object_setn_new(set, id, len, json_true());
-	else
-		json_object_set_new(set, "*", json_true());
+	if (!id) {
+		id = "*";
+		len = 1;
+	}
+	/* Most reads repeat: a look-up, and a key (a model id, valid UTF-8)
+	 * added without a second check only when new. */
+	if (!json_object_getn(set, id, len))
+		json_object_setn_new_nocheck(set, id, len, json_true());
 }
 
 /* The set of ids component id's decisions read, created when first asked. */
