@@ -411,8 +411,6 @@ static const json_t *override_of(struct gen *g, const char *target_kind, const c
 	return o;
 }
 
-/* ------------------------------------------------------------ threats */
-
 /* ------------------------------------------------------------ relays */
 
 /* One thread completes the items of a list in order and publishes how many
@@ -478,6 +476,8 @@ struct threat_writer {
 	int rc;
 	struct ts_err err;
 };
+
+/* ------------------------------------------------------------ threats */
 
 static struct gthreat *add_threat(struct gen *g)
 {
