@@ -385,14 +385,3 @@ out:
 	rowbatch_free(rb);
 	return rc;
 }
-
-int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
-                    const json_t *model, const json_t *components, const json_t *flows,
-                    const json_t *deps, const json_t *dirty, const struct gen_state_old *old,
-                    struct ts_err *err)
-{
-	int rc = gen_state_store_flows(s, project_id, context, version, model, flows, dirty, old,
-	                               err);
-	return rc < 0 ? rc : gen_state_store_components(s, project_id, components, deps, dirty,
-	                                                 old, err);
-}

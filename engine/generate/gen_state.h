@@ -60,19 +60,15 @@ char *gen_state_deps_text(const json_t *set, const char *self);
 int gen_state_unchanged(struct store *s, int64_t project_id, const struct gen_state_old *old,
                         struct ts_err *err);
 
-/* Writes the state of a generation (of model version): context, the digests, the dependencies of
- * the components regenerated (deps: id -> set). dirty NULL: a full generation
- * (every row replaced); else only the rows of components in dirty and of
- * flows whose digest changed are written and the rows of elements no longer
- * in the model deleted. Call inside the generation's transaction. Returns 0
- * or store_fail's code. */
-int gen_state_store(struct store *s, int64_t project_id, const char *context, int version,
-                    const json_t *model, const json_t *components, const json_t *flows,
-                    const json_t *deps, const json_t *dirty, const struct gen_state_old *old,
-                    struct ts_err *err);
-/* gen_state_store in two parts, in this order: what is known before the
+/* Write the state of a generation (of model version): the context, the
+ * digests, the dependencies of the components regenerated (deps: id -> set).
+ * dirty NULL: a full generation (every row replaced); else only the rows of
+ * components in dirty and of flows whose digest changed are written and the
+ * rows of elements no longer in the model deleted. Two parts, called in this
+ * order inside the generation's transaction: what is known before the
  * evaluation (the context, the flows, and in a full generation the clearing
- * of the old rows), then the components' digests and dependencies. */
+ * of the old rows), then the components' digests and dependencies. Each
+ * returns 0 or store_fail's code. */
 int gen_state_store_flows(struct store *s, int64_t project_id, const char *context, int version,
                           const json_t *model, const json_t *flows, const json_t *dirty,
                           const struct gen_state_old *old, struct ts_err *err);

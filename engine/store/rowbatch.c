@@ -114,6 +114,14 @@ void rowbatch_null(struct rowbatch *rb)
 	push(rb)->kind = V_NULL;
 }
 
+void rowbatch_id(struct rowbatch *rb, int64_t id)
+{
+	if (id > 0)
+		rowbatch_int(rb, id);
+	else
+		rowbatch_null(rb);
+}
+
 size_t rowbatch_rows(const struct rowbatch *rb)
 {
 	return rb->n / (size_t)rb->ncols;

@@ -31,6 +31,8 @@ void rowbatch_textn(struct rowbatch *rb, const char *s, size_t n);
 void rowbatch_int(struct rowbatch *rb, int64_t i);
 void rowbatch_double(struct rowbatch *rb, double d);
 void rowbatch_null(struct rowbatch *rb);
+/* A row id, NULL when 0 or less (as store_bind_id binds one). */
+void rowbatch_id(struct rowbatch *rb, int64_t id);
 size_t rowbatch_rows(const struct rowbatch *rb);
 size_t rowbatch_bytes(const struct rowbatch *rb); /* memory the queue holds */
 /* Writes the queued rows and empties the queue (also on an error, which is

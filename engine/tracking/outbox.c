@@ -108,21 +108,13 @@ struct rowbatch *outbox_batch(void)
 	return rowbatch_new(ENQUEUE_INSERT, "", ENQUEUE_COLS, "queue ticket operation");
 }
 
-static void queue_id(struct rowbatch *b, int64_t v)
-{
-	if (v > 0)
-		rowbatch_int(b, v);
-	else
-		rowbatch_null(b);
-}
-
 void outbox_queue(struct rowbatch *b, const struct outbox_entry *e, const char *now)
 {
 	rowbatch_int(b, e->project_id);
 	rowbatch_text(b, e->connector);
 	rowbatch_text(b, e->op);
-	queue_id(b, e->countermeasure_id);
-	queue_id(b, e->ticket_id);
+	rowbatch_id(b, e->countermeasure_id);
+	rowbatch_id(b, e->ticket_id);
 	if (e->payload)
 		rowbatch_textn(b, e->payload, e->payload_len ? e->payload_len : strlen(e->payload));
 	else

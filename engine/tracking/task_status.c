@@ -106,10 +106,7 @@ void task_status_history_queue(struct rowbatch *b, const struct task_status_chan
                                const char *now)
 {
 	rowbatch_int(b, c->countermeasure_id);
-	if (c->ticket_id > 0)
-		rowbatch_int(b, c->ticket_id);
-	else
-		rowbatch_null(b);
+	rowbatch_id(b, c->ticket_id);
 	rowbatch_text(b, c->from);
 	rowbatch_text(b, c->to);
 	rowbatch_text(b, c->source);
